@@ -259,8 +259,8 @@ SENTENCES = [
     (3, "必须清醒地看到，{N}方面还存在一些问题，主要表现在：{P}；{P}；{P}。"),
     (5, "{S}要把{N}作为{ADJ}{B}，{A}{V}{N}，{V}{N}。"),
     (4, "对{N}中的问题，要{A}{V}，决不能{NEG}。"),
-    (3, "{S}要以{I}的态度{V}{N}，做到{I}、{I}。"),
-    (3, "要{I}，{A}{V}{N}，推动{N}{E}。"),
+    (1, "{S}要以{I}的态度{V}{N}，做到{I}、{I}。"),
+    (1, "要{I}，{A}{V}{N}，推动{N}{E}。"),
     (4, "要进一步{V}{N}，{V}{N}，切实把{N}{V}好、{V}好。"),
     (4, "在{V}{N}上，要{A}{V}{N}，{V}{N}，不断提升{N}。"),
     (3, "实践证明，只有{A}{V}{N}，才能{V}{N}，{V}{N}。"),
@@ -279,23 +279,24 @@ SENTENCES = [
     (1, "全年共{V}{N}{CNT}个，涉及{N}{CNT}项，{N}{R}。"),
     (1, "到{YPLAN}年，要基本形成{N}，{N}明显提升。"),
     (2, "这些问题，有的是{N}方面的原因，有的是{N}方面的原因，但归根到底是{N}的问题。"),
-    (2, "{S}一定要保持{I}的清醒，{A}{V}{N}。"),
+    (1, "{S}一定要保持{I}的清醒，{A}{V}{N}。"),
     (2, "我们讲{N}，不是一句空话，而是要{A}{V}{N}、{V}{N}。"),
     (2, "要把{V}{N}同{V}{N}结合起来，同{V}{N}结合起来，做到两手抓、两促进。"),
     (2, "要通过{V}{N}，{V}{N}，使{N}真正成为{G}的{B}。"),
+    (1, "要统筹抓好{TH}和{OTH}等工作，{A}{V}{N}。"),
 ]
 
 # Year-restricted sentences (appear only in speeches of those years).
 DATED_SENTENCES = [
-    (2017, 9999, 2, "到2035年，要基本实现{N}现代化，{N}达到新的水平。"),
-    (2019, 9999, 1, "全年新建5G基站{CNT}个，{N}{R}。"),
-    (2000, 9999, 1, "全年实现GDP{NUM}亿元，同比增长{PCT}%。"),
-    (2021, 9999, 1, "要锚定“十四五”目标任务，{A}{V}{N}。"),
-    (2016, 2020, 1, "要对标“十三五”规划目标，{A}{V}{N}。"),
-    (2011, 2015, 1, "要围绕“十二五”规划目标，{A}{V}{N}。"),
-    (2006, 2010, 1, "要围绕“十一五”规划目标，{A}{V}{N}。"),
-    (1996, 2000, 1, "要围绕“九五”计划目标和2010年远景目标，{A}{V}{N}。"),
-    (2012, 9999, 1, "要深入推进“互联网+{G}”，{A}{V}{N}。"),
+    (2017, 9999, 0.5, "到2035年，要基本实现{N}现代化，{N}达到新的水平。"),
+    (2019, 9999, 0.3, "全年新建5G基站{CNT}个，{N}{R}。"),
+    (2000, 9999, 0.15, "全年实现GDP{NUM}亿元，同比增长{PCT}%。"),
+    (2021, 9999, 0.4, "要锚定“十四五”目标任务，{A}{V}{N}。"),
+    (2016, 2020, 0.4, "要对标“十三五”规划目标，{A}{V}{N}。"),
+    (2011, 2015, 0.4, "要围绕“十二五”规划目标，{A}{V}{N}。"),
+    (2006, 2010, 0.4, "要围绕“十一五”规划目标，{A}{V}{N}。"),
+    (1996, 2000, 0.4, "要围绕“九五”计划目标和2010年远景目标，{A}{V}{N}。"),
+    (2012, 9999, 0.4, "要深入推进“互联网+{G}”，{A}{V}{N}。"),
 ]
 
 SECTION_HEADINGS = [
@@ -359,20 +360,25 @@ class Vocab:
         theme_names = set(THEMES)
         core = list(dict.fromkeys(CORE_NOUNS))
         seen = set(core) | theme_names
-        compounds = []
-        for m in MODIFIERS:
-            for h in HEADS:
+        # The long tail: modifier + head compounds. A compound's weight is the product of its
+        # modifier's Zipf weight and its head's Zipf weight within that modifier, so rare
+        # modifiers (信访, 巡察 ...) stay rare as substrings too, not only as whole words.
+        mods = list(dict.fromkeys(MODIFIERS))
+        rng.shuffle(mods)
+        compounds: list[str] = []
+        cweights: list[float] = []
+        for mi, m in enumerate(mods):
+            heads = rng.sample(HEADS, 24)
+            for hi, h in enumerate(heads):
                 w = m + h
                 if w not in seen and m != h:
                     seen.add(w)
                     compounds.append(w)
-        rng.shuffle(compounds)
-        compounds = compounds[: int(len(compounds) * 0.75)]
-        # Core words first (frequent), then the long tail. A few core words get demoted into the
-        # tail so that the ranking is not exactly the hand-written order.
-        nouns = core + compounds
-        self.nouns = nouns
-        self.nouns_cw = zipf_cum(len(nouns), 1.05)
+                    cweights.append(1.0 / (mi + 2) ** 1.1 / (hi + 1.5) ** 1.0)
+        core_w = [1.0 / (r + 2.7) ** 1.05 for r in range(len(core))]
+        ks, kc = 0.62 / sum(core_w), 0.38 / sum(cweights)
+        self.nouns = core + compounds
+        self.nouns_cw = cum([w * ks for w in core_w] + [w * kc for w in cweights])
         self.verbs = list(VERBS)
         self.verbs_cw = zipf_cum(len(self.verbs), 0.8)
         self.advs = list(ADVERBS)
@@ -395,7 +401,7 @@ class Vocab:
         self.seed_sentences = seed_sentences
         self.mt_names = [m for m, _ in MEETING_TYPES]
         self.mt_cw = cum(w for _, w in MEETING_TYPES)
-        self.n_words = len(nouns) + len(self.verbs) + len(self.advs) + len(self.idioms) + sum(
+        self.n_words = len(self.nouns) + len(self.verbs) + len(self.advs) + len(self.idioms) + sum(
             len(v[3]) for v in self.themes.values()
         )
 
@@ -472,6 +478,7 @@ class Doc:
             "I": itertools.cycle(r.choices(v.idioms[: r.randint(8, len(v.idioms))], k=59)),
             "Q": itertools.cycle(r.choices(SLOGANS, k=31)),
             "TH": itertools.cycle(r.choices(themes, weights=[3, 1, 1][: len(themes)], k=29)),
+            "OTH": itertools.cycle(r.sample([t for t, (_, a, b, _) in THEMES.items() if a <= year <= b and t not in themes], 2)),
             "Y": itertools.cycle([str(year - 1), str(year)]),
             "Y0": itertools.cycle([str(year - 1)]),
             "PCT": itertools.cycle([f"{r.uniform(1.5, 15):.1f}" for _ in range(23)]),
@@ -483,7 +490,7 @@ class Doc:
         self.sentences = v.sentences + dated
         self.sent_cw = cum(w for w, _ in self.sentences)
         self.templates = itertools.cycle([p for _, p in r.choices(self.sentences, cum_weights=self.sent_cw, k=997)])
-        self.p_seed = 0.03 if v.seed_sentences else 0.0
+        self.p_seed = 0.012 if v.seed_sentences else 0.0
         self.p_bold = 0.08
 
     def fill(self, parts: tuple) -> str:
@@ -649,7 +656,7 @@ def gen_one(v: Vocab, seed: int, n: int, i: int, people: list[tuple[str, str]]) 
             org = None
     elif rng.random() < 0.4:
         org = rng.choice(people)[1]
-    target = int(rng.triangular(6000, 10000, 8000))
+    target = int(rng.triangular(6150, 9850, 8000))
     doc = Doc(v, rng, year, themes, mt, title)
     body = doc.body(target)
     fm = ["---", f"title: {yaml_scalar(title)}", f"date: {date}", f"meeting_type: {mt}", "themes:"]
