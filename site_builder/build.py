@@ -1,0 +1,296 @@
+"""The build, stage by stage: config → load → archive → pages → write → indexes.
+
+It reads like a table of contents on purpose; each stage lives in its own module.
+"""
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import json
+import os
+import pickle
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from . import __version__, loader
+from .cache import BuildCache
+from .config import SiteConfig
+from .errors import Problem, SiteBuilderError
+from .model import Archive, build_archive
+from .render import Page, Views, site_view
+from .templates import TemplateSet
+from .urls import UrlMap
+from .writer import copy_tree, remove_file, write_file
+
+LOCK_WAIT_SECONDS = 30
+
+
+@dataclass
+class BuildResult:
+    speeches: int = 0
+    pages: int = 0
+    written: int = 0
+    removed: int = 0
+    parsed: int = 0
+    problems: list[Problem] = field(default_factory=list)
+    seconds: float = 0.0
+    nothing_changed: bool = False
+    explain: list[str] = field(default_factory=list)
+    index: dict = field(default_factory=dict)
+
+    @property
+    def errors(self) -> int:
+        return sum(p.is_error for p in self.problems)
+
+    @property
+    def warnings(self) -> int:
+        return sum(not p.is_error for p in self.problems)
+
+    def summary(self, check_only: bool = False) -> str:
+        what = "Checked" if check_only else "Built"
+        pages = "" if check_only else f", {self.pages} pages ({self.written} written, {self.removed} removed)"
+        return (f"{what} {self.speeches} speeches{pages}; {self.errors} errors, {self.warnings} warnings "
+                f"in {self.seconds:.2f} s" + (" (nothing changed)" if self.nothing_changed else ""))
+
+
+class BuildLocked(SiteBuilderError):
+    pass
+
+
+@contextmanager
+def build_lock(state_dir: Path, wait: float = LOCK_WAIT_SECONDS, notify=None):
+    """One build at a time per output folder. The kernel releases the lock when a build dies,
+    so a killed build never leaves a stale lock behind."""
+    state_dir.mkdir(parents=True, exist_ok=True)
+    with open(state_dir / "build.lock", "a+") as fh:
+        deadline = time.monotonic() + wait
+        told = False
+        while True:
+            try:
+                fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() > deadline:
+                    raise BuildLocked(f"another build of this output folder is still running "
+                                      f"(waited {wait:.0f} s); try again when it has finished") from None
+                if notify and not told:
+                    notify("another build of this output folder is running; waiting for it to finish …")
+                    told = True
+                time.sleep(0.2)
+        fh.seek(0)
+        fh.truncate()
+        fh.write(str(os.getpid()))
+        fh.flush()
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def _settings(config: SiteConfig) -> loader.ParseSettings:
+    return loader.ParseSettings(config.trust_html, config.meeting_types, config.themes)
+
+
+def _fingerprint(*parts) -> str:
+    return hashlib.sha1(json.dumps(parts, sort_keys=True, ensure_ascii=False, default=str).encode()).hexdigest()
+
+
+def _code_version() -> str:
+    """Changes when the package's code changes (editable installs included)."""
+    here = Path(__file__).parent
+    stamps = sorted((p.name, p.stat().st_mtime_ns, p.stat().st_size) for p in here.glob("*.py"))
+    return _fingerprint(__version__, stamps)
+
+
+def _theme_signature(templates: TemplateSet) -> str:
+    files = []
+    for root in [Path(d) for d in templates.env.loader.chain.searchpath] + templates.static_dirs:
+        for p in sorted(root.rglob("*")):
+            if p.is_file():
+                st = p.stat()
+                files.append((str(p), st.st_mtime_ns, st.st_size))
+    return _fingerprint(files)
+
+
+def check(config: SiteConfig, progress=None) -> BuildResult:
+    """Load and validate everything; write nothing (the cache is only read)."""
+    started = time.perf_counter()
+    cache = BuildCache(config.state_dir, readonly=True)
+    try:
+        speeches, problems, stats = loader.load(config.content, cache, _settings(config), config.drafts,
+                                                progress=progress and progress.stage("check"))
+    finally:
+        cache.close()
+    archive = build_archive(speeches, UrlMap(config.urls))
+    return BuildResult(speeches=len(archive.speeches), problems=problems + archive.problems,
+                       parsed=stats["parsed"], seconds=time.perf_counter() - started)
+
+
+def build(config: SiteConfig, progress=None, notify=None, explain: bool = False) -> BuildResult:
+    """Build content/ into output/; return what happened. Raises SiteBuilderError on failures
+    that stop the whole build (lock held, disk full); content problems are in the result."""
+    started = time.perf_counter()
+    with build_lock(config.state_dir, notify=notify):
+        cache = BuildCache(config.state_dir)
+        try:
+            result = _build_locked(config, cache, progress, explain)
+        finally:
+            cache.close()
+    result.seconds = time.perf_counter() - started
+    return result
+
+
+def _build_locked(config: SiteConfig, cache: BuildCache, progress, explain: bool) -> BuildResult:
+    result = BuildResult()
+    templates = TemplateSet(config.theme_dirs())
+    settings_fp = _fingerprint(_settings(config).__dict__, _code_version())
+    if cache.get("parse_settings") != settings_fp:
+        cache.reset_docs()
+        cache.set("parse_settings", settings_fp)
+        result.explain.append("parse settings or code changed: every speech is parsed again")
+
+    # 1. Quick exit: same files, same configuration, same theme, last build complete.
+    files, _ = loader.scan(config.content)
+    signature = _fingerprint([(f.source, f.mtime_ns, f.size) for f in files], repr(config), settings_fp,
+                             _theme_signature(templates), str(config.output))
+    if cache.get("signature") == signature and config.output.is_dir():
+        last = pickle.loads(bytes.fromhex(cache.get("last_result") or pickle.dumps(BuildResult()).hex()))
+        last.nothing_changed, last.written, last.removed, last.parsed = True, 0, 0, 0
+        last.explain = ["no source, template or setting changed since the last complete build"]
+        return last
+    cache.set("signature", "")  # an interrupted build must not be taken as complete
+    cache.commit()
+
+    # 2. Load and validate (parses only what changed).
+    speeches, problems, stats = loader.load(config.content, cache, _settings(config), config.drafts,
+                                            progress=progress and progress.stage("parse"))
+    result.parsed = stats["parsed"]
+    if stats["parsed"]:
+        result.explain.append(f"parsed {stats['parsed']} new or changed speech files")
+    broken = {p.path for p in problems if p.is_error}
+
+    # 3. The model: order, prev/next, taxonomies, URL collisions.
+    archive = build_archive(speeches, UrlMap(config.urls))
+    problems += archive.problems
+    result.speeches = len(archive.speeches)
+    index_docs = _index_docs(archive, cache)
+    _attach_related(archive, index_docs, config)
+
+    # 4. Pages: render only those whose key changed.
+    pages = Views(config, archive).all_pages()
+    result.pages = len(pages)
+    _write_pages(config, cache, templates, pages, broken_sources=_broken_sources(problems, config, cache),
+                 result=result, progress=progress, explain=explain)
+    copy_tree(templates.static_dirs, config.output / "static")
+
+    # 5. Search indexes (Whoosh for the CLI and server, static for the browser).
+    result.index = _update_indexes(config, index_docs, progress)
+
+    result.problems = problems
+    cache.set("last_result", pickle.dumps(result).hex())
+    cache.set("signature", signature)
+    cache.commit()
+    return result
+
+
+def _broken_sources(problems: list[Problem], config: SiteConfig, cache: BuildCache) -> set[str]:
+    """Sources whose file exists but failed to parse: their old pages are kept."""
+    broken = set()
+    for p in problems:
+        if p.is_error:
+            try:
+                broken.add(Path(p.path).resolve().relative_to(config.content).as_posix())
+            except ValueError:
+                pass
+    return broken
+
+
+def _page_key(page: Page, templates: TemplateSet, site_fp: str) -> str:
+    return _fingerprint(page.view, templates.fingerprint(page.template), site_fp, page.body_of)
+
+
+def _write_pages(config, cache, templates, pages, broken_sources, result, progress, explain) -> None:
+    site = site_view(config)
+    site_fp = _fingerprint(site, config.urls)
+    known = cache.page_keys()
+    out = config.output
+    todo = []
+    for page in pages:
+        key = _page_key(page, templates, site_fp)
+        old = known.get(page.path)
+        if old and old[0] == key and (out / page.path).is_file():
+            continue
+        todo.append((page, key, "new page" if not old else "changed"))
+    for n, (page, key, why) in enumerate(todo, 1):
+        context = dict(page.view, site=site)
+        if page.body_of:
+            context["body_html"] = cache.body(*page.body_of)[0]
+        if page.template == "feed.xml":
+            context["texts"] = {e["digest"]: cache.body(e["source"], e["digest"])[1] for e in page.view["entries"]}
+        data = templates.render(page.template, page.path, context).encode("utf-8")
+        if write_file(out, page.path, data):
+            result.written += 1
+            if explain:
+                result.explain.append(f"wrote {page.path} ({why})")
+        cache.set_page(page.path, key, page.owner)
+        if progress:
+            progress("render", n, len(todo))
+    current = {p.path for p in pages}
+    stale = [path for path, (_, owner) in known.items() if path not in current and owner not in broken_sources]
+    for path in stale:
+        remove_file(out, path)
+        if explain:
+            result.explain.append(f"removed {path} (its speech or listing no longer exists)")
+    cache.drop_pages(stale)
+    result.removed = len(stale)
+
+
+# -- search ------------------------------------------------------------------------------
+
+def _index_docs(archive: Archive, cache: BuildCache) -> list:
+    try:
+        from .search_index import IndexDoc
+    except ImportError:  # search not installed in this checkout yet
+        return []
+    docs = []
+    for s in archive.speeches:
+        text = cache.body(s.source, s.digest)[1]
+        fp = _fingerprint(s.digest, s.url, s.source)
+        docs.append(IndexDoc(id=s.source, url=s.url, title=s.title, date=s.date.iso(), year=s.year,
+                             meeting_type=s.meta.meeting_type, themes=tuple(s.meta.themes), body=text,
+                             fingerprint=fp))
+    return docs
+
+
+def _attach_related(archive: Archive, docs: list, config: SiteConfig) -> None:
+    if not docs:
+        return
+    try:
+        from .related import compute_related
+    except ImportError:
+        return
+    related = compute_related(docs, k=config.related_count, cache_dir=config.state_dir / "related")
+    by_source = {s.source: s for s in archive.speeches}
+    for s in archive.speeches:
+        s.related = [by_source[r] for r in related.get(s.source, []) if r in by_source]
+
+
+def _update_indexes(config: SiteConfig, docs: list, progress) -> dict:
+    stats: dict = {}
+    try:
+        from .search_index import SearchIndex
+    except ImportError:
+        return stats
+    index = SearchIndex(config.state_dir / "whoosh")
+    try:
+        stats["whoosh"] = index.update(docs)
+    finally:
+        index.close()
+    try:
+        from .static_index import StaticIndex
+    except ImportError:
+        return stats
+    stats["static"] = StaticIndex(config.state_dir, config.output).update(docs)
+    return stats

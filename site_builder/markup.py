@@ -1,0 +1,95 @@
+"""Markdown → sanitised HTML, a table of contents, and the plain text that search reads."""
+from __future__ import annotations
+
+import html
+import math
+import re
+from dataclasses import dataclass
+
+import markdown
+import nh3
+from markdown.extensions.toc import slugify_unicode
+
+_EXTENSIONS = ["extra", "sane_lists", "toc"]
+_EXTENSION_CONFIGS = {"toc": {"slugify": slugify_unicode, "toc_depth": "2-4", "permalink": False}}
+
+# Tags and attributes kept by the sanitiser (everything Markdown produces, minus scripts,
+# styles, forms, frames and event handlers: nh3 never lets on* attributes or javascript: URLs through).
+_TAGS = {
+    "a", "abbr", "b", "blockquote", "br", "code", "dd", "del", "div", "dl", "dt", "em", "figcaption",
+    "figure", "h1", "h2", "h3", "h4", "h5", "h6", "hr", "i", "img", "ins", "kbd", "li", "mark", "ol",
+    "p", "pre", "q", "s", "small", "span", "strong", "sub", "sup", "table", "tbody", "td", "tfoot",
+    "th", "thead", "tr", "u", "ul",
+}
+_ATTRIBUTES = {
+    "*": {"id", "class", "title", "lang"},
+    "a": {"href"},
+    "img": {"src", "alt", "width", "height"},
+    "td": {"align", "colspan", "rowspan"},
+    "th": {"align", "colspan", "rowspan"},
+    "ol": {"start"},
+}
+
+_BLOCK_END = re.compile(r"</(p|h[1-6]|li|blockquote|pre|tr|dt|dd|div|table|figure)>|<br\s*/?>", re.I)
+_TAG = re.compile(r"<[^>]+>")
+_CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003ffff]")
+_WORD = re.compile(r"[A-Za-z0-9]+(?:[.'’-][A-Za-z0-9]+)*")
+
+CHARS_PER_MINUTE = 400
+
+
+@dataclass(frozen=True)
+class TocEntry:
+    level: int
+    id: str
+    title: str
+
+
+@dataclass(frozen=True)
+class Rendered:
+    html: str
+    toc: tuple[TocEntry, ...]
+    text: str  # plain text, one line per block
+    word_count: int  # 字数: CJK characters + Latin/number words
+
+    @property
+    def reading_minutes(self) -> int:
+        return max(1, math.ceil(self.word_count / CHARS_PER_MINUTE))
+
+
+class Renderer:
+    """One configured Markdown converter, reset between documents (cheaper than a new one)."""
+
+    def __init__(self, trust_html: bool = False):
+        self.trust_html = trust_html
+        self._md = markdown.Markdown(extensions=_EXTENSIONS, extension_configs=_EXTENSION_CONFIGS)
+
+    def render(self, source: str) -> Rendered:
+        md = self._md
+        md.reset()
+        body = md.convert(source)
+        if not self.trust_html:
+            body = nh3.clean(body, tags=_TAGS, attributes=_ATTRIBUTES, link_rel="noopener noreferrer",
+                             url_schemes={"http", "https", "mailto"})
+        toc = tuple(_flatten(getattr(md, "toc_tokens", [])))
+        text = plain_text(body)
+        return Rendered(html=body, toc=toc, text=text, word_count=count_words(text))
+
+
+def _flatten(tokens: list[dict]):
+    for tok in tokens:
+        yield TocEntry(tok["level"], tok["id"], html.unescape(_TAG.sub("", tok["name"])))
+        yield from _flatten(tok.get("children", []))
+
+
+def plain_text(body_html: str) -> str:
+    """The text of rendered HTML: one line per block, tags removed, entities decoded."""
+    text = _BLOCK_END.sub("\n", body_html)
+    text = html.unescape(_TAG.sub("", text))
+    lines = (" ".join(line.split()) for line in text.split("\n"))
+    return "\n".join(line for line in lines if line)
+
+
+def count_words(text: str) -> int:
+    """字数 as readers count it: each Chinese character, plus each Latin word or number."""
+    return len(_CJK.findall(text)) + len(_WORD.findall(text))

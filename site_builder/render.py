@@ -1,0 +1,152 @@
+"""Page contexts ("views") for every page of the site. Pure: reads the model, writes nothing.
+
+A view is plain data (str, int, list, dict). The build hashes each page's view together with
+the fingerprints of its templates into the page's key; a page whose key is unchanged is not
+rendered again. Only the body HTML of a speech is not in the view: its file digest is.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+from .config import SiteConfig
+from .model import Archive, Speech, Taxonomy, Term
+from .urls import UrlMap
+
+LABELS = {"year": "年份", "meeting_type": "会议类型", "theme": "主题"}
+INDEX_KINDS = {"year": "years", "meeting_type": "meeting_types", "theme": "themes"}
+
+
+@dataclass
+class Page:
+    path: str  # output path relative to output/
+    template: str
+    view: dict
+    owner: str | None = None  # source of the speech a page belongs to
+    body_of: tuple[str, str] | None = None  # (source, digest) whose HTML the page embeds
+    extra: dict = field(default_factory=dict)  # not hashed: filled from the cache when rendered
+
+
+def site_view(config: SiteConfig) -> dict:
+    return {"title": config.title, "description": config.description, "base_url": config.base_url}
+
+
+class Views:
+    def __init__(self, config: SiteConfig, archive: Archive):
+        self.config = config
+        self.archive = archive
+        self.urls = UrlMap(config.urls)
+        self.term_url = {
+            (tax.kind, term.name): self.urls.path(tax.kind, slug=term.slug) for tax in archive.taxonomies()
+            for term in tax.terms
+        }
+
+    # -- building blocks -------------------------------------------------------------------
+    def term_link(self, kind: str, name: str) -> dict:
+        return {"name": name, "url": self.term_url[(kind, name)]}
+
+    def lite(self, s: Speech | None) -> dict | None:
+        if s is None:
+            return None
+        return {"title": s.title, "url": s.url, "date": s.date.iso(), "date_cn": s.date.chinese()}
+
+    def summary(self, s: Speech) -> dict:
+        m = s.meta
+        return {
+            "title": m.title, "url": s.url, "source": s.source,
+            "date": m.date.iso(), "date_cn": m.date.chinese(), "year": s.year,
+            "year_url": self.term_url[("year", str(s.year))],
+            "meeting_type": self.term_link("meeting_type", m.meeting_type),
+            "themes": [self.term_link("theme", t) for t in m.themes],
+            "speaker": m.speaker, "organization": m.organization, "summary": m.summary,
+            "word_count": s.word_count,
+        }
+
+    def term_summary(self, kind: str, term: Term) -> dict:
+        return {"name": term.name, "count": term.count, "url": self.term_url[(kind, term.name)]}
+
+    # -- pages -----------------------------------------------------------------------------
+    def speech_page(self, s: Speech) -> Page:
+        m = s.meta
+        view = self.summary(s) | {
+            "location": m.location, "source_note": m.source, "tags": list(m.tags),
+            "reading_minutes": s.reading_minutes,
+            "toc": [{"level": t.level, "id": t.id, "title": t.title} for t in s.toc],
+            "prev": self.lite(s.prev), "next": self.lite(s.next),
+            "related": [self.lite(r) for r in s.related],
+        }
+        return Page(s.url, "speech.html", {"speech": view}, owner=s.source, body_of=(s.source, s.digest))
+
+    def listing_pages(self, tax: Taxonomy, term: Term) -> list[Page]:
+        per = self.config.per_page
+        pages = max(1, math.ceil(term.count / per))
+        paths = [self.urls.path(tax.kind, slug=term.slug, page=n) for n in range(1, pages + 1)]
+        out = []
+        for n in range(1, pages + 1):
+            chunk = term.speeches[(n - 1) * per : n * per]
+            view = {
+                "kind": tax.kind, "label": tax.label,
+                "index_url": self.urls.path(INDEX_KINDS[tax.kind]),
+                "term": self.term_summary(tax.kind, term),
+                "speeches": [self.summary(s) for s in chunk],
+                "first_number": (n - 1) * per + 1,
+                "pagination": {"page": n, "pages": pages, "urls": paths,
+                               "prev": paths[n - 2] if n > 1 else None, "next": paths[n] if n < pages else None},
+            }
+            out.append(Page(paths[n - 1], "term.html", view))
+        return out
+
+    def taxonomy_index(self, tax: Taxonomy) -> Page:
+        view = {"kind": tax.kind, "label": tax.label, "total": len(self.archive.speeches),
+                "terms": [self.term_summary(tax.kind, t) for t in tax.terms]}
+        return Page(self.urls.path(INDEX_KINDS[tax.kind]), "taxonomy.html", view)
+
+    def home(self) -> Page:
+        a = self.archive
+        view = {
+            "total": len(a.speeches),
+            "latest": [self.summary(s) for s in a.speeches[: self.config.home_latest]],
+            "years": [self.term_summary("year", t) for t in a.years.terms],
+            "meeting_types": [self.term_summary("meeting_type", t) for t in a.meeting_types.terms],
+            "themes": [self.term_summary("theme", t) for t in a.themes.terms],
+            "index_urls": {k: self.urls.path(v) for k, v in INDEX_KINDS.items()},
+        }
+        return Page(self.urls.path("home"), "index.html", view)
+
+    def stats(self) -> Page:
+        a = self.archive
+        years = sorted(a.years.terms, key=lambda t: int(t.name))
+        view = {
+            "total": len(a.speeches),
+            "words": sum(s.word_count for s in a.speeches),
+            "by_year": [(t.name, t.count, self.term_url[("year", t.name)]) for t in years],
+            "by_theme": [(t.name, t.count, self.term_url[("theme", t.name)]) for t in a.themes.terms],
+            "by_meeting_type": [(t.name, t.count, self.term_url[("meeting_type", t.name)])
+                                for t in a.meeting_types.terms],
+        }
+        return Page(self.urls.path("stats"), "stats.html", view)
+
+    def feed(self) -> Page:
+        latest = self.archive.speeches[: self.config.feed_items]
+        view = {"entries": [self.summary(s) | {"digest": s.digest} for s in latest],
+                "updated": max((s.date.as_date().isoformat() for s in latest), default="1970-01-01")}
+        return Page(self.urls.path("feed"), "feed.xml", view)
+
+    def sitemap(self, paths: list[str]) -> Page:
+        return Page(self.urls.path("sitemap"), "sitemap.xml", {"paths": paths})
+
+    def simple(self, kind: str, template: str) -> Page:
+        return Page(self.urls.path(kind), template, {})
+
+    def all_pages(self) -> list[Page]:
+        a = self.archive
+        pages = [self.speech_page(s) for s in a.speeches]
+        for tax in a.taxonomies():
+            pages.append(self.taxonomy_index(tax))
+            for term in tax.terms:
+                pages.extend(self.listing_pages(tax, term))
+        pages += [self.home(), self.stats(), self.feed(), self.simple("search", "search.html"),
+                  self.simple("not_found", "404.html")]
+        html_paths = sorted(p.path for p in pages if p.path.endswith(".html") and p.template != "404.html")
+        pages.append(self.sitemap(html_paths))
+        return pages

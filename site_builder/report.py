@@ -1,0 +1,55 @@
+"""Terminal output: problems as path:line: field: message + hint, progress, the summary line."""
+from __future__ import annotations
+
+import sys
+import time
+
+from .errors import Problem
+
+
+def sort_problems(problems: list[Problem]) -> list[Problem]:
+    return sorted(set(problems), key=lambda p: (p.path, p.line or 0, p.severity != "error", p.field or "", p.message))
+
+
+def print_problems(problems: list[Problem], stream=None, limit_same: int = 20) -> None:
+    """Print each problem; the same message repeated in many files is cut after ``limit_same``."""
+    stream = stream or sys.stderr
+    seen: dict[tuple, int] = {}
+    hidden: dict[tuple, int] = {}
+    for p in sort_problems(problems):
+        key = (p.field, p.message)
+        seen[key] = seen.get(key, 0) + 1
+        if seen[key] > limit_same:
+            hidden[key] = hidden.get(key, 0) + 1
+            continue
+        print(p.format(), file=stream)
+    for (field, message), n in hidden.items():
+        print(f"... and {n} more files with {field + ': ' if field else ''}{message}", file=stream)
+
+
+class Progress:
+    """A one-line progress bar on stderr, shown only on a terminal and for long jobs."""
+
+    def __init__(self, enabled: bool = True, stream=None):
+        self.stream = stream or sys.stderr
+        self.enabled = enabled and self.stream.isatty()
+        self.last = 0.0
+        self.active = False
+
+    def __call__(self, label: str, done: int, total: int) -> None:
+        if not self.enabled or total < 50:
+            return
+        now = time.monotonic()
+        if done < total and now - self.last < 0.1:
+            return
+        self.last = now
+        width = 30
+        fill = int(width * done / total) if total else width
+        self.stream.write(f"\r{label:<6} [{'#' * fill}{'.' * (width - fill)}] {done}/{total}")
+        self.active = done < total
+        if done >= total:
+            self.stream.write("\n")
+        self.stream.flush()
+
+    def stage(self, label: str):
+        return lambda done, total: self(label, done, total)

@@ -1,0 +1,72 @@
+"""Writing output files: atomically (temp file + rename), only when the bytes change."""
+from __future__ import annotations
+
+import errno
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+from .errors import SiteBuilderError
+
+
+class WriteError(SiteBuilderError):
+    """A file could not be written (full disk, permissions); nothing was half-written."""
+
+
+def write_file(root: Path, rel_path: str, data: bytes) -> bool:
+    """Write ``root/rel_path`` atomically; return False when it already held these bytes."""
+    target = root / rel_path
+    try:
+        if target.is_file() and target.stat().st_size == len(data) and target.read_bytes() == data:
+            return False
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".tmp-", suffix=target.suffix)
+        try:
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(data)
+            os.replace(tmp, target)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+    except OSError as err:
+        raise WriteError(_explain(err, target)) from None
+    return True
+
+
+def _explain(err: OSError, target: Path) -> str:
+    if err.errno == errno.ENOSPC:
+        return f"{target}: the disk is full; the previous version of this file was kept. Free some space and build again."
+    if err.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+        return f"{target}: cannot write here ({err.strerror}); check the permissions of the output folder."
+    return f"{target}: cannot write ({err.strerror})."
+
+
+def remove_file(root: Path, rel_path: str) -> None:
+    """Remove a stale output file and the folders it leaves empty."""
+    target = root / rel_path
+    target.unlink(missing_ok=True)
+    parent = target.parent
+    while parent != root and parent.is_dir() and not any(parent.iterdir()):
+        parent.rmdir()
+        parent = parent.parent
+
+
+def copy_tree(sources: list[Path], dest: Path) -> list[str]:
+    """Copy static folders (first wins for a file present in several) into ``dest``; return paths."""
+    written: dict[str, Path] = {}
+    for src in sources:
+        for path in sorted(src.rglob("*")):
+            if path.is_file():
+                written.setdefault(path.relative_to(src).as_posix(), path)
+    for rel_path, path in written.items():
+        target = dest / rel_path
+        if target.is_file() and target.read_bytes() == path.read_bytes():
+            continue
+        write_file(dest, rel_path, path.read_bytes())
+    return sorted(written)
+
+
+def clear_dir(path: Path) -> None:
+    if path.exists():
+        shutil.rmtree(path)
