@@ -639,7 +639,7 @@ def gen_one(v: Vocab, seed: int, n: int, i: int, people: list[tuple[str, str]]) 
         if t not in themes:
             themes.append(t)
     (mt,) = rng.choices(v.mt_names, cum_weights=v.mt_cw)
-    title = make_title(rng, year, mt, themes[0])
+    title = make_title(rng, year, mt, themes[0]).replace("工作工作", "工作")
     x = rng.random()
     if x < 0.85:
         month = rng.randint(1, 12)
@@ -667,6 +667,7 @@ def gen_one(v: Vocab, seed: int, n: int, i: int, people: list[tuple[str, str]]) 
         fm.append(f"organization: {yaml_scalar(org)}")
     fm.append("---")
     text = "\n".join(fm) + "\n\n" + body + "\n"
+    text = text.replace("工作工作", "工作")  # themes such as 教育工作 inside "{theme}工作"
     width = max(4, len(str(n - 1)))
     rel = f"{year:04d}/{safe_filename(title)}-{i:0{width}d}.md"
     return rel, text, cjk_len(body)
