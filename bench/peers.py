@@ -365,8 +365,18 @@ title = "讲话稿档案"
 languageCode = "zh-CN"
 defaultContentLanguage = "zh"
 hasCJKLanguage = true
-# Only HTML pages, like our tool (no RSS feeds, no sitemap)
-disableKinds = ["rss", "sitemap", "robotstxt"]
+# Like our tool: HTML pages, one site feed and a sitemap (Hugo would otherwise write an RSS
+# feed for every list page)
+disableKinds = ["robotstxt"]
+
+[outputs]
+  home = ["html", "rss"]
+  section = ["html"]
+  taxonomy = ["html"]
+  term = ["html"]
+
+[services.rss]
+  limit = 20
 
 [taxonomies]
   year = "years"
@@ -470,10 +480,16 @@ class Site:
         rmtree(self.output)
 
     def _build(self, label: str) -> Timing:
-        t = run_timed(f"{self.name} {label}", self.command(), cwd=self.work, env=self.env(), log=self.log)
+        t = run_timed(f"{self.name} {label}", self.command(), cwd=self.cwd, env=self.env(), log=self.log)
         if t.ok:
             t.extra["html"] = count_html(self.output)
+            if label == "cold":
+                t.extra["out_mb"] = round(dir_size(self.output)[0] / 1e6, 1)
         return t
+
+    @property
+    def cwd(self) -> Path:
+        return self.work
 
     def build_cold(self) -> Timing:
         self.clean()
@@ -566,8 +582,10 @@ DEFAULT_PAGINATION = False
 SLUGIFY_SOURCE = "basename"   # file names are unique, titles repeat
 SLUGIFY_USE_UNICODE = True    # keep Chinese slugs (no pinyin transliteration)
 
-# Only HTML pages, like our tool: no feeds, no author pages
-FEED_ALL_ATOM = None
+# Like our tool: HTML pages and one site feed; no author pages. (No sitemap: Pelican needs a
+# plugin for that.)
+FEED_ALL_ATOM = "feeds/all.atom.xml"
+FEED_MAX_ITEMS = 20
 FEED_ALL_RSS = None
 CATEGORY_FEED_ATOM = None
 TAG_FEED_ATOM = None
@@ -760,11 +778,9 @@ class OursSite(Site):
     def command(self) -> list[str]:
         return shlex.split(self.cmd_template.format(content=self.content, output=self.output, site=self.site))
 
-    def _build(self, label: str) -> Timing:
-        t = run_timed(f"{self.name} {label}", self.command(), cwd=self.site, env=self.env(), log=self.log)
-        if t.ok:
-            t.extra["html"] = count_html(self.output)
-        return t
+    @property
+    def cwd(self) -> Path:
+        return self.site
 
     def clean(self) -> None:
         rmtree(self.output)
