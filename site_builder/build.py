@@ -14,6 +14,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import jinja2
+
 from . import __version__, loader
 from .cache import BuildCache
 from .config import SiteConfig
@@ -59,6 +61,19 @@ class BuildLocked(SiteBuilderError):
     pass
 
 
+class TemplateProblem(SiteBuilderError):
+    """A template is missing or broken: no page can be trusted, so the build stops (exit 2)."""
+
+    exit_code = 2
+
+    def __init__(self, err, page: Page | None = None):
+        where = getattr(err, "filename", None) or getattr(err, "name", None) or (page and page.template)
+        line = getattr(err, "lineno", None)
+        during = f" (while rendering {page.path})" if page else ""
+        super().__init__(f"template {where}{':' + str(line) if line else ''}: {err.message or err}{during}; "
+                         "fix the template and build again")
+
+
 @contextmanager
 def build_lock(state_dir: Path, wait: float = LOCK_WAIT_SECONDS, notify=None):
     """One build at a time per output folder. The kernel releases the lock when a build dies,
@@ -87,6 +102,10 @@ def build_lock(state_dir: Path, wait: float = LOCK_WAIT_SECONDS, notify=None):
             yield
         finally:
             fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def _shower(config: SiteConfig):
+    return lambda source: loader.display_path(config.content / source)
 
 
 def _settings(config: SiteConfig) -> loader.ParseSettings:
@@ -123,7 +142,7 @@ def check(config: SiteConfig, progress=None) -> BuildResult:
                                                 progress=progress and progress.stage("check"))
     finally:
         cache.close()
-    archive = build_archive(speeches, UrlMap(config.urls))
+    archive = build_archive(speeches, UrlMap(config.urls), _shower(config))
     return BuildResult(speeches=len(archive.speeches), problems=problems + archive.problems,
                        parsed=stats["parsed"], seconds=time.perf_counter() - started)
 
@@ -172,7 +191,7 @@ def _build_locked(config: SiteConfig, cache: BuildCache, progress, explain: bool
     broken = {p.path for p in problems if p.is_error}
 
     # 3. The model: order, prev/next, taxonomies, URL collisions.
-    archive = build_archive(speeches, UrlMap(config.urls))
+    archive = build_archive(speeches, UrlMap(config.urls), _shower(config))
     problems += archive.problems
     result.speeches = len(archive.speeches)
     index_docs = _index_docs(archive, cache)
@@ -218,7 +237,10 @@ def _write_pages(config, cache, templates, pages, broken_sources, result, progre
     out = config.output
     todo = []
     for page in pages:
-        key = _page_key(page, templates, site_fp)
+        try:
+            key = _page_key(page, templates, site_fp)
+        except jinja2.TemplateError as err:
+            raise TemplateProblem(err, page) from None
         old = known.get(page.path)
         if old and old[0] == key and (out / page.path).is_file():
             continue
@@ -229,7 +251,10 @@ def _write_pages(config, cache, templates, pages, broken_sources, result, progre
             context["body_html"] = cache.body(*page.body_of)[0]
         if page.template == "feed.xml":
             context["texts"] = {e["digest"]: cache.body(e["source"], e["digest"])[1] for e in page.view["entries"]}
-        data = templates.render(page.template, page.path, context).encode("utf-8")
+        try:
+            data = templates.render(page.template, page.path, context).encode("utf-8")
+        except jinja2.TemplateError as err:
+            raise TemplateProblem(err, page) from None
         if write_file(out, page.path, data):
             result.written += 1
             if explain:

@@ -108,8 +108,10 @@ def _check_slugs(tax: Taxonomy, where: dict[str, str], problems: list[Problem]) 
         seen[term.slug] = term
 
 
-def build_archive(speeches: Iterable[Speech], urls: UrlMap) -> Archive:
-    """Assign URLs, detect URL collisions, order speeches, link prev/next, group into taxonomies."""
+def build_archive(speeches: Iterable[Speech], urls: UrlMap, show=lambda source: source) -> Archive:
+    """Assign URLs, detect URL collisions, order speeches, link prev/next, group into taxonomies.
+
+    ``show`` turns a source path into the path shown in problems (e.g. content/2020/x.md)."""
     problems: list[Problem] = []
     by_url: dict[str, Speech] = {}
     clashing: set[str] = set()
@@ -120,8 +122,8 @@ def build_archive(speeches: Iterable[Speech], urls: UrlMap) -> Archive:
         other = by_url.get(speech.url)
         if other is not None:
             problems.append(Problem(
-                speech.source, None, "slug",
-                f"this speech and {other.source} would both be written to {speech.url}",
+                show(speech.source), None, "slug",
+                f"this speech and {show(other.source)} would both be written to {speech.url}",
                 "give one of them a different file name or a 'slug:' field",
             ))
             clashing.update({speech.source, other.source})
@@ -136,9 +138,9 @@ def build_archive(speeches: Iterable[Speech], urls: UrlMap) -> Archive:
     themes = _group("theme", "主题", ordered, lambda s: s.meta.themes, lambda t: (-t.count, t.name))
     first_source = {}
     for s in ordered:
-        first_source.setdefault(s.meta.meeting_type, s.source)
+        first_source.setdefault(s.meta.meeting_type, show(s.source))
         for th in s.meta.themes:
-            first_source.setdefault(th, s.source)
+            first_source.setdefault(th, show(s.source))
     for tax in (meeting_types, themes):
         _check_slugs(tax, first_source, problems)
     return Archive(ordered, years, meeting_types, themes, problems)

@@ -1,0 +1,231 @@
+"""The archive end to end: pages, listings, slugs, escaping, broken input, CLI."""
+from __future__ import annotations
+
+import re
+import shutil
+from html.parser import HTMLParser
+
+import pytest
+
+from conftest import REPO, speech
+
+
+class Links(HTMLParser):
+    def __init__(self):
+        super().__init__()
+        self.hrefs: list[str] = []
+        self.scripts = 0
+
+    def handle_starttag(self, tag, attrs):
+        if tag == "a":
+            self.hrefs.extend(v for k, v in attrs if k == "href" and v)
+        if tag == "script":
+            self.scripts += 1
+
+
+def links(html: str) -> Links:
+    parser = Links()
+    parser.feed(html)
+    return parser
+
+
+def test_seed_speeches_appear_on_their_year_meeting_type_and_theme_pages(site, capsys):
+    sources = sorted((REPO / "content").rglob("*.md"))
+    if len(sources) < 2:
+        pytest.skip("content/ does not hold the seed speeches yet")
+    shutil.copytree(REPO / "content", site.content, dirs_exist_ok=True)
+    assert site.run("build", "-q") == 0
+    from site_builder import frontmatter
+
+    for path in sources:
+        fm = frontmatter.split(path.read_text(encoding="utf-8")).data
+        title = fm["title"]
+        year = str(fm["date"])[:4]
+        themes = fm["themes"] if isinstance(fm["themes"], list) else [fm["themes"]]
+        assert title in site.page(f"years/{year}/index.html")
+        assert title in site.page(f"meeting-types/{fm['meeting_type']}/index.html")
+        for theme in themes:
+            assert title in site.page(f"themes/{theme}/index.html")
+        assert title in site.page("index.html")
+
+
+def test_speech_page_has_facts_toc_and_neighbours(make_site):
+    site = make_site({
+        "2019/旧.md": speech(title="旧讲话", date="2019-01-02"),
+        "2020/中.md": speech(title="中讲话", date="2020", speaker="张三", organization="X局",
+                            body="## 一、第一部分\n\n正文一。\n\n### （一）小节\n\n正文二。\n"),
+        "2021/新.md": speech(title="新讲话", date="2021-07-01"),
+    })
+    assert site.run("build", "-q") == 0
+    html = site.page("speeches/2020/中.html")
+    assert "<h1>中讲话</h1>" in html
+    assert '<time datetime="2020">2020年</time>' in html
+    assert "张三" in html and "X局" in html
+    assert re.search(r"<dt>字数</dt><dd>\d+ 字，约 1 分钟读完</dd>", html)
+    assert '<a href="#一第一部分">一、第一部分</a>' in html
+    hrefs = links(html).hrefs
+    assert "../2019/%E6%97%A7.html" in hrefs  # prev (older), Chinese file name percent-encoded
+    assert "../2021/%E6%96%B0.html" in hrefs  # next (newer)
+    assert "../../meeting-types/%E5%B7%A5%E4%BD%9C%E4%BC%9A%E8%AE%AE/index.html" in hrefs
+
+
+def test_every_internal_link_resolves(make_site):
+    from urllib.parse import unquote
+    import posixpath
+
+    site = make_site({f"{y}/s{i}.md": speech(title=f"讲话{y}-{i}", date=str(y), themes=("甲", "乙乙"))
+                      for y in (2018, 2019) for i in range(3)})
+    assert site.run("build", "-q") == 0
+    for path in site.output.rglob("*.html"):
+        rel = path.relative_to(site.output).as_posix()
+        for href in links(path.read_text(encoding="utf-8")).hrefs:
+            if href.startswith(("#", "http", "mailto")):
+                continue
+            target = posixpath.normpath(posixpath.join(posixpath.dirname(rel), unquote(href.split("#")[0].split("?")[0])))
+            assert (site.output / target).is_file(), f"{rel} links to missing {href}"
+
+
+def test_listings_newest_first_paginated_with_counts(make_site):
+    site = make_site({f"s{i}.md": speech(title=f"讲话{i}", date=f"2020-0{i}-01") for i in range(1, 6)})
+    site.config("per_page = 2\n")
+    assert site.run("build", "-q") == 0
+    first = site.page("years/2020/index.html")
+    assert first.index("讲话5") < first.index("讲话4")
+    assert "讲话3" not in first
+    assert "共 5 篇讲话" in first
+    assert "讲话3" in site.page("years/2020/page-2.html")
+    assert "讲话1" in site.page("years/2020/page-3.html")
+    assert not (site.output / "years/2020/page-4.html").exists()
+    assert re.search(r">2020</a>\s*<span class=\"count\"[^>]*>5\b", site.page("years/index.html"))
+
+
+def test_titles_and_metadata_are_escaped_everywhere(make_site):
+    evil = '"<script>alert(1)</script>"'
+    site = make_site({"x.md": speech(title=evil, speaker='"<img src=x onerror=alert(2)>"',
+                                     themes=('"<b>主题</b>"',))})
+    assert site.run("build", "-q") == 0
+    for rel in ["speeches/2020/x.html", "index.html", "years/2020/index.html", "feed.xml", "themes/index.html"]:
+        text = site.page(rel)
+        assert "<script>alert(1)" not in text, rel
+        assert "<img src=x" not in text, rel
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in site.page("speeches/2020/x.html")
+
+
+def test_raw_html_is_sanitised_unless_trusted(make_site):
+    body = '正文<script>alert(1)</script><a href="javascript:alert(2)" onclick="x()">链接</a><b>粗</b>\n'
+    site = make_site({"x.md": speech(body=body)})
+    assert site.run("build", "-q") == 0
+    html = site.page("speeches/2020/x.html")
+    assert "alert(1)" not in html and "javascript:" not in html and "onclick" not in html
+    assert "<b>粗</b>" in html
+    trusted = make_site({"x.md": speech(body=body)})
+    trusted.config("trust_html = true\n")
+    assert trusted.run("build", "-q") == 0
+    assert "<script>alert(1)</script>" in trusted.page("speeches/2020/x.html")
+
+
+def test_broken_speech_keeps_its_previous_page_and_others_build(make_site, capsys):
+    site = make_site({"a.md": speech(title="甲"), "b.md": speech(title="乙")})
+    assert site.run("build", "-q") == 0
+    before = site.page("speeches/2020/a.html")
+    site.write("a.md", "---\ntitle: 甲\ndate: 2020-02-30\n---\n")
+    site.write("c.md", speech(title="丙"))
+    assert site.run("build", "-q") == 1
+    assert "content/a.md:3: date:" in capsys.readouterr().err
+    assert site.page("speeches/2020/a.html") == before
+    assert "丙" in site.page("speeches/2020/c.html")
+    # a no-change rebuild reports the same error again
+    assert site.run("build", "-q") == 1
+    assert "content/a.md:3: date:" in capsys.readouterr().err
+
+
+def test_deleted_speech_disappears_from_pages_and_listings(make_site):
+    site = make_site({"a.md": speech(title="甲甲", themes=("独有主题",)), "b.md": speech(title="乙乙")})
+    assert site.run("build", "-q") == 0
+    assert (site.output / "themes/独有主题/index.html").exists()
+    (site.content / "a.md").unlink()
+    assert site.run("build", "-q") == 0
+    assert not (site.output / "speeches/2020/a.html").exists()
+    assert not (site.output / "themes/独有主题").exists()
+    assert "甲甲" not in site.page("index.html")
+
+
+def test_check_writes_nothing(make_site, capsys):
+    site = make_site({"a.md": speech(), "bad.md": "---\n"})
+    assert site.run("check") == 1
+    assert "content/bad.md:1: front matter: unclosed front matter" in capsys.readouterr().err
+    assert not site.output.exists()
+    assert not (site.root / ".site_builder_cache").exists()
+
+
+def test_chinese_slugs_and_term_collisions(make_site, capsys):
+    site = make_site({"一篇讲话.md": speech(themes=("党建/工作",)), "b.md": speech(title="乙", themes=("党建-工作",))})
+    assert site.run("build", "-q") == 1
+    err = capsys.readouterr().err
+    assert "'党建-工作' and '党建/工作' would both be written to the same URL" in err or \
+           "'党建/工作' and '党建-工作' would both be written to the same URL" in err
+    assert (site.output / "speeches/2020/一篇讲话.html").is_file()
+    assert (site.output / "themes/党建-工作/index.html").is_file()
+    assert (site.output / "themes/党建-工作-2/index.html").is_file()
+
+
+def test_slug_field_sets_url(make_site):
+    site = make_site({"x.md": speech(slug="2020-党建工作会议")})
+    assert site.run("build", "-q") == 0
+    assert (site.output / "speeches/2020/2020-党建工作会议.html").is_file()
+
+
+def test_drafts_only_with_flag(make_site):
+    site = make_site({"a.md": speech(title="草稿", draft="true"), "b.md": speech(title="正式")})
+    assert site.run("build", "-q") == 0
+    assert not (site.output / "speeches/2020/a.html").exists()
+    assert site.run("build", "-q", "--drafts") == 0
+    assert (site.output / "speeches/2020/a.html").exists()
+
+
+def test_site_overrides_a_single_template(make_site):
+    site = make_site({"a.md": speech()})
+    (site.root / "templates").mkdir(parents=True)
+    (site.root / "templates" / "404.html").write_text(
+        '{% extends "base.html" %}{% block content %}<p>自定义404</p>{% endblock %}', encoding="utf-8")
+    assert site.run("build", "-q") == 0
+    assert "自定义404" in site.page("404.html")
+    assert "<h1>" in site.page("speeches/2020/a.html")  # everything else from the theme
+
+
+def test_feed_sitemap_stats_and_404(make_site):
+    site = make_site({"a.md": speech(title="甲"), "b.md": speech(title="乙", date="2019", themes=("队伍建设",))})
+    site.config('base_url = "https://example.org/archive/"\n')
+    assert site.run("build", "-q") == 0
+    feed = site.page("feed.xml")
+    assert "<entry>" in feed and "https://example.org/archive/speeches/2020/a.html" in feed
+    assert "https://example.org/archive/years/2019/index.html" in site.page("sitemap.xml")
+    stats = site.page("stats/index.html")
+    assert stats.count("<svg") == 3 and "<title>2019：1</title>" in stats
+    assert "页面不存在" in site.page("404.html")
+    import xml.dom.minidom
+
+    xml.dom.minidom.parseString(feed.encode())
+    xml.dom.minidom.parseString(site.page("sitemap.xml").encode())
+
+
+def test_cli_usage_errors_exit_2(site, capsys):
+    assert site.run("build", "--no-such-option") == 2
+    assert "No such option" in capsys.readouterr().err
+    assert site.run("search", "x") == 2  # no index yet
+    assert "run 'site-builder build' first" in capsys.readouterr().err
+
+
+def test_cli_help_lists_commands(site, capsys):
+    assert site.run("--help") == 0
+    out = capsys.readouterr().out
+    for command in ("build", "check", "search"):
+        assert command in out
+
+
+def test_bad_configuration_is_a_usage_error(site, capsys):
+    site.write("a.md", speech())
+    site.config('per_page = "twenty"\ntitel = "x"\n')
+    assert site.run("build") == 2
+    err = capsys.readouterr().err
+    assert "per_page: expected a whole number ≥ 1, got 'twenty'" in err
