@@ -794,7 +794,7 @@ class OursSite(Site):
 
 
 def run_pagefind(site_dir: Path, out_dir: Path, label: str = "pagefind", log: Path | None = None,
-                 language: str = "zh") -> Timing:
+                 language: str = "zh", glob: str | None = None) -> Timing:
     """Index a built site with Pagefind extended. The bundle goes to out_dir (outside the site,
     so the site is left untouched); --force-language zh makes Pagefind segment Chinese even when
     pages lack a lang attribute. Reports index bytes and files."""
@@ -802,6 +802,8 @@ def run_pagefind(site_dir: Path, out_dir: Path, label: str = "pagefind", log: Pa
     cmd = [pagefind_bin(), "--site", site_dir, "--output-path", out_dir]
     if language:
         cmd += ["--force-language", language]
+    if glob:
+        cmd += ["--glob", glob]
     t = run_timed(label, cmd, log=log)
     if t.ok and out_dir.exists():
         b, n = dir_size(out_dir)
@@ -858,6 +860,7 @@ def main(argv=None) -> int:
     p = sub.add_parser("pagefind", help="index a built site with Pagefind extended")
     p.add_argument("--site", type=Path, required=True)
     p.add_argument("--out", type=Path, default=None, help="bundle folder (default bench/.work/pagefind-<site name>)")
+    p.add_argument("--glob", default=None, help='only index these files, e.g. "speeches/**/*.html"')
     a = ap.parse_args(argv)
 
     ensure_venv()
@@ -867,7 +870,7 @@ def main(argv=None) -> int:
     if a.cmd == "pagefind":
         out = a.out or WORK / f"pagefind-{a.site.resolve().name}"
         out.parent.mkdir(parents=True, exist_ok=True)
-        t = run_pagefind(a.site.resolve(), out.resolve(), log=out.parent / f"{out.name}.log")
+        t = run_pagefind(a.site.resolve(), out.resolve(), log=out.parent / f"{out.name}.log", glob=a.glob)
         print(t.short())
         return 0 if t.ok else 1
     work = (a.work or WORK / f"peers-{a.corpus.resolve().name}").resolve()

@@ -1,0 +1,237 @@
+#!/usr/bin/env python3
+"""Compare our tool with Hugo (+ Pagefind) and Pelican on generated corpora.
+
+    python bench/compare.py --sizes 1000 --runs 3
+    python bench/compare.py --sizes 1000,10000 --runs 3          # 10k gets --large-runs (1) runs
+    python bench/compare.py --sizes 1000 --tools ours,hugo --no-pagefind
+
+For each size: generate (or reuse) ``bench/.work/compare/corpus-<n>-s<seed>``, give every tool its
+own copy of the content, then run the tools ALTERNATELY, one scenario at a time:
+
+  cold       output and caches deleted, full build
+  pagefind   Pagefind extended over the site just built (ours and Hugo)
+  no-change  build again, nothing changed
+  1-changed  one speech body edited (a paragraph appended), build again
+
+Our tool is an external command (``--ours-cmd``, default
+``/work/main/.venv/bin/site-builder build --content {content} --output {output}``), run with the
+site folder as working directory; if it fails, its cells say "failed" and the peers still run.
+Prints a Markdown table of medians (wall s, CPU s, peak RSS MB) and ratios peer/ours on wall time
+(> 1 means ours is faster), and writes all raw timings to a JSON file.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import time
+from dataclasses import asdict
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import gen_corpus  # noqa: E402
+import peers  # noqa: E402
+
+SCENARIOS = ["cold", "pagefind", "no-change", "1-changed"]
+ALL_TOOLS = ["ours", "hugo", "pelican"]
+
+
+def corpus_for(n: int, seed: int, work: Path) -> Path:
+    d = work / f"corpus-{n}-s{seed}"
+    stamp = work / f"corpus-{n}-s{seed}.json"
+    if d.exists() and stamp.exists():
+        return d
+    print(f"generating {n} speeches into {d} ...", flush=True)
+    info = gen_corpus.generate(n, d, seed=seed, jobs=2, clean=True)
+    stamp.write_text(json.dumps(info, ensure_ascii=False))
+    return d
+
+
+def med(values):
+    values = [v for v in values if v is not None]
+    return statistics.median(values) if values else None
+
+
+def run_size(n: int, args, work: Path) -> dict:
+    corpus = corpus_for(n, args.seed, work)
+    sdir = work / f"n{n}"
+    sdir.mkdir(parents=True, exist_ok=True)
+    sites: dict[str, peers.Site] = {}
+    speeches = None
+    for tool in args.tools:
+        if tool == "ours":
+            sites[tool] = peers.OursSite(corpus, sdir, args.ours_cmd)
+        elif tool == "hugo":
+            sites[tool] = peers.HugoSite(corpus, sdir)
+        elif tool == "pelican":
+            sites[tool] = peers.PelicanSite(corpus, sdir)
+    t0 = time.perf_counter()
+    for tool, site in sites.items():
+        if tool != "ours" and speeches is None:
+            speeches = peers.read_corpus(corpus)
+        if site.log.exists():
+            site.log.unlink()
+        site.prepare() if tool == "ours" else site.prepare(speeches)
+    print(f"[{n}] prepared {', '.join(sites)} in {time.perf_counter() - t0:.1f} s", flush=True)
+
+    runs = args.runs if n < args.large_threshold else args.large_runs
+    results: dict[str, dict[str, list]] = {t: {s: [] for s in SCENARIOS} for t in sites}
+    for r in range(runs):
+        order = list(sites)
+        k = r % len(order)
+        order = order[k:] + order[:k]  # rotate who goes first
+        broken: set[str] = set()
+        for scen in SCENARIOS:
+            for tool in order:
+                site = sites[tool]
+                if tool in broken:
+                    if scen != "pagefind" or (tool != "pelican" and not args.no_pagefind):
+                        results[tool][scen].append(peers.Timing(f"{tool} {scen}", note="skipped: cold build failed"))
+                    continue
+                if scen == "cold":
+                    t = site.build_cold()
+                    if not t.ok:
+                        broken.add(tool)
+                elif scen == "pagefind":
+                    if args.no_pagefind or tool == "pelican":
+                        continue
+                    t = peers.run_pagefind(site.output, sdir / f"pagefind-{tool}", f"pagefind over {tool}",
+                                           log=sdir / f"pagefind-{tool}.log",
+                                           glob=args.ours_pagefind_glob if tool == "ours" else None)
+                elif scen == "no-change":
+                    t = site.build_again()
+                else:
+                    t = site.build_one_changed()
+                print(f"  [{n} run {r + 1}/{runs}] {t.short()}", flush=True)
+                results[tool][scen].append(t)
+    return {"n": n, "runs": runs, "corpus": str(corpus), "results": results}
+
+
+def fmt(v, spec=".2f"):
+    return "—" if v is None else format(v, spec)
+
+
+def cell(ts: list) -> tuple[str, float | None]:
+    """(text, median wall) for a list of Timing."""
+    if not ts:
+        return "—", None
+    ok = [t for t in ts if t.ok]
+    if not ok:
+        return "failed", None
+    wall, cpu, rss = med([t.wall for t in ok]), med([t.cpu for t in ok]), med([t.rss_mb for t in ok])
+    txt = f"{wall:.2f} s / {cpu:.2f} s / {rss:.0f} MB"
+    if len(ok) < len(ts):
+        txt += f" ({len(ts) - len(ok)} failed)"
+    return txt, wall
+
+
+def table(size_result: dict, tools: list[str]) -> str:
+    res = size_result["results"]
+    lines = [
+        f"### {size_result['n']:,} speeches (median of {size_result['runs']}; wall / CPU / peak RSS)",
+        "",
+        "| scenario | " + " | ".join(tools) + " | " + " | ".join(f"{t}/ours" for t in tools if t != "ours") + " |",
+        "|---" * (1 + len(tools) + len([t for t in tools if t != "ours"])) + "|",
+    ]
+    rows = list(SCENARIOS)
+    for scen in rows:
+        cells, walls = [], {}
+        for t in tools:
+            txt, w = cell(res.get(t, {}).get(scen, []))
+            cells.append(txt)
+            walls[t] = w
+        ratios = []
+        for t in tools:
+            if t == "ours":
+                continue
+            a, b = walls.get(t), walls.get("ours")
+            ratios.append(f"{a / b:.2f}×" if a and b else "—")
+        if all(c == "—" for c in cells):
+            continue
+        lines.append(f"| {scen} | " + " | ".join(cells) + " | " + " | ".join(ratios) + " |")
+    # build + search index: ours cold already includes its indexes; Hugo needs Pagefind after
+    if "ours" in tools and "hugo" in tools:
+        def wall(t, scen):
+            return med([x.wall for x in res.get(t, {}).get(scen, []) if x.ok])
+
+        o = wall("ours", "cold")
+        h = wall("hugo", "cold")
+        hp = wall("hugo", "pagefind")
+        if h is not None and hp is not None:
+            cells = []
+            for t in tools:
+                cells.append({"ours": f"{fmt(o)} s (one command)" if o is not None else "failed", "hugo": f"{fmt(h + hp)} s (hugo + pagefind)"}
+                             .get(t, "no search index"))
+            ratios = [(f"{(h + hp) / o:.2f}×" if o else "—") if t == "hugo" else "—" for t in tools if t != "ours"]
+            lines.append("| cold build + search index | " + " | ".join(cells) + " | " + " | ".join(ratios) + " |")
+    # sizes
+    extra = []
+    for t in tools:
+        cold = [x for x in res.get(t, {}).get("cold", []) if x.ok]
+        pf = [x for x in res.get(t, {}).get("pagefind", []) if x.ok]
+        if cold:
+            extra.append(f"{t}: {cold[-1].extra.get('html', '?')} HTML files, {cold[-1].extra.get('out_mb', '?')} MB output")
+        if pf:
+            extra.append(f"pagefind over {t}: {pf[-1].extra.get('pages', '?')} pages indexed, "
+                         f"{pf[-1].extra.get('index_mb', '?')} MB in {pf[-1].extra.get('index_files', '?')} files")
+    lines += ["", "; ".join(extra) + "."]
+    return "\n".join(lines)
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description="Benchmark our tool against Hugo (+Pagefind) and Pelican")
+    ap.add_argument("--sizes", default="1000", help="comma-separated corpus sizes (default 1000)")
+    ap.add_argument("--runs", type=int, default=3, help="runs per size below --large-threshold (default 3)")
+    ap.add_argument("--large-runs", type=int, default=1, help="runs for sizes >= --large-threshold (default 1)")
+    ap.add_argument("--large-threshold", type=int, default=5000)
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--tools", default=",".join(ALL_TOOLS), help="subset of ours,hugo,pelican")
+    ap.add_argument("--no-pagefind", action="store_true")
+    ap.add_argument("--ours-cmd", default=peers.OURS_DEFAULT,
+                    help="command template for our tool; {content} and {output} are filled in")
+    ap.add_argument("--ours-pagefind-glob", default="speeches/**/*.html",
+                    help="pages of our output that Pagefind indexes (Hugo's are marked data-pagefind-body); "
+                    "'' for all pages")
+    ap.add_argument("--work", type=Path, default=peers.WORK / "compare")
+    ap.add_argument("--json", type=Path, default=None, help="raw results (default WORK/results-<time>.json)")
+    a = ap.parse_args(argv)
+    a.tools = [t.strip() for t in a.tools.split(",") if t.strip()]
+    bad = [t for t in a.tools if t not in ALL_TOOLS]
+    if bad:
+        ap.error(f"unknown tool(s): {', '.join(bad)}")
+    sizes = [int(x) for x in a.sizes.split(",") if x.strip()]
+    work = a.work.resolve()
+    work.mkdir(parents=True, exist_ok=True)
+    if any(t != "ours" for t in a.tools) or not a.no_pagefind:
+        peers.ensure_venv(quiet=True)
+
+    machine = peers.machine_info()
+    versions = peers.tool_versions()
+    print(f"machine: {machine}\nversions: {versions}", flush=True)
+    out = []
+    for n in sizes:
+        r = run_size(n, a, work)
+        out.append(r)
+    print()
+    print(f"Date {machine['date']}; nproc {machine['nproc']}; {machine.get('python3')}; {machine.get('cpu', '')}; "
+          f"load average at start {' '.join(machine.get('loadavg', []))}")
+    print("Cells: median wall seconds / CPU seconds (user+system) / peak RSS of the largest process. "
+          "Ratios are peer wall / ours wall (> 1: ours is faster).\n")
+    for r in out:
+        print(table(r, list(r["results"])))
+        print()
+    path = a.json or work / f"results-{time.strftime('%Y%m%d-%H%M%S')}.json"
+    path.write_text(json.dumps({
+        "machine": machine, "versions": versions, "ours_cmd": a.ours_cmd,
+        "sizes": [{**r, "results": {t: {s: [asdict(x) for x in v] for s, v in sc.items()}
+                                    for t, sc in r["results"].items()}} for r in out],
+    }, ensure_ascii=False, indent=1))
+    print(f"raw timings: {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
