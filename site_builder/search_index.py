@@ -1,0 +1,1201 @@
+"""The Whoosh full-text index of the archive (the only module that imports ``whoosh``).
+
+How search works
+================
+
+Every speech is indexed by the keys of ``analysis.grams(search_text)``: each character and
+each pair of adjacent characters of the folded title and body, with how often it occurs.
+A query term of one or two characters is answered from its key alone; a longer term selects
+the speeches that have all of its pairs and each of those is then checked against the
+stored folded text (``term in search_text``). The hits are therefore exactly the speeches
+for which ``query.parse(q).matches(search_text)`` holds — no more, no fewer.
+
+Ranking (highest score first)::
+
+    score = Σ over the query's positive terms t that occur in the speech
+              idf(t) × ( tf·(k1+1) / (tf + k1·(1 − b + b·len/avglen))  +  2 if t is in the title )
+
+* ``tf`` is how often the term occurs in the speech (exact for one- and two-character terms;
+  for longer terms the count of its rarest character pair, which is the number of occurrences
+  in all but contrived texts; counts above 255 count as 255); ``len`` is the length of the
+  speech in characters, ``avglen`` the average over the archive; k1 = 1.2, b = 0.75 (BM25).
+* ``idf(t) = ln(1 + (N − n + 0.5) / (n + 0.5))`` where N is the number of speeches and n the
+  number that contain the term's characters, so rare terms weigh more than common ones.
+* So: speeches that use the terms more often — relative to their length — and in the title
+  come first. Equal scores: newer speech first (by date), then by source path.
+
+Filters and facets: ``year`` ("2020" or "2018-2020"), ``meeting_type`` and ``theme`` (exact
+values) restrict the hits. ``total`` and the facet counts (per year, meeting type, theme) are
+computed over the whole hit set *with the filters applied* (as Pagefind does); a speech with
+several themes counts once under each.
+
+Excerpts: up to two passages of about 80 characters of the body around the matches, the
+matched characters (and only those) wrapped in ``<mark>``, everything else HTML-escaped.
+
+On disk (``index_dir``)
+=======================
+
+A normal Whoosh index (``_MAIN_<generation>.toc`` + segment files), schema:
+
+* ``id``  ``ID(unique, stored)`` — the source path; ``delete_by_term("id", …)`` works on it.
+* ``g``   the gram keys; postings without positions, value = one byte (the key's count in the
+  speech, capped at 255), weight 1. Written in bulk by this module (Whoosh's per-token
+  writer costs ~16 µs per token; the bulk writer builds the same W3 posting blocks directly).
+* ``url title date year meeting_type themes fingerprint``  ``STORED``.
+
+Beside each segment, ``gt_<segment id>.bin`` holds, per document, the folded search text
+(UTF-8, searched with ``mmap.find`` when a long term is verified) and the zlib-compressed
+original body (for excerpts), plus the documents' metadata. It is written (temp file, fsync,
+rename) before the TOC that refers to its segment, so a build killed at any point leaves the
+previous generation complete and searchable.
+"""
+from __future__ import annotations
+
+import heapq
+import html
+import io
+import json
+import math
+import mmap
+import multiprocessing
+import os
+import pickle
+import re
+import shutil
+import struct
+import threading
+import traceback
+import unicodedata
+import zlib
+from array import array
+from collections import Counter, defaultdict, deque
+from dataclasses import dataclass
+from itertools import accumulate, chain, repeat
+from operator import add, sub
+from pathlib import Path
+from typing import Callable, Iterable, Iterator, Sequence
+
+from whoosh import fields as wfields
+from whoosh import formats as wformats
+from whoosh import index as windex
+from whoosh.codec import default_codec
+from whoosh.codec.whoosh3 import WHOOSH3_HEADER_MAGIC, W3TermInfo
+from whoosh.filedb.filestore import FileStorage
+from whoosh.reading import SegmentReader, TermNotFound
+from whoosh.system import pack_ushort
+from whoosh.writing import SegmentWriter
+
+from . import analysis
+from . import query as querymod
+
+__all__ = ["IndexDoc", "SearchIndex", "FORMAT_VERSION"]
+
+#: Bump when the on-disk layout or the analysis changes; an index of another version is rebuilt.
+FORMAT_VERSION = 1
+INDEXNAME = "MAIN"
+_VERSION_FILE = "site_builder_index.json"
+
+GRAM_FIELD = "g"
+ID_FIELD = "id"
+_META_FIELDS = ("id", "url", "title", "date", "year", "meeting_type", "themes", "fingerprint")
+
+# Postings per W3 block (Whoosh's own writer uses 128; bigger blocks mean fewer pickles).
+_BLOCK = 1024
+_ZLEVEL = 3
+# Documents per segment written in one go (bounds the writer's memory).
+_SEGMENT_DOCS = 5000
+# Below this many documents to (re)index, do it in this process; above, use worker processes.
+_PARALLEL_MIN = 400
+# Ranking constants (see the module docstring).
+_K1 = 1.2
+_B = 0.75
+_TITLE_BONUS = 2.0
+# Excerpts.
+_PASSAGE = 80
+_LEAD = 20
+_MAX_OCC = 300
+
+_STORE_MAGIC = b"SBGT0001"
+_STORE_END = b"SBGTEND1"
+_INT = struct.Struct("!i")
+
+
+@dataclass(frozen=True)
+class IndexDoc:
+    id: str  # source path relative to the content dir, posix
+    url: str  # page path in the site
+    title: str
+    date: str  # "2020-03-05", "2020-03" or "2020"
+    year: int
+    meeting_type: str
+    themes: tuple[str, ...]
+    body: str  # plain text of the body (not folded)
+    fingerprint: str  # changes whenever anything above changes
+
+
+# --------------------------------------------------------------------------------------
+# Schema
+
+
+class GramCounts(wformats.Format):
+    """Posting format of the gram field: no positions; the value is one byte, the key's count."""
+
+    posting_size = 1
+
+    def __init__(self, field_boost: float = 1.0, **options):
+        self.field_boost = field_boost
+        self.options = options
+
+    def word_values(self, value, analyzer=None, **kwargs):
+        # ``value`` is a mapping gram → count (what ``analysis.grams`` returns).
+        fb = self.field_boost
+        return ((g, c, fb, bytes((min(c, 255),))) for g, c in value.items())
+
+    def encode(self, value):
+        return bytes((min(int(value), 255),))
+
+    def decode_frequency(self, valuestring):
+        return valuestring[0]
+
+    def decode_weight(self, valuestring):
+        return self.field_boost
+
+
+class GramField(wfields.FieldType):
+    """Indexed, not stored: the ``analysis.grams`` keys of a document with their counts.
+
+    ``index()`` takes the Counter itself, so no analyzer runs (the grams are computed once,
+    by ``analysis``); this module normally writes the postings in bulk instead.
+    """
+
+    def __init__(self):
+        super().__init__(GramCounts(), analyzer=None, scorable=False, stored=False)
+
+    def index(self, value, **kwargs):
+        return sorted(
+            (g.encode("utf-8", "surrogatepass"), c, 1.0, bytes((min(c, 255),)))
+            for g, c in value.items()
+        )
+
+    def to_bytes(self, value):
+        return value if isinstance(value, bytes) else value.encode("utf-8", "surrogatepass")
+
+    def from_bytes(self, bs):
+        return bs.decode("utf-8", "surrogatepass")
+
+
+def _schema() -> wfields.Schema:
+    return wfields.Schema(
+        id=wfields.ID(unique=True, stored=True),
+        g=GramField(),
+        url=wfields.STORED(),
+        title=wfields.STORED(),
+        date=wfields.STORED(),
+        year=wfields.STORED(),
+        meeting_type=wfields.STORED(),
+        themes=wfields.STORED(),
+        fingerprint=wfields.STORED(),
+    )
+
+
+# --------------------------------------------------------------------------------------
+# Grams (same result as analysis.grams, about twice as fast)
+
+_BREAK = re.compile("[ \x00]")
+
+
+def _grams(text: str) -> Counter:
+    """``analysis.grams(text)`` for a folded search text (tested to be identical)."""
+    counts = Counter(text)
+    counts.update(map(add, text, text[1:]))
+    if " " in text or analysis.SEPARATOR in text:
+        pop = counts.pop
+        for m in _BREAK.finditer(text):
+            i = m.start()
+            pop(text[i], None)
+            if i:
+                pop(text[i - 1 : i + 1], None)
+            pop(text[i : i + 2], None)
+    return counts
+
+
+# --------------------------------------------------------------------------------------
+# Writing segments
+
+# A record is what a segment stores per document: (meta tuple, folded search text, zlib body).
+Record = tuple
+
+
+def _record_from_doc(doc: IndexDoc) -> Record:
+    meta = (
+        doc.id,
+        doc.url,
+        doc.title,
+        doc.date,
+        int(doc.year),
+        doc.meeting_type,
+        tuple(doc.themes),
+        doc.fingerprint,
+    )
+    folded = analysis.search_text(doc.title, doc.body)
+    body_z = zlib.compress(doc.body.encode("utf-8", "surrogatepass"), 1)
+    return meta, folded, body_z
+
+
+def _store_name(segid: str) -> str:
+    return f"gt_{segid}.bin"
+
+
+def _write_term(postfile, tindex, keybytes: bytes, docs, counts) -> None:
+    """Write one posting list in Whoosh's W3 block format and add its term info."""
+    start = postfile.tell()
+    postfile.write(WHOOSH3_HEADER_MAGIC)
+    n = len(docs)
+    dumps = pickle.dumps
+    compress = zlib.compress
+    for b in range(0, n, _BLOCK):
+        ids = docs[b : b + _BLOCK]
+        vals = bytes(counts[b : b + _BLOCK]) if counts is not None else None
+        delta = tuple(map(sub, ids, chain((0,), ids)))
+        databytes = compress(dumps((delta, None, vals), 2), _ZLEVEL)
+        infobytes = dumps((len(ids), ids[-1], 1.0, _ZLEVEL, 0, 0), 2)
+        blen = len(infobytes) + len(databytes)
+        postfile.write(_INT.pack(-blen if b + _BLOCK >= n else blen))
+        postfile.write(infobytes)
+        postfile.write(databytes)
+    ti = W3TermInfo(float(n), n, None, 0, 1.0, docs[0], docs[-1])
+    ti.set_extent(start, postfile.tell() - start)
+    tindex.add(keybytes, ti.to_bytes())
+
+
+def _new_uint_array():
+    return array("I")
+
+
+def _write_segment(storage, index_dir: Path, codec, schema, records: Iterable[Record],
+                   tick: Callable[[], None] | None = None):
+    """Write ``records`` as one new Whoosh segment plus its text store; return the segment."""
+    segment = codec.new_segment(storage, INDEXNAME)
+    pdw = codec.per_document_writer(storage, segment)
+    fw = codec.field_writer(storage, segment)
+    fieldobjs = [schema[name] for name in _META_FIELDS]
+    docs_of: defaultdict = defaultdict(_new_uint_array)
+    counts_of: defaultdict = defaultdict(bytearray)
+    ids: list[str] = []
+    metas: list[tuple] = []
+    titles: list[str] = []
+    offsets = array("Q")
+    nchars = array("I")
+    final = index_dir / _store_name(segment.segment_id())
+    tmp = final.with_name(final.name + ".tmp")
+    n = 0
+    try:
+        with open(tmp, "wb") as out:
+            out.write(_STORE_MAGIC)
+            pos = len(_STORE_MAGIC)
+            for dn, (meta, folded, body_z) in enumerate(records):
+                pdw.start_doc(dn)
+                for name, fobj, value in zip(_META_FIELDS, fieldobjs, meta):
+                    pdw.add_field(name, fobj, value, None)
+                pdw.finish_doc()
+                grams = _grams(folded)
+                keys = grams.keys()
+                deque(map(array.append, map(docs_of.__getitem__, keys), repeat(dn)), 0)
+                deque(
+                    map(bytearray.append, map(counts_of.__getitem__, keys),
+                        map(min, grams.values(), repeat(255))),
+                    0,
+                )
+                fb = folded.encode("utf-8", "surrogatepass")
+                out.write(fb)
+                out.write(body_z)
+                offsets.append(pos)
+                offsets.append(pos + len(fb))
+                pos += len(fb) + len(body_z)
+                offsets.append(pos)
+                nchars.append(len(folded))
+                ids.append(meta[0])
+                metas.append(meta)
+                titles.append(folded[: folded.index(analysis.SEPARATOR)])
+                n = dn + 1
+                if tick is not None:
+                    tick()
+            footer = pickle.dumps(
+                {
+                    "version": FORMAT_VERSION,
+                    "n": n,
+                    "offsets": offsets.tobytes(),
+                    "nchars": nchars.tobytes(),
+                    "meta": metas,
+                    "titles": titles,
+                },
+                protocol=pickle.HIGHEST_PROTOCOL,
+            )
+            out.write(footer)
+            out.write(struct.pack("<Q", len(footer)))
+            out.write(_STORE_END)
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(tmp, final)
+
+        pdw.close()
+        # Postings: the gram field, then the id field (term-index keys must increase).
+        tindex = fw._tindex
+        postfile = fw._postfile
+        fw.start_field(GRAM_FIELD, schema[GRAM_FIELD])
+        fid = pack_ushort(fw._fieldid)
+        # str order is code point order, which is UTF-8 byte order.
+        for key in sorted(docs_of):
+            _write_term(postfile, tindex, fid + key.encode("utf-8", "surrogatepass"),
+                        docs_of[key], counts_of[key])
+        fw.finish_field()
+        del docs_of, counts_of
+        fw.start_field(ID_FIELD, schema[ID_FIELD])
+        fid = pack_ushort(fw._fieldid)
+        for dn in sorted(range(n), key=ids.__getitem__):
+            _write_term(postfile, tindex, fid + ids[dn].encode("utf-8", "surrogatepass"),
+                        array("I", (dn,)), None)
+        fw.finish_field()
+        fw.close()
+        segment.set_doc_count(n)
+        return segment
+    except BaseException:
+        for f in (tmp, final):
+            try:
+                f.unlink()
+            except OSError:
+                pass
+        raise
+
+
+def _chunks(seq: Sequence, size: int) -> list[Sequence]:
+    return [seq[i : i + size] for i in range(0, len(seq), size)] if seq else []
+
+
+def _segment_docs(n: int, workers: int) -> int:
+    per = -(-n // max(workers, 1))
+    return max(1, min(_SEGMENT_DOCS, per))
+
+
+def _worker_main(index_dir: str, batches: list, queue) -> None:
+    """Worker process: write each (batch number, IndexDocs or records) as one segment."""
+    try:
+        storage = FileStorage(index_dir)
+        codec = default_codec()
+        schema = _schema()
+        counter = [0]
+
+        def tick():
+            counter[0] += 1
+            if counter[0] % 50 == 0:
+                queue.put(("progress", 50))
+
+        for number, batch in batches:
+            records = (_record_from_doc(d) if isinstance(d, IndexDoc) else d for d in batch)
+            seg = _write_segment(storage, Path(index_dir), codec, schema, records, tick)
+            queue.put(("segment", (number, seg)))
+        queue.put(("progress", counter[0] % 50))
+        queue.put(("done", None))
+    except BaseException:
+        queue.put(("error", traceback.format_exc()))
+
+
+def _write_segments(storage, index_dir: Path, items: Sequence, progress_add: Callable[[int], None],
+                    workers: int) -> list:
+    """Index ``items`` (IndexDocs or records) into new segments; return them in order.
+
+    Large jobs are split over ``workers`` processes (each writes whole segments: computing
+    the grams and inverting them is pure Python, so threads would not help); Whoosh's own
+    multiprocessing writer is not used (its idle workers crash, see the research notes).
+    """
+    if not items:
+        return []
+    if workers <= 1 or len(items) < _PARALLEL_MIN:
+        codec = default_codec()
+        schema = _schema()
+        segs = []
+        done = [0]
+
+        def tick():
+            done[0] += 1
+            if done[0] % 50 == 0:
+                progress_add(50)
+
+        for batch in _chunks(items, _SEGMENT_DOCS):
+            records = (_record_from_doc(d) if isinstance(d, IndexDoc) else d for d in batch)
+            segs.append(_write_segment(storage, index_dir, codec, schema, records, tick))
+        progress_add(done[0] % 50)
+        return segs
+
+    batches = list(enumerate(_chunks(items, _segment_docs(len(items), workers))))
+    nproc = min(workers, len(batches))
+    groups = [batches[i::nproc] for i in range(nproc)]
+    ctx = multiprocessing.get_context("spawn")
+    queue = ctx.Queue()
+    procs = [
+        ctx.Process(target=_worker_main, args=(str(index_dir), g, queue), daemon=True)
+        for g in groups
+    ]
+    for p in procs:
+        p.start()
+    segs: dict[int, object] = {}
+    pending = len(procs)
+    error = None
+    try:
+        while pending:
+            try:
+                kind, value = queue.get(timeout=1.0)
+            except Exception:  # queue.Empty: check that the workers are still alive
+                if any(p.exitcode not in (None, 0) for p in procs):
+                    error = "an indexing worker process died"
+                    break
+                continue
+            if kind == "progress":
+                progress_add(value)
+            elif kind == "segment":
+                segs[value[0]] = value[1]
+            elif kind == "done":
+                pending -= 1
+            elif kind == "error":
+                error = value
+                break
+        for p in procs:
+            p.join(timeout=60)
+    finally:
+        for p in procs:
+            if p.is_alive():
+                p.terminate()
+                p.join()
+    if error:
+        for seg in segs.values():  # written but never committed: remove the text stores
+            try:
+                (index_dir / _store_name(seg.segment_id())).unlink()
+            except OSError:
+                pass
+        raise RuntimeError(f"indexing failed in a worker process:\n{error}")
+    return [segs[i] for i in sorted(segs)]
+
+
+# --------------------------------------------------------------------------------------
+# Text store (one per segment)
+
+
+class _Store:
+    """Read side of ``gt_<segid>.bin``: mmap'd folded texts, compressed bodies, metadata."""
+
+    def __init__(self, path: Path, f, mm, footer: dict):
+        self.path = path
+        self._f = f
+        self.mm = mm
+        self.n = footer["n"]
+        offs = array("Q")
+        offs.frombytes(footer["offsets"])
+        self.offsets = offs
+        nch = array("I")
+        nch.frombytes(footer["nchars"])
+        self.nchars = nch
+        self.meta: list[tuple] = footer["meta"]
+        self.titles: list[str] = footer["titles"]
+
+    @classmethod
+    def open(cls, path: Path) -> "_Store":
+        f = open(path, "rb")
+        try:
+            mm = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
+            end = len(mm)
+            if mm[end - 8 :] != _STORE_END or mm[:8] != _STORE_MAGIC:
+                raise ValueError(f"{path}: not a search text store")
+            (flen,) = struct.unpack("<Q", mm[end - 16 : end - 8])
+            footer = pickle.loads(mm[end - 16 - flen : end - 16])
+            if footer.get("version") != FORMAT_VERSION:
+                raise ValueError(f"{path}: text store version {footer.get('version')}")
+        except BaseException:
+            f.close()
+            raise
+        return cls(path, f, mm, footer)
+
+    def folded(self, i: int) -> str:
+        o = self.offsets
+        return self.mm[o[3 * i] : o[3 * i + 1]].decode("utf-8", "surrogatepass")
+
+    def body_z(self, i: int) -> bytes:
+        o = self.offsets
+        return self.mm[o[3 * i + 1] : o[3 * i + 2]]
+
+    def body(self, i: int) -> str:
+        return zlib.decompress(self.body_z(i)).decode("utf-8", "surrogatepass")
+
+    def record(self, i: int) -> Record:
+        return self.meta[i], self.folded(i), self.body_z(i)
+
+    def close(self) -> None:
+        try:
+            self.mm.close()
+        except (BufferError, ValueError):
+            pass
+        self._f.close()
+
+
+# --------------------------------------------------------------------------------------
+# Reading postings fast (block level, no per-posting matcher calls)
+
+
+def _read_postings(postfile, ti) -> tuple[list[int], bytes]:
+    """Docnums and counts of one posting list written in W3 format."""
+    if ti.is_inlined():
+        ids, _weights, values = ti.inlined_postings()
+        return list(ids), bytes((v[0] if v else 1) for v in values)
+    off, length = ti.extent()
+    if isinstance(length, tuple):  # W3TermInfo.from_bytes leaves the length as a 1-tuple
+        length = length[0]
+    buf = postfile.get(off, length)
+    bio = io.BytesIO(buf)
+    pos = 4  # header magic
+    out: list[int] = []
+    counts = bytearray()
+    loads = pickle.loads
+    while True:
+        (blen,) = _INT.unpack_from(buf, pos)
+        pos += 4
+        last = blen < 0
+        if last:
+            blen = -blen
+        end = pos + blen
+        bio.seek(pos)
+        info = pickle.load(bio)
+        data = buf[bio.tell() : end]
+        if info[3]:
+            data = zlib.decompress(data)
+        ids, _w, vals = loads(data)
+        out.extend(accumulate(ids))
+        if vals is None:
+            counts += bytes(repeat(1, info[0]))
+        elif isinstance(vals, bytes):
+            counts += vals
+        else:  # variable-size values (not written by this module)
+            counts += bytes((v[0] if v else 1) for v in vals)
+        pos = end
+        if last:
+            break
+    return out, bytes(counts)
+
+
+class _Segment:
+    __slots__ = ("reader", "terms", "postfile", "base", "store", "deleted")
+
+    def __init__(self, reader, base, store, deleted):
+        self.reader = reader
+        self.terms = reader._terms
+        self.postfile = reader._terms._postfile
+        self.base = base
+        self.store = store
+        self.deleted = deleted
+
+
+class _Snapshot:
+    """One generation of the index, opened for searching (all metadata in memory)."""
+
+    def __init__(self, index_dir: Path):
+        storage = FileStorage(str(index_dir), readonly=True)
+        toc = windex.TOC.read(storage, INDEXNAME)
+        self.generation = toc.generation
+        self.segments: list[_Segment] = []
+        self.meta: list = []  # global docnum → meta tuple, None when deleted
+        self.titles: list[str] = []
+        self.norm: list[float] = []  # k1·(1 − b + b·len/avglen)
+        self.datekey: list[int] = []
+        self.loc: list[tuple] = []  # global docnum → (store, local docnum)
+        self.deleted: set[int] = set()
+        base = 0
+        lengths = []
+        try:
+            for seg in toc.segments:
+                reader = SegmentReader(storage, toc.schema, seg, generation=toc.generation)
+                store = _Store.open(index_dir / _store_name(seg.segment_id()))
+                deleted = set(seg.deleted_docs())
+                self.segments.append(_Segment(reader, base, store, deleted))
+                for i in range(store.n):
+                    if i in deleted:
+                        self.meta.append(None)
+                        self.deleted.add(base + i)
+                    else:
+                        self.meta.append(store.meta[i])
+                        lengths.append(store.nchars[i])
+                    self.titles.append(store.titles[i])
+                    self.loc.append((store, i))
+                base += store.n
+        except BaseException:
+            self.close()
+            raise
+        self.total_docs = base
+        self.n_live = len(lengths)
+        avg = (sum(lengths) / len(lengths)) if lengths else 1.0
+        self.norm = [
+            _K1 * (1 - _B + _B * (s.store.nchars[i] / avg))
+            for s in self.segments
+            for i in range(s.store.n)
+        ]
+        self.datekey = [_date_key(m[3]) if m else 0 for m in self.meta]
+        self.lock = threading.Lock()
+
+    def close(self) -> None:
+        for s in self.segments:
+            try:
+                s.reader.close()
+            except Exception:
+                pass
+            s.store.close()
+        self.segments = []
+
+    # -- postings
+
+    def key_postings(self, key: str) -> dict[int, int]:
+        """Global docnum → count of the gram ``key``, live documents only."""
+        kb = key.encode("utf-8", "surrogatepass")
+        out: dict[int, int] = {}
+        for s in self.segments:
+            try:
+                ti = s.terms.term_info(GRAM_FIELD, kb)
+            except TermNotFound:
+                continue
+            ids, counts = _read_postings(s.postfile, ti)
+            if s.base:
+                ids = map(add, ids, repeat(s.base))
+            out.update(zip(ids, counts))
+        if self.deleted:
+            if len(self.deleted) < len(out):
+                for d in self.deleted:
+                    out.pop(d, None)
+            else:
+                for d in [d for d in out if d in self.deleted]:
+                    del out[d]
+        return out
+
+    def contains(self, docnum: int, tb: bytes) -> bool:
+        store, i = self.loc[docnum]
+        o = store.offsets
+        return store.mm.find(tb, o[3 * i], o[3 * i + 1]) >= 0
+
+
+def _date_key(date: str) -> int:
+    parts = [int(p) for p in re.findall(r"\d+", date or "")[:3]]
+    parts += [0] * (3 - len(parts))
+    return parts[0] * 10000 + parts[1] * 100 + parts[2]
+
+
+# --------------------------------------------------------------------------------------
+# Query evaluation
+
+
+class _TermInfo:
+    __slots__ = ("term", "keys", "maps", "cand", "exact", "present", "tb")
+
+    def __init__(self, term: str, snap: _Snapshot, cache: dict):
+        self.term = term
+        self.keys = analysis.term_grams(term)
+        maps = []
+        for k in self.keys:
+            m = cache.get(k)
+            if m is None:
+                m = cache[k] = snap.key_postings(k)
+            maps.append(m)
+        maps.sort(key=len)
+        self.maps = maps
+        if not maps:
+            self.cand = set()
+        else:
+            cand = maps[0].keys()
+            for m in maps[1:]:
+                cand = cand & m.keys()
+            self.cand = set(cand)
+        self.exact = analysis.term_is_exact(term)
+        self.present: set[int] = set()
+        self.tb = term.encode("utf-8", "surrogatepass")
+
+    def docs(self, snap: _Snapshot, restrict: set[int] | None) -> set[int]:
+        """The documents (within ``restrict``) that contain the term."""
+        if self.exact:
+            found = self.cand if restrict is None else (self.cand & restrict)
+        else:
+            cand = self.cand if restrict is None else (self.cand & restrict)
+            contains = snap.contains
+            tb = self.tb
+            found = {d for d in cand if contains(d, tb)}
+        self.present |= found
+        return found
+
+    def tf(self, d: int) -> int:
+        if len(self.maps) == 1:
+            return self.maps[0][d]
+        return min(m[d] for m in self.maps)
+
+
+def _parse_year(year) -> tuple[int, int] | None:
+    if year is None:
+        return None
+    raw = unicodedata.normalize("NFKC", str(year)).strip()
+    if raw == "":
+        return None
+    m = re.fullmatch(r"(\d{4})(?:\s*[-–—~至到]\s*(\d{4}))?", raw)
+    if not m:
+        raise ValueError(
+            f"--year must be a year like 2020 or a range like 2018-2020, not {str(year)!r}"
+        )
+    lo = int(m.group(1))
+    hi = int(m.group(2)) if m.group(2) else lo
+    if lo > hi:
+        raise ValueError(
+            f"--year range {str(year)!r} runs backwards: write the earlier year first, "
+            f"e.g. {hi}-{lo}"
+        )
+    return lo, hi
+
+
+def _facet_dicts(hits: Iterable[int], meta: list) -> dict:
+    years: Counter = Counter()
+    types: Counter = Counter()
+    themes: Counter = Counter()
+    for d in hits:
+        m = meta[d]
+        years[m[4]] += 1
+        if m[5]:
+            types[m[5]] += 1
+        themes.update(set(m[6]))
+    return {
+        "year": {str(y): years[y] for y in sorted(years, reverse=True)},
+        "meeting_type": dict(sorted(types.items(), key=lambda kv: (-kv[1], kv[0]))),
+        "theme": dict(sorted(themes.items(), key=lambda kv: (-kv[1], kv[0]))),
+    }
+
+
+# --------------------------------------------------------------------------------------
+# Excerpts
+
+
+def _excerpt(body: str, folded_body: str, terms: Sequence[str]) -> str:
+    """Up to two ~80-character passages of ``body`` with the matched characters marked."""
+    if len(folded_body) == len(body):
+        offsets = None
+    else:
+        folded_body, offsets = analysis.fold_with_offsets(body)
+    n = len(folded_body)
+    terms = [t for t in terms if t]
+    occ: list[tuple[int, int, int]] = []  # (start, end, term index)
+    for ti, t in enumerate(terms):
+        i = folded_body.find(t)
+        k = 0
+        while i >= 0 and k < _MAX_OCC:
+            occ.append((i, i + len(t), ti))
+            i = folded_body.find(t, i + 1)
+            k += 1
+    if not occ:
+        end = min(n, _PASSAGE)
+        return _render(body, folded_body, offsets, terms, [(0, end)])
+    occ.sort()
+    windows: list[tuple[int, int]] = []
+    covered: set[int] = set()
+    for _ in range(2):
+        best = None
+        # A window starts _LEAD characters before an occurrence; prefer windows that show
+        # terms not shown yet, then more distinct terms, then the earliest.
+        for i, (s, _e, _t) in enumerate(occ):
+            ws = max(0, s - _LEAD)
+            we = min(n, ws + _PASSAGE)
+            if any(ws < b and a < we for a, b in windows):
+                continue
+            terms_in = {t for (s2, e2, t) in occ[i : i + 64] if e2 <= we}
+            score = (len(terms_in - covered), len(terms_in))
+            if best is None or score > best[0]:
+                best = (score, ws, we, terms_in)
+        if best is None:
+            break
+        ws, we = _extend(folded_body, terms, best[1], best[2])
+        if any(ws < b and a < we for a, b in windows):
+            break
+        windows.append((ws, we))
+        covered |= best[3]
+    windows.sort()
+    return _render(body, folded_body, offsets, terms, windows)
+
+
+def _extend(folded: str, terms: Sequence[str], ws: int, we: int) -> tuple[int, int]:
+    """Grow [ws, we) so that no occurrence of a term is cut by its edges."""
+    changed = True
+    while changed:
+        changed = False
+        for t in terms:
+            L = len(t)
+            # an occurrence starting in (ws - L, ws) that ends after ws
+            i = folded.find(t, max(0, ws - L + 1), ws + L - 1)
+            if 0 <= i < ws:
+                ws = i
+                changed = True
+            # an occurrence starting in (we - L, we) that ends after we
+            i = folded.find(t, max(0, we - L + 1), we + L - 1)
+            while 0 <= i < we:
+                if i + L > we:
+                    we = i + L
+                    changed = True
+                    break
+                i = folded.find(t, i + 1, we + L - 1)
+    return ws, we
+
+
+_WS = re.compile(r"\s")
+
+
+def _render(body, folded, offsets, terms, windows) -> str:
+    parts = []
+    n = len(folded)
+    for ws, we in windows:
+        spans = []
+        for t in terms:
+            L = len(t)
+            i = folded.find(t, ws, we)
+            while i >= 0:
+                spans.append((i, i + L))
+                i = folded.find(t, i + 1, we)
+        spans.sort()
+        merged: list[list[int]] = []
+        for a, b in spans:
+            if merged and a < merged[-1][1]:
+                merged[-1][1] = max(merged[-1][1], b)
+            else:
+                merged.append([a, b])
+        o = (lambda x: x) if offsets is None else offsets.__getitem__
+        out = ["…" if ws > 0 else ""]
+        cur = ws
+        for a, b in merged:
+            out.append(_esc(body[o(cur) : o(a)]))
+            out.append("<mark>" + _esc(body[o(a) : o(b)]) + "</mark>")
+            cur = b
+        out.append(_esc(body[o(cur) : o(we)]))
+        if we < n:
+            out.append("…")
+        parts.append("".join(out))
+    return " ".join(parts)
+
+
+def _esc(s: str) -> str:
+    return html.escape(_WS.sub(" ", s), quote=False)
+
+
+# --------------------------------------------------------------------------------------
+# The index
+
+
+class _Writer(SegmentWriter):
+    """Whoosh's SegmentWriter for the lock, deletions and the atomic TOC commit.
+
+    Documents are not added through ``add_document`` (slow per-token path) but written as
+    whole segments by ``_write_segment``; ``commit_segments`` then publishes them.
+    """
+
+    def commit_segments(self, segments: list) -> None:
+        self._check_state()
+        self._close_segment()  # the writer's own (unused) segment
+        self._commit_toc(segments)
+        self._finish()
+
+
+class SearchIndex:
+    """Whoosh index of the archive: ``update()`` at build time, ``search()`` at query time."""
+
+    def __init__(self, index_dir: Path, *, workers: int | None = None):
+        self.index_dir = Path(index_dir)
+        self.workers = workers if workers is not None else min(2, os.cpu_count() or 1)
+        self._snap: _Snapshot | None = None
+        self._lock = threading.Lock()
+
+    # -- state
+
+    def exists(self) -> bool:
+        d = self.index_dir
+        if not d.is_dir():
+            return False
+        try:
+            info = json.loads((d / _VERSION_FILE).read_text("utf-8"))
+        except (OSError, ValueError):
+            return False
+        return info.get("format") == FORMAT_VERSION and windex.exists_in(str(d), INDEXNAME)
+
+    def close(self) -> None:
+        with self._lock:
+            if self._snap is not None:
+                self._snap.close()
+                self._snap = None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    # -- writing
+
+    def _prepare_dir(self) -> None:
+        d = self.index_dir
+        if d.is_dir() and any(d.iterdir()) and not self.exists():
+            # Another format (or a damaged index): start again — but only in a folder that
+            # holds nothing except an index (never wipe a folder given by mistake).
+            ours = re.compile(r"(_?MAIN[_.].*|gt_.*|site_builder_index\.json)")
+            strangers = [p.name for p in d.iterdir() if not ours.fullmatch(p.name)]
+            if strangers:
+                raise FileExistsError(
+                    f"{d} is not empty and does not hold a search index "
+                    f"(found {strangers[0]!r}); choose an empty folder for the index"
+                )
+            shutil.rmtree(d)
+        d.mkdir(parents=True, exist_ok=True)
+        if not windex.exists_in(str(d), INDEXNAME):
+            windex.create_in(str(d), _schema(), indexname=INDEXNAME)
+            (d / _VERSION_FILE).write_text(json.dumps({"format": FORMAT_VERSION}), "utf-8")
+
+    def update(self, docs: Sequence[IndexDoc], progress: Callable[[int], None] | None = None) -> dict:
+        """Make the index hold exactly `docs` (the full current set): add new, re-index changed (fingerprint), delete missing. Returns {"added": n, "updated": n, "removed": n, "unchanged": n}.
+
+        ``progress`` is called with the number of documents (re)indexed so far.
+        """
+        docs = list(docs)
+        by_id: dict[str, IndexDoc] = {}
+        for d in docs:
+            if not isinstance(d, IndexDoc):
+                raise TypeError(f"update() takes IndexDoc objects, not {type(d).__name__}")
+            if d.id in by_id:
+                raise ValueError(f"two documents have the same id {d.id!r}")
+            by_id[d.id] = d
+        self._prepare_dir()
+        storage = FileStorage(str(self.index_dir))
+        ix = windex.FileIndex(storage, indexname=INDEXNAME)
+        writer = _Writer(ix, timeout=60.0, compound=False)
+        done = [0]
+
+        def progress_add(k: int) -> None:
+            if k:
+                done[0] += k
+                if progress is not None:
+                    progress(done[0])
+
+        try:
+            self._clean_stores(writer.segments)
+            stores = {}
+            current: dict[str, tuple[str, object, int]] = {}  # id → (fingerprint, seg, local)
+            try:
+                for seg in writer.segments:
+                    st = _Store.open(self.index_dir / _store_name(seg.segment_id()))
+                    stores[seg.segment_id()] = st
+                    for i, m in enumerate(st.meta):
+                        if not seg.is_deleted(i):
+                            current[m[0]] = (m[7], seg, i)
+                added = [d for d in docs if d.id not in current]
+                changed = [d for d in docs if d.id in current and current[d.id][0] != d.fingerprint]
+                removed = [i for i in current if i not in by_id]
+                stats = {
+                    "added": len(added),
+                    "updated": len(changed),
+                    "removed": len(removed),
+                    "unchanged": len(docs) - len(added) - len(changed),
+                }
+                if not added and not changed and not removed:
+                    writer.cancel()
+                    return stats
+                n_change = len(added) + len(changed) + len(removed)
+                if not current or n_change * 2 >= max(len(docs), len(current)):
+                    # Mostly new: write everything afresh (in parallel) and drop the old segments.
+                    segs = _write_segments(storage, self.index_dir, docs, progress_add, self.workers)
+                    writer.commit_segments(segs)
+                else:
+                    for doc_id in chain((d.id for d in changed), removed):
+                        writer.delete_by_term(ID_FIELD, doc_id)
+                    new = _write_segments(
+                        storage, self.index_dir, added + changed, progress_add, self.workers
+                    )
+                    segs = self._merge(storage, writer.segments + new, stores)
+                    writer.commit_segments(segs)
+            finally:
+                for st in stores.values():
+                    st.close()
+        except BaseException:
+            if not writer.is_closed:
+                writer.cancel()
+            raise
+        self._clean_stores(windex.TOC.read(storage, INDEXNAME).segments)
+        return stats
+
+    def _merge(self, storage, segs: list, stores: dict) -> list:
+        """Log-structured merging: rewrite segments that are mostly deleted, and merge any
+        four or more segments of the same size tier (powers of 4 of their live documents)."""
+        segs = [s for s in segs if s.doc_count_all() - s.deleted_count() > 0]
+
+        def live(s):
+            return s.doc_count_all() - s.deleted_count()
+
+        def store(s):
+            sid = s.segment_id()
+            if sid not in stores:
+                stores[sid] = _Store.open(self.index_dir / _store_name(sid))
+            return stores[sid]
+
+        while True:
+            group = [s for s in segs if s.deleted_count() > live(s)]
+            if not group:
+                tiers = defaultdict(list)
+                for s in segs:
+                    tiers[int(math.log(max(live(s), 1), 4))].append(s)
+                group = next((g for _t, g in sorted(tiers.items()) if len(g) >= 4), [])
+            if not group:
+                return segs
+            records = []
+            for s in group:
+                st = store(s)
+                records.extend(st.record(i) for i in range(st.n) if not s.is_deleted(i))
+            merged = _write_segments(storage, self.index_dir, records, lambda k: None, 1)
+            gid = {s.segment_id() for s in group}
+            pos = min(i for i, s in enumerate(segs) if s.segment_id() in gid)
+            rest = [s for s in segs if s.segment_id() not in gid]
+            segs = rest[:pos] + merged + rest[pos:]
+
+    def _clean_stores(self, segments) -> None:
+        keep = {_store_name(s.segment_id()) for s in segments}
+        for p in self.index_dir.glob("gt_*.bin*"):
+            if p.name not in keep:
+                try:
+                    p.unlink()
+                except OSError:
+                    pass
+
+    # -- searching
+
+    def _snapshot(self) -> _Snapshot:
+        if not self.exists():
+            raise FileNotFoundError(
+                f"no search index in {self.index_dir}: run `site-builder build` first"
+            )
+        storage = FileStorage(str(self.index_dir), readonly=True)
+        gen = windex.TOC._latest_generation(storage, INDEXNAME)
+        if self._snap is not None and self._snap.generation == gen:
+            return self._snap
+        last_error = None
+        for _attempt in range(5):
+            try:
+                snap = _Snapshot(self.index_dir)
+                break
+            except (OSError, ValueError, EOFError) as e:  # a commit raced with us: retry
+                last_error = e
+        else:
+            raise last_error  # type: ignore[misc]
+        if self._snap is not None:
+            self._snap.close()
+        self._snap = snap
+        return snap
+
+    def search(self, query: str, *, year: str | None = None, meeting_type: str | None = None,
+               theme: str | None = None, limit: int = 10, offset: int = 0) -> dict:
+        """Returns the JSON contract: {"query", "total", "hits": [{"source","url","title","date","year","meeting_type","themes","score","excerpt"}], "facets": {"year": {"2020": n,...}, "meeting_type": {...}, "theme": {...}}}. Raises query.QueryError for a malformed query and ValueError (with a clear message) for a bad --year."""
+        parsed = querymod.parse(query)
+        years = _parse_year(year)
+        if not isinstance(limit, int) or limit < 0:
+            raise ValueError(f"limit must be a whole number ≥ 0, not {limit!r}")
+        if not isinstance(offset, int) or offset < 0:
+            raise ValueError(f"offset must be a whole number ≥ 0, not {offset!r}")
+        with self._lock:
+            snap = self._snapshot()
+            with snap.lock:
+                return self._run(snap, parsed, years, meeting_type, theme, limit, offset)
+
+    def _run(self, snap: _Snapshot, parsed, years, meeting_type, theme, limit, offset) -> dict:
+        cache: dict[str, dict] = {}
+        infos: dict[str, _TermInfo] = {}
+
+        def info(t: str) -> _TermInfo:
+            ti = infos.get(t)
+            if ti is None:
+                ti = infos[t] = _TermInfo(t, snap, cache)
+            return ti
+
+        groups = [[info(t) for t in g] for g in parsed.groups]
+        groups.sort(key=lambda g: sum(len(ti.cand) for ti in g))
+        hits: set[int] | None = None
+        for g in groups:
+            found: set[int] = set()
+            for ti in g:
+                found |= ti.docs(snap, hits)
+            hits = found if hits is None else (hits & found)
+            if not hits:
+                break
+        hits = hits or set()
+        for t in parsed.excluded:
+            if not hits:
+                break
+            hits -= info(t).docs(snap, hits)
+
+        meta = snap.meta
+        if years is not None:
+            lo, hi = years
+            hits = {d for d in hits if lo <= meta[d][4] <= hi}
+        if meeting_type is not None:
+            hits = {d for d in hits if meta[d][5] == meeting_type}
+        if theme is not None:
+            hits = {d for d in hits if theme in meta[d][6]}
+
+        facets = _facet_dicts(hits, meta)
+        total = len(hits)
+        page: list[tuple[float, int]] = []
+        if limit and total > offset:
+            scores = self._scores(snap, hits, [infos[t] for t in parsed.terms])
+            datekey = snap.datekey
+            top = heapq.nsmallest(
+                offset + limit,
+                hits,
+                key=lambda d: (-scores[d], -datekey[d], meta[d][0]),
+            )[offset:]
+            page = [(scores[d], d) for d in top]
+        out_hits = []
+        for score, d in page:
+            m = meta[d]
+            store, i = snap.loc[d]
+            folded = store.folded(i)
+            folded_body = folded[folded.index(analysis.SEPARATOR) + 1 :]
+            out_hits.append(
+                {
+                    "source": m[0],
+                    "url": m[1],
+                    "title": m[2],
+                    "date": m[3],
+                    "year": m[4],
+                    "meeting_type": m[5],
+                    "themes": list(m[6]),
+                    "score": round(score, 4),
+                    "excerpt": _excerpt(store.body(i), folded_body, parsed.terms),
+                }
+            )
+        return {"query": parsed.raw, "total": total, "hits": out_hits, "facets": facets}
+
+    @staticmethod
+    def _scores(snap: _Snapshot, hits: set[int], terms: list[_TermInfo]) -> dict[int, float]:
+        n = max(snap.n_live, 1)
+        norm = snap.norm
+        titles = snap.titles
+        scores = dict.fromkeys(hits, 0.0)
+        k1p = _K1 + 1
+        for ti in terms:
+            df = len(ti.cand)
+            idf = math.log(1 + (n - df + 0.5) / (df + 0.5))
+            present = ti.present & hits if len(ti.present) > len(hits) else hits & ti.present
+            term = ti.term
+            if len(ti.maps) == 1:
+                m0 = ti.maps[0]
+                for d in present:
+                    tf = m0[d]
+                    s = tf * k1p / (tf + norm[d])
+                    if term in titles[d]:
+                        s += _TITLE_BONUS
+                    scores[d] += idf * s
+            else:
+                for d in present:
+                    tf = ti.tf(d)
+                    s = tf * k1p / (tf + norm[d])
+                    if term in titles[d]:
+                        s += _TITLE_BONUS
+                    scores[d] += idf * s
+        return {d: round(s, 9) for d, s in scores.items()}
