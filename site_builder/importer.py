@@ -989,21 +989,14 @@ def _stdin_is_tty() -> bool:
         return False
 
 
-def _choose(prompt: str, known: tuple[str, ...], multiple: bool) -> list[str]:
-    """Prompt for a value, offering the known ones by number."""
+def _choose(prompt: str, known: tuple[str, ...], multiple: bool, default: list[str] = ()) -> list[str]:
+    """Prompt for a value, offering the known ones by number; ``default`` is what Enter accepts."""
     if known:
         click.echo(f"{prompt}（已有：" + "  ".join(f"{i}) {v}" for i, v in enumerate(known, 1)) + "）")
     hint = "编号或名称，多个用、或逗号分隔" if multiple else "编号或名称"
-    while True:
-        answer = click.prompt(f"{prompt} [{hint}]", default="", show_default=False).strip()
-        parts = _split_themes([answer]) if multiple else ([schema.clean_text(answer)] if answer else [])
-        values = []
-        for part in parts:
-            if part.isdigit() and 1 <= int(part) <= len(known):
-                values.append(known[int(part) - 1])
-            else:
-                values.append(part)
-        return values
+    answer = click.prompt(f"{prompt}（{hint}）", default="、".join(default), show_default=bool(default)).strip()
+    parts = _split_themes([answer]) if multiple else ([schema.clean_text(answer)] if answer else [])
+    return [known[int(p) - 1] if p.isdigit() and 1 <= int(p) <= len(known) else p for p in parts]
 
 
 @click.command("new")
@@ -1042,28 +1035,45 @@ def new_command(title, date_text, meeting_type, themes, speaker, organization, s
     date = _parse_date_option(date_text)
     theme_list = _split_themes(themes)
 
+    if not interactive and not title:
+        raise click.UsageError("--title required when not prompting (--no-input, or input is not a terminal)")
+    while not title:
+        title = schema.clean_text(click.prompt("标题 title", default="", show_default=False))
+    # What the title itself says (date, meeting type, organisation, topic), as import reads it:
+    # prompt defaults, or the values used with --no-input.
+    guess = import_text(title, "", config, vocab)
+    guessed: dict[str, object] = {}
     if interactive:
-        while not title:
-            title = schema.clean_text(click.prompt("标题 title", default="", show_default=False))
+        default_date = guess.fields["date"].iso() if guess.fields["date"] else _dt.date.today().isoformat()
         while date is None:
-            answer = click.prompt("日期 date (2021-03-05, 2021-03 或 2021)", default=_dt.date.today().isoformat())
+            answer = click.prompt("日期 date (2021-03-05, 2021-03 或 2021)", default=default_date)
             try:
                 date = parse_date(answer)
             except DateError as err:
                 click.echo(f"  {err}; {FORMATS_HINT}")
         if not meeting_type:
-            picked = _choose("会议类型 meeting_type", vocab.meeting_types, multiple=False)
+            default = [guess.fields["meeting_type"]] if guess.fields["meeting_type"] else []
+            picked = _choose("会议类型 meeting_type", vocab.meeting_types, multiple=False, default=default)
             meeting_type = picked[0] if picked else None
         if not theme_list:
-            theme_list = _choose("主题 themes", vocab.themes, multiple=True)
+            theme_list = _choose("主题 themes", vocab.themes, multiple=True, default=guess.fields["themes"])
         if speaker is None:
             speaker = click.prompt("讲话人 speaker（可空）", default="", show_default=False).strip() or None
         if organization is None:
-            organization = click.prompt("单位 organization（可空）", default="", show_default=False).strip() or None
+            organization = click.prompt("单位 organization（可空）", default=guess.fields["organization"] or "",
+                                        show_default=bool(guess.fields["organization"])).strip() or None
     else:
-        lacking = [opt for opt, value in (("--title", title), ("--date", date)) if not value]
-        if lacking:
-            raise click.UsageError(" and ".join(lacking) + " required when not prompting (--no-input, or input is not a terminal)")
+        for key, value in (("date", date), ("meeting_type", meeting_type), ("themes", theme_list),
+                           ("organization", organization)):
+            if not value and guess.fields.get(key):
+                guessed[key] = guess.fields[key]
+        date = date or guessed.get("date")
+        meeting_type = meeting_type or guessed.get("meeting_type")
+        theme_list = theme_list or list(guessed.get("themes") or [])
+        organization = organization or guessed.get("organization")
+        if date is None:
+            raise click.UsageError("--date required when not prompting and the title names no year "
+                                   "(e.g. --date 2021-03-05, or --date 2021 when only the year is known)")
     title = schema.clean_text(title)
     _check_closed(meeting_type, config.meeting_types, "--meeting-type")
     for theme in theme_list:
@@ -1094,6 +1104,8 @@ def new_command(title, date_text, meeting_type, themes, speaker, organization, s
             near = closest(theme, vocab.themes, cutoff=0.6)
             if near:
                 click.echo(f"note: new theme {theme!r}; did you mean the existing {near!r}?", err=True)
+    for key, value in guessed.items():
+        click.echo(f"{key}: {_format_value(value)} (from the title; check it)", err=True)
     click.echo(_shown(target))
     if missing:
         click.echo(f"fill in: {', '.join(missing)} in {_shown(target)}, then run site-builder check", err=True)
