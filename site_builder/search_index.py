@@ -51,6 +51,7 @@ previous generation complete and searchable.
 """
 from __future__ import annotations
 
+import hashlib
 import heapq
 import html
 import io
@@ -79,7 +80,7 @@ from whoosh import fields as wfields
 from whoosh import formats as wformats
 from whoosh import index as windex
 from whoosh.codec import default_codec
-from whoosh.codec.whoosh3 import WHOOSH3_HEADER_MAGIC, W3TermInfo
+from whoosh.codec.whoosh3 import WHOOSH3_HEADER_MAGIC
 from whoosh.filedb.filestore import FileStorage
 from whoosh.reading import SegmentReader, TermNotFound
 from whoosh.system import pack_ushort
@@ -246,26 +247,87 @@ def _store_name(segid: str) -> str:
     return f"gt_{segid}.bin"
 
 
-def _write_term(postfile, tindex, keybytes: bytes, docs, counts) -> None:
-    """Write one posting list in Whoosh's W3 block format and add its term info."""
-    start = postfile.tell()
-    postfile.write(WHOOSH3_HEADER_MAGIC)
-    n = len(docs)
-    dumps = pickle.dumps
-    compress = zlib.compress
-    for b in range(0, n, _BLOCK):
-        ids = docs[b : b + _BLOCK]
-        vals = bytes(counts[b : b + _BLOCK]) if counts is not None else None
-        delta = tuple(map(sub, ids, chain((0,), ids)))
-        databytes = compress(dumps((delta, None, vals), 2), _ZLEVEL)
-        infobytes = dumps((len(ids), ids[-1], 1.0, _ZLEVEL, 0, 0), 2)
-        blen = len(infobytes) + len(databytes)
-        postfile.write(_INT.pack(-blen if b + _BLOCK >= n else blen))
-        postfile.write(infobytes)
-        postfile.write(databytes)
-    ti = W3TermInfo(float(n), n, None, 0, 1.0, docs[0], docs[-1])
-    ti.set_extent(start, postfile.tell() - start)
-    tindex.add(keybytes, ti.to_bytes())
+_TERMINFO = struct.Struct("!BfIBBfII")  # W3TermInfo._struct
+_EXTENT = struct.Struct("!qi")  # pack_long(offset) + pack_int(length)
+_KVLEN = struct.Struct("!ii")  # filetables._lengths
+
+
+class _TermWriter:
+    """Appends posting lists (Whoosh W3 block format) and their term-index entries in bulk.
+
+    Byte-for-byte what ``W3FieldWriter``/``W3PostingsWriter``/``OrderedHashWriter`` write,
+    but buffered and without their per-posting and per-call overhead.
+    """
+
+    _FLUSH = 8 << 20
+
+    def __init__(self, fw):
+        self.fw = fw
+        self.postfile = fw._postfile
+        self.tindex = fw._tindex
+        self.tfile = self.tindex.dbfile
+        self.pbuf = bytearray()
+        self.ppos = self.postfile.tell()
+        self.tbuf = bytearray()
+        self.tpos = self.tfile.tell()
+        self.buckets = self.tindex.buckets
+        self.fid = b""
+
+    def start_field(self, name: str, fieldobj) -> None:
+        self.fw.start_field(name, fieldobj)
+        self.fid = pack_ushort(self.fw._fieldid)
+
+    def add(self, term: bytes, docs, counts) -> None:
+        pbuf = self.pbuf
+        start = self.ppos + len(pbuf)
+        pbuf += WHOOSH3_HEADER_MAGIC
+        n = len(docs)
+        dumps = pickle.dumps
+        for b in range(0, n, _BLOCK):
+            ids = docs[b : b + _BLOCK]
+            vals = bytes(counts[b : b + _BLOCK]) if counts is not None else None
+            data = dumps((tuple(map(sub, ids, chain((0,), ids))), None, vals), 2)
+            if len(data) > 64:
+                data = zlib.compress(data, _ZLEVEL)
+                comp = _ZLEVEL
+            else:
+                comp = 0
+            info = dumps((len(ids), ids[-1], 1.0, comp, 0, 0), 2)
+            blen = len(info) + len(data)
+            pbuf += _INT.pack(-blen if b + _BLOCK >= n else blen)
+            pbuf += info
+            pbuf += data
+        value = _TERMINFO.pack(0, float(n), n, 0, 0, 1.0, docs[0], docs[-1]) + _EXTENT.pack(
+            start, self.ppos + len(pbuf) - start
+        )
+        key = self.fid + term
+        tindex = self.tindex
+        if key <= tindex.lastkey:
+            raise ValueError(f"term keys must increase: {tindex.lastkey!r}..{key!r}")
+        pos = self.tpos + len(self.tbuf)
+        self.tbuf += _KVLEN.pack(len(key), len(value))
+        self.tbuf += key
+        self.tbuf += value
+        h = int.from_bytes(hashlib.md5(key, usedforsecurity=False).digest()[-4:], "big")
+        self.buckets[h & 255].append((h, pos))
+        tindex.index.append(pos)
+        tindex.lastkey = key
+        if len(pbuf) > self._FLUSH or len(self.tbuf) > self._FLUSH:
+            self.flush()
+
+    def flush(self) -> None:
+        if self.pbuf:
+            self.postfile.write(bytes(self.pbuf))
+            self.ppos += len(self.pbuf)
+            self.pbuf = bytearray()
+        if self.tbuf:
+            self.tfile.write(bytes(self.tbuf))
+            self.tpos += len(self.tbuf)
+            self.tbuf = bytearray()
+
+    def close(self) -> None:
+        self.flush()
+        self.fw.close()
 
 
 def _new_uint_array():
@@ -340,23 +402,19 @@ def _write_segment(storage, index_dir: Path, codec, schema, records: Iterable[Re
 
         pdw.close()
         # Postings: the gram field, then the id field (term-index keys must increase).
-        tindex = fw._tindex
-        postfile = fw._postfile
-        fw.start_field(GRAM_FIELD, schema[GRAM_FIELD])
-        fid = pack_ushort(fw._fieldid)
+        tw = _TermWriter(fw)
+        tw.start_field(GRAM_FIELD, schema[GRAM_FIELD])
+        add_term = tw.add
         # str order is code point order, which is UTF-8 byte order.
         for key in sorted(docs_of):
-            _write_term(postfile, tindex, fid + key.encode("utf-8", "surrogatepass"),
-                        docs_of[key], counts_of[key])
-        fw.finish_field()
+            add_term(key.encode("utf-8", "surrogatepass"), docs_of[key], counts_of[key])
+        tw.fw.finish_field()
         del docs_of, counts_of
-        fw.start_field(ID_FIELD, schema[ID_FIELD])
-        fid = pack_ushort(fw._fieldid)
+        tw.start_field(ID_FIELD, schema[ID_FIELD])
         for dn in sorted(range(n), key=ids.__getitem__):
-            _write_term(postfile, tindex, fid + ids[dn].encode("utf-8", "surrogatepass"),
-                        array("I", (dn,)), None)
-        fw.finish_field()
-        fw.close()
+            add_term(ids[dn].encode("utf-8", "surrogatepass"), array("I", (dn,)), None)
+        tw.fw.finish_field()
+        tw.close()
         segment.set_doc_count(n)
         return segment
     except BaseException:

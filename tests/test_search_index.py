@@ -1,0 +1,590 @@
+"""The Whoosh index answers exactly what ``query.parse(q).matches(search_text)`` says.
+
+The truth is computed literally from the texts for every query; the corpus is the seed
+speeches cut into paragraphs and sentences (so that hit sets are discriminative) plus
+synthetic speeches with traditional characters, full-width digits and letters, spaces.
+"""
+from __future__ import annotations
+
+import html
+import random
+import re
+import subprocess
+import sys
+from collections import Counter
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from site_builder import analysis, query
+from site_builder import search_index as si
+from site_builder.search_index import IndexDoc, SearchIndex
+
+REPO = Path(__file__).resolve().parents[1]
+SEEDS = REPO.parent / "shared" / "seeds"
+
+MEETING_TYPES = ["工作会议", "座谈会", "专题会议", "动员大会"]
+THEMES = ["党风廉政建设", "基层党建", "作风建设", "安全生产", "队伍建设"]
+
+
+def _seed_units() -> list[str]:
+    units: list[str] = []
+    for p in sorted(SEEDS.glob("*.txt")):
+        for line in p.read_text("utf-8").splitlines():
+            line = line.strip()
+            if not line:
+                continue
+            units.append(line)
+            sentences = [s for s in re.split(r"(?<=[。！？；])", line) if len(s) > 6]
+            if len(sentences) > 1:
+                units.extend(sentences)
+    if not units:  # the seeds are outside the repository; keep the tests meaningful anyway
+        units = [
+            "根据当前党员队伍教育管理形势和任务需要，经党委研究决定组织各单位主官进行一次集体谈话。",
+            "要始终保持对权力的敬畏，把权力关进制度的笼子里，如履薄冰，恪尽职守。",
+            "这次市局党建工作会议是经市局党委研究决定召开的，全面落实从严治党。",
+        ] * 10
+    return units
+
+
+SYNTHETIC = [
+    ("黨建工作會議上的講話", "全面從嚴治黨，加強黨員隊伍建設。到２０３５年基本實現現代化。"),
+    ("经济工作会议讲话", "GDP 增长 5.2%，5G 基站建设加快；到2035年基本实现社会主义现代化。"),
+    ("数字化转型座谈会", "推进ＧＤＰ核算改革，发展５Ｇ和人工智能，Gdp质量提升。"),
+    ("作风建设专题会", "坚持从严 治党，不搞形式主义。\n从严治党永远在路上。"),
+    ("安全生产动员大会", "安全生产责任重于泰山，要如履薄冰、如临深渊。"),
+    ("廉政教育大会", "把权力关进制度的笼子里，让权力在阳光下运行。ＡＢＣ  abc 两个空格。"),
+    ("队伍建设会议", "党员队伍建设要常抓不懈，队伍建设是基础。党员 队伍。"),
+    ("年终总结会", "哈哈哈哈，这是一个重复的测试：哈哈。<script>alert(1)</script> & 标记"),
+]
+
+
+def make_docs(n_extra_years: int = 0) -> list[IndexDoc]:
+    rnd = random.Random(7)
+    docs: list[IndexDoc] = []
+    units = _seed_units()
+    for i, u in enumerate(units):
+        year = 2010 + (i * 7) % 15
+        date = [f"{year}-{1 + i % 12:02d}-{1 + i % 28:02d}", f"{year}-{1 + i % 12:02d}", f"{year}"][i % 3]
+        k = rnd.randint(1, 3)
+        themes = tuple(rnd.sample(THEMES, k))
+        title = u[: rnd.randint(4, 14)] if i % 5 == 0 else f"在{year}年度会议上的讲话之{i}"
+        docs.append(make_doc(f"{year}/speech-{i:04d}.md", title, u, date, year,
+                             MEETING_TYPES[i % len(MEETING_TYPES)], themes))
+    for j, (title, body) in enumerate(SYNTHETIC):
+        year = 2015 + j
+        docs.append(make_doc(f"{year}/synthetic-{j}.md", title, body, f"{year}-06-01", year,
+                             MEETING_TYPES[j % 4], (THEMES[j % 5],)))
+    return docs
+
+
+def make_doc(id, title, body, date, year, meeting_type, themes, version=0) -> IndexDoc:
+    return IndexDoc(id=id, url="speeches/" + id.replace(".md", ".html"), title=title, date=date,
+                    year=year, meeting_type=meeting_type, themes=tuple(themes), body=body,
+                    fingerprint=f"{hash((title, body, date, meeting_type, tuple(themes)))}-{version}")
+
+
+def truth(docs, q, year=None, meeting_type=None, theme=None) -> set[str]:
+    parsed = query.parse(q)
+    lo = hi = None
+    if year:
+        parts = year.split("-")
+        lo, hi = int(parts[0]), int(parts[-1])
+    out = set()
+    for d in docs:
+        if not parsed.matches(analysis.search_text(d.title, d.body)):
+            continue
+        if lo is not None and not (lo <= d.year <= hi):
+            continue
+        if meeting_type is not None and d.meeting_type != meeting_type:
+            continue
+        if theme is not None and theme not in d.themes:
+            continue
+        out.add(d.id)
+    return out
+
+
+def hit_ids(ix: SearchIndex, q: str, **kw) -> set[str]:
+    res = ix.search(q, limit=100000, **kw)
+    ids = [h["source"] for h in res["hits"]]
+    assert len(ids) == len(set(ids)) == res["total"]
+    return set(ids)
+
+
+@pytest.fixture(scope="module")
+def corpus():
+    return make_docs()
+
+
+@pytest.fixture(scope="module")
+def index(corpus, tmp_path_factory):
+    ix = SearchIndex(tmp_path_factory.mktemp("ix") / "whoosh", workers=1)
+    assert not ix.exists()
+    stats = ix.update(corpus)
+    assert stats == {"added": len(corpus), "updated": 0, "removed": 0, "unchanged": 0}
+    assert ix.exists()
+    yield ix
+    ix.close()
+
+
+def _texts(corpus):
+    return [analysis.search_text(d.title, d.body) for d in corpus]
+
+
+def _random_terms(corpus, rnd, n, lo, hi):
+    """Random substrings of the bodies (may cross word boundaries), as typed (unfolded)."""
+    terms = []
+    while len(terms) < n:
+        body = rnd.choice(corpus).body
+        L = rnd.randint(lo, hi)
+        if len(body) < L:
+            continue
+        i = rnd.randrange(len(body) - L + 1)
+        t = body[i : i + L]
+        if any(c.isspace() or c in '"＂-－' for c in t) or t == "OR":
+            continue
+        terms.append(t)
+    return terms
+
+
+# ----------------------------------------------------------------------------- grams
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet=st.sampled_from(list("党建队伍员 \x00ab1２") + ["\u3000"]), max_size=30))
+def test_fast_grams_equal_analysis_grams(text):
+    folded = analysis.fold(text)
+    assert si._grams(folded) == analysis.grams(folded)
+
+
+def test_fast_grams_on_corpus(corpus):
+    for t in _texts(corpus)[:200]:
+        assert si._grams(t) == analysis.grams(t)
+
+
+# ----------------------------------------------------------------------------- hit sets
+
+
+def test_single_characters(index, corpus):
+    chars = Counter("".join(d.body for d in corpus))
+    rnd = random.Random(1)
+    common = [c for c, _ in chars.most_common(30)]
+    rare = rnd.sample([c for c in chars if not c.isspace() and c not in '"＂-－'], 40)
+    for c in common + rare + ["权", "党", "Ｇ", "g"]:
+        if c.isspace() or c in '"＂-－':
+            continue
+        assert hit_ids(index, c) == truth(corpus, c), c
+
+
+@pytest.mark.parametrize("lo,hi", [(2, 2), (3, 4), (5, 8), (9, 12)])
+def test_random_substrings(index, corpus, lo, hi):
+    rnd = random.Random(lo * 100 + hi)
+    for t in _random_terms(corpus, rnd, 40, lo, hi):
+        expected = truth(corpus, t)
+        assert expected, t  # taken from a body, so at least one hit
+        assert hit_ids(index, t) == expected, t
+
+
+def test_named_terms(index, corpus):
+    for t in ["权", "队伍", "如履薄冰", "把权力关进制度的笼子里", "员队", "2035年", "GDP", "5G",
+              "党员队伍建设", "队伍建设", "廉政建设", "全面从严治党", "不存在的词语组合"]:
+        assert hit_ids(index, t) == truth(corpus, t), t
+    assert hit_ids(index, "员队"), "a substring that crosses a word boundary"
+    assert not hit_ids(index, "不存在的词语组合")
+
+
+def test_near_misses_are_not_hits(index, corpus):
+    # All the pairs occur, but not the term: only the verification rejects these.
+    for t in ["党建党", "队伍队伍建设", "哈哈哈哈哈", "建设建设"]:
+        assert hit_ids(index, t) == truth(corpus, t), t
+
+
+def test_and_or_not(index, corpus):
+    rnd = random.Random(3)
+    for _ in range(30):
+        a, b = _random_terms(corpus, rnd, 2, 1, 4)
+        for q in (f"{a} {b}", f"{a} OR {b}", f"{a} -{b}", f"{a} OR {b} -权", f"权 {a} OR {b}"):
+            assert hit_ids(index, q) == truth(corpus, q), q
+    for q in ["党建 廉政", "党建 OR 廉政", "党建 -廉政", "党 -党建", "-党建 队伍", "队伍 -\"队伍建设\""]:
+        assert hit_ids(index, q) == truth(corpus, q), q
+
+
+def test_quoted_phrases(index, corpus):
+    for q in ['"从严 治党"', '"党员 队伍"', '"ABC  abc"', '"abc 两个"', '＂从严 治党＂', '"如履薄冰"',
+              '"从严治党"', '-"从严 治党" 从严']:
+        assert hit_ids(index, q) == truth(corpus, q), q
+    assert hit_ids(index, '"从严 治党"') == {"2018/synthetic-3.md"}
+
+
+def test_traditional_and_simplified(index, corpus):
+    pairs = analysis.t2s_pairs()
+    s2t = {}
+    for i in range(0, len(pairs) - 1, 2):
+        s2t.setdefault(pairs[i + 1], pairs[i])
+    rnd = random.Random(5)
+    checked = 0
+    for t in _random_terms(corpus, rnd, 200, 2, 6):
+        trad = "".join(s2t.get(c, c) for c in t)
+        if trad == t:
+            continue
+        expected = truth(corpus, t)
+        assert hit_ids(index, trad) == expected == truth(corpus, trad), (t, trad)
+        checked += 1
+        if checked >= 25:
+            break
+    assert checked >= 10
+    assert hit_ids(index, "黨建") == hit_ids(index, "党建") == truth(corpus, "党建")
+    assert "2015/synthetic-0.md" in hit_ids(index, "全面从严治党")  # written in traditional
+
+
+def test_full_width_digits_and_letters(index, corpus):
+    for q in ["２０３５年", "2035年", "ＧＤＰ", "GDP", "gdp", "５G", "5g", "５Ｇ", "ａｂｃ"]:
+        assert hit_ids(index, q) == truth(corpus, q), q
+    assert hit_ids(index, "２０３５年") == hit_ids(index, "2035年") >= {
+        "2015/synthetic-0.md", "2016/synthetic-1.md"}
+    assert hit_ids(index, "ＧＤＰ") == {"2016/synthetic-1.md", "2017/synthetic-2.md"}
+
+
+def test_filters_and_facets(index, corpus):
+    for q in ["党", "工作", "建设 OR 权"]:
+        for kw in [{"year": "2018"}, {"year": "2012-2016"}, {"year": "2016-2016"},
+                   {"meeting_type": "座谈会"}, {"theme": "基层党建"},
+                   {"year": "2010-2020", "theme": "作风建设", "meeting_type": "工作会议"},
+                   {"meeting_type": "没有这种会"}]:
+            expected = truth(corpus, q, **kw)
+            res = index.search(q, limit=5, **kw)
+            assert res["total"] == len(expected), (q, kw)
+            assert hit_ids(index, q, **kw) == expected
+            docs = [d for d in corpus if d.id in expected]
+            years = Counter(str(d.year) for d in docs)
+            types = Counter(d.meeting_type for d in docs)
+            themes = Counter(t for d in docs for t in d.themes)
+            assert res["facets"] == {"year": dict(years), "meeting_type": dict(types),
+                                     "theme": dict(themes)}
+            assert list(res["facets"]["year"]) == sorted(years, reverse=True)
+    assert index.search("党", year="２０１８")["total"] == len(truth(corpus, "党", year="2018"))
+
+
+def test_bad_year_and_bad_queries(index):
+    for bad in ["20x8", "2020-2018", "18", "2018-", "twenty"]:
+        with pytest.raises(ValueError, match="year"):
+            index.search("党建", year=bad)
+    for bad in ['"党建', "-", "党建 -", "x" * 10000, "", "   ", "OR 党建", "党建 OR", "-党建"]:
+        with pytest.raises(query.QueryError):
+            index.search(bad)
+    with pytest.raises(ValueError):
+        index.search("党建", limit=-1)
+
+
+def test_result_shape_ranking_and_paging(index, corpus):
+    res = index.search("党建", limit=5)
+    assert set(res) == {"query", "total", "hits", "facets"}
+    assert res["query"] == "党建"
+    h = res["hits"][0]
+    assert set(h) == {"source", "url", "title", "date", "year", "meeting_type", "themes", "score",
+                      "excerpt"}
+    assert isinstance(h["themes"], list) and isinstance(h["year"], int)
+    full = index.search("党建", limit=1000)["hits"]
+    scores = [x["score"] for x in full]
+    assert scores == sorted(scores, reverse=True)
+    for a, b in zip(full, full[1:]):  # ties: newer first
+        if a["score"] == b["score"]:
+            assert si._date_key(a["date"]) >= si._date_key(b["date"])
+    page2 = index.search("党建", limit=5, offset=5)["hits"]
+    assert [x["source"] for x in page2] == [x["source"] for x in full[5:10]]
+    assert index.search("党建", limit=0)["hits"] == []
+
+
+def test_ranking_order(tmp_path):
+    docs = [make_doc("a.md", "无关标题", "廉政" + "其他内容" * 20, "2020", 2020, "x", ()),
+            make_doc("b.md", "无关标题", "廉政，" * 6 + "其他内容" * 17, "2019", 2019, "x", ()),
+            make_doc("c.md", "廉政建设会议", "廉政" + "其他内容" * 20, "2018", 2018, "x", ()),
+            make_doc("e.md", "无关标题", "廉政" + "其他内容" * 20, "2021-05", 2021, "x", ()),
+            make_doc("d.md", "无关标题", "其他内容" * 20, "2021", 2021, "x", ())]
+    ix = SearchIndex(tmp_path / "w", workers=1)
+    ix.update(docs)
+    order = [h["source"] for h in ix.search("廉政")["hits"]]
+    assert order[0] == "c.md"  # in the title
+    assert order[1] == "b.md"  # six times
+    assert order[2:] == ["e.md", "a.md"]  # equal score: newer first
+    ix.close()
+
+
+# ----------------------------------------------------------------------------- excerpts
+
+_MARK = re.compile(r"<mark>(.*?)</mark>", re.S)
+
+
+def check_excerpt(excerpt: str, terms: list[str]) -> int:
+    """Every marked run is made of term occurrences; no term occurs unmarked. Returns #marks."""
+    assert "<" not in _MARK.sub("", excerpt).replace("<mark>", "")
+    pieces = re.split(r"(<mark>.*?</mark>)", excerpt)
+    marks = 0
+    for piece in pieces:
+        if piece.startswith("<mark>"):
+            text = analysis.fold(html.unescape(piece[6:-7]))
+            assert text
+            covered = [False] * len(text)
+            for t in terms:
+                i = text.find(t)
+                while i >= 0:
+                    for k in range(i, i + len(t)):
+                        covered[k] = True
+                    i = text.find(t, i + 1)
+            assert all(covered), (piece, terms)
+            marks += 1
+        else:
+            text = analysis.fold(html.unescape(piece))
+            for t in terms:
+                assert t not in text, (t, piece)
+    # Unmarked text next to a mark cannot complete a term either (never a neighbouring word).
+    return marks
+
+
+def test_excerpts_mark_exactly_the_matches(index, corpus):
+    rnd = random.Random(11)
+    queries = ["权", "党建", "如履薄冰", "员队", "党建 廉政", "权力 OR 制度", "黨建", "ＧＤＰ", "2035年",
+               "哈哈", "script", "&"]
+    queries += _random_terms(corpus, rnd, 40, 1, 6)
+    for q in queries:
+        parsed = query.parse(q)
+        terms = [t for t in parsed.terms if "…" not in t]
+        if len(terms) != len(parsed.terms):
+            continue
+        res = index.search(q, limit=10)
+        for h in res["hits"]:
+            ex = h["excerpt"]
+            assert len(_MARK.sub(r"\1", ex)) <= 2 * (si._PASSAGE + 40), ex
+            check_excerpt(ex, list(parsed.terms))
+            doc = next(d for d in corpus if d.id == h["source"])
+            if any(t in analysis.fold(doc.body) for t in parsed.terms):
+                assert "<mark>" in ex, (q, ex)
+
+
+def test_excerpt_escapes_html_and_maps_folded_offsets():
+    body = "前言<b>&" + "ﬁ" + "全面從嚴治黨，ＧＤＰ增長。" + "后文" * 60
+    ex = si._excerpt(body, analysis.fold(body), ["全面从严治党", "gdp", "fi"])
+    assert "<b>" not in ex and "&lt;b&gt;&amp;" in ex
+    assert "<mark>全面從嚴治黨</mark>" in ex  # the original characters, not the folded ones
+    assert "<mark>ＧＤＰ</mark>" in ex
+    assert "<mark>ﬁ</mark>" in ex  # one character that folds to two
+
+
+# ----------------------------------------------------------------------------- incremental
+
+
+QUERIES = ["党建", "权", "员队", "党员队伍", "建设 OR 廉政", "工作 -党建", '"从严 治党"', "ＧＤＰ",
+           "如履薄冰", "新增加的独特词语", "修改后的内容"]
+
+
+def _answers(ix: SearchIndex):
+    out = []
+    for q in QUERIES:
+        for kw in ({}, {"year": "2012-2018"}, {"theme": "基层党建"}):
+            res = ix.search(q, limit=40, **kw)
+            out.append((q, tuple(sorted(kw.items())), res["total"], res["facets"],
+                        [(h["source"], h["score"], h["excerpt"], h["title"], h["date"]) for h in res["hits"]]))
+    return out
+
+
+def _edit(docs: list[IndexDoc], rnd: random.Random, n_edit: int, n_add: int, n_del: int, tag: int):
+    docs = list(docs)
+    for _ in range(n_del):
+        docs.pop(rnd.randrange(len(docs)))
+    for _ in range(n_edit):
+        i = rnd.randrange(len(docs))
+        d = docs[i]
+        docs[i] = make_doc(d.id, d.title + "修订", d.body + f"修改后的内容{tag}", d.date, d.year,
+                           d.meeting_type, d.themes, version=tag)
+    for k in range(n_add):
+        docs.append(make_doc(f"2030/new-{tag}-{k}.md", f"新增讲话{tag}-{k}",
+                             f"新增加的独特词语{tag}。党建工作要抓实。" + rnd.choice(docs).body, "2030-01-01",
+                             2030, "工作会议", ("基层党建",)))
+    return docs
+
+
+def test_incremental_update_equals_clean_build(corpus, tmp_path):
+    rnd = random.Random(2)
+    ix = SearchIndex(tmp_path / "inc", workers=1)
+    ix.update(corpus)
+    before = _answers(ix)
+    assert ix.update(corpus) == {"added": 0, "updated": 0, "removed": 0, "unchanged": len(corpus)}
+    assert _answers(ix) == before
+    docs = corpus
+    for step in range(6):  # many small updates: exercises deletions and segment merging
+        docs = _edit(docs, rnd, n_edit=3, n_add=1 + step % 2, n_del=2, tag=step)
+        stats = ix.update(docs)
+        assert stats["added"] == 1 + step % 2 and stats["removed"] == 2 and stats["updated"] <= 3
+        clean = SearchIndex(tmp_path / f"clean{step}", workers=1)
+        clean.update(docs)
+        assert _answers(ix) == _answers(clean), step
+        clean.close()
+    from whoosh import index as windex
+    from whoosh.filedb.filestore import FileStorage
+
+    segs = windex.TOC.read(FileStorage(str(tmp_path / "inc")), "MAIN").segments
+    assert len(segs) <= 6
+    # Large change: rebuilt from scratch, same answers.
+    docs = _edit(docs, rnd, n_edit=len(docs) // 2 + 5, n_add=3, n_del=3, tag=99)
+    ix.update(docs)
+    clean = SearchIndex(tmp_path / "clean-big", workers=1)
+    clean.update(docs)
+    assert _answers(ix) == _answers(clean)
+    # Deleting everything leaves an empty, working index.
+    assert ix.update([])["removed"] == len(docs)
+    assert ix.search("党")["total"] == 0
+    ix.close()
+    clean.close()
+
+
+def test_searcher_sees_new_generation(corpus, tmp_path):
+    reader = SearchIndex(tmp_path / "w", workers=1)
+    writer = SearchIndex(tmp_path / "w", workers=1)
+    writer.update(corpus[:50])
+    n1 = reader.search("党")["total"]
+    writer.update(corpus[:50] + [make_doc("x/new.md", "新", "独一无二的党建新词", "2024", 2024, "t", ())])
+    assert reader.search("独一无二")["total"] == 1
+    assert reader.search("党")["total"] == n1 + 1
+    reader.close()
+    writer.close()
+
+
+def test_whoosh_reads_our_postings(index, corpus, tmp_path):
+    from whoosh import index as windex
+    from whoosh.query import Term
+
+    ix = windex.open_dir(str(index.index_dir))
+    with ix.searcher() as s:
+        assert s.doc_count() == len(corpus)
+        docs = set(s.docs_for_query(Term("g", "党建")))
+        assert {s.stored_fields(d)["id"] for d in docs} == truth(corpus, "党建")
+        m = s.postings("g", "权".encode())
+        counts = {s.stored_fields(d)["id"]: m.value_as("frequency") for d in [m.id()]}
+        one = corpus[[d.id for d in corpus].index(next(iter(counts)))]
+        assert counts[one.id] == analysis.search_text(one.title, one.body).count("权")
+        assert len(list(s.docs_for_query(Term("id", corpus[0].id)))) == 1
+        # Whoosh's own matcher and our block reader see the same postings and counts.
+        seg = s.reader().segment() if hasattr(s.reader(), "segment") else None
+        reader = s.reader()
+        rnd = random.Random(9)
+        keys = ["党", "党建", "权", "ＧＤＰ"[0], "的"] + rnd.sample(
+            sorted(k for k in analysis.grams(analysis.fold("".join(d.body for d in corpus)))), 40)
+        for key in keys:
+            key = analysis.fold(key)
+            kb = key.encode()
+            if (("g", kb) not in reader):
+                continue
+            m = reader.postings("g", kb)
+            ids, vals = [], []
+            while m.is_active():
+                ids.append(m.id())
+                vals.append(m.value_as("frequency"))
+                m.next()
+            ti = reader._terms.term_info("g", kb) if seg is not None else None
+            if ti is not None:
+                ours = si._read_postings(reader._terms._postfile, ti)
+                assert (ids, vals) == (ours[0], list(ours[1])), key
+            expected = [d for d in corpus if key in analysis.search_text(d.title, d.body)]
+            assert reader.doc_frequency("g", kb) == len(ids) == len(expected), key
+            total = sum(min(analysis.grams(analysis.search_text(d.title, d.body))[key], 255)
+                        for d in expected)
+            assert sum(vals) == total, key
+
+
+def test_parallel_build_equals_serial(corpus, tmp_path, monkeypatch):
+    monkeypatch.setattr(si, "_PARALLEL_MIN", 10)
+    monkeypatch.setattr(si, "_SEGMENT_DOCS", 60)
+    seen = []
+    par = SearchIndex(tmp_path / "par", workers=2)
+    par.update(corpus, progress=seen.append)
+    assert seen and seen[-1] == len(corpus) and seen == sorted(seen)
+    ser = SearchIndex(tmp_path / "ser", workers=1)
+    ser.update(corpus)
+    assert _answers(par) == _answers(ser)
+    par.close()
+    ser.close()
+
+
+def test_failed_update_keeps_previous_index(corpus, tmp_path, monkeypatch):
+    ix = SearchIndex(tmp_path / "w", workers=1)
+    ix.update(corpus)
+    before = _answers(ix)
+    calls = [0]
+    real = si._TermWriter.add
+
+    def broken(*a, **k):
+        calls[0] += 1
+        if calls[0] > 50:
+            raise OSError("disk full")
+        return real(*a, **k)
+
+    monkeypatch.setattr(si._TermWriter, "add", broken)
+    edited = _edit(corpus, random.Random(4), 5, 2, 2, tag=7)
+    with pytest.raises(OSError):
+        ix.update(edited)
+    assert _answers(ix) == before
+    monkeypatch.setattr(si._TermWriter, "add", real)
+    ix.update(edited)
+    clean = SearchIndex(tmp_path / "clean", workers=1)
+    clean.update(edited)
+    assert _answers(ix) == _answers(clean)
+
+
+KILL_SCRIPT = """
+import os, sys, pickle
+sys.path.insert(0, sys.argv[1])
+from site_builder import search_index as si
+docs = pickle.load(open(sys.argv[3], "rb"))
+calls = [0]
+where, when = sys.argv[4].split(":")
+owner = {"_commit_toc": si._Writer, "add": si._TermWriter}[where]
+real = getattr(owner, where)
+def dying(*a, **k):
+    calls[0] += 1
+    if calls[0] == int(when):
+        os._exit(3)
+    return real(*a, **k)
+setattr(owner, where, dying)
+si.SearchIndex(si.Path(sys.argv[2]), workers=1).update(docs)
+"""
+
+
+@pytest.mark.parametrize("when", ["add:20", "_commit_toc:1"])
+def test_killed_update_keeps_previous_index(corpus, tmp_path, when):
+    import pickle
+
+    ix = SearchIndex(tmp_path / "w", workers=1)
+    ix.update(corpus)
+    before = _answers(ix)
+    edited = _edit(corpus, random.Random(5), 4, 2, 2, tag=8)
+    (tmp_path / "docs.pkl").write_bytes(pickle.dumps(edited))
+    r = subprocess.run([sys.executable, "-c", KILL_SCRIPT, str(REPO), str(tmp_path / "w"),
+                        str(tmp_path / "docs.pkl"), str(when)], capture_output=True, text=True)
+    assert r.returncode == 3, r.stderr
+    fresh = SearchIndex(tmp_path / "w", workers=1)
+    assert _answers(fresh) == before
+    fresh.update(edited)
+    clean = SearchIndex(tmp_path / "clean", workers=1)
+    clean.update(edited)
+    assert _answers(fresh) == _answers(clean)
+
+
+def test_missing_index_and_foreign_folder(tmp_path):
+    ix = SearchIndex(tmp_path / "nothing")
+    assert not ix.exists()
+    assert not (tmp_path / "nothing").exists()  # the constructor creates nothing
+    with pytest.raises(FileNotFoundError):
+        ix.search("党建")
+    (tmp_path / "busy").mkdir()
+    (tmp_path / "busy" / "notes.txt").write_text("mine")
+    with pytest.raises(FileExistsError):
+        SearchIndex(tmp_path / "busy").update([])
+    assert (tmp_path / "busy" / "notes.txt").exists()
+
+
+def test_duplicate_ids_rejected(tmp_path):
+    d = make_doc("a.md", "t", "b", "2020", 2020, "x", ())
+    with pytest.raises(ValueError, match="same id"):
+        SearchIndex(tmp_path / "w").update([d, d])
