@@ -523,6 +523,7 @@ class Handler(BaseHTTPRequestHandler):
     server_version = "site-builder"
     sys_version = ""
     protocol_version = "HTTP/1.1"
+    default_request_version = "HTTP/1.0"  # error answers to garbage still get a status line
     timeout = READ_TIMEOUT
     site: Site  # set on the subclass made per server
 
