@@ -175,7 +175,8 @@ def _read_docx(path: Path, data: bytes) -> str:
 # Inference helpers
 # --------------------------------------------------------------------------------------------
 
-_SPEECH_WORDS = "讲话稿|讲话提纲|讲话|发言稿|发言|致辞|讲稿|主持词|报告|党课讲稿|党课"
+_SPEECH_WORDS = ("讲话稿|讲话提纲|总结讲话|主旨讲话|动员讲话|讲话|发言稿|发言|致辞|讲稿|主持词|工作报告|报告|"
+                 "党课讲稿|党课")
 _TRAILING_NOTE = r"(?:\s*[（(][^（）()]{1,20}[）)])?"  # 在…的讲话（摘要）
 _TITLE_AT = re.compile(rf"^(?:[—–-]{{1,2}}\s*)?\S{{0,12}}在.{{2,80}}?(?:{_SPEECH_WORDS}){_TRAILING_NOTE}$")
 _TITLE_ENDS = re.compile(rf"^(?:[—–-]{{1,2}}\s*)?.{{2,80}}?(?:{_SPEECH_WORDS}){_TRAILING_NOTE}$")
@@ -261,7 +262,7 @@ _ORG_GENERIC_PREFIX = {"全", "本", "我", "各", "该", "这", "此", "市", "
                        "全省", "全县", "全区", "全系统", "系统", "机关", "领导", "干部", "专题", "工作"}
 _YEAR_AHEAD = re.compile(r"^(?:\d{4}|[〇零○一二三四五六七八九]{4})\s*年")
 _SCOPE = re.compile(r"^(?:全市|全省|全县|全区|全局|全系统|全行|全公司|全校|全院|全体|各级|市局|本局|我局|机关|"
-                    r"第[一二三四五六七八九十\d]+(?:次|届|期)|\d{4}\s*年度?|[〇零○一二三四五六七八九]{4}年度?|"
+                    r"[市县省区局]?第[一二三四五六七八九十\d]+(?:次|届|期)|\d{4}\s*年度?|[〇零○一二三四五六七八九]{4}年度?|"
                     r"[上下]半年|年度|年中|年终|春季|秋季|新春|上半年)")
 _GENERIC_TOPICS = {"工作", "全体", "年度", "总结", "专题", "党委", "党组", "领导干部", "干部", "机关", "扩大", "全体干部",
                    "会议", "大会", "动员", "表彰", "部署", "学习", "党员", "中心组", "理论学习", "工作总结"}
@@ -545,10 +546,6 @@ class ImportResult:
         return Path(str(self.year)) / f"{self.slug}.md" if self.year else None
 
 
-def _first_lines(lines: list[tuple[int, str]], n: int) -> list[tuple[int, str]]:
-    return [item for item in lines if item[1]][:n]
-
-
 def _is_boilerplate(line: str, patterns: tuple[str, ...]) -> str | None:
     return next((p for p in patterns if p and p in line), None)
 
@@ -815,10 +812,6 @@ def _split_themes(values: tuple[str, ...] | list[str]) -> list[str]:
 # --------------------------------------------------------------------------------------------
 # site-builder import
 # --------------------------------------------------------------------------------------------
-
-_LABEL = {"title": "title", "date": "date", "meeting_type": "meeting_type", "themes": "themes",
-          "organization": "organization", "speaker": "speaker"}
-
 
 def _format_value(value: object) -> str:
     if isinstance(value, PartialDate):

@@ -427,6 +427,9 @@ def test_help_ends_with_example():
     ("在市公安局2019年度表彰大会上的讲话（摘要）", "表彰大会", "市公安局", None),
     ("在全局2020年度专题民主生活会上的发言", "专题民主生活会", None, None),
     ("张三同志在县委2020年理论学习中心组学习会上的讲话", "理论学习中心组学习会", None, None),
+    ("在市第五次党代会上的工作报告", "党代会", None, None),
+    ("在全县2021年脱贫攻坚推进会上的讲话", "推进会", None, "脱贫攻坚"),
+    ("在X公司2020年职代会上的讲话", "职代会", "X公司", None),
 ])
 def test_title_inference(title, meeting_type, organization, topic):
     result = import_text(f"{title}\n同志们：\n谢谢。\n", "x.txt", CONFIG)
@@ -522,3 +525,34 @@ def test_unusual_text_does_not_crash_and_validates():
     result = import_text(text, "x.txt", CONFIG)
     fm = frontmatter.split(result.markdown)
     assert fm.data["date"] == 2020
+
+
+# --- any text: no crash, a readable file, no character lost ---------------------------------------
+
+from hypothesis import given, settings, strategies as st  # noqa: E402
+
+_PIECES = ["一、", "（一）", "1.", "2、", "首先，", "同志们：", "在2020年度工作会议上的讲话", "。", "！", "？", "“", "”",
+           "#", ">", "-", "*", "_", "`", "\\", "<b>", "---", " ", "\u3000", "党建", "队伍", "本文系作者原创投稿", "x"]
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.lists(st.sampled_from(_PIECES), max_size=8).map("".join), min_size=1, max_size=12))
+def test_any_text_imports_without_losing_characters(lines):
+    from collections import Counter
+
+    text = "\n".join(lines)
+    result = import_text(text, "2020.txt", CONFIG)
+    fm = frontmatter.split(result.markdown)  # always a readable front matter
+    assert fm.data["date"] == 2020
+    body = re.sub(r"(?m)^#{2,6} ", "", fm.body)
+    body = re.sub(r"\\([\\`*_#>+\-.!])", r"\1", body).replace("&lt;", "<")
+    got = Counter(re.sub(r"\s", "", body))
+    gone = {n for n, _ in result.dropped}
+    how = result.inferred.get("title", (None, ""))[1]
+    if m := re.match(r"lines? (\d+)(?:–(\d+))?,", how):  # the title line(s)
+        gone |= set(range(int(m.group(1)), int(m.group(2) or m.group(1)) + 1))
+    source = [ln for n, ln in enumerate(text.split("\n"), 1) if n not in gone]
+    want = Counter(re.sub(r"\s", "", "".join(source)))
+    lost = want - got
+    assert set(lost) <= {"。"} and lost["。"] <= sum(result.headings.values()), (lost, result.markdown)
+    assert not (got - want)

@@ -1,7 +1,6 @@
 """`site-builder new`: options, prompts offering the existing vocabulary, never overwriting."""
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
