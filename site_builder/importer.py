@@ -919,6 +919,12 @@ def import_command(files, content_dir, dry_run, title, date_text, force_year, me
             failed += 1
             continue
         target = content / rel
+        exists = (f"{_shown(target)} already exists ({'import never overwrites' if not dry_run else 'would not overwrite'}); "
+                  f"choose another name with --slug, e.g. --slug {result.slug}-2")
+        if target.exists():
+            click.echo(f"  not written: {exists}", err=True)
+            failed += 1
+            continue
         for f in result.missing:
             ideas = result.suggestions.get(f)
             click.echo(f"  fill in:      {f}" + (f" (suggestions: {', '.join(ideas)})" if ideas else ""), err=True)
@@ -929,18 +935,13 @@ def import_command(files, content_dir, dry_run, title, date_text, force_year, me
             if problem.field not in result.missing:
                 click.echo("  " + problem.format().replace(str(rel), _shown(target), 1), err=True)
         if dry_run:
-            if target.exists():
-                click.echo(f"  would not write: {_shown(target)} already exists; choose another name with --slug", err=True)
-                failed += 1
-                continue
             click.echo(f"  would write   {_shown(target)} (dry run: nothing written)")
             click.echo("  " + result.markdown.split("\n---\n", 1)[0].replace("\n", "\n  ") + "\n  ---")
         else:
             try:
                 write_new(target, result.markdown)
-            except FileExists:
-                click.echo(f"  not written: {_shown(target)} already exists (import never overwrites); "
-                           f"choose another name with --slug, e.g. --slug {result.slug}-2", err=True)
+            except FileExists:  # created since we looked
+                click.echo(f"  not written: {exists}", err=True)
                 failed += 1
                 continue
             except OSError as err:
