@@ -209,10 +209,9 @@ def _bucketed(prefix: str, postings: dict[str, str], files: dict[str, bytes]) ->
             files[name] = _js(name, post)
         else:
             b[key] = post
-    for i, b in enumerate(buckets):
-        if b:
-            name = f"{prefix}/{i}"
-            files[name] = _js(name, b)
+    for i, b in enumerate(buckets):  # empty ones too: a missing file is then always an error
+        name = f"{prefix}/{i}"
+        files[name] = _js(name, b)
     return nb
 
 

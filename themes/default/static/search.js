@@ -602,6 +602,7 @@
       return showMore().then(function () {
         if (token !== state.token) return;
         ui.total.textContent = String(res.hits.length);
+        ui.echo.textContent = state.q;
         ui.status.hidden = false;
         ui.root_el.setAttribute('data-search-state', 'done');
         ui.root_el.removeAttribute('aria-busy');
@@ -632,6 +633,7 @@
     ui.facets = root.querySelector('.search-facets');
     ui.total = root.querySelector('[data-search-total]');
     ui.status = root.querySelector('.search-status');
+    ui.echo = root.querySelector('.search-echo');
     ui.error = root.querySelector('.search-error');
     ui.more = root.querySelector('.search-more');
     var metaUrl = root.getAttribute('data-index');
@@ -684,7 +686,7 @@
 
   // For the tests: the same functions the page uses.
   window.siteSearch = {
-    fold: fold, loadFold: loadFold, parse: parse,
+    fold: fold, loadFold: loadFold, parse: parse, isSpace: isSpace,
     parseJSON: function (q) {
       return loadFold(q).then(function () {
         try { var r = parse(q); return {groups: r.groups, excluded: r.excluded}; }
