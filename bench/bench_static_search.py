@@ -1,0 +1,254 @@
+#!/usr/bin/env python3
+"""Bench the static (in-browser) search index, and Pagefind over the same pages.
+
+    .venv/bin/python bench/bench_static_search.py --n 1000 [--n 10000] [--pagefind] [--json OUT]
+
+For each N: generate the corpus with bench/gen_corpus.py (cached in bench/.work/corpus-N), write a
+site (one page per speech with its text, the search page, the static index) into
+bench/.work/static-site-N, time the clean index write and a one-speech incremental update, then
+in headless Chromium (Playwright, /usr/bin/chromium) measure for each query:
+
+* bytes: everything the browser fetches from opening search/index.html?q=… with an empty cache
+  until the first page of results (10, with excerpts) is shown — page, JS, index files;
+* cold ms: the same, wall time until results are shown;
+* warm ms: reload of the same URL (browser cache warm), until results are shown.
+
+With --pagefind (needs ``pip install 'pagefind[extended]'`` in bench/.venv), Pagefind indexes the same
+speech pages and a minimal page that calls its JS API (search + data() of the first 10 results) is
+measured the same way.
+"""
+from __future__ import annotations
+
+import argparse
+import functools
+import hashlib
+import http.server
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import threading
+import time
+from html import escape
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from site_builder import analysis, query  # noqa: E402
+from site_builder.static_index import IndexDoc, StaticIndex  # noqa: E402
+
+WORK = REPO / "bench" / ".work"
+CHROMIUM = "/usr/bin/chromium"
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+        "--no-first-run", "--disable-sync"]
+QUERIES = ["党建", "权", "如履薄冰", "作风建设", "全面从严治党", "党员 队伍", "安全生产 责任 落实",
+           "乡村振兴 OR 脱贫攻坚", "干部 -形式主义"]
+PAGEFIND_PY = REPO / "bench" / ".venv" / "bin" / "python"
+
+
+def load_corpus(d: Path) -> list[IndexDoc]:
+    import yaml
+
+    docs = []
+    for f in sorted(d.rglob("*.md")):
+        s = f.read_text(encoding="utf-8")
+        _, fm, body = s.split("---\n", 2)
+        m = yaml.safe_load(fm)
+        date = str(m["date"])
+        rel = f.relative_to(d).as_posix()
+        docs.append(IndexDoc(id=rel, url="speeches/" + rel[:-3] + ".html", title=str(m["title"]), date=date,
+                             year=int(date[:4]), meeting_type=m.get("meeting_type") or "",
+                             themes=tuple(m.get("themes") or ()), body=body.strip(),
+                             fingerprint=hashlib.sha1(s.encode()).hexdigest()))
+    return docs
+
+
+def corpus(n: int) -> Path:
+    out = WORK / f"corpus-{n}"
+    if not out.is_dir():
+        subprocess.run([sys.executable, str(REPO / "bench" / "gen_corpus.py"), "--n", str(n), "--out", str(out)],
+                       check=True, stdout=subprocess.DEVNULL)
+    return out
+
+
+def write_pages(site: Path, docs: list[IndexDoc]) -> None:
+    """Speech pages (text inside <main>), the search page and its static files."""
+    from site_builder.templates import TemplateSet
+
+    for d in docs:
+        p = site / d.url
+        p.parent.mkdir(parents=True, exist_ok=True)
+        paras = "".join(f"<p>{escape(x)}</p>" for x in d.body.split("\n") if x.strip())
+        p.write_text(f'<!doctype html><html lang="zh-CN"><head><meta charset="utf-8"><title>{escape(d.title)}'
+                     f'</title></head><body><main data-pagefind-body><h1>{escape(d.title)}</h1>{paras}</main>'
+                     f"</body></html>", encoding="utf-8")
+    theme = REPO / "themes" / "default"
+    html = TemplateSet([theme / "templates"]).render(
+        "search.html", "search/index.html", {"site": {"title": "讲话稿档案", "description": "", "base_url": "/"}})
+    (site / "search").mkdir(parents=True, exist_ok=True)
+    (site / "search" / "index.html").write_text(html, encoding="utf-8")
+    (site / "static").mkdir(exist_ok=True)
+    for f in (theme / "static").iterdir():
+        if f.is_file():
+            shutil.copy(f, site / "static" / f.name)
+    # Pagefind's bench page: module script in a file (no inline script).
+    (site / "pf-bench.html").write_text(
+        '<!doctype html><html lang="zh-CN"><head><meta charset="utf-8"></head><body><ol id="r"></ol>'
+        '<script type="module" src="pf-bench.js"></script></body></html>', encoding="utf-8")
+    (site / "pf-bench.js").write_text("""
+const q = new URLSearchParams(location.search).get('q');
+const pagefind = await import('./pagefind/pagefind.js');
+await pagefind.options({excerptLength: 30});
+const search = await pagefind.search(q);
+const data = await Promise.all(search.results.slice(0, 10).map(r => r.data()));
+const ol = document.getElementById('r');
+for (const d of data) { const li = document.createElement('li'); li.setAttribute('data-search-result', '');
+  const a = document.createElement('a'); a.href = d.url; a.textContent = d.meta.title; li.appendChild(a); ol.appendChild(li); }
+document.body.setAttribute('data-total', String(search.results.length));
+document.body.setAttribute('data-done', '1');
+""", encoding="utf-8")
+
+
+def dir_size(p: Path) -> tuple[int, int]:
+    files = [f for f in p.rglob("*") if f.is_file()]
+    return sum(f.stat().st_size for f in files), len(files)
+
+
+class Server:
+    def __init__(self, root: Path):
+        handler = functools.partial(_Quiet, directory=str(root))
+        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+        self.base = f"http://127.0.0.1:{self.httpd.server_address[1]}/"
+
+    def close(self):
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+class _Quiet(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *a):
+        pass
+
+    def guess_type(self, path):  # pagefind's wasm and index files
+        if str(path).endswith(".wasm"):
+            return "application/wasm"
+        return super().guess_type(path)
+
+
+def measure(browser, url: str, done_selector: str) -> dict:
+    ctx = browser.new_context()
+    page = ctx.new_page()
+    sizes = []
+
+    def on_response(r):
+        try:
+            sizes.append(len(r.body()))
+        except Exception:
+            pass
+
+    page.on("response", on_response)
+    t0 = time.perf_counter()
+    page.goto(url)
+    page.wait_for_selector(done_selector, timeout=120_000)
+    cold = (time.perf_counter() - t0) * 1000
+    cold_bytes, cold_requests = sum(sizes), len(sizes)
+    warm = []
+    for _ in range(3):
+        t0 = time.perf_counter()
+        page.goto(url)
+        page.wait_for_selector(done_selector, timeout=120_000)
+        warm.append((time.perf_counter() - t0) * 1000)
+    total = page.evaluate("() => (document.querySelector('[data-search-total]') || {}).textContent"
+                          " || document.body.getAttribute('data-total')")
+    shown = page.locator("[data-search-result]").count()
+    ctx.close()
+    return {"bytes": cold_bytes, "requests": cold_requests, "cold_ms": round(cold), "warm_ms": round(min(warm)),
+            "total": int(total or 0), "shown": shown}
+
+
+def bench(n: int, use_pagefind: bool) -> dict:
+    from urllib.parse import urlencode
+
+    from playwright.sync_api import sync_playwright
+
+    docs = load_corpus(corpus(n))
+    site = WORK / f"static-site-{n}"
+    state = WORK / f"static-state-{n}"
+    shutil.rmtree(site, ignore_errors=True)
+    shutil.rmtree(state, ignore_errors=True)
+    write_pages(site, docs)
+    res: dict = {"n": len(docs), "chars": sum(len(d.body) for d in docs)}
+    t0 = time.perf_counter()
+    res["clean_write"] = StaticIndex(state, site).update(docs)
+    res["clean_write_s"] = round(time.perf_counter() - t0, 2)
+    # One changed speech (same id), incremental.
+    changed = list(docs)
+    d = changed[len(changed) // 2]
+    changed[len(changed) // 2] = IndexDoc(**{**d.__dict__, "body": d.body + "\n新增的一句话。", "fingerprint": "changed"})
+    t0 = time.perf_counter()
+    res["one_changed"] = StaticIndex(state, site).update(changed)
+    res["one_changed_s"] = round(time.perf_counter() - t0, 2)
+    StaticIndex(state, site).update(docs)
+    res["static_index_bytes"], res["static_index_files"] = dir_size(site / "search")
+    if use_pagefind and PAGEFIND_PY.exists():
+        t0 = time.perf_counter()
+        subprocess.run([str(PAGEFIND_PY), "-m", "pagefind", "--site", str(site), "--glob", "speeches/**/*.html"],
+                       check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        res["pagefind_build_s"] = round(time.perf_counter() - t0, 2)
+        res["pagefind_bytes"], res["pagefind_files"] = dir_size(site / "pagefind")
+    srv = Server(site)
+    res["queries"] = {}
+    try:
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+            for q in QUERIES:
+                truth = sum(query.parse(q).matches(analysis.search_text(x.title, x.body)) for x in docs)
+                row = {"truth": truth}
+                row["static"] = measure(browser, srv.base + "search/index.html?" + urlencode({"q": q}),
+                                        "#search-app[data-search-state=done]")
+                if "pagefind_bytes" in res:
+                    row["pagefind"] = measure(browser, srv.base + "pf-bench.html?" + urlencode({"q": q}),
+                                              "body[data-done]")
+                res["queries"][q] = row
+                print(n, q, json.dumps(row, ensure_ascii=False), flush=True)
+            browser.close()
+    finally:
+        srv.close()
+    return res
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--n", type=int, action="append", help="corpus sizes (default 1000)")
+    ap.add_argument("--pagefind", action="store_true", help="also build and measure Pagefind (bench/.venv)")
+    ap.add_argument("--json", type=Path, help="write the results here")
+    a = ap.parse_args()
+    results = []
+    for n in a.n or [1000]:
+        r = bench(n, a.pagefind)
+        results.append(r)
+        summary = {k: v for k, v in r.items() if k != "queries"}
+        print(json.dumps(summary, ensure_ascii=False), flush=True)
+        rows = r["queries"]
+        print(f"{'query':<24}{'truth':>6}{'static total':>13}{'KB':>8}{'req':>5}{'cold':>6}{'warm':>6}"
+              + ("{:>10}{:>8}{:>5}{:>6}{:>6}".format("pf total", "pf KB", "req", "cold", "warm")
+                 if "pagefind_bytes" in r else ""))
+        for q, row in rows.items():
+            s = row["static"]
+            line = f"{q:<24}{row['truth']:>6}{s['total']:>13}{s['bytes'] / 1024:>8.1f}{s['requests']:>5}" \
+                   f"{s['cold_ms']:>6}{s['warm_ms']:>6}"
+            if "pagefind" in row:
+                f = row["pagefind"]
+                line += f"{f['total']:>10}{f['bytes'] / 1024:>8.1f}{f['requests']:>5}{f['cold_ms']:>6}{f['warm_ms']:>6}"
+            print(line)
+    if a.json:
+        a.json.write_text(json.dumps(results, ensure_ascii=False, indent=1), encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
