@@ -37,6 +37,7 @@ import sys
 import threading
 import time
 import traceback
+from collections import OrderedDict
 from dataclasses import replace
 from http import HTTPStatus
 from http.client import LineTooLong
@@ -62,7 +63,9 @@ MAX_PARAMS = 32
 READ_WHOLE = 16 * 1024 * 1024  # files up to this size are read into memory, larger ones streamed
 HEARTBEAT_SECONDS = 15.0
 DEBOUNCE_MS = 300  # wait this long after the last change before rebuilding (watchfiles 'step')
-SEARCH_POOL_SIZE = 2
+SEARCH_POOL_SIZE = 2  # open SearchIndex objects (each serialises its own searches)
+CACHE_ENTRIES = 2048  # cached /api/search answers (0: no cache) …
+CACHE_BYTES = 64 * 1024 * 1024  # … and their total size
 
 LIVERELOAD_PATH = "/__livereload"
 LIVERELOAD_JS_PATH = "/__livereload.js"
@@ -235,12 +238,15 @@ def _default_index_factory(index_dir: Path):
 
 
 class SearchPool:
-    """Up to ``size`` open SearchIndex objects, each used by one request at a time.
+    """Up to ``size`` open SearchIndex objects, each used by one request at a time, and a cache of
+    answers (encoded JSON) keyed by the request and the index's state on disk.
 
-    ``reopen()`` (after a rebuild) makes new requests use freshly opened indexes; an index in use
-    by a request is closed when that request gives it back."""
+    ``reopen()`` (after a rebuild) empties the cache and makes new requests use freshly opened
+    indexes; an index in use by a request is closed when that request gives it back. Identical
+    requests arriving together are computed once (the others wait for that answer)."""
 
-    def __init__(self, index_dir: Path, size: int = SEARCH_POOL_SIZE, factory=None):
+    def __init__(self, index_dir: Path, size: int = SEARCH_POOL_SIZE, factory=None,
+                 cache_entries: int = CACHE_ENTRIES, cache_bytes: int = CACHE_BYTES):
         self.index_dir = index_dir
         self.factory = factory or _default_index_factory
         self._lock = threading.Lock()
@@ -248,6 +254,10 @@ class SearchPool:
         self._free: list = []
         self._epoch = 0
         self._closed = False
+        self.cache_entries, self.cache_bytes = cache_entries, cache_bytes
+        self._cache: OrderedDict = OrderedDict()  # key → _Answer
+        self._cached_bytes = 0
+        self.stats = {"hits": 0, "misses": 0}
 
     def _open(self):
         index = self.factory(self.index_dir)
@@ -263,8 +273,54 @@ class SearchPool:
             )
         return index
 
+    def _stamp(self) -> tuple:
+        """The index generation(s) on disk: Whoosh commits a generation by renaming its TOC file
+        into place, so an answer cached under one stamp never mixes two generations."""
+        try:
+            return tuple(sorted(n for n in os.listdir(self.index_dir) if n.endswith(".toc")))
+        except OSError:
+            return ()
+
+    def answer(self, query: str, **kwargs) -> bytes:
+        """The search result as UTF-8 JSON bytes (cached)."""
+        if not self.cache_entries:
+            return _encode(self.search(query, **kwargs))
+        key = (self._epoch, self._stamp(), query, tuple(sorted(kwargs.items())))
+        with self._lock:
+            entry = self._cache.get(key)
+            owner = entry is None
+            if owner:
+                entry = self._cache[key] = _Answer()
+                self.stats["misses"] += 1
+            else:
+                self._cache.move_to_end(key)
+                self.stats["hits"] += 1
+        if not owner:
+            if not entry.done.wait(60):
+                raise SearchUnavailable("the server is too busy to search right now; try again")
+            if entry.error is not None:
+                raise entry.error
+            return entry.value
+        try:
+            entry.value = _encode(self.search(query, **kwargs))
+        except BaseException as err:
+            entry.error = err
+            with self._lock:
+                if self._cache.get(key) is entry:
+                    del self._cache[key]
+            raise
+        finally:
+            entry.done.set()
+        with self._lock:
+            if self._cache.get(key) is entry:
+                self._cached_bytes += len(entry.value)
+                while self._cache and (len(self._cache) > self.cache_entries or self._cached_bytes > self.cache_bytes):
+                    _, old = self._cache.popitem(last=False)
+                    self._cached_bytes -= len(old.value or b"")
+        return entry.value
+
     def search(self, query: str, **kwargs) -> dict:
-        if not self._slots.acquire(timeout=30):
+        if not self._slots.acquire(timeout=60):
             raise SearchUnavailable("the server is too busy to search right now; try again")
         try:
             with self._lock:
@@ -277,6 +333,8 @@ class SearchPool:
                 result = index.search(query, **kwargs)
                 ok = True
                 return result
+            except FileNotFoundError as err:  # the index went away under us
+                raise SearchUnavailable(f"the search index is not there any more: {err}") from None
             finally:
                 with self._lock:
                     if ok and epoch == self._epoch and not self._closed:
@@ -291,6 +349,8 @@ class SearchPool:
         with self._lock:
             self._epoch += 1
             old, self._free = self._free, []
+            self._cache.clear()
+            self._cached_bytes = 0
         for index in old:
             _quiet_close(index)
 
@@ -298,6 +358,19 @@ class SearchPool:
         with self._lock:
             self._closed = True
         self.reopen()
+
+
+class _Answer:
+    __slots__ = ("done", "value", "error")
+
+    def __init__(self):
+        self.done = threading.Event()
+        self.value: bytes | None = None
+        self.error: BaseException | None = None
+
+
+def _encode(data: dict) -> bytes:
+    return json.dumps(data, ensure_ascii=False).encode("utf-8")
 
 
 def _quiet_close(index) -> None:
@@ -363,14 +436,15 @@ class Forbidden(Exception):
 
 class Site:
     def __init__(self, config: SiteConfig, overrides: dict | None = None, log=None, livereload: bool = True,
-                 index_factory=None, pool_size: int = SEARCH_POOL_SIZE):
+                 index_factory=None, pool_size: int = SEARCH_POOL_SIZE, cache_entries: int = CACHE_ENTRIES):
         self.config = config
         self.overrides = dict(overrides or {})
         self.root = config.output  # resolved
         self.log = log or (lambda message: click.echo(message, err=True))
         self.livereload = livereload
         self.state = BuildState()
-        self.pool = SearchPool(config.state_dir / "whoosh", size=pool_size, factory=index_factory)
+        self.pool = SearchPool(config.state_dir / "whoosh", size=pool_size, factory=index_factory,
+                               cache_entries=cache_entries)
         self._build_lock = threading.Lock()
         self.builds = 0  # completed rebuild attempts (tests wait on this)
         self._build_done = threading.Condition()
@@ -525,6 +599,7 @@ class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     default_request_version = "HTTP/1.0"  # error answers to garbage still get a status line
     timeout = READ_TIMEOUT
+    disable_nagle_algorithm = True  # small answers go out at once (no 40 ms delayed-ACK stalls)
     site: Site  # set on the subclass made per server
 
     # -- request parsing with bounds --
@@ -601,9 +676,11 @@ class Handler(BaseHTTPRequestHandler):
             self.send_header(name, value)
         if self.close_connection:
             self.send_header("Connection", "close")
-        self.end_headers()
+        # Headers and body in one write: one segment for small answers.
+        self._headers_buffer.append(b"\r\n")
         if self.command != "HEAD":
-            self.wfile.write(body)
+            self._headers_buffer.append(body)
+        self.flush_headers()
 
     def _plain_error(self, status: int, message: str, headers: dict | None = None) -> None:
         status = HTTPStatus(status)
@@ -639,7 +716,7 @@ class Handler(BaseHTTPRequestHandler):
     def _search(self, query: str) -> None:
         try:
             q, kwargs = parse_search_params(query)
-            result = self.site.pool.search(q, **kwargs)
+            body = self.site.pool.answer(q, **kwargs)
         except BadRequest as err:
             return self._json(err.status, {"error": str(err)})
         except QueryError as err:
@@ -651,7 +728,7 @@ class Handler(BaseHTTPRequestHandler):
         except Exception as err:  # noqa: BLE001 - answer, log, keep serving
             self.site.log(f"search failed: {type(err).__name__}: {err}")
             return self._json(500, {"error": "the search failed on the server; see its terminal"})
-        self._json(200, result)
+        self._send(200, body, "application/json" + TEXT, {"Cache-Control": "no-store"})
 
     def _static(self, path: str) -> None:
         try:
@@ -911,9 +988,9 @@ class PreviewServer:
     def __init__(self, config: SiteConfig, host: str = "127.0.0.1", port: int = 8000, *, watch: bool = True,
                  livereload: bool = True, overrides: dict | None = None, log=None, index_factory=None,
                  pool_size: int = SEARCH_POOL_SIZE, debounce_ms: int = DEBOUNCE_MS,
-                 max_connections: int = MAX_CONNECTIONS):
+                 max_connections: int = MAX_CONNECTIONS, cache_entries: int = CACHE_ENTRIES):
         self.site = Site(config, overrides, log=log, livereload=livereload, index_factory=index_factory,
-                         pool_size=pool_size)
+                         pool_size=pool_size, cache_entries=cache_entries)
         handler = type("BoundHandler", (Handler,), {"site": self.site})
         self.httpd = PreviewHTTPServer((host, port), handler, max_connections=max_connections)
         self.watcher = Watcher(self.site, debounce_ms) if watch else None

@@ -489,6 +489,50 @@ def test_event_stream_announces_rebuilds(fresh):
     conn.close()
 
 
+@needs_index
+def test_search_answers_follow_rebuilds(fresh):
+    c = Client(fresh.port)
+    path = "/api/search?q=" + quote("独一无二的新提法")
+    assert c.json(path)[1]["total"] == 0
+    assert c.json(path)[1]["total"] == 0  # now from the answer cache
+    builds = fresh.site.builds
+    edit_speech(fresh.site.config, "2019/在全市廉政建设座谈会上的讲话.md", "这是一个独一无二的新提法。")
+    assert fresh.site.wait_builds(builds + 1, 60)
+    status, data = c.json(path)
+    assert status == 200 and data["total"] == 1
+    assert data["hits"][0]["title"] == "在全市廉政建设座谈会上的讲话"
+
+
+def test_answer_cache_computes_identical_requests_once(built):
+    calls = []
+    gate = threading.Event()
+
+    class SlowIndex(FakeIndex):
+        def search(self, query, **kwargs):
+            calls.append(query)
+            gate.wait(10)
+            return super().search(query, **kwargs)
+
+    pool = servermod.SearchPool(built.state_dir / "whoosh", size=4, factory=SlowIndex)
+    answers = []
+    threads = [threading.Thread(target=lambda: answers.append(pool.answer("如履薄冰", limit=10))) for _ in range(8)]
+    for t in threads:
+        t.start()
+    time.sleep(0.3)
+    gate.set()
+    for t in threads:
+        t.join(10)
+    assert calls == ["如履薄冰"] and len(set(answers)) == 1 and len(answers) == 8
+    with pytest.raises(QueryError):
+        pool.answer('"unclosed')
+    with pytest.raises(QueryError):  # errors are not cached as answers
+        pool.answer('"unclosed')
+    pool.reopen()
+    pool.answer("如履薄冰", limit=10)
+    assert calls.count("如履薄冰") == 2  # a rebuild empties the cache
+    pool.close()
+
+
 # -- rebuilds ----------------------------------------------------------------------------------
 
 
