@@ -326,7 +326,8 @@ def run_axe(browser, url: str, color_scheme: str = "light", width: int = 1280, s
                            color_scheme=color_scheme, bypass_csp=True)
     try:
         page = context.new_page()
-        page.goto(url, wait_until="networkidle")
+        response = page.goto(url, wait_until="networkidle")
+        assert response is None or response.ok, f"{url}: HTTP {response.status}"
         page.add_script_tag(path=str(axe_js))
         result = page.evaluate("() => axe.run(document, {resultTypes: ['violations']})")
     finally:
