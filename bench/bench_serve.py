@@ -15,7 +15,8 @@ percentiles (target p95 < 100 ms), and exits 1 when a target is missed.
 Queries: ``--queries popular`` (default) draws each search from 100 query + filter combinations
 built from the corpus vocabulary with Zipf-like popularity, as a search box sees them;
 ``--queries unique`` makes every search distinct, so the server's answer cache never helps and
-every request runs the index. Only 127.0.0.1 is ever contacted. Standard library only.
+every request runs the index. ``--passes 2`` (default) runs the searches twice on the same server:
+with popular queries the second pass shows a warm answer cache; the first pass is the one judged. Only 127.0.0.1 is ever contacted. Standard library only.
 """
 from __future__ import annotations
 
@@ -222,6 +223,33 @@ def check_bodies(bodies: list) -> list[str]:
     return problems
 
 
+def summarise(args, n, total, distinct, results, bodies, wall, server_cpu, loads) -> dict:
+    failures = [r[2] for r in results if r[2]] + check_bodies(bodies)
+    latencies = sorted(r[0] * 1000 for r in results if not r[2])
+    for failure in failures[:10]:
+        print("error:", failure, file=sys.stderr)
+    return {
+        "pass": n, "speeches": None if args.site else args.n, "clients": args.clients,
+        "requests_per_client": args.requests, "requests": total, "distinct": distinct, "queries": args.queries,
+        "pool_size": args.pool_size, "cache": args.cache, "errors": len(failures), "wall_s": round(wall, 2),
+        "throughput_rps": round(len(latencies) / wall, 1) if wall else None,
+        "p50_ms": round(percentile(latencies, 50), 1), "p95_ms": round(percentile(latencies, 95), 1),
+        "p99_ms": round(percentile(latencies, 99), 1), "max_ms": round(latencies[-1], 1) if latencies else None,
+        "mean_ms": round(statistics.fmean(latencies), 1) if latencies else None,
+        "server_cpu_ms_per_request": round(server_cpu * 1000 / max(1, len(latencies)), 2),
+        "cpus": os.cpu_count(), "load_average_before_after": [round(x, 1) for x in loads],
+    }
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process (Linux /proc; 0 elsewhere)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, IndexError, ValueError):
+        return 0.0
+
+
 def percentile(sorted_values: list[float], p: float) -> float:
     if not sorted_values:
         return float("nan")
@@ -238,6 +266,8 @@ def main(argv=None) -> int:
     ap.add_argument("--requests", type=int, default=20, help=f"searches per client (default 20, at most {MAX_REQUESTS})")
     ap.add_argument("--queries", choices=["popular", "unique"], default="popular")
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--passes", type=int, default=2, choices=range(1, 6), metavar="1..5",
+                    help="run the same searches this many times; pass 1 (cold answer cache) is judged (default 2)")
     ap.add_argument("--pool-size", type=int, default=None, help="open SearchIndex objects in the server")
     ap.add_argument("--cache", type=int, default=None, help="server answer-cache entries (0: none)")
     ap.add_argument("--timeout", type=float, default=300, help="give up after this many seconds (default 300)")
@@ -265,13 +295,21 @@ def main(argv=None) -> int:
     total = args.clients * args.requests
     distinct = len({p for paths in plan for p in paths})
     proc, port = start_server(root, args)
+    passes = []
     try:
-        # Warm up: open the index (one search), as a reader who has used the server once would.
+        # Warm up: open the index (one search), as after a reader's first visit.
         asyncio.run(run_load(port, [[plan[0][0]]], 60))
-        print(f"{args.clients} clients × {args.requests} searches = {total} requests ({distinct} distinct, "
-              f"--queries {args.queries}) against http://{HOST}:{port}/api/search "
-              f"(pool {args.pool_size}, cache {args.cache}) …", file=sys.stderr)
-        results, bodies, wall = asyncio.run(run_load(port, plan, args.timeout))
+        for n in range(1, args.passes + 1):
+            print(f"pass {n}: {args.clients} clients × {args.requests} searches = {total} requests "
+                  f"({distinct} distinct, --queries {args.queries}) against http://{HOST}:{port}/api/search "
+                  f"(pool {args.pool_size}, cache {args.cache}) …", file=sys.stderr)
+            cpu0, load0 = cpu_seconds(proc.pid), os.getloadavg()[0]
+            if n > 1 and args.queries == "unique":  # new searches again, never answered before
+                args.seed += 1000
+                plan = workload(args, vocabulary())
+            results, bodies, wall = asyncio.run(run_load(port, plan, args.timeout))
+            server_cpu, load1 = cpu_seconds(proc.pid) - cpu0, os.getloadavg()[0]
+            passes.append(summarise(args, n, total, distinct, results, bodies, wall, server_cpu, (load0, load1)))
     finally:
         proc.stdin.close()
         try:
@@ -279,25 +317,16 @@ def main(argv=None) -> int:
         except subprocess.TimeoutExpired:
             proc.send_signal(signal.SIGTERM)
             proc.wait(10)
-    failures = [r[2] for r in results if r[2]] + check_bodies(bodies)
-    latencies = sorted(r[0] * 1000 for r in results if not r[2])
-    numbers = {
-        "speeches": args.n if not args.site else None, "clients": args.clients, "requests_per_client": args.requests,
-        "requests": total, "distinct": distinct, "queries": args.queries, "pool_size": args.pool_size,
-        "cache": args.cache, "errors": len(failures), "wall_s": round(wall, 2),
-        "throughput_rps": round(len(latencies) / wall, 1) if wall else None,
-        "p50_ms": round(percentile(latencies, 50), 1), "p95_ms": round(percentile(latencies, 95), 1),
-        "p99_ms": round(percentile(latencies, 99), 1), "max_ms": round(latencies[-1], 1) if latencies else None,
-        "mean_ms": round(statistics.fmean(latencies), 1) if latencies else None, "cpus": os.cpu_count(),
-    }
-    print(json.dumps(numbers, ensure_ascii=False, indent=2))
-    for failure in failures[:10]:
-        print("error:", failure, file=sys.stderr)
+    print(json.dumps(passes, ensure_ascii=False, indent=2))
     if args.json:
-        Path(args.json).write_text(json.dumps(numbers, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
-    ok = not failures and numbers["p95_ms"] < args.p95_target
-    print(f"errors {len(failures)} (target 0), p50 {numbers['p50_ms']} ms, p95 {numbers['p95_ms']} ms "
-          f"(target < {args.p95_target:g} ms): {'OK' if ok else 'MISSED'}", file=sys.stderr)
+        Path(args.json).write_text(json.dumps(passes, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    ok = True
+    for numbers in passes:
+        good = not numbers["errors"] and numbers["p95_ms"] < args.p95_target
+        ok = ok and (good or numbers["pass"] > 1)  # the first (cold) pass is the one judged
+        print(f"pass {numbers['pass']}: errors {numbers['errors']} (target 0), p50 {numbers['p50_ms']} ms, "
+              f"p95 {numbers['p95_ms']} ms (target < {args.p95_target:g} ms), {numbers['throughput_rps']} req/s: "
+              f"{'OK' if good else 'MISSED'}", file=sys.stderr)
     return 0 if ok else 1
 
 

@@ -476,6 +476,8 @@ class Site:
             if not decoded.endswith("/"):
                 return "redirect", "/" + "".join(quote(s, safe="") + "/" for s in segments)
             resolved = self._contained(resolved / "index.html")
+        elif decoded.endswith("/"):
+            return "missing", None  # a file asked for as a folder
         if resolved.is_file():
             return "file", resolved
         return "missing", None
@@ -934,35 +936,38 @@ class Watcher(threading.Thread):
                 return super().__call__(change, path)
 
         while not self.stop_event.is_set():
-            if not paths:
+            if not paths:  # nothing to watch yet: poll for the folders and pyproject.toml
                 self.ready.set()
                 self.stop_event.wait(1.0)
-                changes: set = set()
-            else:
-                try:
-                    for changes in watchfiles.watch(*paths, watch_filter=_Filter(), debounce=1600,
-                                                    step=self.debounce_ms, stop_event=self.stop_event,
-                                                    rust_timeout=1000, yield_on_timeout=True,
-                                                    raise_interrupt=False):
-                        self.ready.set()
-                        new_stamp = self._pyproject_stamp()
-                        if new_stamp != stamp:
-                            stamp = new_stamp
-                            changes = set(changes) | {(None, str(self.pyproject))}
-                        if changes:
-                            self.site.rebuild(_describe(changes, self.site.config.root))
-                        if self.stop_event.is_set():
-                            break
-                except Exception as err:  # a watched folder vanished, inotify limits …
-                    self.site.log(f"watching for changes stopped: {err}; retrying in 1 s")
-                    self.stop_event.wait(1.0)
-                    paths = self.site.watch_paths()
-                    continue
-                changes = set()
-            new_stamp = self._pyproject_stamp()
-            if new_stamp != stamp:
-                stamp = new_stamp
-                self.site.rebuild("pyproject.toml changed")
+                stamp = self._check_pyproject(stamp)
+                paths = self.site.watch_paths()
+                continue
+            try:
+                for changes in watchfiles.watch(*paths, watch_filter=_Filter(), debounce=1600,
+                                                step=self.debounce_ms, stop_event=self.stop_event,
+                                                rust_timeout=1000, yield_on_timeout=True, raise_interrupt=False):
+                    self.ready.set()  # the first yield comes once the watch is in place
+                    if self.stop_event.is_set():
+                        break
+                    new_stamp = self._pyproject_stamp()
+                    if new_stamp != stamp:
+                        stamp = new_stamp
+                        changes = set(changes) | {(None, str(self.pyproject))}
+                    if changes:
+                        self.site.rebuild(_describe(changes, self.site.config.root))
+                    if self.site.watch_paths() != paths:  # e.g. templates/ was created: watch it too
+                        paths = self.site.watch_paths()
+                        break
+            except Exception as err:  # a watched folder vanished, inotify limits …
+                self.site.log(f"watching for changes stopped: {err}; retrying in 1 s")
+                self.stop_event.wait(1.0)
+                paths = self.site.watch_paths()
+
+    def _check_pyproject(self, stamp):
+        new_stamp = self._pyproject_stamp()
+        if new_stamp != stamp:
+            self.site.rebuild("pyproject.toml changed")
+        return new_stamp
 
     def stop(self) -> None:
         self.stop_event.set()

@@ -192,6 +192,11 @@ def test_directory_without_slash_redirects(client):
     assert status == 301 and headers["location"] == "/speeches/2020/"
 
 
+def test_file_asked_for_as_a_folder_is_404(client):
+    assert client.get("/index.html/")[0] == 404
+    assert client.get("/feed.xml/")[0] == 404
+
+
 def test_missing_file_is_404_with_the_sites_404_page(client, built):
     status, headers, body = client.get("/no/such/page.html")
     assert status == 404
