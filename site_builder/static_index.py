@@ -12,7 +12,10 @@ speeches are appended at the end; ``h`` = FNV-1a of the key's code points; numbe
 base 64, ``A``–``Z a``–``z 0``–``9 + /``, 5 bits per char, 32 = "more follows"):
 
 ``meta.js``
-    counts, bucket counts, vocabularies, per-doc facets, the list of fold shards.
+    counts, bucket counts, vocabularies, the list of fold shards and ``ver``, a digest of all other
+    files (the browser loads meta.js uncached over http and every other file with ``?v=ver``).
+``facets.js``
+    per doc: meeting type and themes (indexes into the vocabularies, VLQ).
 ``f/<block>.js``
     the fold table (``data/fold.json``) for code points ``block*256 …`` (only blocks that have
     entries): the browser folds the query with it.
@@ -270,6 +273,7 @@ def build_files(records: Sequence[dict]) -> dict[str, bytes]:
     for r in recs:
         ts = sorted({th_ix[t] for t in r["themes"]})
         fac.append(_v(mt_ix[r["meeting_type"]]) + _v(len(ts)) + "".join(_v(t) for t in ts))
+    files["facets"] = _js("facets", "".join(fac))
     digest = hashlib.sha1()
     for name in sorted(files):
         digest.update(name.encode() + b"\0" + files[name])
@@ -284,7 +288,6 @@ def build_files(records: Sequence[dict]) -> dict[str, bytes]:
         "years": years,
         "mtypes": mtypes,
         "themes": themes,
-        "facets": "".join(fac),
         "ver": digest.hexdigest()[:12],
     }
     files["meta"] = _js("meta", meta)

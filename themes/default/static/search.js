@@ -38,7 +38,9 @@
     if (cache[name]) return cache[name];
     cache[name] = new Promise(function (resolve, reject) {
       var s = document.createElement('script');
-      s.src = indexBase + name + '.js' + (version && !isFile ? '?v=' + version : '');
+      // meta.js names the version of every other file: never take it from the HTTP cache.
+      var tag = isFile ? '' : name === 'meta' ? '?t=' + Date.now() : '?v=' + version;
+      s.src = indexBase + name + '.js' + tag;
       s.async = true;
       s.onload = function () {
         s.remove();
@@ -666,9 +668,12 @@
       docYear = new Int32Array(m.n);
       var d = 0;
       m.years.forEach(function (y) { for (var i = 0; i < y[1]; i++) docYear[d++] = y[0]; });
+      return load('facets');
+    }).then(function (facets) {
+      var m = meta;
       docType = new Int32Array(m.n);
       docThemes = new Array(m.n);
-      var r = vlqReader(m.facets);
+      var r = vlqReader(facets);
       for (var k = 0; k < m.n; k++) {
         docType[k] = r.num();
         var nt = r.num(), ts = [];
