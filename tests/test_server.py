@@ -640,6 +640,9 @@ def test_serving_goes_on_after_a_failing_rebuild(fresh):
 CHROMIUM = "/usr/bin/chromium"
 
 
+STRICT_CSP = "default-src 'self'; script-src 'self'; style-src 'self'; connect-src 'self'; object-src 'none'"
+
+
 @pytest.mark.browser
 @pytest.mark.skipif(not Path(CHROMIUM).exists(), reason=f"{CHROMIUM} is not installed")
 def test_live_reload_in_a_browser(fresh):
@@ -654,14 +657,33 @@ def test_live_reload_in_a_browser(fresh):
             problems: list[str] = []
             page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
             page.on("pageerror", lambda e: problems.append(str(e)))
+
+            def strict_csp(route):  # the site's policy: only its own scripts, no inline ones
+                response = route.fetch()
+                route.fulfill(response=response, headers={**response.headers, "content-security-policy": STRICT_CSP})
+
+            page.route("**/*.html", strict_csp)
             page.goto(f"http://127.0.0.1:{fresh.port}{speech_url(rel)}")
             assert "安全生产" in page.content()
             wait_for(lambda: fresh.site.state.listeners >= 1, 15, "the page to subscribe to live reload")
             page.evaluate("window.__notReloadedYet = true")
+
+            # 1. A saved change: the page reloads by itself and shows it.
             edit_speech(fresh.site.config, rel, "浏览器应当自动显示这一段新内容。")
             page.wait_for_function("() => document.body.innerText.includes('浏览器应当自动显示这一段新内容')",
                                    timeout=30000)
             assert page.evaluate("window.__notReloadedYet === undefined")  # a real reload
-            assert not [m for m in problems if "Content Security Policy" in m or "livereload" in m], problems
+
+            # 2. A broken speech: the open page shows what is wrong (and keeps its text).
+            wait_for(lambda: fresh.site.state.listeners >= 1, 15, "the reloaded page to subscribe again")
+            (fresh.site.config.content / "2021" / "坏的讲话.md").parent.mkdir(exist_ok=True)
+            (fresh.site.config.content / "2021" / "坏的讲话.md").write_text(
+                "---\ntitle: 坏的讲话\ndate: 不是日期\nmeeting_type: 座谈会\nthemes: [安全生产]\n---\n正文\n",
+                encoding="utf-8")
+            banner = page.locator("#site-builder-livereload-banner")
+            banner.wait_for(timeout=30000)
+            assert "坏的讲话" in banner.inner_text() and "date" in banner.inner_text()
+            assert "浏览器应当自动显示这一段新内容" in page.inner_text("body")
+            assert not problems, problems  # no CSP violation, no script error
         finally:
             browser.close()
