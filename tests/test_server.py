@@ -592,7 +592,9 @@ def test_rebuild_under_load_serves_only_complete_pages(fresh):
         stop.set()
         for t in threads:
             t.join(30)
-    assert errors == []
+    from collections import Counter
+
+    assert not errors, Counter((e[0], e[1]) for e in errors).most_common(10)
     assert counts["html"] > 100
 
 
