@@ -1,0 +1,136 @@
+"""Related speeches: deterministic, sensible, cached per speech, and fast enough."""
+from __future__ import annotations
+
+import dataclasses
+import random
+import time
+
+import pytest
+
+from site_builder import related
+from site_builder.search_index import IndexDoc
+
+TOPICS = {
+    "safety": "安全生产 隐患排查 应急管理 消防安全 危险化学品 事故 整改 安全责任 监管 防汛",
+    "clean": "党风廉政建设 纪律 监督执纪 廉洁自律 违纪 巡察 腐败 作风 八项规定 问责",
+    "economy": "经济发展 营商环境 招商引资 项目建设 产业升级 投资 财政收入 企业 市场主体 开发区",
+    "village": "乡村振兴 农业 农村 农民 合作社 耕地 粮食 脱贫 人居环境 特色产业",
+}
+FILLER = "我们要认真贯彻落实会议精神，进一步加强工作，切实抓好各项任务。同志们，"
+
+
+def make(i: int, topic: str, rnd: random.Random, extra: str = "") -> IndexDoc:
+    words = TOPICS[topic].split()
+    sentences = []
+    for _ in range(30):
+        a, b = rnd.sample(words, 2)
+        sentences.append(f"{FILLER}要把{a}和{b}放在突出位置，推动{a}工作取得实效。")
+    body = "".join(sentences) + extra
+    title = f"在{topic}工作会议上的讲话{i}"
+    return IndexDoc(id=f"{2000 + i % 20}/{topic}-{i:03d}.md", url=f"s/{i}.html", title=title,
+                    date=f"{2000 + i % 20}", year=2000 + i % 20, meeting_type="工作会议",
+                    themes=(topic,), body=body, fingerprint=f"{topic}-{i}-{hash(body)}")
+
+
+@pytest.fixture(scope="module")
+def docs():
+    rnd = random.Random(3)
+    topics = list(TOPICS)
+    return [make(i, topics[i % 4], rnd) for i in range(80)]
+
+
+def test_related_are_on_the_same_topic(docs):
+    rel = related.compute_related(docs, k=5, workers=1)
+    assert set(rel) == {d.id for d in docs}
+    topic_of = {d.id: d.themes[0] for d in docs}
+    same = total = 0
+    for d in docs:
+        r = rel[d.id]
+        assert len(r) == 5
+        assert d.id not in r
+        assert len(set(r)) == 5
+        same += sum(topic_of[x] == topic_of[d.id] for x in r)
+        total += len(r)
+    assert same / total > 0.95
+
+
+def test_deterministic_and_order_independent(docs):
+    a = related.compute_related(docs, k=4, workers=1)
+    shuffled = list(docs)
+    random.Random(1).shuffle(shuffled)
+    b = related.compute_related(shuffled, k=4, workers=1)
+    assert a == b
+
+
+def test_ties_broken_by_id():
+    body = "安全生产隐患排查应急管理消防安全" * 5
+    docs = [IndexDoc(id=f"{c}.md", url="", title="同题", date="2020", year=2020, meeting_type="",
+                     themes=(), body=body, fingerprint=c) for c in "dbca"]
+    docs.append(IndexDoc(id="z.md", url="", title="别的", date="2020", year=2020, meeting_type="",
+                         themes=(), body="乡村振兴农业农村" * 5, fingerprint="z"))
+    rel = related.compute_related(docs, k=3, workers=1)
+    assert rel["a.md"] == ["b.md", "c.md", "d.md"]
+    assert rel["d.md"] == ["a.md", "b.md", "c.md"]
+
+
+def test_small_and_empty_inputs():
+    assert related.compute_related([], k=5) == {}
+    one = IndexDoc(id="a.md", url="", title="t", date="2020", year=2020, meeting_type="", themes=(),
+                   body="安全生产", fingerprint="1")
+    assert related.compute_related([one], k=5) == {"a.md": []}
+    blank = dataclasses.replace(one, id="b.md", body="，。", title="", fingerprint="2")
+    assert related.compute_related([one, blank], k=5) == {"a.md": [], "b.md": []}
+
+
+def test_cache_used_and_refreshed(docs, tmp_path, monkeypatch):
+    first = related.compute_related(docs, k=5, cache_dir=tmp_path, workers=1)
+    assert (tmp_path / related._CACHE_FILE).exists()
+    calls = []
+    real = related.doc_keywords
+
+    def counting(title, body, n=related.CANDIDATES):
+        calls.append(title)
+        return real(title, body, n)
+
+    monkeypatch.setattr(related, "doc_keywords", counting)
+    assert related.compute_related(docs, k=5, cache_dir=tmp_path, workers=1) == first
+    assert calls == []
+    changed = list(docs)
+    changed[0] = dataclasses.replace(docs[0], body=docs[0].body + "新增内容", fingerprint="new")
+    related.compute_related(changed, k=5, cache_dir=tmp_path, workers=1)
+    assert calls == [docs[0].title]
+    # A damaged cache is ignored, not fatal.
+    (tmp_path / related._CACHE_FILE).write_bytes(b"garbage")
+    assert related.compute_related(docs, k=5, cache_dir=tmp_path, workers=1) == first
+
+
+def test_parallel_extraction_equals_serial(docs, monkeypatch):
+    monkeypatch.setattr(related, "_PARALLEL_MIN", 10)
+    assert related.compute_related(docs, k=5, workers=2) == related.compute_related(docs, k=5, workers=1)
+
+
+def test_keywords():
+    text = "安全生产是头等大事。我们要抓好安全生产，排查隐患，落实安全生产责任制。隐患排查要细。"
+    kws = related.keywords(text, 4)
+    assert kws[:2] == ["安全", "生产"]  # rjieba splits 安全生产
+    assert "隐患" in kws
+    assert "我们" not in kws and all(len(k) >= 2 for k in kws)
+    assert related.keywords("", 5) == []
+    assert related.keywords("ＧＤＰ增长，GDP质量", 2)[0] == "gdp"
+
+
+def test_similarity_is_fast_for_many_docs():
+    # 2,000 speeches of ~100 candidate words from a 3,000-word vocabulary, skewed frequencies
+    # (the same work per speech as for 10,000: at most 20 keywords × 50 postings).
+    rnd = random.Random(5)
+    vocab = [f"词{i}" for i in range(3000)]
+    weights = [1 / (i + 1) for i in range(3000)]
+    ids = [f"{i:05d}.md" for i in range(2000)]
+    cands = []
+    for _ in ids:
+        words = set(rnd.choices(vocab, weights, k=120))
+        cands.append(sorted(((w, rnd.randint(1, 30)) for w in words), key=lambda x: (-x[1], x[0]))[:100])
+    t = time.process_time()
+    rel = related._similar(ids, cands, 5)
+    assert time.process_time() - t < 4
+    assert all(len(v) == 5 for v in rel.values())
