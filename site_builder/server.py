@@ -1052,6 +1052,18 @@ class PreviewServer:
 # -- the command -------------------------------------------------------------------------------
 
 
+def _no_fork_from_threads() -> None:
+    """Rebuilds run while request threads are alive; a worker pool forked from a threaded process
+    can inherit a lock some thread held and hang. Start workers from a clean fork server instead."""
+    import multiprocessing
+
+    if "forkserver" in multiprocessing.get_all_start_methods():
+        try:
+            multiprocessing.set_start_method("forkserver")
+        except RuntimeError:  # already chosen by someone else: leave it
+            pass
+
+
 def initial_build(config: SiteConfig, warnings: list, log) -> None:
     """Build before serving; report like `site-builder build`, but go on serving whatever happens."""
     from .build import build as run_build
@@ -1104,6 +1116,7 @@ def serve_command(host, port, content, output, drafts, no_watch, no_reload):
                  "output_dir": Path(output) if output else None, "drafts": drafts or None}
     config, warnings = load_config(Path.cwd(), overrides)
     initial_build(config, warnings, log)
+    _no_fork_from_threads()
     try:
         server = PreviewServer(config, host, port, watch=not no_watch, livereload=not no_reload,
                                overrides=overrides, log=log)
