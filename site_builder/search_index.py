@@ -114,7 +114,7 @@ _TITLE_BONUS = 2.0
 # Excerpts.
 _PASSAGE = 80
 _LEAD = 20
-_MAX_OCC = 300
+_MAX_OCC = 40  # occurrences per term considered when placing the passages
 
 _STORE_MAGIC = b"SBGT0001"
 _STORE_END = b"SBGTEND1"
@@ -469,27 +469,43 @@ def _write_segments(storage, index_dir: Path, items: Sequence, progress_add: Cal
     """
     if not items:
         return []
-    if workers <= 1 or len(items) < _PARALLEL_MIN:
-        codec = default_codec()
-        schema = _schema()
-        segs = []
-        done = [0]
+    if workers > 1 and len(items) >= _PARALLEL_MIN:
+        segs = _write_segments_parallel(index_dir, items, progress_add, workers)
+        if segs is not None:
+            return segs
+    # In this process (also the fallback when the workers could not run).
+    codec = default_codec()
+    schema = _schema()
+    segs = []
+    done = [0]
 
-        def tick():
-            done[0] += 1
-            if done[0] % 50 == 0:
-                progress_add(50)
+    def tick():
+        done[0] += 1
+        if done[0] % 50 == 0:
+            progress_add(50)
 
-        for batch in _chunks(items, _SEGMENT_DOCS):
-            records = (_record_from_doc(d) if isinstance(d, IndexDoc) else d for d in batch)
-            segs.append(_write_segment(storage, index_dir, codec, schema, records, tick))
-        progress_add(done[0] % 50)
-        return segs
+    for batch in _chunks(items, _SEGMENT_DOCS):
+        records = (_record_from_doc(d) if isinstance(d, IndexDoc) else d for d in batch)
+        segs.append(_write_segment(storage, index_dir, codec, schema, records, tick))
+    progress_add(done[0] % 50)
+    return segs
 
+
+def _mp_context():
+    """fork when it is safe (one thread; the workers then share the texts without copying),
+    else spawn."""
+    if "fork" in multiprocessing.get_all_start_methods() and threading.active_count() == 1:
+        return multiprocessing.get_context("fork")
+    return multiprocessing.get_context("spawn")
+
+
+def _write_segments_parallel(index_dir: Path, items: Sequence, progress_add, workers: int):
+    """Segments written by worker processes, or None if the workers failed (nothing is left
+    behind then; the caller does the work itself and so reports any real error properly)."""
     batches = list(enumerate(_chunks(items, _segment_docs(len(items), workers))))
     nproc = min(workers, len(batches))
     groups = [batches[i::nproc] for i in range(nproc)]
-    ctx = multiprocessing.get_context("spawn")
+    ctx = _mp_context()
     queue = ctx.Queue()
     procs = [
         ctx.Process(target=_worker_main, args=(str(index_dir), g, queue), daemon=True)
@@ -531,7 +547,7 @@ def _write_segments(storage, index_dir: Path, items: Sequence, progress_add: Cal
                 (index_dir / _store_name(seg.segment_id())).unlink()
             except OSError:
                 pass
-        raise RuntimeError(f"indexing failed in a worker process:\n{error}")
+        return None
     return [segs[i] for i in sorted(segs)]
 
 
@@ -847,7 +863,7 @@ def _excerpt(body: str, folded_body: str, terms: Sequence[str]) -> str:
         folded_body, offsets = analysis.fold_with_offsets(body)
     n = len(folded_body)
     terms = [t for t in terms if t]
-    occ: list[tuple[int, int, int]] = []  # (start, end, term index)
+    occ: list[tuple[int, int, int]] = []  # (start, end, term index), the first few per term
     for ti, t in enumerate(terms):
         i = folded_body.find(t)
         k = 0
@@ -870,7 +886,13 @@ def _excerpt(body: str, folded_body: str, terms: Sequence[str]) -> str:
             we = min(n, ws + _PASSAGE)
             if any(ws < b and a < we for a, b in windows):
                 continue
-            terms_in = {t for (s2, e2, t) in occ[i : i + 64] if e2 <= we}
+            terms_in = set()
+            for j in range(i, len(occ)):
+                s2, e2, t2 = occ[j]
+                if s2 >= we:
+                    break
+                if e2 <= we:
+                    terms_in.add(t2)
             score = (len(terms_in - covered), len(terms_in))
             if best is None or score > best[0]:
                 best = (score, ws, we, terms_in)
@@ -958,11 +980,14 @@ class _Writer(SegmentWriter):
     whole segments by ``_write_segment``; ``commit_segments`` then publishes them.
     """
 
-    def commit_segments(self, segments: list) -> None:
+    def commit_segments(self, segments: list, after_commit: Callable[[list], None]) -> None:
         self._check_state()
         self._close_segment()  # the writer's own (unused) segment
         self._commit_toc(segments)
-        self._finish()
+        try:
+            after_commit(segments)  # still holding the write lock
+        finally:
+            self._finish()
 
 
 class SearchIndex:
@@ -1036,12 +1061,13 @@ class SearchIndex:
         ix = windex.FileIndex(storage, indexname=INDEXNAME)
         writer = _Writer(ix, timeout=60.0, compound=False)
         done = [0]
+        todo = [len(docs)]  # set below; progress never reports more than this
 
         def progress_add(k: int) -> None:
             if k:
                 done[0] += k
                 if progress is not None:
-                    progress(done[0])
+                    progress(min(done[0], todo[0]))
 
         try:
             self._clean_stores(writer.segments)
@@ -1067,10 +1093,12 @@ class SearchIndex:
                     writer.cancel()
                     return stats
                 n_change = len(added) + len(changed) + len(removed)
+                todo[0] = len(added) + len(changed)
                 if not current or n_change * 2 >= max(len(docs), len(current)):
                     # Mostly new: write everything afresh (in parallel) and drop the old segments.
+                    todo[0] = len(docs)
                     segs = _write_segments(storage, self.index_dir, docs, progress_add, self.workers)
-                    writer.commit_segments(segs)
+                    writer.commit_segments(segs, self._clean_stores)
                 else:
                     for doc_id in chain((d.id for d in changed), removed):
                         writer.delete_by_term(ID_FIELD, doc_id)
@@ -1078,7 +1106,7 @@ class SearchIndex:
                         storage, self.index_dir, added + changed, progress_add, self.workers
                     )
                     segs = self._merge(storage, writer.segments + new, stores)
-                    writer.commit_segments(segs)
+                    writer.commit_segments(segs, self._clean_stores)
             finally:
                 for st in stores.values():
                     st.close()
@@ -1086,7 +1114,6 @@ class SearchIndex:
             if not writer.is_closed:
                 writer.cancel()
             raise
-        self._clean_stores(windex.TOC.read(storage, INDEXNAME).segments)
         return stats
 
     def _merge(self, storage, segs: list, stores: dict) -> list:
