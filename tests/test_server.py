@@ -127,6 +127,32 @@ def client(server):
     return Client(server.port)
 
 
+def test_cli_reports_a_port_in_use(tmp_path, monkeypatch):
+    from click.testing import CliRunner
+
+    make_site(tmp_path)
+    monkeypatch.chdir(tmp_path)
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen(1)
+        port = busy.getsockname()[1]
+        result = CliRunner().invoke(servermod.serve_command, ["--port", str(port), "--no-watch"])
+    assert result.exit_code == 2
+    assert f"port {port} on 127.0.0.1 is in use" in result.output
+    assert "Built 3 speeches" in result.output  # it built first, as `site-builder build` does
+
+
+def test_no_reload_serves_pages_as_built(built):
+    srv = servermod.PreviewServer(built, "127.0.0.1", 0, watch=False, livereload=False, log=lambda m: None).start()
+    try:
+        c = Client(srv.port)
+        status, _, body = c.get("/")
+        assert status == 200 and body == (built.output / "index.html").read_bytes()
+        assert c.get("/__livereload.js")[0] == 404
+    finally:
+        srv.stop()
+
+
 # -- static files ------------------------------------------------------------------------------
 
 
