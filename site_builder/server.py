@@ -470,20 +470,25 @@ class Site:
             raise Forbidden("'.' or '..' in the path")
         if any(s.startswith(".") for s in segments):
             return "missing", None  # hidden files (the writer's temporary files among them)
-        target = self.root.joinpath(*segments)
-        resolved = self._contained(target)
-        if resolved.is_dir():
-            if not decoded.endswith("/"):
-                return "redirect", "/" + "".join(quote(s, safe="") + "/" for s in segments)
-            resolved = self._contained(resolved / "index.html")
-        elif decoded.endswith("/"):
-            return "missing", None  # a file asked for as a folder
-        if resolved.is_file():
-            return "file", resolved
+        try:
+            resolved = self._contained(self.root.joinpath(*segments))
+            if resolved.is_dir():
+                if not decoded.endswith("/"):
+                    return "redirect", "/" + "".join(quote(s, safe="") + "/" for s in segments)
+                resolved = self._contained(resolved / "index.html")
+            elif decoded.endswith("/"):
+                return "missing", None  # a file asked for as a folder
+            if resolved.is_file():
+                return "file", resolved
+        except OSError:  # a name too long for the file system, a permission problem …
+            pass
         return "missing", None
 
     def _contained(self, path: Path) -> Path:
-        resolved = path.resolve()
+        try:
+            resolved = path.resolve()
+        except RuntimeError:  # a symlink loop
+            raise Forbidden("the path is a symlink loop") from None
         if resolved != self.root and not resolved.is_relative_to(self.root):
             raise Forbidden("the path leads outside the output folder")
         return resolved

@@ -60,6 +60,8 @@ def make_site(root: Path):
     os.symlink(root / "secret.txt", out / "secret-link.txt")
     os.symlink(root / "secret-dir", out / "link-out")
     os.symlink(out / "static", out / "link-in")  # inside output/: allowed
+    os.symlink("loop-b", out / "loop-a")
+    os.symlink("loop-a", out / "loop-b")
     (out / "static" / "logo.png").write_bytes(b"\x89PNG\r\n\x1a\n" + b"\0" * 16)
     (out / "static" / "图标.svg").write_text('<svg xmlns="http://www.w3.org/2000/svg"/>', encoding="utf-8")
     (out / "data.json").write_text('{"名称": "值"}', encoding="utf-8")
@@ -269,6 +271,10 @@ TRAVERSALS = [
     "/link-out",
     "/speeches/%2e%2e/%2e%2e/%2e%2e/secret.txt",
     "/./../secret.txt",
+    "/loop-a",
+    "/loop-a/x.html",
+    "/" + quote("长" * 200) + ".html",
+    "/" + "a" * 4000,
     "/static/./../../secret.txt",
 ]
 
