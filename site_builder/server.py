@@ -765,7 +765,9 @@ class Handler(BaseHTTPRequestHandler):
     def _file(self, status: int, path: Path) -> bool:
         """Send one version of a file: open once, size and bytes from that open file."""
         try:
-            fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0))
+            # O_NONBLOCK: a FIFO planted in output/ must not hang the thread (regular files ignore it)
+            fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
+                         | getattr(os, "O_NONBLOCK", 0))
         except OSError as err:
             if err.errno in (errno.ENOENT, errno.ENOTDIR, errno.ELOOP, errno.EISDIR, errno.EACCES):
                 return False

@@ -60,6 +60,7 @@ def make_site(root: Path):
     os.symlink(root / "secret.txt", out / "secret-link.txt")
     os.symlink(root / "secret-dir", out / "link-out")
     os.symlink(out / "static", out / "link-in")  # inside output/: allowed
+    os.mkfifo(out / "fifo.html")
     os.symlink("loop-b", out / "loop-a")
     os.symlink("loop-a", out / "loop-b")
     (out / "static" / "logo.png").write_bytes(b"\x89PNG\r\n\x1a\n" + b"\0" * 16)
@@ -272,6 +273,7 @@ TRAVERSALS = [
     "/speeches/%2e%2e/%2e%2e/%2e%2e/secret.txt",
     "/./../secret.txt",
     "/loop-a",
+    "/fifo.html",
     "/loop-a/x.html",
     "/" + quote("长" * 200) + ".html",
     "/" + "a" * 4000,
