@@ -209,7 +209,7 @@ def bench(n: int, use_pagefind: bool) -> dict:
                 truth = sum(query.parse(q).matches(analysis.search_text(x.title, x.body)) for x in docs)
                 row = {"truth": truth}
                 row["static"] = measure(browser, srv.base + "search/index.html?" + urlencode({"q": q}),
-                                        "#search-app[data-search-state=done]")
+                                        "#search-app[data-search-state=done], #search-app[data-search-state=error]")
                 if "pagefind_bytes" in res:
                     row["pagefind"] = measure(browser, srv.base + "pf-bench.html?" + urlencode({"q": q}),
                                               "body[data-done]")

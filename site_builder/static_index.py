@@ -77,6 +77,8 @@ BUCKET_TARGET = 6144  # aim for bucket files of about this many chars
 T_DIR = 256  # text pages: docs per directory
 _ALPHA = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
 _CACHE_VERSION = f"{FORMAT}-{PAGE}"
+_TOP_FILES = ("meta", "facets")  # search/<name>.js
+_SUBDIRS = ("f", "k", "p", "t")  # search/<dir>/… belong to the index entirely
 
 
 def vlq(n: int) -> str:
@@ -349,13 +351,18 @@ class StaticIndex:
                 pass
             _write_atomic(path, data)
             stats["written"] += 1
-        if self.out.is_dir():
-            for path in sorted(self.out.rglob("*"), reverse=True):
-                if path.is_file() and path not in wanted:
-                    path.unlink()
-                    stats["removed"] += 1
-                elif path.is_dir() and not any(path.iterdir()):
-                    path.rmdir()
+        # Remove what this index wrote before and no longer needs; search/index.html (the page)
+        # and anything else in search/ that is not ours stays.
+        ours = [self.out / f"{n}.js" for n in _TOP_FILES]
+        for sub in _SUBDIRS:
+            if (self.out / sub).is_dir():
+                ours += sorted((self.out / sub).rglob("*"), reverse=True)
+        for path in ours:
+            if path.is_file() and path not in wanted:
+                path.unlink()
+                stats["removed"] += 1
+            elif path.is_dir() and not any(path.iterdir()):
+                path.rmdir()
         # Drop cache entries of docs that are gone.
         keep = {self._cache_path(i) for i in ids}
         if (self.state / "docs").is_dir():

@@ -366,6 +366,8 @@ def _tree(path: Path) -> dict[str, bytes]:
 
 def test_incremental_update_equals_clean_write(tmp_path):
     docs = make_docs()
+    (tmp_path / "inc" / "search").mkdir(parents=True)
+    (tmp_path / "inc" / "search" / "index.html").write_text("the search page")
     inc = StaticIndex(tmp_path / "state", tmp_path / "inc")
     inc.update(docs[:-3])
     changed = list(docs)
@@ -374,6 +376,11 @@ def test_incremental_update_equals_clean_write(tmp_path):
     stats = inc.update(changed)
     assert stats["reused"] == len(changed) - 4 and stats["analysed"] == 4
     StaticIndex(tmp_path / "state2", tmp_path / "clean").update(changed)
+    assert (tmp_path / "inc" / "search" / "index.html").read_text() == "the search page"  # not the index's
+    (tmp_path / "inc" / "search" / "index.html").unlink()
     assert _tree(tmp_path / "inc" / "search") == _tree(tmp_path / "clean" / "search")
+    (tmp_path / "inc" / "search" / "k" / "stale.js").write_text("left over")
+    again = inc.update(changed)
+    assert not (tmp_path / "inc" / "search" / "k" / "stale.js").exists()
     again = inc.update(changed)
     assert again.get("written", 0) == 0 and again.get("removed", 0) == 0

@@ -416,7 +416,10 @@
         var f = foldPage(texts.map(function (t) { return t.t; }).join(''), fmap);
         var spans = findSpans(f, terms);
         var last = startPage + texts.length - 1;
-        if (spans.length || last + 1 >= npages) return {card: p.c, fmap: fmap, page: f, spans: spans};
+        // A speech that matches only in its title has no body match: look one page further (a
+        // match may cross the page end), then stop.
+        var titleOnly = findSpans(foldPage(p.c[0], fmap), terms).length > 0 && texts.length >= 2;
+        if (spans.length || last + 1 >= npages || titleOnly) return {card: p.c, fmap: fmap, page: f, spans: spans};
         // The first occurrence may be on a later page (page numbers are capped) or cross a page end.
         return pageFile(doc, last + 1).then(function (next) { texts.push(next); return attempt(); });
       }
