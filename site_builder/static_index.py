@@ -338,6 +338,16 @@ class StaticIndex:
         ids = [d.id for d in docs]
         if len(set(ids)) != len(ids):
             raise ValueError("static index: duplicate doc ids")
+        # Nothing changed since the last write (and it is still there): nothing to do.
+        key = hashlib.sha1(json.dumps([_CACHE_VERSION, sorted((d.id, d.fingerprint) for d in docs)],
+                                      ensure_ascii=False).encode("utf-8")).hexdigest()
+        last = self.state / "last.json"
+        try:
+            prev = json.loads(last.read_text("utf-8"))
+            if prev["key"] == key and prev["meta"] == hashlib.sha1((self.out / "meta.js").read_bytes()).hexdigest():
+                return {"unchanged": prev["files"], "files": prev["files"], "bytes": prev["bytes"], "skipped": 1}
+        except (OSError, ValueError, KeyError):
+            pass
         records = [self._record(d, stats) for d in docs]
         files = build_files(records)
         wanted = {self.out / f"{name}.js" for name in files}
@@ -371,4 +381,6 @@ class StaticIndex:
                     path.unlink()
         stats["files"] = len(files)
         stats["bytes"] = sum(len(b) for b in files.values())
+        _write_atomic(last, json.dumps({"key": key, "meta": hashlib.sha1(files["meta"]).hexdigest(),
+                                        "files": stats["files"], "bytes": stats["bytes"]}).encode("utf-8"))
         return dict(stats)
