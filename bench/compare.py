@@ -114,18 +114,22 @@ def fmt(v, spec=".2f"):
     return "—" if v is None else format(v, spec)
 
 
-def cell(ts: list) -> tuple[str, float | None]:
-    """(text, median wall) for a list of Timing."""
+def cell(ts: list) -> tuple[str, float | None, float | None]:
+    """(text, median wall, median CPU) for a list of Timing."""
     if not ts:
-        return "—", None
+        return "—", None, None
     ok = [t for t in ts if t.ok]
     if not ok:
-        return "failed", None
+        return "failed", None, None
     wall, cpu, rss = med([t.wall for t in ok]), med([t.cpu for t in ok]), med([t.rss_mb for t in ok])
     txt = f"{wall:.2f} s / {cpu:.2f} s / {rss:.0f} MB"
     if len(ok) < len(ts):
         txt += f" ({len(ts) - len(ok)} failed)"
-    return txt, wall
+    return txt, wall, cpu
+
+
+def ratio(a, b) -> str:
+    return f"{a / b:.2f}×" if a and b else "—"
 
 
 def table(size_result: dict, tools: list[str]) -> str:
@@ -138,34 +142,37 @@ def table(size_result: dict, tools: list[str]) -> str:
     ]
     rows = list(SCENARIOS)
     for scen in rows:
-        cells, walls = [], {}
+        cells, walls, cpus = [], {}, {}
         for t in tools:
-            txt, w = cell(res.get(t, {}).get(scen, []))
+            txt, w, c = cell(res.get(t, {}).get(scen, []))
             cells.append(txt)
-            walls[t] = w
+            walls[t], cpus[t] = w, c
         ratios = []
         for t in tools:
             if t == "ours":
                 continue
-            a, b = walls.get(t), walls.get("ours")
-            ratios.append(f"{a / b:.2f}×" if a and b else "—")
+            r = ratio(walls.get(t), walls.get("ours"))
+            ratios.append(r if r == "—" else f"{r} ({ratio(cpus.get(t), cpus.get('ours'))})")
         if all(c == "—" for c in cells):
             continue
         lines.append(f"| {scen} | " + " | ".join(cells) + " | " + " | ".join(ratios) + " |")
     # build + search index: ours cold already includes its indexes; Hugo needs Pagefind after
     if "ours" in tools and "hugo" in tools:
-        def wall(t, scen):
-            return med([x.wall for x in res.get(t, {}).get(scen, []) if x.ok])
+        def m(t, scen, attr):
+            return med([getattr(x, attr) for x in res.get(t, {}).get(scen, []) if x.ok])
 
-        o = wall("ours", "cold")
-        h = wall("hugo", "cold")
-        hp = wall("hugo", "pagefind")
+        o, oc = m("ours", "cold", "wall"), m("ours", "cold", "cpu")
+        h, hc = m("hugo", "cold", "wall"), m("hugo", "cold", "cpu")
+        hp, hpc = m("hugo", "pagefind", "wall"), m("hugo", "pagefind", "cpu")
         if h is not None and hp is not None:
             cells = []
             for t in tools:
-                cells.append({"ours": f"{fmt(o)} s (one command)" if o is not None else "failed", "hugo": f"{fmt(h + hp)} s (hugo + pagefind)"}
+                cells.append({"ours": f"{fmt(o)} s / {fmt(oc)} s (one command)" if o is not None else "failed",
+                              "hugo": f"{fmt(h + hp)} s / {fmt(hc + hpc)} s (hugo + pagefind)"}
                              .get(t, "no search index"))
-            ratios = [(f"{(h + hp) / o:.2f}×" if o else "—") if t == "hugo" else "—" for t in tools if t != "ours"]
+            r = ratio(h + hp, o)
+            ratios = [(r if r == "—" else f"{r} ({ratio(hc + hpc, oc)})") if t == "hugo" else "—"
+                      for t in tools if t != "ours"]
             lines.append("| cold build + search index | " + " | ".join(cells) + " | " + " | ".join(ratios) + " |")
     # sizes
     extra = []
@@ -219,7 +226,8 @@ def main(argv=None) -> int:
     print(f"Date {machine['date']}; nproc {machine['nproc']}; {machine.get('python3')}; {machine.get('cpu', '')}; "
           f"load average at start {' '.join(machine.get('loadavg', []))}")
     print("Cells: median wall seconds / CPU seconds (user+system) / peak RSS of the largest process. "
-          "Ratios are peer wall / ours wall (> 1: ours is faster).\n")
+          "Ratios are peer / ours on wall time, and in brackets on CPU time (> 1: ours is faster). "
+          f"Load average at the end: {' '.join(peers.machine_info().get('loadavg', []))}.\n")
     for r in out:
         print(table(r, list(r["results"])))
         print()
