@@ -1,0 +1,191 @@
+"""Tests for the benchmark tools (not part of the project's test suite).
+
+    .venv/bin/python -m pytest -q bench/test_bench.py
+
+The Hugo/Pelican/Pagefind test runs only when bench/.venv has the peer tools
+(`python bench/peers.py setup`).
+"""
+
+from __future__ import annotations
+
+import collections
+import datetime as dt
+import hashlib
+import re
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import gen_corpus  # noqa: E402
+import peers  # noqa: E402
+
+yaml = pytest.importorskip("yaml")
+
+KEYS = {"title", "date", "meeting_type", "themes", "speaker", "organization"}
+CJK = re.compile(r"[\u4e00-\u9fff]")
+
+
+def tree_digest(root: Path) -> str:
+    h = hashlib.sha256()
+    for p in sorted(root.rglob("*")):
+        h.update(p.relative_to(root).as_posix().encode())
+        if p.is_file():
+            h.update(p.read_bytes())
+    return h.hexdigest()
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("c") / "corpus"
+    gen_corpus.generate(300, out, seed=7, jobs=1, quiet=True)
+    return out
+
+
+def load(p: Path):
+    text = p.read_text(encoding="utf-8")
+    assert text.startswith("---\n")
+    fm, body = text[4:].split("\n---\n", 1)
+    return yaml.safe_load(fm), body
+
+
+def test_deterministic_and_jobs_independent(corpus, tmp_path):
+    again = tmp_path / "again"
+    gen_corpus.generate(300, again, seed=7, jobs=2, quiet=True)
+    assert tree_digest(corpus) == tree_digest(again)
+    other = tmp_path / "other"
+    gen_corpus.generate(300, other, seed=8, jobs=1, quiet=True)
+    assert tree_digest(corpus) != tree_digest(other)
+
+
+def test_layout_names_and_front_matter(corpus):
+    files = sorted(corpus.rglob("*.md"))
+    assert len(files) == 300
+    assert len({f.name for f in files}) == 300
+    forms = collections.Counter()
+    mts, themes = collections.Counter(), collections.Counter()
+    for f in files:
+        meta, body = load(f)
+        assert set(meta) <= KEYS and {"title", "date", "meeting_type", "themes"} <= set(meta)
+        assert re.fullmatch(r"\d{4}", f.parent.name)
+        assert re.search(r"[\u4e00-\u9fff]", f.name) and re.search(r"-\d{4}\.md$", f.name)
+        d = meta["date"]
+        if isinstance(d, dt.date):
+            forms["full"] += 1
+            year = d.year
+        elif isinstance(d, int):
+            forms["year"] += 1
+            year = d
+        else:
+            assert re.fullmatch(r"\d{4}-\d{2}", d)
+            forms["month"] += 1
+            year = int(d[:4])
+        assert 1995 <= year <= 2024 and f.parent.name == f"{year}"
+        assert isinstance(meta["themes"], list) and 1 <= len(meta["themes"]) <= 3
+        assert len(set(meta["themes"])) == len(meta["themes"])
+        mts[meta["meeting_type"]] += 1
+        themes.update(meta["themes"])
+        assert meta["title"].startswith("在") and meta["title"] == meta["title"].strip()
+        assert body.lstrip().startswith("同志们：")
+        assert re.search(r"^## 一、", body, re.M) and re.search(r"^### （一）", body, re.M)
+        assert "工作工作" not in body
+        assert 5800 <= len(CJK.findall(body)) <= 10600
+    assert forms["full"] > 200 and forms["month"] > 5 and forms["year"] > 2
+    assert set(mts) == {m for m, _ in gen_corpus.MEETING_TYPES}
+    assert len(themes) >= 20
+    assert set(themes) <= set(gen_corpus.THEMES)
+
+
+def test_terms_are_not_everywhere(corpus):
+    bodies = [load(f)[1] for f in sorted(corpus.rglob("*.md"))]
+
+    def df(term):
+        return sum(term in b for b in bodies) / len(bodies)
+
+    assert df("工作") == 1.0  # the commonest words are everywhere, as in real speeches
+    for rare in ("河长制", "核酸检测", "扫黑除恶", "厕所革命", "易地扶贫搬迁"):
+        assert df(rare) < 0.25, rare
+    assert 0.02 < df("如履薄冰") < 0.6
+    # theme words concentrate in speeches on that theme
+    on = off = n_on = n_off = 0
+    for f in sorted(corpus.rglob("*.md")):
+        meta, body = load(f)
+        if "安全生产" in meta["themes"]:
+            n_on += 1
+            on += body.count("隐患排查")
+        else:
+            n_off += 1
+            off += body.count("隐患排查")
+    assert n_on and on / n_on > 10 * (off / max(1, n_off))
+
+
+def test_refuses_foreign_dir(tmp_path):
+    d = tmp_path / "x"
+    d.mkdir()
+    (d / "notes.txt").write_text("keep me")
+    with pytest.raises(SystemExit):
+        gen_corpus.generate(5, d, quiet=True)
+    with pytest.raises(SystemExit):
+        gen_corpus.generate(5, d, clean=True, quiet=True)
+    assert (d / "notes.txt").exists()
+
+
+def test_clean_replaces_generated(tmp_path):
+    d = tmp_path / "c"
+    gen_corpus.generate(20, d, quiet=True)
+    gen_corpus.generate(10, d, clean=True, quiet=True)
+    assert len(list(d.rglob("*.md"))) == 10
+
+
+def test_read_corpus_simple_parser_matches_yaml(corpus):
+    for f in sorted(corpus.rglob("*.md"))[:50]:
+        text = f.read_text(encoding="utf-8")
+        fm = text[4:].split("\n---\n", 1)[0]
+        a = peers._simple_yaml(fm)
+        b = yaml.safe_load(fm)
+        b = {k: (str(v) if k == "date" else v) for k, v in b.items()}
+        assert a == b
+    sp = peers.read_corpus(corpus)
+    assert len(sp) == 300
+    assert all(re.fullmatch(r"\d{4}-\d{2}-\d{2}", s.full_date) for s in sp)
+
+
+def test_run_timed_reports_failure(tmp_path):
+    t = peers.run_timed("false", ["false"], log=tmp_path / "log")
+    assert not t.ok and t.rc == 1
+    t = peers.run_timed("true", ["true"])
+    assert t.ok and t.wall is not None and t.rss_mb is not None
+
+
+def _have_peers() -> bool:
+    try:
+        peers.hugo_bin(), peers.pelican_bin(), peers.pagefind_bin()
+        return True
+    except FileNotFoundError:
+        return False
+
+
+@pytest.mark.skipif(not _have_peers(), reason="peer tools not installed (python bench/peers.py setup)")
+def test_peers_build_small_corpus(tmp_path):
+    c = tmp_path / "c"
+    gen_corpus.generate(30, c, seed=3, quiet=True)
+    sp = peers.read_corpus(c)
+    years = {s.date_parts[0] for s in sp}
+    themes = {t for s in sp for t in s.themes}
+    for cls in (peers.HugoSite, peers.PelicanSite):
+        site = cls(c, tmp_path / "w")
+        site.prepare()
+        t = site.build_cold()
+        assert t.ok, (cls.name, site.log.read_text())
+        speech_pages = list((site.output / "speeches").glob("*/*/index.html"))
+        assert len(speech_pages) == 30
+        assert len(list((site.output / "years").glob("*/index.html"))) == len(years)
+        assert len(list((site.output / "themes").glob("*/index.html"))) == len(themes)
+        assert (site.output / "meeting_types" / "index.html").exists()
+        html = speech_pages[0].read_text(encoding="utf-8")
+        assert "同志们" in html and "<h2" in html and "data-pagefind-body" in html
+        assert site.build_again().ok and site.build_one_changed().ok
+    t = peers.run_pagefind(tmp_path / "w" / "hugo-site" / "public", tmp_path / "pf", log=tmp_path / "pf.log")
+    assert t.ok and t.extra["pages"] == 30 and t.extra["index_mb"] > 0
