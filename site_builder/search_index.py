@@ -1213,7 +1213,9 @@ class SearchIndex:
             return ti
 
         groups = [[info(t) for t in g] for g in parsed.groups]
-        groups.sort(key=lambda g: sum(len(ti.cand) for ti in g))
+        # Cheap groups first (only exact terms: no verification), then the smallest; later
+        # groups verify only within the hits so far.
+        groups.sort(key=lambda g: (not all(ti.exact for ti in g), sum(len(ti.cand) for ti in g)))
         hits: set[int] | None = None
         for g in groups:
             found: set[int] = set()
@@ -1298,4 +1300,4 @@ class SearchIndex:
             term = ti.term
             for d in [d for d in present if term in titles[d]]:
                 scores[d] += bonus
-        return {d: round(sc, 9) for d, sc in scores.items()}
+        return scores
