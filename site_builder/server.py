@@ -66,6 +66,7 @@ DEBOUNCE_MS = 300  # wait this long after the last change before rebuilding (wat
 SEARCH_POOL_SIZE = 2  # open SearchIndex objects (each serialises its own searches)
 CACHE_ENTRIES = 2048  # cached /api/search answers (0: no cache) …
 CACHE_BYTES = 64 * 1024 * 1024  # … and their total size
+STAMP_SECONDS = 0.2  # how often the index folder is looked at for a generation made elsewhere
 
 LIVERELOAD_PATH = "/__livereload"
 LIVERELOAD_JS_PATH = "/__livereload.js"
@@ -257,6 +258,8 @@ class SearchPool:
         self.cache_entries, self.cache_bytes = cache_entries, cache_bytes
         self._cache: OrderedDict = OrderedDict()  # key → _Answer
         self._cached_bytes = 0
+        self._stamp_value: tuple = ()
+        self._stamp_at = -1e9
         self.stats = {"hits": 0, "misses": 0}
 
     def _open(self):
@@ -274,12 +277,17 @@ class SearchPool:
         return index
 
     def _stamp(self) -> tuple:
-        """The index generation(s) on disk: Whoosh commits a generation by renaming its TOC file
-        into place, so an answer cached under one stamp never mixes two generations."""
-        try:
-            return tuple(sorted(n for n in os.listdir(self.index_dir) if n.endswith(".toc")))
-        except OSError:
-            return ()
+        """The index generation(s) on disk (Whoosh commits a generation by renaming its TOC file
+        into place), looked at most every STAMP_SECONDS: a build run outside this server shows
+        in answers that much later at most; rebuilds by this server empty the cache at once."""
+        now = time.monotonic()
+        if now - self._stamp_at > STAMP_SECONDS:
+            try:
+                stamp = tuple(sorted(n for n in os.listdir(self.index_dir) if n.endswith(".toc")))
+            except OSError:
+                stamp = ()
+            self._stamp_value, self._stamp_at = stamp, now
+        return self._stamp_value
 
     def answer(self, query: str, **kwargs) -> bytes:
         """The search result as UTF-8 JSON bytes (cached)."""

@@ -547,6 +547,8 @@ def test_answer_cache_computes_identical_requests_once(built):
     gate = threading.Event()
 
     class SlowIndex(FakeIndex):
+        present = True
+
         def search(self, query, **kwargs):
             calls.append(query)
             gate.wait(10)
