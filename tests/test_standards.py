@@ -364,3 +364,54 @@ def test_axe_really_finds_violations(browser, base_url, tmp_path):
     violations = run_axe(browser, page.as_uri())
     ids = {v["id"] for v in violations if v["impact"] in ("serious", "critical")}
     assert {"image-alt", "html-has-lang", "button-name", "color-contrast"} <= ids, ids
+
+
+# --------------------------------------------------------------------------------------------
+# Content Security Policy: only the site's own script files
+# --------------------------------------------------------------------------------------------
+CSP_META = '<meta http-equiv="Content-Security-Policy" content="script-src \'self\'; object-src \'none\'">'
+
+
+def test_every_page_declares_the_csp_and_has_no_inline_script(site):
+    import re
+
+    for path in html_pages(site):
+        html = path.read_text(encoding="utf-8")
+        name = path.relative_to(site).as_posix()
+        assert CSP_META in html, name
+        assert html.index(CSP_META) < html.index("<script") if "<script" in html else True, name
+        assert not re.search(r"<script(?![^>]*\bsrc=)[^>]*>", html), f"{name}: inline <script>"
+        assert not re.search(r"<[^>]+\son[a-z]+\s*=", html), f"{name}: event-handler attribute"
+        assert "javascript:" not in html.lower(), name
+
+
+CSP_PAGES = ["home", "speech", "listing", "stats", "search"]
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("scheme", ["http", "file"])
+def test_csp_keeps_the_site_working(browser, site, base_url, scheme):
+    """Under the pages' own policy (not bypassed), over http and from file://, nothing is blocked
+    and no script fails."""
+    context = open_context(browser, site)
+    problems: list[str] = []
+    try:
+        page = context.new_page()
+        def console(message):
+            where = (message.location or {}).get("url", "")
+            if where.endswith("/x.png"):  # the sample speech's image, missing on purpose
+                return
+            if message.type == "error" or "Content Security Policy" in message.text:
+                problems.append(f"console {message.type}: {message.text} ({where})")
+
+        page.on("console", console)
+        page.on("pageerror", lambda e: problems.append(f"page error: {e}"))
+        for name in CSP_PAGES:
+            url = (base_url + PAGES[name]) if scheme == "http" else \
+                (site / unquote(PAGES[name].split("?")[0])).as_uri() + ("?" + PAGES[name].split("?")[1] if "?" in PAGES[name] else "")
+            response = page.goto(url, wait_until="networkidle")
+            assert response is None or response.ok, f"{url}: HTTP {response.status}"
+            assert page.evaluate("document.styleSheets.length") >= 1, f"{name}: no stylesheet applied"
+    finally:
+        context.close()
+    assert not problems, "\n".join(problems)
