@@ -44,7 +44,7 @@ A normal Whoosh index (``_MAIN_<generation>.toc`` + segment files), schema:
 * ``url title date year meeting_type themes fingerprint``  ``STORED``.
 
 Beside each segment, ``gt_<segment id>.bin`` holds, per document, the folded search text
-(UTF-8, searched with ``mmap.find`` when a long term is verified) and the zlib-compressed
+(UTF-16-LE, searched with ``mmap.find`` when a long term is verified) and the zlib-compressed
 original body (for excerpts), plus the documents' metadata. It is written (temp file, fsync,
 rename) before the TOC that refers to its segment, so a build killed at any point leaves the
 previous generation complete and searchable.
@@ -92,7 +92,7 @@ from . import query as querymod
 __all__ = ["IndexDoc", "SearchIndex", "FORMAT_VERSION"]
 
 #: Bump when the on-disk layout or the analysis changes; an index of another version is rebuilt.
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 INDEXNAME = "MAIN"
 _VERSION_FILE = "site_builder_index.json"
 
@@ -116,8 +116,11 @@ _PASSAGE = 80
 _LEAD = 20
 _MAX_OCC = 40  # occurrences per term considered when placing the passages
 
-_STORE_MAGIC = b"SBGT0001"
+_STORE_MAGIC = b"SBGT0002"
 _STORE_END = b"SBGTEND1"
+# The folded texts are stored as UTF-16-LE: 2 bytes per Chinese character instead of 3 in
+# UTF-8 (a third less to store and to scan); a match only counts at an even offset.
+_TEXT_CODEC = "utf-16-le"
 _INT = struct.Struct("!i")
 
 
@@ -367,13 +370,16 @@ def _write_segment(storage, index_dir: Path, codec, schema, records: Iterable[Re
                         map(or_, repeat(dn << 8), map(min, grams.values(), repeat(255)))),
                     0,
                 )
-                fb = folded.encode("utf-8", "surrogatepass")
+                fb = folded.encode(_TEXT_CODEC, "surrogatepass")
                 out.write(fb)
                 out.write(body_z)
                 offsets.append(pos)
                 offsets.append(pos + len(fb))
                 pos += len(fb) + len(body_z)
                 offsets.append(pos)
+                if pos & 1:  # keep every folded text at an even offset (UTF-16 code units)
+                    out.write(b"\0")
+                    pos += 1
                 nchars.append(len(folded))
                 ids.append(meta[0])
                 metas.append(meta)
@@ -591,7 +597,7 @@ class _Store:
 
     def folded(self, i: int) -> str:
         o = self.offsets
-        return self.mm[o[3 * i] : o[3 * i + 1]].decode("utf-8", "surrogatepass")
+        return self.mm[o[3 * i] : o[3 * i + 1]].decode(_TEXT_CODEC, "surrogatepass")
 
     def body_z(self, i: int) -> bytes:
         o = self.offsets
@@ -760,9 +766,15 @@ class _Snapshot:
         return out
 
     def contains(self, docnum: int, tb: bytes) -> bool:
+        """Whether the folded text of ``docnum`` contains ``tb`` (a term in UTF-16-LE)."""
         store, i = self.loc[docnum]
         o = store.offsets
-        return store.mm.find(tb, o[3 * i], o[3 * i + 1]) >= 0
+        end = o[3 * i + 1]
+        find = store.mm.find
+        j = find(tb, o[3 * i], end)
+        while j > 0 and j & 1:  # a match at an odd offset straddles two code units: not a match
+            j = find(tb, j + 1, end)
+        return j >= 0
 
 
 def _date_key(date: str) -> int:
@@ -798,7 +810,7 @@ class _TermInfo:
             self.cand = set(cand)
         self.exact = analysis.term_is_exact(term)
         self.present: set[int] = set()
-        self.tb = term.encode("utf-8", "surrogatepass")
+        self.tb = term.encode(_TEXT_CODEC, "surrogatepass")
 
     def docs(self, snap: _Snapshot, restrict: set[int] | None) -> set[int]:
         """The documents (within ``restrict``) that contain the term."""

@@ -588,3 +588,26 @@ def test_duplicate_ids_rejected(tmp_path):
     d = make_doc("a.md", "t", "b", "2020", 2020, "x", ())
     with pytest.raises(ValueError, match="same id"):
         SearchIndex(tmp_path / "w").update([d, d])
+
+
+def test_misaligned_byte_matches_are_not_hits(tmp_path):
+    # The folded texts are stored as UTF-16-LE; a term's bytes can occur straddling two
+    # characters (odd offset). Build such a text and check the verification rejects it.
+    rnd = random.Random(13)
+    while True:
+        cs = [rnd.randrange(0x4E00, 0x9FA0) for _ in range(4)]
+        b = b"".join(c.to_bytes(2, "little") for c in cs)
+        ts = [chr(int.from_bytes(b[1 + 2 * k : 3 + 2 * k], "little")) for k in range(3)]
+        term = "".join(ts)
+        if all(0x4E00 <= ord(t) < 0x9FA0 and analysis.fold(t) == t for t in ts) and \
+                term not in "".join(map(chr, cs)):
+            break
+    text = "".join(map(chr, cs))
+    body = f"{text}，{ts[0]}{ts[1]}，{ts[1]}{ts[2]}。"
+    assert term.encode("utf-16-le") in body.encode("utf-16-le")  # only at an odd offset
+    docs = [make_doc("a.md", "标题", body, "2020", 2020, "x", ()),
+            make_doc("b.md", "标题", f"{term}出现了", "2021", 2021, "x", ())]
+    ix = SearchIndex(tmp_path / "w", workers=1)
+    ix.update(docs)
+    assert hit_ids(ix, term) == truth(docs, term) == {"b.md"}
+    ix.close()
