@@ -41,6 +41,7 @@ class BuildResult:
     nothing_changed: bool = False
     explain: list[str] = field(default_factory=list)
     index: dict = field(default_factory=dict)
+    timings: dict = field(default_factory=dict)  # stage → seconds
 
     @property
     def errors(self) -> int:
@@ -72,6 +73,18 @@ class TemplateProblem(SiteBuilderError):
         during = f" (while rendering {page.path})" if page else ""
         super().__init__(f"template {where}{':' + str(line) if line else ''}: {err.message or err}{during}; "
                          "fix the template and build again")
+
+
+class _Clock:
+    """Records the seconds each stage took (shown by --explain, read by the benchmarks)."""
+
+    def __init__(self, into: dict):
+        self.into, self.last = into, time.perf_counter()
+
+    def __call__(self, stage: str) -> None:
+        now = time.perf_counter()
+        self.into[stage] = round(now - self.last, 3)
+        self.last = now
 
 
 @contextmanager
@@ -182,10 +195,14 @@ def _build_locked(config: SiteConfig, cache: BuildCache, progress, explain: bool
     cache.set("signature", "")  # an interrupted build must not be taken as complete
     cache.commit()
 
+    clock = _Clock(result.timings)
+    clock("scan")
+
     # 2. Load and validate (parses only what changed).
     speeches, problems, stats = loader.load(config.content, cache, _settings(config), config.drafts,
                                             progress=progress and progress.stage("parse"))
     result.parsed = stats["parsed"]
+    clock("parse")
     if stats["parsed"]:
         result.explain.append(f"parsed {stats['parsed']} new or changed speech files")
     broken = {p.path for p in problems if p.is_error}
@@ -195,7 +212,9 @@ def _build_locked(config: SiteConfig, cache: BuildCache, progress, explain: bool
     problems += archive.problems
     result.speeches = len(archive.speeches)
     index_docs = _index_docs(archive, cache)
+    clock("model")
     _attach_related(archive, index_docs, config)
+    clock("related")
 
     # 4. Pages: render only those whose key changed.
     pages = Views(config, archive).all_pages()
@@ -203,9 +222,10 @@ def _build_locked(config: SiteConfig, cache: BuildCache, progress, explain: bool
     _write_pages(config, cache, templates, pages, broken_sources=_broken_sources(problems, config, cache),
                  result=result, progress=progress, explain=explain)
     copy_tree(templates.static_dirs, config.output / "static")
+    clock("render")
 
     # 5. Search indexes (Whoosh for the CLI and server, static for the browser).
-    result.index = _update_indexes(config, index_docs, progress)
+    result.index = _update_indexes(config, index_docs, progress, clock)
 
     result.problems = problems
     cache.set("last_result", pickle.dumps(result).hex())
@@ -275,47 +295,53 @@ def _write_pages(config, cache, templates, pages, broken_sources, result, progre
 # -- search ------------------------------------------------------------------------------
 
 def _index_docs(archive: Archive, cache: BuildCache) -> list:
-    try:
-        from .search_index import IndexDoc
-    except ImportError:  # search not installed in this checkout yet
-        return []
+    """One IndexDoc per speech; the body text is read from the cache only if an index asks
+    for it (they do so only for new or changed speeches), which keeps one-file builds cheap."""
+    from .search_index import IndexDoc
+
+    class LazyDoc(IndexDoc):
+        @property
+        def body(self) -> str:
+            return cache.body(self.id, self._digest)[1]
+
+        def __reduce__(self):  # sent to worker processes with the text itself
+            return (IndexDoc, (self.id, self.url, self.title, self.date, self.year, self.meeting_type,
+                               self.themes, self.body, self.fingerprint))
+
     docs = []
     for s in archive.speeches:
-        text = cache.body(s.source, s.digest)[1]
-        fp = _fingerprint(s.digest, s.url, s.source)
-        docs.append(IndexDoc(id=s.source, url=s.url, title=s.title, date=s.date.iso(), year=s.year,
-                             meeting_type=s.meta.meeting_type, themes=tuple(s.meta.themes), body=text,
-                             fingerprint=fp))
+        doc = object.__new__(LazyDoc)
+        fields = dict(id=s.source, url=s.url, title=s.title, date=s.date.iso(), year=s.year,
+                      meeting_type=s.meta.meeting_type, themes=tuple(s.meta.themes),
+                      fingerprint=_fingerprint(s.digest, s.url, s.source), _digest=s.digest)
+        for key, value in fields.items():
+            object.__setattr__(doc, key, value)
+        docs.append(doc)
     return docs
 
 
 def _attach_related(archive: Archive, docs: list, config: SiteConfig) -> None:
     if not docs:
         return
-    try:
-        from .related import compute_related
-    except ImportError:
-        return
+    from .related import compute_related
+
     related = compute_related(docs, k=config.related_count, cache_dir=config.state_dir / "related")
     by_source = {s.source: s for s in archive.speeches}
     for s in archive.speeches:
         s.related = [by_source[r] for r in related.get(s.source, []) if r in by_source]
 
 
-def _update_indexes(config: SiteConfig, docs: list, progress) -> dict:
+def _update_indexes(config: SiteConfig, docs: list, progress, clock) -> dict:
+    from .search_index import SearchIndex
+    from .static_index import StaticIndex
+
     stats: dict = {}
-    try:
-        from .search_index import SearchIndex
-    except ImportError:
-        return stats
     index = SearchIndex(config.state_dir / "whoosh")
     try:
         stats["whoosh"] = index.update(docs)
     finally:
         index.close()
-    try:
-        from .static_index import StaticIndex
-    except ImportError:
-        return stats
+    clock("whoosh index")
     stats["static"] = StaticIndex(config.state_dir, config.output).update(docs)
+    clock("static index")
     return stats

@@ -71,6 +71,9 @@ def build(content, output, drafts, quiet, explain):
     if explain and not quiet:
         for line in result.explain:
             click.echo(f"  {line}", err=True)
+        if result.timings:
+            click.echo("  seconds per stage: " + ", ".join(f"{k} {v:.2f}" for k, v in result.timings.items()),
+                       err=True)
     if not quiet:
         click.echo(result.summary(), err=True)
         if result.errors:

@@ -93,7 +93,7 @@ def test_all_problems_in_one_pass(site, capsys):
 
 
 def test_several_megabyte_file_builds_with_a_warning(site, capsys):
-    body = ("这是一段很长的讲话内容，用来测试大文件。" * 20 + "\n\n") * 1200
+    body = ("这是一段很长的讲话内容，用来测试大文件。" * 20 + "\n\n") * 3000
     site.write("big.md", speech(body=body))
     code = site.run("build", "-q")
     err = capsys.readouterr().err
