@@ -7,6 +7,10 @@ import shutil
 import tempfile
 from pathlib import Path
 
+_UMASK = os.umask(0)
+os.umask(_UMASK)
+FILE_MODE = 0o666 & ~_UMASK  # what open() would give: mkstemp's 0600 is too strict for a web server
+
 from .errors import SiteBuilderError
 
 
@@ -25,6 +29,7 @@ def write_file(root: Path, rel_path: str, data: bytes) -> bool:
         try:
             with os.fdopen(fd, "wb") as fh:
                 fh.write(data)
+            os.chmod(tmp, FILE_MODE)
             os.replace(tmp, target)
         except BaseException:
             Path(tmp).unlink(missing_ok=True)

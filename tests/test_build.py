@@ -229,3 +229,10 @@ def test_bad_configuration_is_a_usage_error(site, capsys):
     assert site.run("build") == 2
     err = capsys.readouterr().err
     assert "per_page: expected a whole number ≥ 1, got 'twenty'" in err
+
+
+def test_output_files_are_readable_by_a_web_server(make_site):
+    site = make_site({"a.md": speech()})
+    assert site.run("build", "-q") == 0
+    for rel in ("index.html", "speeches/2020/a.html", "feed.xml"):
+        assert (site.output / rel).stat().st_mode & 0o044 == 0o044, rel
