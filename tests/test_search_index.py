@@ -611,3 +611,10 @@ def test_misaligned_byte_matches_are_not_hits(tmp_path):
     ix.update(docs)
     assert hit_ids(ix, term) == truth(docs, term) == {"b.md"}
     ix.close()
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet=st.sampled_from(list("黨建党ＡBｃ１2 \u3000\n\tﬁ，。（）：") + ["\U00020000", "Ⅻ"]),
+               max_size=40))
+def test_unfold_restores_the_original(body):
+    assert si._unfold(analysis.fold(body), si._patches(body)) == body
