@@ -46,9 +46,24 @@ A normal Whoosh index (``_MAIN_<generation>.toc`` + segment files), schema:
 Beside each segment, ``gt_<segment id>.bin`` holds, per document, the folded search text
 (UTF-16-LE, searched with ``mmap.find`` when a long term is verified) and the characters
 that folding changed (to restore the original body for excerpts), plus the documents'
-metadata. It is written (temp file, fsync,
-rename) before the TOC that refers to its segment, so a build killed at any point leaves the
-previous generation complete and searchable.
+metadata. It is written (temp file, fsync, rename) before the TOC that refers to its
+segment, so a build killed at any point leaves the previous generation complete and
+searchable; files of abandoned segments are removed by the next update.
+
+Updating
+========
+
+``update(docs)`` compares each speech's fingerprint with the indexed one. When at least
+half of the archive is new or changed, everything is written afresh (two worker
+processes, one segment each) and the old segments are dropped; otherwise the changed and
+removed speeches are deleted (``delete_by_term("id", …)``), the new versions written as a
+new segment, and segments are merged log-structurally (four of a similar size into one;
+mostly-deleted ones rewritten). Either way the answers equal those of a clean build.
+Searchers keep their open generation and switch to a newer one at their next query.
+
+Whoosh distribution: ``whoosh-reloaded`` 2.7.5 (the 2.7.4 code base with its Python 3.12+
+warnings fixed); this module uses Whoosh's segments, term index, W3 posting blocks, deletions
+and atomic TOC commits, so any fork with the 2.7 file format works.
 """
 from __future__ import annotations
 
@@ -76,7 +91,7 @@ from functools import lru_cache
 from itertools import accumulate, chain, repeat
 from operator import add, and_, or_, rshift, sub
 from pathlib import Path
-from typing import Callable, Iterable, Iterator, Sequence
+from typing import Callable, Iterable, Sequence
 
 from whoosh import fields as wfields
 from whoosh import formats as wformats
@@ -1025,6 +1040,8 @@ def _render(body, folded, offsets, terms, windows) -> str:
         out = ["…" if ws > 0 else ""]
         cur = ws
         for a, b in merged:
+            if o(a) == o(b):  # inside one character that folded to several: nothing to mark
+                continue
             out.append(_esc(body[o(cur) : o(a)]))
             out.append("<mark>" + _esc(body[o(a) : o(b)]) + "</mark>")
             cur = b
