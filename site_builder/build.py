@@ -265,23 +265,17 @@ def _write_pages(config, cache, templates, pages, broken_sources, result, progre
         if old and old[0] == key and (out / page.path).is_file():
             continue
         todo.append((page, key, "new page" if not old else "changed"))
-    for n, (page, key, why) in enumerate(todo, 1):
-        context = dict(page.view, site=site)
-        if page.body_of:
-            context["body_html"] = cache.body(*page.body_of)[0]
-        if page.template == "feed.xml":
-            context["texts"] = {e["digest"]: cache.body(e["source"], e["digest"])[1] for e in page.view["entries"]}
-        try:
-            data = templates.render(page.template, page.path, context).encode("utf-8")
-        except jinja2.TemplateError as err:
-            raise TemplateProblem(err, page) from None
-        if write_file(out, page.path, data):
+    cache.commit()  # worker processes read bodies through their own connections
+    done = 0
+    for page, key, why, written in _render_all(todo, templates, site, out, config.state_dir, cache):
+        done += 1
+        if written:
             result.written += 1
             if explain:
                 result.explain.append(f"wrote {page.path} ({why})")
         cache.set_page(page.path, key, page.owner)
         if progress:
-            progress("render", n, len(todo))
+            progress("render", done, len(todo))
     current = {p.path for p in pages}
     stale = [path for path, (_, owner) in known.items() if path not in current and owner not in broken_sources]
     for path in stale:
@@ -290,6 +284,60 @@ def _write_pages(config, cache, templates, pages, broken_sources, result, progre
             result.explain.append(f"removed {path} (its speech or listing no longer exists)")
     cache.drop_pages(stale)
     result.removed = len(stale)
+
+
+PARALLEL_RENDER_MIN = 300  # below this, starting worker processes costs more than it saves
+_render_state: tuple | None = None  # (templates, site, out, state_dir) inherited by forked workers
+
+
+def _render_page(page: Page, templates: TemplateSet, site: dict, out: Path, cache: BuildCache) -> bool:
+    context = dict(page.view, site=site)
+    if page.body_of:
+        context["body_html"] = cache.body(*page.body_of)[0]
+    if page.template == "feed.xml":
+        context["texts"] = {e["digest"]: cache.body(e["source"], e["digest"])[1] for e in page.view["entries"]}
+    try:
+        data = templates.render(page.template, page.path, context).encode("utf-8")
+    except jinja2.TemplateError as err:
+        raise TemplateProblem(err, page) from None
+    return write_file(out, page.path, data)
+
+
+def _render_chunk(chunk: list) -> list:
+    """In a worker process: render and write a share of the pages; errors come back as text."""
+    templates, site, out, state_dir = _render_state
+    cache = BuildCache(state_dir, readonly=True)
+    try:
+        return [(n, _render_page(page, templates, site, out, cache)) for n, page in chunk]
+    except SiteBuilderError as err:
+        return [(-1, str(err))]
+    finally:
+        cache.close()
+
+
+def _render_all(todo: list, templates, site, out, state_dir, cache):
+    """Yield (page, key, why, written) for each page; in two processes when there are many."""
+    jobs = min(os.cpu_count() or 1, 4)
+    if jobs <= 1 or len(todo) < PARALLEL_RENDER_MIN:
+        for page, key, why in todo:
+            yield page, key, why, _render_page(page, templates, site, out, cache)
+        return
+    import multiprocessing
+
+    global _render_state
+    _render_state = (templates, site, out, state_dir)
+    size = max(20, len(todo) // (jobs * 8))
+    chunks = [[(n, todo[n][0]) for n in range(i, min(i + size, len(todo)))] for i in range(0, len(todo), size)]
+    try:
+        with multiprocessing.get_context("fork").Pool(jobs) as pool:
+            for results in pool.imap_unordered(_render_chunk, chunks):
+                for n, written in results:
+                    if n < 0:
+                        raise SiteBuilderError(written)
+                    page, key, why = todo[n]
+                    yield page, key, why, written
+    finally:
+        _render_state = None
 
 
 # -- search ------------------------------------------------------------------------------

@@ -5,7 +5,7 @@ from markupsafe import Markup, escape
 
 
 def bar_chart(items: list, title: str, horizontal: bool = False, rel=None) -> Markup:
-    """A self-contained accessible SVG: one bar per (label, value, link or None);
+    """A self-contained SVG (role=group: its bars are links, which role=img would hide): one bar per (label, value, link or None);
     ``rel`` turns a site path into a link relative to the page."""
     items = [(str(label), int(value), rel(link) if (rel and link) else link) for label, value, link in items]
     if not items:
@@ -38,7 +38,7 @@ def bar_chart(items: list, title: str, horizontal: bool = False, rel=None) -> Ma
                    f'transform="rotate(45 {x + col / 2} {base + 16})">{escape(label)}</text>')
             parts.append(f'<a href="{escape(link)}">{bar}</a>' if link else bar)
     return Markup(
-        f'<svg class="chart" role="img" aria-label="{escape(title)}" viewBox="0 0 {width} {height}" '
+        f'<svg class="chart" role="group" aria-label="{escape(title)}" viewBox="0 0 {width} {height}" '
         f'width="{width}" height="{height}" xmlns="http://www.w3.org/2000/svg"><title>{escape(title)}</title>'
         + "".join(parts) + "</svg>"
     )

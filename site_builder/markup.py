@@ -32,6 +32,7 @@ _ATTRIBUTES = {
 
 _BLOCK_END = re.compile(r"</(p|h[1-6]|li|blockquote|pre|tr|dt|dd|div|table|figure)>|<br\s*/?>", re.I)
 _TAG = re.compile(r"<[^>]+>")
+_IMG_WITHOUT_ALT = re.compile(r"<img(?![^>]*\balt=)")
 _CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003ffff]")
 _WORD = re.compile(r"[A-Za-z0-9]+(?:[.'’-][A-Za-z0-9]+)*")
 
@@ -71,6 +72,7 @@ class Renderer:
         if not self.trust_html:
             body = nh3.clean(body, tags=_TAGS, attributes=_ATTRIBUTES, link_rel="noopener noreferrer",
                              url_schemes={"http", "https", "mailto"})
+        body = _IMG_WITHOUT_ALT.sub('<img alt=""', body)  # valid HTML needs alt; "" = decorative
         toc = tuple(_flatten(getattr(md, "toc_tokens", [])))
         text = plain_text(body)
         return Rendered(html=body, toc=toc, text=text, word_count=count_words(text))

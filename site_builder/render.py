@@ -28,7 +28,8 @@ class Page:
 
 
 def site_view(config: SiteConfig) -> dict:
-    return {"title": config.title, "description": config.description, "base_url": config.base_url}
+    return {"title": config.title, "description": config.description, "base_url": config.base_url,
+            "urls": {kind: pattern for kind, pattern in config.urls.items() if "{" not in pattern}}
 
 
 class Views:
