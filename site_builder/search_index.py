@@ -38,8 +38,9 @@ On disk (``index_dir``)
 A normal Whoosh index (``_MAIN_<generation>.toc`` + segment files), schema:
 
 * ``id``  ``ID(unique, stored)`` — the source path; ``delete_by_term("id", …)`` works on it.
-* ``g``   the gram keys; postings without positions, value = one byte (the key's count in the
-  speech, capped at 255), weight 1. Written in bulk by this module (Whoosh's per-token
+* ``g``   the gram keys; postings without positions, value = 4 bytes: the key's count in the
+  speech (capped at 255) and, for pairs, where it first occurs (verification of a longer
+  term starts scanning there), weight 1. Written in bulk by this module (Whoosh's per-token
   writer costs ~16 µs per token; the bulk writer builds the same W3 posting blocks directly).
 * ``url title date year meeting_type themes fingerprint``  ``STORED``.
 
@@ -80,6 +81,7 @@ import pickle
 import re
 import shutil
 import struct
+import sys
 import threading
 import traceback
 import unicodedata
@@ -89,7 +91,7 @@ from collections import Counter, defaultdict, deque
 from dataclasses import dataclass
 from functools import lru_cache
 from itertools import accumulate, chain, repeat
-from operator import add, and_, or_, rshift, sub
+from operator import add, and_, lshift, or_, rshift, sub
 from pathlib import Path
 from typing import Callable, Iterable, Sequence
 
@@ -109,7 +111,7 @@ from . import query as querymod
 __all__ = ["IndexDoc", "SearchIndex", "FORMAT_VERSION"]
 
 #: Bump when the on-disk layout or the analysis changes; an index of another version is rebuilt.
-FORMAT_VERSION = 3
+FORMAT_VERSION = 4
 INDEXNAME = "MAIN"
 _VERSION_FILE = "site_builder_index.json"
 
@@ -133,12 +135,13 @@ _PASSAGE = 80
 _LEAD = 20
 _MAX_OCC = 40  # occurrences per term considered when placing the passages
 
-_STORE_MAGIC = b"SBGT0003"
+_STORE_MAGIC = b"SBGT0004"
 _STORE_END = b"SBGTEND1"
 # The folded texts are stored as UTF-16-LE: 2 bytes per Chinese character instead of 3 in
 # UTF-8 (a third less to store and to scan); a match only counts at an even offset.
 _TEXT_CODEC = "utf-16-le"
 _INT = struct.Struct("!i")
+_BIG_ENDIAN = sys.byteorder == "big"
 
 
 @dataclass(frozen=True)
@@ -159,9 +162,12 @@ class IndexDoc:
 
 
 class GramCounts(wformats.Format):
-    """Posting format of the gram field: no positions; the value is one byte, the key's count."""
+    """Posting format of the gram field, no positions. The value is 4 bytes, a little-endian
+    uint32 ``first << 8 | count``: the key's count in the document (capped at 255) and, for
+    pairs, the position of its first occurrence in the folded search text (0 when unknown),
+    which lets the verification of a longer term start scanning where it can first occur."""
 
-    posting_size = 1
+    posting_size = 4
 
     def __init__(self, field_boost: float = 1.0, **options):
         self.field_boost = field_boost
@@ -170,13 +176,16 @@ class GramCounts(wformats.Format):
     def word_values(self, value, analyzer=None, **kwargs):
         # ``value`` is a mapping gram → count (what ``analysis.grams`` returns).
         fb = self.field_boost
-        return ((g, c, fb, bytes((min(c, 255),))) for g, c in value.items())
+        return ((g, c, fb, _value(c)) for g, c in value.items())
 
     def encode(self, value):
-        return bytes((min(int(value), 255),))
+        return _value(int(value))
 
     def decode_frequency(self, valuestring):
         return valuestring[0]
+
+    def decode_first(self, valuestring):
+        return int.from_bytes(valuestring, "little") >> 8
 
     def decode_weight(self, valuestring):
         return self.field_boost
@@ -194,8 +203,7 @@ class GramField(wfields.FieldType):
 
     def index(self, value, **kwargs):
         return sorted(
-            (g.encode("utf-8", "surrogatepass"), c, 1.0, bytes((min(c, 255),)))
-            for g, c in value.items()
+            (g.encode("utf-8", "surrogatepass"), c, 1.0, _value(c)) for g, c in value.items()
         )
 
     def to_bytes(self, value):
@@ -203,6 +211,10 @@ class GramField(wfields.FieldType):
 
     def from_bytes(self, bs):
         return bs.decode("utf-8", "surrogatepass")
+
+
+def _value(count: int, first: int = 0) -> bytes:
+    return (first << 8 | min(count, 255)).to_bytes(4, "little")
 
 
 def _schema() -> wfields.Schema:
@@ -238,6 +250,19 @@ def _grams(text: str) -> Counter:
                 pop(text[i - 1 : i + 1], None)
             pop(text[i : i + 2], None)
     return counts
+
+
+_HINT_LIMIT = 0xFFFFFF  # first positions must fit in 24 bits
+
+
+def _first_pairs(text: str) -> dict[str, int]:
+    """Position of the first occurrence of each adjacent pair in ``text``."""
+    n = len(text)
+    if n < 2 or n > _HINT_LIMIT:
+        return {}
+    pairs = list(map(add, text, text[1:]))
+    pairs.reverse()  # the last write per key wins: the first occurrence
+    return dict(zip(pairs, range(n - 2, -1, -1)))
 
 
 # --------------------------------------------------------------------------------------
@@ -350,7 +375,8 @@ class _TermWriter:
         self.fw.start_field(name, fieldobj)
         self.fid = pack_ushort(self.fw._fieldid)
 
-    def add(self, term: bytes, docs, counts) -> None:
+    def add(self, term: bytes, docs, values: bytes | None) -> None:
+        """One posting list: docnums and their values (4 bytes each, or None: no values)."""
         pbuf = self.pbuf
         start = self.ppos + len(pbuf)
         pbuf += WHOOSH3_HEADER_MAGIC
@@ -358,7 +384,7 @@ class _TermWriter:
         dumps = pickle.dumps
         for b in range(0, n, _BLOCK):
             ids = docs[b : b + _BLOCK]
-            vals = bytes(counts[b : b + _BLOCK]) if counts is not None else None
+            vals = values[4 * b : 4 * (b + _BLOCK)] if values is not None else None
             data = dumps((tuple(map(sub, ids, chain((0,), ids))), None, vals), 2)
             if len(data) > 400:  # zlib's set-up costs ~10 µs: not worth it for short lists
                 data = zlib.compress(data, _ZLEVEL)
@@ -404,7 +430,7 @@ class _TermWriter:
 
 
 def _new_uint_array():
-    return array("I")
+    return array("Q")
 
 
 def _write_segment(storage, index_dir: Path, codec, schema, records: Iterable[Record],
@@ -433,14 +459,20 @@ def _write_segment(storage, index_dir: Path, codec, schema, records: Iterable[Re
                     pdw.add_field(name, fobj, value, None)
                 pdw.finish_doc()
                 grams = _grams(folded)
-                # Invert: append (docnum << 8 | count capped at 255) to each key's posting
-                # array; all in C (map over bound methods), about 0.3 µs per posting.
+                fb = folded.encode(_TEXT_CODEC, "surrogatepass")
+                # First positions are UTF-16 offsets / 2: only valid without astral chars.
+                first = _first_pairs(folded) if len(fb) == 2 * len(folded) else {}
+                keys = grams.keys()
+                # Invert: append (docnum << 32 | first << 8 | count capped at 255) to each
+                # key's posting array; all in C (maps over bound methods), ~0.4 µs a posting.
                 deque(
-                    map(array.append, map(postings.__getitem__, grams.keys()),
-                        map(or_, repeat(dn << 8), map(min, grams.values(), repeat(255)))),
+                    map(array.append, map(postings.__getitem__, keys),
+                        map(or_,
+                            map(or_, repeat(dn << 32),
+                                map(lshift, map(first.get, keys, repeat(0)), repeat(8))),
+                            map(min, grams.values(), repeat(255)))),
                     0,
                 )
-                fb = folded.encode(_TEXT_CODEC, "surrogatepass")
                 out.write(fb)
                 out.write(patches)
                 offsets.append(pos)
@@ -483,8 +515,11 @@ def _write_segment(storage, index_dir: Path, codec, schema, records: Iterable[Re
         # str order is code point order, which is UTF-8 byte order.
         for key in sorted(postings):
             packed = postings[key]
-            add_term(key.encode("utf-8", "surrogatepass"), list(map(rshift, packed, repeat(8))),
-                     bytes(map(and_, packed, repeat(255))))
+            values = array("I", map(and_, packed, repeat(0xFFFFFFFF)))
+            if _BIG_ENDIAN:
+                values.byteswap()
+            add_term(key.encode("utf-8", "surrogatepass"), list(map(rshift, packed, repeat(32))),
+                     values.tobytes())
         tw.fw.finish_field()
         del postings
         tw.start_field(ID_FIELD, schema[ID_FIELD])
@@ -694,11 +729,11 @@ class _Store:
 # Reading postings fast (block level, no per-posting matcher calls)
 
 
-def _read_postings(postfile, ti) -> tuple[list[int], bytes]:
-    """Docnums and counts of one posting list written in W3 format."""
+def _read_postings(postfile, ti) -> tuple[list[int], array]:
+    """Docnums and values (``first << 8 | count``) of one gram posting list."""
     if ti.is_inlined():
         ids, _weights, values = ti.inlined_postings()
-        return list(ids), bytes((v[0] if v else 1) for v in values)
+        return list(ids), array("I", (int.from_bytes(v, "little") if v else 1 for v in values))
     off, length = ti.extent()
     if isinstance(length, tuple):  # W3TermInfo.from_bytes leaves the length as a 1-tuple
         length = length[0]
@@ -706,7 +741,7 @@ def _read_postings(postfile, ti) -> tuple[list[int], bytes]:
     bio = io.BytesIO(buf)
     pos = 4  # header magic
     out: list[int] = []
-    counts = bytearray()
+    counts = array("I")
     loads = pickle.loads
     while True:
         (blen,) = _INT.unpack_from(buf, pos)
@@ -723,15 +758,19 @@ def _read_postings(postfile, ti) -> tuple[list[int], bytes]:
         ids, _w, vals = loads(data)
         out.extend(accumulate(ids))
         if vals is None:
-            counts += bytes(repeat(1, info[0]))
+            counts.extend(repeat(1, info[0]))
         elif isinstance(vals, bytes):
-            counts += vals
+            block = array("I")
+            block.frombytes(vals)
+            if _BIG_ENDIAN:
+                block.byteswap()
+            counts.extend(block)
         else:  # variable-size values (not written by this module)
-            counts += bytes((v[0] if v else 1) for v in vals)
+            counts.extend(int.from_bytes(v, "little") if v else 1 for v in vals)
         pos = end
         if last:
             break
-    return out, bytes(counts)
+    return out, counts
 
 
 class _Segment:
@@ -817,7 +856,7 @@ class _Snapshot:
     # -- postings
 
     def key_postings(self, key: str) -> dict[int, int]:
-        """Global docnum → count of the gram ``key``, live documents only."""
+        """Global docnum → ``first << 8 | count`` of the gram ``key``, live documents only."""
         kb = key.encode("utf-8", "surrogatepass")
         out: dict[int, int] = {}
         for s in self.segments:
@@ -838,13 +877,14 @@ class _Snapshot:
                     del out[d]
         return out
 
-    def contains(self, docnum: int, tb: bytes) -> bool:
-        """Whether the folded text of ``docnum`` contains ``tb`` (a term in UTF-16-LE)."""
+    def contains(self, docnum: int, tb: bytes, start: int = 0) -> bool:
+        """Whether the folded text of ``docnum`` contains ``tb`` (a term in UTF-16-LE) at or
+        after character ``start``."""
         store, i = self.loc[docnum]
         o = store.offsets
         end = o[3 * i + 1]
         find = store.mm.find
-        j = find(tb, o[3 * i], end)
+        j = find(tb, o[3 * i] + 2 * start, end)
         while j > 0 and j & 1:  # a match at an odd offset straddles two code units: not a match
             j = find(tb, j + 1, end)
         return j >= 0
@@ -860,18 +900,38 @@ def _date_key(date: str) -> int:
 # Query evaluation
 
 
+def _key_offsets(term: str) -> dict[str, int]:
+    """Each key of ``analysis.term_grams(term)`` → its first offset in the term."""
+    offsets: dict[str, int] = {}
+    pos = 0
+    for piece in term.split(" "):
+        if piece:
+            if len(piece) <= 2:
+                offsets.setdefault(piece, pos)
+            else:
+                for j in range(len(piece) - 1):
+                    offsets.setdefault(piece[j : j + 2], pos + j)
+        pos += len(piece) + 1
+    return offsets
+
+
 class _TermInfo:
-    __slots__ = ("term", "keys", "maps", "cand", "exact", "present", "tb")
+    __slots__ = ("term", "keys", "maps", "hints", "cand", "exact", "present", "tb")
 
     def __init__(self, term: str, snap: _Snapshot, cache: dict):
         self.term = term
         self.keys = analysis.term_grams(term)
+        offsets = _key_offsets(term)
         maps = []
+        hints = []
         for k in self.keys:
             m = cache.get(k)
             if m is None:
                 m = cache[k] = snap.key_postings(k)
             maps.append(m)
+            if len(k) == 2:  # pairs carry first positions
+                hints.append((m, offsets[k]))
+        self.hints = hints
         maps.sort(key=len)
         self.maps = maps
         if not maps:
@@ -893,14 +953,22 @@ class _TermInfo:
             cand = self.cand if restrict is None else (self.cand & restrict)
             contains = snap.contains
             tb = self.tb
-            found = {d for d in cand if contains(d, tb)}
+            hints = self.hints
+            found = set()
+            for d in cand:
+                # The term cannot start before (first occurrence of each pair − its offset).
+                start = 0
+                for m, off in hints:
+                    p = (m[d] >> 8) - off
+                    if p > start:
+                        start = p
+                if contains(d, tb, start):
+                    found.add(d)
         self.present |= found
         return found
 
     def tf(self, d: int) -> int:
-        if len(self.maps) == 1:
-            return self.maps[0][d]
-        return min(m[d] for m in self.maps)
+        return min(m[d] & 255 for m in self.maps)
 
 
 def _parse_year(year) -> tuple[int, int] | None:
@@ -1378,9 +1446,10 @@ class SearchIndex:
             c = idf * (_K1 + 1)
             present = list(ti.present & hits if len(ti.present) > len(hits) else hits & ti.present)
             if len(ti.maps) == 1:
-                tfs = map(ti.maps[0].__getitem__, present)
+                tfs = map(and_, map(ti.maps[0].__getitem__, present), repeat(255))
             else:
-                tfs = map(min, *[map(m.__getitem__, present) for m in ti.maps])
+                tfs = map(min, *[map(and_, map(m.__getitem__, present), repeat(255))
+                                 for m in ti.maps])
             for d, tf in zip(present, tfs):
                 scores[d] += c * tf / (tf + norm[d])
             bonus = idf * _TITLE_BONUS
