@@ -271,8 +271,9 @@ class SearchPool:
         if not present:
             index.close()
             raise SearchUnavailable(
-                "there is no search index yet: the build has not finished, or it failed "
-                "(see the terminal running 'site-builder serve')"
+                "there is no usable search index: the build has not finished, it failed (see the "
+                "terminal running 'site-builder serve'), or the index is from another version of "
+                "site-builder (save a file or restart serve to rebuild)"
             )
         return index
 

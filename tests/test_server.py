@@ -423,7 +423,7 @@ def test_search_api_without_index_is_503(fake_server):
     FakeIndex.present = False
     fake_server.site.pool.reopen()
     status, data = Client(fake_server.port).json("/api/search?q=a")
-    assert status == 503 and "no search index" in data["error"]
+    assert status == 503 and "no usable search index" in data["error"]
 
 
 def test_unknown_api_is_json_404(fake_server):
