@@ -24,7 +24,7 @@ from .model import Archive, build_archive
 from .render import Page, Views, site_view
 from .templates import TemplateSet
 from .urls import UrlMap
-from .writer import copy_tree, remove_file, write_file
+from .writer import copy_tree, remove_file, remove_leftovers, write_file
 
 LOCK_WAIT_SECONDS = 30
 
@@ -125,6 +125,11 @@ def _settings(config: SiteConfig) -> loader.ParseSettings:
     return loader.ParseSettings(config.trust_html, config.meeting_types, config.themes)
 
 
+def _parse_fingerprint(config: SiteConfig) -> str:
+    """Everything parsing depends on besides the file itself."""
+    return _fingerprint(_settings(config).__dict__, _code_version())
+
+
 def _fingerprint(*parts) -> str:
     return hashlib.sha1(json.dumps(parts, sort_keys=True, ensure_ascii=False, default=str).encode()).hexdigest()
 
@@ -150,6 +155,9 @@ def check(config: SiteConfig, progress=None) -> BuildResult:
     """Load and validate everything; write nothing (the cache is only read)."""
     started = time.perf_counter()
     cache = BuildCache(config.state_dir, readonly=True)
+    if cache.get("parse_settings") != _parse_fingerprint(config):
+        cache.close()  # parsed with other settings: parse everything afresh, in memory
+        cache = BuildCache(Path("/nonexistent"), readonly=True)
     try:
         speeches, problems, stats = loader.load(config.content, cache, _settings(config), config.drafts,
                                                 progress=progress and progress.stage("check"))
@@ -177,7 +185,7 @@ def build(config: SiteConfig, progress=None, notify=None, explain: bool = False)
 def _build_locked(config: SiteConfig, cache: BuildCache, progress, explain: bool) -> BuildResult:
     result = BuildResult()
     templates = TemplateSet(config.theme_dirs())
-    settings_fp = _fingerprint(_settings(config).__dict__, _code_version())
+    settings_fp = _parse_fingerprint(config)
     if cache.get("parse_settings") != settings_fp:
         cache.reset_docs()
         cache.set("parse_settings", settings_fp)
@@ -187,13 +195,16 @@ def _build_locked(config: SiteConfig, cache: BuildCache, progress, explain: bool
     files, _ = loader.scan(config.content)
     signature = _fingerprint([(f.source, f.mtime_ns, f.size) for f in files], repr(config), settings_fp,
                              _theme_signature(templates), str(config.output))
-    if cache.get("signature") == signature and config.output.is_dir():
+    previous = cache.get("signature")
+    if previous == signature and config.output.is_dir():
         last = pickle.loads(bytes.fromhex(cache.get("last_result") or pickle.dumps(BuildResult()).hex()))
         last.nothing_changed, last.written, last.removed, last.parsed = True, 0, 0, 0
         last.explain = ["no source, template or setting changed since the last complete build"]
         return last
     cache.set("signature", "")  # an interrupted build must not be taken as complete
     cache.commit()
+    if not previous and config.output.is_dir():  # the last build was killed: drop its temporary files
+        remove_leftovers(config.output)
 
     clock = _Clock(result.timings)
     clock("scan")

@@ -22,15 +22,29 @@ CREATE TABLE IF NOT EXISTS kv (key TEXT PRIMARY KEY, value TEXT);
 
 class BuildCache:
     def __init__(self, state_dir: Path, readonly: bool = False):
+        """``readonly``: read what an earlier build stored, never write (``check``, render workers)."""
         self.path = state_dir / "cache.sqlite"
+        self.readonly = readonly
         if readonly:
-            self.db = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True) if self.path.exists() \
+            # No build has it open (no -wal file): read it as immutable, which creates no
+            # -wal/-shm files beside it; otherwise a plain read-only connection.
+            idle = not Path(f"{self.path}-wal").exists()
+            mode = "ro&immutable=1" if idle else "ro"
+            self.db = sqlite3.connect(f"file:{self.path}?mode={mode}", uri=True) if self.path.exists() \
                 else sqlite3.connect(":memory:")
         else:
             state_dir.mkdir(parents=True, exist_ok=True)
             self.db = sqlite3.connect(self.path)
             self.db.execute("PRAGMA journal_mode=WAL")
             self.db.execute("PRAGMA synchronous=NORMAL")
+        if readonly:
+            try:
+                self.db.execute("SELECT 1 FROM docs LIMIT 1")
+            except sqlite3.DatabaseError:  # no cache yet, or not ours: an empty one in memory
+                self.db.close()
+                self.db = sqlite3.connect(":memory:")
+                self.db.executescript(SCHEMA)
+            return
         try:
             self.db.executescript(SCHEMA)
         except sqlite3.DatabaseError:
@@ -46,9 +60,13 @@ class BuildCache:
         return row[0] if row else None
 
     def set(self, key: str, value: str) -> None:
+        if self.readonly:
+            return
         self.db.execute("INSERT OR REPLACE INTO kv VALUES (?, ?)", (key, value))
 
     def reset_docs(self) -> None:
+        if self.readonly:
+            return
         self.db.execute("DELETE FROM docs")
 
     # -- source files --------------------------------------------------------------------
@@ -56,6 +74,8 @@ class BuildCache:
         return {s: (m, z, d) for s, m, z, d in self.db.execute("SELECT * FROM files")}
 
     def set_files(self, rows: list[tuple[str, int, int, str]]) -> None:
+        if self.readonly:
+            return
         self.db.execute("DELETE FROM files")
         self.db.executemany("INSERT INTO files VALUES (?, ?, ?, ?)", rows)
 
@@ -68,6 +88,8 @@ class BuildCache:
         return {k: pickle.loads(v) for k, v in out.items() if k in wanted}
 
     def put_parsed(self, source: str, digest: str, meta: object, html: str, text: str) -> None:
+        if self.readonly:
+            return
         self.db.execute("INSERT OR REPLACE INTO docs VALUES (?, ?, ?, ?, ?)",
                         (source, digest, pickle.dumps(meta, protocol=pickle.HIGHEST_PROTOCOL), html, text))
 
@@ -78,6 +100,8 @@ class BuildCache:
         return row[0], row[1]
 
     def prune_docs(self, keep: set[tuple[str, str]]) -> None:
+        if self.readonly:
+            return
         stale = [k for k in self.db.execute("SELECT source, digest FROM docs") if tuple(k) not in keep]
         self.db.executemany("DELETE FROM docs WHERE source=? AND digest=?", stale)
 
@@ -86,12 +110,18 @@ class BuildCache:
         return {p: (k, o) for p, k, o in self.db.execute("SELECT path, key, owner FROM pages")}
 
     def set_page(self, path: str, key: str, owner: str | None) -> None:
+        if self.readonly:
+            return
         self.db.execute("INSERT OR REPLACE INTO pages VALUES (?, ?, ?)", (path, key, owner))
 
     def drop_pages(self, paths: list[str]) -> None:
+        if self.readonly:
+            return
         self.db.executemany("DELETE FROM pages WHERE path=?", [(p,) for p in paths])
 
     def commit(self) -> None:
+        if self.readonly:
+            return
         self.db.commit()
 
     def close(self) -> None:

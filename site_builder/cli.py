@@ -5,6 +5,7 @@ Exit codes: 0 ok, 1 content errors, 2 usage errors.
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -198,6 +199,13 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         click.echo("Interrupted.", err=True)
         return 130
+    except Exception as exc:  # a bug of ours: say so in one line; the traceback only on request
+        if os.environ.get("SITE_BUILDER_DEBUG"):
+            raise
+        click.echo(f"internal error: {type(exc).__name__}: {exc}\n"
+                   "    hint: this is a bug in site-builder; run again with SITE_BUILDER_DEBUG=1 for "
+                   "the details and report them", err=True)
+        return 70
     except SystemExit as exc:
         return exc.code if isinstance(exc.code, int) else 0
     return 0

@@ -236,3 +236,23 @@ def test_output_files_are_readable_by_a_web_server(make_site):
     assert site.run("build", "-q") == 0
     for rel in ("index.html", "speeches/2020/a.html", "feed.xml"):
         assert (site.output / rel).stat().st_mode & 0o044 == 0o044, rel
+
+
+def test_check_after_a_build_reads_the_cache_but_writes_nothing(make_site, capsys):
+    site = make_site({"a.md": speech(), "b.md": speech(title="乙")})
+    assert site.run("build", "-q") == 0
+    site.write("b.md", speech(title="乙", date="2020-02-31"))
+    state = {p: p.stat().st_mtime_ns for p in (site.root / ".site_builder_cache").rglob("*") if p.is_file()}
+    pages = site.files()
+    assert site.run("check") == 1
+    assert "content/b.md:3: date: '2020-02-31' is not a real day" in capsys.readouterr().err
+    assert {p: p.stat().st_mtime_ns for p in (site.root / ".site_builder_cache").rglob("*") if p.is_file()} == state
+    assert site.files() == pages
+
+
+def test_check_with_new_vocabulary_does_not_trust_old_parses(make_site, capsys):
+    site = make_site({"a.md": speech(meeting_type="座谈会")})
+    assert site.run("build", "-q") == 0
+    site.config('meeting_types = ["工作会议"]\n')
+    assert site.run("check") == 1
+    assert "meeting_type: unknown value '座谈会'" in capsys.readouterr().err
