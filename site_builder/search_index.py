@@ -38,9 +38,8 @@ On disk (``index_dir``)
 A normal Whoosh index (``_MAIN_<generation>.toc`` + segment files), schema:
 
 * ``id``  ``ID(unique, stored)`` — the source path; ``delete_by_term("id", …)`` works on it.
-* ``g``   the gram keys; postings without positions, value = 4 bytes: the key's count in the
-  speech (capped at 255) and, for pairs, where it first occurs (verification of a longer
-  term starts scanning there), weight 1. Written in bulk by this module (Whoosh's per-token
+* ``g``   the gram keys; postings without positions, value = one byte (the key's count in the
+  speech, capped at 255), weight 1. Written in bulk by this module (Whoosh's per-token
   writer costs ~16 µs per token; the bulk writer builds the same W3 posting blocks directly).
 * ``url title date year meeting_type themes fingerprint``  ``STORED``.
 
@@ -81,7 +80,6 @@ import pickle
 import re
 import shutil
 import struct
-import sys
 import threading
 import traceback
 import unicodedata
@@ -91,7 +89,7 @@ from collections import Counter, defaultdict, deque
 from dataclasses import dataclass
 from functools import lru_cache
 from itertools import accumulate, chain, repeat
-from operator import add, and_, lshift, or_, rshift, sub
+from operator import add, and_, or_, rshift, sub
 from pathlib import Path
 from typing import Callable, Iterable, Sequence
 
@@ -111,7 +109,7 @@ from . import query as querymod
 __all__ = ["IndexDoc", "SearchIndex", "FORMAT_VERSION"]
 
 #: Bump when the on-disk layout or the analysis changes; an index of another version is rebuilt.
-FORMAT_VERSION = 4
+FORMAT_VERSION = 3
 INDEXNAME = "MAIN"
 _VERSION_FILE = "site_builder_index.json"
 
@@ -135,13 +133,12 @@ _PASSAGE = 80
 _LEAD = 20
 _MAX_OCC = 40  # occurrences per term considered when placing the passages
 
-_STORE_MAGIC = b"SBGT0004"
+_STORE_MAGIC = b"SBGT0003"
 _STORE_END = b"SBGTEND1"
 # The folded texts are stored as UTF-16-LE: 2 bytes per Chinese character instead of 3 in
 # UTF-8 (a third less to store and to scan); a match only counts at an even offset.
 _TEXT_CODEC = "utf-16-le"
 _INT = struct.Struct("!i")
-_BIG_ENDIAN = sys.byteorder == "big"
 
 
 @dataclass(frozen=True)
@@ -162,12 +159,9 @@ class IndexDoc:
 
 
 class GramCounts(wformats.Format):
-    """Posting format of the gram field, no positions. The value is 4 bytes, a little-endian
-    uint32 ``first << 8 | count``: the key's count in the document (capped at 255) and, for
-    pairs, the position of its first occurrence in the folded search text (0 when unknown),
-    which lets the verification of a longer term start scanning where it can first occur."""
+    """Posting format of the gram field: no positions; the value is one byte, the key's count."""
 
-    posting_size = 4
+    posting_size = 1
 
     def __init__(self, field_boost: float = 1.0, **options):
         self.field_boost = field_boost
@@ -176,16 +170,13 @@ class GramCounts(wformats.Format):
     def word_values(self, value, analyzer=None, **kwargs):
         # ``value`` is a mapping gram → count (what ``analysis.grams`` returns).
         fb = self.field_boost
-        return ((g, c, fb, _value(c)) for g, c in value.items())
+        return ((g, c, fb, bytes((min(c, 255),))) for g, c in value.items())
 
     def encode(self, value):
-        return _value(int(value))
+        return bytes((min(int(value), 255),))
 
     def decode_frequency(self, valuestring):
         return valuestring[0]
-
-    def decode_first(self, valuestring):
-        return int.from_bytes(valuestring, "little") >> 8
 
     def decode_weight(self, valuestring):
         return self.field_boost
@@ -203,7 +194,8 @@ class GramField(wfields.FieldType):
 
     def index(self, value, **kwargs):
         return sorted(
-            (g.encode("utf-8", "surrogatepass"), c, 1.0, _value(c)) for g, c in value.items()
+            (g.encode("utf-8", "surrogatepass"), c, 1.0, bytes((min(c, 255),)))
+            for g, c in value.items()
         )
 
     def to_bytes(self, value):
@@ -211,10 +203,6 @@ class GramField(wfields.FieldType):
 
     def from_bytes(self, bs):
         return bs.decode("utf-8", "surrogatepass")
-
-
-def _value(count: int, first: int = 0) -> bytes:
-    return (first << 8 | min(count, 255)).to_bytes(4, "little")
 
 
 def _schema() -> wfields.Schema:
@@ -250,19 +238,6 @@ def _grams(text: str) -> Counter:
                 pop(text[i - 1 : i + 1], None)
             pop(text[i : i + 2], None)
     return counts
-
-
-_HINT_LIMIT = 0xFFFFFF  # first positions must fit in 24 bits
-
-
-def _first_pairs(text: str) -> dict[str, int]:
-    """Position of the first occurrence of each adjacent pair in ``text``."""
-    n = len(text)
-    if n < 2 or n > _HINT_LIMIT:
-        return {}
-    pairs = list(map(add, text, text[1:]))
-    pairs.reverse()  # the last write per key wins: the first occurrence
-    return dict(zip(pairs, range(n - 2, -1, -1)))
 
 
 # --------------------------------------------------------------------------------------
@@ -375,8 +350,7 @@ class _TermWriter:
         self.fw.start_field(name, fieldobj)
         self.fid = pack_ushort(self.fw._fieldid)
 
-    def add(self, term: bytes, docs, values: bytes | None) -> None:
-        """One posting list: docnums and their values (4 bytes each, or None: no values)."""
+    def add(self, term: bytes, docs, counts) -> None:
         pbuf = self.pbuf
         start = self.ppos + len(pbuf)
         pbuf += WHOOSH3_HEADER_MAGIC
@@ -384,7 +358,7 @@ class _TermWriter:
         dumps = pickle.dumps
         for b in range(0, n, _BLOCK):
             ids = docs[b : b + _BLOCK]
-            vals = values[4 * b : 4 * (b + _BLOCK)] if values is not None else None
+            vals = bytes(counts[b : b + _BLOCK]) if counts is not None else None
             data = dumps((tuple(map(sub, ids, chain((0,), ids))), None, vals), 2)
             if len(data) > 400:  # zlib's set-up costs ~10 µs: not worth it for short lists
                 data = zlib.compress(data, _ZLEVEL)
@@ -430,7 +404,7 @@ class _TermWriter:
 
 
 def _new_uint_array():
-    return array("Q")
+    return array("I")
 
 
 def _write_segment(storage, index_dir: Path, codec, schema, records: Iterable[Record],
@@ -459,20 +433,14 @@ def _write_segment(storage, index_dir: Path, codec, schema, records: Iterable[Re
                     pdw.add_field(name, fobj, value, None)
                 pdw.finish_doc()
                 grams = _grams(folded)
-                fb = folded.encode(_TEXT_CODEC, "surrogatepass")
-                # First positions are UTF-16 offsets / 2: only valid without astral chars.
-                first = _first_pairs(folded) if len(fb) == 2 * len(folded) else {}
-                keys = grams.keys()
-                # Invert: append (docnum << 32 | first << 8 | count capped at 255) to each
-                # key's posting array; all in C (maps over bound methods), ~0.4 µs a posting.
+                # Invert: append (docnum << 8 | count capped at 255) to each key's posting
+                # array; all in C (map over bound methods), about 0.3 µs per posting.
                 deque(
-                    map(array.append, map(postings.__getitem__, keys),
-                        map(or_,
-                            map(or_, repeat(dn << 32),
-                                map(lshift, map(first.get, keys, repeat(0)), repeat(8))),
-                            map(min, grams.values(), repeat(255)))),
+                    map(array.append, map(postings.__getitem__, grams.keys()),
+                        map(or_, repeat(dn << 8), map(min, grams.values(), repeat(255)))),
                     0,
                 )
+                fb = folded.encode(_TEXT_CODEC, "surrogatepass")
                 out.write(fb)
                 out.write(patches)
                 offsets.append(pos)
@@ -515,11 +483,8 @@ def _write_segment(storage, index_dir: Path, codec, schema, records: Iterable[Re
         # str order is code point order, which is UTF-8 byte order.
         for key in sorted(postings):
             packed = postings[key]
-            values = array("I", map(and_, packed, repeat(0xFFFFFFFF)))
-            if _BIG_ENDIAN:
-                values.byteswap()
-            add_term(key.encode("utf-8", "surrogatepass"), list(map(rshift, packed, repeat(32))),
-                     values.tobytes())
+            add_term(key.encode("utf-8", "surrogatepass"), list(map(rshift, packed, repeat(8))),
+                     bytes(map(and_, packed, repeat(255))))
         tw.fw.finish_field()
         del postings
         tw.start_field(ID_FIELD, schema[ID_FIELD])
@@ -729,11 +694,11 @@ class _Store:
 # Reading postings fast (block level, no per-posting matcher calls)
 
 
-def _read_postings(postfile, ti) -> tuple[list[int], array]:
-    """Docnums and values (``first << 8 | count``) of one gram posting list."""
+def _read_postings(postfile, ti) -> tuple[list[int], bytes]:
+    """Docnums and counts of one posting list written in W3 format."""
     if ti.is_inlined():
         ids, _weights, values = ti.inlined_postings()
-        return list(ids), array("I", (int.from_bytes(v, "little") if v else 1 for v in values))
+        return list(ids), bytes((v[0] if v else 1) for v in values)
     off, length = ti.extent()
     if isinstance(length, tuple):  # W3TermInfo.from_bytes leaves the length as a 1-tuple
         length = length[0]
@@ -741,7 +706,7 @@ def _read_postings(postfile, ti) -> tuple[list[int], array]:
     bio = io.BytesIO(buf)
     pos = 4  # header magic
     out: list[int] = []
-    counts = array("I")
+    counts = bytearray()
     loads = pickle.loads
     while True:
         (blen,) = _INT.unpack_from(buf, pos)
@@ -758,19 +723,15 @@ def _read_postings(postfile, ti) -> tuple[list[int], array]:
         ids, _w, vals = loads(data)
         out.extend(accumulate(ids))
         if vals is None:
-            counts.extend(repeat(1, info[0]))
+            counts += bytes(repeat(1, info[0]))
         elif isinstance(vals, bytes):
-            block = array("I")
-            block.frombytes(vals)
-            if _BIG_ENDIAN:
-                block.byteswap()
-            counts.extend(block)
+            counts += vals
         else:  # variable-size values (not written by this module)
-            counts.extend(int.from_bytes(v, "little") if v else 1 for v in vals)
+            counts += bytes((v[0] if v else 1) for v in vals)
         pos = end
         if last:
             break
-    return out, counts
+    return out, bytes(counts)
 
 
 class _Segment:
@@ -856,7 +817,7 @@ class _Snapshot:
     # -- postings
 
     def key_postings(self, key: str) -> dict[int, int]:
-        """Global docnum → ``first << 8 | count`` of the gram ``key``, live documents only."""
+        """Global docnum → count of the gram ``key``, live documents only."""
         kb = key.encode("utf-8", "surrogatepass")
         out: dict[int, int] = {}
         for s in self.segments:
@@ -877,14 +838,13 @@ class _Snapshot:
                     del out[d]
         return out
 
-    def contains(self, docnum: int, tb: bytes, start: int = 0) -> bool:
-        """Whether the folded text of ``docnum`` contains ``tb`` (a term in UTF-16-LE) at or
-        after character ``start``."""
+    def contains(self, docnum: int, tb: bytes) -> bool:
+        """Whether the folded text of ``docnum`` contains ``tb`` (a term in UTF-16-LE)."""
         store, i = self.loc[docnum]
         o = store.offsets
         end = o[3 * i + 1]
         find = store.mm.find
-        j = find(tb, o[3 * i] + 2 * start, end)
+        j = find(tb, o[3 * i], end)
         while j > 0 and j & 1:  # a match at an odd offset straddles two code units: not a match
             j = find(tb, j + 1, end)
         return j >= 0
@@ -900,38 +860,18 @@ def _date_key(date: str) -> int:
 # Query evaluation
 
 
-def _key_offsets(term: str) -> dict[str, int]:
-    """Each key of ``analysis.term_grams(term)`` → its first offset in the term."""
-    offsets: dict[str, int] = {}
-    pos = 0
-    for piece in term.split(" "):
-        if piece:
-            if len(piece) <= 2:
-                offsets.setdefault(piece, pos)
-            else:
-                for j in range(len(piece) - 1):
-                    offsets.setdefault(piece[j : j + 2], pos + j)
-        pos += len(piece) + 1
-    return offsets
-
-
 class _TermInfo:
-    __slots__ = ("term", "keys", "maps", "hints", "cand", "exact", "present", "tb")
+    __slots__ = ("term", "keys", "maps", "cand", "exact", "present", "tb")
 
     def __init__(self, term: str, snap: _Snapshot, cache: dict):
         self.term = term
         self.keys = analysis.term_grams(term)
-        offsets = _key_offsets(term)
         maps = []
-        hints = []
         for k in self.keys:
             m = cache.get(k)
             if m is None:
                 m = cache[k] = snap.key_postings(k)
             maps.append(m)
-            if len(k) == 2:  # pairs carry first positions
-                hints.append((m, offsets[k]))
-        self.hints = hints
         maps.sort(key=len)
         self.maps = maps
         if not maps:
@@ -953,22 +893,14 @@ class _TermInfo:
             cand = self.cand if restrict is None else (self.cand & restrict)
             contains = snap.contains
             tb = self.tb
-            hints = self.hints
-            found = set()
-            for d in cand:
-                # The term cannot start before (first occurrence of each pair − its offset).
-                start = 0
-                for m, off in hints:
-                    p = (m[d] >> 8) - off
-                    if p > start:
-                        start = p
-                if contains(d, tb, start):
-                    found.add(d)
+            found = {d for d in cand if contains(d, tb)}
         self.present |= found
         return found
 
     def tf(self, d: int) -> int:
-        return min(m[d] & 255 for m in self.maps)
+        if len(self.maps) == 1:
+            return self.maps[0][d]
+        return min(m[d] for m in self.maps)
 
 
 def _parse_year(year) -> tuple[int, int] | None:
@@ -1446,10 +1378,9 @@ class SearchIndex:
             c = idf * (_K1 + 1)
             present = list(ti.present & hits if len(ti.present) > len(hits) else hits & ti.present)
             if len(ti.maps) == 1:
-                tfs = map(and_, map(ti.maps[0].__getitem__, present), repeat(255))
+                tfs = map(ti.maps[0].__getitem__, present)
             else:
-                tfs = map(min, *[map(and_, map(m.__getitem__, present), repeat(255))
-                                 for m in ti.maps])
+                tfs = map(min, *[map(m.__getitem__, present) for m in ti.maps])
             for d, tf in zip(present, tfs):
                 scores[d] += c * tf / (tf + norm[d])
             bonus = idf * _TITLE_BONUS
