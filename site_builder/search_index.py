@@ -132,6 +132,8 @@ _TITLE_BONUS = 2.0
 _PASSAGE = 80
 _LEAD = 20
 _MAX_OCC = 40  # occurrences per term considered when placing the passages
+# Verify a longer term by counting first (see _TermInfo.docs) when it has this many candidates.
+_PROOF_MIN = 300
 
 _STORE_MAGIC = b"SBGT0003"
 _STORE_END = b"SBGTEND1"
@@ -861,17 +863,22 @@ def _date_key(date: str) -> int:
 
 
 class _TermInfo:
-    __slots__ = ("term", "keys", "maps", "cand", "exact", "present", "tb")
+    __slots__ = ("term", "keys", "maps", "cand", "exact", "present", "tb", "proof", "postings")
 
     def __init__(self, term: str, snap: _Snapshot, cache: dict):
         self.term = term
         self.keys = analysis.term_grams(term)
-        maps = []
-        for k in self.keys:
-            m = cache.get(k)
+
+        def postings(key: str) -> dict[int, int]:
+            m = cache.get(key)
             if m is None:
-                m = cache[k] = snap.key_postings(k)
-            maps.append(m)
+                m = cache[key] = snap.key_postings(key)
+            return m
+
+        self.postings = postings
+        maps = [postings(k) for k in self.keys]
+        self.exact = analysis.term_is_exact(term)
+        self.proof = None
         maps.sort(key=len)
         self.maps = maps
         if not maps:
@@ -881,7 +888,6 @@ class _TermInfo:
             for m in maps[1:]:
                 cand = cand & m.keys()
             self.cand = set(cand)
-        self.exact = analysis.term_is_exact(term)
         self.present: set[int] = set()
         self.tb = term.encode(_TEXT_CODEC, "surrogatepass")
 
@@ -893,7 +899,40 @@ class _TermInfo:
             cand = self.cand if restrict is None else (self.cand & restrict)
             contains = snap.contains
             tb = self.tb
-            found = {d for d in cand if contains(d, tb)}
+            if len(cand) >= _PROOF_MIN and " " not in self.term:
+                # For a term without spaces, counts can prove an occurrence: with pairs
+                # p1…p(n-1) and inner characters c1…c(n-2), the term occurs at least
+                # Σ count(p) − Σ count(c) times (each pair occurrence shares its inner
+                # character with the next; pigeonhole). Valid while no count is capped.
+                t = self.term
+                self.proof = (
+                    [self.postings(t[j : j + 2]) for j in range(len(t) - 1)],
+                    [self.postings(t[j]) for j in range(1, len(t) - 1)],
+                )
+            if self.proof is None:
+                found = {d for d in cand if contains(d, tb)}
+            else:
+                pairs, inner = self.proof
+                found = set()
+                for d in cand:
+                    excess = 0
+                    for m in pairs:
+                        c = m[d]
+                        if c >= 255:
+                            break
+                        excess += c
+                    else:
+                        for m in inner:
+                            c = m[d]
+                            if c >= 255:
+                                break
+                            excess -= c
+                        else:
+                            if excess > 0:
+                                found.add(d)
+                                continue
+                    if contains(d, tb):
+                        found.add(d)
         self.present |= found
         return found
 

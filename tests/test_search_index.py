@@ -640,3 +640,25 @@ def test_every_substring_of_tricky_texts(tmp_path):
         q = f'"{t}"'
         assert hit_ids(ix, q) == truth(docs, q), t
     ix.close()
+
+
+def test_counting_proof_agrees_with_the_text(corpus, tmp_path, monkeypatch):
+    # Force the counting proof (normally used only for terms with many candidates).
+    monkeypatch.setattr(si, "_PROOF_MIN", 0)
+    extra = [make_doc("x/many.md", "题", "哈" * 300 + "哈呵哈" + "呵" * 260 + "哈呵呵哈", "2020", 2020,
+                      "x", ()),
+             make_doc("x/pairs.md", "题", "党组，组织。党组织？组组织织。", "2020", 2020, "x", ()),
+             # all pairs, no occurrence, and the count bound is exactly 0
+             make_doc("x/zero.md", "题", "党组，组织。丙丁，丁戊。", "2020", 2020, "x", ()),
+             # the inner character's count is capped (600 → 255): the bound must not be used
+             make_doc("x/capped.md", "题", "甲乙，" * 200 + "乙丙，" * 100 + "乙，" * 300, "2020", 2020,
+                      "x", ())]
+    docs = corpus + extra
+    ix = SearchIndex(tmp_path / "w", workers=1)
+    ix.update(docs)
+    rnd = random.Random(17)
+    terms = _random_terms(docs, rnd, 150, 3, 8) + ["哈哈哈", "哈呵哈", "呵呵哈", "哈呵呵哈", "党组织",
+                                                  "组组织", "组织织", "党组织？组", "哈哈哈哈哈呵", "丙丁戊", "甲乙丙"]
+    for t in terms:
+        assert hit_ids(ix, t) == truth(docs, t), t
+    ix.close()
