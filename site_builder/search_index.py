@@ -109,7 +109,7 @@ from . import query as querymod
 __all__ = ["IndexDoc", "SearchIndex", "FORMAT_VERSION"]
 
 #: Bump when the on-disk layout or the analysis changes; an index of another version is rebuilt.
-FORMAT_VERSION = 3
+FORMAT_VERSION = 4
 INDEXNAME = "MAIN"
 _VERSION_FILE = "site_builder_index.json"
 
@@ -135,7 +135,7 @@ _MAX_OCC = 40  # occurrences per term considered when placing the passages
 # Verify a longer term by counting first (see _TermInfo.docs) when it has this many candidates.
 _PROOF_MIN = 300
 
-_STORE_MAGIC = b"SBGT0003"
+_STORE_MAGIC = b"SBGT0004"
 _STORE_END = b"SBGTEND1"
 # The folded texts are stored as UTF-16-LE: 2 bytes per Chinese character instead of 3 in
 # UTF-8 (a third less to store and to scan); a match only counts at an even offset.
@@ -261,7 +261,8 @@ def _changed_chars() -> tuple[re.Pattern, dict]:
 
 def _patches(body: str) -> bytes:
     """The original characters of ``body`` that folding changed, with their positions
-    (delta-encoded), compressed: about 1 KB per speech, a tenth of the zlib'd body."""
+    (delta-encoded), compressed: about 1 KB per speech, a tenth of the zlib'd body. A flag
+    says whether every one of them folded to exactly one character (the usual case)."""
     pattern, table = _changed_chars()
     pos = array("I")
     chars = []
@@ -274,8 +275,9 @@ def _patches(body: str) -> bytes:
         pos.append(i - last)
         last = i
         chars.append(c)
+    one_to_one = all(len(table[ord(c)]) == 1 for c in set(chars))
     return zlib.compress(
-        struct.pack("<I", len(pos)) + pos.tobytes()
+        struct.pack("<IB", len(pos), one_to_one) + pos.tobytes()
         + "".join(chars).encode(_TEXT_CODEC, "surrogatepass"),
         1,
     )
@@ -284,12 +286,16 @@ def _patches(body: str) -> bytes:
 def _unfold(folded_body: str, patches: bytes) -> str:
     """The original body from its folded form and ``_patches(body)``."""
     raw = zlib.decompress(patches)
-    (n,) = struct.unpack_from("<I", raw)
+    n, one_to_one = struct.unpack_from("<IB", raw)
     if not n:
         return folded_body
     pos = array("I")
-    pos.frombytes(raw[4 : 4 + 4 * n])
-    chars = raw[4 + 4 * n :].decode(_TEXT_CODEC, "surrogatepass")
+    pos.frombytes(raw[5 : 5 + 4 * n])
+    chars = raw[5 + 4 * n :].decode(_TEXT_CODEC, "surrogatepass")
+    if one_to_one:  # same positions in both: put the originals back in place
+        buf = list(folded_body)
+        deque(map(buf.__setitem__, accumulate(pos), chars), 0)
+        return "".join(buf)
     fold = analysis.fold
     out = []
     fpos = opos = 0
