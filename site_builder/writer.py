@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import errno
 import os
+import re
 import shutil
 import tempfile
 from pathlib import Path
@@ -45,6 +46,23 @@ def _explain(err: OSError, target: Path) -> str:
     if err.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
         return f"{target}: cannot write here ({err.strerror}); check the permissions of the output folder."
     return f"{target}: cannot write ({err.strerror})."
+
+
+#: Temporary files of write_file (mkstemp: ".tmp-" + 8 characters + the target's suffix) and of
+#: static_index._write_atomic (".<name>.<pid>.tmp"): never renamed into place, so never published.
+_LEFTOVER = re.compile(r"\.tmp-[a-z0-9_]{8}(\.\w+)?|\..+\.\d+\.tmp")
+
+
+def remove_leftovers(root: Path) -> list[str]:
+    """Remove the temporary files a killed build left under ``root``; return their paths."""
+    removed = []
+    for dirpath, _dirs, files in os.walk(root):
+        for name in files:
+            if _LEFTOVER.fullmatch(name):
+                path = Path(dirpath) / name
+                path.unlink(missing_ok=True)
+                removed.append(path.relative_to(root).as_posix())
+    return removed
 
 
 def remove_file(root: Path, rel_path: str) -> None:
