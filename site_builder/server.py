@@ -417,11 +417,27 @@ def parse_search_params(query_string: str) -> tuple[str, dict]:
         if len(value) > 100:
             raise BadRequest(f"{name} is too long (at most 100 characters)")
         kwargs[name] = value or None
+    rule = _year_rule()
+    if rule is not None and kwargs["year"] is not None:
+        try:
+            rule(kwargs["year"])
+        except ValueError as err:
+            raise BadRequest(str(err).replace("--year", "year")) from None
     kwargs["limit"] = min(_int_param(one, "limit", 10, 1), MAX_LIMIT)
     kwargs["offset"] = _int_param(one, "offset", 0, 0)
     if kwargs["offset"] > MAX_OFFSET:
         raise BadRequest(f"offset must be at most {MAX_OFFSET}")
     return q, kwargs
+
+
+def _year_rule():
+    """The index's own reading of ``year`` (2020, 2018-2020), applied before searching so that a
+    ValueError from the search itself means a fault on the server (500), not a bad request."""
+    try:
+        from .search_index import _parse_year
+    except ImportError:
+        return None
+    return _parse_year
 
 
 def _int_param(params: dict, name: str, default: int, minimum: int) -> int:
@@ -739,8 +755,11 @@ class Handler(BaseHTTPRequestHandler):
             return self._json(400, {"error": str(err)})
         except SearchUnavailable as err:
             return self._json(503, {"error": str(err)})
-        except ValueError as err:  # a bad year, e.g. 2020-2018
-            return self._json(400, {"error": str(err)})
+        except ValueError as err:
+            if _year_rule() is None and not isinstance(err, UnicodeError):  # a bad year, as far as we can tell
+                return self._json(400, {"error": str(err)})
+            self.site.log(f"search failed: {type(err).__name__}: {err}")
+            return self._json(500, {"error": "the search failed on the server; see its terminal"})
         except Exception as err:  # noqa: BLE001 - answer, log, keep serving
             self.site.log(f"search failed: {type(err).__name__}: {err}")
             return self._json(500, {"error": "the search failed on the server; see its terminal"})

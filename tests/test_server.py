@@ -404,7 +404,7 @@ def test_search_api_contract_with_a_stand_in_index(fake_server):
     ("q=%22unclosed", "unclosed quote"),
     ("q=-only", "only excludes"),
     ("q=" + "a" * 501, "too long"),
-    ("q=a&year=abc", "bad year"),
+    ("q=a&year=abc", "year"),
     ("q=a&limit=x", "limit"),
     ("q=a&limit=0", "limit"),
     ("q=a&offset=-1", "offset"),
@@ -424,6 +424,26 @@ def test_search_api_without_index_is_503(fake_server):
     fake_server.site.pool.reopen()
     status, data = Client(fake_server.port).json("/api/search?q=a")
     assert status == 503 and "no usable search index" in data["error"]
+
+
+def test_a_fault_inside_the_index_is_500_not_400(built):
+    class BrokenIndex(FakeIndex):
+        present = True
+
+        def search(self, query, **kwargs):
+            b"\xff".decode("utf-16-le")  # a ValueError that is not the reader's fault
+
+    logs: list[str] = []
+    srv = servermod.PreviewServer(built, "127.0.0.1", 0, watch=False, log=logs.append, index_factory=BrokenIndex)
+    srv.start()
+    try:
+        status, data = Client(srv.port).json("/api/search?q=a")
+    finally:
+        srv.stop()
+    if servermod._year_rule() is None:
+        pytest.skip("without the index's year rule a ValueError cannot be told from a bad year")
+    assert status == 500 and "failed on the server" in data["error"]
+    assert any("UnicodeDecodeError" in line for line in logs)
 
 
 def test_unknown_api_is_json_404(fake_server):
