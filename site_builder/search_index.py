@@ -1191,7 +1191,13 @@ class SearchIndex:
         self._prepare_dir()
         storage = FileStorage(str(self.index_dir))
         ix = windex.FileIndex(storage, indexname=INDEXNAME)
-        writer = _Writer(ix, timeout=60.0, compound=False)
+        try:
+            writer = _Writer(ix, timeout=60.0, compound=False)
+        except windex.LockError:
+            raise RuntimeError(
+                f"the search index in {self.index_dir} is being updated by another process "
+                f"(waited 60 s); try again when that build has finished"
+            ) from None
         done = [0]
         todo = [len(docs)]  # set below; progress never reports more than this
 
@@ -1206,12 +1212,15 @@ class SearchIndex:
             stores = {}
             current: dict[str, tuple[str, object, int]] = {}  # id → (fingerprint, seg, local)
             try:
-                for seg in writer.segments:
-                    st = _Store.open(self.index_dir / _store_name(seg.segment_id()))
-                    stores[seg.segment_id()] = st
-                    for i, m in enumerate(st.meta):
-                        if not seg.is_deleted(i):
-                            current[m[0]] = (m[7], seg, i)
+                try:
+                    for seg in writer.segments:
+                        st = _Store.open(self.index_dir / _store_name(seg.segment_id()))
+                        stores[seg.segment_id()] = st
+                        for i, m in enumerate(st.meta):
+                            if not seg.is_deleted(i):
+                                current[m[0]] = (m[7], seg, i)
+                except (OSError, ValueError, EOFError, pickle.UnpicklingError):
+                    current = {}  # a damaged index: rebuild it from scratch below
                 added = [d for d in docs if d.id not in current]
                 changed = [d for d in docs if d.id in current and current[d.id][0] != d.fingerprint]
                 removed = [i for i in current if i not in by_id]
@@ -1275,7 +1284,7 @@ class SearchIndex:
             for s in group:
                 st = store(s)
                 records.extend(st.record(i) for i in range(st.n) if not s.is_deleted(i))
-            merged = _write_segments(storage, self.index_dir, records, lambda k: None, 1)
+            merged = _write_segments(storage, self.index_dir, records, lambda k: None, self.workers)
             gid = {s.segment_id() for s in group}
             pos = min(i for i, s in enumerate(segs) if s.segment_id() in gid)
             rest = [s for s in segs if s.segment_id() not in gid]

@@ -662,3 +662,18 @@ def test_counting_proof_agrees_with_the_text(corpus, tmp_path, monkeypatch):
     for t in terms:
         assert hit_ids(ix, t) == truth(docs, t), t
     ix.close()
+
+
+def test_damaged_index_is_rebuilt_by_update(corpus, tmp_path):
+    ix = SearchIndex(tmp_path / "w", workers=1)
+    ix.update(corpus)
+    expected = _answers(ix)
+    ix.close()
+    for store in (tmp_path / "w").glob("gt_*.bin"):
+        store.unlink()
+    fresh = SearchIndex(tmp_path / "w", workers=1)
+    with pytest.raises(OSError):
+        fresh.search("党建")
+    assert fresh.update(corpus)["added"] == len(corpus)
+    assert _answers(fresh) == expected
+    fresh.close()
