@@ -27,6 +27,7 @@ import multiprocessing
 import os
 import pickle
 import re
+from array import array
 from collections import Counter
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -39,7 +40,7 @@ from . import analysis
 
 __all__ = ["compute_related", "keywords", "doc_keywords"]
 
-_CACHE_VERSION = 1
+_CACHE_VERSION = 2
 _CACHE_FILE = "keywords.pickle"
 CANDIDATES = 100  # words kept per speech (cached)
 VECTOR = 20  # keywords per speech
@@ -107,14 +108,30 @@ def keywords(text: str, n: int = 10, *, idf: Mapping[str, float] | None = None) 
 # Cache of per-speech candidate words
 
 
+def _pack(kws: list[tuple[str, int]]) -> tuple[str, bytes]:
+    counts = array("I", (c for _, c in kws))
+    return "\t".join(w for w, _ in kws), counts.tobytes()
+
+
+def _unpack(packed: tuple[str, bytes]) -> list[tuple[str, int]]:
+    words, raw = packed
+    if not words:
+        return []
+    counts = array("I")
+    counts.frombytes(raw)
+    return list(zip(words.split("\t"), counts))
+
+
 def _load_cache(cache_dir: Path | None) -> tuple[dict, dict]:
+    """id → (fingerprint, candidate words), and the last result with its digest."""
     if cache_dir is None:
         return {}, {}
     try:
         with open(Path(cache_dir) / _CACHE_FILE, "rb") as f:
             data = pickle.load(f)
         if data.get("version") == _CACHE_VERSION:
-            return data["docs"], data.get("result") or {}
+            docs = {i: (fp, _unpack(packed)) for i, (fp, packed) in data["docs"].items()}
+            return docs, data.get("result") or {}
     except (OSError, EOFError, pickle.UnpicklingError, AttributeError, KeyError, TypeError,
             ValueError, IndexError):
         pass
@@ -125,8 +142,9 @@ def _save_cache(cache_dir: Path, entries: dict, result: dict) -> None:
     cache_dir = Path(cache_dir)
     cache_dir.mkdir(parents=True, exist_ok=True)
     tmp = cache_dir / (_CACHE_FILE + f".{os.getpid()}.tmp")
+    packed = {i: (fp, _pack(kws)) for i, (fp, kws) in entries.items()}
     with open(tmp, "wb") as f:
-        pickle.dump({"version": _CACHE_VERSION, "docs": entries, "result": result}, f,
+        pickle.dump({"version": _CACHE_VERSION, "docs": packed, "result": result}, f,
                     protocol=pickle.HIGHEST_PROTOCOL)
     os.replace(tmp, cache_dir / _CACHE_FILE)
 
