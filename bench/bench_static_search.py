@@ -86,8 +86,12 @@ def write_pages(site: Path, docs: list[IndexDoc]) -> None:
                      f'</title></head><body><main data-pagefind-body><h1>{escape(d.title)}</h1>{paras}</main>'
                      f"</body></html>", encoding="utf-8")
     theme = REPO / "themes" / "default"
-    html = TemplateSet([theme / "templates"]).render(
-        "search.html", "search/index.html", {"site": {"title": "讲话稿档案", "description": "", "base_url": "/"}})
+    from site_builder.config import SiteConfig
+    from site_builder.render import site_view
+
+    site = {**site_view(SiteConfig()), "title": "讲话稿档案", "description": "", "base_url": "/"}
+    html = TemplateSet([theme / "templates"]).render("search.html", "search/index.html",
+                                                     {"site": site, "page_path": "search/index.html"})
     (site / "search").mkdir(parents=True, exist_ok=True)
     (site / "search" / "index.html").write_text(html, encoding="utf-8")
     (site / "static").mkdir(exist_ok=True)

@@ -7,47 +7,57 @@ every file is derived from ``analysis`` and the browser re-implements ``query.pa
 Every file is a classic script ``__ssLoad("<name>", <json>)`` so that it loads from ``file://`` too
 (where fetch/XHR are blocked) and under a CSP that allows only the site's own scripts.
 
-Layout (``N`` = doc number: docs are ordered by (date, id), so year filters are ranges and newer
-speeches are appended at the end; ``h`` = FNV-1a of the key's code points; numbers are VLQ in
-base 64, ``A``–``Z a``–``z 0``–``9 + /``, 5 bits per char, 32 = "more follows"):
+Format 2. ``N`` = doc number: docs are ordered by (date, id), so year filters are ranges and newer
+speeches are appended at the end. ``h`` = CRC-32 of the key's UTF-16-LE code units. Numbers are
+VLQ in base 64 (``A``–``Z a``–``z 0``–``9 + /``, 5 bits per char, 32 = "more follows"). Offsets are
+offsets in ``analysis.search_text`` (folded title, separator, folded body), so an offset below
+the doc's title length is in the title.
 
 ``meta.js``
-    counts, bucket counts, vocabularies, the list of fold shards and ``ver``, a digest of all other
-    files (the browser loads meta.js uncached over http and every other file with ``?v=ver``).
+    counts, vocabularies, the list of fold shards and ``ver``, a digest of all other files (the
+    browser loads meta.js uncached over http and every other file with ``?v=ver``).
 ``facets.js``
-    per doc: meeting type and themes (indexes into the vocabularies, VLQ).
+    per doc: meeting type, folded title length, number of themes, themes (VLQ each).
 ``f/<block>.js``
-    the fold table (``data/fold.json``) for code points ``block*256 …`` (only blocks that have
-    entries): the browser folds the query with it.
-``k/<h % KB>.js`` and ``k/x/<hex>.js``
-    doc-level postings of every char and adjacent pair (``analysis.grams``): per doc
-    ``vlq(doc gap - 1)`` and one code char ``title<<5 | tf class<<3 | first page``. A gram's
-    posting is in its bucket, or (when long) in its own file and the bucket says ``0``. Terms of one
-    or two characters are answered exactly from these.
-``p/<h % PB>.js`` and ``p/x/<hex>.js``
-    positions of every trigram: per doc ``vlq(doc gap - 1) vlq(count - 1) vlq(v0) vlq(dv - 1)…``
-    with ``v = 2*i`` for body offset ``i`` and ``2*i + 1`` for title offset ``i`` (folded text).
-    A term of three or more characters occurs at ``v`` iff each trigram of a cover of the term
-    (offsets 0, 3, 6, …, n-3) occurs at ``v + 2*offset``: exact, and only those trigrams are fetched.
-``t/<N // 256>/<N>-<page>.js``
-    the speech's card (title, url, date, meeting type, pages) and one page of the original body
-    text (``PAGE`` folded characters) with the fold of each character on it that changes: the
-    excerpt is cut from it with the matches marked.
+    the fold table (``data/fold.json``) for code points ``block*256 …``: the browser folds the query.
+``k/<h % KB>.js`` (and ``k/x/<hex>.js`` for a long posting, the bucket then says ``0``)
+    doc-level postings of every char and adjacent pair (``analysis.grams``): per doc one VLQ of
+    ``(doc gap - 1) << 3 | title << 2 | tf class``. Terms of one or two characters are exact.
+``p/<h % PB>.js`` (and ``p/x/<hex>.js``)
+    positions of every trigram: per doc ``vlq((doc gap - 1) << 2 | min(count - 1, 3))``,
+    ``vlq(count - 4)`` if count >= 4, then ``vlq(o0) vlq(o1 - o0 - 1) …``. A term of three or more
+    characters occurs at ``o`` iff each trigram of a cover of the term (offsets 0, 3, 6, …, n-3)
+    occurs at ``o + offset``: exact, and only those trigrams are fetched.
+``t/<N // 256>/<N>-0.js``
+    the speech's card ``[title, url, date, meeting type]``, its body text compressed
+    (``z``: raw deflate, base 64; the browser inflates it with ``DecompressionStream``) and the fold
+    of each character of title and body that folding changes (``f``): excerpts and quoted phrases.
 
-``StaticIndex.update(docs)`` keeps per-doc analysis in ``state_dir/static`` (by fingerprint), writes
-only files whose bytes change (temp file + ``os.replace``) and deletes files that are no longer part
-of the index. The output depends only on ``docs``: an incremental update and a clean write give
-byte-identical trees.
+How it is built (``StaticIndex.update``): each new or changed doc is analysed once (in a process
+pool when there are many) into ``state_dir/static/docs/``: one file per (doc, fingerprint) with its
+text file and its postings split into 128 hash sections. Keys are hash-partitioned into ``P``
+shards; a clean build assembles one shard at a time (reading only that shard's sections of each
+doc), so memory is bounded by a shard, and both cores assemble shards. Each shard's postings are
+kept in ``state_dir/static/shards/``; when docs are edited, appended or removed at the end (doc
+numbers of the others unchanged), only their keys are patched in the shard states and only the
+files holding those keys are rewritten. The output depends only on ``docs``: an incremental update
+and a clean write give byte-identical trees.
 """
 from __future__ import annotations
 
+import base64
+import bisect
 import hashlib
 import json
 import marshal
 import os
+import re
 import zlib
+from array import array
 from collections import Counter, defaultdict
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
+from itertools import accumulate
 from pathlib import Path
 from typing import Sequence
 
@@ -70,13 +80,15 @@ except ImportError:  # pragma: no cover - only before search_index exists
         fingerprint: str
 
 
-FORMAT = 1
-PAGE = 2048  # folded body characters per text page
+FORMAT = 2
 BIG = 3072  # a posting longer than this (chars) gets its own file
 BUCKET_TARGET = 6144  # aim for bucket files of about this many chars
-T_DIR = 256  # text pages: docs per directory
+T_DIR = 256  # text files: docs per directory
+SECTION_BITS = 7
+SECTIONS = 1 << SECTION_BITS  # per-doc postings are split by key hash into this many sections
+POOL_MIN_DOCS = 48  # analyse in a process pool from this many new docs on
 _ALPHA = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
-_CACHE_VERSION = f"{FORMAT}-{PAGE}"
+_CACHE_VERSION = f"{FORMAT}-{SECTIONS}"
 _TOP_FILES = ("meta", "facets")  # search/<name>.js
 _SUBDIRS = ("f", "k", "p", "t")  # search/<dir>/… belong to the index entirely
 
@@ -91,20 +103,36 @@ def vlq(n: int) -> str:
     return "".join(out)
 
 
-_VLQ_SMALL = [vlq(i) for i in range(4096)]
+_VLQ_SMALL = [vlq(i) for i in range(1 << 15)]
+_VLQ_TOKEN = re.compile(r"[g-z0-9+/]*[A-Za-f]")  # one VLQ number (continuation chars, last char)
 
 
 def _v(n: int) -> str:
-    return _VLQ_SMALL[n] if n < 4096 else vlq(n)
+    return _VLQ_SMALL[n] if n < 32768 else vlq(n)
 
 
-def fnv1a(key: str) -> int:
-    """32-bit FNV-1a over the code points of ``key`` (search.js computes the same)."""
-    h = 0x811C9DC5
-    for ch in key:
-        h ^= ord(ch)
-        h = (h * 0x01000193) & 0xFFFFFFFF
-    return h
+def _unvlq(token: str) -> int:
+    n = 0
+    for i, ch in enumerate(token):
+        n |= (_ALPHA.index(ch) & 31) << (5 * i)
+    return n
+
+
+_TOKEN_VALUE = {s: i for i, s in enumerate(_VLQ_SMALL)}
+
+
+def _tokens(posting: str) -> tuple[list[str], list[int]]:
+    toks = _VLQ_TOKEN.findall(posting)
+    get = _TOKEN_VALUE.get
+    vals = [get(t) for t in toks]
+    if None in vals:
+        vals = [v if v is not None else _unvlq(t) for t, v in zip(toks, vals)]
+    return toks, vals
+
+
+def khash(key: str) -> int:
+    """CRC-32 of the key's UTF-16-LE code units (search.js computes the same)."""
+    return zlib.crc32(key.encode("utf-16-le"))
 
 
 def _hexname(key: str) -> str:
@@ -115,85 +143,6 @@ def _tf_class(n: int) -> int:
     return 0 if n <= 1 else 1 if n <= 3 else 2 if n <= 9 else 3
 
 
-# -- per-document analysis ------------------------------------------------------------------
-
-def analyse(doc) -> dict:
-    """Everything the index needs from one document (cached in state_dir by fingerprint)."""
-    ftitle = analysis.fold(doc.title)
-    fbody, offsets = analysis.fold_with_offsets(doc.body)
-    text = ftitle + analysis.SEPARATOR + fbody
-    start = len(ftitle) + 1  # search_text offset of the body
-    assert text == analysis.search_text(doc.title, doc.body)
-    counts = analysis.grams(text)
-    title_grams = analysis.grams(ftitle)
-    # First body occurrence of each gram (folded body offsets); dict() keeps the last write, so
-    # feed it from the end.
-    nb = len(fbody)
-    pairs = list(map(str.__add__, fbody, fbody[1:]))
-    first = dict(zip(reversed(pairs), range(nb - 2, -1, -1)))
-    first.update(zip(reversed(fbody), range(nb - 1, -1, -1)))
-    kcodes = {}
-    for g, n in counts.items():
-        i = first.get(g)
-        page = 0 if i is None else min(7, i // PAGE)
-        kcodes[g] = _ALPHA[(32 if g in title_grams else 0) | (_tf_class(n) << 3) | page]
-    # Trigram positions, v = 2*offset (+1 in the title).
-    ppay = {}
-    tpairs = list(map(str.__add__, ftitle, ftitle[1:]))
-    for part, plist, odd in ((ftitle, tpairs, 1), (fbody, pairs, 0)):
-        tris = list(map(str.__add__, plist, part[2:]))
-        order = sorted(range(len(tris)), key=tris.__getitem__)
-        k = 0
-        m = len(order)
-        while k < m:
-            tri = tris[order[k]]
-            j = k + 1
-            while j < m and tris[order[j]] == tri:
-                j += 1
-            if " " not in tri and analysis.SEPARATOR not in tri:
-                vs = [2 * i + odd for i in order[k:j]]  # sorted() is stable: ascending offsets
-                if tri in ppay:  # also in the title: merge
-                    vs = sorted(vs + ppay[tri])
-                ppay[tri] = vs
-            k = j
-    for tri, vs in ppay.items():
-        parts = [_v(len(vs) - 1), _v(vs[0])]
-        parts.extend(map(_v, [b - a - 1 for a, b in zip(vs, vs[1:])]))
-        ppay[tri] = "".join(parts)
-    # Text pages: folded body offsets [k*PAGE, (k+1)*PAGE) mapped back to the original text.
-    table = analysis._translate_table()
-    npages = max(1, -(-len(fbody) // PAGE))
-    cuts = [offsets[min(k * PAGE, len(fbody))] for k in range(npages)] + [len(doc.body)]
-    pages = []
-    for k in range(npages):
-        orig = doc.body[cuts[k] : cuts[k + 1]]
-        src = orig + (doc.title if k == 0 else "")
-        fmap = {ch: table[ord(ch)] for ch in set(src) if ord(ch) in table and table[ord(ch)] != ch}
-        pages.append((orig, fmap))
-    # Title fold map goes on every page (the card is on every page).
-    tmap = {ch: table[ord(ch)] for ch in set(doc.title) if ord(ch) in table and table[ord(ch)] != ch}
-    pages = [(o, {**m, **tmap}) for o, m in pages]
-    return {
-        "order": (doc.date, doc.id),
-        "card": [doc.title, doc.url, doc.date, doc.meeting_type or "", npages],
-        "year": int(doc.year),
-        "meeting_type": doc.meeting_type or "",
-        "themes": list(doc.themes or ()),
-        "k": kcodes,
-        "p": ppay,
-        "pages": pages,
-    }
-
-
-# -- writing --------------------------------------------------------------------------------
-
-def _js(name: str, data) -> bytes:
-    body = json.dumps(data, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
-    # U+2028/9 are fine in JSON but not in older JS string literals; escape them anyway.
-    body = body.replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
-    return f"__ssLoad({json.dumps(name)},{body});\n".encode("utf-8")
-
-
 def _pow2_at_least(n: float) -> int:
     b = 1
     while b < n:
@@ -201,137 +150,372 @@ def _pow2_at_least(n: float) -> int:
     return b
 
 
-def _bucketed(prefix: str, postings: dict[str, str], files: dict[str, bytes]) -> int:
-    """Put postings into hash buckets (big ones into their own files); return the bucket count."""
-    small = sum(len(k) + len(v) + 6 for k, v in postings.items() if len(v) <= BIG)
-    nb = _pow2_at_least(small / BUCKET_TARGET)
-    buckets: list[dict] = [dict() for _ in range(nb)]
-    for key, post in postings.items():
-        b = buckets[fnv1a(key) & (nb - 1)]
-        if len(post) > BIG:
-            b[key] = 0
-            name = f"{prefix}/x/{_hexname(key)}"
-            files[name] = _js(name, post)
+def _bitrev(i: int, bits: int) -> int:
+    return int(format(i, f"0{bits}b")[::-1], 2) if bits else 0
+
+
+# Sections are stored in bit-reversed order of their number, so the sections of any shard
+# (hash & (P-1) == s, P a power of two) are one contiguous run: [r * SECTIONS/P, (r+1) * SECTIONS/P)
+# with r = bitrev(s).
+_SEC_ORDER = sorted(range(SECTIONS), key=lambda i: _bitrev(i, SECTION_BITS))
+
+
+def _run(shard: int, nshards: int) -> tuple[int, int]:
+    bits = nshards.bit_length() - 1
+    width = SECTIONS // nshards
+    r = _bitrev(shard, bits)
+    return r * width, (r + 1) * width
+
+
+def _shard_count(n_docs: int) -> int:
+    return max(2, min(64, _pow2_at_least(n_docs / 256)))
+
+
+# -- per-document analysis ------------------------------------------------------------------
+
+def _deflate(data: bytes) -> bytes:
+    co = zlib.compressobj(9, zlib.DEFLATED, -15, 9)
+    return co.compress(data) + co.flush()
+
+
+def _json(data) -> str:
+    body = json.dumps(data, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+    # U+2028/9 are fine in JSON but not in older JS string literals; escape them anyway.
+    return body.replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
+
+
+def analyse(doc) -> tuple[dict, bytes]:
+    """Everything the index needs from one document: (meta, cache file bytes)."""
+    title, body = doc.title, doc.body
+    ftitle = analysis.fold(title)
+    fbody = analysis.fold(body)
+    text = ftitle + analysis.SEPARATOR + fbody
+    tlen = len(ftitle)
+    # Chars and pairs: doc-level, with title flag and tf class.
+    pairs = list(map(str.__add__, text, text[1:]))
+    counts = Counter(text)
+    counts.update(pairs)
+    tgrams = set(ftitle)
+    tgrams.update(map(str.__add__, ftitle, ftitle[1:]))
+    sec_k: list[list] = [[] for _ in range(SECTIONS)]
+    mask = SECTIONS - 1
+    crc = zlib.crc32
+    for g, n in counts.items():
+        if " " in g or analysis.SEPARATOR in g:
+            continue
+        code = (4 if g in tgrams else 0) | _tf_class(n)
+        sec_k[crc(g.encode("utf-16-le")) & mask].append((g, code))
+    # Trigram positions (offsets in the search text).
+    where: dict[str, list[int]] = {}
+    for i, tri in enumerate(map(str.__add__, pairs, text[2:])):
+        lst = where.get(tri)
+        if lst is None:
+            where[tri] = [i]
         else:
-            b[key] = post
-    for i, b in enumerate(buckets):  # empty ones too: a missing file is then always an error
-        name = f"{prefix}/{i}"
-        files[name] = _js(name, b)
-    return nb
-
-
-def _fold_shards(files: dict[str, bytes]) -> list[int]:
-    blocks: dict[int, dict] = defaultdict(dict)
-    for k, v in analysis._table()["fold"].items():
-        blocks[ord(k) >> 8][k] = v
-    for blk, entries in blocks.items():
-        name = f"f/{blk:x}"
-        files[name] = _js(name, entries)
-    return sorted(blocks)
-
-
-def build_files(records: Sequence[dict]) -> dict[str, bytes]:
-    """All index files (name without ``.js`` → bytes) for per-doc records from ``analyse``."""
-    recs = sorted(records, key=lambda r: r["order"])
-    files: dict[str, bytes] = {}
-    # Doc-level postings of chars and pairs.
-    kparts: dict[str, list] = {}
-    klast: dict[str, int] = {}
-    for n, r in enumerate(recs):
-        for g, code in r["k"].items():
-            kparts.setdefault(g, []).append(_v(n - klast.get(g, -1) - 1) + code)
-            klast[g] = n
-    kpost = {g: "".join(p) for g, p in kparts.items()}
-    del kparts
-    # Trigram positions.
-    pparts: dict[str, list] = {}
-    plast: dict[str, int] = {}
-    for n, r in enumerate(recs):
-        for tri, pay in r["p"].items():
-            pparts.setdefault(tri, []).append(_v(n - plast.get(tri, -1) - 1) + pay)
-            plast[tri] = n
-    ppost = {t: "".join(p) for t, p in pparts.items()}
-    del pparts
-    kb = _bucketed("k", kpost, files)
-    pb = _bucketed("p", ppost, files)
-    # Text pages with cards.
-    for n, r in enumerate(recs):
-        for k, (orig, fmap) in enumerate(r["pages"]):
-            name = f"t/{n // T_DIR}/{n}-{k}"
-            files[name] = _js(name, {"c": r["card"], "t": orig, "f": fmap})
-    fold_blocks = _fold_shards(files)
-    # Facets: years as runs (docs are in date order), meeting types and themes per doc.
-    years: list[list[int]] = []
-    for r in recs:
-        if years and years[-1][0] == r["year"]:
-            years[-1][1] += 1
+            lst.append(i)
+    sec_p: list[list] = [[] for _ in range(SECTIONS)]
+    v = _v
+    for tri, pos in where.items():
+        if " " in tri or analysis.SEPARATOR in tri:
+            continue
+        if len(pos) == 1:
+            enc = v(pos[0])
         else:
-            years.append([r["year"], 1])
-    mtypes = sorted({r["meeting_type"] for r in recs})
-    themes = sorted({t for r in recs for t in r["themes"]})
-    mt_ix = {m: i for i, m in enumerate(mtypes)}
-    th_ix = {t: i for i, t in enumerate(themes)}
-    fac = []
-    for r in recs:
-        ts = sorted({th_ix[t] for t in r["themes"]})
-        fac.append(_v(mt_ix[r["meeting_type"]]) + _v(len(ts)) + "".join(_v(t) for t in ts))
-    files["facets"] = _js("facets", "".join(fac))
-    digest = hashlib.sha1()
-    for name in sorted(files):
-        digest.update(name.encode() + b"\0" + files[name])
+            enc = v(pos[0]) + "".join([v(b - a - 1) for a, b in zip(pos, pos[1:])])
+        sec_p[crc(tri.encode("utf-16-le")) & mask].append((tri, len(pos), enc))
+    # Sections, in _SEC_ORDER, each a compressed marshal of compact columns.
+    blobs = []
+    size = 0
+    for sec in _SEC_ORDER:
+        ks, ps = sec_k[sec], sec_p[sec]
+        if not ks and not ps:
+            blobs.append(b"")
+            continue
+        cnt = array("I", [c for _, c, _ in ps])
+        col = (
+            "\0".join(k for k, _ in ks),
+            bytes(c for _, c in ks),
+            "\0".join(t for t, _, _ in ps),
+            cnt.tobytes(),
+            "\0".join(e for _, _, e in ps),
+        )
+        size += len(ks) * 4 + sum(len(e) + 12 for _, _, e in ps)
+        blobs.append(zlib.compress(marshal.dumps(col), 1))
+    offsets = [0]
+    for b in blobs:
+        offsets.append(offsets[-1] + len(b))
+    # The text file (without its name, which depends on the doc number).
+    table = analysis._translate_table()
+    fmap = {ch: table[ord(ch)] for ch in set(title + body) if ord(ch) in table and table[ord(ch)] != ch}
+    payload = _json({
+        "c": [title, doc.url, doc.date, doc.meeting_type or ""],
+        "z": base64.b64encode(_deflate(body.encode("utf-8"))).decode("ascii"),
+        "f": fmap,
+    })
     meta = {
-        "format": FORMAT,
-        "n": len(recs),
-        "page": PAGE,
-        "tdir": T_DIR,
-        "kb": kb,
-        "pb": pb,
-        "fold": fold_blocks,
-        "years": years,
-        "mtypes": mtypes,
-        "themes": themes,
-        "ver": digest.hexdigest()[:12],
+        "order": (doc.date, doc.id),
+        "year": int(doc.year),
+        "mt": doc.meeting_type or "",
+        "themes": list(doc.themes or ()),
+        "tlen": tlen,
+        "size": size,
     }
-    files["meta"] = _js("meta", meta)
-    return files
+    header = marshal.dumps((meta, payload))
+    head = len(header).to_bytes(4, "little") + header
+    meta["offsets"] = array("I", [len(head) + o for o in offsets]).tobytes()
+    return meta, head + b"".join(blobs)
+
+
+def _analyse_to(args) -> dict:
+    """Pool worker: analyse one doc and write its cache file; return its meta."""
+    doc, path = args
+    meta, data = analyse(doc)
+    _write_atomic(Path(path), data)
+    return meta
+
+
+def _read_payload(path: Path) -> str:
+    with open(path, "rb") as fh:
+        n = int.from_bytes(fh.read(4), "little")
+        return marshal.loads(fh.read(n))[1]
+
+
+# -- writing --------------------------------------------------------------------------------
+
+def _js(name: str, body: str) -> bytes:
+    return f"__ssLoad({json.dumps(name)},{body});\n".encode("utf-8")
+
+
+def _digest(data: bytes) -> str:
+    return hashlib.blake2b(data, digest_size=8).hexdigest()
 
 
 def _write_atomic(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with open(tmp, "wb") as fh:
-        fh.write(data)
+    try:
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        with open(tmp, "wb") as fh:
+            fh.write(data)
+    except FileNotFoundError:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with open(tmp, "wb") as fh:
+            fh.write(data)
     os.replace(tmp, path)
 
 
-class StaticIndex:
-    """Writes ``output_dir/search/`` for a set of docs; per-doc analysis is cached in ``state_dir``."""
+def _put(out: Path, name: str, data: bytes, files: dict, stats: Counter, compare: bool = True) -> None:
+    """Write search/<name>.js unless it already has these bytes; record its digest and size."""
+    path = out / f"{name}.js"
+    if compare:
+        try:
+            if path.stat().st_size == len(data) and path.read_bytes() == data:
+                stats["unchanged"] += 1
+                files[name] = (_digest(data), len(data))
+                return
+        except OSError:
+            pass
+    _write_atomic(path, data)
+    stats["written"] += 1
+    files[name] = (_digest(data), len(data))
 
-    def __init__(self, state_dir: Path, output_dir: Path):
+
+def _bucket_file(prefix: str, b: int, postings: dict, nb: int) -> tuple[str, str]:
+    """(name, JSON body) of bucket ``b``: its keys' postings, 0 for those in their own file."""
+    return f"{prefix}/{b}", _json({k: (0 if len(v) > BIG else v) for k, v in postings.items()})
+
+
+class _Shard:
+    """The postings of one shard: prefix → bucket → key → posting string."""
+
+    def __init__(self, data=None):
+        self.b = data if data is not None else {"k": {}, "p": {}}
+
+    def files(self, prefix: str, b: int, nb: int, only=None) -> list[tuple[str, bytes]]:
+        postings = self.b[prefix].get(b, {})
+        out = []  # a long posting's own file first: a bucket never names a file not yet written
+        for key, post in postings.items():
+            if len(post) > BIG and (only is None or key in only):
+                xname = f"{prefix}/x/{_hexname(key)}"
+                out.append((xname, _js(xname, json.dumps(post))))
+        name, body = _bucket_file(prefix, b, postings, nb)
+        out.append((name, _js(name, body)))
+        return out
+
+
+def _sections(fh, offsets: bytes, a: int, b: int):
+    offs = array("I")
+    offs.frombytes(offsets)
+    start, end = offs[a], offs[b]
+    if start == end:
+        return
+    fh.seek(start)
+    blob = fh.read(end - start)
+    for i in range(a, b):
+        lo, hi = offs[i] - start, offs[i + 1] - start
+        if lo != hi:
+            yield marshal.loads(zlib.decompress(blob[lo:hi]))
+
+
+def _assemble_shard(args) -> tuple[int, dict, Counter]:
+    """Build one shard from every doc's sections; write its files and its state. Returns the
+    shard number, {file name: (digest, size)} and stats."""
+    shard, nshards, nb, docs, out, state_path, compare = args
+    out = Path(out)
+    a, b = _run(shard, nshards)
+    klast: dict[str, int] = {}
+    kparts: dict[str, list] = {}
+    plast: dict[str, int] = {}
+    pparts: dict[str, list] = {}
+    v = _v
+    for n, (path, offsets) in enumerate(docs):
+        with open(path, "rb") as fh:
+            for kk, kc, pk, pc, pp in _sections(fh, offsets, a, b):
+                base = n << 3
+                for key, code in zip(kk.split("\0"), kc):
+                    last = klast.get(key)
+                    if last is None:
+                        kparts[key] = [v(base | code)]
+                    else:
+                        kparts[key].append(v(((n - last - 1) << 3) | code))
+                    klast[key] = n
+                cnt = array("I")
+                cnt.frombytes(pc)
+                for key, c, enc in zip(pk.split("\0"), cnt, pp.split("\0")):
+                    last = plast.get(key, -1)
+                    head = ((n - last - 1) << 2) | (c - 1 if c < 4 else 3)
+                    if c < 4:
+                        part = v(head) + enc
+                    else:
+                        part = v(head) + v(c - 4) + enc
+                    if last < 0:
+                        pparts[key] = [part]
+                    else:
+                        pparts[key].append(part)
+                    plast[key] = n
+    del klast, plast
+    mask = nb - 1
+    data: dict = {"k": {}, "p": {}}
+    for prefix, parts in (("k", kparts), ("p", pparts)):
+        buckets: dict = defaultdict(dict)
+        for key, lst in parts.items():
+            buckets[khash(key) & mask][key] = "".join(lst)
+        parts.clear()
+        data[prefix] = dict(buckets)
+    sh = _Shard(data)
+    files: dict = {}
+    stats: Counter = Counter()
+    for prefix in ("k", "p"):
+        for bk in range(shard, nb, nshards):
+            for name, blob in sh.files(prefix, bk, nb):
+                _put(out, name, blob, files, stats, compare)
+    _write_atomic(Path(state_path), marshal.dumps(data))
+    return shard, files, stats
+
+
+def _patch_k(posting: str, changes: dict) -> str:
+    """Apply {doc: code or None} to a doc-level posting."""
+    toks, vals = _tokens(posting)
+    docs = list(accumulate([(x >> 3) + 1 for x in vals]))  # doc + 1
+    codes = [x & 7 for x in vals]
+    entries = dict(zip(docs, codes))
+    for n, code in changes.items():
+        if code is None:
+            entries.pop(n + 1, None)
+        else:
+            entries[n + 1] = code
+    first = min(changes) + 1
+    i = bisect.bisect_left(docs, first)  # entries before i are untouched
+    prev = docs[i - 1] if i else 0
+    out = toks[:i]
+    for d in sorted(k for k in entries if k >= first):
+        out.append(_v(((d - prev - 1) << 3) | entries[d]))
+        prev = d
+    return "".join(out)
+
+
+def _patch_p(posting: str, changes: dict) -> str:
+    """Apply {doc: (count, encoded positions) or None} to a trigram posting."""
+    toks, vals = _tokens(posting)
+    first = min(changes)
+    keep_end = 0  # tokens [0, keep_end) are entries before ``first``
+    prev = -1
+    i = 0
+    n = len(vals)
+    tail: dict[int, str] = {}  # doc → the entry's tokens after its head (count extra, positions)
+    while i < n:
+        x = vals[i]
+        doc = prev + (x >> 2) + 1
+        c = (x & 3) + 1
+        j = i + 1
+        if c == 4:
+            c += vals[j]
+            j += 1
+        end = j + c
+        if doc < first:
+            keep_end = end
+            prev_keep = doc
+        else:
+            tail[doc] = (c, "".join(toks[j:end]))
+        prev = doc
+        i = end
+    prev = prev_keep if keep_end else -1
+    for d, e in changes.items():
+        if e is None:
+            tail.pop(d, None)
+        else:
+            tail[d] = e
+    out = toks[:keep_end]
+    for d in sorted(tail):
+        c, enc = tail[d]
+        head = ((d - prev - 1) << 2) | (c - 1 if c < 4 else 3)
+        out.append(_v(head) + (_v(c - 4) if c >= 4 else "") + enc)
+        prev = d
+    return "".join(out)
+
+
+def _fold_files() -> dict[str, bytes]:
+    blocks: dict[int, dict] = defaultdict(dict)
+    for k, v in analysis._table()["fold"].items():
+        blocks[ord(k) >> 8][k] = v
+    return {f"f/{blk:x}": _js(f"f/{blk:x}", _json(entries)) for blk, entries in blocks.items()}
+
+
+def _fold_blocks() -> list[int]:
+    return sorted({ord(k) >> 8 for k in analysis._table()["fold"]})
+
+
+def _pool(n_jobs: int):
+    import multiprocessing as mp
+
+    workers = min(2, os.cpu_count() or 1, n_jobs)
+    if workers < 2:
+        return None
+    try:
+        ctx = mp.get_context("forkserver")
+    except ValueError:  # pragma: no cover - not on Linux
+        ctx = mp.get_context("spawn")
+    return ProcessPoolExecutor(max_workers=workers, mp_context=ctx)
+
+
+class StaticIndex:
+    """Writes ``output_dir/search/`` for a set of docs; analysis and postings are kept in ``state_dir``."""
+
+    def __init__(self, state_dir: Path, output_dir: Path, jobs: int | None = None):
         self.state = Path(state_dir) / "static"
         self.out = Path(output_dir) / "search"
+        self.jobs = jobs
 
-    # Cache: one compressed marshal file per doc id, valid for one fingerprint.
-    def _cache_path(self, doc_id: str) -> Path:
-        h = hashlib.sha1(doc_id.encode("utf-8")).hexdigest()
+    def _cache_path(self, doc_id: str, fingerprint: str) -> Path:
+        h = hashlib.sha1(f"{_CACHE_VERSION}\0{doc_id}\0{fingerprint}".encode("utf-8")).hexdigest()
         return self.state / "docs" / h[:2] / f"{h[2:]}.bin"
 
-    def _record(self, doc, stats: Counter) -> dict:
-        path = self._cache_path(doc.id)
-        key = [_CACHE_VERSION, doc.id, doc.fingerprint]
+    def _load_manifest(self) -> dict:
         try:
-            stored_key, rec = marshal.loads(zlib.decompress(path.read_bytes()))
-            if stored_key == key:
-                stats["reused"] += 1
-                rec["order"] = tuple(rec["order"])
-                rec["pages"] = [tuple(p) for p in rec["pages"]]
-                return rec
-        except (OSError, ValueError, EOFError, TypeError, zlib.error):
+            m = marshal.loads((self.state / "manifest.bin").read_bytes())
+            if m.get("version") == _CACHE_VERSION:
+                return m
+        except (OSError, ValueError, EOFError, TypeError):
             pass
-        rec = analyse(doc)
-        _write_atomic(path, zlib.compress(marshal.dumps((key, rec)), 1))
-        stats["analysed"] += 1
-        return rec
+        return {"version": _CACHE_VERSION, "docs": {}, "order": [], "files": {}, "nshards": 0, "nb": 0}
 
     def update(self, docs: Sequence) -> dict:
         stats: Counter = Counter()
@@ -348,39 +532,219 @@ class StaticIndex:
                 return {"unchanged": prev["files"], "files": prev["files"], "bytes": prev["bytes"], "skipped": 1}
         except (OSError, ValueError, KeyError):
             pass
-        records = [self._record(d, stats) for d in docs]
-        files = build_files(records)
-        wanted = {self.out / f"{name}.js" for name in files}
-        for name, data in files.items():
-            path = self.out / f"{name}.js"
-            try:
-                if path.read_bytes() == data:
-                    stats["unchanged"] += 1
-                    continue
-            except OSError:
-                pass
-            _write_atomic(path, data)
-            stats["written"] += 1
-        # Remove what this index wrote before and no longer needs; search/index.html (the page)
+        manifest = self._load_manifest()
+        old_docs: dict = manifest["docs"]  # id → (fingerprint, path, meta)
+        # 1. Analyse what is new or changed (only those docs' bodies are read).
+        new_docs: dict = {}
+        todo = []
+        for d in docs:
+            entry = old_docs.get(d.id)
+            if entry is not None and entry[0] == d.fingerprint and Path(entry[1]).exists():
+                new_docs[d.id] = entry
+                stats["reused"] += 1
+            else:
+                todo.append(d)
+        if todo:
+            paths = [str(self._cache_path(d.id, d.fingerprint)) for d in todo]
+            pool = _pool(len(todo)) if len(todo) >= POOL_MIN_DOCS and self.jobs != 1 else None
+            if pool is None:
+                metas = [_analyse_to((d, p)) for d, p in zip(todo, paths)]
+            else:
+                with pool:
+                    metas = list(pool.map(_analyse_to, zip(todo, paths), chunksize=4))
+            for d, p, m in zip(todo, paths, metas):
+                new_docs[d.id] = (d.fingerprint, p, m)
+            stats["analysed"] += len(todo)
+        order = sorted(new_docs, key=lambda i: tuple(new_docs[i][2]["order"]))
+        nshards = _shard_count(len(order))
+        total = sum(new_docs[i][2]["size"] for i in order)
+        nb = max(nshards, _pow2_at_least(total / BUCKET_TARGET))
+        # 2. Postings: patch the shards when the other docs keep their numbers, else assemble.
+        old_order = manifest["order"]
+        common = 0
+        for a, b in zip(old_order, order):
+            if a != b:
+                break
+            common += 1
+        changed = [n for n in range(common) if new_docs[order[n]][0] != old_docs[order[n]][0]]
+        changed += range(common, max(len(order), len(old_order)))
+        files = dict(manifest["files"])
+        try:  # the output is still what the manifest describes (else write and clean up everything)
+            intact = hashlib.sha1((self.out / "meta.js").read_bytes()).hexdigest() == manifest.get("meta_sha")
+        except OSError:
+            intact = False
+        patch = bool(intact and manifest["nshards"] == nshards and manifest["nb"] == nb and old_order
+                     and len(changed) <= max(8, len(order) // 16)
+                     and all((self.state / "shards" / f"{s}.bin").exists() for s in range(nshards))
+                     and all(Path(old_docs[old_order[n]][1]).exists() for n in changed if n < len(old_order)))
+        changed_set = set(changed)
+        # Until the new manifest is written, a build that dies half-way leaves shard states that
+        # the old manifest does not describe: mark them so that the next build assembles afresh.
+        _write_atomic(self.state / "manifest.bin", marshal.dumps({**manifest, "nshards": 0}))
+        if patch:
+            self._patch(changed, order, old_order, new_docs, old_docs, nshards, nb, files, stats)
+        else:
+            for name in [n for n in files if n[:2] in ("k/", "p/")]:
+                del files[name]
+            self._assemble(order, new_docs, nshards, nb, files, stats)
+        # 3. Text files, fold shards, facets, meta.
+        tnames = set()
+        for n, i in enumerate(order):
+            name = f"t/{n // T_DIR}/{n}-0"
+            tnames.add(name)
+            if patch and n not in changed_set and name in files:
+                continue
+            path = Path(new_docs[i][1])
+            _put(self.out, name, _js(name, _read_payload(path)), files, stats)
+        for name in [n for n in files if n.startswith("t/") and n not in tnames]:
+            del files[name]
+        for name, data in _fold_files().items():
+            if patch and name in files:
+                continue
+            _put(self.out, name, data, files, stats)
+        metas = [new_docs[i][2] for i in order]
+        years: list[list[int]] = []
+        for m in metas:
+            if years and years[-1][0] == m["year"]:
+                years[-1][1] += 1
+            else:
+                years.append([m["year"], 1])
+        mtypes = sorted({m["mt"] for m in metas})
+        themes = sorted({t for m in metas for t in m["themes"]})
+        mt_ix = {m: i for i, m in enumerate(mtypes)}
+        th_ix = {t: i for i, t in enumerate(themes)}
+        fac = []
+        for m in metas:
+            ts = sorted({th_ix[t] for t in m["themes"]})
+            fac.append(_v(mt_ix[m["mt"]]) + _v(m["tlen"]) + _v(len(ts)) + "".join(_v(t) for t in ts))
+        _put(self.out, "facets", _js("facets", _json("".join(fac))), files, stats)
+        files.pop("meta", None)
+        digest = hashlib.sha1()
+        for name in sorted(files):
+            digest.update(f"{name}\0{files[name][0]}\0".encode())
+        meta = {
+            "format": FORMAT,
+            "n": len(order),
+            "tdir": T_DIR,
+            "kb": nb,
+            "pb": nb,
+            "fold": _fold_blocks(),
+            "years": years,
+            "mtypes": mtypes,
+            "themes": themes,
+            "ver": digest.hexdigest()[:12],
+        }
+        meta_js = _js("meta", _json(meta))
+        _put(self.out, "meta", meta_js, files, stats)
+        # 4. Remove what this index wrote before and no longer needs; search/index.html (the page)
         # and anything else in search/ that is not ours stays.
-        ours = [self.out / f"{n}.js" for n in _TOP_FILES]
-        for sub in _SUBDIRS:
-            if (self.out / sub).is_dir():
-                ours += sorted((self.out / sub).rglob("*"), reverse=True)
-        for path in ours:
-            if path.is_file() and path not in wanted:
-                path.unlink()
-                stats["removed"] += 1
-            elif path.is_dir() and not any(path.iterdir()):
-                path.rmdir()
-        # Drop cache entries of docs that are gone.
-        keep = {self._cache_path(i) for i in ids}
-        if (self.state / "docs").is_dir():
-            for path in (self.state / "docs").rglob("*.bin"):
-                if path not in keep:
+        if patch:
+            for name in set(manifest["files"]) - set(files):
+                try:
+                    (self.out / f"{name}.js").unlink()
+                    stats["removed"] += 1
+                except OSError:
+                    pass
+        else:
+            wanted = {f"{n}.js" for n in files}
+            ours = [self.out / f"{n}.js" for n in _TOP_FILES]
+            for sub in _SUBDIRS:
+                if (self.out / sub).is_dir():
+                    ours += sorted((self.out / sub).rglob("*"), reverse=True)
+            for path in ours:
+                if path.is_file() and path.relative_to(self.out).as_posix() not in wanted:
                     path.unlink()
+                    stats["removed"] += 1
+                elif path.is_dir() and not any(path.iterdir()):
+                    path.rmdir()
+        for sub in ("t",):  # empty text directories after removals
+            d = self.out / sub
+            if patch and d.is_dir():
+                for p in d.iterdir():
+                    if p.is_dir() and not any(p.iterdir()):
+                        p.rmdir()
+        # 5. State: manifest, then drop cache files of docs that are gone or changed.
+        manifest = {"version": _CACHE_VERSION, "docs": new_docs, "order": order, "files": files,
+                    "nshards": nshards, "nb": nb, "meta_sha": hashlib.sha1(meta_js).hexdigest()}
+        _write_atomic(self.state / "manifest.bin", marshal.dumps(manifest))
+        for s in range(nshards, 64):
+            (self.state / "shards" / f"{s}.bin").unlink(missing_ok=True)
+        keep = {e[1] for e in new_docs.values()}
+        for i, e in old_docs.items():
+            if e[1] not in keep:
+                Path(e[1]).unlink(missing_ok=True)
         stats["files"] = len(files)
-        stats["bytes"] = sum(len(b) for b in files.values())
-        _write_atomic(last, json.dumps({"key": key, "meta": hashlib.sha1(files["meta"]).hexdigest(),
+        stats["bytes"] = sum(size for _, size in files.values())
+        _write_atomic(last, json.dumps({"key": key, "meta": hashlib.sha1(meta_js).hexdigest(),
                                         "files": stats["files"], "bytes": stats["bytes"]}).encode("utf-8"))
         return dict(stats)
+
+    def _assemble(self, order, new_docs, nshards, nb, files, stats) -> None:
+        docs = [(new_docs[i][1], new_docs[i][2]["offsets"]) for i in order]
+        (self.state / "shards").mkdir(parents=True, exist_ok=True)
+        jobs = [(s, nshards, nb, docs, str(self.out), str(self.state / "shards" / f"{s}.bin"), True)
+                for s in range(nshards)]
+        pool = _pool(nshards) if len(order) >= 4 * POOL_MIN_DOCS and self.jobs != 1 else None
+        if pool is None:
+            results = map(_assemble_shard, jobs)
+        else:
+            with pool:
+                results = list(pool.map(_assemble_shard, jobs))
+        for _, fs, st in results:
+            files.update(fs)
+            stats.update(st)
+        stats["assembled"] = 1
+
+    def _patch(self, changed, order, old_order, new_docs, old_docs, nshards, nb, files, stats) -> None:
+        """Patch the postings of the changed doc numbers in every shard's state."""
+        mask = nb - 1
+        for shard in range(nshards):
+            a, b = _run(shard, nshards)
+            kch: dict = defaultdict(dict)
+            pch: dict = defaultdict(dict)
+            for n in changed:
+                if n < len(old_order) and old_order[n] in old_docs:
+                    _, path, meta = old_docs[old_order[n]]
+                    with open(path, "rb") as fh:
+                        for kk, _, pk, _, _ in _sections(fh, meta["offsets"], a, b):
+                            for key in kk.split("\0"):
+                                kch[key][n] = None
+                            for key in pk.split("\0"):
+                                pch[key][n] = None
+                if n < len(order):
+                    _, path, meta = new_docs[order[n]]
+                    with open(path, "rb") as fh:
+                        for kk, kc, pk, pc, pp in _sections(fh, meta["offsets"], a, b):
+                            for key, code in zip(kk.split("\0"), kc):
+                                kch[key][n] = code
+                            cnt = array("I")
+                            cnt.frombytes(pc)
+                            for key, c, enc in zip(pk.split("\0"), cnt, pp.split("\0")):
+                                pch[key][n] = (c, enc)
+            if not kch and not pch:
+                continue
+            spath = self.state / "shards" / f"{shard}.bin"
+            data = marshal.loads(spath.read_bytes())
+            sh = _Shard(data)
+            touched: dict = {"k": defaultdict(set), "p": defaultdict(set)}
+            for prefix, changes, fn in (("k", kch, _patch_k), ("p", pch, _patch_p)):
+                for key, ch in changes.items():
+                    bk = khash(key) & mask
+                    bucket = data[prefix].setdefault(bk, {})
+                    old = bucket.get(key, "")
+                    new = fn(old, ch)
+                    if new == old:
+                        continue
+                    touched[prefix][bk].add(key)
+                    if new:
+                        bucket[key] = new
+                    else:
+                        del bucket[key]
+                    if len(old) > BIG and len(new) <= BIG:
+                        files.pop(f"{prefix}/x/{_hexname(key)}", None)
+            for prefix in ("k", "p"):
+                for bk, keys in touched[prefix].items():
+                    for name, blob in sh.files(prefix, bk, nb, keys):
+                        _put(self.out, name, blob, files, stats)
+            _write_atomic(spath, marshal.dumps(data))
+        stats["patched"] = len(changed)

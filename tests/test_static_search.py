@@ -91,9 +91,12 @@ def make_docs() -> list[IndexDoc]:
 def _render_search_page(out: Path) -> None:
     from site_builder.templates import TemplateSet
 
+    from site_builder.config import SiteConfig
+    from site_builder.render import site_view
+
     page = "search/index.html"
-    html = TemplateSet([THEME / "templates"]).render("search.html", page, {"site": {"title": "讲话稿档案", "description": "",
-                                                                           "base_url": "/"}})
+    site = {**site_view(SiteConfig()), "title": "讲话稿档案", "description": "", "base_url": "/"}
+    html = TemplateSet([THEME / "templates"]).render("search.html", page, {"site": site, "page_path": page})
     (out / "search").mkdir(parents=True, exist_ok=True)
     (out / page).write_text(html, encoding="utf-8")
     (out / "static").mkdir(exist_ok=True)

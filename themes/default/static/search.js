@@ -178,7 +178,7 @@
 
   // ---------------------------------------------------------------- index access
   var meta = null;
-  var docYear, docType, docThemes;
+  var docYear, docType, docThemes, docTlen;
 
   function vlqReader(str) {
     var i = 0;
@@ -193,15 +193,25 @@
     };
   }
 
-  function fnv1a(key) {
-    var h = 0x811c9dc5;
-    for (var ch of key) { h ^= ch.codePointAt(0); h = Math.imul(h, 0x01000193) >>> 0; }
-    return h >>> 0;
+  var CRC = new Int32Array(256);
+  for (var c0 = 0; c0 < 256; c0++) {
+    var c1 = c0;
+    for (var b0 = 0; b0 < 8; b0++) c1 = c1 & 1 ? 0xedb88320 ^ (c1 >>> 1) : c1 >>> 1;
+    CRC[c0] = c1;
+  }
+  function keyHash(key) {  // zlib.crc32(key.encode('utf-16-le'))
+    var h = -1;
+    for (var i = 0; i < key.length; i++) {
+      var u = key.charCodeAt(i);
+      h = CRC[(h ^ u) & 0xff] ^ (h >>> 8);
+      h = CRC[(h ^ (u >>> 8)) & 0xff] ^ (h >>> 8);
+    }
+    return (h ^ -1) >>> 0;
   }
   function hexName(key) { return Array.from(key).map(function (c) { return c.codePointAt(0).toString(16); }).join('-'); }
 
   function posting(prefix, buckets, key) {
-    var b = fnv1a(key) & (buckets - 1);
+    var b = keyHash(key) & (buckets - 1);
     return load(prefix + '/' + b).then(function (bucket) {
       var v = Object.prototype.hasOwnProperty.call(bucket, key) ? bucket[key] : null;
       if (v === 0) return load(prefix + '/x/' + hexName(key));
@@ -209,7 +219,7 @@
     });
   }
 
-  /* Doc-level posting of a char or pair: Map doc -> {tf class, title, page}. */
+  /* Doc-level posting of a char or pair: Map doc -> {tf, title}. */
   var kCache = new Map();
   function kPosting(key) {
     if (!kCache.has(key)) {
@@ -218,9 +228,9 @@
         if (!str) return m;
         var r = vlqReader(str), doc = -1;
         while (r.more()) {
-          doc += r.num() + 1;
-          var c = r.code();
-          m.set(doc, {tf: 1 + ((c >> 3) & 3) * 2, title: (c & 32) !== 0, page: c & 7, exactPage: false});
+          var v = r.num();
+          doc += Math.floor(v / 8) + 1;
+          m.set(doc, {tf: 1 + (v & 3) * 2, title: (v & 4) !== 0});
         }
         return m;
       }));
@@ -228,7 +238,7 @@
     return kCache.get(key);
   }
 
-  /* Trigram positions: Map doc -> sorted array of v (2*offset, +1 in the title). */
+  /* Trigram positions: Map doc -> sorted array of offsets in the search text. */
   var pCache = new Map();
   function pPosting(tri) {
     if (!pCache.has(tri)) {
@@ -237,8 +247,11 @@
         if (!str) return m;
         var r = vlqReader(str), doc = -1;
         while (r.more()) {
-          doc += r.num() + 1;
-          var count = r.num() + 1, v = r.num(), vs = [v];
+          var h = r.num();
+          doc += Math.floor(h / 4) + 1;
+          var count = (h & 3) + 1;
+          if (count === 4) count += r.num();
+          var v = r.num(), vs = [v];
           for (var k = 1; k < count; k++) { v += r.num() + 1; vs.push(v); }
           m.set(doc, vs);
         }
@@ -268,7 +281,7 @@
     return unique(keys);
   }
 
-  /* Docs containing a folded term: Promise<Map doc -> {tf, title, page, exactPage}>. */
+  /* Docs containing a folded term: Promise<Map doc -> {tf, title}>. */
   function termDocs(term) {
     var cps = Array.from(term);
     if (term.indexOf(' ') < 0 && cps.length <= 2) return kPosting(term);
@@ -283,13 +296,13 @@
         lists[order[0]].forEach(function (vs0, doc) {
           var per = [];
           for (var i = 0; i < lists.length; i++) { var l = lists[i].get(doc); if (!l) return; per.push(l); }
-          var count = 0, title = false, firstBody = -1;
+          var count = 0, title = false;
           per[0].forEach(function (v) {
-            for (var i = 1; i < per.length; i++) if (!hasSorted(per[i], v + 2 * offs[i])) return;
+            for (var i = 1; i < per.length; i++) if (!hasSorted(per[i], v + offs[i])) return;
             count++;
-            if (v & 1) title = true; else if (firstBody < 0) firstBody = v / 2;
+            if (v < docTlen[doc]) title = true;
           });
-          if (count) out.set(doc, {tf: count, title: title, page: firstBody < 0 ? 0 : Math.floor(firstBody / meta.page), exactPage: true});
+          if (count) out.set(doc, {tf: count, title: title});
         });
         return out;
       });
@@ -301,13 +314,13 @@
       lists[0].forEach(function (v, doc) { if (lists.every(function (l) { return l.has(doc); })) cands.push(doc); });
       return Promise.all(cands.map(function (doc) {
         return docText(doc).then(function (t) {
-          var at = t.text.indexOf(term), count = 0, title = false, first = -1;
+          var at = t.text.indexOf(term), count = 0, title = false;
           while (at >= 0) {
             count++;
-            if (at < t.bodyStart) title = true; else if (first < 0) first = at - t.bodyStart;
+            if (at < t.bodyStart) title = true;
             at = t.text.indexOf(term, at + 1);
           }
-          return count ? [doc, {tf: count, title: title, page: first < 0 ? 0 : Math.floor(Array.from(t.text.slice(t.bodyStart, t.bodyStart + first)).length / meta.page), exactPage: true}] : null;
+          return count ? [doc, {tf: count, title: title}] : null;
         });
       })).then(function (pairs) {
         var out = new Map();
@@ -317,7 +330,22 @@
     });
   }
 
-  function pageFile(doc, page) { return load('t/' + Math.floor(doc / meta.tdir) + '/' + doc + '-' + page); }
+  /* A doc's text file: Promise<{c: card, f: fold map, body: original body text}>. */
+  var textCache = new Map();
+  function inflate(b64) {
+    var bin = atob(b64), bytes = new Uint8Array(bin.length);
+    for (var i = 0; i < bin.length; i++) bytes[i] = bin.charCodeAt(i);
+    var stream = new Blob([bytes]).stream().pipeThrough(new DecompressionStream('deflate-raw'));
+    return new Response(stream).text();
+  }
+  function textFile(doc) {
+    if (!textCache.has(doc)) {
+      textCache.set(doc, load('t/' + Math.floor(doc / meta.tdir) + '/' + doc + '-0').then(function (t) {
+        return inflate(t.z).then(function (body) { return {c: t.c, f: t.f, body: body}; });
+      }));
+    }
+    return textCache.get(doc);
+  }
 
   function foldPage(text, fmap) {  // folded text + offsets (index of source code point per folded unit)
     var out = '', offs = [], src = Array.from(text);
@@ -332,14 +360,9 @@
 
   /* The whole folded search_text of a doc (only for quoted phrases with spaces). */
   function docText(doc) {
-    return pageFile(doc, 0).then(function (p0) {
-      var more = [];
-      for (var k = 1; k < p0.c[4]; k++) more.push(pageFile(doc, k));
-      return Promise.all(more).then(function (rest) {
-        var title = foldPage(p0.c[0], p0.f).text;
-        var body = [p0].concat(rest).map(function (p) { return foldPage(p.t, p.f).text; }).join('');
-        return {text: title + SEPARATOR + body, bodyStart: title.length + 1};
-      });
+    return textFile(doc).then(function (t) {
+      var title = foldPage(t.c[0], t.f).text;
+      return {text: title + SEPARATOR + foldPage(t.body, t.f).text, bodyStart: title.length + 1};
     });
   }
 
@@ -379,18 +402,16 @@
         });
         // Rank: each positive term adds idf * (1 + log tf), twice that in the title; ties newest first.
         var positive = unique([].concat.apply([], query.groups));
-        var score = new Map(), page = new Map();
+        var score = new Map();
         hits.forEach(function (doc) {
-          var s = 0, pg = null;
+          var s = 0;
           positive.forEach(function (t) {
             var info = byTerm.get(t).get(doc);
             if (!info) return;
             var idf = Math.log(1 + meta.n / byTerm.get(t).size);
             s += idf * (1 + Math.log(info.tf)) + (info.title ? 2 * idf : 0);
-            if (pg === null || info.page < pg.page) pg = info;
           });
           score.set(doc, s);
-          page.set(doc, pg ? pg.page : 0);
         });
         hits.sort(function (x, y) { return score.get(y) - score.get(x) || y - x; });
         var facets = {year: new Map(), meeting_type: new Map(), theme: new Map()};
@@ -400,30 +421,16 @@
           bump(facets.meeting_type, meta.mtypes[docType[doc]]);
           docThemes[doc].forEach(function (t) { bump(facets.theme, meta.themes[t]); });
         });
-        return {query: query, hits: hits, page: page, facets: facets};
+        return {query: query, hits: hits, facets: facets};
       });
     });
   }
 
   /* The card and an excerpt of one hit: the matched characters are marked. */
-  function excerpt(doc, startPage, terms) {
-    return pageFile(doc, startPage).then(function (p) {
-      var npages = p.c[4];
-      var texts = [p];
-      function attempt() {
-        var fmap = {};
-        texts.forEach(function (t) { for (var k in t.f) fmap[k] = t.f[k]; });
-        var f = foldPage(texts.map(function (t) { return t.t; }).join(''), fmap);
-        var spans = findSpans(f, terms);
-        var last = startPage + texts.length - 1;
-        // A speech that matches only in its title has no body match: look one page further (a
-        // match may cross the page end), then stop.
-        var titleOnly = findSpans(foldPage(p.c[0], fmap), terms).length > 0 && texts.length >= 2;
-        if (spans.length || last + 1 >= npages || titleOnly) return {card: p.c, fmap: fmap, page: f, spans: spans};
-        // The first occurrence may be on a later page (page numbers are capped) or cross a page end.
-        return pageFile(doc, last + 1).then(function (next) { texts.push(next); return attempt(); });
-      }
-      return attempt();
+  function excerpt(doc, terms) {
+    return textFile(doc).then(function (t) {
+      var f = foldPage(t.body, t.f);
+      return {card: t.c, fmap: t.f, page: f, spans: findSpans(f, terms)};
     });
   }
 
@@ -517,7 +524,7 @@
     var terms = res.query.terms;
     ui.more.disabled = true;
     return Promise.all(slice.map(function (doc) {
-      return excerpt(doc, res.page.get(doc), terms);
+      return excerpt(doc, terms);
     })).then(function (exs) {
       if (token !== state.token) return;
       var first = null;
@@ -675,10 +682,12 @@
     }).then(function (facets) {
       var m = meta;
       docType = new Int32Array(m.n);
+      docTlen = new Int32Array(m.n);
       docThemes = new Array(m.n);
       var r = vlqReader(facets);
       for (var k = 0; k < m.n; k++) {
         docType[k] = r.num();
+        docTlen[k] = r.num();
         var nt = r.num(), ts = [];
         for (var j = 0; j < nt; j++) ts.push(r.num());
         docThemes[k] = ts;
