@@ -26,7 +26,6 @@ reloads when it differs from the one it was served with, and shows a banner when
 from __future__ import annotations
 
 import errno
-import html
 import ipaddress
 import json
 import os
