@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import pickle
 import sqlite3
+import threading
 from pathlib import Path
 
 SCHEMA = """
@@ -25,6 +26,7 @@ class BuildCache:
         """``readonly``: read what an earlier build stored, never write (``check``, render workers)."""
         self.path = state_dir / "cache.sqlite"
         self.readonly = readonly
+        self._lock = threading.Lock()
         if readonly:
             # No build has it open (no -wal file): read it as immutable, which creates no
             # -wal/-shm files beside it; otherwise a plain read-only connection.
@@ -34,7 +36,7 @@ class BuildCache:
                 else sqlite3.connect(":memory:")
         else:
             state_dir.mkdir(parents=True, exist_ok=True)
-            self.db = sqlite3.connect(self.path)
+            self.db = sqlite3.connect(self.path, check_same_thread=False)
             self.db.execute("PRAGMA journal_mode=WAL")
             self.db.execute("PRAGMA synchronous=NORMAL")
         if readonly:
@@ -94,7 +96,10 @@ class BuildCache:
                         (source, digest, pickle.dumps(meta, protocol=pickle.HIGHEST_PROTOCOL), html, text))
 
     def body(self, source: str, digest: str) -> tuple[str, str]:
-        row = self.db.execute("SELECT html, text FROM docs WHERE source=? AND digest=?", (source, digest)).fetchone()
+        """(html, plain text) of a parsed speech; safe to call from the indexers' threads."""
+        with self._lock:
+            row = self.db.execute("SELECT html, text FROM docs WHERE source=? AND digest=?",
+                                  (source, digest)).fetchone()
         if row is None:
             raise KeyError(source)
         return row[0], row[1]
