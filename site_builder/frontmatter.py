@@ -51,6 +51,59 @@ def _yaml_hint(problem: str) -> str:
     return 'check the quoting and indentation on that line; quote values with : # [ ] { } or a leading * & ! %'
 
 
+#: At most this many values (list items, keys, texts) once YAML aliases are expanded: a few
+#: lines of ``&a``/``*a`` can otherwise stand for billions ("billion laughs").
+MAX_VALUES = 10_000
+_ALIAS_HINT = "front-matter values are text or lists of text; do not use YAML anchors (&) and aliases (*)"
+
+
+def _children(node) -> list:
+    if isinstance(node, yaml.MappingNode):
+        return [n for pair in node.value for n in pair]
+    if isinstance(node, yaml.SequenceNode):
+        return list(node.value)
+    return []
+
+
+def _check_size(root) -> None:
+    """Refuse a document whose aliases expand to too many values or refer to themselves."""
+    sizes: dict[int, int] = {}
+    on_path: set[int] = set()
+    stack = [(root, False)]
+    while stack:
+        node, finished = stack.pop()
+        key = id(node)
+        if finished:
+            on_path.discard(key)
+            sizes[key] = min(MAX_VALUES + 1, 1 + sum(sizes[id(c)] for c in _children(node)))
+            continue
+        if key in sizes:
+            continue
+        if key in on_path:
+            raise FrontMatterError("YAML error: a value refers to itself (through an alias)",
+                                   node.start_mark.line + 2, _ALIAS_HINT)
+        on_path.add(key)
+        stack.append((node, True))
+        stack.extend((c, False) for c in _children(node) if id(c) not in sizes)
+    if sizes[id(root)] > MAX_VALUES:
+        raise FrontMatterError(f"YAML error: the front matter holds more than {MAX_VALUES} values", 2, _ALIAS_HINT)
+
+
+def _failing_line(node) -> int:
+    """The line of the first top-level value that cannot be built on its own."""
+    if isinstance(node, yaml.MappingNode):
+        for key_node, value_node in node.value:
+            try:
+                one = _Loader("")
+                try:
+                    one.construct_object(value_node, deep=True)
+                finally:
+                    one.dispose()
+            except Exception:
+                return key_node.start_mark.line + 2
+    return node.start_mark.line + 2
+
+
 def split(text: str) -> FrontMatter:
     """Split and parse; raise FrontMatterError with a 1-based line and a hint."""
     lines = text.split("\n")
@@ -72,7 +125,15 @@ def split(text: str) -> FrontMatter:
         loader = _Loader(block)
         try:
             node = loader.get_single_node()
-            data = loader.construct_document(node) if node is not None else None
+            if node is not None:
+                _check_size(node)
+            try:
+                data = loader.construct_document(node) if node is not None else None
+            except (ValueError, TypeError, AttributeError, OverflowError) as err:
+                # A value PyYAML cannot build (an explicit tag such as !!timestamp 2020-02-30).
+                why = f": {err}" if isinstance(err, (ValueError, OverflowError)) else " with its !!tag"
+                raise FrontMatterError(f"YAML error: cannot read a value{why}", _failing_line(node),
+                                       "remove the !!tag before the value, or quote the value") from None
         finally:
             loader.dispose()
     except yaml.YAMLError as err:
@@ -80,6 +141,9 @@ def split(text: str) -> FrontMatter:
         problem = getattr(err, "problem", None) or str(err)
         line = mark.line + 2 if mark is not None else 2
         raise FrontMatterError(f"YAML error: {problem}", line, _yaml_hint(problem)) from None
+    except RecursionError:
+        raise FrontMatterError("YAML error: the values are nested too deeply", 2,
+                               "front-matter values are text or lists of text") from None
     if data is None:
         raise FrontMatterError("the front matter is empty", 1, "add the fields title, date, meeting_type and themes")
     if not isinstance(data, dict):

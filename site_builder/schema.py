@@ -5,6 +5,7 @@ The field names are an interface (other tools write these files): keep them.
 from __future__ import annotations
 
 import re
+import reprlib
 import unicodedata
 from dataclasses import dataclass
 
@@ -23,7 +24,19 @@ _FIELD_HINTS = {
     "themes": "e.g. themes: [党风廉政建设, 队伍建设]",
 }
 
-_BAD_SLUG_CHARS = re.compile(r"[\x00-\x1f\x7f/\\?#%&:*\"<>|\[\]{}^`'，。；：？！、]")
+#: A slug is a file or folder name: it must fit in 255 bytes with a suffix such as ".html" or "-2".
+MAX_SLUG_CHARS, MAX_SLUG_BYTES = 120, 200
+
+_SHORT = reprlib.Repr()
+_SHORT.maxstring, _SHORT.maxother, _SHORT.maxlist, _SHORT.maxdict, _SHORT.maxlevel = 80, 80, 6, 4, 3
+
+
+def shown(value: object) -> str:
+    """repr() for a message: a long text or a big list is cut short."""
+    return _SHORT.repr(value)
+
+
+_BAD_SLUG_CHARS = re.compile(r"[\x00-\x1f\x7f-\x9f\ud800-\udfff/\\?#%&:*\"<>|\[\]{}^`'，。；：？！、]")
 
 
 @dataclass(frozen=True)
@@ -53,7 +66,10 @@ def slugify(text: str) -> str:
     text = _BAD_SLUG_CHARS.sub("-", text)
     text = re.sub(r"\s+", "-", text.strip())
     text = re.sub(r"-{2,}", "-", text).strip("-.")
-    return text[:120] or "untitled"
+    text = text[:MAX_SLUG_CHARS]
+    while len(text.encode("utf-8", "surrogatepass")) > MAX_SLUG_BYTES:
+        text = text[:-1]
+    return text.rstrip("-.") or "untitled"
 
 
 def slug_problem(slug: str) -> str | None:
@@ -61,9 +77,11 @@ def slug_problem(slug: str) -> str | None:
     if not slug or slug != slug.strip():
         return "the slug is empty or has surrounding spaces"
     if _BAD_SLUG_CHARS.search(slug) or re.search(r"\s", slug) or slug.startswith("."):
-        return f"the slug {slug!r} has characters that do not work in a URL or file name"
-    if len(slug) > 120:
-        return "the slug is longer than 120 characters"
+        return f"the slug {shown(slug)} has characters that do not work in a URL or file name"
+    if len(slug) > MAX_SLUG_CHARS:
+        return f"the slug is longer than {MAX_SLUG_CHARS} characters"
+    if len(slug.encode("utf-8", "surrogatepass")) > MAX_SLUG_BYTES:
+        return f"the slug is longer than {MAX_SLUG_BYTES} bytes (about {MAX_SLUG_BYTES // 3} Chinese characters)"
     return None
 
 
@@ -84,7 +102,7 @@ class _Checker:
                          _FIELD_HINTS.get(field))
             return None
         if isinstance(value, (dict, list, bool)):
-            self.add(field, f"expected text, got {type(value).__name__}: {value!r}", _FIELD_HINTS.get(field))
+            self.add(field, f"expected text, got {type(value).__name__}: {shown(value)}", _FIELD_HINTS.get(field))
             return None
         return clean_text(str(value))
 
@@ -98,7 +116,7 @@ class _Checker:
         out: list[str] = []
         for item in items:
             if item is None or isinstance(item, (dict, list, bool)) or not str(item).strip():
-                self.add(field, f"each entry must be non-empty text, got {item!r}", _FIELD_HINTS.get(field))
+                self.add(field, f"each entry must be non-empty text, got {shown(item)}", _FIELD_HINTS.get(field))
                 continue
             out.append(clean_text(str(item)))
         return tuple(dict.fromkeys(out))
@@ -112,7 +130,7 @@ def _check_vocabulary(check: _Checker, field: str, values: tuple[str, ...], know
             near = closest(value, known, cutoff=0.3)
             listing = "、".join(known[:12]) + ("…" if len(known) > 12 else "")
             hint = (f"did you mean {near!r}? " if near else "") + f"known: {listing}"
-            check.add(field, f"unknown value {value!r} (the site allows only the configured list)", hint)
+            check.add(field, f"unknown value {shown(value)} (the site allows only the configured list)", hint)
 
 
 def validate(
@@ -149,7 +167,7 @@ def validate(
         slug = None
     draft = data.get("draft", False)
     if not isinstance(draft, bool):
-        check.add("draft", f"expected true or false, got {draft!r}", "e.g. draft: true")
+        check.add("draft", f"expected true or false, got {shown(draft)}", "e.g. draft: true")
         draft = False
     optional = {k: check.text(k) for k in ("speaker", "organization", "location", "summary", "source")}
     tags = check.text_list("tags")
