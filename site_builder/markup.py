@@ -32,6 +32,7 @@ _ATTRIBUTES = {
 
 _BLOCK_END = re.compile(r"</(p|h[1-6]|li|blockquote|pre|tr|dt|dd|div|table|figure)>|<br\s*/?>", re.I)
 _TAG = re.compile(r"<[^>]+>")
+_INVISIBLE = re.compile(r"[\x00-\x08\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
 _IMG_WITHOUT_ALT = re.compile(r"<img(?![^>]*\balt=)")
 _CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003ffff]")
 _WORD = re.compile(r"[A-Za-z0-9]+(?:[.'’-][A-Za-z0-9]+)*")
@@ -68,6 +69,9 @@ class Renderer:
     def render(self, source: str) -> Rendered:
         md = self._md
         md.reset()
+        # Control characters show as nothing but make the feed invalid XML (and a NUL would be
+        # taken for analysis.SEPARATOR); a form feed or vertical tab was a page or line break.
+        source = _INVISIBLE.sub("", source.replace("\x0c", "\n").replace("\x0b", "\n").replace("\x85", "\n"))
         body = md.convert(source)
         if not self.trust_html:
             body = nh3.clean(body, tags=_TAGS, attributes=_ATTRIBUTES, link_rel="noopener noreferrer",

@@ -55,9 +55,15 @@ class SpeechMeta:
     draft: bool = False
 
 
+#: Characters that no text shows and that XML (the feed, the sitemap) does not allow: control
+#: characters (YAML's "\x01" escapes make them), surrogates and the non-characters U+FFFE/FFFF.
+INVISIBLE = re.compile(r"[\x00-\x08\x0e-\x1f\x7f-\x84\x86-\x9f\ud800-\udfff\ufffe\uffff]")
+
+
 def clean_text(value: str) -> str:
-    """NFC, single spaces, no surrounding whitespace (titles and vocabulary terms)."""
-    return " ".join(unicodedata.normalize("NFC", value).split())
+    """NFC, single spaces, no surrounding whitespace, no control characters (titles, metadata
+    and vocabulary terms)."""
+    return " ".join(INVISIBLE.sub("", unicodedata.normalize("NFC", value)).split())
 
 
 def slugify(text: str) -> str:
@@ -96,7 +102,7 @@ class _Checker:
 
     def text(self, field: str, required: bool = False) -> str | None:
         value = self.data.get(field)
-        if value is None or (isinstance(value, str) and not value.strip()):
+        if value is None or (isinstance(value, str) and not clean_text(value)):
             if required:
                 self.add(field, "missing (required)" if field not in self.data else "empty (required)",
                          _FIELD_HINTS.get(field))
@@ -115,7 +121,7 @@ class _Checker:
         items = value if isinstance(value, list) else [value]
         out: list[str] = []
         for item in items:
-            if item is None or isinstance(item, (dict, list, bool)) or not str(item).strip():
+            if item is None or isinstance(item, (dict, list, bool)) or not clean_text(str(item)):
                 self.add(field, f"each entry must be non-empty text, got {shown(item)}", _FIELD_HINTS.get(field))
                 continue
             out.append(clean_text(str(item)))

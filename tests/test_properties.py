@@ -265,3 +265,25 @@ def test_query_parse_never_crashes(raw):
 def test_query_parse_of_non_text(value):
     with pytest.raises(query.QueryError):
         query.parse(value)
+
+
+@SETTINGS
+@given(title=st.text(max_size=12), meeting_type=st.text(max_size=8),
+       themes=st.one_of(st.text(max_size=8), st.lists(st.text(max_size=8), max_size=3)),
+       optional=st.dictionaries(st.sampled_from(schema.OPTIONAL), st.text(max_size=10), max_size=4))
+@example(title="\x01", meeting_type="会", themes=["主题"], optional={})
+@example(title="讲话", meeting_type="\x1b", themes="\x02", optional={"slug": "\x7f"})
+def test_validate_with_any_text_in_the_fields(title, meeting_type, themes, optional):
+    """Every field present, each any text: the metadata has non-empty, XML-safe texts, or errors."""
+    data = {"title": title, "date": "2020-03-05", "meeting_type": meeting_type, "themes": themes, **optional}
+    meta, problems = schema.validate("x.md", data, {})
+    _check_problems(problems)
+    if meta is None:
+        assert any(p.is_error for p in problems)
+        return
+    texts = [meta.title, meta.meeting_type, *meta.themes, *meta.tags] + \
+        [getattr(meta, k) for k in ("speaker", "organization", "location", "summary", "source") if getattr(meta, k)]
+    for text in texts:
+        assert text and text == text.strip()
+        assert not any(unicodedata.category(ch) in ("Cc", "Cs") for ch in text if ch not in "\t\n\r"), text
+        assert "\ufffe" not in text and "\uffff" not in text
