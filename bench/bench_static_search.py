@@ -116,6 +116,21 @@ document.body.setAttribute('data-done', '1');
 """, encoding="utf-8")
 
 
+def _children_cpu() -> float:
+    import resource
+
+    r = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return r.ru_utime + r.ru_stime
+
+
+def _peak_rss_mb() -> int:
+    """Peak RSS so far of this process and of the largest reaped child (pool workers)."""
+    import resource
+
+    return round(max(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
+                     resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss) / 1024)
+
+
 def dir_size(p: Path) -> tuple[int, int]:
     files = [f for f in p.rglob("*") if f.is_file()]
     return sum(f.stat().st_size for f in files), len(files)
@@ -186,18 +201,31 @@ def bench(n: int, use_pagefind: bool) -> dict:
     shutil.rmtree(state, ignore_errors=True)
     write_pages(site, docs)
     res: dict = {"n": len(docs), "chars": sum(len(d.body) for d in docs)}
-    t0 = time.perf_counter()
-    res["clean_write"] = StaticIndex(state, site).update(docs)
-    res["clean_write_s"] = round(time.perf_counter() - t0, 2)
+
+    def timed(label, fn):
+        """Run fn; record wall s, CPU s (this process + reaped pool workers) and peak RSS MB."""
+        c0, k0, t0 = time.process_time(), _children_cpu(), time.perf_counter()
+        out = fn()
+        res[label + "_s"] = round(time.perf_counter() - t0, 2)
+        res[label + "_cpu_s"] = round(time.process_time() - c0 + _children_cpu() - k0, 2)
+        res[label + "_peak_rss_mb"] = _peak_rss_mb()
+        return out
+
+    res["clean_write"] = timed("clean_write", lambda: StaticIndex(state, site).update(docs))
     # One changed speech (same id), incremental.
     changed = list(docs)
     d = changed[len(changed) // 2]
     changed[len(changed) // 2] = IndexDoc(**{**d.__dict__, "body": d.body + "\n新增的一句话。", "fingerprint": "changed"})
-    t0 = time.perf_counter()
-    res["one_changed"] = StaticIndex(state, site).update(changed)
-    res["one_changed_s"] = round(time.perf_counter() - t0, 2)
-    StaticIndex(state, site).update(docs)
+    res["one_changed"] = timed("one_changed", lambda: StaticIndex(state, site).update(changed))
+    res["one_reverted"] = timed("one_reverted", lambda: StaticIndex(state, site).update(docs))
+    # One new speech, newest (appended).
+    new = IndexDoc(**{**d.__dict__, "id": "zz-new.md", "date": "2099-01-01", "year": 2099, "fingerprint": "new"})
+    res["one_added"] = timed("one_added", lambda: StaticIndex(state, site).update(docs + [new]))
+    res["one_removed"] = timed("one_removed", lambda: StaticIndex(state, site).update(docs))
+    res["no_change"] = timed("no_change", lambda: StaticIndex(state, site).update(docs))
     res["static_index_bytes"], res["static_index_files"] = dir_size(site / "search")
+    res["static_index_parts"] = {sub: dir_size(site / "search" / sub)[0] for sub in ("k", "p", "t", "f")}
+    res["state_bytes"] = dir_size(state)[0]
     if use_pagefind and PAGEFIND_PY.exists():
         t0 = time.perf_counter()
         subprocess.run([str(PAGEFIND_PY), "-m", "pagefind", "--site", str(site), "--glob", "speeches/**/*.html"],

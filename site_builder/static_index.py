@@ -88,7 +88,7 @@ SECTION_BITS = 7
 SECTIONS = 1 << SECTION_BITS  # per-doc postings are split by key hash into this many sections
 POOL_MIN_DOCS = 48  # analyse in a process pool from this many new docs on
 _ALPHA = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
-_CACHE_VERSION = f"{FORMAT}-{SECTIONS}"
+_CACHE_VERSION = f"{FORMAT}-{SECTIONS}-2"
 _TOP_FILES = ("meta", "facets")  # search/<name>.js
 _SUBDIRS = ("f", "k", "p", "t")  # search/<dir>/… belong to the index entirely
 
@@ -225,7 +225,7 @@ def analyse(doc) -> tuple[dict, bytes]:
         sec_p[crc(tri.encode("utf-16-le")) & mask].append((tri, len(pos), enc))
     # Sections, in _SEC_ORDER, each a compressed marshal of compact columns.
     blobs = []
-    size = 0
+    ksize = psize = 0
     for sec in _SEC_ORDER:
         ks, ps = sec_k[sec], sec_p[sec]
         if not ks and not ps:
@@ -239,8 +239,9 @@ def analyse(doc) -> tuple[dict, bytes]:
             cnt.tobytes(),
             "\0".join(e for _, _, e in ps),
         )
-        size += len(ks) * 4 + sum(len(e) + 12 for _, _, e in ps)
-        blobs.append(zlib.compress(marshal.dumps(col), 1))
+        ksize += len(ks)
+        psize += sum(map(len, (e for _, _, e in ps))) + 2 * len(ps)
+        blobs.append(marshal.dumps(col))
     offsets = [0]
     for b in blobs:
         offsets.append(offsets[-1] + len(b))
@@ -258,7 +259,7 @@ def analyse(doc) -> tuple[dict, bytes]:
         "mt": doc.meeting_type or "",
         "themes": list(doc.themes or ()),
         "tlen": tlen,
-        "size": size,
+        "size": (ksize * 3 // 2, psize * 11 // 10),  # about what its entries add to k/ and p/
     }
     header = marshal.dumps((meta, payload))
     head = len(header).to_bytes(4, "little") + header
@@ -318,30 +319,26 @@ def _put(out: Path, name: str, data: bytes, files: dict, stats: Counter, compare
     files[name] = (_digest(data), len(data))
 
 
-def _bucket_file(prefix: str, b: int, postings: dict, nb: int) -> tuple[str, str]:
-    """(name, JSON body) of bucket ``b``: its keys' postings, 0 for those in their own file."""
-    return f"{prefix}/{b}", _json({k: (0 if len(v) > BIG else v) for k, v in postings.items()})
+def _bucket_js(prefix: str, b: int, postings: dict) -> bytes:
+    """Bucket ``b``: its keys' postings, 0 for those in their own file (``x/<hex>``)."""
+    name = f"{prefix}/{b}"
+    return _js(name, _json({k: (0 if len(v) > BIG else v) for k, v in postings.items()}))
 
 
-class _Shard:
-    """The postings of one shard: prefix → bucket → key → posting string."""
-
-    def __init__(self, data=None):
-        self.b = data if data is not None else {"k": {}, "p": {}}
-
-    def files(self, prefix: str, b: int, nb: int, only=None) -> list[tuple[str, bytes]]:
-        postings = self.b[prefix].get(b, {})
-        out = []  # a long posting's own file first: a bucket never names a file not yet written
-        for key, post in postings.items():
-            if len(post) > BIG and (only is None or key in only):
-                xname = f"{prefix}/x/{_hexname(key)}"
-                out.append((xname, _js(xname, json.dumps(post))))
-        name, body = _bucket_file(prefix, b, postings, nb)
-        out.append((name, _js(name, body)))
-        return out
+def _x_js(prefix: str, key: str, posting: str) -> tuple[str, bytes]:
+    name = f"{prefix}/x/{_hexname(key)}"
+    return name, _js(name, json.dumps(posting))
 
 
-def _sections(fh, offsets: bytes, a: int, b: int):
+def _read_js(path: Path):
+    text = path.read_text("utf-8")
+    start = text.index('",') + 2  # after __ssLoad("<name>",
+    if not text.endswith(");\n"):
+        raise ValueError(f"{path}: not an index file")
+    return json.loads(text[start:-3])
+
+
+def _sections(fh, offsets: bytes, a: int = 0, b: int = SECTIONS):
     offs = array("I")
     offs.frombytes(offsets)
     start, end = offs[a], offs[b]
@@ -352,19 +349,107 @@ def _sections(fh, offsets: bytes, a: int, b: int):
     for i in range(a, b):
         lo, hi = offs[i] - start, offs[i + 1] - start
         if lo != hi:
-            yield marshal.loads(zlib.decompress(blob[lo:hi]))
+            yield marshal.loads(blob[lo:hi])
 
 
-def _assemble_shard(args) -> tuple[int, dict, Counter]:
-    """Build one shard from every doc's sections; write its files and its state. Returns the
-    shard number, {file name: (digest, size)} and stats."""
-    shard, nshards, nb, docs, out, state_path, compare = args
+# A long posting (own file) keeps checkpoints in the state: every CK-th entry's char offset and
+# the doc before it, so that a change decodes only the entries around it.
+CK = 64
+
+
+def _decode(kind: str, posting: str, start: int, end: int, prev: int) -> list:
+    """Entries of ``posting[start:end]`` (starting at an entry whose previous doc is ``prev``):
+    [(doc, code)] for k, [(doc, (count, encoded positions))] for p."""
+    toks, vals = _tokens(posting[start:end])
+    out = []
+    if kind == "k":
+        for x in vals:
+            prev += (x >> 3) + 1
+            out.append((prev, x & 7))
+        return out
+    i, n = 0, len(vals)
+    while i < n:
+        x = vals[i]
+        prev += (x >> 2) + 1
+        c = (x & 3) + 1
+        j = i + 1
+        if c == 4:
+            c += vals[j]
+            j += 1
+        out.append((prev, (c, "".join(toks[j : j + c]))))
+        i = j + c
+    return out
+
+
+def _encode(kind: str, entries: list, prev: int) -> list[str]:
+    parts = []
+    v = _v
+    if kind == "k":
+        for d, code in entries:
+            parts.append(v(((d - prev - 1) << 3) | code))
+            prev = d
+    else:
+        for d, (c, enc) in entries:
+            head = ((d - prev - 1) << 2) | (c - 1 if c < 4 else 3)
+            parts.append(v(head) + enc if c < 4 else v(head) + v(c - 4) + enc)
+            prev = d
+    return parts
+
+
+def _checkpoints(entries: list, parts: list[str], prev: int, base: int) -> tuple[list, list]:
+    offs = list(accumulate(map(len, parts), initial=base))  # offs[j]: where entry j starts
+    idx = range(0, len(entries), CK)
+    return [prev if j == 0 else entries[j - 1][0] for j in idx], [offs[j] for j in idx]
+
+
+def _apply(entries: list, changes: dict) -> list:
+    cur = dict(entries)
+    for n, e in changes.items():
+        if e is None:
+            cur.pop(n, None)
+        else:
+            cur[n] = e
+    return sorted(cur.items())
+
+
+def _patch_posting(kind: str, posting: str, ck, changes: dict):
+    """Apply {doc: entry or None} to a posting; returns (posting, checkpoints or None)."""
+    if ck is None or len(posting) <= BIG:
+        ents = _apply(_decode(kind, posting, 0, len(posting), -1), changes)
+        parts = _encode(kind, ents, -1)
+        new = "".join(parts)
+        return new, (_checkpoints(ents, parts, -1, 0) if len(new) > BIG else None)
+    ckd, cko = list(ck[0]), list(ck[1])
+    for n in sorted(changes, reverse=True):
+        i = bisect.bisect_left(ckd, n) - 1  # region i holds docs (ckd[i], ckd[i+1]]
+        j = min(i + 2, len(ckd))  # decode regions i and i+1: the doc before cko[j] stays
+        s, e = cko[i], (cko[j] if j < len(ckd) else len(posting))
+        ents = _apply(_decode(kind, posting, s, e, ckd[i]), {n: changes[n]})
+        parts = _encode(kind, ents, ckd[i])
+        sub = "".join(parts)
+        nd, no = _checkpoints(ents, parts, ckd[i], s)
+        delta = len(sub) - (e - s)
+        posting = posting[:s] + sub + posting[e:]
+        ckd[i:j] = nd
+        cko[i:j] = no
+        k = i + len(nd)
+        cko[k:] = [o + delta for o in cko[k:]]
+    if len(posting) <= BIG:
+        return posting, None
+    return posting, (ckd, cko)
+
+
+def _assemble_shard(args) -> tuple[dict, Counter]:
+    """Build one shard from every doc's sections; write its files and the checkpoints of its long
+    postings. Returns {file name: (digest, size)} and stats."""
+    shard, nshards, nb, docs, out, skip_path = args
     out = Path(out)
     a, b = _run(shard, nshards)
     klast: dict[str, int] = {}
     kparts: dict[str, list] = {}
     plast: dict[str, int] = {}
     pparts: dict[str, list] = {}
+    ckdocs: dict[str, list] = {}  # prefix+key → doc before every CK-th entry
     v = _v
     for n, (path, offsets) in enumerate(docs):
         with open(path, "rb") as fh:
@@ -375,101 +460,59 @@ def _assemble_shard(args) -> tuple[int, dict, Counter]:
                     if last is None:
                         kparts[key] = [v(base | code)]
                     else:
-                        kparts[key].append(v(((n - last - 1) << 3) | code))
+                        lst = kparts[key]
+                        if not len(lst) % CK:
+                            ckdocs.setdefault("k" + key, []).append(last)
+                        lst.append(v(((n - last - 1) << 3) | code))
                     klast[key] = n
                 cnt = array("I")
                 cnt.frombytes(pc)
                 for key, c, enc in zip(pk.split("\0"), cnt, pp.split("\0")):
                     last = plast.get(key, -1)
                     head = ((n - last - 1) << 2) | (c - 1 if c < 4 else 3)
-                    if c < 4:
-                        part = v(head) + enc
-                    else:
-                        part = v(head) + v(c - 4) + enc
+                    part = v(head) + enc if c < 4 else v(head) + v(c - 4) + enc
                     if last < 0:
                         pparts[key] = [part]
                     else:
-                        pparts[key].append(part)
+                        lst = pparts[key]
+                        if not len(lst) % CK:
+                            ckdocs.setdefault("p" + key, []).append(last)
+                        lst.append(part)
                     plast[key] = n
     del klast, plast
-    mask = nb - 1
-    data: dict = {"k": {}, "p": {}}
-    for prefix, parts in (("k", kparts), ("p", pparts)):
-        buckets: dict = defaultdict(dict)
-        for key, lst in parts.items():
-            buckets[khash(key) & mask][key] = "".join(lst)
-        parts.clear()
-        data[prefix] = dict(buckets)
-    sh = _Shard(data)
     files: dict = {}
     stats: Counter = Counter()
-    for prefix in ("k", "p"):
-        for bk in range(shard, nb, nshards):
-            for name, blob in sh.files(prefix, bk, nb):
-                _put(out, name, blob, files, stats, compare)
-    _write_atomic(Path(state_path), marshal.dumps(data))
-    return shard, files, stats
+    skip: dict = {}
+    for prefix, parts, count in (("k", kparts, nb[0]), ("p", pparts, nb[1])):
+        buckets: dict = defaultdict(dict)
+        mask = count - 1
+        for key, lst in parts.items():
+            post = "".join(lst)
+            buckets[khash(key) & mask][key] = post
+            if len(post) > BIG:
+                offs = [0, *accumulate(map(len, lst))]
+                cd = ckdocs.get(prefix + key, [])
+                skip[prefix + key] = ([-1, *cd], offs[::CK][: len(cd) + 1])
+                name, data = _x_js(prefix, key, post)
+                _put(out, name, data, files, stats)
+        parts.clear()
+        for bk in range(shard, count, nshards):
+            _put(out, f"{prefix}/{bk}", _bucket_js(prefix, bk, buckets.get(bk, {})), files, stats)
+    _write_atomic(Path(skip_path), marshal.dumps(skip))
+    return files, stats
 
 
-def _patch_k(posting: str, changes: dict) -> str:
-    """Apply {doc: code or None} to a doc-level posting."""
-    toks, vals = _tokens(posting)
-    docs = list(accumulate([(x >> 3) + 1 for x in vals]))  # doc + 1
-    codes = [x & 7 for x in vals]
-    entries = dict(zip(docs, codes))
-    for n, code in changes.items():
-        if code is None:
-            entries.pop(n + 1, None)
-        else:
-            entries[n + 1] = code
-    first = min(changes) + 1
-    i = bisect.bisect_left(docs, first)  # entries before i are untouched
-    prev = docs[i - 1] if i else 0
-    out = toks[:i]
-    for d in sorted(k for k in entries if k >= first):
-        out.append(_v(((d - prev - 1) << 3) | entries[d]))
-        prev = d
-    return "".join(out)
-
-
-def _patch_p(posting: str, changes: dict) -> str:
-    """Apply {doc: (count, encoded positions) or None} to a trigram posting."""
-    toks, vals = _tokens(posting)
-    first = min(changes)
-    keep_end = 0  # tokens [0, keep_end) are entries before ``first``
-    prev = -1
-    i = 0
-    n = len(vals)
-    tail: dict[int, str] = {}  # doc → the entry's tokens after its head (count extra, positions)
-    while i < n:
-        x = vals[i]
-        doc = prev + (x >> 2) + 1
-        c = (x & 3) + 1
-        j = i + 1
-        if c == 4:
-            c += vals[j]
-            j += 1
-        end = j + c
-        if doc < first:
-            keep_end = end
-            prev_keep = doc
-        else:
-            tail[doc] = (c, "".join(toks[j:end]))
-        prev = doc
-        i = end
-    prev = prev_keep if keep_end else -1
-    for d, e in changes.items():
-        if e is None:
-            tail.pop(d, None)
-        else:
-            tail[d] = e
-    out = toks[:keep_end]
-    for d in sorted(tail):
-        c, enc = tail[d]
-        head = ((d - prev - 1) << 2) | (c - 1 if c < 4 else 3)
-        out.append(_v(head) + (_v(c - 4) if c >= 4 else "") + enc)
-        prev = d
-    return "".join(out)
+def _doc_entries(path: str, offsets: bytes) -> tuple[dict, dict]:
+    """All postings entries of one doc: ({key: code}, {key: (count, encoded positions)})."""
+    k: dict = {}
+    p: dict = {}
+    with open(path, "rb") as fh:
+        for kk, kc, pk, pc, pp in _sections(fh, offsets):
+            k.update(zip(kk.split("\0"), kc))
+            cnt = array("I")
+            cnt.frombytes(pc)
+            p.update(zip(pk.split("\0"), zip(cnt, pp.split("\0"))))
+    return k, p
 
 
 def _fold_files() -> dict[str, bytes]:
@@ -489,10 +532,15 @@ def _pool(n_jobs: int):
     workers = min(2, os.cpu_count() or 1, n_jobs)
     if workers < 2:
         return None
-    try:
-        ctx = mp.get_context("forkserver")
-    except ValueError:  # pragma: no cover - not on Linux
-        ctx = mp.get_context("spawn")
+    import threading
+
+    # fork is cheapest (and its workers are our children, so their CPU time and memory show in
+    # getrusage); never fork a process that runs other threads.
+    methods = mp.get_all_start_methods()
+    if threading.active_count() == 1 and "fork" in methods:
+        ctx = mp.get_context("fork")
+    else:
+        ctx = mp.get_context("forkserver" if "forkserver" in methods else "spawn")
     return ProcessPoolExecutor(max_workers=workers, mp_context=ctx)
 
 
@@ -515,7 +563,7 @@ class StaticIndex:
                 return m
         except (OSError, ValueError, EOFError, TypeError):
             pass
-        return {"version": _CACHE_VERSION, "docs": {}, "order": [], "files": {}, "nshards": 0, "nb": 0}
+        return {"version": _CACHE_VERSION, "docs": {}, "order": [], "files": {}, "nshards": 0, "nb": (0, 0)}
 
     def update(self, docs: Sequence) -> dict:
         stats: Counter = Counter()
@@ -557,8 +605,9 @@ class StaticIndex:
             stats["analysed"] += len(todo)
         order = sorted(new_docs, key=lambda i: tuple(new_docs[i][2]["order"]))
         nshards = _shard_count(len(order))
-        total = sum(new_docs[i][2]["size"] for i in order)
-        nb = max(nshards, _pow2_at_least(total / BUCKET_TARGET))
+        ksize = sum(new_docs[i][2]["size"][0] for i in order)
+        psize = sum(new_docs[i][2]["size"][1] for i in order)
+        nb = (max(nshards, _pow2_at_least(ksize / BUCKET_TARGET)), max(nshards, _pow2_at_least(psize / BUCKET_TARGET)))
         # 2. Postings: patch the shards when the other docs keep their numbers, else assemble.
         old_order = manifest["order"]
         common = 0
@@ -575,15 +624,21 @@ class StaticIndex:
             intact = False
         patch = bool(intact and manifest["nshards"] == nshards and manifest["nb"] == nb and old_order
                      and len(changed) <= max(8, len(order) // 16)
-                     and all((self.state / "shards" / f"{s}.bin").exists() for s in range(nshards))
+                     and all(self._skip_path(s).exists() for s in range(nshards))
                      and all(Path(old_docs[old_order[n]][1]).exists() for n in changed if n < len(old_order)))
         changed_set = set(changed)
         # Until the new manifest is written, a build that dies half-way leaves shard states that
         # the old manifest does not describe: mark them so that the next build assembles afresh.
         _write_atomic(self.state / "manifest.bin", marshal.dumps({**manifest, "nshards": 0}))
         if patch:
-            self._patch(changed, order, old_order, new_docs, old_docs, nshards, nb, files, stats)
-        else:
+            try:
+                self._patch(changed, order, old_order, new_docs, old_docs, nshards, nb, files, stats)
+            except (OSError, ValueError, KeyError, EOFError, TypeError):  # the output or state was changed
+                patch = False
+                stats["patch_failed"] = 1
+                if os.environ.get("SS_DEBUG"):
+                    raise
+        if not patch:
             for name in [n for n in files if n[:2] in ("k/", "p/")]:
                 del files[name]
             self._assemble(order, new_docs, nshards, nb, files, stats)
@@ -626,8 +681,8 @@ class StaticIndex:
             "format": FORMAT,
             "n": len(order),
             "tdir": T_DIR,
-            "kb": nb,
-            "pb": nb,
+            "kb": nb[0],
+            "pb": nb[1],
             "fold": _fold_blocks(),
             "years": years,
             "mtypes": mtypes,
@@ -668,7 +723,7 @@ class StaticIndex:
                     "nshards": nshards, "nb": nb, "meta_sha": hashlib.sha1(meta_js).hexdigest()}
         _write_atomic(self.state / "manifest.bin", marshal.dumps(manifest))
         for s in range(nshards, 64):
-            (self.state / "shards" / f"{s}.bin").unlink(missing_ok=True)
+            self._skip_path(s).unlink(missing_ok=True)
         keep = {e[1] for e in new_docs.values()}
         for i, e in old_docs.items():
             if e[1] not in keep:
@@ -679,72 +734,77 @@ class StaticIndex:
                                         "files": stats["files"], "bytes": stats["bytes"]}).encode("utf-8"))
         return dict(stats)
 
+    def _skip_path(self, shard: int) -> Path:
+        return self.state / "skip" / f"{shard}.bin"
+
     def _assemble(self, order, new_docs, nshards, nb, files, stats) -> None:
         docs = [(new_docs[i][1], new_docs[i][2]["offsets"]) for i in order]
-        (self.state / "shards").mkdir(parents=True, exist_ok=True)
-        jobs = [(s, nshards, nb, docs, str(self.out), str(self.state / "shards" / f"{s}.bin"), True)
-                for s in range(nshards)]
+        (self.state / "skip").mkdir(parents=True, exist_ok=True)
+        jobs = [(s, nshards, nb, docs, str(self.out), str(self._skip_path(s))) for s in range(nshards)]
         pool = _pool(nshards) if len(order) >= 4 * POOL_MIN_DOCS and self.jobs != 1 else None
         if pool is None:
             results = map(_assemble_shard, jobs)
         else:
             with pool:
                 results = list(pool.map(_assemble_shard, jobs))
-        for _, fs, st in results:
+        for fs, st in results:
             files.update(fs)
             stats.update(st)
         stats["assembled"] = 1
 
     def _patch(self, changed, order, old_order, new_docs, old_docs, nshards, nb, files, stats) -> None:
-        """Patch the postings of the changed doc numbers in every shard's state."""
-        mask = nb - 1
-        for shard in range(nshards):
-            a, b = _run(shard, nshards)
-            kch: dict = defaultdict(dict)
-            pch: dict = defaultdict(dict)
-            for n in changed:
-                if n < len(old_order) and old_order[n] in old_docs:
-                    _, path, meta = old_docs[old_order[n]]
-                    with open(path, "rb") as fh:
-                        for kk, _, pk, _, _ in _sections(fh, meta["offsets"], a, b):
-                            for key in kk.split("\0"):
-                                kch[key][n] = None
-                            for key in pk.split("\0"):
-                                pch[key][n] = None
-                if n < len(order):
-                    _, path, meta = new_docs[order[n]]
-                    with open(path, "rb") as fh:
-                        for kk, kc, pk, pc, pp in _sections(fh, meta["offsets"], a, b):
-                            for key, code in zip(kk.split("\0"), kc):
-                                kch[key][n] = code
-                            cnt = array("I")
-                            cnt.frombytes(pc)
-                            for key, c, enc in zip(pk.split("\0"), cnt, pp.split("\0")):
-                                pch[key][n] = (c, enc)
-            if not kch and not pch:
-                continue
-            spath = self.state / "shards" / f"{shard}.bin"
-            data = marshal.loads(spath.read_bytes())
-            sh = _Shard(data)
-            touched: dict = {"k": defaultdict(set), "p": defaultdict(set)}
-            for prefix, changes, fn in (("k", kch, _patch_k), ("p", pch, _patch_p)):
-                for key, ch in changes.items():
-                    bk = khash(key) & mask
-                    bucket = data[prefix].setdefault(bk, {})
-                    old = bucket.get(key, "")
-                    new = fn(old, ch)
-                    if new == old:
-                        continue
-                    touched[prefix][bk].add(key)
-                    if new:
-                        bucket[key] = new
-                    else:
-                        del bucket[key]
-                    if len(old) > BIG and len(new) <= BIG:
-                        files.pop(f"{prefix}/x/{_hexname(key)}", None)
-            for prefix in ("k", "p"):
-                for bk, keys in touched[prefix].items():
-                    for name, blob in sh.files(prefix, bk, nb, keys):
-                        _put(self.out, name, blob, files, stats)
-            _write_atomic(spath, marshal.dumps(data))
+        """Patch the entries of the changed doc numbers into the index files that hold them.
+
+        The output files are the state: a bucket is read back, its changed keys patched and it is
+        written again; a long posting is patched around the change using its checkpoints."""
+        kch: dict = defaultdict(dict)
+        pch: dict = defaultdict(dict)
+        for n in changed:
+            old_k, old_p = ({}, {})
+            if n < len(old_order) and old_order[n] in old_docs:
+                _, path, meta = old_docs[old_order[n]]
+                old_k, old_p = _doc_entries(path, meta["offsets"])
+            new_k, new_p = ({}, {})
+            if n < len(order):
+                _, path, meta = new_docs[order[n]]
+                new_k, new_p = _doc_entries(path, meta["offsets"])
+            for old, new, ch in ((old_k, new_k, kch), (old_p, new_p, pch)):
+                for key, e in new.items():
+                    if old.get(key) != e:
+                        ch[key][n] = e
+                for key in old.keys() - new.keys():
+                    ch[key][n] = None
+        by_file: dict = defaultdict(list)  # (prefix, bucket) → keys
+        for prefix, changes, count in (("k", kch, nb[0]), ("p", pch, nb[1])):
+            for key in changes:
+                by_file[prefix, khash(key) & (count - 1)].append(key)
+        skips: dict = {}  # shard → checkpoints of its long postings
+        smask = nshards - 1
+        for (prefix, bk), keys in sorted(by_file.items()):
+            changes = kch if prefix == "k" else pch
+            bucket = _read_js(self.out / f"{prefix}/{bk}.js")
+            skip = skips.get(bk & smask)
+            if skip is None:
+                skip = skips[bk & smask] = marshal.loads(self._skip_path(bk & smask).read_bytes())
+            for key in keys:
+                old = bucket.get(key, "")
+                if old == 0:
+                    old = _read_js(self.out / f"{prefix}/x/{_hexname(key)}.js")
+                new, ck = _patch_posting(prefix, old, skip.get(prefix + key), changes[key])
+                if ck is None:
+                    skip.pop(prefix + key, None)
+                else:
+                    skip[prefix + key] = ck
+                if new:
+                    bucket[key] = new
+                else:
+                    bucket.pop(key, None)
+                if len(new) > BIG:
+                    name, data = _x_js(prefix, key, new)
+                    _put(self.out, name, data, files, stats, compare=False)
+                elif len(old) > BIG:
+                    files.pop(f"{prefix}/x/{_hexname(key)}", None)
+            _put(self.out, f"{prefix}/{bk}", _bucket_js(prefix, bk, bucket), files, stats, compare=False)
+        for shard, skip in skips.items():
+            _write_atomic(self._skip_path(shard), marshal.dumps(skip))
         stats["patched"] = len(changed)
