@@ -767,6 +767,7 @@ class _Snapshot:
         self.norm: list[float] = []  # k1·(1 − b + b·len/avglen)
         self.datekey: list[int] = []
         self.loc: list[tuple] = []  # global docnum → (store, local docnum)
+        self.span: list[tuple] = []  # global docnum → (its store's mmap.find, start, end)
         self.deleted: set[int] = set()
         base = 0
         lengths = []
@@ -785,6 +786,8 @@ class _Snapshot:
                         lengths.append(store.nchars[i])
                     self.titles.append(store.titles[i])
                     self.loc.append((store, i))
+                    self.span.append(
+                        (store.mm.find, store.offsets[3 * i], store.offsets[3 * i + 1]))
                 base += store.n
         except BaseException:
             self.close()
@@ -846,17 +849,6 @@ class _Snapshot:
                     del out[d]
         return out
 
-    def contains(self, docnum: int, tb: bytes) -> bool:
-        """Whether the folded text of ``docnum`` contains ``tb`` (a term in UTF-16-LE)."""
-        store, i = self.loc[docnum]
-        o = store.offsets
-        end = o[3 * i + 1]
-        find = store.mm.find
-        j = find(tb, o[3 * i], end)
-        while j > 0 and j & 1:  # a match at an odd offset straddles two code units: not a match
-            j = find(tb, j + 1, end)
-        return j >= 0
-
 
 def _date_key(date: str) -> int:
     parts = [int(p) for p in re.findall(r"\d+", date or "")[:3]]
@@ -869,7 +861,7 @@ def _date_key(date: str) -> int:
 
 
 class _TermInfo:
-    __slots__ = ("term", "keys", "maps", "cand", "exact", "present", "tb", "proof", "postings")
+    __slots__ = ("term", "keys", "maps", "cand", "exact", "present", "tb", "postings")
 
     def __init__(self, term: str, snap: _Snapshot, cache: dict):
         self.term = term
@@ -884,7 +876,6 @@ class _TermInfo:
         self.postings = postings
         maps = [postings(k) for k in self.keys]
         self.exact = analysis.term_is_exact(term)
-        self.proof = None
         maps.sort(key=len)
         self.maps = maps
         if not maps:
@@ -901,44 +892,54 @@ class _TermInfo:
         """The documents (within ``restrict``) that contain the term."""
         if self.exact:
             found = self.cand if restrict is None else (self.cand & restrict)
-        else:
-            cand = self.cand if restrict is None else (self.cand & restrict)
-            contains = snap.contains
-            tb = self.tb
-            if len(cand) >= _PROOF_MIN and " " not in self.term:
-                # For a term without spaces, counts can prove an occurrence: with pairs
-                # p1…p(n-1) and inner characters c1…c(n-2), the term occurs at least
-                # Σ count(p) − Σ count(c) times (each pair occurrence shares its inner
-                # character with the next; pigeonhole). Valid while no count is capped.
-                t = self.term
-                self.proof = (
-                    [self.postings(t[j : j + 2]) for j in range(len(t) - 1)],
-                    [self.postings(t[j]) for j in range(1, len(t) - 1)],
-                )
-            if self.proof is None:
-                found = {d for d in cand if contains(d, tb)}
-            else:
-                pairs, inner = self.proof
-                found = set()
-                for d in cand:
-                    excess = 0
-                    for m in pairs:
-                        c = m[d]
-                        if c >= 255:
-                            break
-                        excess += c
-                    else:
-                        for m in inner:
-                            c = m[d]
-                            if c >= 255:
-                                break
-                            excess -= c
-                        else:
-                            if excess > 0:
-                                found.add(d)
-                                continue
-                    if contains(d, tb):
-                        found.add(d)
+            self.present |= found
+            return found
+        cand = self.cand if restrict is None else (self.cand & restrict)
+        tb = self.tb
+        span = snap.span
+        found = set()
+        add_found = found.add
+        proof = None
+        if len(cand) >= _PROOF_MIN and " " not in self.term:
+            # For a term without spaces, counts can prove an occurrence: with pairs
+            # p1…p(n-1) and inner characters c1…c(n-2), the term occurs at least
+            # Σ count(p) − Σ count(c) times (each pair occurrence shares its inner character
+            # with the next; pigeonhole). Valid while no count is capped at 255. It is tried
+            # on the first candidates and kept only while it spares enough scans.
+            t = self.term
+            proof = (
+                [self.postings(t[j : j + 2]) for j in range(len(t) - 1)],
+                [self.postings(t[j]) for j in range(1, len(t) - 1)],
+            )
+        tried = proved = 0
+        for d in cand:
+            if proof is not None:
+                tried += 1
+                excess = 0
+                for m in proof[0]:
+                    c = m[d]
+                    if c >= 255:
+                        excess = -1 << 30
+                        break
+                    excess += c
+                for m in proof[1]:
+                    c = m[d]
+                    if c >= 255:
+                        excess = -1 << 30
+                        break
+                    excess -= c
+                if excess > 0:
+                    proved += 1
+                    add_found(d)
+                    continue
+                if tried == 200 and proved < 50:
+                    proof = None
+            find, start, end = span[d]
+            j = find(tb, start, end)
+            while j > 0 and j & 1:  # an odd offset straddles two UTF-16 code units
+                j = find(tb, j + 1, end)
+            if j >= 0:
+                add_found(d)
         self.present |= found
         return found
 
