@@ -84,7 +84,7 @@ FORMAT = 2
 BIG = 3072  # a posting longer than this (chars) gets its own file
 BUCKET_TARGET = 6144  # aim for bucket files of about this many chars
 T_DIR = 256  # text files: docs per directory
-SECTION_BITS = 7
+SECTION_BITS = 6
 SECTIONS = 1 << SECTION_BITS  # per-doc postings are split by key hash into this many sections
 POOL_MIN_DOCS = 48  # analyse in a process pool from this many new docs on
 _ALPHA = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
@@ -168,7 +168,7 @@ def _run(shard: int, nshards: int) -> tuple[int, int]:
 
 
 def _shard_count(n_docs: int) -> int:
-    return max(2, min(64, _pow2_at_least(n_docs / 256)))
+    return max(2, min(SECTIONS, _pow2_at_least(n_docs / 256)))
 
 
 # -- per-document analysis ------------------------------------------------------------------
@@ -184,6 +184,20 @@ def _json(data) -> str:
     return body.replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
 
 
+_RUN = re.compile("[^ \x00]+")
+_TF_CLASS = [0, 0, 1, 1, 2, 2, 2, 2, 2, 2]
+_SECTION_MEMO: dict[str, int] = {}
+
+
+def _section(key: str) -> int:
+    sec = _SECTION_MEMO.get(key)
+    if sec is None:
+        if len(_SECTION_MEMO) > 1_000_000:
+            _SECTION_MEMO.clear()
+        sec = _SECTION_MEMO[key] = zlib.crc32(key.encode("utf-16-le")) & (SECTIONS - 1)
+    return sec
+
+
 def analyse(doc) -> tuple[dict, bytes]:
     """Everything the index needs from one document: (meta, cache file bytes)."""
     title, body = doc.title, doc.body
@@ -191,38 +205,40 @@ def analyse(doc) -> tuple[dict, bytes]:
     fbody = analysis.fold(body)
     text = ftitle + analysis.SEPARATOR + fbody
     tlen = len(ftitle)
-    # Chars and pairs: doc-level, with title flag and tf class.
-    pairs = list(map(str.__add__, text, text[1:]))
-    counts = Counter(text)
-    counts.update(pairs)
-    tgrams = set(ftitle)
-    tgrams.update(map(str.__add__, ftitle, ftitle[1:]))
-    sec_k: list[list] = [[] for _ in range(SECTIONS)]
-    mask = SECTIONS - 1
-    crc = zlib.crc32
-    for g, n in counts.items():
-        if " " in g or analysis.SEPARATOR in g:
-            continue
-        code = (4 if g in tgrams else 0) | _tf_class(n)
-        sec_k[crc(g.encode("utf-16-le")) & mask].append((g, code))
-    # Trigram positions (offsets in the search text).
+    # Runs of text without space or separator: no key contains either.
+    add = str.__add__
+    segs = [(m.start(), m.group()) for m in _RUN.finditer(text)]
+    counts: Counter = Counter()
     where: dict[str, list[int]] = {}
-    for i, tri in enumerate(map(str.__add__, pairs, text[2:])):
-        lst = where.get(tri)
-        if lst is None:
-            where[tri] = [i]
-        else:
-            lst.append(i)
+    for off, seg in segs:
+        pairs = list(map(add, seg, seg[1:]))
+        counts.update(seg)
+        counts.update(pairs)
+        for i, tri in enumerate(map(add, pairs, seg[2:]), off):
+            lst = where.get(tri)
+            if lst is None:
+                where[tri] = [i]
+            else:
+                lst.append(i)
+    tgrams = set(ftitle)
+    tgrams.update(map(add, ftitle, ftitle[1:]))
+    # Chars and pairs: doc-level, with title flag and tf class.
+    sec_k: list[list] = [[] for _ in range(SECTIONS)]
+    memo = _SECTION_MEMO.get
+    tf = _TF_CLASS
+    for g, n in counts.items():
+        sec = memo(g)
+        sec_k[_section(g) if sec is None else sec].append((g, (4 if g in tgrams else 0) | (tf[n] if n < 10 else 3)))
+    # Trigram positions (offsets in the search text).
     sec_p: list[list] = [[] for _ in range(SECTIONS)]
     v = _v
     for tri, pos in where.items():
-        if " " in tri or analysis.SEPARATOR in tri:
-            continue
         if len(pos) == 1:
             enc = v(pos[0])
         else:
             enc = v(pos[0]) + "".join([v(b - a - 1) for a, b in zip(pos, pos[1:])])
-        sec_p[crc(tri.encode("utf-16-le")) & mask].append((tri, len(pos), enc))
+        sec = memo(tri)
+        sec_p[_section(tri) if sec is None else sec].append((tri, len(pos), enc))
     # Sections, in _SEC_ORDER, each a compressed marshal of compact columns.
     blobs = []
     ksize = psize = 0
@@ -231,16 +247,11 @@ def analyse(doc) -> tuple[dict, bytes]:
         if not ks and not ps:
             blobs.append(b"")
             continue
-        cnt = array("I", [c for _, c, _ in ps])
-        col = (
-            "\0".join(k for k, _ in ks),
-            bytes(c for _, c in ks),
-            "\0".join(t for t, _, _ in ps),
-            cnt.tobytes(),
-            "\0".join(e for _, _, e in ps),
-        )
+        kk, kc = zip(*ks) if ks else ((), ())
+        pk, pc, pe = zip(*ps) if ps else ((), (), ())
+        col = ("\0".join(kk), bytes(kc), "\0".join(pk), array("I", pc).tobytes(), "\0".join(pe))
         ksize += len(ks)
-        psize += sum(map(len, (e for _, _, e in ps))) + 2 * len(ps)
+        psize += sum(map(len, pe)) + 2 * len(ps)
         blobs.append(marshal.dumps(col))
     offsets = [0]
     for b in blobs:
@@ -322,7 +333,7 @@ def _put(out: Path, name: str, data: bytes, files: dict, stats: Counter, compare
 def _bucket_js(prefix: str, b: int, postings: dict) -> bytes:
     """Bucket ``b``: its keys' postings, 0 for those in their own file (``x/<hex>``)."""
     name = f"{prefix}/{b}"
-    return _js(name, _json({k: (0 if len(v) > BIG else v) for k, v in postings.items()}))
+    return _js(name, _json({k: (0 if v == 0 or len(v) > BIG else v) for k, v in postings.items()}))
 
 
 def _x_js(prefix: str, key: str, posting: str) -> tuple[str, bytes]:
