@@ -526,6 +526,23 @@ def _doc_entries(path: str, offsets: bytes) -> tuple[dict, dict]:
     return k, p
 
 
+def _listing(out: Path) -> set[str]:
+    """Names (without .js) of the index's files now in ``out`` (search/)."""
+    names = {n for n in _TOP_FILES if (out / f"{n}.js").is_file()}
+    stack = list(_SUBDIRS)
+    while stack:
+        rel = stack.pop()
+        with os.scandir(out / rel) as it:
+            for e in it:
+                if e.is_dir(follow_symlinks=False):
+                    stack.append(f"{rel}/{e.name}")
+                elif e.name.endswith(".js"):
+                    names.add(f"{rel}/{e.name[:-3]}")
+                else:
+                    names.add(f"{rel}/{e.name}")
+    return names
+
+
 def _fold_files() -> dict[str, bytes]:
     blocks: dict[int, dict] = defaultdict(dict)
     for k, v in analysis._table()["fold"].items():
@@ -630,7 +647,8 @@ class StaticIndex:
         changed += range(common, max(len(order), len(old_order)))
         files = dict(manifest["files"])
         try:  # the output is still what the manifest describes (else write and clean up everything)
-            intact = hashlib.sha1((self.out / "meta.js").read_bytes()).hexdigest() == manifest.get("meta_sha")
+            intact = (hashlib.sha1((self.out / "meta.js").read_bytes()).hexdigest() == manifest.get("meta_sha")
+                      and _listing(self.out) == set(manifest["files"]))
         except OSError:
             intact = False
         patch = bool(intact and manifest["nshards"] == nshards and manifest["nb"] == nb and old_order

@@ -1,0 +1,161 @@
+"""The static index writer (no browser): incremental updates equal clean writes, and a one-doc
+update rewrites only the files that hold that doc's keys."""
+from __future__ import annotations
+
+import json
+import random
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+
+from site_builder import analysis
+from site_builder import static_index as si
+from site_builder.static_index import IndexDoc, StaticIndex
+
+from test_static_search import _tree, make_docs
+
+
+def _edit(d: IndexDoc, **changes) -> IndexDoc:
+    return IndexDoc(**{**d.__dict__, **changes})
+
+
+def _keys(d: IndexDoc) -> tuple[set[str], set[str]]:
+    """The doc's char/pair keys and trigram keys (what its postings are filed under)."""
+    text = analysis.search_text(d.title, d.body)
+    runs = re.findall("[^ \x00]+", text)
+    k = {g for r in runs for n in (1, 2) for g in (r[i : i + n] for i in range(len(r) - n + 1))}
+    p = {r[i : i + 3] for r in runs for i in range(len(r) - 2)}
+    return k, p
+
+
+def _meta(out: Path) -> dict:
+    text = (out / "search" / "meta.js").read_text("utf-8")
+    return json.loads(text[text.index('",') + 2 : -3])
+
+
+def _allowed(out: Path, docs: list[IndexDoc], number: int) -> set[str]:
+    """Files a change of these docs may rewrite: their keys' buckets and own files, the text file
+    of doc ``number``, meta and facets."""
+    meta = _meta(out)
+    allowed = {"meta.js", "facets.js", f"t/{number // meta['tdir']}/{number}-0.js"}
+    for d in docs:
+        k, p = _keys(d)
+        for prefix, keys, count in (("k", k, meta["kb"]), ("p", p, meta["pb"])):
+            for key in keys:
+                allowed.add(f"{prefix}/{si.khash(key) & (count - 1)}.js")
+                allowed.add(f"{prefix}/x/{si._hexname(key)}.js")
+    return allowed
+
+
+def _stamps(root: Path) -> dict[str, tuple]:
+    return {p.relative_to(root).as_posix(): (p.stat().st_ino, p.stat().st_mtime_ns)
+            for p in root.rglob("*") if p.is_file()}
+
+
+def _number(docs: list[IndexDoc], doc_id: str) -> int:
+    return [d.id for d in sorted(docs, key=lambda d: (d.date, d.id))].index(doc_id)
+
+
+@pytest.fixture
+def small_postings(monkeypatch):
+    """Long-posting files and checkpoints on the small test corpus too."""
+    monkeypatch.setattr(si, "BIG", 120)
+    monkeypatch.setattr(si, "CK", 3)
+
+
+@pytest.mark.parametrize("small", [False, True])
+def test_one_doc_update_rewrites_only_its_files(tmp_path, request, small):
+    if small:
+        request.getfixturevalue("small_postings")
+    docs = make_docs()
+    out = tmp_path / "out"
+    index = StaticIndex(tmp_path / "state", out, jobs=1)
+    index.update(docs)
+    search = out / "search"
+    # An edit: a sentence added in the middle of one speech.
+    i = 5
+    old = docs[i]
+    new = _edit(old, body=old.body[:10] + "新增一句话：如履薄冰。" + old.body[10:], fingerprint="edited")
+    edited = docs[:i] + [new] + docs[i + 1 :]
+    before, before_bytes = _stamps(search), _tree(search)
+    stats = index.update(edited)
+    assert stats.get("patched") == 1 and "assembled" not in stats, stats
+    after, after_bytes = _stamps(search), _tree(search)
+    rewritten = {n for n in after if before.get(n) != after[n]}
+    assert rewritten == {n for n in after if before_bytes.get(n) != after_bytes[n]}  # nothing needlessly
+    assert rewritten <= _allowed(out, [old, new], _number(edited, new.id)), rewritten - _allowed(
+        out, [old, new], _number(edited, new.id))
+    assert len(rewritten) < len(after) / 4
+    # A new, newest speech: appended, the others keep their numbers.
+    added = _edit(docs[0], id="new/zz.md", date="2030-01-01", year=2030, fingerprint="added",
+                  body="全新的讲话：乡村振兴，鲲鹏展翅。")
+    before = _stamps(search)
+    stats = index.update(edited + [added])
+    assert stats.get("patched") == 1 and "assembled" not in stats, stats
+    after = _stamps(search)
+    rewritten = {n for n in after if before.get(n) != after[n]}
+    assert rewritten <= _allowed(out, [added], len(edited)), rewritten - _allowed(out, [added], len(edited))
+    # Both equal a clean write.
+    StaticIndex(tmp_path / "state2", tmp_path / "clean", jobs=1).update(edited + [added])
+    assert _tree(search) == _tree(tmp_path / "clean" / "search")
+
+
+@pytest.mark.parametrize("small", [False, True])
+def test_random_updates_equal_clean_writes(tmp_path, request, small):
+    if small:
+        request.getfixturevalue("small_postings")
+    rnd = random.Random(11)
+    docs = make_docs()
+    cur = list(docs[:-3])
+    inc = StaticIndex(tmp_path / "state", tmp_path / "inc", jobs=1)
+    inc.update(cur)
+    for step in range(14):
+        kind = rnd.choice(["edit", "cut", "first", "append", "drop_last", "drop_any", "rename"])
+        order = sorted(cur, key=lambda d: (d.date, d.id))
+        if kind == "edit":
+            j = rnd.randrange(len(cur))
+            cur[j] = _edit(cur[j], body=cur[j].body + "新增一句话，如履薄冰。" * rnd.randint(1, 3), fingerprint=f"e{step}")
+        elif kind == "cut":
+            j = rnd.randrange(len(cur))
+            cur[j] = _edit(cur[j], body=cur[j].body[: len(cur[j].body) // 2], fingerprint=f"c{step}")
+        elif kind == "first":
+            j = cur.index(order[0])
+            cur[j] = _edit(cur[j], body="党的建设" + cur[j].body, title=cur[j].title + "（修订）", fingerprint=f"f{step}")
+        elif kind == "append":
+            d = rnd.choice(docs)
+            cur.append(_edit(d, id=f"new/{step}.md", date=f"2030-01-{step + 1:02d}", year=2030, fingerprint=f"n{step}"))
+        elif kind == "drop_last":
+            cur.remove(order[-1])
+        elif kind == "drop_any":  # renumbers the docs after it: written afresh
+            cur.remove(rnd.choice(order))
+        else:
+            j = rnd.randrange(len(cur))
+            cur[j] = _edit(cur[j], id=cur[j].id + ".renamed", fingerprint=f"r{step}")
+        inc.update(cur)
+        clean = tmp_path / f"clean{step}"
+        StaticIndex(tmp_path / f"state{step}", clean, jobs=1).update(cur)
+        assert _tree(tmp_path / "inc" / "search") == _tree(clean / "search"), (step, kind)
+        shutil.rmtree(clean)
+
+
+def test_a_damaged_output_is_written_afresh(tmp_path):
+    docs = make_docs()
+    index = StaticIndex(tmp_path / "state", tmp_path / "out", jobs=1)
+    index.update(docs)
+    search = tmp_path / "out" / "search"
+    victim = sorted((search / "p").glob("*.js"))[0]
+    victim.unlink()
+    changed = docs[:-1] + [_edit(docs[-1], body=docs[-1].body + "再加一句。", fingerprint="z")]
+    index.update(changed)  # the patch cannot read the missing bucket: everything is assembled again
+    StaticIndex(tmp_path / "state2", tmp_path / "clean", jobs=1).update(changed)
+    assert _tree(search) == _tree(tmp_path / "clean" / "search")
+
+
+def test_pool_and_serial_builds_are_identical(tmp_path, monkeypatch):
+    monkeypatch.setattr(si, "POOL_MIN_DOCS", 4)
+    docs = make_docs()
+    StaticIndex(tmp_path / "s1", tmp_path / "serial", jobs=1).update(docs)
+    StaticIndex(tmp_path / "s2", tmp_path / "pool").update(docs)
+    assert _tree(tmp_path / "serial" / "search") == _tree(tmp_path / "pool" / "search")
