@@ -15,6 +15,7 @@ then measure, in this process:
   queries      p50 / p95 latency of a fixed set of 1-4 term queries (plus OR, NOT, a phrase and
                filters), each with facets and 10 excerpts, one warm SearchIndex, every query run
                --repeat times after one warm-up pass
+  related      (--related) related speeches: cold keyword cache, nothing changed, one changed
   pagefind     (--pagefind) Pagefind extended over one minimal HTML page per speech, same run
 
 Timings are wall clock and CPU (process + reaped children); on a shared machine compare CPU.
@@ -280,6 +281,25 @@ def bench(n: int, args) -> dict:
     print("slowest:", "; ".join(f"{s['query']} {s['filters'] or ''} {s['total']} hits {s['ms']} ms"
                                 for s in out["slowest"]))
 
+    if args.related:
+        from site_builder.related import compute_related
+
+        cache = work / f"related-{n}"
+        if cache.exists():
+            shutil.rmtree(cache)
+        rel = {}
+        for label in ("cold", "unchanged", "1-changed"):
+            if label == "1-changed":
+                d = docs[1]
+                docs[1] = IndexDoc(**{**d.__dict__, "body": d.body + "\n再补充一句话。",
+                                      "fingerprint": d.fingerprint + "-rel"})
+            with Timer() as t:
+                compute_related(docs, k=5, cache_dir=cache)
+            rel[label] = {"wall_s": round(t.wall, 2), "cpu_s": round(t.cpu, 2)}
+        out["related"] = rel
+        print("related (k=5): " + ", ".join(f"{k} {v['wall_s']:.2f} s wall / {v['cpu_s']:.2f} s CPU"
+                                            for k, v in rel.items()), flush=True)
+
     if args.pagefind:
         pf = run_pagefind(docs, work)
         out["pagefind"] = pf
@@ -298,6 +318,8 @@ def main(argv=None) -> int:
     ap.add_argument("--workers", type=int, default=min(2, os.cpu_count() or 1))
     ap.add_argument("--repeat", type=int, default=5, help="timed passes over the query set")
     ap.add_argument("--pagefind", action="store_true", help="also time Pagefind extended (same pages)")
+    ap.add_argument("--related", action="store_true",
+                    help="also time related.compute_related (cold cache, unchanged, one changed)")
     ap.add_argument("--json", type=Path, help="write all results here")
     args = ap.parse_args(argv)
     results = {"machine": {"cpus": os.cpu_count(), "load": os.getloadavg(), "python": sys.version.split()[0]},
