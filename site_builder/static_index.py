@@ -28,10 +28,13 @@ the doc's title length is in the title.
     ``vlq(count - 4)`` if count >= 4, then ``vlq(o0) vlq(o1 - o0 - 1) …``. A term of three or more
     characters occurs at ``o`` iff each trigram of a cover of the term (offsets 0, 3, 6, …, n-3)
     occurs at ``o + offset``: exact, and only those trigrams are fetched.
-``t/<N // 256>/<N>-0.js``
-    the speech's card ``[title, url, date, meeting type]``, its body text compressed
-    (``z``: raw deflate, base 64; the browser inflates it with ``DecompressionStream``) and the fold
-    of each character of title and body that folding changes (``f``): excerpts and quoted phrases.
+``t/<N // 256>/<N>-0.js`` and ``…-1.js``
+    the speech's card ``[title, url, date, meeting type]``, its body text compressed (``z``: raw
+    deflate in base 64, inflated by the browser's ``DecompressionStream``) and the fold of each
+    character of title and body that folding changes (``f``): excerpts and quoted phrases. The
+    deflate stream is flushed after the first ``HEAD`` characters and cut there: part 0 (with
+    ``"more": 1`` if there is a part 1, a JSON string) gives the start of the text, both parts all of
+    it, so an excerpt near the start costs one small file.
 
 How it is built (``StaticIndex.update``): each new or changed doc is analysed once (in a process
 pool when there are many) into ``state_dir/static/docs/``: one file per (doc, fingerprint) with its
@@ -81,6 +84,7 @@ except ImportError:  # pragma: no cover - only before search_index exists
 
 
 FORMAT = 2
+HEAD = 2048  # body characters in a text file's first part
 BIG = 3072  # a posting longer than this (chars) gets its own file
 BUCKET_TARGET = 6144  # aim for bucket files of about this many chars
 T_DIR = 256  # text files: docs per directory
@@ -88,7 +92,7 @@ SECTION_BITS = 6
 SECTIONS = 1 << SECTION_BITS  # per-doc postings are split by key hash into this many sections
 POOL_MIN_DOCS = 48  # analyse in a process pool from this many new docs on
 _ALPHA = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
-_CACHE_VERSION = f"{FORMAT}-{SECTIONS}-2"
+_CACHE_VERSION = f"{FORMAT}-{SECTIONS}-{HEAD}-3"
 _TOP_FILES = ("meta", "facets")  # search/<name>.js
 _SUBDIRS = ("f", "k", "p", "t")  # search/<dir>/… belong to the index entirely
 
@@ -259,11 +263,21 @@ def analyse(doc) -> tuple[dict, bytes]:
     # The text file (without its name, which depends on the doc number).
     table = analysis._translate_table()
     fmap = {ch: table[ord(ch)] for ch in set(title + body) if ord(ch) in table and table[ord(ch)] != ch}
-    payload = _json({
-        "c": [title, doc.url, doc.date, doc.meeting_type or ""],
-        "z": base64.b64encode(_deflate(body.encode("utf-8"))).decode("ascii"),
-        "f": fmap,
-    })
+    # One raw deflate stream, flushed to a byte boundary after the first HEAD characters: part 0
+    # (with the card) inflates on its own to the start of the body, part 0 + part 1 to all of it.
+    co = zlib.compressobj(9, zlib.DEFLATED, -15, 9)
+    z0 = co.compress(body[:HEAD].encode("utf-8"))
+    rest = body[HEAD:]
+    if rest:
+        z0 += co.flush(zlib.Z_SYNC_FLUSH)
+        z1 = co.compress(rest.encode("utf-8")) + co.flush()
+    else:
+        z0 += co.flush()
+    t0 = {"c": [title, doc.url, doc.date, doc.meeting_type or ""], "z": base64.b64encode(z0).decode("ascii"),
+          "f": fmap}
+    if rest:
+        t0["more"] = 1
+    payload = (_json(t0), json.dumps(base64.b64encode(z1).decode("ascii")) if rest else None)
     meta = {
         "order": (doc.date, doc.id),
         "year": int(doc.year),
@@ -286,7 +300,7 @@ def _analyse_to(args) -> dict:
     return meta
 
 
-def _read_payload(path: Path) -> str:
+def _read_payload(path: Path) -> tuple[str, str | None]:
     with open(path, "rb") as fh:
         n = int.from_bytes(fh.read(4), "little")
         return marshal.loads(fh.read(n))[1]
@@ -674,12 +688,16 @@ class StaticIndex:
         # 3. Text files, fold shards, facets, meta.
         tnames = set()
         for n, i in enumerate(order):
-            name = f"t/{n // T_DIR}/{n}-0"
-            tnames.add(name)
-            if patch and n not in changed_set and name in files:
+            name = f"t/{n // T_DIR}/{n}-"
+            tnames.add(name + "0")
+            if patch and n not in changed_set and name + "0" in files:
+                if name + "1" in files:
+                    tnames.add(name + "1")
                 continue
-            path = Path(new_docs[i][1])
-            _put(self.out, name, _js(name, _read_payload(path)), files, stats)
+            for part, body in enumerate(_read_payload(Path(new_docs[i][1]))):
+                if body is not None:
+                    tnames.add(name + str(part))
+                    _put(self.out, name + str(part), _js(name + str(part), body), files, stats)
         for name in [n for n in files if n.startswith("t/") and n not in tnames]:
             del files[name]
         for name, data in _fold_files().items():

@@ -330,21 +330,42 @@
     });
   }
 
-  /* A doc's text file: Promise<{c: card, f: fold map, body: original body text}>. */
-  var textCache = new Map();
-  function inflate(b64) {
+  /* A doc's text: part 0 has the card, the fold map and the start of the body (a raw deflate
+     stream flushed at a byte boundary: an empty final block makes it complete); parts 0 + 1 are
+     the whole body. Promise<{c: card, f: fold map, body: text, complete: bool}>. */
+  var FINAL_BLOCK = new Uint8Array([1, 0, 0, 255, 255]);
+  var textCache = new Map(), fullCache = new Map();
+  function bytesOf(b64) {
     var bin = atob(b64), bytes = new Uint8Array(bin.length);
     for (var i = 0; i < bin.length; i++) bytes[i] = bin.charCodeAt(i);
-    var stream = new Blob([bytes]).stream().pipeThrough(new DecompressionStream('deflate-raw'));
+    return bytes;
+  }
+  function inflate(parts) {
+    var stream = new Blob(parts).stream().pipeThrough(new DecompressionStream('deflate-raw'));
     return new Response(stream).text();
   }
+  function textName(doc, part) { return 't/' + Math.floor(doc / meta.tdir) + '/' + doc + '-' + part; }
   function textFile(doc) {
     if (!textCache.has(doc)) {
-      textCache.set(doc, load('t/' + Math.floor(doc / meta.tdir) + '/' + doc + '-0').then(function (t) {
-        return inflate(t.z).then(function (body) { return {c: t.c, f: t.f, body: body}; });
+      textCache.set(doc, load(textName(doc, 0)).then(function (t) {
+        var z0 = bytesOf(t.z);
+        return inflate(t.more ? [z0, FINAL_BLOCK] : [z0]).then(function (body) {
+          return {c: t.c, f: t.f, body: body, complete: !t.more, z0: z0};
+        });
       }));
     }
     return textCache.get(doc);
+  }
+  function fullText(doc) {
+    return textFile(doc).then(function (t) {
+      if (t.complete) return t;
+      if (!fullCache.has(doc)) {
+        fullCache.set(doc, load(textName(doc, 1)).then(function (z1) {
+          return inflate([t.z0, bytesOf(z1)]).then(function (body) { return {c: t.c, f: t.f, body: body, complete: true}; });
+        }));
+      }
+      return fullCache.get(doc);
+    });
   }
 
   function foldPage(text, fmap) {  // folded text + offsets (index of source code point per folded unit)
@@ -360,7 +381,7 @@
 
   /* The whole folded search_text of a doc (only for quoted phrases with spaces). */
   function docText(doc) {
-    return textFile(doc).then(function (t) {
+    return fullText(doc).then(function (t) {
       var title = foldPage(t.c[0], t.f).text;
       return {text: title + SEPARATOR + foldPage(t.body, t.f).text, bodyStart: title.length + 1};
     });
@@ -428,9 +449,15 @@
 
   /* The card and an excerpt of one hit: the matched characters are marked. */
   function excerpt(doc, terms) {
-    return textFile(doc).then(function (t) {
+    function cut(t) {
       var f = foldPage(t.body, t.f);
       return {card: t.c, fmap: t.f, page: f, spans: findSpans(f, terms)};
+    }
+    return textFile(doc).then(function (t) {
+      var ex = cut(t);
+      // No match in the start of the body (or too near its end for the excerpt): read it all.
+      if (t.complete || (ex.spans.length && ex.spans[0][0] + 110 <= ex.page.src.length)) return ex;
+      return fullText(doc).then(cut);
     });
   }
 
