@@ -9,6 +9,7 @@ import hashlib
 import json
 import os
 import pickle
+import sqlite3
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -24,7 +25,7 @@ from .model import Archive, build_archive
 from .render import Page, Views, site_view
 from .templates import TemplateSet
 from .urls import UrlMap
-from .writer import copy_tree, remove_file, remove_leftovers, write_file
+from .writer import WriteError, copy_tree, os_error_message, remove_file, remove_leftovers, write_file
 
 LOCK_WAIT_SECONDS = 30
 
@@ -172,12 +173,18 @@ def build(config: SiteConfig, progress=None, notify=None, explain: bool = False)
     """Build content/ into output/; return what happened. Raises SiteBuilderError on failures
     that stop the whole build (lock held, disk full); content problems are in the result."""
     started = time.perf_counter()
-    with build_lock(config.state_dir, notify=notify):
-        cache = BuildCache(config.state_dir)
-        try:
-            result = _build_locked(config, cache, progress, explain)
-        finally:
-            cache.close()
+    try:
+        with build_lock(config.state_dir, notify=notify):
+            cache = BuildCache(config.state_dir)
+            try:
+                result = _build_locked(config, cache, progress, explain)
+            finally:
+                cache.close()
+    except sqlite3.Error as err:  # a full disk, most likely
+        raise SiteBuilderError(f"{config.state_dir / 'cache.sqlite'}: the build cache cannot be written ({err}); "
+                               f"free some space (or delete {config.state_dir}: it is only a cache) and build again") from None
+    except OSError as err:
+        raise WriteError(os_error_message(err, config.state_dir, "the build state")) from None
     result.seconds = time.perf_counter() - started
     return result
 
@@ -246,15 +253,22 @@ def _build_locked(config: SiteConfig, cache: BuildCache, progress, explain: bool
 
 
 def _broken_sources(problems: list[Problem], config: SiteConfig, cache: BuildCache) -> set[str]:
-    """Sources whose file exists but failed to parse: their old pages are kept."""
+    """Sources (files, or folders that could not be read) that exist but failed: their old pages
+    are kept."""
     broken = set()
     for p in problems:
         if p.is_error:
-            try:
-                broken.add(Path(p.path).resolve().relative_to(config.content).as_posix())
-            except ValueError:
+            path = Path(p.path)
+            try:  # not path.resolve(): the file may be a symbolic link loop
+                broken.add((path.parent.resolve() / path.name).relative_to(config.content).as_posix())
+            except (ValueError, OSError, RuntimeError):
                 pass
     return broken
+
+
+def _is_broken(owner: str | None, broken: set[str]) -> bool:
+    return owner is not None and (owner in broken or "." in broken
+                                  or any(owner.startswith(b + "/") for b in broken))
 
 
 def _page_key(page: Page, templates: TemplateSet, site_fp: str) -> str:
@@ -288,7 +302,7 @@ def _write_pages(config, cache, templates, pages, broken_sources, result, progre
         if progress:
             progress("render", done, len(todo))
     current = {p.path for p in pages}
-    stale = [path for path, (_, owner) in known.items() if path not in current and owner not in broken_sources]
+    stale = [path for path, (_, owner) in known.items() if path not in current and not _is_broken(owner, broken_sources)]
     for path in stale:
         remove_file(out, path)
         if explain:
@@ -398,9 +412,14 @@ def _update_indexes(config: SiteConfig, docs: list, progress, clock) -> dict:
     index = SearchIndex(config.state_dir / "whoosh")
     try:
         stats["whoosh"] = index.update(docs)
+    except OSError as err:
+        raise WriteError(os_error_message(err, config.state_dir / "whoosh", "the search index")) from None
     finally:
         index.close()
     clock("whoosh index")
-    stats["static"] = StaticIndex(config.state_dir, config.output).update(docs)
+    try:
+        stats["static"] = StaticIndex(config.state_dir, config.output).update(docs)
+    except OSError as err:
+        raise WriteError(os_error_message(err, config.output / "search", "the in-browser search index")) from None
     clock("static index")
     return stats

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import stat
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
@@ -88,6 +89,11 @@ def scan(content: Path) -> tuple[list[SourceFile], list[Problem]]:
             except OSError as err:
                 problems.append(Problem(display_path(path), None, None, f"cannot read this file: {err.strerror}",
                                         "a broken symbolic link? fix or remove it"))
+                continue
+            if not stat.S_ISREG(st.st_mode):  # reading a pipe would block, a device would never end
+                problems.append(Problem(display_path(path), None, None,
+                                        "not a regular file (a pipe, device or socket): not read",
+                                        "remove it, or put the speech's text in an ordinary file"))
                 continue
             files.append(SourceFile(path.relative_to(content).as_posix(), path, st.st_mtime_ns, st.st_size))
     return files, problems

@@ -65,6 +65,16 @@ def remove_leftovers(root: Path) -> list[str]:
     return removed
 
 
+def os_error_message(err: OSError, where: Path, what: str) -> str:
+    """One line for a failure to write ``what`` under ``where`` (or in the file the error names)."""
+    target = Path(err.filename) if getattr(err, "filename", None) else where
+    if err.errno == errno.ENOSPC:
+        return f"{target}: the disk is full while writing {what}. Free some space and build again."
+    if err.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+        return f"{target}: cannot write {what} here ({err.strerror}); check the permissions of that folder."
+    return f"{target}: cannot write {what} ({err.strerror or err})."
+
+
 def remove_file(root: Path, rel_path: str) -> None:
     """Remove a stale output file and the folders it leaves empty."""
     target = root / rel_path
