@@ -464,47 +464,55 @@ def _patch_posting(kind: str, posting: str, ck, changes: dict):
     return posting, (ckd, cko)
 
 
-def _assemble_shard(args) -> tuple[dict, Counter]:
+def _peak_rss_mb() -> int:
+    try:
+        import resource
+
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024
+    except (ImportError, OSError):  # pragma: no cover - not on Unix
+        return 0
+
+
+def _assemble_shard(args) -> tuple[dict, Counter, int]:
     """Build one shard from every doc's sections; write its files and the checkpoints of its long
     postings. Returns {file name: (digest, size)} and stats."""
     shard, nshards, nb, docs, out, skip_path = args
     out = Path(out)
     a, b = _run(shard, nshards)
-    klast: dict[str, int] = {}
+    # key → [last doc, entry, entry, …]: one dict lookup per (key, doc).
     kparts: dict[str, list] = {}
-    plast: dict[str, int] = {}
     pparts: dict[str, list] = {}
     ckdocs: dict[str, list] = {}  # prefix+key → doc before every CK-th entry
-    v = _v
+    vs, big, ck1 = _VLQ_SMALL, len(_VLQ_SMALL), CK + 1
     for n, (path, offsets) in enumerate(docs):
         with open(path, "rb") as fh:
             for kk, kc, pk, pc, pp in _sections(fh, offsets, a, b):
                 base = n << 3
                 for key, code in zip(kk.split("\0"), kc):
-                    last = klast.get(key)
-                    if last is None:
-                        kparts[key] = [v(base | code)]
+                    e = kparts.get(key)
+                    if e is None:
+                        x = base | code
+                        kparts[key] = [n, vs[x] if x < big else vlq(x)]
                     else:
-                        lst = kparts[key]
-                        if not len(lst) % CK:
-                            ckdocs.setdefault("k" + key, []).append(last)
-                        lst.append(v(((n - last - 1) << 3) | code))
-                    klast[key] = n
+                        x = ((n - e[0] - 1) << 3) | code
+                        if len(e) % CK == 1 and len(e) >= ck1:
+                            ckdocs.setdefault("k" + key, []).append(e[0])
+                        e.append(vs[x] if x < big else vlq(x))
+                        e[0] = n
                 cnt = array("I")
                 cnt.frombytes(pc)
                 for key, c, enc in zip(pk.split("\0"), cnt, pp.split("\0")):
-                    last = plast.get(key, -1)
-                    head = ((n - last - 1) << 2) | (c - 1 if c < 4 else 3)
-                    part = v(head) + enc if c < 4 else v(head) + v(c - 4) + enc
-                    if last < 0:
-                        pparts[key] = [part]
+                    e = pparts.get(key)
+                    last = -1 if e is None else e[0]
+                    x = ((n - last - 1) << 2) | (c - 1 if c < 4 else 3)
+                    part = (vs[x] if x < big else vlq(x)) + enc if c < 4 else _v(x) + _v(c - 4) + enc
+                    if e is None:
+                        pparts[key] = [n, part]
                     else:
-                        lst = pparts[key]
-                        if not len(lst) % CK:
+                        if len(e) % CK == 1 and len(e) >= ck1:
                             ckdocs.setdefault("p" + key, []).append(last)
-                        lst.append(part)
-                    plast[key] = n
-    del klast, plast
+                        e.append(part)
+                        e[0] = n
     files: dict = {}
     stats: Counter = Counter()
     skip: dict = {}
@@ -512,6 +520,7 @@ def _assemble_shard(args) -> tuple[dict, Counter]:
         buckets: dict = defaultdict(dict)
         mask = count - 1
         for key, lst in parts.items():
+            del lst[0]
             post = "".join(lst)
             buckets[khash(key) & mask][key] = post
             if len(post) > BIG:
@@ -524,7 +533,7 @@ def _assemble_shard(args) -> tuple[dict, Counter]:
         for bk in range(shard, count, nshards):
             _put(out, f"{prefix}/{bk}", _bucket_js(prefix, bk, buckets.get(bk, {})), files, stats)
     _write_atomic(Path(skip_path), marshal.dumps(skip))
-    return files, stats
+    return files, stats, _peak_rss_mb()
 
 
 def _doc_entries(path: str, offsets: bytes) -> tuple[dict, dict]:
@@ -794,9 +803,11 @@ class StaticIndex:
         else:
             with pool:
                 results = list(pool.map(_assemble_shard, jobs))
-        for fs, st in results:
+        for fs, st, rss in results:
             files.update(fs)
             stats.update(st)
+            if pool is not None:
+                stats["worker_peak_rss_mb"] = max(stats["worker_peak_rss_mb"], rss)
         stats["assembled"] = 1
 
     def _patch(self, changed, order, old_order, new_docs, old_docs, nshards, nb, files, stats) -> None:
