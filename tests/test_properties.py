@@ -1,20 +1,35 @@
-"""Property-based tests (issue 7): arbitrary text never crashes the parsers.
+"""Hostile and broken input (issue 7): arbitrary text never crashes the parsers, and a broken
+file system gives a clear message and loses nothing.
 
-For the front-matter parser, the date parser, slugs, the field validator and the query parser,
-any input either gives a result or raises *our* error (FrontMatterError, DateError, QueryError)
-with a message a user can act on: never a traceback from PyYAML, ``int()``, ``datetime`` or an
-index error. Slugs are always usable as a URL path segment and a file name.
+Property-based (Hypothesis): for the front-matter parser, the date parser, slugs, the field
+validator and the query parser, any input either gives a result or raises *our* error
+(FrontMatterError, DateError, QueryError) with a message a user can act on: never a traceback
+from PyYAML, ``int()``, ``datetime`` or an index error. Slugs are always usable as a URL path
+segment and a file name.
+
+File systems: symbolic link loops and dangling links in content/, pipes and devices named
+``*.md``, unreadable files and folders (simulated in-process when the tests run as root, for
+whom chmod 000 does not block reads), and a full disk (ENOSPC, simulated in-process) while
+writing pages, either search index or the build cache: the build ends with a message naming the
+file or folder and a non-zero exit code, every previously published file is still there (old or
+new version), and once the cause is gone the next build equals a clean one.
 """
 from __future__ import annotations
 
-import datetime as dt
+import os
+import re
+import shutil
 import string
+import subprocess
+import sys
 import unicodedata
+from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, assume, example, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
+from conftest import Site, speech
 from site_builder import frontmatter, query, schema
 from site_builder.dates import DateError, PartialDate, parse_date
 from site_builder.errors import Problem
@@ -287,3 +302,226 @@ def test_validate_with_any_text_in_the_fields(title, meeting_type, themes, optio
         assert text and text == text.strip()
         assert not any(unicodedata.category(ch) in ("Cc", "Cs") for ch in text if ch not in "\t\n\r"), text
         assert "\ufffe" not in text and "\uffff" not in text
+
+
+# --------------------------------------------------------------------------------------------
+# Broken file systems: symbolic link loops, special files, unreadable files, a full disk
+# --------------------------------------------------------------------------------------------
+
+def _build_subprocess(root: Path, timeout: float = 60) -> subprocess.CompletedProcess:
+    """A build that must end by itself (a hang fails the test instead of blocking it)."""
+    return subprocess.run([sys.executable, "-m", "site_builder", "build"], cwd=root, capture_output=True,
+                          text=True, timeout=timeout)
+
+
+def _small_site(root: Path) -> Site:
+    """Four speeches, one per year 2014–2017."""
+    site = Site(root)
+    for i in range(4):
+        site.write(f"{2014 + i}/第{i}篇.md", speech(title=f"第{i}篇讲话", date=f"{2014 + i}-03-0{i + 1}",
+                                                 body=f"同志们：\n\n第{i}篇，如履薄冰。\n"))
+    return site
+
+
+def output_files(site: Site) -> dict[str, bytes]:
+    return site.files() if site.output.is_dir() else {}
+
+
+def is_temporary(rel: str) -> bool:
+    name = rel.rsplit("/", 1)[-1]
+    return name.startswith(".tmp-") or (name.startswith(".") and name.endswith(".tmp"))
+
+
+def test_symbolic_link_loops_and_dangling_links_in_content(tmp_path):
+    site = _small_site(tmp_path / "links")
+    (site.content / "loop").symlink_to(site.content, target_is_directory=True)   # a folder that contains itself
+    (site.content / "2014" / "self").symlink_to(".", target_is_directory=True)
+    (site.content / "a.md").symlink_to("b.md")                                    # a.md → b.md → a.md
+    (site.content / "b.md").symlink_to("a.md")
+    (site.content / "gone.md").symlink_to("missing.md")                           # dangling
+    proc = _build_subprocess(site.root)
+    assert proc.returncode == 1, proc.stderr  # the file loops and the dangling link are errors
+    err = proc.stderr
+    assert "Traceback" not in err and "internal error" not in err, err
+    assert "symbolic link loop" in err
+    for name in ("a.md", "b.md", "gone.md"):
+        assert re.search(rf"content/{name}: cannot read this file: ", err), (name, err)
+    pages = sorted(p.relative_to(site.output).as_posix() for p in site.output.glob("speeches/*/*.html"))
+    assert len(pages) == 4, pages  # each speech once, however many ways lead to it
+
+
+@pytest.mark.parametrize("kind", ["fifo", "device"])
+def test_special_files_named_md_are_reported_not_read(tmp_path, kind):
+    """A named pipe would block the build forever and /dev/zero would fill the memory."""
+    site = _small_site(tmp_path / kind)
+    special = site.content / "2014" / "special.md"
+    if kind == "fifo":
+        os.mkfifo(special)
+    else:
+        special.symlink_to("/dev/zero")
+    proc = _build_subprocess(site.root, timeout=60)
+    assert proc.returncode == 1, proc.stderr
+    assert re.search(r"content/2014/special\.md: .*not a regular file", proc.stderr), proc.stderr
+    assert len(list(site.output.glob("speeches/*/*.html"))) == 4
+
+
+@pytest.fixture
+def published(tmp_path):
+    """A built site (4 speeches), its files, and a helper to touch one speech."""
+    site = _small_site(tmp_path / "published")
+    assert site.run("build", "-q") == 0
+    return site, output_files(site)
+
+
+def _unreadable(monkeypatch, *paths: Path):
+    """Reading these files fails as chmod 000 makes it fail for a normal user (tests may run as
+    root, for whom chmod does not block reads: the failure is simulated in this process)."""
+    import pathlib
+
+    targets = {str(p.resolve()) for p in paths}
+    real = pathlib.Path.read_bytes
+
+    def read_bytes(self):
+        if str(Path(os.path.abspath(self)).resolve()) in targets:
+            raise PermissionError(13, "Permission denied", str(self))
+        return real(self)
+
+    monkeypatch.setattr(pathlib.Path, "read_bytes", read_bytes)
+    if os.geteuid() != 0:
+        for p in paths:
+            p.chmod(0)
+
+
+def test_an_unreadable_speech_is_reported_and_its_page_kept(published, monkeypatch, capsys):
+    site, before = published
+    victim = next(site.content.glob("2015/*.md"))
+    victim.write_text(victim.read_text(encoding="utf-8") + "\n补充。\n", encoding="utf-8")  # must be read again
+    _unreadable(monkeypatch, victim)
+    try:
+        code = site.run("build")
+    finally:
+        victim.chmod(0o644)
+    err = capsys.readouterr().err
+    assert code == 1
+    assert re.search(rf"content/2015/{re.escape(victim.name)}: cannot read this file: Permission denied", err), err
+    page = next(rel for rel in before if rel.startswith("speeches/2015/"))
+    assert output_files(site)[page] == before[page]  # its published page is kept
+
+
+def test_an_unreadable_folder_is_reported_and_its_pages_kept(published, monkeypatch, capsys):
+    site, before = published
+    folder = site.content / "2016"
+    real = os.scandir
+
+    def scandir(path="."):
+        if os.path.abspath(path) == str(folder):
+            raise PermissionError(13, "Permission denied", str(path))
+        return real(path)
+
+    monkeypatch.setattr(os, "scandir", scandir)
+    code = site.run("build")
+    err = capsys.readouterr().err
+    assert code == 1
+    assert re.search(r"content/2016: cannot read this folder: Permission denied", err), err
+    pages = [rel for rel in before if rel.startswith("speeches/2016/")]
+    assert pages
+    now = output_files(site)
+    for rel in pages:
+        assert now.get(rel) == before[rel], f"{rel}: the page of a speech in the unreadable folder was lost"
+
+
+class _FullDisk:
+    """Stands in for the ``os`` module inside one module: writes of data fail with ENOSPC
+    after ``budget`` successful file writes."""
+
+    def __init__(self, budget: int):
+        self.budget = budget
+
+    def __getattr__(self, name):
+        return getattr(os, name)
+
+    def fdopen(self, fd, mode="r", *args, **kwargs):
+        fh = os.fdopen(fd, mode, *args, **kwargs)
+        if "w" in mode:
+            if self.budget <= 0:
+                fh.close()
+                raise OSError(28, "No space left on device")
+            self.budget -= 1
+        return fh
+
+
+def _change_everything(site: Site) -> None:
+    for path in sorted(site.content.rglob("*.md")):
+        path.write_text(path.read_text(encoding="utf-8").replace("同志们", "各位同志"), encoding="utf-8")
+    site.write("2030/新的讲话.md", speech(title="新的讲话", date="2030-01-01", body="如履薄冰。\n"))
+
+
+@pytest.mark.parametrize("budget", [0, 3])
+def test_a_full_disk_while_writing_pages(published, tmp_path, monkeypatch, capsys, budget):
+    from site_builder import writer
+
+    site, before = published
+    _change_everything(site)
+    clean = Site(tmp_path / "clean")
+    shutil.copytree(site.content, clean.content, dirs_exist_ok=True)
+    assert clean.run("build", "-q") == 0
+    after = output_files(clean)
+    monkeypatch.setattr(writer, "os", _FullDisk(budget))
+    code = site.run("build")
+    err = capsys.readouterr().err
+    assert code != 0
+    assert re.search(r"error: \S*output/\S+\.html: the disk is full; the previous version of this file was kept", err), err
+    assert "Traceback" not in err and "internal error" not in err
+    now = output_files(site)
+    for rel, data in before.items():  # nothing published is lost: each file old or new
+        assert rel in now and now[rel] in (data, after.get(rel)), rel
+    assert not [rel for rel in now if is_temporary(rel)]
+    monkeypatch.setattr(writer, "os", os)  # space freed
+    assert site.run("build", "-q") == 0
+    assert output_files(site) == after
+
+
+@pytest.mark.parametrize("where", ["static index", "whoosh index", "build cache"])
+def test_a_full_disk_while_writing_the_indexes_or_the_cache(published, tmp_path, monkeypatch, capsys, where):
+    import builtins
+    import sqlite3
+
+    from site_builder import cache as cachemod
+    from site_builder import search_index, static_index
+
+    site, before = published
+    _change_everything(site)
+    clean = Site(tmp_path / "clean")
+    shutil.copytree(site.content, clean.content, dirs_exist_ok=True)
+    assert clean.run("build", "-q") == 0
+    after = output_files(clean)
+
+    def full(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    if where == "static index":
+        def opener(file, mode="r", *args, **kwargs):
+            if "w" in mode:
+                full()
+            return builtins.open(file, mode, *args, **kwargs)
+        monkeypatch.setattr(static_index, "open", opener, raising=False)
+        expected = r"output/search\S*: the disk is full"
+    elif where == "whoosh index":
+        monkeypatch.setattr(search_index.SearchIndex, "update", full)
+        expected = r"whoosh\S*: the disk is full"
+    else:
+        def commit(self):
+            raise sqlite3.OperationalError("database or disk is full")
+        monkeypatch.setattr(cachemod.BuildCache, "commit", commit)
+        expected = r"cache\.sqlite\S*: .*database or disk is full"
+    code = site.run("build")
+    err = capsys.readouterr().err
+    assert code != 0
+    assert "Traceback" not in err and "internal error" not in err, err
+    assert re.search(expected, err), err
+    now = output_files(site)
+    for rel, data in before.items():
+        assert rel in now and now[rel] in (data, after.get(rel)), rel
+    monkeypatch.undo()
+    assert site.run("build", "-q") == 0
+    assert output_files(site) == after
