@@ -522,3 +522,19 @@ def test_the_csp_blocks_injected_styles(browser, site):
             applied.close()
     finally:
         copy.unlink()
+
+
+def test_search_answers_escape_content(site, capsys):
+    """The Whoosh answers (CLI --json, the server's /api/search) carry excerpts as HTML in which
+    only <mark> is markup: the payload texts of the body are escaped."""
+    assert site.run("search", "alert", "--json", "--limit", "50") == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["total"] >= 1
+    for hit in result["hits"]:
+        assert not re.search(r"<(?!/?mark>)", hit["excerpt"]), hit["excerpt"]
+        assert "alert" in hit["excerpt"]
+    titles = {h["title"] for h in result["hits"]}
+    assert clean_text(TITLE) in titles or "<svg onload=alert('t3')>" in titles
+    assert site.run("search", "<img src=x onerror=alert(1)>", "--json") == 0
+    echoed = json.loads(capsys.readouterr().out)
+    assert echoed["query"] == "<img src=x onerror=alert(1)>" and echoed["total"] == 0
