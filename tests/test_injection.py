@@ -336,6 +336,7 @@ def assert_nothing_ran(v: Visit, where: str) -> None:
     assert not problems, f"{where}: {problems[:8]}"
 
 
+@pytest.mark.browser
 def test_the_harness_sees_a_script_that_runs(browser, tmp_path):
     """A page that does run the payloads is caught: dialogs, the flag and the DOM scan."""
     page = tmp_path / "vulnerable.html"
@@ -348,6 +349,7 @@ def test_the_harness_sees_a_script_that_runs(browser, tmp_path):
         v.close()
 
 
+@pytest.mark.browser
 @pytest.mark.parametrize("kind", ["home", "speech", "other speeches", "listings", "taxonomies", "stats", "404"])
 def test_hostile_content_never_runs_and_shows_as_text(browser, site, kind):
     pages = html_pages(site)
@@ -402,6 +404,7 @@ def _search(site: Site, q: str, **filters) -> str:
     return page_url(site, "search/index.html", "?" + params)
 
 
+@pytest.mark.browser
 @pytest.mark.parametrize("q", QUERIES)
 def test_hostile_queries_never_run_and_are_echoed_as_text(browser, site, q):
     from site_builder.query import QueryError, parse
@@ -427,6 +430,7 @@ def test_hostile_queries_never_run_and_are_echoed_as_text(browser, site, q):
         v.close()
 
 
+@pytest.mark.browser
 def test_hostile_filters_never_run(browser, site):
     v = Visit(browser, _search(site, "讲话", **FILTERS), csp=False, wait_search=True)
     try:
@@ -444,6 +448,7 @@ def test_hostile_filters_never_run(browser, site):
 STYLED = "() => getComputedStyle(document.body).marginTop === '0px'"
 
 
+@pytest.mark.browser
 def test_no_csp_violation_on_any_page_type(browser, site):
     pages = ["index.html", speech_page(site), "years/2020/index.html", "themes/index.html", "stats/index.html",
              "404.html"]
@@ -464,6 +469,7 @@ def test_no_csp_violation_on_any_page_type(browser, site):
             v.close()
 
 
+@pytest.mark.browser
 def test_search_answers_from_file_under_the_csp(browser, site):
     v = Visit(browser, _search(site, "如履薄冰"), csp=True, wait_search=True)
     try:
@@ -475,6 +481,7 @@ def test_search_answers_from_file_under_the_csp(browser, site):
         v.close()
 
 
+@pytest.mark.browser
 def test_the_csp_blocks_an_injected_inline_script(browser, site, tmp_path):
     """Were sanitising ever to fail, the policy would still stop inline scripts and handlers."""
     rel = speech_page(site)
@@ -499,6 +506,7 @@ def test_the_csp_blocks_an_injected_inline_script(browser, site, tmp_path):
         copy.unlink()
 
 
+@pytest.mark.browser
 def test_the_csp_blocks_injected_styles(browser, site):
     """Only the site's own style sheets apply: an injected <style> or style attribute does not."""
     rel = speech_page(site)
