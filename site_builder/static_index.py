@@ -37,14 +37,16 @@ the doc's title length is in the title.
     it, so an excerpt near the start costs one small file.
 
 How it is built (``StaticIndex.update``): each new or changed doc is analysed once (in a process
-pool when there are many) into ``state_dir/static/docs/``: one file per (doc, fingerprint) with its
-text file and its postings split into 128 hash sections. Keys are hash-partitioned into ``P``
-shards; a clean build assembles one shard at a time (reading only that shard's sections of each
-doc), so memory is bounded by a shard, and both cores assemble shards. Each shard's postings are
-kept in ``state_dir/static/shards/``; when docs are edited, appended or removed at the end (doc
-numbers of the others unchanged), only their keys are patched in the shard states and only the
-files holding those keys are rewritten. The output depends only on ``docs``: an incremental update
-and a clean write give byte-identical trees.
+pool when there are many; only those docs' bodies are read) into ``state_dir/static/docs/``: one
+file per (doc, fingerprint) holding its text files and its postings entries split into 64 hash
+sections. Keys are hash-partitioned into ``P`` shards (a shard = a run of sections, so it is one
+read per doc); a clean build assembles one shard at a time in each of two processes, so memory is
+bounded by a shard. When docs are edited, appended or removed at the end (the other docs keep their
+numbers), only the keys whose entry changed are patched: the index files holding them are read
+back, patched and written (a long posting around the change only, using checkpoints kept in
+``state_dir/static/skip/``); nothing else is touched. Any other change (an insertion that
+renumbers docs, a changed file listing) assembles everything again. The output depends only on
+``docs``: an incremental update and a clean write give byte-identical trees.
 """
 from __future__ import annotations
 
