@@ -308,10 +308,17 @@ def test_validate_with_any_text_in_the_fields(title, meeting_type, themes, optio
 # Broken file systems: symbolic link loops, special files, unreadable files, a full disk
 # --------------------------------------------------------------------------------------------
 
+def _limit_memory() -> None:
+    import resource
+
+    resource.setrlimit(resource.RLIMIT_AS, (3 << 30, 3 << 30))
+
+
 def _build_subprocess(root: Path, timeout: float = 60) -> subprocess.CompletedProcess:
-    """A build that must end by itself (a hang fails the test instead of blocking it)."""
+    """A build that must end by itself: a hang fails the test instead of blocking it, and reading
+    an endless file fails with MemoryError (3 GB) instead of starving the machine."""
     return subprocess.run([sys.executable, "-m", "site_builder", "build"], cwd=root, capture_output=True,
-                          text=True, timeout=timeout)
+                          text=True, timeout=timeout, preexec_fn=_limit_memory)
 
 
 def _small_site(root: Path) -> Site:
