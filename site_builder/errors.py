@@ -20,10 +20,16 @@ class Problem:
         return self.severity == "error"
 
     def format(self) -> str:
-        where = self.path if self.line is None else f"{self.path}:{self.line}"
+        path = _printable(self.path)
+        where = path if self.line is None else f"{path}:{self.line}"
         label = "warning: " if self.severity == "warning" else ""
         head = f"{where}: {label}{self.field}: {self.message}" if self.field else f"{where}: {label}{self.message}"
         return head + (f"\n    hint: {self.hint}" if self.hint else "")
+
+
+def _printable(text: str) -> str:
+    """Control characters (ESC, BEL …) from file names are shown as \\x1b, never sent to the terminal."""
+    return "".join(ch if ch.isprintable() or ch == " " else ch.encode("unicode_escape").decode("ascii") for ch in text)
 
 
 class SiteBuilderError(Exception):

@@ -109,3 +109,10 @@ def test_dates_accept_partial_and_chinese(site, capsys):
     assert "<time datetime=\"2020\">2020年</time>" in site.page("speeches/2020/d0.html")
     assert "2020年3月" in site.page("speeches/2020/d1.html")
     assert "2020年3月5日" in site.page("speeches/2020/d2.html")
+
+
+def test_control_characters_in_file_names_are_not_sent_to_the_terminal(site, capsys):
+    code, lines = problems_of(site, capsys, ("a\x1b[31mb.md", "---\n"))
+    assert code == 1
+    assert any(line.startswith("content/a\\x1b[31mb.md:1: front matter:") for line in lines)
+    assert not any("\x1b" in line for line in lines)
