@@ -613,6 +613,8 @@ class StaticIndex:
         try:
             m = marshal.loads((self.state / "manifest.bin").read_bytes())
             if m.get("version") == _CACHE_VERSION:
+                if (self.state / "dirty").exists():  # a build died after changing the output
+                    m["nshards"] = 0
                 return m
         except (OSError, ValueError, EOFError, TypeError):
             pass
@@ -681,9 +683,10 @@ class StaticIndex:
                      and all(self._skip_path(s).exists() for s in range(nshards))
                      and all(Path(old_docs[old_order[n]][1]).exists() for n in changed if n < len(old_order)))
         changed_set = set(changed)
-        # Until the new manifest is written, a build that dies half-way leaves shard states that
-        # the old manifest does not describe: mark them so that the next build assembles afresh.
-        _write_atomic(self.state / "manifest.bin", marshal.dumps({**manifest, "nshards": 0}))
+        # Until the new manifest is written, a build that dies half-way leaves files and checkpoints
+        # that the old manifest does not describe: mark that, so that the next build assembles afresh.
+        self.state.mkdir(parents=True, exist_ok=True)
+        (self.state / "dirty").touch()
         if patch:
             try:
                 self._patch(changed, order, old_order, new_docs, old_docs, nshards, nb, files, stats)
@@ -780,6 +783,7 @@ class StaticIndex:
         manifest = {"version": _CACHE_VERSION, "docs": new_docs, "order": order, "files": files,
                     "nshards": nshards, "nb": nb, "meta_sha": hashlib.sha1(meta_js).hexdigest()}
         _write_atomic(self.state / "manifest.bin", marshal.dumps(manifest))
+        (self.state / "dirty").unlink(missing_ok=True)
         for s in range(nshards, 64):
             self._skip_path(s).unlink(missing_ok=True)
         keep = {e[1] for e in new_docs.values()}
