@@ -12,6 +12,7 @@ import pickle
 import sqlite3
 import time
 from contextlib import contextmanager
+from functools import lru_cache
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -135,11 +136,13 @@ def _fingerprint(*parts) -> str:
     return hashlib.sha1(json.dumps(parts, sort_keys=True, ensure_ascii=False, default=str).encode()).hexdigest()
 
 
+@lru_cache(maxsize=1)
 def _code_version() -> str:
-    """Changes when the package's code changes (editable installs included)."""
-    here = Path(__file__).parent
-    stamps = sorted((p.name, p.stat().st_mtime_ns, p.stat().st_size) for p in here.glob("*.py"))
-    return _fingerprint(__version__, stamps)
+    """Changes when the package's code changes (its bytes, not mtimes: a checkout keeps them)."""
+    digest = hashlib.sha1(__version__.encode())
+    for path in sorted(Path(__file__).parent.glob("*.py")):
+        digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()
 
 
 def _theme_signature(templates: TemplateSet) -> str:
