@@ -5,7 +5,8 @@
 
 For each N: generate the corpus with bench/gen_corpus.py (cached in bench/.work/corpus-N), write a
 site (one page per speech with its text, the search page, the static index) into
-bench/.work/static-site-N, time the clean index write and a one-speech incremental update, then
+bench/.work/static-site-N, time (wall, CPU including pool workers, peak RSS) the clean index write,
+one speech edited and undone, one newest speech added and removed, and a no-change update, then
 in headless Chromium (Playwright, /usr/bin/chromium) measure for each query:
 
 * bytes: everything the browser fetches from opening search/index.html?q=… with an empty cache
@@ -89,9 +90,9 @@ def write_pages(site: Path, docs: list[IndexDoc]) -> None:
     from site_builder.config import SiteConfig
     from site_builder.render import site_view
 
-    site = {**site_view(SiteConfig()), "title": "讲话稿档案", "description": "", "base_url": "/"}
+    ctx = {**site_view(SiteConfig()), "title": "讲话稿档案", "description": "", "base_url": "/"}
     html = TemplateSet([theme / "templates"]).render("search.html", "search/index.html",
-                                                     {"site": site, "page_path": "search/index.html"})
+                                                     {"site": ctx, "page_path": "search/index.html"})
     (site / "search").mkdir(parents=True, exist_ok=True)
     (site / "search" / "index.html").write_text(html, encoding="utf-8")
     (site / "static").mkdir(exist_ok=True)
