@@ -93,6 +93,7 @@ T_DIR = 256  # text files: docs per directory
 SECTION_BITS = 6
 SECTIONS = 1 << SECTION_BITS  # per-doc postings are split by key hash into this many sections
 POOL_MIN_DOCS = 48  # analyse in a process pool from this many new docs on
+PATCH_KEYS_PER_DOC = 10  # patch (rather than assemble) up to about this many changed keys per doc
 _ALPHA = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
 _CACHE_VERSION = f"{FORMAT}-{SECTIONS}-{HEAD}-3"
 _TOP_FILES = ("meta", "facets")  # search/<name>.js
@@ -568,6 +569,29 @@ def _listing(out: Path) -> set[str]:
     return names
 
 
+def _diff(changed, order, old_order, new_docs, old_docs) -> tuple[dict, dict]:
+    """The entries that differ between the old and the new docs at the changed numbers:
+    ({key: {doc: code or None}}, {key: {doc: (count, positions) or None}})."""
+    kch: dict = defaultdict(dict)
+    pch: dict = defaultdict(dict)
+    for n in changed:
+        old_k, old_p = ({}, {})
+        if n < len(old_order) and old_order[n] in old_docs:
+            _, path, meta = old_docs[old_order[n]]
+            old_k, old_p = _doc_entries(path, meta["offsets"])
+        new_k, new_p = ({}, {})
+        if n < len(order):
+            _, path, meta = new_docs[order[n]]
+            new_k, new_p = _doc_entries(path, meta["offsets"])
+        for old, new, ch in ((old_k, new_k, kch), (old_p, new_p, pch)):
+            for key, e in new.items():
+                if old.get(key) != e:
+                    ch[key][n] = e
+            for key in old.keys() - new.keys():
+                ch[key][n] = None
+    return kch, pch
+
+
 def _fold_files() -> dict[str, bytes]:
     blocks: dict[int, dict] = defaultdict(dict)
     for k, v in analysis._table()["fold"].items():
@@ -670,8 +694,13 @@ class StaticIndex:
             if a != b:
                 break
             common += 1
+        end = max(len(order), len(old_order))
+        if len(old_order) == len(order):  # a doc moved or was replaced: the docs after keep their numbers
+            while end > common and old_order[end - 1] == order[end - 1]:
+                end -= 1
         changed = [n for n in range(common) if new_docs[order[n]][0] != old_docs[order[n]][0]]
-        changed += range(common, max(len(order), len(old_order)))
+        changed += range(common, end)
+        changed += [n for n in range(end, len(order)) if new_docs[order[n]][0] != old_docs[order[n]][0]]
         files = dict(manifest["files"])
         try:  # the output is still what the manifest describes (else write and clean up everything)
             intact = (hashlib.sha1((self.out / "meta.js").read_bytes()).hexdigest() == manifest.get("meta_sha")
@@ -682,6 +711,9 @@ class StaticIndex:
                      and len(changed) <= max(8, len(order) // 16)
                      and all(self._skip_path(s).exists() for s in range(nshards))
                      and all(Path(old_docs[old_order[n]][1]).exists() for n in changed if n < len(old_order)))
+        if patch:  # the entries that change; patching costs per key, assembling per doc
+            kch, pch = _diff(changed, order, old_order, new_docs, old_docs)
+            patch = len(kch) + len(pch) <= PATCH_KEYS_PER_DOC * len(order) + 10_000
         changed_set = set(changed)
         # Until the new manifest is written, a build that dies half-way leaves files and checkpoints
         # that the old manifest does not describe: mark that, so that the next build assembles afresh.
@@ -689,7 +721,8 @@ class StaticIndex:
         (self.state / "dirty").touch()
         if patch:
             try:
-                self._patch(changed, order, old_order, new_docs, old_docs, nshards, nb, files, stats)
+                self._patch(kch, pch, nshards, nb, files, stats)
+                stats["patched"] = len(changed)
             except (OSError, ValueError, KeyError, EOFError, TypeError):  # the output or state was changed
                 patch = False
                 stats["patch_failed"] = 1
@@ -816,28 +849,11 @@ class StaticIndex:
                 stats["worker_peak_rss_mb"] = max(stats["worker_peak_rss_mb"], rss)
         stats["assembled"] = 1
 
-    def _patch(self, changed, order, old_order, new_docs, old_docs, nshards, nb, files, stats) -> None:
-        """Patch the entries of the changed doc numbers into the index files that hold them.
+    def _patch(self, kch, pch, nshards, nb, files, stats) -> None:
+        """Patch changed entries ({key: {doc: entry or None}}) into the index files that hold them.
 
         The output files are the state: a bucket is read back, its changed keys patched and it is
         written again; a long posting is patched around the change using its checkpoints."""
-        kch: dict = defaultdict(dict)
-        pch: dict = defaultdict(dict)
-        for n in changed:
-            old_k, old_p = ({}, {})
-            if n < len(old_order) and old_order[n] in old_docs:
-                _, path, meta = old_docs[old_order[n]]
-                old_k, old_p = _doc_entries(path, meta["offsets"])
-            new_k, new_p = ({}, {})
-            if n < len(order):
-                _, path, meta = new_docs[order[n]]
-                new_k, new_p = _doc_entries(path, meta["offsets"])
-            for old, new, ch in ((old_k, new_k, kch), (old_p, new_p, pch)):
-                for key, e in new.items():
-                    if old.get(key) != e:
-                        ch[key][n] = e
-                for key in old.keys() - new.keys():
-                    ch[key][n] = None
         by_file: dict = defaultdict(list)  # (prefix, bucket) → keys
         for prefix, changes, count in (("k", kch, nb[0]), ("p", pch, nb[1])):
             for key in changes:
@@ -871,4 +887,3 @@ class StaticIndex:
             _put(self.out, f"{prefix}/{bk}", _bucket_js(prefix, bk, bucket), files, stats, compare=False)
         for shard, skip in skips.items():
             _write_atomic(self._skip_path(shard), marshal.dumps(skip))
-        stats["patched"] = len(changed)

@@ -111,8 +111,8 @@ def test_random_updates_equal_clean_writes(tmp_path, request, small):
     cur = list(docs[:-3])
     inc = StaticIndex(tmp_path / "state", tmp_path / "inc", jobs=1)
     inc.update(cur)
-    for step in range(14):
-        kind = rnd.choice(["edit", "cut", "first", "append", "drop_last", "drop_any", "rename"])
+    for step in range(16):
+        kind = rnd.choice(["edit", "cut", "first", "append", "drop_last", "drop_any", "rename", "redate"])
         order = sorted(cur, key=lambda d: (d.date, d.id))
         if kind == "edit":
             j = rnd.randrange(len(cur))
@@ -130,9 +130,13 @@ def test_random_updates_equal_clean_writes(tmp_path, request, small):
             cur.remove(order[-1])
         elif kind == "drop_any":  # renumbers the docs after it: written afresh
             cur.remove(rnd.choice(order))
-        else:
+        elif kind == "rename":
             j = rnd.randrange(len(cur))
             cur[j] = _edit(cur[j], id=cur[j].id + ".renamed", fingerprint=f"r{step}")
+        else:  # moves among the docs: those after its old and new place keep their numbers
+            j = rnd.randrange(len(cur))
+            other = rnd.choice(cur)
+            cur[j] = _edit(cur[j], date=other.date, year=other.year, fingerprint=f"d{step}")
         inc.update(cur)
         clean = tmp_path / f"clean{step}"
         StaticIndex(tmp_path / f"state{step}", clean, jobs=1).update(cur)
