@@ -9,7 +9,10 @@ Every file is a classic script ``__ssLoad("<name>", <json>)`` so that it loads f
 
 Format 2. ``N`` = doc number: docs are ordered by (date, id), so year filters are ranges and newer
 speeches are appended at the end. ``h`` = CRC-32 of the key's UTF-16-LE code units. Numbers are
-VLQ in base 64 (``A``–``Z a``–``z 0``–``9 + /``, 5 bits per char, 32 = "more follows"). Offsets are
+VLQ in base 64 (``A``–``Z a``–``z 0``–``9 + /``, 5 bits per char, 32 = "more follows"). A key's
+bucket: shard ``h & (P-1)``, then ``(h >> log2 P) & (count - 1)`` among that shard's buckets,
+numbered shard after shard (``meta.kbs``/``pbs``: bucket count per shard, sized to the shard's
+short postings). Offsets are
 offsets in ``analysis.search_text`` (folded title, separator, folded body), so an offset below
 the doc's title length is in the title.
 
@@ -20,10 +23,10 @@ the doc's title length is in the title.
     per doc: meeting type, folded title length, number of themes, themes (VLQ each).
 ``f/<block>.js``
     the fold table (``data/fold.json``) for code points ``block*256 …``: the browser folds the query.
-``k/<h % KB>.js`` (and ``k/x/<hex>.js`` for a long posting, the bucket then says ``0``)
+``k/<bucket>.js`` (and ``k/x/<hex>.js`` for a long posting, the bucket then says ``0``)
     doc-level postings of every char and adjacent pair (``analysis.grams``): per doc one VLQ of
     ``(doc gap - 1) << 3 | title << 2 | tf class``. Terms of one or two characters are exact.
-``p/<h % PB>.js`` (and ``p/x/<hex>.js``)
+``p/<bucket>.js`` (and ``p/x/<hex>.js``)
     positions of every trigram: per doc ``vlq((doc gap - 1) << 2 | min(count - 1, 3))``,
     ``vlq(count - 4)`` if count >= 4, then ``vlq(o0) vlq(o1 - o0 - 1) …``. A term of three or more
     characters occurs at ``o`` iff each trigram of a cover of the term (offsets 0, 3, 6, …, n-3)
@@ -95,7 +98,7 @@ SECTIONS = 1 << SECTION_BITS  # per-doc postings are split by key hash into this
 POOL_MIN_DOCS = 48  # analyse in a process pool from this many new docs on
 PATCH_KEYS_PER_DOC = 10  # patch (rather than assemble) up to about this many changed keys per doc
 _ALPHA = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
-_CACHE_VERSION = f"{FORMAT}-{SECTIONS}-{HEAD}-3"
+_CACHE_VERSION = f"{FORMAT}-{SECTIONS}-{HEAD}-4"
 _TOP_FILES = ("meta", "facets")  # search/<name>.js
 _SUBDIRS = ("f", "k", "p", "t")  # search/<dir>/… belong to the index entirely
 
@@ -347,10 +350,32 @@ def _put(out: Path, name: str, data: bytes, files: dict, stats: Counter, compare
     files[name] = (_digest(data), len(data))
 
 
-def _bucket_js(prefix: str, b: int, postings: dict) -> bytes:
-    """Bucket ``b``: its keys' postings, 0 for those in their own file (``x/<hex>``)."""
-    name = f"{prefix}/{b}"
-    return _js(name, _json({k: (0 if v == 0 or len(v) > BIG else v) for k, v in postings.items()}))
+def _bucket_body(postings: dict) -> str:
+    """A bucket: its keys' postings, 0 for those in their own file (``x/<hex>``)."""
+    return _json({k: (0 if v == 0 or len(v) > BIG else v) for k, v in postings.items()})
+
+
+def _bucket_count(short: int) -> int:
+    """Buckets of a shard whose short postings (key + posting chars) add up to ``short``."""
+    return _pow2_at_least(short / BUCKET_TARGET)
+
+
+class _Layout:
+    """Where a key's bucket is: shard ``h & (P-1)``, then ``(h >> log2 P) & (count - 1)`` among
+    that shard's buckets; buckets are numbered shard after shard."""
+
+    def __init__(self, counts: list[int]):
+        self.counts = list(counts)
+        self.offsets = list(accumulate(self.counts, initial=0))
+        self.bits = len(self.counts).bit_length() - 1
+
+    def bucket(self, key: str) -> int:
+        h = khash(key)
+        s = h & (len(self.counts) - 1)
+        return self.offsets[s] + ((h >> self.bits) & (self.counts[s] - 1))
+
+    def shard(self, bucket: int) -> int:
+        return bisect.bisect_right(self.offsets, bucket) - 1
 
 
 def _x_js(prefix: str, key: str, posting: str) -> tuple[str, bytes]:
@@ -479,7 +504,7 @@ def _peak_rss_mb() -> int:
 def _assemble_shard(args) -> tuple[dict, Counter, int]:
     """Build one shard from every doc's sections; write its files and the checkpoints of its long
     postings. Returns {file name: (digest, size)} and stats."""
-    shard, nshards, nb, docs, out, skip_path = args
+    shard, nshards, docs, out, skip_path = args
     out = Path(out)
     a, b = _run(shard, nshards)
     # key → [last doc, entry, entry, …]: one dict lookup per (key, doc).
@@ -519,24 +544,32 @@ def _assemble_shard(args) -> tuple[dict, Counter, int]:
     files: dict = {}
     stats: Counter = Counter()
     skip: dict = {}
-    for prefix, parts, count in (("k", kparts, nb[0]), ("p", pparts, nb[1])):
-        buckets: dict = defaultdict(dict)
-        mask = count - 1
+    bodies: dict = {}
+    shorts: dict = {}
+    bits = nshards.bit_length() - 1
+    for prefix, parts in (("k", kparts), ("p", pparts)):
+        posts = {}
+        short = 0
         for key, lst in parts.items():
             del lst[0]
-            post = "".join(lst)
-            buckets[khash(key) & mask][key] = post
+            post = posts[key] = "".join(lst)
             if len(post) > BIG:
                 offs = [0, *accumulate(map(len, lst))]
                 cd = ckdocs.get(prefix + key, [])
                 skip[prefix + key] = ([-1, *cd], offs[::CK][: len(cd) + 1])
                 name, data = _x_js(prefix, key, post)
                 _put(out, name, data, files, stats)
+            else:
+                short += len(key) + len(post)
         parts.clear()
-        for bk in range(shard, count, nshards):
-            _put(out, f"{prefix}/{bk}", _bucket_js(prefix, bk, buckets.get(bk, {})), files, stats)
+        count = _bucket_count(short)
+        buckets: list[dict] = [{} for _ in range(count)]
+        for key, post in posts.items():
+            buckets[(khash(key) >> bits) & (count - 1)][key] = post
+        bodies[prefix] = [_bucket_body(b) for b in buckets]
+        shorts[prefix] = short
     _write_atomic(Path(skip_path), marshal.dumps(skip))
-    return files, stats, _peak_rss_mb()
+    return files, stats, _peak_rss_mb(), bodies, shorts
 
 
 def _doc_entries(path: str, offsets: bytes) -> tuple[dict, dict]:
@@ -621,6 +654,10 @@ def _pool(n_jobs: int):
     return ProcessPoolExecutor(max_workers=workers, mp_context=ctx)
 
 
+class _Relayout(Exception):
+    """A shard's bucket count changes: the postings are assembled afresh."""
+
+
 class StaticIndex:
     """Writes ``output_dir/search/`` for a set of docs; analysis and postings are kept in ``state_dir``."""
 
@@ -642,7 +679,7 @@ class StaticIndex:
                 return m
         except (OSError, ValueError, EOFError, TypeError):
             pass
-        return {"version": _CACHE_VERSION, "docs": {}, "order": [], "files": {}, "nshards": 0, "nb": (0, 0)}
+        return {"version": _CACHE_VERSION, "docs": {}, "order": [], "files": {}, "nshards": 0, "layout": None}
 
     def update(self, docs: Sequence) -> dict:
         stats: Counter = Counter()
@@ -684,9 +721,6 @@ class StaticIndex:
             stats["analysed"] += len(todo)
         order = sorted(new_docs, key=lambda i: tuple(new_docs[i][2]["order"]))
         nshards = _shard_count(len(order))
-        ksize = sum(new_docs[i][2]["size"][0] for i in order)
-        psize = sum(new_docs[i][2]["size"][1] for i in order)
-        nb = (max(nshards, _pow2_at_least(ksize / BUCKET_TARGET)), max(nshards, _pow2_at_least(psize / BUCKET_TARGET)))
         # 2. Postings: patch the shards when the other docs keep their numbers, else assemble.
         old_order = manifest["order"]
         common = 0
@@ -707,7 +741,7 @@ class StaticIndex:
                       and _listing(self.out) == set(manifest["files"]))
         except OSError:
             intact = False
-        patch = bool(intact and manifest["nshards"] == nshards and manifest["nb"] == nb and old_order
+        patch = bool(intact and manifest["nshards"] == nshards and manifest["layout"] and old_order
                      and len(changed) <= max(8, len(order) // 16)
                      and all(self._skip_path(s).exists() for s in range(nshards))
                      and all(Path(old_docs[old_order[n]][1]).exists() for n in changed if n < len(old_order)))
@@ -721,9 +755,9 @@ class StaticIndex:
         (self.state / "dirty").touch()
         if patch:
             try:
-                self._patch(kch, pch, nshards, nb, files, stats)
+                layout = self._patch(kch, pch, nshards, manifest["layout"], files, stats)
                 stats["patched"] = len(changed)
-            except (OSError, ValueError, KeyError, EOFError, TypeError):  # the output or state was changed
+            except (OSError, ValueError, KeyError, EOFError, TypeError, _Relayout):  # the output or state was changed
                 patch = False
                 stats["patch_failed"] = 1
                 if os.environ.get("SS_DEBUG"):
@@ -731,7 +765,7 @@ class StaticIndex:
         if not patch:
             for name in [n for n in files if n[:2] in ("k/", "p/")]:
                 del files[name]
-            self._assemble(order, new_docs, nshards, nb, files, stats)
+            layout = self._assemble(order, new_docs, nshards, files, stats)
         # 3. Text files, fold shards, facets, meta.
         tnames = set()
         for n, i in enumerate(order):
@@ -775,8 +809,10 @@ class StaticIndex:
             "format": FORMAT,
             "n": len(order),
             "tdir": T_DIR,
-            "kb": nb[0],
-            "pb": nb[1],
+            "kb": sum(layout["k"][0]),
+            "pb": sum(layout["p"][0]),
+            "kbs": layout["k"][0],
+            "pbs": layout["p"][0],
             "fold": _fold_blocks(),
             "years": years,
             "mtypes": mtypes,
@@ -814,7 +850,7 @@ class StaticIndex:
                         p.rmdir()
         # 5. State: manifest, then drop cache files of docs that are gone or changed.
         manifest = {"version": _CACHE_VERSION, "docs": new_docs, "order": order, "files": files,
-                    "nshards": nshards, "nb": nb, "meta_sha": hashlib.sha1(meta_js).hexdigest()}
+                    "nshards": nshards, "layout": layout, "meta_sha": hashlib.sha1(meta_js).hexdigest()}
         _write_atomic(self.state / "manifest.bin", marshal.dumps(manifest))
         (self.state / "dirty").unlink(missing_ok=True)
         for s in range(nshards, 64):
@@ -832,40 +868,54 @@ class StaticIndex:
     def _skip_path(self, shard: int) -> Path:
         return self.state / "skip" / f"{shard}.bin"
 
-    def _assemble(self, order, new_docs, nshards, nb, files, stats) -> None:
+    def _assemble(self, order, new_docs, nshards, files, stats) -> dict:
+        """Write all postings; returns the layout {"k"|"p": (bucket count per shard, short chars per shard)}."""
         docs = [(new_docs[i][1], new_docs[i][2]["offsets"]) for i in order]
         (self.state / "skip").mkdir(parents=True, exist_ok=True)
-        jobs = [(s, nshards, nb, docs, str(self.out), str(self._skip_path(s))) for s in range(nshards)]
+        jobs = [(s, nshards, docs, str(self.out), str(self._skip_path(s))) for s in range(nshards)]
         pool = _pool(nshards) if len(order) >= 4 * POOL_MIN_DOCS and self.jobs != 1 else None
-        if pool is None:
-            results = map(_assemble_shard, jobs)
-        else:
-            with pool:
-                results = list(pool.map(_assemble_shard, jobs))
-        for fs, st, rss in results:
-            files.update(fs)
-            stats.update(st)
+        layout: dict = {"k": ([], []), "p": ([], [])}
+        offset = {"k": 0, "p": 0}
+        try:
+            results = map(_assemble_shard, jobs) if pool is None else pool.map(_assemble_shard, jobs)
+            for fs, st, rss, bodies, shorts in results:  # in shard order: buckets are numbered so
+                files.update(fs)
+                stats.update(st)
+                if pool is not None:
+                    stats["worker_peak_rss_mb"] = max(stats["worker_peak_rss_mb"], rss)
+                for prefix in ("k", "p"):
+                    for j, body in enumerate(bodies[prefix]):
+                        name = f"{prefix}/{offset[prefix] + j}"
+                        _put(self.out, name, _js(name, body), files, stats)
+                    offset[prefix] += len(bodies[prefix])
+                    layout[prefix][0].append(len(bodies[prefix]))
+                    layout[prefix][1].append(shorts[prefix])
+        finally:
             if pool is not None:
-                stats["worker_peak_rss_mb"] = max(stats["worker_peak_rss_mb"], rss)
+                pool.shutdown()
         stats["assembled"] = 1
+        return layout
 
-    def _patch(self, kch, pch, nshards, nb, files, stats) -> None:
+    def _patch(self, kch, pch, nshards, layout, files, stats) -> dict:
         """Patch changed entries ({key: {doc: entry or None}}) into the index files that hold them.
 
         The output files are the state: a bucket is read back, its changed keys patched and it is
         written again; a long posting is patched around the change using its checkpoints."""
+        where = {prefix: _Layout(layout[prefix][0]) for prefix in ("k", "p")}
+        shorts = {prefix: list(layout[prefix][1]) for prefix in ("k", "p")}
         by_file: dict = defaultdict(list)  # (prefix, bucket) → keys
-        for prefix, changes, count in (("k", kch, nb[0]), ("p", pch, nb[1])):
+        for prefix, changes in (("k", kch), ("p", pch)):
             for key in changes:
-                by_file[prefix, khash(key) & (count - 1)].append(key)
+                by_file[prefix, where[prefix].bucket(key)].append(key)
         skips: dict = {}  # shard → checkpoints of its long postings
-        smask = nshards - 1
+        pending = []  # buckets are written once the layout is known to stay
         for (prefix, bk), keys in sorted(by_file.items()):
             changes = kch if prefix == "k" else pch
             bucket = _read_js(self.out / f"{prefix}/{bk}.js")
-            skip = skips.get(bk & smask)
+            shard = where[prefix].shard(bk)
+            skip = skips.get(shard)
             if skip is None:
-                skip = skips[bk & smask] = marshal.loads(self._skip_path(bk & smask).read_bytes())
+                skip = skips[shard] = marshal.loads(self._skip_path(shard).read_bytes())
             for key in keys:
                 old = bucket.get(key, "")
                 if old == 0:
@@ -879,11 +929,19 @@ class StaticIndex:
                     bucket[key] = new
                 else:
                     bucket.pop(key, None)
+                shorts[prefix][shard] += ((len(key) + len(new) if len(new) <= BIG and new else 0)
+                                          - (len(key) + len(old) if len(old) <= BIG and old else 0))
                 if len(new) > BIG:
                     name, data = _x_js(prefix, key, new)
                     _put(self.out, name, data, files, stats, compare=False)
                 elif len(old) > BIG:
                     files.pop(f"{prefix}/x/{_hexname(key)}", None)
-            _put(self.out, f"{prefix}/{bk}", _bucket_js(prefix, bk, bucket), files, stats, compare=False)
+            pending.append((f"{prefix}/{bk}", _bucket_body(bucket)))
+        for prefix in ("k", "p"):
+            if [_bucket_count(x) for x in shorts[prefix]] != layout[prefix][0]:
+                raise _Relayout(prefix)
+        for name, body in pending:
+            _put(self.out, name, _js(name, body), files, stats, compare=False)
         for shard, skip in skips.items():
             _write_atomic(self._skip_path(shard), marshal.dumps(skip))
+        return {prefix: (layout[prefix][0], shorts[prefix]) for prefix in ("k", "p")}

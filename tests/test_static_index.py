@@ -42,9 +42,10 @@ def _allowed(out: Path, docs: list[IndexDoc], number: int) -> set[str]:
     allowed = {"meta.js", "facets.js", f"t/{number // meta['tdir']}/{number}-0.js"}
     for d in docs:
         k, p = _keys(d)
-        for prefix, keys, count in (("k", k, meta["kb"]), ("p", p, meta["pb"])):
+        for prefix, keys, counts in (("k", k, meta["kbs"]), ("p", p, meta["pbs"])):
+            layout = si._Layout(counts)
             for key in keys:
-                allowed.add(f"{prefix}/{si.khash(key) & (count - 1)}.js")
+                allowed.add(f"{prefix}/{layout.bucket(key)}.js")
                 allowed.add(f"{prefix}/x/{si._hexname(key)}.js")
     return allowed
 

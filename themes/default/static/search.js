@@ -210,8 +210,16 @@
   }
   function hexName(key) { return Array.from(key).map(function (c) { return c.codePointAt(0).toString(16); }).join('-'); }
 
-  function posting(prefix, buckets, key) {
-    var b = keyHash(key) & (buckets - 1);
+  /* A key's bucket: shard h & (P-1), then (h >> log2 P) & (count - 1) among that shard's buckets,
+     which are numbered shard after shard (static_index._Layout). */
+  function bucketOf(counts, key) {
+    var h = keyHash(key), P = counts.length, s = h & (P - 1), bits = Math.round(Math.log2(P)), off = 0;
+    for (var i = 0; i < s; i++) off += counts[i];
+    return off + ((h >>> bits) & (counts[s] - 1));
+  }
+
+  function posting(prefix, counts, key) {
+    var b = bucketOf(counts, key);
     return load(prefix + '/' + b).then(function (bucket) {
       var v = Object.prototype.hasOwnProperty.call(bucket, key) ? bucket[key] : null;
       if (v === 0) return load(prefix + '/x/' + hexName(key));
@@ -223,7 +231,7 @@
   var kCache = new Map();
   function kPosting(key) {
     if (!kCache.has(key)) {
-      kCache.set(key, posting('k', meta.kb, key).then(function (str) {
+      kCache.set(key, posting('k', meta.kbs, key).then(function (str) {
         var m = new Map();
         if (!str) return m;
         var r = vlqReader(str), doc = -1;
@@ -242,7 +250,7 @@
   var pCache = new Map();
   function pPosting(tri) {
     if (!pCache.has(tri)) {
-      pCache.set(tri, posting('p', meta.pb, tri).then(function (str) {
+      pCache.set(tri, posting('p', meta.pbs, tri).then(function (str) {
         var m = new Map();
         if (!str) return m;
         var r = vlqReader(str), doc = -1;
