@@ -190,6 +190,60 @@ def measure(browser, url: str, done_selector: str) -> dict:
             "total": int(total or 0), "shown": shown}
 
 
+class LazyDoc(IndexDoc):
+    """An IndexDoc whose body is read from its file when asked for (the build's docs read it from
+    the build cache): only new or changed docs' bodies are read."""
+
+    @property
+    def body(self) -> str:
+        text = Path(self._path).read_text(encoding="utf-8").split("---\n", 2)[2].strip()
+        return text + getattr(self, "_extra", "")
+
+    def __reduce__(self):  # to pool workers with the text itself
+        return (IndexDoc, (self.id, self.url, self.title, self.date, self.year, self.meeting_type, self.themes,
+                           self.body, self.fingerprint))
+
+
+def _lazy(d: IndexDoc, path: str, **changes) -> LazyDoc:
+    doc = object.__new__(LazyDoc)
+    for key, value in {**{k: v for k, v in d.__dict__.items() if k != "body"}, "_path": path, **changes}.items():
+        object.__setattr__(doc, key, value)
+    return doc
+
+
+def index_steps(n: int) -> dict:
+    """Time StaticIndex.update (wall, CPU of this process and its pool workers, peak RSS of each):
+    clean write, one speech edited and undone, one newest added and removed, no change, and one
+    oldest added (every doc renumbered). Docs read their bodies on demand."""
+    import resource
+
+    site, state = WORK / f"static-site-{n}", WORK / f"static-state-{n}"
+    d = corpus(n)
+    docs = [_lazy(x, str(d / x.id)) for x in load_corpus(d)]
+    res: dict = {}
+
+    def timed(label, docs):
+        c0, k0, t0 = time.process_time(), _children_cpu(), time.perf_counter()
+        res[label] = StaticIndex(state, site).update(docs)
+        res[label + "_s"] = round(time.perf_counter() - t0, 2)
+        res[label + "_cpu_s"] = round(time.process_time() - c0 + _children_cpu() - k0, 2)
+        res[label + "_peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+        res[label + "_workers_peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024)
+
+    timed("clean_write", docs)
+    mid = docs[len(docs) // 2]
+    timed("one_changed", [_lazy(x, x._path, _extra="\n新增的一句话。", fingerprint="changed") if x is mid else x
+                          for x in docs])
+    timed("one_reverted", docs)
+    timed("one_added", docs + [_lazy(mid, mid._path, id="zz-new.md", date="2099-01-01", year=2099, fingerprint="new")])
+    timed("one_removed", docs)
+    timed("no_change", docs)
+    timed("one_added_oldest", docs + [_lazy(mid, mid._path, id="aa-old.md", date="1990-01-01", year=1990,
+                                            fingerprint="old")])
+    timed("one_removed_oldest", docs)
+    return res
+
+
 def bench(n: int, use_pagefind: bool) -> dict:
     from urllib.parse import urlencode
 
@@ -202,28 +256,11 @@ def bench(n: int, use_pagefind: bool) -> dict:
     shutil.rmtree(state, ignore_errors=True)
     write_pages(site, docs)
     res: dict = {"n": len(docs), "chars": sum(len(d.body) for d in docs)}
-
-    def timed(label, fn):
-        """Run fn; record wall s, CPU s (this process + reaped pool workers) and peak RSS MB."""
-        c0, k0, t0 = time.process_time(), _children_cpu(), time.perf_counter()
-        out = fn()
-        res[label + "_s"] = round(time.perf_counter() - t0, 2)
-        res[label + "_cpu_s"] = round(time.process_time() - c0 + _children_cpu() - k0, 2)
-        res[label + "_peak_rss_mb"] = _peak_rss_mb()
-        return out
-
-    res["clean_write"] = timed("clean_write", lambda: StaticIndex(state, site).update(docs))
-    # One changed speech (same id), incremental.
-    changed = list(docs)
-    d = changed[len(changed) // 2]
-    changed[len(changed) // 2] = IndexDoc(**{**d.__dict__, "body": d.body + "\n新增的一句话。", "fingerprint": "changed"})
-    res["one_changed"] = timed("one_changed", lambda: StaticIndex(state, site).update(changed))
-    res["one_reverted"] = timed("one_reverted", lambda: StaticIndex(state, site).update(docs))
-    # One new speech, newest (appended).
-    new = IndexDoc(**{**d.__dict__, "id": "zz-new.md", "date": "2099-01-01", "year": 2099, "fingerprint": "new"})
-    res["one_added"] = timed("one_added", lambda: StaticIndex(state, site).update(docs + [new]))
-    res["one_removed"] = timed("one_removed", lambda: StaticIndex(state, site).update(docs))
-    res["no_change"] = timed("no_change", lambda: StaticIndex(state, site).update(docs))
+    del docs  # the index steps run in a fresh process that reads bodies on demand, like the build
+    out = subprocess.run([sys.executable, __file__, "--index-steps", str(n)], check=True, capture_output=True,
+                         text=True).stdout
+    res.update(json.loads(out.strip().splitlines()[-1]))
+    docs = load_corpus(corpus(n))
     res["static_index_bytes"], res["static_index_files"] = dir_size(site / "search")
     res["static_index_parts"] = {sub: dir_size(site / "search" / sub)[0] for sub in ("k", "p", "t", "f")}
     res["state_bytes"] = dir_size(state)[0]
@@ -259,7 +296,11 @@ def main() -> int:
     ap.add_argument("--n", type=int, action="append", help="corpus sizes (default 1000)")
     ap.add_argument("--pagefind", action="store_true", help="also build and measure Pagefind (bench/.venv)")
     ap.add_argument("--json", type=Path, help="write the results here")
+    ap.add_argument("--index-steps", type=int, metavar="N", help=argparse.SUPPRESS)  # the child process
     a = ap.parse_args()
+    if a.index_steps:
+        print(json.dumps(index_steps(a.index_steps), ensure_ascii=False))
+        return 0
     results = []
     for n in a.n or [1000]:
         r = bench(n, a.pagefind)
