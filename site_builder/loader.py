@@ -26,7 +26,7 @@ MAX_FILE = 64 * 1024 * 1024
 @dataclass(frozen=True)
 class SourceFile:
     source: str  # relative to the content folder, posix
-    path: Path
+    path: str
     mtime_ns: int
     size: int
 
@@ -65,6 +65,7 @@ def scan(content: Path) -> tuple[list[SourceFile], list[Problem]]:
         return files, [Problem(display_path(content), None, None, "content folder not found",
                                "create it, or point --content at the folder holding the speeches")]
     seen_dirs: set[tuple[int, int]] = set()
+    root = str(content)
 
     def onerror(err: OSError) -> None:
         problems.append(Problem(display_path(Path(err.filename or content)), None, None,
@@ -80,12 +81,15 @@ def scan(content: Path) -> tuple[list[SourceFile], list[Problem]]:
             continue
         seen_dirs.add((st.st_dev, st.st_ino))
         dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+        # Plain strings, not Path objects: at 10,000 files pathlib alone cost more than the stats.
+        prefix = os.path.relpath(dirpath, root).replace(os.sep, "/")
+        prefix = "" if prefix == "." else prefix + "/"
         for name in sorted(filenames):
             if not name.endswith(".md") or name.startswith("."):
                 continue
-            path = Path(dirpath) / name
+            path = os.path.join(dirpath, name)
             try:
-                st = path.stat()
+                st = os.stat(path)
             except OSError as err:
                 problems.append(Problem(display_path(path), None, None, f"cannot read this file: {err.strerror}",
                                         "a broken symbolic link? fix or remove it"))
@@ -95,7 +99,7 @@ def scan(content: Path) -> tuple[list[SourceFile], list[Problem]]:
                                         "not a regular file (a pipe, device or socket): not read",
                                         "remove it, or put the speech's text in an ordinary file"))
                 continue
-            files.append(SourceFile(path.relative_to(content).as_posix(), path, st.st_mtime_ns, st.st_size))
+            files.append(SourceFile(prefix + name, path, st.st_mtime_ns, st.st_size))
     return files, problems
 
 
@@ -145,8 +149,9 @@ def _parse_job(job: tuple[str, str, str, ParseSettings]) -> tuple[str, Parsed, s
     return source, parsed, html, text
 
 
-def digest_file(path: Path) -> str:
-    return hashlib.sha1(path.read_bytes()).hexdigest()
+def digest_file(path: str) -> str:
+    with open(path, "rb") as fh:
+        return hashlib.sha1(fh.read()).hexdigest()
 
 
 def load(
