@@ -283,6 +283,7 @@ def _write_pages(config, cache, templates, pages, broken_sources, result, progre
     site_fp = _fingerprint(site, config.urls)
     known = cache.page_keys()
     out = config.output
+    out_dir = str(out)  # os.path, not pathlib, in this loop over every page
     todo = []
     for page in pages:
         try:
@@ -290,7 +291,7 @@ def _write_pages(config, cache, templates, pages, broken_sources, result, progre
         except jinja2.TemplateError as err:
             raise TemplateProblem(err, page) from None
         old = known.get(page.path)
-        if old and old[0] == key and (out / page.path).is_file():
+        if old and old[0] == key and os.path.isfile(os.path.join(out_dir, page.path)):
             continue
         todo.append((page, key, "new page" if not old else "changed"))
     cache.commit()  # worker processes read bodies through their own connections
