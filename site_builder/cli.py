@@ -4,8 +4,10 @@ Exit codes: 0 ok, 1 content errors, 2 usage errors.
 """
 from __future__ import annotations
 
+import html
 import json
 import os
+import re
 import sys
 from pathlib import Path
 
@@ -142,17 +144,13 @@ def search(query, year, meeting_type, theme, limit, as_json, content, output):
 
 
 def _print_hits(result: dict) -> None:
-    import re
-
     total = result["total"]
     click.echo(f"{total} 篇讲话包含“{result['query']}”" + ("" if total else "。"))
     for n, hit in enumerate(result["hits"], 1):
         click.echo(f"\n{n}. {hit['title']}  ({hit['date']}, {hit['meeting_type']})")
         click.echo(f"   {hit['source']}  →  {hit['url']}")
         excerpt = re.sub(r"</?mark>", lambda m: "【" if m.group() == "<mark>" else "】", hit["excerpt"])
-        import html as _html
-
-        click.echo("   " + _html.unescape(re.sub(r"<[^>]+>", "", excerpt)))
+        click.echo("   " + html.unescape(re.sub(r"<[^>]+>", "", excerpt)))
     if total > len(result["hits"]):
         click.echo(f"\n… {total - len(result['hits'])} more (use --limit)")
     facets = result.get("facets", {})
