@@ -120,7 +120,8 @@ def build_lock(state_dir: Path, wait: float = LOCK_WAIT_SECONDS, notify=None):
 
 
 def _shower(config: SiteConfig):
-    return lambda source: loader.display_path(config.content / source)
+    content = config.content  # resolved once (the property resolves the path on every call)
+    return lambda source: loader.display_path(content / source)
 
 
 def _settings(config: SiteConfig) -> loader.ParseSettings:
@@ -275,7 +276,7 @@ def _is_broken(owner: str | None, broken: set[str]) -> bool:
 
 
 def _page_key(page: Page, templates: TemplateSet, site_fp: str) -> str:
-    return _fingerprint(page.view, templates.fingerprint(page.template), site_fp, page.body_of)
+    return _fingerprint(page.keyed(), templates.fingerprint(page.template), site_fp, page.body_of)
 
 
 def _write_pages(config, cache, templates, pages, broken_sources, result, progress, explain) -> None:

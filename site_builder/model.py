@@ -89,7 +89,7 @@ def _group(kind: str, label: str, speeches: list[Speech], names_of, order) -> Ta
     return Taxonomy(kind, label, sorted(groups.values(), key=order))
 
 
-def _check_slugs(tax: Taxonomy, where: dict[str, str], problems: list[Problem]) -> None:
+def _check_slugs(tax: Taxonomy, where: dict[str, str], problems: list[Problem], show) -> None:
     seen: dict[str, Term] = {}
     for term in tax.terms:
         other = seen.get(term.slug)
@@ -97,7 +97,7 @@ def _check_slugs(tax: Taxonomy, where: dict[str, str], problems: list[Problem]) 
             seen[term.slug] = term
             continue
         problems.append(Problem(
-            where.get(term.name, "content"), None, tax.kind,
+            show(where[term.name]) if term.name in where else "content", None, tax.kind,
             f"{term.name!r} and {other.name!r} would both be written to the same URL ({term.slug})",
             "rename one of them so they differ by more than punctuation or spaces",
         ))
@@ -136,11 +136,11 @@ def build_archive(speeches: Iterable[Speech], urls: UrlMap, show=lambda source: 
     meeting_types = _group("meeting_type", "会议类型", ordered, lambda s: [s.meta.meeting_type],
                            lambda t: (-t.count, t.name))
     themes = _group("theme", "主题", ordered, lambda s: s.meta.themes, lambda t: (-t.count, t.name))
-    first_source = {}
+    first_source = {}  # term → the source of its newest speech (shown only when a term clashes)
     for s in ordered:
-        first_source.setdefault(s.meta.meeting_type, show(s.source))
+        first_source.setdefault(s.meta.meeting_type, s.source)
         for th in s.meta.themes:
-            first_source.setdefault(th, show(s.source))
+            first_source.setdefault(th, s.source)
     for tax in (meeting_types, themes):
-        _check_slugs(tax, first_source, problems)
+        _check_slugs(tax, first_source, problems, show)
     return Archive(ordered, years, meeting_types, themes, problems)

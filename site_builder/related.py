@@ -21,7 +21,6 @@ importer to suggest themes).
 from __future__ import annotations
 
 import hashlib
-import heapq
 import math
 import multiprocessing
 import os
@@ -40,7 +39,7 @@ from . import analysis
 
 __all__ = ["compute_related", "keywords", "doc_keywords"]
 
-_CACHE_VERSION = 2
+_CACHE_VERSION = 3
 _CACHE_FILE = "keywords.pickle"
 CANDIDATES = 100  # words kept per speech (cached)
 VECTOR = 20  # keywords per speech
@@ -109,29 +108,21 @@ def keywords(text: str, n: int = 10, *, idf: Mapping[str, float] | None = None) 
 
 
 def _pack(kws: list[tuple[str, int]]) -> tuple[str, bytes]:
-    counts = array("I", (c for _, c in kws))
+    """Candidate words as (tab-separated words, uint32 counts): compact, and what
+    ``_similar_packed`` reads."""
+    counts = array("I", [c for _, c in kws])
     return "\t".join(w for w, _ in kws), counts.tobytes()
 
 
-def _unpack(packed: tuple[str, bytes]) -> list[tuple[str, int]]:
-    words, raw = packed
-    if not words:
-        return []
-    counts = array("I")
-    counts.frombytes(raw)
-    return list(zip(words.split("\t"), counts))
-
-
 def _load_cache(cache_dir: Path | None) -> tuple[dict, dict]:
-    """id → (fingerprint, candidate words), and the last result with its digest."""
+    """id → (fingerprint, packed candidate words), and the last result with its digest."""
     if cache_dir is None:
         return {}, {}
     try:
         with open(Path(cache_dir) / _CACHE_FILE, "rb") as f:
             data = pickle.load(f)
         if data.get("version") == _CACHE_VERSION:
-            docs = {i: (fp, _unpack(packed)) for i, (fp, packed) in data["docs"].items()}
-            return docs, data.get("result") or {}
+            return data["docs"], data.get("result") or {}
     except (OSError, EOFError, pickle.UnpicklingError, AttributeError, KeyError, TypeError,
             ValueError, IndexError):
         pass
@@ -139,12 +130,12 @@ def _load_cache(cache_dir: Path | None) -> tuple[dict, dict]:
 
 
 def _save_cache(cache_dir: Path, entries: dict, result: dict) -> None:
+    """``entries``: id → (fingerprint, packed candidate words)."""
     cache_dir = Path(cache_dir)
     cache_dir.mkdir(parents=True, exist_ok=True)
     tmp = cache_dir / (_CACHE_FILE + f".{os.getpid()}.tmp")
-    packed = {i: (fp, _pack(kws)) for i, (fp, kws) in entries.items()}
     with open(tmp, "wb") as f:
-        pickle.dump({"version": _CACHE_VERSION, "docs": packed, "result": result}, f,
+        pickle.dump({"version": _CACHE_VERSION, "docs": entries, "result": result}, f,
                     protocol=pickle.HIGHEST_PROTOCOL)
     os.replace(tmp, cache_dir / _CACHE_FILE)
 
@@ -207,7 +198,7 @@ def compute_related(docs: Sequence, k: int = 5, cache_dir: Path | None = None, *
         workers = min(2, os.cpu_count() or 1)
     docs = sorted(docs, key=lambda d: d.id)
     cache, cache_result = _load_cache(cache_dir)
-    entries: dict[str, tuple[str, list]] = {}
+    entries: dict[str, tuple[str, tuple[str, bytes]]] = {}  # id → (fingerprint, packed words)
     todo = []
     for d in docs:
         hit = cache.get(d.id)
@@ -217,62 +208,118 @@ def compute_related(docs: Sequence, k: int = 5, cache_dir: Path | None = None, *
             todo.append(d)
     if todo:
         for d, kws in zip(todo, _extract(todo, workers)):
-            entries[d.id] = (d.fingerprint, kws)
+            entries[d.id] = (d.fingerprint, _pack(kws))
     # The answer depends only on the (id, fingerprint) pairs, k and the parameters.
     digest = hashlib.sha256(repr((k, VECTOR, POSTINGS, CANDIDATES, TITLE_WEIGHT,
                                   [(d.id, d.fingerprint) for d in docs])).encode()).hexdigest()
     if not todo and len(cache) == len(entries) and cache_result.get("digest") == digest:
         return cache_result["related"]
-    result = _similar([d.id for d in docs], [entries[d.id][1] for d in docs], k)
+    ids = [d.id for d in docs]
+    result = _similar_packed(ids, [entries[i][1] for i in ids], k)
     if cache_dir is not None:
         _save_cache(cache_dir, entries, {"digest": digest, "related": result})
     return result
 
 
 def _similar(ids: list[str], cands: list[list[tuple[str, int]]], k: int) -> dict[str, list[str]]:
+    """``_similar_packed`` for candidate lists [(word, count), …] (one per id)."""
+    return _similar_packed(ids, [_pack(kws) for kws in cands], k)
+
+
+BLOCK = 256  # speeches whose similarity rows are accumulated at once (BLOCK × n floats)
+
+
+def _similar_packed(ids: list[str], packed: list[tuple[str, bytes]], k: int) -> dict[str, list[str]]:
+    """The related speeches of every id, from each one's packed candidate words (``_pack``).
+
+    Vectorised with numpy; the steps are those of the module docstring: TF-IDF weights, each
+    speech's ``VECTOR`` heaviest words (ties by word), L2 norm, for each word the ``POSTINGS``
+    speeches where it weighs most (ties by id), cosine accumulated over those postings, and the
+    ``k`` most similar others (scores rounded to 9 digits; ties by id)."""
+    import numpy as np
+
     n = len(ids)
     result: dict[str, list[str]] = {i: [] for i in ids}
     if n < 2 or k <= 0:
         return result
-    df = Counter(w for kws in cands for w, _ in kws)
-    log_n = math.log(n)
-    idf = {w: log_n - math.log(c) for w, c in df.items()}
-    top = max((c for kws in cands for _, c in kws[:1]), default=1)
-    sublinear = [0.0] + [1 + math.log(c) for c in range(1, top + 1)]
-    vectors: list[list[tuple[str, float]]] = []
-    postings: dict[str, list[tuple[float, int]]] = {}
-    for d, kws in enumerate(cands):
-        weighted = [(w, sublinear[c] * idf[w]) for w, c in kws]
-        weighted = [wx for wx in weighted if wx[1] > 0]
-        weighted.sort(key=lambda wx: (-wx[1], wx[0]))
-        del weighted[VECTOR:]
-        norm = math.sqrt(sum(x * x for _, x in weighted)) or 1.0
-        vec = [(w, x / norm) for w, x in weighted]
-        vectors.append(vec)
-        for w, x in vec:
-            plist = postings.get(w)
-            if plist is None:
-                postings[w] = [(x, d)]
-            else:
-                plist.append((x, d))
-    for plist in postings.values():
-        if len(plist) > POSTINGS:
-            plist.sort(key=lambda xd: (-xd[0], xd[1]))
-            del plist[POSTINGS:]
-    for d, vec in enumerate(vectors):
-        acc: dict[int, float] = {}
-        get = acc.get
-        for w, x in vec:
-            for y, o in postings[w]:
-                acc[o] = get(o, 0.0) + x * y
-        acc.pop(d, None)
-        if not acc:
+    # Flat (doc, word, count) entries; words numbered in string order (the tie-breaker).
+    lens = np.fromiter((len(c) // 4 for _, c in packed), dtype=np.int64, count=n)
+    words = "\t".join(w for w, _ in packed if w).split("\t") if lens.sum() else []
+    if not words:
+        return result
+    vocab = {w: i for i, w in enumerate(sorted(set(words)))}
+    wid = np.fromiter(map(vocab.__getitem__, words), dtype=np.int64, count=len(words))
+    doc = np.repeat(np.arange(n, dtype=np.int64), lens)
+    count = np.frombuffer(b"".join(c for _, c in packed), dtype=np.uint32).astype(np.float64)
+    # TF-IDF, keep the VECTOR heaviest positive weights of each speech.
+    df = np.bincount(wid, minlength=len(vocab)).astype(np.float64)
+    idf = np.log(n) - np.log(np.maximum(df, 1))
+    weight = (1 + np.log(count)) * idf[wid]
+    keep = weight > 0
+    doc, wid, weight = doc[keep], wid[keep], weight[keep]
+    order = np.lexsort((wid, -weight, doc))
+    doc, wid, weight = doc[order], wid[order], weight[order]
+    keep = _rank_in_group(doc) < VECTOR
+    doc, wid, weight = doc[keep], wid[keep], weight[keep]
+    norm = np.sqrt(np.bincount(doc, weights=weight * weight, minlength=n))
+    x = weight / norm[doc]
+    # Postings: for each word the POSTINGS speeches where it weighs most.
+    order = np.lexsort((doc, -x, wid))
+    p_wid, p_doc, p_x = wid[order], doc[order], x[order]
+    keep = _rank_in_group(p_wid) < POSTINGS
+    p_wid, p_doc, p_x = p_wid[keep], p_doc[keep], p_x[keep]
+    p_len = np.bincount(p_wid, minlength=len(vocab))
+    p_start = np.concatenate(([0], np.cumsum(p_len)[:-1]))
+    # Accumulate the cosine of each speech with the speeches of its words' postings, a block of
+    # speeches at a time (doc is sorted, so a block is a contiguous run of entries).
+    bounds = np.searchsorted(doc, np.arange(0, n + BLOCK, BLOCK))
+    for b, lo in enumerate(range(0, n, BLOCK)):
+        hi = min(lo + BLOCK, n)
+        e0, e1 = bounds[b], bounds[b + 1]
+        if e0 == e1:
             continue
-        if len(acc) > k:
-            threshold = heapq.nlargest(k, acc.values())[-1] - 1e-9
-            items = [(o, y) for o, y in acc.items() if y >= threshold]
-        else:
-            items = list(acc.items())
-        best = sorted(items, key=lambda oy: (-round(oy[1], 9), ids[oy[0]]))[:k]
-        result[ids[d]] = [ids[o] for o, _ in best]
+        e_doc, e_wid, e_x = doc[e0:e1] - lo, wid[e0:e1], x[e0:e1]
+        reps = p_len[e_wid]
+        total = int(reps.sum())
+        src = np.repeat(np.arange(e1 - e0), reps)
+        first = np.repeat(np.cumsum(reps) - reps, reps)
+        pos = np.arange(total) - first + p_start[e_wid][src]
+        rows = e_doc[src]
+        sims = np.bincount(rows * n + p_doc[pos], weights=e_x[src] * p_x[pos],
+                           minlength=(hi - lo) * n).reshape(hi - lo, n)
+        sims[np.arange(hi - lo), np.arange(lo, hi)] = 0.0  # not related to itself
+        _top_k(sims, lo, k, ids, result)
     return result
+
+
+def _rank_in_group(keys):
+    """For sorted ``keys``: the position of each element within its run of equal keys."""
+    import numpy as np
+
+    starts = np.flatnonzero(np.concatenate(([True], keys[1:] != keys[:-1])))
+    lengths = np.diff(np.concatenate((starts, [len(keys)])))
+    return np.arange(len(keys)) - np.repeat(starts, lengths)
+
+
+def _top_k(sims, lo: int, k: int, ids: list[str], result: dict) -> None:
+    """Rows of ``sims`` (speeches lo, lo+1, …): the ``k`` largest positive scores, ties by id.
+    Scores within 1e-9 of the k-th largest are all considered, then ranked by the rounded score."""
+    import numpy as np
+
+    rows, others = np.nonzero(sims > 0)  # row-major: grouped by row, then by column
+    if not len(rows):
+        return
+    vals = sims[rows, others]
+    # The k-th largest score of each row, from its positive scores packed to the left.
+    slot = _rank_in_group(rows)
+    packed = np.zeros((sims.shape[0], int(slot.max()) + 1))
+    packed[rows, slot] = vals
+    width = packed.shape[1]
+    kth = np.partition(packed, width - k, axis=1)[:, width - k] if width > k else packed.min(axis=1)
+    keep = vals >= kth[rows] - 1e-9
+    rows, others, scores = rows[keep], others[keep], np.round(vals[keep], 9)
+    order = np.lexsort((others, -scores, rows))
+    rows, others = rows[order], others[order]
+    keep = _rank_in_group(rows) < k
+    for r, o in zip(rows[keep].tolist(), others[keep].tolist()):
+        result[ids[lo + r]].append(ids[o])

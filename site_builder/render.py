@@ -3,9 +3,15 @@
 A view is plain data (str, int, list, dict). The build hashes each page's view together with
 the fingerprints of its templates into the page's key; a page whose key is unchanged is not
 rendered again. Only the body HTML of a speech is not in the view: its file digest is.
+
+A speech's summary appears on its own page and on several listings; it is built once and
+hashed once (``Page.key_view`` holds its digest in place of the summary), which keeps the keys
+of 10,000+ pages cheap to compute.
 """
 from __future__ import annotations
 
+import hashlib
+import json
 import math
 from dataclasses import dataclass, field
 
@@ -25,6 +31,16 @@ class Page:
     owner: str | None = None  # source of the speech a page belongs to
     body_of: tuple[str, str] | None = None  # (source, digest) whose HTML the page embeds
     extra: dict = field(default_factory=dict)  # not hashed: filled from the cache when rendered
+    key_view: dict | None = None  # what the page key hashes instead of ``view``: the same data, with
+    # shared parts (summaries) replaced by their digests
+
+    def keyed(self) -> dict:
+        return self.view if self.key_view is None else self.key_view
+
+
+def digest(data) -> str:
+    """Digest of plain data (the same data gives the same digest in every run)."""
+    return hashlib.sha1(json.dumps(data, sort_keys=True, ensure_ascii=False, default=str).encode()).hexdigest()
 
 
 def site_view(config: SiteConfig) -> dict:
@@ -41,6 +57,7 @@ class Views:
             (tax.kind, term.name): self.urls.path(tax.kind, slug=term.slug) for tax in archive.taxonomies()
             for term in tax.terms
         }
+        self._summaries: dict[int, tuple[dict, str]] = {}  # id(speech) → (summary, its digest)
 
     # -- building blocks -------------------------------------------------------------------
     def term_link(self, kind: str, name: str) -> dict:
@@ -52,6 +69,20 @@ class Views:
         return {"title": s.title, "url": s.url, "date": s.date.iso(), "date_cn": s.date.chinese()}
 
     def summary(self, s: Speech) -> dict:
+        return self._summary(s)[0]
+
+    def summary_digest(self, s: Speech) -> str:
+        return self._summary(s)[1]
+
+    def _summary(self, s: Speech) -> tuple[dict, str]:
+        """Built once per speech; templates never change a view, so sharing the dict is safe."""
+        hit = self._summaries.get(id(s))
+        if hit is None:
+            view = self._make_summary(s)
+            hit = self._summaries[id(s)] = (view, digest(view))
+        return hit
+
+    def _make_summary(self, s: Speech) -> dict:
         m = s.meta
         return {
             "title": m.title, "url": s.url, "source": s.source,
@@ -69,14 +100,16 @@ class Views:
     # -- pages -----------------------------------------------------------------------------
     def speech_page(self, s: Speech) -> Page:
         m = s.meta
-        view = self.summary(s) | {
+        rest = {
             "location": m.location, "source_note": m.source, "tags": list(m.tags),
             "reading_minutes": s.reading_minutes,
             "toc": [{"level": t.level, "id": t.id, "title": t.title} for t in s.toc],
             "prev": self.lite(s.prev), "next": self.lite(s.next),
             "related": [self.lite(r) for r in s.related],
         }
-        return Page(s.url, "speech.html", {"speech": view}, owner=s.source, body_of=(s.source, s.digest))
+        return Page(s.url, "speech.html", {"speech": self.summary(s) | rest}, owner=s.source,
+                    body_of=(s.source, s.digest),
+                    key_view={"speech": rest, "summary": self.summary_digest(s)})
 
     def listing_pages(self, tax: Taxonomy, term: Term) -> list[Page]:
         per = self.config.per_page
@@ -94,7 +127,8 @@ class Views:
                 "pagination": {"page": n, "pages": pages, "urls": paths,
                                "prev": paths[n - 2] if n > 1 else None, "next": paths[n] if n < pages else None},
             }
-            out.append(Page(paths[n - 1], "term.html", view))
+            key_view = view | {"speeches": [self.summary_digest(s) for s in chunk]}
+            out.append(Page(paths[n - 1], "term.html", view, key_view=key_view))
         return out
 
     def taxonomy_index(self, tax: Taxonomy) -> Page:
