@@ -281,7 +281,9 @@ def _page_key(page: Page, templates: TemplateSet, site_fp: str) -> str:
 
 def _write_pages(config, cache, templates, pages, broken_sources, result, progress, explain) -> None:
     site = site_view(config)
-    site_fp = _fingerprint(site, config.urls)
+    # The parse fingerprint covers the code version: HTML, tables of contents and templates'
+    # helpers of another version of site_builder render every page again.
+    site_fp = _fingerprint(site, config.urls, _parse_fingerprint(config))
     known = cache.page_keys()
     out = config.output
     out_dir = str(out)  # os.path, not pathlib, in this loop over every page
@@ -391,7 +393,8 @@ def _index_docs(archive: Archive, cache: BuildCache) -> list:
         doc = object.__new__(LazyDoc)
         fields = dict(id=s.source, url=s.url, title=s.title, date=s.date.iso(), year=s.year,
                       meeting_type=s.meta.meeting_type, themes=tuple(s.meta.themes),
-                      fingerprint=_fingerprint(s.digest, s.url, s.source), _digest=s.digest)
+                      fingerprint=hashlib.sha1(f"{s.digest}\0{s.url}\0{s.source}".encode()).hexdigest(),
+                      _digest=s.digest)
         for key, value in fields.items():
             object.__setattr__(doc, key, value)
         docs.append(doc)

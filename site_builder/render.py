@@ -58,6 +58,7 @@ class Views:
             for term in tax.terms
         }
         self._summaries: dict[int, tuple[dict, str]] = {}  # id(speech) → (summary, its digest)
+        self._lites: dict[int, dict] = {}
 
     # -- building blocks -------------------------------------------------------------------
     def term_link(self, kind: str, name: str) -> dict:
@@ -66,7 +67,11 @@ class Views:
     def lite(self, s: Speech | None) -> dict | None:
         if s is None:
             return None
-        return {"title": s.title, "url": s.url, "date": s.date.iso(), "date_cn": s.date.chinese()}
+        hit = self._lites.get(id(s))
+        if hit is None:
+            hit = self._lites[id(s)] = {"title": s.title, "url": s.url, "date": s.date.iso(),
+                                        "date_cn": s.date.chinese()}
+        return hit
 
     def summary(self, s: Speech) -> dict:
         return self._summary(s)[0]
@@ -103,11 +108,12 @@ class Views:
         rest = {
             "location": m.location, "source_note": m.source, "tags": list(m.tags),
             "reading_minutes": s.reading_minutes,
-            "toc": [{"level": t.level, "id": t.id, "title": t.title} for t in s.toc],
             "prev": self.lite(s.prev), "next": self.lite(s.next),
             "related": [self.lite(r) for r in s.related],
         }
-        return Page(s.url, "speech.html", {"speech": self.summary(s) | rest}, owner=s.source,
+        # The table of contents (TocEntry: level, id, title) comes from the file like the body,
+        # so the page key has it through body_of (the file's digest).
+        return Page(s.url, "speech.html", {"speech": self.summary(s) | rest | {"toc": s.toc}}, owner=s.source,
                     body_of=(s.source, s.digest),
                     key_view={"speech": rest, "summary": self.summary_digest(s)})
 

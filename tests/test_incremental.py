@@ -1,6 +1,7 @@
 """An incremental build equals a clean build of the same sources, byte for byte."""
 from __future__ import annotations
 
+import dataclasses
 import shutil
 
 import pytest
@@ -111,3 +112,21 @@ def test_deleting_the_cache_gives_the_same_output(built, tmp_path):
     shutil.rmtree(built.root / ".site_builder_cache")
     assert built.run("build", "-q") == 0
     assert built.files() == before
+
+
+def test_a_new_version_of_the_code_renders_every_page_again(built, tmp_path, monkeypatch):
+    """Upgrading site_builder (here: Markdown bodies rendered differently) must not leave pages
+    rendered by the old version behind, although no source, template or setting changed."""
+    from site_builder import build as build_module, markup
+
+    real = markup.Renderer.render
+
+    def marked(self, source):
+        out = real(self, source)
+        return dataclasses.replace(out, html=out.html + "<p>新版本</p>")
+
+    monkeypatch.setattr(markup.Renderer, "render", marked)
+    monkeypatch.setattr(build_module, "_code_version", lambda: "another version")
+    assert built.run("build", "-q") == 0
+    assert "<p>新版本</p>" in built.page("speeches/2020/乙.html")
+    assert_same_output(built, clean_copy(tmp_path, built, "clean"))
