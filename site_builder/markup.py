@@ -4,6 +4,7 @@ from __future__ import annotations
 import html
 import math
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import markdown
@@ -47,10 +48,48 @@ class TocEntry:
     title: str
 
 
+class Toc(Sequence):
+    """A table of contents: TocEntry items, kept as plain (level, id, title) tuples until used.
+
+    The build cache stores one per speech and a build loads all of them; plain tuples unpickle
+    about ten times faster than dataclass objects, and only the pages being rendered read them."""
+
+    __slots__ = ("raw", "_entries")
+
+    def __init__(self, raw: tuple[tuple[int, str, str], ...] = ()):
+        self.raw = raw
+        self._entries: tuple[TocEntry, ...] | None = None
+
+    def _items(self) -> tuple[TocEntry, ...]:
+        if self._entries is None:
+            self._entries = tuple(TocEntry(*entry) for entry in self.raw)
+        return self._entries
+
+    def __getitem__(self, i):
+        return self._items()[i]
+
+    def __len__(self) -> int:
+        return len(self.raw)
+
+    def __iter__(self):
+        return iter(self._items())
+
+    def __eq__(self, other) -> bool:
+        return tuple(self) == tuple(other) if isinstance(other, (Toc, tuple, list)) else NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"Toc({self.raw!r})"
+
+    def __reduce__(self):
+        return (Toc, (self.raw,))
+
+
 @dataclass(frozen=True)
 class Rendered:
     html: str
-    toc: tuple[TocEntry, ...]
+    toc: Toc
     text: str  # plain text, one line per block
     word_count: int  # 字数: CJK characters + Latin/number words
 
@@ -77,14 +116,14 @@ class Renderer:
             body = nh3.clean(body, tags=_TAGS, attributes=_ATTRIBUTES, link_rel="noopener noreferrer",
                              url_schemes={"http", "https", "mailto"})
         body = _IMG_WITHOUT_ALT.sub('<img alt=""', body)  # valid HTML needs alt; "" = decorative
-        toc = tuple(_flatten(getattr(md, "toc_tokens", [])))
+        toc = Toc(tuple(_flatten(getattr(md, "toc_tokens", []))))
         text = plain_text(body)
         return Rendered(html=body, toc=toc, text=text, word_count=count_words(text))
 
 
 def _flatten(tokens: list[dict]):
     for tok in tokens:
-        yield TocEntry(tok["level"], tok["id"], html.unescape(_TAG.sub("", tok["name"])))
+        yield (tok["level"], tok["id"], html.unescape(_TAG.sub("", tok["name"])))
         yield from _flatten(tok.get("children", []))
 
 

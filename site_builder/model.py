@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 
 from .dates import PartialDate
 from .errors import Problem
-from .markup import TocEntry
+from .markup import Toc
 from .schema import SpeechMeta, slugify
 from .urls import UrlMap
 
@@ -16,7 +16,7 @@ class Speech:
     source: str  # path relative to the content folder, posix ("2020/讲话.md")
     digest: str  # hash of the file's bytes
     meta: SpeechMeta
-    toc: tuple[TocEntry, ...]
+    toc: Toc
     word_count: int
     reading_minutes: int
     slug: str = ""
