@@ -203,7 +203,8 @@ def _build_locked(config: SiteConfig, cache: BuildCache, progress, explain: bool
         result.explain.append("parse settings or code changed: every speech is parsed again")
 
     # 1. Quick exit: same files, same configuration, same theme, last build complete.
-    files, _ = loader.scan(config.content)
+    scanned = loader.scan(config.content)
+    files = scanned[0]
     signature = _fingerprint([(f.source, f.mtime_ns, f.size) for f in files], repr(config), settings_fp,
                              _theme_signature(templates), str(config.output))
     previous = cache.get("signature")
@@ -222,7 +223,7 @@ def _build_locked(config: SiteConfig, cache: BuildCache, progress, explain: bool
 
     # 2. Load and validate (parses only what changed).
     speeches, problems, stats = loader.load(config.content, cache, _settings(config), config.drafts,
-                                            progress=progress and progress.stage("parse"))
+                                            progress=progress and progress.stage("parse"), scanned=scanned)
     result.parsed = stats["parsed"]
     clock("parse")
     if stats["parsed"]:

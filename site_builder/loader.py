@@ -161,9 +161,12 @@ def load(
     include_drafts: bool = False,
     progress: Callable[[int, int], None] | None = None,
     jobs: int | None = None,
+    scanned: tuple[list[SourceFile], list[Problem]] | None = None,
 ) -> tuple[list[Speech], list[Problem], dict]:
-    """Scan, parse what changed (in parallel), validate; return speeches, problems and counts."""
-    files, problems = scan(content)
+    """Scan (unless ``scanned`` is what ``scan(content)`` just returned), parse what changed (in
+    parallel), validate; return speeches, problems and counts."""
+    files, problems = scanned if scanned is not None else scan(content)
+    problems = list(problems)
     known = cache.file_stats()
     rows: list[tuple[str, int, int, str]] = []
     for f in files:

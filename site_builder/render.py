@@ -59,10 +59,14 @@ class Views:
         }
         self._summaries: dict[int, tuple[dict, str]] = {}  # id(speech) → (summary, its digest)
         self._lites: dict[int, dict] = {}
+        self._links: dict[tuple[str, str], dict] = {}
 
     # -- building blocks -------------------------------------------------------------------
     def term_link(self, kind: str, name: str) -> dict:
-        return {"name": name, "url": self.term_url[(kind, name)]}
+        link = self._links.get((kind, name))
+        if link is None:
+            link = self._links[(kind, name)] = {"name": name, "url": self.term_url[(kind, name)]}
+        return link
 
     def lite(self, s: Speech | None) -> dict | None:
         if s is None:
