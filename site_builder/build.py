@@ -234,21 +234,30 @@ def _build_locked(config: SiteConfig, cache: BuildCache, progress, explain: bool
     archive = build_archive(speeches, UrlMap(config.urls), _shower(config))
     problems += archive.problems
     result.speeches = len(archive.speeches)
-    index_docs = _index_docs(archive, cache)
+    bodies = _Bodies(cache)
+    index_docs = _index_docs(archive, bodies)
     clock("model")
-    _attach_related(archive, index_docs, config)
-    clock("related")
 
-    # 4. Pages: render only those whose key changed.
-    pages = Views(config, archive).all_pages()
-    result.pages = len(pages)
-    _write_pages(config, cache, templates, pages, broken_sources=_broken_sources(problems, config, cache),
-                 result=result, progress=progress, explain=explain)
-    copy_tree(templates.static_dirs, config.output / "static")
-    clock("render")
+    # 5. (started now, finished last) Search indexes: Whoosh for the CLI and server, static for the
+    # browser. They need only the docs, so a small update runs in a child process while the
+    # related speeches and the pages are computed here.
+    cache.commit()  # the child reads the bodies of changed speeches through its own connection
+    indexes = _IndexUpdate(config, index_docs, bodies, parsed=stats["parsed"])
+    try:
+        _attach_related(archive, index_docs, config)
+        clock("related")
 
-    # 5. Search indexes (Whoosh for the CLI and server, static for the browser).
-    result.index = _update_indexes(config, index_docs, progress, clock)
+        # 4. Pages: render only those whose key changed.
+        pages = Views(config, archive).all_pages()
+        result.pages = len(pages)
+        _write_pages(config, cache, templates, pages, broken_sources=_broken_sources(problems, config, cache),
+                     result=result, progress=progress, explain=explain)
+        copy_tree(templates.static_dirs, config.output / "static")
+        clock("render")
+    except BaseException:
+        indexes.abandon()
+        raise
+    result.index = indexes.finish(clock, result)
 
     result.problems = problems
     cache.set("last_result", pickle.dumps(result).hex())
@@ -375,7 +384,18 @@ def _render_all(todo: list, templates, site, out, state_dir, cache):
 
 # -- search ------------------------------------------------------------------------------
 
-def _index_docs(archive: Archive, cache: BuildCache) -> list:
+class _Bodies:
+    """Where the index docs read their text: the build cache, or in the child process that
+    updates the indexes its own read-only connection (a SQLite connection must not cross a fork)."""
+
+    def __init__(self, cache: BuildCache):
+        self.cache = cache
+
+    def text(self, source: str, digest: str) -> str:
+        return self.cache.body(source, digest)[1]
+
+
+def _index_docs(archive: Archive, bodies: _Bodies) -> list:
     """One IndexDoc per speech; the body text is read from the cache only if an index asks
     for it (they do so only for new or changed speeches), which keeps one-file builds cheap."""
     from .search_index import IndexDoc
@@ -383,7 +403,7 @@ def _index_docs(archive: Archive, cache: BuildCache) -> list:
     class LazyDoc(IndexDoc):
         @property
         def body(self) -> str:
-            return cache.body(self.id, self._digest)[1]
+            return bodies.text(self.id, self._digest)
 
         def __reduce__(self):  # sent to worker processes with the text itself
             return (IndexDoc, (self.id, self.url, self.title, self.date, self.year, self.meeting_type,
@@ -411,6 +431,80 @@ def _attach_related(archive: Archive, docs: list, config: SiteConfig) -> None:
     by_source = {s.source: s for s in archive.speeches}
     for s in archive.speeches:
         s.related = [by_source[r] for r in related.get(s.source, []) if r in by_source]
+
+
+BACKGROUND_INDEX_MAX_PARSED = 200  # a build that parsed more speeches updates the indexes last, in-process
+
+
+class _IndexUpdate:
+    """Updates both search indexes: in a forked child process, beside the related speeches and
+    the pages, when the update is small (few speeches parsed) and forking is safe (this process
+    runs no other thread); otherwise in ``finish``, after the pages, as one more stage.
+
+    The child inherits the build lock's file, so another build waits for it too; a child killed
+    or crashed is an error of this build (the indexes stay crash-safe by themselves)."""
+
+    def __init__(self, config: SiteConfig, docs: list, bodies: _Bodies, parsed: int):
+        self.config, self.docs, self.bodies = config, docs, bodies
+        self.pid: int | None = None
+        import threading
+
+        if (parsed <= BACKGROUND_INDEX_MAX_PARSED and hasattr(os, "fork") and (os.cpu_count() or 1) > 1
+                and threading.active_count() == 1 and not os.environ.get("SITE_BUILDER_NO_FORK")):
+            self._start()
+
+    def _start(self) -> None:
+        read, write = os.pipe()
+        pid = os.fork()
+        if pid:
+            os.close(write)
+            self.pid, self.pipe = pid, os.fdopen(read, "rb")
+            return
+        try:  # the child: update, send (status, …) back, leave without running any cleanup
+            os.close(read)
+            self.bodies.cache = BuildCache(self.config.state_dir, readonly=True)
+            timings: dict = {}
+            try:
+                payload = ("ok", _update_indexes(self.config, self.docs, None, _Clock(timings)), timings)
+            except SiteBuilderError as err:
+                payload = ("error", str(err), err.exit_code)
+            except BaseException as err:  # noqa: BLE001 - reported by the parent
+                import traceback
+
+                payload = ("crash", f"{type(err).__name__}: {err} (while updating the search indexes)",
+                           traceback.format_exc())
+            with os.fdopen(write, "wb") as fh:
+                pickle.dump(payload, fh)
+        finally:
+            os._exit(0)
+
+    def _wait(self):
+        data = self.pipe.read()
+        self.pipe.close()
+        os.waitpid(self.pid, 0)
+        self.pid = None
+        return pickle.loads(data) if data else ("crash", "the process updating the search indexes died", None)
+
+    def abandon(self) -> None:
+        """The build failed: let a running update finish (it is consistent on its own)."""
+        if self.pid is not None:
+            self._wait()
+
+    def finish(self, clock: _Clock, result: "BuildResult") -> dict:
+        if self.pid is None:
+            return _update_indexes(self.config, self.docs, None, clock)
+        status, value, extra = self._wait()
+        clock("search indexes")
+        if status == "ok":
+            result.explain.append("search indexes updated beside the related speeches and pages: "
+                                  + ", ".join(f"{k} {v:.2f} s" for k, v in extra.items()))
+            return value
+        if status == "error":
+            err = SiteBuilderError(value)
+            err.exit_code = extra
+            raise err
+        # A bug: one line from the CLI; with SITE_BUILDER_DEBUG=1 the child's traceback too.
+        raise RuntimeError(value + (f"\n{extra}" if extra and os.environ.get("SITE_BUILDER_DEBUG") else ""))
 
 
 def _update_indexes(config: SiteConfig, docs: list, progress, clock) -> dict:

@@ -32,8 +32,9 @@ class BuildCache:
             # -wal/-shm files beside it; otherwise a plain read-only connection.
             idle = not Path(f"{self.path}-wal").exists()
             mode = "ro&immutable=1" if idle else "ro"
-            self.db = sqlite3.connect(f"file:{self.path}?mode={mode}", uri=True) if self.path.exists() \
-                else sqlite3.connect(":memory:")
+            # check_same_thread=False: the indexers read bodies from their threads (body() locks).
+            self.db = sqlite3.connect(f"file:{self.path}?mode={mode}", uri=True, check_same_thread=False) \
+                if self.path.exists() else sqlite3.connect(":memory:", check_same_thread=False)
         else:
             state_dir.mkdir(parents=True, exist_ok=True)
             self.db = sqlite3.connect(self.path, check_same_thread=False)
@@ -44,7 +45,7 @@ class BuildCache:
                 self.db.execute("SELECT 1 FROM docs LIMIT 1")
             except sqlite3.DatabaseError:  # no cache yet, or not ours: an empty one in memory
                 self.db.close()
-                self.db = sqlite3.connect(":memory:")
+                self.db = sqlite3.connect(":memory:", check_same_thread=False)
                 self.db.executescript(SCHEMA)
             return
         try:

@@ -1,6 +1,7 @@
 """The archive end to end: pages, listings, slugs, escaping, broken input, CLI."""
 from __future__ import annotations
 
+import json
 import re
 import shutil
 from html.parser import HTMLParser
@@ -256,3 +257,39 @@ def test_check_with_new_vocabulary_does_not_trust_old_parses(make_site, capsys):
     site.config('meeting_types = ["工作会议"]\n')
     assert site.run("check") == 1
     assert "meeting_type: unknown value '座谈会'" in capsys.readouterr().err
+
+
+def test_a_small_change_updates_the_search_indexes_beside_the_pages(make_site, capsys):
+    site = make_site({"2020/甲.md": speech(title="甲讲话", date="2020-01-02", body="如履薄冰。\n"),
+                      "2021/乙.md": speech(title="乙讲话", date="2021-03-04", body="恪尽职守。\n")})
+    assert site.run("build", "-q") == 0
+    site.write("2021/乙.md", speech(title="乙讲话", date="2021-03-04", body="恪尽职守，如临深渊。\n"))
+    capsys.readouterr()
+    assert site.run("build", "--explain") == 0
+    err = capsys.readouterr().err
+    assert re.search(r"search indexes updated beside the related speeches and pages: "
+                     r"whoosh index \d+\.\d\d s, static index \d+\.\d\d s", err), err
+    assert site.run("search", "如临深渊", "--json") == 0
+    hits = json.loads(capsys.readouterr().out)
+    assert [h["title"] for h in hits["hits"]] == ["乙讲话"]
+
+
+def test_a_bug_in_the_background_index_update_is_one_line_and_exit_70(make_site, capsys, monkeypatch):
+    from site_builder import static_index
+
+    site = make_site({"2020/甲.md": speech(title="甲讲话", date="2020-01-02")})
+    assert site.run("build", "-q") == 0
+    site.write("2020/乙.md", speech(title="乙讲话", date="2020-05-06"))
+
+    def broken(self, docs):
+        raise ValueError("a bug")
+
+    monkeypatch.setattr(static_index.StaticIndex, "update", broken)
+    capsys.readouterr()
+    assert site.run("build", "-q") == 70
+    err = capsys.readouterr().err
+    assert "internal error: RuntimeError: ValueError: a bug (while updating the search indexes)" in err
+    assert "Traceback" not in err
+    monkeypatch.undo()
+    assert site.run("build", "-q") == 0
+    assert "乙讲话" in site.page("index.html")
