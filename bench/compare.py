@@ -12,6 +12,7 @@ own copy of the content, then run the tools ALTERNATELY, one scenario at a time:
   pagefind   Pagefind extended over the site just built (ours and Hugo)
   no-change  build again, nothing changed
   1-changed  one speech body edited (a paragraph appended), build again
+  1-added    one new speech added, newer than all others (the weekly case), build again
 
 Our tool is an external command (``--ours-cmd``, default
 ``/work/main/.venv/bin/site-builder build --content {content} --output {output}``), run with the
@@ -35,7 +36,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import gen_corpus  # noqa: E402
 import peers  # noqa: E402
 
-SCENARIOS = ["cold", "pagefind", "no-change", "1-changed"]
+SCENARIOS = ["cold", "pagefind", "no-change", "1-changed", "1-added"]
 ALL_TOOLS = ["ours", "hugo", "pelican"]
 
 
@@ -103,8 +104,10 @@ def run_size(n: int, args, work: Path) -> dict:
                                            glob=args.ours_pagefind_glob if tool == "ours" else None)
                 elif scen == "no-change":
                     t = site.build_again()
-                else:
+                elif scen == "1-changed":
                     t = site.build_one_changed()
+                else:
+                    t = site.build_one_added()
                 print(f"  [{n} run {r + 1}/{runs}] {t.short()}", flush=True)
                 results[tool][scen].append(t)
     return {"n": n, "runs": runs, "corpus": str(corpus), "results": results}

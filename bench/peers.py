@@ -320,19 +320,21 @@ class Speech:
         return [str(x) for x in (t if isinstance(t, list) else [t])]
 
 
+def read_corpus_file(corpus: Path, p: Path) -> Speech | None:
+    text = p.read_text(encoding="utf-8-sig").replace("\r\n", "\n")
+    if not text.startswith("---\n"):
+        return None
+    end = text.find("\n---\n", 4)
+    if end < 0:
+        return None
+    fm, body = text[4:end], text[end + 5 :]
+    meta = _yaml.safe_load(fm) if _yaml else _simple_yaml(fm)
+    return Speech(p.relative_to(corpus).as_posix(), meta or {}, body)
+
+
 def read_corpus(corpus: Path) -> list[Speech]:
-    speeches = []
-    for p in sorted(Path(corpus).rglob("*.md")):
-        text = p.read_text(encoding="utf-8-sig").replace("\r\n", "\n")
-        if not text.startswith("---\n"):
-            continue
-        end = text.find("\n---\n", 4)
-        if end < 0:
-            continue
-        fm, body = text[4:end], text[end + 5 :]
-        meta = _yaml.safe_load(fm) if _yaml else _simple_yaml(fm)
-        speeches.append(Speech(p.relative_to(corpus).as_posix(), meta or {}, body))
-    return speeches
+    speeches = (read_corpus_file(Path(corpus), p) for p in sorted(Path(corpus).rglob("*.md")))
+    return [s for s in speeches if s is not None]
 
 
 def pick_changed_file(root: Path) -> Path:
@@ -348,6 +350,19 @@ def touch_one(root: Path, stamp: str) -> Path:
     with open(f, "a", encoding="utf-8") as fh:
         fh.write(f"\n同志们，这是为测试增量构建而新增的一段话，修改标记{stamp}。\n")
     return f
+
+
+def new_speech(corpus: Path, k: int) -> Speech:
+    """The k-th speech "added this week": newer than every speech of the corpus (a year after the
+    newest year, so it lands at the top of every listing), with the metadata and body of the
+    corpus's newest file plus one marked paragraph, and a file name of its own."""
+    newest = max(int(p.name) for p in Path(corpus).iterdir() if p.is_dir() and p.name.isdigit())
+    src = sorted((Path(corpus) / str(newest)).glob("*.md"))[-1]
+    base = read_corpus_file(Path(corpus), src)
+    year = newest + 1
+    meta = dict(base.meta, title=f"在{year}年全市工作会议上的讲话（新增第{k}篇）", date=f"{year}-01-{min(k, 28):02d}")
+    body = base.body.rstrip("\n") + f"\n\n同志们，这是新增的第{k}篇讲话的结束语。\n"
+    return Speech(f"{year}/新增讲话-{k:03d}.md", meta, body)
 
 
 def _q(s) -> str:
@@ -503,6 +518,16 @@ class Site:
         touch_one(self.content, f"{self.name}-{self._changes}-{time.time_ns()}")
         return self._build("one-changed")
 
+    def write_speech(self, s: Speech) -> None:
+        """Write one speech into this tool's content, in its own format."""
+        raise NotImplementedError
+
+    def build_one_added(self) -> Timing:
+        """The archive's common case: this week's speech is added (the newest), build again."""
+        self._added = getattr(self, "_added", 0) + 1
+        self.write_speech(new_speech(self.corpus, self._added))
+        return self._build("one-added")
+
 
 class HugoSite(Site):
     """Hugo: the same Markdown bodies under content/speeches/<year>/, front matter rewritten to
@@ -533,24 +558,27 @@ class HugoSite(Site):
             (self.site / "layouts" / name).write_text(text, encoding="utf-8")
         speeches = speeches if speeches is not None else read_corpus(self.corpus)
         for s in speeches:
-            m = s.meta
-            y = s.date_parts[0]
-            fm = [
-                "---",
-                f"title: {_q(m.get('title', ''))}",
-                f"date: {s.full_date}",
-                f"display_date: {_q(s.display_date)}",
-                f"years: [{_q(y)}]",
-                f"meeting_types: [{_q(m.get('meeting_type', ''))}]",
-                "themes: [" + ", ".join(_q(t) for t in s.themes) + "]",
-            ]
-            for k in ("speaker", "organization"):
-                if m.get(k):
-                    fm.append(f"{k}: {_q(m[k])}")
-            fm.append("---")
-            dest = self.content / "speeches" / s.rel
-            dest.parent.mkdir(parents=True, exist_ok=True)
-            dest.write_text("\n".join(fm) + "\n" + s.body, encoding="utf-8")
+            self.write_speech(s)
+
+    def write_speech(self, s: Speech) -> None:
+        m = s.meta
+        y = s.date_parts[0]
+        fm = [
+            "---",
+            f"title: {_q(m.get('title', ''))}",
+            f"date: {s.full_date}",
+            f"display_date: {_q(s.display_date)}",
+            f"years: [{_q(y)}]",
+            f"meeting_types: [{_q(m.get('meeting_type', ''))}]",
+            "themes: [" + ", ".join(_q(t) for t in s.themes) + "]",
+        ]
+        for k in ("speaker", "organization"):
+            if m.get(k):
+                fm.append(f"{k}: {_q(m[k])}")
+        fm.append("---")
+        dest = self.content / "speeches" / s.rel
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        dest.write_text("\n".join(fm) + "\n" + s.body, encoding="utf-8")
 
     def env(self) -> dict:
         return {"HUGO_CACHEDIR": str(self.work / "hugo-cache")}
@@ -715,23 +743,26 @@ class PelicanSite(Site):
             (self.site / "theme" / "templates" / name).write_text(text, encoding="utf-8")
         speeches = speeches if speeches is not None else read_corpus(self.corpus)
         for s in speeches:
-            m = s.meta
-            one = lambda v: re.sub(r"\s+", " ", str(v)).strip()  # noqa: E731
-            meta = [
-                f"Title: {one(m.get('title', ''))}",
-                f"Date: {s.full_date}",
-                f"Display_date: {s.display_date}",
-                f"Category: {one(m.get('meeting_type', ''))}",
-                "Tags: " + ", ".join(one(t).replace(",", "，") for t in s.themes),
-            ]
-            for k in ("speaker", "organization"):
-                if m.get(k):
-                    meta.append(f"{k.capitalize()}: {one(m[k])}")
-            dest = self.content / s.rel
-            dest.parent.mkdir(parents=True, exist_ok=True)
-            # "[TOC]" makes Python-Markdown's toc extension put the table of contents in the
-            # page (Pelican does not expose it to templates without a plugin)
-            dest.write_text("\n".join(meta) + "\n\n[TOC]\n\n" + s.body.lstrip("\n"), encoding="utf-8")
+            self.write_speech(s)
+
+    def write_speech(self, s: Speech) -> None:
+        m = s.meta
+        one = lambda v: re.sub(r"\s+", " ", str(v)).strip()  # noqa: E731
+        meta = [
+            f"Title: {one(m.get('title', ''))}",
+            f"Date: {s.full_date}",
+            f"Display_date: {s.display_date}",
+            f"Category: {one(m.get('meeting_type', ''))}",
+            "Tags: " + ", ".join(one(t).replace(",", "，") for t in s.themes),
+        ]
+        for k in ("speaker", "organization"):
+            if m.get(k):
+                meta.append(f"{k.capitalize()}: {one(m[k])}")
+        dest = self.content / s.rel
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        # "[TOC]" makes Python-Markdown's toc extension put the table of contents in the
+        # page (Pelican does not expose it to templates without a plugin)
+        dest.write_text("\n".join(meta) + "\n\n[TOC]\n\n" + s.body.lstrip("\n"), encoding="utf-8")
 
     def command(self) -> list[str]:
         return [pelican_bin(), str(self.content), "-o", str(self.output), "-s", str(self.site / "pelicanconf.py"), "-q"]
@@ -774,6 +805,15 @@ class OursSite(Site):
         rmtree(self.site)
         self.site.mkdir(parents=True)
         shutil.copytree(self.corpus, self.content)
+
+    def write_speech(self, s: Speech) -> None:
+        fm = ["---", f"title: {_q(s.meta['title'])}", f"date: {s.meta['date']}",
+              f"meeting_type: {_q(s.meta['meeting_type'])}", "themes:"]
+        fm += [f"  - {_q(t)}" for t in s.themes]
+        fm += [f"{k}: {_q(s.meta[k])}" for k in ("speaker", "organization") if s.meta.get(k)]
+        dest = self.content / s.rel
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        dest.write_text("\n".join(fm) + "\n---\n" + s.body, encoding="utf-8")
 
     def command(self) -> list[str]:
         return shlex.split(self.cmd_template.format(content=self.content, output=self.output, site=self.site))
@@ -826,7 +866,7 @@ def _measure_site(site: Site, pagefind: bool, again: bool = True) -> list[Timing
     t0 = time.perf_counter()
     site.prepare()
     print(f"[{site.name}] prepared {site.site} in {time.perf_counter() - t0:.1f} s", flush=True)
-    for step in ("cold", "pagefind", "again", "changed"):
+    for step in ("cold", "pagefind", "again", "changed", "added"):
         if step == "cold":
             t = site.build_cold()
         elif step == "pagefind":
@@ -838,10 +878,14 @@ def _measure_site(site: Site, pagefind: bool, again: bool = True) -> list[Timing
             if not again:
                 continue
             t = site.build_again()
-        else:
+        elif step == "changed":
             if not again:
                 continue
             t = site.build_one_changed()
+        else:
+            if not again:
+                continue
+            t = site.build_one_added()
         print("  " + t.short(), flush=True)
         out.append(t)
     return out

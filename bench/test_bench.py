@@ -189,3 +189,31 @@ def test_peers_build_small_corpus(tmp_path):
         assert site.build_again().ok and site.build_one_changed().ok
     t = peers.run_pagefind(tmp_path / "w" / "hugo-site" / "public", tmp_path / "pf", log=tmp_path / "pf.log")
     assert t.ok and t.extra["pages"] == 30 and t.extra["index_mb"] > 0
+
+
+def test_new_speech_is_the_newest_and_written_for_our_tool(corpus, tmp_path):
+    s1, s2 = peers.new_speech(corpus, 1), peers.new_speech(corpus, 2)
+    newest = max(sp.full_date for sp in peers.read_corpus(corpus))
+    assert s1.full_date > newest and s1.rel != s2.rel and s1.meta["title"] != s2.meta["title"]
+    ours = peers.OursSite(corpus, tmp_path / "w", "true")
+    ours.content.mkdir(parents=True)
+    ours.write_speech(s1)
+    meta, body = load(ours.content / s1.rel)
+    assert meta["title"] == s1.meta["title"] and str(meta["date"]) == s1.meta["date"]
+    assert meta["themes"] == s1.themes and body == s1.body
+
+
+@pytest.mark.skipif(not _have_peers(), reason="peer tools not installed (python bench/peers.py setup)")
+def test_peers_see_the_added_speech(tmp_path):
+    c = tmp_path / "c"
+    gen_corpus.generate(30, c, seed=3, quiet=True)
+    new = peers.new_speech(c, 1)
+    for cls in (peers.HugoSite, peers.PelicanSite):
+        site = cls(c, tmp_path / "w")
+        site.prepare()
+        assert site.build_cold().ok
+        t = site.build_one_added()
+        assert t.ok, (cls.name, site.log.read_text())
+        pages = [p for p in (site.output / "speeches").glob("*/*/index.html")
+                 if f"<h1>{new.meta['title']}</h1>" in p.read_text(encoding="utf-8")]
+        assert len(pages) == 1, cls.name
