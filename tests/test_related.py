@@ -165,3 +165,53 @@ def test_vectorised_similarity_equals_the_plain_algorithm():
     assert rel == _reference_similar(ids, cands, 5)
     assert rel[ids[7]] == []
     assert sum(len(v) == 5 for v in rel.values()) >= 1990
+
+
+def test_rescoring_only_what_changed_equals_scoring_everything(monkeypatch):
+    # Edits that change counts, drop and add words, empty a speech, touch the common words
+    # (their postings) and the rare ones: the incremental answer is always the full one.
+    rnd = random.Random(11)
+    vocab = [f"词{i}" for i in range(4000)]
+    weights = [1 / (i + 1) for i in range(4000)]
+    ids = [f"{i:04d}.md" for i in range(300)]
+
+    def cand():
+        words = set(rnd.choices(vocab, weights, k=60))
+        return sorted(((w, rnd.randint(1, 30)) for w in words), key=lambda x: (-x[1], x[0]))[:40]
+
+    cands = [cand() for _ in ids]
+    scored = []
+    real_top_k = related._top_k
+
+    def counting(sims, block, *args):
+        scored[-1] += len(block)
+        return real_top_k(sims, block, *args)
+
+    monkeypatch.setattr(related, "_top_k", counting)
+    state: dict = {}
+    scored.append(0)
+    related._similar_packed(ids, [related._pack(c) for c in cands], 5, previous=state)
+    rescored = []
+    for step in range(12):
+        d = rnd.randrange(len(ids))
+        if step % 4 == 0:
+            cands[d] = cand()  # a rewritten speech
+        elif step % 4 == 1:
+            cands[d] = [(w, c + 1) for w, c in cands[d]]  # a paragraph added
+        elif step % 4 == 2:
+            cands[d] = [] if step < 6 else [("新词", 3)] + cands[d][1:]  # emptied / a new word
+        else:
+            cands[d] = cands[d][:-5]
+        packed = [related._pack(c) for c in cands]
+        fresh = related._similar_packed(ids, packed, 5)
+        scored.append(0)
+        got = related._similar_packed(ids, packed, 5, previous=state)
+        assert got == fresh, step
+        rescored.append(scored[-1])
+    assert all(r > 0 for r in rescored)  # the edited speech at least
+    # A paragraph added (counts change, the words do not): only a part is scored again.
+    assert all(rescored[i] < len(ids) // 2 for i in (1, 5, 9)), rescored
+    # Different ids (a speech added) fall back to scoring everything, and still agree.
+    packed = [related._pack(c) for c in cands] + [related._pack(cand())]
+    assert related._similar_packed(ids + ["9999.md"], packed, 5, previous=state) == \
+        related._similar_packed(ids + ["9999.md"], packed, 5)
