@@ -61,13 +61,14 @@ import marshal
 import os
 import re
 import zlib
-from array import array
 from collections import Counter, defaultdict
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from itertools import accumulate
 from pathlib import Path
 from typing import Sequence
+
+import numpy as np
 
 from . import analysis
 
@@ -98,7 +99,7 @@ SECTIONS = 1 << SECTION_BITS  # per-doc postings are split by key hash into this
 POOL_MIN_DOCS = 48  # analyse in a process pool from this many new docs on
 PATCH_KEYS_PER_DOC = 10  # patch (rather than assemble) up to about this many changed keys per doc
 _ALPHA = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
-_CACHE_VERSION = f"{FORMAT}-{SECTIONS}-{HEAD}-4"
+_CACHE_VERSION = f"{FORMAT}-{SECTIONS}-{HEAD}-5"
 _TOP_FILES = ("meta", "facets")  # search/<name>.js
 _SUBDIRS = ("f", "k", "p", "t")  # search/<dir>/… belong to the index entirely
 
@@ -181,6 +182,115 @@ def _shard_count(n_docs: int) -> int:
     return max(2, min(SECTIONS, _pow2_at_least(n_docs / 256)))
 
 
+# -- vectorised helpers (numpy) ---------------------------------------------------------------
+#
+# Keys as integers, 21 bits per code point: a char is ``c``, a pair ``(a + 1) << 21 | b``, a
+# trigram ``a << 42 | b << 21 | c`` (a >= 1: a trigram is above every pair, a pair above every char).
+
+_M21 = (1 << 21) - 1
+_ALPHA_B = np.frombuffer(_ALPHA.encode("ascii"), np.uint8)
+# Rank of a section in the stored order (_SEC_ORDER): a shard's sections are a run of ranks.
+_SEC_RANK = np.array([_bitrev(i, SECTION_BITS) for i in range(SECTIONS)], np.int64)
+
+
+def _crc_tables() -> np.ndarray:
+    t = np.arange(256, dtype=np.uint32)
+    for _ in range(8):
+        t = np.where(t & 1, (t >> 1) ^ np.uint32(0xEDB88320), t >> 1).astype(np.uint32)
+    x = np.arange(1 << 16, dtype=np.uint32)
+    lo = t[x & 0xFF]
+    # Two bytes (one UTF-16 code unit) at a time: crc' = T2[(crc ^ unit) & 0xffff] ^ (crc >> 16).
+    return (t[(lo ^ (x >> 8)) & 0xFF] ^ (lo >> 8)).astype(np.uint32)
+
+
+_CRC16 = _crc_tables()
+
+
+def _key_cps(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Code points (n × 3, left-aligned) and their number (1, 2 or 3) of integer keys."""
+    keys = keys.astype(np.uint64, copy=False)
+    n = np.where(keys < (1 << 21), 1, np.where(keys < (1 << 42), 2, 3)).astype(np.int64)
+    cps = np.zeros((len(keys), 3), np.uint32)
+    lo = (keys & _M21).astype(np.uint32)
+    mid = ((keys >> 21) & _M21).astype(np.uint32)
+    hi = (keys >> 42).astype(np.uint32)
+    one, two = n == 1, n == 2
+    cps[:, 0] = np.where(one, lo, np.where(two, mid - 1, hi))
+    cps[:, 1] = np.where(two, lo, np.where(one, 0, mid))
+    cps[:, 2] = np.where(n == 3, lo, 0)
+    return cps, n
+
+
+def _khash_np(keys: np.ndarray) -> np.ndarray:
+    """khash (CRC-32 of the UTF-16-LE code units) of integer keys, vectorised."""
+    cps, n = _key_cps(keys)
+    crc = np.full(len(keys), 0xFFFFFFFF, np.uint32)
+    t = _CRC16
+    for j in range(3):
+        cp = cps[:, j]
+        active = n > j
+        astral = cp >= 0x10000
+        if astral.any():
+            a = cp - np.uint32(0x10000)
+            u1 = np.where(astral, np.uint32(0xD800) | (a >> 10), cp)
+            nxt = t[(crc ^ u1) & 0xFFFF] ^ (crc >> 16)
+            crc = np.where(active, nxt, crc)
+            u2 = np.uint32(0xDC00) | (a & 0x3FF)
+            nxt = t[(crc ^ u2) & 0xFFFF] ^ (crc >> 16)
+            crc = np.where(active & astral, nxt, crc)
+        elif active.all():
+            crc = t[(crc ^ cp) & 0xFFFF] ^ (crc >> 16)
+        else:
+            crc = np.where(active, t[(crc ^ cp) & 0xFFFF] ^ (crc >> 16), crc)
+    return crc ^ np.uint32(0xFFFFFFFF)
+
+
+def _key_strs(keys: np.ndarray) -> list[str]:
+    """The key strings of integer keys."""
+    if not len(keys):
+        return []
+    cps, n = _key_cps(keys)
+    mask = np.arange(3) < n[:, None]
+    text = cps[mask].astype("<u4").tobytes().decode("utf-32-le", "surrogatepass")
+    if (n == 3).all():
+        return [text[i : i + 3] for i in range(0, len(text), 3)]
+    offs = np.cumsum(n).tolist()
+    return [text[a:b] for a, b in zip([0, *offs], offs)]
+
+
+def _seg_index(starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+    """Concatenation of ``range(s, s + l)`` for each (s, l)."""
+    lengths = lengths.astype(np.int64, copy=False)
+    total = int(lengths.sum())
+    if total == 0:
+        return np.zeros(0, np.int64)
+    out_starts = np.cumsum(lengths) - lengths
+    return np.repeat(starts.astype(np.int64, copy=False) - out_starts, lengths) + np.arange(total, dtype=np.int64)
+
+
+def _vlq_np(vals: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """VLQ of each value: (all their chars as ASCII bytes, number of chars of each value)."""
+    v = np.asarray(vals).astype(np.uint64, copy=False)
+    nd = np.ones(len(v), np.int64)
+    if not len(v):
+        return np.zeros(0, np.uint8), nd
+    mx = int(v.max())
+    t = 32
+    while t <= mx:
+        nd += v >= t
+        t <<= 5
+    if mx < 32:
+        return _ALPHA_B[v.astype(np.intp)], nd
+    ends = np.cumsum(nd)
+    total = int(ends[-1])
+    j = np.arange(total, dtype=np.int64) - np.repeat(ends - nd, nd)
+    d = (np.repeat(v, nd) >> (j * 5).astype(np.uint64)) & np.uint64(31)
+    more = np.ones(total, bool)
+    more[ends - 1] = False
+    d |= more.astype(np.uint64) << np.uint64(5)
+    return _ALPHA_B[d.astype(np.intp)], nd
+
+
 # -- per-document analysis ------------------------------------------------------------------
 
 def _deflate(data: bytes) -> bytes:
@@ -194,81 +304,210 @@ def _json(data) -> str:
     return body.replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
 
 
-_RUN = re.compile("[^ \x00]+")
-_TF_CLASS = [0, 0, 1, 1, 2, 2, 2, 2, 2, 2]
-_SECTION_MEMO: dict[str, int] = {}
+# Per-doc cache file: 4-byte header length, marshal (meta, text payload), then three arrays, each
+# in section order (_SEC_ORDER; within a section in the order the doc first has the key):
+# k records (key, code), p records (key, count, bytes of its encoded positions), the encoded
+# positions. meta["offsets"] (int64): [header end, k count, p count, position bytes], then the
+# start of every section in each array (65 each).
+_KREC = np.dtype([("key", "<u8"), ("code", "u1")])
+_PREC = np.dtype([("key", "<u8"), ("count", "<u4"), ("len", "<u4")])
 
 
-def _section(key: str) -> int:
-    sec = _SECTION_MEMO.get(key)
-    if sec is None:
-        if len(_SECTION_MEMO) > 1_000_000:
-            _SECTION_MEMO.clear()
-        sec = _SECTION_MEMO[key] = zlib.crc32(key.encode("utf-16-le")) & (SECTIONS - 1)
-    return sec
+def _sec_bounds(ranks: np.ndarray) -> np.ndarray:
+    return np.concatenate(([0], np.cumsum(np.bincount(ranks, minlength=SECTIONS)))).astype(np.int64)
+
+
+def _k_entries(cp: np.ndarray, ok: np.ndarray, tlen: int) -> tuple[np.ndarray, np.ndarray]:
+    """Chars and pairs: (keys, codes) in order of first occurrence as the old Counter saw them
+    (run by run: the run's chars, then its pairs)."""
+    n = len(cp)
+    c64 = cp.astype(np.uint64)
+    p1 = np.flatnonzero(ok)
+    pair = ok[:-1] & ok[1:]
+    p2 = np.flatnonzero(pair)
+    start = ok.copy()
+    start[1:] &= ~ok[:-1]
+    run = np.cumsum(start)
+    keys = np.concatenate((c64[p1], ((c64[p2] + np.uint64(1)) << np.uint64(21)) | c64[p2 + 1]))
+    pos = np.concatenate((p1, p2))
+    ordv = np.concatenate((run[p1] * 2, run[p2] * 2 + 1))
+    ev = np.argsort(ordv, kind="stable")
+    keys, pos = keys[ev], pos[ev]
+    perm = np.argsort(keys, kind="stable")
+    sk = keys[perm]
+    new = np.empty(len(sk), bool)
+    new[:1] = True
+    np.not_equal(sk[1:], sk[:-1], out=new[1:])
+    gs = np.flatnonzero(new)
+    cnt = np.diff(np.append(gs, len(sk)))
+    first = perm[gs]  # event index of the first occurrence
+    uk = sk[gs]
+    code = np.where(cnt <= 1, 0, np.where(cnt <= 3, 1, np.where(cnt <= 9, 2, 3)))
+    code |= np.where(pos[first] < tlen, 4, 0)
+    return uk, code, first
+
+
+_FOLD_LUT: list = []
+
+
+def _fold_lut() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """analysis.fold as arrays over the BMP: (folded code point, folds to other than one char,
+    changed by folding)."""
+    if not _FOLD_LUT:
+        table = analysis._translate_table()
+        ident = np.arange(1 << 16, dtype=np.uint32)
+        lut = ident.copy()
+        multi = np.zeros(1 << 16, bool)
+        for o, v in table.items():
+            if o < 0x10000:
+                if isinstance(v, str) and len(v) == 1:
+                    lut[o] = ord(v)
+                else:
+                    multi[o] = True
+        _FOLD_LUT.extend((lut, multi, (lut != ident) | multi))
+    return _FOLD_LUT[0], _FOLD_LUT[1], _FOLD_LUT[2]
+
+
+def _cps(s: str) -> np.ndarray:
+    return np.frombuffer(s.encode("utf-32-le", "surrogatepass"), "<u4")
+
+
+def _fold_cps(s: str, cp: np.ndarray) -> np.ndarray:
+    """Code points of analysis.fold(s) (``cp``: those of s)."""
+    lut, multi, _ = _fold_lut()
+    if len(cp) and (int(cp.max()) >= 0x10000 or multi[cp].any()):
+        return _cps(analysis.fold(s))
+    return lut[cp]
+
+
+def _groups_of_sorted(dk: np.ndarray) -> np.ndarray:
+    new = np.empty(len(dk), bool)
+    new[:1] = True
+    np.not_equal(dk[1:], dk[:-1], out=new[1:])
+    return np.flatnonzero(new)
+
+
+def _entries_dense(cp: np.ndarray, ok: np.ndarray, tlen: int):
+    """Keys of one doc's search text, by sorting small integers (code points numbered densely
+    within the doc) instead of 63-bit keys; None if those would not fit in 63 bits.
+
+    Returns (k keys, k codes, k first-seen rank, trigram keys, counts, grouped positions, group
+    starts)."""
+    n = len(cp)
+    ucp, dense = np.unique(cp, return_inverse=True)
+    u = len(ucp)
+    if (u + u * u) * 2 * n >= 1 << 62 or u * u * u * max(n, 1) >= 1 << 62:
+        return None
+    d = dense.astype(np.int64).reshape(-1)
+    # Event number of each char and pair as the old Counter met them: run by run, the run's
+    # chars, then its pairs (= order of first occurrence of each key).
+    start = ok.copy()
+    start[1:] &= ~ok[:-1]
+    s_r = np.flatnonzero(start)
+    end = ok.copy()
+    end[:-1] &= ~ok[1:]
+    l_r = np.flatnonzero(end) + 1 - s_r
+    ev = 2 * l_r - 1
+    e_r = np.cumsum(ev) - ev
+    base = e_r - s_r
+    run = np.cumsum(start) - 1
+    title_events = int(ev[s_r < tlen].sum())
+    p1 = np.flatnonzero(ok)
+    pair = ok[:-1] & ok[1:]
+    p2 = np.flatnonzero(pair)
+    m = 2 * n
+    r1, r2 = run[p1], run[p2]
+    comb = np.concatenate((d[p1] * m + base[r1] + p1,
+                           (u + d[p2] * u + d[p2 + 1]) * m + base[r2] + l_r[r2] + p2))
+    comb.sort()
+    dk, first = np.divmod(comb, m)
+    gs = _groups_of_sorted(dk)
+    cnt = np.diff(np.append(gs, len(dk)))
+    first = first[gs]
+    dk = dk[gs]
+    ischar = dk < u
+    a, b = np.divmod(np.where(ischar, 0, dk - u), u)
+    c_lo = ucp[np.where(ischar, dk, b)].astype(np.uint64)
+    uk = np.where(ischar, c_lo, ((ucp[a].astype(np.uint64) + np.uint64(1)) << np.uint64(21)) | c_lo)
+    code = np.where(cnt <= 1, 0, np.where(cnt <= 3, 1, np.where(cnt <= 9, 2, 3)))
+    code |= np.where(first < title_events, 4, 0)
+    # Trigrams: sorted by (key, position).
+    p3 = np.flatnonzero(pair[:-1] & ok[2:])
+    comb = ((d[p3] * u + d[p3 + 1]) * u + d[p3 + 2]) * max(n, 1) + p3
+    comb.sort()
+    dk3, pos = np.divmod(comb, max(n, 1))
+    gs3 = _groups_of_sorted(dk3)
+    cnt3 = np.diff(np.append(gs3, len(dk3)))
+    dk3 = dk3[gs3]
+    ab, c3 = np.divmod(dk3, u)
+    a3, b3 = np.divmod(ab, u)
+    uk3 = ((ucp[a3].astype(np.uint64) << np.uint64(42)) | (ucp[b3].astype(np.uint64) << np.uint64(21))
+           | ucp[c3].astype(np.uint64))
+    return uk, code, first, uk3, cnt3, pos, gs3
+
+
+def _entries_sorted(cp: np.ndarray, ok: np.ndarray, tlen: int):
+    """As _entries_dense, by sorting the 63-bit keys (any doc)."""
+    uk, code, first = _k_entries(cp, ok, tlen)
+    c64 = cp.astype(np.uint64)
+    p3 = np.flatnonzero(ok[:-2] & ok[1:-1] & ok[2:])
+    tk = (c64[p3] << np.uint64(42)) | (c64[p3 + 1] << np.uint64(21)) | c64[p3 + 2]
+    perm = np.argsort(tk, kind="stable")
+    sk = tk[perm]
+    pos = p3[perm]  # grouped by key, ascending within a key
+    gs = _groups_of_sorted(sk)
+    cnt = np.diff(np.append(gs, len(sk)))
+    return uk, code, first, sk[gs], cnt, pos, gs
+
+
+_DENSE = True  # tests switch it off to check both ways agree
 
 
 def analyse(doc) -> tuple[dict, bytes]:
     """Everything the index needs from one document: (meta, cache file bytes)."""
     title, body = doc.title, doc.body
-    ftitle = analysis.fold(title)
-    fbody = analysis.fold(body)
-    text = ftitle + analysis.SEPARATOR + fbody
+    tcp, bcp = _cps(title), _cps(body)
+    ftitle = _fold_cps(title, tcp)
     tlen = len(ftitle)
-    # Runs of text without space or separator: no key contains either.
-    add = str.__add__
-    segs = [(m.start(), m.group()) for m in _RUN.finditer(text)]
-    counts: Counter = Counter()
-    where: dict[str, list[int]] = {}
-    for off, seg in segs:
-        pairs = list(map(add, seg, seg[1:]))
-        counts.update(seg)
-        counts.update(pairs)
-        for i, tri in enumerate(map(add, pairs, seg[2:]), off):
-            lst = where.get(tri)
-            if lst is None:
-                where[tri] = [i]
-            else:
-                lst.append(i)
-    tgrams = set(ftitle)
-    tgrams.update(map(add, ftitle, ftitle[1:]))
+    cp = np.concatenate((ftitle, [0], _fold_cps(body, bcp))).astype(np.uint32)
+    ok = (cp != 32) & (cp != 0)  # no key contains a space or the separator
+    got = _entries_dense(cp, ok, tlen) if _DENSE else None
+    if got is None:
+        got = _entries_sorted(cp, ok, tlen)
+    uk, code, first, uk3, cnt, pos, gs = got
     # Chars and pairs: doc-level, with title flag and tf class.
-    sec_k: list[list] = [[] for _ in range(SECTIONS)]
-    memo = _SECTION_MEMO.get
-    tf = _TF_CLASS
-    for g, n in counts.items():
-        sec = memo(g)
-        sec_k[_section(g) if sec is None else sec].append((g, (4 if g in tgrams else 0) | (tf[n] if n < 10 else 3)))
-    # Trigram positions (offsets in the search text).
-    sec_p: list[list] = [[] for _ in range(SECTIONS)]
-    v = _v
-    for tri, pos in where.items():
-        if len(pos) == 1:
-            enc = v(pos[0])
-        else:
-            enc = v(pos[0]) + "".join([v(b - a - 1) for a, b in zip(pos, pos[1:])])
-        sec = memo(tri)
-        sec_p[_section(tri) if sec is None else sec].append((tri, len(pos), enc))
-    # Sections, in _SEC_ORDER, each a compressed marshal of compact columns.
-    blobs = []
-    ksize = psize = 0
-    for sec in _SEC_ORDER:
-        ks, ps = sec_k[sec], sec_p[sec]
-        if not ks and not ps:
-            blobs.append(b"")
-            continue
-        kk, kc = zip(*ks) if ks else ((), ())
-        pk, pc, pe = zip(*ps) if ps else ((), (), ())
-        col = ("\0".join(kk), bytes(kc), "\0".join(pk), array("I", pc).tobytes(), "\0".join(pe))
-        ksize += len(ks)
-        psize += sum(map(len, pe)) + 2 * len(ps)
-        blobs.append(marshal.dumps(col))
-    offsets = [0]
-    for b in blobs:
-        offsets.append(offsets[-1] + len(b))
+    krank = _SEC_RANK[(_khash_np(uk) & (SECTIONS - 1)).astype(np.intp)]
+    o = np.lexsort((first, krank))
+    krec = np.empty(len(uk), _KREC)
+    krec["key"] = uk[o]
+    krec["code"] = code[o]
+    kb = _sec_bounds(krank)
+    # Trigram positions (offsets in the search text): first offset, then gaps - 1.
+    vals = pos.copy()
+    vals[1:] -= pos[:-1] + 1
+    vals[gs] = pos[gs]
+    chars, nd = _vlq_np(vals)
+    glen = np.add.reduceat(nd, gs) if len(gs) else np.zeros(0, np.int64)
+    prank = _SEC_RANK[(_khash_np(uk3) & (SECTIONS - 1)).astype(np.intp)]
+    o = np.lexsort((pos[gs], prank))
+    gbs = np.cumsum(glen) - glen
+    enc = chars[_seg_index(gbs[o], glen[o])]
+    prec = np.empty(len(uk3), _PREC)
+    prec["key"] = uk3[o]
+    prec["count"] = cnt[o]
+    prec["len"] = glen[o]
+    pb = _sec_bounds(prank)
+    eb = np.concatenate(([0], np.cumsum(prec["len"], dtype=np.int64)))[pb]
+    ksize, psize = len(krec), len(enc) + 2 * len(prec)
     # The text file (without its name, which depends on the doc number).
     table = analysis._translate_table()
-    fmap = {ch: table[ord(ch)] for ch in set(title + body) if ord(ch) in table and table[ord(ch)] != ch}
+    ocp = np.concatenate((tcp, bcp))
+    cand = ocp >= 0x10000
+    cand[~cand] = _fold_lut()[2][ocp[~cand]]
+    fmap = {}
+    for o_ in np.unique(ocp[cand]).tolist():
+        if o_ in table and table[o_] != chr(o_):
+            fmap[chr(o_)] = table[o_]
     # One raw deflate stream, flushed to a byte boundary after the first HEAD characters: part 0
     # (with the card) inflates on its own to the start of the body, part 0 + part 1 to all of it.
     co = zlib.compressobj(9, zlib.DEFLATED, -15, 9)
@@ -294,8 +533,8 @@ def analyse(doc) -> tuple[dict, bytes]:
     }
     header = marshal.dumps((meta, payload))
     head = len(header).to_bytes(4, "little") + header
-    meta["offsets"] = array("I", [len(head) + o for o in offsets]).tobytes()
-    return meta, head + b"".join(blobs)
+    meta["offsets"] = np.concatenate(([len(head), len(krec), len(prec), len(enc)], kb, pb, eb)).astype("<i8").tobytes()
+    return meta, b"".join((head, krec.tobytes(), prec.tobytes(), enc.tobytes()))
 
 
 def _analyse_to(args) -> dict:
@@ -389,20 +628,6 @@ def _read_js(path: Path):
     if not text.endswith(");\n"):
         raise ValueError(f"{path}: not an index file")
     return json.loads(text[start:-3])
-
-
-def _sections(fh, offsets: bytes, a: int = 0, b: int = SECTIONS):
-    offs = array("I")
-    offs.frombytes(offsets)
-    start, end = offs[a], offs[b]
-    if start == end:
-        return
-    fh.seek(start)
-    blob = fh.read(end - start)
-    for i in range(a, b):
-        lo, hi = offs[i] - start, offs[i + 1] - start
-        if lo != hi:
-            yield marshal.loads(blob[lo:hi])
 
 
 # A long posting (own file) keeps checkpoints in the state: every CK-th entry's char offset and
@@ -501,72 +726,149 @@ def _peak_rss_mb() -> int:
         return 0
 
 
+def _doc_arrays(path: str, offsets: bytes, a: int = 0, b: int = SECTIONS):
+    """One doc's entries of sections [a, b) (in stored order): (k records, p records, encoded
+    positions)."""
+    offs = np.frombuffer(offsets, "<i8")
+    head, nk, npr = int(offs[0]), int(offs[1]), int(offs[2])
+    k0, k1 = int(offs[4 + a]), int(offs[4 + b])
+    p0, p1 = int(offs[69 + a]), int(offs[69 + b])
+    e0, e1 = int(offs[134 + a]), int(offs[134 + b])
+    if k0 == k1 and p0 == p1:
+        return None
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        ks, ps = _KREC.itemsize, _PREC.itemsize
+        kr = np.frombuffer(os.pread(fd, (k1 - k0) * ks, head + k0 * ks), _KREC) if k1 > k0 else None
+        base = head + nk * ks
+        pr = np.frombuffer(os.pread(fd, (p1 - p0) * ps, base + p0 * ps), _PREC) if p1 > p0 else None
+        enc = os.pread(fd, e1 - e0, base + npr * ps + e0) if e1 > e0 else b""
+    finally:
+        os.close(fd)
+    if (kr is not None and len(kr) != k1 - k0) or (pr is not None and len(pr) != p1 - p0) or len(enc) != e1 - e0:
+        raise EOFError(f"{path}: truncated")
+    return kr, pr, enc
+
+
+def _groups(sk: np.ndarray) -> np.ndarray:
+    """Start of each run of equal values in a sorted array, and its end (one more entry)."""
+    new = np.empty(len(sk), bool)
+    new[:1] = True
+    np.not_equal(sk[1:], sk[:-1], out=new[1:])
+    return np.append(np.flatnonzero(new), len(sk))
+
+
+def _postings(kind: str, keys, docs, vals, plen=None, penc=None):
+    """The postings of one shard from its entries (concatenated doc after doc).
+
+    Returns (unique keys, group bounds (entry index), posting bytes, entry start offsets in those
+    bytes (one more entry), sorted docs, first concatenation index of each key)."""
+    perm = np.argsort(keys, kind="stable")  # by key, then doc (entries are doc after doc)
+    sk = keys[perm]
+    d = docs[perm]
+    g = _groups(sk)
+    gs = g[:-1]
+    prev = np.empty(len(d), np.int64)
+    prev[:1] = -1
+    prev[1:] = d[:-1]
+    prev[gs] = -1
+    gap = d - prev - 1
+    if kind == "k":
+        x = (gap << 3) | vals[perm]
+        out, ln = _vlq_np(x)
+    else:
+        c = vals[perm].astype(np.int64)
+        x = (gap << 2) | np.minimum(c - 1, 3)
+        hc, hn = _vlq_np(x)
+        big = c >= 4
+        xc, xn_big = _vlq_np(c[big] - 4)
+        xn = np.zeros(len(c), np.int64)
+        xn[big] = xn_big
+        pl = plen[perm].astype(np.int64)
+        ln = hn + xn + pl
+        start = np.cumsum(ln) - ln
+        out = np.empty(int(ln.sum()), np.uint8)
+        out[_seg_index(start, hn)] = hc
+        if len(xc):
+            out[_seg_index(start[big] + hn[big], xn_big)] = xc
+        src = np.cumsum(plen, dtype=np.int64) - plen
+        out[_seg_index(start + hn + xn, pl)] = penc[_seg_index(src[perm], pl)]
+    starts = np.concatenate(([0], np.cumsum(ln)))
+    return sk[gs], g, out, starts, d, perm[gs]
+
+
 def _assemble_shard(args) -> tuple[dict, Counter, int]:
     """Build one shard from every doc's sections; write its files and the checkpoints of its long
     postings. Returns {file name: (digest, size)} and stats."""
     shard, nshards, docs, out, skip_path = args
     out = Path(out)
     a, b = _run(shard, nshards)
-    # key → [last doc, entry, entry, …]: one dict lookup per (key, doc).
-    kparts: dict[str, list] = {}
-    pparts: dict[str, list] = {}
-    ckdocs: dict[str, list] = {}  # prefix+key → doc before every CK-th entry
-    vs, big, ck1 = _VLQ_SMALL, len(_VLQ_SMALL), CK + 1
+    kr, pr, enc, kdoc, pdoc = [], [], [], [], []
     for n, (path, offsets) in enumerate(docs):
-        with open(path, "rb") as fh:
-            for kk, kc, pk, pc, pp in _sections(fh, offsets, a, b):
-                base = n << 3
-                for key, code in zip(kk.split("\0"), kc):
-                    e = kparts.get(key)
-                    if e is None:
-                        x = base | code
-                        kparts[key] = [n, vs[x] if x < big else vlq(x)]
-                    else:
-                        x = ((n - e[0] - 1) << 3) | code
-                        if len(e) % CK == 1 and len(e) >= ck1:
-                            ckdocs.setdefault("k" + key, []).append(e[0])
-                        e.append(vs[x] if x < big else vlq(x))
-                        e[0] = n
-                cnt = array("I")
-                cnt.frombytes(pc)
-                for key, c, enc in zip(pk.split("\0"), cnt, pp.split("\0")):
-                    e = pparts.get(key)
-                    last = -1 if e is None else e[0]
-                    x = ((n - last - 1) << 2) | (c - 1 if c < 4 else 3)
-                    part = (vs[x] if x < big else vlq(x)) + enc if c < 4 else _v(x) + _v(c - 4) + enc
-                    if e is None:
-                        pparts[key] = [n, part]
-                    else:
-                        if len(e) % CK == 1 and len(e) >= ck1:
-                            ckdocs.setdefault("p" + key, []).append(last)
-                        e.append(part)
-                        e[0] = n
+        got = _doc_arrays(path, offsets, a, b)
+        if got is None:
+            continue
+        if got[0] is not None:
+            kr.append(got[0])
+            kdoc.append(np.full(len(got[0]), n, np.int64))
+        if got[1] is not None:
+            pr.append(got[1])
+            pdoc.append(np.full(len(got[1]), n, np.int64))
+            enc.append(got[2])
+    kr = np.concatenate(kr) if kr else np.zeros(0, _KREC)
+    pr = np.concatenate(pr) if pr else np.zeros(0, _PREC)
+    penc = np.frombuffer(b"".join(enc), np.uint8)
+    del enc
     files: dict = {}
     stats: Counter = Counter()
     skip: dict = {}
     bodies: dict = {}
     shorts: dict = {}
     bits = nshards.bit_length() - 1
-    for prefix, parts in (("k", kparts), ("p", pparts)):
-        posts = {}
-        short = 0
-        for key, lst in parts.items():
-            del lst[0]
-            post = posts[key] = "".join(lst)
-            if len(post) > BIG:
-                offs = [0, *accumulate(map(len, lst))]
-                cd = ckdocs.get(prefix + key, [])
-                skip[prefix + key] = ([-1, *cd], offs[::CK][: len(cd) + 1])
-                name, data = _x_js(prefix, key, post)
-                _put(out, name, data, files, stats)
-            else:
-                short += len(key) + len(post)
-        parts.clear()
+    big_len, ck = BIG, CK
+    for prefix in ("k", "p"):
+        if prefix == "k":
+            res = _postings("k", kr["key"], np.concatenate(kdoc) if kdoc else np.zeros(0, np.int64),
+                            kr["code"].astype(np.int64))
+        else:
+            res = _postings("p", pr["key"], np.concatenate(pdoc) if pdoc else np.zeros(0, np.int64),
+                            pr["count"], pr["len"], penc)
+        ukeys, g, buf, starts, sdocs, firsts = res
+        text = buf.tobytes().decode("ascii")
+        gs, ge = g[:-1], g[1:]
+        bs, be = starts[gs], starts[ge]
+        plen = be - bs
+        _, ncp = _key_cps(ukeys)
+        long_ = plen > big_len
+        short = int((ncp + plen)[~long_].sum())
+        keys = _key_strs(ukeys)
+        bsl, bel = bs.tolist(), be.tolist()
+        # Long postings: own file and checkpoints, in the order the keys were first met.
+        for i in sorted(np.flatnonzero(long_).tolist(), key=lambda i: int(firsts[i])):
+            key = keys[i]
+            post = text[bsl[i] : bel[i]]
+            s, e = int(gs[i]), int(ge[i])
+            js = range(0, e - s, ck)
+            cd = [int(sdocs[s + j - 1]) for j in js[1:]]
+            skip[prefix + key] = ([-1, *cd], [int(starts[s + j]) - bsl[i] for j in js])
+            name, data = _x_js(prefix, key, post)
+            _put(out, name, data, files, stats)
         count = _bucket_count(short)
-        buckets: list[dict] = [{} for _ in range(count)]
-        for key, post in posts.items():
-            buckets[(khash(key) >> bits) & (count - 1)][key] = post
-        bodies[prefix] = [_bucket_body(b) for b in buckets]
+        h = _khash_np(ukeys)
+        bk = ((h >> np.uint32(bits)) & np.uint32(count - 1)).astype(np.int64)
+        if prefix == "k":
+            cps, _ = _key_cps(ukeys)
+            lex = (cps[:, 0].astype(np.int64) << 22) | np.where(ncp == 2, cps[:, 1].astype(np.int64) + 1, 0)
+        else:
+            lex = ukeys
+        order = np.lexsort((lex, bk))
+        bounds = np.searchsorted(bk[order], np.arange(count + 1)).tolist()
+        enc_key = json.encoder.encode_basestring
+        longl = long_.tolist()
+        items = [enc_key(keys[i]) + (":0" if longl[i] else ':"' + text[bsl[i] : bel[i]] + '"')
+                 for i in order.tolist()]
+        bodies[prefix] = [("{" + ",".join(items[lo:hi]) + "}").replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
+                          for lo, hi in zip(bounds, bounds[1:])]
         shorts[prefix] = short
     _write_atomic(Path(skip_path), marshal.dumps(skip))
     return files, stats, _peak_rss_mb(), bodies, shorts
@@ -574,14 +876,19 @@ def _assemble_shard(args) -> tuple[dict, Counter, int]:
 
 def _doc_entries(path: str, offsets: bytes) -> tuple[dict, dict]:
     """All postings entries of one doc: ({key: code}, {key: (count, encoded positions)})."""
+    got = _doc_arrays(path, offsets)
+    if got is None:
+        return {}, {}
+    kr, pr, enc = got
     k: dict = {}
     p: dict = {}
-    with open(path, "rb") as fh:
-        for kk, kc, pk, pc, pp in _sections(fh, offsets):
-            k.update(zip(kk.split("\0"), kc))
-            cnt = array("I")
-            cnt.frombytes(pc)
-            p.update(zip(pk.split("\0"), zip(cnt, pp.split("\0"))))
+    if kr is not None:
+        k = dict(zip(_key_strs(kr["key"]), kr["code"].tolist()))
+    if pr is not None:
+        text = enc.decode("ascii")
+        ends = np.cumsum(pr["len"], dtype=np.int64).tolist()
+        encs = [text[s:e] for s, e in zip([0, *ends], ends)]
+        p = dict(zip(_key_strs(pr["key"]), zip(pr["count"].tolist(), encs)))
     return k, p
 
 
