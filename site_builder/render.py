@@ -11,7 +11,6 @@ of 10,000+ pages cheap to compute.
 from __future__ import annotations
 
 import hashlib
-import json
 import math
 from dataclasses import dataclass, field
 
@@ -39,8 +38,8 @@ class Page:
 
 
 def digest(data) -> str:
-    """Digest of plain data (the same data gives the same digest in every run)."""
-    return hashlib.sha1(json.dumps(data, sort_keys=True, ensure_ascii=False, default=str).encode()).hexdigest()
+    """Digest of plain data built in a fixed order (the same data gives the same digest in every run)."""
+    return hashlib.sha1(repr(data).encode("utf-8", "surrogatepass")).hexdigest()
 
 
 def site_view(config: SiteConfig) -> dict:
