@@ -532,3 +532,51 @@ def test_a_full_disk_while_writing_the_indexes_or_the_cache(published, tmp_path,
     monkeypatch.undo()
     assert site.run("build", "-q") == 0
     assert output_files(site) == after
+
+
+# --------------------------------------------------------------------------------------------
+# markup: the inline fast path changes nothing
+# --------------------------------------------------------------------------------------------
+
+MARKDOWN_BITS = ["\\", "`", "``", "[", "]", "(", ")", "!", "![", "[^1]", "[^1]: 注", "<", ">", "<b>", "</b>",
+                 "<http://a.b>", "<a@b.c>", "&", "&amp;", "&#20;", "*", "**", "_", "__", "  \n", "\n", "\n\n",
+                 "## ", "- ", "1. ", "> ", "    ", "\t", "|", "---", "{: #x }", "*[HTML]: 注", "HTML",
+                 "同志们，", "党建", "。", "：", "GDP", "2035年", " ", "\u3000", "~", "^", "#", "=", "+"]
+
+
+def _plain_renderer():
+    from markdown.treeprocessors import InlineProcessor
+
+    from site_builder import markup
+
+    r = markup.Renderer()
+    r._md.treeprocessors.register(InlineProcessor(r._md), "inline", 20)
+    return r
+
+
+INLINE_EXAMPLES = ["要*突出*重点", "**强调**", "_党建_", "`代码`", "\\*不是强调*", "[链接](http://a.b)",
+                   "![图](a.png)", "<b>粗</b>", "&amp;与&#20320;", "行末  \n下一行", "<http://a.b>", "<a@b.c>",
+                   "脚注[^1]\n\n[^1]: 注释", "[参考][1]\n\n[1]: http://a.b", "纯中文，没有标记。"]
+
+
+@SETTINGS
+@given(st.one_of(mixed(MARKDOWN_BITS + INLINE_EXAMPLES, 80), any_text))
+def test_inline_fast_path_renders_like_python_markdown(text):
+    from site_builder import markup
+
+    fast = markup.Renderer()
+    assert type(fast._md.treeprocessors["inline"]).__name__ == "_FastInlineProcessor"
+    assert fast.render(text) == _plain_renderer().render(text)
+
+
+def test_inline_fast_path_on_the_seed_speeches():
+    from site_builder import markup
+
+    sources = sorted((Path(__file__).resolve().parents[1] / "content").rglob("*.md"))
+    assert sources
+    fast, plain = markup.Renderer(), _plain_renderer()
+    for example in INLINE_EXAMPLES:
+        assert fast.render(example) == plain.render(example), example
+    for path in sources:
+        body = frontmatter.split(path.read_text(encoding="utf-8")).body
+        assert fast.render(body) == plain.render(body), path
