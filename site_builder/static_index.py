@@ -477,7 +477,7 @@ def analyse(doc) -> tuple[dict, bytes]:
     uk, code, first, uk3, cnt, pos, gs = got
     # Chars and pairs: doc-level, with title flag and tf class.
     krank = _SEC_RANK[(_khash_np(uk) & (SECTIONS - 1)).astype(np.intp)]
-    o = np.lexsort((first, krank))
+    o = np.argsort(krank * (2 * len(cp) + 1) + first)  # by section, then first seen
     krec = np.empty(len(uk), _KREC)
     krec["key"] = uk[o]
     krec["code"] = code[o]
@@ -489,7 +489,7 @@ def analyse(doc) -> tuple[dict, bytes]:
     chars, nd = _vlq_np(vals)
     glen = np.add.reduceat(nd, gs) if len(gs) else np.zeros(0, np.int64)
     prank = _SEC_RANK[(_khash_np(uk3) & (SECTIONS - 1)).astype(np.intp)]
-    o = np.lexsort((pos[gs], prank))
+    o = np.argsort(prank * (len(cp) + 1) + pos[gs])  # by section, then first offset
     gbs = np.cumsum(glen) - glen
     enc = chars[_seg_index(gbs[o], glen[o])]
     prec = np.empty(len(uk3), _PREC)
@@ -797,28 +797,47 @@ def _postings(kind: str, keys, docs, vals, plen=None, penc=None):
     return sk[gs], g, out, starts, d, perm[gs]
 
 
+def _read_run(docs, a: int, b: int):
+    """Entries of sections [a, b) of every doc, doc after doc: k records, p records, encoded
+    positions, doc number of each k and each p record."""
+    offs = np.frombuffer(b"".join([o for _, o in docs]), "<i8").reshape(len(docs), -1)
+    head, nk, npr = offs[:, 0], offs[:, 1], offs[:, 2]
+    k0, k1 = offs[:, 4 + a], offs[:, 4 + b]
+    p0, p1 = offs[:, 69 + a], offs[:, 69 + b]
+    e0, e1 = offs[:, 134 + a], offs[:, 134 + b]
+    ks, ps = _KREC.itemsize, _PREC.itemsize
+    kpos, klen = head + k0 * ks, (k1 - k0) * ks
+    ppos, plen = head + nk * ks + p0 * ps, (p1 - p0) * ps
+    epos, elen = head + nk * ks + npr * ps + e0, e1 - e0
+    kparts, pparts, eparts = [], [], []
+    pread = os.pread
+    for path, kp, kl, pp, pl, ep, el in zip([p for p, _ in docs], kpos.tolist(), klen.tolist(), ppos.tolist(),
+                                           plen.tolist(), epos.tolist(), elen.tolist()):
+        if not kl and not pl:
+            continue
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            kparts.append(pread(fd, kl, kp))
+            pparts.append(pread(fd, pl, pp))
+            eparts.append(pread(fd, el, ep))
+        finally:
+            os.close(fd)
+    kbytes, pbytes, ebytes = b"".join(kparts), b"".join(pparts), b"".join(eparts)
+    del kparts, pparts, eparts
+    if len(kbytes) != int(klen.sum()) or len(pbytes) != int(plen.sum()) or len(ebytes) != int(elen.sum()):
+        raise EOFError("static index: a doc cache file is truncated")
+    n = np.arange(len(docs), dtype=np.int64)
+    return (np.frombuffer(kbytes, _KREC), np.frombuffer(pbytes, _PREC), np.frombuffer(ebytes, np.uint8),
+            np.repeat(n, k1 - k0), np.repeat(n, p1 - p0))
+
+
 def _assemble_shard(args) -> tuple[dict, Counter, int]:
     """Build one shard from every doc's sections; write its files and the checkpoints of its long
     postings. Returns {file name: (digest, size)} and stats."""
     shard, nshards, docs, out, skip_path = args
     out = Path(out)
     a, b = _run(shard, nshards)
-    kr, pr, enc, kdoc, pdoc = [], [], [], [], []
-    for n, (path, offsets) in enumerate(docs):
-        got = _doc_arrays(path, offsets, a, b)
-        if got is None:
-            continue
-        if got[0] is not None:
-            kr.append(got[0])
-            kdoc.append(np.full(len(got[0]), n, np.int64))
-        if got[1] is not None:
-            pr.append(got[1])
-            pdoc.append(np.full(len(got[1]), n, np.int64))
-            enc.append(got[2])
-    kr = np.concatenate(kr) if kr else np.zeros(0, _KREC)
-    pr = np.concatenate(pr) if pr else np.zeros(0, _PREC)
-    penc = np.frombuffer(b"".join(enc), np.uint8)
-    del enc
+    kr, pr, penc, kdoc, pdoc = _read_run(docs, a, b)
     files: dict = {}
     stats: Counter = Counter()
     skip: dict = {}
@@ -828,11 +847,9 @@ def _assemble_shard(args) -> tuple[dict, Counter, int]:
     big_len, ck = BIG, CK
     for prefix in ("k", "p"):
         if prefix == "k":
-            res = _postings("k", kr["key"], np.concatenate(kdoc) if kdoc else np.zeros(0, np.int64),
-                            kr["code"].astype(np.int64))
+            res = _postings("k", kr["key"], kdoc, kr["code"].astype(np.int64))
         else:
-            res = _postings("p", pr["key"], np.concatenate(pdoc) if pdoc else np.zeros(0, np.int64),
-                            pr["count"], pr["len"], penc)
+            res = _postings("p", pr["key"], pdoc, pr["count"], pr["len"], penc)
         ukeys, g, buf, starts, sdocs, firsts = res
         text = buf.tobytes().decode("ascii")
         gs, ge = g[:-1], g[1:]
@@ -856,12 +873,14 @@ def _assemble_shard(args) -> tuple[dict, Counter, int]:
         count = _bucket_count(short)
         h = _khash_np(ukeys)
         bk = ((h >> np.uint32(bits)) & np.uint32(count - 1)).astype(np.int64)
+        # Each bucket's keys in string order (as json sort_keys): the keys are sorted as integers,
+        # which is string order for trigrams; a char goes before the pairs that start with it.
         if prefix == "k":
             cps, _ = _key_cps(ukeys)
             lex = (cps[:, 0].astype(np.int64) << 22) | np.where(ncp == 2, cps[:, 1].astype(np.int64) + 1, 0)
+            order = np.argsort((bk << 43) | lex)
         else:
-            lex = ukeys
-        order = np.lexsort((lex, bk))
+            order = np.argsort(bk, kind="stable")
         bounds = np.searchsorted(bk[order], np.arange(count + 1)).tolist()
         enc_key = json.encoder.encode_basestring
         longl = long_.tolist()
@@ -943,6 +962,20 @@ def _fold_blocks() -> list[int]:
     return sorted({ord(k) >> 8 for k in analysis._table()["fold"]})
 
 
+def _worker_init() -> None:
+    """Pool workers allocate and free large arrays all the time: keep freed memory in the heap
+    (glibc) rather than giving it back to the system and faulting it in again (page faults are
+    most of their system time otherwise)."""
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL("libc.so.6")
+        libc.mallopt(-3, 1 << 30)  # M_MMAP_THRESHOLD
+        libc.mallopt(-1, 1 << 30)  # M_TRIM_THRESHOLD
+    except (OSError, AttributeError):  # not glibc
+        pass
+
+
 def _pool(n_jobs: int):
     import multiprocessing as mp
 
@@ -958,7 +991,7 @@ def _pool(n_jobs: int):
         ctx = mp.get_context("fork")
     else:
         ctx = mp.get_context("forkserver" if "forkserver" in methods else "spawn")
-    return ProcessPoolExecutor(max_workers=workers, mp_context=ctx)
+    return ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_worker_init)
 
 
 class _Relayout(Exception):

@@ -8,6 +8,7 @@ import re
 import shutil
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from site_builder import analysis
@@ -164,3 +165,83 @@ def test_pool_and_serial_builds_are_identical(tmp_path, monkeypatch):
     StaticIndex(tmp_path / "s1", tmp_path / "serial", jobs=1).update(docs)
     StaticIndex(tmp_path / "s2", tmp_path / "pool").update(docs)
     assert _tree(tmp_path / "serial" / "search") == _tree(tmp_path / "pool" / "search")
+
+
+# Docs whose text is not plain CJK: astral characters (two UTF-16 code units each: keys are hashed
+# as UTF-16-LE, offsets count code points), full-width and traditional characters folded in the
+# title, spaces and separators, empty and very short texts, repeated trigrams (counts >= 4).
+ODD = [
+    ("空", ""),
+    ("", ""),
+    ("短", "ab"),
+    ("國務院ＡＢＣ會議講話", "繁體中文測試，ＦＵＬＬ　ＷＩＤＴＨ　ｔｅｘｔ。這是一個測試。"),
+    ("emoji 😀 标题", "text with 😀😀 emoji 𠀀𠀁𠀂 astral 𝐀𝐁𝐂 and 😀a😀 mixed 你😀好😀"),
+    ("spaces  in   title", "a b c  d   e\tf\ng\r\nh  中 文 之 间  有 空格"),
+    ("😀", "😀"),
+    ("𠀀𠀁", "𠀀𠀁𠀂𠀃𠀀𠀁𠀂𠀃 " * 20),
+    ("重复", "重复重复重复" * 40 + "啊" * 50),
+    ("ﬁ ligature Ⅻ ㈱", "ﬁﬁﬁ ⅫⅫ ㈱㈱ ß İstanbul"),
+    ("\u2028line\u2029", "sep\u2028line\u2029para \"quoted\" back\\slash"),
+]
+
+
+def _odd_docs() -> list[IndexDoc]:
+    return [IndexDoc(id=f"odd/{i:02d}.md", url=f"odd/{i}.html", title=t, date=f"2031-01-{i + 1:02d}", year=2031,
+                     meeting_type="", themes=(), body=b, fingerprint=f"odd-{i}") for i, (t, b) in enumerate(ODD)]
+
+
+def _reference_entries(d: IndexDoc) -> tuple[dict, dict]:
+    """The doc's postings entries computed the plain way: {key: code}, {key: (count, positions)}."""
+    ftitle = analysis.fold(d.title)
+    text = analysis.search_text(d.title, d.body)
+    counts: dict = {}
+    where: dict = {}
+    for m in re.finditer("[^ \x00]+", text):
+        run, off = m.group(), m.start()
+        for n in (1, 2):
+            for i in range(len(run) - n + 1):
+                counts[run[i : i + n]] = counts.get(run[i : i + n], 0) + 1
+        for i in range(len(run) - 2):
+            where.setdefault(run[i : i + 3], []).append(off + i)
+    in_title = {ftitle[i : i + n] for n in (1, 2) for i in range(len(ftitle) - n + 1)}
+    k = {g: (4 if g in in_title else 0) | si._tf_class(n) for g, n in counts.items()}
+    p = {t: (len(pos), si.vlq(pos[0]) + "".join(si.vlq(b - a - 1) for a, b in zip(pos, pos[1:])))
+         for t, pos in where.items()}
+    return k, p
+
+
+@pytest.mark.parametrize("dense", [True, False])
+def test_doc_entries_of_odd_texts(tmp_path, monkeypatch, dense):
+    monkeypatch.setattr(si, "_DENSE", dense)
+    for d in _odd_docs() + make_docs()[:5]:
+        meta, data = si.analyse(d)
+        path = tmp_path / "doc.bin"
+        path.write_bytes(data)
+        k, p = si._doc_entries(str(path), meta["offsets"])
+        assert (k, p) == _reference_entries(d), d.title
+        assert meta["tlen"] == len(analysis.fold(d.title))
+        for key in list(k) + list(p):  # keys are filed by the hash of their UTF-16-LE code units
+            assert si.khash(key) == int(si._khash_np(np.array([_key_int(key)], np.uint64))[0])
+
+
+def _key_int(key: str) -> int:
+    c = [ord(ch) for ch in key]
+    return c[0] if len(c) == 1 else ((c[0] + 1) << 21 | c[1]) if len(c) == 2 else (c[0] << 42 | c[1] << 21 | c[2])
+
+
+def test_vlq_vectorised():
+    vals = [0, 1, 31, 32, 1023, 1024, 32767, 32768, 10**6, 2**31, 2**40]
+    chars, n = si._vlq_np(np.array(vals, np.uint64))
+    assert chars.tobytes().decode("ascii") == "".join(si.vlq(v) for v in vals)
+    assert n.tolist() == [len(si.vlq(v)) for v in vals]
+
+
+def test_odd_texts_incremental_equals_clean(tmp_path, small_postings):
+    docs = make_docs()[:20] + _odd_docs()
+    inc = StaticIndex(tmp_path / "state", tmp_path / "inc", jobs=1)
+    inc.update(docs[:-1])
+    cur = docs[:3] + [_edit(docs[3], body=docs[3].body + "😀𠀀新增", fingerprint="x")] + docs[4:]
+    stats = inc.update(cur)
+    assert stats.get("patched") == 2 and "assembled" not in stats, stats
+    StaticIndex(tmp_path / "state2", tmp_path / "clean", jobs=1).update(cur)
+    assert _tree(tmp_path / "inc" / "search") == _tree(tmp_path / "clean" / "search")
