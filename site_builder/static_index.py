@@ -259,13 +259,22 @@ def _key_strs(keys: np.ndarray) -> list[str]:
 
 
 def _seg_index(starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
-    """Concatenation of ``range(s, s + l)`` for each (s, l)."""
-    lengths = lengths.astype(np.int64, copy=False)
-    total = int(lengths.sum())
-    if total == 0:
+    """Concatenation of ``range(s, s + l)`` for each (s, l): ones, a jump at each segment start,
+    summed up."""
+    lengths = np.asarray(lengths, np.int64)
+    starts = np.asarray(starts, np.int64)
+    if not lengths.all():
+        keep = lengths > 0
+        starts, lengths = starts[keep], lengths[keep]
+    if not len(lengths):
         return np.zeros(0, np.int64)
-    out_starts = np.cumsum(lengths) - lengths
-    return np.repeat(starts.astype(np.int64, copy=False) - out_starts, lengths) + np.arange(total, dtype=np.int64)
+    ends = np.cumsum(lengths)
+    total = int(ends[-1])
+    dtype = np.int32 if total < 1 << 31 and int(starts.max()) + int(lengths.max()) < 1 << 31 else np.int64
+    idx = np.ones(total, dtype)
+    idx[0] = starts[0]
+    idx[ends[:-1]] = starts[1:] - (starts[:-1] + lengths[:-1]) + 1
+    return np.cumsum(idx, dtype=dtype, out=idx)
 
 
 def _vlq_np(vals: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -394,11 +403,17 @@ def _entries_dense(cp: np.ndarray, ok: np.ndarray, tlen: int):
     Returns (k keys, k codes, k first-seen rank, trigram keys, counts, grouped positions, group
     starts)."""
     n = len(cp)
-    ucp, dense = np.unique(cp, return_inverse=True)
+    if n and int(cp.max()) < 0x10000:  # the usual case: number the code points with a table
+        seen = np.zeros(0x10000, bool)
+        seen[cp] = True
+        ucp = np.flatnonzero(seen).astype(np.uint32)
+        d = (np.cumsum(seen, dtype=np.int64) - 1)[cp]
+    else:
+        ucp, dense = np.unique(cp, return_inverse=True)
+        d = dense.astype(np.int64).reshape(-1)
     u = len(ucp)
     if (u + u * u) * 2 * n >= 1 << 62 or u * u * u * max(n, 1) >= 1 << 62:
         return None
-    d = dense.astype(np.int64).reshape(-1)
     # Event number of each char and pair as the old Counter met them: run by run, the run's
     # chars, then its pairs (= order of first occurrence of each key).
     start = ok.copy()
@@ -476,7 +491,8 @@ def analyse(doc) -> tuple[dict, bytes]:
         got = _entries_sorted(cp, ok, tlen)
     uk, code, first, uk3, cnt, pos, gs = got
     # Chars and pairs: doc-level, with title flag and tf class.
-    krank = _SEC_RANK[(_khash_np(uk) & (SECTIONS - 1)).astype(np.intp)]
+    ranks = _SEC_RANK[(_khash_np(np.concatenate((uk, uk3))) & (SECTIONS - 1)).astype(np.intp)]
+    krank, prank = ranks[: len(uk)], ranks[len(uk) :]
     o = np.argsort(krank * (2 * len(cp) + 1) + first)  # by section, then first seen
     krec = np.empty(len(uk), _KREC)
     krec["key"] = uk[o]
@@ -488,7 +504,6 @@ def analyse(doc) -> tuple[dict, bytes]:
     vals[gs] = pos[gs]
     chars, nd = _vlq_np(vals)
     glen = np.add.reduceat(nd, gs) if len(gs) else np.zeros(0, np.int64)
-    prank = _SEC_RANK[(_khash_np(uk3) & (SECTIONS - 1)).astype(np.intp)]
     o = np.argsort(prank * (len(cp) + 1) + pos[gs])  # by section, then first offset
     gbs = np.cumsum(glen) - glen
     enc = chars[_seg_index(gbs[o], glen[o])]
