@@ -42,9 +42,12 @@ the doc's title length is in the title.
 How it is built (``StaticIndex.update``): each new or changed doc is analysed once (in a process
 pool when there are many; only those docs' bodies are read) into ``state_dir/static/docs/``: one
 file per (doc, fingerprint) holding its text files and its postings entries split into 64 hash
-sections. Keys are hash-partitioned into ``P`` shards (a shard = a run of sections, so it is one
-read per doc); a clean build assembles one shard at a time in each of two processes, so memory is
-bounded by a shard. When docs are edited, appended or removed at the end (the other docs keep their
+sections, as numpy arrays (keys as integers, 21 bits per code point; codes, counts, the VLQ text
+of the positions). Keys are hash-partitioned into ``P`` shards (a shard = a run of sections, so it
+is one read per array per doc); a clean build assembles one shard at a time in each of two
+processes, so memory is bounded by a shard: the shard's entries of all docs are sorted by (key,
+doc) and the VLQ text of every posting is computed at once; only whole postings and keys become
+Python strings. When docs are edited, appended or removed at the end (the other docs keep their
 numbers), only the keys whose entry changed are patched: the index files holding them are read
 back, patched and written (a long posting around the change only, using checkpoints kept in
 ``state_dir/static/skip/``); nothing else is touched. Any other change (an insertion that
