@@ -228,7 +228,6 @@ def _build_locked(config: SiteConfig, cache: BuildCache, progress, explain: bool
     clock("parse")
     if stats["parsed"]:
         result.explain.append(f"parsed {stats['parsed']} new or changed speech files")
-    broken = {p.path for p in problems if p.is_error}
 
     # 3. The model: order, prev/next, taxonomies, URL collisions.
     archive = build_archive(speeches, UrlMap(config.urls), _shower(config))
