@@ -237,16 +237,16 @@ def _build_locked(config: SiteConfig, cache: BuildCache, progress, explain: bool
     index_docs = _index_docs(archive, bodies)
     clock("model")
 
-    # 5. (started now, finished last) Search indexes: Whoosh for the CLI and server, static for the
-    # browser. They need only the docs, so a small update runs in a child process while the
-    # related speeches and the pages are computed here.
+    # 4. Search indexes (Whoosh for the CLI and server, static for the browser), started here and
+    # finished last: they need only the docs, so a small update runs in a child process while the
+    # related speeches and the pages are computed.
     cache.commit()  # the child reads the bodies of changed speeches through its own connection
     indexes = _IndexUpdate(config, index_docs, bodies, parsed=stats["parsed"])
     try:
         _attach_related(archive, index_docs, config)
         clock("related")
 
-        # 4. Pages: render only those whose key changed.
+        # 5. Pages: render only those whose key changed.
         pages = Views(config, archive).all_pages()
         result.pages = len(pages)
         _write_pages(config, cache, templates, pages, broken_sources=_broken_sources(problems, config, cache),
@@ -467,7 +467,7 @@ class _IndexUpdate:
             self.bodies.cache = BuildCache(self.config.state_dir, readonly=True)
             timings: dict = {}
             try:
-                payload = ("ok", _update_indexes(self.config, self.docs, None, _Clock(timings)), timings)
+                payload = ("ok", _update_indexes(self.config, self.docs, _Clock(timings)), timings)
             except SiteBuilderError as err:
                 payload = ("error", str(err), err.exit_code)
             except BaseException as err:  # noqa: BLE001 - reported by the parent
@@ -494,7 +494,7 @@ class _IndexUpdate:
 
     def finish(self, clock: _Clock, result: "BuildResult") -> dict:
         if self.pid is None:
-            return _update_indexes(self.config, self.docs, None, clock)
+            return _update_indexes(self.config, self.docs, clock)
         status, value, extra = self._wait()
         clock("search indexes")
         if status == "ok":
@@ -509,7 +509,7 @@ class _IndexUpdate:
         raise RuntimeError(value + (f"\n{extra}" if extra and os.environ.get("SITE_BUILDER_DEBUG") else ""))
 
 
-def _update_indexes(config: SiteConfig, docs: list, progress, clock) -> dict:
+def _update_indexes(config: SiteConfig, docs: list, clock) -> dict:
     from .search_index import SearchIndex
     from .static_index import StaticIndex
 

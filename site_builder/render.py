@@ -2,7 +2,9 @@
 
 A view is plain data (str, int, list, dict). The build hashes each page's view together with
 the fingerprints of its templates into the page's key; a page whose key is unchanged is not
-rendered again. Only the body HTML of a speech is not in the view: its file digest is.
+rendered again. Only the body HTML of a speech is not in the view: its file digest is (and
+the speech's table of contents, a ``markup.Toc`` that comes from the same file, is in the view
+but not in the key).
 
 A speech's summary appears on its own page and on several listings; it is built once and
 hashed once (``Page.key_view`` holds its digest in place of the summary), which keeps the keys
@@ -12,7 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from .config import SiteConfig
 from .model import Archive, Speech, Taxonomy, Term
@@ -29,9 +31,9 @@ class Page:
     view: dict
     owner: str | None = None  # source of the speech a page belongs to
     body_of: tuple[str, str] | None = None  # (source, digest) whose HTML the page embeds
-    extra: dict = field(default_factory=dict)  # not hashed: filled from the cache when rendered
     key_view: dict | None = None  # what the page key hashes instead of ``view``: the same data, with
-    # shared parts (summaries) replaced by their digests
+    # shared parts (summaries) replaced by their digests and what body_of determines (the table of
+    # contents) left out
 
     def keyed(self) -> dict:
         return self.view if self.key_view is None else self.key_view

@@ -305,11 +305,6 @@ def _vlq_np(vals: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 # -- per-document analysis ------------------------------------------------------------------
 
-def _deflate(data: bytes) -> bytes:
-    co = zlib.compressobj(9, zlib.DEFLATED, -15, 9)
-    return co.compress(data) + co.flush()
-
-
 def _json(data) -> str:
     body = json.dumps(data, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
     # U+2028/9 are fine in JSON but not in older JS string literals; escape them anyway.
