@@ -44,6 +44,7 @@ class BuildResult:
     explain: list[str] = field(default_factory=list)
     index: dict = field(default_factory=dict)
     timings: dict = field(default_factory=dict)  # stage → seconds
+    review: list[tuple[str, tuple[str, ...]]] = field(default_factory=list)  # (source, fields) awaiting review
 
     @property
     def errors(self) -> int:
@@ -169,8 +170,9 @@ def check(config: SiteConfig, progress=None) -> BuildResult:
     finally:
         cache.close()
     archive = build_archive(speeches, UrlMap(config.urls), _shower(config))
+    review = [(s.source, s.meta.review) for s in archive.speeches if s.meta.review]
     return BuildResult(speeches=len(archive.speeches), problems=problems + archive.problems,
-                       parsed=stats["parsed"], seconds=time.perf_counter() - started)
+                       parsed=stats["parsed"], seconds=time.perf_counter() - started, review=review)
 
 
 def build(config: SiteConfig, progress=None, notify=None, explain: bool = False) -> BuildResult:

@@ -98,6 +98,11 @@ def check(content, output, drafts, quiet):
     config, warnings = _config(content, output, drafts=drafts or None)
     result = run_check(config, progress=Progress(enabled=not quiet))
     print_problems(warnings + result.problems)
+    if result.review and not quiet:
+        click.echo(f"{len(result.review)} 篇讲话待核对 (awaiting review: fields imported from a guess; "
+                   "confirm them, then delete the review line):", err=True)
+        for source, fields in result.review:
+            click.echo(f"  {config.content_dir / source}: " + ", ".join(fields), err=True)
     if not quiet:
         click.echo(result.summary(check_only=True), err=True)
     sys.exit(1 if result.errors else 0)

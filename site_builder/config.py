@@ -65,6 +65,8 @@ class SiteConfig:
     """Build speeches with draft: true."""
     import_drop_lines: tuple[str, ...] = tuple(DEFAULT_DROP_LINES)
     """Lines containing any of these are dropped by `site-builder import` (source disclaimers)."""
+    theme_keywords: dict = field(default_factory=dict)
+    """Theme → words that suggest it, for `site-builder import` ([tool.site_builder.theme_keywords])."""
     root: Path = Path(".")
     """The folder holding pyproject.toml; relative paths are resolved against it."""
 
@@ -125,6 +127,12 @@ def _coerce(key: str, value: object, where: str, problems: list[Problem]) -> obj
         if not isinstance(value, str):
             return bad("a string")
         return value
+    if key == "theme_keywords":
+        if not isinstance(value, dict) or not all(
+                isinstance(k, str) and k.strip() and isinstance(v, list) and all(isinstance(w, str) and w.strip() for w in v)
+                for k, v in value.items()):
+            return bad("a table of theme = [keywords]")
+        return {k.strip(): tuple(w.strip() for w in v) for k, v in value.items()}
     if key == "urls":
         if not isinstance(value, dict):
             return bad("a table of page kind = pattern")

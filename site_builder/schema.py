@@ -14,7 +14,7 @@ from .errors import Problem
 from .suggest import closest
 
 REQUIRED = ("title", "date", "meeting_type", "themes")
-OPTIONAL = ("speaker", "organization", "location", "summary", "source", "tags", "slug", "draft")
+OPTIONAL = ("speaker", "organization", "location", "summary", "source", "tags", "slug", "draft", "review")
 FIELDS = REQUIRED + OPTIONAL
 
 _FIELD_HINTS = {
@@ -53,6 +53,8 @@ class SpeechMeta:
     tags: tuple[str, ...] = ()
     slug: str | None = None
     draft: bool = False
+    review: tuple[str, ...] = ()
+    """Fields written from a guess (by `site-builder import`) that a person should confirm."""
 
 
 #: Characters that no text shows and that XML (the feed, the sitemap) does not allow: control
@@ -177,9 +179,14 @@ def validate(
         draft = False
     optional = {k: check.text(k) for k in ("speaker", "organization", "location", "summary", "source")}
     tags = check.text_list("tags")
+    review = check.text_list("review")
+    for name in review:
+        if name not in FIELDS:
+            check.add("review", f"{shown(name)} is not a field name", "list the fields still to confirm, e.g. "
+                      "review: [meeting_type, themes]; remove the line once they are confirmed", severity="warning")
     if any(p.is_error for p in check.problems):
         return None, check.problems
     assert title and date and meeting_type and theme_list
     meta = SpeechMeta(title=title, date=date, meeting_type=meeting_type, themes=theme_list, tags=tags,
-                      slug=slug, draft=draft, **optional)
+                      slug=slug, draft=draft, review=review, **optional)
     return meta, check.problems

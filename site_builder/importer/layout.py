@@ -1,0 +1,244 @@
+"""Layout recovery: the lines of a source text → one paragraph per line, nothing lost.
+
+Real archives come in a few layouts (``shared/import-forms.md``); each step below undoes one of
+them and changes only whitespace and line breaks, never a visible character:
+
+* :func:`split_runs` — a whole speech on one line (saved from a web page): paragraphs are
+  separated by runs of the ideographic space ``　　`` or of ordinary spaces.
+* :func:`unwrap` — hard-wrapped text (PDFs, e-mails): lines broken at a fixed width in the middle
+  of sentences are joined again, when the document as a whole is wrapped that way.
+* :func:`join_markers` — a section number alone on its line (``一、`` / ``深刻认识……``) joins the
+  line after it.
+* :func:`footnote_markers` — footnote markers split onto lines of their own (``[`` / ``1`` /
+  ``]``) are taken out (reported) and the sentence around them is joined again.
+
+A :class:`Line` remembers the source line it starts on, so every report can name it.
+"""
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections import Counter
+from dataclasses import dataclass
+
+from .headings import marker_kind
+
+#: Characters that take no room and carry no text (zero-width spaces, BOMs, direction marks):
+#: removed from lines, as whitespace is.
+INVISIBLE = re.compile("[\u200b\u200c\u200d\u2060\ufeff\u200e\u200f\u202a-\u202e\u2066-\u2069\u00ad]")
+
+#: Punctuation a paragraph (or a sentence) ends with; a wrapped line usually does not.
+CLOSERS = "。！？；：…”’」』）)】》〉!?;:"
+SENTENCE_END = "。！？!?"
+
+
+@dataclass
+class Line:
+    n: int
+    """1-based number of the source line this text starts on."""
+    text: str
+    heading: int | None = None
+    """Heading level the source's own structure gives (Word styles, <h2>, Markdown #), if any."""
+
+
+def display_width(text: str) -> int:
+    """Columns a line takes in a fixed-width layout (wide and full-width characters count 2)."""
+    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
+
+
+def source_lines(text: str, headings: dict[int, int] | None = None) -> list[Line | None]:
+    """The source's lines, stripped, invisible characters removed; ``None`` for a blank line."""
+    headings = headings or {}
+    out: list[Line | None] = []
+    for i, raw in enumerate(text.replace("\r\n", "\n").replace("\r", "\n").split("\n"), 1):
+        line = INVISIBLE.sub("", raw).strip()
+        out.append(Line(i, line, headings.get(i)) if line else None)
+    return out
+
+
+def indented(raw: str) -> bool:
+    """Whether a raw source line starts with a paragraph indent (``　　`` or 2+ spaces, or a tab)."""
+    raw = INVISIBLE.sub("", raw)
+    return raw.startswith(("\u3000", "  ", "\t"))
+
+
+# --------------------------------------------------------------------------------------------
+# One line holding many paragraphs
+# --------------------------------------------------------------------------------------------
+
+#: Two or more ideographic spaces (or an ideographic space next to ordinary ones, or a tab):
+#: the first-line indent of a paragraph on the page the text was copied from.
+_IDEO_RUN = re.compile(r"[ \t]*(?:\u3000[ \t\u3000]*\u3000|\t)[ \t\u3000]*")
+#: Two or more ordinary spaces between two characters that are not Latin letters or digits.
+_SPACE_RUN = re.compile(r"(?<=[^\sA-Za-z0-9])[ \u00a0]{2,}(?=[^\sA-Za-z0-9])")
+#: Any whitespace after the end of a sentence, in a very long line.
+_AFTER_SENTENCE = re.compile(r"(?<=[。！？；”」』])[\s\u3000]+")
+
+LONG_LINE = 160
+"""Lines longer than this (characters) are split at runs of ordinary spaces as well."""
+VERY_LONG_LINE = 1500
+"""Lines longer than this are also split at any whitespace after the end of a sentence."""
+
+
+def split_runs(lines: list[Line | None]) -> list[Line | None]:
+    """Split lines at the separators web pages leave between paragraphs."""
+    out: list[Line | None] = []
+    for line in lines:
+        if line is None:
+            out.append(None)
+            continue
+        parts = [p for p in _IDEO_RUN.split(line.text)]
+        if len(line.text) > LONG_LINE:
+            parts = [q for p in parts for q in _SPACE_RUN.split(p)]
+        if len(line.text) > VERY_LONG_LINE:
+            parts = [q for p in parts for q in _AFTER_SENTENCE.split(p)]
+        parts = [p.strip() for p in parts if p.strip()]
+        if len(parts) <= 1:
+            out.append(line)
+            continue
+        out.extend(Line(line.n, p, line.heading if i == 0 else None) for i, p in enumerate(parts))
+    return out
+
+
+# --------------------------------------------------------------------------------------------
+# Hard-wrapped text
+# --------------------------------------------------------------------------------------------
+
+
+def wrap_width(lines: list[Line | None]) -> int | None:
+    """The width a hard-wrapped text was wrapped at, or None when it was not wrapped.
+
+    In a wrapped text most lines have the same (largest) width and end in the middle of a
+    sentence; in a text with one paragraph per line the widths spread out.
+    """
+    widths = [display_width(x.text) for x in lines if x is not None]
+    if len(widths) < 6:
+        return None
+    long = [w for w in widths if w >= 30]
+    if len(long) < 4:
+        return None
+    # Group widths within 2 columns: a line may end one column early before a wide character.
+    counts = Counter(long)
+    best, best_n = 0, 0
+    for w in sorted(counts, reverse=True):
+        n = sum(counts.get(w - d, 0) for d in range(0, 4))
+        if n > best_n:
+            best, best_n = w, n
+    if best_n < max(4, 0.35 * len(widths)):
+        return None
+    full = [x for x in lines if x is not None and best - 3 <= display_width(x.text) <= best]
+    open_ended = sum(1 for x in full if not x.text.endswith(tuple(CLOSERS)))
+    if open_ended < 0.5 * len(full):
+        return None
+    if max(widths) > best + 4 and sum(1 for w in widths if w > best + 4) > 0.1 * len(widths):
+        return None
+    return best
+
+
+def _joiner(left: str, right: str) -> str:
+    """What goes between two joined pieces: a space between Latin words, else nothing."""
+    if left[-1:].isascii() and left[-1:].isalnum() and right[:1].isascii() and right[:1].isalnum():
+        return " "
+    return ""
+
+
+def unwrap(lines: list[Line | None], raw: list[str]) -> list[Line | None]:
+    """Join the lines of a hard-wrapped text back into paragraphs (see :func:`wrap_width`).
+
+    A full-width line continues on the next one unless the next is blank, indented, or starts
+    a numbered section after a line that ends a sentence.
+    """
+    width = wrap_width(lines)
+    if width is None:
+        return lines
+    out: list[Line | None] = []
+    last_width = 0  # width of the last source line joined into out[-1]
+    for line in lines:
+        prev = out[-1] if out else None
+        if line is not None and prev is not None and not indented(raw[line.n - 1]) \
+                and line.heading is None and prev.heading is None and last_width >= width - 3 \
+                and not (prev.text.endswith(tuple(SENTENCE_END)) and marker_kind(line.text) is not None):
+            prev.text = prev.text + _joiner(prev.text, line.text) + line.text
+        else:
+            line = Line(line.n, line.text, line.heading) if line is not None else None
+            out.append(line)
+        last_width = display_width(line.text) if line is not None else 0
+    return out
+
+
+# --------------------------------------------------------------------------------------------
+# Section numbers alone on a line; footnote markers on lines of their own
+# --------------------------------------------------------------------------------------------
+
+
+def join_markers(lines: list[Line]) -> list[Line]:
+    """A line that is only a section number (``一、``, ``（二）``, ``3.``) joins the next line."""
+    out: list[Line] = []
+    pending: Line | None = None
+    for line in lines:
+        if pending is not None:
+            if marker_kind(line.text) is None:
+                out.append(Line(pending.n, pending.text + line.text, pending.heading or line.heading))
+                pending = None
+                continue
+            out.append(pending)
+            pending = None
+        kind = marker_kind(line.text)
+        if kind is not None and kind[1] == len(line.text):
+            pending = line
+            continue
+        out.append(line)
+    if pending is not None:
+        out.append(pending)
+    return out
+
+
+_MARK_LINE = re.compile(r"^(?:[\[［【]\s*\d{1,3}\s*[\]］】]|[①-⑳]|注\s*\d{1,3})$")
+_OPEN, _CLOSE, _NUMBER = re.compile(r"^[\[［【]$"), re.compile(r"^[\]］】]$"), re.compile(r"^\d{1,3}$")
+
+
+def footnote_markers(lines: list[Line]) -> tuple[list[Line], list[tuple[int, str]]]:
+    """Take out footnote markers standing on lines of their own; rejoin the sentence they split.
+
+    Markers: ``[1]``, ``①`` or the three lines ``[`` ``1`` ``]``; a lone number only when the
+    line before it ends in the middle of a sentence. Returns (lines, dropped (line, text)).
+    """
+    out: list[Line] = []
+    dropped: list[tuple[int, str]] = []
+    i = 0
+    join_next = False
+    while i < len(lines):
+        line = lines[i]
+        taken = 0
+        if _OPEN.match(line.text) and i + 2 < len(lines) and _NUMBER.match(lines[i + 1].text) \
+                and _CLOSE.match(lines[i + 2].text):
+            taken = 3
+        elif _MARK_LINE.match(line.text) and out:
+            taken = 1
+        elif (_CLOSE.match(line.text) or _OPEN.match(line.text)) and dropped and dropped[-1][0] == line.n - 1:
+            taken = 1
+        elif _NUMBER.match(line.text) and out and i + 1 < len(lines) \
+                and not out[-1].text.endswith(tuple(CLOSERS)) and marker_kind(lines[i + 1].text) is None:
+            taken = 1
+        if taken:
+            dropped.extend((x.n, x.text) for x in lines[i:i + taken])
+            join_next = bool(out) and not out[-1].text.endswith(tuple(SENTENCE_END))
+            i += taken
+            continue
+        if join_next and out and marker_kind(line.text) is None:
+            prev = out[-1]
+            out[-1] = Line(prev.n, prev.text + _joiner(prev.text, line.text) + line.text, prev.heading)
+        else:
+            out.append(line)
+        join_next = False
+        i += 1
+    return out, dropped
+
+
+def recover(text: str, headings: dict[int, int] | None = None) -> tuple[list[Line], list[tuple[int, str]]]:
+    """The whole layout recovery: (one paragraph per Line, footnote-marker lines dropped)."""
+    raw = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    lines = split_runs(source_lines(text, headings))
+    lines = unwrap(lines, raw)
+    kept = join_markers([x for x in lines if x is not None])
+    return footnote_markers(kept)

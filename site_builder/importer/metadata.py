@@ -1,0 +1,341 @@
+"""Metadata from the text first, the file name last.
+
+:func:`infer` reads the head of a speech (its first lines, before the salutation or the first
+paragraph) and its last lines:
+
+* title — the first run of title-like lines (up to three: a main title over several lines) and a
+  ``——在…上的…`` subtitle; a source-site name prefix ``王强：`` becomes the speaker. Never a
+  salutation (``各位代表：``), a sentence, a numbered heading, a note in brackets or a date line.
+* date — a date line (``（2022年11月4日）``, ``二〇二三年十二月三十一日``), a dateline subtitle
+  (``——2024年3月5日在…上``), a byline with a date, a full date in the title, the news lead
+  (``2023年6月2日，…召开``), the year of the title (``2021年度``), the file name — in that order;
+  when they name different years the date is marked for review.
+* speaker and organisation — bylines (``市委书记　王　强``, ``国务院总理　李　强``), spaces inside
+  names removed; location — the place of a date line (``（2023年11月16日，杭州）``).
+* meeting type and themes — see :mod:`.vocabulary`.
+
+Each value says where it came from (``text:N`` for source line N, ``file name``, ``guess``) and
+whether a person should review it.
+"""
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..analysis import fold
+from ..dates import PartialDate
+from . import datefind, people, vocabulary
+from .headings import marker_kind
+from .layout import Line
+
+_CJK = re.compile(r"[\u3400-\u9fff]")
+_SALUTATION = re.compile(r"^(?:同志们|各位|尊敬的|女士们|先生们|朋友们|亲爱的|大家好|代表们|同学们|老师们|来宾们|"
+                         r"各位代表|各位委员|各位来宾)")
+_DASH = re.compile(r"^[—–\-─━]{1,3}\s*")
+_NOTE = re.compile(r"^[（(【\[].*[）)】\]]$")
+_SPEECH = re.compile(r"(?:讲话|讲稿|发言|致辞|贺词|报告|演讲|主持词|党课|说明|贺信|讲演|谈话|答问|决议|决定|公报|宣言|纲要|意见|总结)"
+                     r"(?:稿|提纲|摘要|全文)?(?:[（(][^（）()]{1,20}[）)])?$")
+_COMBINED = re.compile(r"^(?P<title>.{4,80}?)\s*(?P<rest>[（(]\s*(?:\d{4}|[〇零○一二三四五六七八九]{4})\s*年[^（）()]{0,40}[）)]"
+                       r"(?:[\s\u3000]*.{0,30})?)$")
+
+
+@dataclass
+class Value:
+    value: object
+    source: str
+    """``text:N`` (source line N), ``source`` (the file's own title), ``file name``, ``guess``,
+    ``sheet`` or ``option``."""
+    how: str = ""
+    review: bool = False
+
+
+@dataclass
+class Metadata:
+    values: dict[str, Value] = field(default_factory=dict)
+    title_lines: list[int] = field(default_factory=list)
+    """Indices (into the lines given to :func:`infer`) of the lines that make up the title."""
+    remainder: dict[int, str] = field(default_factory=dict)
+    """Index → what stays in the body of a line whose title part moved to the front matter."""
+    moved: list[tuple[int, str]] = field(default_factory=list)
+    """(source line, text) of lines moved into the front matter."""
+    notes: list[str] = field(default_factory=list)
+    suggestions: dict[str, list[str]] = field(default_factory=dict)
+
+
+def squeeze_cjk_spaces(text: str) -> str:
+    """Spaces between two Chinese characters (a justified title line) are removed."""
+    return re.sub(r"(?<=[\u3400-\u9fff])[\s\u3000]+(?=[\u3400-\u9fff])", "", text).strip()
+
+
+def _titleish(text: str) -> bool:
+    if not 2 <= len(text) <= 80 or not _CJK.search(text):
+        return False
+    if any(c in text for c in "。") or any(c in text[:-1] for c in "！？!?；;"):
+        return False
+    if text.endswith(("：", ":", "，", ",", "、", "；", ";")) or _SALUTATION.match(text):
+        return False
+    return marker_kind(text) is None
+
+
+def _body_start(lines: list[Line]) -> int:
+    """Index of the first line of the speech proper (salutation, a paragraph, a numbered section)."""
+    for i, line in enumerate(lines[:12]):
+        text = line.text
+        if _SALUTATION.match(text) and len(text) <= 40:
+            return i
+        if line.heading is not None or (marker_kind(text) is not None and i > 0):
+            return i
+        if len(text) > 80 or (any(c in text for c in "。！？") and len(text) > 30):
+            return i
+    return min(len(lines), 12)
+
+
+def _classify(line: Line, max_year: int) -> str:
+    text = line.text
+    if datefind.date_line(text, max_year):
+        return "date"
+    if people.byline(text):
+        return "byline"
+    if _DASH.match(text) and len(text) > 3:
+        return "subtitle"
+    if _NOTE.match(text):
+        return "note"
+    if people.name_prefix(text) and _SPEECH.search(fold(text)):
+        return "title"
+    if _titleish(text) or _COMBINED.match(text):
+        return "title"
+    return "other"
+
+
+def _is_dateline(text: str, max_year: int) -> bool:
+    """A subtitle that starts with a date: ——2024年3月5日在…上 (a dateline, not part of the title)."""
+    rest = _DASH.sub("", fold(text))
+    hit = datefind.first_date(rest, max_year)
+    return hit is not None and hit.start == 0
+
+
+_ORG_SUFFIX = ("委员会", "管委会", "联合会", "办公室", "党委", "党组", "党工委", "总支", "支部", "集团", "公司",
+               "党校", "学校", "大学", "学院", "医院", "银行", "协会", "中心", "局", "厅", "委", "部", "办",
+               "院", "所", "站", "队", "处", "科", "校", "社")
+_ORG_GENERIC = {"全", "本", "我", "各", "该", "这", "此", "市", "县", "省", "区", "镇", "乡", "分", "总", "全市",
+                "全省", "全县", "全区", "全系统", "系统", "机关", "领导", "干部", "专题", "工作"}
+
+
+def organization_in_meeting(meeting: str) -> str | None:
+    """The organisation a meeting phrase starts with, only when a year follows it (X局2020年度…)."""
+    norm = unicodedata.normalize("NFKC", meeting)
+    for end in range(1, min(len(norm), 24) + 1):
+        if not re.match(r"^(?:\d{4}|[〇零○一二三四五六七八九]{4})\s*年", norm[end:]):
+            continue
+        candidate = norm[:end]
+        for suffix in _ORG_SUFFIX:
+            prefix = candidate[: -len(suffix)]
+            if candidate.endswith(suffix) and prefix and prefix not in _ORG_GENERIC \
+                    and not re.search(r"[\s，,。、]", candidate):
+                return meeting[:end]
+        return None
+    return None
+
+
+def _title(lines: list[Line], head: list[str], meta: Metadata, max_year: int) -> tuple[str | None, list[str]]:
+    """Find the title lines in the head; return (title, subtitle texts that are datelines)."""
+    datelines: list[str] = []
+    start = next((i for i, kind in enumerate(head[:4]) if kind == "title"), None)
+    if start is None:
+        for i, kind in enumerate(head):
+            if kind == "subtitle" and _is_dateline(lines[i].text, max_year):
+                datelines.append(lines[i].text)
+        return None, datelines
+    parts: list[str] = []
+    idx: list[int] = []
+    i = start
+    while i < len(head) and head[i] == "title" and len(parts) < 3:
+        text = lines[i].text
+        combined = _COMBINED.match(text)
+        prefix = people.name_prefix(text)
+        if prefix and _SPEECH.search(fold(prefix[1])):
+            meta.values["speaker"] = Value(prefix[0], f"text:{lines[i].n}", f"the title line names {prefix[0]}")
+            text = prefix[1]
+            meta.moved.append((lines[i].n, lines[i].text))
+        elif combined and datefind.first_date(combined.group("rest"), max_year):
+            text = combined.group("title")
+            meta.remainder[i] = combined.group("rest").strip()
+            parts.append(squeeze_cjk_spaces(text))
+            idx.append(i)
+            i += 1
+            break
+        parts.append(squeeze_cjk_spaces(text))
+        idx.append(i)
+        i += 1
+        if _SPEECH.search(fold(text)):
+            break
+    # A title run longer than one line must end like a title or be followed by a subtitle:
+    # otherwise only its first line is the title (the next may be a heading-less first line).
+    while i < len(head) and head[i] == "subtitle":
+        text = lines[i].text
+        if _is_dateline(text, max_year):
+            datelines.append(text)
+        elif len(parts) + 1 <= 5:
+            parts.append(squeeze_cjk_spaces(text))
+            idx.append(i)
+        i += 1
+    if len(idx) > 1 and not any(_SPEECH.search(fold(p)) or _DASH.match(p) for p in parts):
+        parts, idx = parts[:1], idx[:1]
+    title = ""
+    for part in parts:
+        if title and not _DASH.match(part):
+            title += " "
+        title += part
+    meta.title_lines = idx
+    n = lines[idx[0]].n
+    how = f"line {n}" if len(idx) == 1 else f"lines {n}–{lines[idx[-1]].n}"
+    meta.values["title"] = Value(title, f"text:{n}", f"{how} of the text",
+                                 review=not (_SPEECH.search(fold(title)) or len(idx) > 1))
+    return title, datelines
+
+
+def infer(lines: list[Line], filename: str, vocab: vocabulary.Vocabulary, max_year: int,
+          source_title: str | None = None, extra_lines: list[tuple[int, str]] = ()) -> Metadata:
+    """Read the metadata of one speech from its lines (after layout recovery and boilerplate)."""
+    meta = Metadata()
+    end = _body_start(lines)
+    head = [_classify(line, max_year) for line in lines[:end]]
+    title, datelines = _title(lines, head, meta, max_year)
+    if title is None and source_title:
+        meta.values["title"] = Value(squeeze_cjk_spaces(source_title), "source", "the title the file itself states")
+        title = source_title
+    tail_start = max(end, len(lines) - 4)
+    _people(lines, head, tail_start, meta, max_year)
+    _date(lines, head, tail_start, datelines, filename, meta, max_year, extra_lines)
+    _meeting(lines, head, title, datelines, meta, vocab)
+    return meta
+
+
+def _people(lines: list[Line], head: list[str], tail_start: int, meta: Metadata, max_year: int) -> None:
+    found: list[tuple[people.Byline, int]] = []
+    for i, kind in enumerate(head):
+        if kind == "byline" and i not in meta.title_lines:
+            found.append((people.byline(lines[i].text), lines[i].n))  # type: ignore[arg-type]
+    for i in list(meta.remainder):
+        rest = re.sub(r"^[（(][^）)]*[）)]", "", meta.remainder[i]).strip()
+        if rest and (b := people.byline(rest)):
+            found.append((b, lines[i].n))
+    for line in lines[tail_start:]:
+        b = people.byline(line.text)
+        if b is not None and not datefind.date_line(line.text, max_year):
+            found.append((b, line.n))
+    title = meta.values.get("title")
+    if "speaker" not in meta.values and title is not None:
+        name = people.speaker_in_title(str(title.value))
+        if name:
+            meta.values["speaker"] = Value(name, title.source, "the title names the speaker")
+    if found and "speaker" not in meta.values:
+        b, n = found[0]
+        meta.values["speaker"] = Value(b.speaker, f"text:{n}", f"the byline on line {n}")
+    names = {b.speaker for b, _ in found} | ({meta.values["speaker"].value} if "speaker" in meta.values else set())
+    if len(names) > 1:
+        meta.notes.append("bylines name different people (" + "、".join(sorted(map(str, names))) + "): check the speaker")
+        meta.values["speaker"].review = True
+    for b, n in found:
+        if b.organization and "organization" not in meta.values:
+            meta.values["organization"] = Value(b.organization, f"text:{n}", f"the office on line {n}")
+
+
+def _date(lines: list[Line], head: list[str], tail_start: int, datelines: list[str], filename: str,
+          meta: Metadata, max_year: int, extra_lines: list[tuple[int, str]]) -> None:
+    tiers: list[tuple[PartialDate, str, str]] = []  # (date, source, how), best first
+
+    def add(hit: datefind.DateHit | None, source: str, how: str) -> None:
+        if hit is not None:
+            tiers.append((hit.date, source, f"{hit.found} ({how})"))
+
+    for i, kind in enumerate(head):
+        n = lines[i].n
+        if kind == "date":
+            hit, place = datefind.date_line(lines[i].text, max_year)  # type: ignore[misc]
+            add(hit, f"text:{n}", f"the date line {n}")
+            if place and "location" not in meta.values:
+                meta.values["location"] = Value(place, f"text:{n}", f"the place on the date line {n}")
+        elif kind == "byline":
+            b = people.byline(lines[i].text)
+            if b and b.date_text:
+                add(datefind.first_date(b.date_text, max_year), f"text:{n}", f"the byline on line {n}")
+        elif kind == "note" or (kind == "subtitle" and lines[i].text in datelines):
+            add(datefind.first_date(lines[i].text, max_year, full_only=True), f"text:{n}", f"line {n}")
+    for i, rest in meta.remainder.items():
+        add(datefind.first_date(rest, max_year), f"text:{lines[i].n}", f"beside the title on line {lines[i].n}")
+    title = meta.values.get("title")
+    if title is not None:
+        add(datefind.first_date(str(title.value), max_year, full_only=True), title.source, "in the title")
+    for line in reversed(lines[tail_start:]):
+        found = datefind.date_line(line.text, max_year)
+        b = people.byline(line.text)
+        if found:
+            add(found[0], f"text:{line.n}", f"the date line {line.n} at the end")
+        elif b and b.date_text:
+            add(datefind.first_date(b.date_text, max_year), f"text:{line.n}", f"the byline on line {line.n}")
+    lead = lines[len(head):len(head) + 2]
+    for line in lead:
+        hit = datefind.first_date(line.text[:40], max_year, full_only=True)
+        if hit is not None and hit.start <= 2:
+            add(hit, f"text:{line.n}", f"the news lead on line {line.n}")
+    for n, text in extra_lines:
+        hit = datefind.first_date(text, max_year, full_only=True)
+        add(hit, f"text:{n}", f"the dropped line {n}")
+    if title is not None:
+        hits = [h for h in datefind.dates_in(str(title.value), max_year) if h.date.day is None and h.date.month is None]
+        add(hits[0] if hits else None, title.source, "the year in the title")
+    stem = Path(filename).stem
+    add(datefind.file_name_date(stem, max_year), "file name", f"the file name {Path(filename).name}")
+    if not tiers:
+        return
+    date, source, how = tiers[0]
+    # A year from the title (2021年度) with a fuller date of the same year elsewhere: use the fuller one.
+    if date.month is None:
+        fuller = [t for t in tiers if t[0].year == date.year and t[0].month is not None and t[1] != "file name"]
+        if fuller:
+            date, source, how = fuller[0]
+    meta.values["date"] = Value(date, source, how, review=source == "file name")
+    years = {t[0].year for t in tiers}
+    if len(years) > 1:
+        meta.notes.append("the text and the file name name different years (" + "、".join(map(str, sorted(years)))
+                          + f"); used {date.iso()} from {how}")
+        if any(t[0].year != date.year and t[1] != "file name" for t in tiers[:3]):
+            meta.values["date"].review = True
+
+
+def _meeting(lines: list[Line], head: list[str], title: str | None, datelines: list[str], meta: Metadata,
+             vocab: vocabulary.Vocabulary) -> None:
+    phrases: list[tuple[str, str]] = []
+    title_value = meta.values.get("title")
+    if title:
+        for part in re.split(r"[—–─━]{1,3}", title)[::-1]:
+            phrase = vocabulary.meeting_phrase(part)
+            if phrase:
+                phrases.append((phrase, title_value.source if title_value else "text"))
+    for text in datelines:
+        phrase = vocabulary.meeting_phrase(_DASH.sub("", text))
+        if phrase:
+            phrases.append((phrase, "text"))
+    for i, kind in enumerate(head):
+        if kind == "note" and "会议" in fold(lines[i].text):
+            phrases.append((lines[i].text.strip("（）()"), f"text:{lines[i].n}"))
+    for phrase, source in phrases:
+        kind, how = vocabulary.meeting_type(phrase, vocab)
+        if kind:
+            meta.values["meeting_type"] = Value(kind, source, how)
+            break
+    if "meeting_type" not in meta.values and title:
+        kind, how = vocabulary.meeting_type(title, vocab)
+        if kind:
+            meta.values["meeting_type"] = Value(kind, title_value.source if title_value else "text", how,
+                                                review=True)
+        elif "政府工作报告" in fold(title):
+            meta.values["meeting_type"] = Value("人民代表大会会议", "guess", "a 政府工作报告 is given to the 人民代表大会",
+                                                review=True)
+    if phrases and "organization" not in meta.values:
+        org = organization_in_meeting(phrases[0][0])
+        if org:
+            meta.values["organization"] = Value(org, phrases[0][1], f"the meeting {phrases[0][0]} names it before the year")

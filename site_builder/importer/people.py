@@ -1,0 +1,111 @@
+"""Speakers and organisations from bylines: ``市委书记　王　强``, ``某某市人民政府市长　李　明``,
+``王强``, ``王强　2023年6月2日``, ``国务院总理　李　强``; and from titles (``王强：在……上的讲话``,
+``王强同志在……上的讲话``). Names spaced out to two or three characters' width lose their spaces."""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from ..analysis import fold
+
+#: Common Chinese surnames (single and compound): a name must start with one.
+SURNAMES = set(
+    "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈姚卢姜崔钟谭陆汪范金石廖贾"
+    "夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵万钱严覃武戴莫孔向汤常温康施文牛樊葛邢安齐易乔伍庞颜倪庄聂章鲁岳翟殷詹"
+    "申欧耿关兰焦俞左柳甘祝包宁尚符舒阮柯纪梅童凌毕单季裴霍涂成苗谷盛曲翁冉骆蓝路游辛靳管柴蒙鲍华喻祁蒲房滕屈饶解牟艾尤阳时穆农司"
+    "卓古吉缪简车项连芦麦褚娄窦戚岑景党宫费卜冷晏席卫米柏宗瞿桂全佟应臧闵苟邬边卞姬师和仇栾隋商刁沙荣巫寇桑郎甄丛仲虞敖巩明佘池查"
+    "麻苑迟邝官封谈匡鞠惠荆乐冀郁胥南班储原栗燕楚鄢劳谌奚皮粟冼蔺楼盘满闻位厉伊仝区郜海阚花权强帅屠豆朴盖练廉禹井祖漆巴丰支卿国狄"
+    "平计索宣晋相初门云容敬来扈晁芮都普阙浦戈伏鹿薄邸雍辜羊阿乌母裘亓修邰赫杭况那宿鲜印逯隆茹诸战慕危玉银亢嵇公哈湛宾戎勾茅利於呼"
+    "居揭干但尉冶斯元束檀衣信展阴昝智幸奉植衡富尧闭由"
+)
+COMPOUND_SURNAMES = ("欧阳", "司马", "诸葛", "上官", "东方", "皇甫", "尉迟", "公孙", "慕容", "令狐", "夏侯", "长孙",
+                     "宇文", "司徒", "西门", "端木", "独孤", "南宫", "万俟", "闻人", "轩辕", "呼延", "澹台", "公冶")
+
+#: Offices a byline names before the name (longest first when matching).
+ROLES = sorted((
+    "总书记", "书记", "副书记", "市长", "副市长", "省长", "副省长", "县长", "副县长", "区长", "副区长", "镇长", "乡长",
+    "州长", "总理", "副总理", "主席", "副主席", "部长", "副部长", "局长", "副局长", "厅长", "副厅长", "处长", "院长",
+    "副院长", "校长", "副校长", "主任", "副主任", "委员", "理事长", "会长", "董事长", "总经理", "副总经理", "行长",
+    "秘书长", "司令员", "政委", "政治委员", "常委", "组长", "队长", "检察长", "所长", "社长", "总编辑", "总裁",
+    "大使", "总统", "首相", "议长", "党组书记", "党委书记", "纪委书记", "监委主任", "主持人", "特首", "行政长官",
+), key=len, reverse=True)
+_ROLE = "|".join(ROLES)
+_CJK = r"[\u3400-\u9fff]"
+_SP = r"[\s\u3000]*"
+#: A name of 2–4 characters, possibly spaced out (王　强).
+NAME = rf"{_CJK}(?:{_SP}{_CJK}){{1,3}}"
+_BYLINE = re.compile(rf"^(?P<office>{_CJK}[^\s\u3000]{{0,24}}?(?:{_ROLE}))?{_SP}(?P<name>{NAME})"
+                     rf"(?:{_SP}(?P<rest>[\d〇零○一二三四五六七八九]{{4}}\s*年.*))?$")
+#: Words that look like names but are not (salutations, common openings).
+NOT_NAMES = {"同志们", "同志", "大家", "各位", "朋友们", "女士们", "先生们", "代表们", "来宾们", "谢谢", "谢谢大家", "附件",
+             "目录", "前言", "引言", "结语", "后记", "序言", "说明", "注释", "摘要", "全文", "完", "同学们", "老师们"}
+_GENERIC_ORGS = {"市委", "省委", "县委", "区委", "党委", "党组", "中共", "中央", "国家", "全国", "我市", "本市", "本局"}
+
+
+def squeeze(name: str) -> str:
+    """王　强 → 王强 (spaces inside a name removed)."""
+    return re.sub(r"[\s\u3000]+", "", name)
+
+
+def is_name(candidate: str) -> bool:
+    """Whether ``candidate`` (no spaces) looks like a Chinese personal name."""
+    folded = fold(candidate)
+    if not 2 <= len(folded) <= 4 or candidate in NOT_NAMES or folded in NOT_NAMES:
+        return False
+    if not re.fullmatch(rf"{_CJK}+", folded):
+        return False
+    if folded[:2] in COMPOUND_SURNAMES:
+        return len(folded) >= 3
+    return folded[0] in SURNAMES and not folded.endswith(("们", "的", "是", "在", "和", "要", "讲话", "会议", "同志"))
+
+
+@dataclass(frozen=True)
+class Byline:
+    speaker: str
+    organization: str | None = None
+    office: str | None = None
+    date_text: str | None = None
+
+
+def byline(text: str) -> Byline | None:
+    """Read a line that is only a byline: [office] name [date]."""
+    if len(squeeze(text)) > 36:
+        return None
+    m = _BYLINE.match(text.strip())
+    if not m:
+        return None
+    name = squeeze(m.group("name"))
+    if not is_name(name):
+        return None
+    office = m.group("office")
+    spaced = bool(re.search(r"[\s\u3000]", m.group("name")))
+    if office is None and m.group("rest") is None and not spaced and len(name) > 3:
+        return None
+    org = None
+    if office:
+        role = next(r for r in ROLES if office.endswith(r))
+        org = office[: -len(role)] or None
+        if org is not None and (len(org) < 2 or org in _GENERIC_ORGS):
+            org = None
+    return Byline(name, org, office, m.group("rest"))
+
+
+_PREFIX = re.compile(rf"^(?P<name>{NAME}){_SP}[：:]{_SP}(?P<title>.+)$")
+_COMRADE = re.compile(rf"(?:^|[\s\u3000，,])(?P<name>{_CJK}{{2,4}}?)(?:同志)?在")
+
+
+def name_prefix(text: str) -> tuple[str, str] | None:
+    """``王强：在……上的讲话`` → (王强, 在……上的讲话)."""
+    m = _PREFIX.match(text.strip())
+    if not m:
+        return None
+    name = squeeze(m.group("name"))
+    return (name, m.group("title")) if is_name(name) else None
+
+
+def speaker_in_title(title: str) -> str | None:
+    """``王强同志在……上的讲话`` / ``王强在……上的讲话`` → 王强."""
+    m = re.match(rf"^(?P<name>{_CJK}{{2,4}}?)同志在", title) or re.match(rf"^(?P<name>{_CJK}{{2,3}})在", title)
+    if m and is_name(m.group("name")):
+        return m.group("name")
+    return None
