@@ -282,7 +282,7 @@ def _decode_utf16_without_bom(data: bytes) -> str | None:
     odd = data[1::2].count(0)
     best = None
     for codec, nuls, other in (("utf-16-le", odd, even), ("utf-16-be", even, odd)):
-        if nuls == 0 or other > nuls // 10:
+        if nuls == 0 or other > 4 * nuls:
             continue
         try:
             text = data.decode(codec)
