@@ -493,6 +493,31 @@ def test_html_br_separated_article_with_subtitle():
         assert word not in source.text, word
 
 
+def test_html_paragraphs_in_nested_divs_short_lead_and_site_name_h1():
+    source = read_source(FIXTURES / "news_nested_divs.html")
+    lines = _lines(source)
+    assert source.title == "在全市文化工作座谈会上的讲话"  # the <h2>, not the site name in the <h1>
+    assert lines == ["在全市文化工作座谈会上的讲话", "同志们：",
+                     "今天我们召开座谈会，听取大家对文化工作的意见和建议。据某某日报报道，全市文化产业增加值增长8%。",
+                     "一、深刻认识文化建设的重要意义", "文化是一个国家、一个民族的灵魂。", "是。",
+                     "指标 | 2022年 | 2023年", "文化产业增加值 | 100亿元 | 108亿元", "谢谢大家！"]
+    assert source.headings == {}
+    for word in ["首页", "时政", "友情链接", "某某在线", "研究文化工作", "文化旅游节"]:
+        assert word not in source.text, word
+
+
+def test_html_large_page_is_quick():
+    import time
+
+    paragraphs = "".join(f"<p>　　第{i}段，内容是关于工作的一句话，共计若干字。</p>" for i in range(4000))
+    nav = "".join(f"<li><a href='/{i}'>栏目{i}</a></li>" for i in range(300))
+    page = f"<html><head><meta charset='utf-8'></head><body><ul class='nav'>{nav}</ul><div class='content'>{paragraphs}</div></body></html>"
+    started = time.perf_counter()
+    source = read_bytes(page.encode("utf-8"), "big.html")
+    assert time.perf_counter() - started < 10
+    assert len(source.text.split("\n")) == 4000 and "栏目" not in source.text
+
+
 def test_html_title_from_title_element_without_h1():
     page = ("<html><head><meta charset='utf-8'><title>在全市工作会议上的讲话_某某网</title></head><body>"
             "<div class='menu'><a href='/'>首页</a><a href='/a'>新闻</a><a href='/b'>图片</a></div>"

@@ -1102,7 +1102,7 @@ _CONTENT_WORDS = {"article", "content", "main", "body", "text", "title", "post",
 _WORD_SPLIT = re.compile(r"[^a-z0-9]+")
 _CJK_RE = re.compile(r"[\u3400-\u9fff，。、；：？！“”（）《》]")
 _SPACE_RE = re.compile(r"[ \t\n\r\f]+")
-_TITLE_SEPS = re.compile(r"\s*(?:\s[-–—|｜]\s|[_｜|]|－{1,2}|—{1,2}(?=[^—]*$))\s*")
+_TITLE_SEPS = re.compile(r"\s*(?:\s[-–—|｜:：]\s|[_｜|]|－{1,2}|(?<=[\u3400-\u9fff）」》])\s*-{1,2}\s*(?=[\u3400-\u9fffA-Za-z])|—{1,2}(?=[^—]*$))\s*")
 
 
 def _decode_html(data: bytes, name: str) -> tuple[str, str, list[str]]:
@@ -1249,9 +1249,12 @@ def _choose_article(page: _Page, title_el):
         if parent is None or parent.tag in ("body", "html"):
             break
         has_title = title_el is not None and _within(title_el, parent) and not _within(title_el, root) and step < 4
-        extra = sum(c for el, c, _l in units if _within(el, parent) and not _within(el, root))
-        extra_links = sum(lk for el, _c, lk in units if _within(el, parent) and not _within(el, root))
-        if has_title or (extra >= 0.25 * base and extra_links < extra):
+        outside = [(el, c, lk) for el, c, lk in units if _within(el, parent) and not _within(el, root)]
+        extra = sum(c for _el, c, _lk in outside)
+        extra_links = sum(lk for _el, _c, lk in outside)
+        # a short paragraph beside the main block (a salutation, a byline) is part of the article too
+        paragraphs_only = bool(outside) and extra_links == 0 and all(el.tag in _PARA_TAGS for el, _c, _lk in outside)
+        if has_title or (extra >= 0.25 * base and extra_links < extra) or (paragraphs_only and extra):
             root = parent
             continue
         break
@@ -1395,15 +1398,20 @@ def _find_title_heading(root, page: _Page, title_core: str | None, page_title: s
     heads = [h for tag in ("h1", "h2") for h in root.iter(tag) if not page.excluded(h)]
     def text(h):
         return _SPACE_RE.sub(" ", h.text_content()).strip()
+    site = ""
+    if page_title and title_core and page_title.strip() != title_core:
+        site = _SPACE_RE.sub("", page_title.strip()[page_title.strip().find(title_core) + len(title_core):])
     if title_core:
         core = _SPACE_RE.sub("", title_core)
+        matches = []
         for h in heads:
             t = _SPACE_RE.sub("", text(h))
-            if t and len(t) >= 4 and (t in core or core in t):
-                return h
+            if t and len(t) >= 4 and (t in core or core in t) and not (site and t in site):
+                matches.append((t == core, core.startswith(t) or t.startswith(core), len(t), h))
+        if matches:
+            return max(matches, key=lambda m: m[:3])[3]
     h1s = [h for h in heads if h.tag == "h1" and text(h)]
     if len(h1s) == 1:
-        site = _SPACE_RE.sub("", (page_title or "")[len(title_core or ""):]) if page_title else ""
         t = _SPACE_RE.sub("", text(h1s[0]))
         if not site or t not in site:
             return h1s[0]
