@@ -285,6 +285,34 @@ def test_docx_numbering_counts_beyond_ten_and_restarts_with_start_override():
     assert [line.split("、")[0] for line in lines] == ["一", "二", "三", "四", "五", "六", "七", "八", "九", "十", "十一", "十二", "一"]
 
 
+def test_docx_numbering_from_heading_styles_and_list_styles():
+    import docx
+
+    document = docx.Document()
+    numbering = document.part.numbering_part.element
+    numbering.find(f"{{{W_NS}}}num").addprevious(_xml(
+        f'<w:abstractNum {NSDECL} w:abstractNumId="70">'
+        '<w:lvl w:ilvl="0"><w:start w:val="1"/><w:numFmt w:val="chineseCounting"/><w:pStyle w:val="Heading1"/><w:lvlText w:val="%1、"/></w:lvl>'
+        '<w:lvl w:ilvl="1"><w:start w:val="1"/><w:numFmt w:val="chineseCounting"/><w:pStyle w:val="Heading2"/><w:lvlText w:val="（%2）"/></w:lvl>'
+        "</w:abstractNum>"))
+    numbering.append(_xml(f'<w:num {NSDECL} w:numId="71"><w:abstractNumId w:val="70"/></w:num>'))
+    for style_id, ilvl in (("Heading1", 0), ("Heading2", 1)):
+        style = document.styles.element.get_by_id(style_id)
+        style.get_or_add_pPr().append(_xml(f'<w:numPr {NSDECL}><w:ilvl w:val="{ilvl}"/><w:numId w:val="71"/></w:numPr>'))
+    document.add_heading("总体要求", 1)
+    document.add_heading("指导思想", 2)
+    document.add_heading("基本原则", 2)
+    document.add_paragraph("正文。")
+    document.add_heading("重点任务", 1)
+    document.add_heading("第一项", 2)
+    document.add_paragraph("项目一", style="List Bullet")
+    source = read_bytes(_docx_bytes(document), "styles.docx")
+    assert source.text.split("\n") == ["一、总体要求", "（一）指导思想", "（二）基本原则", "正文。", "二、重点任务", "（一）第一项", "项目一"]
+    assert source.headings == {1: 1, 2: 2, 3: 2, 5: 1, 6: 2}
+    assert source.title is None  # a numbered heading is not the document's title
+    assert any("bullet" in note for note in source.notes)
+
+
 def test_docx_heading_styles_title_and_outline_level():
     import docx
     from docx.enum.style import WD_STYLE_TYPE

@@ -698,7 +698,7 @@ class _Docx:
     # --- text ---------------------------------------------------------------------------------
 
     def blocks(self, container, out: list[list]) -> None:
-        """Append [text, heading level or None, paragraph element or None] for each paragraph in ``container``."""
+        """Append [text, heading level or None, paragraph element or None, numbered?] for each paragraph in ``container``."""
         for child in container:
             tag = child.tag
             if tag == W_P:
@@ -721,7 +721,7 @@ class _Docx:
         if number:
             text = number[0] + (number[1] if text else "") + text
         level = self.heading_level(p) if text.strip() else None
-        out.append([text, level, p])
+        out.append([text, level, p, bool(number)])
         for box in boxes:
             self.textboxes += 1
             self.blocks(box, out)
@@ -824,7 +824,7 @@ class _Docx:
             texts = [" ".join(x[0].replace("\n", " ").strip() for x in cell if x[0].strip()) for cell in cells]
             line = " | ".join(t for t in texts if t)
             if line:
-                out.append([line, None, None])
+                out.append([line, None, None, False])
 
     def note_lines(self) -> list[str]:
         lines = []
@@ -1022,13 +1022,14 @@ def _read_docx(data: bytes, name: str) -> Source:
     # Title: a Title-style paragraph, else a short centered/larger first paragraph, else the core property.
     title = None
     title_index = None
-    for i, (text, _level_, p) in enumerate(out):
+    for i, (text, _level_, p, _numbered) in enumerate(out):
         if p is not None and text.strip() and reader.is_title_style(p):
             title, title_index = text.strip(), i
             break
     if title is None:
-        first = next((i for i, (text, _l, _p) in enumerate(out) if text.strip()), None)
-        if first is not None and out[first][2] is not None and reader.looks_like_title(out[first][2], out[first][0].strip()):
+        first = next((i for i, entry in enumerate(out) if entry[0].strip()), None)
+        if (first is not None and out[first][2] is not None and out[first][1] is None and not out[first][3]
+                and reader.looks_like_title(out[first][2], out[first][0].strip())):
             title, title_index = out[first][0].strip(), first
     if title is None:
         try:
@@ -1039,7 +1040,7 @@ def _read_docx(data: bytes, name: str) -> Source:
             title = core
     lines: list[str] = []
     headings: dict[int, int] = {}
-    for i, (text, level, _p) in enumerate(out):
+    for i, (text, level, _p, _numbered) in enumerate(out):
         pieces = _normalise_newlines(text.replace("\v", "\n")).split("\n")
         if level and i != title_index and pieces[0].strip():
             headings[len(lines) + 1] = level
