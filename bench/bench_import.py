@@ -32,7 +32,8 @@ Rules (also in bench/README.md):
 * losing text — every non-whitespace character of the source (decoded as the importer decodes it;
   invisible format characters such as U+200B and U+FEFF are ignored) must be found, as a
   multiset, in the Markdown body (without ``#`` heading marks and backslash escapes), the
-  front-matter values, or the lines the report lists as dropped for that file.
+  front-matter values, or the lines the report lists for that file as ``dropped`` (or as
+  ``moved`` to the front matter, an optional column in the same ``N: text | …`` form).
 * empty heading — a ``#`` line with no text, or only a section number (``一、``, ``（一）``, ``1.``,
   ``（1）``).
 """
@@ -481,7 +482,8 @@ def _measure(folder: Path, sheet: list[dict], metadata: Path | None, root: Path,
                 mism.append({"file": name, "field": field, "expected": exp.get(field, ""), "got": got,
                              "source": row.get(field + "_source", "")})
         source = decode_source((src / name).read_bytes()) if (src / name).exists() else ""
-        missing, where = lost_text(source, body, data, dropped_texts(row.get("dropped", ""))) if source else (0, "")
+        reported = dropped_texts(row.get("dropped", "")) + dropped_texts(row.get("moved", ""))
+        missing, where = lost_text(source, body, data, reported) if source else (0, "")
         if missing:
             losing.append({"file": name, "missing": missing, "where": where})
         heads = empty_headings(body)
