@@ -152,6 +152,13 @@ def test_refuses_old_binary_doc(tmp_path, name):
     assert ".docx" in message and ".txt" in message and ".doc" in message
 
 
+def test_html_saved_as_doc_is_read_as_html():
+    page = "<html><head><meta charset='gbk'></head><body><p>同志们：</p><p>今天开会。</p></body></html>".encode("gbk")
+    source = read_bytes(page, "通知.doc")
+    assert source.text == "同志们：\n今天开会。" and source.format == "HTML (GB18030)"
+    assert "HTML" in source.notes[0]
+
+
 @pytest.mark.parametrize("name, data, words", [
     ("broken.docx", b"PK\x03\x04" + b"\x00garbage" * 20, "docx"),
     ("broken.pdf", b"%PDF-1.4\n%garbage\n" + bytes(range(256)), "PDF"),
@@ -159,6 +166,7 @@ def test_refuses_old_binary_doc(tmp_path, name):
     ("binary.txt", bytes(range(256)) * 4, "NUL"),
     ("unknown.txt", bytes([0xFF, 0xFE - 1, 0x81, 0x30]) * 3 + bytes(range(0x80, 0x100)) * 3, "encoding"),
     ("page.rtf", b"{\\rtf1\\ansi hello}", "RTF"),
+    ("page.mht", b"MIME-Version: 1.0\r\nContent-Type: multipart/related\r\n\r\n", "MHT"),
 ])
 def test_refuses_unreadable_files(tmp_path, name, data, words):
     path = tmp_path / name

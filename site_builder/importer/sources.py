@@ -52,11 +52,11 @@ class SourceError(SiteBuilderError):
 
 @dataclass
 class Source:
-    text: str                 # the text, "\n" line ends, one source paragraph (or source line, for plain text) per line
-    format: str               # what was read, for messages: "UTF-8", "GB18030", "DOCX", "HTML (UTF-8)", "Markdown", "PDF" …
-    headings: dict[int, int] = field(default_factory=dict)  # 1-based line in `text` -> heading level 1..6 (not the title)
-    title: str | None = None  # a title the format states outright, else None
-    notes: list[str] = field(default_factory=list)  # one-line remarks for the import report
+    text: str                 # the text, "\n" line ends, one source paragraph (or source line, for plain text) per line; NOTHING of the document's text left out
+    format: str               # what was read, for messages: "UTF-8", "UTF-8 (BOM)", "UTF-16", "GB18030", "Big5", "DOCX", "HTML (UTF-8)", "Markdown", "PDF"
+    headings: dict[int, int] = field(default_factory=dict)  # 1-based line number in `text` -> heading level 1..6 known from the source's structure (Word heading styles / outline level, <h1>-<h6>, Markdown '#' lines), excluding the document title
+    title: str | None = None  # a title the format states outright (HTML <h1> of the article or <title> minus the site name; docx core property title or a 'Title'/'标题' style paragraph); None if none
+    notes: list[str] = field(default_factory=list)  # one-line remarks for the import report, e.g. "3 footnotes appended at the end", "2 tables read as lines, cells separated by ' | '"
 
 
 # ------------------------------------------------------------------------------------------------
@@ -137,6 +137,11 @@ def _read(data: bytes, name: str) -> Source:
     suffix = Path(name).suffix.lower()
     if not data or not data.strip(b" \t\r\n\x00"):
         raise SourceError(f"{name}: 文件是空的 (the file is empty); 请确认文件内容 (check the file)")
+    if suffix in (".doc", ".wps", ".dot") and not data.startswith(_OLE_MAGIC) and re.match(rb"\s*<", data[:1024]) \
+            and re.search(rb"<html|<body|<p[ >]|<div", data[:65536], re.I):
+        source = _read_html(data, name)  # "Word" files from web systems are often HTML named .doc
+        source.notes.insert(0, "a web page saved with a .doc name: read as HTML")
+        return source
     if data.startswith(_OLE_MAGIC) or suffix in (".doc", ".wps", ".dot"):
         raise SourceError(f"{name}: 旧版 Word/WPS 二进制文件（.doc）或加密文档，无法读取 (old binary .doc or password-protected document);"
                           f" 请用 Word 或 WPS 打开后另存为 .docx 或 .txt 再导入 (save it as .docx or .txt and import that)")
@@ -149,7 +154,9 @@ def _read(data: bytes, name: str) -> Source:
     for magic, what in _BINARY_MAGIC.items():
         if data.startswith(magic):
             raise SourceError(f"{name}: 这是{what}，不是文本 (not a text file); 请导入 .txt/.docx/.html/.md/.pdf 文件 (import a text file)")
-    if suffix in (".html", ".htm", ".xhtml", ".shtml", ".mht"):
+    if suffix in (".mht", ".mhtml") or data[:200].lstrip().lower().startswith(b"mime-version"):
+        raise SourceError(f"{name}: 这是 MHT 网页存档 (an MHT web archive); 请在浏览器中打开后另存为“网页，仅 HTML”(.html) 再导入 (save it as .html)")
+    if suffix in (".html", ".htm", ".xhtml", ".shtml"):
         return _read_html(data, name)
     if suffix in (".md", ".markdown"):
         return _read_markdown(data, name)
@@ -369,7 +376,7 @@ def _read_pdf(data: bytes, name: str) -> Source:
                     raise SourceError(f"{name}: 第 {number} 页的文字无法提取 (cannot extract the text of page {number}: {type(err).__name__});"
                                       f" 请用 PDF 阅读器另存为文本后再导入 (save it as text from a PDF reader)") from None
                 text = _normalise_newlines(text).rstrip("\n")
-                if not text.strip():
+                if sum(1 for ch in text if not ch.isspace()) < 5:  # nothing, or only a page number
                     empty_pages.append(number)
                 pages.append(text)
     finally:
@@ -378,7 +385,7 @@ def _read_pdf(data: bytes, name: str) -> Source:
         raise SourceError(f"{name}: PDF 没有页面 (a PDF without pages); 请确认文件 (check the file)")
     body = "\n".join(p for p in pages if p.strip())
     visible = sum(1 for ch in body if not ch.isspace())
-    if visible < 10 * len(pages) - 9 * len(empty_pages) and visible < 20:
+    if len(empty_pages) == len(pages) or visible < 10:
         raise SourceError(f"{name}: PDF 没有文字层，是扫描件 (no text layer: a scanned PDF); 请先做 OCR 文字识别再导入 (run OCR on it first)")
     if plausibility(body) < 0.6:
         raise SourceError(f"{name}: PDF 的文字层无法正确解码（字体缺少 Unicode 映射）(its text layer does not decode to readable text);"
@@ -1024,7 +1031,7 @@ def _read_docx(data: bytes, name: str) -> Source:
     title_index = None
     for i, (text, _level_, p, _numbered) in enumerate(out):
         if p is not None and text.strip() and reader.is_title_style(p):
-            title, title_index = text.strip(), i
+            title, title_index = " ".join(x.strip() for x in text.replace("\v", "\n").split("\n") if x.strip()), i
             break
     if title is None:
         first = next((i for i, entry in enumerate(out) if entry[0].strip()), None)
@@ -1282,7 +1289,7 @@ class _Lines:
             self.buf.append(_SPACE_RE.sub(" ", text))
 
     def flush(self) -> None:
-        line = "".join(self.buf).strip(" ")
+        line = "".join(self.buf).strip(" \xa0")
         self.buf = []
         if line:
             self.lines.append(line)
@@ -1362,15 +1369,19 @@ def _read_html(data: bytes, name: str) -> Source:
         break
     title_core = _strip_site_name(page_title) if page_title else None
     title_el = _find_title_heading(root, page, title_core, page_title)
-    article, _units = _choose_article(page, title_el)
-    if article is None:
-        article = root.find("body") if root.find("body") is not None else root
-    keep = set(article.iterancestors()) | {article}
-    out = _Lines()
-    state = {"dropped": 0, "rows": 0, "title_el": title_el}
-    out.add(article.text)
-    _linearise(article, page, out, keep, state)
-    out.flush()
+    for attempt in range(2):
+        article, _units = _choose_article(page, title_el)
+        if article is None:
+            article = root.find("body") if root.find("body") is not None else root
+        keep = set(article.iterancestors()) | {article}
+        out = _Lines()
+        state = {"dropped": 0, "rows": 0, "title_el": title_el}
+        out.add(article.text)
+        _linearise(article, page, out, keep, state)
+        out.flush()
+        if any(line.strip() for line in out.lines) or not page.boiler:
+            break
+        page.boiler.clear()  # everything looked like navigation: take the page as it is rather than nothing
     title = None
     if title_el is not None:
         title = _SPACE_RE.sub(" ", title_el.text_content()).strip() or None
