@@ -624,3 +624,17 @@ def test_pdf_partly_scanned_is_noted():
     source = read_bytes(_pdf([PDF_LINES, []]), "mixed.pdf")
     assert source.text.split("\n") == PDF_LINES
     assert any("page 2" in note and "OCR" in note for note in source.notes)
+
+
+def test_pdf_with_password_is_refused(tmp_path):
+    import pypdf
+
+    reader = pypdf.PdfReader(io.BytesIO(_pdf([PDF_LINES])))
+    writer = pypdf.PdfWriter()
+    for page in reader.pages:
+        writer.add_page(page)
+    writer.encrypt(user_password="secret", owner_password="owner", algorithm="RC4-128")
+    path = tmp_path / "locked.pdf"
+    with open(path, "wb") as fh:
+        writer.write(fh)
+    assert "password" in _refused(path)
