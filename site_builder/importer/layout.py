@@ -71,6 +71,9 @@ def indented(raw: str) -> bool:
 _IDEO_RUN = re.compile(r"[ \t]*(?:\u3000[ \t\u3000]*\u3000|\t)[ \t\u3000]*")
 #: Two or more ordinary spaces between two characters that are not Latin letters or digits.
 _SPACE_RUN = re.compile(r"(?<=[^\sA-Za-z0-9])[ \u00a0]{2,}(?=[^\sA-Za-z0-9])")
+#: One ideographic space between two characters that are not Latin (in a long line: a web page
+#: that separated its title, byline and paragraphs by single spaces; spaced names are rejoined).
+_IDEO_ONE = re.compile(r"(?<=[^\sA-Za-z0-9]{2})\u3000(?=[^\sA-Za-z0-9]{2})")
 #: Any whitespace after the end of a sentence, in a very long line.
 _AFTER_SENTENCE = re.compile(r"(?<=[。！？；”」』])[\s\u3000]+")
 
@@ -90,13 +93,35 @@ def split_runs(lines: list[Line | None]) -> list[Line | None]:
         parts = [p for p in _IDEO_RUN.split(line.text)]
         if len(line.text) > LONG_LINE:
             parts = [q for p in parts for q in _SPACE_RUN.split(p)]
+            parts = [q for p in parts for q in _IDEO_ONE.split(p)]
         if len(line.text) > VERY_LONG_LINE:
             parts = [q for p in parts for q in _AFTER_SENTENCE.split(p)]
-        parts = [p.strip() for p in parts if p.strip()]
+        parts = _merge_spaced_names([p.strip() for p in parts if p.strip()])
         if len(parts) <= 1:
             out.append(line)
             continue
         out.extend(Line(line.n, p, line.heading if i == 0 else None) for i, p in enumerate(parts))
+    return out
+
+
+def _merge_spaced_names(parts: list[str]) -> list[str]:
+    """Pieces split apart inside a byline are put together again: runs of one-character pieces
+    (``罗  成``), and a name after the short office piece before it (``市长  罗成``)."""
+    from .people import ROLES
+
+    out: list[str] = []
+    i = 0
+    while i < len(parts):
+        j = i
+        while j < len(parts) and len(parts[j]) == 1:
+            j += 1
+        if j - i >= 2:
+            piece, i = " ".join(parts[i:j]), j
+        else:
+            piece, i = parts[i], i + 1
+        if out and len(out[-1]) <= 24 and out[-1].endswith(tuple(ROLES)) and len(piece.replace(" ", "")) <= 4:
+            piece = out.pop() + " " + piece
+        out.append(piece)
     return out
 
 

@@ -35,7 +35,7 @@ _SALUTATION = re.compile(r"^(?:同志们|各位|尊敬的|女士们|先生们|�
                          r"各位代表|各位委员|各位来宾)")
 _DASH = re.compile(r"^[—–\-─━]{1,3}\s*")
 _NOTE = re.compile(r"^[（(【\[].*[）)】\]]$")
-_SPEECH = re.compile(r"(?:讲话|讲稿|发言|致辞|贺词|报告|演讲|主持词|党课|说明|贺信|讲演|谈话|答问|决议|决定|公报|宣言|纲要|意见|总结)"
+_SPEECH = re.compile(r"(?:讲话|讲稿|发言|致辞|贺词|报告|演讲|主持词|党课|说明|贺信|讲演|谈话|答问|决议|决定|公报|宣言|纲要|意见|总结|材料|汇报|寄语|贺电|讲座|报告会)"
                      r"(?:稿|提纲|摘要|全文)?(?:[（(][^（）()]{1,20}[）)])?$")
 _COMBINED = re.compile(r"^(?P<title>.{4,80}?)\s*(?P<rest>[（(]\s*(?:\d{4}|[〇零○一二三四五六七八九]{4})\s*年[^（）()]{0,40}[）)]"
                        r"(?:[\s\u3000]*.{0,30})?)$")
@@ -83,6 +83,8 @@ def _body_start(lines: list[Line]) -> int:
     """Index of the first line of the speech proper (salutation, a paragraph, a numbered section)."""
     for i, line in enumerate(lines[:12]):
         text = line.text
+        if _NEWS_DATELINE.match(fold(text)) and len(text) <= 40:
+            continue
         if _SALUTATION.match(text) and len(text) <= 40:
             return i
         if line.heading is not None or (marker_kind(text) is not None and i > 0):
@@ -92,10 +94,18 @@ def _body_start(lines: list[Line]) -> int:
     return min(len(lines), 12)
 
 
+_NEWS_DATELINE = re.compile(r"^(?:新华社|中新社|中新网|人民网|新华网|央视网|光明网|中国新闻网|本报|本网|本台)"
+                            r".{0,10}?\d{1,2}月\d{1,2}日(?:电|讯|消息)")
+
+
 def _classify(line: Line, max_year: int) -> str:
     text = line.text
     if datefind.date_line(text, max_year):
         return "date"
+    if _NEWS_DATELINE.match(fold(text)):
+        return "source"
+    if len(text) <= 90 and "在" in text and _is_dateline(text, max_year):
+        return "subtitle"
     if people.byline(text):
         return "byline"
     if _DASH.match(text) and len(text) > 3:
@@ -153,6 +163,14 @@ def _title(lines: list[Line], head: list[str], meta: Metadata, max_year: int) ->
     i = start
     while i < len(head) and head[i] == "title" and len(parts) < 3:
         text = lines[i].text
+        inline = re.search(r"[—–─━]{1,3}\s*(?:\d{4}|[〇零○一二三四五六七八九]{4})\s*年", fold(text))
+        if inline and inline.start() >= 2 and _titleish(text[:inline.start()]):
+            meta.remainder[i] = text[inline.start():]
+            datelines.append(text[inline.start():])
+            parts.append(squeeze_cjk_spaces(text[:inline.start()]))
+            idx.append(i)
+            i += 1
+            break
         combined = _COMBINED.match(text)
         prefix = people.name_prefix(text)
         if prefix and _SPEECH.search(fold(prefix[1])):

@@ -16,7 +16,7 @@ SURNAMES = set(
     "卓古吉缪简车项连芦麦褚娄窦戚岑景党宫费卜冷晏席卫米柏宗瞿桂全佟应臧闵苟邬边卞姬师和仇栾隋商刁沙荣巫寇桑郎甄丛仲虞敖巩明佘池查"
     "麻苑迟邝官封谈匡鞠惠荆乐冀郁胥南班储原栗燕楚鄢劳谌奚皮粟冼蔺楼盘满闻位厉伊仝区郜海阚花权强帅屠豆朴盖练廉禹井祖漆巴丰支卿国狄"
     "平计索宣晋相初门云容敬来扈晁芮都普阙浦戈伏鹿薄邸雍辜羊阿乌母裘亓修邰赫杭况那宿鲜印逯隆茹诸战慕危玉银亢嵇公哈湛宾戎勾茅利於呼"
-    "居揭干但尉冶斯元束檀衣信展阴昝智幸奉植衡富尧闭由"
+    "居揭干但尉冶斯元束檀衣信展阴昝智幸奉植衡富尧闭由习荀逄芈昌禄乜"
 )
 COMPOUND_SURNAMES = ("欧阳", "司马", "诸葛", "上官", "东方", "皇甫", "尉迟", "公孙", "慕容", "令狐", "夏侯", "长孙",
                      "宇文", "司徒", "西门", "端木", "独孤", "南宫", "万俟", "闻人", "轩辕", "呼延", "澹台", "公冶")
@@ -28,14 +28,16 @@ ROLES = sorted((
     "副院长", "校长", "副校长", "主任", "副主任", "委员", "理事长", "会长", "董事长", "总经理", "副总经理", "行长",
     "秘书长", "司令员", "政委", "政治委员", "常委", "组长", "队长", "检察长", "所长", "社长", "总编辑", "总裁",
     "大使", "总统", "首相", "议长", "党组书记", "党委书记", "纪委书记", "监委主任", "主持人", "特首", "行政长官",
+    "总指挥", "指挥长", "指挥", "负责人", "主任委员", "党组成员", "司长", "署长", "关长", "巡视员", "调研员", "总监",
 ), key=len, reverse=True)
 _ROLE = "|".join(ROLES)
 _CJK = r"[\u3400-\u9fff]"
 _SP = r"[\s\u3000]*"
 #: A name of 2–4 characters, possibly spaced out (王　强).
 NAME = rf"{_CJK}(?:{_SP}{_CJK}){{1,3}}"
-_BYLINE = re.compile(rf"^(?P<office>{_CJK}[^\s\u3000]{{0,24}}?(?:{_ROLE}))?{_SP}(?P<name>{NAME})"
-                     rf"(?:{_SP}(?P<rest>[\d〇零○一二三四五六七八九]{{4}}\s*年.*))?$")
+_BYLINE = re.compile(rf"^(?:(?:作者|主讲人|讲话人|报告人|发言人|主讲|署名)\s*[：:]\s*)?(?P<office>[^\s\u3000]{{0,24}}?(?:{_ROLE}))?{_SP}(?P<name>{NAME})"
+                     rf"(?:{_SP}(?P<rest>(?:\d{{4}}|[〇零○一二三四五六七八九]{{4}})\s*年\s*[\d一二三四五六七八九十]{{1,2}}\s*月"
+                     rf"(?:\s*[\d一二三四五六七八九十]{{1,3}}\s*[日号])?))?$")
 #: Words that look like names but are not (salutations, common openings).
 NOT_NAMES = {"同志们", "同志", "大家", "各位", "朋友们", "女士们", "先生们", "代表们", "来宾们", "谢谢", "谢谢大家", "附件",
              "目录", "前言", "引言", "结语", "后记", "序言", "说明", "注释", "摘要", "全文", "完", "同学们", "老师们"}
@@ -69,21 +71,26 @@ class Byline:
 
 def byline(text: str) -> Byline | None:
     """Read a line that is only a byline: [office] name [date]."""
+    text = text.strip()
     if len(squeeze(text)) > 36:
         return None
-    m = _BYLINE.match(text.strip())
+    folded = fold(text)
+    m = _BYLINE.match(folded)
     if not m:
         return None
-    name = squeeze(m.group("name"))
-    if not is_name(name):
+    if len(folded) == len(text):  # report the text as written (traditional script stays so)
+        name = squeeze(text[m.start("name"):m.end("name")])
+        office = text[m.start("office"):m.end("office")] if m.group("office") else None
+    else:
+        name, office = squeeze(m.group("name")), m.group("office")
+    if not is_name(name) or any(role in fold(name) for role in ROLES if len(role) >= 2):
         return None
-    office = m.group("office")
     spaced = bool(re.search(r"[\s\u3000]", m.group("name")))
     if office is None and m.group("rest") is None and not spaced and len(name) > 3:
         return None
     org = None
     if office:
-        role = next(r for r in ROLES if office.endswith(r))
+        role = next(r for r in ROLES if fold(office).endswith(r))
         org = office[: -len(role)] or None
         if org is not None and (len(org) < 2 or org in _GENERIC_ORGS):
             org = None
