@@ -39,8 +39,8 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
-from ..errors import SiteBuilderError
-from ..textio import guess_encoding
+from ...errors import SiteBuilderError
+from ...textio import guess_encoding
 
 MAX_BYTES = 50 * 1024 * 1024  # files larger than this are refused with a message
 SUFFIXES = (".txt", ".text", ".md", ".markdown", ".docx", ".html", ".htm", ".xhtml", ".pdf")  # what a folder import picks up
