@@ -21,10 +21,24 @@ from .report import Progress, print_problems
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
 
+class CommandError(click.ClickException):
+    """A SiteBuilderError raised inside a command, shown as ``error: …`` with its exit code."""
+
+    def __init__(self, err: SiteBuilderError):
+        super().__init__(str(err))
+        self.exit_code = err.exit_code
+
+    def show(self, file=None) -> None:
+        click.echo(f"error: {self.format_message()}", err=True)
+
+
 def _config(content, output, **extra):
     overrides = {"content_dir": Path(content) if content else None, "output_dir": Path(output) if output else None}
     overrides.update(extra)
-    config, warnings = load_config(Path.cwd(), overrides)
+    try:
+        config, warnings = load_config(Path.cwd(), overrides)
+    except SiteBuilderError as err:
+        raise CommandError(err) from None
     return config, warnings
 
 

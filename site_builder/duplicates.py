@@ -18,6 +18,8 @@ from .analysis import fold
 SHINGLE = 8
 SAMPLE = 4
 """Keep a shingle when its hash is divisible by this (a quarter of them): fingerprints stay small."""
+SMALL = 2000
+"""Texts with fewer shingles than this keep them all (sampling would make short texts unreliable)."""
 NEAR = 0.9
 """Containment at or above this is a near-duplicate."""
 _DROP = re.compile(r"[\W_]+", re.UNICODE)
@@ -27,8 +29,9 @@ def fingerprint(text: str) -> frozenset[int]:
     """The sampled shingle hashes of ``text`` (empty for texts shorter than a shingle)."""
     plain = _DROP.sub("", fold(text))
     hashes = {zlib.crc32(plain[i:i + SHINGLE].encode("utf-8")) for i in range(max(0, len(plain) - SHINGLE + 1))}
-    sampled = {h for h in hashes if h % SAMPLE == 0}
-    return frozenset(sampled if len(sampled) >= 8 else hashes)
+    if len(hashes) < SMALL:
+        return frozenset(hashes)
+    return frozenset(h for h in hashes if h % SAMPLE == 0)
 
 
 def containment(a: frozenset[int], b: frozenset[int]) -> float:

@@ -6,8 +6,10 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from site_builder import frontmatter, importer, schema
-from site_builder.importer import new_command
+from site_builder import authoring, frontmatter, schema
+from site_builder.cli import cli
+
+new_command = cli.commands["new"]
 
 SEEDED = """---
 title: 在2020年度党员队伍建设座谈会上的讲话
@@ -113,7 +115,7 @@ def test_no_input_takes_what_the_title_says(site):
 
 
 def test_prompt_defaults_come_from_the_title(site, monkeypatch):
-    monkeypatch.setattr(importer, "_stdin_is_tty", lambda: True)
+    monkeypatch.setattr(authoring, "stdin_is_tty", lambda: True)
     result = invoke(["--title", "在2019年度党建工作会议上的讲话"], input="\n\n\n\n\n")
     assert result.exit_code == 1, result.output  # no theme chosen: left to fill in
     assert "fill in: themes in content/2019/在2019年度党建工作会议上的讲话.md" in result.output
@@ -131,7 +133,7 @@ def test_not_a_tty_means_no_prompt(site):
 
 
 def test_prompts_offer_existing_vocabulary(site, monkeypatch):
-    monkeypatch.setattr(importer, "_stdin_is_tty", lambda: True)
+    monkeypatch.setattr(authoring, "stdin_is_tty", lambda: True)
     answers = "\n".join(["在2021年度座谈会上的讲话", "2021-03-05", "1", "2、新主题", "李四", ""]) + "\n"
     result = invoke([], input=answers)
     assert result.exit_code == 0, result.output
@@ -144,7 +146,7 @@ def test_prompts_offer_existing_vocabulary(site, monkeypatch):
 
 
 def test_prompt_repeats_a_bad_date(site, monkeypatch):
-    monkeypatch.setattr(importer, "_stdin_is_tty", lambda: True)
+    monkeypatch.setattr(authoring, "stdin_is_tty", lambda: True)
     result = invoke(["--title", "讲话", "--meeting-type", "座谈会", "--theme", "a", "--speaker", "", "--organization", ""],
                     input="2021-02-30\n2021-02-28\n")
     assert result.exit_code == 0, result.output

@@ -46,8 +46,13 @@ RULES: tuple[Rule, ...] = (
 
 def configured_rule(patterns: tuple[str, ...]) -> list[Rule]:
     """``import_drop_lines`` from pyproject.toml: lines containing one of these texts."""
-    return [Rule("import_drop_lines", re.compile("|".join(re.escape(p) for p in patterns if p)), 120, 0)] \
-        if any(patterns) else []
+    alternatives = "|".join(re.escape(p) for p in patterns if p)
+    if not alternatives:
+        return []
+    # At the start of a line anywhere; inside a line only near the start or the end of the text,
+    # so that a sentence of the speech that mentions one of them is never lost.
+    return [Rule("import_drop_lines", re.compile(f"^(?:{alternatives})"), 120, 0),
+            Rule("import_drop_lines", re.compile(alternatives), 120, 5)]
 
 
 def drop(lines: list, configured: tuple[str, ...] = ()) -> tuple[list, list[tuple[int, str, str]]]:

@@ -56,6 +56,8 @@ def escape_markdown(line: str) -> str:
         return f"{m.group(1)}\\{out[m.end(1):]}"
     if out.startswith(":"):
         return "&#58;" + out[1:]
+    if out.startswith("~~~"):
+        return "&#126;" + out[1:]
     if _BLOCK_START.match(out) and not out.startswith("\\"):
         return "\\" + out
     return out
@@ -220,7 +222,7 @@ def import_text(text: str, filename: str, config: SiteConfig, vocab: vocabulary.
     comments = []
     if missing:
         comments.append("site-builder import: fill in " + ", ".join(missing) + ", then run site-builder check")
-    markdown = render_front_matter(fields, comments) + "\n" + body
+    markdown = render_front_matter(fields, comments, placeholders=tuple(missing)) + "\n" + body
     date = fields.get("date")
     shown = str(Path(str(date.year if isinstance(date, PartialDate) else "????")) / f"{slug}.md")
     try:

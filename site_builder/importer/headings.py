@@ -92,7 +92,7 @@ def structure(lines: list, min_items: dict[int, int] | None = None) -> list[Bloc
         split = [_split(lines[i].text, ml, HEAD_MAX) for i, ml in items]
         good = sum(1 for s in split if s is not None)
         whole = sum(1 for s in split if s is not None and s.whole)
-        if len(items) >= min_items.get(kind, 1) and good >= 0.6 * len(items) and (whole or good >= 2):
+        if len(items) >= min_items.get(kind, 1) and good >= 0.5 * len(items) and (whole or good >= 2):
             heading_kinds.add(kind)
     hinted = sorted({line.heading for line in lines if line.heading})
     base = 2 + len(hinted)
