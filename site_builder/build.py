@@ -18,13 +18,14 @@ from pathlib import Path
 
 import jinja2
 
-from . import __version__, loader
+from . import __version__, duplicates, frontmatter, loader
 from .cache import BuildCache
 from .config import SiteConfig
 from .errors import Problem, SiteBuilderError
 from .model import Archive, build_archive
 from .render import Page, Views, site_view
 from .templates import TemplateSet
+from .textio import decode_utf8
 from .urls import UrlMap
 from .writer import WriteError, copy_tree, os_error_message, remove_file, remove_leftovers, write_file
 
@@ -171,8 +172,26 @@ def check(config: SiteConfig, progress=None) -> BuildResult:
         cache.close()
     archive = build_archive(speeches, UrlMap(config.urls), _shower(config))
     review = [(s.source, s.meta.review) for s in archive.speeches if s.meta.review]
+    problems = problems + duplicate_problems(config, [s.source for s in archive.speeches])
     return BuildResult(speeches=len(archive.speeches), problems=problems + archive.problems,
                        parsed=stats["parsed"], seconds=time.perf_counter() - started, review=review)
+
+
+def duplicate_problems(config: SiteConfig, sources: list[str]) -> list[Problem]:
+    """A warning for each pair of speeches with the same or nearly the same text (see duplicates)."""
+    show = _shower(config)
+    texts: dict[str, str] = {}
+    for source in sources:
+        try:
+            texts[source] = frontmatter.split(decode_utf8((config.content / source).read_bytes())).body
+        except (OSError, ValueError):
+            continue  # unreadable files are reported by the loader
+    out = []
+    for a, b, similarity in duplicates.duplicate_pairs(texts):
+        what = "the same text as" if similarity >= 0.999 else f"nearly the same text ({similarity:.0%} of sentences) as"
+        out.append(Problem(show(b), None, None, f"{what} {show(a)}",
+                           "the same speech saved twice? keep one, or mark the other draft: true", severity="warning"))
+    return out
 
 
 def build(config: SiteConfig, progress=None, notify=None, explain: bool = False) -> BuildResult:

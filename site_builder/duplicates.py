@@ -1,10 +1,11 @@
 """Same or nearly the same text in two files: one mechanism for `import` and `check`.
 
-A text's fingerprint is a sample of the hashes of its 8-character shingles, taken after folding
-(简/繁, full-width) and with whitespace and punctuation removed, so the same speech saved by two
-sources (other line breaks, a title prefix, a few characters changed) still matches. Two texts
-are near-duplicates when most of the smaller one's sampled shingles are in the other
-(containment), which also catches an excerpt published as a speech of its own.
+A text's fingerprint is the set of hashes of its sentences, taken after folding (简/繁,
+full-width) and with whitespace and punctuation removed, so the same speech saved by two sources
+(other line breaks, another title line, a few characters changed) still matches: only the
+sentences that changed differ. Two texts are near-duplicates when most sentences of the smaller
+one are in the other (containment), which also catches an excerpt published on its own. The cost
+is one pass over the text, so `check` can afford it on a whole archive.
 """
 from __future__ import annotations
 
@@ -15,23 +16,23 @@ from dataclasses import dataclass
 
 from .analysis import fold
 
-SHINGLE = 8
-SAMPLE = 4
-"""Keep a shingle when its hash is divisible by this (a quarter of them): fingerprints stay small."""
-SMALL = 2000
-"""Texts with fewer shingles than this keep them all (sampling would make short texts unreliable)."""
-NEAR = 0.9
+MIN_SENTENCE = 6
+"""Sentences shorter than this (after removing punctuation) are ignored: 同志们, 谢谢大家."""
+COMMON = 50
+"""A sentence found in more speeches than this is not counted as shared (formulaic text)."""
+NEAR = 0.8
 """Containment at or above this is a near-duplicate."""
-_DROP = re.compile(r"[\W_]+", re.UNICODE)
+_SENTENCES = re.compile(r"[。！？；!?;\n\u2028\u2029]+")
+_KEEP = re.compile(r"[^\w\x00]+|_+")
 
 
 def fingerprint(text: str) -> frozenset[int]:
-    """The sampled shingle hashes of ``text`` (empty for texts shorter than a shingle)."""
-    plain = _DROP.sub("", fold(text))
-    hashes = {zlib.crc32(plain[i:i + SHINGLE].encode("utf-8")) for i in range(max(0, len(plain) - SHINGLE + 1))}
-    if len(hashes) < SMALL:
-        return frozenset(hashes)
-    return frozenset(h for h in hashes if h % SAMPLE == 0)
+    """The hashes of the sentences of ``text`` (empty for a text with no sentence long enough)."""
+    # Sentence ends and line breaks become one mark before folding (fold() turns breaks into
+    # spaces); then everything that is not a letter or a digit goes, except that mark.
+    plain = _KEEP.sub("", fold(_SENTENCES.sub("\x00", text)))
+    crc = zlib.crc32
+    return frozenset(crc(p.encode("utf-8")) for p in plain.split("\x00") if len(p) >= MIN_SENTENCE)
 
 
 def containment(a: frozenset[int], b: frozenset[int]) -> float:
@@ -70,12 +71,28 @@ class DuplicateIndex:
             return []
         shared: Counter[str] = Counter()
         for h in print_:
-            shared.update(self._postings.get(h, ()))
+            names = self._postings.get(h, ())
+            if len(names) <= COMMON:  # a sentence in very many speeches tells nothing about which
+                shared.update(names)
         out = []
         for name, count in shared.items():
             other = self._prints[name]
             sim = count / min(len(print_), len(other))
+            if min(len(print_), len(other)) < 3:  # too short to tell
+                continue
             if sim >= threshold:
                 out.append(Match(name, round(sim, 3)))
         out.sort(key=lambda m: (-m.similarity, m.name))
         return out
+
+
+def duplicate_pairs(texts: dict[str, str], threshold: float = NEAR) -> list[tuple[str, str, float]]:
+    """(a, b, similarity) for every pair of names whose texts are (nearly) the same, a < b."""
+    index = DuplicateIndex()
+    pairs: list[tuple[str, str, float]] = []
+    for name in sorted(texts):
+        print_ = fingerprint(texts[name])
+        for match in index.find(print_, threshold):
+            pairs.append((match.name, name, match.similarity))
+        index.add(name, print_)
+    return pairs

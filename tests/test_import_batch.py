@@ -173,3 +173,12 @@ def test_import_help_shows_the_batch_workflow(capsys):
     for option in ("--metadata", "--report", "--strict", "--dry-run"):
         assert option in out
     assert "site-builder import archive/ --metadata sheet.csv --report report.csv" in out
+
+
+def test_check_warns_about_the_same_speech_in_two_files(project, capsys):
+    (project / "archive" / "copy.txt").write_text("王强：" + SPEECH_A.replace("压实各级责任", "压实各方责任"), "utf-8")
+    run(capsys, "archive/doc001.txt", "archive/copy.txt")
+    assert main(["check"]) == 0  # a warning, not an error
+    err = capsys.readouterr().err
+    assert "warning: nearly the same text" in err
+    assert "在2021年度全市安全生产工作会议上的讲话.md" in err and "讲话-2.md" in err
