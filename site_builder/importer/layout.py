@@ -91,7 +91,7 @@ def split_runs(lines: list[Line | None]) -> list[Line | None]:
             out.append(None)
             continue
         parts = [p for p in _IDEO_RUN.split(line.text)]
-        if len(line.text) > LONG_LINE:
+        if len(line.text) > LONG_LINE or len(parts) >= 3:  # a page on one line
             parts = [q for p in parts for q in _SPACE_RUN.split(p)]
             parts = [q for p in parts for q in _IDEO_ONE.split(p)]
         if len(line.text) > VERY_LONG_LINE:
