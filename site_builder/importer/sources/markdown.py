@@ -12,6 +12,7 @@ _FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
 
 
 def read_markdown(data: bytes, name: str) -> Source:
+    """Read Markdown: ``#`` headings (outside code fences) lose their marks and become headings."""
     text, encoding = decode_text(data, name)
     first = text.lstrip("\ufeff").split("\n", 1)[0].strip()
     if first == "---":
@@ -41,4 +42,3 @@ def read_markdown(data: bytes, name: str) -> Source:
             headings[i + 1] = len(m.group(1))
     fmt = "Markdown" if encoding.startswith("UTF-8") else f"Markdown ({encoding})"
     return Source(text="\n".join(lines), format=fmt, headings=headings)
-

@@ -1,9 +1,4 @@
-"""PDF: the text layer, page by page, read with pypdf.
-
-pypdf: BSD licence, pure Python, no dependencies. On a PDF made with reportlab's STSong-Light CID
-font it returned 100 % of the characters, in order (pdfminer.six did as well, but needs more
-dependencies).
-"""
+"""PDF: the text layer, page by page, read with pypdf (why pypdf: see the package docstring)."""
 from __future__ import annotations
 
 import io
@@ -13,7 +8,9 @@ import warnings
 from .base import Source, SourceError
 from .text import normalise_newlines, plausibility
 
+
 def read_pdf(data: bytes, name: str) -> Source:
+    """Read a PDF's text layer; refuse scanned PDFs and text layers that do not decode to readable text."""
     import pypdf
 
     logger = logging.getLogger("pypdf")
@@ -61,4 +58,3 @@ def read_pdf(data: bytes, name: str) -> Source:
         shown = ", ".join(map(str, empty_pages[:10])) + ("…" if len(empty_pages) > 10 else "")
         notes.append(f"{len(empty_pages)} of {len(pages)} PDF pages have no text layer (scanned?): page {shown}; their text is missing and needs OCR")
     return Source(text=body, format="PDF", notes=notes)
-

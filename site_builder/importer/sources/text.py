@@ -1,8 +1,6 @@
 """Plain text: which encoding a file is in, and how much a decoding looks like Chinese text.
 
-Our own decision between UTF-8, UTF-16 (with or without BOM), GB18030 and Big5 by which decoding
-yields common Chinese characters (sets built from the GB2312 and Big5 code tables themselves), then
-``textio.guess_encoding`` (charset-normalizer) for anything else.
+How the encoding is chosen, and why not by a library alone: see the package docstring.
 """
 from __future__ import annotations
 
@@ -144,4 +142,3 @@ def _decode_utf16_without_bom(data: bytes) -> str | None:
         if score >= 0.75 and (best is None or score > best[0]):
             best = (score, text)
     return best[1] if best else None
-
