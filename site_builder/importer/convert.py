@@ -147,6 +147,45 @@ def _given_value(key: str, value: object) -> object:
     return schema.clean_text(str(value))
 
 
+def _apply_given(meta: metadata.Metadata, given: dict, given_source: dict[str, str]) -> tuple[dict[str, Value], set[int]]:
+    """Values given by a person win; returns (field → value, indices of title lines to move).
+
+    The title lines leave the body only when the title written is the one they make up: a
+    given title never deletes a line of the text."""
+    sources: dict[str, Value] = dict(meta.values)
+    remove = set(meta.title_lines)
+    if "title" in given:
+        found = sources.get("title")
+        if found is None or re.sub(r"\s", "", str(found.value)) != re.sub(r"\s", "", str(given["title"])):
+            remove, meta.remainder, meta.moved = set(), {}, []
+    for key, value in given.items():
+        if key not in ("slug", "force_year"):
+            sources[key] = Value(_given_value(key, value), given_source.get(key, "option"), "given")
+    if "force_year" in given:
+        year = int(given["force_year"])
+        date = sources.get("date")
+        if date is None or not isinstance(date.value, PartialDate) or date.value.year != year:
+            if date is not None:
+                meta.notes.append(f"--force-year {year}: using {year} instead of {date.value}")
+            sources["date"] = Value(PartialDate(year), given_source.get("force_year", "option"), "given")
+    return sources, remove
+
+
+def _guess_the_rest(sources: dict[str, Value], body_text: str, vocab: vocabulary.Vocabulary,
+                    meta: metadata.Metadata) -> None:
+    """Required fields nothing names: a meeting type of 其他 and suggested themes, for review."""
+    title = sources.get("title")
+    if "meeting_type" not in sources and title is not None:
+        sources["meeting_type"] = Value(OTHER_MEETING_TYPE, "guess", "nothing in the title names a meeting",
+                                        review=True)
+    if "themes" not in sources:
+        guess = vocabulary.themes_for(str(title.value) if title else "", body_text, vocab)
+        if guess.themes:
+            sources["themes"] = Value(list(guess.themes), "text" if guess.confident else "guess", guess.how,
+                                      review=not guess.confident)
+        meta.suggestions["themes"] = list(guess.ideas)
+
+
 def import_text(text: str, filename: str, config: SiteConfig, vocab: vocabulary.Vocabulary | None = None, *,
                 given: dict | None = None, given_source: dict[str, str] | None = None,
                 headings_hint: dict[int, int] | None = None, source_title: str | None = None,
@@ -169,25 +208,7 @@ def import_text(text: str, filename: str, config: SiteConfig, vocab: vocabulary.
     dropped.sort()
     meta = metadata.infer(kept, filename, vocab, max_year, source_title, [(n, t) for n, t, _ in dropped])
 
-    sources: dict[str, Value] = dict(meta.values)
-    # The title lines leave the body only when the title written is the one they make up.
-    remove = set(meta.title_lines)
-    if "title" in given:
-        found = sources.get("title")
-        if found is None or re.sub(r"\s", "", str(found.value)) != re.sub(r"\s", "", str(given["title"])):
-            remove, meta.remainder, meta.moved = set(), {}, []
-    for key, value in given.items():
-        if key in ("slug", "force_year"):
-            continue
-        sources[key] = Value(_given_value(key, value), given_source.get(key, "option"), "given")
-    if "force_year" in given:
-        year = int(given["force_year"])
-        date = sources.get("date")
-        if date is None or not isinstance(date.value, PartialDate) or date.value.year != year:
-            if date is not None:
-                meta.notes.append(f"--force-year {year}: using {year} instead of {date.value}")
-            sources["date"] = Value(PartialDate(year), given_source.get("force_year", "option"), "given")
-
+    sources, remove = _apply_given(meta, given, given_source)
     body_lines: list[layout.Line] = []
     for i, line in enumerate(kept):
         if i in meta.remainder:
@@ -200,17 +221,7 @@ def import_text(text: str, filename: str, config: SiteConfig, vocab: vocabulary.
     body, heading_counts = body_markdown(blocks)
     body_text = "\n".join(b.text for b in blocks)
 
-    title = sources.get("title")
-    if "meeting_type" not in sources and title is not None:
-        sources["meeting_type"] = Value(OTHER_MEETING_TYPE, "guess", "nothing in the title names a meeting",
-                                        review=True)
-    if "themes" not in sources:
-        guess = vocabulary.themes_for(str(title.value) if title else "", body_text, vocab)
-        if guess.themes:
-            sources["themes"] = Value(list(guess.themes), "text" if guess.confident else "guess", guess.how,
-                                      review=not guess.confident)
-        meta.suggestions["themes"] = list(guess.ideas)
-
+    _guess_the_rest(sources, body_text, vocab, meta)
     fields: dict = {k: v.value for k, v in sources.items()}
     if isinstance(fields.get("themes"), tuple):
         fields["themes"] = list(fields["themes"])
