@@ -520,6 +520,16 @@ def _segment_docs(n: int, workers: int) -> int:
     return max(1, min(_SEGMENT_DOCS, per))
 
 
+def _planned_segments(n: int, workers: int) -> int:
+    """How many segments ``_write_segments`` makes of ``n`` items (at most: the fallback after
+    failed workers writes chunks of ``_SEGMENT_DOCS``, never more of them)."""
+    if n <= 0:
+        return 0
+    if workers > 1 and n >= _PARALLEL_MIN:
+        return -(-n // _segment_docs(n, workers))
+    return -(-n // _SEGMENT_DOCS)
+
+
 def _worker_main(index_dir: str, batches: list, queue) -> None:
     """Worker process: write each (batch number, IndexDocs or records) as one segment."""
     try:
@@ -1260,7 +1270,14 @@ class SearchIndex:
 
     def _merge(self, storage, segs: list, stores: dict) -> list:
         """Log-structured merging: rewrite segments that are mostly deleted, and merge any
-        four or more segments of the same size tier (powers of 4 of their live documents)."""
+        four or more segments of the same size tier (powers of 4 of their live documents)
+        when that gives fewer segments.
+
+        It terminates: a rewrite of mostly-deleted segments lowers the number of deleted
+        documents (its output has none), and a tier merge never raises it and lowers the number
+        of segments. Merging without that last condition looped for ever once four segments of
+        ``_SEGMENT_DOCS`` documents (an archive of 20,000) shared a tier: merged, they were
+        written back as four segments of ``_SEGMENT_DOCS`` (issue #15)."""
         segs = [s for s in segs if s.doc_count_all() - s.deleted_count() > 0]
 
         def live(s):
@@ -1278,7 +1295,8 @@ class SearchIndex:
                 tiers = defaultdict(list)
                 for s in segs:
                     tiers[int(math.log(max(live(s), 1), 4))].append(s)
-                group = next((g for _t, g in sorted(tiers.items()) if len(g) >= 4), [])
+                group = next((g for _t, g in sorted(tiers.items())
+                              if len(g) >= 4 and _planned_segments(sum(map(live, g)), self.workers) < len(g)), [])
             if not group:
                 return segs
             records = []
