@@ -10,8 +10,8 @@ optionally a speaker and an organization.
 
 The text is built from a Zipf-weighted vocabulary of a few thousand words and phrases, sentence
 templates, and theme-specific vocabulary (a speech about 安全生产 uses safety words far more often),
-with occasional sentences from the real seed speeches in ``../shared/seeds/*.txt`` (relative to the
-repository, if present). Rare words really are rare: most terms occur in only some documents, so
+with occasional sentences from the real seed speeches in ``tests/fixtures/import/seeds/*.txt`` (copies
+of ``../shared/seeds``, kept in the repository). Rare words really are rare: most terms occur in only some documents, so
 search benchmarks see realistic posting lists. Standard library only.
 """
 
@@ -689,7 +689,7 @@ def make_people(seed: int, n: int) -> list[tuple[str, str]]:
 
 
 def default_seed_dir() -> Path:
-    return Path(__file__).resolve().parent.parent.parent / "shared" / "seeds"
+    return Path(__file__).resolve().parent.parent / "tests" / "fixtures" / "import" / "seeds"
 
 
 def _worker(args):
@@ -777,7 +777,7 @@ def main(argv=None) -> int:
     ap.add_argument("--jobs", type=int, default=min(4, os.cpu_count() or 1),
                     help="worker processes (default: number of CPUs, at most 4); output is identical for any value")
     ap.add_argument("--seeds-dir", type=Path, default=None,
-                    help="folder of real seed speeches (*.txt); default ../shared/seeds beside the repo")
+                    help="folder of real seed speeches (*.txt); default tests/fixtures/import/seeds")
     ap.add_argument("--clean", action="store_true", help="replace OUT if it holds a previously generated corpus")
     a = ap.parse_args(argv)
     if a.n < 1:

@@ -1,16 +1,111 @@
-"""Shared fixtures: a throwaway site per test, written from inline strings."""
+"""Shared fixtures (a throwaway site per test, written from inline strings) and the suite's rules.
+
+The rules, each enforced here so that a test breaking one fails:
+
+* **Hermetic**: a test reads nothing beside the repository (no ``../shared``): every input lives in
+  ``tests/fixtures/``. An audit hook refuses opening or listing a path in the folder that holds
+  the repository unless it is inside the repository (or a temporary or system folder).
+* **Deterministic**: with ``CI`` set, Hypothesis runs the ``ci`` profile (derandomised: the same
+  examples on every run; a failure prints the blob that reproduces it).
+* **Strict**: every skip prints its reason (``-rfEs`` in pyproject's addopts), and with ``CI`` set a
+  skipped test is a failure: CI must run every test (``.ci/run`` installs what they need).
+"""
 from __future__ import annotations
 
 import os
+import sys
+import tempfile
 import textwrap
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, settings
 
 from site_builder.cli import main as cli_main
 
 REPO = Path(__file__).resolve().parents[1]
-SEEDS = REPO.parent / "shared" / "seeds"
+FIXTURES = REPO / "tests" / "fixtures"
+#: The two real seed speeches (copies of ``../shared/seeds/*.txt``; read-only).
+SEEDS = FIXTURES / "import" / "seeds"
+
+
+def ci() -> bool:
+    """True when the environment says this is a CI run (CI=1, CI=true, ...; not CI=0/false/empty)."""
+    return os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no", "off")
+
+
+# -- deterministic: Hypothesis ------------------------------------------------------------------
+# "ci": the same examples on every run (derandomize), the blob that reproduces a failure printed,
+# and nothing that depends on timing or on a database of earlier runs. Loaded when CI is set;
+# otherwise "default" (Hypothesis itself would pick its own "ci" profile for any CI value, CI=0 too).
+settings.register_profile("ci", derandomize=True, print_blob=True, deadline=None, database=None,
+                          suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("ci" if ci() else "default")
+
+
+# -- hermetic: nothing beside the repository is read --------------------------------------------
+class ReadOutsideRepository(AssertionError):
+    """A test opened or listed a path beside the repository (e.g. ../shared)."""
+
+
+#: Tests whose purpose is to read beside the repository (someone else's; they skip without it).
+READS_BESIDE_ALLOWED = {"tests/test_import.py::test_seed_copies_match_shared_seeds"}
+_NEIGHBOURHOOD = str(REPO.parent).rstrip(os.sep) + os.sep
+_ALLOWED_ROOTS = tuple(sorted({str(Path(p).resolve()).rstrip(os.sep) + os.sep for p in (
+    REPO, tempfile.gettempdir(), sys.prefix, sys.base_prefix, sys.exec_prefix, Path.home())}))
+_current_test: list[str] = [""]  # node id of the test being run
+reads_beside: dict[str, list[str]] = {}  # node id → paths it tried to read beside the repository
+
+
+def beside_repository(path: str) -> bool:
+    """True for an absolute, normalised path in the repository's parent folder but outside the
+    repository and outside temporary and system folders."""
+    path = path.rstrip(os.sep) + os.sep
+    return path.startswith(_NEIGHBOURHOOD) and not path.startswith(_ALLOWED_ROOTS)
+
+
+def _audit(event: str, args: tuple) -> None:
+    if event not in ("open", "os.listdir", "os.scandir"):
+        return
+    target = args[0] if args else None
+    if isinstance(target, int) or target is None:
+        return
+    try:
+        path = os.path.abspath(os.fsdecode(target))
+    except (TypeError, ValueError, OSError):
+        return
+    if beside_repository(path) and _current_test[0] not in READS_BESIDE_ALLOWED:
+        reads_beside.setdefault(_current_test[0], []).append(path)
+        raise ReadOutsideRepository(f"a test read {path}, outside the repository: put what it needs in "
+                                    f"tests/fixtures/ (see tests/conftest.py)")
+
+
+sys.addaudithook(_audit)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_protocol(item, nextitem):
+    _current_test[0] = item.nodeid
+    try:
+        yield
+    finally:
+        _current_test[0] = ""
+
+
+# -- strict: a read beside the repository (even if swallowed), and under CI a skip, fail ---------
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    report = outcome.get_result()
+    if report.when == "teardown" and reads_beside.get(item.nodeid) and report.passed:
+        report.outcome = "failed"
+        report.longrepr = ("read outside the repository (put the file in tests/fixtures/): "
+                           + ", ".join(sorted(set(reads_beside[item.nodeid]))))
+    if report.skipped and not hasattr(report, "wasxfail") and ci():
+        reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
+        report.outcome = "failed"
+        report.longrepr = (f"skipped under CI (CI={os.environ.get('CI')}), which must run every test: {reason}\n"
+                           "install what the test needs (.ci/run does on a fresh machine)")
 
 
 def speech(title="在2020年度党建工作会议上的讲话", date="2020-03-05", meeting_type="工作会议",

@@ -105,7 +105,8 @@ def _speech(title: str, date: str, meeting_type: str, themes: list[str], body: s
 def _write_content(content: Path) -> None:
     # Realistic long speeches (headings, tables of contents, many meeting types and themes).
     subprocess.run([sys.executable, str(REPO / "bench" / "gen_corpus.py"), "--n", "24", "--seed", "7",
-                    "--jobs", "1", "--out", str(content / "gen")], check=True, capture_output=True)
+                    "--jobs", "1", "--seeds-dir", str(REPO / "tests" / "fixtures" / "import" / "seeds"),
+                    "--out", str(content / "gen")], check=True, capture_output=True)
     # The archive's own speeches, when there are any.
     for path in sorted((REPO / "content").rglob("*.md")):
         target = content / "repo" / path.relative_to(REPO / "content")

@@ -15,6 +15,7 @@ import shutil
 import sys
 import threading
 import unicodedata
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote, unquote, urlencode
@@ -26,7 +27,7 @@ from site_builder.static_index import IndexDoc, StaticIndex
 
 REPO = Path(__file__).resolve().parents[1]
 THEME = REPO / "themes" / "default"
-SEEDS = REPO.parent / "shared" / "seeds"
+SEEDS = REPO / "tests" / "fixtures" / "import" / "seeds"  # the two real seed speeches
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--no-first-run", "--disable-sync"]
@@ -45,6 +46,7 @@ def _seed_paragraphs() -> list[str]:
     for path in sorted(SEEDS.glob("*.txt")):
         text = path.read_text(encoding="utf-8")
         paras += [p.strip() for p in re.split(r"\n\s*\n|\n", text) if len(p.strip()) >= 20]
+    assert len(paras) > 20, f"the seed speeches are missing from {SEEDS}"
     return paras
 
 
@@ -80,7 +82,7 @@ def make_docs() -> list[IndexDoc]:
         title = f"第{i}段：{para[:12]}"
         docs.append(IndexDoc(id=f"seed/{i:03d}.md", url=f"speeches/{year}/第{i}段.html", title=title, date=date,
                              year=year, meeting_type=meeting_types[i % 3], themes=(themes[i % 4],), body=para,
-                             fingerprint=f"seed-{i}-{hash(para) & 0xffff}"))
+                             fingerprint=f"seed-{i}-{zlib.crc32(para.encode()):08x}"))
     for i, (title, date, mt, th, body) in enumerate(SYNTHETIC):
         year = int(date[:4])
         docs.append(IndexDoc(id=f"syn/{i:02d}.md", url=f"speeches/{year}/{title}.html", title=title, date=date,
