@@ -37,10 +37,11 @@ def _meta(out: Path) -> dict:
 
 
 def _allowed(out: Path, docs: list[IndexDoc], number: int) -> set[str]:
-    """Files a change of these docs may rewrite: their keys' buckets and own files, the text file
-    of doc ``number``, meta and facets."""
+    """Files a change of these docs may rewrite: their keys' buckets and own files, the text files
+    of doc ``number`` (both parts: a text longer than ``HEAD`` characters has a part 1, and an edit
+    before its cut changes both), meta and facets."""
     meta = _meta(out)
-    allowed = {"meta.js", "facets.js", f"t/{number // meta['tdir']}/{number}-0.js"}
+    allowed = {"meta.js", "facets.js"} | {f"t/{number // meta['tdir']}/{number}-{part}.js" for part in (0, 1)}
     for d in docs:
         k, p = _keys(d)
         for prefix, keys, counts in (("k", k, meta["kbs"]), ("p", p, meta["pbs"])):
@@ -67,8 +68,14 @@ def small_postings(monkeypatch):
     monkeypatch.setattr(si, "CK", 3)
 
 
+def _long_doc(docs: list[IndexDoc]) -> int:
+    """Index of a doc whose text has two parts (longer than HEAD characters)."""
+    return next(i for i, d in enumerate(docs) if len(d.body) > si.HEAD + 100)
+
+
 @pytest.mark.parametrize("small", [False, True])
-def test_one_doc_update_rewrites_only_its_files(tmp_path, request, small):
+@pytest.mark.parametrize("which", ["short", "two-part"])
+def test_one_doc_update_rewrites_only_its_files(tmp_path, request, small, which):
     if small:
         request.getfixturevalue("small_postings")
     docs = make_docs()
@@ -76,9 +83,11 @@ def test_one_doc_update_rewrites_only_its_files(tmp_path, request, small):
     index = StaticIndex(tmp_path / "state", out, jobs=1)
     index.update(docs)
     search = out / "search"
-    # An edit: a sentence added in the middle of one speech.
-    i = 5
+    # An edit: a sentence added near the start of one speech (of a long one: before the cut
+    # between its text's two parts, so both change).
+    i = 5 if which == "short" else _long_doc(docs)
     old = docs[i]
+    assert (len(old.body) > si.HEAD) == (which == "two-part")
     new = _edit(old, body=old.body[:10] + "新增一句话：如履薄冰。" + old.body[10:], fingerprint="edited")
     edited = docs[:i] + [new] + docs[i + 1 :]
     before, before_bytes = _stamps(search), _tree(search)
@@ -87,8 +96,10 @@ def test_one_doc_update_rewrites_only_its_files(tmp_path, request, small):
     after, after_bytes = _stamps(search), _tree(search)
     rewritten = {n for n in after if before.get(n) != after[n]}
     assert rewritten == {n for n in after if before_bytes.get(n) != after_bytes[n]}  # nothing needlessly
-    assert rewritten <= _allowed(out, [old, new], _number(edited, new.id)), rewritten - _allowed(
-        out, [old, new], _number(edited, new.id))
+    number = _number(edited, new.id)
+    assert rewritten <= _allowed(out, [old, new], number), rewritten - _allowed(out, [old, new], number)
+    texts = {n for n in rewritten if n.startswith("t/")}
+    assert texts == {f"t/{number // si.T_DIR}/{number}-{part}.js" for part in range(1 + (which == "two-part"))}
     assert len(rewritten) < len(after) / 4
     # A new, newest speech: appended, the others keep their numbers.
     added = _edit(docs[0], id="new/zz.md", date="2030-01-01", year=2030, fingerprint="added",
