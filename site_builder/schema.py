@@ -86,6 +86,12 @@ def slug_problem(slug: str) -> str | None:
         return "the slug is empty or has surrounding spaces"
     if _BAD_SLUG_CHARS.search(slug) or re.search(r"\s", slug) or slug.startswith("."):
         return f"the slug {shown(slug)} has characters that do not work in a URL or file name"
+    if not unicodedata.is_normalized("NFC", slug):
+        # Two spellings of one name would be two files (and two URLs) on most file systems.
+        odd = [c for c in dict.fromkeys(slug) if unicodedata.normalize("NFC", c) != c or unicodedata.combining(c)]
+        return (f"the slug {shown(slug)} is not in Unicode normal form NFC (NFC changes "
+                f"{', '.join(f'U+{ord(c):04X}' for c in odd[:5]) or 'its characters'}): "
+                f"write it as {shown(unicodedata.normalize('NFC', slug))}")
     if len(slug) > MAX_SLUG_CHARS:
         return f"the slug is longer than {MAX_SLUG_CHARS} characters"
     if len(slug.encode("utf-8", "surrogatepass")) > MAX_SLUG_BYTES:

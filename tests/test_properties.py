@@ -208,6 +208,9 @@ def test_slugify_is_always_usable(text):
 
 @SETTINGS
 @given(any_text)
+@example("\uf900")  # a compatibility ideograph: NFC makes it U+8C48
+@example("a\u0301")  # NFD: NFC makes it U+00E1
+@example("\u1100\u1161")  # conjoining jamo: NFC makes them one syllable
 def test_slug_problem_answers_for_anything(text):
     why = schema.slug_problem(text)
     assert why is None or (isinstance(why, str) and why)

@@ -37,6 +37,9 @@ CASES = [
     ("title is a list", speech(title="[a, b]"), ["content/x.md:2: title: expected text, got list: ['a', 'b']"]),
     ("bad draft", speech(draft="maybe"), ["content/x.md:6: draft: expected true or false, got 'maybe'"]),
     ("bad slug", speech(slug="a/b"), ["content/x.md:6: slug: the slug 'a/b' has characters that do not work in a URL or file name"]),
+    ("slug not in NFC", speech(slug="\uf900讲话"),  # U+F900 (a compatibility ideograph) is U+8C48 in NFC
+     ["content/x.md:6: slug: the slug '\uf900讲话' is not in Unicode normal form NFC (NFC changes U+F900): "
+      "write it as '\u8c48讲话'"]),
 ]
 
 
