@@ -8,6 +8,7 @@ at 360 px, 1280 px, in print and in dark mode.
 """
 from __future__ import annotations
 
+import base64
 import os
 import posixpath
 import re
@@ -232,18 +233,48 @@ def base_url(site):
         yield url
 
 
+#: Glyph boxes with a CJK font's advance widths (1 em for a Chinese character, 0.5 em for ASCII):
+#: see tests/fixtures/fonts/. Layout tests measure with it, so that what they measure does not
+#: depend on the fonts installed (without a CJK font, Chromium draws 首页 about 11 px wide).
+METRICS_FONT = Path(__file__).resolve().parent / "fixtures" / "fonts" / "sb-metrics.ttf"
+METRICS_CSS = """@font-face { font-family: "SB Metrics"; src: url(data:font/ttf;base64,%s) format("truetype"); }
+:root { --font-sans: "SB Metrics"; --font-serif: "SB Metrics"; }
+code, kbd, pre, input, button, select, textarea { font-family: "SB Metrics"; }"""
+
+
+def use_metrics_font(page) -> None:
+    """Lay the page out with METRICS_FONT instead of the theme's system fonts; check it is used."""
+    page.add_style_tag(content=METRICS_CSS % base64.b64encode(METRICS_FONT.read_bytes()).decode("ascii"))
+    page.evaluate("async () => { await document.fonts.load('17px \"SB Metrics\"', '首页'); await document.fonts.ready; }")
+    probe = page.evaluate("""() => {
+      const s = document.createElement('span');
+      s.textContent = '首页20';
+      s.style.cssText = 'position: absolute; white-space: nowrap; font-size: 17px';
+      document.body.appendChild(s);
+      const r = [s.getBoundingClientRect().width, parseFloat(getComputedStyle(s).fontSize)];
+      s.remove();
+      return r;
+    }""")
+    assert probe[0] == pytest.approx(3 * probe[1], abs=0.5), f"the metrics font is not in use: {probe}"
+
+
 @pytest.fixture
 def page_at(browser, site, base_url):
     contexts = []
 
-    def open_page(name: str, width: int = 360, media: str = "screen", scheme: str = "light"):
-        context = open_context(browser, site, viewport={"width": width, "height": 800}, color_scheme=scheme)
+    def open_page(name: str, width: int = 360, media: str = "screen", scheme: str = "light",
+                  metrics_font: bool = True):
+        # The theme's CSP allows no inline style: the test's style (the metrics font) bypasses it.
+        context = open_context(browser, site, viewport={"width": width, "height": 800}, color_scheme=scheme,
+                               bypass_csp=metrics_font)
         contexts.append(context)
         page = context.new_page()
         if media == "print":
             page.emulate_media(media="print")
         response = page.goto(base_url + PAGES[name], wait_until="networkidle")
         assert response.ok, f"{PAGES[name]}: HTTP {response.status}"
+        if metrics_font:
+            use_metrics_font(page)
         return page
 
     yield open_page
@@ -357,7 +388,7 @@ def test_screenshots(page_at):
     target = os.environ.get("SB_SCREENSHOTS")
     for width, media, scheme in [(360, "screen", "light"), (1280, "screen", "light"),
                                  (800, "print", "light"), (360, "screen", "dark")]:
-        page = page_at("speech", width=width, media=media, scheme=scheme)
+        page = page_at("speech", width=width, media=media, scheme=scheme, metrics_font=False)  # as a reader sees it
         png = page.screenshot(full_page=True)
         assert png[:8] == b"\x89PNG\r\n\x1a\n"
         if target:
