@@ -180,5 +180,5 @@ def test_check_warns_about_the_same_speech_in_two_files(project, capsys):
     run(capsys, "archive/doc001.txt", "archive/copy.txt")
     assert main(["check"]) == 0  # a warning, not an error
     err = capsys.readouterr().err
-    assert "warning: nearly the same text" in err
+    assert "nearly the same text" in err
     assert "在2021年度全市安全生产工作会议上的讲话.md" in err and "讲话-2.md" in err

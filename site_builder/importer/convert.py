@@ -204,7 +204,7 @@ def import_text(text: str, filename: str, config: SiteConfig, vocab: vocabulary.
 
     lines, marker_lines = layout.recover(text, headings_hint)
     kept, dropped = boilerplate.drop(lines, config.import_drop_lines)
-    dropped += [(n, t, "脚注标记") for n, t in marker_lines]
+    dropped += marker_lines
     dropped.sort()
     meta = metadata.infer(kept, filename, vocab, max_year, source_title, [(n, t) for n, t, _ in dropped])
 

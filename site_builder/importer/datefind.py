@@ -25,7 +25,7 @@ FILE_YEAR = re.compile(r"(?<!\d)((?:19|20)\d{2})(?!\d)")
 #: A line that is only a date (in brackets or not), possibly with a place: （2023年11月16日，杭州）.
 _DATE_ONLY = re.compile(rf"^[（(【\[]?\s*(?P<date>\d{{4}}\s*年\s*\d{{1,2}}\s*月(?:\s*\d{{1,2}}\s*[日号])?|"
                         rf"\d{{4}}[-./]\d{{1,2}}[-./]\d{{1,2}}|[{_CNY}]{{4}}年[{_CNN}]{{1,2}}月(?:[{_CNN}]{{1,3}}[日号])?)"
-                        r"\s*(?:[，,、\s]\s*(?P<place>[\u3400-\u9fff]{2,12}))?\s*[）)】\]]?$")
+                        r"\s*(?:(?:[，,、\s]|于|在)\s*(?P<place>[\u3400-\u9fff]{2,12}))?\s*[）)】\]]?$")
 
 
 def _cn_number(text: str) -> int:

@@ -73,7 +73,11 @@ _IDEO_RUN = re.compile(r"[ \t]*(?:\u3000[ \t\u3000]*\u3000|\t)[ \t\u3000]*")
 _SPACE_RUN = re.compile(r"(?<=[^\sA-Za-z0-9])[ \u00a0]{2,}(?=[^\sA-Za-z0-9])")
 #: One ideographic space between two characters that are not Latin (in a long line: a web page
 #: that separated its title, byline and paragraphs by single spaces; spaced names are rejoined).
-_IDEO_ONE = re.compile(r"(?<=[^\sA-Za-z0-9]{2})\u3000(?=[^\sA-Za-z0-9]{2})")
+_IDEO_ONE = re.compile(r"(?<=[^\sA-Za-z])\u3000(?=[^\sA-Za-z])")
+#: Where page metadata starts inside a line (来源：, 发布时间：, a time stamp, a salutation).
+_META_START = re.compile(r"[\s\u3000]+(?=(?:来源|稿件来源|发布时间|发布日期|时间|字号|作者|责任编辑|编辑|浏览次数|点击数|"
+                         r"阅读数)\s*[：:]|\d{4}[-./年]\d{1,2}[-./月]\d{1,2}日?\s*\d{1,2}:\d{2}|"
+                         r"(?:同志们|各位代表|各位委员|各位来宾|女士们|尊敬的)[^\s\u3000]{0,20}[：:])")
 #: Any whitespace after the end of a sentence, in a very long line.
 _AFTER_SENTENCE = re.compile(r"(?<=[。！？；”」』])[\s\u3000]+")
 
@@ -90,7 +94,7 @@ def split_runs(lines: list[Line | None]) -> list[Line | None]:
         if line is None:
             out.append(None)
             continue
-        parts = [p for p in _IDEO_RUN.split(line.text)]
+        parts = [q for p in _IDEO_RUN.split(line.text) for q in _META_START.split(p)]
         if len(line.text) > LONG_LINE or len(parts) >= 3:  # a page on one line
             parts = [q for p in parts for q in _SPACE_RUN.split(p)]
             parts = [q for p in parts for q in _IDEO_ONE.split(p)]
@@ -104,6 +108,12 @@ def split_runs(lines: list[Line | None]) -> list[Line | None]:
     return out
 
 
+_CAPTION_HEAD = re.compile(r"(?<=[。！？])[^。！？]{0,16}(?:记者|摄影|通讯员)$")
+_CJK1 = re.compile(r"^[\u3400-\u9fff]$")
+_ENDS_IN_ONE = re.compile(r"(?:^|[^\u3400-\u9fff])[\u3400-\u9fff]$")
+_BY = ("记者", "摄影", "通讯员", "摄影记者", "摄", "文", "图")
+
+
 def _merge_spaced_names(parts: list[str]) -> list[str]:
     """Pieces split apart inside a byline are put together again: runs of one-character pieces
     (``罗  成``), and a name after the short office piece before it (``市长  罗成``)."""
@@ -115,11 +125,25 @@ def _merge_spaced_names(parts: list[str]) -> list[str]:
         j = i
         while j < len(parts) and len(parts[j]) == 1:
             j += 1
+        if j - i >= 2 and out and _ENDS_IN_ONE.search(out[-1]):  # （日期）韩 | 振 | 东
+            out[-1] += " " + " ".join(parts[i:j])
+            i = j
+            continue
         if j - i >= 2:
             piece, i = " ".join(parts[i:j]), j
+        elif j - i == 1 and out and _CJK1.match(parts[i]):  # 王　强 cut after 王: 强 goes back
+            out[-1] += " " + parts[i]
+            i += 1
+            continue
         else:
             piece, i = parts[i], i + 1
-        if out and len(out[-1]) <= 24 and out[-1].endswith(tuple(ROLES)) and len(piece.replace(" ", "")) <= 4:
+        short = len(piece.replace(" ", "")) <= 4 or (len(piece) <= 9 and piece.endswith("摄"))
+        caption = _CAPTION_HEAD.search(out[-1]) if out and short and piece.endswith("摄") else None
+        if caption:  # …出席并讲话。江澜日报记者 | 邹 凯 摄: the caption's first words go with it
+            out[-1], piece = out[-1][:caption.start()], caption.group(0) + " " + piece
+            out.append(piece)
+            continue
+        if out and len(out[-1]) <= 24 and out[-1].endswith(tuple(ROLES) + _BY) and short:
             piece = out.pop() + " " + piece
         out.append(piece)
     return out
@@ -130,13 +154,19 @@ def _merge_spaced_names(parts: list[str]) -> list[str]:
 # --------------------------------------------------------------------------------------------
 
 
-def wrap_width(lines: list[Line | None]) -> int | None:
+def _raw_width(line: Line, raw: list[str]) -> int:
+    """Width of the source line a Line starts on, indent included (an indented first line is full)."""
+    source = INVISIBLE.sub("", raw[line.n - 1]).rstrip()
+    return display_width(source) if source.strip() == line.text else display_width(line.text)
+
+
+def wrap_width(lines: list[Line | None], raw: list[str] | None = None) -> int | None:
     """The width a hard-wrapped text was wrapped at, or None when it was not wrapped.
 
     In a wrapped text most lines have the same (largest) width and end in the middle of a
     sentence; in a text with one paragraph per line the widths spread out.
     """
-    widths = [display_width(x.text) for x in lines if x is not None]
+    widths = [(_raw_width(x, raw) if raw else display_width(x.text)) for x in lines if x is not None]
     if len(widths) < 6:
         return None
     long = [w for w in widths if w >= 30]
@@ -151,7 +181,8 @@ def wrap_width(lines: list[Line | None]) -> int | None:
             best, best_n = w, n
     if best_n < max(4, 0.35 * len(widths)):
         return None
-    full = [x for x in lines if x is not None and best - 3 <= display_width(x.text) <= best]
+    full = [x for x in lines if x is not None
+            and best - 3 <= (_raw_width(x, raw) if raw else display_width(x.text)) <= best]
     open_ended = sum(1 for x in full if not x.text.endswith(tuple(CLOSERS)))
     if open_ended < 0.5 * len(full):
         return None
@@ -173,7 +204,7 @@ def unwrap(lines: list[Line | None], raw: list[str]) -> list[Line | None]:
     A full-width line continues on the next one unless the next is blank, indented, or starts
     a numbered section after a line that ends a sentence.
     """
-    width = wrap_width(lines)
+    width = wrap_width(lines, raw)
     if width is None:
         return lines
     out: list[Line | None] = []
@@ -187,7 +218,7 @@ def unwrap(lines: list[Line | None], raw: list[str]) -> list[Line | None]:
         else:
             line = Line(line.n, line.text, line.heading) if line is not None else None
             out.append(line)
-        last_width = display_width(line.text) if line is not None else 0
+        last_width = _raw_width(line, raw) if line is not None else 0
     return out
 
 
@@ -218,35 +249,42 @@ def join_markers(lines: list[Line]) -> list[Line]:
     return out
 
 
-_MARK_LINE = re.compile(r"^(?:[\[［【]\s*\d{1,3}\s*[\]］】]|[①-⑳]|注\s*\d{1,3})$")
+_MARK_LINE = re.compile(r"^(?:[\[［【]\s*\d{1,3}\s*[\]］】]|注\s*\d{1,3})$")
+#: A page number on a line of its own (PDF copies): - 3 -, — 3 —, 第3页, 3/12.
+PAGE_NUMBER = re.compile(r"^(?:[-—－–─]\s*\d{1,4}\s*[-—－–─]|第\s*\d{1,4}\s*页(?:\s*共\s*\d{1,4}\s*页)?|"
+                         r"\d{1,4}\s*/\s*\d{1,4})$")
 _OPEN, _CLOSE, _NUMBER = re.compile(r"^[\[［【]$"), re.compile(r"^[\]］】]$"), re.compile(r"^\d{1,3}$")
 
 
-def footnote_markers(lines: list[Line]) -> tuple[list[Line], list[tuple[int, str]]]:
+def footnote_markers(lines: list[Line]) -> tuple[list[Line], list[tuple[int, str, str]]]:
     """Take out footnote markers standing on lines of their own; rejoin the sentence they split.
 
-    Markers: ``[1]``, ``①`` or the three lines ``[`` ``1`` ``]``; a lone number only when the
-    line before it ends in the middle of a sentence. Returns (lines, dropped (line, text)).
+    Markers: ``[1]`` or the three lines ``[`` ``1`` ``]``; a lone number only when the line
+    before it ends in the middle of a sentence; page numbers (``- 3 -``) of PDF copies.
+    Returns (lines, dropped (line, text, reason)).
     """
     out: list[Line] = []
-    dropped: list[tuple[int, str]] = []
+    dropped: list[tuple[int, str, str]] = []
     i = 0
     join_next = False
     while i < len(lines):
         line = lines[i]
-        taken = 0
-        if _OPEN.match(line.text) and i + 2 < len(lines) and _NUMBER.match(lines[i + 1].text) \
+        taken, reason = 0, "脚注标记"
+        if PAGE_NUMBER.match(line.text) and out:
+            taken, reason = 1, "页码"
+        elif _OPEN.match(line.text) and i + 2 < len(lines) and _NUMBER.match(lines[i + 1].text) \
                 and _CLOSE.match(lines[i + 2].text):
             taken = 3
         elif _MARK_LINE.match(line.text) and out:
             taken = 1
-        elif (_CLOSE.match(line.text) or _OPEN.match(line.text)) and dropped and dropped[-1][0] == line.n - 1:
+        elif (_CLOSE.match(line.text) or _OPEN.match(line.text)) and dropped and dropped[-1][0] == line.n - 1 \
+                and dropped[-1][2] == "脚注标记":
             taken = 1
         elif _NUMBER.match(line.text) and out and i + 1 < len(lines) \
                 and not out[-1].text.endswith(tuple(CLOSERS)) and marker_kind(lines[i + 1].text) is None:
             taken = 1
         if taken:
-            dropped.extend((x.n, x.text) for x in lines[i:i + taken])
+            dropped.extend((x.n, x.text, reason) for x in lines[i:i + taken])
             join_next = bool(out) and not out[-1].text.endswith(tuple(SENTENCE_END))
             i += taken
             continue
@@ -260,8 +298,8 @@ def footnote_markers(lines: list[Line]) -> tuple[list[Line], list[tuple[int, str
     return out, dropped
 
 
-def recover(text: str, headings: dict[int, int] | None = None) -> tuple[list[Line], list[tuple[int, str]]]:
-    """The whole layout recovery: (one paragraph per Line, footnote-marker lines dropped)."""
+def recover(text: str, headings: dict[int, int] | None = None) -> tuple[list[Line], list[tuple[int, str, str]]]:
+    """The whole layout recovery: (one paragraph per Line, dropped marker lines (line, text, reason))."""
     raw = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
     lines = split_runs(source_lines(text, headings))
     lines = unwrap(lines, raw)

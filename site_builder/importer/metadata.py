@@ -149,15 +149,17 @@ def organization_in_meeting(meeting: str) -> str | None:
     return None
 
 
+def _datelines(lines: list[Line], head: list[str], max_year: int) -> list[str]:
+    """Subtitles of the head that start with a date: ——2024年3月5日在…上, 1957年6月26日在…上."""
+    return [lines[i].text for i, kind in enumerate(head) if kind == "subtitle" and _is_dateline(lines[i].text, max_year)]
+
+
 def _title(lines: list[Line], head: list[str], meta: Metadata, max_year: int) -> tuple[str | None, list[str]]:
     """Find the title lines in the head; return (title, subtitle texts that are datelines)."""
     datelines: list[str] = []
     start = next((i for i, kind in enumerate(head[:4]) if kind == "title"), None)
     if start is None:
-        for i, kind in enumerate(head):
-            if kind == "subtitle" and _is_dateline(lines[i].text, max_year):
-                datelines.append(lines[i].text)
-        return None, datelines
+        return None, _datelines(lines, head, max_year)
     parts: list[str] = []
     idx: list[int] = []
     i = start
@@ -201,6 +203,7 @@ def _title(lines: list[Line], head: list[str], meta: Metadata, max_year: int) ->
         i += 1
     if len(idx) > 1 and not any(_SPEECH.search(fold(p)) or _DASH.match(p) for p in parts):
         parts, idx = parts[:1], idx[:1]
+    datelines += [t for t in _datelines(lines, head, max_year) if t not in datelines]
     title = ""
     for part in parts:
         if title and not _DASH.match(part):
@@ -224,11 +227,54 @@ def infer(lines: list[Line], filename: str, vocab: vocabulary.Vocabulary, max_ye
     if title is None and source_title:
         meta.values["title"] = Value(squeeze_cjk_spaces(source_title), "source", "the title the file itself states")
         title = source_title
+    if title is None:
+        title = _title_from_page_metadata(extra_lines, meta)
+    if title is None:
+        title = _title_from_meeting(lines[end:end + 3], meta)
     tail_start = max(end, len(lines) - 4)
     _people(lines, head, tail_start, meta, max_year)
     _date(lines, head, tail_start, datelines, filename, meta, max_year, extra_lines)
     _meeting(lines, head, title, datelines, meta, vocab)
     return meta
+
+
+_KEY_TITLE = re.compile(r"^[【\[（(]?\s*(?:原标题|标\s*题|题\s*目|文章标题|名\s*称)\s*[】\]）)]?\s*[：:]\s*(?P<title>.+)$")
+
+
+def _title_from_page_metadata(extra_lines: list[tuple[int, str]], meta: Metadata) -> str | None:
+    """A title stated in the page's own metadata that was dropped: 原标题：…, 标　　题：…."""
+    for n, text in extra_lines[:12]:
+        m = _KEY_TITLE.match(text.strip())
+        if not m:
+            continue
+        title = m.group("title").split("\t")[0].strip()
+        prefix = people.name_prefix(title)
+        if prefix and _SPEECH.search(fold(prefix[1])):
+            meta.values.setdefault("speaker", Value(prefix[0], f"text:{n}", f"the title on line {n} names {prefix[0]}"))
+            title = prefix[1]
+        if _titleish(title):
+            meta.values["title"] = Value(squeeze_cjk_spaces(title), f"text:{n}", f"the page's title line {n}")
+            return title
+    return None
+
+
+_MEETING_MENTION = re.compile(r"(?:召开|举行|举办|参加|出席|在)(?:了|这次|今天的|本次)?(?P<meeting>[^，。、；：！？\s]{2,30}?"
+                              r"(?:会议|大会|座谈会|论坛|峰会|全会|年会|典礼|仪式|开幕式|民主生活会|培训班|研讨会|推进会|"
+                              r"动员会|表彰会|报告会|交流会|团拜会|茶话会|招待会))")
+
+
+def _title_from_meeting(first: list[Line], meta: Metadata) -> str | None:
+    """No title anywhere: 在<the meeting the opening names>上的讲话, marked for review (a person
+    writes such a title the same way; it is never a sentence of the text)."""
+    for line in first:
+        m = _MEETING_MENTION.search(line.text)
+        if m and not re.search(r"召开|举行|举办|这里|我们|大家|今天|此次|这个|一个", m.group("meeting")):
+            meeting = m.group("meeting")
+            title = f"在{meeting}上的讲话"
+            meta.values["title"] = Value(title, "guess", f"no title in the text; line {line.n} names the meeting",
+                                         review=True)
+            return title
+    return None
 
 
 def _people(lines: list[Line], head: list[str], tail_start: int, meta: Metadata, max_year: int) -> None:
@@ -259,6 +305,10 @@ def _people(lines: list[Line], head: list[str], tail_start: int, meta: Metadata,
     for b, n in found:
         if b.organization and "organization" not in meta.values:
             meta.values["organization"] = Value(b.organization, f"text:{n}", f"the office on line {n}")
+
+
+_LEAD_PLACE = re.compile(r"(?:会议|大会|座谈会|论坛|峰会|全会|典礼|仪式|开幕式|会)在(?P<place>[\u3400-\u9fff]{2,8}?)"
+                         r"(?:隆重)?(?:召开|举行|开幕|举办)")
 
 
 def _date(lines: list[Line], head: list[str], tail_start: int, datelines: list[str], filename: str,
@@ -294,8 +344,14 @@ def _date(lines: list[Line], head: list[str], tail_start: int, datelines: list[s
             add(found[0], f"text:{line.n}", f"the date line {line.n} at the end")
         elif b and b.date_text:
             add(datefind.first_date(b.date_text, max_year), f"text:{line.n}", f"the byline on line {line.n}")
+    for line in lines[tail_start:]:
+        if _NOTE.match(line.text.strip()):
+            add(datefind.first_date(line.text, max_year, full_only=True), f"text:{line.n}", f"the note on line {line.n}")
     lead = lines[len(head):len(head) + 2]
     for line in lead:
+        place = _LEAD_PLACE.search(line.text[:80])
+        if place and "location" not in meta.values:
+            meta.values["location"] = Value(place.group("place"), f"text:{line.n}", f"the news lead on line {line.n}")
         hit = datefind.first_date(line.text[:40], max_year, full_only=True)
         if hit is not None and hit.start <= 2:
             add(hit, f"text:{line.n}", f"the news lead on line {line.n}")

@@ -88,13 +88,22 @@ def byline(text: str) -> Byline | None:
     spaced = bool(re.search(r"[\s\u3000]", m.group("name")))
     if office is None and m.group("rest") is None and not spaced and len(name) > 3:
         return None
-    org = None
-    if office:
-        role = next(r for r in ROLES if fold(office).endswith(r))
-        org = office[: -len(role)] or None
-        if org is not None and (len(org) < 2 or org in _GENERIC_ORGS):
-            org = None
+    org = _organization(office) if office else None
     return Byline(name, org, office, m.group("rest"))
+
+
+_GOVERNMENT_HEADS = ("省长", "市长", "县长", "区长", "州长", "镇长", "乡长", "副省长", "副市长", "副县长", "副区长")
+
+
+def _organization(office: str) -> str | None:
+    """The body an office names: 某某市人民政府市长 → 某某市人民政府; 东陵市市长 → 东陵市人民政府."""
+    role = next(r for r in ROLES if fold(office).endswith(r))
+    org = office[: -len(role)].rstrip("、，, ")
+    if not org or len(org) < 2 or org in _GENERIC_ORGS or re.search(r"[、，,]|书记|[省市县区]长|主任|部长|局长|总理", fold(org)):
+        return None
+    if role in _GOVERNMENT_HEADS and re.search(r"[省市县区州镇乡]$", org):
+        return org + "人民政府"
+    return org
 
 
 _PREFIX = re.compile(rf"^(?P<name>{NAME}){_SP}[：:]{_SP}(?P<title>.+)$")
@@ -112,7 +121,9 @@ def name_prefix(text: str) -> tuple[str, str] | None:
 
 def speaker_in_title(title: str) -> str | None:
     """``王强同志在……上的讲话`` / ``王强在……上的讲话`` → 王强."""
-    m = re.match(rf"^(?P<name>{_CJK}{{2,4}}?)同志在", title) or re.match(rf"^(?P<name>{_CJK}{{2,3}})在", title)
-    if m and is_name(m.group("name")):
-        return m.group("name")
+    folded = fold(title)
+    for rx in (rf"^(?:.{{0,20}}?(?:{_ROLE}))?(?P<name>{_CJK}{{2,4}}?)同志在", rf"^(?:.{{0,20}}?(?:{_ROLE}))?(?P<name>{_CJK}{{2,3}})在"):
+        m = re.match(rx, folded)
+        if m and is_name(m.group("name")) and not any(r in m.group("name") for r in ROLES if len(r) >= 2):
+            return title[m.start("name"):m.end("name")] if len(folded) == len(title) else m.group("name")
     return None
