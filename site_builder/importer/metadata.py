@@ -206,7 +206,10 @@ def _title(lines: list[Line], head: list[str], meta: Metadata, max_year: int) ->
     datelines += [t for t in _datelines(lines, head, max_year) if t not in datelines]
     title = ""
     for part in parts:
-        if title and not _DASH.match(part):
+        # A new line of a title is a new phrase (一个空格), unless the title was merely wrapped
+        # in the middle of 在…上的讲话.
+        wrapped = "在" in fold(title) and not _SPEECH.search(fold(title)) and not _DASH.match(part)
+        if title and not _DASH.match(part) and not wrapped:
             title += " "
         title += part
     meta.title_lines = idx
