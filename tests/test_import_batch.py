@@ -182,3 +182,31 @@ def test_check_warns_about_the_same_speech_in_two_files(project, capsys):
     err = capsys.readouterr().err
     assert "nearly the same text" in err
     assert "在2021年度全市安全生产工作会议上的讲话.md" in err and "讲话-2.md" in err
+
+
+def test_word_file_and_saved_web_page_end_to_end(project, capsys):
+    import docx
+
+    document = docx.Document()
+    document.add_paragraph("在2021年度全市科技工作会议上的讲话", style="Title")
+    document.add_paragraph("（2021年4月8日）")
+    document.add_paragraph("同志们：")
+    document.add_paragraph("今天召开全市科技工作会议，主要任务是部署今年的科技创新工作。")
+    document.add_paragraph("一、提高认识", style="Heading 1")
+    document.add_paragraph("科技创新是发展的第一动力。")
+    document.save(project / "archive" / "科技.docx")
+    (project / "archive" / "page.html").write_text(
+        "<html><head><meta charset='utf-8'><title>在全市文化工作座谈会上的讲话_某某网</title></head><body>"
+        "<nav><a href='/'>首页</a> <a href='/news'>新闻</a> <a href='/about'>关于我们</a></nav>"
+        "<div class='article'><h1>在全市文化工作座谈会上的讲话</h1><p>（2023年6月2日）</p><p>同志们：</p>"
+        "<p>　　今天我们召开座谈会，总结文化工作，部署下一步任务，请大家认真抓好落实。</p>"
+        "<p><strong>一、深刻认识文化建设的重要意义</strong></p><p>　　文化是一个国家、一个民族的灵魂。</p></div>"
+        "<footer>版权所有 © 某某网 京ICP备000000号</footer></body></html>", "utf-8")
+    code, out, _ = run(capsys, "archive/科技.docx", "archive/page.html")
+    assert code == 0, out
+    word = frontmatter.split((project / "content/2021/在2021年度全市科技工作会议上的讲话.md").read_text("utf-8"))
+    assert str(word.data["date"]) == "2021-04-08" and word.data["meeting_type"] == "工作会议"
+    assert "\n## 一、提高认识\n" in word.body and "科技创新是发展的第一动力。" in word.body
+    page = frontmatter.split((project / "content/2023/在全市文化工作座谈会上的讲话.md").read_text("utf-8"))
+    assert str(page.data["date"]) == "2023-06-02"
+    assert "## 一、深刻认识文化建设的重要意义" in page.body and "首页" not in page.body and "ICP" not in page.body
