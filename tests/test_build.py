@@ -6,20 +6,25 @@ import re
 import shutil
 from html.parser import HTMLParser
 
-import pytest
-
 from conftest import REPO, speech
 
 
 class Links(HTMLParser):
     def __init__(self):
         super().__init__()
-        self.hrefs: list[str] = []
+        self.hrefs: list[str] = []  # of <a>
+        self.srcs: list[str] = []  # <link href>, <script src>, <img src>, <form action>
         self.scripts = 0
 
     def handle_starttag(self, tag, attrs):
         if tag == "a":
             self.hrefs.extend(v for k, v in attrs if k == "href" and v)
+        if tag == "link":
+            self.srcs.extend(v for k, v in attrs if k == "href" and v)
+        if tag in ("script", "img"):
+            self.srcs.extend(v for k, v in attrs if k == "src" and v)
+        if tag == "form":
+            self.srcs.extend(v for k, v in attrs if k == "action" and v)
         if tag == "script":
             self.scripts += 1
 
@@ -32,8 +37,7 @@ def links(html: str) -> Links:
 
 def test_seed_speeches_appear_on_their_year_meeting_type_and_theme_pages(site, capsys):
     sources = sorted((REPO / "content").rglob("*.md"))
-    if len(sources) < 2:
-        pytest.skip("content/ does not hold the seed speeches yet")
+    assert len(sources) >= 2, "content/ holds the archive's two seed speeches"
     shutil.copytree(REPO / "content", site.content, dirs_exist_ok=True)
     assert site.run("build", "-q") == 0
     from site_builder import frontmatter
@@ -77,13 +81,21 @@ def test_every_internal_link_resolves(make_site):
     site = make_site({f"{y}/s{i}.md": speech(title=f"讲话{y}-{i}", date=str(y), themes=("甲", "乙乙"))
                       for y in (2018, 2019) for i in range(3)})
     assert site.run("build", "-q") == 0
-    for path in site.output.rglob("*.html"):
+    checked = set()
+    pages = sorted(site.output.rglob("*.html"))
+    for path in pages:
         rel = path.relative_to(site.output).as_posix()
-        for href in links(path.read_text(encoding="utf-8")).hrefs:
+        parsed = links(path.read_text(encoding="utf-8"))
+        for href in parsed.hrefs + parsed.srcs:
             if href.startswith(("#", "http", "mailto")):
                 continue
             target = posixpath.normpath(posixpath.join(posixpath.dirname(rel), unquote(href.split("#")[0].split("?")[0])))
             assert (site.output / target).is_file(), f"{rel} links to missing {href}"
+            checked.add(target)
+    # Every page was reached by some link (nothing orphaned) and the style sheet was linked.
+    assert len(pages) > 15
+    assert {p.relative_to(site.output).as_posix() for p in pages} - {"404.html"} <= checked
+    assert "static/style.css" in checked
 
 
 def test_listings_newest_first_paginated_with_counts(make_site):
@@ -174,14 +186,30 @@ def test_slug_field_sets_url(make_site):
     site = make_site({"x.md": speech(slug="2020-党建工作会议")})
     assert site.run("build", "-q") == 0
     assert (site.output / "speeches/2020/2020-党建工作会议.html").is_file()
+    assert not (site.output / "speeches/2020/x.html").exists()  # not the file name's URL as well
+    from urllib.parse import quote
+
+    assert "speeches/2020/" + quote("2020-党建工作会议") + ".html" in links(site.page("index.html")).hrefs
+    assert quote("2020-党建工作会议") + ".html" in site.page("sitemap.xml")
 
 
-def test_drafts_only_with_flag(make_site):
-    site = make_site({"a.md": speech(title="草稿", draft="true"), "b.md": speech(title="正式")})
+def test_drafts_only_with_flag(make_site, capsys):
+    site = make_site({"a.md": speech(title="草稿讲话", draft="true"), "b.md": speech(title="正式讲话")})
     assert site.run("build", "-q") == 0
     assert not (site.output / "speeches/2020/a.html").exists()
+    assert (site.output / "speeches/2020/b.html").exists()
+    # Nowhere else either: listings, feed, sitemap, search.
+    for rel in ("index.html", "years/2020/index.html", "feed.xml", "sitemap.xml"):
+        assert "正式讲话" in site.page(rel) or "b.html" in site.page(rel), rel
+        assert "草稿讲话" not in site.page(rel) and "a.html" not in site.page(rel), rel
+    capsys.readouterr()
+    assert site.run("search", "草稿", "--json") == 0
+    assert json.loads(capsys.readouterr().out)["total"] == 0
     assert site.run("build", "-q", "--drafts") == 0
     assert (site.output / "speeches/2020/a.html").exists()
+    assert "草稿讲话" in site.page("index.html")
+    assert site.run("search", "草稿", "--json") == 0
+    assert json.loads(capsys.readouterr().out)["total"] == 1
 
 
 def test_site_overrides_a_single_template(make_site):
@@ -212,16 +240,26 @@ def test_feed_sitemap_stats_and_404(make_site):
 
 def test_cli_usage_errors_exit_2(site, capsys):
     assert site.run("build", "--no-such-option") == 2
-    assert "No such option" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert re.search(r"No such option:? '?--no-such-option", err) and "Usage: site-builder build" in err, err
+    assert site.run("no-such-command") == 2
+    assert "No such command 'no-such-command'" in capsys.readouterr().err
     assert site.run("search", "x") == 2  # no index yet
     assert "run 'site-builder build' first" in capsys.readouterr().err
+
+
+COMMANDS = {"build", "check", "search", "new", "import", "serve"}
 
 
 def test_cli_help_lists_commands(site, capsys):
     assert site.run("--help") == 0
     out = capsys.readouterr().out
-    for command in ("build", "check", "search"):
-        assert command in out
+    section = out.split("Commands:", 1)[1]
+    listed = {m.group(1) for m in re.finditer(r"^  (\S+)\s", section, re.M)}
+    assert listed == COMMANDS, out
+    for command in sorted(COMMANDS):  # and each one answers --help with its own usage
+        assert site.run(command, "--help") == 0, command
+        assert f"Usage: site-builder {command} " in capsys.readouterr().out, command
 
 
 def test_bad_configuration_is_a_usage_error(site, capsys):

@@ -1,6 +1,7 @@
 """`site-builder new`: options, prompts offering the existing vocabulary, never overwriting."""
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -110,7 +111,7 @@ def test_no_input_takes_what_the_title_says(site):
     assert "meeting_type: 座谈会 (from the title; check it)" in result.output
     fm, (meta, problems) = read(site / "content/2021/在X局2021年度党员队伍建设座谈会上的讲话.md")
     assert problems == []
-    assert fm.data == {"title": "在X局2021年度党员队伍建设座谈会上的讲话", "date": 2021, "meeting_type": "座谈会",
+    assert fm.data == {"title": "在X局2021年度党员队伍建设座谈会上的讲话", "date": "2021", "meeting_type": "座谈会",
                        "themes": ["党员队伍建设"], "organization": "X局"}
 
 
@@ -181,10 +182,18 @@ def test_help_ends_with_example():
     assert "Example:" in result.output and "site-builder new --title" in result.output
 
 
-def test_registered_in_the_main_cli(site):
+def test_registered_in_the_main_cli(site, capsys):
     from site_builder.cli import main
 
     assert main(["new"] + ALL) == 0
     assert (site / TARGET).is_file()
     assert main(["new"] + ALL) == 1
+    capsys.readouterr()
+    # `import` is a command too: its own option parser rejects the option (a missing command
+    # would also exit 2, with "No such command").
     assert main(["import", "--bogus"]) == 2
+    err = capsys.readouterr().err
+    assert re.search(r"No such option:? '?--bogus", err) and "Usage: site-builder import" in err, err
+    assert main(["--help"]) == 0
+    listed = capsys.readouterr().out
+    assert re.search(r"^\s+new\s", listed, re.M) and re.search(r"^\s+import\s", listed, re.M), listed

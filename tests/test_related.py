@@ -57,6 +57,8 @@ def test_related_are_on_the_same_topic(docs):
 
 def test_deterministic_and_order_independent(docs):
     a = related.compute_related(docs, k=4, workers=1)
+    assert set(a) == {d.id for d in docs} and all(len(r) == 4 for r in a.values())  # not trivially equal
+    assert related.compute_related(docs, k=4, workers=1) == a  # the same again
     shuffled = list(docs)
     random.Random(1).shuffle(shuffled)
     b = related.compute_related(shuffled, k=4, workers=1)

@@ -166,10 +166,13 @@ def test_binds_loopback_by_default(server):
     assert servermod.serve_command.help.rstrip().splitlines()[-1].strip().startswith("Example: site-builder serve")
 
 
-def test_serve_is_a_cli_command():
-    from site_builder.cli import cli
+def test_serve_is_a_cli_command(capsys):
+    from site_builder.cli import cli, main
 
-    assert "serve" in cli.commands
+    assert cli.commands["serve"] is servermod.serve_command
+    assert main(["serve", "--help"]) == 0  # reached through the real entry point, with its options
+    out = capsys.readouterr().out
+    assert "Usage: site-builder serve" in out and "--host" in out and "--port" in out
 
 
 def test_chinese_speech_page_served_with_livereload_injected(client, built):
@@ -291,9 +294,25 @@ def test_traversal_attempts_never_leave_output(client, path):
 
 
 def test_hidden_and_temporary_files_are_not_served(client, built):
-    (built.output / ".tmp-half-written.html").write_text("<html>half", encoding="utf-8")
-    status, _, body = client.get("/.tmp-half-written.html")
-    assert status == 404 and b"half" not in body
+    # The writer's temporary files (.tmp-XXXXXXXX.html; the static index's .<name>.<pid>.tmp), a
+    # hidden file and a file in a hidden folder, at the top and deeper; the same file under a
+    # visible name is served, so the 404s are the rule and not a missing file.
+    (built.output / ".git").mkdir(exist_ok=True)
+    for rel in (".tmp-ab12cd34.html", "speeches/.tmp-ab12cd34.html", "search/.meta.js.4242.tmp", ".htpasswd",
+                ".git/config", "visible.html"):
+        (built.output / rel).write_text("<html>half written", encoding="utf-8")
+    try:
+        for rel in (".tmp-ab12cd34.html", "speeches/.tmp-ab12cd34.html", "search/.meta.js.4242.tmp", ".htpasswd",
+                    ".git/config"):
+            status, _, body = client.get("/" + rel)
+            assert status == 404 and b"half written" not in body, rel
+        status, _, body = client.get("/visible.html")
+        assert status == 200 and b"half written" in body
+    finally:
+        for rel in (".tmp-ab12cd34.html", "speeches/.tmp-ab12cd34.html", "search/.meta.js.4242.tmp", ".htpasswd",
+                    ".git/config", "visible.html"):
+            (built.output / rel).unlink()
+        (built.output / ".git").rmdir()
 
 
 # -- request limits ----------------------------------------------------------------------------

@@ -144,6 +144,7 @@ def resolve(site: Path, page: str, url: str) -> Path | None:
 def test_every_internal_link_resolves(site, outlines):
     """Every href/src/action of every page names a file that exists, and every #fragment an id."""
     broken = []
+    checked = 0
     for path, o in outlines.items():
         for tag, a in o.links:
             url = a.get("href") or a.get("src") or a.get("action")
@@ -162,7 +163,9 @@ def test_every_internal_link_resolves(site, outlines):
                 ids = outlines[target.relative_to(site).as_posix()].ids
                 if unquote(fragment) not in ids:
                     broken.append(f"{path}: {url} (no id {unquote(fragment)!r})")
+            checked += 1
     assert not broken, "\n".join(broken[:30])
+    assert checked > 20 * len(outlines), f"only {checked} links checked on {len(outlines)} pages"
 
 
 def test_404_links_work_from_any_depth(site, outlines):
@@ -292,6 +295,7 @@ def test_phone_width_has_no_horizontal_scroll(page_at, name):
 
 TAP_TARGETS_JS = """() => {
   const small = [];
+  let measured = 0;
   for (const el of document.querySelectorAll('a[href], button, input:not([type=hidden]), select, summary')) {
     const r = el.getBoundingClientRect();
     const style = getComputedStyle(el);
@@ -299,9 +303,10 @@ TAP_TARGETS_JS = """() => {
     if (el.closest('.speech-body, svg, .skip-link, .visually-hidden')) continue;
     const para = el.closest('p:not(.speech-meta)');  // a link inside a sentence is exempt (WCAG 2.5.8)
     if (para && para.textContent.trim() !== el.textContent.trim()) continue;
+    measured += 1;
     if (r.height < 43.5 || r.width < 24) small.push(`${el.tagName.toLowerCase()}.${el.className} "${(el.textContent || el.value || '').trim().slice(0, 20)}" ${Math.round(r.width)}x${Math.round(r.height)}`);
   }
-  return small;
+  return {measured, small};
 }"""
 
 
@@ -309,7 +314,9 @@ TAP_TARGETS_JS = """() => {
 @pytest.mark.parametrize("name", ["home", "speech", "listing", "listing-page-2", "taxonomy", "stats", "404"])
 def test_phone_tap_targets_are_44px(page_at, name):
     page = page_at(name, width=360)
-    small = page.evaluate(TAP_TARGETS_JS)
+    got = page.evaluate(TAP_TARGETS_JS)
+    small = got["small"]
+    assert got["measured"] >= 5, f"{name}: only {got['measured']} tap targets measured"  # the navigation at least
     assert not small, f"{name}: targets under 44px tall at 360px:\n" + "\n".join(small[:20])
 
 
