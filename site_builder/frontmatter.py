@@ -9,14 +9,75 @@ _Base = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 class _Loader(_Base):  # type: ignore[misc, valid-type]
-    """Safe YAML without implicit timestamps: dates stay text so that dates.parse_date can
-    explain a bad one (PyYAML would raise on 2021-02-29 without saying which field)."""
+    """Safe YAML that reads every value as written: no implicit timestamps (dates stay text so
+    that dates.parse_date can explain a bad one), and a plain scalar that YAML 1.1 would turn into
+    a number, a boolean or a date (``2020.10`` → 2020.1, ``0123`` → 83, ``yes`` → True) stays its
+    source text, as a :class:`Typed` string that says what YAML would have made of it."""
 
 
 _Loader.yaml_implicit_resolvers = {
     first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
     for first, resolvers in _Base.yaml_implicit_resolvers.items()
 }
+
+
+class Typed(str):
+    """A value kept as written although YAML 1.1 gives it another type (``kind``): a text field
+    uses it as text; a field that needs that type (``draft``) or must not be misread (``date``)
+    can tell it from a quoted value."""
+
+    __slots__ = ()
+    kind = "text"
+
+
+class IntText(Typed):
+    """``0123``, ``0x10``, ``2020``, ``1_000``: an integer to YAML (0123 is octal 83 there)."""
+
+    __slots__ = ()
+    kind = "integer"
+
+
+class FloatText(Typed):
+    """``2020.10``, ``1e3``, ``.nan``: a float to YAML (2020.10 is 2020.1 there)."""
+
+    __slots__ = ()
+    kind = "number"
+
+
+class BoolText(Typed):
+    """``true``, ``yes``, ``no``, ``on``, ``off`` (any of YAML 1.1's spellings)."""
+
+    __slots__ = ()
+    kind = "boolean"
+
+    @property
+    def truth(self) -> bool:
+        return _BOOLS[self.lower()]
+
+
+class DateText(Typed):
+    """A value tagged ``!!timestamp``: kept as text for dates.parse_date to judge."""
+
+    __slots__ = ()
+    kind = "date"
+
+
+_BOOLS = {"yes": True, "no": False, "true": True, "false": False, "on": True, "off": False}
+
+
+def _keep(cls):
+    def construct(loader, node):
+        if not isinstance(node, yaml.ScalarNode):  # e.g. !!int [1, 2]
+            raise yaml.constructor.ConstructorError(None, None, f"{node.tag} needs a single value",
+                                                    node.start_mark)
+        return cls(node.value)
+
+    return construct
+
+
+for _tag, _cls in (("int", IntText), ("float", FloatText), ("bool", BoolText), ("timestamp", DateText),
+                   ("value", Typed)):
+    _Loader.add_constructor(f"tag:yaml.org,2002:{_tag}", _keep(_cls))
 
 
 class FrontMatterError(ValueError):
@@ -130,7 +191,7 @@ def split(text: str) -> FrontMatter:
             try:
                 data = loader.construct_document(node) if node is not None else None
             except (ValueError, TypeError, AttributeError, OverflowError) as err:
-                # A value PyYAML cannot build (an explicit tag such as !!timestamp 2020-02-30).
+                # A value PyYAML cannot build (an explicit tag such as !!binary on bad base64).
                 why = f": {err}" if isinstance(err, (ValueError, OverflowError)) else " with its !!tag"
                 raise FrontMatterError(f"YAML error: cannot read a value{why}", _failing_line(node),
                                        "remove the !!tag before the value, or quote the value") from None

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from .dates import FORMATS_HINT, DateError, PartialDate, parse_date
 from .errors import Problem
+from .frontmatter import BoolText, FloatText
 from .suggest import closest
 
 REQUIRED = ("title", "date", "meeting_type", "themes")
@@ -136,6 +137,23 @@ class _Checker:
         return tuple(dict.fromkeys(out))
 
 
+_YEAR_DOT_MONTH = re.compile(r"^(\d{4})\.(\d{1,2})$")
+
+
+def _misread_date(value: object) -> tuple[str, str] | None:
+    """(message, hint) for a date written as a YAML number that is not a year (``2020.10`` is
+    the number 2020.1 to YAML and to every other tool that reads the file), else None."""
+    if not isinstance(value, FloatText):
+        return None
+    if m := _YEAR_DOT_MONTH.match(value):
+        month = int(m[2])
+        if 1 <= month <= 12:
+            iso = f"{m[1]}-{month:02d}"
+            return (f"{str(value)!r} is a number to YAML ({float(value)!r}), not a month",
+                    f"write {iso} (or {int(m[1])}年{month}月)")
+    return (f"{str(value)!r} is a number to YAML, not a date", FORMATS_HINT)
+
+
 def _check_vocabulary(check: _Checker, field: str, values: tuple[str, ...], known: tuple[str, ...] | None) -> None:
     if known is None:
         return
@@ -165,6 +183,8 @@ def validate(
     date = None
     if data.get("date") in (None, ""):
         check.add("date", "missing (required)" if "date" not in data else "empty (required)", _FIELD_HINTS["date"])
+    elif why := _misread_date(data["date"]):
+        check.add("date", why[0], why[1])
     else:
         try:
             date = parse_date(data["date"])
@@ -180,6 +200,8 @@ def validate(
         check.add("slug", why, "use letters, digits, Chinese characters and '-' only, e.g. slug: 2020-党建工作会议")
         slug = None
     draft = data.get("draft", False)
+    if isinstance(draft, BoolText):  # true/false (and YAML 1.1's yes/no/on/off), written plain
+        draft = draft.truth
     if not isinstance(draft, bool):
         check.add("draft", f"expected true or false, got {shown(draft)}", "e.g. draft: true")
         draft = False
