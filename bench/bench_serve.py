@@ -17,6 +17,15 @@ built from the corpus vocabulary with Zipf-like popularity, as a search box sees
 ``--queries unique`` makes every search distinct, so the server's answer cache never helps and
 every request runs the index. ``--passes 2`` (default) runs the searches twice on the same server:
 with popular queries the second pass shows a warm answer cache; the first pass is the one judged. Only 127.0.0.1 is ever contacted. Standard library only.
+
+    python bench/bench_serve.py --n 50 --slowloris 1100    # slow-header connections (issue #16)
+
+``--slowloris N`` opens N connections to the server that send a request head one byte at a time
+(never finishing it; ``--slow-interval`` between bytes, ``--silent`` to send nothing at all) and,
+while they drip for ``--duration`` seconds (connections the server closes are opened again, unless
+``--no-reopen``), sends a normal ``GET /`` every 0.1 s from the same
+address. Prints the normal requests' statuses and latencies and how many slow connections the
+server cut; exits 1 unless every normal request got 200 with p95 under ``--p95-target``.
 """
 from __future__ import annotations
 
@@ -92,6 +101,105 @@ def start_server(root: Path, args) -> tuple[subprocess.Popen, int]:
         proc.kill()
         sys.exit(f"the server did not start: {line!r}")
     return proc, int(line.split()[1])
+
+
+# -- slow loris ----------------------------------------------------------------------------------
+
+
+def slowloris(port: int, args) -> dict:
+    """N slow-header connections (a thread drips one byte per socket every interval) and normal
+    requests beside them; bounded by --duration."""
+    import http.client
+    import socket
+    import threading
+    from collections import Counter
+
+    socks, closed, counts = [], [0], Counter()
+
+    def open_one():
+        try:
+            s = socket.create_connection((HOST, port), timeout=5)
+        except OSError:
+            counts["refused_at_open"] += 1
+            return
+        s.setblocking(False)
+        counts["opened"] += 1
+        if not args.silent:
+            try:
+                s.send(f"GET / HTTP/1.1\r\nHost: {HOST}\r\nX-Slow: ".encode())
+            except OSError:
+                pass
+        socks.append(s)
+
+    for _ in range(args.slowloris):
+        open_one()
+    stop = threading.Event()
+
+    def drip():
+        nonlocal socks
+        while not stop.wait(args.slow_interval):
+            alive = []
+            for s in socks:
+                try:
+                    if s.recv(1024, socket.MSG_PEEK) == b"":
+                        raise ConnectionResetError
+                    closed[0] += 1  # answered (408/503): the server is done with it
+                    s.close()
+                    continue
+                except BlockingIOError:
+                    pass
+                except OSError:
+                    closed[0] += 1
+                    s.close()
+                    continue
+                if not args.silent:
+                    try:
+                        s.send(b"a")
+                    except BlockingIOError:
+                        pass
+                    except OSError:
+                        closed[0] += 1
+                        s.close()
+                        continue
+                alive.append(s)
+            socks = alive
+            for _ in range(args.slowloris - len(socks) if args.reopen else 0):  # as an attacker would
+                if stop.is_set():
+                    break
+                open_one()
+
+    thread = threading.Thread(target=drip, daemon=True)
+    thread.start()
+    results = []
+    t_end = time.monotonic() + args.duration
+    time.sleep(min(1.0, args.duration / 4))  # the slow connections are in place
+    while time.monotonic() < t_end:
+        t0 = time.perf_counter()
+        try:
+            conn = http.client.HTTPConnection(HOST, port, timeout=10)
+            conn.request("GET", "/")
+            resp = conn.getresponse()
+            resp.read()
+            conn.close()
+            results.append((resp.status, time.perf_counter() - t0))
+        except OSError as err:
+            results.append((type(err).__name__, time.perf_counter() - t0))
+        time.sleep(0.1)
+    stop.set()
+    thread.join(10)
+    held = len(socks)
+    for s in socks:
+        s.close()
+    latencies = sorted(t * 1000 for status, t in results if status == 200)
+    return {
+        "slow_connections": args.slowloris, "reopen": args.reopen, "opened": counts["opened"],
+        "refused_at_open": counts["refused_at_open"],
+        "silent": args.silent, "slow_interval_s": args.slow_interval, "duration_s": args.duration,
+        "cut_by_server": closed[0], "still_open_at_end": held,
+        "normal_requests": len(results), "statuses": dict(Counter(str(status) for status, _ in results)),
+        "p50_ms": round(percentile(latencies, 50), 1), "p95_ms": round(percentile(latencies, 95), 1),
+        "max_ms": round(latencies[-1], 1) if latencies else None,
+    }
 
 
 # -- queries ---------------------------------------------------------------------------------------
@@ -273,6 +381,13 @@ def main(argv=None) -> int:
     ap.add_argument("--timeout", type=float, default=300, help="give up after this many seconds (default 300)")
     ap.add_argument("--p95-target", type=float, default=100.0, help="ms (default 100)")
     ap.add_argument("--json", help="also write the numbers to this file")
+    ap.add_argument("--slowloris", type=int, default=0, metavar="N",
+                    help="instead of searches: N slow-header connections and normal requests beside them")
+    ap.add_argument("--slow-interval", type=float, default=1.0, help="seconds between bytes (default 1)")
+    ap.add_argument("--silent", action="store_true", help="slow connections send nothing at all")
+    ap.add_argument("--no-reopen", dest="reopen", action="store_false",
+                    help="do not replace slow connections the server closes (by default they are, as an attacker would)")
+    ap.add_argument("--duration", type=float, default=10.0, help="seconds of --slowloris (default 10, at most 120)")
     ap.add_argument("--_serve", help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
 
@@ -289,6 +404,29 @@ def main(argv=None) -> int:
     if not (1 <= args.clients <= MAX_CLIENTS and 1 <= args.requests <= MAX_REQUESTS):
         ap.error(f"--clients must be 1..{MAX_CLIENTS} and --requests 1..{MAX_REQUESTS}")
     args.timeout = min(args.timeout, 1800)
+    if args.slowloris:
+        if not 1 <= args.slowloris <= 5000:
+            ap.error("--slowloris must be 1..5000")
+        args.duration = min(max(args.duration, 1.0), 120.0)
+        root = prepare_site(args)
+        proc, port = start_server(root, args)
+        try:
+            numbers = slowloris(port, args)
+        finally:
+            proc.stdin.close()
+            try:
+                proc.wait(20)
+            except subprocess.TimeoutExpired:
+                proc.send_signal(signal.SIGTERM)
+                proc.wait(10)
+        print(json.dumps(numbers, ensure_ascii=False, indent=2))
+        if args.json:
+            Path(args.json).write_text(json.dumps(numbers, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+        good = set(numbers["statuses"]) == {"200"} and numbers["p95_ms"] < args.p95_target
+        print(f"slow loris: {numbers['normal_requests']} normal requests, statuses {numbers['statuses']}, "
+              f"p95 {numbers['p95_ms']} ms (target < {args.p95_target:g} ms): {'OK' if good else 'MISSED'}",
+              file=sys.stderr)
+        return 0 if good else 1
 
     root = prepare_site(args)
     plan = workload(args, vocabulary())

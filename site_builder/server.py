@@ -8,10 +8,19 @@ Pieces, top to bottom:
                     after a rebuild (old ones are closed once no request uses them).
 * ``Site``          what a request needs: safe path resolution under output/, file reads, the
                     search API, the rebuild (one at a time).
-* ``Handler``       the HTTP side: bounded request line and headers, GET/HEAD only, no bodies.
+* ``Handler``       the HTTP side: bounded request line and headers, GET/HEAD only, no bodies,
+                    only the host names this server serves (``host_allowed``), raw UTF-8 in
+                    request lines read as percent-encoded.
+* ``ConnectionGuard`` connections by client address: a deadline for request heads, a share per
+                    address, the oldest waiting connection dropped (not the newest refused) when full.
 * ``Watcher``       a background thread: watchfiles on content/, themes, templates/ and a poll of
                     pyproject.toml; debounced; rebuilds through ``Site.rebuild``.
 * ``PreviewServer`` ties them together (used by ``serve_command`` and by the tests).
+
+Rebuilds run in a build process of their own (``BuildProcess``: started through a forkserver, else
+spawned; single-threaded; kept warm between builds), never in this threaded one: the build forks
+its own workers, and forking a process whose other threads hold locks can hang. After each build
+that process lets go of the build's templates (their Jinja environment).
 
 Readers never see a half-written file: the writer replaces files with ``os.replace`` and this
 server opens a file once, takes its size from that open file (``fstat``) and reads that inode to the
@@ -54,7 +63,11 @@ from .query import MAX_QUERY_CHARS, QueryError
 
 MAX_REQUEST_LINE = 8 * 1024  # bytes; longer → 414
 MAX_HEADER_BYTES = 16 * 1024  # all header lines together; more → 431
-MAX_CONNECTIONS = 1024  # open connections at once; more → 503 and close
+MAX_CONNECTIONS = 1024  # open connections at once; more → the oldest waiting one is dropped (503 if none waits)
+PER_CLIENT = 256  # connections per client address that may wait for a request longer than EVICT_GRACE
+EVICT_GRACE = 1.0  # seconds a new connection may wait for its request before it can be dropped for another
+HEAD_TIMEOUT = 5.0  # seconds from the first byte of a request to the end of its headers; later → 408
+REAP_SECONDS = 0.25  # how often the deadlines and shares are enforced
 READ_TIMEOUT = 30.0  # seconds a connection may stay silent
 MAX_LIMIT = 100  # hits per /api/search answer (larger limits are capped)
 MAX_OFFSET = 10_000
@@ -154,6 +167,7 @@ LIVERELOAD_JS = r"""// Live reload for `site-builder serve` (never part of the b
 
 _BODY_END = re.compile(rb"</body\s*>", re.IGNORECASE)
 _PERCENT_ESCAPE = re.compile(r"%[0-9A-Fa-f]{2}")
+_NON_ASCII = re.compile(rb"[\x80-\xff]")
 
 FALLBACK_404 = (
     "<!doctype html>\n<html lang=\"zh-CN\"><head><meta charset=\"utf-8\"><title>页面不存在</title></head>"
@@ -172,6 +186,219 @@ def _is_loopback(host: str) -> bool:
         return ipaddress.ip_address(host.strip("[]")).is_loopback
     except ValueError:
         return False
+
+
+# -- host names (DNS rebinding) ----------------------------------------------------------------
+
+LOCAL_NAMES = ("127.0.0.1", "localhost", "::1")
+_WILDCARD_BINDS = frozenset({"", "0.0.0.0", "::"})
+_HOST_NAME = re.compile(r"[a-z0-9](?:[a-z0-9_-]*[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9_-]*[a-z0-9])?)*")
+
+
+def split_host(value: str) -> str | None:
+    """The host of a ``Host`` header (or of an absolute URL's authority): lower case, without the
+    port, the brackets of an IPv6 address or a final dot; None when it is not a host name."""
+    value = value.strip().lower()
+    if value.startswith("["):
+        end = value.find("]")
+        if end < 0:
+            return None
+        host, port = value[1:end], value[end + 1:]
+        try:
+            ipaddress.IPv6Address(host)
+        except ValueError:
+            return None
+    else:
+        host, sep, port = value.partition(":")
+        port = sep + port
+        host = host.removesuffix(".")
+        if not _HOST_NAME.fullmatch(host):
+            return None
+    if port and not (port[0] == ":" and port[1:].isascii() and port[1:].isdigit() and len(port) <= 6):
+        return None
+    return host
+
+
+def host_allowed(value: str, bind_host: str, extra: tuple[str, ...] | frozenset = ()) -> bool:
+    """May a request naming host ``value`` be answered by a server listening on ``bind_host``?
+
+    Yes for 127.0.0.1, localhost and [::1], for the --host given, for ``extra`` names, and for an
+    IP address that reaches this server (any loopback address; any address at all when listening
+    on every address). Other names are refused: a page on another site whose name an attacker
+    points at 127.0.0.1 (DNS rebinding) would otherwise read the archive as if it were its own."""
+    host = split_host(value)
+    if host is None:
+        return False
+    bind = bind_host.strip().strip("[]").lower().removesuffix(".")
+    if host in LOCAL_NAMES or host == bind or host in {e.lower().strip("[]") for e in extra}:
+        return True
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return address.is_loopback or bind in _WILDCARD_BINDS
+
+
+def misdirected_message(value: str, bind_host: str, port: int) -> str:
+    names = "127.0.0.1、localhost、[::1]"
+    given = bind_host.strip("[]")
+    if given and given not in LOCAL_NAMES and given not in _WILDCARD_BINDS:
+        names += f"、{given}"
+    shown = value.strip()[:100]
+    return (f"本预览服务器只响应发往 {names} 的请求（收到的 Host 为 {shown!r}）。"
+            f"This preview server answers only to {names.replace('、', ', ')}; the request was for {shown!r}. "
+            f"Open http://127.0.0.1:{port}/ (or start serve with --host NAME to serve under another name).")
+
+
+# -- connections -------------------------------------------------------------------------------
+
+
+class _Conn:
+    __slots__ = ("sock", "addr", "state", "since")
+
+    def __init__(self, sock, addr: str, now: float):
+        self.sock, self.addr, self.state, self.since = sock, addr, "idle", now
+
+
+class ConnectionGuard:
+    """Every open connection, by client address, with what it is doing: ``idle`` (waiting for the
+    first byte of a request), ``head`` (reading a request line and headers), ``busy`` (answering).
+
+    * A request head must be complete within ``head_timeout`` of its first byte (a client sending
+      headers one byte at a time — "slow loris" — is cut off, with 408).
+    * An address may keep at most ``per_client`` connections; beyond that, its connections that
+      have waited longer than ``grace`` seconds for a request are dropped, oldest first (busy
+      ones and newer ones are left alone, so a burst of real requests goes through).
+    * At ``max_connections``, a new connection drops the oldest waiting connection of the address
+      that holds the most (so a flood from one address cannot starve others, nor a normal request
+      from the same machine); only when every connection is busy answering is the new one refused.
+
+    Waiting connections are kept oldest first per address and heads oldest first overall, so
+    each decision costs O(1) however many connections a flood opens. A connection is cut by
+    ``shutdown(SHUT_RD)``: its thread's read returns at once, the thread sees ``cut_reason`` and
+    answers 408/503 when it was reading a head. Entries are removed (under the lock) before their
+    thread closes the socket, so a cut never reaches a reused descriptor."""
+
+    def __init__(self, max_connections: int = MAX_CONNECTIONS, per_client: int = PER_CLIENT,
+                 head_timeout: float = HEAD_TIMEOUT, grace: float = EVICT_GRACE, clock=time.monotonic):
+        self.max_connections, self.per_client = max_connections, per_client
+        self.head_timeout, self.grace, self.clock = head_timeout, grace, clock
+        self._lock = threading.Lock()
+        self._conns: dict = {}  # socket → _Conn
+        self._count: dict[str, int] = {}  # address → open connections
+        self._waiting: dict[str, OrderedDict] = {}  # address → {socket: _Conn} not busy, oldest first
+        self._heads: OrderedDict = OrderedDict()  # socket → _Conn reading a head, oldest first
+        self._cut: dict = {}  # socket → why it was cut ("timeout" | "evicted"), until released
+        self._reaped_at = 0.0
+        self.stats = {"timed_out": 0, "evicted": 0, "refused": 0}
+
+    def __len__(self) -> int:
+        return len(self._conns)
+
+    def count(self, addr: str) -> int:
+        with self._lock:
+            return self._count.get(addr, 0)
+
+    def admit(self, sock, addr: str) -> bool:
+        now = self.clock()
+        with self._lock:
+            if self._count.get(addr, 0) >= self.per_client:
+                victim = self._oldest_waiting(addr)
+                if victim is not None and victim.since <= now - self.grace:
+                    self._cut_locked(victim, "evicted")
+            if len(self._conns) >= self.max_connections:
+                heaviest = max(self._count, key=self._count.__getitem__)
+                victim = self._oldest_waiting(heaviest) or min(
+                    (w for w in (self._oldest_waiting(a) for a in self._waiting) if w), key=lambda c: c.since,
+                    default=None)
+                if victim is None:
+                    self.stats["refused"] += 1
+                    return False
+                self._cut_locked(victim, "evicted")
+            conn = _Conn(sock, addr, now)
+            self._conns[sock] = conn
+            self._count[addr] = self._count.get(addr, 0) + 1
+            self._waiting.setdefault(addr, OrderedDict())[sock] = conn
+            return True
+
+    def set_state(self, sock, state: str) -> str | None:
+        """Record what the connection does now; returns why it was cut, if it was."""
+        with self._lock:
+            conn = self._conns.get(sock)
+            if conn is not None:
+                conn.state, conn.since = state, self.clock()
+                self._heads.pop(sock, None)
+                if state == "busy":
+                    waiting = self._waiting.get(conn.addr)
+                    if waiting is not None:
+                        waiting.pop(sock, None)
+                        if not waiting:
+                            del self._waiting[conn.addr]
+                else:
+                    waiting = self._waiting.setdefault(conn.addr, OrderedDict())
+                    waiting[sock] = conn
+                    waiting.move_to_end(sock)
+                    if state == "head":
+                        self._heads[sock] = conn
+            return self._cut.get(sock)
+
+    def cut_reason(self, sock) -> str | None:
+        with self._lock:
+            return self._cut.get(sock)
+
+    def release(self, sock) -> None:
+        """The connection's thread is done: forget it (before the socket is closed)."""
+        with self._lock:
+            self._cut.pop(sock, None)
+            conn = self._conns.get(sock)
+            if conn is not None:
+                self._forget(conn)
+
+    def reap(self, force: bool = False) -> None:
+        """Cut heads past their deadline and addresses past their share (called often; works at
+        most every REAP_SECONDS)."""
+        now = self.clock()
+        if not force and now - self._reaped_at < REAP_SECONDS:
+            return
+        self._reaped_at = now
+        with self._lock:
+            while self._heads:
+                conn = next(iter(self._heads.values()))
+                if now - conn.since <= self.head_timeout:
+                    break
+                self._cut_locked(conn, "timeout")
+            for addr in [a for a, n in self._count.items() if n > self.per_client]:
+                while self._count.get(addr, 0) > self.per_client:
+                    conn = self._oldest_waiting(addr)
+                    if conn is None or conn.since > now - self.grace:
+                        break
+                    self._cut_locked(conn, "evicted")
+
+    def _oldest_waiting(self, addr: str) -> _Conn | None:
+        waiting = self._waiting.get(addr)
+        return next(iter(waiting.values())) if waiting else None
+
+    def _cut_locked(self, conn: _Conn, reason: str) -> None:
+        self._forget(conn)
+        self._cut[conn.sock] = reason
+        self.stats["timed_out" if reason == "timeout" else "evicted"] += 1
+        try:
+            conn.sock.shutdown(socket.SHUT_RD)
+        except OSError:
+            pass
+
+    def _forget(self, conn: _Conn) -> None:
+        sock, addr = conn.sock, conn.addr
+        del self._conns[sock]
+        self._heads.pop(sock, None)
+        waiting = self._waiting.get(addr)
+        if waiting is not None:
+            waiting.pop(sock, None)
+            if not waiting:
+                del self._waiting[addr]
+        self._count[addr] -= 1
+        if not self._count[addr]:
+            del self._count[addr]
 
 
 # -- build state and live reload ---------------------------------------------------------------
@@ -451,6 +678,207 @@ def _int_param(params: dict, name: str, default: int, minimum: int) -> int:
     return value
 
 
+# -- builds in a fresh process -------------------------------------------------------------------
+
+
+class BuildCrashed(Exception):
+    """The build process raised something other than a SiteBuilderError, or died."""
+
+    def __init__(self, message: str, details: str | None = None):
+        super().__init__(message)
+        self.details = details
+
+
+RECYCLE_BUILDS = 100  # builds before the build process is replaced by a fresh one (a safety net)
+WARM_MODULES = ("site_builder.build", "site_builder.related", "site_builder.search_index",
+                "site_builder.static_index")
+
+
+def _build_worker(conn) -> None:
+    """The build process: single-threaded, it builds one site at a time for the server and keeps
+    its modules warm between builds. Messages from the server through ``conn``:
+
+    * ("warm",): import the build's modules (no answer);
+    * ("build", config): answers ("log", text)… then ("done", BuildResult) | ("error", message,
+      exit code) | ("crash", message, traceback);
+    * ("stats",): answers ("stats", {"pid", "builds", "jinja_environments"}).
+
+    It ends when the server closes its end (or dies)."""
+    builds = 0
+    while True:
+        try:
+            message = conn.recv()
+        except (EOFError, OSError):
+            return
+        if message[0] == "warm":
+            import importlib
+
+            for name in WARM_MODULES:
+                try:
+                    importlib.import_module(name)
+                except ImportError:
+                    pass
+        elif message[0] == "build":
+            builds += 1
+            try:
+                conn.send(_build_once(conn, message[1]))
+            except (BrokenPipeError, EOFError, OSError):
+                return  # the server went away
+            except Exception as err:  # noqa: BLE001 - e.g. something in the result that does not pickle
+                conn.send(("crash", f"{type(err).__name__}: {err} (sending the build's result)",
+                           traceback.format_exc()))
+        elif message[0] == "stats":
+            conn.send(("stats", {"pid": os.getpid(), "builds": builds, "jinja_environments": _live_environments()}))
+
+
+def _build_once(conn, config: SiteConfig) -> tuple:
+    try:
+        from .build import build as run_build
+
+        return ("done", run_build(config, notify=lambda message: conn.send(("log", message))))
+    except SiteBuilderError as err:
+        return ("error", str(err), err.exit_code)
+    except BaseException as err:  # noqa: BLE001 - reported by the server, which keeps serving
+        return ("crash", f"{type(err).__name__}: {err}", traceback.format_exc())
+    finally:
+        _release_build_caches()
+
+
+def _release_build_caches() -> None:
+    """What one build leaves behind for the next to reuse nothing of: the templates' fingerprint
+    cache holds every TemplateSet (and so its Jinja environment) it was ever asked about."""
+    from . import templates
+
+    clear = getattr(getattr(templates.TemplateSet, "fingerprint", None), "cache_clear", None)
+    if clear is not None:
+        clear()
+
+
+def _live_environments() -> int:
+    import gc
+
+    import jinja2
+
+    gc.collect()
+    return sum(isinstance(o, jinja2.Environment) for o in gc.get_objects())
+
+
+BUILD_WORKER = _build_worker  # what the build process runs (tests put a crash in its place)
+
+
+def _build_context():
+    """forkserver (a clean single-threaded process forks the build process), else spawn.
+    Never fork: the server runs request threads, and a fork copies locks they may hold."""
+    import multiprocessing
+
+    if "forkserver" in multiprocessing.get_all_start_methods():
+        return multiprocessing.get_context("forkserver")
+    return multiprocessing.get_context("spawn")
+
+
+class BuildProcess:
+    """The server's builds, run one at a time in a long-lived process of their own (started with
+    ``_build_context``, replaced after a crash and every RECYCLE_BUILDS builds)."""
+
+    def __init__(self, recycle_after: int = RECYCLE_BUILDS):
+        self.recycle_after = recycle_after
+        self._lock = threading.Lock()
+        self._proc = None
+        self._conn = None
+        self._builds = 0
+        self._finalizer = None
+
+    @property
+    def pid(self) -> int | None:
+        return self._proc.pid if self._proc is not None else None
+
+    def _ensure(self):
+        if self._proc is not None and self._proc.is_alive() and self._builds < self.recycle_after:
+            return self._conn
+        self._close_locked(grace=5.0)
+        import multiprocessing.util
+
+        ctx = _build_context()
+        ours, theirs = ctx.Pipe()
+        proc = ctx.Process(target=BUILD_WORKER, args=(theirs,), name="site-builder-build")
+        proc.start()
+        theirs.close()
+        self._proc, self._conn, self._builds = proc, ours, 0
+        # At exit, before multiprocessing joins its children: close the pipe, so that it ends.
+        self._finalizer = multiprocessing.util.Finalize(self, ours.close, exitpriority=10)
+        return ours
+
+    def warm(self) -> None:
+        """Start the process and import the build's modules there, without waiting."""
+        with self._lock:
+            try:
+                self._ensure().send(("warm",))
+            except OSError:
+                self._close_locked(grace=0)
+
+    def build(self, config: SiteConfig, log):
+        """Build ``config``; its log lines go to ``log``. Returns the BuildResult; raises
+        SiteBuilderError as the build would, BuildCrashed for anything else (or a dead process)."""
+        with self._lock:
+            reply = self._exchange(("build", config), log)
+            self._builds += 1
+        if reply[0] == "done":
+            return reply[1]
+        if reply[0] == "error":
+            err = SiteBuilderError(reply[1])
+            err.exit_code = reply[2]
+            raise err
+        raise BuildCrashed(reply[1], reply[2])
+
+    def stats(self) -> dict:
+        with self._lock:
+            return self._exchange(("stats",), None)[1]
+
+    def _exchange(self, request: tuple, log) -> tuple:
+        conn = self._ensure()
+        try:
+            conn.send(request)
+            while True:
+                reply = conn.recv()
+                if reply[0] != "log":
+                    return reply
+                if log is not None:
+                    log(reply[1])
+        except (EOFError, OSError):
+            self._proc.join(5)
+            code = self._proc.exitcode
+            self._close_locked(grace=0)
+            raise BuildCrashed(f"the build process ended without an answer (exit code {code})") from None
+
+    def close(self, grace: float = 5.0) -> None:
+        """End the process: a build it is running may finish within ``grace`` seconds, then the
+        process is terminated (a build killed half-way is safe: the next one picks up from it)."""
+        if not self._lock.acquire(timeout=grace):
+            proc = self._proc
+            if proc is not None:
+                proc.terminate()  # the building thread gets end-of-file and cleans up
+            if not self._lock.acquire(timeout=10):
+                return
+        try:
+            self._close_locked(grace)
+        finally:
+            self._lock.release()
+
+    def _close_locked(self, grace: float) -> None:
+        conn, proc = self._conn, self._proc
+        self._conn = self._proc = None
+        if self._finalizer is not None:
+            self._finalizer.cancel()
+            self._finalizer = None
+        if conn is not None:
+            conn.close()
+        if proc is not None:
+            proc.join(grace)
+            if proc.is_alive():
+                proc.terminate()
+                proc.join(5)
+
+
 # -- the site: paths, files, rebuilds ----------------------------------------------------------
 
 
@@ -470,6 +898,7 @@ class Site:
         self.pool = SearchPool(config.state_dir / "whoosh", size=pool_size, factory=index_factory,
                                cache_entries=cache_entries)
         self._build_lock = threading.Lock()
+        self.builder = BuildProcess()  # rebuilds run there, never in this threaded process
         self.builds = 0  # completed rebuild attempts (tests wait on this)
         self._build_done = threading.Condition()
 
@@ -534,16 +963,18 @@ class Site:
             return self._build_done.wait_for(lambda: self.builds >= count, timeout)
 
     def _rebuild(self, reason: str) -> bool:
-        from .build import build as run_build
         from .report import print_problems
 
         if reason:
             self.log(f"{reason}; rebuilding …")
         try:
             config, warnings = self._current_config()
-            result = run_build(config, notify=self.log)
+            result = self.builder.build(config, self.log)
         except SiteBuilderError as err:
             self._failed(f"rebuild failed: {err}")
+            return False
+        except BuildCrashed as err:
+            self._failed(f"rebuild failed: {err}", err.details)
             return False
         except Exception as err:  # a template error, a bug: report it, keep serving the old site
             self._failed(f"rebuild failed: {type(err).__name__}: {err}", traceback.format_exc())
@@ -637,34 +1068,10 @@ class Handler(BaseHTTPRequestHandler):
 
     def handle_one_request(self):
         try:
-            self.raw_requestline = self.rfile.readline(MAX_REQUEST_LINE + 1)
-            if not self.raw_requestline:
-                self.close_connection = True
+            if not self._read_head() or not self._acceptable():
                 return
-            if len(self.raw_requestline) > MAX_REQUEST_LINE:
-                self.requestline, self.request_version, self.command = "", "HTTP/1.0", ""
+            if self.server.guard.set_state(self.request, "busy"):  # cut in the meantime
                 self.close_connection = True
-                self._plain_error(HTTPStatus.REQUEST_URI_TOO_LONG,
-                                  f"the request line is longer than {MAX_REQUEST_LINE} bytes")
-                self._drain()
-                return
-            raw_rfile = self.rfile
-            self.rfile = _BoundedReader(raw_rfile, MAX_HEADER_BYTES)
-            try:
-                if not self.parse_request():  # sends 400/431/505 itself
-                    return
-            finally:
-                self.rfile = raw_rfile
-            if self.command not in ("GET", "HEAD"):
-                self.close_connection = True
-                self._plain_error(HTTPStatus.METHOD_NOT_ALLOWED, "only GET and HEAD are supported",
-                                  {"Allow": "GET, HEAD"})
-                self._drain()
-                return
-            if self.headers.get("Transfer-Encoding") or (self.headers.get("Content-Length") or "0").strip() != "0":
-                self.close_connection = True
-                self._plain_error(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, "requests with a body are not accepted")
-                self._drain()
                 return
             self.do_GET()
             self.wfile.flush()
@@ -672,6 +1079,91 @@ class Handler(BaseHTTPRequestHandler):
             self.close_connection = True
         except (ConnectionError, BrokenPipeError):
             self.close_connection = True
+
+    def _read_head(self) -> bool:
+        """Read the request line and headers, bounded in size (414, 431) and in time (408 once
+        the guard cuts the connection). False when the connection is answered or closed."""
+        guard = self.server.guard
+        guard.set_state(self.request, "idle")
+        if not self.rfile.peek(1):  # closed by the client, or cut while idle
+            self.close_connection = True
+            return False
+        guard.set_state(self.request, "head")
+        self.raw_requestline = self.rfile.readline(MAX_REQUEST_LINE + 1)
+        if not self.raw_requestline:
+            self.close_connection = True
+            return False
+        if len(self.raw_requestline) > MAX_REQUEST_LINE:
+            self.requestline, self.request_version, self.command = "", "HTTP/1.0", ""
+            self.close_connection = True
+            self._plain_error(HTTPStatus.REQUEST_URI_TOO_LONG,
+                              f"the request line is longer than {MAX_REQUEST_LINE} bytes")
+            self._drain()
+            return False
+        if not self.raw_requestline.isascii():  # raw UTF-8 in the target, as some clients send it
+            self.raw_requestline = _NON_ASCII.sub(lambda m: b"%%%02X" % m[0][0], self.raw_requestline)
+        if guard.cut_reason(self.request):
+            return self._cut_off(complete=False)
+        raw_rfile = self.rfile
+        self.rfile = _BoundedReader(raw_rfile, MAX_HEADER_BYTES)
+        try:
+            parsed = self.parse_request()  # sends 400/431/505 itself
+        finally:
+            self.rfile = raw_rfile
+        if guard.cut_reason(self.request):
+            return self._cut_off(complete=parsed)
+        return parsed
+
+    def _cut_off(self, complete: bool) -> bool:
+        """The guard cut this connection while its head was being read: say why, close."""
+        self.close_connection = True
+        if not complete:
+            self.requestline, self.request_version, self.command = "", "HTTP/1.0", ""
+        if self.server.guard.cut_reason(self.request) == "timeout":
+            self._plain_error(HTTPStatus.REQUEST_TIMEOUT,
+                              f"the request headers did not arrive within {self.server.guard.head_timeout:g} s")
+        else:
+            self._plain_error(HTTPStatus.SERVICE_UNAVAILABLE, "too many connections from your address; try again",
+                              {"Retry-After": "1"})
+        return False
+
+    def _acceptable(self) -> bool:
+        """Host, method and body rules; False when answered with an error."""
+        refusal = self._host_problem()
+        if refusal is None and self.command not in ("GET", "HEAD"):
+            refusal = HTTPStatus.METHOD_NOT_ALLOWED, "only GET and HEAD are supported", {"Allow": "GET, HEAD"}
+        if refusal is None and (self.headers.get("Transfer-Encoding")
+                                or (self.headers.get("Content-Length") or "0").strip() != "0"):
+            refusal = HTTPStatus.REQUEST_ENTITY_TOO_LARGE, "requests with a body are not accepted", None
+        if refusal is None:
+            return True
+        self.close_connection = True
+        self._plain_error(*refusal)
+        self._drain()
+        return False
+
+    def _host_problem(self) -> tuple | None:
+        """Only the host names this server serves (see ``host_allowed``); the authority of an
+        absolute-form target stands for the Host header (RFC 9112, 3.2.2)."""
+        values = self.headers.get_all("Host") or []
+        if len(values) > 1:
+            return HTTPStatus.BAD_REQUEST, "more than one Host header", None
+        if not self.path.startswith("/"):
+            try:
+                value = urlsplit(self.path).netloc
+            except ValueError:
+                return HTTPStatus.BAD_REQUEST, "the request target is not a URL", None
+        elif values:
+            value = values[0]
+        elif self.request_version == "HTTP/1.0":
+            return None
+        else:
+            return HTTPStatus.BAD_REQUEST, "the Host header is missing", None
+        server = self.server
+        if host_allowed(value, server.bind_host, server.allowed_hosts):
+            return None
+        return (HTTPStatus.MISDIRECTED_REQUEST, misdirected_message(value, server.bind_host, server.server_port),
+                None)
 
     def _drain(self, limit: int = 1 << 20, seconds: float = 1.0) -> None:
         """After an error answer to a request we did not read in full: let the client read the
@@ -890,12 +1382,15 @@ class PreviewHTTPServer(ThreadingHTTPServer):
     request_queue_size = 1024
     allow_reuse_address = True
 
-    def __init__(self, address, handler, max_connections: int = MAX_CONNECTIONS):
+    def __init__(self, address, handler, max_connections: int = MAX_CONNECTIONS, per_client: int = PER_CLIENT,
+                 head_timeout: float = HEAD_TIMEOUT, allowed_hosts: tuple[str, ...] = ()):
         host = address[0]
+        self.bind_host = host
+        self.allowed_hosts = frozenset(h.lower().strip("[]") for h in allowed_hosts)
         if ":" in host.strip("[]"):
             self.address_family = socket.AF_INET6
             address = (host.strip("[]"), address[1])
-        self._slots = threading.BoundedSemaphore(max_connections)
+        self.guard = ConnectionGuard(max_connections, per_client, head_timeout)
         self.stopping = False
         super().__init__(address, handler)
 
@@ -907,7 +1402,7 @@ class PreviewHTTPServer(ThreadingHTTPServer):
         self.server_name, self.server_port = self.server_address[:2]
 
     def process_request(self, request, client_address):
-        if not self._slots.acquire(blocking=False):
+        if not self.guard.admit(request, str(client_address[0])):  # every connection busy answering
             try:
                 request.sendall(b"HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\nRetry-After: 1\r\n"
                                 b"Connection: close\r\n\r\n")
@@ -918,14 +1413,20 @@ class PreviewHTTPServer(ThreadingHTTPServer):
         try:
             super().process_request(request, client_address)
         except BaseException:
-            self._slots.release()
+            self.guard.release(request)
             raise
 
     def process_request_thread(self, request, client_address):
         try:
-            super().process_request_thread(request, client_address)
+            self.finish_request(request, client_address)
+        except Exception:
+            self.handle_error(request, client_address)
         finally:
-            self._slots.release()
+            self.guard.release(request)  # before the socket is closed: no cut can reach it after
+            self.shutdown_request(request)
+
+    def service_actions(self):
+        self.guard.reap()
 
     def handle_error(self, request, client_address):
         exc = sys.exc_info()[1]
@@ -1027,11 +1528,13 @@ class PreviewServer:
     def __init__(self, config: SiteConfig, host: str = "127.0.0.1", port: int = 8000, *, watch: bool = True,
                  livereload: bool = True, overrides: dict | None = None, log=None, index_factory=None,
                  pool_size: int = SEARCH_POOL_SIZE, debounce_ms: int = DEBOUNCE_MS,
-                 max_connections: int = MAX_CONNECTIONS, cache_entries: int = CACHE_ENTRIES):
+                 max_connections: int = MAX_CONNECTIONS, cache_entries: int = CACHE_ENTRIES,
+                 per_client: int = PER_CLIENT, head_timeout: float = HEAD_TIMEOUT, allowed_hosts: tuple[str, ...] = ()):
         self.site = Site(config, overrides, log=log, livereload=livereload, index_factory=index_factory,
                          pool_size=pool_size, cache_entries=cache_entries)
         handler = type("BoundHandler", (Handler,), {"site": self.site})
-        self.httpd = PreviewHTTPServer((host, port), handler, max_connections=max_connections)
+        self.httpd = PreviewHTTPServer((host, port), handler, max_connections=max_connections, per_client=per_client,
+                                       head_timeout=head_timeout, allowed_hosts=allowed_hosts)
         self.watcher = Watcher(self.site, debounce_ms) if watch else None
         self._thread: threading.Thread | None = None
 
@@ -1047,6 +1550,7 @@ class PreviewServer:
 
     def start(self) -> PreviewServer:
         if self.watcher:
+            self.site.builder.warm()
             self.watcher.start()
             self.watcher.ready.wait(10)
         self._thread = threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.2},
@@ -1056,6 +1560,7 @@ class PreviewServer:
 
     def serve_forever(self) -> None:
         if self.watcher:
+            self.site.builder.warm()
             self.watcher.start()
         try:
             self.httpd.serve_forever(poll_interval=0.5)
@@ -1072,6 +1577,7 @@ class PreviewServer:
             self._thread.join(10)
             self._thread = None
         self.httpd.server_close()
+        self.site.builder.close()
         if self.watcher and self.watcher.is_alive() and self.watcher is not threading.current_thread():
             self.watcher.join(5)
         self.site.pool.close()
@@ -1087,8 +1593,9 @@ class PreviewServer:
 
 
 def _no_fork_from_threads() -> None:
-    """Rebuilds run while request threads are alive; a worker pool forked from a threaded process
-    can inherit a lock some thread held and hang. Start workers from a clean fork server instead."""
+    """A backstop: rebuilds run in their own process (``BuildProcess``), but should anything in this
+    threaded process start workers, a pool forked from it can inherit a lock some thread held and
+    hang. Make the default a clean fork server instead."""
     import multiprocessing
 
     if "forkserver" in multiprocessing.get_all_start_methods():
