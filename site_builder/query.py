@@ -16,7 +16,7 @@ from __future__ import annotations
 import unicodedata
 from dataclasses import dataclass
 
-from .analysis import fold
+from .analysis import fold, ignored
 
 MAX_QUERY_CHARS = 500
 MAX_TERMS = 32
@@ -63,8 +63,10 @@ class _Token:
 
 def _clean(raw: str) -> str:
     # Control characters other than whitespace cannot be typed meaningfully; drop them so
-    # a query can never contain analysis.SEPARATOR.
-    return "".join(ch for ch in raw if ch.isspace() or unicodedata.category(ch) != "Cc")
+    # a query can never contain analysis.SEPARATOR. Characters that fold to nothing (zero-width,
+    # direction marks) go too, so that one alone between spaces is not an empty term.
+    drop = ignored()
+    return "".join(ch for ch in raw if ch.isspace() or (unicodedata.category(ch) != "Cc" and ch not in drop))
 
 
 def _tokenize(raw: str) -> list[_Token]:

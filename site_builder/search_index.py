@@ -109,7 +109,7 @@ from . import query as querymod
 __all__ = ["IndexDoc", "SearchIndex", "FORMAT_VERSION"]
 
 #: Bump when the on-disk layout or the analysis changes; an index of another version is rebuilt.
-FORMAT_VERSION = 4
+FORMAT_VERSION = 5  # 5: zero-width characters and direction marks fold to nothing (#16)
 INDEXNAME = "MAIN"
 _VERSION_FILE = "site_builder_index.json"
 
@@ -998,7 +998,7 @@ def _facet_dicts(hits: set[int], snap: "_Snapshot") -> dict:
 
 def _excerpt(body: str, folded_body: str, terms: Sequence[str]) -> str:
     """Up to two ~80-character passages of ``body`` with the matched characters marked."""
-    if len(folded_body) == len(body):
+    if analysis.folds_one_to_one(body, folded_body):
         offsets = None
     else:
         folded_body, offsets = analysis.fold_with_offsets(body)

@@ -145,7 +145,8 @@
     if (cps.length > MAX_QUERY_CHARS) {
       throw new QueryError('the query is too long (' + cps.length + ' characters; at most ' + MAX_QUERY_CHARS + ')');
     }
-    var tokens = tokenize(cps.filter(function (ch) { return isSpace(ch) || !isCc(ch); }));
+    // Like query._clean: no control characters, nothing that folds to nothing (zero-width, direction marks).
+    var tokens = tokenize(cps.filter(function (ch) { return isSpace(ch) || (!isCc(ch) && fold(ch) !== ''); }));
     if (!tokens.length) throw new QueryError('the query is empty: type a word or phrase to search for');
     var groups = [], excluded = [], pendingOr = false;
     for (var k = 0; k < tokens.length; k++) {
