@@ -9,7 +9,11 @@ from pathlib import Path
 from .errors import ConfigError, Problem
 from .suggest import closest
 
-PACKAGE_THEMES = Path(__file__).resolve().parent.parent / "themes"
+#: The themes that come with site_builder: in an installed package, ``site_builder/themes/`` (the
+#: build copies the repository's top-level ``themes/`` there: tools/build_hooks.py); in a checkout
+#: or an editable install, that top-level ``themes/`` itself.
+_PACKAGE = Path(__file__).resolve().parent
+PACKAGE_THEMES = _PACKAGE / "themes" if (_PACKAGE / "themes" / "default").is_dir() else _PACKAGE.parent / "themes"
 
 #: Where each kind of page is written, relative to the output folder. ``{slug}`` is the
 #: speech's or term's slug, ``{year}`` the year, ``{page}`` the page number (2, 3, …).
