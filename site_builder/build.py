@@ -172,24 +172,35 @@ def check(config: SiteConfig, progress=None) -> BuildResult:
         cache.close()
     archive = build_archive(speeches, UrlMap(config.urls), _shower(config))
     review = [(s.source, s.meta.review) for s in archive.speeches if s.meta.review]
-    problems = problems + duplicate_problems(config, [s.source for s in archive.speeches])
+    problems = problems + duplicate_problems(config, archive.speeches)
     return BuildResult(speeches=len(archive.speeches), problems=problems + archive.problems,
                        parsed=stats["parsed"], seconds=time.perf_counter() - started, review=review)
 
 
-def duplicate_problems(config: SiteConfig, sources: list[str]) -> list[Problem]:
-    """A warning for each pair of speeches with the same or nearly the same text (see duplicates)."""
+def duplicate_problems(config: SiteConfig, speeches: list, texts: bool = True) -> list[Problem]:
+    """A warning for each pair of speeches with the same title and date, or (``texts``: reads
+    every file again) the same or nearly the same text (see duplicates): one warning a pair,
+    on the later file, naming the other."""
     show = _shower(config)
-    texts: dict[str, str] = {}
-    for source in sources:
-        try:
-            texts[source] = frontmatter.split(decode_utf8((config.content / source).read_bytes())).body
-        except (OSError, ValueError):
-            continue  # unreadable files are reported by the loader
+    reasons: dict[tuple[str, str], list[str]] = {}
+    items = {s.source: (s.title, s.date.iso()) for s in speeches}
+    for a, b in duplicates.same_title_and_date(items):
+        reasons.setdefault((a, b), []).append("the same title and date")
+    if texts:
+        bodies: dict[str, str] = {}
+        for s in speeches:
+            try:
+                bodies[s.source] = frontmatter.split(decode_utf8((config.content / s.source).read_bytes())).body
+            except (OSError, ValueError):
+                continue  # unreadable files are reported by the loader
+        for a, b, similarity in duplicates.duplicate_pairs(bodies):
+            what = ("the same text" if similarity >= 0.999
+                    else f"nearly the same text ({similarity:.0%} of sentences)")
+            reasons.setdefault((a, b), []).append(what)
     out = []
-    for a, b, similarity in duplicates.duplicate_pairs(texts):
-        what = "the same text as" if similarity >= 0.999 else f"nearly the same text ({similarity:.0%} of sentences) as"
-        out.append(Problem(show(b), None, None, f"{what} {show(a)}",
+    for (a, b), why in sorted(reasons.items(), key=lambda kv: (kv[0][1], kv[0][0])):
+        what = why[0] if len(why) == 1 else f"{why[0]}, and {why[1]},"
+        out.append(Problem(show(b), None, None, f"{what} as {show(a)}",
                            "the same speech saved twice? keep one, or mark the other draft: true", severity="warning"))
     return out
 
@@ -253,6 +264,7 @@ def _build_locked(config: SiteConfig, cache: BuildCache, progress, explain: bool
     # 3. The model: order, prev/next, taxonomies, URL collisions.
     archive = build_archive(speeches, UrlMap(config.urls), _shower(config))
     problems += archive.problems
+    problems += duplicate_problems(config, archive.speeches, texts=False)  # same title and date (cheap)
     result.speeches = len(archive.speeches)
     bodies = _Bodies(cache)
     index_docs = _index_docs(archive, bodies)

@@ -1,4 +1,5 @@
-"""Same or nearly the same text in two files: one mechanism for `import` and `check`.
+"""Same or nearly the same text in two files: one mechanism for `import` and `check`; and the
+same title and date in two files (a speech saved twice), cheap enough for every `build`.
 
 A text's fingerprint is the set of hashes of its sentences, taken after folding (简/繁,
 full-width) and with whitespace and punctuation removed, so the same speech saved by two sources
@@ -95,4 +96,31 @@ def duplicate_pairs(texts: dict[str, str], threshold: float = NEAR) -> list[tupl
         for match in index.find(print_, threshold):
             pairs.append((match.name, name, match.similarity))
         index.add(name, print_)
+    return pairs
+
+
+_NOT_TITLE = re.compile(r"[^\w]+|_+")
+
+
+def title_key(title: str) -> str:
+    """A title as compared for duplicates: folded (简/繁, full-width, case, invisible characters)
+    without spaces and punctuation, so 《…》 or a full-width comma does not make two titles differ."""
+    return _NOT_TITLE.sub("", fold(title))
+
+
+def same_title_and_date(items: dict[str, tuple[str, str]]) -> list[tuple[str, str]]:
+    """(a, b) for every name b whose (title, date) equals that of an earlier name a, a < b
+    (each name of a group is paired with the group's first). ``items``: name → (title, date),
+    the date as text (2020-03-05, 2020-03, 2020: a year alone is not the same date as a day)."""
+    first: dict[tuple[str, str], str] = {}
+    pairs: list[tuple[str, str]] = []
+    for name in sorted(items):
+        title, date = items[name]
+        key = (title_key(title), date)
+        if not key[0]:
+            continue
+        if key in first:
+            pairs.append((first[key], name))
+        else:
+            first[key] = name
     return pairs
