@@ -58,7 +58,7 @@ def test_the_wheel_installs_and_builds_the_seed_speeches(tmp_path):
     assert set(_theme_files()) <= in_sdist and "tools/build_hooks.py" in in_sdist
     unpacked = tmp_path / "unpacked"
     with tarfile.open(sdist) as tar:
-        tar.extractall(unpacked, filter="data")
+        tar.extractall(unpacked, **({"filter": "data"} if hasattr(tarfile, "data_filter") else {}))
     (tree,) = unpacked.iterdir()
     _run(sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "--no-index", "-q",
          "-w", tmp_path / "wheels", tree, cwd=tmp_path)
