@@ -70,7 +70,7 @@ def indented(raw: str) -> bool:
 #: the first-line indent of a paragraph on the page the text was copied from.
 _IDEO_RUN = re.compile(r"[ \t]*(?:\u3000[ \t\u3000]*\u3000|\t)[ \t\u3000]*")
 #: Two or more ordinary spaces between two characters that are not Latin letters or digits.
-_SPACE_RUN = re.compile(r"(?<=[^\sA-Za-z0-9])[ \u00a0]{2,}(?=[^\sA-Za-z0-9])")
+_SPACE_RUN = re.compile(r"(?<=[^\sA-Za-z])[ \u00a0]{2,}(?=[^\sA-Za-z])")
 #: One ideographic space between two characters that are not Latin (in a long line: a web page
 #: that separated its title, byline and paragraphs by single spaces; spaced names are rejoined).
 _IDEO_ONE = re.compile(r"(?<=[^\sA-Za-z])\u3000(?=[^\sA-Za-z])")

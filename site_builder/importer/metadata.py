@@ -76,14 +76,27 @@ def _titleish(text: str) -> bool:
         return False
     if text.endswith(("：", ":", "，", ",", "、", "；", ";")) or _SALUTATION.match(text):
         return False
+    key = re.match(r"^[^\s：:]{1,6}[：:]", text)
+    if key and not (people.name_prefix(text) and _SPEECH.search(fold(text))):
+        return False  # 作者：…, 来源：…, 时间：… (page metadata, not a title)
     return marker_kind(text) is None
 
 
+_PREFACE = re.compile(r"^[【\[（(]?\s*(?:编者按|编者的话|编辑按|按语|导读|内容提要|摘要)\s*[】\]）)]?\s*[：:]|(?:全文如下|如下)[：:]$")
+
+
 def _body_start(lines: list[Line]) -> int:
-    """Index of the first line of the speech proper (salutation, a paragraph, a numbered section)."""
+    """Index of the first line of the speech proper: the salutation, when one comes before any
+    numbered section (an editor's note or a covering notice may stand above the title); else the
+    first paragraph, numbered section or heading."""
+    for i, line in enumerate(lines[:24]):
+        if line.heading is not None or (marker_kind(line.text) is not None and i > 0):
+            break
+        if _SALUTATION.match(line.text) and len(line.text) <= 40 and line.text.endswith(("：", ":", "，", ",")):
+            return i
     for i, line in enumerate(lines[:12]):
         text = line.text
-        if _NEWS_DATELINE.match(fold(text)) and len(text) <= 40:
+        if (_NEWS_DATELINE.match(fold(text)) and len(text) <= 40) or _PREFACE.search(text):
             continue
         if _SALUTATION.match(text) and len(text) <= 40:
             return i
@@ -154,10 +167,48 @@ def _datelines(lines: list[Line], head: list[str], max_year: int) -> list[str]:
     return [lines[i].text for i, kind in enumerate(head) if kind == "subtitle" and _is_dateline(lines[i].text, max_year)]
 
 
-def _title(lines: list[Line], head: list[str], meta: Metadata, max_year: int) -> tuple[str | None, list[str]]:
+_TITLE_WRAPPING = re.compile(r"^[（(【\[]\s*(?:受权发布|全文|独家|图文|视频)\s*[）)】\]]\s*|"
+                             r"\s*(?:[（(【\[]\s*(?:全文|摘要|节选|发言摘要|讲话全文|有删节)\s*[）)】\]]|\*+)$")
+_NEWS_HEADLINE = re.compile(r"出席.{0,40}(?:并|时)|发表.{0,30}(?:讲话|演讲|致辞)|强调|指出|会见|主持召开|讲话要点")
+_TRAILER = ("date", "byline", "note", "source")
+
+
+def _wraps_into(earlier: str) -> bool:
+    """A line a title was wrapped after, in the middle of 在…上的讲话."""
+    folded = fold(earlier)
+    return "在" in folded and not _SPEECH.search(folded) and not earlier.endswith(tuple("。！？）)》"))
+
+
+def _title_start(lines: list[Line], head: list[str], max_year: int, dropped: set[int]) -> int | None:
+    """Index of the first line of the title: the block of title lines and subtitles right above
+    the date lines and bylines that precede the salutation (so that a site name, a news headline,
+    a document header or an editor's note above it is passed over); else the first title line."""
+    i = len(head) - 1
+    while i >= 0 and (head[i] in _TRAILER or (head[i] == "subtitle" and _is_dateline(lines[i].text, max_year))):
+        i -= 1
+    block: list[int] = []
+    while i >= 0 and head[i] in ("title", "subtitle") and sum(1 for b in block if head[b] == "title") < 3:
+        text = lines[i].text
+        if head[i] == "title" and _NEWS_HEADLINE.search(fold(text)) and not _SPEECH.search(fold(text[-12:])):
+            break
+        if block:
+            later = lines[block[-1]]
+            if later.n - lines[i].n > 2 or any(lines[i].n < n < later.n for n in dropped):
+                break
+            if head[block[-1]] == "title" and _SPEECH.search(fold(later.text)) and not _wraps_into(text):
+                break
+        block.append(i)
+        i -= 1
+    if any(head[b] == "title" for b in block):
+        return min(b for b in block if head[b] == "title")
+    return next((i for i, kind in enumerate(head[:4]) if kind == "title"), None)
+
+
+def _title(lines: list[Line], head: list[str], meta: Metadata, max_year: int,
+           dropped: set[int] = frozenset()) -> tuple[str | None, list[str]]:
     """Find the title lines in the head; return (title, subtitle texts that are datelines)."""
     datelines: list[str] = []
-    start = next((i for i, kind in enumerate(head[:4]) if kind == "title"), None)
+    start = _title_start(lines, head, max_year, dropped)
     if start is None:
         return None, _datelines(lines, head, max_year)
     parts: list[str] = []
@@ -212,6 +263,10 @@ def _title(lines: list[Line], head: list[str], meta: Metadata, max_year: int) ->
         if title and not _DASH.match(part) and not wrapped:
             title += " "
         title += part
+    cleaned = _TITLE_WRAPPING.sub("", title).strip() or title
+    if cleaned != title:
+        meta.moved.extend((lines[j].n, lines[j].text) for j in idx if (lines[j].n, lines[j].text) not in meta.moved)
+        title = cleaned
     meta.title_lines = idx
     n = lines[idx[0]].n
     how = f"line {n}" if len(idx) == 1 else f"lines {n}–{lines[idx[-1]].n}"
@@ -226,7 +281,7 @@ def infer(lines: list[Line], filename: str, vocab: vocabulary.Vocabulary, max_ye
     meta = Metadata()
     end = _body_start(lines)
     head = [_classify(line, max_year) for line in lines[:end]]
-    title, datelines = _title(lines, head, meta, max_year)
+    title, datelines = _title(lines, head, meta, max_year, {n for n, _ in extra_lines})
     if title is None and source_title:
         meta.values["title"] = Value(squeeze_cjk_spaces(source_title), "source", "the title the file itself states")
         title = source_title
@@ -314,6 +369,12 @@ _LEAD_PLACE = re.compile(r"(?:会议|大会|座谈会|论坛|峰会|全会|典�
                          r"(?:隆重)?(?:召开|举行|开幕|举办)")
 
 
+#: 求是-style note at the end: *这是王强同志2023年10月8日在…会议上讲话的一部分。
+_FOOTNOTE = re.compile(r"^[*＊]?\s*(?:这是|本文是|本文系)(?P<who>.{0,16}?)(?P<date>(?:\d{4}|[〇零○一二三四五六七八九]{4})年"
+                       r"[\d一二三四五六七八九十]{1,2}月[\d一二三四五六七八九十]{1,3}[日号])在(?P<meeting>.{2,60}?)"
+                       r"(?:上|时|期间)?的?(?:讲话|演讲|报告|致辞|发言)")
+
+
 def _date(lines: list[Line], head: list[str], tail_start: int, datelines: list[str], filename: str,
           meta: Metadata, max_year: int, extra_lines: list[tuple[int, str]]) -> None:
     tiers: list[tuple[PartialDate, str, str]] = []  # (date, source, how), best first
@@ -322,8 +383,10 @@ def _date(lines: list[Line], head: list[str], tail_start: int, datelines: list[s
         if hit is not None:
             tiers.append((hit.date, source, f"{hit.found} ({how})"))
 
-    for i, kind in enumerate(head):
-        n = lines[i].n
+    after = max(meta.title_lines, default=-1)
+    order = [i for i in range(len(head)) if i > after] + [i for i in range(len(head)) if i <= after]
+    for i in order:  # the lines right below the title first (a covering notice has dates too)
+        kind, n = head[i], lines[i].n
         if kind == "date":
             hit, place = datefind.date_line(lines[i].text, max_year)  # type: ignore[misc]
             add(hit, f"text:{n}", f"the date line {n}")
@@ -347,6 +410,11 @@ def _date(lines: list[Line], head: list[str], tail_start: int, datelines: list[s
             add(found[0], f"text:{line.n}", f"the date line {line.n} at the end")
         elif b and b.date_text:
             add(datefind.first_date(b.date_text, max_year), f"text:{line.n}", f"the byline on line {line.n}")
+    for line in lines[max(0, len(lines) - 6):]:
+        m = _FOOTNOTE.match(fold(line.text))
+        if m:
+            add(datefind.first_date(m.group("date"), max_year, full_only=True), f"text:{line.n}",
+                f"the note on line {line.n}")
     for line in lines[tail_start:]:
         if _NOTE.match(line.text.strip()):
             add(datefind.first_date(line.text, max_year, full_only=True), f"text:{line.n}", f"the note on line {line.n}")
@@ -396,6 +464,10 @@ def _meeting(lines: list[Line], head: list[str], title: str | None, datelines: l
         phrase = vocabulary.meeting_phrase(_DASH.sub("", text))
         if phrase:
             phrases.append((phrase, "text"))
+    for line in lines[max(0, len(lines) - 6):]:
+        m = _FOOTNOTE.match(fold(line.text))
+        if m:
+            phrases.append((m.group("meeting"), f"text:{line.n}"))
     for i, kind in enumerate(head):
         if kind == "note" and "会议" in fold(lines[i].text):
             phrases.append((lines[i].text.strip("（）()"), f"text:{lines[i].n}"))

@@ -33,8 +33,8 @@ ROLES = sorted((
 _ROLE = "|".join(ROLES)
 _CJK = r"[\u3400-\u9fff]"
 _SP = r"[\s\u3000]*"
-#: A name of 2–4 characters, possibly spaced out (王　强).
-NAME = rf"{_CJK}(?:{_SP}{_CJK}){{1,3}}"
+#: A name of 2–4 characters, or of 2–3 spaced out to a fixed width (王　强, 韩　振　东).
+NAME = rf"(?:{_CJK}{{2,4}}|{_CJK}(?:[\s\u3000]{{1,3}}{_CJK}){{1,2}})"
 _BYLINE = re.compile(rf"^(?:(?:作者|主讲人|讲话人|报告人|发言人|主讲|署名)\s*[：:]\s*)?(?P<office>[^\s\u3000]{{0,24}}?(?:{_ROLE}))?{_SP}(?P<name>{NAME})"
                      rf"(?:{_SP}(?P<rest>(?:\d{{4}}|[〇零○一二三四五六七八九]{{4}})\s*年\s*[\d一二三四五六七八九十]{{1,2}}\s*月"
                      rf"(?:\s*[\d一二三四五六七八九十]{{1,3}}\s*[日号])?))?$")
@@ -72,7 +72,7 @@ class Byline:
 def byline(text: str) -> Byline | None:
     """Read a line that is only a byline: [office] name [date]."""
     text = text.strip()
-    if len(squeeze(text)) > 36:
+    if len(squeeze(text)) > 36 or re.match(r"^(?:尊敬的|亲爱的|各位|女士们|先生们)", text) or "，" in text:
         return None
     folded = fold(text)
     m = _BYLINE.match(folded)
