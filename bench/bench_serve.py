@@ -78,7 +78,7 @@ def run_server(root: Path, pool_size: int, cache_entries: int) -> None:
     """Child process: serve ``root`` on 127.0.0.1, print the port, run until stdin closes."""
     sys.path.insert(0, str(REPO))
     from site_builder.config import load_config
-    from site_builder.server import PreviewServer
+    from site_builder.serve import PreviewServer
 
     config, _ = load_config(root, {})
     server = PreviewServer(config, HOST, 0, watch=False, livereload=False, log=lambda m: print(m, file=sys.stderr),
@@ -392,7 +392,7 @@ def main(argv=None) -> int:
     args = ap.parse_args(argv)
 
     sys.path.insert(0, str(REPO))
-    from site_builder import server as servermod
+    from site_builder import serve as servermod
 
     if args.pool_size is None:
         args.pool_size = servermod.SEARCH_POOL_SIZE

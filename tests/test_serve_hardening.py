@@ -22,7 +22,8 @@ from urllib.parse import quote
 import pytest
 
 from site_builder import build as buildmod
-from site_builder import server as servermod
+from site_builder import serve as servermod
+from site_builder.serve import builder as buildermod
 from test_server import SPEECHES, Client, FakeIndex, edit_speech, make_site, speech_url
 
 RAW_TITLE = "在2020年度党建工作会议上的讲话"
@@ -418,7 +419,7 @@ def _die(*args) -> None:  # a build process killed, or crashed beyond Python's r
 
 
 def test_a_build_process_that_dies_is_a_failed_rebuild(fresh, monkeypatch):
-    monkeypatch.setattr(servermod, "BUILD_WORKER", _die)
+    monkeypatch.setattr(buildermod, "BUILD_WORKER", _die)
     generation = fresh.site.state.generation
     assert fresh.site.rebuild("crash") is False
     assert "rebuild failed" in fresh.site.state.error and fresh.site.state.generation == generation

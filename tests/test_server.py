@@ -15,7 +15,7 @@ from urllib.parse import quote
 import pytest
 
 from site_builder import build as buildmod
-from site_builder import server as servermod
+from site_builder import serve as servermod
 from site_builder.config import load_config
 from site_builder.query import QueryError, parse
 
@@ -459,7 +459,7 @@ def test_a_fault_inside_the_index_is_500_not_400(built):
         status, data = Client(srv.port).json("/api/search?q=a")
     finally:
         srv.stop()
-    if servermod._year_rule() is None:
+    if servermod.year_rule() is None:
         pytest.skip("without the index's year rule a ValueError cannot be told from a bad year")
     assert status == 500 and "failed on the server" in data["error"]
     assert any("UnicodeDecodeError" in line for line in logs)
@@ -764,3 +764,109 @@ def test_live_reload_in_a_browser(fresh):
             assert not problems, problems  # no CSP violation, no script error
         finally:
             browser.close()
+
+
+# -- the application in-process (no sockets) ---------------------------------------------------
+
+
+@pytest.fixture
+def app(built):
+    site = servermod.Site(built, log=lambda m: None, index_factory=FakeIndex)
+    FakeIndex.present = True
+    yield servermod.App(site)
+    site.pool.close()
+
+
+def call(app, target: str, method: str = "GET"):
+    response = app.handle(servermod.Request(method, target))
+    body = response.body
+    if response.stream is not None and not response.flush:
+        body += b"".join(response.stream)
+        response.stream.close()
+    return response, body
+
+
+def test_app_serves_pages_files_and_redirects(app, built):
+    response, body = call(app, speech_url("2019/在全市廉政建设座谈会上的讲话.md"))
+    assert response.status == 200 and response.header("Content-Type") == "text/html; charset=utf-8"
+    assert "在全市廉政建设座谈会上的讲话" in body.decode() and b"/__livereload.js?g=" in body
+    assert response.header("Content-Length") == str(len(body))
+    response, body = call(app, "/static/logo.png")
+    assert response.status == 200 and body == (built.output / "static" / "logo.png").read_bytes()
+    response, _ = call(app, "/years")
+    assert response.status == 301 and response.header("Location") == "/years/"
+    response, body = call(app, "/no-such-page")
+    assert response.status == 404 and b"</html>" in body
+    response, _ = call(app, "/../secret.txt")
+    assert response.status in (403, 404)
+    response, _ = call(app, "/%2e%2e/secret.txt")
+    assert response.status == 403
+    response, _ = call(app, "ftp://127.0.0.1/")
+    assert response.status == 400 and response.close
+
+
+def test_app_streams_large_files(app, built, monkeypatch):
+    from site_builder.serve import app as appmod
+
+    monkeypatch.setattr(appmod, "READ_WHOLE", 10)
+    response, body = call(app, "/feed.xml")
+    assert response.status == 200 and response.length == len(body) == (built.output / "feed.xml").stat().st_size
+    assert response.header("Content-Length") == str(len(body))
+
+
+def test_app_search_api(app):
+    response, body = call(app, "/api/search?q=" + quote("如履薄冰") + "&limit=3")
+    assert response.status == 200 and response.header("Content-Type") == "application/json; charset=utf-8"
+    data = json.loads(body)
+    assert data["query"] == "如履薄冰" and data["args"]["limit"] == 3
+    response, body = call(app, "/api/search?q=%22unclosed")
+    assert response.status == 400 and "unclosed quote" in json.loads(body)["error"]
+    response, body = call(app, "/api/other")
+    assert response.status == 404 and "error" in json.loads(body)
+
+
+def test_app_live_reload(app):
+    response, body = call(app, "/__livereload.js")
+    assert response.status == 200 and b"EventSource" in body
+    state = app.site.state
+    response, body = call(app, "/__livereload?format=json&g=old")  # the page saw another generation
+    assert json.loads(body)["generation"] == state.generation
+    response = app.handle(servermod.Request("GET", "/__livereload"))
+    assert response.header("Content-Type") == "text/event-stream; charset=utf-8" and response.close
+    first = next(response.stream)
+    assert json.loads(first.split(b"data: ", 1)[1]) == {"generation": state.generation, "error": None}
+    assert state.listeners == 1
+    state.bump()
+    second = next(response.stream)
+    assert json.loads(second.split(b"data: ", 1)[1])["generation"] == state.generation
+    response.stream.close()
+    assert state.listeners == 0
+
+
+def test_app_rebuild_loop(tmp_path):
+    config = make_site(tmp_path)
+    logs: list[str] = []
+    site = servermod.Site(config, log=logs.append)
+    app = servermod.App(site)
+    try:
+        rel = "2018/在安全生产动员大会上的讲话.md"
+        generation = site.state.generation
+        edit_speech(config, rel, "进程内应用看到的新段落。")
+        assert site.rebuild("edited") is True and site.builds == 1
+        assert site.state.generation != generation and site.state.error is None
+        assert "进程内应用看到的新段落" in call(app, speech_url(rel))[1].decode()
+        assert any(line.startswith("Built 3 speeches") for line in logs)
+        generation = site.state.generation
+        assert site.rebuild("nothing changed") is True
+        assert site.state.generation == generation  # nothing written: open pages stay
+    finally:
+        site.builder.close()
+        site.pool.close()
+
+
+def test_the_old_module_name_still_works():
+    from site_builder import server
+    from site_builder.server import PreviewServer, serve_command
+
+    assert PreviewServer is servermod.PreviewServer and serve_command is servermod.serve_command
+    assert server.MAX_LIMIT == servermod.MAX_LIMIT and server.SEARCH_POOL_SIZE == servermod.SEARCH_POOL_SIZE
