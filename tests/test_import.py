@@ -366,3 +366,34 @@ def test_any_text_keeps_every_character_not_reported_as_dropped(lines):
     fm = frontmatter.split(result.markdown)  # the front matter is valid YAML we can read back
     assert set(fm.data) <= set(schema.FIELDS)
     assert not re.search(r"^#+\s*$", fm.body, re.M)
+
+
+def _wrap(paragraph: str, width: int, indent: str = "\u3000\u3000") -> list[str]:
+    """Wrap by character count, as many PDF copies are (digits and quotes take one character)."""
+    text = indent + paragraph
+    return [text[i:i + width] for i in range(0, len(text), width)]
+
+
+PDF_PARAGRAPHS = [
+    "这次会议的主要任务是，深入贯彻上级会议精神，总结2023年工作，安排部署2024年重点任务。刚才，“宋书记”作了重要讲话，"
+    "提出了明确要求，大家要认真学习领会、抓好贯彻落实。下面，我就具体工作讲几点意见。",
+    "2023年，全市经济运行呈现恢复向好、稳中有进的态势。预计地区生产总值增长6.1%，规上工业增加值增长7.8%，"
+    "社会消费品零售总额增长7.5%，一般公共预算收入增长6.2%，主要指标增速在全省排名中较上年前移了两位。",
+    "但也要看到，当前经济运行中还存在一些不容忽视的问题：一是需求不足，部分行业产能利用率偏低，居民消费意愿不强；"
+    "二是企业经营困难，部分中小企业订单减少、利润下滑；三是部分重点项目推进缓慢，投资后劲不足。",
+]
+
+
+def test_pdf_copy_wrapped_by_characters_with_page_numbers_and_running_headers():
+    lines = ["在全市2024年经济工作会议上的讲话", "（2024年1月5日）", "同志们："]
+    body = [line for p in PDF_PARAGRAPHS for line in _wrap(p, 31)]
+    body[5:5] = ["- 1 -", "临江市人民政府文件"]  # a page break in the middle of a sentence
+    body[12] += "-2-"  # a page number stuck to the end of a line
+    body.insert(13, "临江市人民政府文件")
+    text = "\n".join(lines + body) + "\n"
+    result = imp(text)
+    assert paragraphs(result)[2:] == PDF_PARAGRAPHS
+    reasons = [(t, r) for _, t, r in result.dropped]
+    assert ("- 1 -", "页码") in reasons and ("-2-", "页码") in reasons
+    assert reasons.count(("临江市人民政府文件", "页眉")) == 2
+    assert not lost_characters(text, result)

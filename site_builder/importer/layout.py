@@ -42,8 +42,14 @@ class Line:
 
 
 def display_width(text: str) -> int:
-    """Columns a line takes in a fixed-width layout (wide and full-width characters count 2)."""
-    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
+    """Columns a line takes in a fixed-width layout: wide, full-width and ambiguous characters
+    (“”…— are wide in Chinese text) count 2."""
+    return sum(2 if unicodedata.east_asian_width(c) in "WFA" else 1 for c in text)
+
+
+def char_width(text: str) -> int:
+    """Characters a line holds (texts wrapped by character count rather than by columns)."""
+    return len(text)
 
 
 def source_lines(text: str, headings: dict[int, int] | None = None) -> list[Line | None]:
@@ -154,22 +160,22 @@ def _merge_spaced_names(parts: list[str]) -> list[str]:
 # --------------------------------------------------------------------------------------------
 
 
-def _raw_width(line: Line, raw: list[str]) -> int:
+def _raw_width(line: Line, raw: list[str], measure=display_width) -> int:
     """Width of the source line a Line starts on, indent included (an indented first line is full)."""
     source = INVISIBLE.sub("", raw[line.n - 1]).rstrip()
-    return display_width(source) if source.strip() == line.text else display_width(line.text)
+    return measure(source) if source.strip() == line.text else measure(line.text)
 
 
-def wrap_width(lines: list[Line | None], raw: list[str] | None = None) -> int | None:
+def wrap_width(lines: list[Line | None], raw: list[str] | None = None, measure=display_width) -> int | None:
     """The width a hard-wrapped text was wrapped at, or None when it was not wrapped.
 
     In a wrapped text most lines have the same (largest) width and end in the middle of a
     sentence; in a text with one paragraph per line the widths spread out.
     """
-    widths = [(_raw_width(x, raw) if raw else display_width(x.text)) for x in lines if x is not None]
+    widths = [(_raw_width(x, raw, measure) if raw else measure(x.text)) for x in lines if x is not None]
     if len(widths) < 6:
         return None
-    long = [w for w in widths if w >= 30]
+    long = [w for w in widths if w >= (30 if measure is display_width else 15)]
     if len(long) < 4:
         return None
     # Group widths within 2 columns: a line may end one column early before a wide character.
@@ -182,7 +188,7 @@ def wrap_width(lines: list[Line | None], raw: list[str] | None = None) -> int | 
     if best_n < max(4, 0.35 * len(widths)):
         return None
     full = [x for x in lines if x is not None
-            and best - 3 <= (_raw_width(x, raw) if raw else display_width(x.text)) <= best]
+            and best - 3 <= (_raw_width(x, raw, measure) if raw else measure(x.text)) <= best]
     open_ended = sum(1 for x in full if not x.text.endswith(tuple(CLOSERS)))
     if open_ended < 0.5 * len(full):
         return None
@@ -204,21 +210,26 @@ def unwrap(lines: list[Line | None], raw: list[str]) -> list[Line | None]:
     A full-width line continues on the next one unless the next is blank, indented, or starts
     a numbered section after a line that ends a sentence.
     """
-    width = wrap_width(lines, raw)
+    measure = display_width
+    width = wrap_width(lines, raw, measure)
+    if width is None:
+        measure = char_width
+        width = wrap_width(lines, raw, measure)
     if width is None:
         return lines
+    slack = 3 if measure is display_width else 1
     out: list[Line | None] = []
     last_width = 0  # width of the last source line joined into out[-1]
     for line in lines:
         prev = out[-1] if out else None
         if line is not None and prev is not None and not indented(raw[line.n - 1]) \
-                and line.heading is None and prev.heading is None and last_width >= width - 3 \
+                and line.heading is None and prev.heading is None and last_width >= width - slack \
                 and not (prev.text.endswith(tuple(SENTENCE_END)) and marker_kind(line.text) is not None):
             prev.text = prev.text + _joiner(prev.text, line.text) + line.text
         else:
             line = Line(line.n, line.text, line.heading) if line is not None else None
             out.append(line)
-        last_width = _raw_width(line, raw) if line is not None else 0
+        last_width = _raw_width(line, raw, measure) if line is not None else 0
     return out
 
 
@@ -298,10 +309,51 @@ def footnote_markers(lines: list[Line]) -> tuple[list[Line], list[tuple[int, str
     return out, dropped
 
 
+_TRAILING_PAGE = re.compile(r"(?<=\S)\s*(?:[-—－–─]\s*\d{1,4}\s*[-—－–─])$")
+
+
+def page_furniture(lines: list[Line | None], wrapped: bool) -> tuple[list[Line | None], list[tuple[int, str, str]]]:
+    """Page numbers and running headers of a PDF copy, taken out before lines are re-joined (so
+    the sentence a page break cut joins again): ``- 3 -`` alone or stuck to the end of a line,
+    and a short line (a document's name) repeated at the top of every page — those two only in
+    a hard-wrapped text, where pages were."""
+    dropped: list[tuple[int, str, str]] = []
+    texts = [x.text for x in lines if x is not None]
+    counts = Counter(t for t in texts if 2 <= len(t) <= 30 and not t.endswith(tuple(CLOSERS)))
+    first = {t: i for i, t in reversed(list(enumerate(texts)))}
+    out: list[Line | None] = []
+    seen = 0
+    after_page = False  # the last line seen was a page number: a header line may follow it
+    for line in lines:
+        if line is None:
+            out.append(None)
+            continue
+        seen += 1
+        if PAGE_NUMBER.match(line.text) and seen > 1:
+            dropped.append((line.n, line.text, "页码"))
+            after_page = True
+            continue
+        if wrapped and marker_kind(line.text) is None and line.text in counts \
+                and ((counts[line.text] >= 2 and not (first[line.text] < 3 and seen <= 3)) or after_page):
+            dropped.append((line.n, line.text, "页眉"))
+            continue
+        after_page = False
+        m = _TRAILING_PAGE.search(line.text) if wrapped else None
+        if m:
+            dropped.append((line.n, line.text[m.start():].strip(), "页码"))
+            line = Line(line.n, line.text[:m.start()].rstrip(), line.heading)
+        out.append(line)
+    return out, dropped
+
+
 def recover(text: str, headings: dict[int, int] | None = None) -> tuple[list[Line], list[tuple[int, str, str]]]:
     """The whole layout recovery: (one paragraph per Line, dropped marker lines (line, text, reason))."""
     raw = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
-    lines = split_runs(source_lines(text, headings))
+    lines = source_lines(text, headings)
+    wrapped = wrap_width(lines, raw) is not None or wrap_width(lines, raw, char_width) is not None
+    lines, furniture = page_furniture(lines, wrapped)
+    lines = split_runs(lines)
     lines = unwrap(lines, raw)
     kept = join_markers([x for x in lines if x is not None])
-    return footnote_markers(kept)
+    kept, markers = footnote_markers(kept)
+    return kept, sorted(furniture + markers)
