@@ -103,7 +103,7 @@ def split_runs(lines: list[Line | None]) -> list[Line | None]:
         parts = [q for p in _IDEO_RUN.split(line.text) for q in _META_START.split(p)]
         if len(line.text) > LONG_LINE or len(parts) >= 3:  # a page on one line
             parts = [q for p in parts for q in _SPACE_RUN.split(p)]
-            parts = [q for p in parts for q in _IDEO_ONE.split(p)]
+            parts = [q for p in parts for q in _split_outside_brackets(p, _IDEO_ONE)]
         if len(line.text) > VERY_LONG_LINE:
             parts = [q for p in parts for q in _AFTER_SENTENCE.split(p)]
         parts = _merge_spaced_names([p.strip() for p in parts if p.strip()])
@@ -118,6 +118,30 @@ _CAPTION_HEAD = re.compile(r"(?<=[。！？])[^。！？]{0,16}(?:记者|摄影|
 _CJK1 = re.compile(r"^[\u3400-\u9fff]$")
 _ENDS_IN_ONE = re.compile(r"(?:^|[^\u3400-\u9fff])[\u3400-\u9fff]$")
 _BY = ("记者", "摄影", "通讯员", "摄影记者", "摄", "文", "图")
+
+
+_OPENERS, _CLOSERS_OF = "《“‘（(「『【〈", "》”’）)」』】〉"
+
+
+def _split_outside_brackets(text: str, pattern: re.Pattern[str]) -> list[str]:
+    """``pattern.split(text)``, except inside 《》“”（）: a book title 《共享数字机遇　共创美好未来》
+    keeps its space."""
+    depth, inside, opened = 0, [], 0
+    for i, ch in enumerate(text):
+        if ch in _OPENERS:
+            depth, opened = depth + 1, (opened if depth else i)
+        elif ch in _CLOSERS_OF and depth:
+            depth -= 1
+        if depth and i - opened > 60:  # an opener never closed: stop counting it
+            depth = 0
+        inside.append(depth > 0)
+    parts, start = [], 0
+    for m in pattern.finditer(text):
+        if not inside[m.start()]:
+            parts.append(text[start:m.start()])
+            start = m.end()
+    parts.append(text[start:])
+    return parts
 
 
 def _merge_spaced_names(parts: list[str]) -> list[str]:
