@@ -13,15 +13,18 @@ of 10,000+ pages cheap to compute.
 from __future__ import annotations
 
 import hashlib
+import json
 import math
 from dataclasses import dataclass
 
 from .config import SiteConfig
 from .model import Archive, Speech, Taxonomy, Term
-from .urls import UrlMap
+from .urls import UrlMap, absolute
 
 LABELS = {"year": "年份", "meeting_type": "会议类型", "theme": "主题"}
 INDEX_KINDS = {"year": "years", "meeting_type": "meeting_types", "theme": "themes"}
+MONTHS_EN = ("January", "February", "March", "April", "May", "June", "July", "August", "September",
+             "October", "November", "December")
 
 
 @dataclass
@@ -42,6 +45,16 @@ class Page:
 def digest(data) -> str:
     """Digest of plain data built in a fixed order (the same data gives the same digest in every run)."""
     return hashlib.sha1(repr(data).encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def json_for_script(data) -> str:
+    """JSON that is safe as the text of a <script type="application/ld+json"> element: no "<",
+    ">" or "&" (so no "</script>" and no "<!--"), and no line separators that old parsers reject."""
+    text = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+    for char, escaped in (("<", "\\u003c"), (">", "\\u003e"), ("&", "\\u0026"), ("\u2028", "\\u2028"),
+                          ("\u2029", "\\u2029")):
+        text = text.replace(char, escaped)
+    return text
 
 
 def site_view(config: SiteConfig) -> dict:
@@ -107,6 +120,48 @@ class Views:
     def term_summary(self, kind: str, term: Term) -> dict:
         return {"name": term.name, "count": term.count, "url": self.term_url[(kind, term.name)]}
 
+    def citation(self, s: Speech) -> dict:
+        """How to cite a speech (the page's 引用 block, its meta tags and JSON-LD): computed here so
+        that the page is right without JavaScript. Nothing in it depends on the day of the build
+        (pages must not change from one build to the next): the access date that GB/T 7714 asks
+        for ([引用日期]) is the reader's and is put in by cite.js."""
+        m = s.meta
+        # The page's address. base_url "/" (the default) names no server: the URL is then relative
+        # to the server's root ("/speeches/2020/….html"), and cite.js puts in the page's own http(s)
+        # address when the page is read from a server.
+        url = absolute(self.config.base_url, s.url)
+        author = m.speaker or m.organization or self.config.title
+        kind = "Person" if m.speaker else "Organization"
+        d = m.date
+        date_en = (str(d.year) if d.month is None else f"{MONTHS_EN[d.month - 1]} {d.year}" if d.day is None
+                   else f"{MONTHS_EN[d.month - 1]} {d.day}, {d.year}")
+        where = ", ".join(x for x in (m.meeting_type, m.location) if x)
+        author_ld: dict = {"@type": kind, "name": author}
+        if m.speaker and m.organization:
+            author_ld["affiliation"] = {"@type": "Organization", "name": m.organization}
+        ld: dict = {
+            "@context": "https://schema.org", "@type": "CreativeWork", "name": m.title, "author": author_ld,
+            "datePublished": d.iso(), "publisher": {"@type": "Organization", "name": self.config.title},
+            "url": url, "inLanguage": "zh-CN", "about": [{"@type": "Thing", "name": t} for t in m.themes],
+        }
+        if m.location:
+            ld["locationCreated"] = {"@type": "Place", "name": m.location}
+        if m.summary:
+            ld["description"] = m.summary
+        if m.tags:
+            ld["keywords"] = list(m.tags)
+        return {
+            "author": author, "author_kind": kind.lower(), "url": url,
+            # GB/T 7714-2015, an online document ([EB/OL]): 主要责任者. 题名[EB/OL]. (发表日期)[引用日期]. 访问路径.
+            # The template adds "[引用日期]" (filled in by cite.js), ". " and the URL.
+            "gb7714": f"{author}. {m.title}[EB/OL]. ({d.iso()})",
+            # English: speaker, "title", meeting, place, date; the template adds the URL.
+            "en": f'{author}. "{m.title}." {where}, {date_en}.',
+            # Highwire Press (Google Scholar, Zotero): YYYY/MM/DD, or the year alone.
+            "date_meta": f"{d.year:04d}/{d.month:02d}/{d.day:02d}" if d.day is not None else f"{d.year:04d}",
+            "jsonld": json_for_script(ld),
+        }
+
     # -- pages -----------------------------------------------------------------------------
     def speech_page(self, s: Speech) -> Page:
         m = s.meta
@@ -115,6 +170,7 @@ class Views:
             "reading_minutes": s.reading_minutes,
             "prev": self.lite(s.prev), "next": self.lite(s.next),
             "related": [self.lite(r) for r in s.related],
+            "cite": self.citation(s),
         }
         # The table of contents (TocEntry: level, id, title) comes from the file like the body,
         # so the page key has it through body_of (the file's digest).
