@@ -1,4 +1,4 @@
-"""The command line: thin wrappers around build, check, search, new, import and serve.
+"""The command line: thin wrappers around build, check, search, compare, export, new, import and serve.
 
 Exit codes: 0 ok, 1 content errors, 2 usage errors.
 """
@@ -129,8 +129,10 @@ def check(content, output, drafts, quiet):
 @click.option("--theme", help="Only this theme, e.g. 党风廉政建设.")
 @click.option("--limit", type=click.IntRange(1, 1000), default=10, show_default=True, help="How many hits to show.")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@click.option("--csv", "as_csv", is_flag=True,
+              help="Print the hits as CSV (UTF-8): source, url, title, date, meeting_type, excerpt (plain text).")
 @content_options
-def search(query, year, meeting_type, theme, limit, as_json, content, output):
+def search(query, year, meeting_type, theme, limit, as_json, as_csv, content, output):
     """Search the built archive. Terms are matched literally (简/繁 and full-width folded).
 
     \b
@@ -140,10 +142,13 @@ def search(query, year, meeting_type, theme, limit, as_json, content, output):
       党建 -形式主义      exclude a term
       党建 OR 廉政        either term
     Example: site-builder search 如履薄冰 --year 2018-2020 --json
+             site-builder search 党建 --limit 1000 --csv > hits.csv
     """
     from .query import QueryError
     from .search_index import SearchIndex
 
+    if as_json and as_csv:
+        raise click.UsageError("give --json or --csv, not both")
     config, _ = _config(content, output)
     index = SearchIndex(config.state_dir / "whoosh")
     if not index.exists():
@@ -159,7 +164,139 @@ def search(query, year, meeting_type, theme, limit, as_json, content, output):
     if as_json:
         click.echo(json.dumps(result, ensure_ascii=False, indent=2))
         return
+    if as_csv:
+        from .export import SEARCH_FIELDS, csv_text, search_rows
+
+        _write_out(csv_text(search_rows(result), SEARCH_FIELDS))
+        return
     _print_hits(result)
+
+
+class _Utf8Out:
+    """Standard output written as UTF-8 bytes, whatever the locale says (CSV, JSON Lines)."""
+
+    def __init__(self):
+        sys.stdout.flush()
+        self.buffer = getattr(sys.stdout, "buffer", None)
+
+    def write(self, text: str) -> None:
+        if self.buffer is None:
+            sys.stdout.write(text)
+        else:
+            self.buffer.write(text.encode("utf-8", "surrogateescape"))
+
+    def flush(self) -> None:
+        (self.buffer or sys.stdout).flush()
+
+
+def _stdout() -> _Utf8Out:
+    return _Utf8Out()
+
+
+def _write_out(text: str) -> None:
+    out = _stdout()
+    out.write(text)
+    out.flush()
+
+
+@cli.command(context_settings=CONTEXT)
+@click.argument("a")
+@click.argument("b")
+@click.option("--json", "as_json", is_flag=True,
+              help='Print {"a", "b", "similarity", "chunks": [{"op", "a", "b"}]}: op is equal, insert, delete or '
+                   "replace; the a-sides of the chunks joined are A's text, the b-sides B's.")
+@click.option("--html", "html_file", type=click.Path(dir_okay=False, writable=True), metavar="FILE",
+              help="Also write a standalone page with both texts side by side and inline.")
+@content_options
+def compare(a, b, as_json, html_file, content, output):
+    """Show what changed between two speeches: A (older) and B (newer).
+
+    \b
+    A and B are speech files (content/2021/讲话.md), built speech pages (output/speeches/2021/讲话.html,
+    or the same path relative to the output folder, as `search --json` gives it in "url"), or their
+    URLs (http://127.0.0.1:8000/speeches/2021/讲话.html). The plain texts of the bodies are
+    compared: sentences first (split after 。！？； and line breaks), then the characters of the
+    sentences that changed. Deletions are shown as [-…-] and insertions as {+…+} (in colour on a
+    terminal); long identical runs are folded. Similarity = 2 × identical characters / (A + B).
+    Exit codes: 0 compared, 1 a speech file has errors, 2 a speech cannot be read.
+
+    \b
+    Examples:
+      site-builder compare content/2022/工作会议.md content/2023/工作会议.md
+      site-builder compare output/speeches/2022/a.html speeches/2023/b.html --json
+      site-builder compare a.md b.md --html diff.html
+    """
+    from . import compare as cmp
+
+    config, _ = _config(content, output)
+    try:
+        side_a, side_b = cmp.read_side(a, config), cmp.read_side(b, config)
+    except cmp.CompareError as err:
+        print_problems(err.problems)
+        click.echo(f"error: {err}", err=True)
+        sys.exit(err.exit_code)
+    result = cmp.compare_texts(side_a.text, side_b.text)
+    if html_file:
+        try:
+            Path(html_file).write_text(cmp.standalone_html(result, side_a, side_b), encoding="utf-8")
+        except OSError as err:
+            raise click.UsageError(f"cannot write {html_file}: {err.strerror}") from None
+    if as_json:
+        _write_out(cmp.dumps(cmp.as_json(result, side_a, side_b)) + "\n")
+    elif not html_file:
+        _write_out(cmp.terminal(result, side_a, side_b, color=cmp.use_color(sys.stdout)))
+    else:
+        click.echo(f"similarity {result.similarity:.1%}; wrote {html_file}", err=True)
+
+
+@cli.command(context_settings=CONTEXT)
+@click.option("--format", "fmt", type=click.Choice(["csv", "jsonl"]), default="csv", show_default=True,
+              help="CSV (one header row) or JSON Lines (one object a line).")
+@click.option("--text", "with_text", is_flag=True, help="Add a 'text' column: the plain text of the speech.")
+@click.option("--content", "content", type=click.Path(file_okay=False), default=None,
+              help="Folder of speech Markdown files (default: content/).")
+@click.option("--output", "out_file", type=click.Path(dir_okay=False, writable=True), metavar="FILE",
+              help="Write to FILE instead of standard output. A CSV file starts with a UTF-8 byte order "
+                   "mark (BOM) so that Excel reads the Chinese; standard output has none.")
+def export(fmt, with_text, content, out_file):
+    """Write one row per speech: source, url, title, date, meeting_type, themes, speaker,
+    organization, 字数 (and text with --text), newest first, in UTF-8.
+
+    \b
+    The rows are the speeches the site publishes (drafts left out); url is the page's path
+    relative to the site root, themes are separated by ';' in CSV and a list in JSON Lines.
+    Speeches with errors are left out and named on standard error (exit code 1).
+    Examples:
+      site-builder export --output speeches.csv
+      site-builder export --format jsonl --text > speeches.jsonl
+    """
+    from .export import FIELDS, load_rows, write_csv, write_jsonl
+    from .loader import display_path
+
+    config, _ = _config(content, None)
+    try:
+        rows, errors, skipped = load_rows(config, with_text)
+    except SiteBuilderError as err:
+        raise CommandError(err) from None
+    fields = FIELDS + (["text"] if with_text else [])
+    if out_file:
+        try:
+            with open(out_file, "w", encoding="utf-8-sig" if fmt == "csv" else "utf-8", newline="") as fh:
+                n = write_csv(rows, fields, fh) if fmt == "csv" else write_jsonl(rows, fh)
+        except OSError as err:
+            raise click.UsageError(f"cannot write {out_file}: {err.strerror}") from None
+    else:
+        out = _stdout()
+        n = write_csv(rows, fields, out) if fmt == "csv" else write_jsonl(rows, out)
+        out.flush()
+    print_problems(errors)
+    if skipped:
+        shown = ", ".join(display_path(config.content / s) for s in skipped[:20]) + (" …" if len(skipped) > 20 else "")
+        what = "1 speech with errors was" if len(skipped) == 1 else f"{len(skipped)} speeches with errors were"
+        click.echo(f"export: {what} left out: {shown}", err=True)
+    if out_file:
+        click.echo(f"export: {n} speeches written to {out_file}", err=True)
+    sys.exit(1 if skipped or errors else 0)
 
 
 def _print_hits(result: dict) -> None:

@@ -31,6 +31,7 @@ DEFAULT_URLS = {
     "theme_page": "themes/{slug}/page-{page}.html",
     "stats": "stats/index.html",
     "search": "search/index.html",
+    "compare": "compare/index.html",  # compares two speeches (?a=…&b=…); its list of speeches is docs.js beside it
     "feed": "feed.xml",
     "sitemap": "sitemap.xml",
     "not_found": "404.html",

@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import posixpath
 from dataclasses import dataclass
 
 from .config import SiteConfig
@@ -240,15 +241,47 @@ class Views:
     def simple(self, kind: str, template: str) -> Page:
         return Page(self.urls.path(kind), template, {})
 
+    # -- compare (issue #14): the compare page, its list of speeches, each speech page's 对比 -----
+    def compare_docs_path(self) -> str:
+        """The list of speeches for the compare page and the 对比 blocks, beside the compare page."""
+        return posixpath.join(posixpath.dirname(self.urls.path("compare")), "docs.js")
+
+    def compare_pages(self) -> list[Page]:
+        from .compare import browser_docs_json
+
+        docs = self.compare_docs_path()
+        return [Page(self.urls.path("compare"), "compare.html", {"compare_docs": docs}),
+                Page(docs, "compare-docs.js", {"docs_json": browser_docs_json(self.archive.speeches)})]
+
+    def with_compare(self, page: Page, s: Speech) -> Page:
+        """A speech page with its 对比 offer: the previous speech of the same meeting type (the
+        next one when there is none before), older one first (a), then the newer (b)."""
+        if getattr(self, "_same_type", None) is None:  # id(speech) → (older, newer) of its meeting type
+            self._same_type = {}
+            for term in self.archive.meeting_types.terms:  # newest first
+                for i, sp in enumerate(term.speeches):
+                    self._same_type[id(sp)] = (term.speeches[i + 1] if i + 1 < len(term.speeches) else None,
+                                               term.speeches[i - 1] if i else None)
+        older, newer = self._same_type.get(id(s), (None, None))
+        other = older or newer
+        view = {"page": self.urls.path("compare"), "docs": self.compare_docs_path(), "self": s.url,
+                "other": self.lite(other), "older": older is not None,
+                "a": (other.url if older else s.url) if other else None,
+                "b": (s.url if older else other.url) if other else None}
+        page.view = page.view | {"compare": view}
+        page.key_view = page.keyed() | {"compare": view}
+        return page
+
     def all_pages(self) -> list[Page]:
         a = self.archive
-        pages = [self.speech_page(s) for s in a.speeches]
+        pages = [self.with_compare(self.speech_page(s), s) for s in a.speeches]
         for tax in a.taxonomies():
             pages.append(self.taxonomy_index(tax))
             for term in tax.terms:
                 pages.extend(self.listing_pages(tax, term))
         pages += [self.home(), self.stats(), self.feed(), self.simple("search", "search.html"),
                   self.simple("not_found", "404.html")]
+        pages += self.compare_pages()
         html_paths = sorted(p.path for p in pages if p.path.endswith(".html") and p.template != "404.html")
         pages.append(self.sitemap(html_paths))
         return pages

@@ -204,18 +204,19 @@ def test_no_page_holds_markup_from_content(site):
         for tag, attrs in scan.tags:
             where = f"{rel}: <{tag} {attrs}>"
             assert tag not in ("iframe", "object", "embed", "frame", "style", "math"), where
-            assert tag != "noscript" or rel == "search/index.html", where  # the search page's own
+            assert tag != "noscript" or rel in ("search/index.html", "compare/index.html"), where  # their own
             assert not any(name.startswith("on") or name == "style" for name in attrs), where
             for name in ("href", "src", "action", "formaction", "data", "srcset", "xlink:href", "background"):
                 value = re.sub(r"[\s\x00-\x1f]", "", attrs.get(name, "")).lower()
                 assert not value.startswith(("javascript:", "vbscript:", "data:")), where
             if tag == "script":  # the site's own scripts, and JSON-LD data (not run)
-                assert (attrs.get("src", "").endswith(("static/search.js", "static/cite.js"))
+                assert (attrs.get("src", "").endswith(("static/search.js", "static/cite.js", "static/compare.js",
+                                                       "static/diff_match_patch.min.js"))
                         or attrs == {"type": "application/ld+json"}), where
             if tag == "base":
                 assert rel == "404.html" and attrs["href"] == BASE_URL, where
             if tag == "form":
-                assert re.fullmatch(r"[./]*(search/)?index\.html", attrs.get("action", "")), where
+                assert re.fullmatch(r"[./]*(search/|compare/)?index\.html", attrs.get("action", "")), where
             if tag == "meta":
                 assert "http-equiv" not in attrs or attrs["http-equiv"] == "Content-Security-Policy", where
             if tag == "svg":
@@ -321,7 +322,7 @@ class Visit:
               bad.push(`element ${el.tagName}`);
           for (const s of document.scripts) {
             if (!s.src && s.type === 'application/ld+json') continue;  // data, not run
-            if (!s.src || !/\/static\/(search|cite)\.js$/.test(new URL(s.src).pathname)) bad.push(`script ${s.src || s.textContent.slice(0, 60)}`);
+            if (!s.src || !/\/static\/(search|cite|compare|diff_match_patch\.min)\.js$/.test(new URL(s.src).pathname)) bad.push(`script ${s.src || s.textContent.slice(0, 60)}`);
           }
           return bad;
         }""", BASE_URL)
