@@ -58,7 +58,7 @@ def parse_date_option(value: str | None, option: str = "--date") -> PartialDate 
         raise click.BadParameter(f"{err}; {FORMATS_HINT}", param_hint=option) from None
 
 
-def _choose(prompt: str, known: tuple[str, ...], multiple: bool, default: list[str] = ()) -> list[str]:
+def _choose(prompt: str, known: tuple[str, ...], multiple: bool, default: list[str] | tuple[()] = ()) -> list[str]:
     """Prompt for a value, offering the known ones by number; ``default`` is what Enter accepts."""
     if known:
         click.echo(f"{prompt}（已有：" + "  ".join(f"{i}) {v}" for i, v in enumerate(known, 1)) + "）")

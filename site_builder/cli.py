@@ -26,7 +26,7 @@ class CommandError(click.ClickException):
 
     def __init__(self, err: SiteBuilderError):
         super().__init__(str(err))
-        self.exit_code = err.exit_code
+        self.exit_code = err.exit_code  # type: ignore[misc]  # click declares it on the class
 
     def show(self, file=None) -> None:
         click.echo(f"error: {self.format_message()}", err=True)

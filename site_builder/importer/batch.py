@@ -48,7 +48,7 @@ class SheetError(UsageError):
 # --------------------------------------------------------------------------------------------
 
 
-def collect(paths: list[Path], skip: set[Path] = frozenset()) -> tuple[list[Path], list[str]]:
+def collect(paths: list[Path], skip: set[Path] | frozenset[Path] = frozenset()) -> tuple[list[Path], list[str]]:
     """The files to import: files as given, folders walked recursively for SUFFIXES (sorted,
     hidden names skipped). Returns (files, messages for paths that do not exist)."""
     files: list[Path] = []

@@ -83,7 +83,7 @@ def _yaml_value(value: object) -> str:
     return dumped.removesuffix("\n...\n").rstrip("\n")
 
 
-def render_front_matter(fields: dict, comments: list[str] = (), placeholders: tuple[str, ...] = ()) -> str:
+def render_front_matter(fields: dict, comments: list[str] | tuple[()] = (), placeholders: tuple[str, ...] = ()) -> str:
     """The ``---`` block: fields in FIELD_ORDER, ``comments`` as YAML comments, ``placeholders``
     as empty keys (which fail validation loudly until filled in). Text values are always quoted
     when YAML would read them as something else (2020.10, 0123, yes)."""

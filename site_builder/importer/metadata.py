@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Sequence, Set as AbstractSet
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -179,7 +180,7 @@ def _wraps_into(earlier: str) -> bool:
     return "在" in folded and not _SPEECH.search(folded) and not earlier.endswith(tuple("。！？）)》"))
 
 
-def _title_start(lines: list[Line], head: list[str], max_year: int, dropped: set[int]) -> int | None:
+def _title_start(lines: list[Line], head: list[str], max_year: int, dropped: AbstractSet[int]) -> int | None:
     """Index of the first line of the title: the block of title lines and subtitles right above
     the date lines and bylines that precede the salutation (so that a site name, a news headline,
     a document header or an editor's note above it is passed over); else the first title line."""
@@ -205,7 +206,7 @@ def _title_start(lines: list[Line], head: list[str], max_year: int, dropped: set
 
 
 def _title(lines: list[Line], head: list[str], meta: Metadata, max_year: int,
-           dropped: set[int] = frozenset()) -> tuple[str | None, list[str]]:
+           dropped: AbstractSet[int] = frozenset()) -> tuple[str | None, list[str]]:
     """Find the title lines in the head; return (title, subtitle texts that are datelines)."""
     datelines: list[str] = []
     start = _title_start(lines, head, max_year, dropped)
@@ -276,7 +277,7 @@ def _title(lines: list[Line], head: list[str], meta: Metadata, max_year: int,
 
 
 def infer(lines: list[Line], filename: str, vocab: vocabulary.Vocabulary, max_year: int,
-          source_title: str | None = None, extra_lines: list[tuple[int, str]] = ()) -> Metadata:
+          source_title: str | None = None, extra_lines: Sequence[tuple[int, str]] = ()) -> Metadata:
     """Read the metadata of one speech from its lines (after layout recovery and boilerplate)."""
     meta = Metadata()
     end = _body_start(lines)
@@ -299,7 +300,7 @@ def infer(lines: list[Line], filename: str, vocab: vocabulary.Vocabulary, max_ye
 _KEY_TITLE = re.compile(r"^[【\[（(]?\s*(?:原标题|标\s*题|题\s*目|文章标题|名\s*称)\s*[】\]）)]?\s*[：:]\s*(?P<title>.+)$")
 
 
-def _title_from_page_metadata(extra_lines: list[tuple[int, str]], meta: Metadata) -> str | None:
+def _title_from_page_metadata(extra_lines: Sequence[tuple[int, str]], meta: Metadata) -> str | None:
     """A title stated in the page's own metadata that was dropped: 原标题：…, 标　　题：…."""
     for n, text in extra_lines[:12]:
         m = _KEY_TITLE.match(text.strip())
@@ -376,7 +377,7 @@ _FOOTNOTE = re.compile(r"^[*＊]?\s*(?:这是|本文是|本文系)(?P<who>.{0,16
 
 
 def _date(lines: list[Line], head: list[str], tail_start: int, datelines: list[str], filename: str,
-          meta: Metadata, max_year: int, extra_lines: list[tuple[int, str]]) -> None:
+          meta: Metadata, max_year: int, extra_lines: Sequence[tuple[int, str]]) -> None:
     tiers: list[tuple[PartialDate, str, str]] = []  # (date, source, how), best first
 
     def add(hit: datefind.DateHit | None, source: str, how: str) -> None:
@@ -472,14 +473,14 @@ def _meeting(lines: list[Line], head: list[str], title: str | None, datelines: l
         if kind == "note" and "会议" in fold(lines[i].text):
             phrases.append((lines[i].text.strip("（）()"), f"text:{lines[i].n}"))
     for phrase, source in phrases:
-        kind, how = vocabulary.meeting_type(phrase, vocab)
-        if kind:
-            meta.values["meeting_type"] = Value(kind, source, how)
+        found, how = vocabulary.meeting_type(phrase, vocab)
+        if found:
+            meta.values["meeting_type"] = Value(found, source, how)
             break
     if "meeting_type" not in meta.values and title:
-        kind, how = vocabulary.meeting_type(title, vocab)
-        if kind:
-            meta.values["meeting_type"] = Value(kind, title_value.source if title_value else "text", how,
+        found, how = vocabulary.meeting_type(title, vocab)
+        if found:
+            meta.values["meeting_type"] = Value(found, title_value.source if title_value else "text", how,
                                                 review=True)
         elif "政府工作报告" in fold(title):
             meta.values["meeting_type"] = Value("人民代表大会会议", "guess", "a 政府工作报告 is given to the 人民代表大会",

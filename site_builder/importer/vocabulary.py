@@ -243,9 +243,9 @@ def themes_for(title: str, body: str, vocab: Vocabulary, limit: int = 3) -> Them
     for theme, words in BUILTIN_THEMES.items():
         count = sum(text.count(fold(w)) for w in (theme,) + words)
         in_title = any(fold(w) in head for w in (theme,) + words)
-        score = count * 1000 / size + (5 if in_title else 0)
+        weight = count * 1000 / size + (5 if in_title else 0)
         if count >= 3 or in_title:
-            builtin.append((-score, theme))
+            builtin.append((-weight, theme))
     builtin.sort()
     ideas = [t for _, t in builtin] + list(dict.fromkeys(phrases(body) + key_terms(body)))
     if not ideas:

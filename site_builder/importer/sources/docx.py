@@ -31,7 +31,7 @@ class _Docx:
         self.document = document
         self.name = name
         self.styles = DocxStyles(document)
-        self.parts = {}
+        self.parts: dict = {}
         for rel in document.part.rels.values():
             if rel.is_external:
                 continue

@@ -159,7 +159,7 @@ def _chinese(n: int, digits: str = _CN_DIGITS, units: str = "十百千", zero: s
         if low and low < 1000:
             rest = zero + rest
         return _chinese(high, digits, units, zero, formal) + "万" + rest
-    out = []
+    out: list[str] = []
     pending_zero = False
     for power, unit in ((1000, units[2]), (100, units[1]), (10, units[0]), (1, "")):
         d = (n // power) % 10

@@ -1,6 +1,8 @@
 """Styles of a .docx: which paragraphs are headings or a title, by their styles and formatting."""
 from __future__ import annotations
 
+from typing import Any
+
 import re
 
 from .docx_xml import W_R, W_T, to_int, w, wval
@@ -10,7 +12,7 @@ class DocxStyles:
     """The styles of one .docx (styles.xml): style chains, and what they say about headings, titles and sizes."""
 
     def __init__(self, document):
-        self.styles: dict[str, object] = {}
+        self.styles: dict[str, Any] = {}
         self.default_pstyle: str | None = None
         self.default_size: int | None = None
         try:
@@ -28,7 +30,7 @@ class DocxStyles:
             self.default_size = to_int(wval(sz))
 
     def style_chain(self, sid: str | None):
-        seen = set()
+        seen: set[str] = set()
         while sid and sid in self.styles and sid not in seen and len(seen) < 30:
             seen.add(sid)
             st = self.styles[sid]
@@ -109,7 +111,8 @@ class DocxStyles:
             sz = r.find(f"{w('rPr')}/{w('sz')}")
             size = to_int(wval(sz)) if sz is not None else None
             size = size or style_size or self.body_size()
-            best = size if best is None else max(best, size)
+            if size is not None:
+                best = size if best is None else max(best, size)
         return best
 
 

@@ -31,23 +31,23 @@ def _decode_html(data: bytes, name: str) -> tuple[str, str, list[str]]:
                 break
     head = data[:8192]
     m = _META_CHARSET.search(head) or _XML_ENCODING.search(head)
-    declared = m.group(1).decode("ascii", "replace").lower() if m else None
-    codec = _CHARSET_CODECS.get(declared) if declared else None
-    if codec:
+    declared: str | None = m.group(1).decode("ascii", "replace").lower() if m else None
+    charset = _CHARSET_CODECS.get(declared) if declared else None
+    if charset:
         try:
-            return data.decode(codec), _CODEC_LABELS.get(codec, codec.upper()), notes
+            return data.decode(charset), _CODEC_LABELS.get(charset, charset.upper()), notes
         except UnicodeDecodeError:
             pass
     try:
         text, label = decode_bytes(data, name)
         return text, label, notes
     except SourceError:
-        if not codec:
+        if not charset:
             raise
-    text = data.decode(codec, errors="replace")
+    text = data.decode(charset, errors="replace")
     bad = text.count("\ufffd")
     notes.append(f"{bad} byte sequence(s) were not valid {declared} and are shown as \ufffd")
-    return text, _CODEC_LABELS.get(codec, codec.upper()), notes
+    return text, _CODEC_LABELS.get(charset, charset.upper()), notes
 
 
 def read_html(data: bytes, name: str) -> Source:

@@ -29,7 +29,7 @@ SPACE_RE = re.compile(r"[ \t\n\r\f]+")
 
 
 def _classes(el) -> set[str]:
-    words = set()
+    words: set[str] = set()
     for attr in ("class", "id", "role"):
         value = el.get(attr)
         if value:

@@ -25,7 +25,7 @@ def read_pdf(data: bytes, name: str) -> Source:
                 raise SourceError(f"{name}: PDF 文件已损坏 (a broken PDF: {type(err).__name__}: {str(err)[:120]}); 请重新下载或另存后再导入 (download or save it again)") from None
             if reader.is_encrypted:
                 try:
-                    ok = reader.decrypt("")
+                    ok: object = reader.decrypt("")
                 except Exception:  # noqa: BLE001 - e.g. AES without the cryptography package
                     ok = 0
                 if not ok:

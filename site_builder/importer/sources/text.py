@@ -113,11 +113,11 @@ def decode_bytes(data: bytes, name: str) -> tuple[str, str]:
         guess = None
     if guess and guess not in ("GB18030", "UTF-16"):
         try:
-            text = data.decode(guess)
+            guessed: str | None = data.decode(guess)
         except (UnicodeDecodeError, LookupError):
-            text = None
-        if text is not None and plausibility(text) >= 0.75:
-            return text, guess
+            guessed = None
+        if guessed is not None and plausibility(guessed) >= 0.75:
+            return guessed, guess
     raise SourceError(f"{name}: 无法判断文字编码 (cannot tell the encoding{f', perhaps {guess}' if guess else ''});"
                       f" 请用记事本或 VS Code 打开并另存为 UTF-8 再导入 (re-save it as UTF-8 and import that)")
 
