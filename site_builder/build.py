@@ -21,7 +21,7 @@ import jinja2
 from . import __version__, duplicates, frontmatter, loader
 from .cache import BuildCache
 from .config import SiteConfig
-from .errors import Problem, SiteBuilderError
+from .errors import Problem, SiteBuilderError, UsageError
 from .model import Archive, build_archive
 from .render import Page, Views, site_view
 from .templates import TemplateSet
@@ -46,6 +46,7 @@ class BuildResult:
     index: dict = field(default_factory=dict)
     timings: dict = field(default_factory=dict)  # stage → seconds
     review: list[tuple[str, tuple[str, ...]]] = field(default_factory=list)  # (source, fields) awaiting review
+    unrendered: int = 0  # speech pages that failed to render (see _write_pages)
 
     @property
     def errors(self) -> int:
@@ -158,10 +159,35 @@ def _theme_signature(templates: TemplateSet) -> str:
     return _fingerprint(files)
 
 
+def _require_content(config: SiteConfig) -> None:
+    """A content folder that is not there is a mistake in the command (or the configuration),
+    not an archive without speeches: say so, and touch nothing."""
+    if not config.content.is_dir():
+        shown = loader.display_path(config.content)
+        what = "is not a folder" if config.content.exists() else "not found"
+        raise UsageError(f"content folder {shown} {what}: create it, or point --content (or content_dir "
+                         "in pyproject.toml) at the folder holding the speeches")
+
+
+def _published(cache: BuildCache) -> dict[str, str | None]:
+    """Output path → the source that owns it, as the last build wrote them."""
+    return {path: owner for path, (_key, owner) in cache.page_keys().items()}
+
+
+def _no_speech_problem(config: SiteConfig, stats: dict) -> Problem:
+    drafts = stats.get("drafts", 0)
+    why = f" ({drafts} drafts; --drafts includes them)" if drafts else ""
+    return Problem(loader.display_path(config.content), None, None,
+                   f"no speech to publish{why}: the site is built empty",
+                   "add speeches with site-builder new or site-builder import", severity="warning")
+
+
 def check(config: SiteConfig, progress=None) -> BuildResult:
     """Load and validate everything; write nothing (the cache is only read)."""
     started = time.perf_counter()
+    _require_content(config)
     cache = BuildCache(config.state_dir, readonly=True)
+    published = _published(cache)
     if cache.get("parse_settings") != _parse_fingerprint(config):
         cache.close()  # parsed with other settings: parse everything afresh, in memory
         cache = BuildCache(Path("/nonexistent"), readonly=True)
@@ -170,7 +196,9 @@ def check(config: SiteConfig, progress=None) -> BuildResult:
                                                 progress=progress and progress.stage("check"))
     finally:
         cache.close()
-    archive = build_archive(speeches, UrlMap(config.urls), _shower(config))
+    archive = build_archive(speeches, UrlMap(config.urls), _shower(config), published)
+    if not archive.speeches:
+        problems.append(_no_speech_problem(config, stats))
     review = [(s.source, s.meta.review) for s in archive.speeches if s.meta.review]
     problems = problems + duplicate_problems(config, archive.speeches)
     return BuildResult(speeches=len(archive.speeches), problems=problems + archive.problems,
@@ -209,6 +237,7 @@ def build(config: SiteConfig, progress=None, notify=None, explain: bool = False)
     """Build content/ into output/; return what happened. Raises SiteBuilderError on failures
     that stop the whole build (lock held, disk full); content problems are in the result."""
     started = time.perf_counter()
+    _require_content(config)
     try:
         with build_lock(config.state_dir, notify=notify):
             cache = BuildCache(config.state_dir)
@@ -236,7 +265,7 @@ def _build_locked(config: SiteConfig, cache: BuildCache, progress, explain: bool
 
     # 1. Quick exit: same files, same configuration, same theme, last build complete.
     scanned = loader.scan(config.content)
-    files = scanned[0]
+    files = scanned[0]  # (files, problems, what could not be read)
     signature = _fingerprint([(f.source, f.mtime_ns, f.size) for f in files], repr(config), settings_fp,
                              _theme_signature(templates), str(config.output))
     previous = cache.get("signature")
@@ -261,9 +290,14 @@ def _build_locked(config: SiteConfig, cache: BuildCache, progress, explain: bool
     if stats["parsed"]:
         result.explain.append(f"parsed {stats['parsed']} new or changed speech files")
 
-    # 3. The model: order, prev/next, taxonomies, URL collisions.
-    archive = build_archive(speeches, UrlMap(config.urls), _shower(config))
+    # 3. The model: order, prev/next, taxonomies, URL collisions (the speech that published a
+    # URL keeps it).
+    published = _published(cache)
+    archive = build_archive(speeches, UrlMap(config.urls), _shower(config), published)
     problems += archive.problems
+    if not archive.speeches:
+        problems.append(_no_speech_problem(config, stats))
+    broken = stats["broken"] | archive.rejected  # their published pages are kept
     problems += duplicate_problems(config, archive.speeches, texts=False)  # same title and date (cheap)
     result.speeches = len(archive.speeches)
     bodies = _Bodies(cache)
@@ -282,39 +316,34 @@ def _build_locked(config: SiteConfig, cache: BuildCache, progress, explain: bool
         # 5. Pages: render only those whose key changed.
         pages = Views(config, archive).all_pages()
         result.pages = len(pages)
-        _write_pages(config, cache, templates, pages, broken_sources=_broken_sources(problems, config, cache),
+        _write_pages(config, cache, templates, pages, broken=broken, problems=problems,
                      result=result, progress=progress, explain=explain)
         copy_tree(templates.static_dirs, config.output / "static")
         clock("render")
     except BaseException:
         indexes.abandon()
         raise
-    result.index = indexes.finish(clock, result)
+    result.index, unindexed = indexes.finish(clock, result)
+    show = _shower(config)
+    problems += [Problem(show(source), None, None, f"could not be indexed for search: {why}",
+                         "the page was built but search does not find it; this is a bug in site-builder: "
+                         "run again with SITE_BUILDER_DEBUG=1 and report it with this file")
+                 for source, why in sorted(unindexed.items())]
 
     result.problems = problems
     cache.set("last_result", pickle.dumps(result).hex())
-    cache.set("signature", signature)
+    # A page that could not be rendered or a speech left out of the indexes (a bug, not the
+    # content) is tried again by the next build: this one is not "complete".
+    cache.set("signature", "" if unindexed or result.unrendered else signature)
     cache.commit()
     return result
 
 
-def _broken_sources(problems: list[Problem], config: SiteConfig, cache: BuildCache) -> set[str]:
-    """Sources (files, or folders that could not be read) that exist but failed: their old pages
-    are kept."""
-    broken = set()
-    for p in problems:
-        if p.is_error:
-            path = Path(p.path)
-            try:  # not path.resolve(): the file may be a symbolic link loop
-                broken.add((path.parent.resolve() / path.name).relative_to(config.content).as_posix())
-            except (ValueError, OSError, RuntimeError):
-                pass
-    return broken
-
-
 def _is_broken(owner: str | None, broken: set[str]) -> bool:
-    return owner is not None and (owner in broken or "." in broken
-                                  or any(owner.startswith(b + "/") for b in broken))
+    """``broken`` holds sources that failed and folders ("a/b/", or "" for all of content) that
+    could not be read: the pages they published are kept."""
+    return owner is not None and (owner in broken or any(b.endswith("/") and owner.startswith(b) for b in broken)
+                                  or "" in broken)
 
 
 def _page_key(page: Page, templates: TemplateSet, site_fp: str) -> str:
@@ -324,13 +353,17 @@ def _page_key(page: Page, templates: TemplateSet, site_fp: str) -> str:
                               page.body_of)).encode("utf-8", "surrogatepass")).hexdigest()
 
 
-def _write_pages(config, cache, templates, pages, broken_sources, result, progress, explain) -> None:
+def _write_pages(config, cache, templates, pages, broken, problems, result, progress, explain) -> None:
+    """Render and write the pages whose key changed; remove the pages no longer made, except
+    those of ``broken`` sources. A speech whose page cannot be rendered is a problem of its file
+    (its previous page is kept); any other page that fails is a bug and stops the build."""
     site = site_view(config)
     # The parse fingerprint covers the code version: HTML, tables of contents and templates'
     # helpers of another version of site_builder render every page again.
     site_fp = _fingerprint(site, config.urls, _parse_fingerprint(config))
     known = cache.page_keys()
     out = config.output
+    show = _shower(config)
     out_dir = str(out)  # os.path, not pathlib, in this loop over every page
     todo = []
     for page in pages:
@@ -346,6 +379,13 @@ def _write_pages(config, cache, templates, pages, broken_sources, result, progre
     done = 0
     for page, key, why, written in _render_all(todo, templates, site, out, config.state_dir, cache):
         done += 1
+        if isinstance(written, str):  # this speech's page failed: its old page (if any) stays
+            problems.append(Problem(show(page.owner), None, None, f"its page could not be rendered: {written}",
+                                    "this is a bug in site-builder (the other pages were built): run again with "
+                                    "SITE_BUILDER_DEBUG=1 and report it with this file"))
+            broken.add(page.owner)
+            result.unrendered += 1
+            continue
         if written:
             result.written += 1
             if explain:
@@ -354,7 +394,7 @@ def _write_pages(config, cache, templates, pages, broken_sources, result, progre
         if progress:
             progress("render", done, len(todo))
     current = {p.path for p in pages}
-    stale = [path for path, (_, owner) in known.items() if path not in current and not _is_broken(owner, broken_sources)]
+    stale = [path for path, (_, owner) in known.items() if path not in current and not _is_broken(owner, broken)]
     for path in stale:
         remove_file(out, path)
         if explain:
@@ -380,12 +420,24 @@ def _render_page(page: Page, templates: TemplateSet, site: dict, out: Path, cach
     return write_file(out, page.path, data)
 
 
+def _render_speech_page(page: Page, templates: TemplateSet, site: dict, out: Path, cache: BuildCache) -> bool | str:
+    """_render_page; for a speech's own page, an unexpected error comes back as its text."""
+    try:
+        return _render_page(page, templates, site, out, cache)
+    except SiteBuilderError:
+        raise
+    except Exception as err:  # noqa: BLE001 - one speech's page, reported on its file
+        if page.owner is None or os.environ.get("SITE_BUILDER_DEBUG"):
+            raise
+        return f"{type(err).__name__}: {err}"
+
+
 def _render_chunk(chunk: list) -> list:
     """In a worker process: render and write a share of the pages; errors come back as text."""
     templates, site, out, state_dir = _render_state
     cache = BuildCache(state_dir, readonly=True)
     try:
-        return [(n, _render_page(page, templates, site, out, cache)) for n, page in chunk]
+        return [(n, _render_speech_page(page, templates, site, out, cache)) for n, page in chunk]
     except SiteBuilderError as err:
         return [(-1, str(err))]
     finally:
@@ -397,7 +449,7 @@ def _render_all(todo: list, templates, site, out, state_dir, cache):
     jobs = min(os.cpu_count() or 1, 4)
     if jobs <= 1 or len(todo) < PARALLEL_RENDER_MIN:
         for page, key, why in todo:
-            yield page, key, why, _render_page(page, templates, site, out, cache)
+            yield page, key, why, _render_speech_page(page, templates, site, out, cache)
         return
     import multiprocessing
 
@@ -525,7 +577,8 @@ class _IndexUpdate:
         if self.pid is not None:
             self._wait()
 
-    def finish(self, clock: _Clock, result: "BuildResult") -> dict:
+    def finish(self, clock: _Clock, result: "BuildResult") -> tuple[dict, dict[str, str]]:
+        """(stats, {source: why} of the speeches that could not be indexed)."""
         if self.pid is None:
             return _update_indexes(self.config, self.docs, clock)
         status, value, extra = self._wait()
@@ -542,7 +595,39 @@ class _IndexUpdate:
         raise RuntimeError(value + (f"\n{extra}" if extra and os.environ.get("SITE_BUILDER_DEBUG") else ""))
 
 
-def _update_indexes(config: SiteConfig, docs: list, clock) -> dict:
+def _update_indexes(config: SiteConfig, docs: list, clock) -> tuple[dict, dict[str, str]]:
+    """Update both indexes; return (stats, {source: why} of speeches left out of them).
+
+    A speech whose text the indexers cannot take is left out and reported, and the others are
+    indexed: when an update fails with an unexpected error, each speech is tried alone."""
+    try:
+        return _update_both(config, docs, clock), {}
+    except (SiteBuilderError, OSError, KeyboardInterrupt, MemoryError):
+        raise
+    except Exception:  # noqa: BLE001 - find the speeches that cause it, or re-raise (a bug)
+        unindexable = _unindexable(docs)
+        if not unindexable or os.environ.get("SITE_BUILDER_DEBUG"):
+            raise
+    rest = [d for d in docs if d.id not in unindexable]
+    return _update_both(config, rest, clock), unindexable
+
+
+def _unindexable(docs: list) -> dict[str, str]:
+    """{source: error} of the docs that an index's per-speech analysis fails on."""
+    from .search_index import analyse_doc as whoosh_analyse
+    from .static_index import analyse as static_analyse
+
+    bad = {}
+    for doc in docs:
+        try:
+            whoosh_analyse(doc)
+            static_analyse(doc)
+        except Exception as err:  # noqa: BLE001
+            bad[doc.id] = f"{type(err).__name__}: {err}"
+    return bad
+
+
+def _update_both(config: SiteConfig, docs: list, clock) -> dict:
     from .search_index import SearchIndex
     from .static_index import StaticIndex
 

@@ -6,21 +6,28 @@ from __future__ import annotations
 
 import hashlib
 import os
+import signal
 import stat
+import sys
+import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 from . import frontmatter, schema
 from .cache import BuildCache
 from .errors import Problem
-from .markup import Renderer
+from .markup import Renderer, TooComplex
 from .model import Speech
 from .textio import EncodingProblem, decode_utf8
 
-LARGE_FILE = 2 * 1024 * 1024
-MAX_FILE = 64 * 1024 * 1024
+LARGE_FILE = 2 * 1024 * 1024  # a warning: more than one speech in the file?
+MAX_FILE = 4 * 1024 * 1024  # refused unread (parsing 4 MB takes about 5 s, 8 MB 14 s)
+PARSE_SECONDS = 15.0  # per file: reading, front matter, Markdown, sanitising (see time_budget)
 
 
 @dataclass(frozen=True)
@@ -50,26 +57,65 @@ class Parsed:
 
 
 def display_path(path: Path) -> str:
-    """The path as the user should see it: relative to the current folder when inside it."""
+    """The path as the user should see it: relative to the current folder when inside it; bytes
+    that are not UTF-8 (a name in GBK, as unzip leaves a Windows zip) shown as \\xNN."""
     try:
-        return os.path.relpath(path)
+        shown = os.path.relpath(path)
     except ValueError:
-        return str(path)
+        shown = str(path)
+    return escape_name(shown)
 
 
-def scan(content: Path) -> tuple[list[SourceFile], list[Problem]]:
-    """All *.md files under ``content`` (sorted), and the ones that cannot be read."""
+def escape_name(name: str) -> str:
+    """A file name from the OS with undecodable bytes (surrogate escapes) as \\xNN."""
+    try:
+        name.encode("utf-8")
+        return name
+    except UnicodeEncodeError:
+        return os.fsencode(name).decode("utf-8", "backslashreplace")
+
+
+def _bad_name_problem(path: str, what: str) -> Problem:
+    raw = os.fsencode(os.path.basename(path))
+    try:
+        guess = raw.decode("gb18030")
+        looks = f" (as GBK it reads {guess!r}, as unzip leaves the names of a zip made on Windows)"
+    except UnicodeDecodeError:
+        looks = ""
+    return Problem(display_path(path), None, None, f"{what} name is not UTF-8{looks}: not read",
+                   "rename it, e.g. convmv -f GBK -t UTF-8 --notest -r <folder>, or unzip with -O GBK")
+
+
+def _is_utf8(name: str) -> bool:
+    try:
+        name.encode("utf-8")
+        return True
+    except UnicodeEncodeError:
+        return False
+
+
+def scan(content: Path) -> tuple[list[SourceFile], list[Problem], set[str]]:
+    """All *.md files under ``content`` (sorted), the problems of those that cannot be read, and
+    what could not be read: sources, and folders as prefixes ending in "/" ("" = all of content)."""
     files: list[SourceFile] = []
     problems: list[Problem] = []
+    broken: set[str] = set()
     if not content.is_dir():
         return files, [Problem(display_path(content), None, None, "content folder not found",
-                               "create it, or point --content at the folder holding the speeches")]
+                               "create it, or point --content at the folder holding the speeches")], {""}
     seen_dirs: set[tuple[int, int]] = set()
     root = str(content)
 
+    def prefix_of(dirpath: str) -> str:
+        rel = os.path.relpath(dirpath, root).replace(os.sep, "/")
+        return "" if rel == "." else rel + "/"
+
     def onerror(err: OSError) -> None:
-        problems.append(Problem(display_path(Path(err.filename or content)), None, None,
-                                f"cannot read this folder: {err.strerror}", "check its permissions"))
+        folder = err.filename or root
+        problems.append(Problem(display_path(Path(folder)), None, None,
+                                f"cannot read this folder: {err.strerror}",
+                                "check its permissions (the pages of its speeches were kept)"))
+        broken.add(prefix_of(folder))
 
     for dirpath, dirnames, filenames in os.walk(content, onerror=onerror, followlinks=True):
         st = os.stat(dirpath)
@@ -80,41 +126,136 @@ def scan(content: Path) -> tuple[list[SourceFile], list[Problem]]:
             dirnames[:] = []
             continue
         seen_dirs.add((st.st_dev, st.st_ino))
-        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+        keep = []
+        for d in sorted(dirnames):
+            if d.startswith("."):
+                continue
+            if not _is_utf8(d):  # its speeches could have no URL, nor a row in the cache
+                problems.append(_bad_name_problem(os.path.join(dirpath, d), "folder"))
+                continue
+            keep.append(d)
+        dirnames[:] = keep
         # Plain strings, not Path objects: at 10,000 files pathlib alone cost more than the stats.
-        prefix = os.path.relpath(dirpath, root).replace(os.sep, "/")
-        prefix = "" if prefix == "." else prefix + "/"
+        prefix = prefix_of(dirpath)
         for name in sorted(filenames):
             if not name.endswith(".md") or name.startswith("."):
                 continue
             path = os.path.join(dirpath, name)
+            if not _is_utf8(name):
+                problems.append(_bad_name_problem(path, "file"))
+                continue
             try:
                 st = os.stat(path)
             except OSError as err:
                 problems.append(Problem(display_path(path), None, None, f"cannot read this file: {err.strerror}",
                                         "a broken symbolic link? fix or remove it"))
+                broken.add(prefix + name)
                 continue
             if not stat.S_ISREG(st.st_mode):  # reading a pipe would block, a device would never end
                 problems.append(Problem(display_path(path), None, None,
                                         "not a regular file (a pipe, device or socket): not read",
                                         "remove it, or put the speech's text in an ordinary file"))
+                broken.add(prefix + name)
                 continue
             files.append(SourceFile(prefix + name, path, st.st_mtime_ns, st.st_size))
-    return files, problems
+    return files, problems, broken
+
+
+class TimeBudgetExceeded(BaseException):
+    """A file took longer than its budget. A BaseException, like KeyboardInterrupt, so that no
+    ``except Exception`` inside a library swallows it."""
+
+
+@contextmanager
+def time_budget(seconds: float | None):
+    """Raise TimeBudgetExceeded in this thread once ``seconds`` have passed.
+
+    In the main thread (the CLI, the parse worker processes) a SIGALRM timer, which costs nothing
+    and also stops a regular expression that backtracks; in another thread (``serve`` builds in
+    one) a profile hook that looks at the clock every 512 calls."""
+    if not seconds or seconds <= 0:
+        yield
+        return
+    if threading.current_thread() is threading.main_thread() and hasattr(signal, "setitimer"):
+        def on_alarm(_signum, _frame):
+            raise TimeBudgetExceeded(seconds)
+
+        previous = signal.signal(signal.SIGALRM, on_alarm)
+        signal.setitimer(signal.ITIMER_REAL, seconds, 0.25)  # again every 0.25 s if one is lost
+        try:
+            yield
+        finally:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+            signal.signal(signal.SIGALRM, previous)
+        return
+    deadline = time.monotonic() + seconds
+    calls = [0]
+    previous = sys.getprofile()
+
+    def hook(_frame, event, _arg):
+        calls[0] += 1
+        if calls[0] & 511 == 0 and time.monotonic() > deadline:
+            sys.setprofile(previous)
+            raise TimeBudgetExceeded(seconds)
+
+    sys.setprofile(hook)
+    try:
+        yield
+    finally:
+        sys.setprofile(previous)
 
 
 _renderer: Renderer | None = None
 
 
-def parse_bytes(shown: str, data: bytes, settings: ParseSettings) -> tuple[Parsed, str, str]:
-    """Parse one speech file; return (Parsed, html, plain text). Never raises for bad content."""
+def _failed(problem: Problem) -> tuple[Parsed, str, str]:
+    return Parsed(None, (), 0, 0, [problem]), "", ""
+
+
+def _too_large(shown: str, size: int) -> tuple[Parsed, str, str]:
+    return _failed(Problem(shown, None, None, f"file too large ({size / 1048576:.1f} MB; the limit is "
+                                              f"{MAX_FILE >> 20} MB): not read", "split it: one speech per file"))
+
+
+def parse_bytes(shown: str, data: bytes, settings: ParseSettings,
+                seconds: float | None = None) -> tuple[Parsed, str, str]:
+    """Parse one speech file; return (Parsed, html, plain text). Never raises for bad content:
+    whatever goes wrong, also a bug or a file that takes longer than ``seconds`` (default
+    PARSE_SECONDS), is a problem of this file."""
+    global _renderer
+    seconds = PARSE_SECONDS if seconds is None else seconds
+    try:
+        with time_budget(seconds):
+            return _parse_bytes(shown, data, settings)
+    except TimeBudgetExceeded:
+        _renderer = None  # stopped half-way: start the next file with a fresh one
+        return _failed(Problem(shown, None, None, f"took more than {seconds:g} s to read (the limit per file)",
+                               "simplify its Markdown (very long paragraphs, deep nesting, many [ < * _) "
+                               "or split the file"))
+    except RecursionError:
+        _renderer = None
+        return _failed(Problem(shown, None, "markdown", "nested too deeply for the Markdown parser",
+                               "flatten the nesting of lists, quotes or HTML"))
+    except MemoryError:
+        _renderer = None
+        return _failed(Problem(shown, None, None, "not enough memory to read this file",
+                               "split it, or simplify its Markdown"))
+    except Exception as err:  # noqa: BLE001 - a bug of ours or of a library: this file only
+        _renderer = None
+        if os.environ.get("SITE_BUILDER_DEBUG"):
+            raise
+        return _failed(Problem(shown, None, None, f"could not be read: {type(err).__name__}: {err}",
+                               "this is a bug in site-builder (the other speeches were built); run again with "
+                               "SITE_BUILDER_DEBUG=1 for the details and report them with this file"))
+
+
+def _parse_bytes(shown: str, data: bytes, settings: ParseSettings) -> tuple[Parsed, str, str]:
     global _renderer
     if _renderer is None or _renderer.trust_html != settings.trust_html:
         _renderer = Renderer(trust_html=settings.trust_html)
     problems: list[Problem] = []
     if len(data) > MAX_FILE:
-        return Parsed(None, (), 0, 0, [Problem(shown, None, None, f"file too large ({len(data) >> 20} MB)",
-                                                "split it: one speech per file")]), "", ""
+        return _too_large(shown, len(data))
     if len(data) > LARGE_FILE:
         problems.append(Problem(shown, None, None, f"very large speech ({len(data) / 1048576:.1f} MB)",
                                 "check that the file holds one speech only", severity="warning"))
@@ -133,7 +274,11 @@ def parse_bytes(shown: str, data: bytes, settings: ParseSettings) -> tuple[Parse
     if not fm.body.strip():
         problems.append(Problem(shown, fm.body_line, None, "no text after the front matter",
                                 "write the speech below the closing ---", severity="warning"))
-    rendered = _renderer.render(fm.body)
+    try:
+        rendered = _renderer.render(fm.body)
+    except TooComplex as err:
+        line, message = err.where(fm.body_line)
+        return _failed(Problem(shown, line, "markdown", message, err.hint))
     parsed = Parsed(meta, rendered.toc, rendered.word_count, rendered.reading_minutes, problems)
     return parsed, rendered.html, rendered.text
 
@@ -141,6 +286,9 @@ def parse_bytes(shown: str, data: bytes, settings: ParseSettings) -> tuple[Parse
 def _parse_job(job: tuple[str, str, str, ParseSettings]) -> tuple[str, Parsed, str, str]:
     source, path, shown, settings = job
     try:
+        size = os.stat(path).st_size
+        if size > MAX_FILE:  # refused unread: a 50 MB file costs nothing
+            return (source, *_too_large(shown, size))
         data = Path(path).read_bytes()
     except OSError as err:
         return source, Parsed(None, (), 0, 0, [Problem(shown, None, None, f"cannot read this file: {err.strerror}",
@@ -150,8 +298,11 @@ def _parse_job(job: tuple[str, str, str, ParseSettings]) -> tuple[str, Parsed, s
 
 
 def digest_file(path: str) -> str:
+    digest = hashlib.sha1()
     with open(path, "rb") as fh:
-        return hashlib.sha1(fh.read()).hexdigest()
+        while chunk := fh.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
 
 
 def load(
@@ -161,12 +312,15 @@ def load(
     include_drafts: bool = False,
     progress: Callable[[int, int], None] | None = None,
     jobs: int | None = None,
-    scanned: tuple[list[SourceFile], list[Problem]] | None = None,
+    scanned: tuple[list[SourceFile], list[Problem], set[str]] | None = None,
 ) -> tuple[list[Speech], list[Problem], dict]:
     """Scan (unless ``scanned`` is what ``scan(content)`` just returned), parse what changed (in
-    parallel), validate; return speeches, problems and counts."""
-    files, problems = scanned if scanned is not None else scan(content)
+    parallel), validate; return speeches, problems and counts. ``stats["broken"]``: the sources
+    that failed and the folders (prefixes ending in "/") that could not be read: the pages they
+    published are kept."""
+    files, problems, broken = scanned if scanned is not None else scan(content)
     problems = list(problems)
+    broken = set(broken)
     known = cache.file_stats()
     rows: list[tuple[str, int, int, str]] = []
     for f in files:
@@ -179,6 +333,7 @@ def load(
             except OSError as err:
                 problems.append(Problem(display_path(f.path), None, None, f"cannot read this file: {err.strerror}",
                                         "check its permissions"))
+                broken.add(f.source)
                 continue
         rows.append((f.source, f.mtime_ns, f.size, digest))
     keys = [(r[0], r[3]) for r in rows]
@@ -203,13 +358,14 @@ def load(
         parsed = cached[(source, digest)]
         problems.extend(parsed.problems)
         if parsed.meta is None:
+            broken.add(source)
             continue
         if parsed.meta.draft and not include_drafts:
             drafts += 1
             continue
         speeches.append(Speech(source=source, digest=digest, meta=parsed.meta, toc=parsed.toc,
                                word_count=parsed.word_count, reading_minutes=parsed.reading_minutes))
-    stats = {"files": len(keys), "parsed": len(todo), "drafts": drafts}
+    stats = {"files": len(keys), "parsed": len(todo), "drafts": drafts, "broken": broken}
     return speeches, problems, stats
 
 
@@ -219,5 +375,36 @@ def _run(todo: list, jobs: int | None):
     if jobs <= 1 or len(todo) < 40:
         yield from map(_parse_job, todo)
         return
-    with ProcessPoolExecutor(max_workers=jobs) as pool:
-        yield from pool.map(_parse_job, todo, chunksize=16)
+    done = 0
+    try:
+        with ProcessPoolExecutor(max_workers=jobs) as pool:
+            for result in pool.map(_parse_job, todo, chunksize=16):
+                done += 1
+                yield result
+        return
+    except BrokenProcessPool:  # a worker died (killed for memory, or a crash in native code)
+        pass
+    yield from _run_isolated(todo[done:])
+
+
+def _run_isolated(todo: list):
+    """Parse one file at a time in a worker process, so that a file that kills its process is
+    known, reported, and the others still parsed."""
+    pool = None
+    try:
+        for job in todo:
+            if pool is None:
+                pool = ProcessPoolExecutor(max_workers=1)
+            try:
+                result = pool.submit(_parse_job, job).result()
+            except BrokenProcessPool:
+                pool.shutdown(wait=False)
+                pool = None
+                source, _path, shown, _settings = job
+                result = (source, *_failed(Problem(
+                    shown, None, None, "the process reading this file died (out of memory, or a crash)",
+                    "simplify or split the file; if it is an ordinary speech, report it as a bug")))
+            yield result
+    finally:
+        if pool is not None:
+            pool.shutdown()

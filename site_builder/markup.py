@@ -13,7 +13,9 @@ from markdown.extensions.toc import slugify_unicode
 from markdown.treeprocessors import InlineProcessor
 
 _EXTENSIONS = ["extra", "sane_lists", "toc"]
-_EXTENSION_CONFIGS = {"toc": {"slugify": slugify_unicode, "toc_depth": "2-4", "permalink": False}}
+# marker "": a "[TOC]" line stays text (the speech page shows the table of contents already, and
+# each marker would copy the whole table: 2,000 of them under 2,000 headings never finish).
+_EXTENSION_CONFIGS = {"toc": {"slugify": slugify_unicode, "toc_depth": "2-4", "permalink": False, "marker": ""}}
 
 # Tags and attributes kept by the sanitiser (everything Markdown produces, minus scripts,
 # styles, forms, frames and event handlers: nh3 never lets on* attributes or javascript: URLs through).
@@ -35,6 +37,7 @@ _ATTRIBUTES = {
 _BLOCK_END = re.compile(r"</(p|h[1-6]|li|blockquote|pre|tr|dt|dd|div|table|figure)>|<br\s*/?>", re.I)
 _TAG = re.compile(r"<[^>]+>")
 _INVISIBLE = re.compile(r"[\x00-\x08\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
+_SPECIAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")  # _INVISIBLE or a break
 _IMG_WITHOUT_ALT = re.compile(r"<img(?![^>]*\balt=)")
 _CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003ffff]")
 _WORD = re.compile(r"[A-Za-z0-9]+(?:[.'’-][A-Za-z0-9]+)*")
@@ -118,6 +121,167 @@ class _FastInlineProcessor(InlineProcessor):
         return InlineProcessor._InlineProcessor__handleInline(self, data, patternIndex)
 
 
+# -- Limits ------------------------------------------------------------------------------------
+# Python-Markdown recurses once per level of nesting (lists, quotes, definitions), and much of its
+# work grows with the square of something: the brackets, tags, marks and lines of one paragraph,
+# the unclosed "<" and the headings of the whole text; nh3's with the depth of raw HTML. A body
+# past these limits is refused with the line and the limit before the parser sees it (1,000 nested
+# list levels took 7 s and ended in a RecursionError; 3,000 ran 13 minutes and took 7.9 GB; 20,000
+# "[" in a paragraph never ended). Each limit is far above what a speech uses; within all of them
+# a file of the largest size (loader.MAX_FILE) parses in a few seconds, and the loader's time
+# budget stops what they miss (tests/test_hostile.py and bench/fuzz_build.py try both).
+MAX_LINE_CHARS = 200_000  # characters on one line
+MAX_NESTING = 32  # levels of lists, quotes and definitions (4 columns of indentation = one level)
+MAX_NESTING_TOTAL = 20_000  # levels beyond the first, over all lines
+MAX_HTML_NESTING = 100  # levels of raw HTML elements
+MAX_HEADINGS = 1_000
+MAX_ABBREVIATIONS = 50  # "*[HTML]: …" definitions: each is looked for in all of the text
+MAX_PARAGRAPH_LINES = 2_000
+#: (name, characters, limit in one paragraph, limit in the speech, hint)
+_COUNTED = (
+    ("'['", "[", 500, 5_000, "write 【】 for brackets in the text, or put a backslash before each ["),
+    ("'<'", "<", 2_000, 20_000, "write 《》 or ＜ for angle brackets in the text, or remove raw HTML"),
+    ("'<' not closed on its line", None, 1_000, 1_000,
+     "write 《》 or ＜ for angle brackets in the text, or close the HTML tags"),
+    ("of the marks \\ ` * _ & !", "\\`*_&!", 5_000, 50_000, "remove the marks, or split the paragraph"),
+    ("'|' (table cells)", "|", 20_000, 20_000, "split the table, or write ｜"),
+)
+_LOOSE = 2  # index of the unclosed "<" in _COUNTED
+_ANY_COUNTED = re.compile(r"[\[<\\`*_&!|]")
+
+_MARKERS = re.compile(r"(?:[ \t]*(?:>|[-*+](?=[ \t])|\d{1,9}[.)](?=[ \t])|:(?=[ \t])))+")
+_MARKER = re.compile(r">|[-*+:]|\d{1,9}[.)]")
+_HR = re.compile(r"[ ]{0,3}([-*_])(?:[ \t]*\1){2,}[ \t]*")
+_DEFINITION = re.compile(r"[ ]{0,3}:[ \t]")
+_HEADING = re.compile(r"[ ]{0,3}#|[ ]{0,3}(?:=+|-+)[ \t]*$")
+_ABBREVIATION = re.compile(r"[ ]{0,3}\*\[")
+_CLOSED = re.compile(r"<[^<>]*>")
+_HTML_TAG = re.compile(r"<(/?)([A-Za-z][A-Za-z0-9-]*)[^<>]*?(/?)>")
+# Elements without content, or whose end tag may be left out: they do not nest.
+_FLAT_TAGS = frozenset("area base br col embed hr img input link meta param source track wbr "
+                       "p li dt dd tr td th option optgroup thead tbody tfoot colgroup rb rt rp".split())
+
+
+class TooComplex(ValueError):
+    """The body is past one of the limits above, at ``line`` (1-based in the body); ``message``
+    may name the line where the paragraph began as ``{start}``."""
+
+    def __init__(self, line: int, message: str, hint: str, start: int = 1):
+        super().__init__(message.format(start=start))
+        self.line, self.template, self.hint, self.start = line, message, hint, start
+
+    def where(self, first_line: int) -> tuple[int, str]:
+        """(line, message) in a file whose body begins at line ``first_line``."""
+        return self.line + first_line - 1, self.template.format(start=self.start + first_line - 1)
+
+
+def _indent(line: str) -> int:
+    cols = 0
+    for ch in line:
+        if ch == " ":
+            cols += 1
+        elif ch == "\t":
+            cols += 4 - cols % 4
+        else:
+            break
+    return cols
+
+
+def _lines(source: str):
+    """(line number in ``source``, line) of the text the parser is given (see Renderer.render:
+    form feeds and the like break lines, control characters are removed)."""
+    for number, line in enumerate(source.split("\n"), 1):
+        if _SPECIAL.search(line):
+            for part in _clean(line).split("\n"):
+                yield number, part
+        else:
+            yield number, line
+
+
+def _clean(source: str) -> str:
+    # Control characters show as nothing but make the feed invalid XML (and a NUL would be
+    # taken for analysis.SEPARATOR); a form feed or vertical tab was a page or line break.
+    return _INVISIBLE.sub("", source.replace("\x0c", "\n").replace("\x0b", "\n").replace("\x85", "\n"))
+
+
+def _nesting(line: str, definitions: int) -> int:
+    """Levels of lists, quotes and definitions this line opens or sits in."""
+    if line[:1] not in " \t>-*+:0123456789" or _HR.fullmatch(line):
+        return 0
+    chain = _MARKERS.match(line)
+    if not chain:
+        return 0
+    depth = len(_MARKER.findall(chain.group())) + _indent(line) // 4
+    return max(depth, definitions) if _DEFINITION.match(line) else depth
+
+
+def check_limits(source: str) -> None:
+    """Raise TooComplex at the first line past a limit. Linear in the text; about 0.1 ms for a
+    speech of 70 lines."""
+    para = [0] * len(_COUNTED)
+    total = [0] * len(_COUNTED)
+    definitions = headings = html_depth = abbreviations = nesting_total = para_lines = 0
+    start = 1  # the line where the current paragraph began
+
+    def fail(line: int, message: str, hint: str):
+        raise TooComplex(line, message, hint, start)
+
+    for number, line in _lines(source):
+        if len(line) > MAX_LINE_CHARS:
+            fail(number, f"line of {len(line):,} characters (the limit is {MAX_LINE_CHARS:,})",
+                 "break it into paragraphs (a blank line between them)")
+        if not line.strip():
+            para = [0] * len(_COUNTED)
+            definitions = para_lines = 0
+            start = number + 1
+            continue
+        para_lines += 1
+        if para_lines > MAX_PARAGRAPH_LINES:
+            fail(number, f"more than {MAX_PARAGRAPH_LINES:,} lines in the paragraph starting at line {{start}}",
+                 "put blank lines between its parts")
+        if _DEFINITION.match(line):
+            definitions += 1
+        depth = _nesting(line, definitions)
+        if depth > MAX_NESTING:
+            fail(number, f"lists, quotes or definitions nested {depth} levels deep (the limit is {MAX_NESTING})",
+                 "flatten the nesting: a speech needs a few levels at most")
+        if depth > 1:
+            nesting_total += depth - 1
+            if nesting_total > MAX_NESTING_TOTAL:
+                fail(number, f"more than {MAX_NESTING_TOTAL:,} levels of nested lists, quotes or definitions "
+                     "in the speech", "flatten the nesting: a speech needs a few levels at most")
+        if line[:4].lstrip()[:1] in ("#", "=", "-") and _HEADING.match(line):
+            headings += 1
+            if headings > MAX_HEADINGS:
+                fail(number, f"more than {MAX_HEADINGS:,} headings", "split the file: one speech per file")
+        if "[" in line and _ABBREVIATION.match(line):
+            abbreviations += 1
+            if abbreviations > MAX_ABBREVIATIONS:
+                fail(number, f"more than {MAX_ABBREVIATIONS} abbreviation definitions (*[…]: …)",
+                     "keep the few that matter, or put a backslash before the *")
+        for i, (name, chars, per_paragraph, per_file, hint) in enumerate(_COUNTED if _ANY_COUNTED.search(line) else ()):
+            if i == _LOOSE:
+                n = line.count("<") - len(_CLOSED.findall(line)) if "<" in line else 0
+            else:
+                n = sum(line.count(c) for c in chars if c in line)
+            if not n:
+                continue
+            para[i] += n
+            total[i] += n
+            if para[i] > per_paragraph:
+                fail(number, f"more than {per_paragraph:,} {name} in the paragraph starting at line {{start}}", hint)
+            if total[i] > per_file:
+                fail(number, f"more than {per_file:,} {name} in the speech", hint)
+        if "<" in line:
+            for m in _HTML_TAG.finditer(line):
+                if m.group(2).lower() in _FLAT_TAGS or m.group(3):
+                    continue
+                html_depth = max(0, html_depth - 1) if m.group(1) else html_depth + 1
+                if html_depth > MAX_HTML_NESTING:
+                    fail(number, f"HTML elements nested more than {MAX_HTML_NESTING} levels deep",
+                         "close the HTML elements you open, or remove the raw HTML")
+
+
 class Renderer:
     """One configured Markdown converter, reset between documents (cheaper than a new one)."""
 
@@ -129,12 +293,11 @@ class Renderer:
             self._md.treeprocessors.register(_FastInlineProcessor(self._md), "inline", 20)
 
     def render(self, source: str) -> Rendered:
+        """Raises TooComplex when ``source`` is past one of the limits."""
         md = self._md
         md.reset()
-        # Control characters show as nothing but make the feed invalid XML (and a NUL would be
-        # taken for analysis.SEPARATOR); a form feed or vertical tab was a page or line break.
-        source = _INVISIBLE.sub("", source.replace("\x0c", "\n").replace("\x0b", "\n").replace("\x85", "\n"))
-        body = md.convert(source)
+        check_limits(source)
+        body = md.convert(_clean(source))
         if not self.trust_html:
             body = nh3.clean(body, tags=_TAGS, attributes=_ATTRIBUTES, link_rel="noopener noreferrer",
                              url_schemes={"http", "https", "mailto"})

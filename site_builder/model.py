@@ -1,7 +1,8 @@
 """The archive in memory: speeches, and their grouping by year, meeting type and theme. No I/O."""
 from __future__ import annotations
 
-from collections.abc import Iterable
+import unicodedata
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 from .dates import PartialDate
@@ -73,6 +74,7 @@ class Archive:
     meeting_types: Taxonomy
     themes: Taxonomy
     problems: list[Problem]
+    rejected: set[str] = field(default_factory=set)  # sources left out (URL collisions): their old pages stay
 
     def taxonomies(self) -> list[Taxonomy]:
         return [self.years, self.meeting_types, self.themes]
@@ -89,46 +91,75 @@ def _group(kind: str, label: str, speeches: list[Speech], names_of, order) -> Ta
     return Taxonomy(kind, label, sorted(groups.values(), key=order))
 
 
+def path_key(path: str) -> str:
+    """Output paths equal under this key are one file on a case-insensitive disk (Windows,
+    macOS, most USB sticks), which also does not tell NFC from NFD."""
+    return unicodedata.normalize("NFC", path).casefold()
+
+
+_CASE_HINT = "they would be one file on a case-insensitive disk (Windows, macOS, a USB stick)"
+
+
 def _check_slugs(tax: Taxonomy, where: dict[str, str], problems: list[Problem], show) -> None:
     seen: dict[str, Term] = {}
     for term in tax.terms:
-        other = seen.get(term.slug)
+        other = seen.get(path_key(term.slug))
         if other is None:
-            seen[term.slug] = term
+            seen[path_key(term.slug)] = term
             continue
+        shown_other = f"; {other.name!r} is used in {show(where[other.name])}" if other.name in where else ""
+        if other.slug == term.slug:
+            what = f"would both be written to the same URL ({term.slug})"
+            hint = "rename one of them so they differ by more than punctuation or spaces"
+        else:
+            what = f"differ only in upper/lower case ({other.slug} and {term.slug}): {_CASE_HINT}"
+            hint = "write them the same way, or rename one of them"
         problems.append(Problem(
             show(where[term.name]) if term.name in where else "content", None, tax.kind,
-            f"{term.name!r} and {other.name!r} would both be written to the same URL ({term.slug})",
-            "rename one of them so they differ by more than punctuation or spaces",
+            f"{term.name!r} and {other.name!r} {what}{shown_other}", hint,
         ))
         n = 2
-        while f"{term.slug}-{n}" in seen:
+        while path_key(f"{term.slug}-{n}") in seen:
             n += 1
         term.slug = f"{term.slug}-{n}"
-        seen[term.slug] = term
+        seen[path_key(term.slug)] = term
 
 
-def build_archive(speeches: Iterable[Speech], urls: UrlMap, show=lambda source: source) -> Archive:
+def build_archive(speeches: Iterable[Speech], urls: UrlMap, show=lambda source: source,
+                  published: Mapping[str, str | None] | None = None) -> Archive:
     """Assign URLs, detect URL collisions, order speeches, link prev/next, group into taxonomies.
 
-    ``show`` turns a source path into the path shown in problems (e.g. content/2020/x.md)."""
+    ``show`` turns a source path into the path shown in problems (e.g. content/2020/x.md).
+    ``published`` maps the output paths of the last build to the source that owned them: of
+    speeches whose pages would be one file (the same path, or paths that differ only in case),
+    the one that published it keeps it and the others are errors; with none of them, all are."""
     problems: list[Problem] = []
-    by_url: dict[str, Speech] = {}
-    clashing: set[str] = set()
+    published = published or {}
+    groups: dict[str, list[Speech]] = {}
     ordered = sorted(speeches, key=Speech.sort_key, reverse=True)
     for speech in ordered:
         speech.slug = speech.meta.slug or slugify(speech.source.rsplit("/", 1)[-1].removesuffix(".md"))
         speech.url = urls.path("speech", slug=speech.slug, year=speech.year)
-        other = by_url.get(speech.url)
-        if other is not None:
-            problems.append(Problem(
-                show(speech.source), None, "slug",
-                f"this speech and {show(other.source)} would both be written to {speech.url}",
-                "give one of them a different file name or a 'slug:' field",
-            ))
-            clashing.update({speech.source, other.source})
-        else:
-            by_url[speech.url] = speech
+        groups.setdefault(path_key(speech.url), []).append(speech)
+    clashing: set[str] = set()
+    for group in groups.values():
+        if len(group) == 1:
+            continue
+        keeper = next((s for s in group if published.get(s.url) == s.source), None)
+        for speech in group:
+            if speech is keeper:
+                continue
+            other = keeper or (group[1] if speech is group[0] else group[0])
+            if other.url == speech.url:
+                what = f"this speech and {show(other.source)} would both be written to {speech.url}"
+            else:
+                what = (f"this speech's page {speech.url} and the page of {show(other.source)} ({other.url}) "
+                        f"differ only in upper/lower case: {_CASE_HINT}")
+            if keeper is not None:
+                what += f"; {show(keeper.source)} published it first and keeps it"
+            problems.append(Problem(show(speech.source), None, "slug", what,
+                                    "give one of them a different file name or a 'slug:' field"))
+            clashing.add(speech.source)
     ordered = [s for s in ordered if s.source not in clashing]
     for older, newer in zip(ordered[1:], ordered[:-1]):
         newer.prev, older.next = older, newer
@@ -143,4 +174,4 @@ def build_archive(speeches: Iterable[Speech], urls: UrlMap, show=lambda source: 
             first_source.setdefault(th, s.source)
     for tax in (meeting_types, themes):
         _check_slugs(tax, first_source, problems, show)
-    return Archive(ordered, years, meeting_types, themes, problems)
+    return Archive(ordered, years, meeting_types, themes, problems, clashing)

@@ -324,6 +324,15 @@ def _record_from_doc(doc: IndexDoc) -> Record:
     return meta, folded, _patches(doc.body)
 
 
+def analyse_doc(doc: IndexDoc) -> tuple[Record, Counter]:
+    """Everything this index computes from one speech alone (the build calls it to find a
+    speech that an update fails on)."""
+    record = _record_from_doc(doc)
+    record[1].encode(_TEXT_CODEC, "surrogatepass")
+    pickle.dumps(record[0])
+    return record, _grams(record[1])
+
+
 def _store_name(segid: str) -> str:
     return f"gt_{segid}.bin"
 
@@ -1145,6 +1154,8 @@ class SearchIndex:
     # -- state
 
     def exists(self) -> bool:
+        """A complete index is here: its version file, written after the first update that
+        finished (a first build killed half-way leaves none, so it is not answered from)."""
         d = self.index_dir
         if not d.is_dir():
             return False
@@ -1173,7 +1184,7 @@ class SearchIndex:
         if d.is_dir() and any(d.iterdir()) and not self.exists():
             # Another format (or a damaged index): start again — but only in a folder that
             # holds nothing except an index (never wipe a folder given by mistake).
-            ours = re.compile(r"(_?MAIN[_.].*|gt_.*|site_builder_index\.json)")
+            ours = re.compile(r"(_?MAIN[_.].*|gt_.*|site_builder_index\.json(\.tmp)?)")
             strangers = [p.name for p in d.iterdir() if not ours.fullmatch(p.name)]
             if strangers:
                 raise FileExistsError(
@@ -1184,7 +1195,17 @@ class SearchIndex:
         d.mkdir(parents=True, exist_ok=True)
         if not windex.exists_in(str(d), INDEXNAME):
             windex.create_in(str(d), _schema(), indexname=INDEXNAME)
-            (d / _VERSION_FILE).write_text(json.dumps({"format": FORMAT_VERSION}), "utf-8")
+
+    def _mark_complete(self) -> None:
+        """Written last, once: until then ``exists()`` is False ("no search index, build first")."""
+        path = self.index_dir / _VERSION_FILE
+        if not path.exists():
+            tmp = path.with_name(path.name + ".tmp")
+            with open(tmp, "w", encoding="utf-8") as fh:
+                fh.write(json.dumps({"format": FORMAT_VERSION}))
+                fh.flush()
+                os.fsync(fh.fileno())
+            os.replace(tmp, path)
 
     def update(self, docs: Sequence[IndexDoc], progress: Callable[[int], None] | None = None) -> dict:
         """Make the index hold exactly `docs` (the full current set): add new, re-index changed (fingerprint), delete missing. Returns {"added": n, "updated": n, "removed": n, "unchanged": n}.
@@ -1243,6 +1264,7 @@ class SearchIndex:
                 }
                 if not added and not changed and not removed:
                     writer.cancel()
+                    self._mark_complete()  # e.g. the first build of an archive with no speech
                     return stats
                 n_change = len(added) + len(changed) + len(removed)
                 todo[0] = len(added) + len(changed)
@@ -1266,6 +1288,7 @@ class SearchIndex:
             if not writer.is_closed:
                 writer.cancel()
             raise
+        self._mark_complete()
         return stats
 
     def _merge(self, storage, segs: list, stores: dict) -> list:

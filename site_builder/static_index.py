@@ -813,7 +813,10 @@ def _postings(kind: str, keys, docs, vals, plen=None, penc=None):
 def _read_run(docs, a: int, b: int):
     """Entries of sections [a, b) of every doc, doc after doc: k records, p records, encoded
     positions, doc number of each k and each p record."""
-    offs = np.frombuffer(b"".join([o for _, o in docs]), "<i8").reshape(len(docs), -1)
+    if not docs:  # an archive with no speech: no entries (reshape cannot guess the width of nothing)
+        offs = np.zeros((0, 4 + 3 * (SECTIONS + 1)), "<i8")
+    else:
+        offs = np.frombuffer(b"".join([o for _, o in docs]), "<i8").reshape(len(docs), -1)
     head, nk, npr = offs[:, 0], offs[:, 1], offs[:, 2]
     k0, k1 = offs[:, 4 + a], offs[:, 4 + b]
     p0, p1 = offs[:, 69 + a], offs[:, 69 + b]
