@@ -109,7 +109,7 @@ from . import query as querymod
 __all__ = ["IndexDoc", "SearchIndex", "FORMAT_VERSION"]
 
 #: Bump when the on-disk layout or the analysis changes; an index of another version is rebuilt.
-FORMAT_VERSION = 5  # 5: zero-width characters and direction marks fold to nothing (#16)
+FORMAT_VERSION = f"5-{analysis.fold_version()}"  # 5: zero-width characters and direction marks fold to nothing (#16)  (+ the folding table's digest)
 INDEXNAME = "MAIN"
 _VERSION_FILE = "site_builder_index.json"
 

@@ -102,7 +102,7 @@ SECTIONS = 1 << SECTION_BITS  # per-doc postings are split by key hash into this
 POOL_MIN_DOCS = 48  # analyse in a process pool from this many new docs on
 PATCH_KEYS_PER_DOC = 10  # patch (rather than assemble) up to about this many changed keys per doc
 _ALPHA = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
-_CACHE_VERSION = f"{FORMAT}-{SECTIONS}-{HEAD}-6"  # 6: zero-width characters fold to nothing (#16)
+_CACHE_VERSION = f"{FORMAT}-{SECTIONS}-{HEAD}-6-{analysis.fold_version()}"  # 6: zero-width characters fold to nothing (#16)  (+ fold table digest)
 _TOP_FILES = ("meta", "facets")  # search/<name>.js
 _SUBDIRS = ("f", "k", "p", "t")  # search/<dir>/… belong to the index entirely
 
