@@ -144,8 +144,9 @@ def _fingerprint(*parts) -> str:
 def _code_version() -> str:
     """Changes when the package's code changes (its bytes, not mtimes: a checkout keeps them)."""
     digest = hashlib.sha1(__version__.encode())
-    for path in sorted(Path(__file__).parent.glob("*.py")):
-        digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    root = Path(__file__).parent
+    for path in sorted(root.rglob("*.py")):  # subpackages too (importer/, serve/, …)
+        digest.update(path.relative_to(root).as_posix().encode() + b"\0" + path.read_bytes())
     return digest.hexdigest()
 
 
