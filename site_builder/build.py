@@ -482,27 +482,42 @@ class _Bodies:
     def text(self, source: str, digest: str) -> str:
         return self.cache.body(source, digest)[1]
 
+    def headings(self, source: str, digest: str) -> tuple[int, ...]:
+        """The numbers of the plain text's lines that are headings (from the cached body HTML)."""
+        from .blocks import heading_lines
+
+        return heading_lines(self.cache.body(source, digest)[0])
+
 
 def _index_docs(archive: Archive, bodies: _Bodies) -> list:
     """One IndexDoc per speech; the body text is read from the cache only if an index asks
     for it (they do so only for new or changed speeches), which keeps one-file builds cheap."""
     from .search_index import IndexDoc
 
+    from .blocks import TEXT_VERSION
+
     class LazyDoc(IndexDoc):
         @property
         def body(self) -> str:
             return bodies.text(self.id, self._digest)
 
+        @property
+        def headings(self) -> tuple[int, ...]:
+            return bodies.headings(self.id, self._digest)
+
         def __reduce__(self):  # sent to worker processes with the text itself
             return (IndexDoc, (self.id, self.url, self.title, self.date, self.year, self.meeting_type,
-                               self.themes, self.body, self.fingerprint))
+                               self.themes, self.body, self.fingerprint, self.speaker, self.organization,
+                               self.headings))
 
     docs = []
     for s in archive.speeches:
         doc = object.__new__(LazyDoc)
         fields = dict(id=s.source, url=s.url, title=s.title, date=s.date.iso(), year=s.year,
                       meeting_type=s.meta.meeting_type, themes=tuple(s.meta.themes),
-                      fingerprint=hashlib.sha1(f"{s.digest}\0{s.url}\0{s.source}".encode()).hexdigest(),
+                      speaker=s.meta.speaker or "", organization=s.meta.organization or "",
+                      # TEXT_VERSION: a new way of making the plain text re-indexes every speech
+                      fingerprint=hashlib.sha1(f"{s.digest}\0{s.url}\0{s.source}\0{TEXT_VERSION}".encode()).hexdigest(),
                       _digest=s.digest)
         for key, value in fields.items():
             object.__setattr__(doc, key, value)

@@ -4,10 +4,9 @@ Exit codes: 0 ok, 1 content errors, 2 usage errors.
 """
 from __future__ import annotations
 
-import html
 import json
 import os
-import re
+import shutil
 import sys
 from pathlib import Path
 
@@ -124,15 +123,27 @@ def check(content, output, drafts, quiet):
 
 @cli.command(context_settings=CONTEXT)
 @click.argument("query")
-@click.option("--year", help="A year (2020) or a range (2018-2020).")
+@click.option("--year", help="A year (2020) or a range (2018-2020). 年份或年份范围。")
 @click.option("--meeting-type", "meeting_type", help="Only this meeting type, e.g. 座谈会.")
 @click.option("--theme", help="Only this theme, e.g. 党风廉政建设.")
-@click.option("--limit", type=click.IntRange(1, 1000), default=10, show_default=True, help="How many hits to show.")
+@click.option("--speaker", help="Only speeches by this speaker (讲话人), as written in the files.")
+@click.option("--organization", help="Only speeches of this organisation (单位), as written in the files.")
+@click.option("--sort", type=click.Choice(["relevance", "newest", "oldest"]), default="relevance", show_default=True,
+              help="Order of the hits (and of the occurrences with --kwic): relevance, or by date.")
+@click.option("--kwic", is_flag=True,
+              help="List every occurrence (concordance): date, title, left context, match, right context.")
+@click.option("--trend", is_flag=True, help="Print the number of speeches and occurrences per year as a table.")
+@click.option("--limit", type=click.IntRange(1, 100_000), default=None,
+              help="How many hits to show (default 10), or occurrences with --kwic (default: all).")
+@click.option("--offset", type=click.IntRange(0, None), default=0, show_default=True,
+              help="Skip this many hits (occurrences with --kwic): --offset 10 is the second page of 10.")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 @click.option("--csv", "as_csv", is_flag=True,
-              help="Print the hits as CSV (UTF-8): source, url, title, date, meeting_type, excerpt (plain text).")
+              help="Print CSV (UTF-8): the hits (source, url, title, date, meeting_type, excerpt), the occurrences "
+                   "with --kwic (source, url, title, date, left, match, right), or the trend with --trend.")
 @content_options
-def search(query, year, meeting_type, theme, limit, as_json, as_csv, content, output):
+def search(query, year, meeting_type, theme, speaker, organization, sort, kwic, trend, limit, offset, as_json,
+           as_csv, content, output):
     """Search the built archive. Terms are matched literally (简/繁 and full-width folded).
 
     \b
@@ -142,23 +153,30 @@ def search(query, year, meeting_type, theme, limit, as_json, as_csv, content, ou
       党建 -形式主义      exclude a term
       党建 OR 廉政        either term
     Example: site-builder search 如履薄冰 --year 2018-2020 --json
+             site-builder search 党建 --kwic --sort oldest
+             site-builder search 党建 --trend
              site-builder search 党建 --limit 1000 --csv > hits.csv
     """
-    from .query import QueryError
+    from .query import FilterError, QueryError
+    from .search import terminal
     from .search_index import SearchIndex
 
     if as_json and as_csv:
-        raise click.UsageError("give --json or --csv, not both")
+        raise click.UsageError("give --json or --csv, not both（--json 与 --csv 只能选一个）")
     config, _ = _config(content, output)
     index = SearchIndex(config.state_dir / "whoosh")
     if not index.exists():
-        raise click.UsageError(f"no search index for {config.output}: run 'site-builder build' first")
+        raise click.UsageError(f"还没有检索索引，请先运行 site-builder build（no search index for {config.output}: "
+                               "run 'site-builder build' first）")
+    if limit is None:
+        limit = 1_000_000 if kwic else 10
     try:
-        result = index.search(query, year=year, meeting_type=meeting_type, theme=theme, limit=limit)
+        result = index.search(query, year=year, meeting_type=meeting_type, theme=theme, speaker=speaker,
+                              organization=organization, sort=sort, kwic=kwic, limit=limit, offset=offset)
     except QueryError as err:
-        raise click.UsageError(f"bad query: {err}") from None
-    except ValueError as err:
-        raise click.UsageError(str(err)) from None
+        raise click.UsageError(f"查询有误（bad query）：{err}") from None
+    except FilterError as err:
+        raise click.UsageError(err.message) from None
     finally:
         index.close()
     if as_json:
@@ -167,9 +185,25 @@ def search(query, year, meeting_type, theme, limit, as_json, as_csv, content, ou
     if as_csv:
         from .export import SEARCH_FIELDS, csv_text, search_rows
 
-        _write_out(csv_text(search_rows(result), SEARCH_FIELDS))
+        if trend:
+            _write_out(csv_text(result["trend"], ["year", "speeches", "occurrences", "per_10k_chars"]))
+        elif kwic:
+            _write_out(csv_text(result["occurrences"], ["source", "url", "title", "date", "left", "match", "right"]))
+        else:
+            _write_out(csv_text(search_rows(result), SEARCH_FIELDS))
         return
-    _print_hits(result)
+    bold = (lambda s: click.style(s, bold=True, fg="red")) if not os.environ.get("NO_COLOR") else (lambda s: s)
+    if kwic:
+        columns = shutil.get_terminal_size((120, 24)).columns
+        lines = terminal.kwic_text(result, columns=max(60, columns), bold=bold)
+    else:
+        lines = terminal.hits_text(result, bold=bold)
+    if trend:
+        lines += ["", *terminal.trend_text(result)]
+    if result["total"] and not kwic:
+        lines += ["", *terminal.facet_lines(result)]
+    for line in lines:
+        click.echo(line)
 
 
 class _Utf8Out:
@@ -297,23 +331,6 @@ def export(fmt, with_text, content, out_file):
     if out_file:
         click.echo(f"export: {n} speeches written to {out_file}", err=True)
     sys.exit(1 if skipped or errors else 0)
-
-
-def _print_hits(result: dict) -> None:
-    total = result["total"]
-    click.echo(f"{total} 篇讲话包含“{result['query']}”" + ("" if total else "。"))
-    for n, hit in enumerate(result["hits"], 1):
-        click.echo(f"\n{n}. {hit['title']}  ({hit['date']}, {hit['meeting_type']})")
-        click.echo(f"   {hit['source']}  →  {hit['url']}")
-        excerpt = re.sub(r"</?mark>", lambda m: "【" if m.group() == "<mark>" else "】", hit["excerpt"])
-        click.echo("   " + html.unescape(re.sub(r"<[^>]+>", "", excerpt)))
-    if total > len(result["hits"]):
-        click.echo(f"\n… {total - len(result['hits'])} more (use --limit)")
-    facets = result.get("facets", {})
-    for name, label in (("year", "年份"), ("meeting_type", "会议类型"), ("theme", "主题")):
-        counts = facets.get(name) or {}
-        if counts:
-            click.echo(f"{label}: " + "，".join(f"{k} {v}" for k, v in list(counts.items())[:12]))
 
 
 @cli.command("import", context_settings=CONTEXT)

@@ -29,6 +29,11 @@ DEFAULT_URLS = {
     "themes": "themes/index.html",
     "theme": "themes/{slug}/index.html",
     "theme_page": "themes/{slug}/page-{page}.html",
+    "speakers": "speakers/index.html",  # 讲话人: written only when speeches name speakers
+    "speaker": "speakers/{slug}/index.html",
+    "speaker_page": "speakers/{slug}/page-{page}.html",
+    "all": "all/index.html",  # every speech in order of date, newest first, per_page a page
+    "all_page": "all/page-{page}.html",
     "stats": "stats/index.html",
     "search": "search/index.html",
     "compare": "compare/index.html",  # compares two speeches (?a=…&b=…); its list of speeches is docs.js beside it

@@ -1,4 +1,20 @@
-"""Markdown → sanitised HTML, a table of contents, and the plain text that search reads."""
+"""Markdown → sanitised HTML, a table of contents, and the plain text that search reads.
+
+The contract between a speech page and its plain text (``blocks.py`` does the numbering)
+=========================================================================================
+
+* Every text block of the body — ``p``, ``h1``–``h6``, ``li``, ``dt``, ``dd``, ``td``, ``th`` (and
+  ``pre``, ``figcaption``, ``caption``) — gets ``id="p{n}"``, n = the 1-based number of the block in
+  document order. A ``p`` inside a ``blockquote`` or an ``li`` counts as that ``p``, not twice; the
+  text of an ``li`` before its nested list (and raw HTML's loose text) is wrapped in
+  ``<span class="text-block" id="p{n}">``, so ids never nest. A block without text gets no id.
+* Headings use this id too: it replaces the slug id, and the table of contents links to ``#p{n}``.
+* Each block ends with ``<a class="permalink" href="#p{n}" aria-label="第 n 段的链接">¶</a>``.
+* ``Rendered.text``, the plain text (what ``analysis.search_text`` receives as the body, what both
+  search indexes store) has exactly one line per block in the same order: line ``i`` (0-based) is
+  the text of ``#p{i+1}`` without its ¶ link, whitespace (``<br>`` included) collapsed to single
+  spaces. ``plain_text(html)`` of a built page's body gives the same lines.
+"""
 from __future__ import annotations
 
 import html
@@ -11,6 +27,8 @@ import markdown
 import nh3
 from markdown.extensions.toc import slugify_unicode
 from markdown.treeprocessors import InlineProcessor
+
+from .blocks import block_lines, number_blocks
 
 _EXTENSIONS = ["extra", "sane_lists", "toc"]
 # marker "": a "[TOC]" line stays text (the speech page shows the table of contents already, and
@@ -34,7 +52,6 @@ _ATTRIBUTES = {
     "ol": {"start"},
 }
 
-_BLOCK_END = re.compile(r"</(p|h[1-6]|li|blockquote|pre|tr|dt|dd|div|table|figure)>|<br\s*/?>", re.I)
 _TAG = re.compile(r"<[^>]+>")
 _INVISIBLE = re.compile(r"[\x00-\x08\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
 _SPECIAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")  # _INVISIBLE or a break
@@ -302,9 +319,13 @@ class Renderer:
             body = nh3.clean(body, tags=_TAGS, attributes=_ATTRIBUTES, link_rel="noopener noreferrer",
                              url_schemes={"http", "https", "mailto"})
         body = _IMG_WITHOUT_ALT.sub('<img alt=""', body)  # valid HTML needs alt; "" = decorative
-        toc = Toc(tuple(_flatten(getattr(md, "toc_tokens", []))))
-        text = plain_text(body)
-        return Rendered(html=body, toc=toc, text=text, word_count=count_words(text))
+        numbered = number_blocks(body)
+        # The table of contents links to the headings' new ids (a heading without text has none).
+        renamed = numbered.renamed
+        toc = Toc(tuple((level, renamed[old], title) for level, old, title in _flatten(getattr(md, "toc_tokens", []))
+                        if old in renamed))
+        text = "\n".join(numbered.lines)
+        return Rendered(html=numbered.html, toc=toc, text=text, word_count=count_words(text))
 
 
 def _flatten(tokens: list[dict]):
@@ -314,11 +335,8 @@ def _flatten(tokens: list[dict]):
 
 
 def plain_text(body_html: str) -> str:
-    """The text of rendered HTML: one line per block, tags removed, entities decoded."""
-    text = _BLOCK_END.sub("\n", body_html)
-    text = html.unescape(_TAG.sub("", text))
-    lines = (" ".join(line.split()) for line in text.split("\n"))
-    return "\n".join(line for line in lines if line)
+    """The plain text of a body's HTML (numbered or not): one line per block (see the contract above)."""
+    return "\n".join(block_lines(body_html))
 
 
 def count_words(text: str) -> int:

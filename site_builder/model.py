@@ -75,9 +75,12 @@ class Archive:
     themes: Taxonomy
     problems: list[Problem]
     rejected: set[str] = field(default_factory=set)  # sources left out (URL collisions): their old pages stay
+    speakers: Taxonomy | None = None  # 讲话人: only the speeches that name one
 
     def taxonomies(self) -> list[Taxonomy]:
-        return [self.years, self.meeting_types, self.themes]
+        """Year, meeting type, theme, and speaker when any speech names one."""
+        extra = [self.speakers] if self.speakers is not None and self.speakers.terms else []
+        return [self.years, self.meeting_types, self.themes, *extra]
 
 
 def _group(kind: str, label: str, speeches: list[Speech], names_of, order) -> Taxonomy:
@@ -167,11 +170,11 @@ def build_archive(speeches: Iterable[Speech], urls: UrlMap, show=lambda source: 
     meeting_types = _group("meeting_type", "会议类型", ordered, lambda s: [s.meta.meeting_type],
                            lambda t: (-t.count, t.name))
     themes = _group("theme", "主题", ordered, lambda s: s.meta.themes, lambda t: (-t.count, t.name))
-    first_source = {}  # term → the source of its newest speech (shown only when a term clashes)
-    for s in ordered:
-        first_source.setdefault(s.meta.meeting_type, s.source)
-        for th in s.meta.themes:
-            first_source.setdefault(th, s.source)
-    for tax in (meeting_types, themes):
+    speakers = _group("speaker", "讲话人", ordered, lambda s: [s.meta.speaker] if s.meta.speaker else [],
+                      lambda t: (-t.count, t.name))
+    for tax in (meeting_types, themes, speakers):
+        first_source: dict[str, str] = {}  # term → the source of its newest speech (shown only when a term clashes)
+        for term in tax.terms:
+            first_source.setdefault(term.name, term.speeches[0].source)
         _check_slugs(tax, first_source, problems, show)
-    return Archive(ordered, years, meeting_types, themes, problems, clashing)
+    return Archive(ordered, years, meeting_types, themes, problems, clashing, speakers)

@@ -22,8 +22,8 @@ from .config import SiteConfig
 from .model import Archive, Speech, Taxonomy, Term
 from .urls import UrlMap, absolute
 
-LABELS = {"year": "年份", "meeting_type": "会议类型", "theme": "主题"}
-INDEX_KINDS = {"year": "years", "meeting_type": "meeting_types", "theme": "themes"}
+LABELS = {"year": "年份", "meeting_type": "会议类型", "theme": "主题", "speaker": "讲话人"}
+INDEX_KINDS = {"year": "years", "meeting_type": "meeting_types", "theme": "themes", "speaker": "speakers"}
 MONTHS_EN = ("January", "February", "March", "April", "May", "June", "July", "August", "September",
              "October", "November", "December")
 
@@ -115,6 +115,7 @@ class Views:
             "meeting_type": self.term_link("meeting_type", m.meeting_type),
             "themes": [self.term_link("theme", t) for t in m.themes],
             "speaker": m.speaker, "organization": m.organization, "summary": m.summary,
+            "speaker_url": self.term_url.get(("speaker", m.speaker)) if m.speaker else None,
             "word_count": s.word_count,
         }
 
@@ -206,15 +207,39 @@ class Views:
 
     def home(self) -> Page:
         a = self.archive
+        speakers = [self.term_summary("speaker", t) for tax in a.taxonomies() if tax.kind == "speaker"
+                    for t in tax.terms]
         view = {
             "total": len(a.speeches),
             "latest": [self.summary(s) for s in a.speeches[: self.config.home_latest]],
             "years": [self.term_summary("year", t) for t in a.years.terms],
             "meeting_types": [self.term_summary("meeting_type", t) for t in a.meeting_types.terms],
             "themes": [self.term_summary("theme", t) for t in a.themes.terms],
+            "speakers": speakers,
             "index_urls": {k: self.urls.path(v) for k, v in INDEX_KINDS.items()},
+            "all_url": self.urls.path("all"),
         }
         return Page(self.urls.path("home"), "index.html", view)
+
+    def chronological_pages(self) -> list[Page]:
+        """Every speech, newest first, ``per_page`` a page (all/index.html, all/page-2.html, …)."""
+        speeches = self.archive.speeches
+        per = self.config.per_page
+        pages = max(1, math.ceil(len(speeches) / per))
+        paths = [self.urls.path("all", page=n) for n in range(1, pages + 1)]
+        out = []
+        for n in range(1, pages + 1):
+            chunk = speeches[(n - 1) * per : n * per]
+            view = {
+                "total": len(speeches), "first_number": (n - 1) * per + 1,
+                "speeches": [self.summary(s) for s in chunk],
+                "range": [chunk[-1].date.chinese(), chunk[0].date.chinese()] if chunk else None,
+                "pagination": {"page": n, "pages": pages, "urls": paths,
+                               "prev": paths[n - 2] if n > 1 else None, "next": paths[n] if n < pages else None},
+            }
+            key_view = view | {"speeches": [self.summary_digest(s) for s in chunk]}
+            out.append(Page(paths[n - 1], "all.html", view, key_view=key_view))
+        return out
 
     def stats(self) -> Page:
         a = self.archive
@@ -279,6 +304,7 @@ class Views:
             pages.append(self.taxonomy_index(tax))
             for term in tax.terms:
                 pages.extend(self.listing_pages(tax, term))
+        pages += self.chronological_pages()
         pages += [self.home(), self.stats(), self.feed(), self.simple("search", "search.html"),
                   self.simple("not_found", "404.html")]
         pages += self.compare_pages()

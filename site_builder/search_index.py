@@ -10,24 +10,40 @@ the speeches that have all of its pairs and each of those is then checked agains
 stored folded text (``term in search_text``). The hits are therefore exactly the speeches
 for which ``query.parse(q).matches(search_text)`` holds — no more, no fewer.
 
-Ranking (highest score first)::
+Ranking, occurrences, KWIC, trend
+---------------------------------
 
-    score = Σ over the query's positive terms t that occur in the speech
-              idf(t) × ( tf·(k1+1) / (tf + k1·(1 − b + b·len/avglen))  +  2 if t is in the title )
+The formula and the per-speech numbers it needs are in ``search/ranking.py`` (the browser ranks
+with the same numbers); occurrences, the concordance and the trend are defined in
+``search/passages.py``. In short::
 
-* ``tf`` is how often the term occurs in the speech (exact for one- and two-character terms;
-  for longer terms the count of its rarest character pair, which is the number of occurrences
-  in all but contrived texts; counts above 255 count as 255); ``len`` is the length of the
-  speech in characters, ``avglen`` the average over the archive; k1 = 1.2, b = 0.75 (BM25).
-* ``idf(t) = ln(1 + (N − n + 0.5) / (n + 0.5))`` where N is the number of speeches and n the
-  number that contain the term's characters, so rare terms weigh more than common ones.
-* So: speeches that use the terms more often — relative to their length — and in the title
-  come first. Equal scores: newer speech first (by date), then by source path.
+    score(d) = Σ_t idf(t) · ( tf·(k1+1) / (tf + k1·(1 − b + b·max(len, avglen)/avglen))
+                              + 2·[t in the title] + 1·[t in a heading] )
 
-Filters and facets: ``year`` ("2020" or "2018-2020"), ``meeting_type`` and ``theme`` (exact
-values) restrict the hits. ``total`` and the facet counts (per year, meeting type, theme) are
-computed over the whole hit set *with the filters applied* (as Pagefind does); a speech with
-several themes counts once under each.
+with ``tf`` the occurrences of ``t`` in the body (exact: the key's count minus the title's for
+terms of one or two characters, else counted in the stored text), ``len`` the folded body's length,
+``idf`` over the smallest document frequency of the term's keys. The index keeps per speech, for
+this: the folded title, the folded text of its headings and the body's length.
+
+Filters and facets: ``year`` ("2020" or "2018-2020", ``query.parse_year``), ``meeting_type``,
+``theme``, ``speaker`` and ``organization`` (exact values) restrict the hits. ``total``, the facet
+counts (per year, meeting type, theme, speaker, organisation) and the trend are computed over the
+whole hit set *with the filters applied* (as Pagefind does); a speech with several themes counts
+once under each. ``sort`` is ``relevance`` (default), ``newest`` or ``oldest``; ``offset`` and
+``limit`` page the hits, or with ``kwic=True`` the occurrences.
+
+Answers (``search()``, also ``site-builder search --json`` and ``/api/search``)::
+
+    {"query", "total", "occurrences_total", "sort", "offset",
+     "hits": [{"source", "url", "title", "date", "year", "meeting_type", "themes", "speaker",
+               "organization", "score", "occurrences", "excerpt"}],
+     "facets": {"year", "meeting_type", "theme", "speaker", "organization"},
+     "trend": [{"year", "speeches", "occurrences", "per_10k_chars"}]}
+
+and with ``kwic=True`` ``"occurrences": [{"source", "url", "title", "date", "left", "match",
+"right"}]`` (``url`` ending in ``#p<n>``, the paragraph) in place of ``"hits"``. A query that finds
+nothing while the same query without the spaces inside its phrases finds something carries
+``"suggestion": {"query", "total", "message": "去掉空格后找到 4 篇"}``.
 
 Excerpts: up to two passages of about 80 characters of the body around the matches, the
 matched characters (and only those) wrapped in ``<mark>``, everything else HTML-escaped.
@@ -46,7 +62,8 @@ A normal Whoosh index (``_MAIN_<generation>.toc`` + segment files), schema:
 Beside each segment, ``gt_<segment id>.bin`` holds, per document, the folded search text
 (UTF-16-LE, searched with ``mmap.find`` when a long term is verified) and the characters
 that folding changed (to restore the original body for excerpts), plus the documents'
-metadata. It is written (temp file, fsync, rename) before the TOC that refers to its
+metadata (the stored fields, then speaker, organisation and the folded text of the headings,
+``analysis.SEPARATOR`` between two). It is written (temp file, fsync, rename) before the TOC that refers to its
 segment, so a build killed at any point leaves the previous generation complete and
 searchable; files of abandoned segments are removed by the next update.
 
@@ -82,10 +99,9 @@ import shutil
 import struct
 import threading
 import traceback
-import unicodedata
 import zlib
 from array import array
-from collections import Counter, defaultdict, deque
+from collections import Counter, OrderedDict, defaultdict, deque
 from dataclasses import dataclass
 from functools import lru_cache
 from itertools import accumulate, chain, repeat
@@ -105,11 +121,12 @@ from whoosh.writing import SegmentWriter
 
 from . import analysis
 from . import query as querymod
+from .search import passages, ranking
 
 __all__ = ["IndexDoc", "SearchIndex", "FORMAT_VERSION"]
 
 #: Bump when the on-disk layout or the analysis changes; an index of another version is rebuilt.
-FORMAT_VERSION = f"5-{analysis.fold_version()}"  # 5: zero-width characters and direction marks fold to nothing (#16)  (+ the folding table's digest)
+FORMAT_VERSION = f"6-{analysis.fold_version()}"  # 6: speaker, organisation, headings; bodies one line per block (#13)  (+ the folding table's digest)
 INDEXNAME = "MAIN"
 _VERSION_FILE = "site_builder_index.json"
 
@@ -124,18 +141,17 @@ _ZLEVEL = 3
 _SEGMENT_DOCS = 5000
 # Below this many documents to (re)index, do it in this process; above, use worker processes.
 _PARALLEL_MIN = 400
-# Ranking constants (see the module docstring).
-_K1 = 1.2
-_B = 0.75
-_TITLE_BONUS = 2.0
 # Excerpts.
 _PASSAGE = 80
 _LEAD = 20
 _MAX_OCC = 40  # occurrences per term considered when placing the passages
 # Verify a longer term by counting first (see _TermInfo.docs) when it has this many candidates.
 _PROOF_MIN = 300
+# What a snapshot keeps from earlier queries: postings entries, and documents scanned for terms.
+_MEMO_POSTINGS = 2_000_000
+_MEMO_SCANNED = 1_000_000
 
-_STORE_MAGIC = b"SBGT0004"
+_STORE_MAGIC = b"SBGT0005"
 _STORE_END = b"SBGTEND1"
 # The folded texts are stored as UTF-16-LE: 2 bytes per Chinese character instead of 3 in
 # UTF-8 (a third less to store and to scan); a match only counts at an even offset.
@@ -145,6 +161,10 @@ _INT = struct.Struct("!i")
 
 @dataclass(frozen=True)
 class IndexDoc:
+    """One speech as both indexes see it. ``body`` is its plain text, one line per block: line i is
+    the block ``#p{i+1}`` of its page (``blocks.py``); ``headings`` are the numbers of the lines that
+    are headings (0-based; the ranking weighs a term found in one)."""
+
     id: str  # source path relative to the content dir, posix
     url: str  # page path in the site
     title: str
@@ -153,7 +173,16 @@ class IndexDoc:
     meeting_type: str
     themes: tuple[str, ...]
     body: str  # plain text of the body (not folded)
-    fingerprint: str  # changes whenever anything above changes
+    fingerprint: str  # changes whenever anything above or below changes
+    speaker: str = ""
+    organization: str = ""
+    headings: tuple[int, ...] = ()
+
+
+def heading_text(body: str, headings: Sequence[int]) -> str:
+    """The folded text of the heading lines, separated by ``analysis.SEPARATOR`` (no term spans two)."""
+    lines = body.split("\n")
+    return analysis.SEPARATOR.join(analysis.fold(lines[i]) for i in headings if 0 <= i < len(lines))
 
 
 # --------------------------------------------------------------------------------------
@@ -310,6 +339,7 @@ def _unfold(folded_body: str, patches: bytes) -> str:
 
 
 def _record_from_doc(doc: IndexDoc) -> Record:
+    # The first len(_META_FIELDS) are also Whoosh stored fields; the rest live in the text store.
     meta = (
         doc.id,
         doc.url,
@@ -319,6 +349,9 @@ def _record_from_doc(doc: IndexDoc) -> Record:
         doc.meeting_type,
         tuple(doc.themes),
         doc.fingerprint,
+        doc.speaker or "",
+        doc.organization or "",
+        heading_text(doc.body, doc.headings),
     )
     folded = analysis.search_text(doc.title, doc.body)
     return meta, folded, _patches(doc.body)
@@ -813,27 +846,40 @@ class _Snapshot:
             raise
         self.total_docs = base
         self.n_live = len(lengths)
-        avg = (sum(lengths) / len(lengths)) if lengths else 1.0
-        self.norm = [
-            _K1 * (1 - _B + _B * (s.store.nchars[i] / avg))
-            for s in self.segments
-            for i in range(s.store.n)
-        ]
-        self.datekey = [_date_key(m[3]) if m else 0 for m in self.meta]
+        # Body lengths (folded characters), where each body starts in its store (UTF-16 units).
+        self.blen = [s.store.nchars[i] - len(s.store.titles[i]) - 1 for s in self.segments for i in range(s.store.n)]
+        self.bstart = [s.store.offsets[3 * i] + len(s.store.titles[i].encode(_TEXT_CODEC, "surrogatepass")) + 2
+                       for s in self.segments for i in range(s.store.n)]
+        live_lengths = [n for n, m in zip(self.blen, self.meta) if m is not None]
+        self.avglen = (sum(live_lengths) / len(live_lengths)) if live_lengths else 1.0
+        self.norm = [ranking.norm(n, self.avglen) for n in self.blen]
+        self.datekey = [ranking.date_key(m[3]) if m else 0 for m in self.meta]
+        self.heads = [m[10] if m else "" for m in self.meta]
         # For filters and facets: per-document values and the documents having each value.
         self.years = [m[4] if m else None for m in self.meta]
         self.types = [m[5] if m else None for m in self.meta]
         self.themes = [tuple(dict.fromkeys(m[6])) if m else () for m in self.meta]
+        self.speakers = [m[8] if m else None for m in self.meta]
+        self.orgs = [m[9] if m else None for m in self.meta]
         self.by_year: dict[int, set[int]] = defaultdict(set)
         self.by_type: dict[str, set[int]] = defaultdict(set)
         self.by_theme: dict[str, set[int]] = defaultdict(set)
+        self.by_speaker: dict[str, set[int]] = defaultdict(set)
+        self.by_org: dict[str, set[int]] = defaultdict(set)
+        self.chars_by_year: Counter = Counter()
         for d, m in enumerate(self.meta):
             if m is not None:
                 self.by_year[m[4]].add(d)
                 self.by_type[m[5]].add(d)
                 for t in self.themes[d]:
                     self.by_theme[t].add(d)
+                self.by_speaker[m[8]].add(d)
+                self.by_org[m[9]].add(d)
+                self.chars_by_year[m[4]] += self.blen[d]
         self.lock = threading.Lock()
+        # What earlier queries learnt (pages, sorts and the KWIC view of one query reuse it).
+        self.postings_memo = _Memo(_MEMO_POSTINGS)
+        self.scan_memo = _Memo(_MEMO_SCANNED)
 
     def close(self) -> None:
         for s in self.segments:
@@ -843,6 +889,25 @@ class _Snapshot:
                 pass
             s.store.close()
         self.segments = []
+
+    def body(self, d: int) -> str:
+        """The original plain text of a speech's body (lines as the build made them)."""
+        store, i = self.loc[d]
+        return _unfold(store.folded_body(i), store.patches(i))
+
+    def count_in_body(self, d: int, tb: bytes) -> int:
+        """Non-overlapping occurrences of an encoded term without spaces in the folded body."""
+        find, _start, end = self.span[d]
+        n = 0
+        step = len(tb)
+        j = find(tb, self.bstart[d], end)
+        while j >= 0:
+            if j & 1:  # an odd offset straddles two UTF-16 code units
+                j = find(tb, j + 1, end)
+                continue
+            n += 1
+            j = find(tb, j + step, end)
+        return n
 
     # -- postings
 
@@ -869,10 +934,43 @@ class _Snapshot:
         return out
 
 
-def _date_key(date: str) -> int:
-    parts = [int(p) for p in re.findall(r"\d+", date or "")[:3]]
-    parts += [0] * (3 - len(parts))
-    return parts[0] * 10000 + parts[1] * 100 + parts[2]
+_date_key = ranking.date_key
+
+
+class _Memo:
+    """Least recently used values up to a total weight (their number of entries)."""
+
+    def __init__(self, budget: int):
+        self.items: OrderedDict = OrderedDict()
+        self.weights: dict = {}
+        self.total = 0
+        self.budget = budget
+
+    def get(self, key):
+        value = self.items.get(key)
+        if value is not None:
+            self.items.move_to_end(key)
+        return value
+
+    def put(self, key, value, weight: int) -> None:
+        self.total += weight - self.weights.get(key, 0)
+        self.items[key] = value
+        self.items.move_to_end(key)
+        self.weights[key] = weight
+        while self.total > self.budget and len(self.items) > 1:
+            old, _ = self.items.popitem(last=False)
+            self.total -= self.weights.pop(old)
+
+
+class _Scan:
+    """A term looked for in the stored texts: the docs scanned, those that have it, its tf in each."""
+
+    __slots__ = ("scanned", "found", "counted")
+
+    def __init__(self):
+        self.scanned: set[int] = set()
+        self.found: set[int] = set()
+        self.counted: dict[int, int] = {}
 
 
 # --------------------------------------------------------------------------------------
@@ -880,7 +978,7 @@ def _date_key(date: str) -> int:
 
 
 class _TermInfo:
-    __slots__ = ("term", "keys", "maps", "cand", "exact", "present", "tb", "postings")
+    __slots__ = ("term", "keys", "maps", "cand", "exact", "present", "tb", "postings", "counted")
 
     def __init__(self, term: str, snap: _Snapshot, cache: dict):
         self.term = term
@@ -889,7 +987,11 @@ class _TermInfo:
         def postings(key: str) -> dict[int, int]:
             m = cache.get(key)
             if m is None:
-                m = cache[key] = snap.key_postings(key)
+                m = snap.postings_memo.get(key)
+                if m is None:
+                    m = snap.key_postings(key)
+                    snap.postings_memo.put(key, m, len(m) + 1)
+                cache[key] = m
             return m
 
         self.postings = postings
@@ -905,15 +1007,20 @@ class _TermInfo:
                 cand = cand & m.keys()
             self.cand = set(cand)
         self.present: set[int] = set()
+        self.counted: dict[int, int] = {}  # doc → tf, for the docs _scan_and_count has seen
         self.tb = term.encode(_TEXT_CODEC, "surrogatepass")
 
-    def docs(self, snap: _Snapshot, restrict: set[int] | None) -> set[int]:
-        """The documents (within ``restrict``) that contain the term."""
+    def docs(self, snap: _Snapshot, restrict: set[int] | None, counting: bool = False) -> set[int]:
+        """The documents (within ``restrict``) that contain the term. ``counting``: the term's
+        occurrences in the bodies will be needed (a positive term of an answer): a term that must
+        be looked for in the texts is then counted in the same scan (see ``counts``)."""
         if self.exact:
             found = self.cand if restrict is None else (self.cand & restrict)
             self.present |= found
             return found
         cand = self.cand if restrict is None else (self.cand & restrict)
+        if counting and " " not in self.term:
+            return self._scan_and_count(snap, cand)
         tb = self.tb
         span = snap.span
         found = set()
@@ -962,31 +1069,68 @@ class _TermInfo:
         self.present |= found
         return found
 
-    def tf(self, d: int) -> int:
-        if len(self.maps) == 1:
-            return self.maps[0][d]
-        return min(m[d] for m in self.maps)
+    def _scan_and_count(self, snap: _Snapshot, cand) -> set[int]:
+        """Verify and count in one scan of each candidate's text: title matches prove the term,
+        body matches are its tf (kept in ``self.counted``). The snapshot remembers the scans."""
+        tb, step = self.tb, len(self.tb)
+        span, bstart = snap.span, snap.bstart
+        memo = snap.scan_memo.get(self.term) or _Scan()
+        self.counted = counted = memo.counted
+        found = memo.found
+        todo = [d for d in cand if d not in memo.scanned]
+        for d in todo:
+            find, start, end = span[d]
+            body = bstart[d]
+            in_title = n = 0
+            j = find(tb, start, end)
+            while j >= 0:
+                if j & 1:  # an odd offset straddles two UTF-16 code units
+                    j = find(tb, j + 1, end)
+                    continue
+                if j < body:
+                    in_title = 1
+                else:
+                    n += 1
+                j = find(tb, j + step, end)
+            if n or in_title:
+                found.add(d)
+                counted[d] = n
+        memo.scanned.update(todo)
+        snap.scan_memo.put(self.term, memo, len(memo.scanned) + 1)
+        hit = found & cand if len(found) < len(cand) else {d for d in cand if d in found}
+        self.present |= hit
+        return hit
+
+    def df(self) -> int:
+        """n(t) of the ranking: the fewest speeches having one of the term's keys."""
+        return min((len(m) for m in self.maps), default=0)
+
+    def counts(self, snap: "_Snapshot", hits: set[int]) -> dict[int, int]:
+        """tf: the term's occurrences in the body of each hit that has the term (see search/passages)."""
+        t = self.term
+        present = self.present & hits if len(self.present) < len(hits) else hits & self.present
+        out: dict[int, int] = {}
+        if " " in t:  # a phrase with spaces: counted line by line (never across two blocks)
+            fold = analysis.fold
+            for d in present:
+                out[d] = sum(fold(line).count(t) for line in snap.body(d).split("\n"))
+            return out
+        titles = snap.titles
+        if self.exact and not (len(t) == 2 and t[0] == t[1]):
+            # The key's count is exact and cannot overlap itself: minus the title's, unless capped.
+            key_counts = self.maps[0]
+            for d in present:
+                c = key_counts[d]
+                out[d] = c - titles[d].count(t) if c < 255 else snap.count_in_body(d, self.tb)
+            return out
+        counted = self.counted
+        for d in present:
+            c = counted.get(d)
+            out[d] = c if c is not None else snap.count_in_body(d, self.tb)
+        return out
 
 
-def _parse_year(year) -> tuple[int, int] | None:
-    if year is None:
-        return None
-    raw = unicodedata.normalize("NFKC", str(year)).strip()
-    if raw == "":
-        return None
-    m = re.fullmatch(r"(\d{4})(?:\s*[-–—~至到]\s*(\d{4}))?", raw)
-    if not m:
-        raise ValueError(
-            f"--year must be a year like 2020 or a range like 2018-2020, not {str(year)!r}"
-        )
-    lo = int(m.group(1))
-    hi = int(m.group(2)) if m.group(2) else lo
-    if lo > hi:
-        raise ValueError(
-            f"--year range {str(year)!r} runs backwards: write the earlier year first, "
-            f"e.g. {hi}-{lo}"
-        )
-    return lo, hi
+_parse_year = querymod.parse_year
 
 
 def _facet_dicts(hits: set[int], snap: "_Snapshot") -> dict:
@@ -994,10 +1138,20 @@ def _facet_dicts(hits: set[int], snap: "_Snapshot") -> dict:
     types = Counter(map(snap.types.__getitem__, hits))
     types.pop("", None)
     themes = Counter(chain.from_iterable(map(snap.themes.__getitem__, hits)))
+    speakers = Counter(map(snap.speakers.__getitem__, hits))
+    orgs = Counter(map(snap.orgs.__getitem__, hits))
+    for c in (speakers, orgs):
+        c.pop("", None)
+
+    def by_count(c: Counter) -> dict:
+        return dict(sorted(c.items(), key=lambda kv: (-kv[1], kv[0])))
+
     return {
         "year": {str(y): years[y] for y in sorted(years, reverse=True)},
-        "meeting_type": dict(sorted(types.items(), key=lambda kv: (-kv[1], kv[0]))),
-        "theme": dict(sorted(themes.items(), key=lambda kv: (-kv[1], kv[0]))),
+        "meeting_type": by_count(types),
+        "theme": by_count(themes),
+        "speaker": by_count(speakers),
+        "organization": by_count(orgs),
     }
 
 
@@ -1372,20 +1526,34 @@ class SearchIndex:
         return snap
 
     def search(self, query: str, *, year: str | None = None, meeting_type: str | None = None,
-               theme: str | None = None, limit: int = 10, offset: int = 0) -> dict:
-        """Returns the JSON contract: {"query", "total", "hits": [{"source","url","title","date","year","meeting_type","themes","score","excerpt"}], "facets": {"year": {"2020": n,...}, "meeting_type": {...}, "theme": {...}}}. Raises query.QueryError for a malformed query and ValueError (with a clear message) for a bad --year."""
+               theme: str | None = None, speaker: str | None = None, organization: str | None = None,
+               limit: int = 10, offset: int = 0, sort: str = "relevance", kwic: bool = False) -> dict:
+        """The answer as JSON-able data (see the module docstring). Raises query.QueryError for a
+        malformed query and query.FilterError (a ValueError) for a bad year or sort."""
         parsed = querymod.parse(query)
-        years = _parse_year(year)
+        years = querymod.parse_year(year)
+        if sort not in ranking.SORTS:
+            raise querymod.FilterError(f"排序只能是 relevance、newest 或 oldest，而不是“{sort}”", "bad_sort")
         if not isinstance(limit, int) or limit < 0:
             raise ValueError(f"limit must be a whole number ≥ 0, not {limit!r}")
         if not isinstance(offset, int) or offset < 0:
             raise ValueError(f"offset must be a whole number ≥ 0, not {offset!r}")
+        filters = _Filters(years, meeting_type, theme, speaker, organization)
         with self._lock:
             snap = self._snapshot()
             with snap.lock:
-                return self._run(snap, parsed, years, meeting_type, theme, limit, offset)
+                hits, infos = self._hits(snap, parsed, filters)
+                result = _Answer(snap, parsed, hits, infos, filters, sort).result(limit, offset, kwic)
+                if not hits:
+                    alt = parsed.despaced()
+                    found = len(self._hits(snap, alt, filters, counting=False)[0]) if alt is not None else 0
+                    if found:
+                        result["suggestion"] = {"query": alt.raw, "total": found,
+                                                "message": f"去掉空格后找到 {found} 篇"}
+                return result
 
-    def _run(self, snap: _Snapshot, parsed, years, meeting_type, theme, limit, offset) -> dict:
+    def _hits(self, snap: _Snapshot, parsed, filters: "_Filters", counting: bool = True) -> tuple[set[int], dict]:
+        """The speeches that match the query and pass the filters, and what was learnt of each term."""
         cache: dict[str, dict] = {}
         infos: dict[str, _TermInfo] = {}
 
@@ -1403,7 +1571,7 @@ class SearchIndex:
         for g in groups:
             found: set[int] = set()
             for ti in g:
-                found |= ti.docs(snap, hits)
+                found |= ti.docs(snap, hits, counting)
             hits = found if hits is None else (hits & found)
             if not hits:
                 break
@@ -1412,75 +1580,148 @@ class SearchIndex:
             if not hits:
                 break
             hits -= info(t).docs(snap, hits)
+        return filters.apply(snap, hits), infos
 
-        meta = snap.meta
-        if years is not None:
-            lo, hi = years
-            allowed: set[int] = set()
-            for y, ds in snap.by_year.items():
-                if lo <= y <= hi:
-                    allowed |= ds
-            hits &= allowed
-        if meeting_type is not None:
-            hits &= snap.by_type.get(meeting_type, set())
-        if theme is not None:
-            hits &= snap.by_theme.get(theme, set())
 
-        facets = _facet_dicts(hits, snap)
-        total = len(hits)
-        page: list[tuple[float, int]] = []
-        if limit and total > offset:
-            scores = self._scores(snap, hits, [infos[t] for t in parsed.terms])
-            k = offset + limit
-            if k < len(scores):
-                # Everything scoring at least the k-th best score, then the exact order.
-                threshold = heapq.nlargest(k, scores.values())[-1]
-                cands = [d for d, sc in scores.items() if sc >= threshold]
-            else:
-                cands = list(scores)
-            datekey = snap.datekey
-            cands.sort(key=lambda d: (-scores[d], -datekey[d], meta[d][0]))
-            page = [(scores[d], d) for d in cands[offset:k]]
-        out_hits = []
-        for score, d in page:
-            m = meta[d]
-            store, i = snap.loc[d]
-            folded_body = store.folded_body(i)
-            out_hits.append(
-                {
-                    "source": m[0],
-                    "url": m[1],
-                    "title": m[2],
-                    "date": m[3],
-                    "year": m[4],
-                    "meeting_type": m[5],
-                    "themes": list(m[6]),
-                    "score": round(score, 4),
-                    "excerpt": _excerpt(_unfold(folded_body, store.patches(i)), folded_body,
-                                        parsed.terms),
-                }
-            )
-        return {"query": parsed.raw, "total": total, "hits": out_hits, "facets": facets}
+class _Filters:
+    def __init__(self, years, meeting_type, theme, speaker, organization):
+        self.years = years
+        self.values = [(v, name) for v, name in ((meeting_type, "by_type"), (theme, "by_theme"),
+                                                  (speaker, "by_speaker"), (organization, "by_org")) if v is not None]
 
-    @staticmethod
-    def _scores(snap: _Snapshot, hits: set[int], terms: list[_TermInfo]) -> dict[int, float]:
-        n = max(snap.n_live, 1)
-        norm = snap.norm
-        titles = snap.titles
+    def in_years(self, y: int) -> bool:
+        return self.years is None or self.years[0] <= y <= self.years[1]
+
+    def others(self, snap: _Snapshot) -> set[int] | None:
+        """The speeches that pass the filters other than the year (None: no such filter)."""
+        allowed: set[int] | None = None
+        for value, name in self.values:
+            docs = getattr(snap, name).get(value, set())
+            allowed = set(docs) if allowed is None else allowed & docs
+        return allowed
+
+    def apply(self, snap: _Snapshot, hits: set[int]) -> set[int]:
+        if self.years is not None:
+            years = snap.years
+            hits = {d for d in hits if self.in_years(years[d])}
+        allowed = self.others(snap)
+        return hits if allowed is None else hits & allowed
+
+
+class _Answer:
+    """Everything computed from one hit set: counts, scores, order, the page, facets and trend."""
+
+    def __init__(self, snap: _Snapshot, parsed, hits: set[int], infos: dict, filters: _Filters, sort: str):
+        self.snap, self.parsed, self.hits, self.filters, self.sort = snap, parsed, hits, filters, sort
+        self.terms = [infos[t] for t in parsed.terms if t in infos]
+        self.tfs = {ti.term: ti.counts(snap, hits) for ti in self.terms} if hits else {}
+        self.occ = self._occurrences()
+        self.scores = self._scores()
+
+    def _occurrences(self) -> dict[int, int]:
+        terms = [ti.term for ti in self.terms]
+        if len(terms) == 1:
+            return self.tfs[terms[0]] if self.hits else {}
+        occ: dict[int, int] = Counter()
+        for t in terms:
+            for d, c in self.tfs.get(t, {}).items():
+                occ[d] += c
+        if passages.may_overlap(terms):  # matches of different terms may overlap: count them together
+            fold = analysis.fold
+            for d in [d for d in occ if sum(1 for t in terms if self.tfs.get(t, {}).get(d)) > 1]:
+                occ[d] = passages.count_in_lines([fold(x) for x in self.snap.body(d).split("\n")], terms)
+        return occ
+
+    def _scores(self) -> dict[int, float]:
+        snap, hits = self.snap, self.hits
         scores = dict.fromkeys(hits, 0.0)
-        for ti in terms:
-            df = len(ti.cand)
-            idf = math.log(1 + (n - df + 0.5) / (df + 0.5))
-            c = idf * (_K1 + 1)
-            present = list(ti.present & hits if len(ti.present) > len(hits) else hits & ti.present)
-            if len(ti.maps) == 1:
-                tfs = map(ti.maps[0].__getitem__, present)
-            else:
-                tfs = map(min, *[map(m.__getitem__, present) for m in ti.maps])
-            for d, tf in zip(present, tfs):
-                scores[d] += c * tf / (tf + norm[d])
-            bonus = idf * _TITLE_BONUS
-            term = ti.term
-            for d in [d for d in present if term in titles[d]]:
-                scores[d] += bonus
+        n_docs = max(snap.n_live, 1)
+        norm, titles, heads = snap.norm, snap.titles, snap.heads
+        term_score = ranking.term_score
+        for ti in self.terms:
+            w = ranking.idf(n_docs, ti.df())
+            t = ti.term
+            tfs = self.tfs.get(t, {})
+            for d in hits:
+                tf = tfs.get(d, 0)
+                in_title = t in titles[d]
+                in_heading = t in heads[d]
+                if tf or in_title or in_heading:
+                    scores[d] += w * term_score(tf, norm[d], in_title, in_heading)
         return scores
+
+    def order(self, k: int | None = None) -> list[int]:
+        """The hits in answer order (only the first ``k`` when given)."""
+        datekey, meta, scores = self.snap.datekey, self.snap.meta, self.scores
+        if self.sort == "newest":
+            def key(d):
+                return (-datekey[d], meta[d][0])
+        elif self.sort == "oldest":
+            def key(d):
+                return (datekey[d], meta[d][0])
+        else:
+            def key(d):
+                return (-round(scores[d], 6), -datekey[d], meta[d][0])
+        if k is not None and k < len(self.hits):
+            return heapq.nsmallest(k, self.hits, key=key)
+        return sorted(self.hits, key=key)
+
+    def trend(self) -> list[dict]:
+        snap, f = self.snap, self.filters
+        years = snap.years
+        hits_by_year: Counter = Counter()
+        occ_by_year: Counter = Counter()
+        for d in self.hits:
+            hits_by_year[years[d]] += 1
+            occ_by_year[years[d]] += self.occ.get(d, 0)
+        allowed = f.others(snap)
+        if allowed is None:
+            chars = snap.chars_by_year
+        else:
+            chars = Counter()
+            for d in allowed:
+                chars[years[d]] += snap.blen[d]
+        in_range = [y for y in snap.by_year if snap.by_year[y] and f.in_years(y)]
+        return passages.trend_rows(in_range, hits_by_year, occ_by_year, chars)
+
+    def result(self, limit: int, offset: int, kwic: bool) -> dict:
+        out = {"query": self.parsed.raw, "total": len(self.hits),
+               "occurrences_total": sum(self.occ.values()), "sort": self.sort, "offset": offset}
+        if kwic:
+            out["occurrences"] = self.kwic(limit, offset)
+        else:
+            out["hits"] = [self.hit(d) for d in self.order(offset + limit)[offset:]] if limit else []
+        out["facets"] = _facet_dicts(self.hits, self.snap)
+        out["trend"] = self.trend()
+        return out
+
+    def hit(self, d: int) -> dict:
+        m = self.snap.meta[d]
+        store, i = self.snap.loc[d]
+        folded_body = store.folded_body(i)
+        return {
+            "source": m[0], "url": m[1], "title": m[2], "date": m[3], "year": m[4], "meeting_type": m[5],
+            "themes": list(m[6]), "speaker": m[8], "organization": m[9],
+            "score": round(self.scores.get(d, 0.0), 4), "occurrences": self.occ.get(d, 0),
+            "excerpt": _excerpt(_unfold(folded_body, store.patches(i)), folded_body, self.parsed.terms),
+        }
+
+    def kwic(self, limit: int, offset: int) -> list[dict]:
+        rows: list[dict] = []
+        if not limit:
+            return rows
+        skip = offset
+        terms = [ti.term for ti in self.terms]
+        for d in self.order():
+            count = self.occ.get(d, 0)
+            if skip >= count:
+                skip -= count
+                continue
+            m = self.snap.meta[d]
+            for line, left, match, right in passages.kwic_rows(self.snap.body(d), terms, skip, limit - len(rows)):
+                rows.append({"source": m[0], "url": f"{m[1]}#p{line + 1}", "title": m[2], "date": m[3],
+                             "left": left, "match": match, "right": right})
+            skip = 0
+            if len(rows) >= limit:
+                break
+        return rows

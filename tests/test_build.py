@@ -67,7 +67,8 @@ def test_speech_page_has_facts_toc_and_neighbours(make_site):
     assert '<time datetime="2020">2020年</time>' in html
     assert "张三" in html and "X局" in html
     assert re.search(r"<dt>字数</dt><dd>\d+ 字，约 1 分钟读完</dd>", html)
-    assert '<a href="#一第一部分">一、第一部分</a>' in html
+    assert '<a href="#p1">一、第一部分</a>' in html  # the table of contents links to the heading's block id
+    assert '<h2 id="p1">一、第一部分<a class="permalink" href="#p1"' in html
     hrefs = links(html).hrefs
     assert "../2019/%E6%97%A7.html" in hrefs  # prev (older), Chinese file name percent-encoded
     assert "../2021/%E6%96%B0.html" in hrefs  # next (newer)

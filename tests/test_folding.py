@@ -74,7 +74,7 @@ def test_queries_with_invisible_characters_parse_like_plain_ones():
     for ch in INVISIBLE:
         q = query.parse(f"如{ch}履薄冰 {ch} -{ch}廉政{ch}")
         assert (q.groups, q.excluded) == (plain.groups, plain.excluded)
-    with pytest.raises(query.QueryError, match="empty"):
+    with pytest.raises(query.QueryError, match="查询为空"):
         query.parse("\u200b \ufeff")
 
 

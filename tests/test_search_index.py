@@ -257,15 +257,18 @@ def test_filters_and_facets(index, corpus):
             types = Counter(d.meeting_type for d in docs)
             themes = Counter(t for d in docs for t in d.themes)
             assert res["facets"] == {"year": dict(years), "meeting_type": dict(types),
-                                     "theme": dict(themes)}
+                                     "theme": dict(themes), "speaker": {}, "organization": {}}
             assert list(res["facets"]["year"]) == sorted(years, reverse=True)
     assert index.search("党", year="２０１８")["total"] == len(truth(corpus, "党", year="2018"))
 
 
 def test_bad_year_and_bad_queries(index):
     for bad in ["20x8", "2020-2018", "18", "2018-", "twenty"]:
-        with pytest.raises(ValueError, match="year"):
+        with pytest.raises(query.FilterError, match="年份") as err:
             index.search("党建", year=bad)
+        assert err.value.code == "bad_year"
+    with pytest.raises(query.FilterError):
+        index.search("党建", sort="date")
     for bad in ['"党建', "-", "党建 -", "x" * 10000, "", "   ", "OR 党建", "党建 OR", "-党建"]:
         with pytest.raises(query.QueryError):
             index.search(bad)
@@ -275,11 +278,11 @@ def test_bad_year_and_bad_queries(index):
 
 def test_result_shape_ranking_and_paging(index, corpus):
     res = index.search("党建", limit=5)
-    assert set(res) == {"query", "total", "hits", "facets"}
+    assert set(res) == {"query", "total", "occurrences_total", "sort", "offset", "hits", "facets", "trend"}
     assert res["query"] == "党建"
     h = res["hits"][0]
-    assert set(h) == {"source", "url", "title", "date", "year", "meeting_type", "themes", "score",
-                      "excerpt"}
+    assert set(h) == {"source", "url", "title", "date", "year", "meeting_type", "themes", "speaker",
+                      "organization", "score", "occurrences", "excerpt"}
     assert isinstance(h["themes"], list) and isinstance(h["year"], int)
     full = index.search("党建", limit=1000)["hits"]
     scores = [x["score"] for x in full]

@@ -16,12 +16,12 @@ from dataclasses import dataclass, field
 from http import HTTPStatus
 from urllib.parse import urlsplit
 
-from ..query import QueryError
+from ..query import FilterError, QueryError
 from . import livereload
 from .errors import BadRequest, Forbidden
 from .files import FileChunks, contained, open_version, resolve
 from .limits import LIVERELOAD_JS_PATH, LIVERELOAD_PATH, READ_WHOLE, TEXT, content_type
-from .search import SearchUnavailable, parse_search_params, year_rule
+from .search import SearchUnavailable, parse_search_params, year_rule  # noqa: F401 - year_rule: interface
 
 FALLBACK_404 = (
     "<!doctype html>\n<html lang=\"zh-CN\"><head><meta charset=\"utf-8\"><title>页面不存在</title></head>"
@@ -70,6 +70,11 @@ def json_response(status: int, data: dict | bytes) -> Response:
     return buffered(status, body, "application/json" + TEXT, {"Cache-Control": "no-store"})
 
 
+def json_error(status: int, code: str, message: str, **extra) -> Response:
+    """The API's errors: ``{"error": {"code": <stable name>, "message": <Chinese>, …}}``."""
+    return json_response(status, {"error": {"code": code, "message": message, **extra}})
+
+
 class App:
     """Answers requests for one ``Site`` (its output folder, search pool, build state)."""
 
@@ -90,7 +95,7 @@ class App:
         if path == "/api/search":
             return self.search(query)
         if path.startswith("/api/"):
-            return json_response(404, {"error": f"no such API: {path}; try /api/search?q=…"})
+            return json_error(404, "no_such_api", f"没有这个接口：{path}；检索请用 /api/search?q=…")
         if path == LIVERELOAD_JS_PATH and self.site.livereload:
             return buffered(200, livereload.LIVERELOAD_JS.encode(), "text/javascript" + TEXT)
         if path == LIVERELOAD_PATH and self.site.livereload:
@@ -106,22 +111,20 @@ class App:
             q, kwargs = parse_search_params(query)
             body = self.site.pool.answer(q, **kwargs)
         except BadRequest as err:
-            return json_response(err.status, {"error": str(err)})
+            return json_error(err.status, err.code, str(err))
         except QueryError as err:
-            return json_response(400, {"error": str(err)})
+            return json_error(400, err.code, str(err), column=err.column)
+        except FilterError as err:
+            return json_error(400, err.code, err.message)
         except SearchUnavailable as err:
-            return json_response(503, {"error": str(err)})
-        except ValueError as err:
-            if year_rule() is None and not isinstance(err, UnicodeError):  # a bad year, as far as we can tell
-                return json_response(400, {"error": str(err)})
-            return self._search_failed(err)
+            return json_error(503, "search_unavailable", str(err))
         except Exception as err:  # noqa: BLE001 - answer, log, keep serving
             return self._search_failed(err)
         return json_response(200, body)
 
     def _search_failed(self, err: Exception) -> Response:
         self.site.log(f"search failed: {type(err).__name__}: {err}")
-        return json_response(500, {"error": "the search failed on the server; see its terminal"})
+        return json_error(500, "search_failed", "服务器检索出错，详情见运行 site-builder serve 的终端")
 
     # -- live reload --
 

@@ -12,6 +12,7 @@ HEAD_TIMEOUT = 5.0  # seconds from the first byte of a request to the end of its
 REAP_SECONDS = 0.25  # how often the deadlines and shares are enforced
 READ_TIMEOUT = 30.0  # seconds a connection may stay silent
 MAX_LIMIT = 100  # hits per /api/search answer (larger limits are capped)
+MAX_KWIC_LIMIT = 1000  # occurrences per /api/search?kwic=1 answer (likewise)
 MAX_OFFSET = 10_000
 MAX_PARAMS = 32
 READ_WHOLE = 16 * 1024 * 1024  # files up to this size are read into memory, larger ones streamed

@@ -9,9 +9,23 @@ from collections import OrderedDict
 from pathlib import Path
 from urllib.parse import parse_qs
 
-from ..query import MAX_QUERY_CHARS
+from ..query import MAX_QUERY_CHARS, FilterError, parse_year
 from .errors import BadRequest
-from .limits import CACHE_BYTES, CACHE_ENTRIES, MAX_LIMIT, MAX_OFFSET, MAX_PARAMS, SEARCH_POOL_SIZE, STAMP_SECONDS
+from .limits import (
+    CACHE_BYTES,
+    CACHE_ENTRIES,
+    MAX_KWIC_LIMIT,
+    MAX_LIMIT,
+    MAX_OFFSET,
+    MAX_PARAMS,
+    SEARCH_POOL_SIZE,
+    STAMP_SECONDS,
+)
+
+#: The parameters of /api/search (each at most once).
+PARAMS = ("q", "year", "meeting_type", "theme", "speaker", "organization", "sort", "kwic", "limit", "offset")
+FILTERS = ("year", "meeting_type", "theme", "speaker", "organization")
+SORTS = ("relevance", "newest", "oldest")
 
 
 class SearchUnavailable(Exception):
@@ -22,7 +36,7 @@ def _default_index_factory(index_dir: Path):
     try:
         from ..search_index import SearchIndex
     except ImportError:
-        raise SearchUnavailable("full-text search is not installed in this copy of site-builder") from None
+        raise SearchUnavailable("这份 site-builder 没有安装全文检索模块") from None
     return SearchIndex(index_dir)
 
 
@@ -59,9 +73,8 @@ class SearchPool:
         if not present:
             index.close()
             raise SearchUnavailable(
-                "there is no usable search index: the build has not finished, it failed (see the "
-                "terminal running 'site-builder serve'), or the index is from another version of "
-                "site-builder (save a file or restart serve to rebuild)"
+                "还没有可用的检索索引：生成尚未完成，或生成失败（见运行 site-builder serve 的终端），"
+                "或索引来自另一版本的 site-builder（保存任一文件或重启 serve 即重新生成）"
             )
         return index
 
@@ -94,7 +107,7 @@ class SearchPool:
                 self.stats["hits"] += 1
         if not owner:
             if not entry.done.wait(60):
-                raise SearchUnavailable("the server is too busy to search right now; try again")
+                raise SearchUnavailable("服务器正忙，暂时无法检索，请稍后再试")
             if entry.error is not None:
                 raise entry.error
             return entry.value
@@ -118,7 +131,7 @@ class SearchPool:
 
     def search(self, query: str, **kwargs) -> dict:
         if not self._slots.acquire(timeout=60):
-            raise SearchUnavailable("the server is too busy to search right now; try again")
+            raise SearchUnavailable("服务器正忙，暂时无法检索，请稍后再试")
         try:
             with self._lock:
                 epoch = self._epoch
@@ -131,7 +144,7 @@ class SearchPool:
                 ok = True
                 return result
             except FileNotFoundError as err:  # the index went away under us
-                raise SearchUnavailable(f"the search index is not there any more: {err}") from None
+                raise SearchUnavailable(f"检索索引已不存在：{err}") from None
             finally:
                 with self._lock:
                     if ok and epoch == self._epoch and not self._closed:
@@ -178,48 +191,55 @@ def _quiet_close(index) -> None:
 
 
 def parse_search_params(query_string: str) -> tuple[str, dict]:
-    """``q``, ``year``, ``meeting_type``, ``theme``, ``limit``, ``offset`` → (q, keyword args)."""
+    """``q``, the filters (``year``, ``meeting_type``, ``theme``, ``speaker``, ``organization``),
+    ``sort`` (relevance, newest, oldest), ``kwic`` (1: every occurrence), ``limit``, ``offset``
+    → (q, keyword args of ``SearchIndex.search``). Raises BadRequest (Chinese message, stable code)."""
     try:
         params = parse_qs(query_string, keep_blank_values=True, encoding="utf-8", errors="strict",
                           max_num_fields=MAX_PARAMS)
     except ValueError as err:  # includes UnicodeDecodeError and too many fields
-        raise BadRequest(f"cannot read the query string: {err}") from None
+        raise BadRequest(f"无法读取查询字符串（query string）：{err}", code="bad_query_string") from None
     for name, values in params.items():
-        if name in {"q", "year", "meeting_type", "theme", "limit", "offset"} and len(values) > 1:
-            raise BadRequest(f"parameter {name!r} given {len(values)} times; give it once")
+        if name in PARAMS and len(values) > 1:
+            raise BadRequest(f"参数 {name} 出现了 {len(values)} 次，只能给一次", code="repeated_parameter")
     one = {name: values[0] for name, values in params.items()}
     q = one.get("q")
     if q is None:
-        raise BadRequest("missing parameter q, e.g. /api/search?q=如履薄冰")
+        raise BadRequest("缺少参数 q，例如 /api/search?q=如履薄冰", code="missing_query")
     if len(q) > MAX_QUERY_CHARS:
-        raise BadRequest(f"the query is too long ({len(q)} characters; at most {MAX_QUERY_CHARS})")
+        raise BadRequest(f"查询太长（{len(q)} 个字符，最多 {MAX_QUERY_CHARS} 个）", code="too_long")
     kwargs: dict = {}
-    for name in ("year", "meeting_type", "theme"):
+    for name in FILTERS:
         value = (one.get(name) or "").strip()
         if len(value) > 100:
-            raise BadRequest(f"{name} is too long (at most 100 characters)")
+            raise BadRequest(f"参数 {name} 太长（最多 100 个字符）", code="bad_parameter")
         kwargs[name] = value or None
-    rule = year_rule()
-    if rule is not None and kwargs["year"] is not None:
+    if kwargs["year"] is not None:
         try:
-            rule(kwargs["year"])
-        except ValueError as err:
-            raise BadRequest(str(err).replace("--year", "year")) from None
-    kwargs["limit"] = min(_int_param(one, "limit", 10, 1), MAX_LIMIT)
+            parse_year(kwargs["year"])
+        except FilterError as err:
+            raise BadRequest(err.message, code=err.code) from None
+    sort = (one.get("sort") or "").strip() or "relevance"
+    if sort not in SORTS:
+        raise BadRequest(f"sort 只能是 relevance（相关度）、newest（由新到旧）或 oldest（由旧到新），而不是“{sort[:20]}”",
+                         code="bad_sort")
+    kwic = (one.get("kwic") or "").strip().lower()
+    if kwic not in ("", "0", "1", "true", "false"):
+        raise BadRequest(f"kwic 只能是 1 或 0，而不是“{kwic[:20]}”", code="bad_parameter")
+    kwargs["sort"] = sort
+    kwargs["kwic"] = kwic in ("1", "true")
+    kwargs["limit"] = min(_int_param(one, "limit", 100 if kwargs["kwic"] else 10, 1),
+                          MAX_KWIC_LIMIT if kwargs["kwic"] else MAX_LIMIT)
     kwargs["offset"] = _int_param(one, "offset", 0, 0)
     if kwargs["offset"] > MAX_OFFSET:
-        raise BadRequest(f"offset must be at most {MAX_OFFSET}")
+        raise BadRequest(f"offset 最大为 {MAX_OFFSET}", code="bad_parameter")
     return q, kwargs
 
 
 def year_rule():
-    """The index's own reading of ``year`` (2020, 2018-2020), applied before searching so that a
-    ValueError from the search itself means a fault on the server (500), not a bad request."""
-    try:
-        from ..search_index import _parse_year
-    except ImportError:
-        return None
-    return _parse_year
+    """The one reading of ``year`` (2020, 2018-2020), applied before searching so that a ValueError
+    from the search itself means a fault on the server (500), not a bad request."""
+    return parse_year
 
 
 def _int_param(params: dict, name: str, default: int, minimum: int) -> int:
@@ -227,8 +247,8 @@ def _int_param(params: dict, name: str, default: int, minimum: int) -> int:
     if not raw:
         return default
     if not raw.isascii() or not raw.isdigit() or len(raw) > 9:
-        raise BadRequest(f"{name} must be a whole number, got {raw[:20]!r}")
+        raise BadRequest(f"{name} 应为整数，而不是“{raw[:20]}”", code="bad_parameter")
     value = int(raw)
     if value < minimum:
-        raise BadRequest(f"{name} must be at least {minimum}")
+        raise BadRequest(f"{name} 至少为 {minimum}", code="bad_parameter")
     return value
