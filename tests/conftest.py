@@ -63,9 +63,14 @@ reads_beside: dict[str, list[str]] = {}  # node id → paths it tried to read be
 
 def beside_repository(path: str) -> bool:
     """True for an absolute, normalised path in the repository's parent folder but outside the
-    repository and outside temporary and system folders."""
+    repository and outside temporary and system folders. When the repository itself lies in the
+    temporary folder (a clone in /tmp), pytest's and tempfile's own folders beside it
+    (``pytest-of-*``, ``tmp*``) are the tests' own, not neighbours."""
     path = path.rstrip(os.sep) + os.sep
-    return path.startswith(_NEIGHBOURHOOD) and not path.startswith(_ALLOWED_ROOTS)
+    if not path.startswith(_NEIGHBOURHOOD) or path.startswith(_ALLOWED_ROOTS):
+        return False
+    first = path[len(_NEIGHBOURHOOD):].split(os.sep, 1)[0]
+    return not first.startswith(("pytest-of-", "tmp"))
 
 
 def _audit(event: str, args: tuple) -> None:
