@@ -1,0 +1,343 @@
+"""Answering a query on a snapshot: the terms (hits, tf), filters, scores, order, facets, trend, KWIC."""
+from __future__ import annotations
+
+import heapq
+from collections import Counter
+from itertools import chain
+
+from .. import analysis
+from .. import query as querymod
+from . import passages, ranking
+from .whoosh_excerpts import _excerpt
+from .whoosh_records import _TEXT_CODEC, _unfold
+from .whoosh_snapshot import _Scan, _Snapshot
+
+# Verify a longer term by counting first (see _TermInfo.docs) when it has this many candidates.
+_PROOF_MIN = 300
+
+
+# --------------------------------------------------------------------------------------
+# Query evaluation
+
+
+class _TermInfo:
+    __slots__ = ("term", "keys", "maps", "cand", "exact", "present", "tb", "postings", "counted")
+
+    def __init__(self, term: str, snap: _Snapshot, cache: dict):
+        self.term = term
+        self.keys = analysis.term_grams(term)
+
+        def postings(key: str) -> dict[int, int]:
+            m = cache.get(key)
+            if m is None:
+                m = snap.postings_memo.get(key)
+                if m is None:
+                    m = snap.key_postings(key)
+                    snap.postings_memo.put(key, m, len(m) + 1)
+                cache[key] = m
+            return m
+
+        self.postings = postings
+        maps = [postings(k) for k in self.keys]
+        self.exact = analysis.term_is_exact(term)
+        maps.sort(key=len)
+        self.maps = maps
+        if not maps:
+            self.cand = set()
+        else:
+            cand = maps[0].keys()
+            for m in maps[1:]:
+                cand = cand & m.keys()
+            self.cand = set(cand)
+        self.present: set[int] = set()
+        self.counted: dict[int, int] = {}  # doc → tf, for the docs _scan_and_count has seen
+        self.tb = term.encode(_TEXT_CODEC, "surrogatepass")
+
+    def docs(self, snap: _Snapshot, restrict: set[int] | None, counting: bool = False) -> set[int]:
+        """The documents (within ``restrict``) that contain the term. ``counting``: the term's
+        occurrences in the bodies will be needed (a positive term of an answer): a term that must
+        be looked for in the texts is then counted in the same scan (see ``counts``)."""
+        if self.exact:
+            found = self.cand if restrict is None else (self.cand & restrict)
+            self.present |= found
+            return found
+        cand = self.cand if restrict is None else (self.cand & restrict)
+        if counting and " " not in self.term:
+            return self._scan_and_count(snap, cand)
+        tb = self.tb
+        span = snap.span
+        found = set()
+        add_found = found.add
+        proof = None
+        if len(cand) >= _PROOF_MIN and " " not in self.term:
+            # For a term without spaces, counts can prove an occurrence: with pairs
+            # p1…p(n-1) and inner characters c1…c(n-2), the term occurs at least
+            # Σ count(p) − Σ count(c) times (each pair occurrence shares its inner character
+            # with the next; pigeonhole). Valid while no count is capped at 255. It is tried
+            # on the first candidates and kept only while it spares enough scans.
+            t = self.term
+            proof = (
+                [self.postings(t[j : j + 2]) for j in range(len(t) - 1)],
+                [self.postings(t[j]) for j in range(1, len(t) - 1)],
+            )
+        tried = proved = 0
+        for d in cand:
+            if proof is not None:
+                tried += 1
+                excess = 0
+                for m in proof[0]:
+                    c = m[d]
+                    if c >= 255:
+                        excess = -1 << 30
+                        break
+                    excess += c
+                for m in proof[1]:
+                    c = m[d]
+                    if c >= 255:
+                        excess = -1 << 30
+                        break
+                    excess -= c
+                if excess > 0:
+                    proved += 1
+                    add_found(d)
+                    continue
+                if tried == 200 and proved < 50:
+                    proof = None
+            find, start, end = span[d]
+            j = find(tb, start, end)
+            while j > 0 and j & 1:  # an odd offset straddles two UTF-16 code units
+                j = find(tb, j + 1, end)
+            if j >= 0:
+                add_found(d)
+        self.present |= found
+        return found
+
+    def _scan_and_count(self, snap: _Snapshot, cand) -> set[int]:
+        """Verify and count in one scan of each candidate's text: title matches prove the term,
+        body matches are its tf (kept in ``self.counted``). The snapshot remembers the scans."""
+        tb, step = self.tb, len(self.tb)
+        span, bstart = snap.span, snap.bstart
+        memo = snap.scan_memo.get(self.term) or _Scan()
+        self.counted = counted = memo.counted
+        found = memo.found
+        todo = [d for d in cand if d not in memo.scanned]
+        for d in todo:
+            find, start, end = span[d]
+            body = bstart[d]
+            in_title = n = 0
+            j = find(tb, start, end)
+            while j >= 0:
+                if j & 1:  # an odd offset straddles two UTF-16 code units
+                    j = find(tb, j + 1, end)
+                    continue
+                if j < body:
+                    in_title = 1
+                else:
+                    n += 1
+                j = find(tb, j + step, end)
+            if n or in_title:
+                found.add(d)
+                counted[d] = n
+        memo.scanned.update(todo)
+        snap.scan_memo.put(self.term, memo, len(memo.scanned) + 1)
+        hit = found & cand if len(found) < len(cand) else {d for d in cand if d in found}
+        self.present |= hit
+        return hit
+
+    def df(self) -> int:
+        """n(t) of the ranking: the fewest speeches having one of the term's keys."""
+        return min((len(m) for m in self.maps), default=0)
+
+    def counts(self, snap: "_Snapshot", hits: set[int]) -> dict[int, int]:
+        """tf: the term's occurrences in the body of each hit that has the term (see search/passages)."""
+        t = self.term
+        present = self.present & hits if len(self.present) < len(hits) else hits & self.present
+        out: dict[int, int] = {}
+        if " " in t:  # a phrase with spaces: counted line by line (never across two blocks)
+            fold = analysis.fold
+            for d in present:
+                out[d] = sum(fold(line).count(t) for line in snap.body(d).split("\n"))
+            return out
+        titles = snap.titles
+        if self.exact and not (len(t) == 2 and t[0] == t[1]):
+            # The key's count is exact and cannot overlap itself: minus the title's, unless capped.
+            key_counts = self.maps[0]
+            for d in present:
+                c = key_counts[d]
+                out[d] = c - titles[d].count(t) if c < 255 else snap.count_in_body(d, self.tb)
+            return out
+        counted = self.counted
+        for d in present:
+            c = counted.get(d)
+            out[d] = c if c is not None else snap.count_in_body(d, self.tb)
+        return out
+
+
+_parse_year = querymod.parse_year
+
+
+def _facet_dicts(hits: set[int], snap: "_Snapshot") -> dict:
+    years = Counter(map(snap.years.__getitem__, hits))
+    types = Counter(map(snap.types.__getitem__, hits))
+    types.pop("", None)
+    themes = Counter(chain.from_iterable(map(snap.themes.__getitem__, hits)))
+    speakers = Counter(map(snap.speakers.__getitem__, hits))
+    orgs = Counter(map(snap.orgs.__getitem__, hits))
+    for c in (speakers, orgs):
+        c.pop("", None)
+
+    def by_count(c: Counter) -> dict:
+        return dict(sorted(c.items(), key=lambda kv: (-kv[1], kv[0])))
+
+    return {
+        "year": {str(y): years[y] for y in sorted(years, reverse=True)},
+        "meeting_type": by_count(types),
+        "theme": by_count(themes),
+        "speaker": by_count(speakers),
+        "organization": by_count(orgs),
+    }
+
+
+
+class _Filters:
+    def __init__(self, years, meeting_type, theme, speaker, organization):
+        self.years = years
+        self.values = [(v, name) for v, name in ((meeting_type, "by_type"), (theme, "by_theme"),
+                                                  (speaker, "by_speaker"), (organization, "by_org")) if v is not None]
+
+    def in_years(self, y: int) -> bool:
+        return self.years is None or self.years[0] <= y <= self.years[1]
+
+    def others(self, snap: _Snapshot) -> set[int] | None:
+        """The speeches that pass the filters other than the year (None: no such filter)."""
+        allowed: set[int] | None = None
+        for value, name in self.values:
+            docs = getattr(snap, name).get(value, set())
+            allowed = set(docs) if allowed is None else allowed & docs
+        return allowed
+
+    def apply(self, snap: _Snapshot, hits: set[int]) -> set[int]:
+        if self.years is not None:
+            years = snap.years
+            hits = {d for d in hits if self.in_years(years[d])}
+        allowed = self.others(snap)
+        return hits if allowed is None else hits & allowed
+
+
+class _Answer:
+    """Everything computed from one hit set: counts, scores, order, the page, facets and trend."""
+
+    def __init__(self, snap: _Snapshot, parsed, hits: set[int], infos: dict, filters: _Filters, sort: str):
+        self.snap, self.parsed, self.hits, self.filters, self.sort = snap, parsed, hits, filters, sort
+        self.terms = [infos[t] for t in parsed.terms if t in infos]
+        self.tfs = {ti.term: ti.counts(snap, hits) for ti in self.terms} if hits else {}
+        self.occ = self._occurrences()
+        self.scores = self._scores()
+
+    def _occurrences(self) -> dict[int, int]:
+        terms = [ti.term for ti in self.terms]
+        if len(terms) == 1:
+            return self.tfs[terms[0]] if self.hits else {}
+        occ: dict[int, int] = Counter()
+        for t in terms:
+            for d, c in self.tfs.get(t, {}).items():
+                occ[d] += c
+        if passages.may_overlap(terms):  # matches of different terms may overlap: count them together
+            fold = analysis.fold
+            for d in [d for d in occ if sum(1 for t in terms if self.tfs.get(t, {}).get(d)) > 1]:
+                occ[d] = passages.count_in_lines([fold(x) for x in self.snap.body(d).split("\n")], terms)
+        return occ
+
+    def _scores(self) -> dict[int, float]:
+        snap, hits = self.snap, self.hits
+        scores = dict.fromkeys(hits, 0.0)
+        n_docs = max(snap.n_live, 1)
+        norm, titles, heads = snap.norm, snap.titles, snap.heads
+        term_score = ranking.term_score
+        for ti in self.terms:
+            w = ranking.idf(n_docs, ti.df())
+            t = ti.term
+            tfs = self.tfs.get(t, {})
+            for d in hits:
+                tf = tfs.get(d, 0)
+                in_title = t in titles[d]
+                in_heading = t in heads[d]
+                if tf or in_title or in_heading:
+                    scores[d] += w * term_score(tf, norm[d], in_title, in_heading)
+        return scores
+
+    def order(self, k: int | None = None) -> list[int]:
+        """The hits in answer order (only the first ``k`` when given)."""
+        datekey, meta, scores = self.snap.datekey, self.snap.meta, self.scores
+        if self.sort == "newest":
+            def key(d):
+                return (-datekey[d], meta[d][0])
+        elif self.sort == "oldest":
+            def key(d):
+                return (datekey[d], meta[d][0])
+        else:
+            def key(d):
+                return (-round(scores[d], 6), -datekey[d], meta[d][0])
+        if k is not None and k < len(self.hits):
+            return heapq.nsmallest(k, self.hits, key=key)
+        return sorted(self.hits, key=key)
+
+    def trend(self) -> list[dict]:
+        snap, f = self.snap, self.filters
+        years = snap.years
+        hits_by_year: Counter = Counter()
+        occ_by_year: Counter = Counter()
+        for d in self.hits:
+            hits_by_year[years[d]] += 1
+            occ_by_year[years[d]] += self.occ.get(d, 0)
+        allowed = f.others(snap)
+        if allowed is None:
+            chars = snap.chars_by_year
+        else:
+            chars = Counter()
+            for d in allowed:
+                chars[years[d]] += snap.blen[d]
+        in_range = [y for y in snap.by_year if snap.by_year[y] and f.in_years(y)]
+        return passages.trend_rows(in_range, hits_by_year, occ_by_year, chars)
+
+    def result(self, limit: int, offset: int, kwic: bool) -> dict:
+        out = {"query": self.parsed.raw, "total": len(self.hits),
+               "occurrences_total": sum(self.occ.values()), "sort": self.sort, "offset": offset}
+        if kwic:
+            out["occurrences"] = self.kwic(limit, offset)
+        else:
+            out["hits"] = [self.hit(d) for d in self.order(offset + limit)[offset:]] if limit else []
+        out["facets"] = _facet_dicts(self.hits, self.snap)
+        out["trend"] = self.trend()
+        return out
+
+    def hit(self, d: int) -> dict:
+        m = self.snap.meta[d]
+        store, i = self.snap.loc[d]
+        folded_body = store.folded_body(i)
+        return {
+            "source": m[0], "url": m[1], "title": m[2], "date": m[3], "year": m[4], "meeting_type": m[5],
+            "themes": list(m[6]), "speaker": m[8], "organization": m[9],
+            "score": round(self.scores.get(d, 0.0), 4), "occurrences": self.occ.get(d, 0),
+            "excerpt": _excerpt(_unfold(folded_body, store.patches(i)), folded_body, self.parsed.terms),
+        }
+
+    def kwic(self, limit: int, offset: int) -> list[dict]:
+        rows: list[dict] = []
+        if not limit:
+            return rows
+        skip = offset
+        terms = [ti.term for ti in self.terms]
+        for d in self.order():
+            count = self.occ.get(d, 0)
+            if skip >= count:
+                skip -= count
+                continue
+            m = self.snap.meta[d]
+            for line, left, match, right in passages.kwic_rows(self.snap.body(d), terms, skip, limit - len(rows)):
+                rows.append({"source": m[0], "url": f"{m[1]}#p{line + 1}", "title": m[2], "date": m[3],
+                             "left": left, "match": match, "right": right})
+            skip = 0
+            if len(rows) >= limit:
+                break
+        return rows

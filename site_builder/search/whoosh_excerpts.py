@@ -1,0 +1,128 @@
+"""Excerpts: up to two ~80-character passages of a body with exactly the matched characters in ``<mark>``."""
+from __future__ import annotations
+
+import html
+import re
+from typing import Sequence
+
+from .. import analysis
+
+_PASSAGE = 80  # characters of a passage
+_LEAD = 20
+_MAX_OCC = 40  # occurrences per term considered when placing the passages
+
+
+def _excerpt(body: str, folded_body: str, terms: Sequence[str]) -> str:
+    """Up to two ~80-character passages of ``body`` with the matched characters marked."""
+    if analysis.folds_one_to_one(body, folded_body):
+        offsets = None
+    else:
+        folded_body, offsets = analysis.fold_with_offsets(body)
+    n = len(folded_body)
+    terms = [t for t in terms if t]
+    occ: list[tuple[int, int, int]] = []  # (start, end, term index), the first few per term
+    for ti, t in enumerate(terms):
+        i = folded_body.find(t)
+        k = 0
+        while i >= 0 and k < _MAX_OCC:
+            occ.append((i, i + len(t), ti))
+            i = folded_body.find(t, i + 1)
+            k += 1
+    if not occ:
+        end = min(n, _PASSAGE)
+        return _render(body, folded_body, offsets, terms, [(0, end)])
+    occ.sort()
+    windows: list[tuple[int, int]] = []
+    covered: set[int] = set()
+    for _ in range(2):
+        best = None
+        # A window starts _LEAD characters before an occurrence; prefer windows that show
+        # terms not shown yet, then more distinct terms, then the earliest.
+        for i, (s, _e, _t) in enumerate(occ):
+            ws = max(0, s - _LEAD)
+            we = min(n, ws + _PASSAGE)
+            if any(ws < b and a < we for a, b in windows):
+                continue
+            terms_in = set()
+            for j in range(i, len(occ)):
+                s2, e2, t2 = occ[j]
+                if s2 >= we:
+                    break
+                if e2 <= we:
+                    terms_in.add(t2)
+            score = (len(terms_in - covered), len(terms_in))
+            if best is None or score > best[0]:
+                best = (score, ws, we, terms_in)
+        if best is None:
+            break
+        ws, we = _extend(folded_body, terms, best[1], best[2])
+        if any(ws < b and a < we for a, b in windows):
+            break
+        windows.append((ws, we))
+        covered |= best[3]
+    windows.sort()
+    return _render(body, folded_body, offsets, terms, windows)
+
+
+def _extend(folded: str, terms: Sequence[str], ws: int, we: int) -> tuple[int, int]:
+    """Grow [ws, we) so that no occurrence of a term is cut by its edges."""
+    changed = True
+    while changed:
+        changed = False
+        for t in terms:
+            L = len(t)
+            # an occurrence starting in (ws - L, ws) that ends after ws
+            i = folded.find(t, max(0, ws - L + 1), ws + L - 1)
+            if 0 <= i < ws:
+                ws = i
+                changed = True
+            # an occurrence starting in (we - L, we) that ends after we
+            i = folded.find(t, max(0, we - L + 1), we + L - 1)
+            while 0 <= i < we:
+                if i + L > we:
+                    we = i + L
+                    changed = True
+                    break
+                i = folded.find(t, i + 1, we + L - 1)
+    return ws, we
+
+
+_WS = re.compile(r"\s")
+
+
+def _render(body, folded, offsets, terms, windows) -> str:
+    parts = []
+    n = len(folded)
+    for ws, we in windows:
+        spans = []
+        for t in terms:
+            L = len(t)
+            i = folded.find(t, ws, we)
+            while i >= 0:
+                spans.append((i, i + L))
+                i = folded.find(t, i + 1, we)
+        spans.sort()
+        merged: list[list[int]] = []
+        for a, b in spans:
+            if merged and a < merged[-1][1]:
+                merged[-1][1] = max(merged[-1][1], b)
+            else:
+                merged.append([a, b])
+        o = (lambda x: x) if offsets is None else offsets.__getitem__
+        out = ["…" if ws > 0 else ""]
+        cur = ws
+        for a, b in merged:
+            if o(a) == o(b):  # inside one character that folded to several: nothing to mark
+                continue
+            out.append(_esc(body[o(cur) : o(a)]))
+            out.append("<mark>" + _esc(body[o(a) : o(b)]) + "</mark>")
+            cur = b
+        out.append(_esc(body[o(cur) : o(we)]))
+        if we < n:
+            out.append("…")
+        parts.append("".join(out))
+    return " ".join(parts)
+
+
+def _esc(s: str) -> str:
+    return html.escape(_WS.sub(" ", s), quote=False)

@@ -1,0 +1,434 @@
+"""Writing Whoosh segments in bulk (the schema, the W3 posting blocks, the text stores; worker processes)."""
+from __future__ import annotations
+
+import hashlib
+import multiprocessing
+import os
+import pickle
+import struct
+import threading
+import traceback
+import zlib
+from array import array
+from collections import defaultdict, deque
+from itertools import chain, repeat
+from operator import and_, or_, rshift, sub
+from pathlib import Path
+from typing import Callable, Iterable, Sequence
+
+from whoosh import fields as wfields
+from whoosh import formats as wformats
+from whoosh.codec import default_codec
+from whoosh.codec.whoosh3 import WHOOSH3_HEADER_MAGIC
+from whoosh.filedb.filestore import FileStorage
+from whoosh.system import pack_ushort
+
+from .. import analysis
+from .whoosh_records import (
+    _INT,
+    _META_FIELDS,
+    _STORE_END,
+    _STORE_MAGIC,
+    _TEXT_CODEC,
+    FORMAT_VERSION,
+    GRAM_FIELD,
+    ID_FIELD,
+    INDEXNAME,
+    IndexDoc,
+    Record,
+    _grams,
+    _record_from_doc,
+    _store_name,
+)
+
+# Postings per W3 block (Whoosh's own writer uses 128; bigger blocks mean fewer pickles).
+_BLOCK = 1024
+_ZLEVEL = 3
+# Documents per segment written in one go (bounds the writer's memory).
+_SEGMENT_DOCS = 5000
+# Below this many documents to (re)index, do it in this process; above, use worker processes.
+_PARALLEL_MIN = 400
+
+
+# --------------------------------------------------------------------------------------
+# Schema
+
+
+class GramCounts(wformats.Format):
+    """Posting format of the gram field: no positions; the value is one byte, the key's count."""
+
+    posting_size = 1
+
+    def __init__(self, field_boost: float = 1.0, **options):
+        self.field_boost = field_boost
+        self.options = options
+
+    def word_values(self, value, analyzer=None, **kwargs):
+        # ``value`` is a mapping gram → count (what ``analysis.grams`` returns).
+        fb = self.field_boost
+        return ((g, c, fb, bytes((min(c, 255),))) for g, c in value.items())
+
+    def encode(self, value):
+        return bytes((min(int(value), 255),))
+
+    def decode_frequency(self, valuestring):
+        return valuestring[0]
+
+    def decode_weight(self, valuestring):
+        return self.field_boost
+
+
+class GramField(wfields.FieldType):
+    """Indexed, not stored: the ``analysis.grams`` keys of a document with their counts.
+
+    ``index()`` takes the Counter itself, so no analyzer runs (the grams are computed once,
+    by ``analysis``); this module normally writes the postings in bulk instead.
+    """
+
+    def __init__(self):
+        super().__init__(GramCounts(), analyzer=None, scorable=False, stored=False)
+
+    def index(self, value, **kwargs):
+        return sorted(
+            (g.encode("utf-8", "surrogatepass"), c, 1.0, bytes((min(c, 255),)))
+            for g, c in value.items()
+        )
+
+    def to_bytes(self, value):
+        return value if isinstance(value, bytes) else value.encode("utf-8", "surrogatepass")
+
+    def from_bytes(self, bs):
+        return bs.decode("utf-8", "surrogatepass")
+
+
+def _schema() -> wfields.Schema:
+    return wfields.Schema(
+        id=wfields.ID(unique=True, stored=True),
+        g=GramField(),
+        url=wfields.STORED(),
+        title=wfields.STORED(),
+        date=wfields.STORED(),
+        year=wfields.STORED(),
+        meeting_type=wfields.STORED(),
+        themes=wfields.STORED(),
+        fingerprint=wfields.STORED(),
+    )
+
+
+
+
+_TERMINFO = struct.Struct("!BfIBBfII")  # W3TermInfo._struct
+_EXTENT = struct.Struct("!qi")  # pack_long(offset) + pack_int(length)
+_KVLEN = struct.Struct("!ii")  # filetables._lengths
+
+
+class _TermWriter:
+    """Appends posting lists (Whoosh W3 block format) and their term-index entries in bulk.
+
+    Byte-for-byte what ``W3FieldWriter``/``W3PostingsWriter``/``OrderedHashWriter`` write,
+    but buffered and without their per-posting and per-call overhead.
+    """
+
+    _FLUSH = 8 << 20
+
+    def __init__(self, fw):
+        self.fw = fw
+        self.postfile = fw._postfile
+        self.tindex = fw._tindex
+        self.tfile = self.tindex.dbfile
+        self.pbuf = bytearray()
+        self.ppos = self.postfile.tell()
+        self.tbuf = bytearray()
+        self.tpos = self.tfile.tell()
+        self.buckets = self.tindex.buckets
+        self.fid = b""
+
+    def start_field(self, name: str, fieldobj) -> None:
+        self.fw.start_field(name, fieldobj)
+        self.fid = pack_ushort(self.fw._fieldid)
+
+    def add(self, term: bytes, docs, counts) -> None:
+        pbuf = self.pbuf
+        start = self.ppos + len(pbuf)
+        pbuf += WHOOSH3_HEADER_MAGIC
+        n = len(docs)
+        dumps = pickle.dumps
+        for b in range(0, n, _BLOCK):
+            ids = docs[b : b + _BLOCK]
+            vals = bytes(counts[b : b + _BLOCK]) if counts is not None else None
+            data = dumps((tuple(map(sub, ids, chain((0,), ids))), None, vals), 2)
+            if len(data) > 400:  # zlib's set-up costs ~10 µs: not worth it for short lists
+                data = zlib.compress(data, _ZLEVEL)
+                comp = _ZLEVEL
+            else:
+                comp = 0
+            info = dumps((len(ids), ids[-1], 1.0, comp, 0, 0), 2)
+            blen = len(info) + len(data)
+            pbuf += _INT.pack(-blen if b + _BLOCK >= n else blen)
+            pbuf += info
+            pbuf += data
+        value = _TERMINFO.pack(0, float(n), n, 0, 0, 1.0, docs[0], docs[-1]) + _EXTENT.pack(
+            start, self.ppos + len(pbuf) - start
+        )
+        key = self.fid + term
+        tindex = self.tindex
+        if key <= tindex.lastkey:
+            raise ValueError(f"term keys must increase: {tindex.lastkey!r}..{key!r}")
+        pos = self.tpos + len(self.tbuf)
+        self.tbuf += _KVLEN.pack(len(key), len(value))
+        self.tbuf += key
+        self.tbuf += value
+        h = int.from_bytes(hashlib.md5(key, usedforsecurity=False).digest()[-4:], "big")
+        self.buckets[h & 255].append((h, pos))
+        tindex.index.append(pos)
+        tindex.lastkey = key
+        if len(pbuf) > self._FLUSH or len(self.tbuf) > self._FLUSH:
+            self.flush()
+
+    def flush(self) -> None:
+        if self.pbuf:
+            self.postfile.write(bytes(self.pbuf))
+            self.ppos += len(self.pbuf)
+            self.pbuf = bytearray()
+        if self.tbuf:
+            self.tfile.write(bytes(self.tbuf))
+            self.tpos += len(self.tbuf)
+            self.tbuf = bytearray()
+
+    def close(self) -> None:
+        self.flush()
+        self.fw.close()
+
+
+def _new_uint_array():
+    return array("I")
+
+
+def _write_segment(storage, index_dir: Path, codec, schema, records: Iterable[Record],
+                   tick: Callable[[], None] | None = None):
+    """Write ``records`` as one new Whoosh segment plus its text store; return the segment."""
+    segment = codec.new_segment(storage, INDEXNAME)
+    pdw = codec.per_document_writer(storage, segment)
+    fw = codec.field_writer(storage, segment)
+    fieldobjs = [schema[name] for name in _META_FIELDS]
+    postings: defaultdict = defaultdict(_new_uint_array)
+    ids: list[str] = []
+    metas: list[tuple] = []
+    titles: list[str] = []
+    offsets = array("Q")
+    nchars = array("I")
+    final = index_dir / _store_name(segment.segment_id())
+    tmp = final.with_name(final.name + ".tmp")
+    n = 0
+    try:
+        with open(tmp, "wb") as out:
+            out.write(_STORE_MAGIC)
+            pos = len(_STORE_MAGIC)
+            for dn, (meta, folded, patches) in enumerate(records):
+                pdw.start_doc(dn)
+                for name, fobj, value in zip(_META_FIELDS, fieldobjs, meta):
+                    pdw.add_field(name, fobj, value, None)
+                pdw.finish_doc()
+                grams = _grams(folded)
+                # Invert: append (docnum << 8 | count capped at 255) to each key's posting
+                # array; all in C (map over bound methods), about 0.3 µs per posting.
+                deque(
+                    map(array.append, map(postings.__getitem__, grams.keys()),
+                        map(or_, repeat(dn << 8), map(min, grams.values(), repeat(255)))),
+                    0,
+                )
+                fb = folded.encode(_TEXT_CODEC, "surrogatepass")
+                out.write(fb)
+                out.write(patches)
+                offsets.append(pos)
+                offsets.append(pos + len(fb))
+                pos += len(fb) + len(patches)
+                offsets.append(pos)
+                if pos & 1:  # keep every folded text at an even offset (UTF-16 code units)
+                    out.write(b"\0")
+                    pos += 1
+                nchars.append(len(folded))
+                ids.append(meta[0])
+                metas.append(meta)
+                titles.append(analysis.fold(meta[2]))
+                n = dn + 1
+                if tick is not None:
+                    tick()
+            footer = pickle.dumps(
+                {
+                    "version": FORMAT_VERSION,
+                    "n": n,
+                    "offsets": offsets.tobytes(),
+                    "nchars": nchars.tobytes(),
+                    "meta": metas,
+                    "titles": titles,
+                },
+                protocol=pickle.HIGHEST_PROTOCOL,
+            )
+            out.write(footer)
+            out.write(struct.pack("<Q", len(footer)))
+            out.write(_STORE_END)
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(tmp, final)
+
+        pdw.close()
+        # Postings: the gram field, then the id field (term-index keys must increase).
+        tw = _TermWriter(fw)
+        tw.start_field(GRAM_FIELD, schema[GRAM_FIELD])
+        add_term = tw.add
+        # str order is code point order, which is UTF-8 byte order.
+        for key in sorted(postings):
+            packed = postings[key]
+            add_term(key.encode("utf-8", "surrogatepass"), list(map(rshift, packed, repeat(8))),
+                     bytes(map(and_, packed, repeat(255))))
+        tw.fw.finish_field()
+        del postings
+        tw.start_field(ID_FIELD, schema[ID_FIELD])
+        for dn in sorted(range(n), key=ids.__getitem__):
+            add_term(ids[dn].encode("utf-8", "surrogatepass"), [dn], None)
+        tw.fw.finish_field()
+        tw.close()
+        segment.set_doc_count(n)
+        return segment
+    except BaseException:
+        for f in (tmp, final):
+            try:
+                f.unlink()
+            except OSError:
+                pass
+        raise
+
+
+def _chunks(seq: Sequence, size: int) -> list[Sequence]:
+    return [seq[i : i + size] for i in range(0, len(seq), size)] if seq else []
+
+
+def _segment_docs(n: int, workers: int) -> int:
+    per = -(-n // max(workers, 1))
+    return max(1, min(_SEGMENT_DOCS, per))
+
+
+def _planned_segments(n: int, workers: int) -> int:
+    """How many segments ``_write_segments`` makes of ``n`` items (at most: the fallback after
+    failed workers writes chunks of ``_SEGMENT_DOCS``, never more of them)."""
+    if n <= 0:
+        return 0
+    if workers > 1 and n >= _PARALLEL_MIN:
+        return -(-n // _segment_docs(n, workers))
+    return -(-n // _SEGMENT_DOCS)
+
+
+def _worker_main(index_dir: str, batches: list, queue) -> None:
+    """Worker process: write each (batch number, IndexDocs or records) as one segment."""
+    try:
+        storage = FileStorage(index_dir)
+        codec = default_codec()
+        schema = _schema()
+        counter = [0]
+
+        def tick():
+            counter[0] += 1
+            if counter[0] % 50 == 0:
+                queue.put(("progress", 50))
+
+        for number, batch in batches:
+            records = (_record_from_doc(d) if isinstance(d, IndexDoc) else d for d in batch)
+            seg = _write_segment(storage, Path(index_dir), codec, schema, records, tick)
+            queue.put(("segment", (number, seg)))
+        queue.put(("progress", counter[0] % 50))
+        queue.put(("done", None))
+    except BaseException:
+        queue.put(("error", traceback.format_exc()))
+
+
+def _write_segments(storage, index_dir: Path, items: Sequence, progress_add: Callable[[int], None],
+                    workers: int) -> list:
+    """Index ``items`` (IndexDocs or records) into new segments; return them in order.
+
+    Large jobs are split over ``workers`` processes (each writes whole segments: computing
+    the grams and inverting them is pure Python, so threads would not help); Whoosh's own
+    multiprocessing writer is not used (its idle workers crash, see the research notes).
+    """
+    if not items:
+        return []
+    if workers > 1 and len(items) >= _PARALLEL_MIN:
+        segs = _write_segments_parallel(index_dir, items, progress_add, workers)
+        if segs is not None:
+            return segs
+    # In this process (also the fallback when the workers could not run).
+    codec = default_codec()
+    schema = _schema()
+    segs = []
+    done = [0]
+
+    def tick():
+        done[0] += 1
+        if done[0] % 50 == 0:
+            progress_add(50)
+
+    for batch in _chunks(items, _SEGMENT_DOCS):
+        records = (_record_from_doc(d) if isinstance(d, IndexDoc) else d for d in batch)
+        segs.append(_write_segment(storage, index_dir, codec, schema, records, tick))
+    progress_add(done[0] % 50)
+    return segs
+
+
+def _mp_context():
+    """fork when it is safe (one thread; the workers then share the texts without copying),
+    else spawn."""
+    if "fork" in multiprocessing.get_all_start_methods() and threading.active_count() == 1:
+        return multiprocessing.get_context("fork")
+    return multiprocessing.get_context("spawn")
+
+
+def _write_segments_parallel(index_dir: Path, items: Sequence, progress_add, workers: int):
+    """Segments written by worker processes, or None if the workers failed (nothing is left
+    behind then; the caller does the work itself and so reports any real error properly)."""
+    batches = list(enumerate(_chunks(items, _segment_docs(len(items), workers))))
+    nproc = min(workers, len(batches))
+    groups = [batches[i::nproc] for i in range(nproc)]
+    ctx = _mp_context()
+    queue = ctx.Queue()
+    procs = [
+        ctx.Process(target=_worker_main, args=(str(index_dir), g, queue), daemon=True)
+        for g in groups
+    ]
+    for p in procs:
+        p.start()
+    segs: dict[int, object] = {}
+    pending = len(procs)
+    error = None
+    try:
+        while pending:
+            try:
+                kind, value = queue.get(timeout=1.0)
+            except Exception:  # queue.Empty: check that the workers are still alive
+                if any(p.exitcode not in (None, 0) for p in procs):
+                    error = "an indexing worker process died"
+                    break
+                continue
+            if kind == "progress":
+                progress_add(value)
+            elif kind == "segment":
+                segs[value[0]] = value[1]
+            elif kind == "done":
+                pending -= 1
+            elif kind == "error":
+                error = value
+                break
+        for p in procs:
+            p.join(timeout=60)
+    finally:
+        for p in procs:
+            if p.is_alive():
+                p.terminate()
+                p.join()
+    if error:
+        for seg in segs.values():  # written but never committed: remove the text stores
+            try:
+                (index_dir / _store_name(seg.segment_id())).unlink()
+            except OSError:
+                pass
+        return None
+    return [segs[i] for i in sorted(segs)]
