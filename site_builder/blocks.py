@@ -36,19 +36,28 @@ from html.parser import HTMLParser
 #: re-indexes every speech in both indexes.
 TEXT_VERSION = 2  # 2: one line per block, ids p1…pN (#13)
 
-TEXT_BLOCKS = frozenset("p h1 h2 h3 h4 h5 h6 li dt dd td th pre figcaption caption".split())
-HEADINGS = frozenset("h1 h2 h3 h4 h5 h6".split())
+TEXT_BLOCKS = frozenset({
+    "p", "h1", "h2", "h3", "h4", "h5", "h6", "li", "dt", "dd", "td", "th", "pre", "figcaption", "caption",
+})
+HEADINGS = frozenset(["h1", "h2", "h3", "h4", "h5", "h6"])
 # Elements that stay inside a line of text; any other element (div, ul, table, blockquote, hr,
 # unknown tags) separates blocks.
-INLINE = frozenset(
-    "a abbr acronym b bdi bdo big br cite code data del dfn em font i img ins kbd mark q rp rt ruby "
-    "s samp small span strike strong sub sup time tt u var wbr label script style template".split())
+INLINE = frozenset({
+    "a", "abbr", "acronym", "b", "bdi", "bdo", "big", "br", "cite", "code", "data", "del", "dfn", "em", "font",
+    "i", "img", "ins", "kbd", "mark", "q", "rp", "rt", "ruby", "s", "samp", "small", "span", "strike",
+    "strong", "sub", "sup", "time", "tt", "u", "var", "wbr", "label", "script", "style", "template",
+})
 NO_TEXT = frozenset({"script", "style", "template"})
-VOID = frozenset("area base br col embed hr img input link meta param source track wbr".split())
+VOID = frozenset({
+    "area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "param", "source", "track",
+    "wbr",
+})
 # A start tag of one of these closes an open <p> (as an HTML parser would).
-_CLOSES_P = frozenset(
-    "address article aside blockquote details dialog div dl fieldset figcaption figure footer form h1 h2 h3 "
-    "h4 h5 h6 header hgroup hr main menu nav ol p pre section summary table ul".split())
+_CLOSES_P = frozenset({
+    "address", "article", "aside", "blockquote", "details", "dialog", "div", "dl", "fieldset", "figcaption",
+    "figure", "footer", "form", "h1", "h2", "h3", "h4", "h5", "h6", "header", "hgroup", "hr", "main", "menu",
+    "nav", "ol", "p", "pre", "section", "summary", "table", "ul",
+})
 _SIBLINGS = {"li": ({"li"}, {"ul", "ol"}), "dt": ({"dt", "dd"}, {"dl"}), "dd": ({"dt", "dd"}, {"dl"}),
              "tr": ({"tr"}, {"table", "thead", "tbody", "tfoot"}),
              "td": ({"td", "th"}, {"tr", "table"}), "th": ({"td", "th"}, {"tr", "table"})}
@@ -293,7 +302,8 @@ class _Numberer:
                 self.emit(node, heading)
             return
         # Leading and trailing whitespace stays outside the wrapper.
-        lead, trail = [], []
+        lead: list = []
+        trail: list = []
         while nodes and isinstance(nodes[0], tuple) and not _collapse(html.unescape(nodes[0][1])):
             lead.append(nodes.pop(0))
         while nodes and isinstance(nodes[-1], tuple) and not _collapse(html.unescape(nodes[-1][1])):

@@ -83,6 +83,7 @@ warnings fixed); this module uses Whoosh's segments, term index, W3 posting bloc
 and atomic TOC commits, so any fork with the 2.7 file format works.
 """
 from __future__ import annotations
+
 import json
 import math
 import os
@@ -91,9 +92,9 @@ import re
 import shutil
 import threading
 from collections import defaultdict
+from collections.abc import Callable, Sequence
 from itertools import chain
 from pathlib import Path
-from typing import Callable, Sequence
 
 from whoosh import index as windex
 from whoosh.filedb.filestore import FileStorage
@@ -101,19 +102,38 @@ from whoosh.writing import SegmentWriter
 
 from . import query as querymod
 from .search import ranking
-from .search.whoosh_evaluate import _Answer, _Filters, _TermInfo
-from .search.whoosh_records import FORMAT_VERSION, ID_FIELD, INDEXNAME, _VERSION_FILE, IndexDoc, _store_name
-from .search.whoosh_segments import _planned_segments, _schema, _write_segments
-from .search.whoosh_snapshot import _Snapshot, _Store
 
 # The parts in search/whoosh_*.py, under the names they had here (tests and tools use them).
-from .search.whoosh_evaluate import _PROOF_MIN, _facet_dicts, _parse_year  # noqa: F401, E402
-from .search.whoosh_excerpts import _PASSAGE, _excerpt  # noqa: F401, E402
-from .search.whoosh_records import (GRAM_FIELD, Record, _grams, _patches, _record_from_doc,  # noqa: F401, E402
-                                    _unfold, analyse_doc, heading_text)
-from .search.whoosh_segments import (_PARALLEL_MIN, _SEGMENT_DOCS, GramCounts, GramField,  # noqa: F401, E402
-                                     _TermWriter, _write_segment)
-from .search.whoosh_snapshot import _date_key, _Memo, _read_postings, _Scan  # noqa: F401, E402
+from .search.whoosh_evaluate import _PROOF_MIN, _Answer, _facet_dicts, _Filters, _parse_year, _TermInfo  # noqa: F401
+from .search.whoosh_excerpts import _PASSAGE, _excerpt  # noqa: F401
+from .search.whoosh_records import (  # noqa: F401
+    _VERSION_FILE,
+    FORMAT_VERSION,
+    GRAM_FIELD,
+    ID_FIELD,
+    INDEXNAME,
+    IndexDoc,
+    Record,
+    _grams,
+    _patches,
+    _record_from_doc,
+    _store_name,
+    _unfold,
+    analyse_doc,
+    heading_text,
+)
+from .search.whoosh_segments import (  # noqa: F401
+    _PARALLEL_MIN,
+    _SEGMENT_DOCS,
+    GramCounts,
+    GramField,
+    _planned_segments,
+    _schema,
+    _TermWriter,
+    _write_segment,
+    _write_segments,
+)
+from .search.whoosh_snapshot import _date_key, _Memo, _read_postings, _Scan, _Snapshot, _Store  # noqa: F401
 
 __all__ = ["IndexDoc", "SearchIndex", "FORMAT_VERSION"]
 
@@ -389,12 +409,12 @@ class SearchIndex:
                 if not hits:
                     alt = parsed.despaced()
                     found = len(self._hits(snap, alt, filters, counting=False)[0]) if alt is not None else 0
-                    if found:
+                    if found and alt is not None:
                         result["suggestion"] = {"query": alt.raw, "total": found,
                                                 "message": f"去掉空格后找到 {found} 篇"}
                 return result
 
-    def _hits(self, snap: _Snapshot, parsed, filters: "_Filters", counting: bool = True) -> tuple[set[int], dict]:
+    def _hits(self, snap: _Snapshot, parsed, filters: _Filters, counting: bool = True) -> tuple[set[int], dict]:
         """The speeches that match the query and pass the filters, and what was learnt of each term."""
         cache: dict[str, dict] = {}
         infos: dict[str, _TermInfo] = {}

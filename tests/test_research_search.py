@@ -8,7 +8,6 @@ import io
 import json
 import re
 from html.parser import HTMLParser
-from pathlib import Path
 
 import pytest
 from conftest import speech
@@ -28,7 +27,7 @@ ODD_BODY = """\
 
 ## 一、安全生产形势
 
-安全生产是头等大事。今年安全生产形势总体平稳，  
+安全生产是头等大事。今年安全生产形势总体平稳，<BR>
 但安全生产基础仍然薄弱 &amp; 不容乐观。
 
 - 落实安全生产责任
@@ -66,7 +65,7 @@ ODD_BODY = """\
 [TOC]
 
 [^1]: 注释中的安全生产。
-"""
+""".replace("<BR>", "  ")  # two spaces at the end of a line: a hard line break (<br>)
 
 SPEECHES = {
     "2019/安全.md": speech(title="在全市安全生产工作会议上的讲话", date="2019-05-06", meeting_type="工作会议",

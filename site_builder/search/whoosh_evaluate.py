@@ -148,7 +148,7 @@ class _TermInfo:
         """n(t) of the ranking: the fewest speeches having one of the term's keys."""
         return min((len(m) for m in self.maps), default=0)
 
-    def counts(self, snap: "_Snapshot", hits: set[int]) -> dict[int, int]:
+    def counts(self, snap: _Snapshot, hits: set[int]) -> dict[int, int]:
         """tf: the term's occurrences in the body of each hit that has the term (see search/passages)."""
         t = self.term
         present = self.present & hits if len(self.present) < len(hits) else hits & self.present
@@ -168,15 +168,15 @@ class _TermInfo:
             return out
         counted = self.counted
         for d in present:
-            c = counted.get(d)
-            out[d] = c if c is not None else snap.count_in_body(d, self.tb)
+            known = counted.get(d)
+            out[d] = known if known is not None else snap.count_in_body(d, self.tb)
         return out
 
 
 _parse_year = querymod.parse_year
 
 
-def _facet_dicts(hits: set[int], snap: "_Snapshot") -> dict:
+def _facet_dicts(hits: set[int], snap: _Snapshot) -> dict:
     years = Counter(map(snap.years.__getitem__, hits))
     types = Counter(map(snap.types.__getitem__, hits))
     types.pop("", None)
@@ -219,7 +219,7 @@ class _Filters:
     def apply(self, snap: _Snapshot, hits: set[int]) -> set[int]:
         if self.years is not None:
             years = snap.years
-            hits = {d for d in hits if self.in_years(years[d])}
+            hits = {d for d in hits if self.in_years(years[d] or 0)}
         allowed = self.others(snap)
         return hits if allowed is None else hits & allowed
 

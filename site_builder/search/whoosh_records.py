@@ -8,11 +8,11 @@ import struct
 import zlib
 from array import array
 from collections import Counter, deque
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from itertools import accumulate
 from operator import add
-from typing import Sequence
 
 from .. import analysis
 

@@ -11,10 +11,10 @@ import traceback
 import zlib
 from array import array
 from collections import defaultdict, deque
+from collections.abc import Callable, Iterable, Sequence
 from itertools import chain, repeat
 from operator import and_, or_, rshift, sub
 from pathlib import Path
-from typing import Callable, Iterable, Sequence
 
 from whoosh import fields as wfields
 from whoosh import formats as wformats

@@ -58,7 +58,7 @@ class _Store:
         self.titles: list[str] = footer["titles"]
 
     @classmethod
-    def open(cls, path: Path) -> "_Store":
+    def open(cls, path: Path) -> _Store:
         f = open(path, "rb")
         try:
             mm = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)

@@ -118,7 +118,7 @@ class App:
             return json_error(400, err.code, err.message)
         except SearchUnavailable as err:
             return json_error(503, "search_unavailable", str(err))
-        except Exception as err:  # noqa: BLE001 - answer, log, keep serving
+        except Exception as err:
             return self._search_failed(err)
         return json_response(200, body)
 
