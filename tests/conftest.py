@@ -61,6 +61,17 @@ _current_test: list[str] = [""]  # node id of the test being run
 reads_beside: dict[str, list[str]] = {}  # node id → paths it tried to read beside the repository
 
 
+def _neighbours() -> frozenset[str]:
+    try:
+        return frozenset(n for n in os.listdir(REPO.parent) if n != REPO.name)
+    except OSError:
+        return frozenset()
+
+
+#: What lay beside the repository when the tests started (../shared, other checkouts …).
+_NEIGHBOURS = _neighbours()
+
+
 def beside_repository(path: str) -> bool:
     """True for an absolute, normalised path in the repository's parent folder but outside the
     repository and outside temporary and system folders. When the repository itself lies in the

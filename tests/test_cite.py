@@ -493,7 +493,9 @@ def test_selecting_text_offers_copy_quotation(browser, sites, servers, tab, sche
     assert p.evaluate("getSelection().toString()") == selected  # pressing the button kept the selection
     quote = selected.strip().replace("“", "‘").replace("”", "’")
     citation = t.text('[data-cite="gb7714"]')
-    assert t.copied() == [f"“{quote}”\n{citation}\n原文链接：{BASE_URL}speeches/2020/{SLUG}.html"]
+    anchor = para.get_attribute("id")  # paragraph ids (#13): the link goes to the paragraph
+    link = f"{BASE_URL}speeches/2020/{SLUG}.html" + (f"#{anchor}" if anchor else "")
+    assert t.copied() == [f"“{quote}”\n{citation}\n原文链接：{link}"]
     assert button.text_content() == "已复制"
 
 
