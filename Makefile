@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 TSTAMP := $(VENV)/.installed-test
 
-.PHONY: build test serve check clean bench
+.PHONY: build test lint serve check clean bench
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -30,6 +30,12 @@ serve: $(STAMP)
 
 test: $(TSTAMP)
 	$(BIN)/python -m pytest -q
+
+# Lint and types (configured in pyproject.toml; not yet part of `make test`: see CHANGELOG).
+lint: $(TSTAMP)
+	$(BIN)/python -m pip install --quiet ruff mypy
+	$(BIN)/ruff check .
+	$(BIN)/mypy
 
 clean:
 	rm -rf output .site_builder_cache
