@@ -118,7 +118,7 @@ class App:
             return json_error(400, err.code, err.message)
         except SearchUnavailable as err:
             return json_error(503, "search_unavailable", str(err))
-        except Exception as err:
+        except Exception as err:  # answer, log, keep serving (BLE001: any fault of one search)
             return self._search_failed(err)
         return json_response(200, body)
 

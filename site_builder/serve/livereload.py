@@ -44,7 +44,7 @@ LIVERELOAD_JS = r"""// Live reload for `site-builder serve` (never part of the b
   function update(state) {
     if (served === null) { served = state.generation; }
     if (state.generation !== served) { location.reload(); return true; }
-    if (state.error) { show("site-builder: " + state.error); } else { hide(); }
+    if (state.error) { show("site-builder：重新生成时出错，页面仍是上一次成功生成的样子。\n" + state.error); } else { hide(); }
     return false;
   }
 
