@@ -278,7 +278,7 @@ def _parse_bytes(shown: str, data: bytes, settings: ParseSettings) -> tuple[Pars
         rendered = _renderer.render(fm.body)
     except TooComplex as err:
         line, message = err.where(fm.body_line)
-        return _failed(Problem(shown, line, "markdown", message, err.hint))
+        return Parsed(None, (), 0, 0, problems + [Problem(shown, line, "markdown", message, err.hint)]), "", ""
     parsed = Parsed(meta, rendered.toc, rendered.word_count, rendered.reading_minutes, problems)
     return parsed, rendered.html, rendered.text
 
