@@ -60,11 +60,20 @@ def load_corpus(d: Path) -> list[IndexDoc]:
         m = yaml.safe_load(fm)
         date = str(m["date"])
         rel = f.relative_to(d).as_posix()
+        text, headings = plain(body)
         docs.append(IndexDoc(id=rel, url="speeches/" + rel[:-3] + ".html", title=str(m["title"]), date=date,
                              year=int(date[:4]), meeting_type=m.get("meeting_type") or "",
-                             themes=tuple(m.get("themes") or ()), body=body.strip(),
-                             fingerprint=hashlib.sha1(s.encode()).hexdigest()))
+                             themes=tuple(m.get("themes") or ()), body=text,
+                             fingerprint=hashlib.sha1(s.encode()).hexdigest(), headings=headings))
     return docs
+
+
+def plain(markdown: str) -> tuple[str, tuple[int, ...]]:
+    """The generated Markdown's plain text as the build indexes it (one line per paragraph or
+    heading) and the numbers of its heading lines."""
+    blocks = [b.strip() for b in markdown.strip().split("\n\n") if b.strip()]
+    return ("\n".join(re.sub(r"^#+\s*", "", b).replace("\n", " ") for b in blocks),
+            tuple(i for i, b in enumerate(blocks) if b.startswith("#")))
 
 
 def corpus(n: int) -> Path:
@@ -196,12 +205,13 @@ class LazyDoc(IndexDoc):
 
     @property
     def body(self) -> str:
-        text = Path(self._path).read_text(encoding="utf-8").split("---\n", 2)[2].strip()
+        text = plain(Path(self._path).read_text(encoding="utf-8").split("---\n", 2)[2])[0]
         return text + getattr(self, "_extra", "")
 
     def __reduce__(self):  # to pool workers with the text itself
         return (IndexDoc, (self.id, self.url, self.title, self.date, self.year, self.meeting_type, self.themes,
-                           self.body, self.fingerprint))
+                           self.body, self.fingerprint, getattr(self, "speaker", ""), getattr(self, "organization", ""),
+                           getattr(self, "headings", ())))
 
 
 def _lazy(d: IndexDoc, path: str, **changes) -> LazyDoc:

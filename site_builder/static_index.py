@@ -7,7 +7,7 @@ every file is derived from ``analysis`` and the browser re-implements ``query.pa
 Every file is a classic script ``__ssLoad("<name>", <json>)`` so that it loads from ``file://`` too
 (where fetch/XHR are blocked) and under a CSP that allows only the site's own scripts.
 
-Format 2. ``N`` = doc number: docs are ordered by (date, id), so year filters are ranges and newer
+Format 3. ``N`` = doc number: docs are ordered by (date, id), so year filters are ranges and newer
 speeches are appended at the end. ``h`` = CRC-32 of the key's UTF-16-LE code units. Numbers are
 VLQ in base 64 (``A``–``Z a``–``z 0``–``9 + /``, 5 bits per char, 32 = "more follows"). A key's
 bucket: shard ``h & (P-1)``, then ``(h >> log2 P) & (count - 1)`` among that shard's buckets,
@@ -20,21 +20,32 @@ the doc's title length is in the title.
     counts, vocabularies, the list of fold shards and ``ver``, a digest of all other files (the
     browser loads meta.js uncached over http and every other file with ``?v=ver``).
 ``facets.js``
-    per doc: meeting type, folded title length, number of themes, themes (VLQ each).
+    per doc (VLQ each): meeting type << 1 | 1 if its date (``date_key``) is the doc before's,
+    folded title length, folded body length (``len(analysis.fold(body))``: the ranking's ``len``
+    and the trend's characters), number of themes, themes, speaker and organisation (1 + their
+    index in ``meta.speakers``/``meta.orgs``, 0 for none).
 ``f/<block>.js``
     the fold table (``data/fold.json``) for code points ``block*256 …``: the browser folds the query.
-``k/<bucket>.js`` (and ``k/x/<hex>.js`` for a long posting, the bucket then says ``0``)
-    doc-level postings of every char and adjacent pair (``analysis.grams``): per doc one VLQ of
-    ``(doc gap - 1) << 3 | title << 2 | tf class``. Terms of one or two characters are exact.
+``k/<bucket>.js`` (and ``k/x/<hex>.js`` for a long posting, the bucket then gives ``-df``, the
+    number of docs in it)
+    doc-level postings of every char and adjacent pair (``analysis.grams``): per doc
+    ``vlq((doc gap - 1) << 3 | heading << 2 | title << 1 | body != 1)``, then ``vlq(body)`` if
+    body != 1, then ``vlq(title - 1)`` if title: ``body`` and ``title`` are the key's counts in the
+    folded body and title (exact), ``heading`` says it occurs in a heading line of the body
+    (``IndexDoc.headings``). Terms of one or two characters are exact; so are their occurrences
+    and the ranking's tf (a pair of one character twice, 层层, is corrected with the trigram 层层层).
 ``p/<bucket>.js`` (and ``p/x/<hex>.js``)
-    positions of every trigram: per doc ``vlq((doc gap - 1) << 2 | min(count - 1, 3))``,
-    ``vlq(count - 4)`` if count >= 4, then ``vlq(o0) vlq(o1 - o0 - 1) …``. A term of three or more
-    characters occurs at ``o`` iff each trigram of a cover of the term (offsets 0, 3, 6, …, n-3)
-    occurs at ``o + offset``: exact, and only those trigrams are fetched.
+    positions of every trigram: per doc ``vlq((doc gap - 1) << 2 | kind)``, kind 0: one position,
+    1: two, 2: ``3 + vlq`` positions, 3: ``1 + vlq`` positions of which some are in heading lines,
+    given next as ``vlq(h) vlq(i0) vlq(i1 - i0 - 1) …`` (h indices into the positions); then the
+    positions ``vlq(o0) vlq(o1 - o0 - 1) …``. A term of three or more characters occurs at ``o``
+    iff each trigram of a cover of the term (offsets 0, 3, 6, …, n-3) occurs at ``o + offset``:
+    exact, and only those trigrams are fetched (their pairs' buckets too, for the ranking's ``n``).
 ``t/<N // 256>/<N>-0.js`` and ``…-1.js``
     the speech's card ``[title, url, date, meeting type]``, its body text compressed (``z``: raw
-    deflate in base 64, inflated by the browser's ``DecompressionStream``) and the fold of each
-    character of title and body that folding changes (``f``): excerpts and quoted phrases. The
+    deflate in base 64, inflated by the browser's ``DecompressionStream``), the fold of each
+    character of title and body that folding changes (``f``): excerpts, quoted phrases, KWIC; and
+    ``h``, the numbers of its heading lines (0-based), when it has any. The
     deflate stream is flushed after the first ``HEAD`` characters and cut there: part 0 (with
     ``"more": 1`` if there is a part 1, a JSON string) gives the start of the text, both parts all of
     it, so an excerpt near the start costs one small file.
@@ -92,7 +103,7 @@ except ImportError:  # pragma: no cover - only before search_index exists
         fingerprint: str
 
 
-FORMAT = 2
+FORMAT = 3
 HEAD = 2048  # body characters in a text file's first part
 BIG = 3072  # a posting longer than this (chars) gets its own file
 BUCKET_TARGET = 6144  # aim for bucket files of about this many chars
@@ -102,7 +113,7 @@ SECTIONS = 1 << SECTION_BITS  # per-doc postings are split by key hash into this
 POOL_MIN_DOCS = 48  # analyse in a process pool from this many new docs on
 PATCH_KEYS_PER_DOC = 10  # patch (rather than assemble) up to about this many changed keys per doc
 _ALPHA = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
-_CACHE_VERSION = f"{FORMAT}-{SECTIONS}-{HEAD}-6-{analysis.fold_version()}"  # 6: zero-width characters fold to nothing (#16)  (+ fold table digest)
+_CACHE_VERSION = f"{FORMAT}-{SECTIONS}-{HEAD}-7-{analysis.fold_version()}"  # 7: exact counts, headings, body lengths (#13)  (+ fold table digest)
 _TOP_FILES = ("meta", "facets")  # search/<name>.js
 _SUBDIRS = ("f", "k", "p", "t")  # search/<dir>/… belong to the index entirely
 
@@ -313,20 +324,23 @@ def _json(data) -> str:
 
 # Per-doc cache file: 4-byte header length, marshal (meta, text payload), then three arrays, each
 # in section order (_SEC_ORDER; within a section in the order the doc first has the key):
-# k records (key, code), p records (key, count, bytes of its encoded positions), the encoded
-# positions. meta["offsets"] (int64): [header end, k count, p count, position bytes], then the
-# start of every section in each array (65 each).
-_KREC = np.dtype([("key", "<u8"), ("code", "u1")])
-_PREC = np.dtype([("key", "<u8"), ("count", "<u4"), ("len", "<u4")])
+# k records (key, code), p records (key, count, in a heading, bytes of its encoded positions), the
+# encoded positions (after the heading indices when in a heading). A k code is
+# ``body count << 9 | min(title count, 255) << 1 | in a heading``. meta["offsets"] (int64):
+# [header end, k count, p count, position bytes], then the start of every section in each array
+# (65 each).
+_KREC = np.dtype([("key", "<u8"), ("code", "<u4")])
+_MAX_BODY_COUNT = (1 << 23) - 1  # a k code's body count (a speech file is at most 4 MB: fewer characters)
+_PREC = np.dtype([("key", "<u8"), ("count", "<u4"), ("h", "u1"), ("len", "<u4")])
 
 
 def _sec_bounds(ranks: np.ndarray) -> np.ndarray:
     return np.concatenate(([0], np.cumsum(np.bincount(ranks, minlength=SECTIONS)))).astype(np.int64)
 
 
-def _k_entries(cp: np.ndarray, ok: np.ndarray, tlen: int) -> tuple[np.ndarray, np.ndarray]:
-    """Chars and pairs: (keys, codes) in order of first occurrence as the old Counter saw them
-    (run by run: the run's chars, then its pairs)."""
+def _k_entries(cp: np.ndarray, ok: np.ndarray, tlen: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Chars and pairs: (keys, counts in the search text, first event) in order of first occurrence
+    as the old Counter saw them (run by run: the run's chars, then its pairs)."""
     n = len(cp)
     c64 = cp.astype(np.uint64)
     p1 = np.flatnonzero(ok)
@@ -349,9 +363,7 @@ def _k_entries(cp: np.ndarray, ok: np.ndarray, tlen: int) -> tuple[np.ndarray, n
     cnt = np.diff(np.append(gs, len(sk)))
     first = perm[gs]  # event index of the first occurrence
     uk = sk[gs]
-    code = np.where(cnt <= 1, 0, np.where(cnt <= 3, 1, np.where(cnt <= 9, 2, 3)))
-    code |= np.where(pos[first] < tlen, 4, 0)
-    return uk, code, first
+    return uk, cnt, first
 
 
 _FOLD_LUT: list = []
@@ -398,7 +410,7 @@ def _entries_dense(cp: np.ndarray, ok: np.ndarray, tlen: int):
     """Keys of one doc's search text, by sorting small integers (code points numbered densely
     within the doc) instead of 63-bit keys; None if those would not fit in 63 bits.
 
-    Returns (k keys, k codes, k first-seen rank, trigram keys, counts, grouped positions, group
+    Returns (k keys, k counts, k first-seen rank, trigram keys, counts, grouped positions, group
     starts)."""
     n = len(cp)
     if n and int(cp.max()) < 0x10000:  # the usual case: number the code points with a table
@@ -424,7 +436,6 @@ def _entries_dense(cp: np.ndarray, ok: np.ndarray, tlen: int):
     e_r = np.cumsum(ev) - ev
     base = e_r - s_r
     run = np.cumsum(start) - 1
-    title_events = int(ev[s_r < tlen].sum())
     p1 = np.flatnonzero(ok)
     pair = ok[:-1] & ok[1:]
     p2 = np.flatnonzero(pair)
@@ -442,8 +453,6 @@ def _entries_dense(cp: np.ndarray, ok: np.ndarray, tlen: int):
     a, b = np.divmod(np.where(ischar, 0, dk - u), u)
     c_lo = ucp[np.where(ischar, dk, b)].astype(np.uint64)
     uk = np.where(ischar, c_lo, ((ucp[a].astype(np.uint64) + np.uint64(1)) << np.uint64(21)) | c_lo)
-    code = np.where(cnt <= 1, 0, np.where(cnt <= 3, 1, np.where(cnt <= 9, 2, 3)))
-    code |= np.where(first < title_events, 4, 0)
     # Trigrams: sorted by (key, position).
     p3 = np.flatnonzero(pair[:-1] & ok[2:])
     comb = ((d[p3] * u + d[p3 + 1]) * u + d[p3 + 2]) * max(n, 1) + p3
@@ -456,12 +465,12 @@ def _entries_dense(cp: np.ndarray, ok: np.ndarray, tlen: int):
     a3, b3 = np.divmod(ab, u)
     uk3 = ((ucp[a3].astype(np.uint64) << np.uint64(42)) | (ucp[b3].astype(np.uint64) << np.uint64(21))
            | ucp[c3].astype(np.uint64))
-    return uk, code, first, uk3, cnt3, pos, gs3
+    return uk, cnt, first, uk3, cnt3, pos, gs3
 
 
 def _entries_sorted(cp: np.ndarray, ok: np.ndarray, tlen: int):
     """As _entries_dense, by sorting the 63-bit keys (any doc)."""
-    uk, code, first = _k_entries(cp, ok, tlen)
+    uk, kcnt, first = _k_entries(cp, ok, tlen)
     c64 = cp.astype(np.uint64)
     p3 = np.flatnonzero(ok[:-2] & ok[1:-1] & ok[2:])
     tk = (c64[p3] << np.uint64(42)) | (c64[p3 + 1] << np.uint64(21)) | c64[p3 + 2]
@@ -470,7 +479,40 @@ def _entries_sorted(cp: np.ndarray, ok: np.ndarray, tlen: int):
     pos = p3[perm]  # grouped by key, ascending within a key
     gs = _groups_of_sorted(sk)
     cnt = np.diff(np.append(gs, len(sk)))
-    return uk, code, first, sk[gs], cnt, pos, gs
+    return uk, kcnt, first, sk[gs], cnt, pos, gs
+
+
+def _gram_keys(cp: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """Integer keys of the chars and pairs at the positions where ``mask`` holds (a pair where it
+    holds at both of its positions)."""
+    c64 = cp.astype(np.uint64)
+    p1 = np.flatnonzero(mask)
+    p2 = np.flatnonzero(mask[:-1] & mask[1:])
+    return np.concatenate((c64[p1], ((c64[p2] + np.uint64(1)) << np.uint64(21)) | c64[p2 + 1]))
+
+
+def _heading_mask(doc, n: int, tlen: int) -> np.ndarray | None:
+    """Positions of the search text that lie in a heading line of the body (None: no headings)."""
+    heads = sorted({h for h in (getattr(doc, "headings", None) or ()) if isinstance(h, int) and h >= 0})
+    if not heads:
+        return None
+    lines = doc.body.split("\n")
+    lens = [len(analysis.fold(line)) for line in lines]
+    if tlen + 1 + sum(lens) + len(lines) - 1 != n:  # not the text the keys were taken from
+        return None
+    starts = list(accumulate((ln + 1 for ln in lens), initial=tlen + 1))
+    mask = np.zeros(n, bool)
+    for h in heads:
+        if h < len(lines):
+            mask[starts[h] : starts[h] + lens[h]] = True
+    return mask if mask.any() else None
+
+
+def _date_key(date: str) -> int:
+    """search.ranking.date_key: year, month, day as one number (a missing part 0)."""
+    parts = [int(p) for p in re.findall(r"\d+", date or "")[:3]]
+    parts += [0] * (3 - len(parts))
+    return parts[0] * 10000 + parts[1] * 100 + parts[2]
 
 
 _DENSE = True  # tests switch it off to check both ways agree
@@ -487,8 +529,19 @@ def analyse(doc) -> tuple[dict, bytes]:
     got = _entries_dense(cp, ok, tlen) if _DENSE else None
     if got is None:
         got = _entries_sorted(cp, ok, tlen)
-    uk, code, first, uk3, cnt, pos, gs = got
-    # Chars and pairs: doc-level, with title flag and tf class.
+    uk, kcnt, first, uk3, cnt, pos, gs = got
+    # Chars and pairs: doc-level, with their counts in the title and the body, and whether they
+    # occur in a heading.
+    tcount = np.zeros(len(uk), np.int64)
+    if tlen and len(uk):
+        tkeys, tc = np.unique(_gram_keys(cp[:tlen], ok[:tlen]), return_counts=True)
+        by_key = np.argsort(uk, kind="stable")
+        tcount[by_key[np.searchsorted(uk[by_key], tkeys)]] = tc
+    hmask = _heading_mask(doc, len(cp), tlen)
+    in_heading = (np.isin(uk, _gram_keys(cp, ok & hmask)) if hmask is not None
+                  else np.zeros(len(uk), bool))
+    code = (np.minimum(kcnt - tcount, _MAX_BODY_COUNT).astype(np.uint32) << np.uint32(9)
+            | np.minimum(tcount, 255).astype(np.uint32) << np.uint32(1) | in_heading.astype(np.uint32))
     ranks = _SEC_RANK[(_khash_np(np.concatenate((uk, uk3))) & (SECTIONS - 1)).astype(np.intp)]
     krank, prank = ranks[: len(uk)], ranks[len(uk) :]
     o = np.argsort(krank * (2 * len(cp) + 1) + first)  # by section, then first seen
@@ -504,11 +557,36 @@ def analyse(doc) -> tuple[dict, bytes]:
     glen = np.add.reduceat(nd, gs) if len(gs) else np.zeros(0, np.int64)
     o = np.argsort(prank * (len(cp) + 1) + pos[gs])  # by section, then first offset
     gbs = np.cumsum(glen) - glen
-    enc = chars[_seg_index(gbs[o], glen[o])]
+    # Trigrams with positions in heading lines: the indices of those positions go first.
+    hflag = np.zeros(len(gs), bool)
+    hlen = np.zeros(len(gs), np.int64)
+    prefixes = {}
+    if hmask is not None and len(pos):
+        hp = hmask[pos]
+        if hp.any():
+            hcount = np.add.reduceat(hp.astype(np.int64), gs)
+            ends = np.append(gs[1:], len(pos))
+            for g in np.flatnonzero(hcount).tolist():
+                idx = np.flatnonzero(hp[gs[g] : ends[g]]).tolist()
+                text = vlq(len(idx)) + "".join(vlq(x - y - 1) for y, x in zip([-1, *idx], idx))
+                prefixes[g] = text.encode("ascii")
+                hflag[g] = True
+                hlen[g] = len(text)
+    tl = (hlen + glen)[o]
+    starts = np.cumsum(tl) - tl
+    enc = np.empty(int(tl.sum()), np.uint8)
+    enc[_seg_index(starts + hlen[o], glen[o])] = chars[_seg_index(gbs[o], glen[o])]
+    if prefixes:
+        where = np.empty(len(o), np.int64)
+        where[o] = np.arange(len(o))
+        for g, pre in prefixes.items():
+            at = int(starts[where[g]])
+            enc[at : at + len(pre)] = np.frombuffer(pre, np.uint8)
     prec = np.empty(len(uk3), _PREC)
     prec["key"] = uk3[o]
     prec["count"] = cnt[o]
-    prec["len"] = glen[o]
+    prec["h"] = hflag[o]
+    prec["len"] = tl
     pb = _sec_bounds(prank)
     eb = np.concatenate(([0], np.cumsum(prec["len"], dtype=np.int64)))[pb]
     ksize, psize = len(krec), len(enc) + 2 * len(prec)
@@ -535,6 +613,8 @@ def analyse(doc) -> tuple[dict, bytes]:
           "f": fmap}
     if rest:
         t0["more"] = 1
+    if hmask is not None:
+        t0["h"] = sorted({h for h in doc.headings if isinstance(h, int) and 0 <= h <= body.count("\n")})
     payload = (_json(t0), json.dumps(base64.b64encode(z1).decode("ascii")) if rest else None)
     meta = {
         "order": (doc.date, doc.id),
@@ -542,6 +622,10 @@ def analyse(doc) -> tuple[dict, bytes]:
         "mt": doc.meeting_type or "",
         "themes": list(doc.themes or ()),
         "tlen": tlen,
+        "blen": len(cp) - tlen - 1,  # len(analysis.fold(body))
+        "speaker": getattr(doc, "speaker", "") or "",
+        "org": getattr(doc, "organization", "") or "",
+        "dkey": _date_key(doc.date),
         "size": (ksize * 3 // 2, psize * 11 // 10),  # about what its entries add to k/ and p/
     }
     header = marshal.dumps((meta, payload))
@@ -603,8 +687,9 @@ def _put(out: Path, name: str, data: bytes, files: dict, stats: Counter, compare
 
 
 def _bucket_body(postings: dict) -> str:
-    """A bucket: its keys' postings, 0 for those in their own file (``x/<hex>``)."""
-    return _json({k: (0 if v == 0 or len(v) > BIG else v) for k, v in postings.items()})
+    """A bucket: its keys' postings, ``-df`` (minus the number of its docs) for those in their own
+    file (``x/<hex>``)."""
+    return _json(postings)
 
 
 def _bucket_count(short: int) -> int:
@@ -648,27 +733,50 @@ def _read_js(path: Path):
 CK = 64
 
 
+def _k_code(body: int, title: int, heading: int) -> int:
+    return body << 9 | min(title, 255) << 1 | heading
+
+
 def _decode(kind: str, posting: str, start: int, end: int, prev: int) -> list:
     """Entries of ``posting[start:end]`` (starting at an entry whose previous doc is ``prev``):
-    [(doc, code)] for k, [(doc, (count, encoded positions))] for p."""
+    [(doc, code)] for k, [(doc, (count, in a heading, encoded heading indices and positions))] for p."""
     toks, vals = _tokens(posting[start:end])
     out = []
-    if kind == "k":
-        for x in vals:
-            prev += (x >> 3) + 1
-            out.append((prev, x & 7))
-        return out
     i, n = 0, len(vals)
+    if kind == "k":
+        while i < n:
+            x = vals[i]
+            i += 1
+            prev += (x >> 3) + 1
+            body = title = 0
+            if x & 1:
+                body = vals[i]
+                i += 1
+            else:
+                body = 1
+            if x & 2:
+                title = vals[i] + 1
+                i += 1
+            out.append((prev, _k_code(body, title, (x >> 2) & 1)))
+        return out
     while i < n:
         x = vals[i]
         prev += (x >> 2) + 1
-        c = (x & 3) + 1
+        kind_ = x & 3
         j = i + 1
-        if c == 4:
-            c += vals[j]
+        h = 0
+        if kind_ < 2:
+            c = kind_ + 1
+        elif kind_ == 2:
+            c = 3 + vals[j]
             j += 1
-        out.append((prev, (c, "".join(toks[j : j + c]))))
-        i = j + c
+        else:
+            c = 1 + vals[j]
+            j += 1
+            h = 1
+        k = j + (1 + vals[j] if h else 0)  # heading indices, then the positions
+        out.append((prev, (c, h, "".join(toks[j : k + c]))))
+        i = k + c
     return out
 
 
@@ -677,12 +785,19 @@ def _encode(kind: str, entries: list, prev: int) -> list[str]:
     v = _v
     if kind == "k":
         for d, code in entries:
-            parts.append(v(((d - prev - 1) << 3) | code))
+            body, title, heading = code >> 9, (code >> 1) & 255, code & 1
+            head = ((d - prev - 1) << 3) | heading << 2 | (title > 0) << 1 | (body != 1)
+            parts.append(v(head) + (v(body) if body != 1 else "") + (v(title - 1) if title else ""))
             prev = d
     else:
-        for d, (c, enc) in entries:
-            head = ((d - prev - 1) << 2) | (c - 1 if c < 4 else 3)
-            parts.append(v(head) + enc if c < 4 else v(head) + v(c - 4) + enc)
+        for d, (c, h, enc) in entries:
+            gap = (d - prev - 1) << 2
+            if h:
+                parts.append(v(gap | 3) + v(c - 1) + enc)
+            elif c <= 2:
+                parts.append(v(gap | (c - 1)) + enc)
+            else:
+                parts.append(v(gap | 2) + v(c - 3) + enc)
             prev = d
     return parts
 
@@ -704,18 +819,23 @@ def _apply(entries: list, changes: dict) -> list:
 
 
 def _patch_posting(kind: str, posting: str, ck, changes: dict):
-    """Apply {doc: entry or None} to a posting; returns (posting, checkpoints or None)."""
+    """Apply {doc: entry or None} to a posting; returns (posting, checkpoints or None, the change in
+    its number of docs)."""
     if ck is None or len(posting) <= BIG:
-        ents = _apply(_decode(kind, posting, 0, len(posting), -1), changes)
+        before = _decode(kind, posting, 0, len(posting), -1)
+        ents = _apply(before, changes)
         parts = _encode(kind, ents, -1)
         new = "".join(parts)
-        return new, (_checkpoints(ents, parts, -1, 0) if len(new) > BIG else None)
+        return new, (_checkpoints(ents, parts, -1, 0) if len(new) > BIG else None), len(ents) - len(before)
     ckd, cko = list(ck[0]), list(ck[1])
+    docs_delta = 0
     for n in sorted(changes, reverse=True):
         i = bisect.bisect_left(ckd, n) - 1  # region i holds docs (ckd[i], ckd[i+1]]
         j = min(i + 2, len(ckd))  # decode regions i and i+1: the doc before cko[j] stays
         s, e = cko[i], (cko[j] if j < len(ckd) else len(posting))
-        ents = _apply(_decode(kind, posting, s, e, ckd[i]), {n: changes[n]})
+        before = _decode(kind, posting, s, e, ckd[i])
+        ents = _apply(before, {n: changes[n]})
+        docs_delta += len(ents) - len(before)
         parts = _encode(kind, ents, ckd[i])
         sub = "".join(parts)
         nd, no = _checkpoints(ents, parts, ckd[i], s)
@@ -726,8 +846,8 @@ def _patch_posting(kind: str, posting: str, ck, changes: dict):
         k = i + len(nd)
         cko[k:] = [o + delta for o in cko[k:]]
     if len(posting) <= BIG:
-        return posting, None
-    return posting, (ckd, cko)
+        return posting, None, docs_delta
+    return posting, (ckd, cko), docs_delta
 
 
 def _peak_rss_mb() -> int:
@@ -771,7 +891,30 @@ def _groups(sk: np.ndarray) -> np.ndarray:
     return np.append(np.flatnonzero(new), len(sk))
 
 
-def _postings(kind: str, keys, docs, vals, plen=None, penc=None):
+def _vlq_columns(n: int, cols: list) -> tuple[np.ndarray, np.ndarray]:
+    """Per entry (n of them), the VLQ of each column where its mask holds (None: everywhere), one
+    after the other: (all the chars, number of chars of each entry)."""
+    encs = []
+    total = np.zeros(n, np.int64)
+    for mask, values in cols:
+        chars, nd = _vlq_np(np.asarray(values, np.int64))
+        ln = np.zeros(n, np.int64)
+        if mask is None:
+            ln[:] = nd
+        else:
+            ln[mask] = nd
+        encs.append((mask, chars, nd, ln))
+        total += ln
+    out = np.empty(int(total.sum()), np.uint8)
+    at = np.cumsum(total) - total
+    for mask, chars, nd, ln in encs:
+        if len(chars):
+            out[_seg_index(at if mask is None else at[mask], nd)] = chars
+        at = at + ln
+    return out, total
+
+
+def _postings(kind: str, keys, docs, vals, plen=None, penc=None, hflags=None):
     """The postings of one shard from its entries (concatenated doc after doc).
 
     Returns (unique keys, group bounds (entry index), posting bytes, entry start offsets in those
@@ -787,25 +930,26 @@ def _postings(kind: str, keys, docs, vals, plen=None, penc=None):
     prev[gs] = -1
     gap = d - prev - 1
     if kind == "k":
-        x = (gap << 3) | vals[perm]
-        out, ln = _vlq_np(x)
+        code = vals[perm].astype(np.uint64)
+        body = (code >> np.uint64(9)).astype(np.int64)
+        title = ((code >> np.uint64(1)) & np.uint64(255)).astype(np.int64)
+        heading = (code & np.uint64(1)).astype(np.int64)
+        nb, tt = body != 1, title > 0
+        out, ln = _vlq_columns(len(d), [(None, (gap << 3) | heading << 2 | tt.astype(np.int64) << 1 | nb),
+                                        (nb, body[nb]), (tt, title[tt] - 1)])
     else:
         c = vals[perm].astype(np.int64)
-        x = (gap << 2) | np.minimum(c - 1, 3)
-        hc, hn = _vlq_np(x)
-        big = c >= 4
-        xc, xn_big = _vlq_np(c[big] - 4)
-        xn = np.zeros(len(c), np.int64)
-        xn[big] = xn_big
+        h = hflags[perm].astype(bool)
+        kind_ = np.where(h, 3, np.minimum(c - 1, 2))
+        extra = kind_ >= 2
+        hc, ln = _vlq_columns(len(c), [(None, (gap << 2) | kind_), (extra, np.where(h, c - 1, c - 3)[extra])])
         pl = plen[perm].astype(np.int64)
-        ln = hn + xn + pl
-        start = np.cumsum(ln) - ln
-        out = np.empty(int(ln.sum()), np.uint8)
-        out[_seg_index(start, hn)] = hc
-        if len(xc):
-            out[_seg_index(start[big] + hn[big], xn_big)] = xc
+        start = np.cumsum(ln + pl) - (ln + pl)
+        out = np.empty(int((ln + pl).sum()), np.uint8)
+        out[_seg_index(start, ln)] = hc
         src = np.cumsum(plen, dtype=np.int64) - plen
-        out[_seg_index(start + hn + xn, pl)] = penc[_seg_index(src[perm], pl)]
+        out[_seg_index(start + ln, pl)] = penc[_seg_index(src[perm], pl)]
+        ln = ln + pl
     starts = np.concatenate(([0], np.cumsum(ln)))
     return sk[gs], g, out, starts, d, perm[gs]
 
@@ -865,7 +1009,7 @@ def _assemble_shard(args) -> tuple[dict, Counter, int]:
         if prefix == "k":
             res = _postings("k", kr["key"], kdoc, kr["code"].astype(np.int64))
         else:
-            res = _postings("p", pr["key"], pdoc, pr["count"], pr["len"], penc)
+            res = _postings("p", pr["key"], pdoc, pr["count"], pr["len"], penc, pr["h"])
         ukeys, g, buf, starts, sdocs, firsts = res
         text = buf.tobytes().decode("ascii")
         gs, ge = g[:-1], g[1:]
@@ -900,7 +1044,8 @@ def _assemble_shard(args) -> tuple[dict, Counter, int]:
         bounds = np.searchsorted(bk[order], np.arange(count + 1)).tolist()
         enc_key = json.encoder.encode_basestring
         longl = long_.tolist()
-        items = [enc_key(keys[i]) + (":0" if longl[i] else ':"' + text[bsl[i] : bel[i]] + '"')
+        dfs = (ge - gs).tolist()
+        items = [enc_key(keys[i]) + (f":-{dfs[i]}" if longl[i] else ':"' + text[bsl[i] : bel[i]] + '"')
                  for i in order.tolist()]
         bodies[prefix] = [("{" + ",".join(items[lo:hi]) + "}").replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
                           for lo, hi in zip(bounds, bounds[1:])]
@@ -910,7 +1055,8 @@ def _assemble_shard(args) -> tuple[dict, Counter, int]:
 
 
 def _doc_entries(path: str, offsets: bytes) -> tuple[dict, dict]:
-    """All postings entries of one doc: ({key: code}, {key: (count, encoded positions)})."""
+    """All postings entries of one doc: ({key: code}, {key: (count, in a heading, encoded heading
+    indices and positions)})."""
     got = _doc_arrays(path, offsets)
     if got is None:
         return {}, {}
@@ -923,7 +1069,7 @@ def _doc_entries(path: str, offsets: bytes) -> tuple[dict, dict]:
         text = enc.decode("ascii")
         ends = np.cumsum(pr["len"], dtype=np.int64).tolist()
         encs = [text[s:e] for s, e in zip([0, *ends], ends)]
-        p = dict(zip(_key_strs(pr["key"]), zip(pr["count"].tolist(), encs)))
+        p = dict(zip(_key_strs(pr["key"]), zip(pr["count"].tolist(), pr["h"].tolist(), encs)))
     return k, p
 
 
@@ -946,7 +1092,7 @@ def _listing(out: Path) -> set[str]:
 
 def _diff(changed, order, old_order, new_docs, old_docs) -> tuple[dict, dict]:
     """The entries that differ between the old and the new docs at the changed numbers:
-    ({key: {doc: code or None}}, {key: {doc: (count, positions) or None}})."""
+    ({key: {doc: code or None}}, {key: {doc: (count, in a heading, positions) or None}})."""
     kch: dict = defaultdict(dict)
     pch: dict = defaultdict(dict)
     for n in changed:
@@ -1150,12 +1296,21 @@ class StaticIndex:
                 years.append([m["year"], 1])
         mtypes = sorted({m["mt"] for m in metas})
         themes = sorted({t for m in metas for t in m["themes"]})
+        speakers = sorted({m.get("speaker", "") for m in metas} - {""})
+        orgs = sorted({m.get("org", "") for m in metas} - {""})
         mt_ix = {m: i for i, m in enumerate(mtypes)}
         th_ix = {t: i for i, t in enumerate(themes)}
+        sp_ix = {v: i + 1 for i, v in enumerate(speakers)}
+        org_ix = {v: i + 1 for i, v in enumerate(orgs)}
         fac = []
+        prev_key = None
         for m in metas:
             ts = sorted({th_ix[t] for t in m["themes"]})
-            fac.append(_v(mt_ix[m["mt"]]) + _v(m["tlen"]) + _v(len(ts)) + "".join(_v(t) for t in ts))
+            same = int(m["dkey"] == prev_key)
+            prev_key = m["dkey"]
+            fac.append(_v(mt_ix[m["mt"]] << 1 | same) + _v(m["tlen"]) + _v(m["blen"]) + _v(len(ts))
+                       + "".join(_v(t) for t in ts) + _v(sp_ix.get(m.get("speaker", ""), 0))
+                       + _v(org_ix.get(m.get("org", ""), 0)))
         _put(self.out, "facets", _js("facets", _json("".join(fac))), files, stats)
         files.pop("meta", None)
         digest = hashlib.sha1()
@@ -1173,6 +1328,8 @@ class StaticIndex:
             "years": years,
             "mtypes": mtypes,
             "themes": themes,
+            "speakers": speakers,
+            "orgs": orgs,
             "ver": digest.hexdigest()[:12],
         }
         meta_js = _js("meta", _json(meta))
@@ -1274,17 +1431,23 @@ class StaticIndex:
                 skip = skips[shard] = marshal.loads(self._skip_path(shard).read_bytes())
             for key in keys:
                 old = bucket.get(key, "")
-                if old == 0:
+                old_df = None
+                if isinstance(old, int):  # -df: the posting is in its own file
+                    old_df = -old
                     old = _read_js(self.out / f"{prefix}/x/{_hexname(key)}.js")
-                new, ck = _patch_posting(prefix, old, skip.get(prefix + key), changes[key])
+                new, ck, delta = _patch_posting(prefix, old, skip.get(prefix + key), changes[key])
                 if ck is None:
                     skip.pop(prefix + key, None)
                 else:
                     skip[prefix + key] = ck
-                if new:
+                if not new:
+                    bucket.pop(key, None)
+                elif len(new) <= BIG:
                     bucket[key] = new
                 else:
-                    bucket.pop(key, None)
+                    if old_df is None:
+                        old_df = len(_decode(prefix, old, 0, len(old), -1))
+                    bucket[key] = -(old_df + delta)
                 shorts[prefix][shard] += ((len(key) + len(new) if len(new) <= BIG and new else 0)
                                           - (len(key) + len(old) if len(old) <= BIG and old else 0))
                 if len(new) > BIG:

@@ -181,6 +181,8 @@ def test_a_hostile_title_stays_data(sites):
     html = sites["abs"].page("speeches/2017/hostile.html")
     p = Page(html)
     assert [a for a, _ in p.scripts] == [{"type": "application/ld+json"}, {"src": "../../static/cite.js", "defer": ""},
+                                         {"src": "../../static/passage.js", "data-search-js": "../../static/search.js",
+                                          "data-index": "../../search/meta.js", "defer": ""},  # hit → passage (#13)
                                          {"src": "../../static/compare.js", "defer": ""}]  # the 对比 block's
     raw = next(text for attrs, text in p.scripts if attrs.get("type") == "application/ld+json")
     assert not re.search(r"[<>&]", raw)

@@ -211,7 +211,7 @@ def test_no_page_holds_markup_from_content(site):
                 assert not value.startswith(("javascript:", "vbscript:", "data:")), where
             if tag == "script":  # the site's own scripts, and JSON-LD data (not run)
                 assert (attrs.get("src", "").endswith(("static/search.js", "static/cite.js", "static/compare.js",
-                                                       "static/diff_match_patch.min.js"))
+                                                       "static/diff_match_patch.min.js", "static/passage.js"))
                         or attrs == {"type": "application/ld+json"}), where
             if tag == "base":
                 assert rel == "404.html" and attrs["href"] == BASE_URL, where
@@ -322,7 +322,7 @@ class Visit:
               bad.push(`element ${el.tagName}`);
           for (const s of document.scripts) {
             if (!s.src && s.type === 'application/ld+json') continue;  // data, not run
-            if (!s.src || !/\/static\/(search|cite|compare|diff_match_patch\.min)\.js$/.test(new URL(s.src).pathname)) bad.push(`script ${s.src || s.textContent.slice(0, 60)}`);
+            if (!s.src || !/\/static\/(search|cite|compare|passage|diff_match_patch\.min)\.js$/.test(new URL(s.src).pathname)) bad.push(`script ${s.src || s.textContent.slice(0, 60)}`);
           }
           return bad;
         }""", BASE_URL)

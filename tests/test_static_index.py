@@ -202,29 +202,47 @@ def _odd_docs() -> list[IndexDoc]:
 
 
 def _reference_entries(d: IndexDoc) -> tuple[dict, dict]:
-    """The doc's postings entries computed the plain way: {key: code}, {key: (count, positions)}."""
+    """The doc's postings entries computed the plain way: {key: code}, {key: (count, in a heading,
+    heading indices and positions)}; a k code is ``body count << 9 | title count << 1 | in a heading``."""
     ftitle = analysis.fold(d.title)
     text = analysis.search_text(d.title, d.body)
+    lines = d.body.split("\n")
+    starts = [len(ftitle) + 1 + sum(len(analysis.fold(x)) + 1 for x in lines[:i]) for i in range(len(lines))]
+    heading = set()
+    for h in d.headings:
+        heading.update(range(starts[h], starts[h] + len(analysis.fold(lines[h]))))
     counts: dict = {}
+    titles: dict = {}
+    headed: set = set()
     where: dict = {}
     for m in re.finditer("[^ \x00]+", text):
         run, off = m.group(), m.start()
         for n in (1, 2):
             for i in range(len(run) - n + 1):
-                counts[run[i : i + n]] = counts.get(run[i : i + n], 0) + 1
+                g = run[i : i + n]
+                counts[g] = counts.get(g, 0) + 1
+                if off + i < len(ftitle):
+                    titles[g] = titles.get(g, 0) + 1
+                if off + i in heading:
+                    headed.add(g)
         for i in range(len(run) - 2):
             where.setdefault(run[i : i + 3], []).append(off + i)
-    in_title = {ftitle[i : i + n] for n in (1, 2) for i in range(len(ftitle) - n + 1)}
-    k = {g: (4 if g in in_title else 0) | si._tf_class(n) for g, n in counts.items()}
-    p = {t: (len(pos), si.vlq(pos[0]) + "".join(si.vlq(b - a - 1) for a, b in zip(pos, pos[1:])))
-         for t, pos in where.items()}
+    k = {g: (n - titles.get(g, 0)) << 9 | min(titles.get(g, 0), 255) << 1 | (g in headed) for g, n in counts.items()}
+    p = {}
+    for t, pos in where.items():
+        hidx = [i for i, o in enumerate(pos) if o in heading]
+        prefix = (si.vlq(len(hidx)) + "".join(si.vlq(b - a - 1) for a, b in zip([-1, *hidx], hidx))) if hidx else ""
+        p[t] = (len(pos), int(bool(hidx)),
+                prefix + si.vlq(pos[0]) + "".join(si.vlq(b - a - 1) for a, b in zip(pos, pos[1:])))
     return k, p
 
 
 @pytest.mark.parametrize("dense", [True, False])
 def test_doc_entries_of_odd_texts(tmp_path, monkeypatch, dense):
     monkeypatch.setattr(si, "_DENSE", dense)
-    for d in _odd_docs() + make_docs()[:5]:
+    headed = [_edit(d, headings=(0, 2)) for d in make_docs() if d.body.count("\n") >= 2][:3]
+    assert headed
+    for d in _odd_docs() + make_docs()[:5] + headed:
         meta, data = si.analyse(d)
         path = tmp_path / "doc.bin"
         path.write_bytes(data)

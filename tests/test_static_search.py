@@ -194,7 +194,8 @@ def _run(page, url: str) -> tuple[int, set[str]]:
         page.click(".search-more")
         page.locator("[data-search-result]").nth(n).wait_for()  # (wait_for_function would need eval)
     hrefs = page.eval_on_selector_all("[data-search-result] a[href]", "els => els.map(a => a.getAttribute('href'))")
-    return total, {unquote(h) for h in hrefs}
+    # A result links to its page with the query (?q=…, for the marks there) and the first match's block (#p…).
+    return total, {unquote(h.split("?")[0]) for h in hrefs}
 
 
 def truth(docs, q: str, year=None, meeting_type=None, theme=None) -> set[str]:
@@ -335,7 +336,7 @@ def test_parser_agrees_with_query_py(search_site, http_base, page):
             parsed = query.parse(q)
             py = {"groups": [list(g) for g in parsed.groups], "excluded": list(parsed.excluded)}
         except query.QueryError as err:
-            py = {"error": err.message, "column": err.column}
+            py = {"error": err.message, "column": err.column, "code": err.code}
         assert js == py, q
 
 
