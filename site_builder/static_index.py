@@ -26,6 +26,11 @@ the doc's title length is in the title.
     index in ``meta.speakers``/``meta.orgs``, 0 for none).
 ``f/<block>.js``
     the fold table (``data/fold.json``) for code points ``block*256 …``: the browser folds the query.
+``r/<block>.js``
+    the same table by what a character folds to: every char whose fold has a character of code
+    points ``block*256 …`` (``meta.rfold`` lists the blocks, ``meta.ign`` the chars that fold to
+    nothing). A speech page folds its text with the shards of the query's characters only
+    (static/passage.js): a character outside them cannot be part of a match.
 ``k/<bucket>.js`` (and ``k/x/<hex>.js`` for a long posting, the bucket then gives ``-df``, the
     number of docs in it)
     doc-level postings of every char and adjacent pair (``analysis.grams``): per doc
@@ -115,7 +120,7 @@ PATCH_KEYS_PER_DOC = 10  # patch (rather than assemble) up to about this many ch
 _ALPHA = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
 _CACHE_VERSION = f"{FORMAT}-{SECTIONS}-{HEAD}-7-{analysis.fold_version()}"  # 7: exact counts, headings, body lengths (#13)  (+ fold table digest)
 _TOP_FILES = ("meta", "facets")  # search/<name>.js
-_SUBDIRS = ("f", "k", "p", "t")  # search/<dir>/… belong to the index entirely
+_SUBDIRS = ("f", "k", "p", "r", "t")  # search/<dir>/… belong to the index entirely
 
 
 def vlq(n: int) -> str:
@@ -1124,6 +1129,20 @@ def _fold_blocks() -> list[int]:
     return sorted({ord(k) >> 8 for k in analysis._table()["fold"]})
 
 
+def _reverse_blocks() -> dict[int, dict]:
+    """The fold table by the characters it folds to: block → {char: its fold} for every char whose
+    fold has a character of that block."""
+    blocks: dict[int, dict] = defaultdict(dict)
+    for k, v in analysis._table()["fold"].items():
+        for ch in set(v):
+            blocks[ord(ch) >> 8][k] = v
+    return blocks
+
+
+def _reverse_files() -> dict[str, bytes]:
+    return {f"r/{blk:x}": _js(f"r/{blk:x}", _json(entries)) for blk, entries in _reverse_blocks().items()}
+
+
 def _worker_init() -> None:
     """Pool workers allocate and free large arrays all the time: keep freed memory in the heap
     (glibc) rather than giving it back to the system and faulting it in again (page faults are
@@ -1283,7 +1302,7 @@ class StaticIndex:
                     _put(self.out, name + str(part), _js(name + str(part), body), files, stats)
         for name in [n for n in files if n.startswith("t/") and n not in tnames]:
             del files[name]
-        for name, data in _fold_files().items():
+        for name, data in {**_fold_files(), **_reverse_files()}.items():
             if patch and name in files:
                 continue
             _put(self.out, name, data, files, stats)
@@ -1325,6 +1344,8 @@ class StaticIndex:
             "kbs": layout["k"][0],
             "pbs": layout["p"][0],
             "fold": _fold_blocks(),
+            "rfold": sorted(_reverse_blocks()),
+            "ign": "".join(sorted(k for k, v in analysis._table()["fold"].items() if v == "")),
             "years": years,
             "mtypes": mtypes,
             "themes": themes,

@@ -75,7 +75,7 @@ HAND = {
 
 QUERIES = ["党建", "黨建", "如履薄冰", "层层", "党建 廉政", '"从严 治党"', "从严治党", "作风建设", "全面从严治党",
            "安全生产 责任", "乡村振兴 OR 脱贫攻坚", "干部 -形式主义", "权", "建设", "基层治理", "党风廉政建设",
-           "形式主义 官僚主义", "党建 党建工作"]
+           "形式主义 官僚主义", "党建 党建工作", "全面从严治党 从严治党", "党 党建", "工作 作风建设 建设"]
 
 
 @pytest.fixture(scope="module")
@@ -403,7 +403,8 @@ def test_marks_follow_the_paragraphs_like_the_occurrences(site, index, http_base
     """Matches never cross a paragraph; a line break is a space; lists, tables, quotes are blocks."""
     for path, q in [("speeches/2020/split.html", '"从严 治党"'), ("speeches/2016/breaks.html", "如履薄冰"),
                     ("speeches/2016/breaks.html", '"第一行 第二行"'), ("speeches/2018/layers.html", "层层"),
-                    ("speeches/2020/report.html", "党建")]:
+                    ("speeches/2020/report.html", "党建"), ("speeches/2020/report.html", "党 党建 建工"),
+                    ("speeches/2019/trad.html", "党建 建设 廉政建设")]:
         page.goto(http_base + path + "?q=" + quote(q))
         page.wait_for_selector("html[data-passage=ready]")
         hit = [h for h in index.search(q, limit=100)["hits"] if h["url"] == path]
@@ -541,3 +542,28 @@ def test_phone_first_result_and_first_paragraph_above_the_fold(site, http_base, 
     phone.tap("[data-passage-next]")
     assert phone.text_content("[data-passage-count]").startswith("第 2 / ")
     _wait_in_view(phone)
+
+
+def test_a_speech_page_folds_its_text_with_the_query_s_shards_only(site, http_base, page):
+    """static/passage.js folds the text with the fold table's shards of the query's characters (the
+    reverse shards r/…): for every code point of the BMP, the fold it uses has a character of the
+    query exactly when the true fold has one, and then it is the true fold."""
+    page.goto(http_base + "speeches/2019/trad.html")
+    page.wait_for_load_state("load")
+    page.add_script_tag(url=http_base + "static/search.js")
+    for terms in (["党建", "如履薄冰"], ["苧", "卫生"], ["gdp", "(一)"], ["2035年", "ⅻ"]):
+        got = page.evaluate("""terms => window.siteSearch.open('../../search/meta.js')
+            .then(() => window.siteSearch.loadPageFold(terms)).then(() => {
+              const out = [];
+              for (let cp = 0; cp < 0x10000; cp++) out.push(cp >= 0xd800 && cp <= 0xdfff ? '' :
+                window.siteSearch.pageFold(String.fromCodePoint(cp)));
+              return out; })""", terms)
+        chars = set("".join(terms))
+        for cp in range(0x10000):
+            if 0xD800 <= cp <= 0xDFFF:
+                continue
+            true = analysis.fold(chr(cp))
+            if chars & set(true):
+                assert got[cp] == true, (terms, hex(cp))
+            else:
+                assert not chars & set(got[cp]), (terms, hex(cp), got[cp])

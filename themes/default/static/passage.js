@@ -11,11 +11,14 @@
  *
  * Matching is the site's search: the query is parsed by search.js (the port of query.py, loaded
  * from static/ only when the address has ?q=) and folded with the fold table the static index
- * ships (search/f/*.js), so 黨建 marks 党建 and zero-width marks inside a word are ignored. Like
+ * ships, so 黨建 marks 党建 and zero-width marks inside a word are ignored; the text is folded with
+ * the table's shards for the query's characters only (search/f/ and, by what characters fold to,
+ * search/r/: a few small files, not one per block of the text's characters). Like
  * the text the indexes store (one line per paragraph or heading, runs of white space as one
  * space), a match never crosses a paragraph, a heading, a list item or a table cell; in each such
- * block the matches of a term are counted without overlap, as `site-builder search --kwic` counts
- * them. Terms after a minus (-形式主义) are not marked.
+ * block the matches are found as `site-builder search --kwic` finds occurrences (leftmost-longest,
+ * without overlap), so N is the hit's number of occurrences. Terms after a minus (-形式主义) are not
+ * marked.
  *
  * A classic script with no inline code: it runs from file:// and under the pages' CSP
  * (script-src 'self'). Nothing from the address or the text is put into the page as HTML.
@@ -113,7 +116,7 @@
       }
       var blk = blockOf(n);
       if (blk !== lastBlock) { close(); lastBlock = blk; }
-      if (!seg) seg = {nodes: [], text: '', node: [], from: [], to: [], pendingSpace: null};
+      if (!seg) seg = {nodes: [], text: '', node: [], from: [], to: []};
       var k = seg.nodes.length;
       seg.nodes.push(n);
       var data = n.data, i = 0;
@@ -124,7 +127,7 @@
             seg.text += ' '; seg.node.push(k); seg.from.push(i); seg.to.push(i + w);
           }
         } else {
-          var f = lib.fold(ch);
+          var f = lib.pageFold(ch);
           for (var u = 0; u < f.length; u++) { seg.node.push(k); seg.from.push(i); seg.to.push(i + w); }
           seg.text += f;
         }
@@ -135,27 +138,20 @@
     return segs;
   }
 
-  /* Non-overlapping matches of each term in a segment, merged where terms overlap: [start, end). */
-  function matchesIn(text, terms) {
-    var spans = [];
-    terms.forEach(function (t) {
-      var at = text.indexOf(t);
-      while (at >= 0) { spans.push([at, at + t.length]); at = text.indexOf(t, at + t.length); }
-    });
-    spans.sort(function (a, b) { return a[0] - b[0] || b[1] - a[1]; });
-    var out = [];
-    spans.forEach(function (s) {
-      var m = out[out.length - 1];
-      if (m && s[0] < m[1]) m[1] = Math.max(m[1], s[1]); else out.push([s[0], s[1]]);
-    });
+  /* The occurrences in a segment, as search counts them (search.passages): leftmost-longest, no
+     overlaps. [start, end) in the segment's folded text. */
+  function matchesIn(text, re) {
+    var out = [], m;
+    re.lastIndex = 0;
+    while ((m = re.exec(text))) out.push([m.index, m.index + m[0].length]);
     return out;
   }
 
   function mark(terms) {
     var pieces = [];  // [text node, from, to, match number]
-    var count = 0;
+    var count = 0, re = lib.matcher(terms);
     segments().forEach(function (seg) {
-      matchesIn(seg.text, terms).forEach(function (m) {
+      matchesIn(seg.text, re).forEach(function (m) {
         var a = m[0], b = m[1] - 1;
         for (var k = seg.node[a]; k <= seg.node[b]; k++) {
           var node = seg.nodes[k];
@@ -302,30 +298,42 @@
     } catch (e) { /* an address the browser will not rewrite (some file:// set-ups): keep it */ }
   }
 
+  /* Parse the query (after loading the fold table's shards for its characters), then load what
+     folding the text needs for its terms. Promise<terms, or null for a query error (said in the bar)>. */
+  function prepare(q) {
+    return lib.loadFold(q).then(function () {
+      var parsed;
+      try {
+        parsed = lib.parse(q);
+      } catch (err) {
+        if (!lib.QueryError || !(err instanceof lib.QueryError)) throw err;
+        document.documentElement.setAttribute('data-passage', 'error');
+        body.removeAttribute('data-match-count');
+        say(lib.describeError(err));
+        return null;
+      }
+      var terms = lib.termsOf(parsed);
+      return lib.loadPageFold(terms).then(function () { return terms; });
+    });
+  }
+
   function run(q, edited) {
     var token = ++state.token;
-    return lib.loadFold(q).then(function () {
-      if (token !== state.token) return;
-      show(q, edited);
+    unmark();
+    state.q = q;
+    return prepare(q).then(function (terms) {
+      if (token !== state.token || !terms) return;
+      show(q, terms, edited);
     }, function (err) {
       if (token === state.token) say('无法标出搜索词：' + (err && err.message || err));
     });
   }
 
-  function show(q, edited) {
+  function show(q, terms, edited) {
     unmark();
     state.q = q;
     state.bar.input.value = q;
-    var parsed;
-    try {
-      parsed = lib.parse(q);
-    } catch (err) {
-      document.documentElement.setAttribute('data-passage', 'error');
-      body.removeAttribute('data-match-count');
-      say(lib.describeError(err));
-      return;
-    }
-    state.marks = mark(lib.termsOf(parsed));
+    state.marks = mark(terms);
     body.setAttribute('data-match-count', String(state.marks.length));
     document.documentElement.setAttribute('data-passage', 'ready');
     if (edited) setAddress(q);
@@ -337,6 +345,7 @@
   }
 
   function clear() {
+    state.token++;
     unmark();
     body.removeAttribute('data-match-count');
     if (state.bar) {
@@ -368,11 +377,11 @@
   document.documentElement.setAttribute('data-passage', 'loading');
   library().then(function (l) {
     lib = l;
-    // The fold table's shards for the query's characters and for the text's (黨 in the text is 党).
-    return lib.open(script.getAttribute('data-index')).then(function () { return lib.loadFold(q + body.textContent); });
+    return lib.open(script.getAttribute('data-index'));
   }).then(function () {
     state.bar = buildBar();
-    show(q, false);
+    state.bar.input.value = q;
+    return run(q, false);
   }).catch(function (err) {
     // Without the index (a copy of the pages alone) the text is still there; say why nothing is marked.
     document.documentElement.setAttribute('data-passage', 'error');

@@ -102,6 +102,34 @@
     return out;
   }
 
+  /* Folding a page's text for a query (static/passage.js) without the shards of every character
+     of the text: r/<block>.js lists every character whose fold has a character of the block, so with
+     the shards of the query's folded characters (and their own f/ shards) a character that is not
+     listed folds to no character of the query; it is left as it is (or dropped when it folds to
+     nothing, meta.ign). */
+  var rBlocks = new Set(), rMap = new Map(), ignoredChars = new Set();
+
+  function loadPageFold(terms) {
+    var text = terms.join(''), need = new Set();
+    for (var ch of text) {
+      var blk = ch.codePointAt(0) >> 8;
+      if (rBlocks.has(blk)) need.add(blk);
+    }
+    return Promise.all([loadFold(text)].concat(Array.from(need).map(function (blk) {
+      return load('r/' + blk.toString(16)).then(function (entries) {
+        for (var k in entries) rMap.set(k, entries[k]);
+        rBlocks.delete(blk);
+      });
+    })));
+  }
+
+  function pageFold(ch) {
+    var f = foldMap.get(ch);
+    if (f === undefined) f = rMap.get(ch);
+    if (f === undefined) f = ignoredChars.has(ch) ? '' : ch;
+    return f;
+  }
+
   // ---------------------------------------------------------------- query language (query.py)
   /* query.MESSAGES, word for word (the tests compare them with Python's). */
   var MESSAGES = {
@@ -510,7 +538,7 @@
             else body.push(v);
             if (per[0].head && per[0].head.has(v)) heading = true;
           });
-          if (any) out.set(doc, {tf: nonOverlapping(body, n), title: title, heading: heading});
+          if (any) out.set(doc, {tf: nonOverlapping(body, n), title: title, heading: heading, starts: body, len: n});
         });
         return out;
       });
@@ -650,6 +678,18 @@
     return false;
   }
 
+  /* Leftmost-longest occurrences from the body positions of terms without spaces (a match never
+     crosses a line, so the whole body can be walked at once): the first start at or after the end of
+     the last match, the longest term there. */
+  function leftmostLongest(infos) {
+    var m = [];
+    infos.forEach(function (info) { info.starts.forEach(function (s) { m.push([s, info.len]); }); });
+    m.sort(function (a, b) { return a[0] - b[0] || b[1] - a[1]; });
+    var n = 0, next = -1;
+    m.forEach(function (x) { if (x[0] >= next) { n++; next = x[0] + x[1]; } });
+    return n;
+  }
+
   /* The occurrences of the terms in one doc, from its text (terms that may overlap). */
   function occurrencesInText(doc, terms) {
     return docText(doc).then(function (t) {
@@ -691,6 +731,8 @@
         meta = m;
         version = m.ver;
         m.fold.forEach(function (b) { foldBlocks.add(b); });
+        (m.rfold || []).forEach(function (b) { rBlocks.add(b); });
+        Array.from(m.ign || '').forEach(function (c) { ignoredChars.add(c); });
         return m;
       });
     }
@@ -811,20 +853,23 @@
         var positive = termsOf(query);
         var score = sort === 'relevance' ? scores(hits, positive, byTerm) : null;
         order(hits, sort, score);
-        var occ = new Map();
-        var counted;
-        if (positive.length > 1 && mayOverlap(positive)) {
-          counted = Promise.all(hits.map(function (doc) { return occurrencesInText(doc, positive); })).then(function (ns) {
-            hits.forEach(function (doc, i) { occ.set(doc, ns[i]); });
-          });
-        } else {
-          hits.forEach(function (doc) {
-            var o = 0;
-            positive.forEach(function (t) { var info = byTerm.get(t).get(doc); if (info) o += info.tf; });
-            occ.set(doc, o);
-          });
-          counted = Promise.resolve();
-        }
+        // Occurrences: the sum of the terms' counts, unless matches of two terms can overlap in a
+        // speech that has both; then leftmost-longest from the positions (terms of three or more
+        // characters) or from the text.
+        var occ = new Map(), mixed = [];
+        var overlap = positive.length > 1 && mayOverlap(positive);
+        hits.forEach(function (doc) {
+          var o = 0, present = [];
+          positive.forEach(function (t) { var info = byTerm.get(t).get(doc); if (info && info.tf) { o += info.tf; present.push(info); } });
+          occ.set(doc, o);
+          if (overlap && present.length > 1) {
+            if (present.every(function (info) { return info.starts; })) occ.set(doc, leftmostLongest(present));
+            else mixed.push(doc);
+          }
+        });
+        var counted = Promise.all(mixed.map(function (doc) { return occurrencesInText(doc, positive); })).then(function (ns) {
+          mixed.forEach(function (doc, i) { occ.set(doc, ns[i]); });
+        });
         return counted.then(function () {
           var occTotal = 0;
           var facets = {year: new Map(), meeting_type: new Map(), theme: new Map(), speaker: new Map(), organization: new Map()};
@@ -1439,7 +1484,8 @@
 
   // For static/passage.js and the tests: the same functions the page uses.
   window.siteSearch = {
-    open: open, fold: fold, loadFold: loadFold, parse: parse, termsOf: termsOf, isSpace: isSpace,
+    open: open, fold: fold, loadFold: loadFold, parse: parse, termsOf: termsOf, isSpace: isSpace, matcher: matcher,
+    loadPageFold: loadPageFold, pageFold: pageFold,
     describeError: describeError, QueryError: QueryError,
     parseJSON: function (q) {
       return loadFold(q).then(function () {
