@@ -567,3 +567,17 @@ def test_a_speech_page_folds_its_text_with_the_query_s_shards_only(site, http_ba
                 assert got[cp] == true, (terms, hex(cp))
             else:
                 assert not chars & set(got[cp]), (terms, hex(cp), got[cp])
+
+
+@pytest.mark.parametrize("variant", [("light", 1280), ("dark", 1280), ("light", 375)])
+def test_no_serious_accessibility_violations(site, http_base, browser, variant):
+    """axe-core (tests/test_standards.py) on the KWIC view, a list with its trend and facets, and a
+    speech with its marks and bar."""
+    from test_standards import format_violations, run_axe
+
+    for path in ("search/index.html?" + urlencode({"q": "如履薄冰", "view": "kwic"}),
+                 "search/index.html?" + urlencode({"q": "党建"}),
+                 "speeches/2020/report.html?q=" + quote("党建") + "#p4"):
+        violations = run_axe(browser, http_base + path, variant[0], variant[1])
+        bad = [v for v in violations if v.get("impact") in ("serious", "critical")]
+        assert not bad, f"{path} {variant}:\n{format_violations(bad)}"
