@@ -81,7 +81,11 @@ def beside_repository(path: str) -> bool:
     if not path.startswith(_NEIGHBOURHOOD) or path.startswith(_ALLOWED_ROOTS):
         return False
     first = path[len(_NEIGHBOURHOOD):].split(os.sep, 1)[0]
-    return not first.startswith(("pytest-of-", "tmp"))
+    if first in _NEIGHBOURS:
+        return not first.startswith(("pytest-of-", "tmp"))
+    # Not there when the tests started: a temporary folder a test made (mkdtemp(prefix="sb-…"),
+    # multiprocessing's pymp-…) is the test's own; a name that does not exist is a neighbour.
+    return not os.path.exists(_NEIGHBOURHOOD + first)
 
 
 def _audit(event: str, args: tuple) -> None:
