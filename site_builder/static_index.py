@@ -844,6 +844,8 @@ def _patch_posting(kind: str, posting: str, ck, changes: dict):
         parts = _encode(kind, ents, ckd[i])
         sub = "".join(parts)
         nd, no = _checkpoints(ents, parts, ckd[i], s)
+        if not nd:  # both regions lost every entry: keep one empty region (the next change needs it)
+            nd, no = [ckd[i]], [s]
         delta = len(sub) - (e - s)
         posting = posting[:s] + sub + posting[e:]
         ckd[i:j] = nd

@@ -162,6 +162,12 @@ def check_build(site: Site, files: dict[str, bytes]) -> dict:
     fuzz.mkdir(parents=True)
     for name, data in files.items():
         (fuzz / name).write_bytes(data)
+    before = None
+    if os.environ.get("FUZZ_KEEP_BEFORE"):  # debugging a failure that depends on the last build's state
+        for old in Path(tempfile.gettempdir()).glob("fuzz-before-*"):
+            shutil.rmtree(old, ignore_errors=True)
+        before = Path(tempfile.mkdtemp(prefix="fuzz-before-")) / "site"
+        shutil.copytree(site.root, before, symlinks=True)
     code, err, seconds = _build(site)
     if seconds > 5 and os.environ.get("FUZZ_SLOW_DIR"):  # keep slow archives to look at
         keep = Path(os.environ["FUZZ_SLOW_DIR"]) / f"{seconds:.1f}s-{time.time_ns()}"
@@ -170,6 +176,9 @@ def check_build(site: Site, files: dict[str, bytes]) -> dict:
         kept = Path(tempfile.mkdtemp(prefix="fuzz-failure-"))
         shutil.copytree(site.root, kept / "site", symlinks=True)
         err += f"\n(the archive and its build state are kept in {kept / 'site'})"
+        if before is not None:
+            shutil.copytree(before, kept / "before", symlinks=True)
+            err += f"\n(and as they were before this build in {kept / 'before'})"
     assert code in (0, 1), f"exit {code}:\n{err}"
     assert "internal error" not in err and "Traceback" not in err, err
     assert seconds < BUILD_SECONDS, f"the build took {seconds:.1f} s"

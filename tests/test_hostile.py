@@ -481,3 +481,35 @@ def test_vocabulary_entries_differing_only_in_case_are_errors_naming_both_files(
     assert "content/a.md" in err and "content/b.md" in err
     themes = {p.name.casefold() for p in (site.output / "themes").iterdir() if p.is_dir()}
     assert len(themes) == len([p for p in (site.output / "themes").iterdir() if p.is_dir()])
+
+
+# --------------------------------------------------------------------------------------------
+# The browser index's patch of a long posting (found by tests/test_fuzz_build.py: a build that
+# removed the speeches of two checkpoint regions of a posting ended in exit 70)
+# --------------------------------------------------------------------------------------------
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+
+@settings(max_examples=300, deadline=None)
+@given(docs=st.sets(st.integers(0, 60), max_size=40), removed=st.sets(st.integers(0, 60), max_size=30),
+       added=st.dictionaries(st.integers(0, 60), st.integers(1, 5), max_size=6), ck=st.integers(1, 4))
+def test_patching_a_long_posting_equals_writing_it_again(docs, removed, added, ck):
+    from site_builder import static_index as si
+
+    entries = [(d, si._k_code(1 + d % 3, d % 2, d % 5 == 0)) for d in sorted(docs)]
+    parts = si._encode("k", entries, -1)
+    posting = "".join(parts)
+    changes = {d: None for d in removed} | {d: si._k_code(b, 0, 0) for d, b in added.items()}
+    real_ck, real_big = si.CK, si.BIG
+    si.CK, si.BIG = ck, 0  # every posting "long", a checkpoint every ck entries
+    try:
+        checkpoints = si._checkpoints(entries, parts, -1, 0)
+        patched, new_ck, delta = si._patch_posting("k", posting, checkpoints, changes)
+    finally:
+        si.CK, si.BIG = real_ck, real_big
+    expected = si._apply(entries, changes)
+    assert patched == "".join(si._encode("k", expected, -1))
+    assert delta == len(expected) - len(entries)
+    assert si._decode("k", patched, 0, len(patched), -1) == expected
