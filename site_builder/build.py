@@ -12,8 +12,8 @@ import pickle
 import sqlite3
 import time
 from contextlib import contextmanager
-from functools import lru_cache
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 
 import jinja2
@@ -427,7 +427,7 @@ def _render_speech_page(page: Page, templates: TemplateSet, site: dict, out: Pat
         return _render_page(page, templates, site, out, cache)
     except SiteBuilderError:
         raise
-    except Exception as err:  # noqa: BLE001 - one speech's page, reported on its file
+    except Exception as err:  # one speech's page: reported on its file
         if page.owner is None or os.environ.get("SITE_BUILDER_DEBUG"):
             raise
         return f"{type(err).__name__}: {err}"
@@ -492,9 +492,8 @@ class _Bodies:
 def _index_docs(archive: Archive, bodies: _Bodies) -> list:
     """One IndexDoc per speech; the body text is read from the cache only if an index asks
     for it (they do so only for new or changed speeches), which keeps one-file builds cheap."""
-    from .search_index import IndexDoc
-
     from .blocks import TEXT_VERSION
+    from .search_index import IndexDoc
 
     class LazyDoc(IndexDoc):
         @property
@@ -567,11 +566,12 @@ class _IndexUpdate:
             os.close(read)
             self.bodies.cache = BuildCache(self.config.state_dir, readonly=True)
             timings: dict = {}
+            payload: tuple
             try:
                 payload = ("ok", _update_indexes(self.config, self.docs, _Clock(timings)), timings)
             except SiteBuilderError as err:
                 payload = ("error", str(err), err.exit_code)
-            except BaseException as err:  # noqa: BLE001 - reported by the parent
+            except BaseException as err:  # reported by the parent
                 import traceback
 
                 payload = ("crash", f"{type(err).__name__}: {err} (while updating the search indexes)",
@@ -593,7 +593,7 @@ class _IndexUpdate:
         if self.pid is not None:
             self._wait()
 
-    def finish(self, clock: _Clock, result: "BuildResult") -> tuple[dict, dict[str, str]]:
+    def finish(self, clock: _Clock, result: BuildResult) -> tuple[dict, dict[str, str]]:
         """(stats, {source: why} of the speeches that could not be indexed)."""
         if self.pid is None:
             return _update_indexes(self.config, self.docs, clock)
@@ -620,7 +620,7 @@ def _update_indexes(config: SiteConfig, docs: list, clock) -> tuple[dict, dict[s
         return _update_both(config, docs, clock), {}
     except (SiteBuilderError, OSError, KeyboardInterrupt, MemoryError):
         raise
-    except Exception:  # noqa: BLE001 - find the speeches that cause it, or re-raise (a bug)
+    except Exception:  # find the speeches that cause it, or re-raise (a bug)
         unindexable = _unindexable(docs)
         if not unindexable or os.environ.get("SITE_BUILDER_DEBUG"):
             raise
@@ -638,7 +638,7 @@ def _unindexable(docs: list) -> dict[str, str]:
         try:
             whoosh_analyse(doc)
             static_analyse(doc)
-        except Exception as err:  # noqa: BLE001
+        except Exception as err:
             bad[doc.id] = f"{type(err).__name__}: {err}"
     return bad
 

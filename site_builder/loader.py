@@ -17,6 +17,7 @@ from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from . import frontmatter, schema
 from .cache import BuildCache
@@ -180,17 +181,17 @@ def time_budget(seconds: float | None):
         def on_alarm(_signum, _frame):
             raise TimeBudgetExceeded(seconds)
 
-        previous = signal.signal(signal.SIGALRM, on_alarm)
+        handler = signal.signal(signal.SIGALRM, on_alarm)
         signal.setitimer(signal.ITIMER_REAL, seconds, 0.25)  # again every 0.25 s if one is lost
         try:
             yield
         finally:
             signal.setitimer(signal.ITIMER_REAL, 0)
-            signal.signal(signal.SIGALRM, previous)
+            signal.signal(signal.SIGALRM, handler)
         return
     deadline = time.monotonic() + seconds
     calls = [0]
-    previous = sys.getprofile()
+    previous: Any = sys.getprofile()
 
     def hook(_frame, event, _arg):
         calls[0] += 1
@@ -240,7 +241,7 @@ def parse_bytes(shown: str, data: bytes, settings: ParseSettings,
         _renderer = None
         return _failed(Problem(shown, None, None, "not enough memory to read this file",
                                "split it, or simplify its Markdown"))
-    except Exception as err:  # noqa: BLE001 - a bug of ours or of a library: this file only
+    except Exception as err:
         _renderer = None
         if os.environ.get("SITE_BUILDER_DEBUG"):
             raise

@@ -132,7 +132,7 @@ class _FastInlineProcessor(InlineProcessor):
     can match (the usual Chinese paragraph has none of the trigger characters): it would try
     every pattern on it and give it back unchanged. Half of Markdown's time on a speech."""
 
-    def _InlineProcessor__handleInline(self, data: str, patternIndex: int = 0) -> str:  # noqa: N802
+    def _InlineProcessor__handleInline(self, data: str, patternIndex: int = 0) -> str:
         if patternIndex == 0 and not _INLINE_TRIGGER.search(data):
             return data
         return InlineProcessor._InlineProcessor__handleInline(self, data, patternIndex)
@@ -158,7 +158,7 @@ MAX_PARAGRAPH_LINES = 2_000
 _COUNTED = (
     ("'['", "[", 500, 5_000, "write 【】 for brackets in the text, or put a backslash before each ["),
     ("'<'", "<", 2_000, 20_000, "write 《》 or ＜ for angle brackets in the text, or remove raw HTML"),
-    ("'<' not closed on its line", None, 1_000, 1_000,
+    ("'<' not closed on its line", "<", 1_000, 1_000,
      "write 《》 or ＜ for angle brackets in the text, or close the HTML tags"),
     ("of the marks \\ ` * _ & !", "\\`*_&!", 5_000, 50_000, "remove the marks, or split the paragraph"),
     ("'|' (table cells)", "|", 20_000, 20_000, "split the table, or write ｜"),
@@ -175,8 +175,9 @@ _ABBREVIATION = re.compile(r"[ ]{0,3}\*\[")
 _CLOSED = re.compile(r"<[^<>]*>")
 _HTML_TAG = re.compile(r"<(/?)([A-Za-z][A-Za-z0-9-]*)[^<>]*?(/?)>")
 # Elements without content, or whose end tag may be left out: they do not nest.
-_FLAT_TAGS = frozenset("area base br col embed hr img input link meta param source track wbr "
-                       "p li dt dd tr td th option optgroup thead tbody tfoot colgroup rb rt rp".split())
+_FLAT_TAGS = frozenset(["area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "param",
+                        "source", "track", "wbr", "p", "li", "dt", "dd", "tr", "td", "th", "option", "optgroup",
+                        "thead", "tbody", "tfoot", "colgroup", "rb", "rt", "rp"])
 
 
 class TooComplex(ValueError):

@@ -22,9 +22,9 @@ class Speech:
     reading_minutes: int
     slug: str = ""
     url: str = ""  # output path of its page
-    prev: "Speech | None" = field(default=None, repr=False)  # older
-    next: "Speech | None" = field(default=None, repr=False)  # newer
-    related: list["Speech"] = field(default_factory=list, repr=False)
+    prev: Speech | None = field(default=None, repr=False)  # older
+    next: Speech | None = field(default=None, repr=False)  # newer
+    related: list[Speech] = field(default_factory=list, repr=False)
 
     @property
     def title(self) -> str:

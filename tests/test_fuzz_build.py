@@ -26,10 +26,10 @@ import xml.etree.ElementTree as ET
 from html.parser import HTMLParser
 from pathlib import Path
 
+from conftest import Site, speech
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from conftest import Site, speech
 from site_builder.cli import main as cli_main
 from site_builder.config import load_config
 from site_builder.search_index import SearchIndex

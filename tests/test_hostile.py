@@ -13,8 +13,10 @@ import time
 from pathlib import Path
 
 import pytest
-
 from conftest import Site, speech
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from site_builder import build as buildmod
 from site_builder import loader, markup
 from site_builder.config import load_config
@@ -121,8 +123,8 @@ def test_limits_leave_ordinary_markdown_alone():
             "        > 引用\n\n| 甲 | 乙 |\n|---|---|\n| 1 | 2 |\n\n- - -\n\n" + "* * * * * * * * * * *\n\n"
             + "                                        2020年3月5日\n" + "<b>x</b> " * 600 + "\n")
     markup.check_limits(body)
-    markup.check_limits(open(REPO / "content" / os.listdir(REPO / "content")[0] / sorted(
-        os.listdir(REPO / "content" / os.listdir(REPO / "content")[0]))[0], encoding="utf-8").read())
+    for path in sorted((REPO / "content").rglob("*.md")):  # the seed speeches
+        markup.check_limits(path.read_text(encoding="utf-8"))
 
 
 def test_within_the_limits_a_file_parses_in_seconds():
@@ -429,7 +431,7 @@ def test_a_first_build_killed_during_the_whoosh_stage_leaves_no_index_to_answer_
         good.run("build", "-q")
     left = list((good.root / ".site_builder_cache").glob("*/whoosh/_MAIN_*.toc"))
     assert left, "the killed build left an index folder with an empty generation"
-    code, err = search(good, "如履薄冰")
+    code, _why = search(good, "如履薄冰")
     assert code == 2
     proc = cli_search(good, "如履薄冰")  # the user's view: no answer from an unfinished index
     assert proc.returncode == 2 and "no search index" in proc.stderr and "0 篇" not in proc.stdout
@@ -488,9 +490,6 @@ def test_vocabulary_entries_differing_only_in_case_are_errors_naming_both_files(
 # removed the speeches of two checkpoint regions of a posting ended in exit 70)
 # --------------------------------------------------------------------------------------------
 
-from hypothesis import given, settings  # noqa: E402
-from hypothesis import strategies as st  # noqa: E402
-
 
 @settings(max_examples=300, deadline=None)
 @given(docs=st.sets(st.integers(0, 60), max_size=40), removed=st.sets(st.integers(0, 60), max_size=30),
@@ -506,7 +505,7 @@ def test_patching_a_long_posting_equals_writing_it_again(docs, removed, added, c
     si.CK, si.BIG = ck, 0  # every posting "long", a checkpoint every ck entries
     try:
         checkpoints = si._checkpoints(entries, parts, -1, 0)
-        patched, new_ck, delta = si._patch_posting("k", posting, checkpoints, changes)
+        patched, _checkpoints, delta = si._patch_posting("k", posting, checkpoints, changes)
     finally:
         si.CK, si.BIG = real_ck, real_big
     expected = si._apply(entries, changes)
