@@ -37,6 +37,7 @@ Rules (also in bench/README.md):
 * empty heading — a ``#`` line with no text, or only a section number (``一、``, ``（一）``, ``1.``,
   ``（1）``).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -61,7 +62,7 @@ if str(REPO) not in sys.path:
 
 #: The issue's thresholds (issue #11, "Done when").
 THRESHOLDS = {
-    "written_pct": 75.0,          # written and passing check, of all files
+    "written_pct": 75.0,  # written and passing check, of all files
     "title_pct": 90.0,
     "year_pct": 97.0,
     "full_date_pct": 90.0,
@@ -71,16 +72,35 @@ MAX_PARAGRAPH = 3000
 TITLE_EXTRA = 6
 TITLE_RATIO = 0.9
 
-REPORT_COLUMNS = ["file", "status", "target", "title", "title_source", "date", "date_source", "speaker",
-                  "speaker_source", "organization", "organization_source", "location", "location_source",
-                  "meeting_type", "meeting_type_source", "themes", "themes_source", "review", "dropped",
-                  "duplicates", "notes"]
+REPORT_COLUMNS = [
+    "file",
+    "status",
+    "target",
+    "title",
+    "title_source",
+    "date",
+    "date_source",
+    "speaker",
+    "speaker_source",
+    "organization",
+    "organization_source",
+    "location",
+    "location_source",
+    "meeting_type",
+    "meeting_type_source",
+    "themes",
+    "themes_source",
+    "review",
+    "dropped",
+    "duplicates",
+    "notes",
+]
 
 
 # ------------------------------------------------------------------------------------------ running
 
 
-CLI: list[str] = []   # set by --cli; empty: this checkout's CLI
+CLI: list[str] = []  # set by --cli; empty: this checkout's CLI
 
 
 def cli_command() -> list[str]:
@@ -98,8 +118,16 @@ def _env() -> dict:
 
 def _run(args: list[str], cwd: Path, timeout: float) -> subprocess.CompletedProcess:
     try:
-        return subprocess.run(cli_command() + args, cwd=cwd, env=_env(), capture_output=True, text=True,
-                              encoding="utf-8", errors="replace", timeout=timeout)
+        return subprocess.run(
+            cli_command() + args,
+            cwd=cwd,
+            env=_env(),
+            capture_output=True,
+            text=True,
+            encoding="utf-8",
+            errors="replace",
+            timeout=timeout,
+        )
     except subprocess.TimeoutExpired as err:
         return subprocess.CompletedProcess(err.cmd, 124, err.stdout or "", (err.stderr or "") + "\n[bench] timed out")
 
@@ -122,8 +150,7 @@ def stage_sources(folder: Path, exclude: set[Path], dest: Path) -> Path:
     return dest
 
 
-def import_folder(src: Path, root: Path, content: Path, report: Path, metadata: Path | None,
-                  timeout: float) -> dict:
+def import_folder(src: Path, root: Path, content: Path, report: Path, metadata: Path | None, timeout: float) -> dict:
     """Run the import; return {"rows": {relpath: report row}, "proc": …, "seconds": …, "mode": …}."""
     args = ["import", str(src), "--content", str(content), "--report", str(report)]
     if metadata:
@@ -131,7 +158,11 @@ def import_folder(src: Path, root: Path, content: Path, report: Path, metadata: 
     start = time.perf_counter()
     proc = _run(args, root, timeout)
     seconds = time.perf_counter() - start
-    if not report.exists() and "--report" in (proc.stderr + proc.stdout) and "No such option" in (proc.stderr + proc.stdout):
+    if (
+        not report.exists()
+        and "--report" in (proc.stderr + proc.stdout)
+        and "No such option" in (proc.stderr + proc.stdout)
+    ):
         return legacy_import(src, root, content, metadata, timeout, start)
     rows: dict[str, dict] = {}
     if report.exists():
@@ -152,11 +183,23 @@ def legacy_import(src: Path, root: Path, content: Path, metadata: Path | None, t
         last = _run(["import", str(path), "--content", str(content)], root, timeout)
         new = sorted(set(content.rglob("*.md")) - before)
         rel = path.relative_to(src).as_posix()
-        rows[rel] = {"file": rel, "status": "written" if new else "failed", "target": str(new[0]) if new else "",
-                     "notes": (last.stdout + last.stderr).strip().splitlines()[-1:][0] if (last.stdout + last.stderr).strip() else ""}
+        rows[rel] = {
+            "file": rel,
+            "status": "written" if new else "failed",
+            "target": str(new[0]) if new else "",
+            "notes": (last.stdout + last.stderr).strip().splitlines()[-1:][0]
+            if (last.stdout + last.stderr).strip()
+            else "",
+        }
     proc = last or subprocess.CompletedProcess([], 0, "", "")
-    return {"rows": rows, "proc": proc, "seconds": time.perf_counter() - start,
-            "mode": "legacy (no --report: file by file, no dropped lines" + (", --metadata ignored" if metadata else "") + ")"}
+    return {
+        "rows": rows,
+        "proc": proc,
+        "seconds": time.perf_counter() - start,
+        "mode": "legacy (no --report: file by file, no dropped lines"
+        + (", --metadata ignored" if metadata else "")
+        + ")",
+    }
 
 
 def _rel(name: str, src: Path, root: Path) -> str:
@@ -197,19 +240,18 @@ def check_failures(root: Path, content: Path, targets: list[Path], timeout: floa
             continue
         for form in longest_first:
             if line.startswith(form + ":"):
-                rest = re.sub(r"^\d+:", "", line[len(form) + 1:]).lstrip()
+                rest = re.sub(r"^\d+:", "", line[len(form) + 1 :]).lstrip()
                 if not rest.startswith("warning:"):
                     failing.add(forms[form])
                 break
         else:
             if re.match(r"^\S.*\.md(:\d+)?: (?!warning:)", line):
                 unattributed.append(line)
-    if collapsed and proc.returncode != 0:        # problems beyond the 20 shown: check each file alone
+    if collapsed and proc.returncode != 0:  # problems beyond the 20 shown: check each file alone
         for t in targets:
             if t not in failing and _check_one(t, content, timeout):
                 failing.add(t)
-    return failing, {"returncode": proc.returncode, "unattributed": unattributed,
-                     "tail": "\n".join(out[-3:])}
+    return failing, {"returncode": proc.returncode, "unattributed": unattributed, "tail": "\n".join(out[-3:])}
 
 
 def _check_one(target: Path, content: Path, timeout: float) -> bool:
@@ -228,6 +270,7 @@ def decode_source(data: bytes) -> str:
     """Decode as the importer does (site_builder.textio.decode_any), else BOM / UTF-8 / GB18030 / Big5."""
     try:
         from site_builder.textio import decode_any
+
         return decode_any(data)[0]
     except Exception:
         pass
@@ -253,8 +296,10 @@ def squeeze(text: str) -> str:
 
 _HEADING = re.compile(r"^ {0,3}(#{1,6})(?=\s|$)(.*)$")
 _ESCAPE = re.compile(r"\\([!-/:-@\[-`{-~])")
-_NUMBER_ONLY = re.compile(r"^[\s#]*(?:第?[一二三四五六七八九十百〇零]+[、．.，,]?|[（(][一二三四五六七八九十百]+[）)]|"
-                          r"[（(]?[0-9０-９]+[）).．、]?|[（(][0-9０-９]+[）)])?\s*#*\s*$")
+_NUMBER_ONLY = re.compile(
+    r"^[\s#]*(?:第?[一二三四五六七八九十百〇零]+[、．.，,]?|[（(][一二三四五六七八九十百]+[）)]|"
+    r"[（(]?[0-9０-９]+[）).．、]?|[（(][0-9０-９]+[）)])?\s*#*\s*$"
+)
 
 
 def body_plain(body: str) -> str:
@@ -319,7 +364,7 @@ def lost_text(source: str, body: str, data: dict, dropped: list[str]) -> tuple[i
             while j < len(chunk) and missing.get(chunk[j]):
                 j += 1
             run = chunk[i:j]
-            return total, f"missing {run!r} in …{chunk[max(0, i - 20):i]}[{run}]{chunk[j:j + 20]}…"
+            return total, f"missing {run!r} in …{chunk[max(0, i - 20) : i]}[{run}]{chunk[j : j + 20]}…"
     return total, "missing " + repr("".join(sorted(missing.elements()))[:40])
 
 
@@ -399,8 +444,9 @@ def measure(folder, expected, metadata=None, keep=None, timeout: float = 1800) -
             cleanup.cleanup()
 
 
-def _measure(folder: Path, sheet: list[dict], metadata: Path | None, root: Path, sheets: set[Path],
-             timeout: float) -> dict:
+def _measure(
+    folder: Path, sheet: list[dict], metadata: Path | None, root: Path, sheets: set[Path], timeout: float
+) -> dict:
     src = stage_sources(folder, sheets, root / "sources")
     content = root / "content"
     content.mkdir(parents=True, exist_ok=True)
@@ -428,14 +474,16 @@ def _measure(folder: Path, sheet: list[dict], metadata: Path | None, root: Path,
     n = Counter()
     rules = Counter()
     from site_builder.frontmatter import split as fm_split
+
     for exp in sheet:
         name = exp["file"]
         row = row_for(name)
         rec = {"file": name, "status": row.get("status", "missing from report"), "written": name in written}
         files.append(rec)
         if name not in written:
-            not_written.append({"file": name, "status": rec["status"],
-                                "why": (row.get("notes") or row.get("review") or "")[:160]})
+            not_written.append(
+                {"file": name, "status": rec["status"], "why": (row.get("notes") or row.get("review") or "")[:160]}
+            )
             continue
         row, target = written[name]
         text = target.read_text(encoding="utf-8-sig", errors="replace")
@@ -453,8 +501,15 @@ def _measure(folder: Path, sheet: list[dict], metadata: Path | None, root: Path,
         n["title_ok"] += rule is not None
         rules[rule or "wrong"] += 1
         if rule is None:
-            mism.append({"file": name, "field": "title", "expected": exp.get("title", "") or "(no title in the text)",
-                         "got": got_title, "source": row.get("title_source", "")})
+            mism.append(
+                {
+                    "file": name,
+                    "field": "title",
+                    "expected": exp.get("title", "") or "(no title in the text)",
+                    "got": got_title,
+                    "source": row.get("title_source", ""),
+                }
+            )
         got_date = iso_date(data.get("date"))
         want = exp.get("date", "")
         if want:
@@ -464,13 +519,32 @@ def _measure(folder: Path, sheet: list[dict], metadata: Path | None, root: Path,
                 n["full_n"] += 1
                 n["full_ok"] += got_date == want
             if got_date != want:
-                mism.append({"file": name, "field": "date", "expected": want, "got": got_date,
-                             "source": row.get("date_source", "")})
+                mism.append(
+                    {
+                        "file": name,
+                        "field": "date",
+                        "expected": want,
+                        "got": got_date,
+                        "source": row.get("date_source", ""),
+                    }
+                )
         elif got_date:
             n["date_invented"] += 1
-            mism.append({"file": name, "field": "date", "expected": "(none in the text)", "got": got_date,
-                         "source": row.get("date_source", "")})
-        for field, key in (("speaker", "speaker"), ("meeting_type", "mt"), ("organization", "org"), ("location", "loc")):
+            mism.append(
+                {
+                    "file": name,
+                    "field": "date",
+                    "expected": "(none in the text)",
+                    "got": got_date,
+                    "source": row.get("date_source", ""),
+                }
+            )
+        for field, key in (
+            ("speaker", "speaker"),
+            ("meeting_type", "mt"),
+            ("organization", "org"),
+            ("location", "loc"),
+        ):
             want = squeeze(exp.get(field, ""))
             got = squeeze(str(data.get(field) or ""))
             if want:
@@ -479,8 +553,15 @@ def _measure(folder: Path, sheet: list[dict], metadata: Path | None, root: Path,
             elif got and field == "speaker":
                 n["speaker_invented"] += 1
             if (want or field == "speaker") and want != got:
-                mism.append({"file": name, "field": field, "expected": exp.get(field, ""), "got": got,
-                             "source": row.get(field + "_source", "")})
+                mism.append(
+                    {
+                        "file": name,
+                        "field": field,
+                        "expected": exp.get(field, ""),
+                        "got": got,
+                        "source": row.get(field + "_source", ""),
+                    }
+                )
         source = decode_source((src / name).read_bytes()) if (src / name).exists() else ""
         reported = dropped_texts(row.get("dropped", "")) + dropped_texts(row.get("moved", ""))
         missing, where = lost_text(source, body, data, reported) if source else (0, "")
@@ -495,21 +576,45 @@ def _measure(folder: Path, sheet: list[dict], metadata: Path | None, root: Path,
 
     total, w = len(sheet), len(written)
     result = {
-        "mode": run["mode"], "import_seconds": round(run["seconds"], 2), "import_exit": run["proc"].returncode,
+        "mode": run["mode"],
+        "import_seconds": round(run["seconds"], 2),
+        "import_exit": run["proc"].returncode,
         "import_tail": "\n".join((run["proc"].stdout + run["proc"].stderr).strip().splitlines()[-3:]),
-        "check_exit": check_info["returncode"], "check_unattributed": check_info["unattributed"][:5],
-        "files": total, "written": w, "written_pct": pct(n["passing"], total), "written_any_pct": pct(w, total),
+        "check_exit": check_info["returncode"],
+        "check_unattributed": check_info["unattributed"][:5],
+        "files": total,
+        "written": w,
+        "written_pct": pct(n["passing"], total),
+        "written_any_pct": pct(w, total),
         "passing": n["passing"],
-        "title_ok": n["title_ok"], "title_n": w, "title_pct": pct(n["title_ok"], w), "title_rules": dict(rules),
-        "year_ok": n["year_ok"], "year_n": n["year_n"], "year_pct": pct(n["year_ok"], n["year_n"]),
-        "full_date_ok": n["full_ok"], "full_date_n": n["full_n"], "full_date_pct": pct(n["full_ok"], n["full_n"]),
+        "title_ok": n["title_ok"],
+        "title_n": w,
+        "title_pct": pct(n["title_ok"], w),
+        "title_rules": dict(rules),
+        "year_ok": n["year_ok"],
+        "year_n": n["year_n"],
+        "year_pct": pct(n["year_ok"], n["year_n"]),
+        "full_date_ok": n["full_ok"],
+        "full_date_n": n["full_n"],
+        "full_date_pct": pct(n["full_ok"], n["full_n"]),
         "date_invented": n["date_invented"],
-        "speaker_ok": n["speaker_ok"], "speaker_n": n["speaker_n"], "speaker_pct": pct(n["speaker_ok"], n["speaker_n"]),
+        "speaker_ok": n["speaker_ok"],
+        "speaker_n": n["speaker_n"],
+        "speaker_pct": pct(n["speaker_ok"], n["speaker_n"]),
         "speaker_invented": n["speaker_invented"],
-        "meeting_type_ok": n["mt_ok"], "meeting_type_n": n["mt_n"], "meeting_type_pct": pct(n["mt_ok"], n["mt_n"]),
-        "organization_ok": n["org_ok"], "organization_n": n["org_n"], "location_ok": n["loc_ok"], "location_n": n["loc_n"],
-        "losing_text": losing, "empty_headings": empty_h, "long_paragraphs": long_p,
-        "not_written": not_written, "mismatches": mism, "per_file": files,
+        "meeting_type_ok": n["mt_ok"],
+        "meeting_type_n": n["mt_n"],
+        "meeting_type_pct": pct(n["mt_ok"], n["mt_n"]),
+        "organization_ok": n["org_ok"],
+        "organization_n": n["org_n"],
+        "location_ok": n["loc_ok"],
+        "location_n": n["loc_n"],
+        "losing_text": losing,
+        "empty_headings": empty_h,
+        "long_paragraphs": long_p,
+        "not_written": not_written,
+        "mismatches": mism,
+        "per_file": files,
     }
     if metadata:
         mcontent = root / "content-metadata"
@@ -518,14 +623,20 @@ def _measure(folder: Path, sheet: list[dict], metadata: Path | None, root: Path,
         mrows = mrun["rows"]
         mwritten = {}
         for exp in sheet:
-            row = mrows.get(exp["file"]) or next((r for k, r in mrows.items() if Path(k).name == Path(exp["file"]).name), {})
+            row = mrows.get(exp["file"]) or next(
+                (r for k, r in mrows.items() if Path(k).name == Path(exp["file"]).name), {}
+            )
             t = _target(row, root)
             if row.get("status") == "written" and t and t.exists():
                 mwritten[exp["file"]] = t
         mfail, minfo = check_failures(root, mcontent, list(mwritten.values()), timeout)
         result["metadata"] = {
-            "mode": mrun["mode"], "import_exit": mrun["proc"].returncode, "check_exit": minfo["returncode"],
-            "files": total, "written": len(mwritten), "passing": sum(t not in mfail for t in mwritten.values()),
+            "mode": mrun["mode"],
+            "import_exit": mrun["proc"].returncode,
+            "check_exit": minfo["returncode"],
+            "files": total,
+            "written": len(mwritten),
+            "passing": sum(t not in mfail for t in mwritten.values()),
             "not_written": [e["file"] for e in sheet if e["file"] not in mwritten],
             "failing_check": sorted(f for f, t in mwritten.items() if t in mfail),
             "import_tail": "\n".join((mrun["proc"].stdout + mrun["proc"].stderr).strip().splitlines()[-3:]),
@@ -549,29 +660,80 @@ def format_table(r: dict) -> str:
         return f"  {label:<34} {value:<28} {mark}"
 
     rules = ", ".join(f"{k} {v}" for k, v in sorted(r["title_rules"].items(), key=lambda kv: -kv[1]))
-    lines = [f"import: {r['mode']}; exit {r['import_exit']} in {r['import_seconds']} s; check exit {r['check_exit']}", ""]
+    lines = [
+        f"import: {r['mode']}; exit {r['import_exit']} in {r['import_seconds']} s; check exit {r['check_exit']}",
+        "",
+    ]
     lines.append(row("files", str(r["files"])))
     lines.append(row("written", _cell(r["written"], r["files"], r["written_any_pct"])))
-    lines.append(row("written and passing check", _cell(r["passing"], r["files"], r["written_pct"]),
-                     THRESHOLDS["written_pct"], r["written_pct"]))
+    lines.append(
+        row(
+            "written and passing check",
+            _cell(r["passing"], r["files"], r["written_pct"]),
+            THRESHOLDS["written_pct"],
+            r["written_pct"],
+        )
+    )
     lines.append("  of written:")
-    lines.append(row("  title acceptable", _cell(r["title_ok"], r["title_n"], r["title_pct"]), THRESHOLDS["title_pct"], r["title_pct"]))
+    lines.append(
+        row(
+            "  title acceptable",
+            _cell(r["title_ok"], r["title_n"], r["title_pct"]),
+            THRESHOLDS["title_pct"],
+            r["title_pct"],
+        )
+    )
     lines.append(f"  {'':<34} ({rules})" if rules else "")
-    lines.append(row("  year right", _cell(r["year_ok"], r["year_n"], r["year_pct"]), THRESHOLDS["year_pct"], r["year_pct"]))
-    lines.append(row("  full date right", _cell(r["full_date_ok"], r["full_date_n"], r["full_date_pct"]),
-                     THRESHOLDS["full_date_pct"], r["full_date_pct"]))
+    lines.append(
+        row("  year right", _cell(r["year_ok"], r["year_n"], r["year_pct"]), THRESHOLDS["year_pct"], r["year_pct"])
+    )
+    lines.append(
+        row(
+            "  full date right",
+            _cell(r["full_date_ok"], r["full_date_n"], r["full_date_pct"]),
+            THRESHOLDS["full_date_pct"],
+            r["full_date_pct"],
+        )
+    )
     lines.append(row("  date where the text has none", str(r["date_invented"])))
-    lines.append(row("  speaker right", _cell(r["speaker_ok"], r["speaker_n"], r["speaker_pct"]),
-                     THRESHOLDS["speaker_pct"], r["speaker_pct"]))
+    lines.append(
+        row(
+            "  speaker right",
+            _cell(r["speaker_ok"], r["speaker_n"], r["speaker_pct"]),
+            THRESHOLDS["speaker_pct"],
+            r["speaker_pct"],
+        )
+    )
     lines.append(row("  speaker where there is no byline", str(r["speaker_invented"])))
     lines.append(row("  meeting type right", _cell(r["meeting_type_ok"], r["meeting_type_n"], r["meeting_type_pct"])))
-    lines.append(row("  organization right (info)", _cell(r["organization_ok"], r["organization_n"], pct(r["organization_ok"], r["organization_n"]))))
-    lines.append(row("  location right (info)", _cell(r["location_ok"], r["location_n"], pct(r["location_ok"], r["location_n"]))))
+    lines.append(
+        row(
+            "  organization right (info)",
+            _cell(r["organization_ok"], r["organization_n"], pct(r["organization_ok"], r["organization_n"])),
+        )
+    )
+    lines.append(
+        row("  location right (info)", _cell(r["location_ok"], r["location_n"], pct(r["location_ok"], r["location_n"])))
+    )
     lines.append(row("files losing text", str(len(r["losing_text"])), 0, len(r["losing_text"]), less=True))
-    lines.append(row("empty headings", str(sum(len(e["headings"]) for e in r["empty_headings"])), 0,
-                     sum(len(e["headings"]) for e in r["empty_headings"]), less=True))
-    lines.append(row(f"paragraphs over {MAX_PARAGRAPH:,} characters", str(sum(len(e["lengths"]) for e in r["long_paragraphs"])), 0,
-                     sum(len(e["lengths"]) for e in r["long_paragraphs"]), less=True))
+    lines.append(
+        row(
+            "empty headings",
+            str(sum(len(e["headings"]) for e in r["empty_headings"])),
+            0,
+            sum(len(e["headings"]) for e in r["empty_headings"]),
+            less=True,
+        )
+    )
+    lines.append(
+        row(
+            f"paragraphs over {MAX_PARAGRAPH:,} characters",
+            str(sum(len(e["lengths"]) for e in r["long_paragraphs"])),
+            0,
+            sum(len(e["lengths"]) for e in r["long_paragraphs"]),
+            less=True,
+        )
+    )
     if "metadata" in r:
         m = r["metadata"]
         lines.append(f"  with --metadata ({m['mode']}; import exit {m['import_exit']}, check exit {m['check_exit']}):")
@@ -582,23 +744,40 @@ def format_table(r: dict) -> str:
     if r["not_written"] and all(e["status"] == "missing from report" for e in r["not_written"]):
         out.append(f"\nnot written: all {len(r['not_written'])} files are missing from the report")
     elif r["not_written"]:
-        out.append("\nnot written:\n" + "\n".join(f"  {e['file']}: {e['status']}  {e['why']}" for e in r["not_written"]))
+        out.append(
+            "\nnot written:\n" + "\n".join(f"  {e['file']}: {e['status']}  {e['why']}" for e in r["not_written"])
+        )
     if r["losing_text"]:
-        out.append("\nlosing text:\n" + "\n".join(f"  {e['file']}: {e['missing']} characters; {e['where']}" for e in r["losing_text"]))
+        out.append(
+            "\nlosing text:\n"
+            + "\n".join(f"  {e['file']}: {e['missing']} characters; {e['where']}" for e in r["losing_text"])
+        )
     if r["empty_headings"]:
-        out.append("\nempty headings:\n" + "\n".join(f"  {e['file']}: {' / '.join(e['headings'][:5])}" for e in r["empty_headings"]))
+        out.append(
+            "\nempty headings:\n"
+            + "\n".join(f"  {e['file']}: {' / '.join(e['headings'][:5])}" for e in r["empty_headings"])
+        )
     if r["long_paragraphs"]:
         out.append("\nlong paragraphs:\n" + "\n".join(f"  {e['file']}: {e['lengths']}" for e in r["long_paragraphs"]))
     if r["mismatches"]:
         w = max(len(m["file"]) for m in r["mismatches"])
-        out.append("\nmismatches (file, field, expected, got [source]):\n" + "\n".join(
-            f"  {m['file']:<{w}}  {m['field']:<12} {m['expected'] or '—'}  →  {m['got'] or '—'}"
-            + (f"  [{m['source']}]" if m.get("source") else "") for m in r["mismatches"]))
+        out.append(
+            "\nmismatches (file, field, expected, got [source]):\n"
+            + "\n".join(
+                f"  {m['file']:<{w}}  {m['field']:<12} {m['expected'] or '—'}  →  {m['got'] or '—'}"
+                + (f"  [{m['source']}]" if m.get("source") else "")
+                for m in r["mismatches"]
+            )
+        )
     if "metadata" in r and (r["metadata"]["not_written"] or r["metadata"]["failing_check"]):
         m = r["metadata"]
         nw = m["not_written"] if len(m["not_written"]) < len(r["per_file"]) else ["all"]
-        out.append("\nwith --metadata: not written " + (", ".join(nw) or "—")
-                   + "; failing check " + (", ".join(m["failing_check"]) or "—"))
+        out.append(
+            "\nwith --metadata: not written "
+            + (", ".join(nw) or "—")
+            + "; failing check "
+            + (", ".join(m["failing_check"]) or "—")
+        )
         if m["import_tail"]:
             out.append("  import said: " + m["import_tail"].replace("\n", "\n  "))
     if r["check_unattributed"]:
@@ -609,17 +788,22 @@ def format_table(r: dict) -> str:
 
 
 def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("folder", type=Path, help="folder of speech texts (searched recursively by the importer)")
     ap.add_argument("--expected", type=Path, required=True, help="sheet of expected values (CSV)")
     ap.add_argument("--metadata", type=Path, help="also import with this --metadata sheet and count written/passing")
     ap.add_argument("--keep", type=Path, help="work in this (new or empty) folder and leave it for inspection")
     ap.add_argument("--json", action="store_true", help="print the numbers as JSON")
-    ap.add_argument("--cli", help="command to run instead of this checkout's `python -m site_builder` (split like a shell)")
+    ap.add_argument(
+        "--cli", help="command to run instead of this checkout's `python -m site_builder` (split like a shell)"
+    )
     ap.add_argument("--timeout", type=float, default=1800, help="seconds per CLI run (default 1800)")
     args = ap.parse_args(argv)
     if args.cli:
         import shlex
+
         CLI[:] = shlex.split(args.cli)
     try:
         result = measure(args.folder, args.expected, args.metadata, args.keep, args.timeout)

@@ -17,6 +17,7 @@ named by source file). For each query:
 nDCG@10 = DCG@10 / ideal DCG@10, DCG = Σ (2^grade − 1) / log2(rank + 1), the ideal from all the
 query's judged grades.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -40,8 +41,11 @@ from site_builder.search import ranking  # noqa: E402
 from site_builder.search.terminal import clip_right  # noqa: E402
 from site_builder.search_index import SearchIndex  # noqa: E402
 
-SOURCES = {"corpus": REPO / "tests" / "fixtures" / "import" / "corpus", "heldout": HERE / "heldout",
-           "heldout2": HERE / "heldout2"}
+SOURCES = {
+    "corpus": REPO / "tests" / "fixtures" / "import" / "corpus",
+    "heldout": HERE / "heldout",
+    "heldout2": HERE / "heldout2",
+}
 
 
 def run(*args: str, cwd: Path) -> None:
@@ -57,10 +61,12 @@ def make_site(work: Path) -> tuple[Path, dict[str, str]]:
         shutil.rmtree(work)
     work.mkdir(parents=True)
     shutil.copytree(REPO / "content", content)
-    names = {p.relative_to(content).as_posix(): "content/" + p.relative_to(content).as_posix()
-             for p in content.rglob("*.md")}
-    run("import", *map(str, SOURCES.values()), "--content", str(content), "--report", str(work / "report.csv"),
-        cwd=work)
+    names = {
+        p.relative_to(content).as_posix(): "content/" + p.relative_to(content).as_posix() for p in content.rglob("*.md")
+    }
+    run(
+        "import", *map(str, SOURCES.values()), "--content", str(content), "--report", str(work / "report.csv"), cwd=work
+    )
     with open(work / "report.csv", encoding="utf-8-sig", newline="") as fh:
         for row in csv.DictReader(fh):
             if row["target"] and row["status"] == "written":
@@ -85,7 +91,7 @@ def load_docs(content: Path, names: dict[str, str]) -> list[ranking.Doc]:
 
 def ndcg(ranked: list[str], grades: dict[str, int], k: int = 10) -> float:
     def dcg(gains):
-        return sum((2 ** g - 1) / math.log2(i + 2) for i, g in enumerate(gains[:k]))
+        return sum((2**g - 1) / math.log2(i + 2) for i, g in enumerate(gains[:k]))
 
     ideal = dcg(sorted(grades.values(), reverse=True))
     return dcg([grades.get(d, 0) for d in ranked]) / ideal if ideal else 0.0
@@ -115,29 +121,42 @@ def main() -> None:
                 if after != formula:
                     sys.exit(f"{q}: the index's order differs from the published formula:\n  {after}\n  {formula}")
                 before = ranking.score_v1(docs, q)[:10]
-                rows.append({"q": q, "hits": index.search(q, limit=0)["total"], "judged": len(grades),
-                             "before": ndcg(before, grades), "after": ndcg(after, grades)})
+                rows.append(
+                    {
+                        "q": q,
+                        "hits": index.search(q, limit=0)["total"],
+                        "judged": len(grades),
+                        "before": ndcg(before, grades),
+                        "after": ndcg(after, grades),
+                    }
+                )
                 if args.verbose:
                     print(f"\n{q}")
                     for i in range(10):
                         b = before[i] if i < len(before) else ""
                         a = after[i] if i < len(after) else ""
-                        print(f"  {i + 1:2d}  {grades.get(b, 0)} {by_path.get(b, b)[:40]:<40}  {grades.get(a, 0)} "
-                              f"{by_path.get(a, a)[:40]}")
+                        print(
+                            f"  {i + 1:2d}  {grades.get(b, 0)} {by_path.get(b, b)[:40]:<40}  {grades.get(a, 0)} "
+                            f"{by_path.get(a, a)[:40]}"
+                        )
     finally:
         if tmp:
             shutil.rmtree(tmp, ignore_errors=True)
     print(f"{len(docs)} speeches, {len(rows)} judged queries; nDCG@10 (ranking v1 → v2)\n")
     print(f"{clip_right('query', 12, pad=True)} {'hits':>5} {'judged':>6} {'before':>7} {'after':>7}")
     for r in rows:
-        print(f"{clip_right(r['q'], 12, pad=True)} {r['hits']:>5} {r['judged']:>6} {r['before']:>7.3f} {r['after']:>7.3f}")
+        print(
+            f"{clip_right(r['q'], 12, pad=True)} {r['hits']:>5} {r['judged']:>6} {r['before']:>7.3f} {r['after']:>7.3f}"
+        )
     mean_b = sum(r["before"] for r in rows) / len(rows)
     mean_a = sum(r["after"] for r in rows) / len(rows)
     print(f"{clip_right('mean', 12, pad=True)} {'':>5} {'':>6} {mean_b:>7.3f} {mean_a:>7.3f}")
     print("\nThe index's first 10 equal the published formula's (search/ranking.py) for every query.")
     if args.json:
-        args.json.write_text(json.dumps({"queries": rows, "mean_before": mean_b, "mean_after": mean_a},
-                                        ensure_ascii=False, indent=1), "utf-8")
+        args.json.write_text(
+            json.dumps({"queries": rows, "mean_before": mean_b, "mean_after": mean_a}, ensure_ascii=False, indent=1),
+            "utf-8",
+        )
 
 
 if __name__ == "__main__":

@@ -20,6 +20,7 @@ then measure, in this process:
 
 Timings are wall clock and CPU (process + reaped children); on a shared machine compare CPU.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -131,12 +132,19 @@ def load_docs(root: Path) -> list[IndexDoc]:
         if isinstance(themes, str):
             themes = [themes]
         rel = p.relative_to(root).as_posix()
-        docs.append(IndexDoc(
-            id=rel, url="speeches/" + rel[:-3] + ".html", title=str(meta.get("title", "")),
-            date=date, year=year, meeting_type=str(meta.get("meeting_type", "")),
-            themes=tuple(str(t) for t in themes), body=body,
-            fingerprint=hashlib.sha1(raw).hexdigest(),
-        ))
+        docs.append(
+            IndexDoc(
+                id=rel,
+                url="speeches/" + rel[:-3] + ".html",
+                title=str(meta.get("title", "")),
+                date=date,
+                year=year,
+                meeting_type=str(meta.get("meeting_type", "")),
+                themes=tuple(str(t) for t in themes),
+                body=body,
+                fingerprint=hashlib.sha1(raw).hexdigest(),
+            )
+        )
     return docs
 
 
@@ -158,7 +166,7 @@ def run_pagefind(docs: list[IndexDoc], work: Path) -> dict | None:
         import peers
 
         binary = peers.pagefind_bin()
-    except Exception as e:  # noqa: BLE001
+    except Exception as e:
         print(f"pagefind: not available ({e}); run `python bench/peers.py setup`", flush=True)
         return None
     site = work / "pagefind-site"
@@ -170,7 +178,7 @@ def run_pagefind(docs: list[IndexDoc], work: Path) -> dict | None:
         paras = "".join(f"<p>{escape(x)}</p>" for x in d.body.split("\n") if x.strip())
         p.write_text(
             f'<!doctype html><html lang="zh-CN"><head><meta charset="utf-8"><title>{escape(d.title)}'
-            f'</title></head><body><main data-pagefind-body><h1>{escape(d.title)}</h1>'
+            f"</title></head><body><main data-pagefind-body><h1>{escape(d.title)}</h1>"
             f'<span data-pagefind-filter="year">{d.year}</span>{paras}</main></body></html>',
             "utf-8",
         )
@@ -179,8 +187,7 @@ def run_pagefind(docs: list[IndexDoc], work: Path) -> dict | None:
     if r.returncode != 0:
         print("pagefind failed:", r.stderr[-2000:], flush=True)
         return None
-    return {"wall_s": round(t.wall, 2), "cpu_s": round(t.cpu, 2),
-            "index_bytes": dir_bytes(site / "pagefind")}
+    return {"wall_s": round(t.wall, 2), "cpu_s": round(t.cpu, 2), "index_bytes": dir_bytes(site / "pagefind")}
 
 
 def bench(n: int, args) -> dict:
@@ -189,8 +196,11 @@ def bench(n: int, args) -> dict:
     root = corpus_dir(n, args.seed, work)
     with Timer() as t:
         docs = load_docs(root)
-    print(f"\n== {len(docs)} speeches from {root} (read in {t.wall:.1f} s, "
-          f"{sum(len(d.body) for d in docs) / 1e6:.1f} M characters)", flush=True)
+    print(
+        f"\n== {len(docs)} speeches from {root} (read in {t.wall:.1f} s, "
+        f"{sum(len(d.body) for d in docs) / 1e6:.1f} M characters)",
+        flush=True,
+    )
     out: dict = {"n": len(docs), "chars": sum(len(d.body) for d in docs), "workers": args.workers}
 
     ixdir = work / f"index-{n}"
@@ -200,11 +210,13 @@ def bench(n: int, args) -> dict:
     with Timer() as t:
         stats = ix.update(docs)
     assert stats["added"] == len(docs), stats
-    out["index"] = {"wall_s": round(t.wall, 2), "cpu_s": round(t.cpu, 2),
-                    "docs_per_s": round(len(docs) / t.wall, 1)}
+    out["index"] = {"wall_s": round(t.wall, 2), "cpu_s": round(t.cpu, 2), "docs_per_s": round(len(docs) / t.wall, 1)}
     out["index_bytes"] = dir_bytes(ixdir)
-    print(f"index: {t.wall:.2f} s wall, {t.cpu:.2f} s CPU ({len(docs) / t.wall:.0f} docs/s), "
-          f"{out['index_bytes'] / 1e6:.1f} MB", flush=True)
+    print(
+        f"index: {t.wall:.2f} s wall, {t.cpu:.2f} s CPU ({len(docs) / t.wall:.0f} docs/s), "
+        f"{out['index_bytes'] / 1e6:.1f} MB",
+        flush=True,
+    )
 
     with Timer() as t:
         stats = ix.update(docs)
@@ -216,22 +228,30 @@ def bench(n: int, args) -> dict:
     for k in range(3):
         i = (k * 7919 + 13) % len(docs)
         d = docs[i]
-        docs[i] = IndexDoc(**{**d.__dict__, "body": d.body + f"\n本次修改增加了一句话{k}。",
-                              "fingerprint": d.fingerprint + f"-edit{k}"})
+        docs[i] = IndexDoc(
+            **{
+                **d.__dict__,
+                "body": d.body + f"\n本次修改增加了一句话{k}。",
+                "fingerprint": d.fingerprint + f"-edit{k}",
+            }
+        )
         with Timer() as t:
             stats = ix.update(docs)
         assert stats["updated"] == 1 and stats["added"] == 0, stats
         walls.append(t.wall)
         cpus.append(t.cpu)
-    out["one_changed"] = {"wall_s": round(statistics.median(walls), 3),
-                          "cpu_s": round(statistics.median(cpus), 3),
-                          "all_wall_s": [round(w, 3) for w in walls]}
-    print(f"1-changed update: {statistics.median(walls):.3f} s wall (runs {', '.join(f'{w:.3f}' for w in walls)})",
-          flush=True)
+    out["one_changed"] = {
+        "wall_s": round(statistics.median(walls), 3),
+        "cpu_s": round(statistics.median(cpus), 3),
+        "all_wall_s": [round(w, 3) for w in walls],
+    }
+    print(
+        f"1-changed update: {statistics.median(walls):.3f} s wall (runs {', '.join(f'{w:.3f}' for w in walls)})",
+        flush=True,
+    )
 
     top_type = max({d.meeting_type for d in docs}, key=lambda m: sum(d.meeting_type == m for d in docs))
-    top_theme = max({t for d in docs for t in d.themes},
-                    key=lambda th: sum(th in d.themes for d in docs))
+    top_theme = max({t for d in docs for t in d.themes}, key=lambda th: sum(th in d.themes for d in docs))
     queries = []
     for cat, q, kw in QUERIES:
         kw = dict(kw)
@@ -261,8 +281,13 @@ def bench(n: int, args) -> dict:
     for cat, vals in samples.items():
         ws = [v[0] * 1000 for v in vals]
         cs = [v[1] * 1000 for v in vals]
-        lat[cat] = {"n": len(vals), "wall_p50_ms": round(pct(ws, .5), 1), "wall_p95_ms": round(pct(ws, .95), 1),
-                    "cpu_p50_ms": round(pct(cs, .5), 1), "cpu_p95_ms": round(pct(cs, .95), 1)}
+        lat[cat] = {
+            "n": len(vals),
+            "wall_p50_ms": round(pct(ws, 0.5), 1),
+            "wall_p95_ms": round(pct(ws, 0.95), 1),
+            "cpu_p50_ms": round(pct(cs, 0.5), 1),
+            "cpu_p95_ms": round(pct(cs, 0.95), 1),
+        }
     out["latency"] = lat
     hits = {}
     for q, kw, total, _w in per_query:
@@ -275,11 +300,15 @@ def bench(n: int, args) -> dict:
     print("latency (ms)      n   wall p50  wall p95   CPU p50   CPU p95")
     for cat in [c for c in dict.fromkeys(c for c, _, _ in QUERIES)] + ["all"]:
         v = lat[cat]
-        print(f"  {cat:14s} {v['n']:4d} {v['wall_p50_ms']:9.1f} {v['wall_p95_ms']:9.1f} "
-              f"{v['cpu_p50_ms']:9.1f} {v['cpu_p95_ms']:9.1f}")
+        print(
+            f"  {cat:14s} {v['n']:4d} {v['wall_p50_ms']:9.1f} {v['wall_p95_ms']:9.1f} "
+            f"{v['cpu_p50_ms']:9.1f} {v['cpu_p95_ms']:9.1f}"
+        )
     print("hits:", ", ".join(f"{q}={t}" for q, t in list(hits.items())[:12]), "…")
-    print("slowest:", "; ".join(f"{s['query']} {s['filters'] or ''} {s['total']} hits {s['ms']} ms"
-                                for s in out["slowest"]))
+    print(
+        "slowest:",
+        "; ".join(f"{s['query']} {s['filters'] or ''} {s['total']} hits {s['ms']} ms" for s in out["slowest"]),
+    )
 
     if args.related:
         from site_builder.related import compute_related
@@ -291,22 +320,29 @@ def bench(n: int, args) -> dict:
         for label in ("cold", "unchanged", "1-changed"):
             if label == "1-changed":
                 d = docs[1]
-                docs[1] = IndexDoc(**{**d.__dict__, "body": d.body + "\n再补充一句话。",
-                                      "fingerprint": d.fingerprint + "-rel"})
+                docs[1] = IndexDoc(
+                    **{**d.__dict__, "body": d.body + "\n再补充一句话。", "fingerprint": d.fingerprint + "-rel"}
+                )
             with Timer() as t:
                 compute_related(docs, k=5, cache_dir=cache)
             rel[label] = {"wall_s": round(t.wall, 2), "cpu_s": round(t.cpu, 2)}
         out["related"] = rel
-        print("related (k=5): " + ", ".join(f"{k} {v['wall_s']:.2f} s wall / {v['cpu_s']:.2f} s CPU"
-                                            for k, v in rel.items()), flush=True)
+        print(
+            "related (k=5): "
+            + ", ".join(f"{k} {v['wall_s']:.2f} s wall / {v['cpu_s']:.2f} s CPU" for k, v in rel.items()),
+            flush=True,
+        )
 
     if args.pagefind:
         pf = run_pagefind(docs, work)
         out["pagefind"] = pf
         if pf:
-            print(f"pagefind extended: {pf['wall_s']:.2f} s wall, {pf['cpu_s']:.2f} s CPU, "
-                  f"{pf['index_bytes'] / 1e6:.1f} MB  (ours: {out['index']['wall_s']:.2f} s wall, "
-                  f"{out['index']['cpu_s']:.2f} s CPU)", flush=True)
+            print(
+                f"pagefind extended: {pf['wall_s']:.2f} s wall, {pf['cpu_s']:.2f} s CPU, "
+                f"{pf['index_bytes'] / 1e6:.1f} MB  (ours: {out['index']['wall_s']:.2f} s wall, "
+                f"{out['index']['cpu_s']:.2f} s CPU)",
+                flush=True,
+            )
     return out
 
 
@@ -318,12 +354,15 @@ def main(argv=None) -> int:
     ap.add_argument("--workers", type=int, default=min(2, os.cpu_count() or 1))
     ap.add_argument("--repeat", type=int, default=5, help="timed passes over the query set")
     ap.add_argument("--pagefind", action="store_true", help="also time Pagefind extended (same pages)")
-    ap.add_argument("--related", action="store_true",
-                    help="also time related.compute_related (cold cache, unchanged, one changed)")
+    ap.add_argument(
+        "--related", action="store_true", help="also time related.compute_related (cold cache, unchanged, one changed)"
+    )
     ap.add_argument("--json", type=Path, help="write all results here")
     args = ap.parse_args(argv)
-    results = {"machine": {"cpus": os.cpu_count(), "load": os.getloadavg(), "python": sys.version.split()[0]},
-               "runs": [bench(n, args) for n in (args.n or [1000])]}
+    results = {
+        "machine": {"cpus": os.cpu_count(), "load": os.getloadavg(), "python": sys.version.split()[0]},
+        "runs": [bench(n, args) for n in (args.n or [1000])],
+    }
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps(results, ensure_ascii=False, indent=1))

@@ -27,6 +27,7 @@ while they drip for ``--duration`` seconds (connections the server closes are op
 address. Prints the normal requests' statuses and latencies and how many slow connections the
 server cut; exits 1 unless every normal request got 200 with p95 under ``--p95-target``.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -61,8 +62,10 @@ def prepare_site(args) -> Path:
         root = (HERE / ".work" / f"serve-{args.n}").resolve()
         if not (root / "content").is_dir():
             print(f"generating {args.n} speeches in {root / 'content'} …", file=sys.stderr)
-            subprocess.run([sys.executable, str(HERE / "gen_corpus.py"), "--n", str(args.n),
-                            "--out", str(root / "content")], check=True)
+            subprocess.run(
+                [sys.executable, str(HERE / "gen_corpus.py"), "--n", str(args.n), "--out", str(root / "content")],
+                check=True,
+            )
     if not args.no_build:
         print(f"building {root} (incremental) …", file=sys.stderr)
         started = time.perf_counter()
@@ -81,8 +84,16 @@ def run_server(root: Path, pool_size: int, cache_entries: int) -> None:
     from site_builder.serve import PreviewServer
 
     config, _ = load_config(root, {})
-    server = PreviewServer(config, HOST, 0, watch=False, livereload=False, log=lambda m: print(m, file=sys.stderr),
-                           pool_size=pool_size, cache_entries=cache_entries).start()
+    server = PreviewServer(
+        config,
+        HOST,
+        0,
+        watch=False,
+        livereload=False,
+        log=lambda m: print(m, file=sys.stderr),
+        pool_size=pool_size,
+        cache_entries=cache_entries,
+    ).start()
     print(f"PORT {server.port}", flush=True)
     try:
         sys.stdin.read()  # the parent closes our stdin when it is done
@@ -93,9 +104,21 @@ def run_server(root: Path, pool_size: int, cache_entries: int) -> None:
 
 
 def start_server(root: Path, args) -> tuple[subprocess.Popen, int]:
-    proc = subprocess.Popen([sys.executable, str(Path(__file__).resolve()), "--_serve", str(root),
-                             "--pool-size", str(args.pool_size), "--cache", str(args.cache)],
-                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            str(Path(__file__).resolve()),
+            "--_serve",
+            str(root),
+            "--pool-size",
+            str(args.pool_size),
+            "--cache",
+            str(args.cache),
+        ],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     line = proc.stdout.readline()
     if not line.startswith("PORT "):
         proc.kill()
@@ -192,12 +215,19 @@ def slowloris(port: int, args) -> dict:
         s.close()
     latencies = sorted(t * 1000 for status, t in results if status == 200)
     return {
-        "slow_connections": args.slowloris, "reopen": args.reopen, "opened": counts["opened"],
+        "slow_connections": args.slowloris,
+        "reopen": args.reopen,
+        "opened": counts["opened"],
         "refused_at_open": counts["refused_at_open"],
-        "silent": args.silent, "slow_interval_s": args.slow_interval, "duration_s": args.duration,
-        "cut_by_server": closed[0], "still_open_at_end": held,
-        "normal_requests": len(results), "statuses": dict(Counter(str(status) for status, _ in results)),
-        "p50_ms": round(percentile(latencies, 50), 1), "p95_ms": round(percentile(latencies, 95), 1),
+        "silent": args.silent,
+        "slow_interval_s": args.slow_interval,
+        "duration_s": args.duration,
+        "cut_by_server": closed[0],
+        "still_open_at_end": held,
+        "normal_requests": len(results),
+        "statuses": dict(Counter(str(status) for status, _ in results)),
+        "p50_ms": round(percentile(latencies, 50), 1),
+        "p95_ms": round(percentile(latencies, 95), 1),
         "max_ms": round(latencies[-1], 1) if latencies else None,
     }
 
@@ -254,7 +284,7 @@ def workload(args, vocab) -> list[list[str]]:
     if args.queries == "popular":
         pool = [make_query(rng, vocab) for _ in range(100)]
         weights = [1 / (k + 1) for k in range(len(pool))]
-        pick = lambda: rng.choices(pool, weights)[0]  # noqa: E731
+        pick = lambda: rng.choices(pool, weights)[0]
     else:
         seen: set = set()
 
@@ -266,6 +296,7 @@ def workload(args, vocab) -> list[list[str]]:
                 if key not in seen:
                     seen.add(key)
                     return params
+
     return [["/api/search?" + urlencode(pick()) for _ in range(args.requests)] for _ in range(args.clients)]
 
 
@@ -291,7 +322,7 @@ async def client(port: int, paths: list[str], start: asyncio.Event, out: list, b
                 reader = writer = None
             out.append((time.perf_counter() - t0, status, None))
             bodies.append((path, status, body))
-        except Exception as err:  # noqa: BLE001 - every failure is counted
+        except Exception as err:
             out.append((time.perf_counter() - t0, 0, f"{type(err).__name__}: {err}"))
             if writer is not None:
                 writer.close()
@@ -326,7 +357,7 @@ def check_bodies(bodies: list) -> list[str]:
         try:
             data = json.loads(body.decode("utf-8"))
             assert isinstance(data["total"], int) and isinstance(data["hits"], list)
-        except Exception as err:  # noqa: BLE001
+        except Exception as err:
             problems.append(f"bad JSON for {path}: {err}")
     return problems
 
@@ -337,15 +368,26 @@ def summarise(args, n, total, distinct, results, bodies, wall, server_cpu, loads
     for failure in failures[:10]:
         print("error:", failure, file=sys.stderr)
     return {
-        "pass": n, "speeches": None if args.site else args.n, "clients": args.clients,
-        "requests_per_client": args.requests, "requests": total, "distinct": distinct, "queries": args.queries,
-        "pool_size": args.pool_size, "cache": args.cache, "errors": len(failures), "wall_s": round(wall, 2),
+        "pass": n,
+        "speeches": None if args.site else args.n,
+        "clients": args.clients,
+        "requests_per_client": args.requests,
+        "requests": total,
+        "distinct": distinct,
+        "queries": args.queries,
+        "pool_size": args.pool_size,
+        "cache": args.cache,
+        "errors": len(failures),
+        "wall_s": round(wall, 2),
         "throughput_rps": round(len(latencies) / wall, 1) if wall else None,
-        "p50_ms": round(percentile(latencies, 50), 1), "p95_ms": round(percentile(latencies, 95), 1),
-        "p99_ms": round(percentile(latencies, 99), 1), "max_ms": round(latencies[-1], 1) if latencies else None,
+        "p50_ms": round(percentile(latencies, 50), 1),
+        "p95_ms": round(percentile(latencies, 95), 1),
+        "p99_ms": round(percentile(latencies, 99), 1),
+        "max_ms": round(latencies[-1], 1) if latencies else None,
         "mean_ms": round(statistics.fmean(latencies), 1) if latencies else None,
         "server_cpu_ms_per_request": round(server_cpu * 1000 / max(1, len(latencies)), 2),
-        "cpus": os.cpu_count(), "load_average_before_after": [round(x, 1) for x in loads],
+        "cpus": os.cpu_count(),
+        "load_average_before_after": [round(x, 1) for x in loads],
     }
 
 
@@ -371,22 +413,39 @@ def main(argv=None) -> int:
     ap.add_argument("--site", help="use this site folder (with content/) instead of generating one")
     ap.add_argument("--no-build", action="store_true", help="do not build first (the site is built already)")
     ap.add_argument("--clients", type=int, default=200, help=f"concurrent clients (default 200, at most {MAX_CLIENTS})")
-    ap.add_argument("--requests", type=int, default=20, help=f"searches per client (default 20, at most {MAX_REQUESTS})")
+    ap.add_argument(
+        "--requests", type=int, default=20, help=f"searches per client (default 20, at most {MAX_REQUESTS})"
+    )
     ap.add_argument("--queries", choices=["popular", "unique"], default="popular")
     ap.add_argument("--seed", type=int, default=1)
-    ap.add_argument("--passes", type=int, default=2, choices=range(1, 6), metavar="1..5",
-                    help="run the same searches this many times; pass 1 (cold answer cache) is judged (default 2)")
+    ap.add_argument(
+        "--passes",
+        type=int,
+        default=2,
+        choices=range(1, 6),
+        metavar="1..5",
+        help="run the same searches this many times; pass 1 (cold answer cache) is judged (default 2)",
+    )
     ap.add_argument("--pool-size", type=int, default=None, help="open SearchIndex objects in the server")
     ap.add_argument("--cache", type=int, default=None, help="server answer-cache entries (0: none)")
     ap.add_argument("--timeout", type=float, default=300, help="give up after this many seconds (default 300)")
     ap.add_argument("--p95-target", type=float, default=100.0, help="ms (default 100)")
     ap.add_argument("--json", help="also write the numbers to this file")
-    ap.add_argument("--slowloris", type=int, default=0, metavar="N",
-                    help="instead of searches: N slow-header connections and normal requests beside them")
+    ap.add_argument(
+        "--slowloris",
+        type=int,
+        default=0,
+        metavar="N",
+        help="instead of searches: N slow-header connections and normal requests beside them",
+    )
     ap.add_argument("--slow-interval", type=float, default=1.0, help="seconds between bytes (default 1)")
     ap.add_argument("--silent", action="store_true", help="slow connections send nothing at all")
-    ap.add_argument("--no-reopen", dest="reopen", action="store_false",
-                    help="do not replace slow connections the server closes (by default they are, as an attacker would)")
+    ap.add_argument(
+        "--no-reopen",
+        dest="reopen",
+        action="store_false",
+        help="do not replace slow connections the server closes (by default they are, as an attacker would)",
+    )
     ap.add_argument("--duration", type=float, default=10.0, help="seconds of --slowloris (default 10, at most 120)")
     ap.add_argument("--_serve", help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
@@ -423,9 +482,11 @@ def main(argv=None) -> int:
         if args.json:
             Path(args.json).write_text(json.dumps(numbers, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
         good = set(numbers["statuses"]) == {"200"} and numbers["p95_ms"] < args.p95_target
-        print(f"slow loris: {numbers['normal_requests']} normal requests, statuses {numbers['statuses']}, "
-              f"p95 {numbers['p95_ms']} ms (target < {args.p95_target:g} ms): {'OK' if good else 'MISSED'}",
-              file=sys.stderr)
+        print(
+            f"slow loris: {numbers['normal_requests']} normal requests, statuses {numbers['statuses']}, "
+            f"p95 {numbers['p95_ms']} ms (target < {args.p95_target:g} ms): {'OK' if good else 'MISSED'}",
+            file=sys.stderr,
+        )
         return 0 if good else 1
 
     root = prepare_site(args)
@@ -438,9 +499,12 @@ def main(argv=None) -> int:
         # Warm up: open the index (one search), as after a reader's first visit.
         asyncio.run(run_load(port, [[plan[0][0]]], 60))
         for n in range(1, args.passes + 1):
-            print(f"pass {n}: {args.clients} clients × {args.requests} searches = {total} requests "
-                  f"({distinct} distinct, --queries {args.queries}) against http://{HOST}:{port}/api/search "
-                  f"(pool {args.pool_size}, cache {args.cache}) …", file=sys.stderr)
+            print(
+                f"pass {n}: {args.clients} clients × {args.requests} searches = {total} requests "
+                f"({distinct} distinct, --queries {args.queries}) against http://{HOST}:{port}/api/search "
+                f"(pool {args.pool_size}, cache {args.cache}) …",
+                file=sys.stderr,
+            )
             cpu0, load0 = cpu_seconds(proc.pid), os.getloadavg()[0]
             if n > 1 and args.queries == "unique":  # new searches again, never answered before
                 args.seed += 1000
@@ -462,9 +526,12 @@ def main(argv=None) -> int:
     for numbers in passes:
         good = not numbers["errors"] and numbers["p95_ms"] < args.p95_target
         ok = ok and (good or numbers["pass"] > 1)  # the first (cold) pass is the one judged
-        print(f"pass {numbers['pass']}: errors {numbers['errors']} (target 0), p50 {numbers['p50_ms']} ms, "
-              f"p95 {numbers['p95_ms']} ms (target < {args.p95_target:g} ms), {numbers['throughput_rps']} req/s: "
-              f"{'OK' if good else 'MISSED'}", file=sys.stderr)
+        print(
+            f"pass {numbers['pass']}: errors {numbers['errors']} (target 0), p50 {numbers['p50_ms']} ms, "
+            f"p95 {numbers['p95_ms']} ms (target < {args.p95_target:g} ms), {numbers['throughput_rps']} req/s: "
+            f"{'OK' if good else 'MISSED'}",
+            file=sys.stderr,
+        )
     return 0 if ok else 1
 
 

@@ -18,6 +18,7 @@ With --pagefind (needs ``pip install 'pagefind[extended]'`` in bench/.venv), Pag
 speech pages and a minimal page that calls its JS API (search + data() of the first 10 results) is
 measured the same way.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -25,7 +26,6 @@ import functools
 import hashlib
 import http.server
 import json
-import os
 import re
 import shutil
 import subprocess
@@ -43,10 +43,25 @@ from site_builder.static_index import IndexDoc, StaticIndex  # noqa: E402
 
 WORK = REPO / "bench" / ".work"
 CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-        "--no-first-run", "--disable-sync"]
-QUERIES = ["党建", "权", "如履薄冰", "作风建设", "全面从严治党", "党员 队伍", "安全生产 责任 落实",
-           "乡村振兴 OR 脱贫攻坚", "干部 -形式主义"]
+ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+    "--disable-sync",
+]
+QUERIES = [
+    "党建",
+    "权",
+    "如履薄冰",
+    "作风建设",
+    "全面从严治党",
+    "党员 队伍",
+    "安全生产 责任 落实",
+    "乡村振兴 OR 脱贫攻坚",
+    "干部 -形式主义",
+]
 PAGEFIND_PY = REPO / "bench" / ".venv" / "bin" / "python"
 
 
@@ -61,10 +76,20 @@ def load_corpus(d: Path) -> list[IndexDoc]:
         date = str(m["date"])
         rel = f.relative_to(d).as_posix()
         text, headings = plain(body)
-        docs.append(IndexDoc(id=rel, url="speeches/" + rel[:-3] + ".html", title=str(m["title"]), date=date,
-                             year=int(date[:4]), meeting_type=m.get("meeting_type") or "",
-                             themes=tuple(m.get("themes") or ()), body=text,
-                             fingerprint=hashlib.sha1(s.encode()).hexdigest(), headings=headings))
+        docs.append(
+            IndexDoc(
+                id=rel,
+                url="speeches/" + rel[:-3] + ".html",
+                title=str(m["title"]),
+                date=date,
+                year=int(date[:4]),
+                meeting_type=m.get("meeting_type") or "",
+                themes=tuple(m.get("themes") or ()),
+                body=text,
+                fingerprint=hashlib.sha1(s.encode()).hexdigest(),
+                headings=headings,
+            )
+        )
     return docs
 
 
@@ -72,15 +97,20 @@ def plain(markdown: str) -> tuple[str, tuple[int, ...]]:
     """The generated Markdown's plain text as the build indexes it (one line per paragraph or
     heading) and the numbers of its heading lines."""
     blocks = [b.strip() for b in markdown.strip().split("\n\n") if b.strip()]
-    return ("\n".join(re.sub(r"^#+\s*", "", b).replace("\n", " ") for b in blocks),
-            tuple(i for i, b in enumerate(blocks) if b.startswith("#")))
+    return (
+        "\n".join(re.sub(r"^#+\s*", "", b).replace("\n", " ") for b in blocks),
+        tuple(i for i, b in enumerate(blocks) if b.startswith("#")),
+    )
 
 
 def corpus(n: int) -> Path:
     out = WORK / f"corpus-{n}"
     if not out.is_dir():
-        subprocess.run([sys.executable, str(REPO / "bench" / "gen_corpus.py"), "--n", str(n), "--out", str(out)],
-                       check=True, stdout=subprocess.DEVNULL)
+        subprocess.run(
+            [sys.executable, str(REPO / "bench" / "gen_corpus.py"), "--n", str(n), "--out", str(out)],
+            check=True,
+            stdout=subprocess.DEVNULL,
+        )
     return out
 
 
@@ -92,16 +122,20 @@ def write_pages(site: Path, docs: list[IndexDoc]) -> None:
         p = site / d.url
         p.parent.mkdir(parents=True, exist_ok=True)
         paras = "".join(f"<p>{escape(x)}</p>" for x in d.body.split("\n") if x.strip())
-        p.write_text(f'<!doctype html><html lang="zh-CN"><head><meta charset="utf-8"><title>{escape(d.title)}'
-                     f'</title></head><body><main data-pagefind-body><h1>{escape(d.title)}</h1>{paras}</main>'
-                     f"</body></html>", encoding="utf-8")
+        p.write_text(
+            f'<!doctype html><html lang="zh-CN"><head><meta charset="utf-8"><title>{escape(d.title)}'
+            f"</title></head><body><main data-pagefind-body><h1>{escape(d.title)}</h1>{paras}</main>"
+            f"</body></html>",
+            encoding="utf-8",
+        )
     theme = REPO / "themes" / "default"
     from site_builder.config import SiteConfig
     from site_builder.render import site_view
 
     ctx = {**site_view(SiteConfig()), "title": "讲话稿档案", "description": "", "base_url": "/"}
-    html = TemplateSet([theme / "templates"]).render("search.html", "search/index.html",
-                                                     {"site": ctx, "page_path": "search/index.html"})
+    html = TemplateSet([theme / "templates"]).render(
+        "search.html", "search/index.html", {"site": ctx, "page_path": "search/index.html"}
+    )
     (site / "search").mkdir(parents=True, exist_ok=True)
     (site / "search" / "index.html").write_text(html, encoding="utf-8")
     (site / "static").mkdir(exist_ok=True)
@@ -111,8 +145,11 @@ def write_pages(site: Path, docs: list[IndexDoc]) -> None:
     # Pagefind's bench page: module script in a file (no inline script).
     (site / "pf-bench.html").write_text(
         '<!doctype html><html lang="zh-CN"><head><meta charset="utf-8"></head><body><ol id="r"></ol>'
-        '<script type="module" src="pf-bench.js"></script></body></html>', encoding="utf-8")
-    (site / "pf-bench.js").write_text("""
+        '<script type="module" src="pf-bench.js"></script></body></html>',
+        encoding="utf-8",
+    )
+    (site / "pf-bench.js").write_text(
+        """
 const q = new URLSearchParams(location.search).get('q');
 const pagefind = await import('./pagefind/pagefind.js');
 await pagefind.options({excerptLength: 30});
@@ -123,7 +160,9 @@ for (const d of data) { const li = document.createElement('li'); li.setAttribute
   const a = document.createElement('a'); a.href = d.url; a.textContent = d.meta.title; li.appendChild(a); ol.appendChild(li); }
 document.body.setAttribute('data-total', String(search.results.length));
 document.body.setAttribute('data-done', '1');
-""", encoding="utf-8")
+""",
+        encoding="utf-8",
+    )
 
 
 def _children_cpu() -> float:
@@ -137,8 +176,10 @@ def _peak_rss_mb() -> int:
     """Peak RSS so far of this process and of the largest reaped child (pool workers)."""
     import resource
 
-    return round(max(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
-                     resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss) / 1024)
+    return round(
+        max(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
+        / 1024
+    )
 
 
 def dir_size(p: Path) -> tuple[int, int]:
@@ -191,12 +232,20 @@ def measure(browser, url: str, done_selector: str) -> dict:
         page.goto(url)
         page.wait_for_selector(done_selector, timeout=120_000)
         warm.append((time.perf_counter() - t0) * 1000)
-    total = page.evaluate("() => (document.querySelector('[data-search-total]') || {}).textContent"
-                          " || document.body.getAttribute('data-total')")
+    total = page.evaluate(
+        "() => (document.querySelector('[data-search-total]') || {}).textContent"
+        " || document.body.getAttribute('data-total')"
+    )
     shown = page.locator("[data-search-result]").count()
     ctx.close()
-    return {"bytes": cold_bytes, "requests": cold_requests, "cold_ms": round(cold), "warm_ms": round(min(warm)),
-            "total": int(total or 0), "shown": shown}
+    return {
+        "bytes": cold_bytes,
+        "requests": cold_requests,
+        "cold_ms": round(cold),
+        "warm_ms": round(min(warm)),
+        "total": int(total or 0),
+        "shown": shown,
+    }
 
 
 class LazyDoc(IndexDoc):
@@ -209,9 +258,23 @@ class LazyDoc(IndexDoc):
         return text + getattr(self, "_extra", "")
 
     def __reduce__(self):  # to pool workers with the text itself
-        return (IndexDoc, (self.id, self.url, self.title, self.date, self.year, self.meeting_type, self.themes,
-                           self.body, self.fingerprint, getattr(self, "speaker", ""), getattr(self, "organization", ""),
-                           getattr(self, "headings", ())))
+        return (
+            IndexDoc,
+            (
+                self.id,
+                self.url,
+                self.title,
+                self.date,
+                self.year,
+                self.meeting_type,
+                self.themes,
+                self.body,
+                self.fingerprint,
+                getattr(self, "speaker", ""),
+                getattr(self, "organization", ""),
+                getattr(self, "headings", ()),
+            ),
+        )
 
 
 def _lazy(d: IndexDoc, path: str, **changes) -> LazyDoc:
@@ -242,14 +305,18 @@ def index_steps(n: int) -> dict:
 
     timed("clean_write", docs)
     mid = docs[len(docs) // 2]
-    timed("one_changed", [_lazy(x, x._path, _extra="\n新增的一句话。", fingerprint="changed") if x is mid else x
-                          for x in docs])
+    timed(
+        "one_changed",
+        [_lazy(x, x._path, _extra="\n新增的一句话。", fingerprint="changed") if x is mid else x for x in docs],
+    )
     timed("one_reverted", docs)
     timed("one_added", docs + [_lazy(mid, mid._path, id="zz-new.md", date="2099-01-01", year=2099, fingerprint="new")])
     timed("one_removed", docs)
     timed("no_change", docs)
-    timed("one_added_oldest", docs + [_lazy(mid, mid._path, id="aa-old.md", date="1990-01-01", year=1990,
-                                            fingerprint="old")])
+    timed(
+        "one_added_oldest",
+        docs + [_lazy(mid, mid._path, id="aa-old.md", date="1990-01-01", year=1990, fingerprint="old")],
+    )
     timed("one_removed_oldest", docs)
     return res
 
@@ -267,8 +334,9 @@ def bench(n: int, use_pagefind: bool) -> dict:
     write_pages(site, docs)
     res: dict = {"n": len(docs), "chars": sum(len(d.body) for d in docs)}
     del docs  # the index steps run in a fresh process that reads bodies on demand, like the build
-    out = subprocess.run([sys.executable, __file__, "--index-steps", str(n)], check=True, capture_output=True,
-                         text=True).stdout
+    out = subprocess.run(
+        [sys.executable, __file__, "--index-steps", str(n)], check=True, capture_output=True, text=True
+    ).stdout
     res.update(json.loads(out.strip().splitlines()[-1]))
     docs = load_corpus(corpus(n))
     res["static_index_bytes"], res["static_index_files"] = dir_size(site / "search")
@@ -276,8 +344,12 @@ def bench(n: int, use_pagefind: bool) -> dict:
     res["state_bytes"] = dir_size(state)[0]
     if use_pagefind and PAGEFIND_PY.exists():
         t0 = time.perf_counter()
-        subprocess.run([str(PAGEFIND_PY), "-m", "pagefind", "--site", str(site), "--glob", "speeches/**/*.html"],
-                       check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        subprocess.run(
+            [str(PAGEFIND_PY), "-m", "pagefind", "--site", str(site), "--glob", "speeches/**/*.html"],
+            check=True,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         res["pagefind_build_s"] = round(time.perf_counter() - t0, 2)
         res["pagefind_bytes"], res["pagefind_files"] = dir_size(site / "pagefind")
     srv = Server(site)
@@ -288,11 +360,15 @@ def bench(n: int, use_pagefind: bool) -> dict:
             for q in QUERIES:
                 truth = sum(query.parse(q).matches(analysis.search_text(x.title, x.body)) for x in docs)
                 row = {"truth": truth}
-                row["static"] = measure(browser, srv.base + "search/index.html?" + urlencode({"q": q}),
-                                        "#search-app[data-search-state=done], #search-app[data-search-state=error]")
+                row["static"] = measure(
+                    browser,
+                    srv.base + "search/index.html?" + urlencode({"q": q}),
+                    "#search-app[data-search-state=done], #search-app[data-search-state=error]",
+                )
                 if "pagefind_bytes" in res:
-                    row["pagefind"] = measure(browser, srv.base + "pf-bench.html?" + urlencode({"q": q}),
-                                              "body[data-done]")
+                    row["pagefind"] = measure(
+                        browser, srv.base + "pf-bench.html?" + urlencode({"q": q}), "body[data-done]"
+                    )
                 res["queries"][q] = row
                 print(n, q, json.dumps(row, ensure_ascii=False), flush=True)
             browser.close()
@@ -318,13 +394,20 @@ def main() -> int:
         summary = {k: v for k, v in r.items() if k != "queries"}
         print(json.dumps(summary, ensure_ascii=False), flush=True)
         rows = r["queries"]
-        print(f"{'query':<24}{'truth':>6}{'static total':>13}{'KB':>8}{'req':>5}{'cold':>6}{'warm':>6}"
-              + ("{:>10}{:>8}{:>5}{:>6}{:>6}".format("pf total", "pf KB", "req", "cold", "warm")
-                 if "pagefind_bytes" in r else ""))
+        print(
+            f"{'query':<24}{'truth':>6}{'static total':>13}{'KB':>8}{'req':>5}{'cold':>6}{'warm':>6}"
+            + (
+                "{:>10}{:>8}{:>5}{:>6}{:>6}".format("pf total", "pf KB", "req", "cold", "warm")
+                if "pagefind_bytes" in r
+                else ""
+            )
+        )
         for q, row in rows.items():
             s = row["static"]
-            line = f"{q:<24}{row['truth']:>6}{s['total']:>13}{s['bytes'] / 1024:>8.1f}{s['requests']:>5}" \
-                   f"{s['cold_ms']:>6}{s['warm_ms']:>6}"
+            line = (
+                f"{q:<24}{row['truth']:>6}{s['total']:>13}{s['bytes'] / 1024:>8.1f}{s['requests']:>5}"
+                f"{s['cold_ms']:>6}{s['warm_ms']:>6}"
+            )
             if "pagefind" in row:
                 f = row["pagefind"]
                 line += f"{f['total']:>10}{f['bytes'] / 1024:>8.1f}{f['requests']:>5}{f['cold_ms']:>6}{f['warm_ms']:>6}"

@@ -33,8 +33,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import gen_corpus  # noqa: E402
-import peers  # noqa: E402
+import gen_corpus
+import peers
 
 SCENARIOS = ["cold", "pagefind", "no-change", "1-changed", "1-added"]
 ALL_TOOLS = ["ours", "hugo", "pelican"]
@@ -99,9 +99,13 @@ def run_size(n: int, args, work: Path) -> dict:
                 elif scen == "pagefind":
                     if args.no_pagefind or tool == "pelican":
                         continue
-                    t = peers.run_pagefind(site.output, sdir / f"pagefind-{tool}", f"pagefind over {tool}",
-                                           log=sdir / f"pagefind-{tool}.log",
-                                           glob=args.ours_pagefind_glob if tool == "ours" else None)
+                    t = peers.run_pagefind(
+                        site.output,
+                        sdir / f"pagefind-{tool}",
+                        f"pagefind over {tool}",
+                        log=sdir / f"pagefind-{tool}.log",
+                        glob=args.ours_pagefind_glob if tool == "ours" else None,
+                    )
                 elif scen == "no-change":
                     t = site.build_again()
                 elif scen == "1-changed":
@@ -161,6 +165,7 @@ def table(size_result: dict, tools: list[str]) -> str:
         lines.append(f"| {scen} | " + " | ".join(cells) + " | " + " | ".join(ratios) + " |")
     # build + search index: ours cold already includes its indexes; Hugo needs Pagefind after
     if "ours" in tools and "hugo" in tools:
+
         def m(t, scen, attr):
             return med([getattr(x, attr) for x in res.get(t, {}).get(scen, []) if x.ok])
 
@@ -170,12 +175,18 @@ def table(size_result: dict, tools: list[str]) -> str:
         if h is not None and hp is not None:
             cells = []
             for t in tools:
-                cells.append({"ours": f"{fmt(o)} s / {fmt(oc)} s (one command)" if o is not None else "failed",
-                              "hugo": f"{fmt(h + hp)} s / {fmt(hc + hpc)} s (hugo + pagefind)"}
-                             .get(t, "no search index"))
+                cells.append(
+                    {
+                        "ours": f"{fmt(o)} s / {fmt(oc)} s (one command)" if o is not None else "failed",
+                        "hugo": f"{fmt(h + hp)} s / {fmt(hc + hpc)} s (hugo + pagefind)",
+                    }.get(t, "no search index")
+                )
             r = ratio(h + hp, o)
-            ratios = [(r if r == "—" else f"{r} ({ratio(hc + hpc, oc)})") if t == "hugo" else "—"
-                      for t in tools if t != "ours"]
+            ratios = [
+                (r if r == "—" else f"{r} ({ratio(hc + hpc, oc)})") if t == "hugo" else "—"
+                for t in tools
+                if t != "ours"
+            ]
             lines.append("| cold build + search index | " + " | ".join(cells) + " | " + " | ".join(ratios) + " |")
     # sizes
     extra = []
@@ -183,10 +194,14 @@ def table(size_result: dict, tools: list[str]) -> str:
         cold = [x for x in res.get(t, {}).get("cold", []) if x.ok]
         pf = [x for x in res.get(t, {}).get("pagefind", []) if x.ok]
         if cold:
-            extra.append(f"{t}: {cold[-1].extra.get('html', '?')} HTML files, {cold[-1].extra.get('out_mb', '?')} MB output")
+            extra.append(
+                f"{t}: {cold[-1].extra.get('html', '?')} HTML files, {cold[-1].extra.get('out_mb', '?')} MB output"
+            )
         if pf:
-            extra.append(f"pagefind over {t}: {pf[-1].extra.get('pages', '?')} pages indexed, "
-                         f"{pf[-1].extra.get('index_mb', '?')} MB in {pf[-1].extra.get('index_files', '?')} files")
+            extra.append(
+                f"pagefind over {t}: {pf[-1].extra.get('pages', '?')} pages indexed, "
+                f"{pf[-1].extra.get('index_mb', '?')} MB in {pf[-1].extra.get('index_files', '?')} files"
+            )
     lines += ["", "; ".join(extra) + "."]
     return "\n".join(lines)
 
@@ -200,11 +215,16 @@ def main(argv=None) -> int:
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--tools", default=",".join(ALL_TOOLS), help="subset of ours,hugo,pelican")
     ap.add_argument("--no-pagefind", action="store_true")
-    ap.add_argument("--ours-cmd", default=peers.OURS_DEFAULT,
-                    help="command template for our tool; {content} and {output} are filled in")
-    ap.add_argument("--ours-pagefind-glob", default="speeches/**/*.html",
-                    help="pages of our output that Pagefind indexes (Hugo's are marked data-pagefind-body); "
-                    "'' for all pages")
+    ap.add_argument(
+        "--ours-cmd",
+        default=peers.OURS_DEFAULT,
+        help="command template for our tool; {content} and {output} are filled in",
+    )
+    ap.add_argument(
+        "--ours-pagefind-glob",
+        default="speeches/**/*.html",
+        help="pages of our output that Pagefind indexes (Hugo's are marked data-pagefind-body); '' for all pages",
+    )
     ap.add_argument("--work", type=Path, default=peers.WORK / "compare")
     ap.add_argument("--json", type=Path, default=None, help="raw results (default WORK/results-<time>.json)")
     a = ap.parse_args(argv)
@@ -226,20 +246,39 @@ def main(argv=None) -> int:
         r = run_size(n, a, work)
         out.append(r)
     print()
-    print(f"Date {machine['date']}; nproc {machine['nproc']}; {machine.get('python3')}; {machine.get('cpu', '')}; "
-          f"load average at start {' '.join(machine.get('loadavg', []))}")
-    print("Cells: median wall seconds / CPU seconds (user+system) / peak RSS of the largest process. "
-          "Ratios are peer / ours on wall time, and in brackets on CPU time (> 1: ours is faster). "
-          f"Load average at the end: {' '.join(peers.machine_info().get('loadavg', []))}.\n")
+    print(
+        f"Date {machine['date']}; nproc {machine['nproc']}; {machine.get('python3')}; {machine.get('cpu', '')}; "
+        f"load average at start {' '.join(machine.get('loadavg', []))}"
+    )
+    print(
+        "Cells: median wall seconds / CPU seconds (user+system) / peak RSS of the largest process. "
+        "Ratios are peer / ours on wall time, and in brackets on CPU time (> 1: ours is faster). "
+        f"Load average at the end: {' '.join(peers.machine_info().get('loadavg', []))}.\n"
+    )
     for r in out:
         print(table(r, list(r["results"])))
         print()
     path = a.json or work / f"results-{time.strftime('%Y%m%d-%H%M%S')}.json"
-    path.write_text(json.dumps({
-        "machine": machine, "versions": versions, "ours_cmd": a.ours_cmd,
-        "sizes": [{**r, "results": {t: {s: [asdict(x) for x in v] for s, v in sc.items()}
-                                    for t, sc in r["results"].items()}} for r in out],
-    }, ensure_ascii=False, indent=1))
+    path.write_text(
+        json.dumps(
+            {
+                "machine": machine,
+                "versions": versions,
+                "ours_cmd": a.ours_cmd,
+                "sizes": [
+                    {
+                        **r,
+                        "results": {
+                            t: {s: [asdict(x) for x in v] for s, v in sc.items()} for t, sc in r["results"].items()
+                        },
+                    }
+                    for r in out
+                ],
+            },
+            ensure_ascii=False,
+            indent=1,
+        )
+    )
     print(f"raw timings: {path}")
     return 0
 

@@ -9,6 +9,7 @@ real CLI; the run fails at the first build that exits 70, prints a traceback, ta
 loses a good speech or writes invalid output (Hypothesis then prints the smallest such archive).
 The summary: exit codes, the slowest builds, and the kinds of problem reported.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -34,8 +35,17 @@ def main() -> int:
         stats_file = Path(tmp) / "stats.jsonl"
         env = dict(os.environ, FUZZ_EXAMPLES=str(args.examples), FUZZ_STATS=str(stats_file))
         env.pop("CI", None)  # the ci profile derandomises: here we want new examples
-        command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-x",
-                   "tests/test_fuzz_build.py", "--hypothesis-show-statistics"]
+        command = [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            "-x",
+            "tests/test_fuzz_build.py",
+            "--hypothesis-show-statistics",
+        ]
         if args.seed is not None:
             command.append(f"--hypothesis-seed={args.seed}")
         started = time.perf_counter()
@@ -47,8 +57,10 @@ def main() -> int:
         exits = collections.Counter(r["exit"] for r in rows)
         seconds = sorted(r["seconds"] for r in rows)
         print("exit codes: " + ", ".join(f"{k}: {v}" for k, v in sorted(exits.items())))
-        print(f"seconds per build: median {seconds[len(seconds) // 2]:.2f}, p99 "
-              f"{seconds[min(len(seconds) - 1, int(len(seconds) * 0.99))]:.2f}, max {seconds[-1]:.2f}")
+        print(
+            f"seconds per build: median {seconds[len(seconds) // 2]:.2f}, p99 "
+            f"{seconds[min(len(seconds) - 1, int(len(seconds) * 0.99))]:.2f}, max {seconds[-1]:.2f}"
+        )
         print(f"largest archive: {max(r['bytes'] for r in rows) / 1048576:.1f} MB of hostile files")
         kinds = collections.Counter(p for r in rows for p in r["problems"])
         print("problems reported (kind: builds):")

@@ -166,8 +166,14 @@ sys.exit(rc)
 """
 
 
-def run_timed(label: str, cmd: list[str], cwd: Path | None = None, env: dict | None = None,
-              log: Path | None = None, timeout: float | None = None) -> Timing:
+def run_timed(
+    label: str,
+    cmd: list[str],
+    cwd: Path | None = None,
+    env: dict | None = None,
+    log: Path | None = None,
+    timeout: float | None = None,
+) -> Timing:
     """Run cmd, return its wall time, CPU time and peak RSS. Output goes to log (or is dropped)."""
     cmd = [str(c) for c in cmd]
     full_env = dict(os.environ)
@@ -747,7 +753,7 @@ class PelicanSite(Site):
 
     def write_speech(self, s: Speech) -> None:
         m = s.meta
-        one = lambda v: re.sub(r"\s+", " ", str(v)).strip()  # noqa: E731
+        one = lambda v: re.sub(r"\s+", " ", str(v)).strip()
         meta = [
             f"Title: {one(m.get('title', ''))}",
             f"Date: {s.full_date}",
@@ -807,8 +813,13 @@ class OursSite(Site):
         shutil.copytree(self.corpus, self.content)
 
     def write_speech(self, s: Speech) -> None:
-        fm = ["---", f"title: {_q(s.meta['title'])}", f"date: {s.meta['date']}",
-              f"meeting_type: {_q(s.meta['meeting_type'])}", "themes:"]
+        fm = [
+            "---",
+            f"title: {_q(s.meta['title'])}",
+            f"date: {s.meta['date']}",
+            f"meeting_type: {_q(s.meta['meeting_type'])}",
+            "themes:",
+        ]
         fm += [f"  - {_q(t)}" for t in s.themes]
         fm += [f"{k}: {_q(s.meta[k])}" for k in ("speaker", "organization") if s.meta.get(k)]
         dest = self.content / s.rel
@@ -833,8 +844,14 @@ class OursSite(Site):
 # --------------------------------------------------------------------------------------------
 
 
-def run_pagefind(site_dir: Path, out_dir: Path, label: str = "pagefind", log: Path | None = None,
-                 language: str = "zh", glob: str | None = None) -> Timing:
+def run_pagefind(
+    site_dir: Path,
+    out_dir: Path,
+    label: str = "pagefind",
+    log: Path | None = None,
+    language: str = "zh",
+    glob: str | None = None,
+) -> Timing:
     """Index a built site with Pagefind extended. The bundle goes to out_dir (outside the site,
     so the site is left untouched); --force-language zh makes Pagefind segment Chinese even when
     pages lack a lang attribute. Reports index bytes and files."""
@@ -872,8 +889,12 @@ def _measure_site(site: Site, pagefind: bool, again: bool = True) -> list[Timing
         elif step == "pagefind":
             if not pagefind or not out[0].ok:
                 continue
-            t = run_pagefind(site.output, site.work / f"pagefind-{site.name}", f"pagefind over {site.name}",
-                             log=site.work / f"pagefind-{site.name}.log")
+            t = run_pagefind(
+                site.output,
+                site.work / f"pagefind-{site.name}",
+                f"pagefind over {site.name}",
+                log=site.work / f"pagefind-{site.name}.log",
+            )
         elif step == "again":
             if not again:
                 continue
@@ -926,9 +947,18 @@ def main(argv=None) -> int:
     if a.cmd in ("pelican", "all"):
         results += _measure_site(PelicanSite(corpus, work), pagefind=False)
     if a.json:
-        a.json.write_text(json.dumps({"machine": machine_info(), "versions": tool_versions(),
-                                      "corpus": str(corpus), "timings": [asdict(t) for t in results]},
-                                     ensure_ascii=False, indent=1))
+        a.json.write_text(
+            json.dumps(
+                {
+                    "machine": machine_info(),
+                    "versions": tool_versions(),
+                    "corpus": str(corpus),
+                    "timings": [asdict(t) for t in results],
+                },
+                ensure_ascii=False,
+                indent=1,
+            )
+        )
     return 0 if all(t.ok for t in results) else 1
 
 

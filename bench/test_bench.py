@@ -19,8 +19,8 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import gen_corpus  # noqa: E402
-import peers  # noqa: E402
+import gen_corpus
+import peers
 
 yaml = pytest.importorskip("yaml")
 
@@ -214,6 +214,9 @@ def test_peers_see_the_added_speech(tmp_path):
         assert site.build_cold().ok
         t = site.build_one_added()
         assert t.ok, (cls.name, site.log.read_text())
-        pages = [p for p in (site.output / "speeches").glob("*/*/index.html")
-                 if f"<h1>{new.meta['title']}</h1>" in p.read_text(encoding="utf-8")]
+        pages = [
+            p
+            for p in (site.output / "speeches").glob("*/*/index.html")
+            if f"<h1>{new.meta['title']}</h1>" in p.read_text(encoding="utf-8")
+        ]
         assert len(pages) == 1, cls.name

@@ -15,11 +15,12 @@ Everything that decides whether a speech matches a query goes through here:
   A term of one or two characters occurs in a text exactly when its gram does; longer terms
   are candidates when all their grams occur, and are then verified against ``search_text``.
 """
+
 from __future__ import annotations
 
 import json
-import zlib
 import re
+import zlib
 from collections import Counter
 from functools import lru_cache
 from importlib import resources
@@ -57,7 +58,7 @@ def _not_one() -> re.Pattern:
     several: ㈠ → (一)); outside the BMP every character is matched and checked one by one."""
     table = _translate_table()
     chars = sorted(chr(k) for k, v in table.items() if len(v) != 1 and k < 0x10000)
-    return re.compile("[" + "".join(re.escape(c) for c in chars) + "\U00010000-\U0010FFFF]")
+    return re.compile("[" + "".join(re.escape(c) for c in chars) + "\U00010000-\U0010ffff]")
 
 
 @lru_cache(maxsize=1)

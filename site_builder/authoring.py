@@ -3,6 +3,7 @@
 :func:`create_speech` decides the values (options, prompts in a terminal, what the title itself
 says — read as `import` reads it) and writes ``content/<year>/<slug>.md``, never over a file.
 """
+
 from __future__ import annotations
 
 import datetime as _dt
@@ -45,8 +46,13 @@ def check_closed(value: str | None, known: tuple[str, ...] | None, option: str) 
         return
     near = closest(value, known, cutoff=0.3)
     raise click.BadParameter(
-        f"{value!r} is not in the configured list" + (f"; did you mean {near!r}?" if near else "")
-        + " (known: " + "、".join(known) + ")", param_hint=option)
+        f"{value!r} is not in the configured list"
+        + (f"; did you mean {near!r}?" if near else "")
+        + " (known: "
+        + "、".join(known)
+        + ")",
+        param_hint=option,
+    )
 
 
 def parse_date_option(value: str | None, option: str = "--date") -> PartialDate | None:
@@ -86,8 +92,9 @@ def _prompt_values(values: dict, guess: dict, vocab: Vocabulary) -> None:
         values["speaker"] = click.prompt("讲话人 speaker（可空）", default="", show_default=False).strip() or None
     if values["organization"] is None:
         org = guess.get("organization") or ""
-        values["organization"] = click.prompt("单位 organization（可空）", default=org,
-                                              show_default=bool(org)).strip() or None
+        values["organization"] = (
+            click.prompt("单位 organization（可空）", default=org, show_default=bool(org)).strip() or None
+        )
 
 
 def create_speech(config: SiteConfig, content: Path, vocab: Vocabulary, values: dict, interactive: bool) -> int:
@@ -109,8 +116,10 @@ def create_speech(config: SiteConfig, content: Path, vocab: Vocabulary, values: 
             if not values[key] and guess.get(key) and not (key == "themes" and result.sources["themes"].review):
                 values[key] = guessed[key] = guess[key]
         if values["date"] is None:
-            raise click.UsageError("--date required when not prompting and the title names no year "
-                                   "(e.g. --date 2021-03-05, or --date 2021 when only the year is known)")
+            raise click.UsageError(
+                "--date required when not prompting and the title names no year "
+                "(e.g. --date 2021-03-05, or --date 2021 when only the year is known)"
+            )
     values["title"] = schema.clean_text(values["title"])
     check_closed(values["meeting_type"], config.meeting_types, "--meeting-type")
     for theme in values["themes"] or []:
@@ -124,8 +133,10 @@ def create_speech(config: SiteConfig, content: Path, vocab: Vocabulary, values: 
     try:
         write_new(target, text)
     except FileExistsError:
-        click.echo(f"error: {display_path(target)} already exists (new never overwrites); choose another name with --slug",
-                   err=True)
+        click.echo(
+            f"error: {display_path(target)} already exists (new never overwrites); choose another name with --slug",
+            err=True,
+        )
         return 1
     except OSError as err:
         click.echo(f"error: cannot write {display_path(target)}: {err.strerror or err}", err=True)

@@ -25,6 +25,7 @@ with only the ids, links and wrappers added: the sanitised HTML that ``markup`` 
 formed; raw HTML under ``trust_html`` that a browser would restructure may get ids the browser
 places differently.
 """
+
 from __future__ import annotations
 
 import html
@@ -36,31 +37,137 @@ from html.parser import HTMLParser
 #: re-indexes every speech in both indexes.
 TEXT_VERSION = 2  # 2: one line per block, ids p1…pN (#13)
 
-TEXT_BLOCKS = frozenset({
-    "p", "h1", "h2", "h3", "h4", "h5", "h6", "li", "dt", "dd", "td", "th", "pre", "figcaption", "caption",
-})
+TEXT_BLOCKS = frozenset(
+    {
+        "p",
+        "h1",
+        "h2",
+        "h3",
+        "h4",
+        "h5",
+        "h6",
+        "li",
+        "dt",
+        "dd",
+        "td",
+        "th",
+        "pre",
+        "figcaption",
+        "caption",
+    }
+)
 HEADINGS = frozenset(["h1", "h2", "h3", "h4", "h5", "h6"])
 # Elements that stay inside a line of text; any other element (div, ul, table, blockquote, hr,
 # unknown tags) separates blocks.
-INLINE = frozenset({
-    "a", "abbr", "acronym", "b", "bdi", "bdo", "big", "br", "cite", "code", "data", "del", "dfn", "em", "font",
-    "i", "img", "ins", "kbd", "mark", "q", "rp", "rt", "ruby", "s", "samp", "small", "span", "strike",
-    "strong", "sub", "sup", "time", "tt", "u", "var", "wbr", "label", "script", "style", "template",
-})
+INLINE = frozenset(
+    {
+        "a",
+        "abbr",
+        "acronym",
+        "b",
+        "bdi",
+        "bdo",
+        "big",
+        "br",
+        "cite",
+        "code",
+        "data",
+        "del",
+        "dfn",
+        "em",
+        "font",
+        "i",
+        "img",
+        "ins",
+        "kbd",
+        "mark",
+        "q",
+        "rp",
+        "rt",
+        "ruby",
+        "s",
+        "samp",
+        "small",
+        "span",
+        "strike",
+        "strong",
+        "sub",
+        "sup",
+        "time",
+        "tt",
+        "u",
+        "var",
+        "wbr",
+        "label",
+        "script",
+        "style",
+        "template",
+    }
+)
 NO_TEXT = frozenset({"script", "style", "template"})
-VOID = frozenset({
-    "area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "param", "source", "track",
-    "wbr",
-})
+VOID = frozenset(
+    {
+        "area",
+        "base",
+        "br",
+        "col",
+        "embed",
+        "hr",
+        "img",
+        "input",
+        "link",
+        "meta",
+        "param",
+        "source",
+        "track",
+        "wbr",
+    }
+)
 # A start tag of one of these closes an open <p> (as an HTML parser would).
-_CLOSES_P = frozenset({
-    "address", "article", "aside", "blockquote", "details", "dialog", "div", "dl", "fieldset", "figcaption",
-    "figure", "footer", "form", "h1", "h2", "h3", "h4", "h5", "h6", "header", "hgroup", "hr", "main", "menu",
-    "nav", "ol", "p", "pre", "section", "summary", "table", "ul",
-})
-_SIBLINGS = {"li": ({"li"}, {"ul", "ol"}), "dt": ({"dt", "dd"}, {"dl"}), "dd": ({"dt", "dd"}, {"dl"}),
-             "tr": ({"tr"}, {"table", "thead", "tbody", "tfoot"}),
-             "td": ({"td", "th"}, {"tr", "table"}), "th": ({"td", "th"}, {"tr", "table"})}
+_CLOSES_P = frozenset(
+    {
+        "address",
+        "article",
+        "aside",
+        "blockquote",
+        "details",
+        "dialog",
+        "div",
+        "dl",
+        "fieldset",
+        "figcaption",
+        "figure",
+        "footer",
+        "form",
+        "h1",
+        "h2",
+        "h3",
+        "h4",
+        "h5",
+        "h6",
+        "header",
+        "hgroup",
+        "hr",
+        "main",
+        "menu",
+        "nav",
+        "ol",
+        "p",
+        "pre",
+        "section",
+        "summary",
+        "table",
+        "ul",
+    }
+)
+_SIBLINGS = {
+    "li": ({"li"}, {"ul", "ol"}),
+    "dt": ({"dt", "dd"}, {"dl"}),
+    "dd": ({"dt", "dd"}, {"dl"}),
+    "tr": ({"tr"}, {"table", "thead", "tbody", "tfoot"}),
+    "td": ({"td", "th"}, {"tr", "table"}),
+    "th": ({"td", "th"}, {"tr", "table"}),
+}
 OUR_ID = re.compile(r"p\d+")
 PERMALINK_CLASS = "permalink"
 WRAPPER_CLASS = "text-block"
@@ -97,7 +204,8 @@ class _El:
         """Holds or is something that separates blocks."""
         if self._structural is None:
             self._structural = self.tag not in INLINE or any(
-                isinstance(c, _El) and c.structural() for c in self.children)
+                isinstance(c, _El) and c.structural() for c in self.children
+            )
         return self._structural
 
 
@@ -267,8 +375,9 @@ class _Numberer:
         """An element that may hold blocks: number it, or its loose runs and its children."""
         heading = in_heading or el.tag in HEADINGS
         kids = el.children
-        if el.tag in TEXT_BLOCKS and not any(isinstance(c, _El) and c.structural() and c.ours() != "wrapper"
-                                             for c in kids):
+        if el.tag in TEXT_BLOCKS and not any(
+            isinstance(c, _El) and c.structural() and c.ours() != "wrapper" for c in kids
+        ):
             line = _line(kids)
             if line:
                 n = self.new_block(line, heading)

@@ -2,6 +2,7 @@
 
 It reads like a table of contents on purpose; each stage lives in its own module.
 """
+
 from __future__ import annotations
 
 import fcntl
@@ -59,8 +60,10 @@ class BuildResult:
     def summary(self, check_only: bool = False) -> str:
         what = "Checked" if check_only else "Built"
         pages = "" if check_only else f", {self.pages} pages ({self.written} written, {self.removed} removed)"
-        return (f"{what} {self.speeches} speeches{pages}; {self.errors} errors, {self.warnings} warnings "
-                f"in {self.seconds:.2f} s" + (" (nothing changed)" if self.nothing_changed else ""))
+        return (
+            f"{what} {self.speeches} speeches{pages}; {self.errors} errors, {self.warnings} warnings "
+            f"in {self.seconds:.2f} s" + (" (nothing changed)" if self.nothing_changed else "")
+        )
 
 
 class BuildLocked(SiteBuilderError):
@@ -76,8 +79,10 @@ class TemplateProblem(SiteBuilderError):
         where = getattr(err, "filename", None) or getattr(err, "name", None) or (page and page.template)
         line = getattr(err, "lineno", None)
         during = f" (while rendering {page.path})" if page else ""
-        super().__init__(f"template {where}{':' + str(line) if line else ''}: {err.message or err}{during}; "
-                         "fix the template and build again")
+        super().__init__(
+            f"template {where}{':' + str(line) if line else ''}: {err.message or err}{during}; "
+            "fix the template and build again"
+        )
 
 
 class _Clock:
@@ -106,8 +111,10 @@ def build_lock(state_dir: Path, wait: float = LOCK_WAIT_SECONDS, notify=None):
                 break
             except BlockingIOError:
                 if time.monotonic() > deadline:
-                    raise BuildLocked(f"another build of this output folder is still running "
-                                      f"(waited {wait:.0f} s); try again when it has finished") from None
+                    raise BuildLocked(
+                        f"another build of this output folder is still running "
+                        f"(waited {wait:.0f} s); try again when it has finished"
+                    ) from None
                 if notify and not told:
                     notify("another build of this output folder is running; waiting for it to finish …")
                     told = True
@@ -166,8 +173,10 @@ def _require_content(config: SiteConfig) -> None:
     if not config.content.is_dir():
         shown = loader.display_path(config.content)
         what = "is not a folder" if config.content.exists() else "not found"
-        raise UsageError(f"content folder {shown} {what}: create it, or point --content (or content_dir "
-                         "in pyproject.toml) at the folder holding the speeches")
+        raise UsageError(
+            f"content folder {shown} {what}: create it, or point --content (or content_dir "
+            "in pyproject.toml) at the folder holding the speeches"
+        )
 
 
 def _published(cache: BuildCache) -> dict[str, str | None]:
@@ -178,9 +187,14 @@ def _published(cache: BuildCache) -> dict[str, str | None]:
 def _no_speech_problem(config: SiteConfig, stats: dict) -> Problem:
     drafts = stats.get("drafts", 0)
     why = f" ({drafts} drafts; --drafts includes them)" if drafts else ""
-    return Problem(loader.display_path(config.content), None, None,
-                   f"no speech to publish{why}: the site is built empty",
-                   "add speeches with site-builder new or site-builder import", severity="warning")
+    return Problem(
+        loader.display_path(config.content),
+        None,
+        None,
+        f"no speech to publish{why}: the site is built empty",
+        "add speeches with site-builder new or site-builder import",
+        severity="warning",
+    )
 
 
 def check(config: SiteConfig, progress=None) -> BuildResult:
@@ -193,8 +207,9 @@ def check(config: SiteConfig, progress=None) -> BuildResult:
         cache.close()  # parsed with other settings: parse everything afresh, in memory
         cache = BuildCache(Path("/nonexistent"), readonly=True)
     try:
-        speeches, problems, stats = loader.load(config.content, cache, _settings(config), config.drafts,
-                                                progress=progress and progress.stage("check"))
+        speeches, problems, stats = loader.load(
+            config.content, cache, _settings(config), config.drafts, progress=progress and progress.stage("check")
+        )
     finally:
         cache.close()
     archive = build_archive(speeches, UrlMap(config.urls), _shower(config), published)
@@ -202,8 +217,13 @@ def check(config: SiteConfig, progress=None) -> BuildResult:
         problems.append(_no_speech_problem(config, stats))
     review = [(s.source, s.meta.review) for s in archive.speeches if s.meta.review]
     problems = problems + duplicate_problems(config, archive.speeches)
-    return BuildResult(speeches=len(archive.speeches), problems=problems + archive.problems,
-                       parsed=stats["parsed"], seconds=time.perf_counter() - started, review=review)
+    return BuildResult(
+        speeches=len(archive.speeches),
+        problems=problems + archive.problems,
+        parsed=stats["parsed"],
+        seconds=time.perf_counter() - started,
+        review=review,
+    )
 
 
 def duplicate_problems(config: SiteConfig, speeches: list, texts: bool = True) -> list[Problem]:
@@ -223,14 +243,21 @@ def duplicate_problems(config: SiteConfig, speeches: list, texts: bool = True) -
             except (OSError, ValueError):
                 continue  # unreadable files are reported by the loader
         for a, b, similarity in duplicates.duplicate_pairs(bodies):
-            what = ("the same text" if similarity >= 0.999
-                    else f"nearly the same text ({similarity:.0%} of sentences)")
+            what = "the same text" if similarity >= 0.999 else f"nearly the same text ({similarity:.0%} of sentences)"
             reasons.setdefault((a, b), []).append(what)
     out = []
     for (a, b), why in sorted(reasons.items(), key=lambda kv: (kv[0][1], kv[0][0])):
         what = why[0] if len(why) == 1 else f"{why[0]}, and {why[1]},"
-        out.append(Problem(show(b), None, None, f"{what} as {show(a)}",
-                           "the same speech saved twice? keep one, or mark the other draft: true", severity="warning"))
+        out.append(
+            Problem(
+                show(b),
+                None,
+                None,
+                f"{what} as {show(a)}",
+                "the same speech saved twice? keep one, or mark the other draft: true",
+                severity="warning",
+            )
+        )
     return out
 
 
@@ -247,8 +274,10 @@ def build(config: SiteConfig, progress=None, notify=None, explain: bool = False)
             finally:
                 cache.close()
     except sqlite3.Error as err:  # a full disk, most likely
-        raise SiteBuilderError(f"{config.state_dir / 'cache.sqlite'}: the build cache cannot be written ({err}); "
-                               f"free some space (or delete {config.state_dir}: it is only a cache) and build again") from None
+        raise SiteBuilderError(
+            f"{config.state_dir / 'cache.sqlite'}: the build cache cannot be written ({err}); "
+            f"free some space (or delete {config.state_dir}: it is only a cache) and build again"
+        ) from None
     except OSError as err:
         raise WriteError(os_error_message(err, config.state_dir, "the build state")) from None
     result.seconds = time.perf_counter() - started
@@ -267,8 +296,13 @@ def _build_locked(config: SiteConfig, cache: BuildCache, progress, explain: bool
     # 1. Quick exit: same files, same configuration, same theme, last build complete.
     scanned = loader.scan(config.content)
     files = scanned[0]  # (files, problems, what could not be read)
-    signature = _fingerprint([(f.source, f.mtime_ns, f.size) for f in files], repr(config), settings_fp,
-                             _theme_signature(templates), str(config.output))
+    signature = _fingerprint(
+        [(f.source, f.mtime_ns, f.size) for f in files],
+        repr(config),
+        settings_fp,
+        _theme_signature(templates),
+        str(config.output),
+    )
     previous = cache.get("signature")
     if previous == signature and config.output.is_dir():
         last = pickle.loads(bytes.fromhex(cache.get("last_result") or pickle.dumps(BuildResult()).hex()))
@@ -284,8 +318,14 @@ def _build_locked(config: SiteConfig, cache: BuildCache, progress, explain: bool
     clock("scan")
 
     # 2. Load and validate (parses only what changed).
-    speeches, problems, stats = loader.load(config.content, cache, _settings(config), config.drafts,
-                                            progress=progress and progress.stage("parse"), scanned=scanned)
+    speeches, problems, stats = loader.load(
+        config.content,
+        cache,
+        _settings(config),
+        config.drafts,
+        progress=progress and progress.stage("parse"),
+        scanned=scanned,
+    )
     result.parsed = stats["parsed"]
     clock("parse")
     if stats["parsed"]:
@@ -317,8 +357,17 @@ def _build_locked(config: SiteConfig, cache: BuildCache, progress, explain: bool
         # 5. Pages: render only those whose key changed.
         pages = Views(config, archive).all_pages()
         result.pages = len(pages)
-        _write_pages(config, cache, templates, pages, broken=broken, problems=problems,
-                     result=result, progress=progress, explain=explain)
+        _write_pages(
+            config,
+            cache,
+            templates,
+            pages,
+            broken=broken,
+            problems=problems,
+            result=result,
+            progress=progress,
+            explain=explain,
+        )
         copy_tree(templates.static_dirs, config.output / "static")
         clock("render")
     except BaseException:
@@ -326,10 +375,17 @@ def _build_locked(config: SiteConfig, cache: BuildCache, progress, explain: bool
         raise
     result.index, unindexed = indexes.finish(clock, result)
     show = _shower(config)
-    problems += [Problem(show(source), None, None, f"could not be indexed for search: {why}",
-                         "the page was built but search does not find it; this is a bug in site-builder: "
-                         "run again with SITE_BUILDER_DEBUG=1 and report it with this file")
-                 for source, why in sorted(unindexed.items())]
+    problems += [
+        Problem(
+            show(source),
+            None,
+            None,
+            f"could not be indexed for search: {why}",
+            "the page was built but search does not find it; this is a bug in site-builder: "
+            "run again with SITE_BUILDER_DEBUG=1 and report it with this file",
+        )
+        for source, why in sorted(unindexed.items())
+    ]
 
     result.problems = problems
     cache.set("last_result", pickle.dumps(result).hex())
@@ -343,15 +399,19 @@ def _build_locked(config: SiteConfig, cache: BuildCache, progress, explain: bool
 def _is_broken(owner: str | None, broken: set[str]) -> bool:
     """``broken`` holds sources that failed and folders ("a/b/", or "" for all of content) that
     could not be read: the pages they published are kept."""
-    return owner is not None and (owner in broken or any(b.endswith("/") and owner.startswith(b) for b in broken)
-                                  or "" in broken)
+    return owner is not None and (
+        owner in broken or any(b.endswith("/") and owner.startswith(b) for b in broken) or "" in broken
+    )
 
 
 def _page_key(page: Page, templates: TemplateSet, site_fp: str) -> str:
     # repr, not JSON: views are plain data (str, int, None, bool, list, tuple, dict) built in a
     # fixed order, so repr is as deterministic and twice as fast for 10,000+ pages.
-    return hashlib.sha1(repr((page.keyed(), templates.fingerprint(page.template), site_fp,
-                              page.body_of)).encode("utf-8", "surrogatepass")).hexdigest()
+    return hashlib.sha1(
+        repr((page.keyed(), templates.fingerprint(page.template), site_fp, page.body_of)).encode(
+            "utf-8", "surrogatepass"
+        )
+    ).hexdigest()
 
 
 def _write_pages(config, cache, templates, pages, broken, problems, result, progress, explain) -> None:
@@ -381,9 +441,16 @@ def _write_pages(config, cache, templates, pages, broken, problems, result, prog
     for page, key, why, written in _render_all(todo, templates, site, out, config.state_dir, cache):
         done += 1
         if isinstance(written, str):  # this speech's page failed: its old page (if any) stays
-            problems.append(Problem(show(page.owner), None, None, f"its page could not be rendered: {written}",
-                                    "this is a bug in site-builder (the other pages were built): run again with "
-                                    "SITE_BUILDER_DEBUG=1 and report it with this file"))
+            problems.append(
+                Problem(
+                    show(page.owner),
+                    None,
+                    None,
+                    f"its page could not be rendered: {written}",
+                    "this is a bug in site-builder (the other pages were built): run again with "
+                    "SITE_BUILDER_DEBUG=1 and report it with this file",
+                )
+            )
             broken.add(page.owner)
             result.unrendered += 1
             continue
@@ -472,6 +539,7 @@ def _render_all(todo: list, templates, site, out, state_dir, cache):
 
 # -- search ------------------------------------------------------------------------------
 
+
 class _Bodies:
     """Where the index docs read their text: the build cache, or in the child process that
     updates the indexes its own read-only connection (a SQLite connection must not cross a fork)."""
@@ -505,19 +573,41 @@ def _index_docs(archive: Archive, bodies: _Bodies) -> list:
             return bodies.headings(self.id, self._digest)
 
         def __reduce__(self):  # sent to worker processes with the text itself
-            return (IndexDoc, (self.id, self.url, self.title, self.date, self.year, self.meeting_type,
-                               self.themes, self.body, self.fingerprint, self.speaker, self.organization,
-                               self.headings))
+            return (
+                IndexDoc,
+                (
+                    self.id,
+                    self.url,
+                    self.title,
+                    self.date,
+                    self.year,
+                    self.meeting_type,
+                    self.themes,
+                    self.body,
+                    self.fingerprint,
+                    self.speaker,
+                    self.organization,
+                    self.headings,
+                ),
+            )
 
     docs = []
     for s in archive.speeches:
         doc = object.__new__(LazyDoc)
-        fields = dict(id=s.source, url=s.url, title=s.title, date=s.date.iso(), year=s.year,
-                      meeting_type=s.meta.meeting_type, themes=tuple(s.meta.themes),
-                      speaker=s.meta.speaker or "", organization=s.meta.organization or "",
-                      # TEXT_VERSION: a new way of making the plain text re-indexes every speech
-                      fingerprint=hashlib.sha1(f"{s.digest}\0{s.url}\0{s.source}\0{TEXT_VERSION}".encode()).hexdigest(),
-                      _digest=s.digest)
+        fields = dict(
+            id=s.source,
+            url=s.url,
+            title=s.title,
+            date=s.date.iso(),
+            year=s.year,
+            meeting_type=s.meta.meeting_type,
+            themes=tuple(s.meta.themes),
+            speaker=s.meta.speaker or "",
+            organization=s.meta.organization or "",
+            # TEXT_VERSION: a new way of making the plain text re-indexes every speech
+            fingerprint=hashlib.sha1(f"{s.digest}\0{s.url}\0{s.source}\0{TEXT_VERSION}".encode()).hexdigest(),
+            _digest=s.digest,
+        )
         for key, value in fields.items():
             object.__setattr__(doc, key, value)
         docs.append(doc)
@@ -551,8 +641,13 @@ class _IndexUpdate:
         self.pid: int | None = None
         import threading
 
-        if (parsed <= BACKGROUND_INDEX_MAX_PARSED and hasattr(os, "fork") and (os.cpu_count() or 1) > 1
-                and threading.active_count() == 1 and not os.environ.get("SITE_BUILDER_NO_FORK")):
+        if (
+            parsed <= BACKGROUND_INDEX_MAX_PARSED
+            and hasattr(os, "fork")
+            and (os.cpu_count() or 1) > 1
+            and threading.active_count() == 1
+            and not os.environ.get("SITE_BUILDER_NO_FORK")
+        ):
             self._start()
 
     def _start(self) -> None:
@@ -574,8 +669,11 @@ class _IndexUpdate:
             except BaseException as err:  # reported by the parent
                 import traceback
 
-                payload = ("crash", f"{type(err).__name__}: {err} (while updating the search indexes)",
-                           traceback.format_exc())
+                payload = (
+                    "crash",
+                    f"{type(err).__name__}: {err} (while updating the search indexes)",
+                    traceback.format_exc(),
+                )
             with os.fdopen(write, "wb") as fh:
                 pickle.dump(payload, fh)
         finally:
@@ -600,8 +698,10 @@ class _IndexUpdate:
         status, value, extra = self._wait()
         clock("search indexes")
         if status == "ok":
-            result.explain.append("search indexes updated beside the related speeches and pages: "
-                                  + ", ".join(f"{k} {v:.2f} s" for k, v in extra.items()))
+            result.explain.append(
+                "search indexes updated beside the related speeches and pages: "
+                + ", ".join(f"{k} {v:.2f} s" for k, v in extra.items())
+            )
             return value
         if status == "error":
             err = SiteBuilderError(value)

@@ -5,6 +5,7 @@ It remembers, per source file, its stat and digest; per (source, digest) the par
 rendered from. A build re-parses only files whose bytes changed and re-renders only pages
 whose key changed, which is why an incremental build equals a clean one.
 """
+
 from __future__ import annotations
 
 import pickle
@@ -33,8 +34,11 @@ class BuildCache:
             idle = not Path(f"{self.path}-wal").exists()
             mode = "ro&immutable=1" if idle else "ro"
             # check_same_thread=False: the indexers read bodies from their threads (body() locks).
-            self.db = sqlite3.connect(f"file:{self.path}?mode={mode}", uri=True, check_same_thread=False) \
-                if self.path.exists() else sqlite3.connect(":memory:", check_same_thread=False)
+            self.db = (
+                sqlite3.connect(f"file:{self.path}?mode={mode}", uri=True, check_same_thread=False)
+                if self.path.exists()
+                else sqlite3.connect(":memory:", check_same_thread=False)
+            )
         else:
             state_dir.mkdir(parents=True, exist_ok=True)
             self.db = sqlite3.connect(self.path, check_same_thread=False)
@@ -93,14 +97,17 @@ class BuildCache:
     def put_parsed(self, source: str, digest: str, meta: object, html: str, text: str) -> None:
         if self.readonly:
             return
-        self.db.execute("INSERT OR REPLACE INTO docs VALUES (?, ?, ?, ?, ?)",
-                        (source, digest, pickle.dumps(meta, protocol=pickle.HIGHEST_PROTOCOL), html, text))
+        self.db.execute(
+            "INSERT OR REPLACE INTO docs VALUES (?, ?, ?, ?, ?)",
+            (source, digest, pickle.dumps(meta, protocol=pickle.HIGHEST_PROTOCOL), html, text),
+        )
 
     def body(self, source: str, digest: str) -> tuple[str, str]:
         """(html, plain text) of a parsed speech; safe to call from the indexers' threads."""
         with self._lock:
-            row = self.db.execute("SELECT html, text FROM docs WHERE source=? AND digest=?",
-                                  (source, digest)).fetchone()
+            row = self.db.execute(
+                "SELECT html, text FROM docs WHERE source=? AND digest=?", (source, digest)
+            ).fetchone()
         if row is None:
             raise KeyError(source)
         return row[0], row[1]

@@ -2,6 +2,7 @@
 
 Exit codes: 0 ok, 1 content errors, 2 usage errors.
 """
+
 from __future__ import annotations
 
 import json
@@ -42,10 +43,20 @@ def _config(content, output, **extra):
 
 
 def content_options(f):
-    f = click.option("--output", "output", type=click.Path(file_okay=False), default=None,
-                     help="Output folder (default: output/, or output_dir in pyproject.toml).")(f)
-    f = click.option("--content", "content", type=click.Path(file_okay=False), default=None,
-                     help="Folder of speech Markdown files (default: content/).")(f)
+    f = click.option(
+        "--output",
+        "output",
+        type=click.Path(file_okay=False),
+        default=None,
+        help="Output folder (default: output/, or output_dir in pyproject.toml).",
+    )(f)
+    f = click.option(
+        "--content",
+        "content",
+        type=click.Path(file_okay=False),
+        default=None,
+        help="Folder of speech Markdown files (default: content/).",
+    )(f)
     return f
 
 
@@ -81,15 +92,15 @@ def build(content, output, drafts, quiet, explain):
 
     config, warnings = _config(content, output, drafts=drafts or None)
     progress = Progress(enabled=not quiet)
-    result = run_build(config, progress=progress, explain=explain,
-                       notify=None if quiet else lambda msg: click.echo(msg, err=True))
+    result = run_build(
+        config, progress=progress, explain=explain, notify=None if quiet else lambda msg: click.echo(msg, err=True)
+    )
     print_problems(warnings + result.problems)
     if explain and not quiet:
         for line in result.explain:
             click.echo(f"  {line}", err=True)
         if result.timings:
-            click.echo("  seconds per stage: " + ", ".join(f"{k} {v:.2f}" for k, v in result.timings.items()),
-                       err=True)
+            click.echo("  seconds per stage: " + ", ".join(f"{k} {v:.2f}" for k, v in result.timings.items()), err=True)
     if not quiet:
         click.echo(result.summary(), err=True)
         if result.errors:
@@ -112,8 +123,11 @@ def check(content, output, drafts, quiet):
     result = run_check(config, progress=Progress(enabled=not quiet))
     print_problems(warnings + result.problems)
     if result.review and not quiet:
-        click.echo(f"{len(result.review)} 篇讲话待核对 (awaiting review: fields imported from a guess; "
-                   "confirm them, then delete the review line):", err=True)
+        click.echo(
+            f"{len(result.review)} 篇讲话待核对 (awaiting review: fields imported from a guess; "
+            "confirm them, then delete the review line):",
+            err=True,
+        )
         for source, fields in result.review:
             click.echo(f"  {config.content_dir / source}: " + ", ".join(fields), err=True)
     if not quiet:
@@ -128,22 +142,56 @@ def check(content, output, drafts, quiet):
 @click.option("--theme", help="Only this theme, e.g. 党风廉政建设.")
 @click.option("--speaker", help="Only speeches by this speaker (讲话人), as written in the files.")
 @click.option("--organization", help="Only speeches of this organisation (单位), as written in the files.")
-@click.option("--sort", type=click.Choice(["relevance", "newest", "oldest"]), default="relevance", show_default=True,
-              help="Order of the hits (and of the occurrences with --kwic): relevance, or by date.")
-@click.option("--kwic", is_flag=True,
-              help="List every occurrence (concordance): date, title, left context, match, right context.")
+@click.option(
+    "--sort",
+    type=click.Choice(["relevance", "newest", "oldest"]),
+    default="relevance",
+    show_default=True,
+    help="Order of the hits (and of the occurrences with --kwic): relevance, or by date.",
+)
+@click.option(
+    "--kwic", is_flag=True, help="List every occurrence (concordance): date, title, left context, match, right context."
+)
 @click.option("--trend", is_flag=True, help="Print the number of speeches and occurrences per year as a table.")
-@click.option("--limit", type=click.IntRange(1, 100_000), default=None,
-              help="How many hits to show (default 10), or occurrences with --kwic (default: all).")
-@click.option("--offset", type=click.IntRange(0, None), default=0, show_default=True,
-              help="Skip this many hits (occurrences with --kwic): --offset 10 is the second page of 10.")
+@click.option(
+    "--limit",
+    type=click.IntRange(1, 100_000),
+    default=None,
+    help="How many hits to show (default 10), or occurrences with --kwic (default: all).",
+)
+@click.option(
+    "--offset",
+    type=click.IntRange(0, None),
+    default=0,
+    show_default=True,
+    help="Skip this many hits (occurrences with --kwic): --offset 10 is the second page of 10.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
-@click.option("--csv", "as_csv", is_flag=True,
-              help="Print CSV (UTF-8): the hits (source, url, title, date, meeting_type, excerpt), the occurrences "
-                   "with --kwic (source, url, title, date, left, match, right), or the trend with --trend.")
+@click.option(
+    "--csv",
+    "as_csv",
+    is_flag=True,
+    help="Print CSV (UTF-8): the hits (source, url, title, date, meeting_type, excerpt), the occurrences "
+    "with --kwic (source, url, title, date, left, match, right), or the trend with --trend.",
+)
 @content_options
-def search(query, year, meeting_type, theme, speaker, organization, sort, kwic, trend, limit, offset, as_json,
-           as_csv, content, output):
+def search(
+    query,
+    year,
+    meeting_type,
+    theme,
+    speaker,
+    organization,
+    sort,
+    kwic,
+    trend,
+    limit,
+    offset,
+    as_json,
+    as_csv,
+    content,
+    output,
+):
     """Search the built archive. Terms are matched literally (简/繁 and full-width folded).
 
     \b
@@ -166,13 +214,25 @@ def search(query, year, meeting_type, theme, speaker, organization, sort, kwic, 
     config, _ = _config(content, output)
     index = SearchIndex(config.state_dir / "whoosh")
     if not index.exists():
-        raise click.UsageError(f"还没有检索索引，请先运行 site-builder build（no search index for {config.output}: "
-                               "run 'site-builder build' first）")
+        raise click.UsageError(
+            f"还没有检索索引，请先运行 site-builder build（no search index for {config.output}: "
+            "run 'site-builder build' first）"
+        )
     if limit is None:
         limit = 1_000_000 if kwic else 10
     try:
-        result = index.search(query, year=year, meeting_type=meeting_type, theme=theme, speaker=speaker,
-                              organization=organization, sort=sort, kwic=kwic, limit=limit, offset=offset)
+        result = index.search(
+            query,
+            year=year,
+            meeting_type=meeting_type,
+            theme=theme,
+            speaker=speaker,
+            organization=organization,
+            sort=sort,
+            kwic=kwic,
+            limit=limit,
+            offset=offset,
+        )
     except QueryError as err:
         raise click.UsageError(f"查询有误（bad query）：{err}") from None
     except FilterError as err:
@@ -236,11 +296,20 @@ def _write_out(text: str) -> None:
 @cli.command(context_settings=CONTEXT)
 @click.argument("a")
 @click.argument("b")
-@click.option("--json", "as_json", is_flag=True,
-              help='Print {"a", "b", "similarity", "chunks": [{"op", "a", "b"}]}: op is equal, insert, delete or '
-                   "replace; the a-sides of the chunks joined are A's text, the b-sides B's.")
-@click.option("--html", "html_file", type=click.Path(dir_okay=False, writable=True), metavar="FILE",
-              help="Also write a standalone page with both texts side by side and inline.")
+@click.option(
+    "--json",
+    "as_json",
+    is_flag=True,
+    help='Print {"a", "b", "similarity", "chunks": [{"op", "a", "b"}]}: op is equal, insert, delete or '
+    "replace; the a-sides of the chunks joined are A's text, the b-sides B's.",
+)
+@click.option(
+    "--html",
+    "html_file",
+    type=click.Path(dir_okay=False, writable=True),
+    metavar="FILE",
+    help="Also write a standalone page with both texts side by side and inline.",
+)
 @content_options
 def compare(a, b, as_json, html_file, content, output):
     """Show what changed between two speeches: A (older) and B (newer).
@@ -284,14 +353,30 @@ def compare(a, b, as_json, html_file, content, output):
 
 
 @cli.command(context_settings=CONTEXT)
-@click.option("--format", "fmt", type=click.Choice(["csv", "jsonl"]), default="csv", show_default=True,
-              help="CSV (one header row) or JSON Lines (one object a line).")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["csv", "jsonl"]),
+    default="csv",
+    show_default=True,
+    help="CSV (one header row) or JSON Lines (one object a line).",
+)
 @click.option("--text", "with_text", is_flag=True, help="Add a 'text' column: the plain text of the speech.")
-@click.option("--content", "content", type=click.Path(file_okay=False), default=None,
-              help="Folder of speech Markdown files (default: content/).")
-@click.option("--output", "out_file", type=click.Path(dir_okay=False, writable=True), metavar="FILE",
-              help="Write to FILE instead of standard output. A CSV file starts with a UTF-8 byte order "
-                   "mark (BOM) so that Excel reads the Chinese; standard output has none.")
+@click.option(
+    "--content",
+    "content",
+    type=click.Path(file_okay=False),
+    default=None,
+    help="Folder of speech Markdown files (default: content/).",
+)
+@click.option(
+    "--output",
+    "out_file",
+    type=click.Path(dir_okay=False, writable=True),
+    metavar="FILE",
+    help="Write to FILE instead of standard output. A CSV file starts with a UTF-8 byte order "
+    "mark (BOM) so that Excel reads the Chinese; standard output has none.",
+)
 def export(fmt, with_text, content, out_file):
     """Write one row per speech: source, url, title, date, meeting_type, themes, speaker,
     organization, 字数 (and text with --text), newest first, in UTF-8.
@@ -335,27 +420,61 @@ def export(fmt, with_text, content, out_file):
 
 @cli.command("import", context_settings=CONTEXT)
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
-@click.option("--content", "content_dir", type=click.Path(file_okay=False, path_type=Path),
-              help="Content folder to write into (default: content/, or content_dir in pyproject.toml).")
-@click.option("--metadata", "sheet", type=click.Path(dir_okay=False, path_type=Path), metavar="FILE.csv",
-              help="A sheet of values per file: a 'file' column (name or path) and columns named like front-matter "
-                   "fields (title, date, meeting_type, themes separated by ; or 、, speaker, …). They win over the text.")
-@click.option("--report", type=click.Path(dir_okay=False, path_type=Path), metavar="FILE.csv",
-              help="Write one row per file: each field and where it came from, dropped lines, duplicates.")
+@click.option(
+    "--content",
+    "content_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Content folder to write into (default: content/, or content_dir in pyproject.toml).",
+)
+@click.option(
+    "--metadata",
+    "sheet",
+    type=click.Path(dir_okay=False, path_type=Path),
+    metavar="FILE.csv",
+    help="A sheet of values per file: a 'file' column (name or path) and columns named like front-matter "
+    "fields (title, date, meeting_type, themes separated by ; or 、, speaker, …). They win over the text.",
+)
+@click.option(
+    "--report",
+    type=click.Path(dir_okay=False, path_type=Path),
+    metavar="FILE.csv",
+    help="Write one row per file: each field and where it came from, dropped lines, duplicates.",
+)
 @click.option("--dry-run", is_flag=True, help="Show what would be written; write nothing.")
 @click.option("--strict", is_flag=True, help="Write only files whose required fields were all read, not guessed.")
 @click.option("-v", "--verbose", is_flag=True, help="Show every field with where it came from.")
 @click.option("--title", help="Title (only with a single file; use --metadata for many).")
-@click.option("--date", "date_text", metavar="DATE", help="Date for every file: 2020-03-05, 2020-03, 2020 or 2020年3月5日.")
-@click.option("--force-year", type=click.IntRange(1800, 9999), metavar="YEAR",
-              help="Use this year even when the text or file name names another.")
+@click.option(
+    "--date", "date_text", metavar="DATE", help="Date for every file: 2020-03-05, 2020-03, 2020 or 2020年3月5日."
+)
+@click.option(
+    "--force-year",
+    type=click.IntRange(1800, 9999),
+    metavar="YEAR",
+    help="Use this year even when the text or file name names another.",
+)
 @click.option("--meeting-type", help="Meeting type for every file, e.g. 座谈会.")
 @click.option("--theme", "themes", multiple=True, help="A theme for every file (repeat, or separate with 、).")
 @click.option("--speaker", help="Speaker for every file.")
 @click.option("--organization", help="Organisation for every file.")
 @click.option("--slug", help="File name without .md (only with a single file).")
-def import_(paths, content_dir, sheet, report, dry_run, strict, verbose, title, date_text, force_year, meeting_type,
-            themes, speaker, organization, slug):
+def import_(
+    paths,
+    content_dir,
+    sheet,
+    report,
+    dry_run,
+    strict,
+    verbose,
+    title,
+    date_text,
+    force_year,
+    meeting_type,
+    themes,
+    speaker,
+    organization,
+    slug,
+):
     """Import speeches (.txt, .docx, .html, .md, .pdf; folders recursively) into content/.
 
     \b
@@ -391,11 +510,25 @@ def import_(paths, content_dir, sheet, report, dry_run, strict, verbose, title, 
     theme_list = split_list("、".join(themes)) if themes else []
     for theme in theme_list:
         check_closed(theme, config.themes, "--theme")
-    given = {"title": title, "date": date, "meeting_type": meeting_type, "themes": theme_list, "speaker": speaker,
-             "organization": organization, "slug": slug, "force_year": force_year}
-    options = Options(content=config.content, dry_run=dry_run, strict=strict, verbose=verbose,
-                      given={k: v for k, v in given.items() if v not in (None, "", [])},
-                      sheet=read_sheet(sheet) if sheet else None, report=report)
+    given = {
+        "title": title,
+        "date": date,
+        "meeting_type": meeting_type,
+        "themes": theme_list,
+        "speaker": speaker,
+        "organization": organization,
+        "slug": slug,
+        "force_year": force_year,
+    }
+    options = Options(
+        content=config.content,
+        dry_run=dry_run,
+        strict=strict,
+        verbose=verbose,
+        given={k: v for k, v in given.items() if v not in (None, "", [])},
+        sheet=read_sheet(sheet) if sheet else None,
+        report=report,
+    )
     sys.exit(run_import([Path(p) for p in paths], config, options, click.echo))
 
 
@@ -407,8 +540,12 @@ def import_(paths, content_dir, sheet, report, dry_run, strict, verbose, title, 
 @click.option("--speaker", help="Speaker (optional).")
 @click.option("--organization", help="Organisation (optional).")
 @click.option("--slug", help="File name (without .md); default: made from the title.")
-@click.option("--content", "content_dir", type=click.Path(file_okay=False, path_type=Path),
-              help="Content folder (default: content_dir from pyproject.toml, i.e. content/).")
+@click.option(
+    "--content",
+    "content_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Content folder (default: content_dir from pyproject.toml, i.e. content/).",
+)
 @click.option("--no-input", is_flag=True, help="Never prompt; take everything from the options.")
 def new(title, date_text, meeting_type, themes, speaker, organization, slug, content_dir, no_input):
     """Create a new speech file content/<year>/<slug>.md with its front matter and a body skeleton.
@@ -433,9 +570,15 @@ def new(title, date_text, meeting_type, themes, speaker, organization, slug, con
     config, _warnings = _config(content_dir, None)
     if slug is not None and (why := schema.slug_problem(slug)):
         raise click.BadParameter(why, param_hint="--slug")
-    values = {"title": title, "date": authoring.parse_date_option(date_text), "meeting_type": meeting_type,
-              "themes": split_list("、".join(themes)) if themes else [], "speaker": speaker,
-              "organization": organization, "slug": slug}
+    values = {
+        "title": title,
+        "date": authoring.parse_date_option(date_text),
+        "meeting_type": meeting_type,
+        "themes": split_list("、".join(themes)) if themes else [],
+        "speaker": speaker,
+        "organization": organization,
+        "slug": slug,
+    }
     vocab = scan_vocabulary(config.content, config)
     interactive = not no_input and authoring.stdin_is_tty()
     sys.exit(authoring.create_speech(config, config.content, vocab, values, interactive))
@@ -474,9 +617,12 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as exc:  # a bug of ours: say so in one line; the traceback only on request
         if os.environ.get("SITE_BUILDER_DEBUG"):
             raise
-        click.echo(f"internal error: {type(exc).__name__}: {exc}\n"
-                   "    hint: this is a bug in site-builder; run again with SITE_BUILDER_DEBUG=1 for "
-                   "the details and report them", err=True)
+        click.echo(
+            f"internal error: {type(exc).__name__}: {exc}\n"
+            "    hint: this is a bug in site-builder; run again with SITE_BUILDER_DEBUG=1 for "
+            "the details and report them",
+            err=True,
+        )
         return 70
     except SystemExit as exc:
         return exc.code if isinstance(exc.code, int) else 0

@@ -23,6 +23,7 @@ The result is a list of chunks ``{"op": "equal|insert|delete|replace", "a": …,
 a-sides joined give A's text exactly and the b-sides B's; equal and unequal chunks alternate.
 ``similarity`` = 2 × characters in equal chunks / (characters of A + characters of B).
 """
+
 from __future__ import annotations
 
 import html
@@ -48,6 +49,7 @@ _BMP_GAP = 0x800  # sentence codes skip the surrogates D800–DFFF (JavaScript s
 
 
 # -- the comparison ---------------------------------------------------------------------------
+
 
 @dataclass
 class Chunk:
@@ -86,9 +88,11 @@ class Comparison:
 
     def counts(self) -> dict:
         chunks = self.chunks
-        return {"same": sum(len(c.a) for c in chunks if c.op == "equal"),
-                "deleted": sum(len(c.a) for c in chunks if c.op != "equal"),
-                "inserted": sum(len(c.b) for c in chunks if c.op != "equal")}
+        return {
+            "same": sum(len(c.a) for c in chunks if c.op == "equal"),
+            "deleted": sum(len(c.a) for c in chunks if c.op != "equal"),
+            "inserted": sum(len(c.b) for c in chunks if c.op != "equal"),
+        }
 
 
 def sentences(text: str) -> list[str]:
@@ -131,7 +135,7 @@ def normalise(chunks: list[Chunk]) -> list[Chunk]:
 
 
 def _pairs(s: str) -> set[str]:
-    return {s[i:i + 2] for i in range(len(s) - 1)}
+    return {s[i : i + 2] for i in range(len(s) - 1)}
 
 
 def _dice(x: set, y: set) -> float:
@@ -219,8 +223,11 @@ def peeled(a: str, b: str) -> list[Chunk]:
     q = 0
     while q < n and a[-1 - q] == b[-1 - q]:
         q += 1
-    return [Chunk("equal", a[:p], a[:p]), Chunk("replace", a[p:len(a) - q], b[p:len(b) - q]),
-            Chunk("equal", a[len(a) - q:], a[len(a) - q:])]
+    return [
+        Chunk("equal", a[:p], a[:p]),
+        Chunk("replace", a[p : len(a) - q], b[p : len(b) - q]),
+        Chunk("equal", a[len(a) - q :], a[len(a) - q :]),
+    ]
 
 
 def _region(dels: list[str], inss: list[str], dmp: diff_match_patch) -> list[Chunk]:
@@ -267,20 +274,21 @@ def compare_texts(a: str, b: str) -> Comparison:
         k = len(text)
         if op == 0:
             flush()
-            result.blocks.append(("same", "".join(sa[ia:ia + k])))
+            result.blocks.append(("same", "".join(sa[ia : ia + k])))
             ia += k
             ib += k
         elif op < 0:
-            dels.extend(sa[ia:ia + k])
+            dels.extend(sa[ia : ia + k])
             ia += k
         else:
-            inss.extend(sb[ib:ib + k])
+            inss.extend(sb[ib : ib + k])
             ib += k
     flush()
     return result
 
 
 # -- what is compared: a speech file, a built page, a URL -----------------------------------------
+
 
 class CompareError(Exception):
     """An input that cannot be read; ``exit_code`` 1 for content, 2 for usage."""
@@ -312,15 +320,15 @@ def page_text(page_html: str) -> tuple[str, str]:
 
     m = _BODY_OPEN.search(page_html)
     if not m:
-        raise ValueError("not a speech page (no <div class=\"speech-body\">)")
+        raise ValueError('not a speech page (no <div class="speech-body">)')
     depth = 1
     for d in _DIV.finditer(page_html, m.end()):
         depth += -1 if d.group(1) else 1
         if depth == 0:
-            body = page_html[m.end():d.start()]
+            body = page_html[m.end() : d.start()]
             break
     else:
-        body = page_html[m.end():]
+        body = page_html[m.end() :]
     h1 = _H1.search(page_html)
     title = html.unescape(re.sub(r"<[^>]+>", "", h1.group(1))).strip() if h1 else ""
     return title, plain_text(body)
@@ -378,8 +386,9 @@ def read_side(arg: str, config) -> Side:
                         path = candidate
                         break
         if not path.exists():
-            raise CompareError(f"{arg}: no such file (give a speech's .md file, a page under the output "
-                               "folder, or its URL)")
+            raise CompareError(
+                f"{arg}: no such file (give a speech's .md file, a page under the output folder, or its URL)"
+            )
         if path.is_dir():
             raise CompareError(f"{arg}: is a folder; give a speech's .md file or page")
         if path.suffix.lower() == ".md":
@@ -427,10 +436,10 @@ def fold(text: str, first: bool, last: bool, context: int = FOLD_CONTEXT) -> tup
         head = "".join(parts[:n]) if n else text[:context]
     if not last:
         n = _sentences_within(parts[::-1], context)
-        tail = "".join(parts[len(parts) - n:]) if n else text[len(text) - context:]
+        tail = "".join(parts[len(parts) - n :]) if n else text[len(text) - context :]
     if len(text) - len(head) - len(tail) < FOLD_MIN:
         return text, "", ""
-    return head, text[len(head):len(text) - len(tail)], tail
+    return head, text[len(head) : len(text) - len(tail)], tail
 
 
 def _segments(cmp: Comparison):
@@ -460,10 +469,15 @@ def terminal(cmp: Comparison, a: Side, b: Side, color: bool = False) -> str:
     """The differences for a terminal: ``[-deleted-]{+inserted+}``, or colours (red struck-through,
     green underlined) when ``color``; identical runs folded to ``⋯ 相同 N 字 ⋯``."""
     counts = cmp.counts()
-    out = [f"A: {a.where}  {a.title}（{len(a.text):,} 字）",
-           f"B: {b.where}  {b.title}（{len(b.text):,} 字）",
-           (f"相似度 {cmp.similarity:.1%}：相同 {counts['same']:,} 字，删 {counts['deleted']:,} 字，"
-            f"增 {counts['inserted']:,} 字"), ""]
+    out = [
+        f"A: {a.where}  {a.title}（{len(a.text):,} 字）",
+        f"B: {b.where}  {b.title}（{len(b.text):,} 字）",
+        (
+            f"相似度 {cmp.similarity:.1%}：相同 {counts['same']:,} 字，删 {counts['deleted']:,} 字，"
+            f"增 {counts['inserted']:,} 字"
+        ),
+        "",
+    ]
 
     def show(text: str, style: str, open_: str, close: str) -> str:
         if not text:
@@ -491,8 +505,7 @@ def terminal(cmp: Comparison, a: Side, b: Side, color: bool = False) -> str:
 
 
 def as_json(cmp: Comparison, a: Side, b: Side) -> dict:
-    return {"a": a.arg, "b": b.arg, "similarity": round(cmp.similarity, 6),
-            "chunks": [c.as_dict() for c in cmp.chunks]}
+    return {"a": a.arg, "b": b.arg, "similarity": round(cmp.similarity, 6), "chunks": [c.as_dict() for c in cmp.chunks]}
 
 
 _STYLE = """
@@ -539,15 +552,22 @@ def _html_rows(cmp: Comparison) -> str:
                 continue
             if head:
                 out.append(f"<div>{html.escape(head)}</div>" * 2)
-            out.append(f"<details><summary>相同 {len(middle):,} 字（展开）</summary><div class=\"rows\">"
-                       + f"<div>{html.escape(middle)}</div>" * 2 + "</div></details>")
+            out.append(
+                f'<details><summary>相同 {len(middle):,} 字（展开）</summary><div class="rows">'
+                + f"<div>{html.escape(middle)}</div>" * 2
+                + "</div></details>"
+            )
             if tail:
                 out.append(f"<div>{html.escape(tail)}</div>" * 2)
         else:
-            left = "".join(html.escape(c.a) if c.op == "equal" else (f"<del>{html.escape(c.a)}</del>" if c.a else "")
-                           for c in value)
-            right = "".join(html.escape(c.b) if c.op == "equal" else (f"<ins>{html.escape(c.b)}</ins>" if c.b else "")
-                            for c in value)
+            left = "".join(
+                html.escape(c.a) if c.op == "equal" else (f"<del>{html.escape(c.a)}</del>" if c.a else "")
+                for c in value
+            )
+            right = "".join(
+                html.escape(c.b) if c.op == "equal" else (f"<ins>{html.escape(c.b)}</ins>" if c.b else "")
+                for c in value
+            )
             out.append(f"<div>{left}</div><div>{right}</div>")
     return "".join(out)
 
@@ -557,17 +577,18 @@ def standalone_html(cmp: Comparison, a: Side, b: Side) -> str:
     counts = cmp.counts()
     e = html.escape
     return (
-        "<!doctype html>\n<html lang=\"zh-CN\">\n<head>\n<meta charset=\"utf-8\">\n"
-        "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
-        "<meta name=\"color-scheme\" content=\"light dark\">\n"
+        '<!doctype html>\n<html lang="zh-CN">\n<head>\n<meta charset="utf-8">\n'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
+        '<meta name="color-scheme" content="light dark">\n'
         f"<title>对比：{e(a.title)} / {e(b.title)}</title>\n<style>{_STYLE}</style>\n</head>\n<body>\n<main>\n"
         f"<h1>对比讲话</h1>\n<dl>\n<dt>A</dt><dd>{e(a.title)} <small>{e(a.where)}，{len(a.text):,} 字</small></dd>\n"
         f"<dt>B</dt><dd>{e(b.title)} <small>{e(b.where)}，{len(b.text):,} 字</small></dd>\n"
-        f"<dt>相似度</dt><dd data-similarity=\"{cmp.similarity:.6f}\">{cmp.similarity:.1%}（相同 {counts['same']:,} 字，"
+        f'<dt>相似度</dt><dd data-similarity="{cmp.similarity:.6f}">{cmp.similarity:.1%}（相同 {counts["same"]:,} 字，'
         f"删 {counts['deleted']:,} 字，增 {counts['inserted']:,} 字）</dd>\n</dl>\n"
-        f"<h2>并排</h2>\n<div class=\"rows\" data-diff=\"side\">{_html_rows(cmp)}</div>\n"
-        f"<h2>合并</h2>\n<div class=\"diff\" data-diff=\"inline\">{_html_inline(cmp)}</div>\n"
-        "</main>\n</body>\n</html>\n")
+        f'<h2>并排</h2>\n<div class="rows" data-diff="side">{_html_rows(cmp)}</div>\n'
+        f'<h2>合并</h2>\n<div class="diff" data-diff="inline">{_html_inline(cmp)}</div>\n'
+        "</main>\n</body>\n</html>\n"
+    )
 
 
 def use_color(stream) -> bool:
@@ -581,6 +602,7 @@ def use_color(stream) -> bool:
 
 
 # -- the browser page's list of speeches ---------------------------------------------------------
+
 
 def browser_docs(speeches) -> list[list[str]]:
     """[title, url, date, date in Chinese, meeting type] of every speech, numbered as the static

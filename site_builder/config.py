@@ -1,4 +1,5 @@
 """Site configuration: ``[tool.site_builder]`` in pyproject.toml, defaults, CLI overrides."""
+
 from __future__ import annotations
 
 import hashlib
@@ -139,8 +140,12 @@ def _coerce(key: str, value: object, where: str, problems: list[Problem]) -> obj
         return value
     if key == "theme_keywords":
         if not isinstance(value, dict) or not all(
-                isinstance(k, str) and k.strip() and isinstance(v, list) and all(isinstance(w, str) and w.strip() for w in v)
-                for k, v in value.items()):
+            isinstance(k, str)
+            and k.strip()
+            and isinstance(v, list)
+            and all(isinstance(w, str) and w.strip() for w in v)
+            for k, v in value.items()
+        ):
             return bad("a table of theme = [keywords]")
         return {k.strip(): tuple(w.strip() for w in v) for k, v in value.items()}
     if key == "urls":
@@ -151,10 +156,14 @@ def _coerce(key: str, value: object, where: str, problems: list[Problem]) -> obj
             if kind not in DEFAULT_URLS:
                 hint = closest(kind, DEFAULT_URLS)
                 problems.append(
-                    Problem(where, None, f"urls.{kind}", "unknown page kind", f"did you mean {hint!r}?" if hint else None)
+                    Problem(
+                        where, None, f"urls.{kind}", "unknown page kind", f"did you mean {hint!r}?" if hint else None
+                    )
                 )
             elif not isinstance(pattern, str) or not pattern.endswith((".html", ".xml")):
-                problems.append(Problem(where, None, f"urls.{kind}", f"expected a path ending in .html, got {pattern!r}"))
+                problems.append(
+                    Problem(where, None, f"urls.{kind}", f"expected a path ending in .html, got {pattern!r}")
+                )
             else:
                 urls[kind] = pattern
         return urls
@@ -183,8 +192,14 @@ def load_config(root: Path | None = None, overrides: dict | None = None) -> tupl
             if key not in _TYPES or key == "root":
                 hint = closest(key, [k for k in _TYPES if k != "root"])
                 problems.append(
-                    Problem(where, None, f"tool.site_builder.{key}", "unknown setting, ignored",
-                            f"did you mean {hint!r}?" if hint else None, severity="warning")
+                    Problem(
+                        where,
+                        None,
+                        f"tool.site_builder.{key}",
+                        "unknown setting, ignored",
+                        f"did you mean {hint!r}?" if hint else None,
+                        severity="warning",
+                    )
                 )
                 continue
             values[key] = _coerce(key, value, where, problems)

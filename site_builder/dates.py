@@ -1,4 +1,5 @@
 """Dates that may be known only to the year or the month (archives often know only 2020年度)."""
+
 from __future__ import annotations
 
 import datetime as _dt

@@ -8,6 +8,7 @@ sentences that changed differ. Two texts are near-duplicates when most sentences
 one are in the other (containment), which also catches an excerpt published on its own. The cost
 is one pass over the text, so `check` can afford it on a whole archive.
 """
+
 from __future__ import annotations
 
 import re

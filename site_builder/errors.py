@@ -1,4 +1,5 @@
 """Problems found in content or configuration, and the exceptions the CLI turns into messages."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass

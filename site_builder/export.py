@@ -6,6 +6,7 @@ files otherwise; nothing is written): the rows are the speeches the site publish
 with the page URL the build gives them (relative to the site's root, as ``search --json`` gives
 it). A speech with errors has no row; its problems are returned for the caller to print.
 """
+
 from __future__ import annotations
 
 import csv
@@ -58,8 +59,10 @@ def load_rows(config, with_text: bool = False) -> tuple[list[dict], list[Problem
 
     if not config.content.is_dir():
         shown = loader.display_path(config.content)
-        raise UsageError(f"content folder {shown} not found: point --content (or content_dir in "
-                         "pyproject.toml) at the folder holding the speeches")
+        raise UsageError(
+            f"content folder {shown} not found: point --content (or content_dir in "
+            "pyproject.toml) at the folder holding the speeches"
+        )
     base = BuildCache(config.state_dir, readonly=True)
     if base.get("parse_settings") != _parse_fingerprint(config):  # parsed with other settings or code
         base.close()
@@ -77,9 +80,17 @@ def load_rows(config, with_text: bool = False) -> tuple[list[dict], list[Problem
         rows = []
         for s in archive.speeches:
             m = s.meta
-            row = {"source": s.source, "url": s.url, "title": m.title, "date": m.date.iso(),
-                   "meeting_type": m.meeting_type, "themes": list(m.themes), "speaker": m.speaker or "",
-                   "organization": m.organization or "", "字数": s.word_count}
+            row = {
+                "source": s.source,
+                "url": s.url,
+                "title": m.title,
+                "date": m.date.iso(),
+                "meeting_type": m.meeting_type,
+                "themes": list(m.themes),
+                "speaker": m.speaker or "",
+                "organization": m.organization or "",
+                "字数": s.word_count,
+            }
             if with_text:
                 row["text"] = cache.text(s.source, s.digest)
             rows.append(row)
@@ -123,9 +134,17 @@ def excerpt_text(excerpt_html: str) -> str:
 
 
 def search_rows(result: dict) -> list[dict]:
-    return [{"source": h["source"], "url": h["url"], "title": h["title"], "date": h["date"],
-             "meeting_type": h["meeting_type"], "excerpt": excerpt_text(h.get("excerpt") or "")}
-            for h in result["hits"]]
+    return [
+        {
+            "source": h["source"],
+            "url": h["url"],
+            "title": h["title"],
+            "date": h["date"],
+            "meeting_type": h["meeting_type"],
+            "excerpt": excerpt_text(h.get("excerpt") or ""),
+        }
+        for h in result["hits"]
+    ]
 
 
 def csv_text(rows: Iterable[dict], fields: list[str]) -> str:

@@ -1,4 +1,5 @@
 """Split the leading ``---`` YAML block from a speech and read it, with line numbers."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -68,15 +69,19 @@ _BOOLS = {"yes": True, "no": False, "true": True, "false": False, "on": True, "o
 def _keep(cls):
     def construct(loader, node):
         if not isinstance(node, yaml.ScalarNode):  # e.g. !!int [1, 2]
-            raise yaml.constructor.ConstructorError(None, None, f"{node.tag} needs a single value",
-                                                    node.start_mark)
+            raise yaml.constructor.ConstructorError(None, None, f"{node.tag} needs a single value", node.start_mark)
         return cls(node.value)
 
     return construct
 
 
-for _tag, _cls in (("int", IntText), ("float", FloatText), ("bool", BoolText), ("timestamp", DateText),
-                   ("value", Typed)):
+for _tag, _cls in (
+    ("int", IntText),
+    ("float", FloatText),
+    ("bool", BoolText),
+    ("timestamp", DateText),
+    ("value", Typed),
+):
     _Loader.add_constructor(f"tag:yaml.org,2002:{_tag}", _keep(_cls))
 
 
@@ -109,7 +114,7 @@ def _yaml_hint(problem: str) -> str:
     for key, hint in _HINTS.items():
         if key in problem:
             return hint
-    return 'check the quoting and indentation on that line; quote values with : # [ ] { } or a leading * & ! %'
+    return "check the quoting and indentation on that line; quote values with : # [ ] { } or a leading * & ! %"
 
 
 #: At most this many values (list items, keys, texts) once YAML aliases are expanded: a few
@@ -141,8 +146,9 @@ def _check_size(root) -> None:
         if key in sizes:
             continue
         if key in on_path:
-            raise FrontMatterError("YAML error: a value refers to itself (through an alias)",
-                                   node.start_mark.line + 2, _ALIAS_HINT)
+            raise FrontMatterError(
+                "YAML error: a value refers to itself (through an alias)", node.start_mark.line + 2, _ALIAS_HINT
+            )
         on_path.add(key)
         stack.append((node, True))
         stack.extend((c, False) for c in _children(node) if id(c) not in sizes)
@@ -169,7 +175,9 @@ def split(text: str) -> FrontMatter:
     """Split and parse; raise FrontMatterError with a 1-based line and a hint."""
     lines = text.split("\n")
     if not text.strip():
-        raise FrontMatterError("empty file", None, "a speech needs a front matter block (---, title: …, ---) and its text")
+        raise FrontMatterError(
+            "empty file", None, "a speech needs a front matter block (---, title: …, ---) and its text"
+        )
     if lines[0].strip() != "---":
         raise FrontMatterError(
             "missing front matter: the file must start with a line '---'",
@@ -193,8 +201,11 @@ def split(text: str) -> FrontMatter:
             except (ValueError, TypeError, AttributeError, OverflowError) as err:
                 # A value PyYAML cannot build (an explicit tag such as !!binary on bad base64).
                 why = f": {err}" if isinstance(err, (ValueError, OverflowError)) else " with its !!tag"
-                raise FrontMatterError(f"YAML error: cannot read a value{why}", _failing_line(node),
-                                       "remove the !!tag before the value, or quote the value") from None
+                raise FrontMatterError(
+                    f"YAML error: cannot read a value{why}",
+                    _failing_line(node),
+                    "remove the !!tag before the value, or quote the value",
+                ) from None
         finally:
             loader.dispose()
     except yaml.YAMLError as err:
@@ -203,8 +214,9 @@ def split(text: str) -> FrontMatter:
         line = mark.line + 2 if mark is not None else 2
         raise FrontMatterError(f"YAML error: {problem}", line, _yaml_hint(problem)) from None
     except RecursionError:
-        raise FrontMatterError("YAML error: the values are nested too deeply", 2,
-                               "front-matter values are text or lists of text") from None
+        raise FrontMatterError(
+            "YAML error: the values are nested too deeply", 2, "front-matter values are text or lists of text"
+        ) from None
     if data is None:
         raise FrontMatterError("the front matter is empty", 1, "add the fields title, date, meeting_type and themes")
     if not isinstance(data, dict):

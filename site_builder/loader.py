@@ -2,6 +2,7 @@
 
 Every problem of every file is collected in one pass; a broken file never stops the others.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -83,8 +84,13 @@ def _bad_name_problem(path: str, what: str) -> Problem:
         looks = f" (as GBK it reads {guess!r}, as unzip leaves the names of a zip made on Windows)"
     except UnicodeDecodeError:
         looks = ""
-    return Problem(display_path(path), None, None, f"{what} name is not UTF-8{looks}: not read",
-                   "rename it, e.g. convmv -f GBK -t UTF-8 --notest -r <folder>, or unzip with -O GBK")
+    return Problem(
+        display_path(path),
+        None,
+        None,
+        f"{what} name is not UTF-8{looks}: not read",
+        "rename it, e.g. convmv -f GBK -t UTF-8 --notest -r <folder>, or unzip with -O GBK",
+    )
 
 
 def _is_utf8(name: str) -> bool:
@@ -102,8 +108,19 @@ def scan(content: Path) -> tuple[list[SourceFile], list[Problem], set[str]]:
     problems: list[Problem] = []
     broken: set[str] = set()
     if not content.is_dir():
-        return files, [Problem(display_path(content), None, None, "content folder not found",
-                               "create it, or point --content at the folder holding the speeches")], {""}
+        return (
+            files,
+            [
+                Problem(
+                    display_path(content),
+                    None,
+                    None,
+                    "content folder not found",
+                    "create it, or point --content at the folder holding the speeches",
+                )
+            ],
+            {""},
+        )
     seen_dirs: set[tuple[int, int]] = set()
     root = str(content)
 
@@ -113,17 +130,30 @@ def scan(content: Path) -> tuple[list[SourceFile], list[Problem], set[str]]:
 
     def onerror(err: OSError) -> None:
         folder = err.filename or root
-        problems.append(Problem(display_path(Path(folder)), None, None,
-                                f"cannot read this folder: {err.strerror}",
-                                "check its permissions (the pages of its speeches were kept)"))
+        problems.append(
+            Problem(
+                display_path(Path(folder)),
+                None,
+                None,
+                f"cannot read this folder: {err.strerror}",
+                "check its permissions (the pages of its speeches were kept)",
+            )
+        )
         broken.add(prefix_of(folder))
 
     for dirpath, dirnames, filenames in os.walk(content, onerror=onerror, followlinks=True):
         st = os.stat(dirpath)
         if (st.st_dev, st.st_ino) in seen_dirs:  # a symlink loop: visit each folder once
-            problems.append(Problem(display_path(Path(dirpath)), None, None,
-                                    "symbolic link loop: this folder was already read", "remove the link",
-                                    severity="warning"))
+            problems.append(
+                Problem(
+                    display_path(Path(dirpath)),
+                    None,
+                    None,
+                    "symbolic link loop: this folder was already read",
+                    "remove the link",
+                    severity="warning",
+                )
+            )
             dirnames[:] = []
             continue
         seen_dirs.add((st.st_dev, st.st_ino))
@@ -148,14 +178,27 @@ def scan(content: Path) -> tuple[list[SourceFile], list[Problem], set[str]]:
             try:
                 st = os.stat(path)
             except OSError as err:
-                problems.append(Problem(display_path(path), None, None, f"cannot read this file: {err.strerror}",
-                                        "a broken symbolic link? fix or remove it"))
+                problems.append(
+                    Problem(
+                        display_path(path),
+                        None,
+                        None,
+                        f"cannot read this file: {err.strerror}",
+                        "a broken symbolic link? fix or remove it",
+                    )
+                )
                 broken.add(prefix + name)
                 continue
             if not stat.S_ISREG(st.st_mode):  # reading a pipe would block, a device would never end
-                problems.append(Problem(display_path(path), None, None,
-                                        "not a regular file (a pipe, device or socket): not read",
-                                        "remove it, or put the speech's text in an ordinary file"))
+                problems.append(
+                    Problem(
+                        display_path(path),
+                        None,
+                        None,
+                        "not a regular file (a pipe, device or socket): not read",
+                        "remove it, or put the speech's text in an ordinary file",
+                    )
+                )
                 broken.add(prefix + name)
                 continue
             files.append(SourceFile(prefix + name, path, st.st_mtime_ns, st.st_size))
@@ -178,6 +221,7 @@ def time_budget(seconds: float | None):
         yield
         return
     if threading.current_thread() is threading.main_thread() and hasattr(signal, "setitimer"):
+
         def on_alarm(_signum, _frame):
             raise TimeBudgetExceeded(seconds)
 
@@ -214,12 +258,20 @@ def _failed(problem: Problem) -> tuple[Parsed, str, str]:
 
 
 def _too_large(shown: str, size: int) -> tuple[Parsed, str, str]:
-    return _failed(Problem(shown, None, None, f"file too large ({size / 1048576:.1f} MB; the limit is "
-                                              f"{MAX_FILE >> 20} MB): not read", "split it: one speech per file"))
+    return _failed(
+        Problem(
+            shown,
+            None,
+            None,
+            f"file too large ({size / 1048576:.1f} MB; the limit is {MAX_FILE >> 20} MB): not read",
+            "split it: one speech per file",
+        )
+    )
 
 
-def parse_bytes(shown: str, data: bytes, settings: ParseSettings,
-                seconds: float | None = None) -> tuple[Parsed, str, str]:
+def parse_bytes(
+    shown: str, data: bytes, settings: ParseSettings, seconds: float | None = None
+) -> tuple[Parsed, str, str]:
     """Parse one speech file; return (Parsed, html, plain text). Never raises for bad content:
     whatever goes wrong, also a bug or a file that takes longer than ``seconds`` (default
     PARSE_SECONDS), is a problem of this file."""
@@ -230,24 +282,45 @@ def parse_bytes(shown: str, data: bytes, settings: ParseSettings,
             return _parse_bytes(shown, data, settings)
     except TimeBudgetExceeded:
         _renderer = None  # stopped half-way: start the next file with a fresh one
-        return _failed(Problem(shown, None, None, f"took more than {seconds:g} s to read (the limit per file)",
-                               "simplify its Markdown (very long paragraphs, deep nesting, many [ < * _) "
-                               "or split the file"))
+        return _failed(
+            Problem(
+                shown,
+                None,
+                None,
+                f"took more than {seconds:g} s to read (the limit per file)",
+                "simplify its Markdown (very long paragraphs, deep nesting, many [ < * _) or split the file",
+            )
+        )
     except RecursionError:
         _renderer = None
-        return _failed(Problem(shown, None, "markdown", "nested too deeply for the Markdown parser",
-                               "flatten the nesting of lists, quotes or HTML"))
+        return _failed(
+            Problem(
+                shown,
+                None,
+                "markdown",
+                "nested too deeply for the Markdown parser",
+                "flatten the nesting of lists, quotes or HTML",
+            )
+        )
     except MemoryError:
         _renderer = None
-        return _failed(Problem(shown, None, None, "not enough memory to read this file",
-                               "split it, or simplify its Markdown"))
+        return _failed(
+            Problem(shown, None, None, "not enough memory to read this file", "split it, or simplify its Markdown")
+        )
     except Exception as err:
         _renderer = None
         if os.environ.get("SITE_BUILDER_DEBUG"):
             raise
-        return _failed(Problem(shown, None, None, f"could not be read: {type(err).__name__}: {err}",
-                               "this is a bug in site-builder (the other speeches were built); run again with "
-                               "SITE_BUILDER_DEBUG=1 for the details and report them with this file"))
+        return _failed(
+            Problem(
+                shown,
+                None,
+                None,
+                f"could not be read: {type(err).__name__}: {err}",
+                "this is a bug in site-builder (the other speeches were built); run again with "
+                "SITE_BUILDER_DEBUG=1 for the details and report them with this file",
+            )
+        )
 
 
 def _parse_bytes(shown: str, data: bytes, settings: ParseSettings) -> tuple[Parsed, str, str]:
@@ -258,8 +331,16 @@ def _parse_bytes(shown: str, data: bytes, settings: ParseSettings) -> tuple[Pars
     if len(data) > MAX_FILE:
         return _too_large(shown, len(data))
     if len(data) > LARGE_FILE:
-        problems.append(Problem(shown, None, None, f"very large speech ({len(data) / 1048576:.1f} MB)",
-                                "check that the file holds one speech only", severity="warning"))
+        problems.append(
+            Problem(
+                shown,
+                None,
+                None,
+                f"very large speech ({len(data) / 1048576:.1f} MB)",
+                "check that the file holds one speech only",
+                severity="warning",
+            )
+        )
     try:
         text = decode_utf8(data)
     except EncodingProblem as err:
@@ -267,14 +348,26 @@ def _parse_bytes(shown: str, data: bytes, settings: ParseSettings) -> tuple[Pars
     try:
         fm = frontmatter.split(text)
     except frontmatter.FrontMatterError as err:
-        return Parsed(None, (), 0, 0, problems + [Problem(shown, err.line, "front matter", err.message, err.hint)]), "", ""
+        return (
+            Parsed(None, (), 0, 0, problems + [Problem(shown, err.line, "front matter", err.message, err.hint)]),
+            "",
+            "",
+        )
     meta, found = schema.validate(shown, fm.data, fm.key_lines, settings.meeting_types, settings.themes)
     problems.extend(found)
     if meta is None:
         return Parsed(None, (), 0, 0, problems), "", ""
     if not fm.body.strip():
-        problems.append(Problem(shown, fm.body_line, None, "no text after the front matter",
-                                "write the speech below the closing ---", severity="warning"))
+        problems.append(
+            Problem(
+                shown,
+                fm.body_line,
+                None,
+                "no text after the front matter",
+                "write the speech below the closing ---",
+                severity="warning",
+            )
+        )
     try:
         rendered = _renderer.render(fm.body)
     except TooComplex as err:
@@ -292,8 +385,18 @@ def _parse_job(job: tuple[str, str, str, ParseSettings]) -> tuple[str, Parsed, s
             return (source, *_too_large(shown, size))
         data = Path(path).read_bytes()
     except OSError as err:
-        return source, Parsed(None, (), 0, 0, [Problem(shown, None, None, f"cannot read this file: {err.strerror}",
-                                                       "check its permissions")]), "", ""
+        return (
+            source,
+            Parsed(
+                None,
+                (),
+                0,
+                0,
+                [Problem(shown, None, None, f"cannot read this file: {err.strerror}", "check its permissions")],
+            ),
+            "",
+            "",
+        )
     parsed, html, text = parse_bytes(shown, data, settings)
     return source, parsed, html, text
 
@@ -332,8 +435,15 @@ def load(
             try:
                 digest = digest_file(f.path)
             except OSError as err:
-                problems.append(Problem(display_path(f.path), None, None, f"cannot read this file: {err.strerror}",
-                                        "check its permissions"))
+                problems.append(
+                    Problem(
+                        display_path(f.path),
+                        None,
+                        None,
+                        f"cannot read this file: {err.strerror}",
+                        "check its permissions",
+                    )
+                )
                 broken.add(f.source)
                 continue
         rows.append((f.source, f.mtime_ns, f.size, digest))
@@ -364,8 +474,16 @@ def load(
         if parsed.meta.draft and not include_drafts:
             drafts += 1
             continue
-        speeches.append(Speech(source=source, digest=digest, meta=parsed.meta, toc=parsed.toc,
-                               word_count=parsed.word_count, reading_minutes=parsed.reading_minutes))
+        speeches.append(
+            Speech(
+                source=source,
+                digest=digest,
+                meta=parsed.meta,
+                toc=parsed.toc,
+                word_count=parsed.word_count,
+                reading_minutes=parsed.reading_minutes,
+            )
+        )
     stats = {"files": len(keys), "parsed": len(todo), "drafts": drafts, "broken": broken}
     return speeches, problems, stats
 
@@ -402,9 +520,18 @@ def _run_isolated(todo: list):
                 pool.shutdown(wait=False)
                 pool = None
                 source, _path, shown, _settings = job
-                result = (source, *_failed(Problem(
-                    shown, None, None, "the process reading this file died (out of memory, or a crash)",
-                    "simplify or split the file; if it is an ordinary speech, report it as a bug")))
+                result = (
+                    source,
+                    *_failed(
+                        Problem(
+                            shown,
+                            None,
+                            None,
+                            "the process reading this file died (out of memory, or a crash)",
+                            "simplify or split the file; if it is an ordinary speech, report it as a bug",
+                        )
+                    ),
+                )
             yield result
     finally:
         if pool is not None:

@@ -15,6 +15,7 @@ The contract between a speech page and its plain text (``blocks.py`` does the nu
   the text of ``#p{i+1}`` without its ¶ link, whitespace (``<br>`` included) collapsed to single
   spaces. ``plain_text(html)`` of a built page's body gives the same lines.
 """
+
 from __future__ import annotations
 
 import html
@@ -38,10 +39,52 @@ _EXTENSION_CONFIGS = {"toc": {"slugify": slugify_unicode, "toc_depth": "2-4", "p
 # Tags and attributes kept by the sanitiser (everything Markdown produces, minus scripts,
 # styles, forms, frames and event handlers: nh3 never lets on* attributes or javascript: URLs through).
 _TAGS = {
-    "a", "abbr", "b", "blockquote", "br", "code", "dd", "del", "div", "dl", "dt", "em", "figcaption",
-    "figure", "h1", "h2", "h3", "h4", "h5", "h6", "hr", "i", "img", "ins", "kbd", "li", "mark", "ol",
-    "p", "pre", "q", "s", "small", "span", "strong", "sub", "sup", "table", "tbody", "td", "tfoot",
-    "th", "thead", "tr", "u", "ul",
+    "a",
+    "abbr",
+    "b",
+    "blockquote",
+    "br",
+    "code",
+    "dd",
+    "del",
+    "div",
+    "dl",
+    "dt",
+    "em",
+    "figcaption",
+    "figure",
+    "h1",
+    "h2",
+    "h3",
+    "h4",
+    "h5",
+    "h6",
+    "hr",
+    "i",
+    "img",
+    "ins",
+    "kbd",
+    "li",
+    "mark",
+    "ol",
+    "p",
+    "pre",
+    "q",
+    "s",
+    "small",
+    "span",
+    "strong",
+    "sub",
+    "sup",
+    "table",
+    "tbody",
+    "td",
+    "tfoot",
+    "th",
+    "thead",
+    "tr",
+    "u",
+    "ul",
 }
 _ATTRIBUTES = {
     "*": {"id", "class", "title", "lang"},
@@ -122,9 +165,25 @@ class Rendered:
 # Every inline pattern of the configuration above needs one of these to match: a backslash,
 # backtick, [, !, <, & or an emphasis mark, or the line break "two spaces, newline".
 _INLINE_TRIGGER = re.compile(r"[\\`\[!<&*_]|  \n")
-_INLINE_PATTERNS = frozenset({"backtick", "escape", "footnote", "reference", "link", "image_link",
-                              "image_reference", "short_reference", "short_image_ref", "autolink",
-                              "automail", "linebreak", "html", "entity", "em_strong"})
+_INLINE_PATTERNS = frozenset(
+    {
+        "backtick",
+        "escape",
+        "footnote",
+        "reference",
+        "link",
+        "image_link",
+        "image_reference",
+        "short_reference",
+        "short_image_ref",
+        "autolink",
+        "automail",
+        "linebreak",
+        "html",
+        "entity",
+        "em_strong",
+    }
+)
 
 
 class _FastInlineProcessor(InlineProcessor):
@@ -158,8 +217,13 @@ MAX_PARAGRAPH_LINES = 2_000
 _COUNTED = (
     ("'['", "[", 500, 5_000, "write 【】 for brackets in the text, or put a backslash before each ["),
     ("'<'", "<", 2_000, 20_000, "write 《》 or ＜ for angle brackets in the text, or remove raw HTML"),
-    ("'<' not closed on its line", "<", 1_000, 1_000,
-     "write 《》 or ＜ for angle brackets in the text, or close the HTML tags"),
+    (
+        "'<' not closed on its line",
+        "<",
+        1_000,
+        1_000,
+        "write 《》 or ＜ for angle brackets in the text, or close the HTML tags",
+    ),
     ("of the marks \\ ` * _ & !", "\\`*_&!", 5_000, 50_000, "remove the marks, or split the paragraph"),
     ("'|' (table cells)", "|", 20_000, 20_000, "split the table, or write ｜"),
 )
@@ -175,9 +239,40 @@ _ABBREVIATION = re.compile(r"[ ]{0,3}\*\[")
 _CLOSED = re.compile(r"<[^<>]*>")
 _HTML_TAG = re.compile(r"<(/?)([A-Za-z][A-Za-z0-9-]*)[^<>]*?(/?)>")
 # Elements without content, or whose end tag may be left out: they do not nest.
-_FLAT_TAGS = frozenset(["area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "param",
-                        "source", "track", "wbr", "p", "li", "dt", "dd", "tr", "td", "th", "option", "optgroup",
-                        "thead", "tbody", "tfoot", "colgroup", "rb", "rt", "rp"])
+_FLAT_TAGS = frozenset(
+    [
+        "area",
+        "base",
+        "br",
+        "col",
+        "embed",
+        "hr",
+        "img",
+        "input",
+        "link",
+        "meta",
+        "param",
+        "source",
+        "track",
+        "wbr",
+        "p",
+        "li",
+        "dt",
+        "dd",
+        "tr",
+        "td",
+        "th",
+        "option",
+        "optgroup",
+        "thead",
+        "tbody",
+        "tfoot",
+        "colgroup",
+        "rb",
+        "rt",
+        "rp",
+    ]
+)
 
 
 class TooComplex(ValueError):
@@ -246,8 +341,11 @@ def check_limits(source: str) -> None:
 
     for number, line in _lines(source):
         if len(line) > MAX_LINE_CHARS:
-            fail(number, f"line of {len(line):,} characters (the limit is {MAX_LINE_CHARS:,})",
-                 "break it into paragraphs (a blank line between them)")
+            fail(
+                number,
+                f"line of {len(line):,} characters (the limit is {MAX_LINE_CHARS:,})",
+                "break it into paragraphs (a blank line between them)",
+            )
         if not line.strip():
             para = [0] * len(_COUNTED)
             definitions = para_lines = 0
@@ -255,19 +353,28 @@ def check_limits(source: str) -> None:
             continue
         para_lines += 1
         if para_lines > MAX_PARAGRAPH_LINES:
-            fail(number, f"more than {MAX_PARAGRAPH_LINES:,} lines in the paragraph starting at line {{start}}",
-                 "put blank lines between its parts")
+            fail(
+                number,
+                f"more than {MAX_PARAGRAPH_LINES:,} lines in the paragraph starting at line {{start}}",
+                "put blank lines between its parts",
+            )
         if _DEFINITION.match(line):
             definitions += 1
         depth = _nesting(line, definitions)
         if depth > MAX_NESTING:
-            fail(number, f"lists, quotes or definitions nested {depth} levels deep (the limit is {MAX_NESTING})",
-                 "flatten the nesting: a speech needs a few levels at most")
+            fail(
+                number,
+                f"lists, quotes or definitions nested {depth} levels deep (the limit is {MAX_NESTING})",
+                "flatten the nesting: a speech needs a few levels at most",
+            )
         if depth > 1:
             nesting_total += depth - 1
             if nesting_total > MAX_NESTING_TOTAL:
-                fail(number, f"more than {MAX_NESTING_TOTAL:,} levels of nested lists, quotes or definitions "
-                     "in the speech", "flatten the nesting: a speech needs a few levels at most")
+                fail(
+                    number,
+                    f"more than {MAX_NESTING_TOTAL:,} levels of nested lists, quotes or definitions in the speech",
+                    "flatten the nesting: a speech needs a few levels at most",
+                )
         if line[:4].lstrip()[:1] in ("#", "=", "-") and _HEADING.match(line):
             headings += 1
             if headings > MAX_HEADINGS:
@@ -275,8 +382,11 @@ def check_limits(source: str) -> None:
         if "[" in line and _ABBREVIATION.match(line):
             abbreviations += 1
             if abbreviations > MAX_ABBREVIATIONS:
-                fail(number, f"more than {MAX_ABBREVIATIONS} abbreviation definitions (*[…]: …)",
-                     "keep the few that matter, or put a backslash before the *")
+                fail(
+                    number,
+                    f"more than {MAX_ABBREVIATIONS} abbreviation definitions (*[…]: …)",
+                    "keep the few that matter, or put a backslash before the *",
+                )
         for i, (name, chars, per_paragraph, per_file, hint) in enumerate(_COUNTED if _ANY_COUNTED.search(line) else ()):
             if i == _LOOSE:
                 n = line.count("<") - len(_CLOSED.findall(line)) if "<" in line else 0
@@ -296,8 +406,11 @@ def check_limits(source: str) -> None:
                     continue
                 html_depth = max(0, html_depth - 1) if m.group(1) else html_depth + 1
                 if html_depth > MAX_HTML_NESTING:
-                    fail(number, f"HTML elements nested more than {MAX_HTML_NESTING} levels deep",
-                         "close the HTML elements you open, or remove the raw HTML")
+                    fail(
+                        number,
+                        f"HTML elements nested more than {MAX_HTML_NESTING} levels deep",
+                        "close the HTML elements you open, or remove the raw HTML",
+                    )
 
 
 class Renderer:
@@ -317,14 +430,24 @@ class Renderer:
         check_limits(source)
         body = md.convert(_clean(source))
         if not self.trust_html:
-            body = nh3.clean(body, tags=_TAGS, attributes=_ATTRIBUTES, link_rel="noopener noreferrer",
-                             url_schemes={"http", "https", "mailto"})
+            body = nh3.clean(
+                body,
+                tags=_TAGS,
+                attributes=_ATTRIBUTES,
+                link_rel="noopener noreferrer",
+                url_schemes={"http", "https", "mailto"},
+            )
         body = _IMG_WITHOUT_ALT.sub('<img alt=""', body)  # valid HTML needs alt; "" = decorative
         numbered = number_blocks(body)
         # The table of contents links to the headings' new ids (a heading without text has none).
         renamed = numbered.renamed
-        toc = Toc(tuple((level, renamed[old], title) for level, old, title in _flatten(getattr(md, "toc_tokens", []))
-                        if old in renamed))
+        toc = Toc(
+            tuple(
+                (level, renamed[old], title)
+                for level, old, title in _flatten(getattr(md, "toc_tokens", []))
+                if old in renamed
+            )
+        )
         text = "\n".join(numbered.lines)
         return Rendered(html=numbered.html, toc=toc, text=text, word_count=count_words(text))
 

@@ -1,4 +1,5 @@
 """The archive in memory: speeches, and their grouping by year, meeting type and theme. No I/O."""
+
 from __future__ import annotations
 
 import unicodedata
@@ -117,10 +118,15 @@ def _check_slugs(tax: Taxonomy, where: dict[str, str], problems: list[Problem], 
         else:
             what = f"differ only in upper/lower case ({other.slug} and {term.slug}): {_CASE_HINT}"
             hint = "write them the same way, or rename one of them"
-        problems.append(Problem(
-            show(where[term.name]) if term.name in where else "content", None, tax.kind,
-            f"{term.name!r} and {other.name!r} {what}{shown_other}", hint,
-        ))
+        problems.append(
+            Problem(
+                show(where[term.name]) if term.name in where else "content",
+                None,
+                tax.kind,
+                f"{term.name!r} and {other.name!r} {what}{shown_other}",
+                hint,
+            )
+        )
         n = 2
         while path_key(f"{term.slug}-{n}") in seen:
             n += 1
@@ -128,8 +134,12 @@ def _check_slugs(tax: Taxonomy, where: dict[str, str], problems: list[Problem], 
         seen[path_key(term.slug)] = term
 
 
-def build_archive(speeches: Iterable[Speech], urls: UrlMap, show=lambda source: source,
-                  published: Mapping[str, str | None] | None = None) -> Archive:
+def build_archive(
+    speeches: Iterable[Speech],
+    urls: UrlMap,
+    show=lambda source: source,
+    published: Mapping[str, str | None] | None = None,
+) -> Archive:
     """Assign URLs, detect URL collisions, order speeches, link prev/next, group into taxonomies.
 
     ``show`` turns a source path into the path shown in problems (e.g. content/2020/x.md).
@@ -156,22 +166,29 @@ def build_archive(speeches: Iterable[Speech], urls: UrlMap, show=lambda source: 
             if other.url == speech.url:
                 what = f"this speech and {show(other.source)} would both be written to {speech.url}"
             else:
-                what = (f"this speech's page {speech.url} and the page of {show(other.source)} ({other.url}) "
-                        f"differ only in upper/lower case: {_CASE_HINT}")
+                what = (
+                    f"this speech's page {speech.url} and the page of {show(other.source)} ({other.url}) "
+                    f"differ only in upper/lower case: {_CASE_HINT}"
+                )
             if keeper is not None:
                 what += f"; {show(keeper.source)} published it first and keeps it"
-            problems.append(Problem(show(speech.source), None, "slug", what,
-                                    "give one of them a different file name or a 'slug:' field"))
+            problems.append(
+                Problem(
+                    show(speech.source), None, "slug", what, "give one of them a different file name or a 'slug:' field"
+                )
+            )
             clashing.add(speech.source)
     ordered = [s for s in ordered if s.source not in clashing]
     for older, newer in zip(ordered[1:], ordered[:-1]):
         newer.prev, older.next = older, newer
     years = _group("year", "年份", ordered, lambda s: [s.year], lambda t: -int(t.name))
-    meeting_types = _group("meeting_type", "会议类型", ordered, lambda s: [s.meta.meeting_type],
-                           lambda t: (-t.count, t.name))
+    meeting_types = _group(
+        "meeting_type", "会议类型", ordered, lambda s: [s.meta.meeting_type], lambda t: (-t.count, t.name)
+    )
     themes = _group("theme", "主题", ordered, lambda s: s.meta.themes, lambda t: (-t.count, t.name))
-    speakers = _group("speaker", "讲话人", ordered, lambda s: [s.meta.speaker] if s.meta.speaker else [],
-                      lambda t: (-t.count, t.name))
+    speakers = _group(
+        "speaker", "讲话人", ordered, lambda s: [s.meta.speaker] if s.meta.speaker else [], lambda t: (-t.count, t.name)
+    )
     for tax in (meeting_types, themes, speakers):
         first_source: dict[str, str] = {}  # term → the source of its newest speech (shown only when a term clashes)
         for term in tax.terms:

@@ -11,6 +11,7 @@ Syntax (documented in the README, "How search works"):
 Every term is matched literally, as a substring, after ``analysis.fold``.
 ``Query.matches(search_text)`` is the definition of a hit; the indexes only make it fast.
 """
+
 from __future__ import annotations
 
 import re
@@ -68,9 +69,7 @@ class Query:
 
     def matches(self, text: str) -> bool:
         """Whether a folded search text is a hit: the definition every index must agree with."""
-        return all(any(t in text for t in g) for g in self.groups) and not any(
-            t in text for t in self.excluded
-        )
+        return all(any(t in text for t in g) for g in self.groups) and not any(t in text for t in self.excluded)
 
     def to_json(self) -> dict:
         return {"groups": [list(g) for g in self.groups], "excluded": list(self.excluded)}
@@ -86,8 +85,10 @@ class Query:
 
     def to_text(self) -> str:
         """A query string that parses to this query (terms quoted where they need it)."""
+
         def term(t: str) -> str:
             return f'"{t}"' if " " in t or t in ("or", "OR") or t[:1] in "-－" else t
+
         parts = [" OR ".join(term(t) for t in g) for g in self.groups]
         parts += ["-" + term(t) for t in self.excluded]
         return " ".join(parts)

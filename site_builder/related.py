@@ -22,6 +22,7 @@ How it works (for the README):
 ``keywords(text, n)`` returns the top words of one text by the same rules (used by the
 importer to suggest themes).
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -32,10 +33,10 @@ import pickle
 import re
 from array import array
 from collections import Counter
+from collections.abc import Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
-from typing import Mapping, Sequence
 
 import rjieba
 
@@ -55,18 +56,7 @@ _PARALLEL_MIN = 400
 _WORD = re.compile(r"(?=.*[^\W\d_])\w{2,}")
 
 STOPWORDS = frozenset(
-    """
-    我们 你们 他们 她们 它们 大家 同志们 同志 自己 咱们 各位 这个 那个 这些 那些 这样 那样 这种 那种 这里
-    那里 这次 那次 这是 那是 一个 一些 一种 一次 一项 一批 一步 一样 一直 一定 一般 一方面 另一方面 一是 二是
-    三是 四是 五是 六是 七是 八是 九是 十是 首先 其次 再次 最后 第一 第二 第三 第四 第五 一要 二要 三要 四要
-    进一步 不断 切实 认真 积极 努力 全面 始终 同时 以及 通过 进行 有关 相关 其中 之一 之间 以上 以下 以来
-    以后 以前 之后 之前 当前 目前 今后 今年 去年 明年 近年来 近年 当中 方面 情况 问题 工作 方面 地方 时候
-    时间 能够 可以 没有 不是 就是 还是 但是 因此 所以 如果 虽然 而且 并且 或者 还有 以便 为了 对于 关于
-    按照 根据 作为 成为 已经 正在 还要 都要 也要 就要 需要 必须 应该 应当 要求 强调 指出 提出 表示 认为
-    下面 上面 刚才 这方面 各级 各类 各项 各个 各种 所有 一切 任何 其他 其它 什么 怎么 怎样 如何 为什么
-    非常 十分 比较 更加 更好 特别 尤其 真正 确实 主要 重要 基本 具体 有效 有力 充分 深入 扎实 持续 坚决
-    讲话 会议 今天 召开 发言 谢谢 好的 的话 来说 来看 起来 下来 出来 上来 进来 一起 一下 之所以 由于
-    """.split()
+    ["我们", "你们", "他们", "她们", "它们", "大家", "同志们", "同志", "自己", "咱们", "各位", "这个", "那个", "这些", "那些", "这样", "那样", "这种", "那种", "这里", "那里", "这次", "那次", "这是", "那是", "一个", "一些", "一种", "一次", "一项", "一批", "一步", "一样", "一直", "一定", "一般", "一方面", "另一方面", "一是", "二是", "三是", "四是", "五是", "六是", "七是", "八是", "九是", "十是", "首先", "其次", "再次", "最后", "第一", "第二", "第三", "第四", "第五", "一要", "二要", "三要", "四要", "进一步", "不断", "切实", "认真", "积极", "努力", "全面", "始终", "同时", "以及", "通过", "进行", "有关", "相关", "其中", "之一", "之间", "以上", "以下", "以来", "以后", "以前", "之后", "之前", "当前", "目前", "今后", "今年", "去年", "明年", "近年来", "近年", "当中", "方面", "情况", "问题", "工作", "方面", "地方", "时候", "时间", "能够", "可以", "没有", "不是", "就是", "还是", "但是", "因此", "所以", "如果", "虽然", "而且", "并且", "或者", "还有", "以便", "为了", "对于", "关于", "按照", "根据", "作为", "成为", "已经", "正在", "还要", "都要", "也要", "就要", "需要", "必须", "应该", "应当", "要求", "强调", "指出", "提出", "表示", "认为", "下面", "上面", "刚才", "这方面", "各级", "各类", "各项", "各个", "各种", "所有", "一切", "任何", "其他", "其它", "什么", "怎么", "怎样", "如何", "为什么", "非常", "十分", "比较", "更加", "更好", "特别", "尤其", "真正", "确实", "主要", "重要", "基本", "具体", "有效", "有力", "充分", "深入", "扎实", "持续", "坚决", "讲话", "会议", "今天", "召开", "发言", "谢谢", "好的", "的话", "来说", "来看", "起来", "下来", "出来", "上来", "进来", "一起", "一下", "之所以", "由于"]
 )
 
 
@@ -127,8 +117,7 @@ def _load_cache(cache_dir: Path | None) -> tuple[dict, dict]:
             data = pickle.load(f)
         if data.get("version") == _CACHE_VERSION:
             return data["docs"], data.get("result") or {}
-    except (OSError, EOFError, pickle.UnpicklingError, AttributeError, KeyError, TypeError,
-            ValueError, IndexError):
+    except (OSError, EOFError, pickle.UnpicklingError, AttributeError, KeyError, TypeError, ValueError, IndexError):
         pass
     return {}, {}
 
@@ -139,8 +128,7 @@ def _save_cache(cache_dir: Path, entries: dict, result: dict) -> None:
     cache_dir.mkdir(parents=True, exist_ok=True)
     tmp = cache_dir / (_CACHE_FILE + f".{os.getpid()}.tmp")
     with open(tmp, "wb") as f:
-        pickle.dump({"version": _CACHE_VERSION, "docs": entries, "result": result}, f,
-                    protocol=pickle.HIGHEST_PROTOCOL)
+        pickle.dump({"version": _CACHE_VERSION, "docs": entries, "result": result}, f, protocol=pickle.HIGHEST_PROTOCOL)
     os.replace(tmp, cache_dir / _CACHE_FILE)
 
 
@@ -191,8 +179,9 @@ def _extract(todo: list, workers: int) -> list[list[tuple[str, int]]]:
 # Related speeches
 
 
-def compute_related(docs: Sequence, k: int = 5, cache_dir: Path | None = None, *,
-                    workers: int | None = None) -> dict[str, list[str]]:
+def compute_related(
+    docs: Sequence, k: int = 5, cache_dir: Path | None = None, *, workers: int | None = None
+) -> dict[str, list[str]]:
     """Doc id → ids of up to ``k`` related speeches, most similar first (ties by id).
 
     ``docs`` are ``search_index.IndexDoc``s (``id``, ``title``, ``body``, ``fingerprint`` are
@@ -214,8 +203,9 @@ def compute_related(docs: Sequence, k: int = 5, cache_dir: Path | None = None, *
         for d, kws in zip(todo, _extract(todo, workers)):
             entries[d.id] = (d.fingerprint, _pack(kws))
     # The answer depends only on the (id, fingerprint) pairs, k and the parameters.
-    digest = hashlib.sha256(repr((k, VECTOR, POSTINGS, CANDIDATES, TITLE_WEIGHT,
-                                  [(d.id, d.fingerprint) for d in docs])).encode()).hexdigest()
+    digest = hashlib.sha256(
+        repr((k, VECTOR, POSTINGS, CANDIDATES, TITLE_WEIGHT, [(d.id, d.fingerprint) for d in docs])).encode()
+    ).hexdigest()
     if not todo and len(cache) == len(entries) and cache_result.get("digest") == digest:
         return cache_result["related"]
     ids = [d.id for d in docs]
@@ -234,8 +224,9 @@ def _similar(ids: list[str], cands: list[list[tuple[str, int]]], k: int) -> dict
 BLOCK = 256  # speeches whose similarity rows are accumulated at once (BLOCK × n floats)
 
 
-def _similar_packed(ids: list[str], packed: list[tuple[str, bytes]], k: int,
-                    previous: dict | None = None) -> dict[str, list[str]]:
+def _similar_packed(
+    ids: list[str], packed: list[tuple[str, bytes]], k: int, previous: dict | None = None
+) -> dict[str, list[str]]:
     """The related speeches of every id, from each one's packed candidate words (``_pack``).
 
     Vectorised with numpy; the steps are those of the module docstring: TF-IDF weights, each
@@ -287,12 +278,12 @@ def _similar_packed(ids: list[str], packed: list[tuple[str, bytes]], k: int,
         src = np.repeat(np.arange(len(ent)), reps)
         first = np.repeat(np.cumsum(reps) - reps, reps)
         pos = np.arange(int(reps.sum())) - first + p_start[e_wid][src]
-        sims = np.bincount(local[src] * n + p_doc[pos], weights=e_x[src] * p_x[pos],
-                           minlength=len(block) * n).reshape(len(block), n)
+        sims = np.bincount(local[src] * n + p_doc[pos], weights=e_x[src] * p_x[pos], minlength=len(block) * n).reshape(
+            len(block), n
+        )
         sims[np.arange(len(block)), block] = 0.0  # not related to itself
         _top_k(sims, block, k, ids, result)
-    state.update(key=key, vocab=vocab, doc=doc, wid=wid, x=x, p_wid=p_wid, p_doc=p_doc, p_x=p_x,
-                 result=result)
+    state.update(key=key, vocab=vocab, doc=doc, wid=wid, x=x, p_wid=p_wid, p_doc=p_doc, p_x=p_x, result=result)
     return result
 
 

@@ -10,6 +10,7 @@ A speech's summary appears on its own page and on several listings; it is built 
 hashed once (``Page.key_view`` holds its digest in place of the summary), which keeps the keys
 of 10,000+ pages cheap to compute.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -24,8 +25,20 @@ from .urls import UrlMap, absolute
 
 LABELS = {"year": "年份", "meeting_type": "会议类型", "theme": "主题", "speaker": "讲话人"}
 INDEX_KINDS = {"year": "years", "meeting_type": "meeting_types", "theme": "themes", "speaker": "speakers"}
-MONTHS_EN = ("January", "February", "March", "April", "May", "June", "July", "August", "September",
-             "October", "November", "December")
+MONTHS_EN = (
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+)
 
 
 @dataclass
@@ -52,15 +65,24 @@ def json_for_script(data) -> str:
     """JSON that is safe as the text of a <script type="application/ld+json"> element: no "<",
     ">" or "&" (so no "</script>" and no "<!--"), and no line separators that old parsers reject."""
     text = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
-    for char, escaped in (("<", "\\u003c"), (">", "\\u003e"), ("&", "\\u0026"), ("\u2028", "\\u2028"),
-                          ("\u2029", "\\u2029")):
+    for char, escaped in (
+        ("<", "\\u003c"),
+        (">", "\\u003e"),
+        ("&", "\\u0026"),
+        ("\u2028", "\\u2028"),
+        ("\u2029", "\\u2029"),
+    ):
         text = text.replace(char, escaped)
     return text
 
 
 def site_view(config: SiteConfig) -> dict:
-    return {"title": config.title, "description": config.description, "base_url": config.base_url,
-            "urls": {kind: pattern for kind, pattern in config.urls.items() if "{" not in pattern}}
+    return {
+        "title": config.title,
+        "description": config.description,
+        "base_url": config.base_url,
+        "urls": {kind: pattern for kind, pattern in config.urls.items() if "{" not in pattern},
+    }
 
 
 class Views:
@@ -69,7 +91,8 @@ class Views:
         self.archive = archive
         self.urls = UrlMap(config.urls)
         self.term_url = {
-            (tax.kind, term.name): self.urls.path(tax.kind, slug=term.slug) for tax in archive.taxonomies()
+            (tax.kind, term.name): self.urls.path(tax.kind, slug=term.slug)
+            for tax in archive.taxonomies()
             for term in tax.terms
         }
         self._summaries: dict[int, tuple[dict, str]] = {}  # id(speech) → (summary, its digest)
@@ -88,8 +111,12 @@ class Views:
             return None
         hit = self._lites.get(id(s))
         if hit is None:
-            hit = self._lites[id(s)] = {"title": s.title, "url": s.url, "date": s.date.iso(),
-                                        "date_cn": s.date.chinese()}
+            hit = self._lites[id(s)] = {
+                "title": s.title,
+                "url": s.url,
+                "date": s.date.iso(),
+                "date_cn": s.date.chinese(),
+            }
         return hit
 
     def summary(self, s: Speech) -> dict:
@@ -109,12 +136,18 @@ class Views:
     def _make_summary(self, s: Speech) -> dict:
         m = s.meta
         return {
-            "title": m.title, "url": s.url, "source": s.source,
-            "date": m.date.iso(), "date_cn": m.date.chinese(), "year": s.year,
+            "title": m.title,
+            "url": s.url,
+            "source": s.source,
+            "date": m.date.iso(),
+            "date_cn": m.date.chinese(),
+            "year": s.year,
             "year_url": self.term_url[("year", str(s.year))],
             "meeting_type": self.term_link("meeting_type", m.meeting_type),
             "themes": [self.term_link("theme", t) for t in m.themes],
-            "speaker": m.speaker, "organization": m.organization, "summary": m.summary,
+            "speaker": m.speaker,
+            "organization": m.organization,
+            "summary": m.summary,
             "speaker_url": self.term_url.get(("speaker", m.speaker)) if m.speaker else None,
             "word_count": s.word_count,
         }
@@ -135,16 +168,27 @@ class Views:
         author = m.speaker or m.organization or self.config.title
         kind = "Person" if m.speaker else "Organization"
         d = m.date
-        date_en = (str(d.year) if d.month is None else f"{MONTHS_EN[d.month - 1]} {d.year}" if d.day is None
-                   else f"{MONTHS_EN[d.month - 1]} {d.day}, {d.year}")
+        date_en = (
+            str(d.year)
+            if d.month is None
+            else f"{MONTHS_EN[d.month - 1]} {d.year}"
+            if d.day is None
+            else f"{MONTHS_EN[d.month - 1]} {d.day}, {d.year}"
+        )
         where = ", ".join(x for x in (m.meeting_type, m.location) if x)
         author_ld: dict = {"@type": kind, "name": author}
         if m.speaker and m.organization:
             author_ld["affiliation"] = {"@type": "Organization", "name": m.organization}
         ld: dict = {
-            "@context": "https://schema.org", "@type": "CreativeWork", "name": m.title, "author": author_ld,
-            "datePublished": d.iso(), "publisher": {"@type": "Organization", "name": self.config.title},
-            "url": url, "inLanguage": "zh-CN", "about": [{"@type": "Thing", "name": t} for t in m.themes],
+            "@context": "https://schema.org",
+            "@type": "CreativeWork",
+            "name": m.title,
+            "author": author_ld,
+            "datePublished": d.iso(),
+            "publisher": {"@type": "Organization", "name": self.config.title},
+            "url": url,
+            "inLanguage": "zh-CN",
+            "about": [{"@type": "Thing", "name": t} for t in m.themes],
         }
         if m.location:
             ld["locationCreated"] = {"@type": "Place", "name": m.location}
@@ -153,7 +197,9 @@ class Views:
         if m.tags:
             ld["keywords"] = list(m.tags)
         return {
-            "author": author, "author_kind": kind.lower(), "url": url,
+            "author": author,
+            "author_kind": kind.lower(),
+            "url": url,
             # GB/T 7714-2015, an online document ([EB/OL]): 主要责任者. 题名[EB/OL]. (发表日期)[引用日期]. 访问路径.
             # The template adds "[引用日期]" (filled in by cite.js), ". " and the URL.
             "gb7714": f"{author}. {m.title}[EB/OL]. ({d.iso()})",
@@ -168,17 +214,25 @@ class Views:
     def speech_page(self, s: Speech) -> Page:
         m = s.meta
         rest = {
-            "location": m.location, "source_note": m.source, "tags": list(m.tags),
+            "location": m.location,
+            "source_note": m.source,
+            "tags": list(m.tags),
             "reading_minutes": s.reading_minutes,
-            "prev": self.lite(s.prev), "next": self.lite(s.next),
+            "prev": self.lite(s.prev),
+            "next": self.lite(s.next),
             "related": [self.lite(r) for r in s.related],
             "cite": self.citation(s),
         }
         # The table of contents (TocEntry: level, id, title) comes from the file like the body,
         # so the page key has it through body_of (the file's digest).
-        return Page(s.url, "speech.html", {"speech": self.summary(s) | rest | {"toc": s.toc}}, owner=s.source,
-                    body_of=(s.source, s.digest),
-                    key_view={"speech": rest, "summary": self.summary_digest(s)})
+        return Page(
+            s.url,
+            "speech.html",
+            {"speech": self.summary(s) | rest | {"toc": s.toc}},
+            owner=s.source,
+            body_of=(s.source, s.digest),
+            key_view={"speech": rest, "summary": self.summary_digest(s)},
+        )
 
     def listing_pages(self, tax: Taxonomy, term: Term) -> list[Page]:
         per = self.config.per_page
@@ -188,27 +242,38 @@ class Views:
         for n in range(1, pages + 1):
             chunk = term.speeches[(n - 1) * per : n * per]
             view = {
-                "kind": tax.kind, "label": tax.label,
+                "kind": tax.kind,
+                "label": tax.label,
                 "index_url": self.urls.path(INDEX_KINDS[tax.kind]),
                 "term": self.term_summary(tax.kind, term),
                 "speeches": [self.summary(s) for s in chunk],
                 "first_number": (n - 1) * per + 1,
-                "pagination": {"page": n, "pages": pages, "urls": paths,
-                               "prev": paths[n - 2] if n > 1 else None, "next": paths[n] if n < pages else None},
+                "pagination": {
+                    "page": n,
+                    "pages": pages,
+                    "urls": paths,
+                    "prev": paths[n - 2] if n > 1 else None,
+                    "next": paths[n] if n < pages else None,
+                },
             }
             key_view = view | {"speeches": [self.summary_digest(s) for s in chunk]}
             out.append(Page(paths[n - 1], "term.html", view, key_view=key_view))
         return out
 
     def taxonomy_index(self, tax: Taxonomy) -> Page:
-        view = {"kind": tax.kind, "label": tax.label, "total": len(self.archive.speeches),
-                "terms": [self.term_summary(tax.kind, t) for t in tax.terms]}
+        view = {
+            "kind": tax.kind,
+            "label": tax.label,
+            "total": len(self.archive.speeches),
+            "terms": [self.term_summary(tax.kind, t) for t in tax.terms],
+        }
         return Page(self.urls.path(INDEX_KINDS[tax.kind]), "taxonomy.html", view)
 
     def home(self) -> Page:
         a = self.archive
-        speakers = [self.term_summary("speaker", t) for tax in a.taxonomies() if tax.kind == "speaker"
-                    for t in tax.terms]
+        speakers = [
+            self.term_summary("speaker", t) for tax in a.taxonomies() if tax.kind == "speaker" for t in tax.terms
+        ]
         view = {
             "total": len(a.speeches),
             "latest": [self.summary(s) for s in a.speeches[: self.config.home_latest]],
@@ -231,11 +296,17 @@ class Views:
         for n in range(1, pages + 1):
             chunk = speeches[(n - 1) * per : n * per]
             view = {
-                "total": len(speeches), "first_number": (n - 1) * per + 1,
+                "total": len(speeches),
+                "first_number": (n - 1) * per + 1,
                 "speeches": [self.summary(s) for s in chunk],
                 "range": [chunk[-1].date.chinese(), chunk[0].date.chinese()] if chunk else None,
-                "pagination": {"page": n, "pages": pages, "urls": paths,
-                               "prev": paths[n - 2] if n > 1 else None, "next": paths[n] if n < pages else None},
+                "pagination": {
+                    "page": n,
+                    "pages": pages,
+                    "urls": paths,
+                    "prev": paths[n - 2] if n > 1 else None,
+                    "next": paths[n] if n < pages else None,
+                },
             }
             key_view = view | {"speeches": [self.summary_digest(s) for s in chunk]}
             out.append(Page(paths[n - 1], "all.html", view, key_view=key_view))
@@ -249,15 +320,18 @@ class Views:
             "words": sum(s.word_count for s in a.speeches),
             "by_year": [(t.name, t.count, self.term_url[("year", t.name)]) for t in years],
             "by_theme": [(t.name, t.count, self.term_url[("theme", t.name)]) for t in a.themes.terms],
-            "by_meeting_type": [(t.name, t.count, self.term_url[("meeting_type", t.name)])
-                                for t in a.meeting_types.terms],
+            "by_meeting_type": [
+                (t.name, t.count, self.term_url[("meeting_type", t.name)]) for t in a.meeting_types.terms
+            ],
         }
         return Page(self.urls.path("stats"), "stats.html", view)
 
     def feed(self) -> Page:
         latest = self.archive.speeches[: self.config.feed_items]
-        view = {"entries": [self.summary(s) | {"digest": s.digest} for s in latest],
-                "updated": max((s.date.as_date().isoformat() for s in latest), default="1970-01-01")}
+        view = {
+            "entries": [self.summary(s) | {"digest": s.digest} for s in latest],
+            "updated": max((s.date.as_date().isoformat() for s in latest), default="1970-01-01"),
+        }
         return Page(self.urls.path("feed"), "feed.xml", view)
 
     def sitemap(self, paths: list[str]) -> Page:
@@ -275,8 +349,10 @@ class Views:
         from .compare import browser_docs_json
 
         docs = self.compare_docs_path()
-        return [Page(self.urls.path("compare"), "compare.html", {"compare_docs": docs}),
-                Page(docs, "compare-docs.js", {"docs_json": browser_docs_json(self.archive.speeches)})]
+        return [
+            Page(self.urls.path("compare"), "compare.html", {"compare_docs": docs}),
+            Page(docs, "compare-docs.js", {"docs_json": browser_docs_json(self.archive.speeches)}),
+        ]
 
     def with_compare(self, page: Page, s: Speech) -> Page:
         """A speech page with its 对比 offer: the previous speech of the same meeting type (the
@@ -285,14 +361,21 @@ class Views:
             self._same_type = {}
             for term in self.archive.meeting_types.terms:  # newest first
                 for i, sp in enumerate(term.speeches):
-                    self._same_type[id(sp)] = (term.speeches[i + 1] if i + 1 < len(term.speeches) else None,
-                                               term.speeches[i - 1] if i else None)
+                    self._same_type[id(sp)] = (
+                        term.speeches[i + 1] if i + 1 < len(term.speeches) else None,
+                        term.speeches[i - 1] if i else None,
+                    )
         older, newer = self._same_type.get(id(s), (None, None))
         other = older or newer
-        view = {"page": self.urls.path("compare"), "docs": self.compare_docs_path(), "self": s.url,
-                "other": self.lite(other), "older": older is not None,
-                "a": (other.url if older else s.url) if other else None,
-                "b": (s.url if older else other.url) if other else None}
+        view = {
+            "page": self.urls.path("compare"),
+            "docs": self.compare_docs_path(),
+            "self": s.url,
+            "other": self.lite(other),
+            "older": older is not None,
+            "a": (other.url if older else s.url) if other else None,
+            "b": (s.url if older else other.url) if other else None,
+        }
         page.view = page.view | {"compare": view}
         page.key_view = page.keyed() | {"compare": view}
         return page
@@ -305,8 +388,13 @@ class Views:
             for term in tax.terms:
                 pages.extend(self.listing_pages(tax, term))
         pages += self.chronological_pages()
-        pages += [self.home(), self.stats(), self.feed(), self.simple("search", "search.html"),
-                  self.simple("not_found", "404.html")]
+        pages += [
+            self.home(),
+            self.stats(),
+            self.feed(),
+            self.simple("search", "search.html"),
+            self.simple("not_found", "404.html"),
+        ]
         pages += self.compare_pages()
         html_paths = sorted(p.path for p in pages if p.path.endswith(".html") and p.template != "404.html")
         pages.append(self.sitemap(html_paths))

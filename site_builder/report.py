@@ -1,4 +1,5 @@
 """Terminal output: problems as path:line: field: message + hint, progress, the summary line."""
+
 from __future__ import annotations
 
 import sys

@@ -2,6 +2,7 @@
 
 The field names are an interface (other tools write these files): keep them.
 """
+
 from __future__ import annotations
 
 import re
@@ -90,9 +91,11 @@ def slug_problem(slug: str) -> str | None:
     if not unicodedata.is_normalized("NFC", slug):
         # Two spellings of one name would be two files (and two URLs) on most file systems.
         odd = [c for c in dict.fromkeys(slug) if unicodedata.normalize("NFC", c) != c or unicodedata.combining(c)]
-        return (f"the slug {shown(slug)} is not in Unicode normal form NFC (NFC changes "
-                f"{', '.join(f'U+{ord(c):04X}' for c in odd[:5]) or 'its characters'}): "
-                f"write it as {shown(unicodedata.normalize('NFC', slug))}")
+        return (
+            f"the slug {shown(slug)} is not in Unicode normal form NFC (NFC changes "
+            f"{', '.join(f'U+{ord(c):04X}' for c in odd[:5]) or 'its characters'}): "
+            f"write it as {shown(unicodedata.normalize('NFC', slug))}"
+        )
     if len(slug) > MAX_SLUG_CHARS:
         return f"the slug is longer than {MAX_SLUG_CHARS} characters"
     if len(slug.encode("utf-8", "surrogatepass")) > MAX_SLUG_BYTES:
@@ -113,8 +116,11 @@ class _Checker:
         value = self.data.get(field)
         if value is None or (isinstance(value, str) and not clean_text(value)):
             if required:
-                self.add(field, "missing (required)" if field not in self.data else "empty (required)",
-                         _FIELD_HINTS.get(field))
+                self.add(
+                    field,
+                    "missing (required)" if field not in self.data else "empty (required)",
+                    _FIELD_HINTS.get(field),
+                )
             return None
         if isinstance(value, (dict, list, bool)):
             self.add(field, f"expected text, got {type(value).__name__}: {shown(value)}", _FIELD_HINTS.get(field))
@@ -149,8 +155,10 @@ def _misread_date(value: object) -> tuple[str, str] | None:
         month = int(m[2])
         if 1 <= month <= 12:
             iso = f"{m[1]}-{month:02d}"
-            return (f"{str(value)!r} is a number to YAML ({float(value)!r}), not a month",
-                    f"write {iso} (or {int(m[1])}年{month}月)")
+            return (
+                f"{str(value)!r} is a number to YAML ({float(value)!r}), not a month",
+                f"write {iso} (or {int(m[1])}年{month}月)",
+            )
     return (f"{str(value)!r} is a number to YAML, not a date", FORMATS_HINT)
 
 
@@ -177,8 +185,12 @@ def validate(
     for key in data:
         if str(key) not in FIELDS:
             near = closest(str(key), FIELDS, cutoff=0.6)
-            check.add(str(key), "unknown field, ignored", f"did you mean {near!r}?" if near else
-                      "known fields: " + ", ".join(FIELDS), severity="warning")
+            check.add(
+                str(key),
+                "unknown field, ignored",
+                f"did you mean {near!r}?" if near else "known fields: " + ", ".join(FIELDS),
+                severity="warning",
+            )
     title = check.text("title", required=True)
     date = None
     if data.get("date") in (None, ""):
@@ -210,11 +222,25 @@ def validate(
     review = check.text_list("review")
     for name in review:
         if name not in FIELDS:
-            check.add("review", f"{shown(name)} is not a field name", "list the fields still to confirm, e.g. "
-                      "review: [meeting_type, themes]; remove the line once they are confirmed", severity="warning")
+            check.add(
+                "review",
+                f"{shown(name)} is not a field name",
+                "list the fields still to confirm, e.g. "
+                "review: [meeting_type, themes]; remove the line once they are confirmed",
+                severity="warning",
+            )
     if any(p.is_error for p in check.problems):
         return None, check.problems
     assert title and date and meeting_type and theme_list
-    meta = SpeechMeta(title=title, date=date, meeting_type=meeting_type, themes=theme_list, tags=tags,
-                      slug=slug, draft=draft, review=review, **optional)
+    meta = SpeechMeta(
+        title=title,
+        date=date,
+        meeting_type=meeting_type,
+        themes=theme_list,
+        tags=tags,
+        slug=slug,
+        draft=draft,
+        review=review,
+        **optional,
+    )
     return meta, check.problems

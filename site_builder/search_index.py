@@ -82,6 +82,7 @@ Whoosh distribution: ``whoosh-reloaded`` 2.7.5 (the 2.7.4 code base with its Pyt
 warnings fixed); this module uses Whoosh's segments, term index, W3 posting blocks, deletions
 and atomic TOC commits, so any fork with the 2.7 file format works.
 """
+
 from __future__ import annotations
 
 import json
@@ -292,9 +293,7 @@ class SearchIndex:
                 else:
                     for doc_id in chain((d.id for d in changed), removed):
                         writer.delete_by_term(ID_FIELD, doc_id)
-                    new = _write_segments(
-                        storage, self.index_dir, added + changed, progress_add, self.workers
-                    )
+                    new = _write_segments(storage, self.index_dir, added + changed, progress_add, self.workers)
                     segs = self._merge(storage, writer.segments + new, stores)
                     writer.commit_segments(segs, self._clean_stores)
             finally:
@@ -334,8 +333,14 @@ class SearchIndex:
                 tiers = defaultdict(list)
                 for s in segs:
                     tiers[int(math.log(max(live(s), 1), 4))].append(s)
-                group = next((g for _t, g in sorted(tiers.items())
-                              if len(g) >= 4 and _planned_segments(sum(map(live, g)), self.workers) < len(g)), [])
+                group = next(
+                    (
+                        g
+                        for _t, g in sorted(tiers.items())
+                        if len(g) >= 4 and _planned_segments(sum(map(live, g)), self.workers) < len(g)
+                    ),
+                    [],
+                )
             if not group:
                 return segs
             records = []
@@ -363,16 +368,13 @@ class SearchIndex:
         """The open snapshot, reopened when a newer generation has been committed."""
         if self._snap is not None:
             try:
-                gen = windex.TOC._latest_generation(
-                    FileStorage(str(self.index_dir), readonly=True), INDEXNAME)
+                gen = windex.TOC._latest_generation(FileStorage(str(self.index_dir), readonly=True), INDEXNAME)
             except OSError:
                 gen = None
             if gen == self._snap.generation:
                 return self._snap
         if not self.exists():
-            raise FileNotFoundError(
-                f"no search index in {self.index_dir}: run `site-builder build` first"
-            )
+            raise FileNotFoundError(f"no search index in {self.index_dir}: run `site-builder build` first")
         last_error = None
         for _attempt in range(5):
             try:
@@ -387,9 +389,20 @@ class SearchIndex:
         self._snap = snap
         return snap
 
-    def search(self, query: str, *, year: str | None = None, meeting_type: str | None = None,
-               theme: str | None = None, speaker: str | None = None, organization: str | None = None,
-               limit: int = 10, offset: int = 0, sort: str = "relevance", kwic: bool = False) -> dict:
+    def search(
+        self,
+        query: str,
+        *,
+        year: str | None = None,
+        meeting_type: str | None = None,
+        theme: str | None = None,
+        speaker: str | None = None,
+        organization: str | None = None,
+        limit: int = 10,
+        offset: int = 0,
+        sort: str = "relevance",
+        kwic: bool = False,
+    ) -> dict:
         """The answer as JSON-able data (see the module docstring). Raises query.QueryError for a
         malformed query and query.FilterError (a ValueError) for a bad year or sort."""
         parsed = querymod.parse(query)
@@ -410,8 +423,11 @@ class SearchIndex:
                     alt = parsed.despaced()
                     found = len(self._hits(snap, alt, filters, counting=False)[0]) if alt is not None else 0
                     if found and alt is not None:
-                        result["suggestion"] = {"query": alt.raw, "total": found,
-                                                "message": f"去掉空格后找到 {found} 篇"}
+                        result["suggestion"] = {
+                            "query": alt.raw,
+                            "total": found,
+                            "message": f"去掉空格后找到 {found} 篇",
+                        }
                 return result
 
     def _hits(self, snap: _Snapshot, parsed, filters: _Filters, counting: bool = True) -> tuple[set[int], dict]:

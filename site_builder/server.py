@@ -1,5 +1,6 @@
 """`site-builder serve` lives in the ``site_builder.serve`` package; this module keeps the names
 older code imports from ``site_builder.server`` (``PreviewServer``, ``serve_command``, the limits …)."""
+
 from __future__ import annotations
 
 from .serve import *  # noqa: F403

@@ -70,6 +70,7 @@ back, patched and written (a long posting around the change only, using checkpoi
 renumbers docs, a changed file listing) assembles everything again. The output depends only on
 ``docs``: an incremental update and a clean write give byte-identical trees.
 """
+
 from __future__ import annotations
 
 import base64
@@ -81,18 +82,18 @@ import os
 import re
 import zlib
 from collections import Counter, defaultdict
+from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from itertools import accumulate
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 
 from . import analysis
 
 try:  # the build passes search_index.IndexDoc; keep a local twin so this module stands alone
-    from .search_index import IndexDoc  # noqa: F401
+    from .search_index import IndexDoc
 except ImportError:  # pragma: no cover - only before search_index exists
 
     @dataclass(frozen=True)
@@ -321,6 +322,7 @@ def _vlq_np(vals: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 # -- per-document analysis ------------------------------------------------------------------
 
+
 def _json(data) -> str:
     body = json.dumps(data, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
     # U+2028/9 are fine in JSON but not in older JS string literals; escape them anyway.
@@ -446,8 +448,7 @@ def _entries_dense(cp: np.ndarray, ok: np.ndarray, tlen: int):
     p2 = np.flatnonzero(pair)
     m = 2 * n
     r1, r2 = run[p1], run[p2]
-    comb = np.concatenate((d[p1] * m + base[r1] + p1,
-                           (u + d[p2] * u + d[p2 + 1]) * m + base[r2] + l_r[r2] + p2))
+    comb = np.concatenate((d[p1] * m + base[r1] + p1, (u + d[p2] * u + d[p2 + 1]) * m + base[r2] + l_r[r2] + p2))
     comb.sort()
     dk, first = np.divmod(comb, m)
     gs = _groups_of_sorted(dk)
@@ -468,8 +469,11 @@ def _entries_dense(cp: np.ndarray, ok: np.ndarray, tlen: int):
     dk3 = dk3[gs3]
     ab, c3 = np.divmod(dk3, u)
     a3, b3 = np.divmod(ab, u)
-    uk3 = ((ucp[a3].astype(np.uint64) << np.uint64(42)) | (ucp[b3].astype(np.uint64) << np.uint64(21))
-           | ucp[c3].astype(np.uint64))
+    uk3 = (
+        (ucp[a3].astype(np.uint64) << np.uint64(42))
+        | (ucp[b3].astype(np.uint64) << np.uint64(21))
+        | ucp[c3].astype(np.uint64)
+    )
     return uk, cnt, first, uk3, cnt3, pos, gs3
 
 
@@ -543,10 +547,12 @@ def analyse(doc) -> tuple[dict, bytes]:
         by_key = np.argsort(uk, kind="stable")
         tcount[by_key[np.searchsorted(uk[by_key], tkeys)]] = tc
     hmask = _heading_mask(doc, len(cp), tlen)
-    in_heading = (np.isin(uk, _gram_keys(cp, ok & hmask)) if hmask is not None
-                  else np.zeros(len(uk), bool))
-    code = (np.minimum(kcnt - tcount, _MAX_BODY_COUNT).astype(np.uint32) << np.uint32(9)
-            | np.minimum(tcount, 255).astype(np.uint32) << np.uint32(1) | in_heading.astype(np.uint32))
+    in_heading = np.isin(uk, _gram_keys(cp, ok & hmask)) if hmask is not None else np.zeros(len(uk), bool)
+    code = (
+        np.minimum(kcnt - tcount, _MAX_BODY_COUNT).astype(np.uint32) << np.uint32(9)
+        | np.minimum(tcount, 255).astype(np.uint32) << np.uint32(1)
+        | in_heading.astype(np.uint32)
+    )
     ranks = _SEC_RANK[(_khash_np(np.concatenate((uk, uk3))) & (SECTIONS - 1)).astype(np.intp)]
     krank, prank = ranks[: len(uk)], ranks[len(uk) :]
     o = np.argsort(krank * (2 * len(cp) + 1) + first)  # by section, then first seen
@@ -614,8 +620,7 @@ def analyse(doc) -> tuple[dict, bytes]:
         z1 = co.compress(rest.encode("utf-8")) + co.flush()
     else:
         z0 += co.flush()
-    t0 = {"c": [title, doc.url, doc.date, doc.meeting_type or ""], "z": base64.b64encode(z0).decode("ascii"),
-          "f": fmap}
+    t0 = {"c": [title, doc.url, doc.date, doc.meeting_type or ""], "z": base64.b64encode(z0).decode("ascii"), "f": fmap}
     if rest:
         t0["more"] = 1
     if hmask is not None:
@@ -655,8 +660,9 @@ def _read_payload(path: Path) -> tuple[str, str | None]:
 
 # -- writing --------------------------------------------------------------------------------
 
+
 def _js(name: str, body: str) -> bytes:
-    return f"__ssLoad({json.dumps(name)},{body});\n".encode("utf-8")
+    return f"__ssLoad({json.dumps(name)},{body});\n".encode()
 
 
 def _digest(data: bytes) -> str:
@@ -942,8 +948,10 @@ def _postings(kind: str, keys, docs, vals, plen=None, penc=None, hflags=None):
         title = ((code >> np.uint64(1)) & np.uint64(255)).astype(np.int64)
         heading = (code & np.uint64(1)).astype(np.int64)
         nb, tt = body != 1, title > 0
-        out, ln = _vlq_columns(len(d), [(None, (gap << 3) | heading << 2 | tt.astype(np.int64) << 1 | nb),
-                                        (nb, body[nb]), (tt, title[tt] - 1)])
+        out, ln = _vlq_columns(
+            len(d),
+            [(None, (gap << 3) | heading << 2 | tt.astype(np.int64) << 1 | nb), (nb, body[nb]), (tt, title[tt] - 1)],
+        )
     else:
         c = vals[perm].astype(np.int64)
         h = hflags[perm].astype(bool)
@@ -978,8 +986,9 @@ def _read_run(docs, a: int, b: int):
     epos, elen = head + nk * ks + npr * ps + e0, e1 - e0
     kparts, pparts, eparts = [], [], []
     pread = os.pread
-    for path, kp, kl, pp, pl, ep, el in zip([p for p, _ in docs], kpos.tolist(), klen.tolist(), ppos.tolist(),
-                                           plen.tolist(), epos.tolist(), elen.tolist()):
+    for path, kp, kl, pp, pl, ep, el in zip(
+        [p for p, _ in docs], kpos.tolist(), klen.tolist(), ppos.tolist(), plen.tolist(), epos.tolist(), elen.tolist()
+    ):
         if not kl and not pl:
             continue
         fd = os.open(path, os.O_RDONLY)
@@ -994,8 +1003,13 @@ def _read_run(docs, a: int, b: int):
     if len(kbytes) != int(klen.sum()) or len(pbytes) != int(plen.sum()) or len(ebytes) != int(elen.sum()):
         raise EOFError("static index: a doc cache file is truncated")
     n = np.arange(len(docs), dtype=np.int64)
-    return (np.frombuffer(kbytes, _KREC), np.frombuffer(pbytes, _PREC), np.frombuffer(ebytes, np.uint8),
-            np.repeat(n, k1 - k0), np.repeat(n, p1 - p0))
+    return (
+        np.frombuffer(kbytes, _KREC),
+        np.frombuffer(pbytes, _PREC),
+        np.frombuffer(ebytes, np.uint8),
+        np.repeat(n, k1 - k0),
+        np.repeat(n, p1 - p0),
+    )
 
 
 def _assemble_shard(args) -> tuple[dict, Counter, int]:
@@ -1052,10 +1066,14 @@ def _assemble_shard(args) -> tuple[dict, Counter, int]:
         enc_key = json.encoder.encode_basestring
         longl = long_.tolist()
         dfs = (ge - gs).tolist()
-        items = [enc_key(keys[i]) + (f":-{dfs[i]}" if longl[i] else ':"' + text[bsl[i] : bel[i]] + '"')
-                 for i in order.tolist()]
-        bodies[prefix] = [("{" + ",".join(items[lo:hi]) + "}").replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
-                          for lo, hi in zip(bounds, bounds[1:])]
+        items = [
+            enc_key(keys[i]) + (f":-{dfs[i]}" if longl[i] else ':"' + text[bsl[i] : bel[i]] + '"')
+            for i in order.tolist()
+        ]
+        bodies[prefix] = [
+            ("{" + ",".join(items[lo:hi]) + "}").replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
+            for lo, hi in zip(bounds, bounds[1:])
+        ]
         shorts[prefix] = short
     _write_atomic(Path(skip_path), marshal.dumps(skip))
     return files, stats, _peak_rss_mb(), bodies, shorts
@@ -1190,7 +1208,7 @@ class StaticIndex:
         self.jobs = jobs
 
     def _cache_path(self, doc_id: str, fingerprint: str) -> Path:
-        h = hashlib.sha1(f"{_CACHE_VERSION}\0{doc_id}\0{fingerprint}".encode("utf-8")).hexdigest()
+        h = hashlib.sha1(f"{_CACHE_VERSION}\0{doc_id}\0{fingerprint}".encode()).hexdigest()
         return self.state / "docs" / h[:2] / f"{h[2:]}.bin"
 
     def _load_manifest(self) -> dict:
@@ -1210,8 +1228,11 @@ class StaticIndex:
         if len(set(ids)) != len(ids):
             raise ValueError("static index: duplicate doc ids")
         # Nothing changed since the last write (and it is still there): nothing to do.
-        key = hashlib.sha1(json.dumps([_CACHE_VERSION, sorted((d.id, d.fingerprint) for d in docs)],
-                                      ensure_ascii=False).encode("utf-8")).hexdigest()
+        key = hashlib.sha1(
+            json.dumps([_CACHE_VERSION, sorted((d.id, d.fingerprint) for d in docs)], ensure_ascii=False).encode(
+                "utf-8"
+            )
+        ).hexdigest()
         last = self.state / "last.json"
         try:
             prev = json.loads(last.read_text("utf-8"))
@@ -1260,14 +1281,20 @@ class StaticIndex:
         changed += [n for n in range(end, len(order)) if new_docs[order[n]][0] != old_docs[order[n]][0]]
         files = dict(manifest["files"])
         try:  # the output is still what the manifest describes (else write and clean up everything)
-            intact = (hashlib.sha1((self.out / "meta.js").read_bytes()).hexdigest() == manifest.get("meta_sha")
-                      and _listing(self.out) == set(manifest["files"]))
+            intact = hashlib.sha1((self.out / "meta.js").read_bytes()).hexdigest() == manifest.get(
+                "meta_sha"
+            ) and _listing(self.out) == set(manifest["files"])
         except OSError:
             intact = False
-        patch = bool(intact and manifest["nshards"] == nshards and manifest["layout"] and old_order
-                     and len(changed) <= max(8, len(order) // 16)
-                     and all(self._skip_path(s).exists() for s in range(nshards))
-                     and all(Path(old_docs[old_order[n]][1]).exists() for n in changed if n < len(old_order)))
+        patch = bool(
+            intact
+            and manifest["nshards"] == nshards
+            and manifest["layout"]
+            and old_order
+            and len(changed) <= max(8, len(order) // 16)
+            and all(self._skip_path(s).exists() for s in range(nshards))
+            and all(Path(old_docs[old_order[n]][1]).exists() for n in changed if n < len(old_order))
+        )
         if patch:  # the entries that change; patching costs per key, assembling per doc
             kch, pch = _diff(changed, order, old_order, new_docs, old_docs)
             patch = len(kch) + len(pch) <= PATCH_KEYS_PER_DOC * len(order) + 10_000
@@ -1329,9 +1356,15 @@ class StaticIndex:
             ts = sorted({th_ix[t] for t in m["themes"]})
             same = int(m["dkey"] == prev_key)
             prev_key = m["dkey"]
-            fac.append(_v(mt_ix[m["mt"]] << 1 | same) + _v(m["tlen"]) + _v(m["blen"]) + _v(len(ts))
-                       + "".join(_v(t) for t in ts) + _v(sp_ix.get(m.get("speaker", ""), 0))
-                       + _v(org_ix.get(m.get("org", ""), 0)))
+            fac.append(
+                _v(mt_ix[m["mt"]] << 1 | same)
+                + _v(m["tlen"])
+                + _v(m["blen"])
+                + _v(len(ts))
+                + "".join(_v(t) for t in ts)
+                + _v(sp_ix.get(m.get("speaker", ""), 0))
+                + _v(org_ix.get(m.get("org", ""), 0))
+            )
         _put(self.out, "facets", _js("facets", _json("".join(fac))), files, stats)
         files.pop("meta", None)
         digest = hashlib.sha1()
@@ -1385,8 +1418,15 @@ class StaticIndex:
                     if p.is_dir() and not any(p.iterdir()):
                         p.rmdir()
         # 5. State: manifest, then drop cache files of docs that are gone or changed.
-        manifest = {"version": _CACHE_VERSION, "docs": new_docs, "order": order, "files": files,
-                    "nshards": nshards, "layout": layout, "meta_sha": hashlib.sha1(meta_js).hexdigest()}
+        manifest = {
+            "version": _CACHE_VERSION,
+            "docs": new_docs,
+            "order": order,
+            "files": files,
+            "nshards": nshards,
+            "layout": layout,
+            "meta_sha": hashlib.sha1(meta_js).hexdigest(),
+        }
         _write_atomic(self.state / "manifest.bin", marshal.dumps(manifest))
         (self.state / "dirty").unlink(missing_ok=True)
         for s in range(nshards, 64):
@@ -1397,8 +1437,17 @@ class StaticIndex:
                 Path(e[1]).unlink(missing_ok=True)
         stats["files"] = len(files)
         stats["bytes"] = sum(size for _, size in files.values())
-        _write_atomic(last, json.dumps({"key": key, "meta": hashlib.sha1(meta_js).hexdigest(),
-                                        "files": stats["files"], "bytes": stats["bytes"]}).encode("utf-8"))
+        _write_atomic(
+            last,
+            json.dumps(
+                {
+                    "key": key,
+                    "meta": hashlib.sha1(meta_js).hexdigest(),
+                    "files": stats["files"],
+                    "bytes": stats["bytes"],
+                }
+            ).encode("utf-8"),
+        )
         return dict(stats)
 
     def _skip_path(self, shard: int) -> Path:
@@ -1471,8 +1520,9 @@ class StaticIndex:
                     if old_df is None:
                         old_df = len(_decode(prefix, old, 0, len(old), -1))
                     bucket[key] = -(old_df + delta)
-                shorts[prefix][shard] += ((len(key) + len(new) if len(new) <= BIG and new else 0)
-                                          - (len(key) + len(old) if len(old) <= BIG and old else 0))
+                shorts[prefix][shard] += (len(key) + len(new) if len(new) <= BIG and new else 0) - (
+                    len(key) + len(old) if len(old) <= BIG and old else 0
+                )
                 if len(new) > BIG:
                     name, data = _x_js(prefix, key, new)
                     _put(self.out, name, data, files, stats, compare=False)

@@ -1,4 +1,5 @@
 """'Did you mean …?' for field names and vocabulary values."""
+
 from __future__ import annotations
 
 import difflib

@@ -3,10 +3,11 @@
 A site overrides one template by putting a file of the same name in its ``templates/`` folder;
 ``{% extends "default:base.html" %}`` reaches the default theme's version of a template.
 """
+
 from __future__ import annotations
 
 import hashlib
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 import jinja2
@@ -56,7 +57,7 @@ class TemplateSet:
         self.env = make_environment(theme_dirs)
         self.static_dirs = [d / "static" for d in theme_dirs[1:] if (d / "static").is_dir()]
 
-    @lru_cache(maxsize=None)
+    @cache
     def fingerprint(self, name: str) -> str:
         source, filename, _ = self.env.loader.get_source(self.env, name)
         digest = hashlib.sha1(f"{name}\0{filename}\0{source}".encode())

@@ -1,4 +1,5 @@
 """Reading text files: UTF-8 (with or without BOM, CRLF or LF), and naming other encodings."""
+
 from __future__ import annotations
 
 import codecs

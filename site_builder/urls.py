@@ -3,6 +3,7 @@
 Links are relative (``../years/2020/index.html``) and name ``index.html`` explicitly, so the
 same output works from a web server, from a sub-folder of one, and opened from ``file://``.
 """
+
 from __future__ import annotations
 
 import posixpath

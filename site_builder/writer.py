@@ -1,4 +1,5 @@
 """Writing output files: atomically (temp file + rename), only when the bytes change."""
+
 from __future__ import annotations
 
 import errno
@@ -42,7 +43,9 @@ def write_file(root: Path, rel_path: str, data: bytes) -> bool:
 
 def _explain(err: OSError, target: Path) -> str:
     if err.errno == errno.ENOSPC:
-        return f"{target}: the disk is full; the previous version of this file was kept. Free some space and build again."
+        return (
+            f"{target}: the disk is full; the previous version of this file was kept. Free some space and build again."
+        )
     if err.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
         return f"{target}: cannot write here ({err.strerror}); check the permissions of the output folder."
     return f"{target}: cannot write ({err.strerror})."

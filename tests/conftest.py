@@ -10,6 +10,7 @@ The rules, each enforced here so that a test breaking one fails:
 * **Strict**: every skip prints its reason (``-rfEs`` in pyproject's addopts), and with ``CI`` set a
   skipped test is a failure: CI must run every test (``.ci/run`` installs what they need).
 """
+
 from __future__ import annotations
 
 import os
@@ -38,8 +39,9 @@ def ci() -> bool:
 # "ci": the same examples on every run (derandomize), the blob that reproduces a failure printed,
 # and nothing that depends on timing or on a database of earlier runs. Loaded when CI is set;
 # otherwise "default" (Hypothesis itself would pick its own "ci" profile for any CI value, CI=0 too).
-settings.register_profile("ci", derandomize=True, print_blob=True, deadline=None, database=None,
-                          suppress_health_check=[HealthCheck.too_slow])
+settings.register_profile(
+    "ci", derandomize=True, print_blob=True, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow]
+)
 settings.load_profile("ci" if ci() else "default")
 
 
@@ -55,8 +57,16 @@ _NEIGHBOURHOOD = str(REPO.parent).rstrip(os.sep) + os.sep
 # Folders beside the repository that tests may use: the repository, and temporary and Python's
 # own folders when they happen to lie there (not when they contain it: a clone in /tmp/x/ must
 # still not read /tmp/x/shared).
-_ALLOWED_ROOTS = tuple(sorted(r for r in {str(Path(p).resolve()).rstrip(os.sep) + os.sep for p in (
-    REPO, tempfile.gettempdir(), sys.prefix, sys.base_prefix, sys.exec_prefix)} if not _NEIGHBOURHOOD.startswith(r)))
+_ALLOWED_ROOTS = tuple(
+    sorted(
+        r
+        for r in {
+            str(Path(p).resolve()).rstrip(os.sep) + os.sep
+            for p in (REPO, tempfile.gettempdir(), sys.prefix, sys.base_prefix, sys.exec_prefix)
+        }
+        if not _NEIGHBOURHOOD.startswith(r)
+    )
+)
 _current_test: list[str] = [""]  # node id of the test being run
 reads_beside: dict[str, list[str]] = {}  # node id → paths it tried to read beside the repository
 
@@ -80,7 +90,7 @@ def beside_repository(path: str) -> bool:
     path = path.rstrip(os.sep) + os.sep
     if not path.startswith(_NEIGHBOURHOOD) or path.startswith(_ALLOWED_ROOTS):
         return False
-    first = path[len(_NEIGHBOURHOOD):].split(os.sep, 1)[0]
+    first = path[len(_NEIGHBOURHOOD) :].split(os.sep, 1)[0]
     if first in _NEIGHBOURS:
         return not first.startswith(("pytest-of-", "tmp"))
     # Not there when the tests started: a temporary folder a test made (mkdtemp(prefix="sb-…"),
@@ -100,8 +110,9 @@ def _audit(event: str, args: tuple) -> None:
         return
     if beside_repository(path) and _current_test[0] not in READS_BESIDE_ALLOWED:
         reads_beside.setdefault(_current_test[0], []).append(path)
-        raise ReadOutsideRepository(f"a test read {path}, outside the repository: put what it needs in "
-                                    f"tests/fixtures/ (see tests/conftest.py)")
+        raise ReadOutsideRepository(
+            f"a test read {path}, outside the repository: put what it needs in tests/fixtures/ (see tests/conftest.py)"
+        )
 
 
 sys.addaudithook(_audit)
@@ -123,20 +134,34 @@ def pytest_runtest_makereport(item, call):
     report = outcome.get_result()
     if report.when == "teardown" and reads_beside.get(item.nodeid) and report.passed:
         report.outcome = "failed"
-        report.longrepr = ("read outside the repository (put the file in tests/fixtures/): "
-                           + ", ".join(sorted(set(reads_beside[item.nodeid]))))
+        report.longrepr = "read outside the repository (put the file in tests/fixtures/): " + ", ".join(
+            sorted(set(reads_beside[item.nodeid]))
+        )
     if report.skipped and not hasattr(report, "wasxfail") and ci():
         reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
         report.outcome = "failed"
-        report.longrepr = (f"skipped under CI (CI={os.environ.get('CI')}), which must run every test: {reason}\n"
-                           "install what the test needs (.ci/run does on a fresh machine)")
+        report.longrepr = (
+            f"skipped under CI (CI={os.environ.get('CI')}), which must run every test: {reason}\n"
+            "install what the test needs (.ci/run does on a fresh machine)"
+        )
 
 
-def speech(title="在2020年度党建工作会议上的讲话", date="2020-03-05", meeting_type="工作会议",
-           themes=("党风廉政建设",), body="同志们：\n\n## 一、总体要求\n\n要如履薄冰，恪尽职守。\n", **extra) -> str:
+def speech(
+    title="在2020年度党建工作会议上的讲话",
+    date="2020-03-05",
+    meeting_type="工作会议",
+    themes=("党风廉政建设",),
+    body="同志们：\n\n## 一、总体要求\n\n要如履薄冰，恪尽职守。\n",
+    **extra,
+) -> str:
     """A speech file's text (front matter + body)."""
-    lines = ["---", f"title: {title}", f"date: {date}", f"meeting_type: {meeting_type}",
-             "themes: [" + ", ".join(themes) + "]"]
+    lines = [
+        "---",
+        f"title: {title}",
+        f"date: {date}",
+        f"meeting_type: {meeting_type}",
+        "themes: [" + ", ".join(themes) + "]",
+    ]
     lines += [f"{k}: {v}" for k, v in extra.items()]
     return "\n".join(lines) + "\n---\n" + textwrap.dedent(body)
 
@@ -174,8 +199,9 @@ class Site:
         return (self.output / rel).read_text(encoding="utf-8")
 
     def files(self) -> dict[str, bytes]:
-        return {p.relative_to(self.output).as_posix(): p.read_bytes()
-                for p in sorted(self.output.rglob("*")) if p.is_file()}
+        return {
+            p.relative_to(self.output).as_posix(): p.read_bytes() for p in sorted(self.output.rglob("*")) if p.is_file()
+        }
 
 
 @pytest.fixture

@@ -1,4 +1,5 @@
 """docs/architecture.md names every module of the package, and no module that is gone."""
+
 from __future__ import annotations
 
 import re
@@ -36,8 +37,11 @@ def _listed() -> set[str]:
 
 
 def _modules() -> set[str]:
-    return {p.relative_to(PACKAGE).as_posix() for p in PACKAGE.rglob("*.py")
-            if p.name not in ("__init__.py", "__main__.py") and "__pycache__" not in p.parts}
+    return {
+        p.relative_to(PACKAGE).as_posix()
+        for p in PACKAGE.rglob("*.py")
+        if p.name not in ("__init__.py", "__main__.py") and "__pycache__" not in p.parts
+    }
 
 
 def test_every_module_is_in_the_architecture_doc():

@@ -1,4 +1,5 @@
 """The archive end to end: pages, listings, slugs, escaping, broken input, CLI."""
+
 from __future__ import annotations
 
 import json
@@ -55,12 +56,19 @@ def test_seed_speeches_appear_on_their_year_meeting_type_and_theme_pages(site, c
 
 
 def test_speech_page_has_facts_toc_and_neighbours(make_site):
-    site = make_site({
-        "2019/旧.md": speech(title="旧讲话", date="2019-01-02"),
-        "2020/中.md": speech(title="中讲话", date="2020", speaker="张三", organization="X局",
-                            body="## 一、第一部分\n\n正文一。\n\n### （一）小节\n\n正文二。\n"),
-        "2021/新.md": speech(title="新讲话", date="2021-07-01"),
-    })
+    site = make_site(
+        {
+            "2019/旧.md": speech(title="旧讲话", date="2019-01-02"),
+            "2020/中.md": speech(
+                title="中讲话",
+                date="2020",
+                speaker="张三",
+                organization="X局",
+                body="## 一、第一部分\n\n正文一。\n\n### （一）小节\n\n正文二。\n",
+            ),
+            "2021/新.md": speech(title="新讲话", date="2021-07-01"),
+        }
+    )
     assert site.run("build", "-q") == 0
     html = site.page("speeches/2020/中.html")
     assert "<h1>中讲话</h1>" in html
@@ -76,11 +84,16 @@ def test_speech_page_has_facts_toc_and_neighbours(make_site):
 
 
 def test_every_internal_link_resolves(make_site):
-    from urllib.parse import unquote
     import posixpath
+    from urllib.parse import unquote
 
-    site = make_site({f"{y}/s{i}.md": speech(title=f"讲话{y}-{i}", date=str(y), themes=("甲", "乙乙"))
-                      for y in (2018, 2019) for i in range(3)})
+    site = make_site(
+        {
+            f"{y}/s{i}.md": speech(title=f"讲话{y}-{i}", date=str(y), themes=("甲", "乙乙"))
+            for y in (2018, 2019)
+            for i in range(3)
+        }
+    )
     assert site.run("build", "-q") == 0
     checked = set()
     pages = sorted(site.output.rglob("*.html"))
@@ -90,7 +103,9 @@ def test_every_internal_link_resolves(make_site):
         for href in parsed.hrefs + parsed.srcs:
             if href.startswith(("#", "http", "mailto")):
                 continue
-            target = posixpath.normpath(posixpath.join(posixpath.dirname(rel), unquote(href.split("#")[0].split("?")[0])))
+            target = posixpath.normpath(
+                posixpath.join(posixpath.dirname(rel), unquote(href.split("#")[0].split("?")[0]))
+            )
             assert (site.output / target).is_file(), f"{rel} links to missing {href}"
             checked.add(target)
     # Every page was reached by some link (nothing orphaned) and the style sheet was linked.
@@ -115,8 +130,7 @@ def test_listings_newest_first_paginated_with_counts(make_site):
 
 def test_titles_and_metadata_are_escaped_everywhere(make_site):
     evil = '"<script>alert(1)</script>"'
-    site = make_site({"x.md": speech(title=evil, speaker='"<img src=x onerror=alert(2)>"',
-                                     themes=('"<b>主题</b>"',))})
+    site = make_site({"x.md": speech(title=evil, speaker='"<img src=x onerror=alert(2)>"', themes=('"<b>主题</b>"',))})
     assert site.run("build", "-q") == 0
     for rel in ["speeches/2020/x.html", "index.html", "years/2020/index.html", "feed.xml", "themes/index.html"]:
         text = site.page(rel)
@@ -176,8 +190,10 @@ def test_chinese_slugs_and_term_collisions(make_site, capsys):
     site = make_site({"一篇讲话.md": speech(themes=("党建/工作",)), "b.md": speech(title="乙", themes=("党建-工作",))})
     assert site.run("build", "-q") == 1
     err = capsys.readouterr().err
-    assert "'党建-工作' and '党建/工作' would both be written to the same URL" in err or \
-           "'党建/工作' and '党建-工作' would both be written to the same URL" in err
+    assert (
+        "'党建-工作' and '党建/工作' would both be written to the same URL" in err
+        or "'党建/工作' and '党建-工作' would both be written to the same URL" in err
+    )
     assert (site.output / "speeches/2020/一篇讲话.html").is_file()
     assert (site.output / "themes/党建-工作/index.html").is_file()
     assert (site.output / "themes/党建-工作-2/index.html").is_file()
@@ -217,7 +233,8 @@ def test_site_overrides_a_single_template(make_site):
     site = make_site({"a.md": speech()})
     (site.root / "templates").mkdir(parents=True)
     (site.root / "templates" / "404.html").write_text(
-        '{% extends "base.html" %}{% block content %}<p>自定义404</p>{% endblock %}', encoding="utf-8")
+        '{% extends "base.html" %}{% block content %}<p>自定义404</p>{% endblock %}', encoding="utf-8"
+    )
     assert site.run("build", "-q") == 0
     assert "自定义404" in site.page("404.html")
     assert "<h1>" in site.page("speeches/2020/a.html")  # everything else from the theme
@@ -299,15 +316,22 @@ def test_check_with_new_vocabulary_does_not_trust_old_parses(make_site, capsys):
 
 
 def test_a_small_change_updates_the_search_indexes_beside_the_pages(make_site, capsys):
-    site = make_site({"2020/甲.md": speech(title="甲讲话", date="2020-01-02", body="如履薄冰。\n"),
-                      "2021/乙.md": speech(title="乙讲话", date="2021-03-04", body="恪尽职守。\n")})
+    site = make_site(
+        {
+            "2020/甲.md": speech(title="甲讲话", date="2020-01-02", body="如履薄冰。\n"),
+            "2021/乙.md": speech(title="乙讲话", date="2021-03-04", body="恪尽职守。\n"),
+        }
+    )
     assert site.run("build", "-q") == 0
     site.write("2021/乙.md", speech(title="乙讲话", date="2021-03-04", body="恪尽职守，如临深渊。\n"))
     capsys.readouterr()
     assert site.run("build", "--explain") == 0
     err = capsys.readouterr().err
-    assert re.search(r"search indexes updated beside the related speeches and pages: "
-                     r"whoosh index \d+\.\d\d s, static index \d+\.\d\d s", err), err
+    assert re.search(
+        r"search indexes updated beside the related speeches and pages: "
+        r"whoosh index \d+\.\d\d s, static index \d+\.\d\d s",
+        err,
+    ), err
     assert site.run("search", "如临深渊", "--json") == 0
     hits = json.loads(capsys.readouterr().out)
     assert [h["title"] for h in hits["hits"]] == ["乙讲话"]

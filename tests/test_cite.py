@@ -5,6 +5,7 @@ source line of a printout — from file:// and over HTTP, under the pages' own C
 The first half reads the built HTML (fast); the second half runs headless Chromium (skipped,
 saying why, without it; see tests/test_standards.py).
 """
+
 from __future__ import annotations
 
 import json
@@ -13,7 +14,6 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
-
 from conftest import Site, speech
 
 BASE_URL = "https://archive.example/speeches/"
@@ -33,20 +33,41 @@ BODY = """\
 
 要坚持问题导向，抓好落实，让我们坚定信心，真抓实干！
 """
-FULL = speech(title=TITLE, date="2020-03-05", meeting_type="党建工作会议", themes=("基层党建", "党风廉政建设"),
-              body=BODY, speaker="王强", organization="X局", location="市委党校报告厅", slug=SLUG,
-              summary="部署全年机关党建工作。")
+FULL = speech(
+    title=TITLE,
+    date="2020-03-05",
+    meeting_type="党建工作会议",
+    themes=("基层党建", "党风廉政建设"),
+    body=BODY,
+    speaker="王强",
+    organization="X局",
+    location="市委党校报告厅",
+    slug=SLUG,
+    summary="部署全年机关党建工作。",
+)
 #: A title a careless template would let out of its element (the JSON-LD above all).
 HOSTILE_TITLE = "</script><script>window.__x=1</script><!-- 讲话 & \"引号\" 'R&D' {{ 7*7 }}"
 FILES = {
     "2020/full.md": FULL,
-    "2019/org.md": speech(title="在全市安全生产动员大会上的讲话", date="2019-06", meeting_type="动员大会",
-                          themes=("安全生产",), organization="市安全生产委员会", slug="org-only"),
-    "2018/bare.md": speech(title="在座谈会上的讲话", date="2018", meeting_type="座谈会", themes=("队伍建设",),
-                           slug="bare"),
-    "2017/hostile.md": speech(title=json.dumps(HOSTILE_TITLE, ensure_ascii=False), date="2017-01-02",
-                              meeting_type="座谈会", themes=("队伍建设",), slug="hostile",
-                              speaker=json.dumps("张三<b>\"", ensure_ascii=False)),
+    "2019/org.md": speech(
+        title="在全市安全生产动员大会上的讲话",
+        date="2019-06",
+        meeting_type="动员大会",
+        themes=("安全生产",),
+        organization="市安全生产委员会",
+        slug="org-only",
+    ),
+    "2018/bare.md": speech(
+        title="在座谈会上的讲话", date="2018", meeting_type="座谈会", themes=("队伍建设",), slug="bare"
+    ),
+    "2017/hostile.md": speech(
+        title=json.dumps(HOSTILE_TITLE, ensure_ascii=False),
+        date="2017-01-02",
+        meeting_type="座谈会",
+        themes=("队伍建设",),
+        slug="hostile",
+        speaker=json.dumps('张三<b>"', ensure_ascii=False),
+    ),
 }
 PAGE = f"speeches/2020/{SLUG}.html"
 
@@ -134,7 +155,9 @@ def test_a_default_base_url_gives_the_path_from_the_servers_root(sites):
 def test_without_a_speaker_the_organisation_or_the_site_is_the_author(sites):
     org = page(sites["abs"], "speeches/2019/org-only.html")
     assert org.cite["gb7714"].startswith("市安全生产委员会. 在全市安全生产动员大会上的讲话[EB/OL]. (2019-06). ")
-    assert org.cite["en"].startswith('市安全生产委员会. "在全市安全生产动员大会上的讲话." 动员大会, June 2019. https://')
+    assert org.cite["en"].startswith(
+        '市安全生产委员会. "在全市安全生产动员大会上的讲话." 动员大会, June 2019. https://'
+    )
     assert org.meta["citation_author"] == ["市安全生产委员会"]
     assert org.meta["citation_publication_date"] == ["2019"]  # YYYY/MM/DD or the year alone
     bare = page(sites["abs"], "speeches/2018/bare.html")
@@ -164,12 +187,17 @@ def json_ld(p: Page) -> dict:
 
 def test_json_ld_describes_the_speech(sites):
     assert json_ld(page(sites["abs"])) == {
-        "@context": "https://schema.org", "@type": "CreativeWork", "name": TITLE,
+        "@context": "https://schema.org",
+        "@type": "CreativeWork",
+        "name": TITLE,
         "author": {"@type": "Person", "name": "王强", "affiliation": {"@type": "Organization", "name": "X局"}},
-        "datePublished": "2020-03-05", "publisher": {"@type": "Organization", "name": SITE_TITLE},
-        "url": f"{BASE_URL}speeches/2020/{SLUG}.html", "inLanguage": "zh-CN",
+        "datePublished": "2020-03-05",
+        "publisher": {"@type": "Organization", "name": SITE_TITLE},
+        "url": f"{BASE_URL}speeches/2020/{SLUG}.html",
+        "inLanguage": "zh-CN",
         "about": [{"@type": "Thing", "name": "基层党建"}, {"@type": "Thing", "name": "党风廉政建设"}],
-        "locationCreated": {"@type": "Place", "name": "市委党校报告厅"}, "description": "部署全年机关党建工作。",
+        "locationCreated": {"@type": "Place", "name": "市委党校报告厅"},
+        "description": "部署全年机关党建工作。",
     }
     org = json_ld(page(sites["abs"], "speeches/2019/org-only.html"))
     assert org["author"] == {"@type": "Organization", "name": "市安全生产委员会"} and org["datePublished"] == "2019-06"
@@ -180,10 +208,17 @@ def test_a_hostile_title_stays_data(sites):
     \\u003c …, and the JSON still gives back the title; everywhere else it is escaped HTML."""
     html = sites["abs"].page("speeches/2017/hostile.html")
     p = Page(html)
-    assert [a for a, _ in p.scripts] == [{"type": "application/ld+json"}, {"src": "../../static/cite.js", "defer": ""},
-                                         {"src": "../../static/passage.js", "data-search-js": "../../static/search.js",
-                                          "data-index": "../../search/meta.js", "defer": ""},  # hit → passage (#13)
-                                         {"src": "../../static/compare.js", "defer": ""}]  # the 对比 block's
+    assert [a for a, _ in p.scripts] == [
+        {"type": "application/ld+json"},
+        {"src": "../../static/cite.js", "defer": ""},
+        {
+            "src": "../../static/passage.js",
+            "data-search-js": "../../static/search.js",
+            "data-index": "../../search/meta.js",
+            "defer": "",
+        },  # hit → passage (#13)
+        {"src": "../../static/compare.js", "defer": ""},
+    ]  # the 对比 block's
     raw = next(text for attrs, text in p.scripts if attrs.get("type") == "application/ld+json")
     assert not re.search(r"[<>&]", raw)
     data = json.loads(raw)
@@ -196,8 +231,8 @@ def test_a_hostile_title_stays_data(sites):
 def test_the_block_works_without_javascript_and_loads_only_the_sites_script(sites):
     html = sites["abs"].page(PAGE)
     p = Page(html)
-    block = html[html.index('<section class="cite"'):html.index("</section>", html.index('<section class="cite"'))]
-    assert "<h2 id=\"cite-heading\">引用</h2>" in block
+    block = html[html.index('<section class="cite"') : html.index("</section>", html.index('<section class="cite"'))]
+    assert '<h2 id="cite-heading">引用</h2>' in block
     # the buttons need the script: hidden until cite.js shows them
     assert p.attrs["cite-tools"].get("hidden") == "" and p.attrs["cite-output"].get("hidden") == ""
     assert ">复制</button>" in block and ">BibTeX</button>" in block and ">RIS</button>" in block
@@ -211,8 +246,16 @@ def test_the_block_works_without_javascript_and_loads_only_the_sites_script(site
 def test_cite_js_has_no_eval_and_no_html_injection():
     source = (Path(__file__).resolve().parents[1] / "themes" / "default" / "static" / "cite.js").read_text("utf-8")
     code = re.sub(r"/\*.*?\*/|//[^\n]*", "", source, flags=re.S)
-    for banned in ("eval(", "new Function", "innerHTML", "outerHTML", "insertAdjacentHTML", "document.write",
-                   "setAttribute('style'", "import "):
+    for banned in (
+        "eval(",
+        "new Function",
+        "innerHTML",
+        "outerHTML",
+        "insertAdjacentHTML",
+        "document.write",
+        "setAttribute('style'",
+        "import ",
+    ):
         assert banned not in code, banned
 
 
@@ -276,11 +319,14 @@ class Tab:
     """A page in a fresh context under the page's own CSP; console errors and CSP reports kept."""
 
     def __init__(self, browser, url: str, init: str | None = None, **options):
-        self.context = browser.new_context(**({"locale": "zh-CN", "viewport": {"width": 1000, "height": 900}} | options))
+        self.context = browser.new_context(
+            **({"locale": "zh-CN", "viewport": {"width": 1000, "height": 900}} | options)
+        )
         self.problems: list[str] = []
         if init:
             self.context.add_init_script(init)
         self.page = self.context.new_page()
+
         def console(m):
             where = (m.location or {}).get("url", "")
             if (m.type == "error" or "Content Security Policy" in m.text) and not where.endswith("/favicon.ico"):
@@ -292,7 +338,9 @@ class Tab:
         assert response is None or response.ok, url
 
     def today(self) -> list[int]:
-        return self.page.evaluate("() => { const d = new Date(); return [d.getFullYear(), d.getMonth() + 1, d.getDate()]; }")
+        return self.page.evaluate(
+            "() => { const d = new Date(); return [d.getFullYear(), d.getMonth() + 1, d.getDate()]; }"
+        )
 
     def text(self, selector: str) -> str:
         return self.page.eval_on_selector(selector, "el => el.textContent")
@@ -332,11 +380,25 @@ def test_the_access_date_is_the_readers_today(browser, sites, servers, tab, sche
     t = tab(page_url(sites, servers, scheme))
     day = t.today()
     url = f"{BASE_URL}speeches/2020/{SLUG}.html"
-    months = ["January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
-              "November", "December"]
+    months = [
+        "January",
+        "February",
+        "March",
+        "April",
+        "May",
+        "June",
+        "July",
+        "August",
+        "September",
+        "October",
+        "November",
+        "December",
+    ]
     assert t.text('[data-cite="gb7714"]') == f"王强. {TITLE}[EB/OL]. (2020-03-05)[{iso(day)}]. {url}."
-    assert t.text('[data-cite="en"]') == (f'王强. "{TITLE}." 党建工作会议, 市委党校报告厅, March 5, 2020. '
-                                         f"Accessed {months[day[1] - 1]} {day[2]}, {day[0]}. {url}.")
+    assert t.text('[data-cite="en"]') == (
+        f'王强. "{TITLE}." 党建工作会议, 市委党校报告厅, March 5, 2020. '
+        f"Accessed {months[day[1] - 1]} {day[2]}, {day[0]}. {url}."
+    )
     assert t.page.is_visible(".cite-tools") and not t.page.is_visible(".cite-output")
 
 
@@ -366,8 +428,9 @@ def test_copy_button_copies_the_gb7714_citation(browser, sites, servers, tab, sc
     if clipboard == "fallback":  # the helper textarea is gone, the focus is back on the button
         assert t.page.evaluate("document.querySelectorAll('textarea').length") == 0
         assert t.page.evaluate("document.activeElement.dataset.citeCopy") == "gb7714"
-    t.page.wait_for_function("() => document.querySelector('[data-cite-copy=\"gb7714\"]').textContent === '复制'",
-                             timeout=4000)
+    t.page.wait_for_function(
+        "() => document.querySelector('[data-cite-copy=\"gb7714\"]').textContent === '复制'", timeout=4000
+    )
 
 
 @pytest.mark.browser
@@ -526,6 +589,7 @@ def test_copy_quotation_links_the_paragraph(browser, sites, servers, tab, scheme
     p.click(".cite-quote")
     p.wait_for_function("() => window.__copied.length > 1")
     from urllib.parse import quote
+
     assert t.copied()[-1].endswith(f"\n原文链接：{url}#{quote(heading_id, safe='')}")
 
 
@@ -554,8 +618,10 @@ def test_a_printout_carries_source_address_and_printing_date(browser, sites, ser
     assert p.is_visible(".print-source")
     day = t.today()
     line = t.text(".print-source")
-    assert line == (f"来源：{SITE_TITLE}\u3000网址：{BASE_URL}speeches/2020/{SLUG}.html"
-                    f"\u3000打印日期：{day[0]}年{day[1]}月{day[2]}日")
+    assert line == (
+        f"来源：{SITE_TITLE}\u3000网址：{BASE_URL}speeches/2020/{SLUG}.html"
+        f"\u3000打印日期：{day[0]}年{day[1]}月{day[2]}日"
+    )
     state = p.evaluate("""() => ({
       tools: !!document.querySelector('.cite-tools').getClientRects().length,
       cite: !!document.querySelector('[data-cite="gb7714"]').getClientRects().length,
@@ -588,7 +654,10 @@ def test_hostile_title_in_the_browser(browser, sites, servers, tab):
     t = tab(page_url(sites, servers, "file", rel="speeches/2017/hostile.html"), STUB_CLIPBOARD)
     p = t.page
     assert p.evaluate("window.__x") is None
-    assert json.loads(p.eval_on_selector('script[type="application/ld+json"]', "s => s.textContent"))["name"] == HOSTILE_TITLE
+    assert (
+        json.loads(p.eval_on_selector('script[type="application/ld+json"]', "s => s.textContent"))["name"]
+        == HOSTILE_TITLE
+    )
     p.click('[data-cite-format="bibtex"]')
     bib = t.text("[data-cite-output]")
     assert balanced(bib) and "\\&" in bib and "\\{\\{ 7*7 \\}\\}" in bib
@@ -603,8 +672,9 @@ def test_axe_with_the_output_open_and_the_quotation_button_shown(browser, sites,
     from test_standards import format_violations, npm_tools
 
     axe_js = npm_tools() / "axe-core" / "axe.min.js"
-    context = browser.new_context(locale="zh-CN", viewport={"width": 1000, "height": 900}, color_scheme=scheme,
-                                  bypass_csp=True)  # to inject axe
+    context = browser.new_context(
+        locale="zh-CN", viewport={"width": 1000, "height": 900}, color_scheme=scheme, bypass_csp=True
+    )  # to inject axe
     try:
         p = context.new_page()
         p.goto(page_url(sites, servers, "http"), wait_until="load")
@@ -626,5 +696,7 @@ def test_phone_width(browser, sites, servers, tab):
     p = t.page
     p.click('[data-cite-format="bibtex"]')
     assert p.evaluate("document.documentElement.scrollWidth") <= 360
-    heights = p.eval_on_selector_all(".cite button", "bs => bs.filter(b => b.offsetParent).map(b => b.getBoundingClientRect().height)")
+    heights = p.eval_on_selector_all(
+        ".cite button", "bs => bs.filter(b => b.offsetParent).map(b => b.getBoundingClientRect().height)"
+    )
     assert len(heights) == 5 and min(heights) >= 43.5, heights

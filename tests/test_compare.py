@@ -5,6 +5,7 @@ The same report from two sources is tests/fixtures/import/corpus/doc006.txt and 
 few characters differ); doc036.txt is an unrelated speech. The browser tests need Chromium (see
 tests/test_standards.py) and are skipped, saying why, without it.
 """
+
 from __future__ import annotations
 
 import json
@@ -29,7 +30,9 @@ CORPUS = FIXTURES / "import" / "corpus"
 # --------------------------------------------------------------------------------------------
 # The comparison itself
 # --------------------------------------------------------------------------------------------
-ALPHABET = list("我们要坚持以人民为中心的发展思想党建落实，、") + list("。！？；\n”’」）") + ["𠀀", "𠀁", "a", " ", "\r"]
+ALPHABET = (
+    list("我们要坚持以人民为中心的发展思想党建落实，、") + list("。！？；\n”’」）") + ["𠀀", "𠀁", "a", " ", "\r"]
+)
 texts = st.text(alphabet=ALPHABET, max_size=200)
 
 
@@ -46,7 +49,7 @@ def edited_pairs(draw):
         if kind == "insert":
             b[i:i] = list(draw(st.text(alphabet=ALPHABET, min_size=1, max_size=12)))
         elif kind == "delete":
-            del b[i:i + draw(st.integers(1, 8))]
+            del b[i : i + draw(st.integers(1, 8))]
         else:
             j = draw(st.integers(0, len(b)))
             lo, hi = sorted((i, j))
@@ -171,9 +174,11 @@ def test_built_pages_and_their_urls_compare_like_the_files(corpus_site, capsys):
         year = path.parent.name
         urls.append(f"speeches/{year}/{path.stem}.html")
     assert all((corpus_site.output / u).is_file() for u in urls)
-    for a, b in [(f"output/{urls[0]}", f"output/{urls[1]}"),  # paths under output/
-                 (urls[0], urls[1]),  # relative to the output folder, as search --json names them
-                 ((corpus_site.output / urls[0]).as_uri(), (corpus_site.output / urls[1]).as_uri())]:
+    for a, b in [
+        (f"output/{urls[0]}", f"output/{urls[1]}"),  # paths under output/
+        (urls[0], urls[1]),  # relative to the output folder, as search --json names them
+        ((corpus_site.output / urls[0]).as_uri(), (corpus_site.output / urls[1]).as_uri()),
+    ]:
         data = run_json(corpus_site, capsys, a, b)
         assert data["chunks"] == by_files["chunks"], (a, b)
         assert (data["a"], data["b"]) == (a, b)
@@ -244,9 +249,7 @@ def test_unreadable_inputs(site, capsys):
 # --------------------------------------------------------------------------------------------
 # In the browser
 # --------------------------------------------------------------------------------------------
-WORDS = ("坚持 推进 加强 深化 落实 完善 健全 提升 统筹 谋划 党建 工作 发展 改革 创新 民生 安全 生态 文化 教育 "
-         "治理 基层 干部 队伍 作风 纪律 责任 制度 机制 体系 能力 水平 质量 效益 经济 社会 群众 企业 项目 资金 "
-         "政策 服务 环境 乡村 城市 产业 科技 人才 开放 合作 风险 底线 目标 任务 措施 成效").split()
+WORDS = ["坚持", "推进", "加强", "深化", "落实", "完善", "健全", "提升", "统筹", "谋划", "党建", "工作", "发展", "改革", "创新", "民生", "安全", "生态", "文化", "教育", "治理", "基层", "干部", "队伍", "作风", "纪律", "责任", "制度", "机制", "体系", "能力", "水平", "质量", "效益", "经济", "社会", "群众", "企业", "项目", "资金", "政策", "服务", "环境", "乡村", "城市", "产业", "科技", "人才", "开放", "合作", "风险", "底线", "目标", "任务", "措施", "成效"]
 
 
 def _sentence(rnd: random.Random) -> str:
@@ -274,7 +277,7 @@ def long_pair(chars: int = 30_000, seed: int = 30_000) -> tuple[str, str]:
             chars_ = list(para)
             for _ in range(rnd.randint(1, 4)):
                 k = rnd.randrange(len(chars_))
-                chars_[k:k + rnd.randint(1, 3)] = list(rnd.choice(WORDS))
+                chars_[k : k + rnd.randint(1, 3)] = list(rnd.choice(WORDS))
             para = "".join(chars_)
         edited.append(para)
     edited.append(edited.pop(rnd.randrange(len(edited))))
@@ -287,10 +290,14 @@ def browser_site(tmp_path_factory) -> Site:
     site = Site(tmp_path_factory.mktemp("compare-browser") / "site")
     import_corpus(site)
     old, new = long_pair()
-    site.write("long/2022.md", speech(title="在2022年全市重点工作推进会上的讲话", date="2022-03-01",
-                                      meeting_type="推进会", body=old))
-    site.write("long/2023.md", speech(title="在2023年全市重点工作推进会上的讲话", date="2023-03-01",
-                                      meeting_type="推进会", body=new))
+    site.write(
+        "long/2022.md",
+        speech(title="在2022年全市重点工作推进会上的讲话", date="2022-03-01", meeting_type="推进会", body=old),
+    )
+    site.write(
+        "long/2023.md",
+        speech(title="在2023年全市重点工作推进会上的讲话", date="2023-03-01", meeting_type="推进会", body=new),
+    )
     assert site.run("build", "-q") == 0
     return site
 
@@ -332,8 +339,11 @@ def site_url(site: Site, scheme: str, base: str, path: str, query: str = "") -> 
 
 
 def wait_done(page) -> str:
-    page.wait_for_selector("#compare-app[data-compare-state=done], #compare-app[data-compare-state=error]",
-                           state="attached", timeout=20_000)
+    page.wait_for_selector(
+        "#compare-app[data-compare-state=done], #compare-app[data-compare-state=error]",
+        state="attached",
+        timeout=20_000,
+    )
     state = page.get_attribute("#compare-app", "data-compare-state")
     if state != "done":
         raise AssertionError(page.inner_text(".compare-error"))
@@ -394,7 +404,7 @@ def test_browser_gives_the_same_chunks_as_the_command(browser, browser_site, htt
             if rnd.random() < 0.5:
                 b[i:i] = [rnd.choice(alphabet) for _ in range(rnd.randint(1, 6))]
             else:
-                del b[i:i + rnd.randint(1, 6)]
+                del b[i : i + rnd.randint(1, 6)]
         pairs.append((a, "".join(b) if rnd.random() < 0.85 else "".join(rnd.sample(list(a), len(a)))))
     config, _ = load_config(browser_site.root)
     one, two, other = corpus_files(browser_site)
@@ -404,10 +414,14 @@ def test_browser_gives_the_same_chunks_as_the_command(browser, browser_site, htt
     context, page = open_page(browser, http_base + "compare/index.html", problems)
     try:
         page.wait_for_load_state("load")  # (wait_for_function would need eval, which the CSP forbids)
-        assert page.evaluate("typeof window.siteCompare.compareTexts + typeof window.diff_match_patch") \
+        assert (
+            page.evaluate("typeof window.siteCompare.compareTexts + typeof window.diff_match_patch")
             == "functionfunction"
-        got = page.evaluate("pairs => pairs.map(p => window.siteCompare.compareTexts(p[0], p[1]))"
-                            ".map(r => [r.chunks, r.similarity])", pairs)
+        )
+        got = page.evaluate(
+            "pairs => pairs.map(p => window.siteCompare.compareTexts(p[0], p[1])).map(r => [r.chunks, r.similarity])",
+            pairs,
+        )
     finally:
         context.close()
     for (a, b), (chunks, similarity) in zip(pairs, got):
@@ -429,13 +443,19 @@ def test_thirty_thousand_characters_in_under_a_second(browser, browser_site, tmp
     timings = []
     for _ in range(3):
         started = time.perf_counter()
-        context, page = open_page(browser, site_url(browser_site, "file", "", "compare/index.html",
-                                                    f"?a={quote(a)}&b={quote(b)}"), problems)
+        context, page = open_page(
+            browser, site_url(browser_site, "file", "", "compare/index.html", f"?a={quote(a)}&b={quote(b)}"), problems
+        )
         try:
             wait_done(page)
             wall = time.perf_counter() - started
-            timings.append({name: float(page.get_attribute("#compare-app", f"data-compare-{name}"))
-                            for name in ("ms", "diff-ms", "total-ms")} | {"wall-ms": round(wall * 1000, 1)})
+            timings.append(
+                {
+                    name: float(page.get_attribute("#compare-app", f"data-compare-{name}"))
+                    for name in ("ms", "diff-ms", "total-ms")
+                }
+                | {"wall-ms": round(wall * 1000, 1)}
+            )
             assert page.locator("[data-diff=side] ins").count() > 50
         finally:
             context.close()
@@ -448,8 +468,7 @@ def test_thirty_thousand_characters_in_under_a_second(browser, browser_site, tmp
 
 @pytest.mark.browser
 @pytest.mark.parametrize("scheme", ["file", "http"])
-def test_speech_page_offers_compare_with_the_previous_of_its_meeting_type(browser, browser_site, http_base,
-                                                                            scheme):
+def test_speech_page_offers_compare_with_the_previous_of_its_meeting_type(browser, browser_site, http_base, scheme):
     older, newer = "speeches/2022/2022.html", "speeches/2023/2023.html"
     html = (browser_site.output / newer).read_text(encoding="utf-8")
     link = re.search(r'<a href="([^"]+)" data-compare-link>([^<]+)</a>', html)
@@ -519,13 +538,20 @@ def test_compare_page_is_accessible_and_fits_a_phone(browser, browser_site, http
 
 @pytest.mark.browser
 def test_hostile_titles_and_texts_show_as_text(browser, make_site):
-    hostile = "<img src=x onerror=\"window.__xss=1\">\"]);window.__xss=2;//"
-    site = make_site({"a.md": speech(title=hostile, date="2020-01-01", body=f"第一句。`{hostile}`\n"),
-                      "b.md": speech(title="正常的讲话", date="2021-01-01", body="第一句。第二句。\n")})
+    hostile = '<img src=x onerror="window.__xss=1">"]);window.__xss=2;//'
+    site = make_site(
+        {
+            "a.md": speech(title=hostile, date="2020-01-01", body=f"第一句。`{hostile}`\n"),
+            "b.md": speech(title="正常的讲话", date="2021-01-01", body="第一句。第二句。\n"),
+        }
+    )
     assert site.run("build", "-q") == 0
     problems: list[str] = []
-    context, page = open_page(browser, (site.output / "compare/index.html").as_uri()
-                              + "?a=speeches/2020/a.html&b=speeches/2021/b.html", problems)
+    context, page = open_page(
+        browser,
+        (site.output / "compare/index.html").as_uri() + "?a=speeches/2020/a.html&b=speeches/2021/b.html",
+        problems,
+    )
     try:
         wait_done(page)
         assert page.evaluate("window.__xss") is None

@@ -1,10 +1,12 @@
 """The README's command-line table agrees with the CLI: the same commands as ``--help`` lists,
 and no option that a command does not have."""
+
 from __future__ import annotations
 
 import re
 
 from conftest import REPO
+
 from site_builder.cli import cli
 
 ROW = re.compile(r"^\| `site-builder (\S+)([^`]*)` \|", re.M)

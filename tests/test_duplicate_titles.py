@@ -1,10 +1,11 @@
 """Two files with the same title and date (a speech saved twice) give a warning naming both, in
 `check` and in `build` (issue #16), from the same mechanism as the same-text warning."""
+
 from __future__ import annotations
 
-from site_builder import duplicates
-
 from conftest import speech
+
+from site_builder import duplicates
 
 HINT = "the same speech saved twice? keep one, or mark the other draft: true"
 
@@ -14,11 +15,14 @@ def _warnings(err: str) -> list[str]:
 
 
 def test_same_title_and_date_pairs():
-    items = {"b.md": ("在党建会议上的讲话", "2020-03-05"), "a.md": ("在黨建會議上的講話", "2020-03-05"),
-             "c.md": ("在党建会议上的讲话", "2020-03"),  # another date: not the same
-             "d.md": ("在 党建会议上的讲话。", "2020-03-05"),  # spaces and punctuation do not count
-             "e.md": ("在党建\u200b会议上的讲话", "2020-03-05"),
-             "f.md": ("在安全会议上的讲话", "2020-03-05")}
+    items = {
+        "b.md": ("在党建会议上的讲话", "2020-03-05"),
+        "a.md": ("在黨建會議上的講話", "2020-03-05"),
+        "c.md": ("在党建会议上的讲话", "2020-03"),  # another date: not the same
+        "d.md": ("在 党建会议上的讲话。", "2020-03-05"),  # spaces and punctuation do not count
+        "e.md": ("在党建\u200b会议上的讲话", "2020-03-05"),
+        "f.md": ("在安全会议上的讲话", "2020-03-05"),
+    }
     assert duplicates.same_title_and_date(items) == [("a.md", "b.md"), ("a.md", "d.md"), ("a.md", "e.md")]
     assert duplicates.same_title_and_date({"x": ("。", "2020"), "y": ("！", "2020")}) == []
 

@@ -1,4 +1,5 @@
 """Data out: ``site-builder export`` (CSV, JSON Lines, --text, --output) and ``search --csv``."""
+
 from __future__ import annotations
 
 import csv
@@ -14,13 +15,29 @@ from site_builder.compare import page_text
 FIELDS = ["source", "url", "title", "date", "meeting_type", "themes", "speaker", "organization", "字数"]
 
 SPEECHES = {
-    "2020/党建.md": speech(title="在2020年度党建工作会议上的讲话", date="2020-03-05", meeting_type="党建工作会议",
-                         themes=("基层党建", "党风廉政建设"), speaker="张三", organization="X局",
-                         body="同志们：\n\n## 一、总体要求\n\n要如履薄冰，恪尽职守。\n\n“抓落实”，要\"真抓\"、实干, 不搞形式。\n"),
-    "2021/座谈.md": speech(title='关于"三个一"的讲话, 含逗号', date="2021", meeting_type="座谈会", themes=("队伍建设",),
-                         body="一段话。\n\n另一段：GDP 增长 5%。\n"),
-    "2019/六月.md": speech(title="在全市安全生产动员大会上的讲话", date="2019-06", meeting_type="动员大会",
-                         themes=("安全生产",), body="安全生产责任重于泰山。\n"),
+    "2020/党建.md": speech(
+        title="在2020年度党建工作会议上的讲话",
+        date="2020-03-05",
+        meeting_type="党建工作会议",
+        themes=("基层党建", "党风廉政建设"),
+        speaker="张三",
+        organization="X局",
+        body='同志们：\n\n## 一、总体要求\n\n要如履薄冰，恪尽职守。\n\n“抓落实”，要"真抓"、实干, 不搞形式。\n',
+    ),
+    "2021/座谈.md": speech(
+        title='关于"三个一"的讲话, 含逗号',
+        date="2021",
+        meeting_type="座谈会",
+        themes=("队伍建设",),
+        body="一段话。\n\n另一段：GDP 增长 5%。\n",
+    ),
+    "2019/六月.md": speech(
+        title="在全市安全生产动员大会上的讲话",
+        date="2019-06",
+        meeting_type="动员大会",
+        themes=("安全生产",),
+        body="安全生产责任重于泰山。\n",
+    ),
     "2022/草稿.md": speech(title="草稿", date="2022-01-01", draft="true"),
 }
 
@@ -37,12 +54,19 @@ def expected_rows(site) -> list[dict]:
         title, text = page_text(html)
         facts = dict(re.findall(r"<dt>([^<]+)</dt><dd[^>]*>(.*?)</dd>", html))
         strip = lambda s: re.sub(r"<[^>]+>", "", s)
-        out.append({"url": page.relative_to(site.output).as_posix(), "title": title, "text": text,
-                    "date": re.search(r'<time datetime="([^"]+)">', facts["日期"]).group(1),
-                    "meeting_type": strip(facts["会议类型"]),
-                    "themes": re.findall(r'class="tag"[^>]*>([^<]+)<', facts["主题"]),
-                    "speaker": facts.get("讲话人", ""), "organization": facts.get("单位", ""),
-                    "字数": int(re.match(r"(\d+) 字", facts["字数"]).group(1))})
+        out.append(
+            {
+                "url": page.relative_to(site.output).as_posix(),
+                "title": title,
+                "text": text,
+                "date": re.search(r'<time datetime="([^"]+)">', facts["日期"]).group(1),
+                "meeting_type": strip(facts["会议类型"]),
+                "themes": re.findall(r'class="tag"[^>]*>([^<]+)<', facts["主题"]),
+                "speaker": facts.get("讲话人", ""),
+                "organization": facts.get("单位", ""),
+                "字数": int(re.match(r"(\d+) 字", facts["字数"]).group(1)),
+            }
+        )
     return out
 
 
@@ -65,8 +89,9 @@ def test_csv_has_one_row_per_published_speech_equal_to_its_page(built, capsys):
     for row in rows:
         page = expected[row["url"]]
         assert (built.output / row["url"]).is_file()
-        assert {k: row[k] for k in ("title", "date", "meeting_type", "speaker", "organization")} == \
-            {k: page[k] for k in ("title", "date", "meeting_type", "speaker", "organization")}
+        assert {k: row[k] for k in ("title", "date", "meeting_type", "speaker", "organization")} == {
+            k: page[k] for k in ("title", "date", "meeting_type", "speaker", "organization")
+        }
         assert row["themes"].split(";") == page["themes"]
         assert int(row["字数"]) == page["字数"]
     assert rows[1]["themes"] == "基层党建;党风廉政建设" and rows[1]["speaker"] == "张三"
@@ -83,13 +108,13 @@ def test_jsonl_with_text_equals_the_speeches(built, capsys):
         page = expected[row["url"]]
         assert row["text"] == page["text"], "the plain text, as the page's body reads"
         assert row["themes"] == page["themes"] and row["字数"] == page["字数"]
-    assert "“抓落实”，要\"真抓\"、实干, 不搞形式。" in rows[1]["text"]
+    assert '“抓落实”，要"真抓"、实干, 不搞形式。' in rows[1]["text"]
 
 
 def test_text_in_csv_survives_commas_quotes_and_line_breaks(built, capsys):
     assert built.run("export", "--text") == 0
     rows = rows_of_csv(capsys.readouterr().out)
-    assert rows[1]["text"] == "同志们：\n一、总体要求\n要如履薄冰，恪尽职守。\n“抓落实”，要\"真抓\"、实干, 不搞形式。"
+    assert rows[1]["text"] == '同志们：\n一、总体要求\n要如履薄冰，恪尽职守。\n“抓落实”，要"真抓"、实干, 不搞形式。'
 
 
 def test_output_file_csv_has_a_bom_jsonl_none(built, capsys, tmp_path):
@@ -98,7 +123,11 @@ def test_output_file_csv_has_a_bom_jsonl_none(built, capsys, tmp_path):
     assert f"3 speeches written to {target}" in capsys.readouterr().err
     data = target.read_bytes()
     assert data.startswith(b"\xef\xbb\xbf") and b"\r\n" in data
-    assert [r["source"] for r in rows_of_csv(data.decode("utf-8-sig"))] == ["2021/座谈.md", "2020/党建.md", "2019/六月.md"]
+    assert [r["source"] for r in rows_of_csv(data.decode("utf-8-sig"))] == [
+        "2021/座谈.md",
+        "2020/党建.md",
+        "2019/六月.md",
+    ]
     jsonl = tmp_path / "speeches.jsonl"
     assert built.run("export", "--format", "jsonl", "--output", str(jsonl)) == 0
     assert not jsonl.read_bytes().startswith(b"\xef\xbb\xbf")
@@ -106,14 +135,20 @@ def test_output_file_csv_has_a_bom_jsonl_none(built, capsys, tmp_path):
 
 
 def test_speeches_with_errors_are_named_and_left_out(make_site, capsys):
-    site = make_site(SPEECHES | {"bad/无日期.md": "---\ntitle: 无日期\nmeeting_type: 座谈会\nthemes: [甲]\n---\n正文\n",
-                                 "bad/坏.md": "---\ntitle: [\n---\n"})
+    site = make_site(
+        SPEECHES
+        | {
+            "bad/无日期.md": "---\ntitle: 无日期\nmeeting_type: 座谈会\nthemes: [甲]\n---\n正文\n",
+            "bad/坏.md": "---\ntitle: [\n---\n",
+        }
+    )
     assert site.run("export") == 1
     captured = capsys.readouterr()
     assert len(rows_of_csv(captured.out)) == 3
     assert "content/bad/无日期.md:1: date: missing" in captured.err
-    assert re.search(r"export: 2 speeches with errors were left out: content/bad/坏.md, content/bad/无日期.md",
-                     captured.err), captured.err
+    assert re.search(
+        r"export: 2 speeches with errors were left out: content/bad/坏.md, content/bad/无日期.md", captured.err
+    ), captured.err
 
 
 def test_export_reads_the_files_not_a_stale_build(built, capsys):
@@ -132,8 +167,11 @@ def test_export_reads_the_files_not_a_stale_build(built, capsys):
 def test_export_without_a_build(make_site, capsys):
     site = make_site(SPEECHES)
     assert site.run("export", "--format", "jsonl") == 0
-    assert [json.loads(line)["url"] for line in capsys.readouterr().out.splitlines()] == \
-        ["speeches/2021/座谈.html", "speeches/2020/党建.html", "speeches/2019/六月.html"]
+    assert [json.loads(line)["url"] for line in capsys.readouterr().out.splitlines()] == [
+        "speeches/2021/座谈.html",
+        "speeches/2020/党建.html",
+        "speeches/2019/六月.html",
+    ]
     assert not site.output.exists()
     assert site.run("export", "--content", "nowhere") == 2
     assert "content folder" in capsys.readouterr().err
@@ -146,8 +184,9 @@ def test_search_csv_gives_the_hits(built, capsys):
     out = capsys.readouterr().out
     assert out.splitlines()[0] == "source,url,title,date,meeting_type,excerpt"
     rows = rows_of_csv(out)
-    assert [(r["source"], r["url"], r["title"], r["date"], r["meeting_type"]) for r in rows] == \
-        [(h["source"], h["url"], h["title"], h["date"], h["meeting_type"]) for h in hits]
+    assert [(r["source"], r["url"], r["title"], r["date"], r["meeting_type"]) for r in rows] == [
+        (h["source"], h["url"], h["title"], h["date"], h["meeting_type"]) for h in hits
+    ]
     assert len(rows) == 2
     for row, hit in zip(rows, hits):
         assert "<" not in row["excerpt"] and row["excerpt"] == re.sub(r"</?mark>", "", hit["excerpt"])

@@ -1,6 +1,7 @@
 """Zero-width characters, direction marks and the soft hyphen fold to nothing (issue #16):
 ``如\\ufeff履薄冰`` in a text is found by 如履薄冰, and a query holding them matches the plain text,
 in the CLI (Whoosh), serve's /api/search and the static browser search alike."""
+
 from __future__ import annotations
 
 import contextlib
@@ -9,19 +10,25 @@ import json
 from urllib.parse import quote
 
 import pytest
+from conftest import speech
+from test_static_search import CHROMIUM, _render_search_page, _run, _search_url, browser, page, truth  # noqa: F401
 
 from site_builder import analysis, query
 from site_builder import search_index as wsi
 from site_builder.static_index import IndexDoc, StaticIndex
 
-from conftest import speech
-from test_static_search import CHROMIUM, _render_search_page, _run, _search_url, browser, page, truth  # noqa: F401
-
-INVISIBLE = [*map(chr, range(0x200B, 0x2010)), "\u2060", "\ufeff", *map(chr, range(0x202A, 0x202F)),
-             *map(chr, range(0x2066, 0x206A)), "\u00ad"]
+INVISIBLE = [
+    *map(chr, range(0x200B, 0x2010)),
+    "\u2060",
+    "\ufeff",
+    *map(chr, range(0x202A, 0x202F)),
+    *map(chr, range(0x2066, 0x206A)),
+    "\u00ad",
+]
 
 
 # -- analysis ----------------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("ch", INVISIBLE, ids=[f"U+{ord(c):04X}" for c in INVISIBLE])
 def test_each_invisible_character_folds_to_nothing(ch):
@@ -80,6 +87,7 @@ def test_queries_with_invisible_characters_parse_like_plain_ones():
 
 # -- the CLI / Whoosh index and serve's API ---------------------------------------------------
 
+
 @pytest.fixture(scope="module")
 def zw_site(tmp_path_factory):
     from conftest import Site
@@ -137,16 +145,30 @@ def test_serve_api_finds_them_too(zw_site):
 
 # -- the static index ---------------------------------------------------------------------------
 
+
 def _docs(strip: bool) -> list[IndexDoc]:
-    texts = [("在\u200b党建会议上的讲话", "要如\ufeff履薄冰，恪尽职守。党\u200d建工作。"),
-             ("在安全会议上的讲话", "要如\u200e履\u00ad薄\u2066冰\u2069，\u202a安全\u202c生产。"),
-             ("在其他会议上的讲话", "如临深渊，责任重大。")]
+    texts = [
+        ("在\u200b党建会议上的讲话", "要如\ufeff履薄冰，恪尽职守。党\u200d建工作。"),
+        ("在安全会议上的讲话", "要如\u200e履\u00ad薄\u2066冰\u2069，\u202a安全\u202c生产。"),
+        ("在其他会议上的讲话", "如临深渊，责任重大。"),
+    ]
     docs = []
     for i, (title, body) in enumerate(texts):
         if strip:
             title, body = ("".join(c for c in t if c not in INVISIBLE) for t in (title, body))
-        docs.append(IndexDoc(id=f"{i}.md", url=f"speeches/2020/{i}.html", title=title, date=f"2020-03-0{i + 1}",
-                             year=2020, meeting_type="工作会议", themes=("党建",), body=body, fingerprint=f"f{i}"))
+        docs.append(
+            IndexDoc(
+                id=f"{i}.md",
+                url=f"speeches/2020/{i}.html",
+                title=title,
+                date=f"2020-03-0{i + 1}",
+                year=2020,
+                meeting_type="工作会议",
+                themes=("党建",),
+                body=body,
+                fingerprint=f"f{i}",
+            )
+        )
     return docs
 
 
@@ -181,13 +203,22 @@ def zw_static_site(tmp_path_factory):
 
 
 @pytest.mark.browser
-@pytest.mark.skipif(not CHROMIUM.exists(), reason="headless Chromium not installed at /usr/bin/chromium "
-                    "(apt-get install chromium)")
+@pytest.mark.skipif(
+    not CHROMIUM.exists(), reason="headless Chromium not installed at /usr/bin/chromium (apt-get install chromium)"
+)
 def test_browser_search_finds_them(zw_static_site, page):  # noqa: F811
     out, docs = zw_static_site
     base = out.as_uri() + "/"
-    for q in ("如履薄冰", "如\u200b履薄冰", "\ufeff如履\u202e薄冰", '"如\u00ad履薄冰"', "党建", "安全生产", "党建会议",
-              "如履薄冰 \u200b"):
+    for q in (
+        "如履薄冰",
+        "如\u200b履薄冰",
+        "\ufeff如履\u202e薄冰",
+        '"如\u00ad履薄冰"',
+        "党建",
+        "安全生产",
+        "党建会议",
+        "如履薄冰 \u200b",
+    ):
         expected = truth(docs, q)
         assert expected, q
         total, hrefs = _run(page, _search_url(base, q))

@@ -12,6 +12,7 @@ builds it with the real CLI. Every build must:
 ``make test`` runs FUZZ_EXAMPLES (default 25) examples; ``bench/fuzz_build.py`` runs thousands.
 ``FUZZ_STATS=file.jsonl`` appends one line per build (exit code, seconds, problems).
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -40,14 +41,87 @@ BUILD_SECONDS = 60  # a build of five files; each file has a budget of loader.PA
 # -- what a hostile file is made of ---------------------------------------------------------------
 
 CHINESE = "同志们要如履薄冰恪尽职守全面从严治党党建廉政队伍建设基層黨建發展"
-SCRIPTS = ["Ελληνικά", "русский", "عربي\u200f", "עברית", "हिन्दी", "日本語かな", "한국어", "😀👍🏽", "e\u0301",
-           "\u0301\u0302", "ﬁ", "ＡＢＣ１２３", "\U00020000", "𝐀"]
-INVISIBLE = ["\x00", "\x01", "\x07", "\x08", "\x0b", "\x0c", "\x1b[31m", "\x7f", "\x85", "\u200b", "\u200d",
-             "\u202e", "\u2028", "\u2029", "\ufeff", "\ufffe", "\uffff", "\r", "\t", "\u3000"]
-MARKUP = ["*", "_", "**", "`", "```", "~~~", "[", "]", "](", "![", "[^1]", "<", ">", "&", "&#0;", "&#xD800;",
-          "\\", "|", "#", ":", "- ", "1. ", "> ", "<div>", "</div>", "<!--", "-->", "<![CDATA[", "<?", "<script>",
-          "</script>", '<a href="javascript:alert(1)">', "<img src=x onerror=alert(1)>", "{: #id }",
-          '<div markdown="1">', "*[HTML]: x", "[TOC]", "[a]: http://x", "<http://", "==", "---"]
+SCRIPTS = [
+    "Ελληνικά",
+    "русский",
+    "عربي\u200f",
+    "עברית",
+    "हिन्दी",
+    "日本語かな",
+    "한국어",
+    "😀👍🏽",
+    "e\u0301",
+    "\u0301\u0302",
+    "ﬁ",
+    "ＡＢＣ１２３",
+    "\U00020000",
+    "𝐀",
+]
+INVISIBLE = [
+    "\x00",
+    "\x01",
+    "\x07",
+    "\x08",
+    "\x0b",
+    "\x0c",
+    "\x1b[31m",
+    "\x7f",
+    "\x85",
+    "\u200b",
+    "\u200d",
+    "\u202e",
+    "\u2028",
+    "\u2029",
+    "\ufeff",
+    "\ufffe",
+    "\uffff",
+    "\r",
+    "\t",
+    "\u3000",
+]
+MARKUP = [
+    "*",
+    "_",
+    "**",
+    "`",
+    "```",
+    "~~~",
+    "[",
+    "]",
+    "](",
+    "![",
+    "[^1]",
+    "<",
+    ">",
+    "&",
+    "&#0;",
+    "&#xD800;",
+    "\\",
+    "|",
+    "#",
+    ":",
+    "- ",
+    "1. ",
+    "> ",
+    "<div>",
+    "</div>",
+    "<!--",
+    "-->",
+    "<![CDATA[",
+    "<?",
+    "<script>",
+    "</script>",
+    '<a href="javascript:alert(1)">',
+    "<img src=x onerror=alert(1)>",
+    "{: #id }",
+    '<div markdown="1">',
+    "*[HTML]: x",
+    "[TOC]",
+    "[a]: http://x",
+    "<http://",
+    "==",
+    "---",
+]
 
 
 def mostly(usual, rare):
@@ -57,8 +131,7 @@ def mostly(usual, rare):
 
 def runs(pieces: list[str], most: int):
     """A piece repeated: mostly a few times, sometimes past the limits."""
-    return st.builds(lambda p, n: p * n, st.sampled_from(pieces),
-                     mostly(st.integers(1, 12), st.integers(13, most)))
+    return st.builds(lambda p, n: p * n, st.sampled_from(pieces), mostly(st.integers(1, 12), st.integers(13, most)))
 
 
 token = st.one_of(
@@ -79,31 +152,64 @@ def nested(levels: int, step: str) -> str:
     return "".join(step * i + "- x\n" for i in range(levels))
 
 
-shapes = mostly(body, st.one_of(
-    st.builds(nested, mostly(st.integers(1, 40), st.integers(40, 1500)), st.sampled_from(["  ", "    ", "\t"])),
-    st.builds(lambda n: "- " * n + "x\n", mostly(st.integers(1, 40), st.integers(40, 4000))),
-    st.builds(lambda n: "[" * n + "\n\n" + "](" * n, mostly(st.integers(1, 600), st.integers(600, 30000))),
-))
+shapes = mostly(
+    body,
+    st.one_of(
+        st.builds(nested, mostly(st.integers(1, 40), st.integers(40, 1500)), st.sampled_from(["  ", "    ", "\t"])),
+        st.builds(lambda n: "- " * n + "x\n", mostly(st.integers(1, 40), st.integers(40, 4000))),
+        st.builds(lambda n: "[" * n + "\n\n" + "](" * n, mostly(st.integers(1, 600), st.integers(600, 30000))),
+    ),
+)
 
-scalar = st.one_of(st.text(CHINESE, min_size=1, max_size=20), st.text(min_size=1, max_size=20),
-                   st.sampled_from(["2020.10", "0123", "是", "no", "~", "null", "[a, b", "{x: 1}", "&a x", "*a",
-                                    "!!python/object:os.system x", "'\\u0000'", '"\\ud800"', "2020-02-30", ": x",
-                                    "\u202e讲话", "x" * 300]))
+scalar = st.one_of(
+    st.text(CHINESE, min_size=1, max_size=20),
+    st.text(min_size=1, max_size=20),
+    st.sampled_from(
+        [
+            "2020.10",
+            "0123",
+            "是",
+            "no",
+            "~",
+            "null",
+            "[a, b",
+            "{x: 1}",
+            "&a x",
+            "*a",
+            "!!python/object:os.system x",
+            "'\\u0000'",
+            '"\\ud800"',
+            "2020-02-30",
+            ": x",
+            "\u202e讲话",
+            "x" * 300,
+        ]
+    ),
+)
 
 
 @st.composite
 def front_matter(draw) -> str:
     """Valid front matter, with one value (or an extra field) made odd one time in three: the
     body must reach the Markdown parser most of the time."""
-    fields = {"title": draw(st.text(CHINESE + "ＡＢ12 《》：", min_size=1, max_size=30)),
-              "date": draw(st.sampled_from(["2020-03-05", "2021", "2019-07", "2022年3月5日"])),
-              "meeting_type": draw(st.sampled_from(["座谈会", "工作会议"])),
-              "themes": draw(st.sampled_from(["[党建]", "[党建, 廉政]", "队伍建设"]))}
+    fields = {
+        "title": draw(st.text(CHINESE + "ＡＢ12 《》：", min_size=1, max_size=30)),
+        "date": draw(st.sampled_from(["2020-03-05", "2021", "2019-07", "2022年3月5日"])),
+        "meeting_type": draw(st.sampled_from(["座谈会", "工作会议"])),
+        "themes": draw(st.sampled_from(["[党建]", "[党建, 廉政]", "队伍建设"])),
+    }
     if draw(st.integers(0, 2)) == 0:
         fields[draw(st.sampled_from(sorted(fields)))] = draw(scalar)
     if draw(st.integers(0, 2)) == 0:
-        fields.update(draw(st.dictionaries(st.sampled_from(["slug", "summary", "speaker", "tags", "draft", "review",
-                                                            "meeting_typ", "x"]), scalar, max_size=3)))
+        fields.update(
+            draw(
+                st.dictionaries(
+                    st.sampled_from(["slug", "summary", "speaker", "tags", "draft", "review", "meeting_typ", "x"]),
+                    scalar,
+                    max_size=3,
+                )
+            )
+        )
     return "---\n" + "".join(f"{k}: {v}\n" for k, v in fields.items()) + "---\n"
 
 
@@ -118,12 +224,16 @@ def hostile_file(draw) -> bytes:
     return data
 
 
-names = st.one_of(st.just("fuzz.md"), st.text("abcXYZ讲话稿-_ .", min_size=1, max_size=12).map(lambda s: s.strip() + ".md"))
+names = st.one_of(
+    st.just("fuzz.md"), st.text("abcXYZ讲话稿-_ .", min_size=1, max_size=12).map(lambda s: s.strip() + ".md")
+)
 
 # -- the archive and the checks ---------------------------------------------------------------------
 
-GOOD = {"2020/good.md": speech(title="好的讲话", body="同志们：\n\n要如履薄冰，恪尽职守。\n"),
-        "2019/other.md": speech(title="另一篇讲话", date="2019-05-01", body="全面从严治党。\n")}
+GOOD = {
+    "2020/good.md": speech(title="好的讲话", body="同志们：\n\n要如履薄冰，恪尽职守。\n"),
+    "2019/other.md": speech(title="另一篇讲话", date="2019-05-01", body="全面从严治党。\n"),
+}
 
 
 class _Pages(HTMLParser):
@@ -203,9 +313,17 @@ def check_build(site: Site, files: dict[str, bytes]) -> dict:
         assert {h["source"] for h in index.search("如履薄冰", limit=50)["hits"]} >= {"2020/good.md"}
     finally:
         index.close()
-    stats = {"exit": code, "seconds": round(seconds, 2), "bytes": sum(map(len, files.values())),
-             "problems": sorted({re.sub(r"\d[\d,.]*", "N", m.group(1))[:72]
-                                 for m in re.finditer(r"^content/[^\n]*?\.md(?::\d+)?: ([^\n]*)", err, re.M)})}
+    stats = {
+        "exit": code,
+        "seconds": round(seconds, 2),
+        "bytes": sum(map(len, files.values())),
+        "problems": sorted(
+            {
+                re.sub(r"\d[\d,.]*", "N", m.group(1))[:72]
+                for m in re.finditer(r"^content/[^\n]*?\.md(?::\d+)?: ([^\n]*)", err, re.M)
+            }
+        ),
+    }
     if os.environ.get("FUZZ_STATS"):
         with open(os.environ["FUZZ_STATS"], "a", encoding="utf-8") as fh:
             fh.write(json.dumps(stats, ensure_ascii=False) + "\n")
@@ -227,8 +345,9 @@ def fuzz_site() -> Site:
     return _SITE[0]
 
 
-@settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow,
-                                                                          HealthCheck.data_too_large])
+@settings(
+    max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large]
+)
 @given(st.dictionaries(names, hostile_file(), min_size=1, max_size=3))
 def test_hostile_files_never_stop_the_archive(files):
     check_build(fuzz_site(), files)

@@ -3,6 +3,7 @@
 Each test names the case of the issue it covers. A broken file is an error of that file (exit 1)
 and the other speeches are built; exit 70 is left for bugs outside per-file work.
 """
+
 from __future__ import annotations
 
 import os
@@ -48,15 +49,24 @@ def search(site: Site, query: str) -> tuple[int, dict | str]:
 
 
 def cli_search(site: Site, query: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "site_builder", "search", query],
-                          cwd=site.root, capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "site_builder", "search", query],
+        cwd=site.root,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
 @pytest.fixture
 def good(make_site):
     """A site with two good speeches; each test adds its hostile file."""
-    return make_site({"2020/good.md": speech(title="好的讲话", body="同志们：\n\n要如履薄冰。\n"),
-                      "2020/other.md": speech(title="另一篇", date="2020-05-01", body="恪尽职守。\n")})
+    return make_site(
+        {
+            "2020/good.md": speech(title="好的讲话", body="同志们：\n\n要如履薄冰。\n"),
+            "2020/other.md": speech(title="另一篇", date="2020-05-01", body="恪尽职守。\n"),
+        }
+    )
 
 
 def assert_good_built(site: Site) -> None:
@@ -69,26 +79,30 @@ def assert_good_built(site: Site) -> None:
 # Bounded work per file (3)
 # --------------------------------------------------------------------------------------------
 
+
 def nested_list(levels: int, step: str = "  ") -> str:
     return "".join(step * i + "- x\n" for i in range(levels))
 
 
-@pytest.mark.parametrize("body, where, what", [
-    (nested_list(1000), 71, "nested 33 levels deep (the limit is 32)"),  # 2 spaces a level: 4 columns = 1
-    (nested_list(1000, "    "), 39, "nested 33 levels deep (the limit is 32)"),
-    ("- " * 3000 + "x\n", 7, "nested 3000 levels deep (the limit is 32)"),  # 3,000 levels on one line
-    ("> " * 3000 + "x\n", 7, "nested 3000 levels deep (the limit is 32)"),
-    ("".join("a\n: b\n" for _ in range(1000)), 72, "nested 33 levels deep"),  # definitions recurse too
-    ("[" * 20000 + "\n", 7, "more than 500 '[' in the paragraph starting at line 7"),
-    ("".join("[a](" for _ in range(4000)) + "\n", 7, "more than 500 '['"),
-    ("x\n\n" + "](" * 50000 + "[" * 600 + "\n", 9, "more than 500 '['"),
-    ("<div " * 1500 + "\n", 7, "more than 1,000 '<' not closed on its line in the paragraph"),
-    ("<![CDATA[" * 2000, 7, "'['"),
-    ("同志们" * 70000 + "\n", 7, "line of 210,000 characters (the limit is 200,000)"),
-    ("".join(f"## 第{i}节\n\n" for i in range(1100)), 2007, "more than 1,000 headings"),
-    ("".join(f"*[A{i}]: b\n" for i in range(60)), 57, "more than 50 abbreviation definitions"),
-    ("<div>" * 200 + "\n", 7, "HTML elements nested more than 100 levels deep"),
-])
+@pytest.mark.parametrize(
+    "body, where, what",
+    [
+        (nested_list(1000), 71, "nested 33 levels deep (the limit is 32)"),  # 2 spaces a level: 4 columns = 1
+        (nested_list(1000, "    "), 39, "nested 33 levels deep (the limit is 32)"),
+        ("- " * 3000 + "x\n", 7, "nested 3000 levels deep (the limit is 32)"),  # 3,000 levels on one line
+        ("> " * 3000 + "x\n", 7, "nested 3000 levels deep (the limit is 32)"),
+        ("".join("a\n: b\n" for _ in range(1000)), 72, "nested 33 levels deep"),  # definitions recurse too
+        ("[" * 20000 + "\n", 7, "more than 500 '[' in the paragraph starting at line 7"),
+        ("".join("[a](" for _ in range(4000)) + "\n", 7, "more than 500 '['"),
+        ("x\n\n" + "](" * 50000 + "[" * 600 + "\n", 9, "more than 500 '['"),
+        ("<div " * 1500 + "\n", 7, "more than 1,000 '<' not closed on its line in the paragraph"),
+        ("<![CDATA[" * 2000, 7, "'['"),
+        ("同志们" * 70000 + "\n", 7, "line of 210,000 characters (the limit is 200,000)"),
+        ("".join(f"## 第{i}节\n\n" for i in range(1100)), 2007, "more than 1,000 headings"),
+        ("".join(f"*[A{i}]: b\n" for i in range(60)), 57, "more than 50 abbreviation definitions"),
+        ("<div>" * 200 + "\n", 7, "HTML elements nested more than 100 levels deep"),
+    ],
+)
 def test_markdown_past_a_limit_is_a_problem_of_its_file_with_line_and_limit(good, capsys, body, where, what):
     good.write("2020/hostile.md", speech(title="敌意", body=body))
     started = time.perf_counter()
@@ -119,9 +133,14 @@ def test_a_3000_level_nested_list_and_a_50_mb_file_end_in_seconds(good, capsys):
 
 
 def test_limits_leave_ordinary_markdown_alone():
-    body = ("同志们：\n\n## 一、总体要求\n\n1. 第一\n    - 子项 [链接](https://example.org) **强调**\n"
-            "        > 引用\n\n| 甲 | 乙 |\n|---|---|\n| 1 | 2 |\n\n- - -\n\n" + "* * * * * * * * * * *\n\n"
-            + "                                        2020年3月5日\n" + "<b>x</b> " * 600 + "\n")
+    body = (
+        "同志们：\n\n## 一、总体要求\n\n1. 第一\n    - 子项 [链接](https://example.org) **强调**\n"
+        "        > 引用\n\n| 甲 | 乙 |\n|---|---|\n| 1 | 2 |\n\n- - -\n\n"
+        + "* * * * * * * * * * *\n\n"
+        + "                                        2020年3月5日\n"
+        + "<b>x</b> " * 600
+        + "\n"
+    )
     markup.check_limits(body)
     for path in sorted((REPO / "content").rglob("*.md")):  # the seed speeches
         markup.check_limits(path.read_text(encoding="utf-8"))
@@ -152,6 +171,7 @@ def test_within_the_limits_a_file_parses_in_seconds():
 # Every file processed in isolation (2)
 # --------------------------------------------------------------------------------------------
 
+
 def test_a_file_name_in_gbk_is_reported_escaped_never_a_crash(good, capsys):
     name = os.fsencode(good.content / "2020") + b"/" + "讲话稿.md".encode("gbk")
     with open(name, "wb") as fh:
@@ -163,8 +183,9 @@ def test_a_file_name_in_gbk_is_reported_escaped_never_a_crash(good, capsys):
     for command in ("build", "check"):
         code, err = run(good, command, "-q", capsys=capsys)
         assert code == 1, err
-        assert ("content/2020/\\xbd\\xb2\\xbb\\xb0\\xb8\\xe5.md: file name is not UTF-8 "
-                "(as GBK it reads '讲话稿.md'") in err
+        assert (
+            "content/2020/\\xbd\\xb2\\xbb\\xb0\\xb8\\xe5.md: file name is not UTF-8 (as GBK it reads '讲话稿.md'"
+        ) in err
         assert "content/\\xbd\\xb2\\xbb\\xb0: folder name is not UTF-8 (as GBK it reads '讲话'" in err
         assert "internal error" not in err
     assert_good_built(good)
@@ -289,14 +310,17 @@ def test_a_speech_the_indexers_fail_on_is_left_out_and_named(good, capsys, monke
 # Nothing published is lost (4)
 # --------------------------------------------------------------------------------------------
 
+
 def test_a_new_file_colliding_with_a_published_speech_gets_the_error(good, capsys):
     assert good.run("build", "-q") == 0
     before = speech_page(good, "good").read_bytes()
     good.write("2020/new.md", speech(title="新来的", date="2020-12-01", slug="good", body="新的内容\n"))
     code, err = run(good, "build", "-q", capsys=capsys)
     assert code == 1
-    assert ("content/2020/new.md: slug: this speech and content/2020/good.md would both be written to "
-            "speeches/2020/good.html; content/2020/good.md published it first and keeps it") in err
+    assert (
+        "content/2020/new.md: slug: this speech and content/2020/good.md would both be written to "
+        "speeches/2020/good.html; content/2020/good.md published it first and keeps it"
+    ) in err
     assert "content/2020/good.md:" not in err  # the existing speech is not in error
     assert speech_page(good, "good").read_bytes() == before
     assert "好的讲话" in good.page("index.html") and "新来的" not in good.page("index.html")
@@ -338,9 +362,13 @@ def test_a_speech_through_a_symlinked_folder_keeps_its_page_when_it_breaks(make_
 
 
 def test_an_unreadable_folder_never_removes_what_was_published(make_site, capsys, monkeypatch):
-    site = make_site({"2020/good.md": speech(title="好的讲话"),
-                      "locked/a.md": speech(title="锁住的", date="2019-01-01"),
-                      "locked/sub/b.md": speech(title="更深的", date="2019-02-01")})
+    site = make_site(
+        {
+            "2020/good.md": speech(title="好的讲话"),
+            "locked/a.md": speech(title="锁住的", date="2019-01-01"),
+            "locked/sub/b.md": speech(title="更深的", date="2019-02-01"),
+        }
+    )
     assert site.run("build", "-q") == 0
     pages = {p: p.read_bytes() for p in (site.output / "speeches" / "2019").iterdir()}
     real_walk = os.walk
@@ -364,10 +392,14 @@ def test_an_unreadable_folder_never_removes_what_was_published(make_site, capsys
 # No speech at all; deleted speeches leave every index; an unfinished index (5)
 # --------------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("files, message", [
-    ({}, "no speech to publish: the site is built empty"),
-    ({"a.md": speech(draft="true")}, "no speech to publish (1 drafts; --drafts includes them)"),
-])
+
+@pytest.mark.parametrize(
+    "files, message",
+    [
+        ({}, "no speech to publish: the site is built empty"),
+        ({"a.md": speech(draft="true")}, "no speech to publish (1 drafts; --drafts includes them)"),
+    ],
+)
 def test_an_archive_with_no_speech_builds_an_empty_site(make_site, capsys, files, message):
     site = make_site(files)
     code, err = run(site, "build", capsys=capsys)
@@ -453,14 +485,19 @@ def test_an_index_of_an_empty_archive_is_complete(tmp_path):
 # Case-only collisions (7)
 # --------------------------------------------------------------------------------------------
 
+
 def test_file_names_differing_only_in_case_are_errors_naming_both(make_site, capsys):
     site = make_site({"Report.md": speech(title="报告"), "report.md": speech(title="另一个报告", date="2020-01-01")})
     code, err = run(site, "build", "-q", capsys=capsys)
     assert code == 1
-    assert ("content/report.md: slug: this speech's page speeches/2020/report.html and the page of "
-            "content/Report.md (speeches/2020/Report.html) differ only in upper/lower case: they would be "
-            "one file on a case-insensitive disk") in err
-    assert "content/Report.md: slug: this speech's page speeches/2020/Report.html and the page of content/report.md" in err
+    assert (
+        "content/report.md: slug: this speech's page speeches/2020/report.html and the page of "
+        "content/Report.md (speeches/2020/Report.html) differ only in upper/lower case: they would be "
+        "one file on a case-insensitive disk"
+    ) in err
+    assert (
+        "content/Report.md: slug: this speech's page speeches/2020/Report.html and the page of content/report.md" in err
+    )
     assert not list((site.output / "speeches").rglob("*.html")) if (site.output / "speeches").exists() else True
 
 
@@ -475,11 +512,14 @@ def test_a_case_collision_with_a_published_speech_keeps_the_published_one(make_s
 
 
 def test_vocabulary_entries_differing_only_in_case_are_errors_naming_both_files(make_site, capsys):
-    site = make_site({"a.md": speech(title="甲", themes=("GDP",)), "b.md": speech(title="乙", date="2021-01-01",
-                                                                                   themes=("gdp",))})
+    site = make_site(
+        {"a.md": speech(title="甲", themes=("GDP",)), "b.md": speech(title="乙", date="2021-01-01", themes=("gdp",))}
+    )
     code, err = run(site, "build", "-q", capsys=capsys)
     assert code == 1
-    assert "differ only in upper/lower case (gdp and GDP)" in err or "differ only in upper/lower case (GDP and gdp)" in err
+    assert (
+        "differ only in upper/lower case (gdp and GDP)" in err or "differ only in upper/lower case (GDP and gdp)" in err
+    )
     assert "content/a.md" in err and "content/b.md" in err
     themes = {p.name.casefold() for p in (site.output / "themes").iterdir() if p.is_dir()}
     assert len(themes) == len([p for p in (site.output / "themes").iterdir() if p.is_dir()])
@@ -492,8 +532,12 @@ def test_vocabulary_entries_differing_only_in_case_are_errors_naming_both_files(
 
 
 @settings(max_examples=300, deadline=None)
-@given(docs=st.sets(st.integers(0, 60), max_size=40), removed=st.sets(st.integers(0, 60), max_size=30),
-       added=st.dictionaries(st.integers(0, 60), st.integers(1, 5), max_size=6), ck=st.integers(1, 4))
+@given(
+    docs=st.sets(st.integers(0, 60), max_size=40),
+    removed=st.sets(st.integers(0, 60), max_size=30),
+    added=st.dictionaries(st.integers(0, 60), st.integers(1, 5), max_size=6),
+    ck=st.integers(1, 4),
+)
 def test_patching_a_long_posting_equals_writing_it_again(docs, removed, added, ck):
     from site_builder import static_index as si
 

@@ -4,6 +4,7 @@ Formats and encodings are in test_import_sources.py; the whole fixture corpus ag
 expected values in test_import_corpus.py; the batch command (sheet, report, duplicates) in
 test_import_batch.py.
 """
+
 from __future__ import annotations
 
 import datetime as _dt
@@ -49,15 +50,21 @@ def paragraphs(result) -> list[str]:
 def lost_characters(source: str, result) -> Counter:
     """Non-whitespace characters of ``source`` found neither in the body, the front-matter values,
     the dropped lines nor the moved lines (multisets; Markdown escapes and heading marks removed)."""
+
     def chars(text: str) -> Counter:
         return Counter(c for c in INVISIBLE.sub("", text) if not c.isspace())
 
     body = re.sub(r"^#+ ", "", result.body, flags=re.M)
     body = html.unescape(re.sub(r"\\(.)", r"\1", body))
-    values = " ".join(str(v.iso() if isinstance(v, PartialDate) else v) for k, v in result.fields.items()
-                      if k != "review")
-    kept = chars(body) + chars(values) + chars(" ".join(t for _, t, _ in result.dropped)) \
+    values = " ".join(
+        str(v.iso() if isinstance(v, PartialDate) else v) for k, v in result.fields.items() if k != "review"
+    )
+    kept = (
+        chars(body)
+        + chars(values)
+        + chars(" ".join(t for _, t, _ in result.dropped))
         + chars(" ".join(t for _, t in result.moved))
+    )
     return chars(source) - kept
 
 
@@ -88,9 +95,11 @@ def test_seed_keeps_every_character_and_reports_the_disclaimer(seed):
 
 # --- layout recovery -------------------------------------------------------------------------
 
-ONE_LINE = ("在全市文化工作座谈会上的讲话（2023年6月2日）王　强　　2023年6月2日，全市文化工作座谈会在市委礼堂召开。"
-            "记者 赵明/摄　　同志们：　　今天我们召开座谈会，主要任务是总结工作。　　一、深刻认识文化建设的重要意义"
-            "　　文化是一个国家、一个民族的灵魂。我们要坚定文化自信。　　二、扎实推进文化惠民工程　　要加强公共文化服务。")
+ONE_LINE = (
+    "在全市文化工作座谈会上的讲话（2023年6月2日）王　强　　2023年6月2日，全市文化工作座谈会在市委礼堂召开。"
+    "记者 赵明/摄　　同志们：　　今天我们召开座谈会，主要任务是总结工作。　　一、深刻认识文化建设的重要意义"
+    "　　文化是一个国家、一个民族的灵魂。我们要坚定文化自信。　　二、扎实推进文化惠民工程　　要加强公共文化服务。"
+)
 
 
 def test_whole_speech_on_one_line_is_split_into_paragraphs_and_read():
@@ -99,16 +108,26 @@ def test_whole_speech_on_one_line_is_split_into_paragraphs_and_read():
     assert result.fields["date"] == PartialDate(2023, 6, 2)
     assert result.fields["speaker"] == "王强"
     assert result.fields["meeting_type"] == "座谈会"
-    assert paragraphs(result) == ["（2023年6月2日）王 强", "同志们：", "今天我们召开座谈会，主要任务是总结工作。",
-                                  "## 一、深刻认识文化建设的重要意义", "文化是一个国家、一个民族的灵魂。我们要坚定文化自信。",
-                                  "## 二、扎实推进文化惠民工程", "要加强公共文化服务。"]
+    assert paragraphs(result) == [
+        "（2023年6月2日）王 强",
+        "同志们：",
+        "今天我们召开座谈会，主要任务是总结工作。",
+        "## 一、深刻认识文化建设的重要意义",
+        "文化是一个国家、一个民族的灵魂。我们要坚定文化自信。",
+        "## 二、扎实推进文化惠民工程",
+        "要加强公共文化服务。",
+    ]
     assert [r for _, _, r in result.dropped] == ["图片说明"]
     assert not lost_characters(ONE_LINE, result)
 
 
 def test_one_line_with_runs_of_spaces_and_a_name_spaced_with_spaces():
-    text = ("在全市防汛工作会议上的讲话  （2022年3月9日）  市长  罗  成      同志们：   " + "今天召开会议，部署防汛工作。" * 12
-            + "   一、提高认识   " + "防汛工作事关全局。" * 10)
+    text = (
+        "在全市防汛工作会议上的讲话  （2022年3月9日）  市长  罗  成      同志们：   "
+        + "今天召开会议，部署防汛工作。" * 12
+        + "   一、提高认识   "
+        + "防汛工作事关全局。" * 10
+    )
     result = imp(text)
     assert result.fields["speaker"] == "罗成" and result.fields["date"] == PartialDate(2022, 3, 9)
     assert "同志们：" in paragraphs(result) and "## 一、提高认识" in paragraphs(result)
@@ -150,13 +169,17 @@ def test_hard_wrapped_lines_are_joined_and_footnote_markers_rejoin_their_sentenc
 
 
 def test_text_with_one_paragraph_per_line_is_not_joined():
-    lines = ["在全市工作会议上的讲话", "（2021年3月5日）"] + [f"第{i}段讲话内容，说明这一段的意思，字数各不相同{'很' * (i % 7)}。" for i in range(12)]
+    lines = ["在全市工作会议上的讲话", "（2021年3月5日）"] + [
+        f"第{i}段讲话内容，说明这一段的意思，字数各不相同{'很' * (i % 7)}。" for i in range(12)
+    ]
     result = imp("\n".join(lines))
     assert len(paragraphs(result)) == 13
 
 
 def test_number_alone_on_its_line_joins_the_next_line_no_empty_heading():
-    text = "在2021年工作会议上的讲话\n同志们：\n一、\n提高政治站位\n要提高站位。\n二、\n压实工作责任\n要压实责任。\n三、"
+    text = (
+        "在2021年工作会议上的讲话\n同志们：\n一、\n提高政治站位\n要提高站位。\n二、\n压实工作责任\n要压实责任。\n三、"
+    )
     result = imp(text)
     assert "## 一、提高政治站位" in paragraphs(result) and "## 二、压实工作责任" in paragraphs(result)
     assert not re.search(r"^#+\s*(?:[一二三四五六七八九十]+、)?\s*$", body_of(result), re.M)
@@ -167,24 +190,43 @@ def test_number_alone_on_its_line_joins_the_next_line_no_empty_heading():
 
 
 def test_heading_levels_follow_the_kind_of_number_everywhere():
-    text = ("在2020年度工作会议上的讲话\n同志们：\n（一）第一部分\n内容。\n1.小点\n内容。\n2.又一点\n内容。\n"
-            "一、总体要求\n（二）第二部分\n（1）细目\n（2）细目二\n")
+    text = (
+        "在2020年度工作会议上的讲话\n同志们：\n（一）第一部分\n内容。\n1.小点\n内容。\n2.又一点\n内容。\n"
+        "一、总体要求\n（二）第二部分\n（1）细目\n（2）细目二\n"
+    )
     body = body_of(imp(text))
     assert "\n## 一、总体要求\n" in body and "\n### （一）第一部分\n" in body and "\n### （二）第二部分\n" in body
     assert "\n#### 1.小点\n" in body and "\n##### （1）细目\n" in body
 
 
 def test_heading_followed_by_its_first_sentence_is_split_and_keeps_its_full_stop():
-    text = "在2020年度工作会议上的讲话\n（一）坚持问题导向。要聚焦突出问题，逐项整改。\n（二）坚持目标导向。要明确目标。\n"
-    assert paragraphs(imp(text)) == ["### （一）坚持问题导向。", "要聚焦突出问题，逐项整改。",
-                                     "### （二）坚持目标导向。", "要明确目标。"] or \
-        paragraphs(imp(text)) == ["## （一）坚持问题导向。", "要聚焦突出问题，逐项整改。", "## （二）坚持目标导向。", "要明确目标。"]
+    text = (
+        "在2020年度工作会议上的讲话\n（一）坚持问题导向。要聚焦突出问题，逐项整改。\n（二）坚持目标导向。要明确目标。\n"
+    )
+    assert paragraphs(imp(text)) == [
+        "### （一）坚持问题导向。",
+        "要聚焦突出问题，逐项整改。",
+        "### （二）坚持目标导向。",
+        "要明确目标。",
+    ] or paragraphs(imp(text)) == [
+        "## （一）坚持问题导向。",
+        "要聚焦突出问题，逐项整改。",
+        "## （二）坚持目标导向。",
+        "要明确目标。",
+    ]
 
 
 def test_one_kind_is_decided_once_for_the_whole_document():
     long_first = "（一）" + "这一段的第一句话很长，" * 6 + "所以它不像标题。后面还有话。"
-    text = "\n".join(["在2020年度工作会议上的讲话", "（一）加强领导。要加强。", "（二）" + "很长的段落，" * 30 + "。",
-                      "（三）完善制度。要完善。", long_first])
+    text = "\n".join(
+        [
+            "在2020年度工作会议上的讲话",
+            "（一）加强领导。要加强。",
+            "（二）" + "很长的段落，" * 30 + "。",
+            "（三）完善制度。要完善。",
+            long_first,
+        ]
+    )
     result = imp(text)
     heads = [p for p in paragraphs(result) if p.startswith("#")]
     assert heads[:2] == ["## （一）加强领导。", "## （三）完善制度。"]
@@ -193,16 +235,38 @@ def test_one_kind_is_decided_once_for_the_whole_document():
 
 
 def test_long_numbered_paragraphs_stay_paragraphs_and_prose_steps_are_never_headings():
-    items = [f"{i}．" + "各级党组织要认真落实责任制，切实加强组织领导，确保各项工作任务落到实处，" * 3 + "。" for i in range(1, 5)]
-    text = "\n".join(["在2020年度工作会议上的讲话", *items, "首先，要建好班子。各级要建立网络。", "一是要明确职责。从督察情况看。"])
+    items = [
+        f"{i}．" + "各级党组织要认真落实责任制，切实加强组织领导，确保各项工作任务落到实处，" * 3 + "。"
+        for i in range(1, 5)
+    ]
+    text = "\n".join(
+        ["在2020年度工作会议上的讲话", *items, "首先，要建好班子。各级要建立网络。", "一是要明确职责。从督察情况看。"]
+    )
     result = imp(text)
     assert not result.headings
 
 
-@pytest.mark.parametrize("line", [
-    "# 不是标题", "> 不是引用", "- 不是列表", "* 不是列表", "+ 不是列表", "1. 不是列表", "---", "***", "~~~",
-    "带*星号*和_下划线_的`代码`", "一个 <b>标签</b>", "反斜杠 \\ 保留", "[链接](http://x)", "&nbsp; 实体", "{: #id}", ": 定义",
-])
+@pytest.mark.parametrize(
+    "line",
+    [
+        "# 不是标题",
+        "> 不是引用",
+        "- 不是列表",
+        "* 不是列表",
+        "+ 不是列表",
+        "1. 不是列表",
+        "---",
+        "***",
+        "~~~",
+        "带*星号*和_下划线_的`代码`",
+        "一个 <b>标签</b>",
+        "反斜杠 \\ 保留",
+        "[链接](http://x)",
+        "&nbsp; 实体",
+        "{: #id}",
+        ": 定义",
+    ],
+)
 def test_escape_renders_as_written(line):
     from html import unescape
 
@@ -229,8 +293,16 @@ def test_name_prefix_becomes_the_speaker():
     assert "二〇二一年三月五日" in paragraphs(result)  # a date line stays in the body too
 
 
-@pytest.mark.parametrize("first", ["各位代表：", "同志们：", "女士们，先生们，朋友们：", "（译自某某档案俄文稿）",
-                                   "今天，我们在这里召开会议，总结去年的工作。"])
+@pytest.mark.parametrize(
+    "first",
+    [
+        "各位代表：",
+        "同志们：",
+        "女士们，先生们，朋友们：",
+        "（译自某某档案俄文稿）",
+        "今天，我们在这里召开会议，总结去年的工作。",
+    ],
+)
 def test_a_salutation_a_note_or_a_sentence_is_never_the_title(first):
     result = imp(first + "\n今天，我们在这里隆重集会。\n一、总体情况\n情况很好。\n", "新建文本文档 (3).txt")
     assert "title" not in result.fields or result.fields["title"] != first
@@ -239,8 +311,10 @@ def test_a_salutation_a_note_or_a_sentence_is_never_the_title(first):
 
 
 def test_government_work_report_with_dateline_and_byline():
-    text = ("政府工作报告\n——2024年3月5日在第十四届全国人民代表大会第二次会议上\n国务院总理　李　强\n\n各位代表：\n\n"
-            "现在，我代表国务院，向大会报告政府工作。\n\n一、2023年工作回顾\n\n过去一年很不平凡。\n")
+    text = (
+        "政府工作报告\n——2024年3月5日在第十四届全国人民代表大会第二次会议上\n国务院总理　李　强\n\n各位代表：\n\n"
+        "现在，我代表国务院，向大会报告政府工作。\n\n一、2023年工作回顾\n\n过去一年很不平凡。\n"
+    )
     result = imp(text)
     assert result.fields["title"] == "政府工作报告"
     assert result.fields["date"] == PartialDate(2024, 3, 5)
@@ -249,16 +323,19 @@ def test_government_work_report_with_dateline_and_byline():
     assert "——2024年3月5日在第十四届全国人民代表大会第二次会议上" in paragraphs(result)
 
 
-@pytest.mark.parametrize("line, date", [
-    ("（2022年11月4日）", PartialDate(2022, 11, 4)),
-    ("——2024年3月5日在市第十六届人民代表大会第二次会议上", PartialDate(2024, 3, 5)),
-    ("（2023年3月13日市第十六届人民代表大会第一次会议通过）", PartialDate(2023, 3, 13)),
-    ("（2023年11月16日，杭州）", PartialDate(2023, 11, 16)),
-    ("二〇二三年十二月三十一日", PartialDate(2023, 12, 31)),
-    ("１９５７年６月２６日", PartialDate(1957, 6, 26)),
-    ("1957年6月26日在第一屆全國人民代表大會第四次會議上", PartialDate(1957, 6, 26)),
-    ("王强　2023年6月2日", PartialDate(2023, 6, 2)),
-])
+@pytest.mark.parametrize(
+    "line, date",
+    [
+        ("（2022年11月4日）", PartialDate(2022, 11, 4)),
+        ("——2024年3月5日在市第十六届人民代表大会第二次会议上", PartialDate(2024, 3, 5)),
+        ("（2023年3月13日市第十六届人民代表大会第一次会议通过）", PartialDate(2023, 3, 13)),
+        ("（2023年11月16日，杭州）", PartialDate(2023, 11, 16)),
+        ("二〇二三年十二月三十一日", PartialDate(2023, 12, 31)),
+        ("１９５７年６月２６日", PartialDate(1957, 6, 26)),
+        ("1957年6月26日在第一屆全國人民代表大會第四次會議上", PartialDate(1957, 6, 26)),
+        ("王强　2023年6月2日", PartialDate(2023, 6, 2)),
+    ],
+)
 def test_dates_in_the_head_of_the_text(line, date):
     result = imp(f"关于本市卫生工作的报告\n{line}\n各位代表：\n现在我作报告。\n", "doc007.txt")
     assert result.fields["date"] == date
@@ -282,13 +359,16 @@ def test_disagreeing_years_are_flagged():
     assert any("2019" in n and "2021" in n for n in result.notes) and "date" in result.review
 
 
-@pytest.mark.parametrize("byline, speaker, organization", [
-    ("市委书记　王　强", "王强", None),
-    ("某某市人民政府市长　李　明", "李明", "某某市人民政府"),
-    ("王强", "王强", None),
-    ("省衞生廳廳長　趙文遠", "趙文遠", "省衞生廳"),
-    ("市防汛抗旱指挥部总指挥　高　远", "高远", "市防汛抗旱指挥部"),
-])
+@pytest.mark.parametrize(
+    "byline, speaker, organization",
+    [
+        ("市委书记　王　强", "王强", None),
+        ("某某市人民政府市长　李　明", "李明", "某某市人民政府"),
+        ("王强", "王强", None),
+        ("省衞生廳廳長　趙文遠", "趙文遠", "省衞生廳"),
+        ("市防汛抗旱指挥部总指挥　高　远", "高远", "市防汛抗旱指挥部"),
+    ],
+)
 def test_bylines_at_the_top_or_the_bottom(byline, speaker, organization):
     top = imp(f"在全市工作会议上的讲话\n（2021年3月5日）\n{byline}\n同志们：\n今天开会，讲三点意见。\n")
     bottom = imp(f"在全市工作会议上的讲话\n（2021年3月5日）\n同志们：\n今天开会，讲三点意见。\n{byline}\n")
@@ -309,7 +389,9 @@ def test_meeting_type_prefers_the_archive_vocabulary_then_built_in_kinds():
 
 def test_themes_come_from_the_archive_and_its_keywords_never_from_title_fragments():
     vocab = Vocabulary(themes=("党风廉政建设", "乡村振兴"), theme_keywords=(("党风廉政建设", ("廉洁", "八项规定")),))
-    text = "在中国共产党第二十次全国代表大会上的报告\n（2022年10月16日）\n同志们：\n要廉洁自律，落实八项规定，保持廉洁。\n"
+    text = (
+        "在中国共产党第二十次全国代表大会上的报告\n（2022年10月16日）\n同志们：\n要廉洁自律，落实八项规定，保持廉洁。\n"
+    )
     result = imp(text, vocab=vocab)
     assert result.fields["themes"] == ["党风廉政建设"] and "themes" not in result.review
     fresh = imp(text)
@@ -327,16 +409,19 @@ def test_given_title_never_deletes_a_line_of_the_text():
 # --- boilerplate -------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("line, reason", [
-    ("本文系作者原创投稿，仅供学习参考，请勿照搬照抄！", "投稿声明"),
-    ("责任编辑：张三", "编辑署名"),
-    ("来源：某某网", "来源说明"),
-    ("（完）", "结束标记"),
-    ("分享到：", "分享按钮"),
-    ("本作品在全世界都属于公有领域，因为作者逝世已经超过100年。", "许可声明"),
-    ("Public domain", "许可声明"),
-    ("记者 赵明 摄", "图片说明"),
-])
+@pytest.mark.parametrize(
+    "line, reason",
+    [
+        ("本文系作者原创投稿，仅供学习参考，请勿照搬照抄！", "投稿声明"),
+        ("责任编辑：张三", "编辑署名"),
+        ("来源：某某网", "来源说明"),
+        ("（完）", "结束标记"),
+        ("分享到：", "分享按钮"),
+        ("本作品在全世界都属于公有领域，因为作者逝世已经超过100年。", "许可声明"),
+        ("Public domain", "许可声明"),
+        ("记者 赵明 摄", "图片说明"),
+    ],
+)
 def test_boilerplate_is_dropped_and_reported(line, reason):
     text = f"在2021年工作会议上的讲话\n同志们：\n今天开会，讲几点意见。\n{line}\n"
     result = imp(text)
@@ -345,16 +430,36 @@ def test_boilerplate_is_dropped_and_reported(line, reason):
 
 def test_a_sentence_mentioning_boilerplate_words_in_the_middle_is_kept():
     middle = "有的同志说，来源：群众的呼声就是我们的方向，这句话要记住，也要落实到工作中去，绝不能停留在口头上。"
-    text = "在2021年工作会议上的讲话\n" + "\n".join(["同志们：", "第一段。", "第二段。", "第三段。", "第四段。", "第五段。",
-                                                 "第六段。", middle, "第八段。", "第九段。", "第十段。", "第十一段。",
-                                                 "第十二段。", "第十三段。", "第十四段。"])
+    text = "在2021年工作会议上的讲话\n" + "\n".join(
+        [
+            "同志们：",
+            "第一段。",
+            "第二段。",
+            "第三段。",
+            "第四段。",
+            "第五段。",
+            "第六段。",
+            middle,
+            "第八段。",
+            "第九段。",
+            "第十段。",
+            "第十一段。",
+            "第十二段。",
+            "第十三段。",
+            "第十四段。",
+        ]
+    )
     assert middle in paragraphs(imp(text))
 
 
 # --- nothing lost, for any text ----------------------------------------------------------------
 
-_ALPHABET = st.sampled_from(list("同志们今天召开会议一二三四五六七八九十、（）()。，：；！？“”《》[]#*_`<>&-—\\ \u3000\t"
-                                 "1234567890年月日在上的讲话报告王强李明市长书记abcXYZ\u200b\ufeff衞黨發"))
+_ALPHABET = st.sampled_from(
+    list(
+        "同志们今天召开会议一二三四五六七八九十、（）()。，：；！？“”《》[]#*_`<>&-—\\ \u3000\t"
+        "1234567890年月日在上的讲话报告王强李明市长书记abcXYZ\u200b\ufeff衞黨發"
+    )
+)
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow], derandomize=True)
@@ -371,7 +476,7 @@ def test_any_text_keeps_every_character_not_reported_as_dropped(lines):
 def _wrap(paragraph: str, width: int, indent: str = "\u3000\u3000") -> list[str]:
     """Wrap by character count, as many PDF copies are (digits and quotes take one character)."""
     text = indent + paragraph
-    return [text[i:i + width] for i in range(0, len(text), width)]
+    return [text[i : i + width] for i in range(0, len(text), width)]
 
 
 PDF_PARAGRAPHS = [

@@ -1,5 +1,6 @@
 """`site-builder import` on batches: folders, the metadata sheet, the report, --strict, duplicates,
 messages and exit codes; `site-builder check` lists what awaits review."""
+
 from __future__ import annotations
 
 import csv
@@ -12,12 +13,17 @@ from site_builder import frontmatter
 from site_builder.cli import main
 from site_builder.importer.batch import REPORT_COLUMNS
 
-SPEECH_A = "在2021年度全市安全生产工作会议上的讲话\n（2021年3月5日）\n市长　罗　成\n同志们：\n" + \
-    "今天召开全市安全生产工作会议，主要任务是部署今年的安全生产工作，压实各级责任。\n" * 3 + \
-    "一、提高政治站位\n安全生产事关人民群众生命财产安全，必须抓紧抓实。各级党委政府要坚持人民至上、生命至上，" \
+SPEECH_A = (
+    "在2021年度全市安全生产工作会议上的讲话\n（2021年3月5日）\n市长　罗　成\n同志们：\n"
+    + "今天召开全市安全生产工作会议，主要任务是部署今年的安全生产工作，压实各级责任。\n" * 3
+    + "一、提高政治站位\n安全生产事关人民群众生命财产安全，必须抓紧抓实。各级党委政府要坚持人民至上、生命至上，"
     "统筹发展和安全，把隐患排查治理作为重中之重，对重点行业领域开展拉网式检查，做到不留死角、不留盲区。\n责任编辑：张三\n"
-SPEECH_B = "在全市文化工作座谈会上的讲话（2023年6月2日）王　强　　同志们：　　" + \
-    "今天我们召开座谈会，总结文化工作，部署下一步任务。" * 4 + "　　一、深刻认识文化建设的重要意义　　文化是灵魂。"
+)
+SPEECH_B = (
+    "在全市文化工作座谈会上的讲话（2023年6月2日）王　强　　同志们：　　"
+    + "今天我们召开座谈会，总结文化工作，部署下一步任务。" * 4
+    + "　　一、深刻认识文化建设的重要意义　　文化是灵魂。"
+)
 NO_TITLE = "同志们：\n今天，我们在这里召开会议，总结去年的工作，部署今年的任务。\n一、总体情况\n情况很好。\n"
 NO_DATE = "在全市政协委员座谈会上的讲话\n各位委员：\n今天，我们召开政协委员座谈会，主要任务是总结工作。\n"
 
@@ -51,15 +57,24 @@ def test_folder_is_imported_recursively_with_report_and_summary(project, capsys)
     code, out, err = run(capsys, "archive", "--report", "report.csv")
     assert code == 1  # doc003 has no title: not written
     assert err == ""  # one stream, in order
-    assert out.index("[1/3] archive/doc001.txt") < out.index("[2/3] archive/doc003.txt") < out.index("[3/3] archive/sub/doc002.txt")
+    assert (
+        out.index("[1/3] archive/doc001.txt")
+        < out.index("[2/3] archive/doc003.txt")
+        < out.index("[3/3] archive/sub/doc002.txt")
+    )
     assert "写入 (written) 2" in out and "没有标题 (no title)" in out
     written = sorted(p.relative_to(project / "content").as_posix() for p in (project / "content").rglob("*.md"))
     assert written == ["2021/在2021年度全市安全生产工作会议上的讲话.md", "2023/在全市文化工作座谈会上的讲话.md"]
     rows = {Path(r["file"]).name: r for r in report_rows(project / "report.csv")}
     assert list(report_rows(project / "report.csv")[0]) == list(REPORT_COLUMNS)
     a = rows["doc001.txt"]
-    assert (a["status"], a["date"], a["date_source"], a["speaker"], a["speaker_source"]) == \
-        ("written", "2021-03-05", "text:2", "罗成", "text:3")
+    assert (a["status"], a["date"], a["date_source"], a["speaker"], a["speaker_source"]) == (
+        "written",
+        "2021-03-05",
+        "text:2",
+        "罗成",
+        "text:3",
+    )
     assert a["dropped"] == "10: 责任编辑：张三" and a["moved"].startswith("1: 在2021年度")
     assert rows["doc003.txt"]["status"] == "refused" and "no title" in rows["doc003.txt"]["notes"]
     assert len(out.splitlines()) < 40  # a summary, not a dump
@@ -70,7 +85,9 @@ def test_written_files_pass_check_and_check_lists_what_awaits_review(project, ca
     assert main(["check"]) == 0
     _out, err = capsys.readouterr()
     assert "2 篇讲话待核对" in err and "themes" in err
-    data = frontmatter.split((project / "content/2021/在2021年度全市安全生产工作会议上的讲话.md").read_text("utf-8")).data
+    data = frontmatter.split(
+        (project / "content/2021/在2021年度全市安全生产工作会议上的讲话.md").read_text("utf-8")
+    ).data
     assert data["review"] == ["themes"] and data["speaker"] == "罗成"
 
 
@@ -78,7 +95,9 @@ def test_metadata_sheet_supplies_and_overrides_values(project, capsys):
     (project / "sheet.csv").write_text(
         "\ufefffile,title,date,meeting_type,themes\n"
         "doc003.txt,在2022年全市工作会议上的讲话,2022-01-08,工作会议,安全生产;作风建设\n"
-        "archive/doc001.txt,,2021-03-06,,党风廉政建设、安全生产\n", "utf-8")
+        "archive/doc001.txt,,2021-03-06,,党风廉政建设、安全生产\n",
+        "utf-8",
+    )
     code, out, _ = run(capsys, "archive", "--metadata", "sheet.csv")
     assert code == 0, out
     data = frontmatter.split((project / "content/2022/在2022年全市工作会议上的讲话.md").read_text("utf-8")).data
@@ -89,12 +108,15 @@ def test_metadata_sheet_supplies_and_overrides_values(project, capsys):
     capsys.readouterr()
 
 
-@pytest.mark.parametrize("sheet, message", [
-    ("name,title\nx,y\n", "'file' column"),
-    ("file,titel\nx,y\n", "(unknown columns) titel"),
-    ("file,date\ndoc001.txt,2021-13-01\n", "sheet.csv:2: date"),
-    ("file,title\ndoc001.txt,a\ndoc001.txt,b\n", "listed twice"),
-])
+@pytest.mark.parametrize(
+    "sheet, message",
+    [
+        ("name,title\nx,y\n", "'file' column"),
+        ("file,titel\nx,y\n", "(unknown columns) titel"),
+        ("file,date\ndoc001.txt,2021-13-01\n", "sheet.csv:2: date"),
+        ("file,title\ndoc001.txt,a\ndoc001.txt,b\n", "listed twice"),
+    ],
+)
 def test_bad_sheet_is_a_usage_error_naming_row_and_column(project, capsys, sheet, message):
     (project / "sheet.csv").write_text(sheet, "utf-8")
     code, out, err = run(capsys, "archive", "--metadata", "sheet.csv")
@@ -140,12 +162,15 @@ def test_no_year_is_refused_with_a_hint(project, capsys):
     assert code == 1 and "没有年份 (no year)" in out and "--date 2020-03-05" in out
 
 
-@pytest.mark.parametrize("args, message", [
-    (["archive", "--title", "x"], "--title and --slug apply to one file"),
-    (["archive/doc001.txt", "--date", "2021-02-30"], "2021-02-30"),
-    (["archive/doc001.txt", "--bogus"], "No such option '--bogus'"),
-    (["archive/doc001.txt", "--slug", "a/b"], "--slug"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["archive", "--title", "x"], "--title and --slug apply to one file"),
+        (["archive/doc001.txt", "--date", "2021-02-30"], "2021-02-30"),
+        (["archive/doc001.txt", "--bogus"], "No such option '--bogus'"),
+        (["archive/doc001.txt", "--slug", "a/b"], "--slug"),
+    ],
+)
 def test_usage_errors_exit_2_and_name_the_option(project, capsys, args, message):
     code, out, err = run(capsys, *args)
     assert code == 2 and message in out + err
@@ -201,7 +226,9 @@ def test_word_file_and_saved_web_page_end_to_end(project, capsys):
         "<div class='article'><h1>在全市文化工作座谈会上的讲话</h1><p>（2023年6月2日）</p><p>同志们：</p>"
         "<p>　　今天我们召开座谈会，总结文化工作，部署下一步任务，请大家认真抓好落实。</p>"
         "<p><strong>一、深刻认识文化建设的重要意义</strong></p><p>　　文化是一个国家、一个民族的灵魂。</p></div>"
-        "<footer>版权所有 © 某某网 京ICP备000000号</footer></body></html>", "utf-8")
+        "<footer>版权所有 © 某某网 京ICP备000000号</footer></body></html>",
+        "utf-8",
+    )
     code, out, _ = run(capsys, "archive/科技.docx", "archive/page.html")
     assert code == 0, out
     word = frontmatter.split((project / "content/2021/在2021年度全市科技工作会议上的讲话.md").read_text("utf-8"))

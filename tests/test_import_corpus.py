@@ -7,6 +7,7 @@ command prints the table for a person:
     .venv/bin/python bench/bench_import.py tests/fixtures/import/corpus \\
         --expected tests/fixtures/import/corpus/expected.csv --metadata tests/fixtures/import/corpus/metadata.csv
 """
+
 from __future__ import annotations
 
 import codecs
@@ -49,7 +50,16 @@ def test_sheets_cover_every_file_and_nothing_else():
     names = {p.name for p in _texts()}
     expected = _sheet(EXPECTED)
     metadata = _sheet(METADATA)
-    assert list(expected[0]) == ["file", "title", "date", "speaker", "organization", "location", "meeting_type", "notes"]
+    assert list(expected[0]) == [
+        "file",
+        "title",
+        "date",
+        "speaker",
+        "organization",
+        "location",
+        "meeting_type",
+        "notes",
+    ]
     assert list(metadata[0]) == ["file", "title", "date", "meeting_type", "themes"]
     assert {r["file"] for r in expected} == names
     assert {r["file"] for r in metadata} == names
@@ -93,19 +103,29 @@ def test_lost_text_counts_body_front_matter_and_dropped_lines():
     body = "## 一、总体要求。\n\n要如履薄冰\\。\n"
     data = {"title": "标题", "date": "2023-06-02"}
     assert bench.lost_text(source, body, data, ["（2023年6月2日）", "本文系作者原创投稿！"])[0] == 0
-    missing, where = bench.lost_text(source, "## 一、总体要求\n\n要如履薄冰。\n", data, ["（2023年6月2日）", "本文系作者原创投稿！"])
+    missing, where = bench.lost_text(
+        source, "## 一、总体要求\n\n要如履薄冰。\n", data, ["（2023年6月2日）", "本文系作者原创投稿！"]
+    )
     assert missing == 1 and "总体要求[。]" in where
     assert bench.lost_text("a\u200bb\ufeff", "ab", {}, [])[0] == 0  # invisible format characters do not count
 
 
 def test_empty_headings_and_title_rules():
-    assert bench.empty_headings("## 一、\n\n### （二）\n\n#### 3.\n\n## 一、总体要求\n\n#\n") == ["## 一、", "### （二）", "#### 3.", "#"]
+    assert bench.empty_headings("## 一、\n\n### （二）\n\n#### 3.\n\n## 一、总体要求\n\n#\n") == [
+        "## 一、",
+        "### （二）",
+        "#### 3.",
+        "#",
+    ]
     assert bench.title_rule("在全市工作会议上的讲话", "在全市工作会议上的讲话", "text:1", []) == "exact"
     assert bench.title_rule("在全市工作会议上的讲话", "王强：在全市工作会议上的讲话", "text:1", []) == "contained"
     assert bench.title_rule("在全市工作会议上的讲话", "同志们：", "text:3", []) is None
     assert bench.title_rule("", "同志们：", "text:1", []) is None
     assert bench.title_rule("", "doc015", "file name", ["title"]) == "not-from-text"
-    assert bench.title_rule("政府工作报告|政府工作报告——在市人大会议上", "政府工作报告——在市人大会议上", "text:1", []) == "exact"
+    assert (
+        bench.title_rule("政府工作报告|政府工作报告——在市人大会议上", "政府工作报告——在市人大会议上", "text:1", [])
+        == "exact"
+    )
     assert bench.dropped_texts("3: 来源：某某网 | 40: （完）") == ["来源：某某网", "（完）"]
 
 

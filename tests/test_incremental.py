@@ -1,11 +1,11 @@
 """An incremental build equals a clean build of the same sources, byte for byte."""
+
 from __future__ import annotations
 
 import dataclasses
 import shutil
 
 import pytest
-
 from conftest import Site, speech
 
 BASE = {
@@ -46,8 +46,10 @@ def built(make_site):
 
 
 def edit(site):
-    site.write("2020/乙.md", speech(title="乙讲话（修订）", date="2020", meeting_type="工作会议",
-                                   body="## 一、要求\n\n如临深渊。\n"))
+    site.write(
+        "2020/乙.md",
+        speech(title="乙讲话（修订）", date="2020", meeting_type="工作会议", body="## 一、要求\n\n如临深渊。\n"),
+    )
 
 
 def add(site):
@@ -65,15 +67,17 @@ def rename(site):
 def template_change(site):
     (site.root / "templates").mkdir(exist_ok=True)
     (site.root / "templates/term.html").write_text(
-        '{% extends "default:term.html" %}{% block title %}列表 {{ term.name }}{% endblock %}', encoding="utf-8")
+        '{% extends "default:term.html" %}{% block title %}列表 {{ term.name }}{% endblock %}', encoding="utf-8"
+    )
 
 
 def config_change(site):
     site.config('per_page = 3\ntitle = "新的站名"\n')
 
 
-@pytest.mark.parametrize("change", [edit, add, delete, rename, template_change, config_change],
-                         ids=lambda f: f.__name__)
+@pytest.mark.parametrize(
+    "change", [edit, add, delete, rename, template_change, config_change], ids=lambda f: f.__name__
+)
 def test_incremental_equals_clean(built, tmp_path, change):
     change(built)
     assert built.run("build", "-q") == 0
@@ -117,7 +121,8 @@ def test_deleting_the_cache_gives_the_same_output(built, tmp_path):
 def test_a_new_version_of_the_code_renders_every_page_again(built, tmp_path, monkeypatch):
     """Upgrading site_builder (here: Markdown bodies rendered differently) must not leave pages
     rendered by the old version behind, although no source, template or setting changed."""
-    from site_builder import build as build_module, markup
+    from site_builder import build as build_module
+    from site_builder import markup
 
     real = markup.Renderer.render
 

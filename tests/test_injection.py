@@ -16,6 +16,7 @@ loaded in headless Chromium (Debian's /usr/bin/chromium via Playwright), from ``
 
 feed.xml and sitemap.xml are parsed as XML and give back the hostile texts exactly.
 """
+
 from __future__ import annotations
 
 import json
@@ -27,19 +28,27 @@ from pathlib import Path
 from urllib.parse import quote, unquote
 
 import pytest
-
 from conftest import Site
+
 from site_builder.schema import clean_text
 
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--no-first-run", "--disable-sync"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+    "--disable-sync",
+]
 BASE_URL = "https://archive.example/讲话/"
 
 # Every payload either calls alert() (a dialog) or sets window.__xss.
 SITE_TITLE = "档案<script>alert('site')</script>\"'&amp;"
-TITLE = ("在<script>alert('title')</script>会议上的\"讲话\"&<b>粗</b>{{ 7*7 }}{% raw %}"
-         "</title><img src=x onerror=alert('title2')>'\u2028]]><!--")
+TITLE = (
+    "在<script>alert('title')</script>会议上的\"讲话\"&<b>粗</b>{{ 7*7 }}{% raw %}"
+    "</title><img src=x onerror=alert('title2')>'\u2028]]><!--"
+)
 SPEAKER = "张三\"><script>window.__xss='speaker'</script>"
 ORGANIZATION = "<iframe src=\"javascript:alert('org')\"></iframe>X局"
 LOCATION = "<svg/onload=alert('location')>会议室"
@@ -119,11 +128,14 @@ QUERIES = [
     "'-alert('q5')-'",
     "alert",  # finds the hostile speech: its excerpt holds the payload texts
     "\"<script>alert('q6')</script>\"",  # a quoted phrase
-    "如履薄冰 -\"<b>\"",
+    '如履薄冰 -"<b>"',
     "\"unclosed <img src=x onerror=alert('q7')>",  # a malformed query: the error shows it
 ]
-FILTERS = {"meeting_type": "<img src=x onerror=alert('f1')>", "theme": "\"><script>alert('f2')</script>",
-           "year": "<svg onload=alert('f3')>"}
+FILTERS = {
+    "meeting_type": "<img src=x onerror=alert('f1')>",
+    "theme": "\"><script>alert('f2')</script>",
+    "year": "<svg onload=alert('f3')>",
+}
 
 
 def _yaml(value) -> str:
@@ -140,18 +152,43 @@ def hostile_speech(title, date, body, **fields) -> str:
 # The site
 # --------------------------------------------------------------------------------------------
 
+
 @pytest.fixture(scope="module")
 def site(tmp_path_factory) -> Site:
     s = Site(tmp_path_factory.mktemp("injection") / "site")
     s.config(f"title = {_yaml(SITE_TITLE)}\nbase_url = {_yaml(BASE_URL)}\n")
-    s.write(HOSTILE_FILE, hostile_speech(TITLE, "2020-03-05", BODY, meeting_type=MEETING_TYPE, themes=THEMES,
-                                         speaker=SPEAKER, organization=ORGANIZATION, location=LOCATION,
-                                         source=SOURCE, summary=SUMMARY, tags=TAGS))
-    s.write("2021/正常的讲话.md", hostile_speech("正常的讲话", "2021-05-01", NORMAL_BODY, meeting_type="工作会议",
-                                            themes=[THEMES[0], "队伍建设"]))
-    s.write("2019/<svg onload=alert('file2')>.md", hostile_speech(
-        "<svg onload=alert('t3')>", "2019", "正文 <img src=x onerror=alert('b3')>\n", meeting_type=MEETING_TYPE,
-        themes=["队伍建设"]))
+    s.write(
+        HOSTILE_FILE,
+        hostile_speech(
+            TITLE,
+            "2020-03-05",
+            BODY,
+            meeting_type=MEETING_TYPE,
+            themes=THEMES,
+            speaker=SPEAKER,
+            organization=ORGANIZATION,
+            location=LOCATION,
+            source=SOURCE,
+            summary=SUMMARY,
+            tags=TAGS,
+        ),
+    )
+    s.write(
+        "2021/正常的讲话.md",
+        hostile_speech(
+            "正常的讲话", "2021-05-01", NORMAL_BODY, meeting_type="工作会议", themes=[THEMES[0], "队伍建设"]
+        ),
+    )
+    s.write(
+        "2019/<svg onload=alert('file2')>.md",
+        hostile_speech(
+            "<svg onload=alert('t3')>",
+            "2019",
+            "正文 <img src=x onerror=alert('b3')>\n",
+            meeting_type=MEETING_TYPE,
+            themes=["队伍建设"],
+        ),
+    )
     assert s.run("build", "-q") == 0
     return s
 
@@ -172,6 +209,7 @@ def page_url(site: Site, rel: str, query: str = "") -> str:
 # --------------------------------------------------------------------------------------------
 # Without a browser: the files themselves
 # --------------------------------------------------------------------------------------------
+
 
 def test_hostile_file_names_become_safe_output_paths(site):
     for rel in html_pages(site):
@@ -210,9 +248,15 @@ def test_no_page_holds_markup_from_content(site):
                 value = re.sub(r"[\s\x00-\x1f]", "", attrs.get(name, "")).lower()
                 assert not value.startswith(("javascript:", "vbscript:", "data:")), where
             if tag == "script":  # the site's own scripts, and JSON-LD data (not run)
-                assert (attrs.get("src", "").endswith(("static/search.js", "static/cite.js", "static/compare.js",
-                                                       "static/diff_match_patch.min.js", "static/passage.js"))
-                        or attrs == {"type": "application/ld+json"}), where
+                assert attrs.get("src", "").endswith(
+                    (
+                        "static/search.js",
+                        "static/cite.js",
+                        "static/compare.js",
+                        "static/diff_match_patch.min.js",
+                        "static/passage.js",
+                    )
+                ) or attrs == {"type": "application/ld+json"}, where
             if tag == "base":
                 assert rel == "404.html" and attrs["href"] == BASE_URL, where
             if tag == "form":
@@ -249,6 +293,7 @@ def test_feed_and_sitemap_are_xml_that_gives_back_the_texts(site):
 # In Chromium
 # --------------------------------------------------------------------------------------------
 
+
 @pytest.fixture(scope="module")
 def browser():
     if not Path(CHROMIUM).exists():
@@ -277,11 +322,12 @@ class Visit:
         page.on("dialog", lambda d: (self.dialogs.append(d.message), d.dismiss()))
         page.on("console", lambda m: self.console.append(f"{m.type}: {m.text}"))
         page.on("pageerror", lambda e: self.errors.append(str(e)))
+
         # Route nothing off the machine: a payload that tries to load something gets a 404; the
         # site's published address (the 404 page's <base>) is answered from its files.
         def answer(route):
             url = unquote(route.request.url.split("?")[0])
-            target = site.output / url[len(BASE_URL):] if site and url.startswith(BASE_URL) else None
+            target = site.output / url[len(BASE_URL) :] if site and url.startswith(BASE_URL) else None
             if target is not None and target.is_file():
                 route.fulfill(path=str(target))
             else:
@@ -290,8 +336,10 @@ class Visit:
         self.context.route(re.compile(r"^https?://"), answer)
         page.goto(url, wait_until="load")
         if wait_search:
-            page.wait_for_function("() => ['done', 'error'].includes("
-                                   "document.getElementById('search-app').dataset.searchState)", timeout=15000)
+            page.wait_for_function(
+                "() => ['done', 'error'].includes(document.getElementById('search-app').dataset.searchState)",
+                timeout=15000,
+            )
         page.wait_for_timeout(150)  # let onerror/onload handlers of failed images fire
         self.flag = page.evaluate("() => window.__xss === undefined ? null : String(window.__xss)")
 
@@ -302,7 +350,8 @@ class Visit:
         return [c for c in self.console if "Content Security Policy" in c]
 
     def dom_problems(self) -> list[str]:
-        return self.page.evaluate(r"""BASE_URL => {
+        return self.page.evaluate(
+            r"""BASE_URL => {
           const bad = [];
           const urlAttrs = ['href', 'src', 'action', 'formaction', 'data', 'background', 'srcset',
                             'xlink:href', 'poster', 'srcdoc', 'content'];
@@ -325,11 +374,14 @@ class Visit:
             if (!s.src || !/\/static\/(search|cite|compare|passage|diff_match_patch\.min)\.js$/.test(new URL(s.src).pathname)) bad.push(`script ${s.src || s.textContent.slice(0, 60)}`);
           }
           return bad;
-        }""", BASE_URL)
+        }""",
+            BASE_URL,
+        )
 
     def text(self, selector: str = "body") -> str:
-        return self.page.evaluate("s => Array.from(document.querySelectorAll(s)).map(e => e.textContent).join('\\n')",
-                                  selector)
+        return self.page.evaluate(
+            "s => Array.from(document.querySelectorAll(s)).map(e => e.textContent).join('\\n')", selector
+        )
 
 
 def assert_nothing_ran(v: Visit, where: str) -> None:
@@ -343,8 +395,10 @@ def assert_nothing_ran(v: Visit, where: str) -> None:
 def test_the_harness_sees_a_script_that_runs(browser, tmp_path):
     """A page that does run the payloads is caught: dialogs, the flag and the DOM scan."""
     page = tmp_path / "vulnerable.html"
-    page.write_text("<!doctype html><title>x</title><p><img src=x onerror=\"window.__xss='img'\">" + SPEAKER + TITLE,
-                    encoding="utf-8")
+    page.write_text(
+        "<!doctype html><title>x</title><p><img src=x onerror=\"window.__xss='img'\">" + SPEAKER + TITLE,
+        encoding="utf-8",
+    )
     v = Visit(browser, page.as_uri(), csp=False)
     try:
         assert v.dialogs and v.flag and v.dom_problems()
@@ -386,10 +440,13 @@ def test_hostile_content_never_runs_and_shows_as_text(browser, site, kind):
                 assert "<script>alert('toc')</script>" in v.text(".toc")
                 assert "<script>alert('code')</script>" in v.text(".speech-body code")
                 assert "{{ 7*7 }}" in v.text(".speech-body")
-                links = v.page.evaluate("() => Array.from(document.querySelectorAll('.speech-body a'))"
-                                        ".map(a => a.getAttribute('href'))")
-                assert all(h is None or not h.lower().lstrip().startswith(("javascript", "jav", "vbscript", "data"))
-                           for h in links), links
+                links = v.page.evaluate(
+                    "() => Array.from(document.querySelectorAll('.speech-body a')).map(a => a.getAttribute('href'))"
+                )
+                assert all(
+                    h is None or not h.lower().lstrip().startswith(("javascript", "jav", "vbscript", "data"))
+                    for h in links
+                ), links
             if kind == "other speeches" and "正常" in v.text("h1"):
                 assert clean_text(TITLE) in v.text(".prev-next")
             if kind in ("home", "listings"):
@@ -453,8 +510,14 @@ STYLED = "() => getComputedStyle(document.body).marginTop === '0px'"
 
 @pytest.mark.browser
 def test_no_csp_violation_on_any_page_type(browser, site):
-    pages = ["index.html", speech_page(site), "years/2020/index.html", "themes/index.html", "stats/index.html",
-             "404.html"]
+    pages = [
+        "index.html",
+        speech_page(site),
+        "years/2020/index.html",
+        "themes/index.html",
+        "stats/index.html",
+        "404.html",
+    ]
     for rel in pages:
         v = Visit(browser, page_url(site, rel), csp=True, site=site)
         try:
@@ -463,7 +526,7 @@ def test_no_csp_violation_on_any_page_type(browser, site):
             assert v.page.evaluate(STYLED), f"{rel}: the site's stylesheet was not applied"
         finally:
             v.close()
-    for q in ("如履薄冰", QUERIES[0], "\"unclosed"):
+    for q in ("如履薄冰", QUERIES[0], '"unclosed'):
         v = Visit(browser, _search(site, q), csp=True, wait_search=True)
         try:
             assert not v.csp_violations(), f"search {q!r}: {v.csp_violations()}"
@@ -489,8 +552,9 @@ def test_the_csp_blocks_an_injected_inline_script(browser, site, tmp_path):
     """Were sanitising ever to fail, the policy would still stop inline scripts and handlers."""
     rel = speech_page(site)
     html = (site.output / rel).read_text(encoding="utf-8")
-    injected = html.replace("</main>", "<script>window.__xss='inline'</script>"
-                                       "<img src=x onerror=\"alert('handler')\"></main>", 1)
+    injected = html.replace(
+        "</main>", "<script>window.__xss='inline'</script><img src=x onerror=\"alert('handler')\"></main>", 1
+    )
     copy = site.output / Path(rel).with_name("injected-copy.html")
     copy.write_text(injected, encoding="utf-8")
     try:
@@ -514,8 +578,11 @@ def test_the_csp_blocks_injected_styles(browser, site):
     """Only the site's own style sheets apply: an injected <style> or style attribute does not."""
     rel = speech_page(site)
     html = (site.output / rel).read_text(encoding="utf-8")
-    injected = html.replace("</main>", "<style>body { margin: 77px !important }</style>"
-                                       "<p id=styled style=\"margin-left: 55px\">x</p></main>", 1)
+    injected = html.replace(
+        "</main>",
+        '<style>body { margin: 77px !important }</style><p id=styled style="margin-left: 55px">x</p></main>',
+        1,
+    )
     copy = site.output / Path(rel).with_name("styled-copy.html")
     copy.write_text(injected, encoding="utf-8")
     check = "() => [getComputedStyle(document.body).marginTop, getComputedStyle(document.getElementById('styled')).marginLeft]"

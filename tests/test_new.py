@@ -1,4 +1,5 @@
 """`site-builder new`: options, prompts offering the existing vocabulary, never overwriting."""
+
 from __future__ import annotations
 
 import re
@@ -36,8 +37,23 @@ def invoke(args, input=None):
     return CliRunner().invoke(new_command, args, input=input, catch_exceptions=False)
 
 
-ALL = ["--title", "在2021年度党建工作会议上的讲话", "--date", "2021-01-15", "--meeting-type", "党建工作会议",
-       "--theme", "基层党建", "--theme", "党风廉政建设", "--speaker", "张三", "--organization", "X局", "--no-input"]
+ALL = [
+    "--title",
+    "在2021年度党建工作会议上的讲话",
+    "--date",
+    "2021-01-15",
+    "--meeting-type",
+    "党建工作会议",
+    "--theme",
+    "基层党建",
+    "--theme",
+    "党风廉政建设",
+    "--speaker",
+    "张三",
+    "--organization",
+    "X局",
+    "--no-input",
+]
 TARGET = Path("content/2021/在2021年度党建工作会议上的讲话.md")
 
 
@@ -52,8 +68,14 @@ def test_all_options_no_input(site):
     assert result.output.strip() == str(TARGET)
     fm, (meta, problems) = read(site / TARGET)
     assert problems == [] and meta is not None
-    assert fm.data == {"title": "在2021年度党建工作会议上的讲话", "date": "2021-01-15", "meeting_type": "党建工作会议",
-                       "themes": ["基层党建", "党风廉政建设"], "speaker": "张三", "organization": "X局"}
+    assert fm.data == {
+        "title": "在2021年度党建工作会议上的讲话",
+        "date": "2021-01-15",
+        "meeting_type": "党建工作会议",
+        "themes": ["基层党建", "党风廉政建设"],
+        "speaker": "张三",
+        "organization": "X局",
+    }
     assert fm.body.startswith("\n同志们：\n") and "## 一、" in fm.body
 
 
@@ -81,12 +103,15 @@ def test_year_only_date(site):
     assert "date: 2019\n" in (site / "content/2019/年度讲话.md").read_text("utf-8")
 
 
-@pytest.mark.parametrize("args, message", [
-    (["--no-input"], "--title required when not prompting"),
-    (["--title", "x", "--no-input"], "--date required when not prompting and the title names no year"),
-    (["--title", "x", "--date", "2021-13-01", "--no-input"], "month 13"),
-    (["--title", "x", "--date", "2021", "--slug", "a b", "--no-input"], "characters that do not work"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--no-input"], "--title required when not prompting"),
+        (["--title", "x", "--no-input"], "--date required when not prompting and the title names no year"),
+        (["--title", "x", "--date", "2021-13-01", "--no-input"], "month 13"),
+        (["--title", "x", "--date", "2021", "--slug", "a b", "--no-input"], "characters that do not work"),
+    ],
+)
 def test_usage_errors(site, args, message):
     result = invoke(args)
     assert result.exit_code == 2
@@ -111,8 +136,13 @@ def test_no_input_takes_what_the_title_says(site):
     assert "meeting_type: 座谈会 (from the title; check it)" in result.output
     fm, (meta, problems) = read(site / "content/2021/在X局2021年度党员队伍建设座谈会上的讲话.md")
     assert problems == []
-    assert fm.data == {"title": "在X局2021年度党员队伍建设座谈会上的讲话", "date": "2021", "meeting_type": "座谈会",
-                       "themes": ["党员队伍建设"], "organization": "X局"}
+    assert fm.data == {
+        "title": "在X局2021年度党员队伍建设座谈会上的讲话",
+        "date": "2021",
+        "meeting_type": "座谈会",
+        "themes": ["党员队伍建设"],
+        "organization": "X局",
+    }
 
 
 def test_prompt_defaults_come_from_the_title(site, monkeypatch):
@@ -128,7 +158,9 @@ def test_prompt_defaults_come_from_the_title(site, monkeypatch):
 
 def test_not_a_tty_means_no_prompt(site):
     # CliRunner's stdin is not a terminal: no prompt even without --no-input
-    result = invoke(["--title", "讲话", "--date", "2021", "--meeting-type", "座谈会", "--theme", "a"], input="ignored\n")
+    result = invoke(
+        ["--title", "讲话", "--date", "2021", "--meeting-type", "座谈会", "--theme", "a"], input="ignored\n"
+    )
     assert result.exit_code == 0
     assert "会议类型" not in result.output
 
@@ -142,21 +174,30 @@ def test_prompts_offer_existing_vocabulary(site, monkeypatch):
     assert "1) 党员队伍建设  2) 党风廉政建设" in result.output
     fm, (meta, problems) = read(site / "content/2021/在2021年度座谈会上的讲话.md")
     assert problems == []
-    assert fm.data == {"title": "在2021年度座谈会上的讲话", "date": "2021-03-05", "meeting_type": "座谈会",
-                       "themes": ["党风廉政建设", "新主题"], "speaker": "李四"}
+    assert fm.data == {
+        "title": "在2021年度座谈会上的讲话",
+        "date": "2021-03-05",
+        "meeting_type": "座谈会",
+        "themes": ["党风廉政建设", "新主题"],
+        "speaker": "李四",
+    }
 
 
 def test_prompt_repeats_a_bad_date(site, monkeypatch):
     monkeypatch.setattr(authoring, "stdin_is_tty", lambda: True)
-    result = invoke(["--title", "讲话", "--meeting-type", "座谈会", "--theme", "a", "--speaker", "", "--organization", ""],
-                    input="2021-02-30\n2021-02-28\n")
+    result = invoke(
+        ["--title", "讲话", "--meeting-type", "座谈会", "--theme", "a", "--speaker", "", "--organization", ""],
+        input="2021-02-30\n2021-02-28\n",
+    )
     assert result.exit_code == 0, result.output
     assert "not a real day" in result.output
     assert (site / "content/2021/讲话.md").is_file()
 
 
 def test_near_miss_of_existing_term_is_noted(site):
-    result = invoke(["--title", "讲话", "--date", "2021", "--meeting-type", "座谈", "--theme", "党风廉政", "--no-input"])
+    result = invoke(
+        ["--title", "讲话", "--date", "2021", "--meeting-type", "座谈", "--theme", "党风廉政", "--no-input"]
+    )
     assert result.exit_code == 0
     assert "new meeting type '座谈'; did you mean the existing '座谈会'?" in result.output
     assert "new theme '党风廉政'; did you mean the existing '党风廉政建设'?" in result.output
@@ -164,7 +205,9 @@ def test_near_miss_of_existing_term_is_noted(site):
 
 def test_closed_vocabulary_is_enforced(site):
     (site / "pyproject.toml").write_text('[tool.site_builder]\nthemes = ["基层党建", "党风廉政建设"]\n', "utf-8")
-    result = invoke(["--title", "讲话", "--date", "2021", "--meeting-type", "座谈会", "--theme", "党风廉政", "--no-input"])
+    result = invoke(
+        ["--title", "讲话", "--date", "2021", "--meeting-type", "座谈会", "--theme", "党风廉政", "--no-input"]
+    )
     assert result.exit_code == 2
     assert "did you mean '党风廉政建设'?" in result.output
 

@@ -14,6 +14,7 @@ writing pages, either search index or the build cache: the build ends with a mes
 file or folder and a non-zero exit code, every previously published file is still there (old or
 new version), and once the cause is gone the next build equals a clean one.
 """
+
 from __future__ import annotations
 
 import os
@@ -26,10 +27,10 @@ import unicodedata
 from pathlib import Path
 
 import pytest
+from conftest import Site, speech
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from conftest import Site, speech
 from site_builder import frontmatter, query, schema
 from site_builder.dates import DateError, PartialDate, parse_date
 from site_builder.errors import Problem
@@ -39,14 +40,94 @@ SETTINGS = settings(max_examples=300, deadline=None, suppress_health_check=[Heal
 
 # Text that hits the interesting corners: YAML syntax, dates, query syntax, Chinese, full-width
 # forms, whitespace of every kind, controls, and anything else.
-YAML_BITS = ["---", "...", ":", ": ", "- ", "[", "]", "{", "}", "&a ", "*a", "!!python/object:os.system ",
-             "!!binary ", "? ", "|", ">", "#", "'", '"', "\t", "\n", "\r\n", "  ", "title", "date", "themes",
-             "2020-02-30", "2020年3月5日", "<<: *a", "!!str", "%YAML 1.1", "~", "null", "true", "0x1F", "1e400",
-             "讲话", "\ufeff", "\x00", "\u2028", "\x85"]
-QUERY_BITS = ['"', "＂", "-", "－", "OR", "ＯＲ", " ", "\u3000", "党建", "黨建", "A", "ａ", "\x00", "\t", "\n",
-              "(", ")", "*", "~", "^", "\\"]
-DATE_BITS = list(string.digits) + ["-", "/", ".", "年", "月", "日", "号", "度", " ", "０", "１", "２", "٢",
-                                   "\u3000", "+", "e", "2020", "0000", "9999", "10000"]
+YAML_BITS = [
+    "---",
+    "...",
+    ":",
+    ": ",
+    "- ",
+    "[",
+    "]",
+    "{",
+    "}",
+    "&a ",
+    "*a",
+    "!!python/object:os.system ",
+    "!!binary ",
+    "? ",
+    "|",
+    ">",
+    "#",
+    "'",
+    '"',
+    "\t",
+    "\n",
+    "\r\n",
+    "  ",
+    "title",
+    "date",
+    "themes",
+    "2020-02-30",
+    "2020年3月5日",
+    "<<: *a",
+    "!!str",
+    "%YAML 1.1",
+    "~",
+    "null",
+    "true",
+    "0x1F",
+    "1e400",
+    "讲话",
+    "\ufeff",
+    "\x00",
+    "\u2028",
+    "\x85",
+]
+QUERY_BITS = [
+    '"',
+    "＂",
+    "-",
+    "－",
+    "OR",
+    "ＯＲ",
+    " ",
+    "\u3000",
+    "党建",
+    "黨建",
+    "A",
+    "ａ",
+    "\x00",
+    "\t",
+    "\n",
+    "(",
+    ")",
+    "*",
+    "~",
+    "^",
+    "\\",
+]
+DATE_BITS = list(string.digits) + [
+    "-",
+    "/",
+    ".",
+    "年",
+    "月",
+    "日",
+    "号",
+    "度",
+    " ",
+    "０",
+    "１",
+    "２",
+    "٢",
+    "\u3000",
+    "+",
+    "e",
+    "2020",
+    "0000",
+    "9999",
+    "10000",
+]
 
 
 def mixed(bits: list[str], max_size: int = 40) -> st.SearchStrategy[str]:
@@ -59,6 +140,7 @@ any_text = st.one_of(st.text(max_size=200), st.text(alphabet=st.characters(codec
 # --------------------------------------------------------------------------------------------
 # frontmatter.split (and schema.validate on whatever it returns)
 # --------------------------------------------------------------------------------------------
+
 
 def _check_front_matter(text: str) -> None:
     try:
@@ -115,14 +197,24 @@ def test_front_matter_alias_bomb_gives_a_short_message():
     lines = ["---", "a0: &a0 [x, x, x, x, x, x, x, x, x, x]"]
     for i in range(1, 10):
         lines.append(f"a{i}: &a{i} [" + ", ".join([f"*a{i - 1}"] * 10) + "]")
-    lines += ["title: *a9", "date: *a9", "meeting_type: *a9", "themes: *a9", "tags: *a9", "draft: *a9",
-              "summary: *a9", "---", "正文"]
+    lines += [
+        "title: *a9",
+        "date: *a9",
+        "meeting_type: *a9",
+        "themes: *a9",
+        "tags: *a9",
+        "draft: *a9",
+        "summary: *a9",
+        "---",
+        "正文",
+    ]
     _check_front_matter("\n".join(lines))
 
 
 # --------------------------------------------------------------------------------------------
 # dates.parse_date
 # --------------------------------------------------------------------------------------------
+
 
 def _check_date(value) -> None:
     try:
@@ -157,9 +249,19 @@ def test_date_text_never_crashes(text):
 
 
 @SETTINGS
-@given(st.one_of(st.none(), st.booleans(), st.integers(), st.floats(), st.dates(), st.datetimes(),
-                 st.lists(st.integers(), max_size=3), st.dictionaries(st.text(max_size=3), st.integers(), max_size=2),
-                 st.binary(max_size=10)))
+@given(
+    st.one_of(
+        st.none(),
+        st.booleans(),
+        st.integers(),
+        st.floats(),
+        st.dates(),
+        st.datetimes(),
+        st.lists(st.integers(), max_size=3),
+        st.dictionaries(st.text(max_size=3), st.integers(), max_size=2),
+        st.binary(max_size=10),
+    )
+)
 def test_date_values_of_any_yaml_type_never_crash(value):
     _check_date(value)
 
@@ -170,7 +272,7 @@ def test_date_values_of_any_yaml_type_never_crash(value):
 
 #: What a slug may not contain: path separators, URL delimiters, quotes and brackets, controls,
 #: and whitespace of any kind.
-_UNSAFE = set('/\\?#%&:*"<>|[]{}^`\'')
+_UNSAFE = set("/\\?#%&:*\"<>|[]{}^`'")
 
 
 def _check_slug(slug: str) -> None:
@@ -188,8 +290,13 @@ def _check_slug(slug: str) -> None:
 
 
 @SETTINGS
-@given(st.one_of(any_text, st.text(alphabet="讲话在会议上的党建-./ \t", max_size=300),
-                 st.text(alphabet=st.characters(min_codepoint=0x10000), max_size=200)))
+@given(
+    st.one_of(
+        any_text,
+        st.text(alphabet="讲话在会议上的党建-./ \t", max_size=300),
+        st.text(alphabet=st.characters(min_codepoint=0x10000), max_size=200),
+    )
+)
 @example("")
 @example("...")
 @example("-.-")
@@ -223,17 +330,31 @@ def test_slug_problem_answers_for_anything(text):
 # --------------------------------------------------------------------------------------------
 
 yaml_values = st.recursive(
-    st.one_of(st.none(), st.booleans(), st.integers(), st.floats(), st.text(max_size=20), st.dates(),
-              st.datetimes(), st.binary(max_size=5)),
+    st.one_of(
+        st.none(),
+        st.booleans(),
+        st.integers(),
+        st.floats(),
+        st.text(max_size=20),
+        st.dates(),
+        st.datetimes(),
+        st.binary(max_size=5),
+    ),
     lambda inner: st.one_of(st.lists(inner, max_size=3), st.dictionaries(st.text(max_size=5), inner, max_size=3)),
     max_leaves=8,
 )
 
 
 @SETTINGS
-@given(st.dictionaries(st.one_of(st.sampled_from(schema.FIELDS + ("meeting_typ", "theme", "")),
-                                 st.text(max_size=8), st.integers()), yaml_values, max_size=14),
-       st.sampled_from([None, ("座谈会", "工作会议")]), st.sampled_from([None, ("党建",)]))
+@given(
+    st.dictionaries(
+        st.one_of(st.sampled_from(schema.FIELDS + ("meeting_typ", "theme", "")), st.text(max_size=8), st.integers()),
+        yaml_values,
+        max_size=14,
+    ),
+    st.sampled_from([None, ("座谈会", "工作会议")]),
+    st.sampled_from([None, ("党建",)]),
+)
 def test_validate_never_crashes(data, meeting_types, themes):
     meta, problems = schema.validate("x.md", data, {}, meeting_types, themes)
     _check_problems(problems)
@@ -247,6 +368,7 @@ def test_validate_never_crashes(data, meeting_types, themes):
 # --------------------------------------------------------------------------------------------
 # query.parse
 # --------------------------------------------------------------------------------------------
+
 
 @SETTINGS
 @given(st.one_of(any_text, mixed(QUERY_BITS, 30), st.text(min_size=480, max_size=620)))
@@ -286,9 +408,12 @@ def test_query_parse_of_non_text(value):
 
 
 @SETTINGS
-@given(title=st.text(max_size=12), meeting_type=st.text(max_size=8),
-       themes=st.one_of(st.text(max_size=8), st.lists(st.text(max_size=8), max_size=3)),
-       optional=st.dictionaries(st.sampled_from(schema.OPTIONAL), st.text(max_size=10), max_size=4))
+@given(
+    title=st.text(max_size=12),
+    meeting_type=st.text(max_size=8),
+    themes=st.one_of(st.text(max_size=8), st.lists(st.text(max_size=8), max_size=3)),
+    optional=st.dictionaries(st.sampled_from(schema.OPTIONAL), st.text(max_size=10), max_size=4),
+)
 @example(title="\x01", meeting_type="会", themes=["主题"], optional={})
 @example(title="讲话", meeting_type="\x1b", themes="\x02", optional={"slug": "\x7f"})
 def test_validate_with_any_text_in_the_fields(title, meeting_type, themes, optional):
@@ -299,8 +424,9 @@ def test_validate_with_any_text_in_the_fields(title, meeting_type, themes, optio
     if meta is None:
         assert any(p.is_error for p in problems)
         return
-    texts = [meta.title, meta.meeting_type, *meta.themes, *meta.tags] + \
-        [getattr(meta, k) for k in ("speaker", "organization", "location", "summary", "source") if getattr(meta, k)]
+    texts = [meta.title, meta.meeting_type, *meta.themes, *meta.tags] + [
+        getattr(meta, k) for k in ("speaker", "organization", "location", "summary", "source") if getattr(meta, k)
+    ]
     for text in texts:
         assert text and text == text.strip()
         assert not any(unicodedata.category(ch) in ("Cc", "Cs") for ch in text if ch not in "\t\n\r"), text
@@ -311,6 +437,7 @@ def test_validate_with_any_text_in_the_fields(title, meeting_type, themes, optio
 # Broken file systems: symbolic link loops, special files, unreadable files, a full disk
 # --------------------------------------------------------------------------------------------
 
+
 def _limit_memory() -> None:
     import resource
 
@@ -320,16 +447,24 @@ def _limit_memory() -> None:
 def _build_subprocess(root: Path, timeout: float = 60) -> subprocess.CompletedProcess:
     """A build that must end by itself: a hang fails the test instead of blocking it, and reading
     an endless file fails with MemoryError (3 GB) instead of starving the machine."""
-    return subprocess.run([sys.executable, "-m", "site_builder", "build"], cwd=root, capture_output=True,
-                          text=True, timeout=timeout, preexec_fn=_limit_memory)
+    return subprocess.run(
+        [sys.executable, "-m", "site_builder", "build"],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        preexec_fn=_limit_memory,
+    )
 
 
 def _small_site(root: Path) -> Site:
     """Four speeches, one per year 2014–2017."""
     site = Site(root)
     for i in range(4):
-        site.write(f"{2014 + i}/第{i}篇.md", speech(title=f"第{i}篇讲话", date=f"{2014 + i}-03-0{i + 1}",
-                                                 body=f"同志们：\n\n第{i}篇，如履薄冰。\n"))
+        site.write(
+            f"{2014 + i}/第{i}篇.md",
+            speech(title=f"第{i}篇讲话", date=f"{2014 + i}-03-0{i + 1}", body=f"同志们：\n\n第{i}篇，如履薄冰。\n"),
+        )
     return site
 
 
@@ -344,11 +479,11 @@ def is_temporary(rel: str) -> bool:
 
 def test_symbolic_link_loops_and_dangling_links_in_content(tmp_path):
     site = _small_site(tmp_path / "links")
-    (site.content / "loop").symlink_to(site.content, target_is_directory=True)   # a folder that contains itself
+    (site.content / "loop").symlink_to(site.content, target_is_directory=True)  # a folder that contains itself
     (site.content / "2014" / "self").symlink_to(".", target_is_directory=True)
-    (site.content / "a.md").symlink_to("b.md")                                    # a.md → b.md → a.md
+    (site.content / "a.md").symlink_to("b.md")  # a.md → b.md → a.md
     (site.content / "b.md").symlink_to("a.md")
-    (site.content / "gone.md").symlink_to("missing.md")                           # dangling
+    (site.content / "gone.md").symlink_to("missing.md")  # dangling
     proc = _build_subprocess(site.root)
     assert proc.returncode == 1, proc.stderr  # the file loops and the dangling link are errors
     err = proc.stderr
@@ -480,7 +615,9 @@ def test_a_full_disk_while_writing_pages(published, tmp_path, monkeypatch, capsy
     code = site.run("build")
     err = capsys.readouterr().err
     assert code != 0
-    assert re.search(r"error: \S*output/\S+\.html: the disk is full; the previous version of this file was kept", err), err
+    assert re.search(
+        r"error: \S*output/\S+\.html: the disk is full; the previous version of this file was kept", err
+    ), err
     assert "Traceback" not in err and "internal error" not in err
     now = output_files(site)
     for rel, data in before.items():  # nothing published is lost: each file old or new
@@ -510,18 +647,22 @@ def test_a_full_disk_while_writing_the_indexes_or_the_cache(published, tmp_path,
         raise OSError(28, "No space left on device")
 
     if where == "static index":
+
         def opener(file, mode="r", *args, **kwargs):
             if "w" in mode:
                 full()
             return builtins.open(file, mode, *args, **kwargs)
+
         monkeypatch.setattr(static_index, "open", opener, raising=False)
         expected = r"output/search\S*: the disk is full"
     elif where == "whoosh index":
         monkeypatch.setattr(search_index.SearchIndex, "update", full)
         expected = r"whoosh\S*: the disk is full"
     else:
+
         def commit(self):
             raise sqlite3.OperationalError("database or disk is full")
+
         monkeypatch.setattr(cachemod.BuildCache, "commit", commit)
         expected = r"cache\.sqlite\S*: .*database or disk is full"
     code = site.run("build")
@@ -541,10 +682,59 @@ def test_a_full_disk_while_writing_the_indexes_or_the_cache(published, tmp_path,
 # markup: the inline fast path changes nothing
 # --------------------------------------------------------------------------------------------
 
-MARKDOWN_BITS = ["\\", "`", "``", "[", "]", "(", ")", "!", "![", "[^1]", "[^1]: 注", "<", ">", "<b>", "</b>",
-                 "<http://a.b>", "<a@b.c>", "&", "&amp;", "&#20;", "*", "**", "_", "__", "  \n", "\n", "\n\n",
-                 "## ", "- ", "1. ", "> ", "    ", "\t", "|", "---", "{: #x }", "*[HTML]: 注", "HTML",
-                 "同志们，", "党建", "。", "：", "GDP", "2035年", " ", "\u3000", "~", "^", "#", "=", "+"]
+MARKDOWN_BITS = [
+    "\\",
+    "`",
+    "``",
+    "[",
+    "]",
+    "(",
+    ")",
+    "!",
+    "![",
+    "[^1]",
+    "[^1]: 注",
+    "<",
+    ">",
+    "<b>",
+    "</b>",
+    "<http://a.b>",
+    "<a@b.c>",
+    "&",
+    "&amp;",
+    "&#20;",
+    "*",
+    "**",
+    "_",
+    "__",
+    "  \n",
+    "\n",
+    "\n\n",
+    "## ",
+    "- ",
+    "1. ",
+    "> ",
+    "    ",
+    "\t",
+    "|",
+    "---",
+    "{: #x }",
+    "*[HTML]: 注",
+    "HTML",
+    "同志们，",
+    "党建",
+    "。",
+    "：",
+    "GDP",
+    "2035年",
+    " ",
+    "\u3000",
+    "~",
+    "^",
+    "#",
+    "=",
+    "+",
+]
 
 
 def _plain_renderer():
@@ -557,9 +747,23 @@ def _plain_renderer():
     return r
 
 
-INLINE_EXAMPLES = ["要*突出*重点", "**强调**", "_党建_", "`代码`", "\\*不是强调*", "[链接](http://a.b)",
-                   "![图](a.png)", "<b>粗</b>", "&amp;与&#20320;", "行末  \n下一行", "<http://a.b>", "<a@b.c>",
-                   "脚注[^1]\n\n[^1]: 注释", "[参考][1]\n\n[1]: http://a.b", "纯中文，没有标记。"]
+INLINE_EXAMPLES = [
+    "要*突出*重点",
+    "**强调**",
+    "_党建_",
+    "`代码`",
+    "\\*不是强调*",
+    "[链接](http://a.b)",
+    "![图](a.png)",
+    "<b>粗</b>",
+    "&amp;与&#20320;",
+    "行末  \n下一行",
+    "<http://a.b>",
+    "<a@b.c>",
+    "脚注[^1]\n\n[^1]: 注释",
+    "[参考][1]\n\n[1]: http://a.b",
+    "纯中文，没有标记。",
+]
 
 
 @SETTINGS

@@ -1,4 +1,5 @@
 """Related speeches: deterministic, sensible, cached per speech, and fast enough."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -28,9 +29,17 @@ def make(i: int, topic: str, rnd: random.Random, extra: str = "") -> IndexDoc:
         sentences.append(f"{FILLER}要把{a}和{b}放在突出位置，推动{a}工作取得实效。")
     body = "".join(sentences) + extra
     title = f"在{topic}工作会议上的讲话{i}"
-    return IndexDoc(id=f"{2000 + i % 20}/{topic}-{i:03d}.md", url=f"s/{i}.html", title=title,
-                    date=f"{2000 + i % 20}", year=2000 + i % 20, meeting_type="工作会议",
-                    themes=(topic,), body=body, fingerprint=f"{topic}-{i}-{hash(body)}")
+    return IndexDoc(
+        id=f"{2000 + i % 20}/{topic}-{i:03d}.md",
+        url=f"s/{i}.html",
+        title=title,
+        date=f"{2000 + i % 20}",
+        year=2000 + i % 20,
+        meeting_type="工作会议",
+        themes=(topic,),
+        body=body,
+        fingerprint=f"{topic}-{i}-{hash(body)}",
+    )
 
 
 @pytest.fixture(scope="module")
@@ -67,10 +76,33 @@ def test_deterministic_and_order_independent(docs):
 
 def test_ties_broken_by_id():
     body = "安全生产隐患排查应急管理消防安全" * 5
-    docs = [IndexDoc(id=f"{c}.md", url="", title="同题", date="2020", year=2020, meeting_type="",
-                     themes=(), body=body, fingerprint=c) for c in "dbca"]
-    docs.append(IndexDoc(id="z.md", url="", title="别的", date="2020", year=2020, meeting_type="",
-                         themes=(), body="乡村振兴农业农村" * 5, fingerprint="z"))
+    docs = [
+        IndexDoc(
+            id=f"{c}.md",
+            url="",
+            title="同题",
+            date="2020",
+            year=2020,
+            meeting_type="",
+            themes=(),
+            body=body,
+            fingerprint=c,
+        )
+        for c in "dbca"
+    ]
+    docs.append(
+        IndexDoc(
+            id="z.md",
+            url="",
+            title="别的",
+            date="2020",
+            year=2020,
+            meeting_type="",
+            themes=(),
+            body="乡村振兴农业农村" * 5,
+            fingerprint="z",
+        )
+    )
     rel = related.compute_related(docs, k=3, workers=1)
     assert rel["a.md"] == ["b.md", "c.md", "d.md"]
     assert rel["d.md"] == ["a.md", "b.md", "c.md"]
@@ -78,8 +110,17 @@ def test_ties_broken_by_id():
 
 def test_small_and_empty_inputs():
     assert related.compute_related([], k=5) == {}
-    one = IndexDoc(id="a.md", url="", title="t", date="2020", year=2020, meeting_type="", themes=(),
-                   body="安全生产", fingerprint="1")
+    one = IndexDoc(
+        id="a.md",
+        url="",
+        title="t",
+        date="2020",
+        year=2020,
+        meeting_type="",
+        themes=(),
+        body="安全生产",
+        fingerprint="1",
+    )
     assert related.compute_related([one], k=5) == {"a.md": []}
     blank = dataclasses.replace(one, id="b.md", body="，。", title="", fingerprint="2")
     assert related.compute_related([one, blank], k=5) == {"a.md": [], "b.md": []}
@@ -215,5 +256,6 @@ def test_rescoring_only_what_changed_equals_scoring_everything(monkeypatch):
     assert all(rescored[i] < len(ids) // 2 for i in (1, 5, 9)), rescored
     # Different ids (a speech added) fall back to scoring everything, and still agree.
     packed = [related._pack(c) for c in cands] + [related._pack(cand())]
-    assert related._similar_packed(ids + ["9999.md"], packed, 5, previous=state) == \
-        related._similar_packed(ids + ["9999.md"], packed, 5)
+    assert related._similar_packed(ids + ["9999.md"], packed, 5, previous=state) == related._similar_packed(
+        ids + ["9999.md"], packed, 5
+    )

@@ -28,6 +28,7 @@ the output a clean build gives; a build that cannot get the lock in time refuses
 message and a non-zero exit code; a lock held by a SIGKILLed build is no obstacle (flock is
 released by the kernel).
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -45,16 +46,15 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
-
 from conftest import Site, speech
+
 from site_builder import build as buildmod
 from site_builder.config import load_config
 
 REPO = Path(__file__).resolve().parents[1]
 SEED = int(os.environ.get("RELIABILITY_SEED", "20240607"))
 N_SPEECHES = 30
-WORDS = ("党建 廉政 队伍 建设 基层 治理 发展 改革 创新 如履薄冰 恪尽职守 同志们 工作 会议 要求 落实 "
-         "责任 全面 从严 治党 人民 群众 服务 质量 安全 稳定 调查 研究 作风 纪律").split()
+WORDS = ["党建", "廉政", "队伍", "建设", "基层", "治理", "发展", "改革", "创新", "如履薄冰", "恪尽职守", "同志们", "工作", "会议", "要求", "落实", "责任", "全面", "从严", "治党", "人民", "群众", "服务", "质量", "安全", "稳定", "调查", "研究", "作风", "纪律"]
 QUERIES = ["党建", "修订", "新增", "如履薄冰 -廉政", "讲话", "队伍 OR 纪律", "调查研究"]
 STAGES = ["start-up", "parse", "model", "related", "render", "whoosh index", "static index", "end"]
 KILLS_PER_VARIANT = 6
@@ -63,6 +63,7 @@ KILLS_PER_VARIANT = 6
 # --------------------------------------------------------------------------------------------
 # The site and the changes
 # --------------------------------------------------------------------------------------------
+
 
 def body(rnd: random.Random, extra: str = "") -> str:
     parts = ["同志们：\n"]
@@ -74,10 +75,15 @@ def body(rnd: random.Random, extra: str = "") -> str:
 
 def speech_file(rnd: random.Random, i: int, extra: str = "", title: str | None = None) -> tuple[str, str]:
     year = 2014 + i % 9
-    text = speech(title=title or f"在第{i}次会议上的讲话", date=f"{year}-{1 + i % 12:02d}-{1 + i % 28:02d}",
-                  meeting_type=rnd.choice(["座谈会", "工作会议", "党建工作会议"]),
-                  themes=tuple(rnd.sample(["党风廉政建设", "队伍建设", "基层治理", "作风建设"], 2)),
-                  body=body(rnd, extra), speaker=f"张{i}", summary=f"第{i}篇的摘要")
+    text = speech(
+        title=title or f"在第{i}次会议上的讲话",
+        date=f"{year}-{1 + i % 12:02d}-{1 + i % 28:02d}",
+        meeting_type=rnd.choice(["座谈会", "工作会议", "党建工作会议"]),
+        themes=tuple(rnd.sample(["党风廉政建设", "队伍建设", "基层治理", "作风建设"], 2)),
+        body=body(rnd, extra),
+        speaker=f"张{i}",
+        summary=f"第{i}篇的摘要",
+    )
     return f"{year}/第{i:02d}篇.md", text
 
 
@@ -102,7 +108,7 @@ def apply_change(site: Site, variant: str) -> None:
     for i in order[:n_edit]:
         rel, text = speech_file(rnd, i, extra="修订", title=f"在第{i}次会议上的讲话（修订）")
         site.write(rel, text)
-    for i in order[n_edit:n_edit + n_del]:
+    for i in order[n_edit : n_edit + n_del]:
         (site.content / speech_file(rnd, i)[0]).unlink()
     for j in range(n_add):
         site.write(*speech_file(rnd, N_SPEECHES + j, extra="新增"))
@@ -167,14 +173,18 @@ def static_references(out: Path) -> set[str]:
             if path.is_file():
                 from site_builder.static_index import _hexname
 
-                refs |= {f"{prefix}/x/{_hexname(key)}.js" for key, post in _js_payload(path.read_bytes()).items()
-                         if post == 0}
+                refs |= {
+                    f"{prefix}/x/{_hexname(key)}.js"
+                    for key, post in _js_payload(path.read_bytes()).items()
+                    if post == 0
+                }
     refs |= {f"t/{n // meta['tdir']}/{n}-0.js" for n in range(meta["n"])}
     return refs
 
 
-def check_usable(site: Site, old: dict[str, bytes], new: dict[str, bytes], answers: tuple[dict, dict],
-                 what: str) -> str:
+def check_usable(
+    site: Site, old: dict[str, bytes], new: dict[str, bytes], answers: tuple[dict, dict], what: str
+) -> str:
     """The state after a kill: each file old or new, complete pages, the indexes answer."""
     now = output_files(site)
     for rel, data in now.items():
@@ -184,8 +194,9 @@ def check_usable(site: Site, old: dict[str, bytes], new: dict[str, bytes], answe
         assert data in (old.get(rel), new.get(rel)), f"{what}: {rel} is neither the previous nor the new version"
         if rel.endswith(".html"):
             text = data.decode("utf-8")
-            assert text.lower().startswith("<!doctype html>") and text.rstrip().endswith("</html>"), \
+            assert text.lower().startswith("<!doctype html>") and text.rstrip().endswith("</html>"), (
                 f"{what}: {rel} is not a complete document"
+            )
         elif rel.endswith(".xml"):
             ET.fromstring(data)
     missing = [rel for rel in old if rel not in now and rel in new]
@@ -202,6 +213,7 @@ def check_usable(site: Site, old: dict[str, bytes], new: dict[str, bytes], answe
 def observed_phase(now: dict, old: dict, new: dict, whoosh_new: bool) -> str:
     """Where the build was when it died, as seen in what it left: which of the pages, the Whoosh
     index and the static index are the new ones."""
+
     def state(keep) -> str:
         changed = [rel for rel in set(old) | set(new) if keep(rel) and old.get(rel) != new.get(rel)]
         done = sum(now.get(rel) == new.get(rel) for rel in changed)
@@ -215,8 +227,13 @@ def observed_phase(now: dict, old: dict, new: dict, whoosh_new: bool) -> str:
 def kill_build_at(root: Path, delay: float, explain: bool = False) -> tuple[bool, str]:
     """Start ``python -m site_builder build`` and SIGKILL its process group after ``delay`` s.
     Returns (killed, stderr); killed is False when the build finished first."""
-    proc = subprocess.Popen([sys.executable, "-m", "site_builder", "build"] + (["--explain"] if explain else []),
-                            cwd=root, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "site_builder", "build"] + (["--explain"] if explain else []),
+        cwd=root,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
+    )
     try:
         proc.wait(timeout=delay)
         killed = False
@@ -232,13 +249,20 @@ def kill_build_at(root: Path, delay: float, explain: bool = False) -> tuple[bool
 def stage_windows(root: Path) -> dict[str, tuple[float, float]]:
     """When each stage runs, in seconds after the start of the subprocess (one timed run)."""
     started = time.perf_counter()
-    proc = subprocess.run([sys.executable, "-m", "site_builder", "build", "--explain"], cwd=root,
-                          capture_output=True, text=True, timeout=120)
+    proc = subprocess.run(
+        [sys.executable, "-m", "site_builder", "build", "--explain"],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     wall = time.perf_counter() - started
     assert proc.returncode == 0, proc.stderr
     line = next(l for l in proc.stderr.splitlines() if "seconds per stage:" in l)
-    timings = [(m.group(1), float(m.group(2))) for m in re.finditer(r"([a-z ]+?) (\d+\.\d+)(?:,|$)",
-                                                                    line.split(":", 1)[1].strip())]
+    timings = [
+        (m.group(1), float(m.group(2)))
+        for m in re.finditer(r"([a-z ]+?) (\d+\.\d+)(?:,|$)", line.split(":", 1)[1].strip())
+    ]
     timings = [(name.strip(), secs) for name, secs in timings]
     startup = max(0.05, wall - sum(s for _, s in timings) - 0.05)
     windows = {"start-up": (0.0, startup)}
@@ -253,6 +277,7 @@ def stage_windows(root: Path) -> dict[str, tuple[float, float]]:
 # --------------------------------------------------------------------------------------------
 # Fixtures: the previous site, and for each change the site a clean build gives
 # --------------------------------------------------------------------------------------------
+
 
 @pytest.fixture(scope="module")
 def base(tmp_path_factory):
@@ -284,6 +309,7 @@ def expected(base, tmp_path_factory):
 # --------------------------------------------------------------------------------------------
 # Crashes
 # --------------------------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("variant", list(VARIANTS))
 def test_killed_builds_leave_a_usable_site_and_the_next_build_equals_a_clean_one(base, expected, variant, tmp_path):
@@ -349,17 +375,26 @@ def test_killed_first_build_then_a_complete_build(base, expected, tmp_path):
 # Concurrency
 # --------------------------------------------------------------------------------------------
 
+
 def _start_build(root: Path) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", "site_builder", "build"], cwd=root, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, start_new_session=True)
+    return subprocess.Popen(
+        [sys.executable, "-m", "site_builder", "build"],
+        cwd=root,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
 
 
 def _hold_lock(root: Path, seconds: float) -> subprocess.Popen:
     """A process that takes the build lock of ``root`` and holds it (prints 'locked' when it has it)."""
-    code = ("import sys, time; from pathlib import Path; from site_builder.build import build_lock\n"
-            f"with build_lock(Path({str(state_dir(root))!r}), wait=5):\n"
-            "    print('locked', flush=True)\n"
-            f"    time.sleep({seconds})\n")
+    code = (
+        "import sys, time; from pathlib import Path; from site_builder.build import build_lock\n"
+        f"with build_lock(Path({str(state_dir(root))!r}), wait=5):\n"
+        "    print('locked', flush=True)\n"
+        f"    time.sleep({seconds})\n"
+    )
     proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True, start_new_session=True)
     assert proc.stdout.readline().strip() == "locked"
     return proc
@@ -437,16 +472,22 @@ def test_a_lock_left_by_a_killed_build_is_no_obstacle(base, expected, tmp_path):
 # The static index interrupted while it writes its files
 # --------------------------------------------------------------------------------------------
 
+
 class _Crash(BaseException):
     """Stands for SIGKILL inside this process: nothing after it runs, no cleanup catches it."""
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason=(
-    "static_index.update replaces the files of output/search/ one by one in place and meta.js last: "
-    "a build killed in between leaves the previous meta.js naming bucket/text files that are already "
-    "the new ones (doc numbers shift when a speech is inserted by date), so the search page can "
-    "answer from a mixture until the next build. Needs the static index to write a new generation "
-    "beside the old one (e.g. files named by version) and switch by replacing meta.js last."))
+@pytest.mark.xfail(
+    strict=True,
+    raises=AssertionError,
+    reason=(
+        "static_index.update replaces the files of output/search/ one by one in place and meta.js last: "
+        "a build killed in between leaves the previous meta.js naming bucket/text files that are already "
+        "the new ones (doc numbers shift when a speech is inserted by date), so the search page can "
+        "answer from a mixture until the next build. Needs the static index to write a new generation "
+        "beside the old one (e.g. files named by version) and switch by replacing meta.js last."
+    ),
+)
 def test_static_index_interrupted_mid_write_is_one_generation(base, expected, tmp_path, monkeypatch):
     """The browser reads meta.js and then the files it names: after a crash these must all be of
     the same generation (all previous or all new), or the search page answers from a mixture."""
@@ -479,11 +520,16 @@ def test_static_index_interrupted_mid_write_is_one_generation(base, expected, tm
         now = output_files(trial)
         gen = old_files if now["search/meta.js"] == old_files["search/meta.js"] else new_files
         assert now["search/meta.js"] == gen["search/meta.js"]
-        other = [f"search/{r}" for r in sorted(static_references(trial.output)) if now.get(f"search/{r}") != gen.get(f"search/{r}")]
+        other = [
+            f"search/{r}"
+            for r in sorted(static_references(trial.output))
+            if now.get(f"search/{r}") != gen.get(f"search/{r}")
+        ]
         if other:
-            mixed.append(f"after {cut} writes: meta.js is the {'previous' if gen is old_files else 'new'} one, "
-                         f"but {len(other)} files it names are not, e.g. {other[:3]}")
+            mixed.append(
+                f"after {cut} writes: meta.js is the {'previous' if gen is old_files else 'new'} one, "
+                f"but {len(other)} files it names are not, e.g. {other[:3]}"
+            )
         assert trial.run("build", "-q") == 0
         assert output_files(trial) == new_files
     assert not mixed, "\n".join(mixed)
-

@@ -11,6 +11,7 @@ prints; one test runs the command itself). Headless Chromium (Debian's /usr/bin/
 Playwright's download) opens the pages from file:// and over HTTP under a CSP that allows only the
 site's own scripts; any page error, console error or failed request fails the test.
 """
+
 from __future__ import annotations
 
 import functools
@@ -31,13 +32,20 @@ from site_builder import analysis, query
 REPO = Path(__file__).resolve().parents[1]
 SEEDS = REPO / "tests" / "fixtures" / "import" / "seeds"
 CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--no-first-run", "--disable-sync"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+    "--disable-sync",
+]
 
 pytestmark = [
     pytest.mark.browser,
-    pytest.mark.skipif(not CHROMIUM.exists(), reason="headless Chromium not installed at /usr/bin/chromium "
-                       "(apt-get install chromium)"),
+    pytest.mark.skipif(
+        not CHROMIUM.exists(), reason="headless Chromium not installed at /usr/bin/chromium (apt-get install chromium)"
+    ),
 ]
 
 # -- the archive -------------------------------------------------------------------------------
@@ -45,45 +53,118 @@ pytestmark = [
 HAND = {
     # A report about 党建: the term in a heading and a few times in long paragraphs.
     "hand/report.md": speech(
-        title="在全市机关工作会议上的报告", date="2020-03-05", meeting_type="工作会议", themes=("党的建设",),
-        body="同志们：\n\n## 一、抓好党建工作\n\n" + "过去一年，各项工作稳步推进，成绩来之不易。" * 30
-             + "党建工作取得新进展。\n\n" + "要坚持问题导向，抓好落实。" * 40 + "以党建引领发展。\n\n"
-             + "- 完善党建制度；\n- 健全考核机制。\n\n| 项目 | 党建 |\n| --- | --- |\n| 调研 | 12 |\n"),
+        title="在全市机关工作会议上的报告",
+        date="2020-03-05",
+        meeting_type="工作会议",
+        themes=("党的建设",),
+        body="同志们：\n\n## 一、抓好党建工作\n\n"
+        + "过去一年，各项工作稳步推进，成绩来之不易。" * 30
+        + "党建工作取得新进展。\n\n"
+        + "要坚持问题导向，抓好落实。" * 40
+        + "以党建引领发展。\n\n"
+        + "- 完善党建制度；\n- 健全考核机制。\n\n| 项目 | 党建 |\n| --- | --- |\n| 调研 | 12 |\n",
+    ),
     # A short greeting with one passing mention: it must not beat the report.
-    "hand/greeting.md": speech(title="新春致辞", date="2021-01-01", meeting_type="座谈会", themes=("作风建设",),
-                               body="同志们：\n\n新年好！党建很重要。\n"),
+    "hand/greeting.md": speech(
+        title="新春致辞",
+        date="2021-01-01",
+        meeting_type="座谈会",
+        themes=("作风建设",),
+        body="同志们：\n\n新年好！党建很重要。\n",
+    ),
     # Traditional characters in the title and the text; a zero-width space inside 如履薄冰.
-    "hand/trad.md": speech(title="在黨風廉政建設會議上的講話", date="2019-12", meeting_type="工作会议",
-                           themes=("党风廉政建设",),
-                           body="各位同志：\n\n加強黨建，推進廉政建設。\n\n我們要如\u200b履薄冰，抓好黨建。\n"),
+    "hand/trad.md": speech(
+        title="在黨風廉政建設會議上的講話",
+        date="2019-12",
+        meeting_type="工作会议",
+        themes=("党风廉政建设",),
+        body="各位同志：\n\n加強黨建，推進廉政建設。\n\n我們要如\u200b履薄冰，抓好黨建。\n",
+    ),
     # 层层层层: two non-overlapping 层层, then one more.
-    "hand/layers.md": speech(title="在安全生产会议上的讲话", date="2018-06-01", meeting_type="工作会议",
-                             themes=("安全生产",), body="同志们：\n\n要层层层层压实责任，层层落实。\n"),
+    "hand/layers.md": speech(
+        title="在安全生产会议上的讲话",
+        date="2018-06-01",
+        meeting_type="工作会议",
+        themes=("安全生产",),
+        body="同志们：\n\n要层层层层压实责任，层层落实。\n",
+    ),
     # A phrase across two paragraphs: a hit for "从严 治党" (the search text joins lines with a
     # space) with no occurrence in a paragraph; and the same date as the report (ties).
-    "hand/split.md": speech(title="在专题会上的讲话", date="2020-03-05", meeting_type="专题会",
-                            themes=("作风建设",), body="同志们：\n\n坚持从严\n\n治党永远在路上。\n"),
+    "hand/split.md": speech(
+        title="在专题会上的讲话",
+        date="2020-03-05",
+        meeting_type="专题会",
+        themes=("作风建设",),
+        body="同志们：\n\n坚持从严\n\n治党永远在路上。\n",
+    ),
     # The term only in the title.
-    "hand/title-only.md": speech(title="关于全面从严治党的说明", date="2017", meeting_type="专题会",
-                                 themes=("党的建设",), body="同志们：\n\n这是一份说明。\n"),
+    "hand/title-only.md": speech(
+        title="关于全面从严治党的说明",
+        date="2017",
+        meeting_type="专题会",
+        themes=("党的建设",),
+        body="同志们：\n\n这是一份说明。\n",
+    ),
     # A hard line break inside a paragraph (a space in the text), a quote and a nested list.
-    "hand/breaks.md": speech(title="在青年干部座谈会上的讲话", date="2016-05-04", meeting_type="座谈会",
-                             themes=("队伍建设",), speaker="王强", organization="X局",
-                             body="同志们：\n\n第一行  \n第二行讲如履薄冰。\n\n> 干部要如履薄冰，恪尽职守。\n\n"
-                                  "- 第一条\n    - 第二条如履薄冰\n"),
+    "hand/breaks.md": speech(
+        title="在青年干部座谈会上的讲话",
+        date="2016-05-04",
+        meeting_type="座谈会",
+        themes=("队伍建设",),
+        speaker="王强",
+        organization="X局",
+        body="同志们：\n\n第一行  \n第二行讲如履薄冰。\n\n> 干部要如履薄冰，恪尽职守。\n\n"
+        "- 第一条\n    - 第二条如履薄冰\n",
+    ),
 }
 
-QUERIES = ["党建", "黨建", "如履薄冰", "层层", "党建 廉政", '"从严 治党"', "从严治党", "作风建设", "全面从严治党",
-           "安全生产 责任", "乡村振兴 OR 脱贫攻坚", "干部 -形式主义", "权", "建设", "基层治理", "党风廉政建设",
-           "形式主义 官僚主义", "党建 党建工作", "全面从严治党 从严治党", "党 党建", "工作 作风建设 建设"]
+QUERIES = [
+    "党建",
+    "黨建",
+    "如履薄冰",
+    "层层",
+    "党建 廉政",
+    '"从严 治党"',
+    "从严治党",
+    "作风建设",
+    "全面从严治党",
+    "安全生产 责任",
+    "乡村振兴 OR 脱贫攻坚",
+    "干部 -形式主义",
+    "权",
+    "建设",
+    "基层治理",
+    "党风廉政建设",
+    "形式主义 官僚主义",
+    "党建 党建工作",
+    "全面从严治党 从严治党",
+    "党 党建",
+    "工作 作风建设 建设",
+]
 
 
 @pytest.fixture(scope="module")
 def site(tmp_path_factory) -> Site:
     root = tmp_path_factory.mktemp("research")
     s = Site(root)
-    subprocess.run([sys.executable, str(REPO / "bench" / "gen_corpus.py"), "--n", "40", "--seed", "3", "--jobs", "1",
-                    "--seeds-dir", str(SEEDS), "--out", str(s.content / "gen")], check=True, capture_output=True)
+    subprocess.run(
+        [
+            sys.executable,
+            str(REPO / "bench" / "gen_corpus.py"),
+            "--n",
+            "40",
+            "--seed",
+            "3",
+            "--jobs",
+            "1",
+            "--seeds-dir",
+            str(SEEDS),
+            "--out",
+            str(s.content / "gen"),
+        ],
+        check=True,
+        capture_output=True,
+    )
     for rel, text in HAND.items():
         s.write(rel, text)
     s.config('title = "讲话稿档案（研究）"\n')
@@ -134,10 +215,20 @@ def _watch(pg):
     pg.problems = []
     pg.on("pageerror", lambda e: pg.problems.append(f"pageerror: {e}"))
     # (A failed request is reported with its address below; the console's copy has none.)
-    pg.on("console", lambda m: pg.problems.append(f"console {m.type}: {m.text}")
-          if m.type == "error" and not m.text.startswith("Failed to load resource") else None)
-    pg.on("response", lambda r: pg.problems.append(f"{r.status} {r.url}")
-          if r.status >= 400 and not r.url.endswith("favicon.ico") else None)
+    pg.on(
+        "console",
+        lambda m: (
+            pg.problems.append(f"console {m.type}: {m.text}")
+            if m.type == "error" and not m.text.startswith("Failed to load resource")
+            else None
+        ),
+    )
+    pg.on(
+        "response",
+        lambda r: (
+            pg.problems.append(f"{r.status} {r.url}") if r.status >= 400 and not r.url.endswith("favicon.ico") else None
+        ),
+    )
     return pg
 
 
@@ -193,6 +284,7 @@ def load_all(page, selector: str) -> None:
 
 # -- one ranking: the first page equals the CLI's ---------------------------------------------
 
+
 @pytest.mark.parametrize("sort", ["relevance", "newest", "oldest"])
 def test_first_page_equals_the_cli(site, index, http_base, page, sort):
     checked = 0
@@ -211,8 +303,13 @@ def test_first_page_equals_the_cli(site, index, http_base, page, sort):
 def test_the_cli_command_itself(site, http_base, page):
     """The same check against `site-builder search --json --limit 10` run as a command."""
     for q in ["党建", "如履薄冰 OR 层层"]:
-        out = subprocess.run([str(REPO / ".venv" / "bin" / "site-builder"), "search", q, "--json", "--limit", "10"],
-                             cwd=site.root, capture_output=True, text=True, check=True).stdout
+        out = subprocess.run(
+            [str(REPO / ".venv" / "bin" / "site-builder"), "search", q, "--json", "--limit", "10"],
+            cwd=site.root,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
         cli = json.loads(out)
         open_search(page, search_url(http_base, q))
         assert [page_path(h["href"]) for h in shown_hits(page)] == [h["url"] for h in cli["hits"]], q
@@ -246,19 +343,28 @@ def test_offset_and_more_results_page_like_the_cli(site, index, http_base, page,
         assert shown[:20] == [h["url"] for h in cli["hits"]][:20], (q, sort)
         # The pages join up: offset 0 and offset 10 make the first 20 of the whole list.
         first = index.search(q, limit=10, sort=sort)["hits"]
-        assert [h["url"] for h in first] + shown[:10] == [h["url"] for h in index.search(q, limit=20, sort=sort)["hits"]]
+        assert [h["url"] for h in first] + shown[:10] == [
+            h["url"] for h in index.search(q, limit=20, sort=sort)["hits"]
+        ]
 
 
 # -- trend --------------------------------------------------------------------------------------
 
+
 def test_trend_equals_the_cli_and_adds_up(site, index, http_base, page):
-    for q, filters in [("党建", {}), ("如履薄冰", {}), ("建设", {"year": "2000-2015"}), ("干部", {"meeting_type": "工作会议"})]:
+    for q, filters in [
+        ("党建", {}),
+        ("如履薄冰", {}),
+        ("建设", {"year": "2000-2015"}),
+        ("干部", {"meeting_type": "工作会议"}),
+    ]:
         cli = index.search(q, limit=1, **filters)
         open_search(page, search_url(http_base, q, **filters))
         got = page.evaluate("""() => [...document.querySelectorAll('[data-trend] tr[data-trend-year]')].map(tr =>
             [...tr.children].map(c => c.textContent))""")
-        assert [[int(y), int(s), int(o), float(p)] for y, s, o, p in got] == \
-               [[t["year"], t["speeches"], t["occurrences"], t["per_10k_chars"]] for t in cli["trend"]], q
+        assert [[int(y), int(s), int(o), float(p)] for y, s, o, p in got] == [
+            [t["year"], t["speeches"], t["occurrences"], t["per_10k_chars"]] for t in cli["trend"]
+        ], q
         fig = page.locator("[data-trend]")
         assert int(fig.get_attribute("data-trend-speeches")) == cli["total"]
         assert int(fig.get_attribute("data-trend-occurrences")) == cli["occurrences_total"]
@@ -269,10 +375,16 @@ def test_trend_equals_the_cli_and_adds_up(site, index, http_base, page):
 
 # -- KWIC -------------------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("mode", ["http", "file"])
 def test_kwic_view_lists_every_occurrence_like_the_cli(site, index, http_base, page, mode):
     base = base_of(site, http_base, mode)
-    for q, sort in [("如履薄冰", "relevance"), ("层层", "oldest"), ("党建 廉政", "newest"), ('"从严 治党"', "relevance")]:
+    for q, sort in [
+        ("如履薄冰", "relevance"),
+        ("层层", "oldest"),
+        ("党建 廉政", "newest"),
+        ('"从严 治党"', "relevance"),
+    ]:
         cli = index.search(q, kwic=True, limit=100000, sort=sort)
         open_search(page, search_url(base, q, view="kwic", sort=sort if sort != "relevance" else ""))
         load_all(page, "[data-kwic-row]")
@@ -285,8 +397,12 @@ def test_kwic_view_lists_every_occurrence_like_the_cli(site, index, http_base, p
             path, _, frag = row["href"].partition("#")
             assert page_path(path) + "#" + frag == want["url"], q
             assert "?q=" in row["href"]
-            assert (row["left"], row["match"], row["right"], row["title"]) == \
-                   (want["left"], want["match"], want["right"], want["title"]), q
+            assert (row["left"], row["match"], row["right"], row["title"]) == (
+                want["left"],
+                want["match"],
+                want["right"],
+                want["title"],
+            ), q
 
 
 def test_kwic_offset_counts_occurrences_like_the_cli(site, index, http_base, page):
@@ -297,7 +413,7 @@ def test_kwic_offset_counts_occurrences_like_the_cli(site, index, http_base, pag
             [tr.querySelector('a').getAttribute('href').split('#')[1], tr.querySelector('.kwic-left').textContent,
              tr.querySelector('.kwic-match').textContent])""")
         want = [[r["url"].split("#")[1], r["left"], r["match"]] for r in cli["occurrences"]]
-        assert rows[:len(want)] == want, (q, offset)
+        assert rows[: len(want)] == want, (q, offset)
 
 
 def test_facets_equal_the_cli(site, index, http_base, page):
@@ -328,18 +444,25 @@ def test_a_kwic_row_opens_its_paragraph_with_the_match_marked(site, http_base, p
 
 # -- hit → passage ----------------------------------------------------------------------------
 
+
 def _in_view(page, selector: str) -> bool:
-    return page.evaluate("""s => { const r = document.querySelector(s).getBoundingClientRect();
+    return page.evaluate(
+        """s => { const r = document.querySelector(s).getBoundingClientRect();
         const bar = document.querySelector('[data-passage-bar]');
         const bottom = bar ? bar.getBoundingClientRect().top : innerHeight;
-        return r.top >= 0 && r.bottom <= bottom; }""", selector)
+        return r.top >= 0 && r.bottom <= bottom; }""",
+        selector,
+    )
 
 
 def _wait_in_view(page, selector: str = "mark.is-current") -> None:
     """The match is scrolled into view (smoothly, unless the reader asked for less motion)."""
-    page.wait_for_function("""s => { const r = document.querySelector(s).getBoundingClientRect();
+    page.wait_for_function(
+        """s => { const r = document.querySelector(s).getBoundingClientRect();
         const bar = document.querySelector('[data-passage-bar]');
-        return r.top >= 0 && r.bottom <= (bar ? bar.getBoundingClientRect().top : innerHeight); }""", arg=selector)
+        return r.top >= 0 && r.bottom <= (bar ? bar.getBoundingClientRect().top : innerHeight); }""",
+        arg=selector,
+    )
 
 
 def _marks(page) -> list[str]:
@@ -401,10 +524,15 @@ def test_folding_marks_traditional_text_and_ignores_zero_width_marks(site, http_
 
 def test_marks_follow_the_paragraphs_like_the_occurrences(site, index, http_base, page):
     """Matches never cross a paragraph; a line break is a space; lists, tables, quotes are blocks."""
-    for path, q in [("speeches/2020/split.html", '"从严 治党"'), ("speeches/2016/breaks.html", "如履薄冰"),
-                    ("speeches/2016/breaks.html", '"第一行 第二行"'), ("speeches/2018/layers.html", "层层"),
-                    ("speeches/2020/report.html", "党建"), ("speeches/2020/report.html", "党 党建 建工"),
-                    ("speeches/2019/trad.html", "党建 建设 廉政建设")]:
+    for path, q in [
+        ("speeches/2020/split.html", '"从严 治党"'),
+        ("speeches/2016/breaks.html", "如履薄冰"),
+        ("speeches/2016/breaks.html", '"第一行 第二行"'),
+        ("speeches/2018/layers.html", "层层"),
+        ("speeches/2020/report.html", "党建"),
+        ("speeches/2020/report.html", "党 党建 建工"),
+        ("speeches/2019/trad.html", "党建 建设 廉政建设"),
+    ]:
         page.goto(http_base + path + "?q=" + quote(q))
         page.wait_for_selector("html[data-passage=ready]")
         hit = [h for h in index.search(q, limit=100)["hits"] if h["url"] == path]
@@ -448,9 +576,33 @@ def test_a_query_that_the_text_does_not_have_says_so(site, http_base, page):
 
 # -- the year filter is one parser -------------------------------------------------------------
 
-YEARS = ["2020", "2018-2020", "2018 - 2020", "2018–2020", "2018—2020", "2018~2020", "2018至2020", "2018到2020",
-         "２０２０", "２０１８－２０２０", " 2020 ", "\u30002020\u3000", "2020-2018", "2020年", "20", "20201",
-         "2018-", "-2020", "2018..2020", "abcd", "٢٠٢٠", "2018\u3000至\u30002020", "", "   ", "2018,2020"]
+YEARS = [
+    "2020",
+    "2018-2020",
+    "2018 - 2020",
+    "2018–2020",
+    "2018—2020",
+    "2018~2020",
+    "2018至2020",
+    "2018到2020",
+    "２０２０",
+    "２０１８－２０２０",
+    " 2020 ",
+    "\u30002020\u3000",
+    "2020-2018",
+    "2020年",
+    "20",
+    "20201",
+    "2018-",
+    "-2020",
+    "2018..2020",
+    "abcd",
+    "٢٠٢٠",
+    "2018\u3000至\u30002020",
+    "",
+    "   ",
+    "2018,2020",
+]
 
 
 def test_the_year_filter_reads_exactly_what_the_cli_reads(site, http_base, page):
@@ -483,6 +635,7 @@ def test_year_ranges_filter_like_the_cli(site, index, http_base, page):
 
 # -- Chinese everywhere ------------------------------------------------------------------------
 
+
 def test_errors_empty_states_and_the_spaces_hint_are_chinese(site, index, http_base, page):
     for q in ['"党建', "-", "党建 OR", "-腐败"]:
         assert open_search(page, search_url(http_base, q)) == "error"
@@ -508,6 +661,7 @@ def test_errors_empty_states_and_the_spaces_hint_are_chinese(site, index, http_b
 
 
 # -- a phone -----------------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("mode", ["http", "file"])
 def test_phone_first_result_and_first_paragraph_above_the_fold(site, http_base, phone, mode):
@@ -552,12 +706,15 @@ def test_a_speech_page_folds_its_text_with_the_query_s_shards_only(site, http_ba
     page.wait_for_load_state("load")
     page.add_script_tag(url=http_base + "static/search.js")
     for terms in (["党建", "如履薄冰"], ["苧", "卫生"], ["gdp", "(一)"], ["2035年", "ⅻ"]):
-        got = page.evaluate("""terms => window.siteSearch.open('../../search/meta.js')
+        got = page.evaluate(
+            """terms => window.siteSearch.open('../../search/meta.js')
             .then(() => window.siteSearch.loadPageFold(terms)).then(() => {
               const out = [];
               for (let cp = 0; cp < 0x10000; cp++) out.push(cp >= 0xd800 && cp <= 0xdfff ? '' :
                 window.siteSearch.pageFold(String.fromCodePoint(cp)));
-              return out; })""", terms)
+              return out; })""",
+            terms,
+        )
         chars = set("".join(terms))
         for cp in range(0x10000):
             if 0xD800 <= cp <= 0xDFFF:
@@ -575,9 +732,11 @@ def test_no_serious_accessibility_violations(site, http_base, browser, variant):
     speech with its marks and bar."""
     from test_standards import format_violations, run_axe
 
-    for path in ("search/index.html?" + urlencode({"q": "如履薄冰", "view": "kwic"}),
-                 "search/index.html?" + urlencode({"q": "党建"}),
-                 "speeches/2020/report.html?q=" + quote("党建") + "#p4"):
+    for path in (
+        "search/index.html?" + urlencode({"q": "如履薄冰", "view": "kwic"}),
+        "search/index.html?" + urlencode({"q": "党建"}),
+        "speeches/2020/report.html?q=" + quote("党建") + "#p4",
+    ):
         violations = run_axe(browser, http_base + path, variant[0], variant[1])
         bad = [v for v in violations if v.get("impact") in ("serious", "critical")]
         assert not bad, f"{path} {variant}:\n{format_violations(bad)}"

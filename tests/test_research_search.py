@@ -1,6 +1,7 @@
 """Search for research (#13), Python side: paragraph ids ↔ plain-text lines, occurrences and KWIC,
 sort and offset, trend, speaker and organisation filters and pages, the chronological list, Chinese
 errors with stable codes (CLI and /api/search), the despaced hint and the published ranking."""
+
 from __future__ import annotations
 
 import csv
@@ -68,19 +69,50 @@ ODD_BODY = """\
 """.replace("<BR>", "  ")  # two spaces at the end of a line: a hard line break (<br>)
 
 SPEECHES = {
-    "2019/安全.md": speech(title="在全市安全生产工作会议上的讲话", date="2019-05-06", meeting_type="工作会议",
-                         themes=("安全生产",), speaker="王强", organization="市政府", body=ODD_BODY),
-    "2020/贺词.md": speech(title="2020年新年贺词", date="2020-01-01", meeting_type="致辞", themes=("综合",),
-                         speaker="李明", organization="市委",
-                         body="同志们、朋友们：\n\n新年好！" + "过去一年，我们团结奋斗，各项事业取得新进展。" * 6
-                              + "安全生产形势稳定。\n\n祝大家新年快乐！\n"),
-    "2021/繁体.md": speech(title="關於安全生產的報告", date="2021-09", meeting_type="工作会议", themes=("安全生产",),
-                         speaker="王强", organization="市政府",
-                         body="## 一、安全生產\n\n加強黨建，抓好安全生產。安全生產無小事。\n"),
-    "2018/其他.md": speech(title="在全市经济工作会议上的讲话", date="2018-12-20", meeting_type="工作会议",
-                         themes=("经济",), organization="市政府", body="发展经济，稳中求进。\n\n从严 治党。\n"),
-    "2016/旧.md": speech(title="在全市教育工作会议上的讲话", date="2016", meeting_type="工作会议", themes=("教育",),
-                       body="教育是国之大计。\n"),
+    "2019/安全.md": speech(
+        title="在全市安全生产工作会议上的讲话",
+        date="2019-05-06",
+        meeting_type="工作会议",
+        themes=("安全生产",),
+        speaker="王强",
+        organization="市政府",
+        body=ODD_BODY,
+    ),
+    "2020/贺词.md": speech(
+        title="2020年新年贺词",
+        date="2020-01-01",
+        meeting_type="致辞",
+        themes=("综合",),
+        speaker="李明",
+        organization="市委",
+        body="同志们、朋友们：\n\n新年好！"
+        + "过去一年，我们团结奋斗，各项事业取得新进展。" * 6
+        + "安全生产形势稳定。\n\n祝大家新年快乐！\n",
+    ),
+    "2021/繁体.md": speech(
+        title="關於安全生產的報告",
+        date="2021-09",
+        meeting_type="工作会议",
+        themes=("安全生产",),
+        speaker="王强",
+        organization="市政府",
+        body="## 一、安全生產\n\n加強黨建，抓好安全生產。安全生產無小事。\n",
+    ),
+    "2018/其他.md": speech(
+        title="在全市经济工作会议上的讲话",
+        date="2018-12-20",
+        meeting_type="工作会议",
+        themes=("经济",),
+        organization="市政府",
+        body="发展经济，稳中求进。\n\n从严 治党。\n",
+    ),
+    "2016/旧.md": speech(
+        title="在全市教育工作会议上的讲话",
+        date="2016",
+        meeting_type="工作会议",
+        themes=("教育",),
+        body="教育是国之大计。\n",
+    ),
 }
 TERM = "安全生产"
 
@@ -108,8 +140,10 @@ def plain_texts(site) -> dict[str, tuple[str, str, str]]:
 
 def true_occurrences(site, term: str = TERM) -> dict[str, int]:
     folded = analysis.fold(term)
-    return {rel: sum(analysis.fold(line).count(folded) for line in text.split("\n"))
-            for rel, (_t, _d, text) in plain_texts(site).items()}
+    return {
+        rel: sum(analysis.fold(line).count(folded) for line in text.split("\n"))
+        for rel, (_t, _d, text) in plain_texts(site).items()
+    }
 
 
 def run_json(site, capsys, *args) -> dict:
@@ -147,7 +181,9 @@ class BlockTexts(HTMLParser):
             self.texts[a["id"]] = []
             self.order.append(a["id"])
         if tag == "a" and "permalink" in (a.get("class") or "").split():
-            owner = next((x.get("id") for _t, x in reversed(self.stack[:-1]) if re.fullmatch(r"p\d+", x.get("id") or "")), None)
+            owner = next(
+                (x.get("id") for _t, x in reversed(self.stack[:-1]) if re.fullmatch(r"p\d+", x.get("id") or "")), None
+            )
             self.links.setdefault(owner, []).append(a.get("href"))
         if tag == "a" and any("toc" in (x.get("class") or "").split() for _t, x in self.stack):
             self.toc.append(a.get("href"))
@@ -178,10 +214,28 @@ def test_block_ids_equal_plain_text_lines(site):
     seen = [" ".join("".join(reader.texts[i]).split()) for i in reader.order]
     assert seen == lines
     # Every kind of block made it, each once.
-    for expected in ("同志们：", "一、安全生产形势", "落实安全生产责任", "开展隐患排查", "安全生产大检查", "第一条",
-                     "抓好安全生产培训。", "安全生产责任重于泰山。", "项目", "安全生产指标", "事故起数", "术语",
-                     "安全生产是指……", "散落的安全生产文字加粗", "段中段", "尾巴", "（一）抓好安全生产",
-                     "代码 安全生产", "1. 小标题", "[TOC]"):
+    for expected in (
+        "同志们：",
+        "一、安全生产形势",
+        "落实安全生产责任",
+        "开展隐患排查",
+        "安全生产大检查",
+        "第一条",
+        "抓好安全生产培训。",
+        "安全生产责任重于泰山。",
+        "项目",
+        "安全生产指标",
+        "事故起数",
+        "术语",
+        "安全生产是指……",
+        "散落的安全生产文字加粗",
+        "段中段",
+        "尾巴",
+        "（一）抓好安全生产",
+        "代码 安全生产",
+        "1. 小标题",
+        "[TOC]",
+    ):
         assert lines.count(expected) == 1, expected
     assert "安全生产是头等大事。今年安全生产形势总体平稳， 但安全生产基础仍然薄弱 & 不容乐观。" in lines  # <br>, &amp;
     assert all(line and line == line.strip() for line in lines)
@@ -290,7 +344,8 @@ def test_sort_and_offset_pages_join_up(site, capsys, sort):
     joined = []
     for offset in range(0, len(kwic), 3):
         joined += run_json(site, capsys, TERM, "--kwic", "--sort", sort, "--limit", "3", "--offset", str(offset))[
-            "occurrences"]
+            "occurrences"
+        ]
     assert joined == kwic
     order = list(dict.fromkeys(o["source"] for o in kwic))
     assert order == [h["source"] for h in full["hits"] if h["occurrences"]]
@@ -356,9 +411,17 @@ def test_no_speaker_pages_without_speakers(make_site):
 
 
 def test_query_errors_are_chinese_with_codes():
-    cases = {'"党建': "unclosed_quote", "-": "dangling_minus", "党建 OR": "or_operand", "-腐败": "only_excluded",
-             "": "empty", '""': "empty_phrase", "x " * 33: "too_many_terms", "x" * 501: "too_long",
-             "党建 -廉政 OR 反腐": "or_excluded"}
+    cases = {
+        '"党建': "unclosed_quote",
+        "-": "dangling_minus",
+        "党建 OR": "or_operand",
+        "-腐败": "only_excluded",
+        "": "empty",
+        '""': "empty_phrase",
+        "x " * 33: "too_many_terms",
+        "x" * 501: "too_long",
+        "党建 -廉政 OR 反腐": "or_excluded",
+    }
     for q, code in cases.items():
         with pytest.raises(query.QueryError) as err:
             query.parse(q)
@@ -414,16 +477,28 @@ def test_api_takes_sort_offset_kwic_limit_and_filters(app, site):
     with SearchIndex(load_config(site.root)[0].state_dir / "whoosh") as index:
         expected = index.search(TERM, kwic=True, sort="oldest", limit=2, offset=1, speaker="王强")
     assert data == json.loads(json.dumps(expected, ensure_ascii=False))
-    assert len(data["occurrences"]) == 2 and data["occurrences"][0]["url"].endswith(tuple(f"#p{i}" for i in range(1, 99)))
+    assert len(data["occurrences"]) == 2 and data["occurrences"][0]["url"].endswith(
+        tuple(f"#p{i}" for i in range(1, 99))
+    )
     status, data = api(app, f"/api/search?q={quote(TERM)}&sort=newest&offset=1&limit=1")
     assert status == 200 and data["offset"] == 1 and len(data["hits"]) == 1 and "trend" in data
 
 
-@pytest.mark.parametrize("qs, code", [
-    ("", "missing_query"), ("q=", "empty"), ("q=%22x", "unclosed_quote"), ("q=-x", "only_excluded"),
-    ("q=x&year=2020-2018", "bad_year"), ("q=x&year=abc", "bad_year"), ("q=x&sort=date", "bad_sort"),
-    ("q=x&kwic=yes", "bad_parameter"), ("q=x&limit=0", "bad_parameter"), ("q=x&q=y", "repeated_parameter"),
-])
+@pytest.mark.parametrize(
+    "qs, code",
+    [
+        ("", "missing_query"),
+        ("q=", "empty"),
+        ("q=%22x", "unclosed_quote"),
+        ("q=-x", "only_excluded"),
+        ("q=x&year=2020-2018", "bad_year"),
+        ("q=x&year=abc", "bad_year"),
+        ("q=x&sort=date", "bad_sort"),
+        ("q=x&kwic=yes", "bad_parameter"),
+        ("q=x&limit=0", "bad_parameter"),
+        ("q=x&q=y", "repeated_parameter"),
+    ],
+)
 def test_api_errors_have_a_code_and_a_chinese_message(app, qs, code):
     status, data = api(app, "/api/search?" + qs)
     assert status == 400
@@ -448,7 +523,9 @@ def test_index_ranks_by_the_published_formula(site):
     with SearchIndex(load_config(site.root)[0].state_dir / "whoosh") as index:
         for q in (TERM, "安全", "党建 OR 安全生产", "新年", '"从严 治党"', "治党"):
             for sort in ranking.SORTS:
-                got = [(h["source"], h["score"], h["occurrences"]) for h in index.search(q, limit=100, sort=sort)["hits"]]
+                got = [
+                    (h["source"], h["score"], h["occurrences"]) for h in index.search(q, limit=100, sort=sort)["hits"]
+                ]
                 want = [(d, round(s, 4), o) for d, s, o in ranking.reference(docs, q, sort)]
                 assert got == want, (q, sort)
 
@@ -457,8 +534,13 @@ def test_a_passing_mention_in_a_short_speech_does_not_beat_a_speech_about_the_te
     report = "\n".join(f"第{i}段：推进各项工作，落实责任，抓好落实，确保各项任务完成。" * 3 for i in range(40))
     docs = [
         ranking.Doc("greeting.md", "新年贺词", "2024-01-01", "新年好！" * 50 + "祝愿乡村振兴取得新成效。"),
-        ranking.Doc("report.md", "政府工作报告", "2023-02-01",
-                    "一、乡村振兴\n" + report + "\n推进乡村振兴，加快农业现代化。\n" + report, headings=(0,)),
+        ranking.Doc(
+            "report.md",
+            "政府工作报告",
+            "2023-02-01",
+            "一、乡村振兴\n" + report + "\n推进乡村振兴，加快农业现代化。\n" + report,
+            headings=(0,),
+        ),
     ]
     docs += [ranking.Doc(f"x{i}.md", "其他", "2020", report) for i in range(5)]
     assert [d for d, _s, _o in ranking.reference(docs, "乡村振兴")] == ["report.md", "greeting.md"]

@@ -1,14 +1,14 @@
 """Front-matter values are read as written (issue #16): a value YAML 1.1 would turn into a float,
 an octal or hex integer, a boolean or a date is kept as its source text in text fields, and a date
 that YAML reads as a number is refused with a message that quotes it."""
+
 from __future__ import annotations
 
 import pytest
+from conftest import speech
 
 from site_builder import frontmatter, schema
 from site_builder.dates import PartialDate
-
-from conftest import speech
 
 
 def _validate(text: str):
@@ -22,12 +22,39 @@ def _meta(text: str) -> schema.SpeechMeta:
     return meta
 
 
-@pytest.mark.parametrize("written", ["2020.10", "0123", "0x10", "1e3", "1_000", "yes", "no", "on", "off",
-                                     "True", "2020-03-05", ".nan", "-.inf", "=", "190:20:30", "0o17"])
+@pytest.mark.parametrize(
+    "written",
+    [
+        "2020.10",
+        "0123",
+        "0x10",
+        "1e3",
+        "1_000",
+        "yes",
+        "no",
+        "on",
+        "off",
+        "True",
+        "2020-03-05",
+        ".nan",
+        "-.inf",
+        "=",
+        "190:20:30",
+        "0o17",
+    ],
+)
 def test_text_fields_keep_what_was_typed(written):
-    text = speech(title=written, themes=(written, "党建"), speaker=written, organization=written,
-                  location=written, summary=written, source=written, tags=f"[{written}]", slug=written
-                  if written not in ("=", "190:20:30", ".nan", "-.inf") else "x")
+    text = speech(
+        title=written,
+        themes=(written, "党建"),
+        speaker=written,
+        organization=written,
+        location=written,
+        summary=written,
+        source=written,
+        tags=f"[{written}]",
+        slug=written if written not in ("=", "190:20:30", ".nan", "-.inf") else "x",
+    )
     meta = _meta(text)
     assert meta.title == written
     assert meta.themes == (written, "党建")
@@ -43,9 +70,10 @@ def test_issue_examples():
     assert type(meta.title) is str and type(meta.speaker) is str  # plain text once validated
 
 
-@pytest.mark.parametrize("written,iso,chinese", [("2020.10", "2020-10", "2020年10月"),
-                                                 ("2020.1", "2020-01", "2020年1月"),
-                                                 ("2021.03", "2021-03", "2021年3月")])
+@pytest.mark.parametrize(
+    "written,iso,chinese",
+    [("2020.10", "2020-10", "2020年10月"), ("2020.1", "2020-01", "2020年1月"), ("2021.03", "2021-03", "2021年3月")],
+)
 def test_a_date_yaml_reads_as_a_number_is_refused(written, iso, chinese):
     meta, problems = _validate(speech(date=written))
     assert meta is None
@@ -69,16 +97,24 @@ def test_dates_yaml_would_retype_are_refused_quoting_them(written):
     assert any(p.field == "date" and repr(written) in p.message for p in problems)
 
 
-@pytest.mark.parametrize("written,expected", [("2020", PartialDate(2020)), ("2020-03-05", PartialDate(2020, 3, 5)),
-                                              ('"2020.10"', PartialDate(2020, 10)),
-                                              ("2020.10.05", PartialDate(2020, 10, 5)),
-                                              ("2020年10月", PartialDate(2020, 10))])
+@pytest.mark.parametrize(
+    "written,expected",
+    [
+        ("2020", PartialDate(2020)),
+        ("2020-03-05", PartialDate(2020, 3, 5)),
+        ('"2020.10"', PartialDate(2020, 10)),
+        ("2020.10.05", PartialDate(2020, 10, 5)),
+        ("2020年10月", PartialDate(2020, 10)),
+    ],
+)
 def test_dates_that_mean_what_they_say_are_read(written, expected):
     assert _meta(speech(date=written)).date == expected
 
 
-@pytest.mark.parametrize("written,expected", [("true", True), ("false", False), ("True", True), ("yes", True),
-                                              ("no", False), ("on", True), ("OFF", False)])
+@pytest.mark.parametrize(
+    "written,expected",
+    [("true", True), ("false", False), ("True", True), ("yes", True), ("no", False), ("on", True), ("OFF", False)],
+)
 def test_draft_takes_booleans(written, expected):
     assert _meta(speech(draft=written)).draft is expected
 

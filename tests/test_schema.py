@@ -1,8 +1,8 @@
 """Every kind of bad input gets its exact message, with file, line, field and a hint."""
+
 from __future__ import annotations
 
 import pytest
-
 from conftest import speech
 
 
@@ -15,31 +15,67 @@ def problems_of(site, capsys, *files) -> tuple[int, list[str]]:
 
 
 CASES = [
-    ("missing front matter", "无前言的讲话正文。\n",
-     ["content/x.md:1: front matter: missing front matter: the file must start with a line '---'"]),
-    ("unclosed", "---\ntitle: 讲话\ndate: 2020\n",
-     ["content/x.md:1: front matter: unclosed front matter: no closing '---' line",
-      "    hint: did you forget the '---' line after the last field?"]),
-    ("yaml error", "---\ntitle: 讲话\nmeeting_type: a: b\n---\n",
-     ["content/x.md:3: front matter: YAML error: mapping values are not allowed in this context",
-      '    hint: put the value in quotes when it contains a colon, e.g. title: "…：…"']),
-    ("not a mapping", "---\n- 讲话\n- 2020\n---\n",
-     ["content/x.md:2: front matter: the front matter must be key: value lines, not a list"]),
-    ("missing fields", "---\ntitle: 讲话\n---\n正文\n",
-     ["content/x.md:1: date: missing (required)", "content/x.md:1: meeting_type: missing (required)",
-      "content/x.md:1: themes: missing (required, at least one)"]),
-    ("impossible date", speech(date="2021-02-30"),
-     ["content/x.md:3: date: '2021-02-30' is not a real day (2021年2月 has no 30日)",
-      "    hint: write it as 2020-03-05, 2020-03, 2020 or 2020年3月5日"]),
+    (
+        "missing front matter",
+        "无前言的讲话正文。\n",
+        ["content/x.md:1: front matter: missing front matter: the file must start with a line '---'"],
+    ),
+    (
+        "unclosed",
+        "---\ntitle: 讲话\ndate: 2020\n",
+        [
+            "content/x.md:1: front matter: unclosed front matter: no closing '---' line",
+            "    hint: did you forget the '---' line after the last field?",
+        ],
+    ),
+    (
+        "yaml error",
+        "---\ntitle: 讲话\nmeeting_type: a: b\n---\n",
+        [
+            "content/x.md:3: front matter: YAML error: mapping values are not allowed in this context",
+            '    hint: put the value in quotes when it contains a colon, e.g. title: "…：…"',
+        ],
+    ),
+    (
+        "not a mapping",
+        "---\n- 讲话\n- 2020\n---\n",
+        ["content/x.md:2: front matter: the front matter must be key: value lines, not a list"],
+    ),
+    (
+        "missing fields",
+        "---\ntitle: 讲话\n---\n正文\n",
+        [
+            "content/x.md:1: date: missing (required)",
+            "content/x.md:1: meeting_type: missing (required)",
+            "content/x.md:1: themes: missing (required, at least one)",
+        ],
+    ),
+    (
+        "impossible date",
+        speech(date="2021-02-30"),
+        [
+            "content/x.md:3: date: '2021-02-30' is not a real day (2021年2月 has no 30日)",
+            "    hint: write it as 2020-03-05, 2020-03, 2020 or 2020年3月5日",
+        ],
+    ),
     ("month 13", speech(date="2020-13"), ["content/x.md:3: date: '2020-13' has month 13, which does not exist"]),
     ("empty file", "", ["content/x.md: front matter: empty file"]),
     ("empty title", speech(title='""'), ["content/x.md:2: title: empty (required)"]),
     ("title is a list", speech(title="[a, b]"), ["content/x.md:2: title: expected text, got list: ['a', 'b']"]),
     ("bad draft", speech(draft="maybe"), ["content/x.md:6: draft: expected true or false, got 'maybe'"]),
-    ("bad slug", speech(slug="a/b"), ["content/x.md:6: slug: the slug 'a/b' has characters that do not work in a URL or file name"]),
-    ("slug not in NFC", speech(slug="\uf900讲话"),  # U+F900 (a compatibility ideograph) is U+8C48 in NFC
-     ["content/x.md:6: slug: the slug '\uf900讲话' is not in Unicode normal form NFC (NFC changes U+F900): "
-      "write it as '\u8c48讲话'"]),
+    (
+        "bad slug",
+        speech(slug="a/b"),
+        ["content/x.md:6: slug: the slug 'a/b' has characters that do not work in a URL or file name"],
+    ),
+    (
+        "slug not in NFC",
+        speech(slug="\uf900讲话"),  # U+F900 (a compatibility ideograph) is U+8C48 in NFC
+        [
+            "content/x.md:6: slug: the slug '\uf900讲话' is not in Unicode normal form NFC (NFC changes U+F900): "
+            "write it as '\u8c48讲话'"
+        ],
+    ),
 ]
 
 
@@ -89,10 +125,20 @@ def test_duplicate_urls_name_both_files(site, capsys):
 
 
 def test_all_problems_in_one_pass(site, capsys):
-    code, lines = problems_of(site, capsys, ("a.md", ""), ("b.md", speech(date="2020-02-31")),
-                              ("c.md", "---\n[\n---\n"), ("ok.md", speech(title="好的")))
+    code, lines = problems_of(
+        site,
+        capsys,
+        ("a.md", ""),
+        ("b.md", speech(date="2020-02-31")),
+        ("c.md", "---\n[\n---\n"),
+        ("ok.md", speech(title="好的")),
+    )
     assert code == 1
-    assert {l.split(":")[0] for l in lines if l.startswith("content/")} == {"content/a.md", "content/b.md", "content/c.md"}
+    assert {l.split(":")[0] for l in lines if l.startswith("content/")} == {
+        "content/a.md",
+        "content/b.md",
+        "content/c.md",
+    }
 
 
 def test_several_megabyte_file_builds_with_a_warning(site, capsys):
@@ -109,7 +155,7 @@ def test_dates_accept_partial_and_chinese(site, capsys):
     for i, d in enumerate(["2020", "2020-03", "2020年3月5日", "2020年度"]):
         site.write(f"d{i}.md", speech(title=f"讲话{i}", date=d))
     assert site.run("build", "-q") == 0
-    assert "<time datetime=\"2020\">2020年</time>" in site.page("speeches/2020/d0.html")
+    assert '<time datetime="2020">2020年</time>' in site.page("speeches/2020/d0.html")
     assert "2020年3月" in site.page("speeches/2020/d1.html")
     assert "2020年3月5日" in site.page("speeches/2020/d2.html")
 

@@ -4,6 +4,7 @@ The truth is computed literally from the texts for every query; the corpus is th
 speeches cut into paragraphs and sentences (so that hit sets are discriminative) plus
 synthetic speeches with traditional characters, full-width digits and letters, spaces.
 """
+
 from __future__ import annotations
 
 import html
@@ -67,19 +68,31 @@ def make_docs(n_extra_years: int = 0) -> list[IndexDoc]:
         k = rnd.randint(1, 3)
         themes = tuple(rnd.sample(THEMES, k))
         title = u[: rnd.randint(4, 14)] if i % 5 == 0 else f"在{year}年度会议上的讲话之{i}"
-        docs.append(make_doc(f"{year}/speech-{i:04d}.md", title, u, date, year,
-                             MEETING_TYPES[i % len(MEETING_TYPES)], themes))
+        docs.append(
+            make_doc(f"{year}/speech-{i:04d}.md", title, u, date, year, MEETING_TYPES[i % len(MEETING_TYPES)], themes)
+        )
     for j, (title, body) in enumerate(SYNTHETIC):
         year = 2015 + j
-        docs.append(make_doc(f"{year}/synthetic-{j}.md", title, body, f"{year}-06-01", year,
-                             MEETING_TYPES[j % 4], (THEMES[j % 5],)))
+        docs.append(
+            make_doc(
+                f"{year}/synthetic-{j}.md", title, body, f"{year}-06-01", year, MEETING_TYPES[j % 4], (THEMES[j % 5],)
+            )
+        )
     return docs
 
 
 def make_doc(id, title, body, date, year, meeting_type, themes, version=0) -> IndexDoc:
-    return IndexDoc(id=id, url="speeches/" + id.replace(".md", ".html"), title=title, date=date,
-                    year=year, meeting_type=meeting_type, themes=tuple(themes), body=body,
-                    fingerprint=f"{hash((title, body, date, meeting_type, tuple(themes)))}-{version}")
+    return IndexDoc(
+        id=id,
+        url="speeches/" + id.replace(".md", ".html"),
+        title=title,
+        date=date,
+        year=year,
+        meeting_type=meeting_type,
+        themes=tuple(themes),
+        body=body,
+        fingerprint=f"{hash((title, body, date, meeting_type, tuple(themes)))}-{version}",
+    )
 
 
 def truth(docs, q, year=None, meeting_type=None, theme=None) -> set[str]:
@@ -184,8 +197,21 @@ def test_random_substrings(index, corpus, lo, hi):
 
 
 def test_named_terms(index, corpus):
-    for t in ["权", "队伍", "如履薄冰", "把权力关进制度的笼子里", "员队", "2035年", "GDP", "5G",
-              "党员队伍建设", "队伍建设", "廉政建设", "全面从严治党", "不存在的词语组合"]:
+    for t in [
+        "权",
+        "队伍",
+        "如履薄冰",
+        "把权力关进制度的笼子里",
+        "员队",
+        "2035年",
+        "GDP",
+        "5G",
+        "党员队伍建设",
+        "队伍建设",
+        "廉政建设",
+        "全面从严治党",
+        "不存在的词语组合",
+    ]:
         assert hit_ids(index, t) == truth(corpus, t), t
     assert hit_ids(index, "员队"), "a substring that crosses a word boundary"
     assert not hit_ids(index, "不存在的词语组合")
@@ -203,13 +229,21 @@ def test_and_or_not(index, corpus):
         a, b = _random_terms(corpus, rnd, 2, 1, 4)
         for q in (f"{a} {b}", f"{a} OR {b}", f"{a} -{b}", f"{a} OR {b} -权", f"权 {a} OR {b}"):
             assert hit_ids(index, q) == truth(corpus, q), q
-    for q in ["党建 廉政", "党建 OR 廉政", "党建 -廉政", "党 -党建", "-党建 队伍", "队伍 -\"队伍建设\""]:
+    for q in ["党建 廉政", "党建 OR 廉政", "党建 -廉政", "党 -党建", "-党建 队伍", '队伍 -"队伍建设"']:
         assert hit_ids(index, q) == truth(corpus, q), q
 
 
 def test_quoted_phrases(index, corpus):
-    for q in ['"从严 治党"', '"党员 队伍"', '"ABC  abc"', '"abc 两个"', '＂从严 治党＂', '"如履薄冰"',
-              '"从严治党"', '-"从严 治党" 从严']:
+    for q in [
+        '"从严 治党"',
+        '"党员 队伍"',
+        '"ABC  abc"',
+        '"abc 两个"',
+        "＂从严 治党＂",
+        '"如履薄冰"',
+        '"从严治党"',
+        '-"从严 治党" 从严',
+    ]:
         assert hit_ids(index, q) == truth(corpus, q), q
     assert hit_ids(index, '"从严 治党"') == {"2018/synthetic-3.md"}
 
@@ -238,17 +272,21 @@ def test_traditional_and_simplified(index, corpus):
 def test_full_width_digits_and_letters(index, corpus):
     for q in ["２０３５年", "2035年", "ＧＤＰ", "GDP", "gdp", "５G", "5g", "５Ｇ", "ａｂｃ"]:
         assert hit_ids(index, q) == truth(corpus, q), q
-    assert hit_ids(index, "２０３５年") == hit_ids(index, "2035年") >= {
-        "2015/synthetic-0.md", "2016/synthetic-1.md"}
+    assert hit_ids(index, "２０３５年") == hit_ids(index, "2035年") >= {"2015/synthetic-0.md", "2016/synthetic-1.md"}
     assert hit_ids(index, "ＧＤＰ") == {"2016/synthetic-1.md", "2017/synthetic-2.md"}
 
 
 def test_filters_and_facets(index, corpus):
     for q in ["党", "工作", "建设 OR 权"]:
-        for kw in [{"year": "2018"}, {"year": "2012-2016"}, {"year": "2016-2016"},
-                   {"meeting_type": "座谈会"}, {"theme": "基层党建"},
-                   {"year": "2010-2020", "theme": "作风建设", "meeting_type": "工作会议"},
-                   {"meeting_type": "没有这种会"}]:
+        for kw in [
+            {"year": "2018"},
+            {"year": "2012-2016"},
+            {"year": "2016-2016"},
+            {"meeting_type": "座谈会"},
+            {"theme": "基层党建"},
+            {"year": "2010-2020", "theme": "作风建设", "meeting_type": "工作会议"},
+            {"meeting_type": "没有这种会"},
+        ]:
             expected = truth(corpus, q, **kw)
             res = index.search(q, limit=5, **kw)
             assert res["total"] == len(expected), (q, kw)
@@ -257,8 +295,13 @@ def test_filters_and_facets(index, corpus):
             years = Counter(str(d.year) for d in docs)
             types = Counter(d.meeting_type for d in docs)
             themes = Counter(t for d in docs for t in d.themes)
-            assert res["facets"] == {"year": dict(years), "meeting_type": dict(types),
-                                     "theme": dict(themes), "speaker": {}, "organization": {}}
+            assert res["facets"] == {
+                "year": dict(years),
+                "meeting_type": dict(types),
+                "theme": dict(themes),
+                "speaker": {},
+                "organization": {},
+            }
             assert list(res["facets"]["year"]) == sorted(years, reverse=True)
     assert index.search("党", year="２０１８")["total"] == len(truth(corpus, "党", year="2018"))
 
@@ -282,8 +325,20 @@ def test_result_shape_ranking_and_paging(index, corpus):
     assert set(res) == {"query", "total", "occurrences_total", "sort", "offset", "hits", "facets", "trend"}
     assert res["query"] == "党建"
     h = res["hits"][0]
-    assert set(h) == {"source", "url", "title", "date", "year", "meeting_type", "themes", "speaker",
-                      "organization", "score", "occurrences", "excerpt"}
+    assert set(h) == {
+        "source",
+        "url",
+        "title",
+        "date",
+        "year",
+        "meeting_type",
+        "themes",
+        "speaker",
+        "organization",
+        "score",
+        "occurrences",
+        "excerpt",
+    }
     assert isinstance(h["themes"], list) and isinstance(h["year"], int)
     full = index.search("党建", limit=1000)["hits"]
     scores = [x["score"] for x in full]
@@ -297,11 +352,13 @@ def test_result_shape_ranking_and_paging(index, corpus):
 
 
 def test_ranking_order(tmp_path):
-    docs = [make_doc("a.md", "无关标题", "廉政" + "其他内容" * 20, "2020", 2020, "x", ()),
-            make_doc("b.md", "无关标题", "廉政，" * 6 + "其他内容" * 17, "2019", 2019, "x", ()),
-            make_doc("c.md", "廉政建设会议", "廉政" + "其他内容" * 20, "2018", 2018, "x", ()),
-            make_doc("e.md", "无关标题", "廉政" + "其他内容" * 20, "2021-05", 2021, "x", ()),
-            make_doc("d.md", "无关标题", "其他内容" * 20, "2021", 2021, "x", ())]
+    docs = [
+        make_doc("a.md", "无关标题", "廉政" + "其他内容" * 20, "2020", 2020, "x", ()),
+        make_doc("b.md", "无关标题", "廉政，" * 6 + "其他内容" * 17, "2019", 2019, "x", ()),
+        make_doc("c.md", "廉政建设会议", "廉政" + "其他内容" * 20, "2018", 2018, "x", ()),
+        make_doc("e.md", "无关标题", "廉政" + "其他内容" * 20, "2021-05", 2021, "x", ()),
+        make_doc("d.md", "无关标题", "其他内容" * 20, "2021", 2021, "x", ()),
+    ]
     ix = SearchIndex(tmp_path / "w", workers=1)
     ix.update(docs)
     order = [h["source"] for h in ix.search("廉政")["hits"]]
@@ -344,8 +401,20 @@ def check_excerpt(excerpt: str, terms: list[str]) -> int:
 
 def test_excerpts_mark_exactly_the_matches(index, corpus):
     rnd = random.Random(11)
-    queries = ["权", "党建", "如履薄冰", "员队", "党建 廉政", "权力 OR 制度", "黨建", "ＧＤＰ", "2035年",
-               "哈哈", "script", "&"]
+    queries = [
+        "权",
+        "党建",
+        "如履薄冰",
+        "员队",
+        "党建 廉政",
+        "权力 OR 制度",
+        "黨建",
+        "ＧＤＰ",
+        "2035年",
+        "哈哈",
+        "script",
+        "&",
+    ]
     queries += _random_terms(corpus, rnd, 40, 1, 6)
     for q in queries:
         parsed = query.parse(q)
@@ -374,8 +443,19 @@ def test_excerpt_escapes_html_and_maps_folded_offsets():
 # ----------------------------------------------------------------------------- incremental
 
 
-QUERIES = ["党建", "权", "员队", "党员队伍", "建设 OR 廉政", "工作 -党建", '"从严 治党"', "ＧＤＰ",
-           "如履薄冰", "新增加的独特词语", "修改后的内容"]
+QUERIES = [
+    "党建",
+    "权",
+    "员队",
+    "党员队伍",
+    "建设 OR 廉政",
+    "工作 -党建",
+    '"从严 治党"',
+    "ＧＤＰ",
+    "如履薄冰",
+    "新增加的独特词语",
+    "修改后的内容",
+]
 
 
 def _answers(ix: SearchIndex):
@@ -383,8 +463,15 @@ def _answers(ix: SearchIndex):
     for q in QUERIES:
         for kw in ({}, {"year": "2012-2018"}, {"theme": "基层党建"}):
             res = ix.search(q, limit=40, **kw)
-            out.append((q, tuple(sorted(kw.items())), res["total"], res["facets"],
-                        [(h["source"], h["score"], h["excerpt"], h["title"], h["date"]) for h in res["hits"]]))
+            out.append(
+                (
+                    q,
+                    tuple(sorted(kw.items())),
+                    res["total"],
+                    res["facets"],
+                    [(h["source"], h["score"], h["excerpt"], h["title"], h["date"]) for h in res["hits"]],
+                )
+            )
     return out
 
 
@@ -395,12 +482,21 @@ def _edit(docs: list[IndexDoc], rnd: random.Random, n_edit: int, n_add: int, n_d
     for _ in range(n_edit):
         i = rnd.randrange(len(docs))
         d = docs[i]
-        docs[i] = make_doc(d.id, d.title + "修订", d.body + f"修改后的内容{tag}", d.date, d.year,
-                           d.meeting_type, d.themes, version=tag)
+        docs[i] = make_doc(
+            d.id, d.title + "修订", d.body + f"修改后的内容{tag}", d.date, d.year, d.meeting_type, d.themes, version=tag
+        )
     for k in range(n_add):
-        docs.append(make_doc(f"2030/new-{tag}-{k}.md", f"新增讲话{tag}-{k}",
-                             f"新增加的独特词语{tag}。党建工作要抓实。" + rnd.choice(docs).body, "2030-01-01",
-                             2030, "工作会议", ("基层党建",)))
+        docs.append(
+            make_doc(
+                f"2030/new-{tag}-{k}.md",
+                f"新增讲话{tag}-{k}",
+                f"新增加的独特词语{tag}。党建工作要抓实。" + rnd.choice(docs).body,
+                "2030-01-01",
+                2030,
+                "工作会议",
+                ("基层党建",),
+            )
+        )
     return docs
 
 
@@ -469,11 +565,12 @@ def test_whoosh_reads_our_postings(index, corpus, tmp_path):
         reader = s.reader()
         rnd = random.Random(9)
         keys = ["党", "党建", "权", "ＧＤＰ"[0], "的"] + rnd.sample(
-            sorted(k for k in analysis.grams(analysis.fold("".join(d.body for d in corpus)))), 40)
+            sorted(k for k in analysis.grams(analysis.fold("".join(d.body for d in corpus)))), 40
+        )
         for key in keys:
             key = analysis.fold(key)
             kb = key.encode()
-            if (("g", kb) not in reader):
+            if ("g", kb) not in reader:
                 continue
             m = reader.postings("g", kb)
             ids, vals = [], []
@@ -487,8 +584,7 @@ def test_whoosh_reads_our_postings(index, corpus, tmp_path):
                 assert (ids, vals) == (ours[0], list(ours[1])), key
             expected = [d for d in corpus if key in analysis.search_text(d.title, d.body)]
             assert reader.doc_frequency("g", kb) == len(ids) == len(expected), key
-            total = sum(min(analysis.grams(analysis.search_text(d.title, d.body))[key], 255)
-                        for d in expected)
+            total = sum(min(analysis.grams(analysis.search_text(d.title, d.body))[key], 255) for d in expected)
             assert sum(vals) == total, key
 
 
@@ -559,8 +655,11 @@ def test_killed_update_keeps_previous_index(corpus, tmp_path, when):
     before = _answers(ix)
     edited = _edit(corpus, random.Random(5), 4, 2, 2, tag=8)
     (tmp_path / "docs.pkl").write_bytes(pickle.dumps(edited))
-    r = subprocess.run([sys.executable, "-c", KILL_SCRIPT, str(REPO), str(tmp_path / "w"),
-                        str(tmp_path / "docs.pkl"), str(when)], capture_output=True, text=True)
+    r = subprocess.run(
+        [sys.executable, "-c", KILL_SCRIPT, str(REPO), str(tmp_path / "w"), str(tmp_path / "docs.pkl"), str(when)],
+        capture_output=True,
+        text=True,
+    )
     assert r.returncode == 3, r.stderr
     fresh = SearchIndex(tmp_path / "w", workers=1)
     assert _answers(fresh) == before
@@ -598,14 +697,15 @@ def test_misaligned_byte_matches_are_not_hits(tmp_path):
         b = b"".join(c.to_bytes(2, "little") for c in cs)
         ts = [chr(int.from_bytes(b[1 + 2 * k : 3 + 2 * k], "little")) for k in range(3)]
         term = "".join(ts)
-        if all(0x4E00 <= ord(t) < 0x9FA0 and analysis.fold(t) == t for t in ts) and \
-                term not in "".join(map(chr, cs)):
+        if all(0x4E00 <= ord(t) < 0x9FA0 and analysis.fold(t) == t for t in ts) and term not in "".join(map(chr, cs)):
             break
     text = "".join(map(chr, cs))
     body = f"{text}，{ts[0]}{ts[1]}，{ts[1]}{ts[2]}。"
     assert term.encode("utf-16-le") in body.encode("utf-16-le")  # only at an odd offset
-    docs = [make_doc("a.md", "标题", body, "2020", 2020, "x", ()),
-            make_doc("b.md", "标题", f"{term}出现了", "2021", 2021, "x", ())]
+    docs = [
+        make_doc("a.md", "标题", body, "2020", 2020, "x", ()),
+        make_doc("b.md", "标题", f"{term}出现了", "2021", 2021, "x", ()),
+    ]
     ix = SearchIndex(tmp_path / "w", workers=1)
     ix.update(docs)
     assert hit_ids(ix, term) == truth(docs, term) == {"b.md"}
@@ -613,8 +713,9 @@ def test_misaligned_byte_matches_are_not_hits(tmp_path):
 
 
 @settings(max_examples=300, deadline=None)
-@given(st.text(alphabet=st.sampled_from(list("黨建党ＡBｃ１2 \u3000\n\tﬁ，。（）：") + ["\U00020000", "Ⅻ"]),
-               max_size=40))
+@given(
+    st.text(alphabet=st.sampled_from(list("黨建党ＡBｃ１2 \u3000\n\tﬁ，。（）：") + ["\U00020000", "Ⅻ"]), max_size=40)
+)
 def test_unfold_restores_the_original(body):
     assert si._unfold(analysis.fold(body), si._patches(body)) == body
 
@@ -645,20 +746,31 @@ def test_counting_proof_agrees_with_the_text(corpus, tmp_path, monkeypatch):
     # Force the counting proof (normally used only for terms with many candidates, and only where
     # the occurrences are not counted anyway: excluded terms, the despaced retry).
     monkeypatch.setattr(whoosh_evaluate, "_PROOF_MIN", 0)
-    extra = [make_doc("x/many.md", "题", "哈" * 300 + "哈呵哈" + "呵" * 260 + "哈呵呵哈", "2020", 2020,
-                      "x", ()),
-             make_doc("x/pairs.md", "题", "党组，组织。党组织？组组织织。", "2020", 2020, "x", ()),
-             # all pairs, no occurrence, and the count bound is exactly 0
-             make_doc("x/zero.md", "题", "党组，组织。丙丁，丁戊。", "2020", 2020, "x", ()),
-             # the inner character's count is capped (600 → 255): the bound must not be used
-             make_doc("x/capped.md", "题", "甲乙，" * 200 + "乙丙，" * 100 + "乙，" * 300, "2020", 2020,
-                      "x", ())]
+    extra = [
+        make_doc("x/many.md", "题", "哈" * 300 + "哈呵哈" + "呵" * 260 + "哈呵呵哈", "2020", 2020, "x", ()),
+        make_doc("x/pairs.md", "题", "党组，组织。党组织？组组织织。", "2020", 2020, "x", ()),
+        # all pairs, no occurrence, and the count bound is exactly 0
+        make_doc("x/zero.md", "题", "党组，组织。丙丁，丁戊。", "2020", 2020, "x", ()),
+        # the inner character's count is capped (600 → 255): the bound must not be used
+        make_doc("x/capped.md", "题", "甲乙，" * 200 + "乙丙，" * 100 + "乙，" * 300, "2020", 2020, "x", ()),
+    ]
     docs = corpus + extra
     ix = SearchIndex(tmp_path / "w", workers=1)
     ix.update(docs)
     rnd = random.Random(17)
-    terms = _random_terms(docs, rnd, 150, 3, 8) + ["哈哈哈", "哈呵哈", "呵呵哈", "哈呵呵哈", "党组织",
-                                                  "组组织", "组织织", "党组织？组", "哈哈哈哈哈呵", "丙丁戊", "甲乙丙"]
+    terms = _random_terms(docs, rnd, 150, 3, 8) + [
+        "哈哈哈",
+        "哈呵哈",
+        "呵呵哈",
+        "哈呵呵哈",
+        "党组织",
+        "组组织",
+        "组织织",
+        "党组织？组",
+        "哈哈哈哈哈呵",
+        "丙丁戊",
+        "甲乙丙",
+    ]
     for t in terms:
         assert hit_ids(ix, t) == truth(docs, t), t
         excluding = f'题 -"{t}"'  # an excluded term is proved by counts, not counted

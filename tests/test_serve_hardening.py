@@ -8,6 +8,7 @@
 
 Every network test talks to 127.0.0.1 (127.0.0.2 for a second client address), with bounded loops.
 """
+
 from __future__ import annotations
 
 import gc
@@ -20,11 +21,11 @@ import time
 from urllib.parse import quote
 
 import pytest
+from test_server import SPEECHES, Client, FakeIndex, edit_speech, make_site, speech_url
 
 from site_builder import build as buildmod
 from site_builder import serve as servermod
 from site_builder.serve import builder as buildermod
-from test_server import SPEECHES, Client, FakeIndex, edit_speech, make_site, speech_url
 
 RAW_TITLE = "在2020年度党建工作会议上的讲话"
 RAW_PAGE = "/speeches/2020/" + RAW_TITLE + ".html"
@@ -37,8 +38,9 @@ def built(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def server(built):
-    srv = servermod.PreviewServer(built, "127.0.0.1", 0, watch=False, log=lambda m: None,
-                                  index_factory=FakeIndex).start()
+    srv = servermod.PreviewServer(
+        built, "127.0.0.1", 0, watch=False, log=lambda m: None, index_factory=FakeIndex
+    ).start()
     yield srv
     srv.stop()
 
@@ -72,9 +74,10 @@ def raw_request(port: int, data: bytes, source: str = "127.0.0.1", timeout: floa
     return status, headers, body
 
 
-def get(port: int, target: str, host: str | None = "127.0.0.1", version: str = "HTTP/1.1",
-        extra: bytes = b"") -> tuple[int, dict, bytes]:
-    head = f"GET {target} {version}\r\n".encode("utf-8")
+def get(
+    port: int, target: str, host: str | None = "127.0.0.1", version: str = "HTTP/1.1", extra: bytes = b""
+) -> tuple[int, dict, bytes]:
+    head = f"GET {target} {version}\r\n".encode()
     if host is not None:
         head += b"Host: " + host.encode("latin-1") + b"\r\n"
     return raw_request(port, head + extra + b"Connection: close\r\n\r\n")
@@ -83,19 +86,39 @@ def get(port: int, target: str, host: str | None = "127.0.0.1", version: str = "
 # -- 1. the Host header (DNS rebinding) -------------------------------------------------------------
 
 
-@pytest.mark.parametrize("host", [
-    "127.0.0.1", "127.0.0.1:{port}", "localhost", "localhost:8000", "localhost:{port}", "LocalHost:{port}",
-    "localhost.:{port}", "[::1]", "[::1]:{port}",
-])
+@pytest.mark.parametrize(
+    "host",
+    [
+        "127.0.0.1",
+        "127.0.0.1:{port}",
+        "localhost",
+        "localhost:8000",
+        "localhost:{port}",
+        "LocalHost:{port}",
+        "localhost.:{port}",
+        "[::1]",
+        "[::1]:{port}",
+    ],
+)
 def test_local_host_names_are_served(server, host):
     status, _, body = get(server.port, "/", host.format(port=server.port))
     assert status == 200 and b"</html>" in body
 
 
-@pytest.mark.parametrize("host", [
-    "evil.example", "evil.example:{port}", "127.0.0.1.evil.example", "localhost.evil.example:{port}",
-    "attacker.localhost.example", "127.0.0.1:{port}@evil.example", "localhost:80x", "[::1", "",
-])
+@pytest.mark.parametrize(
+    "host",
+    [
+        "evil.example",
+        "evil.example:{port}",
+        "127.0.0.1.evil.example",
+        "localhost.evil.example:{port}",
+        "attacker.localhost.example",
+        "127.0.0.1:{port}@evil.example",
+        "localhost:80x",
+        "[::1",
+        "",
+    ],
+)
 def test_other_host_names_are_refused(server, host):
     status, headers, body = get(server.port, "/", host.format(port=server.port))
     assert status in (400, 421), (host, status)
@@ -108,8 +131,13 @@ def test_other_host_names_are_refused(server, host):
 
 
 def test_the_search_api_and_live_reload_are_refused_to_other_hosts(server):
-    for target in ("/api/search?q=" + quote("如履薄冰"), "/__livereload?format=json", "/__livereload.js",
-                   "/static/style.css", "/no-such-page"):
+    for target in (
+        "/api/search?q=" + quote("如履薄冰"),
+        "/__livereload?format=json",
+        "/__livereload.js",
+        "/static/style.css",
+        "/no-such-page",
+    ):
         status, _, body = get(server.port, target, f"evil.example:{server.port}")
         assert status == 421, target
         assert b"hits" not in body and b"generation" not in body
@@ -190,7 +218,7 @@ class SlowLoris:
                     self.closed += 1
                     s.close()
                     continue
-                except Exception:  # noqa: BLE001
+                except Exception:
                     pass
                 else:  # the server answered (408/503): it is done with this connection
                     self.closed += 1
@@ -239,8 +267,7 @@ def normal_requests_during(port: int, loris: SlowLoris, count: int = 5) -> list[
 @pytest.mark.parametrize("silent", [False, True], ids=["dripping", "silent"])
 def test_slow_connections_do_not_starve_a_normal_request(built, silent):
     # 200 slow connections against a server that holds at most 150 (the defaults scaled down)
-    srv = servermod.PreviewServer(built, "127.0.0.1", 0, watch=False, log=lambda m: None,
-                                  max_connections=150).start()
+    srv = servermod.PreviewServer(built, "127.0.0.1", 0, watch=False, log=lambda m: None, max_connections=150).start()
     loris = SlowLoris(srv.port, 200, silent=silent)
     try:
         results = normal_requests_during(srv.port, loris)
@@ -252,8 +279,7 @@ def test_slow_connections_do_not_starve_a_normal_request(built, silent):
 
 
 def test_a_slow_head_is_cut_off_at_the_deadline(built):
-    srv = servermod.PreviewServer(built, "127.0.0.1", 0, watch=False, log=lambda m: None,
-                                  head_timeout=1.0).start()
+    srv = servermod.PreviewServer(built, "127.0.0.1", 0, watch=False, log=lambda m: None, head_timeout=1.0).start()
     loris = SlowLoris(srv.port, 3, interval=0.1)
     try:
         deadline = time.monotonic() + 5
@@ -269,8 +295,7 @@ def test_a_slow_head_is_cut_off_at_the_deadline(built):
 
 
 def test_a_head_cut_off_gets_408(built):
-    srv = servermod.PreviewServer(built, "127.0.0.1", 0, watch=False, log=lambda m: None,
-                                  head_timeout=0.5).start()
+    srv = servermod.PreviewServer(built, "127.0.0.1", 0, watch=False, log=lambda m: None, head_timeout=0.5).start()
     try:
         with socket.create_connection(("127.0.0.1", srv.port), timeout=5) as sock:
             sock.sendall(b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: a")
@@ -286,8 +311,9 @@ def test_a_head_cut_off_gets_408(built):
 
 
 def test_connections_are_limited_per_client_address(built):
-    srv = servermod.PreviewServer(built, "127.0.0.1", 0, watch=False, log=lambda m: None,
-                                  per_client=20, head_timeout=60).start()
+    srv = servermod.PreviewServer(
+        built, "127.0.0.1", 0, watch=False, log=lambda m: None, per_client=20, head_timeout=60
+    ).start()
     loris = SlowLoris(srv.port, 60, source="127.0.0.2")
     try:
         deadline = time.monotonic() + 6
@@ -339,14 +365,17 @@ def test_raw_utf8_path_in_the_request_line(server, built):
 
 def test_raw_bytes_that_are_not_utf8_are_a_clean_400(server):
     gbk = "党建".encode("gbk")
-    status, _, body = raw_request(server.port, b"GET /search/?q=" + gbk + b" HTTP/1.1\r\nHost: 127.0.0.1\r\n"
-                                  b"Connection: close\r\n\r\n")
+    status, _, body = raw_request(
+        server.port, b"GET /search/?q=" + gbk + b" HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
+    )
     assert status in (200, 400)  # the page itself does not read q
-    status, _, body = raw_request(server.port, b"GET /api/search?q=" + gbk + b" HTTP/1.1\r\nHost: 127.0.0.1\r\n"
-                                  b"Connection: close\r\n\r\n")
+    status, _, body = raw_request(
+        server.port, b"GET /api/search?q=" + gbk + b" HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
+    )
     assert status == 400 and "error" in json.loads(body.decode("utf-8"))
-    status, _, _ = raw_request(server.port, b"GET /" + gbk + b".html HTTP/1.1\r\nHost: 127.0.0.1\r\n"
-                               b"Connection: close\r\n\r\n")
+    status, _, _ = raw_request(
+        server.port, b"GET /" + gbk + b".html HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
+    )
     assert status == 400
 
 

@@ -1,5 +1,6 @@
 """`site-builder serve` in-process: static files, traversal attempts, limits, the search API,
 rebuilds under load, failing rebuilds, live reload (SSE and a real browser)."""
+
 from __future__ import annotations
 
 import http.client
@@ -29,18 +30,34 @@ needs_index = pytest.mark.skipif(SearchIndex is None, reason="site_builder.searc
 SECRET = "TOP-SECRET-MARKER-outside-output"
 
 SPEECHES = {
-    "2020/在2020年度党建工作会议上的讲话.md": ("在2020年度党建工作会议上的讲话", "2020-03-05", "工作会议", ["党的建设"],
-                                    "同志们：\n\n## 一、总体要求\n\n要如履薄冰，恪尽职守，全面从严治党。\n\n党建工作要抓实抓细。\n"),
-    "2019/在全市廉政建设座谈会上的讲话.md": ("在全市廉政建设座谈会上的讲话", "2019-06-18", "座谈会", ["党风廉政建设", "党的建设"],
-                                   "同志们：\n\n廉政建设是一项长期任务。要坚持从严治党，力戒形式主义。\n"),
-    "2018/在安全生产动员大会上的讲话.md": ("在安全生产动员大会上的讲话", "2018", "动员大会", ["安全生产"],
-                                  "同志们：\n\n安全生产责任重于泰山，要如履薄冰、如临深渊。\n"),
+    "2020/在2020年度党建工作会议上的讲话.md": (
+        "在2020年度党建工作会议上的讲话",
+        "2020-03-05",
+        "工作会议",
+        ["党的建设"],
+        "同志们：\n\n## 一、总体要求\n\n要如履薄冰，恪尽职守，全面从严治党。\n\n党建工作要抓实抓细。\n",
+    ),
+    "2019/在全市廉政建设座谈会上的讲话.md": (
+        "在全市廉政建设座谈会上的讲话",
+        "2019-06-18",
+        "座谈会",
+        ["党风廉政建设", "党的建设"],
+        "同志们：\n\n廉政建设是一项长期任务。要坚持从严治党，力戒形式主义。\n",
+    ),
+    "2018/在安全生产动员大会上的讲话.md": (
+        "在安全生产动员大会上的讲话",
+        "2018",
+        "动员大会",
+        ["安全生产"],
+        "同志们：\n\n安全生产责任重于泰山，要如履薄冰、如临深渊。\n",
+    ),
 }
 
 
 def speech_text(title, date, meeting_type, themes, body) -> str:
-    return (f"---\ntitle: {title}\ndate: {date}\nmeeting_type: {meeting_type}\n"
-            f"themes: [{', '.join(themes)}]\n---\n{body}")
+    return (
+        f"---\ntitle: {title}\ndate: {date}\nmeeting_type: {meeting_type}\nthemes: [{', '.join(themes)}]\n---\n{body}"
+    )
 
 
 def make_site(root: Path):
@@ -192,18 +209,21 @@ def test_chinese_speech_page_served_with_livereload_injected(client, built):
     assert b"EventSource" in js
 
 
-@pytest.mark.parametrize("path, ctype", [
-    ("/static/style.css", "text/css; charset=utf-8"),
-    ("/feed.xml", "application/xml; charset=utf-8"),
-    ("/sitemap.xml", "application/xml; charset=utf-8"),
-    ("/data.json", "application/json; charset=utf-8"),
-    ("/static/logo.png", "image/png"),
-    ("/static/" + quote("图标.svg"), "image/svg+xml; charset=utf-8"),
-    ("/link-in/logo.png", "image/png"),  # a symlink that stays inside output/
-    ("/", "text/html; charset=utf-8"),
-    ("/years/", "text/html; charset=utf-8"),
-    ("/index.html?x=1#frag", "text/html; charset=utf-8"),
-])
+@pytest.mark.parametrize(
+    "path, ctype",
+    [
+        ("/static/style.css", "text/css; charset=utf-8"),
+        ("/feed.xml", "application/xml; charset=utf-8"),
+        ("/sitemap.xml", "application/xml; charset=utf-8"),
+        ("/data.json", "application/json; charset=utf-8"),
+        ("/static/logo.png", "image/png"),
+        ("/static/" + quote("图标.svg"), "image/svg+xml; charset=utf-8"),
+        ("/link-in/logo.png", "image/png"),  # a symlink that stays inside output/
+        ("/", "text/html; charset=utf-8"),
+        ("/years/", "text/html; charset=utf-8"),
+        ("/index.html?x=1#frag", "text/html; charset=utf-8"),
+    ],
+)
 def test_content_types(client, path, ctype):
     status, headers, body = client.get(path)
     assert status == 200, (path, body[:200])
@@ -298,19 +318,36 @@ def test_hidden_and_temporary_files_are_not_served(client, built):
     # hidden file and a file in a hidden folder, at the top and deeper; the same file under a
     # visible name is served, so the 404s are the rule and not a missing file.
     (built.output / ".git").mkdir(exist_ok=True)
-    for rel in (".tmp-ab12cd34.html", "speeches/.tmp-ab12cd34.html", "search/.meta.js.4242.tmp", ".htpasswd",
-                ".git/config", "visible.html"):
+    for rel in (
+        ".tmp-ab12cd34.html",
+        "speeches/.tmp-ab12cd34.html",
+        "search/.meta.js.4242.tmp",
+        ".htpasswd",
+        ".git/config",
+        "visible.html",
+    ):
         (built.output / rel).write_text("<html>half written", encoding="utf-8")
     try:
-        for rel in (".tmp-ab12cd34.html", "speeches/.tmp-ab12cd34.html", "search/.meta.js.4242.tmp", ".htpasswd",
-                    ".git/config"):
+        for rel in (
+            ".tmp-ab12cd34.html",
+            "speeches/.tmp-ab12cd34.html",
+            "search/.meta.js.4242.tmp",
+            ".htpasswd",
+            ".git/config",
+        ):
             status, _, body = client.get("/" + rel)
             assert status == 404 and b"half written" not in body, rel
         status, _, body = client.get("/visible.html")
         assert status == 200 and b"half written" in body
     finally:
-        for rel in (".tmp-ab12cd34.html", "speeches/.tmp-ab12cd34.html", "search/.meta.js.4242.tmp", ".htpasswd",
-                    ".git/config", "visible.html"):
+        for rel in (
+            ".tmp-ab12cd34.html",
+            "speeches/.tmp-ab12cd34.html",
+            "search/.meta.js.4242.tmp",
+            ".htpasswd",
+            ".git/config",
+            "visible.html",
+        ):
             (built.output / rel).unlink()
         (built.output / ".git").rmdir()
 
@@ -353,7 +390,7 @@ def test_two_hundred_concurrent_clients(client):
         barrier.wait()
         try:
             results.append(client.get("/")[0])
-        except Exception as err:  # noqa: BLE001
+        except Exception as err:
             results.append(repr(err))
 
     threads = [threading.Thread(target=one) for _ in range(200)]
@@ -379,15 +416,40 @@ class FakeIndex:
     def exists(self):
         return type(self).present
 
-    def search(self, query, *, year=None, meeting_type=None, theme=None, speaker=None, organization=None,
-               limit=10, offset=0, sort="relevance", kwic=False):
+    def search(
+        self,
+        query,
+        *,
+        year=None,
+        meeting_type=None,
+        theme=None,
+        speaker=None,
+        organization=None,
+        limit=10,
+        offset=0,
+        sort="relevance",
+        kwic=False,
+    ):
         parse(query)
         if year is not None and not year.isdigit():
             raise ValueError(f"bad year {year!r}: use 2020 or 2018-2020")
-        return {"query": query, "total": 1, "hits": [{"title": "在会议上的讲话", "excerpt": "<mark>如履薄冰</mark>"}],
-                "facets": {}, "args": {"year": year, "meeting_type": meeting_type, "theme": theme,
-                                       "speaker": speaker, "organization": organization, "sort": sort,
-                                       "kwic": kwic, "limit": limit, "offset": offset}}
+        return {
+            "query": query,
+            "total": 1,
+            "hits": [{"title": "在会议上的讲话", "excerpt": "<mark>如履薄冰</mark>"}],
+            "facets": {},
+            "args": {
+                "year": year,
+                "meeting_type": meeting_type,
+                "theme": theme,
+                "speaker": speaker,
+                "organization": organization,
+                "sort": sort,
+                "kwic": kwic,
+                "limit": limit,
+                "offset": offset,
+            },
+        }
 
     def close(self):
         type(self).closed += 1
@@ -397,25 +459,51 @@ class FakeIndex:
 def fake_server(built):
     FakeIndex.opened = FakeIndex.closed = 0
     FakeIndex.present = True
-    srv = servermod.PreviewServer(built, "127.0.0.1", 0, watch=False, log=lambda m: None,
-                                  index_factory=FakeIndex).start()
+    srv = servermod.PreviewServer(
+        built, "127.0.0.1", 0, watch=False, log=lambda m: None, index_factory=FakeIndex
+    ).start()
     yield srv
     srv.stop()
 
 
 def test_search_api_contract_with_a_stand_in_index(fake_server):
     c = Client(fake_server.port)
-    status, data = c.json("/api/search?q=" + quote("如履薄冰") + "&year=2020&meeting_type=" + quote("座谈会")
-                          + "&theme=" + quote("党的建设") + "&limit=5&offset=2")
+    status, data = c.json(
+        "/api/search?q="
+        + quote("如履薄冰")
+        + "&year=2020&meeting_type="
+        + quote("座谈会")
+        + "&theme="
+        + quote("党的建设")
+        + "&limit=5&offset=2"
+    )
     assert status == 200
     assert data["query"] == "如履薄冰" and data["hits"][0]["title"] == "在会议上的讲话"
-    assert data["args"] == {"year": "2020", "meeting_type": "座谈会", "theme": "党的建设", "speaker": None,
-                            "organization": None, "sort": "relevance", "kwic": False, "limit": 5, "offset": 2}
+    assert data["args"] == {
+        "year": "2020",
+        "meeting_type": "座谈会",
+        "theme": "党的建设",
+        "speaker": None,
+        "organization": None,
+        "sort": "relevance",
+        "kwic": False,
+        "limit": 5,
+        "offset": 2,
+    }
     status, data = c.json("/api/search?q=a&limit=100000")
     assert data["args"]["limit"] == servermod.MAX_LIMIT
     status, data = c.json("/api/search?q=a&kwic=1&sort=oldest&speaker=" + quote("王强") + "&organization=X")
-    assert data["args"] == {"year": None, "meeting_type": None, "theme": None, "speaker": "王强",
-                                 "organization": "X", "sort": "oldest", "kwic": True, "limit": 100, "offset": 0}
+    assert data["args"] == {
+        "year": None,
+        "meeting_type": None,
+        "theme": None,
+        "speaker": "王强",
+        "organization": "X",
+        "sort": "oldest",
+        "kwic": True,
+        "limit": 100,
+        "offset": 0,
+    }
     status, data = c.json("/api/search?q=a&kwic=1&limit=100000")
     assert data["args"]["limit"] == servermod.MAX_KWIC_LIMIT
     status, data = c.json("/api/search?q=%E5%A6%82+%E5%B1%A5")  # '+' is a space
@@ -425,24 +513,27 @@ def test_search_api_contract_with_a_stand_in_index(fake_server):
     assert FakeIndex.opened <= servermod.SEARCH_POOL_SIZE  # reused, not opened per request
 
 
-@pytest.mark.parametrize("qs, code, fragment", [
-    ("", "missing_query", "缺少参数 q"),
-    ("q=", "empty", "查询为空"),
-    ("q=%22unclosed", "unclosed_quote", "引号没有配对"),
-    ("q=-only", "only_excluded", "只有要排除的词"),
-    ("q=" + "a" * 501, "too_long", "查询太长"),
-    ("q=a&year=abc", "bad_year", "年份"),
-    ("q=a&year=2020-2018", "bad_year", "前大后小"),
-    ("q=a&sort=date", "bad_sort", "sort"),
-    ("q=a&kwic=maybe", "bad_parameter", "kwic"),
-    ("q=a&limit=x", "bad_parameter", "limit"),
-    ("q=a&limit=0", "bad_parameter", "limit"),
-    ("q=a&offset=-1", "bad_parameter", "offset"),
-    ("q=a&offset=99999999", "bad_parameter", "offset"),
-    ("q=a&q=b", "repeated_parameter", "出现了 2 次"),
-    ("q=%ff%fe", "bad_query_string", "查询字符串"),
-    ("&".join(f"p{i}=1" for i in range(50)) + "&q=a", "bad_query_string", "查询字符串"),
-])
+@pytest.mark.parametrize(
+    "qs, code, fragment",
+    [
+        ("", "missing_query", "缺少参数 q"),
+        ("q=", "empty", "查询为空"),
+        ("q=%22unclosed", "unclosed_quote", "引号没有配对"),
+        ("q=-only", "only_excluded", "只有要排除的词"),
+        ("q=" + "a" * 501, "too_long", "查询太长"),
+        ("q=a&year=abc", "bad_year", "年份"),
+        ("q=a&year=2020-2018", "bad_year", "前大后小"),
+        ("q=a&sort=date", "bad_sort", "sort"),
+        ("q=a&kwic=maybe", "bad_parameter", "kwic"),
+        ("q=a&limit=x", "bad_parameter", "limit"),
+        ("q=a&limit=0", "bad_parameter", "limit"),
+        ("q=a&offset=-1", "bad_parameter", "offset"),
+        ("q=a&offset=99999999", "bad_parameter", "offset"),
+        ("q=a&q=b", "repeated_parameter", "出现了 2 次"),
+        ("q=%ff%fe", "bad_query_string", "查询字符串"),
+        ("&".join(f"p{i}=1" for i in range(50)) + "&q=a", "bad_query_string", "查询字符串"),
+    ],
+)
 def test_search_api_bad_requests(fake_server, qs, code, fragment):
     status, data = Client(fake_server.port).json("/api/search?" + qs)
     assert status == 400
@@ -483,17 +574,20 @@ def test_unknown_api_is_json_404(fake_server):
 
 
 @needs_index
-@pytest.mark.parametrize("params", [
-    {"q": "如履薄冰"},
-    {"q": "从严治党"},
-    {"q": "党建 OR 廉政"},
-    {"q": "同志们 -安全生产"},
-    {"q": "讲话", "year": "2019-2020"},
-    {"q": "讲话", "meeting_type": "座谈会"},
-    {"q": "讲话", "theme": "党的建设", "limit": "1"},
-    {"q": "讲话", "limit": "1", "offset": "1"},
-    {"q": "没有这个词语"},
-])
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"q": "如履薄冰"},
+        {"q": "从严治党"},
+        {"q": "党建 OR 廉政"},
+        {"q": "同志们 -安全生产"},
+        {"q": "讲话", "year": "2019-2020"},
+        {"q": "讲话", "meeting_type": "座谈会"},
+        {"q": "讲话", "theme": "党的建设", "limit": "1"},
+        {"q": "讲话", "limit": "1", "offset": "1"},
+        {"q": "没有这个词语"},
+    ],
+)
 def test_search_api_equals_search_index(client, built, params):
     from urllib.parse import urlencode
 
@@ -559,8 +653,9 @@ def wait_for(predicate, timeout: float = 30.0, what: str = "condition"):
 
 def edit_speech(config, rel: str, extra: str) -> None:
     title, date, meeting_type, themes, body = SPEECHES[rel]
-    (config.content / rel).write_text(speech_text(title, date, meeting_type, themes, body + "\n" + extra + "\n"),
-                                      encoding="utf-8")
+    (config.content / rel).write_text(
+        speech_text(title, date, meeting_type, themes, body + "\n" + extra + "\n"), encoding="utf-8"
+    )
 
 
 def test_event_stream_announces_rebuilds(fresh):
@@ -644,7 +739,7 @@ def test_rebuild_under_load_serves_only_complete_pages(fresh):
                 conn.request("GET", path)
                 resp = conn.getresponse()
                 body = resp.read()
-            except Exception as err:  # noqa: BLE001
+            except Exception as err:
                 errors.append((path, repr(err)))
                 conn.close()
                 conn = http.client.HTTPConnection("127.0.0.1", fresh.port, timeout=30)
@@ -735,9 +830,17 @@ def test_live_reload_in_a_browser(fresh):
     sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
     rel = "2018/在安全生产动员大会上的讲话.md"
     with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=[
-            "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-            "--no-first-run", "--disable-sync"])
+        browser = p.chromium.launch(
+            executable_path=CHROMIUM,
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--no-first-run",
+                "--disable-sync",
+            ],
+        )
         try:
             page = browser.new_page()
             problems: list[str] = []
@@ -756,8 +859,9 @@ def test_live_reload_in_a_browser(fresh):
 
             # 1. A saved change: the page reloads by itself and shows it.
             edit_speech(fresh.site.config, rel, "浏览器应当自动显示这一段新内容。")
-            page.wait_for_function("() => document.body.innerText.includes('浏览器应当自动显示这一段新内容')",
-                                   timeout=30000)
+            page.wait_for_function(
+                "() => document.body.innerText.includes('浏览器应当自动显示这一段新内容')", timeout=30000
+            )
             assert page.evaluate("window.__notReloadedYet === undefined")  # a real reload
 
             # 2. A broken speech: the open page shows what is wrong (and keeps its text).
@@ -765,7 +869,8 @@ def test_live_reload_in_a_browser(fresh):
             (fresh.site.config.content / "2021" / "坏的讲话.md").parent.mkdir(exist_ok=True)
             (fresh.site.config.content / "2021" / "坏的讲话.md").write_text(
                 "---\ntitle: 坏的讲话\ndate: 不是日期\nmeeting_type: 座谈会\nthemes: [安全生产]\n---\n正文\n",
-                encoding="utf-8")
+                encoding="utf-8",
+            )
             banner = page.locator("#site-builder-livereload-banner")
             banner.wait_for(timeout=30000)
             assert "坏的讲话" in banner.inner_text() and "date" in banner.inner_text()

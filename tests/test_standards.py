@@ -15,6 +15,7 @@ download is never used).
 The sample site and the helpers (``sample_site``, ``serve_dir``, ``launch_chromium``) are shared
 with tests/test_theme.py.
 """
+
 from __future__ import annotations
 
 import atexit
@@ -41,8 +42,14 @@ REPO = Path(__file__).resolve().parent.parent
 NODE_DIR = Path(__file__).resolve().parent / ".node"
 NPM_PACKAGES = {"vnu-jar": "26.9.27", "axe-core": "4.14.1"}
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--no-first-run", "--disable-sync"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+    "--disable-sync",
+]
 
 # --------------------------------------------------------------------------------------------
 # The sample site
@@ -98,15 +105,31 @@ FEATURES = textwrap.dedent("""\
 
 
 def _speech(title: str, date: str, meeting_type: str, themes: list[str], body: str) -> str:
-    return (f"---\ntitle: {title}\ndate: {date}\nmeeting_type: {meeting_type}\n"
-            f"themes: [{', '.join(themes)}]\n---\n{body}")
+    return (
+        f"---\ntitle: {title}\ndate: {date}\nmeeting_type: {meeting_type}\nthemes: [{', '.join(themes)}]\n---\n{body}"
+    )
 
 
 def _write_content(content: Path) -> None:
     # Realistic long speeches (headings, tables of contents, many meeting types and themes).
-    subprocess.run([sys.executable, str(REPO / "bench" / "gen_corpus.py"), "--n", "24", "--seed", "7",
-                    "--jobs", "1", "--seeds-dir", str(REPO / "tests" / "fixtures" / "import" / "seeds"),
-                    "--out", str(content / "gen")], check=True, capture_output=True)
+    subprocess.run(
+        [
+            sys.executable,
+            str(REPO / "bench" / "gen_corpus.py"),
+            "--n",
+            "24",
+            "--seed",
+            "7",
+            "--jobs",
+            "1",
+            "--seeds-dir",
+            str(REPO / "tests" / "fixtures" / "import" / "seeds"),
+            "--out",
+            str(content / "gen"),
+        ],
+        check=True,
+        capture_output=True,
+    )
     # The archive's own speeches, when there are any.
     for path in sorted((REPO / "content").rglob("*.md")):
         target = content / "repo" / path.relative_to(REPO / "content")
@@ -115,17 +138,33 @@ def _write_content(content: Path) -> None:
     hand = content / "hand"
     hand.mkdir(parents=True)
     (hand / "features.md").write_text(FEATURES, encoding="utf-8")
-    (hand / "year-only.md").write_text(_speech(
-        "在2019年度党建工作会议上的讲话", "2019", "党建工作会议", ["党的建设"],
-        "同志们：\n\n党建工作要抓实抓细。\n"), encoding="utf-8")
-    (hand / "year-month.md").write_text(_speech(
-        "在全市安全生产动员大会上的讲话", "2019-06", "动员大会", ["安全生产", BIG_THEME],
-        "同志们：\n\n安全生产责任重于泰山。\n"), encoding="utf-8")
+    (hand / "year-only.md").write_text(
+        _speech(
+            "在2019年度党建工作会议上的讲话", "2019", "党建工作会议", ["党的建设"], "同志们：\n\n党建工作要抓实抓细。\n"
+        ),
+        encoding="utf-8",
+    )
+    (hand / "year-month.md").write_text(
+        _speech(
+            "在全市安全生产动员大会上的讲话",
+            "2019-06",
+            "动员大会",
+            ["安全生产", BIG_THEME],
+            "同志们：\n\n安全生产责任重于泰山。\n",
+        ),
+        encoding="utf-8",
+    )
     for i in range(1, 20):
-        (hand / f"small-{i:02d}.md").write_text(_speech(
-            f"在第{i}次{BIG_THEME}{BIG_MEETING}上的讲话", f"202{i % 3}-{i % 12 + 1:02d}-{i + 5:02d}",
-            BIG_MEETING, [BIG_THEME], f"同志们：\n\n这是第{i}次座谈。要坚持问题导向，抓好落实。\n"),
-            encoding="utf-8")
+        (hand / f"small-{i:02d}.md").write_text(
+            _speech(
+                f"在第{i}次{BIG_THEME}{BIG_MEETING}上的讲话",
+                f"202{i % 3}-{i % 12 + 1:02d}-{i + 5:02d}",
+                BIG_MEETING,
+                [BIG_THEME],
+                f"同志们：\n\n这是第{i}次座谈。要坚持问题导向，抓好落实。\n",
+            ),
+            encoding="utf-8",
+        )
 
 
 @functools.cache
@@ -133,12 +172,15 @@ def sample_site() -> Path:
     """Build the sample site once per test session; return its output folder."""
     root = Path(tempfile.mkdtemp(prefix="sb-standards-"))
     atexit.register(shutil.rmtree, root, True)
-    (root / "pyproject.toml").write_text(textwrap.dedent(f"""\
+    (root / "pyproject.toml").write_text(
+        textwrap.dedent(f"""\
         [tool.site_builder]
         title = "{SITE_TITLE}"
         base_url = "{BASE_URL}"
         per_page = 3
-        """), encoding="utf-8")
+        """),
+        encoding="utf-8",
+    )
     _write_content(root / "content")
     config, _ = load_config(root, {})
     result = buildmod.build(config)
@@ -218,8 +260,7 @@ def _installed_version(package: str) -> str | None:
 @functools.cache
 def npm_tools() -> Path:
     """tests/.node/node_modules with vnu-jar and axe-core at the pinned versions (installed once)."""
-    missing = [f"{name}@{version}" for name, version in NPM_PACKAGES.items()
-               if _installed_version(name) != version]
+    missing = [f"{name}@{version}" for name, version in NPM_PACKAGES.items() if _installed_version(name) != version]
     if missing:
         npm = shutil.which("npm")
         if npm is None:
@@ -227,9 +268,22 @@ def npm_tools() -> Path:
         NODE_DIR.mkdir(exist_ok=True)
         (NODE_DIR / ".gitignore").write_text("*\n", encoding="utf-8")
         # --ignore-scripts: vnu-jar's postinstall would try to download a Java runtime.
-        proc = subprocess.run([npm, "install", "--prefix", str(NODE_DIR), "--no-audit", "--no-fund",
-                               "--ignore-scripts", "--loglevel=error", *missing],
-                              capture_output=True, text=True, timeout=600)
+        proc = subprocess.run(
+            [
+                npm,
+                "install",
+                "--prefix",
+                str(NODE_DIR),
+                "--no-audit",
+                "--no-fund",
+                "--ignore-scripts",
+                "--loglevel=error",
+                *missing,
+            ],
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
         if proc.returncode != 0:
             pytest.fail(f"npm install {' '.join(missing)} failed:\n{proc.stdout[-2000:]}\n{proc.stderr[-2000:]}")
     return NODE_DIR / "node_modules"
@@ -269,19 +323,38 @@ def test_every_page_is_valid_html(site, tmp_path):
     canary = tmp_path / "canary.html"
     canary.write_text(CANARY, encoding="utf-8")
     css = sorted((site / "static").rglob("*.css"))
-    proc = subprocess.run([java, "-jar", str(vnu), "--errors-only", "--format", "json", "--skip-non-html", "--also-check-css",
-                           str(site), *map(str, css), str(canary)],
-                          capture_output=True, text=True, timeout=900)
+    proc = subprocess.run(
+        [
+            java,
+            "-jar",
+            str(vnu),
+            "--errors-only",
+            "--format",
+            "json",
+            "--skip-non-html",
+            "--also-check-css",
+            str(site),
+            *map(str, css),
+            str(canary),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
     try:
         messages = json.loads(proc.stderr)["messages"]
     except (ValueError, KeyError):
-        pytest.fail(f"vnu.jar gave no JSON report (exit {proc.returncode}):\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}")
+        pytest.fail(
+            f"vnu.jar gave no JSON report (exit {proc.returncode}):\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
+        )
     canary_hits = [m for m in messages if m.get("url", "").endswith("canary.html")]
     assert canary_hits, "the checker did not report the deliberately invalid page"
     problems = [m for m in messages if not m.get("url", "").endswith("canary.html")]
     report = "\n".join(
         f"{m.get('url', '?').removeprefix('file:')}:{m.get('lastLine', '?')}: {m.get('type')}: {m.get('message')}"
-        f"\n    {m.get('extract', '').strip()[:160]}" for m in problems[:40])
+        f"\n    {m.get('extract', '').strip()[:160]}"
+        for m in problems[:40]
+    )
     assert not problems, f"{len(problems)} HTML/CSS errors:\n{report}"
 
 
@@ -310,6 +383,7 @@ def open_context(browser, site: Path | None = None, **options):
     page's absolute links use) is answered from the files in ``site``."""
     context = browser.new_context(locale="zh-CN", **options)
     if site is not None:
+
         def answer(route):
             rel_path = unquote(urlsplit(route.request.url).path.removeprefix(urlsplit(BASE_URL).path))
             target = site / (rel_path or "index.html")
@@ -317,14 +391,16 @@ def open_context(browser, site: Path | None = None, **options):
                 route.fulfill(path=str(target))
             else:
                 route.fulfill(status=404, body="not found")
+
         context.route(BASE_URL + "**", answer)
     return context
 
 
 def run_axe(browser, url: str, color_scheme: str = "light", width: int = 1280, site: Path | None = None) -> list[dict]:
     axe_js = npm_tools() / "axe-core" / "axe.min.js"
-    context = open_context(browser, site, viewport={"width": width, "height": 900},
-                           color_scheme=color_scheme, bypass_csp=True)
+    context = open_context(
+        browser, site, viewport={"width": width, "height": 900}, color_scheme=color_scheme, bypass_csp=True
+    )
     try:
         page = context.new_page()
         response = page.goto(url, wait_until="networkidle")
@@ -341,7 +417,9 @@ def format_violations(violations: list[dict]) -> str:
     for v in violations:
         lines.append(f"[{v['impact']}] {v['id']}: {v['help']} ({len(v['nodes'])} nodes) {v['helpUrl']}")
         for node in v["nodes"][:4]:
-            lines.append(f"    {' '.join(map(str, node['target']))}: {node.get('failureSummary', '').splitlines()[-1:]}")
+            lines.append(
+                f"    {' '.join(map(str, node['target']))}: {node.get('failureSummary', '').splitlines()[-1:]}"
+            )
     return "\n".join(lines)
 
 
@@ -359,9 +437,12 @@ def test_axe_no_serious_violations(browser, site, base_url, name, variant):
 def test_axe_really_finds_violations(browser, base_url, tmp_path):
     """The harness is not vacuous: a page with known faults is reported."""
     page = tmp_path / "bad.html"
-    page.write_text('<!doctype html><html><head><title>bad</title></head><body>'
-                    '<img src="x.png"><p style="color:#ccc;background:#fff">灰色文字</p>'
-                    '<button></button></body></html>', encoding="utf-8")
+    page.write_text(
+        "<!doctype html><html><head><title>bad</title></head><body>"
+        '<img src="x.png"><p style="color:#ccc;background:#fff">灰色文字</p>'
+        "<button></button></body></html>",
+        encoding="utf-8",
+    )
     violations = run_axe(browser, page.as_uri())
     ids = {v["id"] for v in violations if v["impact"] in ("serious", "critical")}
     assert {"image-alt", "html-has-lang", "button-name", "color-contrast"} <= ids, ids
@@ -370,7 +451,7 @@ def test_axe_really_finds_violations(browser, base_url, tmp_path):
 # --------------------------------------------------------------------------------------------
 # Content Security Policy: only the site's own script files
 # --------------------------------------------------------------------------------------------
-CSP_META = '<meta http-equiv="Content-Security-Policy" content="script-src \'self\'; object-src \'none\'">'
+CSP_META = "<meta http-equiv=\"Content-Security-Policy\" content=\"script-src 'self'; object-src 'none'\">"
 
 
 def test_every_page_declares_the_csp_and_has_no_inline_script(site):
@@ -382,8 +463,9 @@ def test_every_page_declares_the_csp_and_has_no_inline_script(site):
         assert CSP_META in html, name
         assert html.index(CSP_META) < html.index("<script") if "<script" in html else True, name
         # JSON-LD (speech pages) is data, not a script: the CSP does not apply to it
-        assert not re.search(r"<script(?![^>]*\bsrc=)(?![^>]*\btype=\"application/ld\+json\")[^>]*>", html), \
+        assert not re.search(r"<script(?![^>]*\bsrc=)(?![^>]*\btype=\"application/ld\+json\")[^>]*>", html), (
             f"{name}: inline <script>"
+        )
         assert not re.search(r"<[^>]+\son[a-z]+\s*=", html), f"{name}: event-handler attribute"
         assert "javascript:" not in html.lower(), name
 
@@ -400,6 +482,7 @@ def test_csp_keeps_the_site_working(browser, site, base_url, scheme):
     problems: list[str] = []
     try:
         page = context.new_page()
+
         def console(message):
             where = (message.location or {}).get("url", "")
             if where.endswith("/x.png"):  # the sample speech's image, missing on purpose
@@ -410,8 +493,12 @@ def test_csp_keeps_the_site_working(browser, site, base_url, scheme):
         page.on("console", console)
         page.on("pageerror", lambda e: problems.append(f"page error: {e}"))
         for name in CSP_PAGES:
-            url = (base_url + PAGES[name]) if scheme == "http" else \
-                (site / unquote(PAGES[name].split("?")[0])).as_uri() + ("?" + PAGES[name].split("?")[1] if "?" in PAGES[name] else "")
+            url = (
+                (base_url + PAGES[name])
+                if scheme == "http"
+                else (site / unquote(PAGES[name].split("?")[0])).as_uri()
+                + ("?" + PAGES[name].split("?")[1] if "?" in PAGES[name] else "")
+            )
             response = page.goto(url, wait_until="networkidle")
             assert response is None or response.ok, f"{url}: HTTP {response.status}"
             assert page.evaluate("document.styleSheets.length") >= 1, f"{name}: no stylesheet applied"

@@ -1,5 +1,6 @@
 """The static index writer (no browser): incremental updates equal clean writes, and a one-doc
 update rewrites only the files that hold that doc's keys."""
+
 from __future__ import annotations
 
 import json
@@ -10,12 +11,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from test_static_search import _tree, make_docs
 
 from site_builder import analysis
 from site_builder import static_index as si
 from site_builder.static_index import IndexDoc, StaticIndex
-
-from test_static_search import _tree, make_docs
 
 
 def _edit(d: IndexDoc, **changes) -> IndexDoc:
@@ -53,8 +53,9 @@ def _allowed(out: Path, docs: list[IndexDoc], number: int) -> set[str]:
 
 
 def _stamps(root: Path) -> dict[str, tuple]:
-    return {p.relative_to(root).as_posix(): (p.stat().st_ino, p.stat().st_mtime_ns)
-            for p in root.rglob("*") if p.is_file()}
+    return {
+        p.relative_to(root).as_posix(): (p.stat().st_ino, p.stat().st_mtime_ns) for p in root.rglob("*") if p.is_file()
+    }
 
 
 def _number(docs: list[IndexDoc], doc_id: str) -> int:
@@ -102,8 +103,14 @@ def test_one_doc_update_rewrites_only_its_files(tmp_path, request, small, which)
     assert texts == {f"t/{number // si.T_DIR}/{number}-{part}.js" for part in range(1 + (which == "two-part"))}
     assert len(rewritten) < len(after) / 4
     # A new, newest speech: appended, the others keep their numbers.
-    added = _edit(docs[0], id="new/zz.md", date="2030-01-01", year=2030, fingerprint="added",
-                  body="全新的讲话：乡村振兴，鲲鹏展翅。")
+    added = _edit(
+        docs[0],
+        id="new/zz.md",
+        date="2030-01-01",
+        year=2030,
+        fingerprint="added",
+        body="全新的讲话：乡村振兴，鲲鹏展翅。",
+    )
     before = _stamps(search)
     stats = index.update(edited + [added])
     assert stats.get("patched") == 1 and "assembled" not in stats, stats
@@ -129,13 +136,17 @@ def test_random_updates_equal_clean_writes(tmp_path, request, small):
         order = sorted(cur, key=lambda d: (d.date, d.id))
         if kind == "edit":
             j = rnd.randrange(len(cur))
-            cur[j] = _edit(cur[j], body=cur[j].body + "新增一句话，如履薄冰。" * rnd.randint(1, 3), fingerprint=f"e{step}")
+            cur[j] = _edit(
+                cur[j], body=cur[j].body + "新增一句话，如履薄冰。" * rnd.randint(1, 3), fingerprint=f"e{step}"
+            )
         elif kind == "cut":
             j = rnd.randrange(len(cur))
             cur[j] = _edit(cur[j], body=cur[j].body[: len(cur[j].body) // 2], fingerprint=f"c{step}")
         elif kind == "first":
             j = cur.index(order[0])
-            cur[j] = _edit(cur[j], body="党的建设" + cur[j].body, title=cur[j].title + "（修订）", fingerprint=f"f{step}")
+            cur[j] = _edit(
+                cur[j], body="党的建设" + cur[j].body, title=cur[j].title + "（修订）", fingerprint=f"f{step}"
+            )
         elif kind == "append":
             d = rnd.choice(docs)
             cur.append(_edit(d, id=f"new/{step}.md", date=f"2030-01-{step + 1:02d}", year=2030, fingerprint=f"n{step}"))
@@ -192,13 +203,25 @@ ODD = [
     ("𠀀𠀁", "𠀀𠀁𠀂𠀃𠀀𠀁𠀂𠀃 " * 20),
     ("重复", "重复重复重复" * 40 + "啊" * 50),
     ("ﬁ ligature Ⅻ ㈱", "ﬁﬁﬁ ⅫⅫ ㈱㈱ ß İstanbul"),
-    ("\u2028line\u2029", "sep\u2028line\u2029para \"quoted\" back\\slash"),
+    ("\u2028line\u2029", 'sep\u2028line\u2029para "quoted" back\\slash'),
 ]
 
 
 def _odd_docs() -> list[IndexDoc]:
-    return [IndexDoc(id=f"odd/{i:02d}.md", url=f"odd/{i}.html", title=t, date=f"2031-01-{i + 1:02d}", year=2031,
-                     meeting_type="", themes=(), body=b, fingerprint=f"odd-{i}") for i, (t, b) in enumerate(ODD)]
+    return [
+        IndexDoc(
+            id=f"odd/{i:02d}.md",
+            url=f"odd/{i}.html",
+            title=t,
+            date=f"2031-01-{i + 1:02d}",
+            year=2031,
+            meeting_type="",
+            themes=(),
+            body=b,
+            fingerprint=f"odd-{i}",
+        )
+        for i, (t, b) in enumerate(ODD)
+    ]
 
 
 def _reference_entries(d: IndexDoc) -> tuple[dict, dict]:
@@ -232,8 +255,11 @@ def _reference_entries(d: IndexDoc) -> tuple[dict, dict]:
     for t, pos in where.items():
         hidx = [i for i, o in enumerate(pos) if o in heading]
         prefix = (si.vlq(len(hidx)) + "".join(si.vlq(b - a - 1) for a, b in zip([-1, *hidx], hidx))) if hidx else ""
-        p[t] = (len(pos), int(bool(hidx)),
-                prefix + si.vlq(pos[0]) + "".join(si.vlq(b - a - 1) for a, b in zip(pos, pos[1:])))
+        p[t] = (
+            len(pos),
+            int(bool(hidx)),
+            prefix + si.vlq(pos[0]) + "".join(si.vlq(b - a - 1) for a, b in zip(pos, pos[1:])),
+        )
     return k, p
 
 

@@ -5,20 +5,18 @@ Headless Chromium (Debian's /usr/bin/chromium) via Playwright. The site is built
 dummy speech pages itself; when the build pipeline can build a site from Markdown, replace
 ``build_search_site`` with a call to it (the tests only need ``root`` and ``docs``).
 """
+
 from __future__ import annotations
 
 import functools
 import http.server
-import json
 import re
 import shutil
-import sys
 import threading
-import unicodedata
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import quote, unquote, urlencode
+from urllib.parse import unquote, urlencode
 
 import pytest
 
@@ -29,17 +27,25 @@ REPO = Path(__file__).resolve().parents[1]
 THEME = REPO / "themes" / "default"
 SEEDS = REPO / "tests" / "fixtures" / "import" / "seeds"  # the two real seed speeches
 CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--no-first-run", "--disable-sync"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+    "--disable-sync",
+]
 
 pytestmark = [
     pytest.mark.browser,
-    pytest.mark.skipif(not CHROMIUM.exists(), reason="headless Chromium not installed at /usr/bin/chromium "
-                       "(apt-get install chromium)"),
+    pytest.mark.skipif(
+        not CHROMIUM.exists(), reason="headless Chromium not installed at /usr/bin/chromium (apt-get install chromium)"
+    ),
 ]
 
 
 # -- the site ---------------------------------------------------------------------------------
+
 
 def _seed_paragraphs() -> list[str]:
     paras = []
@@ -52,23 +58,58 @@ def _seed_paragraphs() -> list[str]:
 
 SYNTHETIC = [
     # title, date, meeting type, themes, body
-    ("在全市党建工作会议上的讲话", "2020-03-05", "工作会议", ("党的建设",),
-     "同志们：\n\n我们要如履薄冰、如临深渊，抓好黨建。\n\n全面从严治党永远在路上。"),
-    ("在黨風廉政建設會議上的講話", "2019-12", "工作会议", ("党风廉政建设",),
-     "各位同志：加強黨的建設，推進廉政建設。如履薄冰是一种态度。"),
-    ("在2035年远景目标座谈会上的讲话", "2021", "座谈会", ("经济发展", "党的建设"),
-     "到２０３５年基本实现现代化，ＧＤＰ翻一番，5G网络全覆盖。形式主义要不得。"),
-    ("关于<script>alert(1)</script>的说明", "2018-07-01", "专题研讨会", ("作风建设",),
-     "正文里有<b>党建</b>和 <img src=x onerror=alert(2)> 这样的文字，也有&amp;实体。"),
-    ("在从严治党专题会上的讲话", "2022-05-20", "专题研讨会", ("党风廉政建设", "作风建设"),
-     "从严\n治党，从严 治党，要把权力关进制度的笼子里。形式主义、官僚主义是大敌。"),
-    ("在作风建设大会上的讲话", "2017-01-09", "工作会议", ("作风建设",),
-     "作风建设永远在路上。" + "这是一段很长的文字，用来把后面的内容推到第二页之后。" * 200
-     + "最后一页才出现的独特词语鲲鹏展翅，以及跨页的如履薄冰。"),
-    ("在青年干部座谈会上的讲话", "2016", "座谈会", (),
-     "青年干部要敢于担当，善于作为。党员队伍建设要加强。"),
-    ("Mixed Case 讲话", "2023-11-11", "座谈会", ("经济发展",),
-     "We discuss GDP and ＡＩ here；ﬁnance too. 員工隊伍建設。"),
+    (
+        "在全市党建工作会议上的讲话",
+        "2020-03-05",
+        "工作会议",
+        ("党的建设",),
+        "同志们：\n\n我们要如履薄冰、如临深渊，抓好黨建。\n\n全面从严治党永远在路上。",
+    ),
+    (
+        "在黨風廉政建設會議上的講話",
+        "2019-12",
+        "工作会议",
+        ("党风廉政建设",),
+        "各位同志：加強黨的建設，推進廉政建設。如履薄冰是一种态度。",
+    ),
+    (
+        "在2035年远景目标座谈会上的讲话",
+        "2021",
+        "座谈会",
+        ("经济发展", "党的建设"),
+        "到２０３５年基本实现现代化，ＧＤＰ翻一番，5G网络全覆盖。形式主义要不得。",
+    ),
+    (
+        "关于<script>alert(1)</script>的说明",
+        "2018-07-01",
+        "专题研讨会",
+        ("作风建设",),
+        "正文里有<b>党建</b>和 <img src=x onerror=alert(2)> 这样的文字，也有&amp;实体。",
+    ),
+    (
+        "在从严治党专题会上的讲话",
+        "2022-05-20",
+        "专题研讨会",
+        ("党风廉政建设", "作风建设"),
+        "从严\n治党，从严 治党，要把权力关进制度的笼子里。形式主义、官僚主义是大敌。",
+    ),
+    (
+        "在作风建设大会上的讲话",
+        "2017-01-09",
+        "工作会议",
+        ("作风建设",),
+        "作风建设永远在路上。"
+        + "这是一段很长的文字，用来把后面的内容推到第二页之后。" * 200
+        + "最后一页才出现的独特词语鲲鹏展翅，以及跨页的如履薄冰。",
+    ),
+    ("在青年干部座谈会上的讲话", "2016", "座谈会", (), "青年干部要敢于担当，善于作为。党员队伍建设要加强。"),
+    (
+        "Mixed Case 讲话",
+        "2023-11-11",
+        "座谈会",
+        ("经济发展",),
+        "We discuss GDP and ＡＩ here；ﬁnance too. 員工隊伍建設。",
+    ),
 ]
 
 
@@ -80,21 +121,41 @@ def make_docs() -> list[IndexDoc]:
         year = 2010 + i % 12
         date = f"{year}-{1 + i % 12:02d}-{1 + i % 28:02d}" if i % 3 else f"{year}"
         title = f"第{i}段：{para[:12]}"
-        docs.append(IndexDoc(id=f"seed/{i:03d}.md", url=f"speeches/{year}/第{i}段.html", title=title, date=date,
-                             year=year, meeting_type=meeting_types[i % 3], themes=(themes[i % 4],), body=para,
-                             fingerprint=f"seed-{i}-{zlib.crc32(para.encode()):08x}"))
+        docs.append(
+            IndexDoc(
+                id=f"seed/{i:03d}.md",
+                url=f"speeches/{year}/第{i}段.html",
+                title=title,
+                date=date,
+                year=year,
+                meeting_type=meeting_types[i % 3],
+                themes=(themes[i % 4],),
+                body=para,
+                fingerprint=f"seed-{i}-{zlib.crc32(para.encode()):08x}",
+            )
+        )
     for i, (title, date, mt, th, body) in enumerate(SYNTHETIC):
         year = int(date[:4])
-        docs.append(IndexDoc(id=f"syn/{i:02d}.md", url=f"speeches/{year}/{title}.html", title=title, date=date,
-                             year=year, meeting_type=mt, themes=th, body=body, fingerprint=f"syn-{i}"))
+        docs.append(
+            IndexDoc(
+                id=f"syn/{i:02d}.md",
+                url=f"speeches/{year}/{title}.html",
+                title=title,
+                date=date,
+                year=year,
+                meeting_type=mt,
+                themes=th,
+                body=body,
+                fingerprint=f"syn-{i}",
+            )
+        )
     return docs
 
 
 def _render_search_page(out: Path) -> None:
-    from site_builder.templates import TemplateSet
-
     from site_builder.config import SiteConfig
     from site_builder.render import site_view
+    from site_builder.templates import TemplateSet
 
     page = "search/index.html"
     site = {**site_view(SiteConfig()), "title": "讲话稿档案", "description": "", "base_url": "/"}
@@ -169,10 +230,20 @@ def page(browser):
     pg = ctx.new_page()
     pg.problems = []
     pg.on("pageerror", lambda e: pg.problems.append(f"pageerror: {e}"))
-    pg.on("console", lambda m: pg.problems.append(f"console {m.type}: {m.text}")
-          if m.type == "error" and "404" not in m.text else None)
-    pg.on("response", lambda r: pg.problems.append(f"{r.status} {r.url}")
-          if r.status >= 400 and not r.url.endswith(("favicon.ico", "style.css")) else None)
+    pg.on(
+        "console",
+        lambda m: (
+            pg.problems.append(f"console {m.type}: {m.text}") if m.type == "error" and "404" not in m.text else None
+        ),
+    )
+    pg.on(
+        "response",
+        lambda r: (
+            pg.problems.append(f"{r.status} {r.url}")
+            if r.status >= 400 and not r.url.endswith(("favicon.ico", "style.css"))
+            else None
+        ),
+    )
     pg.dialogs = []
     pg.on("dialog", lambda d: (pg.dialogs.append(d.message), d.dismiss()))
     yield pg
@@ -268,7 +339,9 @@ def test_links_open_the_speech_pages(search_site, http_base, page):
 
 def test_excerpt_marks_exactly_the_matches(search_site, http_base, page):
     _run(page, _search_url(http_base, "黨建 OR 鲲鹏展翅"))
-    marks = page.eval_on_selector_all("[data-search-result] .search-hit-excerpt mark", "els => els.map(e => e.textContent)")
+    marks = page.eval_on_selector_all(
+        "[data-search-result] .search-hit-excerpt mark", "els => els.map(e => e.textContent)"
+    )
     assert marks and all(analysis.fold(m) in ("党建", "鲲鹏展翅") for m in marks), marks
     # The traditional-text speech is highlighted in its own characters.
     _run(page, _search_url(http_base, "廉政建设"))
@@ -308,7 +381,8 @@ def test_facets_count_the_hit_set_and_filter_via_url(search_site, http_base, pag
         years[by_url[u].year] = years.get(by_url[u].year, 0) + 1
     shown = page.eval_on_selector_all(
         ".search-facet:first-child li:not(.search-facet-active)",
-        "els => els.map(li => [li.querySelector('a').textContent, li.querySelector('.search-facet-count').textContent])")
+        "els => els.map(li => [li.querySelector('a').textContent, li.querySelector('.search-facet-count').textContent])",
+    )
     assert {int(y): int(c) for y, c in shown} == years
     # Clicking a facet filters and puts the filter into the URL.
     page.click(".search-facet:first-child li a")
@@ -319,11 +393,53 @@ def test_facets_count_the_hit_set_and_filter_via_url(search_site, http_base, pag
 # -- the browser's parser and fold equal Python's ----------------------------------------------
 
 PARSE_CASES = [
-    "党建", "党建 廉政", "党建　廉政", '"从严 治党"', "＂从严  治党＂", "-形式主义 党建", '-"形式 主义" 党建',
-    "党建 OR 廉政", "A B OR C", "党建 ＯＲ 廉政", "党建 or 廉政", "黨建", "ＧＤＰ", "2035年", "a\tb\u3000c",
-    "x\u0085y", "x\u001cy", "x\u200by", "\ufeffbom", "a\u0007b", "ﬁnance", "㍻", "Ⅻ", "-－x", "a-b", 'a"b c"d',
-    '"', '党建 "', "-", "- 党建", "党建 -", "OR 党建", "党建 OR", "党建 OR OR 廉政", "-党建 OR 廉政", "党建 OR -廉政",
-    '""', '" "', "-腐败", "", "   ", "x" * 501, "x " * 33, "x " * 32, "𠀀𠀁 𠀂", "a\u0000b", "\u00a8",
+    "党建",
+    "党建 廉政",
+    "党建　廉政",
+    '"从严 治党"',
+    "＂从严  治党＂",
+    "-形式主义 党建",
+    '-"形式 主义" 党建',
+    "党建 OR 廉政",
+    "A B OR C",
+    "党建 ＯＲ 廉政",
+    "党建 or 廉政",
+    "黨建",
+    "ＧＤＰ",
+    "2035年",
+    "a\tb\u3000c",
+    "x\u0085y",
+    "x\u001cy",
+    "x\u200by",
+    "\ufeffbom",
+    "a\u0007b",
+    "ﬁnance",
+    "㍻",
+    "Ⅻ",
+    "-－x",
+    "a-b",
+    'a"b c"d',
+    '"',
+    '党建 "',
+    "-",
+    "- 党建",
+    "党建 -",
+    "OR 党建",
+    "党建 OR",
+    "党建 OR OR 廉政",
+    "-党建 OR 廉政",
+    "党建 OR -廉政",
+    '""',
+    '" "',
+    "-腐败",
+    "",
+    "   ",
+    "x" * 501,
+    "x " * 33,
+    "x " * 32,
+    "𠀀𠀁 𠀂",
+    "a\u0000b",
+    "\u00a8",
 ]
 
 
@@ -365,6 +481,7 @@ def test_fold_and_isspace_agree_with_python_on_every_bmp_code_point(search_site,
 
 
 # -- the writer --------------------------------------------------------------------------------
+
 
 def _tree(path: Path) -> dict[str, bytes]:
     return {p.relative_to(path).as_posix(): p.read_bytes() for p in sorted(path.rglob("*")) if p.is_file()}

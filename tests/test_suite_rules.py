@@ -1,6 +1,7 @@
 """The rules tests/conftest.py enforces on the suite: hermetic (nothing read beside the
 repository), deterministic (Hypothesis's ``ci`` profile under CI), strict (skips print their
 reason; under CI a skip is a failure)."""
+
 from __future__ import annotations
 
 import os
@@ -8,13 +9,12 @@ import subprocess
 import sys
 import textwrap
 
+import conftest
 import pytest
+from conftest import REPO, SEEDS
 from hypothesis import settings
 
-import conftest
-from conftest import REPO, SEEDS
-
-SAMPLE = textwrap.dedent('''\
+SAMPLE = textwrap.dedent("""\
     import os
     import pytest
     from hypothesis import settings
@@ -35,7 +35,7 @@ SAMPLE = textwrap.dedent('''\
 
     def test_profile():
         print("derandomize =", settings.default.derandomize, "print_blob =", settings.default.print_blob)
-    ''')
+    """)
 
 
 def _pytest(tmp_path, ci: str | None) -> subprocess.CompletedProcess:
@@ -45,9 +45,29 @@ def _pytest(tmp_path, ci: str | None) -> subprocess.CompletedProcess:
     env["PYTHONPATH"] = str(REPO / "tests")
     if ci is not None:
         env["CI"] = ci
-    return subprocess.run([sys.executable, "-m", "pytest", "-c", str(REPO / "pyproject.toml"), "--rootdir",
-                           str(tmp_path), "-p", "conftest", "-p", "no:cacheprovider", "-q", "-s",
-                           "test_sample.py"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
+    return subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-c",
+            str(REPO / "pyproject.toml"),
+            "--rootdir",
+            str(tmp_path),
+            "-p",
+            "conftest",
+            "-p",
+            "no:cacheprovider",
+            "-q",
+            "-s",
+            "test_sample.py",
+        ],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
 
 
 @pytest.mark.parametrize("ci", [None, "0", "false"])
@@ -56,7 +76,7 @@ def test_skips_print_their_reason(tmp_path, ci):
     assert run.returncode == 0, run.stdout + run.stderr
     assert "1 passed, 3 skipped" in run.stdout, run.stdout
     for reason in ("needs the moon", "no moon tonight", "the moon fixture is missing"):
-        assert f"SKIPPED [1] test_sample.py" in run.stdout and reason in run.stdout, (reason, run.stdout)
+        assert "SKIPPED [1] test_sample.py" in run.stdout and reason in run.stdout, (reason, run.stdout)
     assert "derandomize = False" in run.stdout
 
 

@@ -6,6 +6,7 @@ Uses the sample site of tests/test_standards.py. The browser tests need Chromium
 and are skipped, saying why, without it. Set SB_SCREENSHOTS=DIR to keep screenshots of a speech
 at 360 px, 1280 px, in print and in dark mode.
 """
+
 from __future__ import annotations
 
 import base64
@@ -17,9 +18,17 @@ from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 import pytest
-
-from test_standards import (BASE_URL, BIG_THEME, FEATURES_SLUG, PAGES, SITE_TITLE, html_pages,
-                            launch_chromium, open_context, sample_site, serve_dir)
+from test_standards import (
+    BASE_URL,
+    BIG_THEME,
+    PAGES,
+    SITE_TITLE,
+    html_pages,
+    launch_chromium,
+    open_context,
+    sample_site,
+    serve_dir,
+)
 
 
 # --------------------------------------------------------------------------------------------
@@ -52,8 +61,11 @@ class Outline(HTMLParser):
             self._heading = [int(tag[1]), ""]
         if tag in ("a", "link", "script", "img", "form") and ({"href", "src", "action"} & a.keys()):
             self.links.append((tag, a))
-        if self.first_focusable is None and "body" in self.stack and (
-                (tag == "a" and "href" in a) or tag in ("button", "input", "select", "textarea")):
+        if (
+            self.first_focusable is None
+            and "body" in self.stack
+            and ((tag == "a" and "href" in a) or tag in ("button", "input", "select", "textarea"))
+        ):
             self.first_focusable = a
         if tag not in ("meta", "link", "br", "img", "input", "hr", "source", "wbr"):
             self.stack.append(tag)
@@ -121,8 +133,11 @@ def test_skip_link_first_and_main_landmark(outlines):
 
 def test_feed_is_announced_on_every_page(site, outlines):
     for path, o in outlines.items():
-        feeds = [a for tag, a in o.links if tag == "link" and a.get("rel") == "alternate"
-                 and a.get("type") == "application/atom+xml"]
+        feeds = [
+            a
+            for tag, a in o.links
+            if tag == "link" and a.get("rel") == "alternate" and a.get("type") == "application/atom+xml"
+        ]
         assert len(feeds) == 1, path
         assert resolve(site, path, feeds[0]["href"]) == site / "feed.xml", (path, feeds[0]["href"])
 
@@ -137,7 +152,9 @@ def resolve(site: Path, page: str, url: str) -> Path | None:
     elif url.startswith("/"):
         return None
     else:
-        target = posixpath.normpath(posixpath.join(posixpath.dirname(page), unquote(parts.path))) if parts.path else page
+        target = (
+            posixpath.normpath(posixpath.join(posixpath.dirname(page), unquote(parts.path))) if parts.path else page
+        )
     return site / target
 
 
@@ -180,8 +197,11 @@ def test_404_links_work_from_any_depth(site, outlines):
 
 def nav_current(o: Outline) -> dict[str, str]:
     """Main-nav and site-title links that carry aria-current → its value."""
-    return {a["href"]: a["aria-current"] for tag, a in o.links if tag == "a" and "aria-current" in a
-            and not a.get("class", "").startswith(("current", "tag"))}
+    return {
+        a["href"]: a["aria-current"]
+        for tag, a in o.links
+        if tag == "a" and "aria-current" in a and not a.get("class", "").startswith(("current", "tag"))
+    }
 
 
 def test_navigation_marks_the_current_page(outlines):
@@ -203,10 +223,19 @@ def test_speech_page_shows_facts_toc_and_escapes(site, outlines):
     assert "2021年3月5日" in html and "市行政中心第一会议室" in html
     # the title's markup is text, escaped everywhere it appears
     assert "<b>“务实”</b>" not in html
-    assert "&lt;b&gt;“务实”&lt;/b&gt; &amp; &#39;R&amp;D&#39;" in html or "&lt;b&gt;“务实”&lt;/b&gt; &amp; 'R&amp;D'" in html
+    assert (
+        "&lt;b&gt;“务实”&lt;/b&gt; &amp; &#39;R&amp;D&#39;" in html
+        or "&lt;b&gt;“务实”&lt;/b&gt; &amp; 'R&amp;D'" in html
+    )
     assert "<script>alert" not in html and "onerror" not in html
-    toc = [a["href"] for tag, a in o.links if tag == "a" and a.get("href", "").startswith("#") and a["href"] != "#main"
-           and "permalink" not in a.get("class", "")]  # the ¶ links (#13) go to their own blocks
+    toc = [
+        a["href"]
+        for tag, a in o.links
+        if tag == "a"
+        and a.get("href", "").startswith("#")
+        and a["href"] != "#main"
+        and "permalink" not in a.get("class", "")
+    ]  # the ¶ links (#13) go to their own blocks
     assert len(toc) == 4 and all(unquote(h[1:]) in o.ids for h in toc), toc
     assert [level for level, _ in o.headings][:2] == [1, 2]
 
@@ -249,7 +278,9 @@ code, kbd, pre, input, button, select, textarea { font-family: "SB Metrics"; }""
 def use_metrics_font(page) -> None:
     """Lay the page out with METRICS_FONT instead of the theme's system fonts; check it is used."""
     page.add_style_tag(content=METRICS_CSS % base64.b64encode(METRICS_FONT.read_bytes()).decode("ascii"))
-    page.evaluate("async () => { await document.fonts.load('17px \"SB Metrics\"', '首页'); await document.fonts.ready; }")
+    page.evaluate(
+        "async () => { await document.fonts.load('17px \"SB Metrics\"', '首页'); await document.fonts.ready; }"
+    )
     probe = page.evaluate("""() => {
       const s = document.createElement('span');
       s.textContent = '首页20';
@@ -266,11 +297,11 @@ def use_metrics_font(page) -> None:
 def page_at(browser, site, base_url):
     contexts = []
 
-    def open_page(name: str, width: int = 360, media: str = "screen", scheme: str = "light",
-                  metrics_font: bool = True):
+    def open_page(name: str, width: int = 360, media: str = "screen", scheme: str = "light", metrics_font: bool = True):
         # The theme's CSP allows no inline style: the test's style (the metrics font) bypasses it.
-        context = open_context(browser, site, viewport={"width": width, "height": 800}, color_scheme=scheme,
-                               bypass_csp=metrics_font)
+        context = open_context(
+            browser, site, viewport={"width": width, "height": 800}, color_scheme=scheme, bypass_csp=metrics_font
+        )
         contexts.append(context)
         page = context.new_page()
         if media == "print":
@@ -394,8 +425,12 @@ def test_wide_speech_keeps_a_readable_measure(page_at):
 def test_screenshots(page_at):
     """Screenshots for a human to look at (SB_SCREENSHOTS=DIR); always checks they can be taken."""
     target = os.environ.get("SB_SCREENSHOTS")
-    for width, media, scheme in [(360, "screen", "light"), (1280, "screen", "light"),
-                                 (800, "print", "light"), (360, "screen", "dark")]:
+    for width, media, scheme in [
+        (360, "screen", "light"),
+        (1280, "screen", "light"),
+        (800, "print", "light"),
+        (360, "screen", "dark"),
+    ]:
         page = page_at("speech", width=width, media=media, scheme=scheme, metrics_font=False)  # as a reader sees it
         png = page.screenshot(full_page=True)
         assert png[:8] == b"\x89PNG\r\n\x1a\n"

@@ -1,5 +1,6 @@
 """Folding covers the variant characters of older official print and corner-bracket quotes, and
 agrees with zhconv except for the deliberate differences the README lists."""
+
 from __future__ import annotations
 
 import json
@@ -14,10 +15,20 @@ REPO = Path(__file__).resolve().parents[1]
 OLD_PRINT = REPO / "tests" / "fixtures" / "folding" / "old_print.txt"
 
 
-@pytest.mark.parametrize("variant, standard", [
-    ("衞生", "卫生"), ("擧行", "举行"), ("貪汚", "贪污"), ("拚命", "拼命"), ("倣照", "仿照"),
-    ("「預防為主」", "“预防为主”"), ("『除四害』", "‘除四害’"), ("羣衆", "群众"), ("黨建", "党建"),
-])
+@pytest.mark.parametrize(
+    "variant, standard",
+    [
+        ("衞生", "卫生"),
+        ("擧行", "举行"),
+        ("貪汚", "贪污"),
+        ("拚命", "拼命"),
+        ("倣照", "仿照"),
+        ("「預防為主」", "“预防为主”"),
+        ("『除四害』", "‘除四害’"),
+        ("羣衆", "群众"),
+        ("黨建", "党建"),
+    ],
+)
 def test_variants_of_old_print_fold_to_the_standard_characters(variant, standard):
     assert fold(variant) == fold(standard)
 

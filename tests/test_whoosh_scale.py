@@ -6,6 +6,7 @@ as four segments of 5,000, and the loop began again. Tiny synthetic documents ke
 (index only, no pages); a guard on the number of segment writes turns a loop into a failure
 instead of a hang.
 """
+
 from __future__ import annotations
 
 import time
@@ -20,8 +21,7 @@ CHARS = "党建廉政队伍基层治理"  # 10 characters: doc i has CHARS[i % 1
 
 def doc(i: int, version: int = 0) -> IndexDoc:
     body = f"{CHARS[i % 10]}号{i}版{version}"
-    return IndexDoc(f"s/{i}.md", f"p/{i}.html", f"第{i}篇", "2020", 2020, "座谈会", ("主题",), body,
-                    f"{i}-{version}")
+    return IndexDoc(f"s/{i}.md", f"p/{i}.html", f"第{i}篇", "2020", 2020, "座谈会", ("主题",), body, f"{i}-{version}")
 
 
 @pytest.fixture

@@ -6,6 +6,7 @@ site-builder (a wheel, ``pip install``, ``pipx install .``) has its default them
 ``config.PACKAGE_THEMES`` finds the packaged copy when there is one, else the checkout's. An
 editable install (``make build``) reads the checkout's ``themes/`` directly: nothing is copied.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -17,9 +18,11 @@ THEMES = Path(__file__).resolve().parent.parent / "themes"
 
 def theme_files(root: Path = THEMES) -> list[Path]:
     """The files to ship: everything under themes/ but hidden files and Python caches."""
-    return [p for p in sorted(root.rglob("*"))
-            if p.is_file() and not any(part.startswith(".") or part == "__pycache__"
-                                       for part in p.relative_to(root).parts)]
+    return [
+        p
+        for p in sorted(root.rglob("*"))
+        if p.is_file() and not any(part.startswith(".") or part == "__pycache__" for part in p.relative_to(root).parts)
+    ]
 
 
 class BuildPy(build_py):

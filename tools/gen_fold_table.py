@@ -10,6 +10,7 @@ characters outside GB 2312 that OpenCC leaves alone, from zhconv's zh-Hans table
 corner-bracket quotes 「」『』 fold to “”‘’. The README lists the deliberate differences from zhconv.
 The table is committed, so neither the build nor the browser needs OpenCC at run time.
 """
+
 from __future__ import annotations
 
 import json
@@ -86,8 +87,13 @@ def traditional_to_simplified() -> dict[str, str]:
 #: joiner, the direction marks and embeddings/overrides/isolates, word joiner, zero-width
 #: no-break space (BOM) and the soft hyphen. ``如\ufeff履薄冰`` must be found by 如履薄冰, so
 #: they fold to nothing (in texts and queries alike).
-IGNORED = (list(range(0x200B, 0x2010)) + list(range(0x202A, 0x202F)) + [0x2060]
-           + list(range(0x2066, 0x206A)) + [0xFEFF, 0x00AD])
+IGNORED = (
+    list(range(0x200B, 0x2010))
+    + list(range(0x202A, 0x202F))
+    + [0x2060]
+    + list(range(0x2066, 0x206A))
+    + [0xFEFF, 0x00AD]
+)
 
 
 def main() -> int:

@@ -12,10 +12,19 @@ The pipeline, one module a step (a newcomer reads them in this order):
 * :mod:`.convert` — :func:`import_text`, the pure function that ties these together.
 * :mod:`.batch` — files and folders, the metadata sheet, duplicates, writing, the report.
 """
+
 from __future__ import annotations
 
 from .convert import FIELD_ORDER, ImportResult, escape_markdown, import_text, render_front_matter
 from .vocabulary import KNOWN_MEETING_TYPES, Vocabulary, scan_vocabulary
 
-__all__ = ["FIELD_ORDER", "ImportResult", "escape_markdown", "import_text", "render_front_matter",
-           "KNOWN_MEETING_TYPES", "Vocabulary", "scan_vocabulary"]
+__all__ = [
+    "FIELD_ORDER",
+    "ImportResult",
+    "escape_markdown",
+    "import_text",
+    "render_front_matter",
+    "KNOWN_MEETING_TYPES",
+    "Vocabulary",
+    "scan_vocabulary",
+]

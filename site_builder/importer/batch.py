@@ -6,6 +6,7 @@ read the metadata sheet, import each file, refuse what cannot be written (no tit
 without ever overwriting a file, and report — messages on one stream in order, a summary at the
 end, and ``--report FILE.csv`` with one row per file.
 """
+
 from __future__ import annotations
 
 import csv
@@ -13,9 +14,9 @@ import datetime as _dt
 import os
 import re
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 from .. import frontmatter, schema
 from ..config import SiteConfig
@@ -29,14 +30,52 @@ from .convert import REVIEWABLE, ImportResult, import_text
 from .sources import SUFFIXES, Source, SourceError, read_source
 from .vocabulary import Vocabulary, scan_vocabulary
 
-SHEET_FIELDS = ("title", "date", "meeting_type", "themes", "speaker", "organization", "location", "summary",
-                "source", "tags", "slug")
-REPORT_COLUMNS = ("file", "status", "target", "title", "title_source", "date", "date_source", "speaker",
-                  "speaker_source", "organization", "organization_source", "location", "location_source",
-                  "meeting_type", "meeting_type_source", "themes", "themes_source", "review", "dropped", "moved",
-                  "duplicates", "notes")
-FIELD_LABELS = {"title": "标题", "date": "日期", "meeting_type": "会议类型", "themes": "主题", "speaker": "讲话人",
-                "organization": "单位", "location": "地点"}
+SHEET_FIELDS = (
+    "title",
+    "date",
+    "meeting_type",
+    "themes",
+    "speaker",
+    "organization",
+    "location",
+    "summary",
+    "source",
+    "tags",
+    "slug",
+)
+REPORT_COLUMNS = (
+    "file",
+    "status",
+    "target",
+    "title",
+    "title_source",
+    "date",
+    "date_source",
+    "speaker",
+    "speaker_source",
+    "organization",
+    "organization_source",
+    "location",
+    "location_source",
+    "meeting_type",
+    "meeting_type_source",
+    "themes",
+    "themes_source",
+    "review",
+    "dropped",
+    "moved",
+    "duplicates",
+    "notes",
+)
+FIELD_LABELS = {
+    "title": "标题",
+    "date": "日期",
+    "meeting_type": "会议类型",
+    "themes": "主题",
+    "speaker": "讲话人",
+    "organization": "单位",
+    "location": "地点",
+}
 
 
 class SheetError(UsageError):
@@ -59,8 +98,7 @@ def collect(paths: list[Path], skip: set[Path] | frozenset[Path] = frozenset()) 
                 dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
                 for name in sorted(filenames):
                     candidate = Path(dirpath) / name
-                    if not name.startswith(".") and name.lower().endswith(SUFFIXES) \
-                            and candidate.resolve() not in skip:
+                    if not name.startswith(".") and name.lower().endswith(SUFFIXES) and candidate.resolve() not in skip:
                         files.append(candidate)
         elif path.exists() or path.is_symlink():
             files.append(path)
@@ -107,22 +145,28 @@ def read_sheet(path: Path) -> Sheet:
     try:
         data = path.read_bytes()
     except OSError as err:
-        raise SheetError(f"{display_path(path)}: 无法读取元数据表 (cannot read the metadata sheet): "
-                         f"{err.strerror or err}") from None
+        raise SheetError(
+            f"{display_path(path)}: 无法读取元数据表 (cannot read the metadata sheet): {err.strerror or err}"
+        ) from None
     try:
         text, _encoding = decode_any(data)
     except (EncodingProblem, UnicodeDecodeError):
-        raise SheetError(f"{display_path(path)}: 元数据表不是 UTF-8 文本 (the sheet is not UTF-8 text); "
-                         "save it as 'CSV UTF-8'") from None
+        raise SheetError(
+            f"{display_path(path)}: 元数据表不是 UTF-8 文本 (the sheet is not UTF-8 text); save it as 'CSV UTF-8'"
+        ) from None
     reader = csv.DictReader(text.splitlines())
     columns = [c.strip() for c in (reader.fieldnames or [])]
     if "file" not in columns:
-        raise SheetError(f"{display_path(path)}:1: 元数据表缺少 file 列 (the sheet needs a 'file' column holding "
-                         f"each file's name or path); columns found: {', '.join(columns) or 'none'}")
+        raise SheetError(
+            f"{display_path(path)}:1: 元数据表缺少 file 列 (the sheet needs a 'file' column holding "
+            f"each file's name or path); columns found: {', '.join(columns) or 'none'}"
+        )
     unknown = [c for c in columns if c and c != "file" and c not in SHEET_FIELDS]
     if unknown:
-        raise SheetError(f"{display_path(path)}:1: 未知的列 (unknown columns) {', '.join(unknown)}; "
-                         f"columns may be: file, {', '.join(SHEET_FIELDS)}")
+        raise SheetError(
+            f"{display_path(path)}:1: 未知的列 (unknown columns) {', '.join(unknown)}; "
+            f"columns may be: file, {', '.join(SHEET_FIELDS)}"
+        )
     sheet = Sheet(path=path)
     for line_no, row in enumerate(reader, 2):
         row = {(k or "").strip(): (v or "").strip() for k, v in row.items() if k}
@@ -139,8 +183,10 @@ def read_sheet(path: Path) -> Sheet:
                 try:
                     values[key] = parse_date(value)
                 except DateError as err:
-                    raise SheetError(f"{display_path(path)}:{line_no}: date: {err}; "
-                                     "write it as 2020-03-05, 2020-03, 2020 or 2020年3月5日") from None
+                    raise SheetError(
+                        f"{display_path(path)}:{line_no}: date: {err}; "
+                        "write it as 2020-03-05, 2020-03, 2020 or 2020年3月5日"
+                    ) from None
             elif key == "slug" and (why := schema.slug_problem(value)):
                 raise SheetError(f"{display_path(path)}:{line_no}: slug: {why}")
             else:
@@ -216,8 +262,9 @@ def run_import(paths: list[Path], config: SiteConfig, options: Options, echo: Ca
             sources[file] = read_source(file)
         except SourceError as err:
             sources[file] = err
-    repeated = boilerplate.repeated_lines({str(f): [x.text for x in layout.recover(s.text)[0]]
-                                           for f, s in sources.items() if isinstance(s, Source)})
+    repeated = boilerplate.repeated_lines(
+        {str(f): [x.text for x in layout.recover(s.text)[0]] for f, s in sources.items() if isinstance(s, Source)}
+    )
 
     outcomes: list[Outcome] = []
     planned: set[Path] = set()
@@ -243,9 +290,19 @@ def run_import(paths: list[Path], config: SiteConfig, options: Options, echo: Ca
     return 1 if bad else 0
 
 
-def _import_one(file: Path, source: Source, config: SiteConfig, vocab: Vocabulary, options: Options,
-                roots: list[Path], existing: DuplicateIndex, batch: DuplicateIndex, planned: set[Path],
-                repeated: set[str], echo: Callable[[str], None]) -> Outcome:
+def _import_one(
+    file: Path,
+    source: Source,
+    config: SiteConfig,
+    vocab: Vocabulary,
+    options: Options,
+    roots: list[Path],
+    existing: DuplicateIndex,
+    batch: DuplicateIndex,
+    planned: set[Path],
+    repeated: set[str],
+    echo: Callable[[str], None],
+) -> Outcome:
     row = options.sheet.lookup(file, roots) if options.sheet is not None else None
     given = dict(options.given)
     given_source = {k: "option" for k in given}
@@ -253,28 +310,52 @@ def _import_one(file: Path, source: Source, config: SiteConfig, vocab: Vocabular
         if key not in given:
             given[key] = value
             given_source[key] = "sheet"
-    result = import_text(source.text, file.name, config, vocab, given=given, given_source=given_source,
-                         headings_hint=source.headings, source_title=source.title, today=options.today)
+    result = import_text(
+        source.text,
+        file.name,
+        config,
+        vocab,
+        given=given,
+        given_source=given_source,
+        headings_hint=source.headings,
+        source_title=source.title,
+        today=options.today,
+    )
     outcome = Outcome(file, result=result)
     result.notes = list(source.notes) + result.notes
     for line in layout.recover(source.text)[0]:
         if line.text in repeated and not any(n == line.n for n, _, _ in result.dropped):
-            result.notes.append(f"第 {line.n} 行在本批许多文件中重复出现，可能是来源的固定文字 "
-                                f"(line repeated in many files of the batch: likely boilerplate): {line.text[:60]}")
+            result.notes.append(
+                f"第 {line.n} 行在本批许多文件中重复出现，可能是来源的固定文字 "
+                f"(line repeated in many files of the batch: likely boilerplate): {line.text[:60]}"
+            )
     print_ = fingerprint(result.body)
     outcome.duplicates = [f"{m.name} ({m.similarity:.0%})" for m in existing.find(print_) + batch.find(print_)]
     _describe(result, options.verbose, echo)
     if outcome.duplicates:
-        echo("  重复 (duplicate): 与 " + "、".join(outcome.duplicates) + " 的文本相同或几乎相同 (same or nearly the same text)")
+        echo(
+            "  重复 (duplicate): 与 "
+            + "、".join(outcome.duplicates)
+            + " 的文本相同或几乎相同 (same or nearly the same text)"
+        )
     if "title" not in result.fields or not result.fields.get("title"):
-        return _refuse(outcome, "没有标题 (no title): 正文里找不到标题；请在 --metadata 表中给出 title，或用 --title",
-                       echo)
+        return _refuse(
+            outcome, "没有标题 (no title): 正文里找不到标题；请在 --metadata 表中给出 title，或用 --title", echo
+        )
     if result.year is None:
-        return _refuse(outcome, "没有年份 (no year): 正文和文件名都没有日期；请在 --metadata 表中给出 date，"
-                                "或用 --date 2020-03-05（只知年份时 --date 2020）", echo)
+        return _refuse(
+            outcome,
+            "没有年份 (no year): 正文和文件名都没有日期；请在 --metadata 表中给出 date，"
+            "或用 --date 2020-03-05（只知年份时 --date 2020）",
+            echo,
+        )
     if options.strict and (result.review or result.missing):
-        return _refuse(outcome, "--strict: 以下字段是推测的，需要人工确定 (fields guessed, decide them first): "
-                       + ", ".join(result.review + result.missing), echo)
+        return _refuse(
+            outcome,
+            "--strict: 以下字段是推测的，需要人工确定 (fields guessed, decide them first): "
+            + ", ".join(result.review + result.missing),
+            echo,
+        )
     if result.missing:
         return _refuse(outcome, "缺少必填字段 (required fields missing): " + ", ".join(result.missing), echo)
     same = [m for m in existing.find(print_, 0.999)]
@@ -282,8 +363,10 @@ def _import_one(file: Path, source: Source, config: SiteConfig, vocab: Vocabular
         return _refuse(outcome, f"档案中已有这篇讲话 (already in the archive): {same[0].name}", echo, "exists")
     target = _free_target(options.content / result.relative_path(), planned)  # type: ignore[operator]
     if target != options.content / result.relative_path():  # type: ignore[operator]
-        result.notes.append(f"{display_path(options.content / result.relative_path())} 已存在 (exists): "  # type: ignore[operator]
-                            f"写为 {target.name}")
+        result.notes.append(
+            f"{display_path(options.content / result.relative_path())} 已存在 (exists): "  # type: ignore[operator]
+            f"写为 {target.name}"
+        )
     outcome.target = target
     batch.add(display_path(file), print_)
     if options.dry_run:
@@ -294,9 +377,13 @@ def _import_one(file: Path, source: Source, config: SiteConfig, vocab: Vocabular
     try:
         write_new(target, result.markdown)
     except FileExistsError:
-        return _refuse(outcome, f"{display_path(target)} 已存在 (already exists; import never overwrites)", echo, "exists")
+        return _refuse(
+            outcome, f"{display_path(target)} 已存在 (already exists; import never overwrites)", echo, "exists"
+        )
     except OSError as err:
-        return _refuse(outcome, f"无法写入 (cannot write) {display_path(target)}: {err.strerror or err}", echo, "failed")
+        return _refuse(
+            outcome, f"无法写入 (cannot write) {display_path(target)}: {err.strerror or err}", echo, "failed"
+        )
     outcome.status = "written"
     planned.add(target)
     echo(f"  已写入 (wrote) {display_path(target)}")
@@ -336,7 +423,9 @@ def format_value(value: object) -> str:
 def _describe(result: ImportResult, verbose: bool, echo: Callable[[str], None]) -> None:
     title = result.fields.get("title")
     date = result.fields.get("date")
-    echo(f"  {format_value(title) if title else '（无标题）'}  {date.chinese() if isinstance(date, PartialDate) else '（无日期）'}")
+    echo(
+        f"  {format_value(title) if title else '（无标题）'}  {date.chinese() if isinstance(date, PartialDate) else '（无日期）'}"
+    )
     if verbose:
         for key in REVIEWABLE:
             value = result.sources.get(key)
@@ -347,8 +436,10 @@ def _describe(result: ImportResult, verbose: bool, echo: Callable[[str], None]) 
     for n, text, reason in result.dropped:
         echo(f"  删除 (dropped) 第 {n} 行 [{reason}]: {text[:80]}")
     if result.review:
-        echo("  待核对 (awaiting review): " + ", ".join(
-            f"{k}={format_value(result.fields.get(k))}" for k in result.review))
+        echo(
+            "  待核对 (awaiting review): "
+            + ", ".join(f"{k}={format_value(result.fields.get(k))}" for k in result.review)
+        )
     for note in result.notes:
         echo(f"  注意 (note): {note}")
 
@@ -359,11 +450,15 @@ def _summary(outcomes: list[Outcome], missing: int, options: Options, echo: Call
     refused = Counter(o.reason.split(":")[0] for o in outcomes if o.status not in ("written", "dry-run"))
     verb = "将写入 (would write)" if options.dry_run else "写入 (written)"
     echo("")
-    echo(f"共 {len(outcomes) + missing} 个文件 (files): {verb} {len(written)}，"
-         f"未写入 (not written) {len(outcomes) + missing - len(written)}")
+    echo(
+        f"共 {len(outcomes) + missing} 个文件 (files): {verb} {len(written)}，"
+        f"未写入 (not written) {len(outcomes) + missing - len(written)}"
+    )
     if review:
-        echo("  待核对 (awaiting review, by field): " + "，".join(
-            f"{FIELD_LABELS.get(k, k)} {k} {n}" for k, n in review.most_common()))
+        echo(
+            "  待核对 (awaiting review, by field): "
+            + "，".join(f"{FIELD_LABELS.get(k, k)} {k} {n}" for k, n in review.most_common())
+        )
     for reason, n in refused.most_common():
         echo(f"  未写入 {n}: {reason}")
     dups = sum(1 for o in outcomes if o.duplicates)
@@ -382,15 +477,22 @@ def write_report(path: Path, outcomes: list[Outcome]) -> None:
     rows = []
     for o in outcomes:
         r = o.result
-        row = {"file": str(o.file), "status": o.status, "target": display_path(o.target) if o.target else "",
-               "duplicates": "; ".join(o.duplicates)}
+        row = {
+            "file": str(o.file),
+            "status": o.status,
+            "target": display_path(o.target) if o.target else "",
+            "duplicates": "; ".join(o.duplicates),
+        }
         notes = ([o.reason] if o.reason else []) + (r.notes if r else [])
         row["notes"] = " | ".join(notes)
         if r is not None:
             for key in ("title", "date", "speaker", "organization", "location", "meeting_type", "themes"):
                 value = r.sources.get(key)
-                row[key] = format_value(value.value).replace("、", ";") if key == "themes" and value else \
-                    (format_value(value.value) if value else "")
+                row[key] = (
+                    format_value(value.value).replace("、", ";")
+                    if key == "themes" and value
+                    else (format_value(value.value) if value else "")
+                )
                 row[f"{key}_source"] = value.source if value else ""
             row["review"] = ";".join(r.review)
             row["dropped"] = _entries(r.dropped)
@@ -403,5 +505,14 @@ def write_report(path: Path, outcomes: list[Outcome]) -> None:
         writer.writerows(rows)
 
 
-__all__ = ["Options", "Sheet", "SheetError", "collect", "read_sheet", "run_import", "write_report", "split_list",
-           "SiteBuilderError"]
+__all__ = [
+    "Options",
+    "Sheet",
+    "SheetError",
+    "collect",
+    "read_sheet",
+    "run_import",
+    "write_report",
+    "split_list",
+    "SiteBuilderError",
+]

@@ -5,6 +5,7 @@ the Markdown to write, every field with where it came from, the fields awaiting 
 dropped (with line numbers and reasons) and the lines moved into the front matter. Every
 character of the source reaches the body, a front-matter value, or one of those two lists.
 """
+
 from __future__ import annotations
 
 import datetime as _dt
@@ -24,8 +25,21 @@ from .metadata import Value
 
 #: Front-matter fields in the order they are written. ``review`` lists the fields a person
 #: should confirm (guessed rather than read); ``site-builder check`` lists such speeches.
-FIELD_ORDER = ("title", "date", "meeting_type", "themes", "speaker", "organization", "location", "summary",
-               "source", "tags", "slug", "draft", "review")
+FIELD_ORDER = (
+    "title",
+    "date",
+    "meeting_type",
+    "themes",
+    "speaker",
+    "organization",
+    "location",
+    "summary",
+    "source",
+    "tags",
+    "slug",
+    "draft",
+    "review",
+)
 OTHER_MEETING_TYPE = "其他"
 """Written as the meeting type when nothing names one (always marked for review)."""
 
@@ -34,8 +48,10 @@ OTHER_MEETING_TYPE = "其他"
 # Markdown
 # --------------------------------------------------------------------------------------------
 
-_BLOCK_START = re.compile(r"^(?:#|>|[-+*](?=\s|$|[-+*])|[0-9]+[.)](?=\s|$)|=+\s*$|[-*_](?:\s*[-*_]){2,}\s*$|"
-                          r"~~~|\|)")
+_BLOCK_START = re.compile(
+    r"^(?:#|>|[-+*](?=\s|$|[-+*])|[0-9]+[.)](?=\s|$)|=+\s*$|[-*_](?:\s*[-*_]){2,}\s*$|"
+    r"~~~|\|)"
+)
 _INLINE = re.compile(r"([\\`*_\[\]{}])")
 _TAGLIKE = re.compile(r"<(?=[A-Za-z/!?])")
 _ENTITY = re.compile(r"&(?=#?[A-Za-z0-9]+;)")
@@ -53,7 +69,7 @@ def escape_markdown(line: str) -> str:
     out = escape_inline(line)
     m = re.match(r"^([0-9]+)([.)])", out)
     if m and _BLOCK_START.match(out):
-        return f"{m.group(1)}\\{out[m.end(1):]}"
+        return f"{m.group(1)}\\{out[m.end(1) :]}"
     if out.startswith(":"):
         return "&#58;" + out[1:]
     if out.startswith("~~~"):
@@ -142,12 +158,17 @@ def _given_value(key: str, value: object) -> object:
     if key == "date":
         return value if isinstance(value, PartialDate) else parse_date(value)
     if key in ("themes", "tags"):
-        return [schema.clean_text(str(t)) for t in value] if isinstance(value, (list, tuple)) else \
-            [schema.clean_text(str(value))]
+        return (
+            [schema.clean_text(str(t)) for t in value]
+            if isinstance(value, (list, tuple))
+            else [schema.clean_text(str(value))]
+        )
     return schema.clean_text(str(value))
 
 
-def _apply_given(meta: metadata.Metadata, given: dict, given_source: dict[str, str]) -> tuple[dict[str, Value], set[int]]:
+def _apply_given(
+    meta: metadata.Metadata, given: dict, given_source: dict[str, str]
+) -> tuple[dict[str, Value], set[int]]:
     """Values given by a person win; returns (field → value, indices of title lines to move).
 
     The title lines leave the body only when the title written is the one they make up: a
@@ -171,25 +192,36 @@ def _apply_given(meta: metadata.Metadata, given: dict, given_source: dict[str, s
     return sources, remove
 
 
-def _guess_the_rest(sources: dict[str, Value], body_text: str, vocab: vocabulary.Vocabulary,
-                    meta: metadata.Metadata) -> None:
+def _guess_the_rest(
+    sources: dict[str, Value], body_text: str, vocab: vocabulary.Vocabulary, meta: metadata.Metadata
+) -> None:
     """Required fields nothing names: a meeting type of 其他 and suggested themes, for review."""
     title = sources.get("title")
     if "meeting_type" not in sources and title is not None:
-        sources["meeting_type"] = Value(OTHER_MEETING_TYPE, "guess", "nothing in the title names a meeting",
-                                        review=True)
+        sources["meeting_type"] = Value(
+            OTHER_MEETING_TYPE, "guess", "nothing in the title names a meeting", review=True
+        )
     if "themes" not in sources:
         guess = vocabulary.themes_for(str(title.value) if title else "", body_text, vocab)
         if guess.themes:
-            sources["themes"] = Value(list(guess.themes), "text" if guess.confident else "guess", guess.how,
-                                      review=not guess.confident)
+            sources["themes"] = Value(
+                list(guess.themes), "text" if guess.confident else "guess", guess.how, review=not guess.confident
+            )
         meta.suggestions["themes"] = list(guess.ideas)
 
 
-def import_text(text: str, filename: str, config: SiteConfig, vocab: vocabulary.Vocabulary | None = None, *,
-                given: dict | None = None, given_source: dict[str, str] | None = None,
-                headings_hint: dict[int, int] | None = None, source_title: str | None = None,
-                today: _dt.date | None = None) -> ImportResult:
+def import_text(
+    text: str,
+    filename: str,
+    config: SiteConfig,
+    vocab: vocabulary.Vocabulary | None = None,
+    *,
+    given: dict | None = None,
+    given_source: dict[str, str] | None = None,
+    headings_hint: dict[int, int] | None = None,
+    source_title: str | None = None,
+    today: _dt.date | None = None,
+) -> ImportResult:
     """Turn the text of one speech into a Markdown file (see the module docstring).
 
     ``given`` holds values from the command line or a metadata sheet (title, date, meeting_type,
@@ -215,8 +247,11 @@ def import_text(text: str, filename: str, config: SiteConfig, vocab: vocabulary.
             body_lines.append(layout.Line(line.n, meta.remainder[i], None))
         elif i not in remove:
             body_lines.append(line)
-    moved = list(meta.moved) + [(kept[i].n, kept[i].text) for i in sorted(remove)
-                                if (kept[i].n, kept[i].text) not in meta.moved and i not in meta.remainder]
+    moved = list(meta.moved) + [
+        (kept[i].n, kept[i].text)
+        for i in sorted(remove)
+        if (kept[i].n, kept[i].text) not in meta.moved and i not in meta.remainder
+    ]
     blocks = headings.structure(body_lines)
     body, heading_counts = body_markdown(blocks)
     body_text = "\n".join(b.text for b in blocks)
@@ -241,6 +276,18 @@ def import_text(text: str, filename: str, config: SiteConfig, vocab: vocabulary.
         _meta, problems = schema.validate(shown, fm.data, fm.key_lines, config.meeting_types, config.themes)
     except (frontmatter.FrontMatterError, DateError) as err:  # pragma: no cover - we write the YAML ourselves
         problems = [Problem(shown, None, None, str(err))]
-    return ImportResult(markdown=markdown, fields=fields, sources=sources, review=review, missing=missing,
-                        dropped=dropped, moved=moved, notes=meta.notes, suggestions=meta.suggestions,
-                        problems=problems, headings=heading_counts, body=body, slug=slug)
+    return ImportResult(
+        markdown=markdown,
+        fields=fields,
+        sources=sources,
+        review=review,
+        missing=missing,
+        dropped=dropped,
+        moved=moved,
+        notes=meta.notes,
+        suggestions=meta.suggestions,
+        problems=problems,
+        headings=heading_counts,
+        body=body,
+        slug=slug,
+    )

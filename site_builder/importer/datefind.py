@@ -1,6 +1,7 @@
 """Dates named in a text: 2022年11月4日, ２０２１年５月８日, 二〇二三年十二月三十一日, 2023-06-02,
 2023.6.2, 2021年度 … Texts are matched after folding (full-width digits → ASCII, 繁 → 简), so
 traditional-script and full-width dates read the same."""
+
 from __future__ import annotations
 
 import re
@@ -9,8 +10,22 @@ from dataclasses import dataclass
 from ..analysis import fold
 from ..dates import DateError, PartialDate, parse_date
 
-_CN_DIGITS = {"〇": 0, "零": 0, "○": 0, "O": 0, "o": 0, "一": 1, "二": 2, "三": 3, "四": 4, "五": 5, "六": 6,
-              "七": 7, "八": 8, "九": 9}
+_CN_DIGITS = {
+    "〇": 0,
+    "零": 0,
+    "○": 0,
+    "O": 0,
+    "o": 0,
+    "一": 1,
+    "二": 2,
+    "三": 3,
+    "四": 4,
+    "五": 5,
+    "六": 6,
+    "七": 7,
+    "八": 8,
+    "九": 9,
+}
 _CNY = "〇零○一二三四五六七八九"
 _CNN = "一二三四五六七八九十"
 
@@ -23,9 +38,11 @@ FILE_DATE = re.compile(r"(?<!\d)((?:19|20)\d{2})[-._]?(0[1-9]|1[0-2])[-._]?([0-2
 FILE_YEAR = re.compile(r"(?<!\d)((?:19|20)\d{2})(?!\d)")
 
 #: A line that is only a date (in brackets or not), possibly with a place: （2023年11月16日，杭州）.
-_DATE_ONLY = re.compile(rf"^[（(【\[]?\s*(?P<date>\d{{4}}\s*年\s*\d{{1,2}}\s*月(?:\s*\d{{1,2}}\s*[日号])?|"
-                        rf"\d{{4}}[-./]\d{{1,2}}[-./]\d{{1,2}}|[{_CNY}]{{4}}年[{_CNN}]{{1,2}}月(?:[{_CNN}]{{1,3}}[日号])?)"
-                        r"\s*(?:(?:[，,、\s]|于|在)\s*(?P<place>[\u3400-\u9fff]{2,12}))?\s*[）)】\]]?$")
+_DATE_ONLY = re.compile(
+    rf"^[（(【\[]?\s*(?P<date>\d{{4}}\s*年\s*\d{{1,2}}\s*月(?:\s*\d{{1,2}}\s*[日号])?|"
+    rf"\d{{4}}[-./]\d{{1,2}}[-./]\d{{1,2}}|[{_CNY}]{{4}}年[{_CNN}]{{1,2}}月(?:[{_CNN}]{{1,3}}[日号])?)"
+    r"\s*(?:(?:[，,、\s]|于|在)\s*(?P<place>[\u3400-\u9fff]{2,12}))?\s*[）)】\]]?$"
+)
 
 
 def _cn_number(text: str) -> int:
@@ -100,7 +117,7 @@ def date_line(text: str, max_year: int) -> tuple[DateHit, str | None] | None:
     place = m.group("place")
     if place is not None:
         start = m.start("place")
-        place = text.strip()[start:start + len(place)] if len(norm.strip()) == len(text.strip()) else place
+        place = text.strip()[start : start + len(place)] if len(norm.strip()) == len(text.strip()) else place
     return hit, place
 
 

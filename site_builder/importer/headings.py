@@ -7,6 +7,7 @@ paragraph — ``（一）坚持问题导向。要……``), every item of that k
 Levels follow the kind (the highest kind used becomes ``##``), the same everywhere in the
 document. Nothing is removed: a heading keeps its number and its final 。.
 """
+
 from __future__ import annotations
 
 import re

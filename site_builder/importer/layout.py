@@ -14,6 +14,7 @@ them and changes only whitespace and line breaks, never a visible character:
 
 A :class:`Line` remembers the source line it starts on, so every report can name it.
 """
+
 from __future__ import annotations
 
 import re
@@ -81,9 +82,11 @@ _SPACE_RUN = re.compile(r"(?<=[^\sA-Za-z])[ \u00a0]{2,}(?=[^\sA-Za-z])")
 #: that separated its title, byline and paragraphs by single spaces; spaced names are rejoined).
 _IDEO_ONE = re.compile(r"(?<=[^\sA-Za-z])\u3000(?=[^\sA-Za-z])")
 #: Where page metadata starts inside a line (来源：, 发布时间：, a time stamp, a salutation).
-_META_START = re.compile(r"[\s\u3000]+(?=(?:来源|稿件来源|发布时间|发布日期|时间|字号|作者|责任编辑|编辑|浏览次数|点击数|"
-                         r"阅读数)\s*[：:]|\d{4}[-./年]\d{1,2}[-./月]\d{1,2}日?\s*\d{1,2}:\d{2}|"
-                         r"(?:同志们|各位代表|各位委员|各位来宾|女士们|尊敬的)[^\s\u3000]{0,20}[：:])")
+_META_START = re.compile(
+    r"[\s\u3000]+(?=(?:来源|稿件来源|发布时间|发布日期|时间|字号|作者|责任编辑|编辑|浏览次数|点击数|"
+    r"阅读数)\s*[：:]|\d{4}[-./年]\d{1,2}[-./月]\d{1,2}日?\s*\d{1,2}:\d{2}|"
+    r"(?:同志们|各位代表|各位委员|各位来宾|女士们|尊敬的)[^\s\u3000]{0,20}[：:])"
+)
 #: Any whitespace after the end of a sentence, in a very long line.
 _AFTER_SENTENCE = re.compile(r"(?<=[。！？；”」』])[\s\u3000]+")
 
@@ -138,7 +141,7 @@ def _split_outside_brackets(text: str, pattern: re.Pattern[str]) -> list[str]:
     parts, start = [], 0
     for m in pattern.finditer(text):
         if not inside[m.start()]:
-            parts.append(text[start:m.start()])
+            parts.append(text[start : m.start()])
             start = m.end()
     parts.append(text[start:])
     return parts
@@ -170,7 +173,7 @@ def _merge_spaced_names(parts: list[str]) -> list[str]:
         short = len(piece.replace(" ", "")) <= 4 or (len(piece) <= 9 and piece.endswith("摄"))
         caption = _CAPTION_HEAD.search(out[-1]) if out and short and piece.endswith("摄") else None
         if caption:  # …出席并讲话。江澜日报记者 | 邹 凯 摄: the caption's first words go with it
-            out[-1], piece = out[-1][:caption.start()], caption.group(0) + " " + piece
+            out[-1], piece = out[-1][: caption.start()], caption.group(0) + " " + piece
             out.append(piece)
             continue
         if out and len(out[-1]) <= 24 and out[-1].endswith(tuple(ROLES) + _BY) and short:
@@ -211,8 +214,11 @@ def wrap_width(lines: list[Line | None], raw: list[str] | None = None, measure=d
             best, best_n = w, n
     if best_n < max(4, 0.35 * len(widths)):
         return None
-    full = [x for x in lines if x is not None
-            and best - 3 <= (_raw_width(x, raw, measure) if raw else measure(x.text)) <= best]
+    full = [
+        x
+        for x in lines
+        if x is not None and best - 3 <= (_raw_width(x, raw, measure) if raw else measure(x.text)) <= best
+    ]
     open_ended = sum(1 for x in full if not x.text.endswith(tuple(CLOSERS)))
     if open_ended < 0.5 * len(full):
         return None
@@ -246,9 +252,15 @@ def unwrap(lines: list[Line | None], raw: list[str]) -> list[Line | None]:
     last_width = 0  # width of the last source line joined into out[-1]
     for line in lines:
         prev = out[-1] if out else None
-        if line is not None and prev is not None and not indented(raw[line.n - 1]) \
-                and line.heading is None and prev.heading is None and last_width >= width - slack \
-                and not (prev.text.endswith(tuple(SENTENCE_END)) and marker_kind(line.text) is not None):
+        if (
+            line is not None
+            and prev is not None
+            and not indented(raw[line.n - 1])
+            and line.heading is None
+            and prev.heading is None
+            and last_width >= width - slack
+            and not (prev.text.endswith(tuple(SENTENCE_END)) and marker_kind(line.text) is not None)
+        ):
             prev.text = prev.text + _joiner(prev.text, line.text) + line.text
         else:
             line = Line(line.n, line.text, line.heading) if line is not None else None
@@ -286,8 +298,10 @@ def join_markers(lines: list[Line]) -> list[Line]:
 
 _MARK_LINE = re.compile(r"^(?:[\[［【]\s*\d{1,3}\s*[\]］】]|注\s*\d{1,3})$")
 #: A page number on a line of its own (PDF copies): - 3 -, — 3 —, 第3页, 3/12.
-PAGE_NUMBER = re.compile(r"^(?:[-—－–─]\s*\d{1,4}\s*[-—－–─]|第\s*\d{1,4}\s*页(?:\s*共\s*\d{1,4}\s*页)?|"
-                         r"\d{1,4}\s*/\s*\d{1,4})$")
+PAGE_NUMBER = re.compile(
+    r"^(?:[-—－–─]\s*\d{1,4}\s*[-—－–─]|第\s*\d{1,4}\s*页(?:\s*共\s*\d{1,4}\s*页)?|"
+    r"\d{1,4}\s*/\s*\d{1,4})$"
+)
 _OPEN, _CLOSE, _NUMBER = re.compile(r"^[\[［【]$"), re.compile(r"^[\]］】]$"), re.compile(r"^\d{1,3}$")
 
 
@@ -307,19 +321,28 @@ def footnote_markers(lines: list[Line]) -> tuple[list[Line], list[tuple[int, str
         taken, reason = 0, "脚注标记"
         if PAGE_NUMBER.match(line.text) and out:
             taken, reason = 1, "页码"
-        elif _OPEN.match(line.text) and i + 2 < len(lines) and _NUMBER.match(lines[i + 1].text) \
-                and _CLOSE.match(lines[i + 2].text):
+        elif (
+            _OPEN.match(line.text)
+            and i + 2 < len(lines)
+            and _NUMBER.match(lines[i + 1].text)
+            and _CLOSE.match(lines[i + 2].text)
+        ):
             taken = 3
-        elif _MARK_LINE.match(line.text) and out:
-            taken = 1
-        elif (_CLOSE.match(line.text) or _OPEN.match(line.text)) and dropped and dropped[-1][0] == line.n - 1 \
-                and dropped[-1][2] == "脚注标记":
-            taken = 1
-        elif _NUMBER.match(line.text) and out and i + 1 < len(lines) \
-                and not out[-1].text.endswith(tuple(CLOSERS)) and marker_kind(lines[i + 1].text) is None:
+        elif (_MARK_LINE.match(line.text) and out) or (
+            (_CLOSE.match(line.text) or _OPEN.match(line.text))
+            and dropped
+            and dropped[-1][0] == line.n - 1
+            and dropped[-1][2] == "脚注标记"
+        ) or (
+            _NUMBER.match(line.text)
+            and out
+            and i + 1 < len(lines)
+            and not out[-1].text.endswith(tuple(CLOSERS))
+            and marker_kind(lines[i + 1].text) is None
+        ):
             taken = 1
         if taken:
-            dropped.extend((x.n, x.text, reason) for x in lines[i:i + taken])
+            dropped.extend((x.n, x.text, reason) for x in lines[i : i + taken])
             join_next = bool(out) and not out[-1].text.endswith(tuple(SENTENCE_END))
             i += taken
             continue
@@ -357,15 +380,19 @@ def page_furniture(lines: list[Line | None], wrapped: bool) -> tuple[list[Line |
             dropped.append((line.n, line.text, "页码"))
             after_page = True
             continue
-        if wrapped and marker_kind(line.text) is None and line.text in counts \
-                and ((counts[line.text] >= 2 and not (first[line.text] < 3 and seen <= 3)) or after_page):
+        if (
+            wrapped
+            and marker_kind(line.text) is None
+            and line.text in counts
+            and ((counts[line.text] >= 2 and not (first[line.text] < 3 and seen <= 3)) or after_page)
+        ):
             dropped.append((line.n, line.text, "页眉"))
             continue
         after_page = False
         m = _TRAILING_PAGE.search(line.text) if wrapped else None
         if m:
-            dropped.append((line.n, line.text[m.start():].strip(), "页码"))
-            line = Line(line.n, line.text[:m.start()].rstrip(), line.heading)
+            dropped.append((line.n, line.text[m.start() :].strip(), "页码"))
+            line = Line(line.n, line.text[: m.start()].rstrip(), line.heading)
         out.append(line)
     return out, dropped
 

@@ -17,11 +17,13 @@ paragraph) and its last lines:
 Each value says where it came from (``text:N`` for source line N, ``file name``, ``guess``) and
 whether a person should review it.
 """
+
 from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Sequence, Set as AbstractSet
+from collections.abc import Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -32,14 +34,20 @@ from .headings import marker_kind
 from .layout import Line
 
 _CJK = re.compile(r"[\u3400-\u9fff]")
-_SALUTATION = re.compile(r"^(?:同志们|各位|尊敬的|女士们|先生们|朋友们|亲爱的|大家好|代表们|同学们|老师们|来宾们|"
-                         r"各位代表|各位委员|各位来宾)")
+_SALUTATION = re.compile(
+    r"^(?:同志们|各位|尊敬的|女士们|先生们|朋友们|亲爱的|大家好|代表们|同学们|老师们|来宾们|"
+    r"各位代表|各位委员|各位来宾)"
+)
 _DASH = re.compile(r"^[—–\-─━]{1,3}\s*")
 _NOTE = re.compile(r"^[（(【\[].*[）)】\]]$")
-_SPEECH = re.compile(r"(?:讲话|讲稿|发言|致辞|贺词|报告|演讲|主持词|党课|说明|贺信|讲演|谈话|答问|决议|决定|公报|宣言|纲要|意见|总结|材料|汇报|寄语|贺电|讲座|报告会)"
-                     r"(?:稿|提纲|摘要|全文)?(?:[（(][^（）()]{1,20}[）)])?$")
-_COMBINED = re.compile(r"^(?P<title>.{4,80}?)\s*(?P<rest>[（(]\s*(?:\d{4}|[〇零○一二三四五六七八九]{4})\s*年[^（）()]{0,40}[）)]"
-                       r"(?:[\s\u3000]*.{0,30})?)$")
+_SPEECH = re.compile(
+    r"(?:讲话|讲稿|发言|致辞|贺词|报告|演讲|主持词|党课|说明|贺信|讲演|谈话|答问|决议|决定|公报|宣言|纲要|意见|总结|材料|汇报|寄语|贺电|讲座|报告会)"
+    r"(?:稿|提纲|摘要|全文)?(?:[（(][^（）()]{1,20}[）)])?$"
+)
+_COMBINED = re.compile(
+    r"^(?P<title>.{4,80}?)\s*(?P<rest>[（(]\s*(?:\d{4}|[〇零○一二三四五六七八九]{4})\s*年[^（）()]{0,40}[）)]"
+    r"(?:[\s\u3000]*.{0,30})?)$"
+)
 
 
 @dataclass
@@ -83,7 +91,9 @@ def _titleish(text: str) -> bool:
     return marker_kind(text) is None
 
 
-_PREFACE = re.compile(r"^[【\[（(]?\s*(?:编者按|编者的话|编辑按|按语|导读|内容提要|摘要)\s*[】\]）)]?\s*[：:]|(?:全文如下|如下)[：:]$")
+_PREFACE = re.compile(
+    r"^[【\[（(]?\s*(?:编者按|编者的话|编辑按|按语|导读|内容提要|摘要)\s*[】\]）)]?\s*[：:]|(?:全文如下|如下)[：:]$"
+)
 
 
 def _body_start(lines: list[Line]) -> int:
@@ -108,8 +118,10 @@ def _body_start(lines: list[Line]) -> int:
     return min(len(lines), 12)
 
 
-_NEWS_DATELINE = re.compile(r"^(?:新华社|中新社|中新网|人民网|新华网|央视网|光明网|中国新闻网|本报|本网|本台)"
-                            r".{0,10}?\d{1,2}月\d{1,2}日(?:电|讯|消息)")
+_NEWS_DATELINE = re.compile(
+    r"^(?:新华社|中新社|中新网|人民网|新华网|央视网|光明网|中国新闻网|本报|本网|本台)"
+    r".{0,10}?\d{1,2}月\d{1,2}日(?:电|讯|消息)"
+)
 
 
 def _classify(line: Line, max_year: int) -> str:
@@ -140,11 +152,68 @@ def _is_dateline(text: str, max_year: int) -> bool:
     return hit is not None and hit.start == 0
 
 
-_ORG_SUFFIX = ("委员会", "管委会", "联合会", "办公室", "党委", "党组", "党工委", "总支", "支部", "集团", "公司",
-               "党校", "学校", "大学", "学院", "医院", "银行", "协会", "中心", "局", "厅", "委", "部", "办",
-               "院", "所", "站", "队", "处", "科", "校", "社")
-_ORG_GENERIC = {"全", "本", "我", "各", "该", "这", "此", "市", "县", "省", "区", "镇", "乡", "分", "总", "全市",
-                "全省", "全县", "全区", "全系统", "系统", "机关", "领导", "干部", "专题", "工作"}
+_ORG_SUFFIX = (
+    "委员会",
+    "管委会",
+    "联合会",
+    "办公室",
+    "党委",
+    "党组",
+    "党工委",
+    "总支",
+    "支部",
+    "集团",
+    "公司",
+    "党校",
+    "学校",
+    "大学",
+    "学院",
+    "医院",
+    "银行",
+    "协会",
+    "中心",
+    "局",
+    "厅",
+    "委",
+    "部",
+    "办",
+    "院",
+    "所",
+    "站",
+    "队",
+    "处",
+    "科",
+    "校",
+    "社",
+)
+_ORG_GENERIC = {
+    "全",
+    "本",
+    "我",
+    "各",
+    "该",
+    "这",
+    "此",
+    "市",
+    "县",
+    "省",
+    "区",
+    "镇",
+    "乡",
+    "分",
+    "总",
+    "全市",
+    "全省",
+    "全县",
+    "全区",
+    "全系统",
+    "系统",
+    "机关",
+    "领导",
+    "干部",
+    "专题",
+    "工作",
+}
 
 
 def organization_in_meeting(meeting: str) -> str | None:
@@ -156,8 +225,12 @@ def organization_in_meeting(meeting: str) -> str | None:
         candidate = norm[:end]
         for suffix in _ORG_SUFFIX:
             prefix = candidate[: -len(suffix)]
-            if candidate.endswith(suffix) and prefix and prefix not in _ORG_GENERIC \
-                    and not re.search(r"[\s，,。、]", candidate):
+            if (
+                candidate.endswith(suffix)
+                and prefix
+                and prefix not in _ORG_GENERIC
+                and not re.search(r"[\s，,。、]", candidate)
+            ):
                 return meeting[:end]
         return None
     return None
@@ -165,11 +238,15 @@ def organization_in_meeting(meeting: str) -> str | None:
 
 def _datelines(lines: list[Line], head: list[str], max_year: int) -> list[str]:
     """Subtitles of the head that start with a date: ——2024年3月5日在…上, 1957年6月26日在…上."""
-    return [lines[i].text for i, kind in enumerate(head) if kind == "subtitle" and _is_dateline(lines[i].text, max_year)]
+    return [
+        lines[i].text for i, kind in enumerate(head) if kind == "subtitle" and _is_dateline(lines[i].text, max_year)
+    ]
 
 
-_TITLE_WRAPPING = re.compile(r"^[（(【\[]\s*(?:受权发布|全文|独家|图文|视频)\s*[）)】\]]\s*|"
-                             r"\s*(?:[（(【\[]\s*(?:全文|摘要|节选|发言摘要|讲话全文|有删节)\s*[）)】\]]|\*+)$")
+_TITLE_WRAPPING = re.compile(
+    r"^[（(【\[]\s*(?:受权发布|全文|独家|图文|视频)\s*[）)】\]]\s*|"
+    r"\s*(?:[（(【\[]\s*(?:全文|摘要|节选|发言摘要|讲话全文|有删节)\s*[）)】\]]|\*+)$"
+)
 _NEWS_HEADLINE = re.compile(r"出席.{0,40}(?:并|时)|发表.{0,30}(?:讲话|演讲|致辞)|强调|指出|会见|主持召开|讲话要点")
 _TRAILER = ("date", "byline", "note", "source")
 
@@ -205,8 +282,9 @@ def _title_start(lines: list[Line], head: list[str], max_year: int, dropped: Abs
     return next((i for i, kind in enumerate(head[:4]) if kind == "title"), None)
 
 
-def _title(lines: list[Line], head: list[str], meta: Metadata, max_year: int,
-           dropped: AbstractSet[int] = frozenset()) -> tuple[str | None, list[str]]:
+def _title(
+    lines: list[Line], head: list[str], meta: Metadata, max_year: int, dropped: AbstractSet[int] = frozenset()
+) -> tuple[str | None, list[str]]:
     """Find the title lines in the head; return (title, subtitle texts that are datelines)."""
     datelines: list[str] = []
     start = _title_start(lines, head, max_year, dropped)
@@ -218,10 +296,10 @@ def _title(lines: list[Line], head: list[str], meta: Metadata, max_year: int,
     while i < len(head) and head[i] == "title" and len(parts) < 3:
         text = lines[i].text
         inline = re.search(r"[—–─━]{1,3}\s*(?:\d{4}|[〇零○一二三四五六七八九]{4})\s*年", fold(text))
-        if inline and inline.start() >= 2 and _titleish(text[:inline.start()]):
-            meta.remainder[i] = text[inline.start():]
-            datelines.append(text[inline.start():])
-            parts.append(squeeze_cjk_spaces(text[:inline.start()]))
+        if inline and inline.start() >= 2 and _titleish(text[: inline.start()]):
+            meta.remainder[i] = text[inline.start() :]
+            datelines.append(text[inline.start() :])
+            parts.append(squeeze_cjk_spaces(text[: inline.start()]))
             idx.append(i)
             i += 1
             break
@@ -271,13 +349,20 @@ def _title(lines: list[Line], head: list[str], meta: Metadata, max_year: int,
     meta.title_lines = idx
     n = lines[idx[0]].n
     how = f"line {n}" if len(idx) == 1 else f"lines {n}–{lines[idx[-1]].n}"
-    meta.values["title"] = Value(title, f"text:{n}", f"{how} of the text",
-                                 review=not (_SPEECH.search(fold(title)) or len(idx) > 1))
+    meta.values["title"] = Value(
+        title, f"text:{n}", f"{how} of the text", review=not (_SPEECH.search(fold(title)) or len(idx) > 1)
+    )
     return title, datelines
 
 
-def infer(lines: list[Line], filename: str, vocab: vocabulary.Vocabulary, max_year: int,
-          source_title: str | None = None, extra_lines: Sequence[tuple[int, str]] = ()) -> Metadata:
+def infer(
+    lines: list[Line],
+    filename: str,
+    vocab: vocabulary.Vocabulary,
+    max_year: int,
+    source_title: str | None = None,
+    extra_lines: Sequence[tuple[int, str]] = (),
+) -> Metadata:
     """Read the metadata of one speech from its lines (after layout recovery and boilerplate)."""
     meta = Metadata()
     end = _body_start(lines)
@@ -289,7 +374,7 @@ def infer(lines: list[Line], filename: str, vocab: vocabulary.Vocabulary, max_ye
     if title is None:
         title = _title_from_page_metadata(extra_lines, meta)
     if title is None:
-        title = _title_from_meeting(lines[end:end + 3], meta)
+        title = _title_from_meeting(lines[end : end + 3], meta)
     tail_start = max(end, len(lines) - 4)
     _people(lines, head, tail_start, meta, max_year)
     _date(lines, head, tail_start, datelines, filename, meta, max_year, extra_lines)
@@ -297,7 +382,9 @@ def infer(lines: list[Line], filename: str, vocab: vocabulary.Vocabulary, max_ye
     return meta
 
 
-_KEY_TITLE = re.compile(r"^[【\[（(]?\s*(?:原标题|标\s*题|题\s*目|文章标题|名\s*称)\s*[】\]）)]?\s*[：:]\s*(?P<title>.+)$")
+_KEY_TITLE = re.compile(
+    r"^[【\[（(]?\s*(?:原标题|标\s*题|题\s*目|文章标题|名\s*称)\s*[】\]）)]?\s*[：:]\s*(?P<title>.+)$"
+)
 
 
 def _title_from_page_metadata(extra_lines: Sequence[tuple[int, str]], meta: Metadata) -> str | None:
@@ -317,9 +404,11 @@ def _title_from_page_metadata(extra_lines: Sequence[tuple[int, str]], meta: Meta
     return None
 
 
-_MEETING_MENTION = re.compile(r"(?:召开|举行|举办|参加|出席|在)(?:了|这次|今天的|本次)?(?P<meeting>[^，。、；：！？\s]{2,30}?"
-                              r"(?:会议|大会|座谈会|论坛|峰会|全会|年会|典礼|仪式|开幕式|民主生活会|培训班|研讨会|推进会|"
-                              r"动员会|表彰会|报告会|交流会|团拜会|茶话会|招待会))")
+_MEETING_MENTION = re.compile(
+    r"(?:召开|举行|举办|参加|出席|在)(?:了|这次|今天的|本次)?(?P<meeting>[^，。、；：！？\s]{2,30}?"
+    r"(?:会议|大会|座谈会|论坛|峰会|全会|年会|典礼|仪式|开幕式|民主生活会|培训班|研讨会|推进会|"
+    r"动员会|表彰会|报告会|交流会|团拜会|茶话会|招待会))"
+)
 
 
 def _title_from_meeting(first: list[Line], meta: Metadata) -> str | None:
@@ -330,8 +419,9 @@ def _title_from_meeting(first: list[Line], meta: Metadata) -> str | None:
         if m and not re.search(r"召开|举行|举办|这里|我们|大家|今天|此次|这个|一个", m.group("meeting")):
             meeting = m.group("meeting")
             title = f"在{meeting}上的讲话"
-            meta.values["title"] = Value(title, "guess", f"no title in the text; line {line.n} names the meeting",
-                                         review=True)
+            meta.values["title"] = Value(
+                title, "guess", f"no title in the text; line {line.n} names the meeting", review=True
+            )
             return title
     return None
 
@@ -359,25 +449,39 @@ def _people(lines: list[Line], head: list[str], tail_start: int, meta: Metadata,
         meta.values["speaker"] = Value(b.speaker, f"text:{n}", f"the byline on line {n}")
     names = {b.speaker for b, _ in found} | ({meta.values["speaker"].value} if "speaker" in meta.values else set())
     if len(names) > 1:
-        meta.notes.append("bylines name different people (" + "、".join(sorted(map(str, names))) + "): check the speaker")
+        meta.notes.append(
+            "bylines name different people (" + "、".join(sorted(map(str, names))) + "): check the speaker"
+        )
         meta.values["speaker"].review = True
     for b, n in found:
         if b.organization and "organization" not in meta.values:
             meta.values["organization"] = Value(b.organization, f"text:{n}", f"the office on line {n}")
 
 
-_LEAD_PLACE = re.compile(r"(?:会议|大会|座谈会|论坛|峰会|全会|典礼|仪式|开幕式|会)在(?P<place>[\u3400-\u9fff]{2,8}?)"
-                         r"(?:隆重)?(?:召开|举行|开幕|举办)")
+_LEAD_PLACE = re.compile(
+    r"(?:会议|大会|座谈会|论坛|峰会|全会|典礼|仪式|开幕式|会)在(?P<place>[\u3400-\u9fff]{2,8}?)"
+    r"(?:隆重)?(?:召开|举行|开幕|举办)"
+)
 
 
 #: 求是-style note at the end: *这是王强同志2023年10月8日在…会议上讲话的一部分。
-_FOOTNOTE = re.compile(r"^[*＊]?\s*(?:这是|本文是|本文系)(?P<who>.{0,16}?)(?P<date>(?:\d{4}|[〇零○一二三四五六七八九]{4})年"
-                       r"[\d一二三四五六七八九十]{1,2}月[\d一二三四五六七八九十]{1,3}[日号])在(?P<meeting>.{2,60}?)"
-                       r"(?:上|时|期间)?的?(?:讲话|演讲|报告|致辞|发言)")
+_FOOTNOTE = re.compile(
+    r"^[*＊]?\s*(?:这是|本文是|本文系)(?P<who>.{0,16}?)(?P<date>(?:\d{4}|[〇零○一二三四五六七八九]{4})年"
+    r"[\d一二三四五六七八九十]{1,2}月[\d一二三四五六七八九十]{1,3}[日号])在(?P<meeting>.{2,60}?)"
+    r"(?:上|时|期间)?的?(?:讲话|演讲|报告|致辞|发言)"
+)
 
 
-def _date(lines: list[Line], head: list[str], tail_start: int, datelines: list[str], filename: str,
-          meta: Metadata, max_year: int, extra_lines: Sequence[tuple[int, str]]) -> None:
+def _date(
+    lines: list[Line],
+    head: list[str],
+    tail_start: int,
+    datelines: list[str],
+    filename: str,
+    meta: Metadata,
+    max_year: int,
+    extra_lines: Sequence[tuple[int, str]],
+) -> None:
     tiers: list[tuple[PartialDate, str, str]] = []  # (date, source, how), best first
 
     def add(hit: datefind.DateHit | None, source: str, how: str) -> None:
@@ -411,15 +515,20 @@ def _date(lines: list[Line], head: list[str], tail_start: int, datelines: list[s
             add(found[0], f"text:{line.n}", f"the date line {line.n} at the end")
         elif b and b.date_text:
             add(datefind.first_date(b.date_text, max_year), f"text:{line.n}", f"the byline on line {line.n}")
-    for line in lines[max(0, len(lines) - 6):]:
+    for line in lines[max(0, len(lines) - 6) :]:
         m = _FOOTNOTE.match(fold(line.text))
         if m:
-            add(datefind.first_date(m.group("date"), max_year, full_only=True), f"text:{line.n}",
-                f"the note on line {line.n}")
+            add(
+                datefind.first_date(m.group("date"), max_year, full_only=True),
+                f"text:{line.n}",
+                f"the note on line {line.n}",
+            )
     for line in lines[tail_start:]:
         if _NOTE.match(line.text.strip()):
-            add(datefind.first_date(line.text, max_year, full_only=True), f"text:{line.n}", f"the note on line {line.n}")
-    lead = lines[len(head):len(head) + 2]
+            add(
+                datefind.first_date(line.text, max_year, full_only=True), f"text:{line.n}", f"the note on line {line.n}"
+            )
+    lead = lines[len(head) : len(head) + 2]
     for line in lead:
         place = _LEAD_PLACE.search(line.text[:80])
         if place and "location" not in meta.values:
@@ -446,14 +555,23 @@ def _date(lines: list[Line], head: list[str], tail_start: int, datelines: list[s
     meta.values["date"] = Value(date, source, how, review=source == "file name")
     years = {t[0].year for t in tiers}
     if len(years) > 1:
-        meta.notes.append("the text and the file name name different years (" + "、".join(map(str, sorted(years)))
-                          + f"); used {date.iso()} from {how}")
+        meta.notes.append(
+            "the text and the file name name different years ("
+            + "、".join(map(str, sorted(years)))
+            + f"); used {date.iso()} from {how}"
+        )
         if any(t[0].year != date.year and t[1] != "file name" for t in tiers[:3]):
             meta.values["date"].review = True
 
 
-def _meeting(lines: list[Line], head: list[str], title: str | None, datelines: list[str], meta: Metadata,
-             vocab: vocabulary.Vocabulary) -> None:
+def _meeting(
+    lines: list[Line],
+    head: list[str],
+    title: str | None,
+    datelines: list[str],
+    meta: Metadata,
+    vocab: vocabulary.Vocabulary,
+) -> None:
     phrases: list[tuple[str, str]] = []
     title_value = meta.values.get("title")
     if title:
@@ -465,7 +583,7 @@ def _meeting(lines: list[Line], head: list[str], title: str | None, datelines: l
         phrase = vocabulary.meeting_phrase(_DASH.sub("", text))
         if phrase:
             phrases.append((phrase, "text"))
-    for line in lines[max(0, len(lines) - 6):]:
+    for line in lines[max(0, len(lines) - 6) :]:
         m = _FOOTNOTE.match(fold(line.text))
         if m:
             phrases.append((m.group("meeting"), f"text:{line.n}"))
@@ -480,12 +598,14 @@ def _meeting(lines: list[Line], head: list[str], title: str | None, datelines: l
     if "meeting_type" not in meta.values and title:
         found, how = vocabulary.meeting_type(title, vocab)
         if found:
-            meta.values["meeting_type"] = Value(found, title_value.source if title_value else "text", how,
-                                                review=True)
+            meta.values["meeting_type"] = Value(found, title_value.source if title_value else "text", how, review=True)
         elif "政府工作报告" in fold(title):
-            meta.values["meeting_type"] = Value("人民代表大会会议", "guess", "a 政府工作报告 is given to the 人民代表大会",
-                                                review=True)
+            meta.values["meeting_type"] = Value(
+                "人民代表大会会议", "guess", "a 政府工作报告 is given to the 人民代表大会", review=True
+            )
     if phrases and "organization" not in meta.values:
         org = organization_in_meeting(phrases[0][0])
         if org:
-            meta.values["organization"] = Value(org, phrases[0][1], f"the meeting {phrases[0][0]} names it before the year")
+            meta.values["organization"] = Value(
+                org, phrases[0][1], f"the meeting {phrases[0][0]} names it before the year"
+            )

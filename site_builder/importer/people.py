@@ -1,6 +1,7 @@
 """Speakers and organisations from bylines: ``市委书记　王　强``, ``某某市人民政府市长　李　明``,
 ``王强``, ``王强　2023年6月2日``, ``国务院总理　李　强``; and from titles (``王强：在……上的讲话``,
 ``王强同志在……上的讲话``). Names spaced out to two or three characters' width lose their spaces."""
+
 from __future__ import annotations
 
 import re
@@ -18,29 +19,151 @@ SURNAMES = set(
     "平计索宣晋相初门云容敬来扈晁芮都普阙浦戈伏鹿薄邸雍辜羊阿乌母裘亓修邰赫杭况那宿鲜印逯隆茹诸战慕危玉银亢嵇公哈湛宾戎勾茅利於呼"
     "居揭干但尉冶斯元束檀衣信展阴昝智幸奉植衡富尧闭由习荀逄芈昌禄乜"
 )
-COMPOUND_SURNAMES = ("欧阳", "司马", "诸葛", "上官", "东方", "皇甫", "尉迟", "公孙", "慕容", "令狐", "夏侯", "长孙",
-                     "宇文", "司徒", "西门", "端木", "独孤", "南宫", "万俟", "闻人", "轩辕", "呼延", "澹台", "公冶")
+COMPOUND_SURNAMES = (
+    "欧阳",
+    "司马",
+    "诸葛",
+    "上官",
+    "东方",
+    "皇甫",
+    "尉迟",
+    "公孙",
+    "慕容",
+    "令狐",
+    "夏侯",
+    "长孙",
+    "宇文",
+    "司徒",
+    "西门",
+    "端木",
+    "独孤",
+    "南宫",
+    "万俟",
+    "闻人",
+    "轩辕",
+    "呼延",
+    "澹台",
+    "公冶",
+)
 
 #: Offices a byline names before the name (longest first when matching).
-ROLES = sorted((
-    "总书记", "书记", "副书记", "市长", "副市长", "省长", "副省长", "县长", "副县长", "区长", "副区长", "镇长", "乡长",
-    "州长", "总理", "副总理", "主席", "副主席", "部长", "副部长", "局长", "副局长", "厅长", "副厅长", "处长", "院长",
-    "副院长", "校长", "副校长", "主任", "副主任", "委员", "理事长", "会长", "董事长", "总经理", "副总经理", "行长",
-    "秘书长", "司令员", "政委", "政治委员", "常委", "组长", "队长", "检察长", "所长", "社长", "总编辑", "总裁",
-    "大使", "总统", "首相", "议长", "党组书记", "党委书记", "纪委书记", "监委主任", "主持人", "特首", "行政长官",
-    "总指挥", "指挥长", "指挥", "负责人", "主任委员", "党组成员", "司长", "署长", "关长", "巡视员", "调研员", "总监",
-), key=len, reverse=True)
+ROLES = sorted(
+    (
+        "总书记",
+        "书记",
+        "副书记",
+        "市长",
+        "副市长",
+        "省长",
+        "副省长",
+        "县长",
+        "副县长",
+        "区长",
+        "副区长",
+        "镇长",
+        "乡长",
+        "州长",
+        "总理",
+        "副总理",
+        "主席",
+        "副主席",
+        "部长",
+        "副部长",
+        "局长",
+        "副局长",
+        "厅长",
+        "副厅长",
+        "处长",
+        "院长",
+        "副院长",
+        "校长",
+        "副校长",
+        "主任",
+        "副主任",
+        "委员",
+        "理事长",
+        "会长",
+        "董事长",
+        "总经理",
+        "副总经理",
+        "行长",
+        "秘书长",
+        "司令员",
+        "政委",
+        "政治委员",
+        "常委",
+        "组长",
+        "队长",
+        "检察长",
+        "所长",
+        "社长",
+        "总编辑",
+        "总裁",
+        "大使",
+        "总统",
+        "首相",
+        "议长",
+        "党组书记",
+        "党委书记",
+        "纪委书记",
+        "监委主任",
+        "主持人",
+        "特首",
+        "行政长官",
+        "总指挥",
+        "指挥长",
+        "指挥",
+        "负责人",
+        "主任委员",
+        "党组成员",
+        "司长",
+        "署长",
+        "关长",
+        "巡视员",
+        "调研员",
+        "总监",
+    ),
+    key=len,
+    reverse=True,
+)
 _ROLE = "|".join(ROLES)
 _CJK = r"[\u3400-\u9fff]"
 _SP = r"[\s\u3000]*"
 #: A name of 2–4 characters, or of 2–3 spaced out to a fixed width (王　强, 韩　振　东).
 NAME = rf"(?:{_CJK}{{2,4}}|{_CJK}(?:[\s\u3000]{{1,3}}{_CJK}){{1,2}})"
-_BYLINE = re.compile(rf"^(?:(?:作者|主讲人|讲话人|报告人|发言人|主讲|署名)\s*[：:]\s*)?(?P<office>[^\s\u3000]{{0,24}}?(?:{_ROLE}))?{_SP}(?P<name>{NAME})"
-                     rf"(?:{_SP}(?P<rest>(?:\d{{4}}|[〇零○一二三四五六七八九]{{4}})\s*年\s*[\d一二三四五六七八九十]{{1,2}}\s*月"
-                     rf"(?:\s*[\d一二三四五六七八九十]{{1,3}}\s*[日号])?))?$")
+_BYLINE = re.compile(
+    rf"^(?:(?:作者|主讲人|讲话人|报告人|发言人|主讲|署名)\s*[：:]\s*)?(?P<office>[^\s\u3000]{{0,24}}?(?:{_ROLE}))?{_SP}(?P<name>{NAME})"
+    rf"(?:{_SP}(?P<rest>(?:\d{{4}}|[〇零○一二三四五六七八九]{{4}})\s*年\s*[\d一二三四五六七八九十]{{1,2}}\s*月"
+    rf"(?:\s*[\d一二三四五六七八九十]{{1,3}}\s*[日号])?))?$"
+)
 #: Words that look like names but are not (salutations, common openings).
-NOT_NAMES = {"同志们", "同志", "大家", "各位", "朋友们", "女士们", "先生们", "代表们", "来宾们", "谢谢", "谢谢大家", "附件",
-             "目录", "前言", "引言", "结语", "后记", "序言", "说明", "注释", "摘要", "全文", "完", "同学们", "老师们"}
+NOT_NAMES = {
+    "同志们",
+    "同志",
+    "大家",
+    "各位",
+    "朋友们",
+    "女士们",
+    "先生们",
+    "代表们",
+    "来宾们",
+    "谢谢",
+    "谢谢大家",
+    "附件",
+    "目录",
+    "前言",
+    "引言",
+    "结语",
+    "后记",
+    "序言",
+    "说明",
+    "注释",
+    "摘要",
+    "全文",
+    "完",
+    "同学们",
+    "老师们",
+}
 _GENERIC_ORGS = {"市委", "省委", "县委", "区委", "党委", "党组", "中共", "中央", "国家", "全国", "我市", "本市", "本局"}
 
 
@@ -79,8 +202,8 @@ def byline(text: str) -> Byline | None:
     if not m:
         return None
     if len(folded) == len(text):  # report the text as written (traditional script stays so)
-        name = squeeze(text[m.start("name"):m.end("name")])
-        office = text[m.start("office"):m.end("office")] if m.group("office") else None
+        name = squeeze(text[m.start("name") : m.end("name")])
+        office = text[m.start("office") : m.end("office")] if m.group("office") else None
     else:
         name, office = squeeze(m.group("name")), m.group("office")
     if not is_name(name) or any(role in fold(name) for role in ROLES if len(role) >= 2):
@@ -99,7 +222,12 @@ def _organization(office: str) -> str | None:
     """The body an office names: 某某市人民政府市长 → 某某市人民政府; 东陵市市长 → 东陵市人民政府."""
     role = next(r for r in ROLES if fold(office).endswith(r))
     org = office[: -len(role)].rstrip("、，, ")
-    if not org or len(org) < 2 or org in _GENERIC_ORGS or re.search(r"[、，,]|书记|[省市县区]长|主任|部长|局长|总理", fold(org)):
+    if (
+        not org
+        or len(org) < 2
+        or org in _GENERIC_ORGS
+        or re.search(r"[、，,]|书记|[省市县区]长|主任|部长|局长|总理", fold(org))
+    ):
         return None
     if role in _GOVERNMENT_HEADS and re.search(r"[省市县区州镇乡]$", org):
         return org + "人民政府"
@@ -122,8 +250,11 @@ def name_prefix(text: str) -> tuple[str, str] | None:
 def speaker_in_title(title: str) -> str | None:
     """``王强同志在……上的讲话`` / ``王强在……上的讲话`` → 王强."""
     folded = fold(title)
-    for rx in (rf"^(?:.{{0,20}}?(?:{_ROLE}))?(?P<name>{_CJK}{{2,4}}?)同志在", rf"^(?:.{{0,20}}?(?:{_ROLE}))?(?P<name>{_CJK}{{2,3}})在"):
+    for rx in (
+        rf"^(?:.{{0,20}}?(?:{_ROLE}))?(?P<name>{_CJK}{{2,4}}?)同志在",
+        rf"^(?:.{{0,20}}?(?:{_ROLE}))?(?P<name>{_CJK}{{2,3}})在",
+    ):
         m = re.match(rx, folded)
         if m and is_name(m.group("name")) and not any(r in m.group("name") for r in ROLES if len(r) >= 2):
-            return title[m.start("name"):m.end("name")] if len(folded) == len(title) else m.group("name")
+            return title[m.start("name") : m.end("name")] if len(folded) == len(title) else m.group("name")
     return None

@@ -21,6 +21,7 @@ Definitions (the same in the CLI, ``/api/search`` and the browser)
   bodies of that year's speeches that pass the filters (the query aside); 0 when there are none.
   The rows add up to ``total`` and ``occurrences_total``.
 """
+
 from __future__ import annotations
 
 import re
@@ -67,8 +68,9 @@ def term_counts(body: str, terms: Sequence[str]) -> dict[str, int]:
     return {t: sum(line.count(t) for line in lines) for t in dict.fromkeys(terms)}
 
 
-def kwic_rows(body: str, terms: Sequence[str], skip: int = 0, limit: int | None = None,
-              context: int = CONTEXT) -> list[tuple[int, str, str, str]]:
+def kwic_rows(
+    body: str, terms: Sequence[str], skip: int = 0, limit: int | None = None, context: int = CONTEXT
+) -> list[tuple[int, str, str, str]]:
     """(line number, left, match, right) of the occurrences in ``body`` (its plain text), from the
     ``skip``-th one on, at most ``limit``."""
     pattern = matcher(terms)
@@ -85,17 +87,23 @@ def kwic_rows(body: str, terms: Sequence[str], skip: int = 0, limit: int | None 
             seen += 1
             start = offsets[m.start()]
             end = offsets[m.end() - 1] + 1 if m.end() > m.start() else start
-            rows.append((number, line[max(0, start - context) : start], line[start:end],
-                         line[end : end + context]))
+            rows.append((number, line[max(0, start - context) : start], line[start:end], line[end : end + context]))
     return rows
 
 
-def trend_rows(years: Iterable[int], hits_by_year: dict[int, int], occ_by_year: dict[int, int],
-               chars_by_year: dict[int, int]) -> list[dict]:
+def trend_rows(
+    years: Iterable[int], hits_by_year: dict[int, int], occ_by_year: dict[int, int], chars_by_year: dict[int, int]
+) -> list[dict]:
     out = []
     for y in sorted(years):
         occ = occ_by_year.get(y, 0)
         chars = chars_by_year.get(y, 0)
-        out.append({"year": y, "speeches": hits_by_year.get(y, 0), "occurrences": occ,
-                    "per_10k_chars": round(occ * 10000 / chars, 2) if chars else 0.0})
+        out.append(
+            {
+                "year": y,
+                "speeches": hits_by_year.get(y, 0),
+                "occurrences": occ,
+                "per_10k_chars": round(occ * 10000 / chars, 2) if chars else 0.0,
+            }
+        )
     return out

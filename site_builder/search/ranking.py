@@ -39,6 +39,7 @@ Version 1 (until 0.1, kept in ``score_v1`` for ``bench/bench_ranking.py``): ``tf
 the term's key in title and body (for longer terms the rarest pair's), capped at 255, ``len`` the
 whole search text with no floor, ``n`` the candidates of the term, no heading weight.
 """
+
 from __future__ import annotations
 
 import math
@@ -88,9 +89,11 @@ def sort_key(sort: str, score: float, datekey: int, source: str) -> tuple:
 
 # -- reference implementation (from the plain texts; tests and bench check the index against it) --
 
+
 @dataclass
 class Doc:
     """What the ranking needs of a speech: ``headings`` are 0-based line numbers of the body."""
+
     id: str
     title: str
     date: str

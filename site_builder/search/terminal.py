@@ -2,6 +2,7 @@
 
 Columns are aligned by display width (East Asian wide and full-width characters take two
 columns, combining marks none), so Chinese lines up in a terminal."""
+
 from __future__ import annotations
 
 import html
@@ -60,13 +61,16 @@ def hits_text(result: dict, bold=lambda s: s) -> list[str]:
         lines.append(f"没有找到包含“{q}”的讲话。(no speech matches)")
         lines.extend(suggestion_lines(result))
         return lines
-    lines.append(f"{total} 篇讲话包含“{q}”，共 {result.get('occurrences_total', 0)} 处"
-                 f"（{_sort_label(result.get('sort'))}）")
+    lines.append(
+        f"{total} 篇讲话包含“{q}”，共 {result.get('occurrences_total', 0)} 处（{_sort_label(result.get('sort'))}）"
+    )
     first = result.get("offset", 0) + 1
     for n, hit in enumerate(result["hits"], first):
         lines.append("")
-        lines.append(f"{n}. {bold(_clean(hit['title']))}  ({hit['date']}, {_clean(hit['meeting_type'])})  "
-                     f"{hit.get('occurrences', 0)} 处")
+        lines.append(
+            f"{n}. {bold(_clean(hit['title']))}  ({hit['date']}, {_clean(hit['meeting_type'])})  "
+            f"{hit.get('occurrences', 0)} 处"
+        )
         lines.append(f"   {hit['source']}  →  {hit['url']}")
         excerpt = re.sub(r"</?mark>", lambda m: "【" if m.group() == "<mark>" else "】", hit["excerpt"])
         lines.append("   " + _clean(html.unescape(_TAG.sub("", excerpt))))
@@ -79,8 +83,13 @@ def hits_text(result: dict, bold=lambda s: s) -> list[str]:
 def facet_lines(result: dict) -> list[str]:
     facets = result.get("facets", {})
     out = []
-    for name, label in (("year", "年份"), ("meeting_type", "会议类型"), ("theme", "主题"),
-                        ("speaker", "讲话人"), ("organization", "单位")):
+    for name, label in (
+        ("year", "年份"),
+        ("meeting_type", "会议类型"),
+        ("theme", "主题"),
+        ("speaker", "讲话人"),
+        ("organization", "单位"),
+    ):
         counts = facets.get(name) or {}
         if counts:
             out.append(f"{label}：" + "，".join(f"{_clean(k)} {v}" for k, v in list(counts.items())[:12]))
@@ -100,10 +109,16 @@ def kwic_text(result: dict, columns: int = 120, bold=lambda s: s) -> list[str]:
     q = result["query"]
     if not result["total"]:
         return [f"没有找到包含“{q}”的讲话。(no speech matches)", *suggestion_lines(result)]
-    head = f"“{q}”共 {result['occurrences_total']} 处，在 {result['total']} 篇讲话中（{_sort_label(result.get('sort'))}）"
+    head = (
+        f"“{q}”共 {result['occurrences_total']} 处，在 {result['total']} 篇讲话中（{_sort_label(result.get('sort'))}）"
+    )
     if not occ:
-        return [head, "（这一页没有出现之处：--offset 超过了总数）" if result["occurrences_total"] else
-                "（只在标题中出现，正文中没有出现之处）"]
+        return [
+            head,
+            "（这一页没有出现之处：--offset 超过了总数）"
+            if result["occurrences_total"]
+            else "（只在标题中出现，正文中没有出现之处）",
+        ]
     date_w = max(width(o["date"]) for o in occ)
     title_w = min(24, max(width(o["title"]) for o in occ))
     match_w = max(width(o["match"]) for o in occ)
@@ -114,7 +129,9 @@ def kwic_text(result: dict, columns: int = 120, bold=lambda s: s) -> list[str]:
         left = clip_left(_clean(o["left"]), side)
         right = clip_right(_clean(o["right"]), side)
         match = _clean(o["match"])
-        lines.append(f"{o['date']:<{date_w}}  {title}  {left} {bold(match)}{' ' * (match_w - width(match))} {right}".rstrip())
+        lines.append(
+            f"{o['date']:<{date_w}}  {title}  {left} {bold(match)}{' ' * (match_w - width(match))} {right}".rstrip()
+        )
     shown = result.get("offset", 0) + len(occ)
     if result["occurrences_total"] > shown:
         lines.append(f"… 还有 {result['occurrences_total'] - shown} 处（下一页：--offset {shown}）")
@@ -124,19 +141,26 @@ def kwic_text(result: dict, columns: int = 120, bold=lambda s: s) -> list[str]:
 def trend_text(result: dict) -> list[str]:
     rows = result.get("trend") or []
     header = ("年份", "篇数", "次数", "每万字")
-    cells = [header] + [(str(r["year"]), str(r["speeches"]), str(r["occurrences"]), f"{r['per_10k_chars']:.2f}")
-                        for r in rows]
+    cells = [header] + [
+        (str(r["year"]), str(r["speeches"]), str(r["occurrences"]), f"{r['per_10k_chars']:.2f}") for r in rows
+    ]
     widths = [max(width(c[i]) for c in cells) for i in range(4)]
     out = []
     for k, c in enumerate(cells):
-        out.append("  ".join((" " * (widths[i] - width(v)) + v) if i else v + " " * (widths[0] - width(v))
-                             for i, v in enumerate(c)))
+        out.append(
+            "  ".join(
+                (" " * (widths[i] - width(v)) + v) if i else v + " " * (widths[0] - width(v)) for i, v in enumerate(c)
+            )
+        )
         if k == 0:
             out.append("  ".join("-" * w for w in widths))
     total = ("合计", str(sum(r["speeches"] for r in rows)), str(sum(r["occurrences"] for r in rows)), "")
     out.append("  ".join("-" * w for w in widths))
-    out.append("  ".join((" " * (widths[i] - width(v)) + v) if i else v + " " * (widths[0] - width(v))
-                         for i, v in enumerate(total)).rstrip())
+    out.append(
+        "  ".join(
+            (" " * (widths[i] - width(v)) + v) if i else v + " " * (widths[0] - width(v)) for i, v in enumerate(total)
+        ).rstrip()
+    )
     return out
 
 

@@ -1,4 +1,5 @@
 """Answering a query on a snapshot: the terms (hits, tf), filters, scores, order, facets, trend, KWIC."""
+
 from __future__ import annotations
 
 import heapq
@@ -198,12 +199,19 @@ def _facet_dicts(hits: set[int], snap: _Snapshot) -> dict:
     }
 
 
-
 class _Filters:
     def __init__(self, years, meeting_type, theme, speaker, organization):
         self.years = years
-        self.values = [(v, name) for v, name in ((meeting_type, "by_type"), (theme, "by_theme"),
-                                                  (speaker, "by_speaker"), (organization, "by_org")) if v is not None]
+        self.values = [
+            (v, name)
+            for v, name in (
+                (meeting_type, "by_type"),
+                (theme, "by_theme"),
+                (speaker, "by_speaker"),
+                (organization, "by_org"),
+            )
+            if v is not None
+        ]
 
     def in_years(self, y: int) -> bool:
         return self.years is None or self.years[0] <= y <= self.years[1]
@@ -270,14 +278,18 @@ class _Answer:
         """The hits in answer order (only the first ``k`` when given)."""
         datekey, meta, scores = self.snap.datekey, self.snap.meta, self.scores
         if self.sort == "newest":
+
             def key(d):
                 return (-datekey[d], meta[d][0])
         elif self.sort == "oldest":
+
             def key(d):
                 return (datekey[d], meta[d][0])
         else:
+
             def key(d):
                 return (-round(scores[d], 6), -datekey[d], meta[d][0])
+
         if k is not None and k < len(self.hits):
             return heapq.nsmallest(k, self.hits, key=key)
         return sorted(self.hits, key=key)
@@ -301,8 +313,13 @@ class _Answer:
         return passages.trend_rows(in_range, hits_by_year, occ_by_year, chars)
 
     def result(self, limit: int, offset: int, kwic: bool) -> dict:
-        out = {"query": self.parsed.raw, "total": len(self.hits),
-               "occurrences_total": sum(self.occ.values()), "sort": self.sort, "offset": offset}
+        out = {
+            "query": self.parsed.raw,
+            "total": len(self.hits),
+            "occurrences_total": sum(self.occ.values()),
+            "sort": self.sort,
+            "offset": offset,
+        }
         if kwic:
             out["occurrences"] = self.kwic(limit, offset)
         else:
@@ -316,9 +333,17 @@ class _Answer:
         store, i = self.snap.loc[d]
         folded_body = store.folded_body(i)
         return {
-            "source": m[0], "url": m[1], "title": m[2], "date": m[3], "year": m[4], "meeting_type": m[5],
-            "themes": list(m[6]), "speaker": m[8], "organization": m[9],
-            "score": round(self.scores.get(d, 0.0), 4), "occurrences": self.occ.get(d, 0),
+            "source": m[0],
+            "url": m[1],
+            "title": m[2],
+            "date": m[3],
+            "year": m[4],
+            "meeting_type": m[5],
+            "themes": list(m[6]),
+            "speaker": m[8],
+            "organization": m[9],
+            "score": round(self.scores.get(d, 0.0), 4),
+            "occurrences": self.occ.get(d, 0),
             "excerpt": _excerpt(_unfold(folded_body, store.patches(i)), folded_body, self.parsed.terms),
         }
 
@@ -335,8 +360,17 @@ class _Answer:
                 continue
             m = self.snap.meta[d]
             for line, left, match, right in passages.kwic_rows(self.snap.body(d), terms, skip, limit - len(rows)):
-                rows.append({"source": m[0], "url": f"{m[1]}#p{line + 1}", "title": m[2], "date": m[3],
-                             "left": left, "match": match, "right": right})
+                rows.append(
+                    {
+                        "source": m[0],
+                        "url": f"{m[1]}#p{line + 1}",
+                        "title": m[2],
+                        "date": m[3],
+                        "left": left,
+                        "match": match,
+                        "right": right,
+                    }
+                )
             skip = 0
             if len(rows) >= limit:
                 break

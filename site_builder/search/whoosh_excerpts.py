@@ -1,4 +1,5 @@
 """Excerpts: up to two ~80-character passages of a body with exactly the matched characters in ``<mark>``."""
+
 from __future__ import annotations
 
 import html

@@ -1,5 +1,6 @@
 """A speech as the Whoosh index stores it: ``IndexDoc``, the format constants, its keys (grams), and its
 record (metadata, folded search text, the patches that give the original body back)."""
+
 from __future__ import annotations
 
 import pickle
@@ -33,6 +34,7 @@ _STORE_END = b"SBGTEND1"
 _TEXT_CODEC = "utf-16-le"
 _INT = struct.Struct("!i")
 
+
 @dataclass(frozen=True)
 class IndexDoc:
     """One speech as both indexes see it. ``body`` is its plain text, one line per block: line i is
@@ -59,7 +61,6 @@ def heading_text(body: str, headings: Sequence[int]) -> str:
     return analysis.SEPARATOR.join(analysis.fold(lines[i]) for i in headings if 0 <= i < len(lines))
 
 
-
 # --------------------------------------------------------------------------------------
 # Grams (same result as analysis.grams, about twice as fast)
 
@@ -81,7 +82,6 @@ def _grams(text: str) -> Counter:
     return counts
 
 
-
 # --------------------------------------------------------------------------------------
 # Records
 
@@ -96,7 +96,7 @@ def _changed_chars() -> tuple[re.Pattern, dict]:
     pattern a fast bitmap, every character outside the BMP: those are checked one by one)."""
     table = analysis._translate_table()
     bmp = sorted(chr(k) for k, v in table.items() if v != chr(k) and k < 0x10000)
-    return re.compile("[" + "".join(re.escape(c) for c in bmp) + "\U00010000-\U0010FFFF]"), table
+    return re.compile("[" + "".join(re.escape(c) for c in bmp) + "\U00010000-\U0010ffff]"), table
 
 
 def _patches(body: str) -> bytes:
@@ -117,8 +117,7 @@ def _patches(body: str) -> bytes:
         chars.append(c)
     one_to_one = all(len(table[ord(c)]) == 1 for c in set(chars))
     return zlib.compress(
-        struct.pack("<IB", len(pos), one_to_one) + pos.tobytes()
-        + "".join(chars).encode(_TEXT_CODEC, "surrogatepass"),
+        struct.pack("<IB", len(pos), one_to_one) + pos.tobytes() + "".join(chars).encode(_TEXT_CODEC, "surrogatepass"),
         1,
     )
 

@@ -1,4 +1,5 @@
 """Writing Whoosh segments in bulk (the schema, the W3 posting blocks, the text stores; worker processes)."""
+
 from __future__ import annotations
 
 import hashlib
@@ -89,10 +90,7 @@ class GramField(wfields.FieldType):
         super().__init__(GramCounts(), analyzer=None, scorable=False, stored=False)
 
     def index(self, value, **kwargs):
-        return sorted(
-            (g.encode("utf-8", "surrogatepass"), c, 1.0, bytes((min(c, 255),)))
-            for g, c in value.items()
-        )
+        return sorted((g.encode("utf-8", "surrogatepass"), c, 1.0, bytes((min(c, 255),))) for g, c in value.items())
 
     def to_bytes(self, value):
         return value if isinstance(value, bytes) else value.encode("utf-8", "surrogatepass")
@@ -113,8 +111,6 @@ def _schema() -> wfields.Schema:
         themes=wfields.STORED(),
         fingerprint=wfields.STORED(),
     )
-
-
 
 
 _TERMINFO = struct.Struct("!BfIBBfII")  # W3TermInfo._struct
@@ -204,8 +200,9 @@ def _new_uint_array():
     return array("I")
 
 
-def _write_segment(storage, index_dir: Path, codec, schema, records: Iterable[Record],
-                   tick: Callable[[], None] | None = None):
+def _write_segment(
+    storage, index_dir: Path, codec, schema, records: Iterable[Record], tick: Callable[[], None] | None = None
+):
     """Write ``records`` as one new Whoosh segment plus its text store; return the segment."""
     segment = codec.new_segment(storage, INDEXNAME)
     pdw = codec.per_document_writer(storage, segment)
@@ -233,8 +230,11 @@ def _write_segment(storage, index_dir: Path, codec, schema, records: Iterable[Re
                 # Invert: append (docnum << 8 | count capped at 255) to each key's posting
                 # array; all in C (map over bound methods), about 0.3 µs per posting.
                 deque(
-                    map(array.append, map(postings.__getitem__, grams.keys()),
-                        map(or_, repeat(dn << 8), map(min, grams.values(), repeat(255)))),
+                    map(
+                        array.append,
+                        map(postings.__getitem__, grams.keys()),
+                        map(or_, repeat(dn << 8), map(min, grams.values(), repeat(255))),
+                    ),
                     0,
                 )
                 fb = folded.encode(_TEXT_CODEC, "surrogatepass")
@@ -280,8 +280,11 @@ def _write_segment(storage, index_dir: Path, codec, schema, records: Iterable[Re
         # str order is code point order, which is UTF-8 byte order.
         for key in sorted(postings):
             packed = postings[key]
-            add_term(key.encode("utf-8", "surrogatepass"), list(map(rshift, packed, repeat(8))),
-                     bytes(map(and_, packed, repeat(255))))
+            add_term(
+                key.encode("utf-8", "surrogatepass"),
+                list(map(rshift, packed, repeat(8))),
+                bytes(map(and_, packed, repeat(255))),
+            )
         tw.fw.finish_field()
         del postings
         tw.start_field(ID_FIELD, schema[ID_FIELD])
@@ -342,8 +345,9 @@ def _worker_main(index_dir: str, batches: list, queue) -> None:
         queue.put(("error", traceback.format_exc()))
 
 
-def _write_segments(storage, index_dir: Path, items: Sequence, progress_add: Callable[[int], None],
-                    workers: int) -> list:
+def _write_segments(
+    storage, index_dir: Path, items: Sequence, progress_add: Callable[[int], None], workers: int
+) -> list:
     """Index ``items`` (IndexDocs or records) into new segments; return them in order.
 
     Large jobs are split over ``workers`` processes (each writes whole segments: computing
@@ -390,10 +394,7 @@ def _write_segments_parallel(index_dir: Path, items: Sequence, progress_add, wor
     groups = [batches[i::nproc] for i in range(nproc)]
     ctx = _mp_context()
     queue = ctx.Queue()
-    procs = [
-        ctx.Process(target=_worker_main, args=(str(index_dir), g, queue), daemon=True)
-        for g in groups
-    ]
+    procs = [ctx.Process(target=_worker_main, args=(str(index_dir), g, queue), daemon=True) for g in groups]
     for p in procs:
         p.start()
     segs: dict[int, object] = {}

@@ -1,4 +1,5 @@
 """Reading an index: the text stores, posting lists, and ``_Snapshot`` (one generation, opened for searching)."""
+
 from __future__ import annotations
 
 import io
@@ -187,8 +188,7 @@ class _Snapshot:
                         lengths.append(store.nchars[i])
                     self.titles.append(store.titles[i])
                     self.loc.append((store, i))
-                    self.span.append(
-                        (store.mm.find, store.offsets[3 * i], store.offsets[3 * i + 1]))
+                    self.span.append((store.mm.find, store.offsets[3 * i], store.offsets[3 * i + 1]))
                 base += store.n
         except BaseException:
             self.close()
@@ -197,8 +197,11 @@ class _Snapshot:
         self.n_live = len(lengths)
         # Body lengths (folded characters), where each body starts in its store (UTF-16 units).
         self.blen = [s.store.nchars[i] - len(s.store.titles[i]) - 1 for s in self.segments for i in range(s.store.n)]
-        self.bstart = [s.store.offsets[3 * i] + len(s.store.titles[i].encode(_TEXT_CODEC, "surrogatepass")) + 2
-                       for s in self.segments for i in range(s.store.n)]
+        self.bstart = [
+            s.store.offsets[3 * i] + len(s.store.titles[i].encode(_TEXT_CODEC, "surrogatepass")) + 2
+            for s in self.segments
+            for i in range(s.store.n)
+        ]
         live_lengths = [n for n, m in zip(self.blen, self.meta) if m is not None]
         self.avglen = (sum(live_lengths) / len(live_lengths)) if live_lengths else 1.0
         self.norm = [ranking.norm(n, self.avglen) for n in self.blen]

@@ -22,6 +22,7 @@ The package, from the socket inwards:
 * ``watch``        ``Watcher``: watchfiles on the sources, debounced rebuilds.
 * ``limits``       every limit and timing, and the content types.
 """
+
 from __future__ import annotations
 
 from .app import App, Request, Response
@@ -39,8 +40,29 @@ from .state import BuildState
 from .watch import Watcher
 
 __all__ = [
-    "App", "BadRequest", "BuildCrashed", "BuildProcess", "BuildState", "ConnectionGuard", "Forbidden", "Handler",
-    "PreviewHTTPServer", "PreviewServer", "Request", "Response", "SearchPool", "SearchUnavailable", "Site", "Watcher",
-    "content_type", "host_allowed", "initial_build", "is_loopback", "misdirected_message", "parse_search_params",
-    "serve_command", "split_host", "year_rule",
+    "App",
+    "BadRequest",
+    "BuildCrashed",
+    "BuildProcess",
+    "BuildState",
+    "ConnectionGuard",
+    "Forbidden",
+    "Handler",
+    "PreviewHTTPServer",
+    "PreviewServer",
+    "Request",
+    "Response",
+    "SearchPool",
+    "SearchUnavailable",
+    "Site",
+    "Watcher",
+    "content_type",
+    "host_allowed",
+    "initial_build",
+    "is_loopback",
+    "misdirected_message",
+    "parse_search_params",
+    "serve_command",
+    "split_host",
+    "year_rule",
 ]

@@ -9,6 +9,7 @@ else, checked the Host and bounded the request) to:
 
 Tests call it in-process; ``http_server.py`` writes its responses to the socket.
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterator
@@ -24,7 +25,7 @@ from .limits import LIVERELOAD_JS_PATH, LIVERELOAD_PATH, READ_WHOLE, TEXT, conte
 from .search import SearchUnavailable, parse_search_params, year_rule  # noqa: F401 - year_rule: interface
 
 FALLBACK_404 = (
-    "<!doctype html>\n<html lang=\"zh-CN\"><head><meta charset=\"utf-8\"><title>页面不存在</title></head>"
+    '<!doctype html>\n<html lang="zh-CN"><head><meta charset="utf-8"><title>页面不存在</title></head>'
     "<body><h1>页面不存在</h1><p>您要找的页面不存在。</p></body></html>\n"
 )
 
@@ -53,9 +54,17 @@ class Response:
 
 
 def buffered(status: int, body: bytes, ctype: str, headers: dict | None = None) -> Response:
-    return Response(int(status), [("Content-Type", ctype), ("Content-Length", str(len(body))),
-                                  ("Cache-Control", "no-cache"), ("X-Content-Type-Options", "nosniff"),
-                                  *(headers or {}).items()], body)
+    return Response(
+        int(status),
+        [
+            ("Content-Type", ctype),
+            ("Content-Length", str(len(body))),
+            ("Cache-Control", "no-cache"),
+            ("X-Content-Type-Options", "nosniff"),
+            *(headers or {}).items(),
+        ],
+        body,
+    )
 
 
 def plain(status: int, message: str, headers: dict | None = None) -> Response:
@@ -133,8 +142,13 @@ class App:
         seen = livereload.wants_polling(query)
         if seen is not None:  # polling fallback: answer when the state changes
             return json_response(200, livereload.poll(state, seen["generation"]))
-        return Response(200, [("Content-Type", "text/event-stream" + TEXT), ("Cache-Control", "no-store"),
-                              ("X-Accel-Buffering", "no")], stream=livereload.events(state), flush=True, close=True)
+        return Response(
+            200,
+            [("Content-Type", "text/event-stream" + TEXT), ("Cache-Control", "no-store"), ("X-Accel-Buffering", "no")],
+            stream=livereload.events(state),
+            flush=True,
+            close=True,
+        )
 
     def inject(self, body: bytes) -> bytes:
         if not self.site.livereload:
@@ -180,5 +194,14 @@ class App:
             if ctype.startswith("text/html"):
                 body = self.inject(body)
             return buffered(status, body, ctype)
-        return Response(status, [("Content-Type", ctype), ("Content-Length", str(size)), ("Cache-Control", "no-cache"),
-                                 ("X-Content-Type-Options", "nosniff")], stream=FileChunks(fh, size), length=size)
+        return Response(
+            status,
+            [
+                ("Content-Type", ctype),
+                ("Content-Length", str(size)),
+                ("Cache-Control", "no-cache"),
+                ("X-Content-Type-Options", "nosniff"),
+            ],
+            stream=FileChunks(fh, size),
+            length=size,
+        )

@@ -6,6 +6,7 @@ long-lived, single-threaded build process through a forkserver (else spawn), sen
 at a time, and replaces it after a crash and every RECYCLE_BUILDS builds. The process keeps its
 modules warm between builds and lets go of each build's templates (their Jinja environment).
 """
+
 from __future__ import annotations
 
 import os
@@ -25,8 +26,7 @@ class BuildCrashed(Exception):
         self.details = details
 
 
-WARM_MODULES = ("site_builder.build", "site_builder.related", "site_builder.search_index",
-                "site_builder.static_index")
+WARM_MODULES = ("site_builder.build", "site_builder.related", "site_builder.search_index", "site_builder.static_index")
 
 
 def _build_worker(conn) -> None:
@@ -64,9 +64,10 @@ def _build_worker(conn) -> None:
                 conn.send(_build_once(conn, message[1]))
             except (BrokenPipeError, EOFError, OSError):
                 return  # the server went away
-            except Exception as err:  # noqa: BLE001 - e.g. something in the result that does not pickle
-                conn.send(("crash", f"{type(err).__name__}: {err} (sending the build's result)",
-                           traceback.format_exc()))
+            except Exception as err:
+                conn.send(
+                    ("crash", f"{type(err).__name__}: {err} (sending the build's result)", traceback.format_exc())
+                )
         elif message[0] == "stats":
             conn.send(("stats", {"pid": os.getpid(), "builds": builds, "jinja_environments": _live_environments()}))
 
@@ -78,7 +79,7 @@ def _build_once(conn, config: SiteConfig) -> tuple:
         return ("done", run_build(config, notify=lambda message: conn.send(("log", message))))
     except SiteBuilderError as err:
         return ("error", str(err), err.exit_code)
-    except BaseException as err:  # noqa: BLE001 - reported by the server, which keeps serving
+    except BaseException as err:
         return ("crash", f"{type(err).__name__}: {err}", traceback.format_exc())
     finally:
         _release_build_caches()

@@ -1,5 +1,6 @@
 """`site-builder serve`: ``PreviewServer`` ties the pieces together (the CLI and the tests use it),
 ``serve_command`` is the command."""
+
 from __future__ import annotations
 
 import errno
@@ -14,7 +15,7 @@ from ..errors import SiteBuilderError
 from .app import App
 from .hosts import is_loopback
 from .http_server import PreviewHTTPServer
-from .limits import (CACHE_ENTRIES, DEBOUNCE_MS, HEAD_TIMEOUT, MAX_CONNECTIONS, PER_CLIENT, SEARCH_POOL_SIZE)
+from .limits import CACHE_ENTRIES, DEBOUNCE_MS, HEAD_TIMEOUT, MAX_CONNECTIONS, PER_CLIENT, SEARCH_POOL_SIZE
 from .site import Site
 from .watch import Watcher
 
@@ -22,16 +23,43 @@ from .watch import Watcher
 class PreviewServer:
     """Serve a site: ``start()`` in a background thread (tests) or ``serve_forever()`` (the CLI)."""
 
-    def __init__(self, config: SiteConfig, host: str = "127.0.0.1", port: int = 8000, *, watch: bool = True,
-                 livereload: bool = True, overrides: dict | None = None, log=None, index_factory=None,
-                 pool_size: int = SEARCH_POOL_SIZE, debounce_ms: int = DEBOUNCE_MS,
-                 max_connections: int = MAX_CONNECTIONS, cache_entries: int = CACHE_ENTRIES,
-                 per_client: int = PER_CLIENT, head_timeout: float = HEAD_TIMEOUT, allowed_hosts: tuple[str, ...] = ()):
-        self.site = Site(config, overrides, log=log, livereload=livereload, index_factory=index_factory,
-                         pool_size=pool_size, cache_entries=cache_entries)
+    def __init__(
+        self,
+        config: SiteConfig,
+        host: str = "127.0.0.1",
+        port: int = 8000,
+        *,
+        watch: bool = True,
+        livereload: bool = True,
+        overrides: dict | None = None,
+        log=None,
+        index_factory=None,
+        pool_size: int = SEARCH_POOL_SIZE,
+        debounce_ms: int = DEBOUNCE_MS,
+        max_connections: int = MAX_CONNECTIONS,
+        cache_entries: int = CACHE_ENTRIES,
+        per_client: int = PER_CLIENT,
+        head_timeout: float = HEAD_TIMEOUT,
+        allowed_hosts: tuple[str, ...] = (),
+    ):
+        self.site = Site(
+            config,
+            overrides,
+            log=log,
+            livereload=livereload,
+            index_factory=index_factory,
+            pool_size=pool_size,
+            cache_entries=cache_entries,
+        )
         self.app = App(self.site)
-        self.httpd = PreviewHTTPServer((host, port), self.app, max_connections=max_connections, per_client=per_client,
-                                       head_timeout=head_timeout, allowed_hosts=allowed_hosts)
+        self.httpd = PreviewHTTPServer(
+            (host, port),
+            self.app,
+            max_connections=max_connections,
+            per_client=per_client,
+            head_timeout=head_timeout,
+            allowed_hosts=allowed_hosts,
+        )
         self.watcher = Watcher(self.site, debounce_ms) if watch else None
         self._thread: threading.Thread | None = None
 
@@ -50,8 +78,9 @@ class PreviewServer:
             self.site.builder.warm()
             self.watcher.start()
             self.watcher.ready.wait(10)
-        self._thread = threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.2},
-                                        name="site-builder-serve", daemon=True)
+        self._thread = threading.Thread(
+            target=self.httpd.serve_forever, kwargs={"poll_interval": 0.2}, name="site-builder-serve", daemon=True
+        )
         self._thread.start()
         return self
 
@@ -109,9 +138,11 @@ def initial_build(config: SiteConfig, warnings: list, log) -> None:
     except SiteBuilderError as err:
         log(f"error: {err}\nserving what is already in {config.output}")
         return
-    except Exception as err:  # noqa: BLE001
-        log(f"error: the build failed: {type(err).__name__}: {err}\n{traceback.format_exc()}"
-            f"serving what is already in {config.output}; fix the problem and save to rebuild")
+    except Exception as err:
+        log(
+            f"error: the build failed: {type(err).__name__}: {err}\n{traceback.format_exc()}"
+            f"serving what is already in {config.output}; fix the problem and save to rebuild"
+        )
         return
     print_problems(warnings + result.problems)
     log(result.summary())
@@ -120,15 +151,33 @@ def initial_build(config: SiteConfig, warnings: list, log) -> None:
 
 
 @click.command(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
-@click.option("--host", default="127.0.0.1", show_default=True,
-              help="Address to listen on. Anything but a loopback address makes the archive readable from "
-                   "other machines.")
-@click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True,
-              help="Port to listen on (0: any free port).")
-@click.option("--content", "content", type=click.Path(file_okay=False), default=None,
-              help="Folder of speech Markdown files (default: content/).")
-@click.option("--output", "output", type=click.Path(file_okay=False), default=None,
-              help="Output folder (default: output/, or output_dir in pyproject.toml).")
+@click.option(
+    "--host",
+    default="127.0.0.1",
+    show_default=True,
+    help="Address to listen on. Anything but a loopback address makes the archive readable from other machines.",
+)
+@click.option(
+    "--port",
+    type=click.IntRange(0, 65535),
+    default=8000,
+    show_default=True,
+    help="Port to listen on (0: any free port).",
+)
+@click.option(
+    "--content",
+    "content",
+    type=click.Path(file_okay=False),
+    default=None,
+    help="Folder of speech Markdown files (default: content/).",
+)
+@click.option(
+    "--output",
+    "output",
+    type=click.Path(file_okay=False),
+    default=None,
+    help="Output folder (default: output/, or output_dir in pyproject.toml).",
+)
 @click.option("--drafts", is_flag=True, help="Include speeches marked draft: true.")
 @click.option("--no-watch", is_flag=True, help="Do not rebuild when content, themes or settings change.")
 @click.option("--no-reload", is_flag=True, help="Do not reload open pages after a rebuild.")
@@ -146,15 +195,19 @@ def serve_command(host, port, content, output, drafts, no_watch, no_reload):
 
     Example: site-builder serve --port 8000 --content content --output output
     """
-    log = lambda message: click.echo(message, err=True)  # noqa: E731
-    overrides = {"content_dir": Path(content) if content else None,
-                 "output_dir": Path(output) if output else None, "drafts": drafts or None}
+    log = lambda message: click.echo(message, err=True)
+    overrides = {
+        "content_dir": Path(content) if content else None,
+        "output_dir": Path(output) if output else None,
+        "drafts": drafts or None,
+    }
     config, warnings = load_config(Path.cwd(), overrides)
     initial_build(config, warnings, log)
     _no_fork_from_threads()
     try:
-        server = PreviewServer(config, host, port, watch=not no_watch, livereload=not no_reload,
-                               overrides=overrides, log=log)
+        server = PreviewServer(
+            config, host, port, watch=not no_watch, livereload=not no_reload, overrides=overrides, log=log
+        )
     except OSError as err:
         if err.errno == errno.EADDRINUSE:
             raise click.UsageError(f"port {port} on {host} is in use; try --port {port + 1} (or --port 0)") from None

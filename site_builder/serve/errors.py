@@ -1,4 +1,5 @@
 """What a request can be refused for before anything is read or searched."""
+
 from __future__ import annotations
 
 

@@ -4,6 +4,7 @@ Readers never see a half-written file: the writer replaces files with ``os.repla
 opened once, its size taken from that open file (``fstat``) and that inode read to the end, so a
 request gets either the old or the new version of each file.
 """
+
 from __future__ import annotations
 
 import errno
@@ -69,8 +70,10 @@ def open_version(path: Path):
     symlink at the end). The caller closes the file."""
     try:
         # O_NONBLOCK: a FIFO planted in output/ must not hang the thread (regular files ignore it)
-        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
-                     | getattr(os, "O_NONBLOCK", 0))
+        fd = os.open(
+            path,
+            os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_NONBLOCK", 0),
+        )
     except OSError as err:
         if err.errno in (errno.ENOENT, errno.ENOTDIR, errno.ELOOP, errno.EISDIR, errno.EACCES):
             return None

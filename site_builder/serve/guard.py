@@ -1,4 +1,5 @@
 """Open connections by client address: a deadline for request heads and a share per address."""
+
 from __future__ import annotations
 
 import socket
@@ -35,8 +36,14 @@ class ConnectionGuard:
     answers 408/503 when it was reading a head. Entries are removed (under the lock) before their
     thread closes the socket, so a cut never reaches a reused descriptor."""
 
-    def __init__(self, max_connections: int = MAX_CONNECTIONS, per_client: int = PER_CLIENT,
-                 head_timeout: float = HEAD_TIMEOUT, grace: float = EVICT_GRACE, clock=time.monotonic):
+    def __init__(
+        self,
+        max_connections: int = MAX_CONNECTIONS,
+        per_client: int = PER_CLIENT,
+        head_timeout: float = HEAD_TIMEOUT,
+        grace: float = EVICT_GRACE,
+        clock=time.monotonic,
+    ):
         self.max_connections, self.per_client = max_connections, per_client
         self.head_timeout, self.grace, self.clock = head_timeout, grace, clock
         self._lock = threading.Lock()
@@ -65,8 +72,10 @@ class ConnectionGuard:
             if len(self._conns) >= self.max_connections:
                 heaviest = max(self._count, key=self._count.__getitem__)
                 victim = self._oldest_waiting(heaviest) or min(
-                    (w for w in (self._oldest_waiting(a) for a in self._waiting) if w), key=lambda c: c.since,
-                    default=None)
+                    (w for w in (self._oldest_waiting(a) for a in self._waiting) if w),
+                    key=lambda c: c.since,
+                    default=None,
+                )
                 if victim is None:
                     self.stats["refused"] += 1
                     return False

@@ -1,4 +1,5 @@
 """Which host names the preview server answers to (protection against DNS rebinding)."""
+
 from __future__ import annotations
 
 import ipaddress
@@ -27,7 +28,7 @@ def split_host(value: str) -> str | None:
         end = value.find("]")
         if end < 0:
             return None
-        host, port = value[1:end], value[end + 1:]
+        host, port = value[1:end], value[end + 1 :]
         try:
             ipaddress.IPv6Address(host)
         except ValueError:
@@ -69,6 +70,8 @@ def misdirected_message(value: str, bind_host: str, port: int) -> str:
     if given and given not in LOCAL_NAMES and given not in _WILDCARD_BINDS:
         names += f"、{given}"
     shown = value.strip()[:100]
-    return (f"本预览服务器只响应发往 {names} 的请求（收到的 Host 为 {shown!r}）。"
-            f"This preview server answers only to {names.replace('、', ', ')}; the request was for {shown!r}. "
-            f"Open http://127.0.0.1:{port}/ (or start serve with --host NAME to serve under another name).")
+    return (
+        f"本预览服务器只响应发往 {names} 的请求（收到的 Host 为 {shown!r}）。"
+        f"This preview server answers only to {names.replace('、', ', ')}; the request was for {shown!r}. "
+        f"Open http://127.0.0.1:{port}/ (or start serve with --host NAME to serve under another name)."
+    )

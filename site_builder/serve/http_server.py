@@ -7,6 +7,7 @@
 * ``PreviewHTTPServer``  a thread per connection, admitted by the ``ConnectionGuard`` (a deadline for
                          request heads, a share per client address).
 """
+
 from __future__ import annotations
 
 import re
@@ -67,7 +68,7 @@ class Handler(BaseHTTPRequestHandler):
                 return
             self._write(self.server.app.handle(Request(self.command, self.path)))
             self.wfile.flush()
-        except (TimeoutError, socket.timeout):
+        except TimeoutError:
             self.close_connection = True
         except (ConnectionError, BrokenPipeError):
             self.close_connection = True
@@ -89,8 +90,9 @@ class Handler(BaseHTTPRequestHandler):
             return False
         if len(self.raw_requestline) > MAX_REQUEST_LINE:
             self.requestline, self.request_version, self.command = "", "HTTP/1.0", ""
-            return self._refuse(HTTPStatus.REQUEST_URI_TOO_LONG,
-                                f"the request line is longer than {MAX_REQUEST_LINE} bytes")
+            return self._refuse(
+                HTTPStatus.REQUEST_URI_TOO_LONG, f"the request line is longer than {MAX_REQUEST_LINE} bytes"
+            )
         if not self.raw_requestline.isascii():  # raw UTF-8 in the target, as some clients send it
             self.raw_requestline = _NON_ASCII.sub(lambda m: b"%%%02X" % m[0][0], self.raw_requestline)
         if guard.cut_reason(self.request):
@@ -112,11 +114,17 @@ class Handler(BaseHTTPRequestHandler):
             self.requestline, self.request_version, self.command = "", "HTTP/1.0", ""
         guard = self.server.guard
         if guard.cut_reason(self.request) == "timeout":
-            self._write(plain(HTTPStatus.REQUEST_TIMEOUT,
-                              f"the request headers did not arrive within {guard.head_timeout:g} s"))
+            self._write(
+                plain(HTTPStatus.REQUEST_TIMEOUT, f"the request headers did not arrive within {guard.head_timeout:g} s")
+            )
         else:
-            self._write(plain(HTTPStatus.SERVICE_UNAVAILABLE, "too many connections from your address; try again",
-                              {"Retry-After": "1"}))
+            self._write(
+                plain(
+                    HTTPStatus.SERVICE_UNAVAILABLE,
+                    "too many connections from your address; try again",
+                    {"Retry-After": "1"},
+                )
+            )
         return False
 
     def _acceptable(self) -> bool:
@@ -124,8 +132,9 @@ class Handler(BaseHTTPRequestHandler):
         refusal = self._host_problem()
         if refusal is None and self.command not in ("GET", "HEAD"):
             refusal = HTTPStatus.METHOD_NOT_ALLOWED, "only GET and HEAD are supported", {"Allow": "GET, HEAD"}
-        if refusal is None and (self.headers.get("Transfer-Encoding")
-                                or (self.headers.get("Content-Length") or "0").strip() != "0"):
+        if refusal is None and (
+            self.headers.get("Transfer-Encoding") or (self.headers.get("Content-Length") or "0").strip() != "0"
+        ):
             refusal = HTTPStatus.REQUEST_ENTITY_TOO_LARGE, "requests with a body are not accepted", None
         return True if refusal is None else self._refuse(*refusal)
 
@@ -149,8 +158,7 @@ class Handler(BaseHTTPRequestHandler):
         server = self.server
         if host_allowed(value, server.bind_host, server.allowed_hosts):
             return None
-        return (HTTPStatus.MISDIRECTED_REQUEST, misdirected_message(value, server.bind_host, server.server_port),
-                None)
+        return (HTTPStatus.MISDIRECTED_REQUEST, misdirected_message(value, server.bind_host, server.server_port), None)
 
     # -- writing --
 
@@ -214,10 +222,10 @@ class Handler(BaseHTTPRequestHandler):
         except (OSError, ValueError):
             pass
 
-    def log_message(self, format, *args):  # noqa: A002 - the stdlib's signature
+    def log_message(self, format, *args):
         pass  # quiet by default: a preview server's terminal is for build messages
 
-    def log_error(self, format, *args):  # noqa: A002
+    def log_error(self, format, *args):
         pass
 
 
@@ -227,8 +235,15 @@ class PreviewHTTPServer(ThreadingHTTPServer):
     request_queue_size = 1024
     allow_reuse_address = True
 
-    def __init__(self, address, app: App, max_connections: int = MAX_CONNECTIONS, per_client: int = PER_CLIENT,
-                 head_timeout: float = HEAD_TIMEOUT, allowed_hosts: tuple[str, ...] = ()):
+    def __init__(
+        self,
+        address,
+        app: App,
+        max_connections: int = MAX_CONNECTIONS,
+        per_client: int = PER_CLIENT,
+        head_timeout: float = HEAD_TIMEOUT,
+        allowed_hosts: tuple[str, ...] = (),
+    ):
         host = address[0]
         self.app = app
         self.bind_host = host
@@ -250,8 +265,10 @@ class PreviewHTTPServer(ThreadingHTTPServer):
     def process_request(self, request, client_address):
         if not self.guard.admit(request, str(client_address[0])):  # every connection busy answering
             try:
-                request.sendall(b"HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\nRetry-After: 1\r\n"
-                                b"Connection: close\r\n\r\n")
+                request.sendall(
+                    b"HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\nRetry-After: 1\r\n"
+                    b"Connection: close\r\n\r\n"
+                )
             except OSError:
                 pass
             self.shutdown_request(request)

@@ -1,4 +1,5 @@
 """The preview server's limits and timings, and the content types it sends."""
+
 from __future__ import annotations
 
 import os

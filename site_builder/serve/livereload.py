@@ -6,6 +6,7 @@ before ``</body>``. The script (a separate file, so a Content-Security-Policy of
 generation at once and after every rebuild; the page reloads when it differs from the one it was
 served with, and shows a banner when a rebuild failed.
 """
+
 from __future__ import annotations
 
 import json

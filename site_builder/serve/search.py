@@ -1,4 +1,5 @@
 """``/api/search``: its parameters, and a pool of open search indexes with a cache of answers."""
+
 from __future__ import annotations
 
 import json
@@ -48,8 +49,14 @@ class SearchPool:
     indexes; an index in use by a request is closed when that request gives it back. Identical
     requests arriving together are computed once (the others wait for that answer)."""
 
-    def __init__(self, index_dir: Path, size: int = SEARCH_POOL_SIZE, factory=None,
-                 cache_entries: int = CACHE_ENTRIES, cache_bytes: int = CACHE_BYTES):
+    def __init__(
+        self,
+        index_dir: Path,
+        size: int = SEARCH_POOL_SIZE,
+        factory=None,
+        cache_entries: int = CACHE_ENTRIES,
+        cache_bytes: int = CACHE_BYTES,
+    ):
         self.index_dir = index_dir
         self.factory = factory or _default_index_factory
         self._lock = threading.Lock()
@@ -195,8 +202,9 @@ def parse_search_params(query_string: str) -> tuple[str, dict]:
     ``sort`` (relevance, newest, oldest), ``kwic`` (1: every occurrence), ``limit``, ``offset``
     → (q, keyword args of ``SearchIndex.search``). Raises BadRequest (Chinese message, stable code)."""
     try:
-        params = parse_qs(query_string, keep_blank_values=True, encoding="utf-8", errors="strict",
-                          max_num_fields=MAX_PARAMS)
+        params = parse_qs(
+            query_string, keep_blank_values=True, encoding="utf-8", errors="strict", max_num_fields=MAX_PARAMS
+        )
     except ValueError as err:  # includes UnicodeDecodeError and too many fields
         raise BadRequest(f"无法读取查询字符串（query string）：{err}", code="bad_query_string") from None
     for name, values in params.items():
@@ -221,15 +229,18 @@ def parse_search_params(query_string: str) -> tuple[str, dict]:
             raise BadRequest(err.message, code=err.code) from None
     sort = (one.get("sort") or "").strip() or "relevance"
     if sort not in SORTS:
-        raise BadRequest(f"sort 只能是 relevance（相关度）、newest（由新到旧）或 oldest（由旧到新），而不是“{sort[:20]}”",
-                         code="bad_sort")
+        raise BadRequest(
+            f"sort 只能是 relevance（相关度）、newest（由新到旧）或 oldest（由旧到新），而不是“{sort[:20]}”",
+            code="bad_sort",
+        )
     kwic = (one.get("kwic") or "").strip().lower()
     if kwic not in ("", "0", "1", "true", "false"):
         raise BadRequest(f"kwic 只能是 1 或 0，而不是“{kwic[:20]}”", code="bad_parameter")
     kwargs["sort"] = sort
     kwargs["kwic"] = kwic in ("1", "true")
-    kwargs["limit"] = min(_int_param(one, "limit", 100 if kwargs["kwic"] else 10, 1),
-                          MAX_KWIC_LIMIT if kwargs["kwic"] else MAX_LIMIT)
+    kwargs["limit"] = min(
+        _int_param(one, "limit", 100 if kwargs["kwic"] else 10, 1), MAX_KWIC_LIMIT if kwargs["kwic"] else MAX_LIMIT
+    )
     kwargs["offset"] = _int_param(one, "offset", 0, 0)
     if kwargs["offset"] > MAX_OFFSET:
         raise BadRequest(f"offset 最大为 {MAX_OFFSET}", code="bad_parameter")

@@ -4,6 +4,7 @@
 something bumps the generation (live reload) and reopens the search pool; a failed build keeps the
 previous site up and shows its error to open pages.
 """
+
 from __future__ import annotations
 
 import threading
@@ -23,16 +24,25 @@ from .state import BuildState
 
 
 class Site:
-    def __init__(self, config: SiteConfig, overrides: dict | None = None, log=None, livereload: bool = True,
-                 index_factory=None, pool_size: int = SEARCH_POOL_SIZE, cache_entries: int = CACHE_ENTRIES):
+    def __init__(
+        self,
+        config: SiteConfig,
+        overrides: dict | None = None,
+        log=None,
+        livereload: bool = True,
+        index_factory=None,
+        pool_size: int = SEARCH_POOL_SIZE,
+        cache_entries: int = CACHE_ENTRIES,
+    ):
         self.config = config
         self.overrides = dict(overrides or {})
         self.root = config.output  # resolved
         self.log = log or (lambda message: click.echo(message, err=True))
         self.livereload = livereload
         self.state = BuildState()
-        self.pool = SearchPool(config.state_dir / "whoosh", size=pool_size, factory=index_factory,
-                               cache_entries=cache_entries)
+        self.pool = SearchPool(
+            config.state_dir / "whoosh", size=pool_size, factory=index_factory, cache_entries=cache_entries
+        )
         self._build_lock = threading.Lock()
         self.builder = BuildProcess()  # rebuilds run there, never in this threaded process
         self.builds = 0  # completed rebuild attempts (tests wait on this)
@@ -80,8 +90,10 @@ class Site:
         error = None
         if result.errors:
             first = next(p for p in result.problems if p.is_error)
-            error = (f"{result.errors} error(s) in the content; the pages of those speeches were left as "
-                     f"they were.\n{first.format()}")
+            error = (
+                f"{result.errors} error(s) in the content; the pages of those speeches were left as "
+                f"they were.\n{first.format()}"
+            )
         if result.nothing_changed:
             self.state.set_error(error)
         else:
@@ -96,8 +108,10 @@ class Site:
     def _current_config(self):
         config, warnings = load_config(self.config.root, self.overrides)
         if config.output != self.config.output or config.content != self.config.content:
-            self.log("note: content or output folder changed in pyproject.toml; restart 'site-builder serve' "
-                     "to use it (still building the old folders)")
+            self.log(
+                "note: content or output folder changed in pyproject.toml; restart 'site-builder serve' "
+                "to use it (still building the old folders)"
+            )
             config = replace(config, content_dir=self.config.content, output_dir=self.config.output)
         self.config = config
         return config, warnings

@@ -1,4 +1,5 @@
 """The build generation that readers were served, the last failure, and a condition to wait on."""
+
 from __future__ import annotations
 
 import threading

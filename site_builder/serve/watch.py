@@ -1,4 +1,5 @@
 """Rebuild on change: watchfiles on content/, the themes and templates/, and a poll of pyproject.toml."""
+
 from __future__ import annotations
 
 import threading
@@ -47,9 +48,16 @@ class Watcher(threading.Thread):
                 paths = self.site.watch_paths()
                 continue
             try:
-                for changes in watchfiles.watch(*paths, watch_filter=_Filter(), debounce=1600,
-                                                step=self.debounce_ms, stop_event=self.stop_event,
-                                                rust_timeout=1000, yield_on_timeout=True, raise_interrupt=False):
+                for changes in watchfiles.watch(
+                    *paths,
+                    watch_filter=_Filter(),
+                    debounce=1600,
+                    step=self.debounce_ms,
+                    stop_event=self.stop_event,
+                    rust_timeout=1000,
+                    yield_on_timeout=True,
+                    raise_interrupt=False,
+                ):
                     self.ready.set()  # the first yield comes once the watch is in place
                     if self.stop_event.is_set():
                         break

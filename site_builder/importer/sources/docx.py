@@ -2,6 +2,7 @@
 
 python-docx opens the package; its XML gives what python-docx does not expose (see the package docstring).
 """
+
 from __future__ import annotations
 
 import io
@@ -14,10 +15,41 @@ from .docx_styles import DocxStyles
 from .docx_xml import NS_M, NS_MC, W_P, W_R, W_SDT, W_SDTCONTENT, W_T, W_TBL, W_TC, W_TR, W_TXBX, to_int, w, wval
 from .text import normalise_newlines
 
-_SKIP_IN_RUN = {w(t) for t in ("rPr", "delText", "instrText", "fldChar", "lastRenderedPageBreak", "footnoteRef", "endnoteRef",
-                               "annotationRef", "commentReference", "separator", "continuationSeparator", "delInstrText")}
-_WALK_INTO = {w(t) for t in ("hyperlink", "ins", "smartTag", "customXml", "fldSimple", "dir", "bdo", "moveTo", "sdtContent")}
-_SKIP_IN_P = {w(t) for t in ("pPr", "del", "moveFrom", "bookmarkStart", "bookmarkEnd", "commentRangeStart", "commentRangeEnd", "proofErr", "permStart", "permEnd")}
+_SKIP_IN_RUN = {
+    w(t)
+    for t in (
+        "rPr",
+        "delText",
+        "instrText",
+        "fldChar",
+        "lastRenderedPageBreak",
+        "footnoteRef",
+        "endnoteRef",
+        "annotationRef",
+        "commentReference",
+        "separator",
+        "continuationSeparator",
+        "delInstrText",
+    )
+}
+_WALK_INTO = {
+    w(t) for t in ("hyperlink", "ins", "smartTag", "customXml", "fldSimple", "dir", "bdo", "moveTo", "sdtContent")
+}
+_SKIP_IN_P = {
+    w(t)
+    for t in (
+        "pPr",
+        "del",
+        "moveFrom",
+        "bookmarkStart",
+        "bookmarkEnd",
+        "commentRangeStart",
+        "commentRangeEnd",
+        "proofErr",
+        "permStart",
+        "permEnd",
+    )
+}
 
 
 class _Docx:
@@ -38,7 +70,10 @@ class _Docx:
             kind = rel.reltype.rsplit("/", 1)[-1]
             self.parts.setdefault(kind, []).append(rel.target_part)
         self.numbering = DocxNumbering(self._part_xml("numbering"), self.styles)
-        self.notes_text = {"footnote": self._load_notes("footnotes", "footnote"), "endnote": self._load_notes("endnotes", "endnote")}
+        self.notes_text = {
+            "footnote": self._load_notes("footnotes", "footnote"),
+            "endnote": self._load_notes("endnotes", "endnote"),
+        }
         self.note_refs: list[tuple[int, str, str]] = []  # (number shown, kind, id)
         self.textboxes = 0
         self.tables_rows = 0
@@ -73,8 +108,10 @@ class _Docx:
         for kind in ("header", "footer"):
             for part in self.parts.get(kind, []):
                 try:
-                    root = self.etree.fromstring(part.blob, parser=self.etree.XMLParser(resolve_entities=False, huge_tree=True))
-                except Exception:  # noqa: BLE001
+                    root = self.etree.fromstring(
+                        part.blob, parser=self.etree.XMLParser(resolve_entities=False, huge_tree=True)
+                    )
+                except Exception:
                     continue
                 text = "".join(t.text or "" for t in root.iter(W_T)).strip()
                 if text:
@@ -270,11 +307,15 @@ def read_docx(data: bytes, name: str) -> Source:
     try:
         document = docx.Document(io.BytesIO(data))
     except zipfile.BadZipFile:
-        raise SourceError(f"{name}: 不是有效的 .docx 文件（压缩包损坏）(not a readable .docx: broken zip);"
-                          f" 请用 Word 或 WPS 打开后重新另存为 .docx 或 .txt (open it and save it again)") from None
-    except Exception as err:  # noqa: BLE001 - PackageNotFoundError, KeyError, ValueError, lxml errors …
-        raise SourceError(f"{name}: 不是有效的 .docx 文件 (not a readable .docx: {type(err).__name__}: {str(err)[:100]});"
-                          f" 请用 Word 或 WPS 打开后重新另存为 .docx 或 .txt (open it and save it again)") from None
+        raise SourceError(
+            f"{name}: 不是有效的 .docx 文件（压缩包损坏）(not a readable .docx: broken zip);"
+            f" 请用 Word 或 WPS 打开后重新另存为 .docx 或 .txt (open it and save it again)"
+        ) from None
+    except Exception as err:
+        raise SourceError(
+            f"{name}: 不是有效的 .docx 文件 (not a readable .docx: {type(err).__name__}: {str(err)[:100]});"
+            f" 请用 Word 或 WPS 打开后重新另存为 .docx 或 .txt (open it and save it again)"
+        ) from None
     reader = _Docx(document, name)
     body = document.element.body
     out: list[list] = []
@@ -288,13 +329,18 @@ def read_docx(data: bytes, name: str) -> Source:
             break
     if title is None:
         first = next((i for i, entry in enumerate(out) if entry[0].strip()), None)
-        if (first is not None and out[first][2] is not None and out[first][1] is None and not out[first][3]
-                and reader.styles.looks_like_title(out[first][2], out[first][0].strip())):
+        if (
+            first is not None
+            and out[first][2] is not None
+            and out[first][1] is None
+            and not out[first][3]
+            and reader.styles.looks_like_title(out[first][2], out[first][0].strip())
+        ):
             title, title_index = out[first][0].strip(), first
     if title is None:
         try:
             core = (document.core_properties.title or "").strip()
-        except Exception:  # noqa: BLE001
+        except Exception:
             core = ""
         if core and re.search(r"[\u3400-\u9fff]", core) and not core.lower().startswith("microsoft"):
             title = core
@@ -312,9 +358,13 @@ def read_docx(data: bytes, name: str) -> Source:
         lines.extend(note_lines)
         kinds = {kind for _n, kind, _i in reader.note_refs}
         what = "footnotes/endnotes" if len(kinds) > 1 else ("endnotes" if kinds == {"endnote"} else "footnotes")
-        notes.append(f"{len(note_lines)} {what} appended at the end under 注释 as [n] text; the body keeps [n] where each was referenced")
+        notes.append(
+            f"{len(note_lines)} {what} appended at the end under 注释 as [n] text; the body keeps [n] where each was referenced"
+        )
     if not any(line.strip() for line in lines):
-        raise SourceError(f"{name}: 文档里没有文字 (the document has no text); 如果文字是图片，请先做 OCR (if the text is an image, OCR it first)")
+        raise SourceError(
+            f"{name}: 文档里没有文字 (the document has no text); 如果文字是图片，请先做 OCR (if the text is an image, OCR it first)"
+        )
     if reader.tables_rows:
         notes.append(f"{reader.tables_rows} table(s) read as lines, one row per line, cells separated by ' | '")
     if reader.tables_layout:

@@ -1,4 +1,5 @@
 """List numbering of a .docx: the visible number of each list paragraph, as Word shows it."""
+
 from __future__ import annotations
 
 import re
@@ -187,8 +188,21 @@ def _roman(n: int) -> str:
     if not 0 < n < 4000:
         return str(n)
     out = []
-    for value, sym in ((1000, "M"), (900, "CM"), (500, "D"), (400, "CD"), (100, "C"), (90, "XC"), (50, "L"),
-                       (40, "XL"), (10, "X"), (9, "IX"), (5, "V"), (4, "IV"), (1, "I")):
+    for value, sym in (
+        (1000, "M"),
+        (900, "CM"),
+        (500, "D"),
+        (400, "CD"),
+        (100, "C"),
+        (90, "XC"),
+        (50, "L"),
+        (40, "XL"),
+        (10, "X"),
+        (9, "IX"),
+        (5, "V"),
+        (4, "IV"),
+        (1, "I"),
+    ):
         while n >= value:
             out.append(sym)
             n -= value
@@ -197,8 +211,14 @@ def _roman(n: int) -> str:
 
 def format_number(n: int, fmt: str) -> str:
     """A list counter as Word shows it for ``w:numFmt`` ``fmt``."""
-    if fmt in ("chineseCounting", "chineseCountingThousand", "taiwaneseCounting", "taiwaneseCountingThousand",
-               "japaneseCounting", "koreanCounting"):
+    if fmt in (
+        "chineseCounting",
+        "chineseCountingThousand",
+        "taiwaneseCounting",
+        "taiwaneseCountingThousand",
+        "japaneseCounting",
+        "koreanCounting",
+    ):
         return _chinese(n)
     if fmt in ("ideographDigital", "taiwaneseDigital", "japaneseDigitalTenThousand", "koreanDigital"):
         return "".join(_CN_DIGITS[int(d)] for d in str(n)) if n >= 0 else str(n)

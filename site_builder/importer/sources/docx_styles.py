@@ -1,9 +1,9 @@
 """Styles of a .docx: which paragraphs are headings or a title, by their styles and formatting."""
+
 from __future__ import annotations
 
-from typing import Any
-
 import re
+from typing import Any
 
 from .docx_xml import W_R, W_T, to_int, w, wval
 
@@ -17,7 +17,7 @@ class DocxStyles:
         self.default_size: int | None = None
         try:
             styles_el = document.styles.element
-        except Exception:  # noqa: BLE001 - a document without styles part
+        except Exception:
             styles_el = None
         if styles_el is not None:
             for st in styles_el.iter(w("style")):

@@ -1,4 +1,5 @@
 """WordprocessingML names and attribute helpers shared by the .docx reader's modules."""
+
 from __future__ import annotations
 
 _W = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
@@ -16,7 +17,9 @@ def wval(el, attr: str = "val") -> str | None:
     return None if el is None else el.get(w(attr))
 
 
-W_P, W_R, W_T, W_TBL, W_TR, W_TC, W_SDT, W_SDTCONTENT = (w(t) for t in ("p", "r", "t", "tbl", "tr", "tc", "sdt", "sdtContent"))
+W_P, W_R, W_T, W_TBL, W_TR, W_TC, W_SDT, W_SDTCONTENT = (
+    w(t) for t in ("p", "r", "t", "tbl", "tr", "tc", "sdt", "sdtContent")
+)
 W_TXBX = w("txbxContent")
 
 

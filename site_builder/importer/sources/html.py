@@ -1,4 +1,5 @@
 """Saved web pages (``.html``, ``.htm``, ``.xhtml``): the page's encoding, its article, its title."""
+
 from __future__ import annotations
 
 import codecs
@@ -11,19 +12,46 @@ from .text import decode_bytes, normalise_newlines
 _META_CHARSET = re.compile(rb"""<meta[^>]+?charset\s*=\s*["']?\s*([A-Za-z0-9_.:-]+)""", re.I)
 _XML_ENCODING = re.compile(rb"""^\s*<\?xml[^>]*encoding\s*=\s*["']([A-Za-z0-9_.:-]+)""", re.I)
 _CHARSET_CODECS = {
-    "utf-8": "utf-8", "utf8": "utf-8", "gb2312": "gb18030", "gbk": "gb18030", "gb18030": "gb18030", "x-gbk": "gb18030",
-    "cp936": "gb18030", "euc-cn": "gb18030", "hz-gb-2312": "hz", "big5": "cp950", "big5-hkscs": "big5hkscs", "cp950": "cp950",
-    "x-x-big5": "cp950", "utf-16": "utf-16", "utf-16le": "utf-16-le", "utf-16be": "utf-16-be",
+    "utf-8": "utf-8",
+    "utf8": "utf-8",
+    "gb2312": "gb18030",
+    "gbk": "gb18030",
+    "gb18030": "gb18030",
+    "x-gbk": "gb18030",
+    "cp936": "gb18030",
+    "euc-cn": "gb18030",
+    "hz-gb-2312": "hz",
+    "big5": "cp950",
+    "big5-hkscs": "big5hkscs",
+    "cp950": "cp950",
+    "x-x-big5": "cp950",
+    "utf-16": "utf-16",
+    "utf-16le": "utf-16-le",
+    "utf-16be": "utf-16-be",
 }
-_CODEC_LABELS = {"utf-8": "UTF-8", "gb18030": "GB18030", "cp950": "Big5", "big5hkscs": "Big5", "hz": "HZ",
-                 "utf-16": "UTF-16", "utf-16-le": "UTF-16", "utf-16-be": "UTF-16"}
+_CODEC_LABELS = {
+    "utf-8": "UTF-8",
+    "gb18030": "GB18030",
+    "cp950": "Big5",
+    "big5hkscs": "Big5",
+    "hz": "HZ",
+    "utf-16": "UTF-16",
+    "utf-16-le": "UTF-16",
+    "utf-16-be": "UTF-16",
+}
 
-_TITLE_SEPS = re.compile(r"\s*(?:\s[-–—|｜:：]\s|[_｜|]|－{1,2}|(?<=[\u3400-\u9fff）」》])\s*-{1,2}\s*(?=[\u3400-\u9fffA-Za-z])|—{1,2}(?=[^—]*$))\s*")
+_TITLE_SEPS = re.compile(
+    r"\s*(?:\s[-–—|｜:：]\s|[_｜|]|－{1,2}|(?<=[\u3400-\u9fff）」》])\s*-{1,2}\s*(?=[\u3400-\u9fffA-Za-z])|—{1,2}(?=[^—]*$))\s*"
+)
 
 
 def _decode_html(data: bytes, name: str) -> tuple[str, str, list[str]]:
     notes: list[str] = []
-    for bom, codec in ((codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16")):
+    for bom, codec in (
+        (codecs.BOM_UTF8, "utf-8-sig"),
+        (codecs.BOM_UTF16_LE, "utf-16"),
+        (codecs.BOM_UTF16_BE, "utf-16"),
+    ):
         if data.startswith(bom):
             try:
                 return data.decode(codec), ("UTF-8" if codec == "utf-8-sig" else "UTF-16"), notes
@@ -61,8 +89,10 @@ def read_html(data: bytes, name: str) -> Source:
         raise SourceError(f"{name}: 网页是空的 (the page is empty); 请重新保存网页 (save the page again)")
     try:
         root = lxml.html.document_fromstring(text)
-    except Exception as err:  # noqa: BLE001 - lxml ParserError on junk
-        raise SourceError(f"{name}: 无法解析网页 (cannot parse the page: {type(err).__name__}); 请在浏览器中另存为“网页，全部”或复制正文到 .txt (save it again, or copy the text into a .txt file)") from None
+    except Exception as err:
+        raise SourceError(
+            f"{name}: 无法解析网页 (cannot parse the page: {type(err).__name__}); 请在浏览器中另存为“网页，全部”或复制正文到 .txt (save it again, or copy the text into a .txt file)"
+        ) from None
     page = Page(root)
     page_title = None
     for t in root.iter("title"):
@@ -89,10 +119,14 @@ def read_html(data: bytes, name: str) -> Source:
     if title is None and title_core:
         title = title_core
     if not any(line.strip() for line in out.lines):
-        raise SourceError(f"{name}: 网页里找不到正文 (no article text found in the page); 请把正文复制到 .txt 再导入 (copy the text into a .txt file)")
+        raise SourceError(
+            f"{name}: 网页里找不到正文 (no article text found in the page); 请把正文复制到 .txt 再导入 (copy the text into a .txt file)"
+        )
     headings = {i + 1: lvl for i, lvl in out.levels.items()}
     if state["dropped"]:
-        notes.append(f"{state['dropped']} block(s) of page furniture inside the article element left out (navigation, link lists, share buttons)")
+        notes.append(
+            f"{state['dropped']} block(s) of page furniture inside the article element left out (navigation, link lists, share buttons)"
+        )
     if state["rows"]:
         notes.append(f"{state['rows']} table row(s) read as lines, cells separated by ' | '")
     notes.append("main text taken from the page's article element; navigation, header, footer and link lists left out")
@@ -109,11 +143,13 @@ def _strip_site_name(page_title: str) -> str | None:
 
 def _find_title_heading(root, page: Page, title_core: str | None, page_title: str | None):
     heads = [h for tag in ("h1", "h2") for h in root.iter(tag) if not page.excluded(h)]
+
     def text(h):
         return SPACE_RE.sub(" ", h.text_content()).strip()
+
     site = ""
     if page_title and title_core and page_title.strip() != title_core:
-        site = SPACE_RE.sub("", page_title.strip()[page_title.strip().find(title_core) + len(title_core):])
+        site = SPACE_RE.sub("", page_title.strip()[page_title.strip().find(title_core) + len(title_core) :])
     if title_core:
         core = SPACE_RE.sub("", title_core)
         matches = []

@@ -4,25 +4,165 @@
 that also holds the article's ``<h1>``; :func:`linearise` writes everything inside it as lines, except
 scripts, navigation-like elements and link lists.
 """
+
 from __future__ import annotations
 
 import re
 
-_BLOCK_TAGS = {"p", "div", "section", "article", "main", "header", "footer", "aside", "nav", "blockquote", "pre", "ul", "ol",
-               "li", "dl", "dt", "dd", "table", "thead", "tbody", "tfoot", "tr", "td", "th", "caption", "figure",
-               "figcaption", "center", "address", "h1", "h2", "h3", "h4", "h5", "h6", "hr", "form", "fieldset", "legend",
-               "details", "summary", "body", "html", "font_block"}
-_SKIP_TAGS = {"script", "style", "noscript", "template", "head", "title", "meta", "link", "iframe", "object", "embed",
-              "svg", "math", "canvas", "select", "option", "button", "input", "textarea", "map", "area", "audio", "video",
-              "source", "img", "picture", "frame", "frameset", "base", "param", "track", "dialog"}
+_BLOCK_TAGS = {
+    "p",
+    "div",
+    "section",
+    "article",
+    "main",
+    "header",
+    "footer",
+    "aside",
+    "nav",
+    "blockquote",
+    "pre",
+    "ul",
+    "ol",
+    "li",
+    "dl",
+    "dt",
+    "dd",
+    "table",
+    "thead",
+    "tbody",
+    "tfoot",
+    "tr",
+    "td",
+    "th",
+    "caption",
+    "figure",
+    "figcaption",
+    "center",
+    "address",
+    "h1",
+    "h2",
+    "h3",
+    "h4",
+    "h5",
+    "h6",
+    "hr",
+    "form",
+    "fieldset",
+    "legend",
+    "details",
+    "summary",
+    "body",
+    "html",
+    "font_block",
+}
+_SKIP_TAGS = {
+    "script",
+    "style",
+    "noscript",
+    "template",
+    "head",
+    "title",
+    "meta",
+    "link",
+    "iframe",
+    "object",
+    "embed",
+    "svg",
+    "math",
+    "canvas",
+    "select",
+    "option",
+    "button",
+    "input",
+    "textarea",
+    "map",
+    "area",
+    "audio",
+    "video",
+    "source",
+    "img",
+    "picture",
+    "frame",
+    "frameset",
+    "base",
+    "param",
+    "track",
+    "dialog",
+}
 _NAV_TAGS = {"nav", "aside", "footer", "menu"}
-_BOILER_WORDS = {"nav", "navbar", "navi", "navigation", "menu", "menus", "footer", "foot", "bottom", "sidebar", "side",
-                 "crumb", "crumbs", "breadcrumb", "breadcrumbs", "share", "sharing", "bdshare", "related", "relate",
-                 "recommend", "hot", "rank", "ranking", "copyright", "comment", "comments", "login", "search",
-                 "banner", "ad", "ads", "advert", "pager", "print", "toolbar", "tools", "topbar", "top", "header",
-                 "head", "logo", "friendlink", "links", "qrcode", "weixin", "subnav", "mainnav"}
-_CONTENT_WORDS = {"article", "content", "main", "body", "text", "title", "post", "entry", "zoom", "detail", "artibody",
-                  "story", "news", "con", "txt", "editor", "trs", "cont", "wenzhang", "zhengwen", "info"}
+_BOILER_WORDS = {
+    "nav",
+    "navbar",
+    "navi",
+    "navigation",
+    "menu",
+    "menus",
+    "footer",
+    "foot",
+    "bottom",
+    "sidebar",
+    "side",
+    "crumb",
+    "crumbs",
+    "breadcrumb",
+    "breadcrumbs",
+    "share",
+    "sharing",
+    "bdshare",
+    "related",
+    "relate",
+    "recommend",
+    "hot",
+    "rank",
+    "ranking",
+    "copyright",
+    "comment",
+    "comments",
+    "login",
+    "search",
+    "banner",
+    "ad",
+    "ads",
+    "advert",
+    "pager",
+    "print",
+    "toolbar",
+    "tools",
+    "topbar",
+    "top",
+    "header",
+    "head",
+    "logo",
+    "friendlink",
+    "links",
+    "qrcode",
+    "weixin",
+    "subnav",
+    "mainnav",
+}
+_CONTENT_WORDS = {
+    "article",
+    "content",
+    "main",
+    "body",
+    "text",
+    "title",
+    "post",
+    "entry",
+    "zoom",
+    "detail",
+    "artibody",
+    "story",
+    "news",
+    "con",
+    "txt",
+    "editor",
+    "trs",
+    "cont",
+    "wenzhang",
+    "zhengwen",
+    "info",
+}
 _WORD_SPLIT = re.compile(r"[^a-z0-9]+")
 _CJK_RE = re.compile(r"[\u3400-\u9fff，。、；：？！“”（）《》]")
 SPACE_RE = re.compile(r"[ \t\n\r\f]+")
@@ -52,7 +192,7 @@ def _is_boilerplate(el) -> bool:
 class Page:
     def __init__(self, root):
         self.root = root
-        self.skipped: set = set()      # element ids left out with all inside them
+        self.skipped: set = set()  # element ids left out with all inside them
         self.boiler: set = set()
         for el in root.iter():
             if not isinstance(el.tag, str):
@@ -112,7 +252,24 @@ class Page:
         return "".join(parts), links
 
 
-_PARA_TAGS = {"p", "h1", "h2", "h3", "h4", "h5", "h6", "li", "dd", "dt", "pre", "blockquote", "figcaption", "caption", "center", "th"}
+_PARA_TAGS = {
+    "p",
+    "h1",
+    "h2",
+    "h3",
+    "h4",
+    "h5",
+    "h6",
+    "li",
+    "dd",
+    "dt",
+    "pre",
+    "blockquote",
+    "figcaption",
+    "caption",
+    "center",
+    "th",
+}
 
 
 def choose_article(page: Page, title_el):
@@ -129,9 +286,11 @@ def choose_article(page: Page, title_el):
             links[parent] = links.get(parent, 0) + link_chars / 2
     if not scores:
         return None, units
+
     def adjusted(el):
         total = scores[el] + links.get(el, 0)
         return scores[el] * (1 - links.get(el, 0) / total) if total else 0
+
     top = max(scores, key=adjusted)
     if adjusted(top) <= 0:
         return None, units
@@ -200,7 +359,9 @@ def linearise(el, page: Page, out: Lines, keep, state: dict) -> None:
         if not isinstance(tag, str):  # comments, processing instructions
             out.add(child.tail)
             continue
-        if child in page.skipped or (child not in keep and (child in page.boiler or (tag in _BLOCK_TAGS and _link_dense(child)))):
+        if child in page.skipped or (
+            child not in keep and (child in page.boiler or (tag in _BLOCK_TAGS and _link_dense(child)))
+        ):
             if tag not in _SKIP_TAGS or tag == "img":
                 dropped = SPACE_RE.sub("", child.text_content())
                 if dropped:
@@ -209,9 +370,17 @@ def linearise(el, page: Page, out: Lines, keep, state: dict) -> None:
             continue
         if tag == "br":
             out.flush()
-        elif tag == "tr" and not any(isinstance(d.tag, str) and d.tag in ("p", "div", "table", "br", "ul", "ol") for d in child.iter() if d is not child):
+        elif tag == "tr" and not any(
+            isinstance(d.tag, str) and d.tag in ("p", "div", "table", "br", "ul", "ol")
+            for d in child.iter()
+            if d is not child
+        ):
             out.flush()
-            cells = [SPACE_RE.sub(" ", c.text_content()).strip(" ") for c in child if isinstance(c.tag, str) and c.tag in ("td", "th")]
+            cells = [
+                SPACE_RE.sub(" ", c.text_content()).strip(" ")
+                for c in child
+                if isinstance(c.tag, str) and c.tag in ("td", "th")
+            ]
             line = " | ".join(c for c in cells if c)
             if line:
                 out.add(line)

@@ -1,4 +1,5 @@
 """Markdown (``.md``, ``.markdown``): the text as it is, ATX ``#`` headings taken as headings."""
+
 from __future__ import annotations
 
 import re
@@ -16,8 +17,10 @@ def read_markdown(data: bytes, name: str) -> Source:
     text, encoding = decode_text(data, name)
     first = text.lstrip("\ufeff").split("\n", 1)[0].strip()
     if first == "---":
-        raise SourceError(f"{name}: 已经有前置元数据（以 --- 开头）(already has front matter);"
-                          f" 这已是本站的格式，请直接复制到 content/ 目录，不要导入 (copy it into content/ directly instead of importing)")
+        raise SourceError(
+            f"{name}: 已经有前置元数据（以 --- 开头）(already has front matter);"
+            f" 这已是本站的格式，请直接复制到 content/ 目录，不要导入 (copy it into content/ directly instead of importing)"
+        )
     lines = text.split("\n")
     headings: dict[int, int] = {}
     fence: str | None = None
@@ -35,7 +38,7 @@ def read_markdown(data: bytes, name: str) -> Source:
         m = _ATX.match(line)
         if not m:
             continue
-        rest = line[m.end():]
+        rest = line[m.end() :]
         rest = _ATX_CLOSE.sub("", rest) if rest.strip("# \t") else ("" if set(rest.strip()) <= {"#"} else rest)
         lines[i] = rest
         if rest.strip():

@@ -2,6 +2,7 @@
 
 How the encoding is chosen, and why not by a library alone: see the package docstring.
 """
+
 from __future__ import annotations
 
 import codecs
@@ -46,7 +47,9 @@ def plausibility(text: str, sample: int = 200_000) -> float:
         o = ord(ch)
         if o < 128:
             total += 1.0 if (ch.isprintable() or ch in "\t\n\r\f") else -2.0
-        elif ch in common or ch in _CJK_PUNCT or 0xFF01 <= o <= 0xFF5E or 0x2010 <= o <= 0x206F or 0x3000 <= o <= 0x303F:
+        elif (
+            ch in common or ch in _CJK_PUNCT or 0xFF01 <= o <= 0xFF5E or 0x2010 <= o <= 0x206F or 0x3000 <= o <= 0x303F
+        ):
             total += 1.0
         elif 0x4E00 <= o <= 0x9FFF or 0x3400 <= o <= 0x4DBF:
             total += 0.3
@@ -69,28 +72,38 @@ def decode_text(data: bytes, name: str) -> tuple[str, str]:
     text = normalise_newlines(text)
     controls = sum(1 for ch in text[:200_000] if unicodedata.category(ch) == "Cc" and ch not in "\t\n\f\v\x1a")
     if controls > max(3, len(text[:200_000]) // 200):
-        raise SourceError(f"{name}: 看起来不是文本文件 (looks like a binary file, not text); 请导入 .txt/.docx/.html/.md/.pdf 文件 (import a text file)")
+        raise SourceError(
+            f"{name}: 看起来不是文本文件 (looks like a binary file, not text); 请导入 .txt/.docx/.html/.md/.pdf 文件 (import a text file)"
+        )
     if not text.strip():
         raise SourceError(f"{name}: 文件里没有文字 (the file has no text); 请确认文件内容 (check the file)")
     return text, encoding
 
 
 def decode_bytes(data: bytes, name: str) -> tuple[str, str]:
-    for bom, codec, label in ((codecs.BOM_UTF32_LE, "utf-32", "UTF-32"), (codecs.BOM_UTF32_BE, "utf-32", "UTF-32"),
-                              (codecs.BOM_UTF8, "utf-8-sig", "UTF-8 (BOM)"),
-                              (codecs.BOM_UTF16_LE, "utf-16", "UTF-16"), (codecs.BOM_UTF16_BE, "utf-16", "UTF-16")):
+    for bom, codec, label in (
+        (codecs.BOM_UTF32_LE, "utf-32", "UTF-32"),
+        (codecs.BOM_UTF32_BE, "utf-32", "UTF-32"),
+        (codecs.BOM_UTF8, "utf-8-sig", "UTF-8 (BOM)"),
+        (codecs.BOM_UTF16_LE, "utf-16", "UTF-16"),
+        (codecs.BOM_UTF16_BE, "utf-16", "UTF-16"),
+    ):
         if data.startswith(bom):
             try:
                 return data.decode(codec), label
             except UnicodeDecodeError as err:
                 line = data[: err.start].count(b"\n") + 1
-                raise SourceError(f"{name}: 开头标明是 {label}，但第 {line} 行附近的字节不是 {label} (starts with a {label} BOM but is not valid {label} near line {line});"
-                                  f" 请用记事本或 VS Code 以正确编码打开后另存为 UTF-8 (re-save it as UTF-8)") from None
+                raise SourceError(
+                    f"{name}: 开头标明是 {label}，但第 {line} 行附近的字节不是 {label} (starts with a {label} BOM but is not valid {label} near line {line});"
+                    f" 请用记事本或 VS Code 以正确编码打开后另存为 UTF-8 (re-save it as UTF-8)"
+                ) from None
     if b"\x00" in data:
         utf16 = _decode_utf16_without_bom(data)
         if utf16 is not None:
             return utf16, "UTF-16"
-        raise SourceError(f"{name}: 含有零字节，不是文本文件 (contains NUL bytes: a binary file, not text); 请导入 .txt/.docx/.html/.md/.pdf 文件 (import a text file)")
+        raise SourceError(
+            f"{name}: 含有零字节，不是文本文件 (contains NUL bytes: a binary file, not text); 请导入 .txt/.docx/.html/.md/.pdf 文件 (import a text file)"
+        )
     try:
         return data.decode("utf-8"), "UTF-8"
     except UnicodeDecodeError:
@@ -109,7 +122,7 @@ def decode_bytes(data: bytes, name: str) -> tuple[str, str]:
     guess = None
     try:
         guess = guess_encoding(data)
-    except Exception:  # noqa: BLE001 - detector failure: fall through to the message
+    except Exception:
         guess = None
     if guess and guess not in ("GB18030", "UTF-16"):
         try:
@@ -118,8 +131,10 @@ def decode_bytes(data: bytes, name: str) -> tuple[str, str]:
             guessed = None
         if guessed is not None and plausibility(guessed) >= 0.75:
             return guessed, guess
-    raise SourceError(f"{name}: 无法判断文字编码 (cannot tell the encoding{f', perhaps {guess}' if guess else ''});"
-                      f" 请用记事本或 VS Code 打开并另存为 UTF-8 再导入 (re-save it as UTF-8 and import that)")
+    raise SourceError(
+        f"{name}: 无法判断文字编码 (cannot tell the encoding{f', perhaps {guess}' if guess else ''});"
+        f" 请用记事本或 VS Code 打开并另存为 UTF-8 再导入 (re-save it as UTF-8 and import that)"
+    )
 
 
 def _decode_utf16_without_bom(data: bytes) -> str | None:
