@@ -1,0 +1,73 @@
+"""Worker processes: the one way the project starts them.
+
+A process that runs other threads must never fork: the child gets a copy of every lock some thread
+held at that instant, and none of those threads to release it (the child can hang for ever). So:
+
+* ``mp_context(prefer_fork=True)`` gives ``fork`` only when the current process runs a single
+  (Python) thread, where it is safe and cheapest (workers inherit the parent's memory: no copying of
+  the data, no re-import); otherwise, and by default, ``forkserver`` (a clean single-threaded server
+  process forks the workers), or ``spawn`` where there is no fork server.
+* ``process_pool`` is a ``ProcessPoolExecutor`` on such a context.
+* ``avoid_fork_by_default`` makes ``forkserver`` the default start method, as a backstop for a
+  long-lived threaded process (``serve``) in case some library starts processes of its own.
+
+Threads that a native library starts itself (an OpenBLAS pool) are not Python threads and are not
+counted; such libraries register ``pthread_atfork`` handlers for exactly this.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import threading
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
+from multiprocessing.context import BaseContext
+from typing import Any
+
+
+def can_fork() -> bool:
+    """True when forking this process is safe: fork exists and only one Python thread runs."""
+    return "fork" in multiprocessing.get_all_start_methods() and threading.active_count() == 1
+
+
+def mp_context(prefer_fork: bool = False) -> BaseContext:
+    """The start method for new worker processes: ``fork`` if ``prefer_fork`` and ``can_fork()``,
+    else ``forkserver``, else ``spawn``. Never ``fork`` from a threaded process."""
+    if prefer_fork and can_fork():
+        return multiprocessing.get_context("fork")
+    if "forkserver" in multiprocessing.get_all_start_methods():
+        return multiprocessing.get_context("forkserver")
+    return multiprocessing.get_context("spawn")
+
+
+def process_pool(
+    max_workers: int,
+    *,
+    prefer_fork: bool = False,
+    context: BaseContext | None = None,
+    initializer: Callable[..., object] | None = None,
+    initargs: tuple[Any, ...] = (),
+) -> ProcessPoolExecutor:
+    """A ``ProcessPoolExecutor`` of ``max_workers`` processes started by ``mp_context(prefer_fork)``;
+    use it as a context manager (``with process_pool(2) as pool: ...``). Workers may rely on the
+    parent's globals only when they are forked: a caller that needs to know takes
+    ``ctx = mp_context(prefer_fork=True)``, passes it as ``context`` and looks at
+    ``ctx.get_start_method()``."""
+    if context is not None and context.get_start_method() == "fork" and not can_fork():
+        raise ValueError("process_pool: this process runs other threads and must not fork")
+    return ProcessPoolExecutor(
+        max_workers=max_workers,
+        mp_context=context if context is not None else mp_context(prefer_fork),
+        initializer=initializer,
+        initargs=initargs,
+    )
+
+
+def avoid_fork_by_default() -> None:
+    """Make ``forkserver`` the default start method of this process (for code that starts processes
+    without a context); left as it is when someone already chose one."""
+    if "forkserver" in multiprocessing.get_all_start_methods():
+        try:
+            multiprocessing.set_start_method("forkserver")
+        except RuntimeError:  # already chosen
+            pass
