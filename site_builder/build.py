@@ -5,21 +5,24 @@ It reads like a table of contents on purpose; each stage lives in its own module
 
 from __future__ import annotations
 
-import fcntl
 import hashlib
 import json
 import os
 import pickle
 import sqlite3
 import time
-from contextlib import contextmanager
-from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
 import jinja2
 
 from . import __version__, duplicates, frontmatter, loader
+from .build_index import Bodies as _Bodies
+from .build_index import IndexUpdate as _IndexUpdate
+from .build_index import index_docs as _index_docs
+from .build_support import BuildResult, TemplateProblem, build_lock
+from .build_support import Clock as _Clock
+from .build_support import shower as _shower
 from .cache import BuildCache
 from .config import SiteConfig
 from .errors import Problem, SiteBuilderError, UsageError
@@ -29,109 +32,6 @@ from .templates import TemplateSet
 from .textio import decode_utf8
 from .urls import UrlMap
 from .writer import WriteError, copy_tree, os_error_message, remove_file, remove_leftovers, write_file
-
-LOCK_WAIT_SECONDS = 30
-
-
-@dataclass
-class BuildResult:
-    speeches: int = 0
-    pages: int = 0
-    written: int = 0
-    removed: int = 0
-    parsed: int = 0
-    problems: list[Problem] = field(default_factory=list)
-    seconds: float = 0.0
-    nothing_changed: bool = False
-    explain: list[str] = field(default_factory=list)
-    index: dict = field(default_factory=dict)
-    timings: dict = field(default_factory=dict)  # stage → seconds
-    review: list[tuple[str, tuple[str, ...]]] = field(default_factory=list)  # (source, fields) awaiting review
-    unrendered: int = 0  # speech pages that failed to render (see _write_pages)
-
-    @property
-    def errors(self) -> int:
-        return sum(p.is_error for p in self.problems)
-
-    @property
-    def warnings(self) -> int:
-        return sum(not p.is_error for p in self.problems)
-
-    def summary(self, check_only: bool = False) -> str:
-        what = "Checked" if check_only else "Built"
-        pages = "" if check_only else f", {self.pages} pages ({self.written} written, {self.removed} removed)"
-        return (
-            f"{what} {self.speeches} speeches{pages}; {self.errors} errors, {self.warnings} warnings "
-            f"in {self.seconds:.2f} s" + (" (nothing changed)" if self.nothing_changed else "")
-        )
-
-
-class BuildLocked(SiteBuilderError):
-    pass
-
-
-class TemplateProblem(SiteBuilderError):
-    """A template is missing or broken: no page can be trusted, so the build stops (exit 2)."""
-
-    exit_code = 2
-
-    def __init__(self, err, page: Page | None = None):
-        where = getattr(err, "filename", None) or getattr(err, "name", None) or (page and page.template)
-        line = getattr(err, "lineno", None)
-        during = f" (while rendering {page.path})" if page else ""
-        super().__init__(
-            f"template {where}{':' + str(line) if line else ''}: {err.message or err}{during}; "
-            "fix the template and build again"
-        )
-
-
-class _Clock:
-    """Records the seconds each stage took (shown by --explain, read by the benchmarks)."""
-
-    def __init__(self, into: dict):
-        self.into, self.last = into, time.perf_counter()
-
-    def __call__(self, stage: str) -> None:
-        now = time.perf_counter()
-        self.into[stage] = round(now - self.last, 3)
-        self.last = now
-
-
-@contextmanager
-def build_lock(state_dir: Path, wait: float = LOCK_WAIT_SECONDS, notify=None):
-    """One build at a time per output folder. The kernel releases the lock when a build dies,
-    so a killed build never leaves a stale lock behind."""
-    state_dir.mkdir(parents=True, exist_ok=True)
-    with open(state_dir / "build.lock", "a+") as fh:
-        deadline = time.monotonic() + wait
-        told = False
-        while True:
-            try:
-                fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:
-                if time.monotonic() > deadline:
-                    raise BuildLocked(
-                        f"another build of this output folder is still running "
-                        f"(waited {wait:.0f} s); try again when it has finished"
-                    ) from None
-                if notify and not told:
-                    notify("another build of this output folder is running; waiting for it to finish …")
-                    told = True
-                time.sleep(0.2)
-        fh.seek(0)
-        fh.truncate()
-        fh.write(str(os.getpid()))
-        fh.flush()
-        try:
-            yield
-        finally:
-            fcntl.flock(fh, fcntl.LOCK_UN)
-
-
-def _shower(config: SiteConfig):
-    content = config.content  # resolved once (the property resolves the path on every call)
-    return lambda source: loader.display_path(content / source)
 
 
 def _settings(config: SiteConfig) -> loader.ParseSettings:
@@ -159,7 +59,8 @@ def _code_version() -> str:
 
 def _theme_signature(templates: TemplateSet) -> str:
     files = []
-    for root in [Path(d) for d in templates.env.loader.chain.searchpath] + templates.static_dirs:
+    chain = templates.env.loader.chain  # type: ignore[union-attr]  # TemplateSet's own loader
+    for root in [Path(d) for d in chain.searchpath] + templates.static_dirs:
         for p in sorted(root.rglob("*")):
             if p.is_file():
                 st = p.stat()
@@ -295,20 +196,10 @@ def _build_locked(config: SiteConfig, cache: BuildCache, progress, explain: bool
 
     # 1. Quick exit: same files, same configuration, same theme, last build complete.
     scanned = loader.scan(config.content)
-    files = scanned[0]  # (files, problems, what could not be read)
-    signature = _fingerprint(
-        [(f.source, f.mtime_ns, f.size) for f in files],
-        repr(config),
-        settings_fp,
-        _theme_signature(templates),
-        str(config.output),
-    )
+    signature = _signature(config, scanned[0], settings_fp, templates)  # scanned: (files, problems, unread)
     previous = cache.get("signature")
     if previous == signature and config.output.is_dir():
-        last = pickle.loads(bytes.fromhex(cache.get("last_result") or pickle.dumps(BuildResult()).hex()))
-        last.nothing_changed, last.written, last.removed, last.parsed = True, 0, 0, 0
-        last.explain = ["no source, template or setting changed since the last complete build"]
-        return last
+        return _unchanged(cache)
     cache.set("signature", "")  # an interrupted build must not be taken as complete
     cache.commit()
     if not previous and config.output.is_dir():  # the last build was killed: drop its temporary files
@@ -316,8 +207,72 @@ def _build_locked(config: SiteConfig, cache: BuildCache, progress, explain: bool
 
     clock = _Clock(result.timings)
     clock("scan")
+    # 2.–3. Load and validate (parses only what changed), then the model.
+    archive, problems, stats = _load_model(config, cache, scanned, result, progress, clock)
+    broken = stats["broken"] | archive.rejected  # their published pages are kept
+    bodies = _Bodies(cache)
+    index_docs = _index_docs(archive, bodies)
+    clock("model")
 
-    # 2. Load and validate (parses only what changed).
+    # 4. Search indexes (Whoosh for the CLI and server, static for the browser), started here and
+    # finished last: they need only the docs, so a small update runs in a child process while the
+    # related speeches and the pages are computed.
+    cache.commit()  # the child reads the bodies of changed speeches through its own connection
+    background = stats["parsed"] <= BACKGROUND_INDEX_MAX_PARSED
+    indexes = _IndexUpdate(config, index_docs, bodies, background)
+    try:
+        _attach_related(archive, index_docs, config)
+        clock("related")
+
+        # 5. Pages: render only those whose key changed.
+        pages = Views(config, archive).all_pages()
+        early = None
+        if config.trend_terms:  # the statistics page charts them: search the updated index first
+            from .search.trends import add_to_stats
+
+            early = indexes.finish(clock, result)
+            add_to_stats(pages, config)
+        result.pages = len(pages)
+        _write_pages(config, cache, templates, pages, broken, problems, result, progress, explain)
+        copy_tree(templates.static_dirs, config.output / "static")
+        clock("render")
+    except BaseException:
+        indexes.abandon()
+        raise
+    result.index, unindexed = early or indexes.finish(clock, result)
+    problems += _unindexed_problems(config, unindexed)
+
+    result.problems = problems
+    cache.set("last_result", pickle.dumps(result).hex())
+    # A page that could not be rendered or a speech left out of the indexes (a bug, not the
+    # content) is tried again by the next build: this one is not "complete".
+    cache.set("signature", "" if unindexed or result.unrendered else signature)
+    cache.commit()
+    return result
+
+
+def _signature(config: SiteConfig, files: list, settings_fp: str, templates: TemplateSet) -> str:
+    """What the quick exit compares: the files, the configuration, the theme, the output folder."""
+    return _fingerprint(
+        [(f.source, f.mtime_ns, f.size) for f in files],
+        repr(config),
+        settings_fp,
+        _theme_signature(templates),
+        str(config.output),
+    )
+
+
+def _unchanged(cache: BuildCache) -> BuildResult:
+    """The result of the last complete build, as a build that changed nothing."""
+    last = pickle.loads(bytes.fromhex(cache.get("last_result") or pickle.dumps(BuildResult()).hex()))
+    last.nothing_changed, last.written, last.removed, last.parsed = True, 0, 0, 0
+    last.explain = ["no source, template or setting changed since the last complete build"]
+    return last
+
+
+def _load_model(config: SiteConfig, cache: BuildCache, scanned, result: BuildResult, progress, clock):
+    """(archive, problems, loader stats): the speeches loaded (only changed files parsed), ordered,
+    linked and checked for URL collisions (the speech that published a URL keeps it)."""
     speeches, problems, stats = loader.load(
         config.content,
         cache,
@@ -331,51 +286,19 @@ def _build_locked(config: SiteConfig, cache: BuildCache, progress, explain: bool
     if stats["parsed"]:
         result.explain.append(f"parsed {stats['parsed']} new or changed speech files")
 
-    # 3. The model: order, prev/next, taxonomies, URL collisions (the speech that published a
-    # URL keeps it).
     published = _published(cache)
     archive = build_archive(speeches, UrlMap(config.urls), _shower(config), published)
     problems += archive.problems
     if not archive.speeches:
         problems.append(_no_speech_problem(config, stats))
-    broken = stats["broken"] | archive.rejected  # their published pages are kept
     problems += duplicate_problems(config, archive.speeches, texts=False)  # same title and date (cheap)
     result.speeches = len(archive.speeches)
-    bodies = _Bodies(cache)
-    index_docs = _index_docs(archive, bodies)
-    clock("model")
+    return archive, problems, stats
 
-    # 4. Search indexes (Whoosh for the CLI and server, static for the browser), started here and
-    # finished last: they need only the docs, so a small update runs in a child process while the
-    # related speeches and the pages are computed.
-    cache.commit()  # the child reads the bodies of changed speeches through its own connection
-    indexes = _IndexUpdate(config, index_docs, bodies, parsed=stats["parsed"])
-    try:
-        _attach_related(archive, index_docs, config)
-        clock("related")
 
-        # 5. Pages: render only those whose key changed.
-        pages = Views(config, archive).all_pages()
-        result.pages = len(pages)
-        _write_pages(
-            config,
-            cache,
-            templates,
-            pages,
-            broken=broken,
-            problems=problems,
-            result=result,
-            progress=progress,
-            explain=explain,
-        )
-        copy_tree(templates.static_dirs, config.output / "static")
-        clock("render")
-    except BaseException:
-        indexes.abandon()
-        raise
-    result.index, unindexed = indexes.finish(clock, result)
+def _unindexed_problems(config: SiteConfig, unindexed: dict[str, str]) -> list[Problem]:
     show = _shower(config)
-    problems += [
+    return [
         Problem(
             show(source),
             None,
@@ -386,14 +309,6 @@ def _build_locked(config: SiteConfig, cache: BuildCache, progress, explain: bool
         )
         for source, why in sorted(unindexed.items())
     ]
-
-    result.problems = problems
-    cache.set("last_result", pickle.dumps(result).hex())
-    # A page that could not be rendered or a speech left out of the indexes (a bug, not the
-    # content) is tried again by the next build: this one is not "complete".
-    cache.set("signature", "" if unindexed or result.unrendered else signature)
-    cache.commit()
-    return result
 
 
 def _is_broken(owner: str | None, broken: set[str]) -> bool:
@@ -502,6 +417,7 @@ def _render_speech_page(page: Page, templates: TemplateSet, site: dict, out: Pat
 
 def _render_chunk(chunk: list) -> list:
     """In a worker process: render and write a share of the pages; errors come back as text."""
+    assert _render_state is not None  # set by _render_all before the workers start
     templates, site, out, state_dir = _render_state
     cache = BuildCache(state_dir, readonly=True)
     try:
@@ -538,82 +454,6 @@ def _render_all(todo: list, templates, site, out, state_dir, cache):
 
 
 # -- search ------------------------------------------------------------------------------
-
-
-class _Bodies:
-    """Where the index docs read their text: the build cache, or in the child process that
-    updates the indexes its own read-only connection (a SQLite connection must not cross a fork)."""
-
-    def __init__(self, cache: BuildCache):
-        self.cache = cache
-
-    def text(self, source: str, digest: str) -> str:
-        return self.cache.body(source, digest)[1]
-
-    def headings(self, source: str, digest: str) -> tuple[int, ...]:
-        """The numbers of the plain text's lines that are headings (from the cached body HTML)."""
-        from .blocks import heading_lines
-
-        return heading_lines(self.cache.body(source, digest)[0])
-
-
-def _index_docs(archive: Archive, bodies: _Bodies) -> list:
-    """One IndexDoc per speech; the body text is read from the cache only if an index asks
-    for it (they do so only for new or changed speeches), which keeps one-file builds cheap."""
-    from .blocks import TEXT_VERSION
-    from .search_index import IndexDoc
-
-    class LazyDoc(IndexDoc):
-        @property
-        def body(self) -> str:
-            return bodies.text(self.id, self._digest)
-
-        @property
-        def headings(self) -> tuple[int, ...]:
-            return bodies.headings(self.id, self._digest)
-
-        def __reduce__(self):  # sent to worker processes with the text itself
-            return (
-                IndexDoc,
-                (
-                    self.id,
-                    self.url,
-                    self.title,
-                    self.date,
-                    self.year,
-                    self.meeting_type,
-                    self.themes,
-                    self.body,
-                    self.fingerprint,
-                    self.speaker,
-                    self.organization,
-                    self.headings,
-                ),
-            )
-
-    docs = []
-    for s in archive.speeches:
-        doc = object.__new__(LazyDoc)
-        fields = dict(
-            id=s.source,
-            url=s.url,
-            title=s.title,
-            date=s.date.iso(),
-            year=s.year,
-            meeting_type=s.meta.meeting_type,
-            themes=tuple(s.meta.themes),
-            speaker=s.meta.speaker or "",
-            organization=s.meta.organization or "",
-            # TEXT_VERSION: a new way of making the plain text re-indexes every speech
-            fingerprint=hashlib.sha1(f"{s.digest}\0{s.url}\0{s.source}\0{TEXT_VERSION}".encode()).hexdigest(),
-            _digest=s.digest,
-        )
-        for key, value in fields.items():
-            object.__setattr__(doc, key, value)
-        docs.append(doc)
-    return docs
-
-
 def _attach_related(archive: Archive, docs: list, config: SiteConfig) -> None:
     if not docs:
         return
@@ -626,139 +466,3 @@ def _attach_related(archive: Archive, docs: list, config: SiteConfig) -> None:
 
 
 BACKGROUND_INDEX_MAX_PARSED = 200  # a build that parsed more speeches updates the indexes last, in-process
-
-
-class _IndexUpdate:
-    """Updates both search indexes: in a forked child process, beside the related speeches and
-    the pages, when the update is small (few speeches parsed) and forking is safe (this process
-    runs no other thread); otherwise in ``finish``, after the pages, as one more stage.
-
-    The child inherits the build lock's file, so another build waits for it too; a child killed
-    or crashed is an error of this build (the indexes stay crash-safe by themselves)."""
-
-    def __init__(self, config: SiteConfig, docs: list, bodies: _Bodies, parsed: int):
-        self.config, self.docs, self.bodies = config, docs, bodies
-        self.pid: int | None = None
-        import threading
-
-        if (
-            parsed <= BACKGROUND_INDEX_MAX_PARSED
-            and hasattr(os, "fork")
-            and (os.cpu_count() or 1) > 1
-            and threading.active_count() == 1
-            and not os.environ.get("SITE_BUILDER_NO_FORK")
-        ):
-            self._start()
-
-    def _start(self) -> None:
-        read, write = os.pipe()
-        pid = os.fork()
-        if pid:
-            os.close(write)
-            self.pid, self.pipe = pid, os.fdopen(read, "rb")
-            return
-        try:  # the child: update, send (status, …) back, leave without running any cleanup
-            os.close(read)
-            self.bodies.cache = BuildCache(self.config.state_dir, readonly=True)
-            timings: dict = {}
-            payload: tuple
-            try:
-                payload = ("ok", _update_indexes(self.config, self.docs, _Clock(timings)), timings)
-            except SiteBuilderError as err:
-                payload = ("error", str(err), err.exit_code)
-            except BaseException as err:  # reported by the parent
-                import traceback
-
-                payload = (
-                    "crash",
-                    f"{type(err).__name__}: {err} (while updating the search indexes)",
-                    traceback.format_exc(),
-                )
-            with os.fdopen(write, "wb") as fh:
-                pickle.dump(payload, fh)
-        finally:
-            os._exit(0)
-
-    def _wait(self):
-        data = self.pipe.read()
-        self.pipe.close()
-        os.waitpid(self.pid, 0)
-        self.pid = None
-        return pickle.loads(data) if data else ("crash", "the process updating the search indexes died", None)
-
-    def abandon(self) -> None:
-        """The build failed: let a running update finish (it is consistent on its own)."""
-        if self.pid is not None:
-            self._wait()
-
-    def finish(self, clock: _Clock, result: BuildResult) -> tuple[dict, dict[str, str]]:
-        """(stats, {source: why} of the speeches that could not be indexed)."""
-        if self.pid is None:
-            return _update_indexes(self.config, self.docs, clock)
-        status, value, extra = self._wait()
-        clock("search indexes")
-        if status == "ok":
-            result.explain.append(
-                "search indexes updated beside the related speeches and pages: "
-                + ", ".join(f"{k} {v:.2f} s" for k, v in extra.items())
-            )
-            return value
-        if status == "error":
-            err = SiteBuilderError(value)
-            err.exit_code = extra
-            raise err
-        # A bug: one line from the CLI; with SITE_BUILDER_DEBUG=1 the child's traceback too.
-        raise RuntimeError(value + (f"\n{extra}" if extra and os.environ.get("SITE_BUILDER_DEBUG") else ""))
-
-
-def _update_indexes(config: SiteConfig, docs: list, clock) -> tuple[dict, dict[str, str]]:
-    """Update both indexes; return (stats, {source: why} of speeches left out of them).
-
-    A speech whose text the indexers cannot take is left out and reported, and the others are
-    indexed: when an update fails with an unexpected error, each speech is tried alone."""
-    try:
-        return _update_both(config, docs, clock), {}
-    except (SiteBuilderError, OSError, KeyboardInterrupt, MemoryError):
-        raise
-    except Exception:  # find the speeches that cause it, or re-raise (a bug)
-        unindexable = _unindexable(docs)
-        if not unindexable or os.environ.get("SITE_BUILDER_DEBUG"):
-            raise
-    rest = [d for d in docs if d.id not in unindexable]
-    return _update_both(config, rest, clock), unindexable
-
-
-def _unindexable(docs: list) -> dict[str, str]:
-    """{source: error} of the docs that an index's per-speech analysis fails on."""
-    from .search_index import analyse_doc as whoosh_analyse
-    from .static_index import analyse as static_analyse
-
-    bad = {}
-    for doc in docs:
-        try:
-            whoosh_analyse(doc)
-            static_analyse(doc)
-        except Exception as err:
-            bad[doc.id] = f"{type(err).__name__}: {err}"
-    return bad
-
-
-def _update_both(config: SiteConfig, docs: list, clock) -> dict:
-    from .search_index import SearchIndex
-    from .static_index import StaticIndex
-
-    stats: dict = {}
-    index = SearchIndex(config.state_dir / "whoosh")
-    try:
-        stats["whoosh"] = index.update(docs)
-    except OSError as err:
-        raise WriteError(os_error_message(err, config.state_dir / "whoosh", "the search index")) from None
-    finally:
-        index.close()
-    clock("whoosh index")
-    try:
-        stats["static"] = StaticIndex(config.state_dir, config.output).update(docs)
-    except OSError as err:
-        raise WriteError(os_error_message(err, config.output / "search", "the in-browser search index")) from None
-    clock("static index")
-    return stats

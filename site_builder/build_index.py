@@ -1,0 +1,227 @@
+"""The search-index stage of the build: Whoosh for the CLI and server, the static index for the
+browser; in a forked child beside the pages when the update is small (see ``IndexUpdate``)."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import pickle
+
+from .build_support import BuildResult, Clock
+from .cache import BuildCache
+from .config import SiteConfig
+from .errors import SiteBuilderError
+from .model import Archive
+from .writer import WriteError, os_error_message
+
+
+class Bodies:
+    """Where the index docs read their text: the build cache, or in the child process that
+    updates the indexes its own read-only connection (a SQLite connection must not cross a fork)."""
+
+    def __init__(self, cache: BuildCache):
+        self.cache = cache
+
+    def text(self, source: str, digest: str) -> str:
+        return self.cache.body(source, digest)[1]
+
+    def headings(self, source: str, digest: str) -> tuple[int, ...]:
+        """The numbers of the plain text's lines that are headings (from the cached body HTML)."""
+        from .blocks import heading_lines
+
+        return heading_lines(self.cache.body(source, digest)[0])
+
+
+def index_docs(archive: Archive, bodies: Bodies) -> list:
+    """One IndexDoc per speech; the body text is read from the cache only if an index asks
+    for it (they do so only for new or changed speeches), which keeps one-file builds cheap."""
+    from .blocks import TEXT_VERSION
+    from .search_index import IndexDoc
+
+    class LazyDoc(IndexDoc):
+        _digest: str  # the source's digest (set below, with the fields)
+
+        @property
+        def body(self) -> str:
+            return bodies.text(self.id, self._digest)
+
+        @property
+        def headings(self) -> tuple[int, ...]:
+            return bodies.headings(self.id, self._digest)
+
+        def __reduce__(self):  # sent to worker processes with the text itself
+            return (
+                IndexDoc,
+                (
+                    self.id,
+                    self.url,
+                    self.title,
+                    self.date,
+                    self.year,
+                    self.meeting_type,
+                    self.themes,
+                    self.body,
+                    self.fingerprint,
+                    self.speaker,
+                    self.organization,
+                    self.headings,
+                ),
+            )
+
+    docs = []
+    for s in archive.speeches:
+        doc = object.__new__(LazyDoc)
+        fields = dict(
+            id=s.source,
+            url=s.url,
+            title=s.title,
+            date=s.date.iso(),
+            year=s.year,
+            meeting_type=s.meta.meeting_type,
+            themes=tuple(s.meta.themes),
+            speaker=s.meta.speaker or "",
+            organization=s.meta.organization or "",
+            # TEXT_VERSION: a new way of making the plain text re-indexes every speech
+            fingerprint=hashlib.sha1(f"{s.digest}\0{s.url}\0{s.source}\0{TEXT_VERSION}".encode()).hexdigest(),
+            _digest=s.digest,
+        )
+        for key, value in fields.items():
+            object.__setattr__(doc, key, value)
+        docs.append(doc)
+    return docs
+
+
+class IndexUpdate:
+    """Updates both search indexes: in a forked child process, beside the related speeches and
+    the pages, when the update is small (few speeches parsed) and forking is safe (this process
+    runs no other thread); otherwise in ``finish``, after the pages, as one more stage.
+
+    The child inherits the build lock's file, so another build waits for it too; a child killed
+    or crashed is an error of this build (the indexes stay crash-safe by themselves)."""
+
+    def __init__(self, config: SiteConfig, docs: list, bodies: Bodies, background: bool):
+        self.config, self.docs, self.bodies = config, docs, bodies
+        self.pid: int | None = None
+        import threading
+
+        if (
+            background
+            and hasattr(os, "fork")
+            and (os.cpu_count() or 1) > 1
+            and threading.active_count() == 1
+            and not os.environ.get("SITE_BUILDER_NO_FORK")
+        ):
+            self._start()
+
+    def _start(self) -> None:
+        read, write = os.pipe()
+        pid = os.fork()
+        if pid:
+            os.close(write)
+            self.pid, self.pipe = pid, os.fdopen(read, "rb")
+            return
+        try:  # the child: update, send (status, …) back, leave without running any cleanup
+            os.close(read)
+            self.bodies.cache = BuildCache(self.config.state_dir, readonly=True)
+            timings: dict = {}
+            payload: tuple
+            try:
+                payload = ("ok", _update_indexes(self.config, self.docs, Clock(timings)), timings)
+            except SiteBuilderError as err:
+                payload = ("error", str(err), err.exit_code)
+            except BaseException as err:  # reported by the parent
+                import traceback
+
+                payload = (
+                    "crash",
+                    f"{type(err).__name__}: {err} (while updating the search indexes)",
+                    traceback.format_exc(),
+                )
+            with os.fdopen(write, "wb") as fh:
+                pickle.dump(payload, fh)
+        finally:
+            os._exit(0)
+
+    def _wait(self):
+        data = self.pipe.read()
+        self.pipe.close()
+        os.waitpid(self.pid, 0)
+        self.pid = None
+        return pickle.loads(data) if data else ("crash", "the process updating the search indexes died", None)
+
+    def abandon(self) -> None:
+        """The build failed: let a running update finish (it is consistent on its own)."""
+        if self.pid is not None:
+            self._wait()
+
+    def finish(self, clock: Clock, result: BuildResult) -> tuple[dict, dict[str, str]]:
+        """(stats, {source: why} of the speeches that could not be indexed)."""
+        if self.pid is None:
+            return _update_indexes(self.config, self.docs, clock)
+        status, value, extra = self._wait()
+        clock("search indexes")
+        if status == "ok":
+            result.explain.append(
+                "search indexes updated beside the related speeches and pages: "
+                + ", ".join(f"{k} {v:.2f} s" for k, v in extra.items())
+            )
+            return value
+        if status == "error":
+            err = SiteBuilderError(value)
+            err.exit_code = extra
+            raise err
+        # A bug: one line from the CLI; with SITE_BUILDER_DEBUG=1 the child's traceback too.
+        raise RuntimeError(value + (f"\n{extra}" if extra and os.environ.get("SITE_BUILDER_DEBUG") else ""))
+
+
+def _update_indexes(config: SiteConfig, docs: list, clock) -> tuple[dict, dict[str, str]]:
+    """Update both indexes; return (stats, {source: why} of speeches left out of them).
+
+    A speech whose text the indexers cannot take is left out and reported, and the others are
+    indexed: when an update fails with an unexpected error, each speech is tried alone."""
+    try:
+        return _update_both(config, docs, clock), {}
+    except (SiteBuilderError, OSError, KeyboardInterrupt, MemoryError):
+        raise
+    except Exception:  # find the speeches that cause it, or re-raise (a bug)
+        unindexable = _unindexable(docs)
+        if not unindexable or os.environ.get("SITE_BUILDER_DEBUG"):
+            raise
+    rest = [d for d in docs if d.id not in unindexable]
+    return _update_both(config, rest, clock), unindexable
+
+
+def _unindexable(docs: list) -> dict[str, str]:
+    """{source: error} of the docs that an index's per-speech analysis fails on."""
+    from .search_index import analyse_doc as whoosh_analyse
+    from .static_index import analyse as static_analyse
+
+    bad = {}
+    for doc in docs:
+        try:
+            whoosh_analyse(doc)
+            static_analyse(doc)
+        except Exception as err:
+            bad[doc.id] = f"{type(err).__name__}: {err}"
+    return bad
+
+
+def _update_both(config: SiteConfig, docs: list, clock) -> dict:
+    from .search_index import SearchIndex
+    from .static_index import StaticIndex
+
+    stats: dict = {}
+    index = SearchIndex(config.state_dir / "whoosh")
+    try:
+        stats["whoosh"] = index.update(docs)
+    except OSError as err:
+        raise WriteError(os_error_message(err, config.state_dir / "whoosh", "the search index")) from None
+    finally:
+        index.close()
+    clock("whoosh index")
+    try:
+        stats["static"] = StaticIndex(config.state_dir, config.output).update(docs)
+    except OSError as err:
+        raise WriteError(os_error_message(err, config.output / "search", "the in-browser search index")) from None
+    clock("static index")
+    return stats
