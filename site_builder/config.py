@@ -76,6 +76,8 @@ class SiteConfig:
     """Build speeches with draft: true."""
     import_drop_lines: tuple[str, ...] = tuple(DEFAULT_DROP_LINES)
     """Lines containing any of these are dropped by `site-builder import` (source disclaimers)."""
+    trend_terms: tuple[str, ...] = ()
+    """Queries whose trend by year the statistics page charts (e.g. ["全面从严治党", "高质量发展"])."""
     theme_keywords: dict = field(default_factory=dict)
     """Theme → words that suggest it, for `site-builder import` ([tool.site_builder.theme_keywords])."""
     root: Path = Path(".")
@@ -108,7 +110,7 @@ class SiteConfig:
 
 _TYPES = {f.name: f.type for f in fields(SiteConfig)}
 _PATH_KEYS = {"content_dir", "output_dir", "templates_dir"}
-_LIST_KEYS = {"meeting_types", "themes", "import_drop_lines"}
+_LIST_KEYS = {"meeting_types", "themes", "import_drop_lines", "trend_terms"}
 _INT_KEYS = {"per_page", "home_latest", "feed_items", "related_count"}
 _BOOL_KEYS = {"trust_html", "drafts"}
 _STR_KEYS = {"title", "description", "base_url", "theme"}

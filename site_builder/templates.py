@@ -13,7 +13,7 @@ from pathlib import Path
 import jinja2
 from jinja2 import meta as jinja_meta
 
-from .charts import bar_chart
+from .charts import bar_chart, trend_chart
 from .urls import absolute, rel
 
 
@@ -45,7 +45,7 @@ def make_environment(theme_dirs: list[Path]) -> jinja2.Environment:
         lstrip_blocks=True,
         keep_trailing_newline=True,
     )
-    env.globals.update(relurl=rel, absolute=absolute, bar_chart=bar_chart)
+    env.globals.update(relurl=rel, absolute=absolute, bar_chart=bar_chart, trend_chart=trend_chart)
     return env
 
 

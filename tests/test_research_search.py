@@ -115,6 +115,9 @@ SPEECHES = {
     ),
 }
 TERM = "安全生产"
+# The statistics page charts these (a term, an OR query written in 繁体, a term found nowhere, a bad query).
+TREND_TERMS = [TERM, "黨建 OR 经济", "不存在的词语", '""']
+TREND_CONFIG = "trend_terms = " + json.dumps(TREND_TERMS, ensure_ascii=False) + "\n"
 
 
 @pytest.fixture(scope="module")
@@ -124,7 +127,7 @@ def site(tmp_path_factory):
     s = Site(tmp_path_factory.mktemp("research") / "site")
     for rel, text in SPEECHES.items():
         s.write(rel, text)
-    s.config("per_page = 2\n")
+    s.config("per_page = 2\n" + TREND_CONFIG)
     assert s.run("build", "-q") == 0
     return s
 
@@ -367,6 +370,142 @@ def test_trend_has_every_year_and_adds_up(site, capsys):
     assert site.run("search", TERM, "--trend") == 0
     out = capsys.readouterr().out
     assert re.search(r"年份\s+篇数\s+次数\s+每万字", out) and re.search(r"^2016\s+0\s+0\s+0\.00$", out, re.M)
+
+
+class StatsTrends(HTMLParser):
+    """The statistics page's trends as a reader sees them: per term, its table rows, the year columns'
+    titles in the SVG, and its note."""
+
+    def __init__(self):
+        super().__init__()
+        self.terms: dict[str, dict] = {}
+        self.term: str | None = None
+        self.row: list[str] | None = None
+        self.cell: list[str] | None = None
+        self.title: list[str] | None = None
+        self.note: list[str] | None = None
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        if tag == "figure" and "data-trend-term" in a:
+            self.term = a["data-trend-term"]
+            self.terms[self.term] = {"attrs": a, "rows": [], "titles": [], "note": None, "svg": 0}
+        elif self.term is None:
+            return
+        elif tag == "tr" and "data-trend-year" in a:
+            self.row = []
+        elif tag in ("th", "td") and self.row is not None:
+            self.cell = []
+        elif tag == "title":
+            self.title = []
+        elif tag == "svg":
+            self.terms[self.term]["svg"] += 1
+        elif tag == "p" and "data-trend-note" in a:
+            self.note = []
+
+    def handle_endtag(self, tag):
+        if self.term is None:
+            return
+        t = self.terms[self.term]
+        if tag in ("th", "td") and self.cell is not None and self.row is not None:
+            self.row.append("".join(self.cell))
+            self.cell = None
+        elif tag == "tr" and self.row is not None:
+            t["rows"].append(self.row)
+            self.row = None
+        elif tag == "title" and self.title is not None:
+            t["titles"].append("".join(self.title))
+            self.title = None
+        elif tag == "p" and self.note is not None:
+            t["note"] = "".join(self.note)
+            self.note = None
+        elif tag == "figure":
+            self.term = None
+
+    def handle_data(self, data):
+        for part in (self.cell, self.title, self.note):
+            if part is not None:
+                part.append(data)
+
+
+def stats_trends(site) -> dict[str, dict]:
+    reader = StatsTrends()
+    reader.feed(site.page("stats/index.html"))
+    return reader.terms
+
+
+def test_stats_page_charts_the_configured_trends_as_the_cli_answers(site, capsys):
+    trends = stats_trends(site)
+    assert list(trends) == TREND_TERMS  # in the configuration's order
+    for term in TREND_TERMS[:2]:
+        data = run_json(site, capsys, term, "--trend")
+        shown = trends[term]
+        assert shown["note"] is None and shown["svg"] == 1
+        assert shown["attrs"]["data-trend-speeches"] == str(data["total"]) and data["total"] > 0
+        assert shown["attrs"]["data-trend-occurrences"] == str(data["occurrences_total"])
+        want = [
+            [str(r["year"]), str(r["speeches"]), str(r["occurrences"]), f"{r['per_10k_chars']:.2f}"]
+            for r in data["trend"]
+        ]
+        assert shown["rows"] == want
+        # the chart: a column per year of the range (the archive has 2016, 2018–2021), each titled with its numbers
+        by_year = {r["year"]: r for r in data["trend"]}
+        sentences = [
+            f"{y}年：{by_year[y]['speeches']} 篇，{by_year[y]['occurrences']} 处，每万字 {by_year[y]['per_10k_chars']:.2f} 处"
+            if y in by_year
+            else f"{y}年：0 篇，0 处，每万字 0.00 处"
+            for y in range(2016, 2022)
+        ]
+        assert shown["titles"][1:] == sentences, shown["titles"]
+        assert shown["titles"][0].startswith(f"“{term}”逐年趋势：2016–2021年，共 {data['total']} 篇")
+
+
+def test_stats_page_notes_terms_without_a_trend_in_chinese(site):
+    trends = stats_trends(site)
+    nothing, bad = trends["不存在的词语"], trends['""']
+    assert (
+        nothing["svg"] == 0
+        and nothing["rows"] == []
+        and nothing["note"] == "没有讲话包含“不存在的词语”（0 篇），没有趋势可画。"
+    )
+    assert bad["svg"] == 0 and bad["note"].startswith('“""”不是有效的检索词：引号里没有内容')
+
+
+def test_trends_are_searched_only_when_the_index_changes(make_site):
+    from site_builder.search import trends as trendsmod
+
+    s = make_site({"2020/a.md": speech(body="全面从严治党，全面从严治党。\n")})
+    assert s.run("build", "-q") == 0
+    state = load_config(s.root)[0].state_dir
+    assert not (state / trendsmod.CACHE_FILE).exists()  # no trend_terms: no trends computed, nothing stored
+    assert "data-trend-term" not in s.page("stats/index.html")
+    s.config('trend_terms = ["全面从严治党"]\n')
+    assert s.run("build", "-q") == 0
+    first = (state / trendsmod.CACHE_FILE).read_bytes()
+    assert 'data-trend-occurrences="2"' in s.page("stats/index.html")
+    s.config('trend_terms = ["全面从严治党"]\ntitle = "另一个标题"\n')  # the index is unchanged: reused
+    calls = []
+    real = trendsmod._entry
+    trendsmod._entry = lambda index, term: calls.append(term) or real(index, term)
+    try:
+        assert s.run("build", "-q") == 0
+        assert calls == [] and (state / trendsmod.CACHE_FILE).read_bytes() == first
+        s.write("2021/b.md", speech(date="2021-02-01", body="全面从严治党。\n"))  # the index changed: searched again
+        assert s.run("build", "-q") == 0
+        assert calls == ["全面从严治党"]
+    finally:
+        trendsmod._entry = real
+    assert 'data-trend-occurrences="3"' in s.page("stats/index.html")
+
+
+@pytest.mark.parametrize("value", ['"全面从严治党"', "[1, 2]", '["全面从严治党", ""]', "{a = 1}"])
+def test_trend_terms_must_be_a_list_of_strings(make_site, capsys, value):
+    s = make_site({"2020/a.md": speech()})
+    s.config(f"trend_terms = {value}\n")
+    capsys.readouterr()
+    assert s.run("build", "-q") == 2
+    err = capsys.readouterr().err
+    assert "trend_terms" in err and "a list of non-empty strings" in err and "Traceback" not in err
 
 
 # -- filters, facets, pages ----------------------------------------------------------------------------
