@@ -175,23 +175,7 @@ def check(content, output, drafts, quiet):
     "with --kwic (source, url, title, date, left, match, right), or the trend with --trend.",
 )
 @content_options
-def search(
-    query,
-    year,
-    meeting_type,
-    theme,
-    speaker,
-    organization,
-    sort,
-    kwic,
-    trend,
-    limit,
-    offset,
-    as_json,
-    as_csv,
-    content,
-    output,
-):
+def search(query, sort, kwic, trend, limit, offset, as_json, as_csv, content, output, **filters):
     """Search the built archive. Terms are matched literally (简/繁 and full-width folded).
 
     \b
@@ -220,19 +204,8 @@ def search(
         )
     if limit is None:
         limit = 1_000_000 if kwic else 10
-    try:
-        result = index.search(
-            query,
-            year=year,
-            meeting_type=meeting_type,
-            theme=theme,
-            speaker=speaker,
-            organization=organization,
-            sort=sort,
-            kwic=kwic,
-            limit=limit,
-            offset=offset,
-        )
+    try:  # filters: year, meeting_type, theme, speaker, organization
+        result = index.search(query, sort=sort, kwic=kwic, limit=limit, offset=offset, **filters)
     except QueryError as err:
         raise click.UsageError(f"查询有误（bad query）：{err}") from None
     except FilterError as err:
@@ -241,29 +214,13 @@ def search(
         index.close()
     if as_json:
         click.echo(json.dumps(result, ensure_ascii=False, indent=2))
-        return
-    if as_csv:
-        from .export import SEARCH_FIELDS, csv_text, search_rows
-
-        if trend:
-            _write_out(csv_text(result["trend"], ["year", "speeches", "occurrences", "per_10k_chars"]))
-        elif kwic:
-            _write_out(csv_text(result["occurrences"], ["source", "url", "title", "date", "left", "match", "right"]))
-        else:
-            _write_out(csv_text(search_rows(result), SEARCH_FIELDS))
-        return
-    bold = (lambda s: click.style(s, bold=True, fg="red")) if not os.environ.get("NO_COLOR") else (lambda s: s)
-    if kwic:
-        columns = shutil.get_terminal_size((120, 24)).columns
-        lines = terminal.kwic_text(result, columns=max(60, columns), bold=bold)
+    elif as_csv:
+        _write_out(terminal.csv_answer(result, kwic, trend))
     else:
-        lines = terminal.hits_text(result, bold=bold)
-    if trend:
-        lines += ["", *terminal.trend_text(result)]
-    if result["total"] and not kwic:
-        lines += ["", *terminal.facet_lines(result)]
-    for line in lines:
-        click.echo(line)
+        bold = (lambda s: click.style(s, bold=True, fg="red")) if not os.environ.get("NO_COLOR") else (lambda s: s)
+        columns = shutil.get_terminal_size((120, 24)).columns
+        for line in terminal.answer_lines(result, kwic, trend, columns, bold):
+            click.echo(line)
 
 
 class _Utf8Out:

@@ -99,10 +99,9 @@ from pathlib import Path
 
 from whoosh import index as windex
 from whoosh.filedb.filestore import FileStorage
-from whoosh.writing import SegmentWriter
 
 from . import query as querymod
-from .search import ranking
+from .search import ranking, whoosh_compat
 
 # The parts in search/whoosh_*.py, under the names they had here (tests and tools use them).
 from .search.whoosh_evaluate import _PROOF_MIN, _Answer, _facet_dicts, _Filters, _parse_year, _TermInfo  # noqa: F401
@@ -142,21 +141,20 @@ __all__ = ["IndexDoc", "SearchIndex", "FORMAT_VERSION"]
 # The index
 
 
-class _Writer(SegmentWriter):
-    """Whoosh's SegmentWriter for the lock, deletions and the atomic TOC commit.
+_Writer = whoosh_compat.CommitWriter  # the old name (tests patch it)
 
-    Documents are not added through ``add_document`` (slow per-token path) but written as
-    whole segments by ``_write_segment``; ``commit_segments`` then publishes them.
-    """
 
-    def commit_segments(self, segments: list, after_commit: Callable[[list], None]) -> None:
-        self._check_state()
-        self._close_segment()  # the writer's own (unused) segment
-        self._commit_toc(segments)
-        try:
-            after_commit(segments)  # still holding the write lock
-        finally:
-            self._finish()
+class _Progress:
+    """Reports the number of documents (re)indexed so far, never more than ``todo``."""
+
+    def __init__(self, report: Callable[[int], None] | None, todo: int):
+        self.report, self.todo, self.done = report, todo, 0
+
+    def add(self, k: int) -> None:
+        if k:
+            self.done += k
+            if self.report is not None:
+                self.report(min(self.done, self.todo))
 
 
 class SearchIndex:
@@ -247,55 +245,11 @@ class SearchIndex:
                 f"the search index in {self.index_dir} is being updated by another process "
                 f"(waited 60 s); try again when that build has finished"
             ) from None
-        done = [0]
-        todo = [len(docs)]  # set below; progress never reports more than this
-
-        def progress_add(k: int) -> None:
-            if k:
-                done[0] += k
-                if progress is not None:
-                    progress(min(done[0], todo[0]))
-
         try:
             self._clean_stores(writer.segments)
-            stores = {}
-            current: dict[str, tuple[str, object, int]] = {}  # id → (fingerprint, seg, local)
+            stores: dict = {}
             try:
-                try:
-                    for seg in writer.segments:
-                        st = _Store.open(self.index_dir / _store_name(seg.segment_id()))
-                        stores[seg.segment_id()] = st
-                        for i, m in enumerate(st.meta):
-                            if not seg.is_deleted(i):
-                                current[m[0]] = (m[7], seg, i)
-                except (OSError, ValueError, EOFError, pickle.UnpicklingError):
-                    current = {}  # a damaged index: rebuild it from scratch below
-                added = [d for d in docs if d.id not in current]
-                changed = [d for d in docs if d.id in current and current[d.id][0] != d.fingerprint]
-                removed = [i for i in current if i not in by_id]
-                stats = {
-                    "added": len(added),
-                    "updated": len(changed),
-                    "removed": len(removed),
-                    "unchanged": len(docs) - len(added) - len(changed),
-                }
-                if not added and not changed and not removed:
-                    writer.cancel()
-                    self._mark_complete()  # e.g. the first build of an archive with no speech
-                    return stats
-                n_change = len(added) + len(changed) + len(removed)
-                todo[0] = len(added) + len(changed)
-                if not current or n_change * 2 >= max(len(docs), len(current)):
-                    # Mostly new: write everything afresh (in parallel) and drop the old segments.
-                    todo[0] = len(docs)
-                    segs = _write_segments(storage, self.index_dir, docs, progress_add, self.workers)
-                    writer.commit_segments(segs, self._clean_stores)
-                else:
-                    for doc_id in chain((d.id for d in changed), removed):
-                        writer.delete_by_term(ID_FIELD, doc_id)
-                    new = _write_segments(storage, self.index_dir, added + changed, progress_add, self.workers)
-                    segs = self._merge(storage, writer.segments + new, stores)
-                    writer.commit_segments(segs, self._clean_stores)
+                stats = self._apply(storage, writer, docs, by_id, stores, _Progress(progress, len(docs)))
             finally:
                 for st in stores.values():
                     st.close()
@@ -304,6 +258,51 @@ class SearchIndex:
                 writer.cancel()
             raise
         self._mark_complete()
+        return stats
+
+    def _indexed(self, writer, stores: dict) -> dict[str, tuple[str, object, int]]:
+        """id → (fingerprint, segment, local docnum) of every live document; {} when the index is
+        damaged (it is then rebuilt from scratch). Opens the segments' text stores into ``stores``."""
+        current: dict[str, tuple[str, object, int]] = {}
+        try:
+            for seg in writer.segments:
+                st = _Store.open(self.index_dir / _store_name(seg.segment_id()))
+                stores[seg.segment_id()] = st
+                for i, m in enumerate(st.meta):
+                    if not seg.is_deleted(i):
+                        current[m[0]] = (m[7], seg, i)
+        except (OSError, ValueError, EOFError, pickle.UnpicklingError):
+            return {}
+        return current
+
+    def _apply(self, storage, writer, docs: list, by_id: dict, stores: dict, progress: _Progress) -> dict:
+        """Write what changed (everything afresh when most did) and commit; return the counts."""
+        current = self._indexed(writer, stores)
+        added = [d for d in docs if d.id not in current]
+        changed = [d for d in docs if d.id in current and current[d.id][0] != d.fingerprint]
+        removed = [i for i in current if i not in by_id]
+        stats = {
+            "added": len(added),
+            "updated": len(changed),
+            "removed": len(removed),
+            "unchanged": len(docs) - len(added) - len(changed),
+        }
+        if not added and not changed and not removed:
+            writer.cancel()
+            return stats  # update() marks it complete: e.g. the first build of an archive with no speech
+        n_change = len(added) + len(changed) + len(removed)
+        progress.todo = len(added) + len(changed)
+        if not current or n_change * 2 >= max(len(docs), len(current)):
+            # Mostly new: write everything afresh (in parallel) and drop the old segments.
+            progress.todo = len(docs)
+            segs = _write_segments(storage, self.index_dir, docs, progress.add, self.workers)
+            writer.commit_segments(segs, self._clean_stores)
+        else:
+            for doc_id in chain((d.id for d in changed), removed):
+                writer.delete_by_term(ID_FIELD, doc_id)
+            new = _write_segments(storage, self.index_dir, added + changed, progress.add, self.workers)
+            segs = self._merge(storage, writer.segments + new, stores)
+            writer.commit_segments(segs, self._clean_stores)
         return stats
 
     def _merge(self, storage, segs: list, stores: dict) -> list:
@@ -343,7 +342,7 @@ class SearchIndex:
                 )
             if not group:
                 return segs
-            records = []
+            records: list = []
             for s in group:
                 st = store(s)
                 records.extend(st.record(i) for i in range(st.n) if not s.is_deleted(i))
@@ -368,7 +367,7 @@ class SearchIndex:
         """The open snapshot, reopened when a newer generation has been committed."""
         if self._snap is not None:
             try:
-                gen = windex.TOC._latest_generation(FileStorage(str(self.index_dir), readonly=True), INDEXNAME)
+                gen = whoosh_compat.latest_generation(FileStorage(str(self.index_dir), readonly=True), INDEXNAME)
             except OSError:
                 gen = None
             if gen == self._snap.generation:

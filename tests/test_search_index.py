@@ -8,6 +8,7 @@ synthetic speeches with traditional characters, full-width digits and letters, s
 from __future__ import annotations
 
 import html
+import itertools
 import random
 import re
 import subprocess
@@ -21,7 +22,7 @@ from hypothesis import strategies as st
 
 from site_builder import analysis, query
 from site_builder import search_index as si
-from site_builder.search import whoosh_evaluate, whoosh_segments
+from site_builder.search import whoosh_compat, whoosh_evaluate, whoosh_segments
 from site_builder.search_index import IndexDoc, SearchIndex
 
 REPO = Path(__file__).resolve().parents[1]
@@ -343,7 +344,7 @@ def test_result_shape_ranking_and_paging(index, corpus):
     full = index.search("党建", limit=1000)["hits"]
     scores = [x["score"] for x in full]
     assert scores == sorted(scores, reverse=True)
-    for a, b in zip(full, full[1:]):  # ties: newer first
+    for a, b in itertools.pairwise(full):  # ties: newer first
         if a["score"] == b["score"]:
             assert si._date_key(a["date"]) >= si._date_key(b["date"])
     page2 = index.search("党建", limit=5, offset=5)["hits"]
@@ -578,9 +579,10 @@ def test_whoosh_reads_our_postings(index, corpus, tmp_path):
                 ids.append(m.id())
                 vals.append(m.value_as("frequency"))
                 m.next()
-            ti = reader._terms.term_info("g", kb) if seg is not None else None
+            terms, postfile = whoosh_compat.reader_terms(reader)
+            ti = terms.term_info("g", kb) if seg is not None else None
             if ti is not None:
-                ours = si._read_postings(reader._terms._postfile, ti)
+                ours = si._read_postings(postfile, ti)
                 assert (ids, vals) == (ours[0], list(ours[1])), key
             expected = [d for d in corpus if key in analysis.search_text(d.title, d.body)]
             assert reader.doc_frequency("g", kb) == len(ids) == len(expected), key
@@ -792,3 +794,62 @@ def test_damaged_index_is_rebuilt_by_update(corpus, tmp_path):
     assert fresh.update(corpus)["added"] == len(corpus)
     assert _answers(fresh) == expected
     fresh.close()
+
+
+# -- Whoosh's private internals (#12: used from search/whoosh_compat.py only) ------------------------
+
+
+def test_whoosh_private_names_still_exist(index):
+    """The installed Whoosh still has every private name the index relies on, with the layouts it
+    packs by hand: a Whoosh that renames or changes one fails here, not in a build."""
+    import importlib
+
+    from whoosh.codec.whoosh3 import W3TermInfo
+    from whoosh.filedb import filetables
+
+    for module, owner, names in whoosh_compat.PRIVATE_NAMES:
+        obj = importlib.import_module(module)
+        if owner is not None:
+            obj = getattr(obj, owner)
+        for name in names:
+            assert hasattr(obj, name), f"{module}.{owner or ''}.{name} is gone: update search/whoosh_compat.py"
+    assert W3TermInfo._struct.format == whoosh_compat.TERMINFO.format
+    assert filetables._lengths.format == whoosh_compat.KVLEN.format
+    # instance attributes: on a real segment reader and field writer
+    from whoosh import index as windex
+
+    with windex.open_dir(str(index.index_dir)).searcher() as s:
+        reader = s.reader()
+        assert all(hasattr(reader, n) for n in whoosh_compat.READER_ATTRIBUTES)
+        terms, postfile = whoosh_compat.reader_terms(reader)
+        assert all(hasattr(terms, n) for n in whoosh_compat.TERMS_READER_ATTRIBUTES) and postfile is not None
+    from whoosh.codec import default_codec
+    from whoosh.filedb.filestore import FileStorage, RamStorage
+
+    storage = RamStorage()
+    codec = default_codec()
+    segment = codec.new_segment(storage, "t")
+    fw = codec.field_writer(storage, segment)
+    assert all(hasattr(fw, n) for n in whoosh_compat.FIELD_WRITER_ATTRIBUTES)
+    fw.start_field("g", whoosh_segments.GramField())
+    assert isinstance(whoosh_compat.field_id(fw), int)
+    assert len(whoosh_compat.field_writer_files(fw)) == 2
+    fw.finish_field()
+    fw.close()
+    disk = FileStorage(str(index.index_dir), readonly=True)
+    assert whoosh_compat.latest_generation(disk, si.INDEXNAME) == windex.TOC.read(disk, si.INDEXNAME).generation
+
+
+def test_only_whoosh_compat_uses_whoosh_private_names():
+    names = {n for _m, _o, ns in whoosh_compat.PRIVATE_NAMES for n in ns}
+    names |= set(whoosh_compat.FIELD_WRITER_ATTRIBUTES + whoosh_compat.READER_ATTRIBUTES)
+    names |= set(whoosh_compat.TERMS_READER_ATTRIBUTES)
+    pattern = re.compile(r"\.(" + "|".join(sorted(names)) + r")\b")
+    users = []
+    for path in sorted((REPO / "site_builder").rglob("*.py")):
+        if path.name == "whoosh_compat.py":
+            continue
+        for number, line in enumerate(path.read_text("utf-8").splitlines(), 1):
+            if pattern.search(line):
+                users.append(f"{path.relative_to(REPO)}:{number}: {line.strip()}")
+    assert users == []

@@ -166,3 +166,25 @@ def trend_text(result: dict) -> list[str]:
 
 def _sort_label(sort: str | None) -> str:
     return {"newest": "按时间由新到旧", "oldest": "按时间由旧到新"}.get(sort or "", "按相关度排序")
+
+
+def csv_answer(result: dict, kwic: bool, trend: bool) -> str:
+    """``search --csv``: the trend with ``trend``, else the occurrences with ``kwic``, else the hits."""
+    from ..export import SEARCH_FIELDS, csv_text, search_rows
+
+    if trend:
+        return csv_text(result["trend"], ["year", "speeches", "occurrences", "per_10k_chars"])
+    if kwic:
+        return csv_text(result["occurrences"], ["source", "url", "title", "date", "left", "match", "right"])
+    return csv_text(search_rows(result), SEARCH_FIELDS)
+
+
+def answer_lines(result: dict, kwic: bool, trend: bool, columns: int, bold=lambda s: s) -> list[str]:
+    """``search`` on a terminal ``columns`` wide: the concordance with ``kwic``, else the hits; the
+    trend table with ``trend``; the facets of a list of hits."""
+    lines = kwic_text(result, columns=max(60, columns), bold=bold) if kwic else hits_text(result, bold=bold)
+    if trend:
+        lines += ["", *trend_text(result)]
+    if result["total"] and not kwic:
+        lines += ["", *facet_lines(result)]
+    return lines

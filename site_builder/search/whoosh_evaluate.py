@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import heapq
 from collections import Counter
+from collections.abc import Set as AbstractSet
 from itertools import chain
 
 from .. import analysis
@@ -46,7 +47,7 @@ class _TermInfo:
         if not maps:
             self.cand = set()
         else:
-            cand = maps[0].keys()
+            cand: AbstractSet[int] = maps[0].keys()
             for m in maps[1:]:
                 cand = cand & m.keys()
             self.cand = set(cand)
@@ -178,7 +179,7 @@ _parse_year = querymod.parse_year
 
 
 def _facet_dicts(hits: set[int], snap: _Snapshot) -> dict:
-    years = Counter(map(snap.years.__getitem__, hits))
+    years: Counter = Counter(map(snap.years.__getitem__, hits))
     types = Counter(map(snap.types.__getitem__, hits))
     types.pop("", None)
     themes = Counter(chain.from_iterable(map(snap.themes.__getitem__, hits)))

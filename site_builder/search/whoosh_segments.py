@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterable, Sequence
 from itertools import chain, repeat
 from operator import and_, or_, rshift, sub
 from pathlib import Path
+from typing import Any
 
 from whoosh import fields as wfields
 from whoosh import formats as wformats
@@ -25,6 +26,7 @@ from whoosh.filedb.filestore import FileStorage
 from whoosh.system import pack_ushort
 
 from .. import analysis
+from . import whoosh_compat
 from .whoosh_records import (
     _INT,
     _META_FIELDS,
@@ -113,9 +115,9 @@ def _schema() -> wfields.Schema:
     )
 
 
-_TERMINFO = struct.Struct("!BfIBBfII")  # W3TermInfo._struct
+_TERMINFO = whoosh_compat.TERMINFO
 _EXTENT = struct.Struct("!qi")  # pack_long(offset) + pack_int(length)
-_KVLEN = struct.Struct("!ii")  # filetables._lengths
+_KVLEN = whoosh_compat.KVLEN
 
 
 class _TermWriter:
@@ -129,8 +131,7 @@ class _TermWriter:
 
     def __init__(self, fw):
         self.fw = fw
-        self.postfile = fw._postfile
-        self.tindex = fw._tindex
+        self.postfile, self.tindex = whoosh_compat.field_writer_files(fw)
         self.tfile = self.tindex.dbfile
         self.pbuf = bytearray()
         self.ppos = self.postfile.tell()
@@ -141,7 +142,7 @@ class _TermWriter:
 
     def start_field(self, name: str, fieldobj) -> None:
         self.fw.start_field(name, fieldobj)
-        self.fid = pack_ushort(self.fw._fieldid)
+        self.fid = pack_ushort(whoosh_compat.field_id(self.fw))
 
     def add(self, term: bytes, docs, counts) -> None:
         pbuf = self.pbuf
@@ -200,6 +201,107 @@ def _new_uint_array():
     return array("I")
 
 
+class _StoreWriter:
+    """The text store of a segment being written (``gt_<segment id>.bin``): per document its folded
+    text (UTF-16-LE, at an even offset) and its patches; then the footer with the metadata."""
+
+    def __init__(self, out):
+        self.out = out
+        out.write(_STORE_MAGIC)
+        self.pos = len(_STORE_MAGIC)
+        self.offsets = array("Q")
+        self.nchars = array("I")
+        self.metas: list[tuple] = []
+        self.titles: list[str] = []
+
+    def add(self, meta: tuple, folded: str, patches: bytes) -> None:
+        out, offsets = self.out, self.offsets
+        fb = folded.encode(_TEXT_CODEC, "surrogatepass")
+        out.write(fb)
+        out.write(patches)
+        offsets.append(self.pos)
+        offsets.append(self.pos + len(fb))
+        self.pos += len(fb) + len(patches)
+        offsets.append(self.pos)
+        if self.pos & 1:  # keep every folded text at an even offset (UTF-16 code units)
+            out.write(b"\0")
+            self.pos += 1
+        self.nchars.append(len(folded))
+        self.metas.append(meta)
+        self.titles.append(analysis.fold(meta[2]))
+
+    def finish(self, n: int) -> None:
+        footer = pickle.dumps(
+            {
+                "version": FORMAT_VERSION,
+                "n": n,
+                "offsets": self.offsets.tobytes(),
+                "nchars": self.nchars.tobytes(),
+                "meta": self.metas,
+                "titles": self.titles,
+            },
+            protocol=pickle.HIGHEST_PROTOCOL,
+        )
+        out = self.out
+        out.write(footer)
+        out.write(struct.pack("<Q", len(footer)))
+        out.write(_STORE_END)
+        out.flush()
+        os.fsync(out.fileno())
+
+
+def _write_documents(
+    pdw, schema, store: _StoreWriter, records: Iterable[Record], postings, ids: list[str], tick
+) -> int:
+    """Each record's stored fields, text and gram postings; returns the number of documents."""
+    fieldobjs = [schema[name] for name in _META_FIELDS]
+    n = 0
+    for dn, (meta, folded, patches) in enumerate(records):
+        pdw.start_doc(dn)
+        for name, fobj, value in zip(_META_FIELDS, fieldobjs, meta):
+            pdw.add_field(name, fobj, value, None)
+        pdw.finish_doc()
+        grams = _grams(folded)
+        # Invert: append (docnum << 8 | count capped at 255) to each key's posting
+        # array; all in C (map over bound methods), about 0.3 µs per posting.
+        deque(
+            map(
+                array.append,
+                map(postings.__getitem__, grams.keys()),
+                map(or_, repeat(dn << 8), map(min, grams.values(), repeat(255))),
+            ),
+            0,
+        )
+        store.add(meta, folded, patches)
+        ids.append(meta[0])
+        n = dn + 1
+        if tick is not None:
+            tick()
+    return n
+
+
+def _write_postings(fw, schema, postings: dict, ids: list[str], n: int) -> None:
+    """The gram field's postings, then the id field's (term-index keys must increase)."""
+    tw = _TermWriter(fw)
+    tw.start_field(GRAM_FIELD, schema[GRAM_FIELD])
+    add_term = tw.add
+    # str order is code point order, which is UTF-8 byte order.
+    for key in sorted(postings):
+        packed = postings[key]
+        add_term(
+            key.encode("utf-8", "surrogatepass"),
+            list(map(rshift, packed, repeat(8))),
+            bytes(map(and_, packed, repeat(255))),
+        )
+    tw.fw.finish_field()
+    postings.clear()
+    tw.start_field(ID_FIELD, schema[ID_FIELD])
+    for dn in sorted(range(n), key=ids.__getitem__):
+        add_term(ids[dn].encode("utf-8", "surrogatepass"), [dn], None)
+    tw.fw.finish_field()
+    tw.close()
+
+
 def _write_segment(
     storage, index_dir: Path, codec, schema, records: Iterable[Record], tick: Callable[[], None] | None = None
 ):
@@ -207,91 +309,18 @@ def _write_segment(
     segment = codec.new_segment(storage, INDEXNAME)
     pdw = codec.per_document_writer(storage, segment)
     fw = codec.field_writer(storage, segment)
-    fieldobjs = [schema[name] for name in _META_FIELDS]
     postings: defaultdict = defaultdict(_new_uint_array)
     ids: list[str] = []
-    metas: list[tuple] = []
-    titles: list[str] = []
-    offsets = array("Q")
-    nchars = array("I")
     final = index_dir / _store_name(segment.segment_id())
     tmp = final.with_name(final.name + ".tmp")
-    n = 0
     try:
         with open(tmp, "wb") as out:
-            out.write(_STORE_MAGIC)
-            pos = len(_STORE_MAGIC)
-            for dn, (meta, folded, patches) in enumerate(records):
-                pdw.start_doc(dn)
-                for name, fobj, value in zip(_META_FIELDS, fieldobjs, meta):
-                    pdw.add_field(name, fobj, value, None)
-                pdw.finish_doc()
-                grams = _grams(folded)
-                # Invert: append (docnum << 8 | count capped at 255) to each key's posting
-                # array; all in C (map over bound methods), about 0.3 µs per posting.
-                deque(
-                    map(
-                        array.append,
-                        map(postings.__getitem__, grams.keys()),
-                        map(or_, repeat(dn << 8), map(min, grams.values(), repeat(255))),
-                    ),
-                    0,
-                )
-                fb = folded.encode(_TEXT_CODEC, "surrogatepass")
-                out.write(fb)
-                out.write(patches)
-                offsets.append(pos)
-                offsets.append(pos + len(fb))
-                pos += len(fb) + len(patches)
-                offsets.append(pos)
-                if pos & 1:  # keep every folded text at an even offset (UTF-16 code units)
-                    out.write(b"\0")
-                    pos += 1
-                nchars.append(len(folded))
-                ids.append(meta[0])
-                metas.append(meta)
-                titles.append(analysis.fold(meta[2]))
-                n = dn + 1
-                if tick is not None:
-                    tick()
-            footer = pickle.dumps(
-                {
-                    "version": FORMAT_VERSION,
-                    "n": n,
-                    "offsets": offsets.tobytes(),
-                    "nchars": nchars.tobytes(),
-                    "meta": metas,
-                    "titles": titles,
-                },
-                protocol=pickle.HIGHEST_PROTOCOL,
-            )
-            out.write(footer)
-            out.write(struct.pack("<Q", len(footer)))
-            out.write(_STORE_END)
-            out.flush()
-            os.fsync(out.fileno())
+            store = _StoreWriter(out)
+            n = _write_documents(pdw, schema, store, records, postings, ids, tick)
+            store.finish(n)
         os.replace(tmp, final)
-
         pdw.close()
-        # Postings: the gram field, then the id field (term-index keys must increase).
-        tw = _TermWriter(fw)
-        tw.start_field(GRAM_FIELD, schema[GRAM_FIELD])
-        add_term = tw.add
-        # str order is code point order, which is UTF-8 byte order.
-        for key in sorted(postings):
-            packed = postings[key]
-            add_term(
-                key.encode("utf-8", "surrogatepass"),
-                list(map(rshift, packed, repeat(8))),
-                bytes(map(and_, packed, repeat(255))),
-            )
-        tw.fw.finish_field()
-        del postings
-        tw.start_field(ID_FIELD, schema[ID_FIELD])
-        for dn in sorted(range(n), key=ids.__getitem__):
-            add_term(ids[dn].encode("utf-8", "surrogatepass"), [dn], None)
-        tw.fw.finish_field()
-        tw.close()
+        _write_postings(fw, schema, postings, ids, n)
         segment.set_doc_count(n)
         return segment
     except BaseException:
@@ -397,7 +426,7 @@ def _write_segments_parallel(index_dir: Path, items: Sequence, progress_add, wor
     procs = [ctx.Process(target=_worker_main, args=(str(index_dir), g, queue), daemon=True) for g in groups]
     for p in procs:
         p.start()
-    segs: dict[int, object] = {}
+    segs: dict[int, Any] = {}
     pending = len(procs)
     error = None
     try:

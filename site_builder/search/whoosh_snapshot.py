@@ -18,7 +18,7 @@ from whoosh import index as windex
 from whoosh.filedb.filestore import FileStorage
 from whoosh.reading import SegmentReader, TermNotFound
 
-from . import ranking
+from . import ranking, whoosh_compat
 from .whoosh_records import (
     _INT,
     _STORE_END,
@@ -60,7 +60,7 @@ class _Store:
 
     @classmethod
     def open(cls, path: Path) -> _Store:
-        f = open(path, "rb")
+        f = open(path, "rb")  # noqa: SIM115 -- kept open by the store (its mmap), closed by close()
         try:
             mm = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
             end = len(mm)
@@ -149,8 +149,7 @@ class _Segment:
 
     def __init__(self, reader, base, store, deleted):
         self.reader = reader
-        self.terms = reader._terms
-        self.postfile = reader._terms._postfile
+        self.terms, self.postfile = whoosh_compat.reader_terms(reader)
         self.base = base
         self.store = store
         self.deleted = deleted
@@ -273,9 +272,7 @@ class _Snapshot:
             except TermNotFound:
                 continue
             ids, counts = _read_postings(s.postfile, ti)
-            if s.base:
-                ids = map(add, ids, repeat(s.base))
-            out.update(zip(ids, counts))
+            out.update(zip(map(add, ids, repeat(s.base)) if s.base else ids, counts))
         if self.deleted:
             if len(self.deleted) < len(out):
                 for d in self.deleted:
