@@ -25,13 +25,15 @@ from typing import IO, Literal, overload
 #: may leave them behind (``writer.remove_leftovers``).
 TEMP_NAME = re.compile(r"\.tmp-[a-z0-9_]{8}(\.\w+)?|\..+\.\d+\.tmp")
 
+_SUFFIX = re.compile(r"\.\w+")
 _FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0)
 
 
 def _create_temp(path: Path, parents: bool) -> tuple[int, Path]:
     """Create (exclusively) a new temporary file beside ``path``; return its descriptor and path."""
+    suffix = path.suffix if _SUFFIX.fullmatch(path.suffix) else ""  # so that TEMP_NAME matches
     for _attempt in range(100):
-        tmp = path.with_name(f".tmp-{secrets.token_hex(4)}{path.suffix}")
+        tmp = path.with_name(f".tmp-{secrets.token_hex(4)}{suffix}")
         try:
             return os.open(tmp, _FLAGS, 0o666), tmp  # the umask applies, as with open()
         except FileExistsError:

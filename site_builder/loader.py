@@ -13,7 +13,6 @@ import sys
 import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -26,6 +25,7 @@ from .errors import Problem
 from .markup import Renderer, TooComplex
 from .model import Speech
 from .textio import EncodingProblem, decode_utf8
+from .workers import process_pool
 
 LARGE_FILE = 2 * 1024 * 1024  # a warning: more than one speech in the file?
 MAX_FILE = 4 * 1024 * 1024  # refused unread (parsing 4 MB takes about 5 s, 8 MB 14 s)
@@ -157,52 +157,68 @@ def scan(content: Path) -> tuple[list[SourceFile], list[Problem], set[str]]:
             dirnames[:] = []
             continue
         seen_dirs.add((st.st_dev, st.st_ino))
-        keep = []
-        for d in sorted(dirnames):
-            if d.startswith("."):
-                continue
-            if not _is_utf8(d):  # its speeches could have no URL, nor a row in the cache
-                problems.append(_bad_name_problem(os.path.join(dirpath, d), "folder"))
-                continue
-            keep.append(d)
-        dirnames[:] = keep
-        # Plain strings, not Path objects: at 10,000 files pathlib alone cost more than the stats.
-        prefix = prefix_of(dirpath)
-        for name in sorted(filenames):
-            if not name.endswith(".md") or name.startswith("."):
-                continue
-            path = os.path.join(dirpath, name)
-            if not _is_utf8(name):
-                problems.append(_bad_name_problem(path, "file"))
-                continue
-            try:
-                st = os.stat(path)
-            except OSError as err:
-                problems.append(
-                    Problem(
-                        display_path(path),
-                        None,
-                        None,
-                        f"cannot read this file: {err.strerror}",
-                        "a broken symbolic link? fix or remove it",
-                    )
-                )
-                broken.add(prefix + name)
-                continue
-            if not stat.S_ISREG(st.st_mode):  # reading a pipe would block, a device would never end
-                problems.append(
-                    Problem(
-                        display_path(path),
-                        None,
-                        None,
-                        "not a regular file (a pipe, device or socket): not read",
-                        "remove it, or put the speech's text in an ordinary file",
-                    )
-                )
-                broken.add(prefix + name)
-                continue
-            files.append(SourceFile(prefix + name, path, st.st_mtime_ns, st.st_size))
+        dirnames[:] = _readable_dirs(dirpath, dirnames, problems)
+        _scan_folder(dirpath, prefix_of(dirpath), filenames, files, problems, broken)
     return files, problems, broken
+
+
+def _readable_dirs(dirpath: str, dirnames: list[str], problems: list[Problem]) -> list[str]:
+    """The sub-folders of ``dirpath`` to walk, sorted: not hidden, and with a UTF-8 name."""
+    keep = []
+    for d in sorted(dirnames):
+        if d.startswith("."):
+            continue
+        if not _is_utf8(d):  # its speeches could have no URL, nor a row in the cache
+            problems.append(_bad_name_problem(os.path.join(dirpath, d), "folder"))
+            continue
+        keep.append(d)
+    return keep
+
+
+def _scan_folder(
+    dirpath: str,
+    prefix: str,
+    filenames: list[str],
+    files: list[SourceFile],
+    problems: list[Problem],
+    broken: set[str],
+) -> None:
+    """Add the speech files of one folder to ``files`` (sorted), or their problems to ``problems``."""
+    # Plain strings, not Path objects: at 10,000 files pathlib alone cost more than the stats.
+    for name in sorted(filenames):
+        if not name.endswith(".md") or name.startswith("."):
+            continue
+        path = os.path.join(dirpath, name)
+        if not _is_utf8(name):
+            problems.append(_bad_name_problem(path, "file"))
+            continue
+        try:
+            st = os.stat(path)
+        except OSError as err:
+            problems.append(
+                Problem(
+                    display_path(path),
+                    None,
+                    None,
+                    f"cannot read this file: {err.strerror}",
+                    "a broken symbolic link? fix or remove it",
+                )
+            )
+            broken.add(prefix + name)
+            continue
+        if not stat.S_ISREG(st.st_mode):  # reading a pipe would block, a device would never end
+            problems.append(
+                Problem(
+                    display_path(path),
+                    None,
+                    None,
+                    "not a regular file (a pipe, device or socket): not read",
+                    "remove it, or put the speech's text in an ordinary file",
+                )
+            )
+            broken.add(prefix + name)
+            continue
+        files.append(SourceFile(prefix + name, path, st.st_mtime_ns, st.st_size))
 
 
 class TimeBudgetExceeded(BaseException):
@@ -496,7 +512,7 @@ def _run(todo: list, jobs: int | None):
         return
     done = 0
     try:
-        with ProcessPoolExecutor(max_workers=jobs) as pool:
+        with process_pool(jobs, prefer_fork=True) as pool:
             for result in pool.map(_parse_job, todo, chunksize=16):
                 done += 1
                 yield result
@@ -513,7 +529,7 @@ def _run_isolated(todo: list):
     try:
         for job in todo:
             if pool is None:
-                pool = ProcessPoolExecutor(max_workers=1)
+                pool = process_pool(1, prefer_fork=True)
             try:
                 result = pool.submit(_parse_job, job).result()
             except BrokenProcessPool:

@@ -21,14 +21,15 @@ from __future__ import annotations
 import html
 import math
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import NoReturn
 
 import markdown
 import nh3
 from markdown.extensions.toc import slugify_unicode
-from markdown.treeprocessors import InlineProcessor
 
+from . import markdown_compat
 from .blocks import block_lines, number_blocks
 
 _EXTENSIONS = ["extra", "sane_lists", "toc"]
@@ -162,9 +163,8 @@ class Rendered:
         return max(1, math.ceil(self.word_count / CHARS_PER_MINUTE))
 
 
-# Every inline pattern of the configuration above needs one of these to match: a backslash,
-# backtick, [, !, <, & or an emphasis mark, or the line break "two spaces, newline".
-_INLINE_TRIGGER = re.compile(r"[\\`\[!<&*_]|  \n")
+# The inline patterns of the configuration above: each needs one of markdown_compat.INLINE_TRIGGER's
+# characters to match.
 _INLINE_PATTERNS = frozenset(
     {
         "backtick",
@@ -184,17 +184,6 @@ _INLINE_PATTERNS = frozenset(
         "em_strong",
     }
 )
-
-
-class _FastInlineProcessor(InlineProcessor):
-    """Python-Markdown's inline processor, returning at once a text in which no inline pattern
-    can match (the usual Chinese paragraph has none of the trigger characters): it would try
-    every pattern on it and give it back unchanged. Half of Markdown's time on a speech."""
-
-    def _InlineProcessor__handleInline(self, data: str, patternIndex: int = 0) -> str:
-        if patternIndex == 0 and not _INLINE_TRIGGER.search(data):
-            return data
-        return InlineProcessor._InlineProcessor__handleInline(self, data, patternIndex)
 
 
 # -- Limits ------------------------------------------------------------------------------------
@@ -336,7 +325,7 @@ def check_limits(source: str) -> None:
     definitions = headings = html_depth = abbreviations = nesting_total = para_lines = 0
     start = 1  # the line where the current paragraph began
 
-    def fail(line: int, message: str, hint: str):
+    def fail(line: int, message: str, hint: str) -> NoReturn:
         raise TooComplex(line, message, hint, start)
 
     for number, line in _lines(source):
@@ -387,30 +376,44 @@ def check_limits(source: str) -> None:
                     f"more than {MAX_ABBREVIATIONS} abbreviation definitions (*[…]: …)",
                     "keep the few that matter, or put a backslash before the *",
                 )
-        for i, (name, chars, per_paragraph, per_file, hint) in enumerate(_COUNTED if _ANY_COUNTED.search(line) else ()):
-            if i == _LOOSE:
-                n = line.count("<") - len(_CLOSED.findall(line)) if "<" in line else 0
-            else:
-                n = sum(line.count(c) for c in chars if c in line)
-            if not n:
-                continue
-            para[i] += n
-            total[i] += n
-            if para[i] > per_paragraph:
-                fail(number, f"more than {per_paragraph:,} {name} in the paragraph starting at line {{start}}", hint)
-            if total[i] > per_file:
-                fail(number, f"more than {per_file:,} {name} in the speech", hint)
+        if _ANY_COUNTED.search(line):
+            _count_marks(line, number, para, total, fail)
         if "<" in line:
-            for m in _HTML_TAG.finditer(line):
-                if m.group(2).lower() in _FLAT_TAGS or m.group(3):
-                    continue
-                html_depth = max(0, html_depth - 1) if m.group(1) else html_depth + 1
-                if html_depth > MAX_HTML_NESTING:
-                    fail(
-                        number,
-                        f"HTML elements nested more than {MAX_HTML_NESTING} levels deep",
-                        "close the HTML elements you open, or remove the raw HTML",
-                    )
+            html_depth = _html_depth(line, number, html_depth, fail)
+
+
+def _count_marks(
+    line: str, number: int, para: list[int], total: list[int], fail: Callable[[int, str, str], None]
+) -> None:
+    """Add the line's counted characters (``_COUNTED``) to the paragraph's and the file's counts."""
+    for i, (name, chars, per_paragraph, per_file, hint) in enumerate(_COUNTED):
+        if i == _LOOSE:
+            n = line.count("<") - len(_CLOSED.findall(line)) if "<" in line else 0
+        else:
+            n = sum(line.count(c) for c in chars if c in line)
+        if not n:
+            continue
+        para[i] += n
+        total[i] += n
+        if para[i] > per_paragraph:
+            fail(number, f"more than {per_paragraph:,} {name} in the paragraph starting at line {{start}}", hint)
+        if total[i] > per_file:
+            fail(number, f"more than {per_file:,} {name} in the speech", hint)
+
+
+def _html_depth(line: str, number: int, depth: int, fail: Callable[[int, str, str], None]) -> int:
+    """The depth of open HTML elements after ``line``, given ``depth`` before it."""
+    for m in _HTML_TAG.finditer(line):
+        if m.group(2).lower() in _FLAT_TAGS or m.group(3):
+            continue
+        depth = max(0, depth - 1) if m.group(1) else depth + 1
+        if depth > MAX_HTML_NESTING:
+            fail(
+                number,
+                f"HTML elements nested more than {MAX_HTML_NESTING} levels deep",
+                "close the HTML elements you open, or remove the raw HTML",
+            )
+    return depth
 
 
 class Renderer:
@@ -420,8 +423,7 @@ class Renderer:
         self.trust_html = trust_html
         self._md = markdown.Markdown(extensions=_EXTENSIONS, extension_configs=_EXTENSION_CONFIGS)
         # Only with exactly the patterns whose trigger characters are known (see above).
-        if {p.name for p in self._md.inlinePatterns._priority} == _INLINE_PATTERNS:
-            self._md.treeprocessors.register(_FastInlineProcessor(self._md), "inline", 20)
+        markdown_compat.install_fast_inline(self._md, _INLINE_PATTERNS)
 
     def render(self, source: str) -> Rendered:
         """Raises TooComplex when ``source`` is past one of the limits."""

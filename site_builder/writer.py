@@ -4,16 +4,11 @@ from __future__ import annotations
 
 import errno
 import os
-import re
 import shutil
-import tempfile
 from pathlib import Path
 
-_UMASK = os.umask(0)
-os.umask(_UMASK)
-FILE_MODE = 0o666 & ~_UMASK  # what open() would give: mkstemp's 0600 is too strict for a web server
-
 from .errors import SiteBuilderError
+from .fileio import TEMP_NAME, write_atomic
 
 
 class WriteError(SiteBuilderError):
@@ -26,16 +21,7 @@ def write_file(root: Path, rel_path: str, data: bytes) -> bool:
     try:
         if target.is_file() and target.stat().st_size == len(data) and target.read_bytes() == data:
             return False
-        target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".tmp-", suffix=target.suffix)
-        try:
-            with os.fdopen(fd, "wb") as fh:
-                fh.write(data)
-            os.chmod(tmp, FILE_MODE)
-            os.replace(tmp, target)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        write_atomic(target, data)
     except OSError as err:
         raise WriteError(_explain(err, target)) from None
     return True
@@ -51,9 +37,9 @@ def _explain(err: OSError, target: Path) -> str:
     return f"{target}: cannot write ({err.strerror})."
 
 
-#: Temporary files of write_file (mkstemp: ".tmp-" + 8 characters + the target's suffix) and of
-#: static_index._write_atomic (".<name>.<pid>.tmp"): never renamed into place, so never published.
-_LEFTOVER = re.compile(r"\.tmp-[a-z0-9_]{8}(\.\w+)?|\..+\.\d+\.tmp")
+#: Temporary files of fileio (".tmp-" + 8 characters + the target's suffix) and of older writers
+#: (".<name>.<pid>.tmp"): never renamed into place, so never published.
+_LEFTOVER = TEMP_NAME
 
 
 def remove_leftovers(root: Path) -> list[str]:

@@ -112,3 +112,12 @@ def test_text_mode_writes_utf8_and_keeps_newlines(tmp_path):
     assert target.read_bytes() == '{"format": "三"}\r\n'.encode()
     with pytest.raises(ValueError):
         atomic_open(target, "a")
+
+
+def test_a_suffix_the_cleaner_would_not_know_is_left_off_the_temporary_name(tmp_path):
+    target = tmp_path / "archive.some-thing"
+    with atomic_open(target) as fh:
+        fh.write(b"x")
+        (name,) = os.listdir(tmp_path)
+        assert TEMP_NAME.fullmatch(name), name
+    assert target.read_bytes() == b"x"

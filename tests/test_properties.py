@@ -772,7 +772,7 @@ def test_inline_fast_path_renders_like_python_markdown(text):
     from site_builder import markup
 
     fast = markup.Renderer()
-    assert type(fast._md.treeprocessors["inline"]).__name__ == "_FastInlineProcessor"
+    assert type(fast._md.treeprocessors["inline"]).__name__ == "FastInlineProcessor"
     assert fast.render(text) == _plain_renderer().render(text)
 
 

@@ -15,6 +15,7 @@ import traceback
 
 from ..config import SiteConfig
 from ..errors import SiteBuilderError
+from ..workers import mp_context
 from .limits import RECYCLE_BUILDS
 
 
@@ -26,7 +27,7 @@ class BuildCrashed(Exception):
         self.details = details
 
 
-WARM_MODULES = ("site_builder.build", "site_builder.related", "site_builder.search_index", "site_builder.static_index")
+WARM_MODULES = ("site_builder.build", "site_builder.related", "site_builder.search_index", "site_builder.static_search")
 
 
 def _build_worker(conn) -> None:
@@ -107,19 +108,10 @@ def _live_environments() -> int:
 BUILD_WORKER = _build_worker  # what the build process runs (tests put a crash in its place)
 
 
-def _build_context():
-    """forkserver (a clean single-threaded process forks the build process), else spawn.
-    Never fork: the server runs request threads, and a fork copies locks they may hold."""
-    import multiprocessing
-
-    if "forkserver" in multiprocessing.get_all_start_methods():
-        return multiprocessing.get_context("forkserver")
-    return multiprocessing.get_context("spawn")
-
-
 class BuildProcess:
     """The server's builds, run one at a time in a long-lived process of their own (started with
-    ``_build_context``, replaced after a crash and every RECYCLE_BUILDS builds)."""
+    ``workers.mp_context()``: forkserver or spawn, never fork, since the server runs request
+    threads and a fork copies locks they may hold; replaced after a crash and every RECYCLE_BUILDS builds)."""
 
     def __init__(self, recycle_after: int = RECYCLE_BUILDS):
         self.recycle_after = recycle_after
@@ -139,7 +131,7 @@ class BuildProcess:
         self._close_locked(grace=5.0)
         import multiprocessing.util
 
-        ctx = _build_context()
+        ctx = mp_context()
         ours, theirs = ctx.Pipe()
         proc = ctx.Process(target=BUILD_WORKER, args=(theirs,), name="site-builder-build")
         proc.start()

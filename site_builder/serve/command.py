@@ -12,6 +12,7 @@ import click
 
 from ..config import SiteConfig, load_config
 from ..errors import SiteBuilderError
+from ..workers import avoid_fork_by_default
 from .app import App
 from .hosts import is_loopback
 from .http_server import PreviewHTTPServer
@@ -115,19 +116,6 @@ class PreviewServer:
         self.stop()
 
 
-def _no_fork_from_threads() -> None:
-    """A backstop: rebuilds run in their own process (``BuildProcess``), but should anything in this
-    threaded process start workers, a pool forked from it can inherit a lock some thread held and
-    hang. Make the default a clean fork server instead."""
-    import multiprocessing
-
-    if "forkserver" in multiprocessing.get_all_start_methods():
-        try:
-            multiprocessing.set_start_method("forkserver")
-        except RuntimeError:  # already chosen by someone else: leave it
-            pass
-
-
 def initial_build(config: SiteConfig, warnings: list, log) -> None:
     """Build before serving; report like `site-builder build`, but go on serving whatever happens."""
     from ..build import build as run_build
@@ -203,7 +191,10 @@ def serve_command(host, port, content, output, drafts, no_watch, no_reload):
     }
     config, warnings = load_config(Path.cwd(), overrides)
     initial_build(config, warnings, log)
-    _no_fork_from_threads()
+    # A backstop: rebuilds run in their own process (BuildProcess) and the project's pools never
+    # fork a threaded process (workers.py), but should a library start processes of its own from
+    # this threaded one, make its default a clean fork server.
+    avoid_fork_by_default()
     try:
         server = PreviewServer(
             config, host, port, watch=not no_watch, livereload=not no_reload, overrides=overrides, log=log
