@@ -23,7 +23,7 @@ from .build_index import index_docs as _index_docs
 from .build_support import BuildResult, TemplateProblem, build_lock
 from .build_support import Clock as _Clock
 from .build_support import shower as _shower
-from .cache import BuildCache
+from .cache import BuildCache, remove_stale
 from .config import SiteConfig
 from .errors import Problem, SiteBuilderError, UsageError
 from .model import Archive, build_archive
@@ -169,6 +169,7 @@ def build(config: SiteConfig, progress=None, notify=None, explain: bool = False)
     _require_content(config)
     try:
         with build_lock(config.state_dir, notify=notify):
+            remove_stale(config.state_dir.parent, keep=config.state_dir, notify=notify)
             cache = BuildCache(config.state_dir)
             try:
                 result = _build_locked(config, cache, progress, explain)

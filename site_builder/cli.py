@@ -136,6 +136,26 @@ def check(content, output, drafts, quiet):
 
 
 @cli.command(context_settings=CONTEXT)
+@content_options
+@click.option("--all", "all_caches", is_flag=True, help="Delete the caches of every output folder beside this one too.")
+@click.option("--site", is_flag=True, help="Also delete the output folder (only a site that build wrote).")
+def clean(content, output, all_caches, site):
+    """Delete the build cache of the output folder (删除构建缓存); the site itself stays unless --site.
+
+    The cache (.site_builder_cache/ beside the output folder: parsed speeches, both search indexes'
+    state) is only a cache: the next build makes it again, from scratch. Caches of output folders
+    that no longer exist are deleted too (build does that as well). Example: site-builder clean --site
+    """
+    from .cache import clean as run_clean
+
+    config, _ = _config(content, output)
+    lines, code = run_clean(config.output, config.content, all_caches=all_caches, site=site)
+    for line in lines:
+        click.echo(line, err=True)
+    sys.exit(code)
+
+
+@cli.command(context_settings=CONTEXT)
 @click.argument("query")
 @click.option("--year", help="A year (2020) or a range (2018-2020). 年份或年份范围。")
 @click.option("--meeting-type", "meeting_type", help="Only this meeting type, e.g. 座谈会.")

@@ -1,0 +1,154 @@
+"""The build cache (#15): bodies stored compressed, an old cache taken over, caches of output folders
+that are gone removed by the next build, and ``site-builder clean``."""
+
+from __future__ import annotations
+
+import fcntl
+import shutil
+import sqlite3
+
+from conftest import speech
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from site_builder import cache as cachemod
+from site_builder.cache import BuildCache, pack_body, unpack_body
+from site_builder.config import load_config
+
+LONG = "同志们：\n\n" + "\n\n".join(
+    f"## {i}、要如履薄冰，恪尽职守\n\n第{i}段：抓落实，不搞形式主义。" * 3 for i in range(40)
+)
+SPEECHES = {
+    "2020/党建.md": speech(body=LONG),
+    "2021/座谈.md": speech(title="在2021年座谈会上的讲话", date="2021-05-06", body="一段话。\n\n另一段。\n"),
+}
+
+
+def state_of(site):
+    return load_config(site.root, {})[0].state_dir
+
+
+@settings(max_examples=60, deadline=None)
+@given(html=st.text(), text=st.text())
+def test_a_body_comes_back_exactly(html, text):
+    assert unpack_body(pack_body(html, text)) == (html, text)
+
+
+def test_the_cache_stores_bodies_compressed_and_gives_them_back(make_site):
+    site = make_site(SPEECHES)
+    assert site.run("build", "-q") == 0
+    db = sqlite3.connect(state_of(site) / "cache.sqlite")
+    assert {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")} == {
+        "files",
+        "parsed",
+        "pages",
+        "kv",
+    }
+    rows = db.execute("SELECT source, digest, body FROM parsed").fetchall()
+    db.close()
+    assert sorted(r[0] for r in rows) == sorted(SPEECHES)
+    cache = BuildCache(state_of(site), readonly=True)
+    try:
+        for source, digest, blob in rows:
+            html, text = cache.body(source, digest)
+            assert "恪尽职守" in text or "一段话" in text
+            assert text.split("\n")[0] in html
+            if source == "2020/党建.md":  # text and HTML together take less than the text alone
+                assert len(blob) < len(text.encode()) / 2
+    finally:
+        cache.close()
+
+
+def test_a_cache_of_the_old_format_is_taken_over_and_compacted(make_site):
+    site = make_site(SPEECHES)
+    state = state_of(site)
+    state.mkdir(parents=True)
+    db = sqlite3.connect(state / "cache.sqlite")
+    db.execute("CREATE TABLE docs (source TEXT, digest TEXT, meta BLOB, html TEXT, text TEXT)")
+    db.executemany(
+        "INSERT INTO docs VALUES (?, ?, ?, ?, ?)", [(f"x{i}", "d", b"", "页" * 5000, "字" * 5000) for i in range(50)]
+    )
+    db.commit()
+    db.close()
+    before = (state / "cache.sqlite").stat().st_size
+    assert site.run("build", "-q") == 0
+    db = sqlite3.connect(state / "cache.sqlite")
+    assert not db.execute("SELECT 1 FROM sqlite_master WHERE name='docs'").fetchall()
+    db.close()
+    assert (state / "cache.sqlite").stat().st_size < before / 2
+    assert any("恪尽职守" in p.read_text(encoding="utf-8") for p in site.output.glob("speeches/**/*.html"))
+
+
+def test_a_build_removes_the_caches_of_output_folders_that_are_gone(make_site, capsys):
+    site = make_site(SPEECHES)
+    assert site.run("build", "-q", "--output", "old") == 0
+    assert site.run("build", "-q", "--output", "kept") == 0
+    root = site.root / ".site_builder_cache"
+    names = sorted(p.name for p in root.iterdir())
+    assert [n.rpartition("-")[0] for n in names] == ["kept", "old"]
+    capsys.readouterr()
+    for p in sorted((site.root / "old").rglob("*"), reverse=True):
+        p.rmdir() if p.is_dir() else p.unlink()
+    (site.root / "old").rmdir()
+    assert site.run("build", "--output", "output") == 0
+    err = capsys.readouterr().err
+    left = sorted(p.name.rpartition("-")[0] for p in root.iterdir())
+    assert left == ["kept", "output"]
+    (note,) = [line for line in err.splitlines() if "已删除构建缓存" in line]
+    assert "old" in note and "已不存在" in note
+
+
+def test_a_cache_whose_build_is_running_is_not_removed(make_site):
+    site = make_site(SPEECHES)
+    assert site.run("build", "-q", "--output", "busy") == 0
+    (state,) = (site.root / ".site_builder_cache").iterdir()
+    shutil.rmtree(site.root / "busy")
+    with open(state / "build.lock", "a+") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        assert cachemod.remove_stale(state.parent) == []
+        assert state.is_dir()
+        assert site.run("clean", "--output", "busy") == 1
+        assert state.is_dir()
+    assert cachemod.remove_stale(state.parent) == [site.root / "busy"]
+    assert not state.exists() and not state.parent.exists()
+
+
+def test_clean_deletes_the_cache_and_keeps_the_site(make_site, capsys):
+    site = make_site(SPEECHES)
+    assert site.run("build", "-q") == 0
+    assert site.run("build", "-q", "--output", "other") == 0
+    pages = site.files()
+    capsys.readouterr()
+    assert site.run("clean") == 0
+    err = capsys.readouterr().err
+    assert "已删除构建缓存" in err and "deleted the build cache" in err
+    assert [p.name.rpartition("-")[0] for p in (site.root / ".site_builder_cache").iterdir()] == ["other"]
+    assert site.files() == pages
+    assert site.run("clean") == 0
+    assert "没有需要删除的构建缓存" in capsys.readouterr().err
+    assert site.run("build", "-q") == 0  # builds again from nothing, the same site
+    assert site.files() == pages
+
+
+def test_clean_all_and_site(make_site, capsys):
+    site = make_site(SPEECHES)
+    assert site.run("build", "-q") == 0
+    assert site.run("build", "-q", "--output", "other") == 0
+    assert site.run("clean", "--all", "--site") == 0
+    assert not (site.root / ".site_builder_cache").exists()
+    assert not site.output.exists()
+    assert (site.root / "other" / "index.html").is_file()  # --all is about caches; --site only this output
+    assert (site.content / "2020/党建.md").is_file()
+
+
+def test_clean_site_never_deletes_a_folder_build_did_not_write(make_site, capsys):
+    site = make_site(SPEECHES)
+    (site.root / "notes").mkdir()
+    (site.root / "notes" / "a.txt").write_text("mine", encoding="utf-8")
+    assert site.run("clean", "--site", "--output", "notes") == 1
+    assert "未删除输出文件夹" in capsys.readouterr().err
+    assert (site.root / "notes" / "a.txt").read_text(encoding="utf-8") == "mine"
+    # the project folder itself, even when it holds a built site
+    assert site.run("build", "-q", "--output", ".") == 0
+    assert site.run("clean", "--site", "--output", ".") == 1
+    assert (site.content / "2020/党建.md").is_file() and (site.root / "index.html").is_file()
