@@ -39,7 +39,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from site_builder import analysis, query  # noqa: E402
-from site_builder.static_index import IndexDoc, StaticIndex  # noqa: E402
+from site_builder.static_search import IndexDoc, StaticIndex  # noqa: E402
 
 WORK = REPO / "bench" / ".work"
 CHROMIUM = "/usr/bin/chromium"

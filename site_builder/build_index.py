@@ -194,7 +194,7 @@ def _update_indexes(config: SiteConfig, docs: list, clock) -> tuple[dict, dict[s
 def _unindexable(docs: list) -> dict[str, str]:
     """{source: error} of the docs that an index's per-speech analysis fails on."""
     from .search_index import analyse_doc as whoosh_analyse
-    from .static_index import analyse as static_analyse
+    from .static_search.analyser import analyse as static_analyse
 
     bad = {}
     for doc in docs:
@@ -208,7 +208,7 @@ def _unindexable(docs: list) -> dict[str, str]:
 
 def _update_both(config: SiteConfig, docs: list, clock) -> dict:
     from .search_index import SearchIndex
-    from .static_index import StaticIndex
+    from .static_search import StaticIndex
 
     stats: dict = {}
     index = SearchIndex(config.state_dir / "whoosh")

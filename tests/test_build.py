@@ -338,7 +338,7 @@ def test_a_small_change_updates_the_search_indexes_beside_the_pages(make_site, c
 
 
 def test_a_bug_in_the_background_index_update_is_one_line_and_exit_70(make_site, capsys, monkeypatch):
-    from site_builder import static_index
+    from site_builder import static_search
 
     site = make_site({"2020/甲.md": speech(title="甲讲话", date="2020-01-02")})
     assert site.run("build", "-q") == 0
@@ -347,7 +347,7 @@ def test_a_bug_in_the_background_index_update_is_one_line_and_exit_70(make_site,
     def broken(self, docs):
         raise ValueError("a bug")
 
-    monkeypatch.setattr(static_index.StaticIndex, "update", broken)
+    monkeypatch.setattr(static_search.StaticIndex, "update", broken)
     capsys.readouterr()
     assert site.run("build", "-q") == 70
     err = capsys.readouterr().err

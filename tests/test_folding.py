@@ -15,7 +15,7 @@ from test_static_search import CHROMIUM, _render_search_page, _run, _search_url,
 
 from site_builder import analysis, query
 from site_builder import search_index as wsi
-from site_builder.static_index import IndexDoc, StaticIndex
+from site_builder.static_search import IndexDoc, StaticIndex
 
 INVISIBLE = [
     *map(chr, range(0x200B, 0x2010)),

@@ -285,18 +285,18 @@ def test_a_speech_page_that_fails_to_render_is_a_problem_of_its_file(good, capsy
 
 @pytest.mark.parametrize("fork", [True, False])
 def test_a_speech_the_indexers_fail_on_is_left_out_and_named(good, capsys, monkeypatch, fork):
-    from site_builder import static_index
+    from site_builder.static_search import analyser
 
     if not fork:
         monkeypatch.setenv("SITE_BUILDER_NO_FORK", "1")
-    real = static_index.analyse
+    real = analyser.analyse
 
     def analyse(doc):
         if "毒药" in doc.body:
             raise UnicodeError("cannot take this text")
         return real(doc)
 
-    monkeypatch.setattr(static_index, "analyse", analyse)
+    monkeypatch.setattr(analyser, "analyse", analyse)
     good.write("2020/poison.md", speech(title="毒", body="毒药\n"))
     code, err = run(good, "build", "-q", capsys=capsys)
     assert code == 1, err
@@ -539,20 +539,20 @@ def test_vocabulary_entries_differing_only_in_case_are_errors_naming_both_files(
     ck=st.integers(1, 4),
 )
 def test_patching_a_long_posting_equals_writing_it_again(docs, removed, added, ck):
-    from site_builder import static_index as si
+    from site_builder.static_search import patching, wire
 
-    entries = [(d, si._k_code(1 + d % 3, d % 2, d % 5 == 0)) for d in sorted(docs)]
-    parts = si._encode("k", entries, -1)
+    entries = [(d, wire.k_code(1 + d % 3, d % 2, d % 5 == 0)) for d in sorted(docs)]
+    parts = wire.encode_entries("k", entries, -1)
     posting = "".join(parts)
-    changes = {d: None for d in removed} | {d: si._k_code(b, 0, 0) for d, b in added.items()}
-    real_ck, real_big = si.CK, si.BIG
-    si.CK, si.BIG = ck, 0  # every posting "long", a checkpoint every ck entries
+    changes = {d: None for d in removed} | {d: wire.k_code(b, 0, 0) for d, b in added.items()}
+    real_ck, real_big = wire.CK, wire.BIG
+    wire.CK, wire.BIG = ck, 0  # every posting "long", a checkpoint every ck entries
     try:
-        checkpoints = si._checkpoints(entries, parts, -1, 0)
-        patched, _checkpoints, delta = si._patch_posting("k", posting, checkpoints, changes)
+        checkpoints = patching.checkpoints(entries, parts, -1, 0)
+        patched, _checkpoints, delta = patching.patch_posting("k", posting, checkpoints, changes)
     finally:
-        si.CK, si.BIG = real_ck, real_big
-    expected = si._apply(entries, changes)
-    assert patched == "".join(si._encode("k", expected, -1))
+        wire.CK, wire.BIG = real_ck, real_big
+    expected = patching.apply_changes(entries, changes)
+    assert patched == "".join(wire.encode_entries("k", expected, -1))
     assert delta == len(expected) - len(entries)
-    assert si._decode("k", patched, 0, len(patched), -1) == expected
+    assert wire.decode_entries("k", patched, 0, len(patched), -1) == expected

@@ -630,11 +630,11 @@ def test_a_full_disk_while_writing_pages(published, tmp_path, monkeypatch, capsy
 
 @pytest.mark.parametrize("where", ["static index", "whoosh index", "build cache"])
 def test_a_full_disk_while_writing_the_indexes_or_the_cache(published, tmp_path, monkeypatch, capsys, where):
-    import builtins
     import sqlite3
 
     from site_builder import cache as cachemod
-    from site_builder import search_index, static_index
+    from site_builder import search_index
+    from site_builder.static_search import files as static_files
 
     site, before = published
     _change_everything(site)
@@ -647,13 +647,7 @@ def test_a_full_disk_while_writing_the_indexes_or_the_cache(published, tmp_path,
         raise OSError(28, "No space left on device")
 
     if where == "static index":
-
-        def opener(file, mode="r", *args, **kwargs):
-            if "w" in mode:
-                full()
-            return builtins.open(file, mode, *args, **kwargs)
-
-        monkeypatch.setattr(static_index, "open", opener, raising=False)
+        monkeypatch.setattr(static_files, "write_atomic", full)
         expected = r"output/search\S*: the disk is full"
     elif where == "whoosh index":
         monkeypatch.setattr(search_index.SearchIndex, "update", full)

@@ -54,7 +54,7 @@ from site_builder.config import load_config
 REPO = Path(__file__).resolve().parents[1]
 SEED = int(os.environ.get("RELIABILITY_SEED", "20240607"))
 N_SPEECHES = 30
-WORDS = ["党建", "廉政", "队伍", "建设", "基层", "治理", "发展", "改革", "创新", "如履薄冰", "恪尽职守", "同志们", "工作", "会议", "要求", "落实", "责任", "全面", "从严", "治党", "人民", "群众", "服务", "质量", "安全", "稳定", "调查", "研究", "作风", "纪律"]
+WORDS = ["党建", "廉政", "队伍", "建设", "基层", "治理", "发展", "改革", "创新", "如履薄冰", "恪尽职守", "同志们", "工作", "会议", "要求", "落实", "责任", "全面", "从严", "治党", "人民", "群众", "服务", "质量", "安全", "稳定", "调查", "研究", "作风", "纪律"]  # fmt: skip
 QUERIES = ["党建", "修订", "新增", "如履薄冰 -廉政", "讲话", "队伍 OR 纪律", "调查研究"]
 STAGES = ["start-up", "parse", "model", "related", "render", "whoosh index", "static index", "end"]
 KILLS_PER_VARIANT = 6
@@ -171,12 +171,10 @@ def static_references(out: Path) -> set[str]:
             refs.add(name)
             path = search / name
             if path.is_file():
-                from site_builder.static_index import _hexname
+                from site_builder.static_search.wire import hexname
 
                 refs |= {
-                    f"{prefix}/x/{_hexname(key)}.js"
-                    for key, post in _js_payload(path.read_bytes()).items()
-                    if post == 0
+                    f"{prefix}/x/{hexname(key)}.js" for key, post in _js_payload(path.read_bytes()).items() if post == 0
                 }
     refs |= {f"t/{n // meta['tdir']}/{n}-0.js" for n in range(meta["n"])}
     return refs
@@ -258,7 +256,7 @@ def stage_windows(root: Path) -> dict[str, tuple[float, float]]:
     )
     wall = time.perf_counter() - started
     assert proc.returncode == 0, proc.stderr
-    line = next(l for l in proc.stderr.splitlines() if "seconds per stage:" in l)
+    line = next(x for x in proc.stderr.splitlines() if "seconds per stage:" in x)
     timings = [
         (m.group(1), float(m.group(2)))
         for m in re.finditer(r"([a-z ]+?) (\d+\.\d+)(?:,|$)", line.split(":", 1)[1].strip())
@@ -481,7 +479,7 @@ class _Crash(BaseException):
     strict=True,
     raises=AssertionError,
     reason=(
-        "static_index.update replaces the files of output/search/ one by one in place and meta.js last: "
+        "StaticIndex.update replaces the files of output/search/ one by one in place and meta.js last: "
         "a build killed in between leaves the previous meta.js naming bucket/text files that are already "
         "the new ones (doc numbers shift when a speech is inserted by date), so the search page can "
         "answer from a mixture until the next build. Needs the static index to write a new generation "
@@ -491,13 +489,13 @@ class _Crash(BaseException):
 def test_static_index_interrupted_mid_write_is_one_generation(base, expected, tmp_path, monkeypatch):
     """The browser reads meta.js and then the files it names: after a crash these must all be of
     the same generation (all previous or all new), or the search page answers from a mixture."""
-    from site_builder import static_index
+    from site_builder.static_search import files as static_files
 
     site, old_files, _ = base
     variant = "small"
     new_files, _, _ = expected[variant]
     monkeypatch.setenv("SITE_BUILDER_NO_FORK", "1")  # the crash below must happen in this process
-    real = static_index._write_atomic
+    real = static_files.write_atomic
     mixed = []
     for cut in (1, 10, 60):
         trial = copy_site(site, tmp_path / f"cut{cut}")
@@ -512,11 +510,11 @@ def test_static_index_interrupted_mid_write_is_one_generation(base, expected, tm
                     raise _Crash()
             return real(path, data)
 
-        monkeypatch.setattr(static_index, "_write_atomic", write_then_crash)
+        monkeypatch.setattr(static_files, "write_atomic", write_then_crash)
         config = load_config(trial.root, {})[0]
         with pytest.raises(_Crash):
             buildmod.build(config)
-        monkeypatch.setattr(static_index, "_write_atomic", real)
+        monkeypatch.setattr(static_files, "write_atomic", real)
         now = output_files(trial)
         gen = old_files if now["search/meta.js"] == old_files["search/meta.js"] else new_files
         assert now["search/meta.js"] == gen["search/meta.js"]

@@ -3,6 +3,7 @@ update rewrites only the files that hold that doc's keys."""
 
 from __future__ import annotations
 
+import itertools
 import json
 import random
 import re
@@ -14,8 +15,7 @@ import pytest
 from test_static_search import _tree, make_docs
 
 from site_builder import analysis
-from site_builder import static_index as si
-from site_builder.static_index import IndexDoc, StaticIndex
+from site_builder.static_search import IndexDoc, StaticIndex, analyser, index, keys, wire
 
 
 def _edit(d: IndexDoc, **changes) -> IndexDoc:
@@ -44,11 +44,11 @@ def _allowed(out: Path, docs: list[IndexDoc], number: int) -> set[str]:
     allowed = {"meta.js", "facets.js"} | {f"t/{number // meta['tdir']}/{number}-{part}.js" for part in (0, 1)}
     for d in docs:
         k, p = _keys(d)
-        for prefix, keys, counts in (("k", k, meta["kbs"]), ("p", p, meta["pbs"])):
-            layout = si._Layout(counts)
-            for key in keys:
+        for prefix, grams, counts in (("k", k, meta["kbs"]), ("p", p, meta["pbs"])):
+            layout = wire.Layout(counts)
+            for key in grams:
                 allowed.add(f"{prefix}/{layout.bucket(key)}.js")
-                allowed.add(f"{prefix}/x/{si._hexname(key)}.js")
+                allowed.add(f"{prefix}/x/{wire.hexname(key)}.js")
     return allowed
 
 
@@ -65,13 +65,13 @@ def _number(docs: list[IndexDoc], doc_id: str) -> int:
 @pytest.fixture
 def small_postings(monkeypatch):
     """Long-posting files and checkpoints on the small test corpus too."""
-    monkeypatch.setattr(si, "BIG", 120)
-    monkeypatch.setattr(si, "CK", 3)
+    monkeypatch.setattr(wire, "BIG", 120)
+    monkeypatch.setattr(wire, "CK", 3)
 
 
 def _long_doc(docs: list[IndexDoc]) -> int:
     """Index of a doc whose text has two parts (longer than HEAD characters)."""
-    return next(i for i, d in enumerate(docs) if len(d.body) > si.HEAD + 100)
+    return next(i for i, d in enumerate(docs) if len(d.body) > wire.HEAD + 100)
 
 
 @pytest.mark.parametrize("small", [False, True])
@@ -88,7 +88,7 @@ def test_one_doc_update_rewrites_only_its_files(tmp_path, request, small, which)
     # between its text's two parts, so both change).
     i = 5 if which == "short" else _long_doc(docs)
     old = docs[i]
-    assert (len(old.body) > si.HEAD) == (which == "two-part")
+    assert (len(old.body) > wire.HEAD) == (which == "two-part")
     new = _edit(old, body=old.body[:10] + "新增一句话：如履薄冰。" + old.body[10:], fingerprint="edited")
     edited = docs[:i] + [new] + docs[i + 1 :]
     before, before_bytes = _stamps(search), _tree(search)
@@ -100,7 +100,7 @@ def test_one_doc_update_rewrites_only_its_files(tmp_path, request, small, which)
     number = _number(edited, new.id)
     assert rewritten <= _allowed(out, [old, new], number), rewritten - _allowed(out, [old, new], number)
     texts = {n for n in rewritten if n.startswith("t/")}
-    assert texts == {f"t/{number // si.T_DIR}/{number}-{part}.js" for part in range(1 + (which == "two-part"))}
+    assert texts == {f"t/{number // wire.T_DIR}/{number}-{part}.js" for part in range(1 + (which == "two-part"))}
     assert len(rewritten) < len(after) / 4
     # A new, newest speech: appended, the others keep their numbers.
     added = _edit(
@@ -182,7 +182,7 @@ def test_a_damaged_output_is_written_afresh(tmp_path):
 
 
 def test_pool_and_serial_builds_are_identical(tmp_path, monkeypatch):
-    monkeypatch.setattr(si, "POOL_MIN_DOCS", 4)
+    monkeypatch.setattr(index, "POOL_MIN_DOCS", 4)
     docs = make_docs()
     StaticIndex(tmp_path / "s1", tmp_path / "serial", jobs=1).update(docs)
     StaticIndex(tmp_path / "s2", tmp_path / "pool").update(docs)
@@ -254,29 +254,29 @@ def _reference_entries(d: IndexDoc) -> tuple[dict, dict]:
     p = {}
     for t, pos in where.items():
         hidx = [i for i, o in enumerate(pos) if o in heading]
-        prefix = (si.vlq(len(hidx)) + "".join(si.vlq(b - a - 1) for a, b in zip([-1, *hidx], hidx))) if hidx else ""
+        prefix = (wire.vlq(len(hidx)) + "".join(wire.vlq(b - a - 1) for a, b in zip([-1, *hidx], hidx))) if hidx else ""
         p[t] = (
             len(pos),
             int(bool(hidx)),
-            prefix + si.vlq(pos[0]) + "".join(si.vlq(b - a - 1) for a, b in zip(pos, pos[1:])),
+            prefix + wire.vlq(pos[0]) + "".join(wire.vlq(b - a - 1) for a, b in itertools.pairwise(pos)),
         )
     return k, p
 
 
 @pytest.mark.parametrize("dense", [True, False])
 def test_doc_entries_of_odd_texts(tmp_path, monkeypatch, dense):
-    monkeypatch.setattr(si, "_DENSE", dense)
+    monkeypatch.setattr(analyser, "_DENSE", dense)
     headed = [_edit(d, headings=(0, 2)) for d in make_docs() if d.body.count("\n") >= 2][:3]
     assert headed
     for d in _odd_docs() + make_docs()[:5] + headed:
-        meta, data = si.analyse(d)
+        meta, data = analyser.analyse(d)
         path = tmp_path / "doc.bin"
         path.write_bytes(data)
-        k, p = si._doc_entries(str(path), meta["offsets"])
+        k, p = analyser.doc_entries(str(path), meta["offsets"])
         assert (k, p) == _reference_entries(d), d.title
         assert meta["tlen"] == len(analysis.fold(d.title))
         for key in list(k) + list(p):  # keys are filed by the hash of their UTF-16-LE code units
-            assert si.khash(key) == int(si._khash_np(np.array([_key_int(key)], np.uint64))[0])
+            assert wire.khash(key) == int(keys.khash_np(np.array([_key_int(key)], np.uint64))[0])
 
 
 def _key_int(key: str) -> int:
@@ -286,9 +286,9 @@ def _key_int(key: str) -> int:
 
 def test_vlq_vectorised():
     vals = [0, 1, 31, 32, 1023, 1024, 32767, 32768, 10**6, 2**31, 2**40]
-    chars, n = si._vlq_np(np.array(vals, np.uint64))
-    assert chars.tobytes().decode("ascii") == "".join(si.vlq(v) for v in vals)
-    assert n.tolist() == [len(si.vlq(v)) for v in vals]
+    chars, n = keys.vlq_np(np.array(vals, np.uint64))
+    assert chars.tobytes().decode("ascii") == "".join(wire.vlq(v) for v in vals)
+    assert n.tolist() == [len(wire.vlq(v)) for v in vals]
 
 
 def test_odd_texts_incremental_equals_clean(tmp_path, small_postings):

@@ -21,7 +21,7 @@ from urllib.parse import unquote, urlencode
 import pytest
 
 from site_builder import analysis, query
-from site_builder.static_index import IndexDoc, StaticIndex
+from site_builder.static_search import IndexDoc, StaticIndex
 
 REPO = Path(__file__).resolve().parents[1]
 THEME = REPO / "themes" / "default"
@@ -351,7 +351,7 @@ def test_excerpt_marks_exactly_the_matches(search_site, http_base, page):
 
 
 def test_content_and_query_are_escaped(search_site, http_base, page):
-    total, hrefs = _run(page, _search_url(http_base, "<img src=x onerror=alert(1)>"))
+    total, _hrefs = _run(page, _search_url(http_base, "<img src=x onerror=alert(1)>"))
     assert page.dialogs == []
     assert page.text_content(".search-echo") == "<img src=x onerror=alert(1)>"
     assert page.locator("#search-app img").count() == 0

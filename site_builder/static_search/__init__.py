@@ -1,0 +1,41 @@
+"""The in-browser search index: static files under ``output/search/`` read by ``static/search.js``.
+
+The browser computes exactly the hit set of ``query.parse(q).matches(analysis.search_text(...))``:
+every file is derived from ``analysis`` and the browser re-implements ``query.parse`` and
+``analysis.fold`` (tests compare both with Python in Chromium).
+
+Modules, in the order the data flows:
+
+``wire``      the format of every file the browser reads (its docstring is the spec) and its codecs
+``keys``      keys as integers, hash sections and shards, VLQ over numpy arrays
+``analyser``  one doc → its keys, counts and positions, kept in a cache file in the state
+``assembly``  every doc's entries → shards of postings → bucket files; facets and meta
+``patching``  changed entries patched into the files that hold them
+``files``     writing and listing the files; worker processes
+``index``     ``StaticIndex.update``: what to analyse, patch or assemble, and what to remove
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .index import StaticIndex
+
+try:  # the build passes search_index.IndexDoc; keep a local twin so this package stands alone
+    from ..search_index import IndexDoc
+except ImportError:  # pragma: no cover - only before search_index exists
+
+    @dataclass(frozen=True)
+    class IndexDoc:  # type: ignore[no-redef]
+        id: str
+        url: str
+        title: str
+        date: str
+        year: int
+        meeting_type: str
+        themes: tuple
+        body: str
+        fingerprint: str
+
+
+__all__ = ["IndexDoc", "StaticIndex"]

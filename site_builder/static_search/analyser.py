@@ -1,0 +1,419 @@
+"""Per-document analysis for the in-browser index: a doc's keys and postings entries as numpy arrays.
+
+Each new or changed doc is analysed once (``analyse``) into a cache file in the build's state,
+which assembly and patching read back by hash section (``doc_arrays``, ``doc_entries``) without
+reading the doc's text again. Keys are ``analysis.grams`` of ``analysis.search_text``: every char
+and adjacent pair with its exact counts in title and body (``k``) and every trigram with its
+positions (``p``), in the wire format's terms (``wire``).
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import marshal
+import os
+import re
+import zlib
+from itertools import accumulate
+from pathlib import Path
+
+import numpy as np
+
+from .. import analysis
+from ..fileio import write_atomic
+from .keys import SEC_RANK, SECTIONS, group_starts, key_strs, khash_np, seg_index, vlq_np
+from .wire import HEAD, json_text, vlq
+
+# Per-doc cache file: 4-byte header length, marshal (meta, text payload), then three arrays, each
+# in section order (_SEC_ORDER; within a section in the order the doc first has the key):
+# k records (key, code), p records (key, count, in a heading, bytes of its encoded positions), the
+# encoded positions (after the heading indices when in a heading). A k code is
+# ``body count << 9 | min(title count, 255) << 1 | in a heading``. meta["offsets"] (int64):
+# [header end, k count, p count, position bytes], then the start of every section in each array
+# (65 each).
+KREC = np.dtype([("key", "<u8"), ("code", "<u4")])
+_MAX_BODY_COUNT = (1 << 23) - 1  # a k code's body count (a speech file is at most 4 MB: fewer characters)
+PREC = np.dtype([("key", "<u8"), ("count", "<u4"), ("h", "u1"), ("len", "<u4")])
+
+
+def _sec_bounds(ranks: np.ndarray) -> np.ndarray:
+    return np.concatenate(([0], np.cumsum(np.bincount(ranks, minlength=SECTIONS)))).astype(np.int64)
+
+
+def _k_entries(cp: np.ndarray, ok: np.ndarray, tlen: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Chars and pairs: (keys, counts in the search text, first event) in order of first occurrence
+    as the old Counter saw them (run by run: the run's chars, then its pairs)."""
+    c64 = cp.astype(np.uint64)
+    p1 = np.flatnonzero(ok)
+    pair = ok[:-1] & ok[1:]
+    p2 = np.flatnonzero(pair)
+    start = ok.copy()
+    start[1:] &= ~ok[:-1]
+    run = np.cumsum(start)
+    keys = np.concatenate((c64[p1], ((c64[p2] + np.uint64(1)) << np.uint64(21)) | c64[p2 + 1]))
+    pos = np.concatenate((p1, p2))
+    ordv = np.concatenate((run[p1] * 2, run[p2] * 2 + 1))
+    ev = np.argsort(ordv, kind="stable")
+    keys, pos = keys[ev], pos[ev]
+    perm = np.argsort(keys, kind="stable")
+    sk = keys[perm]
+    new = np.empty(len(sk), bool)
+    new[:1] = True
+    np.not_equal(sk[1:], sk[:-1], out=new[1:])
+    gs = np.flatnonzero(new)
+    cnt = np.diff(np.append(gs, len(sk)))
+    first = perm[gs]  # event index of the first occurrence
+    uk = sk[gs]
+    return uk, cnt, first
+
+
+_FOLD_LUT: list = []
+
+
+def _fold_lut() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """analysis.fold as arrays over the BMP: (folded code point, folds to other than one char,
+    changed by folding)."""
+    if not _FOLD_LUT:
+        table = analysis._translate_table()
+        ident = np.arange(1 << 16, dtype=np.uint32)
+        lut = ident.copy()
+        multi = np.zeros(1 << 16, bool)
+        for o, v in table.items():
+            if o < 0x10000:
+                if isinstance(v, str) and len(v) == 1:
+                    lut[o] = ord(v)
+                else:
+                    multi[o] = True
+        _FOLD_LUT.extend((lut, multi, (lut != ident) | multi))
+    return _FOLD_LUT[0], _FOLD_LUT[1], _FOLD_LUT[2]
+
+
+def _cps(s: str) -> np.ndarray:
+    return np.frombuffer(s.encode("utf-32-le", "surrogatepass"), "<u4")
+
+
+def _fold_cps(s: str, cp: np.ndarray) -> np.ndarray:
+    """Code points of analysis.fold(s) (``cp``: those of s)."""
+    lut, multi, _ = _fold_lut()
+    if len(cp) and (int(cp.max()) >= 0x10000 or multi[cp].any()):
+        return _cps(analysis.fold(s))
+    return lut[cp]
+
+
+def _entries_dense(cp: np.ndarray, ok: np.ndarray, tlen: int):
+    """Keys of one doc's search text, by sorting small integers (code points numbered densely
+    within the doc) instead of 63-bit keys; None if those would not fit in 63 bits.
+
+    Returns (k keys, k counts, k first-seen rank, trigram keys, counts, grouped positions, group
+    starts)."""
+    n = len(cp)
+    if n and int(cp.max()) < 0x10000:  # the usual case: number the code points with a table
+        seen = np.zeros(0x10000, bool)
+        seen[cp] = True
+        ucp = np.flatnonzero(seen).astype(np.uint32)
+        d = (np.cumsum(seen, dtype=np.int64) - 1)[cp]
+    else:
+        ucp, dense = np.unique(cp, return_inverse=True)
+        d = dense.astype(np.int64).reshape(-1)
+    u = len(ucp)
+    if (u + u * u) * 2 * n >= 1 << 62 or u * u * u * max(n, 1) >= 1 << 62:
+        return None
+    # Event number of each char and pair as the old Counter met them: run by run, the run's
+    # chars, then its pairs (= order of first occurrence of each key).
+    start = ok.copy()
+    start[1:] &= ~ok[:-1]
+    s_r = np.flatnonzero(start)
+    end = ok.copy()
+    end[:-1] &= ~ok[1:]
+    l_r = np.flatnonzero(end) + 1 - s_r
+    ev = 2 * l_r - 1
+    e_r = np.cumsum(ev) - ev
+    base = e_r - s_r
+    run = np.cumsum(start) - 1
+    p1 = np.flatnonzero(ok)
+    pair = ok[:-1] & ok[1:]
+    p2 = np.flatnonzero(pair)
+    m = 2 * n
+    r1, r2 = run[p1], run[p2]
+    comb = np.concatenate((d[p1] * m + base[r1] + p1, (u + d[p2] * u + d[p2 + 1]) * m + base[r2] + l_r[r2] + p2))
+    comb.sort()
+    dk, first = np.divmod(comb, m)
+    gs = group_starts(dk)
+    cnt = np.diff(np.append(gs, len(dk)))
+    first = first[gs]
+    dk = dk[gs]
+    ischar = dk < u
+    a, b = np.divmod(np.where(ischar, 0, dk - u), u)
+    c_lo = ucp[np.where(ischar, dk, b)].astype(np.uint64)
+    uk = np.where(ischar, c_lo, ((ucp[a].astype(np.uint64) + np.uint64(1)) << np.uint64(21)) | c_lo)
+    # Trigrams: sorted by (key, position).
+    p3 = np.flatnonzero(pair[:-1] & ok[2:])
+    comb = ((d[p3] * u + d[p3 + 1]) * u + d[p3 + 2]) * max(n, 1) + p3
+    comb.sort()
+    dk3, pos = np.divmod(comb, max(n, 1))
+    gs3 = group_starts(dk3)
+    cnt3 = np.diff(np.append(gs3, len(dk3)))
+    dk3 = dk3[gs3]
+    ab, c3 = np.divmod(dk3, u)
+    a3, b3 = np.divmod(ab, u)
+    uk3 = (
+        (ucp[a3].astype(np.uint64) << np.uint64(42))
+        | (ucp[b3].astype(np.uint64) << np.uint64(21))
+        | ucp[c3].astype(np.uint64)
+    )
+    return uk, cnt, first, uk3, cnt3, pos, gs3
+
+
+def _entries_sorted(cp: np.ndarray, ok: np.ndarray, tlen: int):
+    """As _entries_dense, by sorting the 63-bit keys (any doc)."""
+    uk, kcnt, first = _k_entries(cp, ok, tlen)
+    c64 = cp.astype(np.uint64)
+    p3 = np.flatnonzero(ok[:-2] & ok[1:-1] & ok[2:])
+    tk = (c64[p3] << np.uint64(42)) | (c64[p3 + 1] << np.uint64(21)) | c64[p3 + 2]
+    perm = np.argsort(tk, kind="stable")
+    sk = tk[perm]
+    pos = p3[perm]  # grouped by key, ascending within a key
+    gs = group_starts(sk)
+    cnt = np.diff(np.append(gs, len(sk)))
+    return uk, kcnt, first, sk[gs], cnt, pos, gs
+
+
+def _gram_keys(cp: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """Integer keys of the chars and pairs at the positions where ``mask`` holds (a pair where it
+    holds at both of its positions)."""
+    c64 = cp.astype(np.uint64)
+    p1 = np.flatnonzero(mask)
+    p2 = np.flatnonzero(mask[:-1] & mask[1:])
+    return np.concatenate((c64[p1], ((c64[p2] + np.uint64(1)) << np.uint64(21)) | c64[p2 + 1]))
+
+
+def _heading_mask(doc, n: int, tlen: int) -> np.ndarray | None:
+    """Positions of the search text that lie in a heading line of the body (None: no headings)."""
+    heads = sorted({h for h in (getattr(doc, "headings", None) or ()) if isinstance(h, int) and h >= 0})
+    if not heads:
+        return None
+    lines = doc.body.split("\n")
+    lens = [len(analysis.fold(line)) for line in lines]
+    if tlen + 1 + sum(lens) + len(lines) - 1 != n:  # not the text the keys were taken from
+        return None
+    starts = list(accumulate((ln + 1 for ln in lens), initial=tlen + 1))
+    mask = np.zeros(n, bool)
+    for h in heads:
+        if h < len(lines):
+            mask[starts[h] : starts[h] + lens[h]] = True
+    return mask if mask.any() else None
+
+
+def _date_key(date: str) -> int:
+    """search.ranking.date_key: year, month, day as one number (a missing part 0)."""
+    parts = [int(p) for p in re.findall(r"\d+", date or "")[:3]]
+    parts += [0] * (3 - len(parts))
+    return parts[0] * 10000 + parts[1] * 100 + parts[2]
+
+
+_DENSE = True  # tests switch it off to check both ways agree
+
+
+def analyse(doc) -> tuple[dict, bytes]:
+    """Everything the index needs from one document: (meta, cache file bytes)."""
+    title, body = doc.title, doc.body
+    tcp, bcp = _cps(title), _cps(body)
+    ftitle = _fold_cps(title, tcp)
+    tlen = len(ftitle)
+    cp = np.concatenate((ftitle, [0], _fold_cps(body, bcp))).astype(np.uint32)
+    ok = (cp != 32) & (cp != 0)  # no key contains a space or the separator
+    got = _entries_dense(cp, ok, tlen) if _DENSE else None
+    if got is None:
+        got = _entries_sorted(cp, ok, tlen)
+    uk, kcnt, first, uk3, cnt, pos, gs = got
+    hmask = _heading_mask(doc, len(cp), tlen)
+    ranks = SEC_RANK[(khash_np(np.concatenate((uk, uk3))) & (SECTIONS - 1)).astype(np.intp)]
+    krank, prank = ranks[: len(uk)], ranks[len(uk) :]
+    krec = _k_records(cp, ok, tlen, hmask, uk, kcnt, first, krank)
+    kb = _sec_bounds(krank)
+    prec, enc = _p_records(len(cp), hmask, uk3, cnt, pos, gs, prank)
+    pb = _sec_bounds(prank)
+    eb = np.concatenate(([0], np.cumsum(prec["len"], dtype=np.int64)))[pb]
+    ksize, psize = len(krec), len(enc) + 2 * len(prec)
+    meta = {
+        "order": (doc.date, doc.id),
+        "year": int(doc.year),
+        "mt": doc.meeting_type or "",
+        "themes": list(doc.themes or ()),
+        "tlen": tlen,
+        "blen": len(cp) - tlen - 1,  # len(analysis.fold(body))
+        "speaker": getattr(doc, "speaker", "") or "",
+        "org": getattr(doc, "organization", "") or "",
+        "dkey": _date_key(doc.date),
+        "size": (ksize * 3 // 2, psize * 11 // 10),  # about what its entries add to k/ and p/
+    }
+    payload = _text_payload(doc, tcp, bcp, hmask)
+    header = marshal.dumps((meta, payload))
+    head = len(header).to_bytes(4, "little") + header
+    meta["offsets"] = np.concatenate(([len(head), len(krec), len(prec), len(enc)], kb, pb, eb)).astype("<i8").tobytes()
+    return meta, b"".join((head, krec.tobytes(), prec.tobytes(), enc.tobytes()))
+
+
+def _k_records(cp, ok, tlen: int, hmask, uk, kcnt, first, krank) -> np.ndarray:
+    """Chars and pairs: doc-level, with their counts in the title and the body, and whether they
+    occur in a heading; by section, then first seen."""
+    tcount = np.zeros(len(uk), np.int64)
+    if tlen and len(uk):
+        tkeys, tc = np.unique(_gram_keys(cp[:tlen], ok[:tlen]), return_counts=True)
+        by_key = np.argsort(uk, kind="stable")
+        tcount[by_key[np.searchsorted(uk[by_key], tkeys)]] = tc
+    in_heading = np.isin(uk, _gram_keys(cp, ok & hmask)) if hmask is not None else np.zeros(len(uk), bool)
+    code = (
+        np.minimum(kcnt - tcount, _MAX_BODY_COUNT).astype(np.uint32) << np.uint32(9)
+        | np.minimum(tcount, 255).astype(np.uint32) << np.uint32(1)
+        | in_heading.astype(np.uint32)
+    )
+    o = np.argsort(krank * (2 * len(cp) + 1) + first)  # by section, then first seen
+    krec = np.empty(len(uk), KREC)
+    krec["key"] = uk[o]
+    krec["code"] = code[o]
+    return krec
+
+
+def _heading_prefixes(hmask, pos, gs) -> dict:
+    """Trigrams with positions in heading lines: {group: the indices of those positions, encoded}."""
+    prefixes = {}
+    if hmask is not None and len(pos):
+        hp = hmask[pos]
+        if hp.any():
+            hcount = np.add.reduceat(hp.astype(np.int64), gs)
+            ends = np.append(gs[1:], len(pos))
+            for g in np.flatnonzero(hcount).tolist():
+                idx = np.flatnonzero(hp[gs[g] : ends[g]]).tolist()
+                text = vlq(len(idx)) + "".join(vlq(x - y - 1) for y, x in zip([-1, *idx], idx))
+                prefixes[g] = text.encode("ascii")
+    return prefixes
+
+
+def _p_records(n: int, hmask, uk3, cnt, pos, gs, prank) -> tuple[np.ndarray, np.ndarray]:
+    """Trigram positions (offsets in the search text: first offset, then gaps - 1), by section,
+    then first offset: (p records, their encoded positions one after the other)."""
+    vals = pos.copy()
+    vals[1:] -= pos[:-1] + 1
+    vals[gs] = pos[gs]
+    chars, nd = vlq_np(vals)
+    glen = np.add.reduceat(nd, gs) if len(gs) else np.zeros(0, np.int64)
+    o = np.argsort(prank * (n + 1) + pos[gs])  # by section, then first offset
+    gbs = np.cumsum(glen) - glen
+    # Trigrams with positions in heading lines: the indices of those positions go first.
+    hflag = np.zeros(len(gs), bool)
+    hlen = np.zeros(len(gs), np.int64)
+    prefixes = _heading_prefixes(hmask, pos, gs)
+    for g, pre in prefixes.items():
+        hflag[g] = True
+        hlen[g] = len(pre)
+    tl = (hlen + glen)[o]
+    starts = np.cumsum(tl) - tl
+    enc = np.empty(int(tl.sum()), np.uint8)
+    enc[seg_index(starts + hlen[o], glen[o])] = chars[seg_index(gbs[o], glen[o])]
+    if prefixes:
+        where = np.empty(len(o), np.int64)
+        where[o] = np.arange(len(o))
+        for g, pre in prefixes.items():
+            at = int(starts[where[g]])
+            enc[at : at + len(pre)] = np.frombuffer(pre, np.uint8)
+    prec = np.empty(len(uk3), PREC)
+    prec["key"] = uk3[o]
+    prec["count"] = cnt[o]
+    prec["h"] = hflag[o]
+    prec["len"] = tl
+    return prec, enc
+
+
+def _text_payload(doc, tcp, bcp, hmask) -> tuple[str, str | None]:
+    """The text file's two parts (without its name, which depends on the doc number)."""
+    title, body = doc.title, doc.body
+    table = analysis._translate_table()
+    ocp = np.concatenate((tcp, bcp))
+    cand = ocp >= 0x10000
+    cand[~cand] = _fold_lut()[2][ocp[~cand]]
+    fmap = {}
+    for o_ in np.unique(ocp[cand]).tolist():
+        if o_ in table and table[o_] != chr(o_):
+            fmap[chr(o_)] = table[o_]
+    # One raw deflate stream, flushed to a byte boundary after the first HEAD characters: part 0
+    # (with the card) inflates on its own to the start of the body, part 0 + part 1 to all of it.
+    co = zlib.compressobj(9, zlib.DEFLATED, -15, 9)
+    z0 = co.compress(body[:HEAD].encode("utf-8"))
+    rest = body[HEAD:]
+    if rest:
+        z0 += co.flush(zlib.Z_SYNC_FLUSH)
+        z1 = co.compress(rest.encode("utf-8")) + co.flush()
+    else:
+        z0 += co.flush()
+    t0: dict = {
+        "c": [title, doc.url, doc.date, doc.meeting_type or ""],
+        "z": base64.b64encode(z0).decode("ascii"),
+        "f": fmap,
+    }
+    if rest:
+        t0["more"] = 1
+    if hmask is not None:
+        t0["h"] = sorted({h for h in doc.headings if isinstance(h, int) and 0 <= h <= body.count("\n")})
+    return (json_text(t0), json.dumps(base64.b64encode(z1).decode("ascii")) if rest else None)
+
+
+def analyse_to(args) -> dict:
+    """Pool worker: analyse one doc and write its cache file; return its meta."""
+    doc, path = args
+    meta, data = analyse(doc)
+    write_atomic(Path(path), data)
+    return meta
+
+
+def read_payload(path: Path) -> tuple[str, str | None]:
+    with open(path, "rb") as fh:
+        n = int.from_bytes(fh.read(4), "little")
+        return marshal.loads(fh.read(n))[1]
+
+
+# -- writing --------------------------------------------------------------------------------
+
+
+def doc_arrays(path: str, offsets: bytes, a: int = 0, b: int = SECTIONS):
+    """One doc's entries of sections [a, b) (in stored order): (k records, p records, encoded
+    positions)."""
+    offs = np.frombuffer(offsets, "<i8")
+    head, nk, npr = int(offs[0]), int(offs[1]), int(offs[2])
+    k0, k1 = int(offs[4 + a]), int(offs[4 + b])
+    p0, p1 = int(offs[69 + a]), int(offs[69 + b])
+    e0, e1 = int(offs[134 + a]), int(offs[134 + b])
+    if k0 == k1 and p0 == p1:
+        return None
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        ks, ps = KREC.itemsize, PREC.itemsize
+        kr = np.frombuffer(os.pread(fd, (k1 - k0) * ks, head + k0 * ks), KREC) if k1 > k0 else None
+        base = head + nk * ks
+        pr = np.frombuffer(os.pread(fd, (p1 - p0) * ps, base + p0 * ps), PREC) if p1 > p0 else None
+        enc = os.pread(fd, e1 - e0, base + npr * ps + e0) if e1 > e0 else b""
+    finally:
+        os.close(fd)
+    if (kr is not None and len(kr) != k1 - k0) or (pr is not None and len(pr) != p1 - p0) or len(enc) != e1 - e0:
+        raise EOFError(f"{path}: truncated")
+    return kr, pr, enc
+
+
+def doc_entries(path: str, offsets: bytes) -> tuple[dict, dict]:
+    """All postings entries of one doc: ({key: code}, {key: (count, in a heading, encoded heading
+    indices and positions)})."""
+    got = doc_arrays(path, offsets)
+    if got is None:
+        return {}, {}
+    kr, pr, enc = got
+    k: dict = {}
+    p: dict = {}
+    if kr is not None:
+        k = dict(zip(key_strs(kr["key"]), kr["code"].tolist()))
+    if pr is not None:
+        text = enc.decode("ascii")
+        ends = np.cumsum(pr["len"], dtype=np.int64).tolist()
+        encs = [text[s:e] for s, e in zip([0, *ends], ends)]
+        p = dict(zip(key_strs(pr["key"]), zip(pr["count"].tolist(), pr["h"].tolist(), encs)))
+    return k, p

@@ -1,0 +1,288 @@
+"""Assembling the index's postings from every doc's cache file: one shard at a time, so memory is
+bounded by a shard.
+
+A shard's entries of all docs are sorted by (key, doc) and the VLQ text of every posting is computed
+at once; only whole postings and keys become Python strings. A long posting gets its own file
+(``x/<hex>``) and checkpoints in the state (for patching); the others are packed into buckets
+(``wire.Layout``). Also the fold shards, which depend on the fold table only.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import marshal
+import os
+from collections import Counter, defaultdict
+from itertools import pairwise
+from pathlib import Path
+
+import numpy as np
+
+from .. import analysis
+from ..fileio import write_atomic
+from . import wire
+from .analyser import KREC, PREC
+from .files import peak_rss_mb, put
+from .keys import SECTIONS, group_bounds, key_cps, key_strs, khash_np, seg_index, shard_run, vlq_np
+from .wire import bucket_count, cached_vlq, js_file, json_text, x_file
+
+
+def _vlq_columns(n: int, cols: list) -> tuple[np.ndarray, np.ndarray]:
+    """Per entry (n of them), the VLQ of each column where its mask holds (None: everywhere), one
+    after the other: (all the chars, number of chars of each entry)."""
+    encs = []
+    total = np.zeros(n, np.int64)
+    for mask, values in cols:
+        chars, nd = vlq_np(np.asarray(values, np.int64))
+        ln = np.zeros(n, np.int64)
+        if mask is None:
+            ln[:] = nd
+        else:
+            ln[mask] = nd
+        encs.append((mask, chars, nd, ln))
+        total += ln
+    out = np.empty(int(total.sum()), np.uint8)
+    at = np.cumsum(total) - total
+    for mask, chars, nd, ln in encs:
+        if len(chars):
+            out[seg_index(at if mask is None else at[mask], nd)] = chars
+        at = at + ln
+    return out, total
+
+
+def _postings(kind: str, keys, docs, vals, plen=None, penc=None, hflags=None):
+    """The postings of one shard from its entries (concatenated doc after doc).
+
+    Returns (unique keys, group bounds (entry index), posting bytes, entry start offsets in those
+    bytes (one more entry), sorted docs, first concatenation index of each key)."""
+    perm = np.argsort(keys, kind="stable")  # by key, then doc (entries are doc after doc)
+    sk = keys[perm]
+    d = docs[perm]
+    g = group_bounds(sk)
+    gs = g[:-1]
+    prev = np.empty(len(d), np.int64)
+    prev[:1] = -1
+    prev[1:] = d[:-1]
+    prev[gs] = -1
+    gap = d - prev - 1
+    if kind == "k":
+        code = vals[perm].astype(np.uint64)
+        body = (code >> np.uint64(9)).astype(np.int64)
+        title = ((code >> np.uint64(1)) & np.uint64(255)).astype(np.int64)
+        heading = (code & np.uint64(1)).astype(np.int64)
+        nb, tt = body != 1, title > 0
+        out, ln = _vlq_columns(
+            len(d),
+            [(None, (gap << 3) | heading << 2 | tt.astype(np.int64) << 1 | nb), (nb, body[nb]), (tt, title[tt] - 1)],
+        )
+    else:
+        c = vals[perm].astype(np.int64)
+        h = hflags[perm].astype(bool)
+        kind_ = np.where(h, 3, np.minimum(c - 1, 2))
+        extra = kind_ >= 2
+        hc, ln = _vlq_columns(len(c), [(None, (gap << 2) | kind_), (extra, np.where(h, c - 1, c - 3)[extra])])
+        pl = plen[perm].astype(np.int64)
+        start = np.cumsum(ln + pl) - (ln + pl)
+        out = np.empty(int((ln + pl).sum()), np.uint8)
+        out[seg_index(start, ln)] = hc
+        src = np.cumsum(plen, dtype=np.int64) - plen
+        out[seg_index(start + ln, pl)] = penc[seg_index(src[perm], pl)]
+        ln = ln + pl
+    starts = np.concatenate(([0], np.cumsum(ln)))
+    return sk[gs], g, out, starts, d, perm[gs]
+
+
+def read_run(docs, a: int, b: int):
+    """Entries of sections [a, b) of every doc, doc after doc: k records, p records, encoded
+    positions, doc number of each k and each p record."""
+    if not docs:  # an archive with no speech: no entries (reshape cannot guess the width of nothing)
+        offs = np.zeros((0, 4 + 3 * (SECTIONS + 1)), "<i8")
+    else:
+        offs = np.frombuffer(b"".join([o for _, o in docs]), "<i8").reshape(len(docs), -1)
+    head, nk, npr = offs[:, 0], offs[:, 1], offs[:, 2]
+    k0, k1 = offs[:, 4 + a], offs[:, 4 + b]
+    p0, p1 = offs[:, 69 + a], offs[:, 69 + b]
+    e0, e1 = offs[:, 134 + a], offs[:, 134 + b]
+    ks, ps = KREC.itemsize, PREC.itemsize
+    kpos, klen = head + k0 * ks, (k1 - k0) * ks
+    ppos, plen = head + nk * ks + p0 * ps, (p1 - p0) * ps
+    epos, elen = head + nk * ks + npr * ps + e0, e1 - e0
+    kparts, pparts, eparts = [], [], []
+    pread = os.pread
+    for path, kp, kl, pp, pl, ep, el in zip(
+        [p for p, _ in docs], kpos.tolist(), klen.tolist(), ppos.tolist(), plen.tolist(), epos.tolist(), elen.tolist()
+    ):
+        if not kl and not pl:
+            continue
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            kparts.append(pread(fd, kl, kp))
+            pparts.append(pread(fd, pl, pp))
+            eparts.append(pread(fd, el, ep))
+        finally:
+            os.close(fd)
+    kbytes, pbytes, ebytes = b"".join(kparts), b"".join(pparts), b"".join(eparts)
+    del kparts, pparts, eparts
+    if len(kbytes) != int(klen.sum()) or len(pbytes) != int(plen.sum()) or len(ebytes) != int(elen.sum()):
+        raise EOFError("static index: a doc cache file is truncated")
+    n = np.arange(len(docs), dtype=np.int64)
+    return (
+        np.frombuffer(kbytes, KREC),
+        np.frombuffer(pbytes, PREC),
+        np.frombuffer(ebytes, np.uint8),
+        np.repeat(n, k1 - k0),
+        np.repeat(n, p1 - p0),
+    )
+
+
+def assemble_shard(args) -> tuple[dict, Counter, int, dict, dict]:
+    """Build one shard from every doc's sections; write its files and the checkpoints of its long
+    postings. Returns {file name: (digest, size)} and stats."""
+    shard, nshards, docs, out, skip_path = args
+    out = Path(out)
+    a, b = shard_run(shard, nshards)
+    kr, pr, penc, kdoc, pdoc = read_run(docs, a, b)
+    files: dict = {}
+    stats: Counter = Counter()
+    skip: dict = {}
+    bodies: dict = {}
+    shorts: dict = {}
+    bits = nshards.bit_length() - 1
+    big_len, ck = wire.BIG, wire.CK
+    for prefix in ("k", "p"):
+        if prefix == "k":
+            res = _postings("k", kr["key"], kdoc, kr["code"].astype(np.int64))
+        else:
+            res = _postings("p", pr["key"], pdoc, pr["count"], pr["len"], penc, pr["h"])
+        ukeys, g, buf, starts, sdocs, firsts = res
+        text = buf.tobytes().decode("ascii")
+        gs, ge = g[:-1], g[1:]
+        bs, be = starts[gs], starts[ge]
+        plen = be - bs
+        _, ncp = key_cps(ukeys)
+        long_ = plen > big_len
+        short = int((ncp + plen)[~long_].sum())
+        keys = key_strs(ukeys)
+        bsl, bel = bs.tolist(), be.tolist()
+        # Long postings: own file and checkpoints, in the order the keys were first met.
+        for i in sorted(np.flatnonzero(long_).tolist(), key=lambda i: int(firsts[i])):
+            key = keys[i]
+            post = text[bsl[i] : bel[i]]
+            s, e = int(gs[i]), int(ge[i])
+            js = range(0, e - s, ck)
+            cd = [int(sdocs[s + j - 1]) for j in js[1:]]
+            skip[prefix + key] = ([-1, *cd], [int(starts[s + j]) - bsl[i] for j in js])
+            name, data = x_file(prefix, key, post)
+            put(out, name, data, files, stats)
+        count = bucket_count(short)
+        h = khash_np(ukeys)
+        bk = ((h >> np.uint32(bits)) & np.uint32(count - 1)).astype(np.int64)
+        # Each bucket's keys in string order (as json sort_keys): the keys are sorted as integers,
+        # which is string order for trigrams; a char goes before the pairs that start with it.
+        if prefix == "k":
+            cps, _ = key_cps(ukeys)
+            lex = (cps[:, 0].astype(np.int64) << 22) | np.where(ncp == 2, cps[:, 1].astype(np.int64) + 1, 0)
+            order = np.argsort((bk << 43) | lex)
+        else:
+            order = np.argsort(bk, kind="stable")
+        bounds = np.searchsorted(bk[order], np.arange(count + 1)).tolist()
+        enc_key = json.encoder.encode_basestring
+        longl = long_.tolist()
+        dfs = (ge - gs).tolist()
+        items = [
+            enc_key(keys[i]) + (f":-{dfs[i]}" if longl[i] else ':"' + text[bsl[i] : bel[i]] + '"')
+            for i in order.tolist()
+        ]
+        bodies[prefix] = [
+            ("{" + ",".join(items[lo:hi]) + "}").replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
+            for lo, hi in pairwise(bounds)
+        ]
+        shorts[prefix] = short
+    write_atomic(Path(skip_path), marshal.dumps(skip))
+    return files, stats, peak_rss_mb(), bodies, shorts
+
+
+def fold_files() -> dict[str, bytes]:
+    blocks: dict[int, dict] = defaultdict(dict)
+    for k, v in analysis._table()["fold"].items():
+        blocks[ord(k) >> 8][k] = v
+    return {f"f/{blk:x}": js_file(f"f/{blk:x}", json_text(entries)) for blk, entries in blocks.items()}
+
+
+def fold_blocks() -> list[int]:
+    return sorted({ord(k) >> 8 for k in analysis._table()["fold"]})
+
+
+def reverse_blocks() -> dict[int, dict]:
+    """The fold table by the characters it folds to: block → {char: its fold} for every char whose
+    fold has a character of that block."""
+    blocks: dict[int, dict] = defaultdict(dict)
+    for k, v in analysis._table()["fold"].items():
+        for ch in set(v):
+            blocks[ord(ch) >> 8][k] = v
+    return blocks
+
+
+def reverse_files() -> dict[str, bytes]:
+    return {f"r/{blk:x}": js_file(f"r/{blk:x}", json_text(entries)) for blk, entries in reverse_blocks().items()}
+
+
+def facets_file(metas: list[dict]) -> bytes:
+    """facets.js from the docs' metas, in doc order."""
+    mtypes = sorted({m["mt"] for m in metas})
+    themes = sorted({t for m in metas for t in m["themes"]})
+    speakers = sorted({m.get("speaker", "") for m in metas} - {""})
+    orgs = sorted({m.get("org", "") for m in metas} - {""})
+    mt_ix = {m: i for i, m in enumerate(mtypes)}
+    th_ix = {t: i for i, t in enumerate(themes)}
+    sp_ix = {v: i + 1 for i, v in enumerate(speakers)}
+    org_ix = {v: i + 1 for i, v in enumerate(orgs)}
+    fac = []
+    prev_key = None
+    for m in metas:
+        ts = sorted({th_ix[t] for t in m["themes"]})
+        same = int(m["dkey"] == prev_key)
+        prev_key = m["dkey"]
+        fac.append(
+            cached_vlq(mt_ix[m["mt"]] << 1 | same)
+            + cached_vlq(m["tlen"])
+            + cached_vlq(m["blen"])
+            + cached_vlq(len(ts))
+            + "".join(cached_vlq(t) for t in ts)
+            + cached_vlq(sp_ix.get(m.get("speaker", ""), 0))
+            + cached_vlq(org_ix.get(m.get("org", ""), 0))
+        )
+    return js_file("facets", json_text("".join(fac)))
+
+
+def meta_file(metas: list[dict], layout: dict, files: dict) -> bytes:
+    """meta.js: counts, vocabularies, fold shards and ``ver``, the digest of ``files`` (every other file)."""
+    years: list[list[int]] = []
+    for m in metas:
+        if years and years[-1][0] == m["year"]:
+            years[-1][1] += 1
+        else:
+            years.append([m["year"], 1])
+    digest = hashlib.sha1()
+    for name in sorted(files):
+        digest.update(f"{name}\0{files[name][0]}\0".encode())
+    meta = {
+        "format": wire.FORMAT,
+        "n": len(metas),
+        "tdir": wire.T_DIR,
+        "kb": sum(layout["k"][0]),
+        "pb": sum(layout["p"][0]),
+        "kbs": layout["k"][0],
+        "pbs": layout["p"][0],
+        "fold": fold_blocks(),
+        "rfold": sorted(reverse_blocks()),
+        "ign": "".join(sorted(k for k, v in analysis._table()["fold"].items() if v == "")),
+        "years": years,
+        "mtypes": sorted({m["mt"] for m in metas}),
+        "themes": sorted({t for m in metas for t in m["themes"]}),
+        "speakers": sorted({m.get("speaker", "") for m in metas} - {""}),
+        "orgs": sorted({m.get("org", "") for m in metas} - {""}),
+        "ver": digest.hexdigest()[:12],
+    }
+    return js_file("meta", json_text(meta))

@@ -1,0 +1,278 @@
+"""``StaticIndex``: writes ``output_dir/search/`` for a set of docs, keeping what it needs in the state.
+
+How it is built (``StaticIndex.update``): each new or changed doc is analysed once (``analyser``; in a
+process pool when there are many; only those docs' bodies are read) into ``state_dir/static/docs/``:
+one file per (doc, fingerprint). Keys are hash-partitioned into ``P`` shards; a clean build assembles
+one shard at a time in each of two processes (``assembly``). When docs are edited, appended or
+removed at the end (the other docs keep their numbers), only the keys whose entry changed are patched
+(``patching``). Any other change (an insertion that renumbers docs, a changed file listing) assembles
+everything again. The output depends only on ``docs``: an incremental update and a clean write give
+byte-identical trees.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import marshal
+import os
+from collections import Counter
+from collections.abc import Sequence
+from pathlib import Path
+
+from .. import analysis
+from ..fileio import write_atomic
+from .analyser import analyse_to, read_payload
+from .assembly import assemble_shard, facets_file, fold_files, meta_file, reverse_files
+from .files import SUBDIRS, TOP_FILES, listing, process_pool, put
+from .keys import SECTIONS, shard_count
+from .patching import Relayout, diff_entries, patch
+from .wire import FORMAT, HEAD, T_DIR, js_file
+
+POOL_MIN_DOCS = 48  # analyse in a process pool from this many new docs on
+PATCH_KEYS_PER_DOC = 10  # patch (rather than assemble) up to about this many changed keys per doc
+
+CACHE_VERSION = f"{FORMAT}-{SECTIONS}-{HEAD}-7-{analysis.fold_version()}"  # 7: exact counts, headings, body lengths (#13)  (+ fold table digest)
+
+
+def _changed_numbers(order: list, old_order: list, new_docs: dict, old_docs: dict) -> list[int]:
+    """The doc numbers whose doc differs between the old and the new order."""
+    common = 0
+    for a, b in zip(old_order, order):
+        if a != b:
+            break
+        common += 1
+    end = max(len(order), len(old_order))
+    if len(old_order) == len(order):  # a doc moved or was replaced: the docs after keep their numbers
+        while end > common and old_order[end - 1] == order[end - 1]:
+            end -= 1
+    changed = [n for n in range(common) if new_docs[order[n]][0] != old_docs[order[n]][0]]
+    changed += range(common, end)
+    changed += [n for n in range(end, len(order)) if new_docs[order[n]][0] != old_docs[order[n]][0]]
+    return changed
+
+
+class StaticIndex:
+    """Writes ``output_dir/search/`` for a set of docs; analysis and postings are kept in ``state_dir``."""
+
+    def __init__(self, state_dir: Path, output_dir: Path, jobs: int | None = None):
+        self.state = Path(state_dir) / "static"
+        self.out = Path(output_dir) / "search"
+        self.jobs = jobs
+
+    def _cache_path(self, doc_id: str, fingerprint: str) -> Path:
+        h = hashlib.sha1(f"{CACHE_VERSION}\0{doc_id}\0{fingerprint}".encode()).hexdigest()
+        return self.state / "docs" / h[:2] / f"{h[2:]}.bin"
+
+    def _skip_path(self, shard: int) -> Path:
+        return self.state / "skip" / f"{shard}.bin"
+
+    def _load_manifest(self) -> dict:
+        try:
+            m = marshal.loads((self.state / "manifest.bin").read_bytes())
+            if m.get("version") == CACHE_VERSION:
+                if (self.state / "dirty").exists():  # a build died after changing the output
+                    m["nshards"] = 0
+                return m
+        except (OSError, ValueError, EOFError, TypeError):
+            pass
+        return {"version": CACHE_VERSION, "docs": {}, "order": [], "files": {}, "nshards": 0, "layout": None}
+
+    def update(self, docs: Sequence) -> dict:
+        stats: Counter = Counter()
+        ids = [d.id for d in docs]
+        if len(set(ids)) != len(ids):
+            raise ValueError("static index: duplicate doc ids")
+        # Nothing changed since the last write (and it is still there): nothing to do.
+        key = hashlib.sha1(
+            json.dumps([CACHE_VERSION, sorted((d.id, d.fingerprint) for d in docs)], ensure_ascii=False).encode("utf-8")
+        ).hexdigest()
+        last = self.state / "last.json"
+        try:
+            prev = json.loads(last.read_text("utf-8"))
+            if prev["key"] == key and prev["meta"] == hashlib.sha1((self.out / "meta.js").read_bytes()).hexdigest():
+                return {"unchanged": prev["files"], "files": prev["files"], "bytes": prev["bytes"], "skipped": 1}
+        except (OSError, ValueError, KeyError):
+            pass
+        manifest = self._load_manifest()
+        old_docs: dict = manifest["docs"]  # id → (fingerprint, path, meta)
+        # 1. Analyse what is new or changed (only those docs' bodies are read).
+        new_docs = self._analyse(docs, old_docs, stats)
+        order = sorted(new_docs, key=lambda i: tuple(new_docs[i][2]["order"]))
+        nshards = shard_count(len(order))
+        # 2. Postings: patch the shards when the other docs keep their numbers, else assemble.
+        changed = _changed_numbers(order, manifest["order"], new_docs, old_docs)
+        files = dict(manifest["files"])
+        layout, patched = self._postings(manifest, order, new_docs, nshards, changed, files, stats)
+        # 3. Text files, fold shards, facets, meta.
+        self._texts(order, new_docs, set(changed) if patched else None, files, stats)
+        for name, data in {**fold_files(), **reverse_files()}.items():
+            if patched and name in files:
+                continue
+            put(self.out, name, data, files, stats)
+        metas = [new_docs[i][2] for i in order]
+        put(self.out, "facets", facets_file(metas), files, stats)
+        files.pop("meta", None)
+        meta_js = meta_file(metas, layout, files)
+        put(self.out, "meta", meta_js, files, stats)
+        # 4. Remove what this index wrote before and no longer needs.
+        self._remove_old(set(manifest["files"]) - set(files) if patched else None, files, stats)
+        # 5. State: manifest, then drop cache files of docs that are gone or changed.
+        manifest = {
+            "version": CACHE_VERSION,
+            "docs": new_docs,
+            "order": order,
+            "files": files,
+            "nshards": nshards,
+            "layout": layout,
+            "meta_sha": hashlib.sha1(meta_js).hexdigest(),
+        }
+        write_atomic(self.state / "manifest.bin", marshal.dumps(manifest))
+        (self.state / "dirty").unlink(missing_ok=True)
+        for s in range(nshards, 64):
+            self._skip_path(s).unlink(missing_ok=True)
+        keep = {e[1] for e in new_docs.values()}
+        for e in old_docs.values():
+            if e[1] not in keep:
+                Path(e[1]).unlink(missing_ok=True)
+        stats["files"] = len(files)
+        stats["bytes"] = sum(size for _, size in files.values())
+        last_write = {"key": key, "meta": manifest["meta_sha"], "files": stats["files"], "bytes": stats["bytes"]}
+        write_atomic(last, json.dumps(last_write).encode("utf-8"))
+        return dict(stats)
+
+    def _analyse(self, docs: Sequence, old_docs: dict, stats: Counter) -> dict:
+        """{id: (fingerprint, cache file, meta)} of every doc, analysing those that are new or changed."""
+        new_docs: dict = {}
+        todo = []
+        for d in docs:
+            entry = old_docs.get(d.id)
+            if entry is not None and entry[0] == d.fingerprint and Path(entry[1]).exists():
+                new_docs[d.id] = entry
+                stats["reused"] += 1
+            else:
+                todo.append(d)
+        if todo:
+            paths = [str(self._cache_path(d.id, d.fingerprint)) for d in todo]
+            pool = process_pool(len(todo)) if len(todo) >= POOL_MIN_DOCS and self.jobs != 1 else None
+            if pool is None:
+                metas = [analyse_to((d, p)) for d, p in zip(todo, paths)]
+            else:
+                with pool:
+                    metas = list(pool.map(analyse_to, zip(todo, paths), chunksize=4))
+            for d, p, m in zip(todo, paths, metas):
+                new_docs[d.id] = (d.fingerprint, p, m)
+            stats["analysed"] += len(todo)
+        return new_docs
+
+    def _postings(self, manifest, order, new_docs, nshards, changed, files, stats) -> tuple[dict, bool]:
+        """Write the k/ and p/ files by patching or assembling; returns (layout, whether patched)."""
+        old_order, old_docs = manifest["order"], manifest["docs"]
+        try:  # the output is still what the manifest describes (else write and clean up everything)
+            intact = hashlib.sha1((self.out / "meta.js").read_bytes()).hexdigest() == manifest.get(
+                "meta_sha"
+            ) and listing(self.out) == set(manifest["files"])
+        except OSError:
+            intact = False
+        can_patch = bool(
+            intact
+            and manifest["nshards"] == nshards
+            and manifest["layout"]
+            and old_order
+            and len(changed) <= max(8, len(order) // 16)
+            and all(self._skip_path(s).exists() for s in range(nshards))
+            and all(Path(old_docs[old_order[n]][1]).exists() for n in changed if n < len(old_order))
+        )
+        if can_patch:  # the entries that change; patching costs per key, assembling per doc
+            kch, pch = diff_entries(changed, order, old_order, new_docs, old_docs)
+            can_patch = len(kch) + len(pch) <= PATCH_KEYS_PER_DOC * len(order) + 10_000
+        # Until the new manifest is written, a build that dies half-way leaves files and checkpoints
+        # that the old manifest does not describe: mark that, so that the next build assembles afresh.
+        self.state.mkdir(parents=True, exist_ok=True)
+        (self.state / "dirty").touch()
+        if can_patch:
+            try:
+                layout = patch(self.out, self._skip_path, kch, pch, manifest["layout"], files, stats)
+                stats["patched"] = len(changed)
+                return layout, True
+            except (OSError, ValueError, KeyError, EOFError, TypeError, Relayout):  # the output or state was changed
+                stats["patch_failed"] = 1
+                if os.environ.get("SS_DEBUG"):
+                    raise
+        for name in [n for n in files if n[:2] in ("k/", "p/")]:
+            del files[name]
+        return self._assemble(order, new_docs, nshards, files, stats), False
+
+    def _assemble(self, order, new_docs, nshards, files, stats) -> dict:
+        """Write all postings; returns the layout {"k"|"p": (bucket count per shard, short chars per shard)}."""
+        docs = [(new_docs[i][1], new_docs[i][2]["offsets"]) for i in order]
+        (self.state / "skip").mkdir(parents=True, exist_ok=True)
+        jobs = [(s, nshards, docs, str(self.out), str(self._skip_path(s))) for s in range(nshards)]
+        pool = process_pool(nshards) if len(order) >= 4 * POOL_MIN_DOCS and self.jobs != 1 else None
+        layout: dict = {"k": ([], []), "p": ([], [])}
+        offset = {"k": 0, "p": 0}
+        try:
+            results = map(assemble_shard, jobs) if pool is None else pool.map(assemble_shard, jobs)
+            for fs, st, rss, bodies, shorts in results:  # in shard order: buckets are numbered so
+                files.update(fs)
+                stats.update(st)
+                if pool is not None:
+                    stats["worker_peak_rss_mb"] = max(stats["worker_peak_rss_mb"], rss)
+                for prefix in ("k", "p"):
+                    for j, body in enumerate(bodies[prefix]):
+                        name = f"{prefix}/{offset[prefix] + j}"
+                        put(self.out, name, js_file(name, body), files, stats)
+                    offset[prefix] += len(bodies[prefix])
+                    layout[prefix][0].append(len(bodies[prefix]))
+                    layout[prefix][1].append(shorts[prefix])
+        finally:
+            if pool is not None:
+                pool.shutdown()
+        stats["assembled"] = 1
+        return layout
+
+    def _texts(self, order, new_docs, changed: set | None, files, stats) -> None:
+        """Write the text files of the docs (of the changed ones only when patching: ``changed``)."""
+        tnames = set()
+        for n, i in enumerate(order):
+            name = f"t/{n // T_DIR}/{n}-"
+            tnames.add(name + "0")
+            if changed is not None and n not in changed and name + "0" in files:
+                if name + "1" in files:
+                    tnames.add(name + "1")
+                continue
+            for part, body in enumerate(read_payload(Path(new_docs[i][1]))):
+                if body is not None:
+                    tnames.add(name + str(part))
+                    put(self.out, name + str(part), js_file(name + str(part), body), files, stats)
+        for name in [n for n in files if n.startswith("t/") and n not in tnames]:
+            del files[name]
+
+    def _remove_old(self, gone: set | None, files: dict, stats: Counter) -> None:
+        """Remove the files this index wrote before and no longer needs (``gone``; None: every file of
+        ours not in ``files``); search/index.html (the page) and anything else not ours stays."""
+        if gone is not None:
+            for name in gone:
+                try:
+                    (self.out / f"{name}.js").unlink()
+                    stats["removed"] += 1
+                except OSError:
+                    pass
+        else:
+            wanted = {f"{n}.js" for n in files}
+            ours = [self.out / f"{n}.js" for n in TOP_FILES]
+            for sub in SUBDIRS:
+                if (self.out / sub).is_dir():
+                    ours += sorted((self.out / sub).rglob("*"), reverse=True)
+            for path in ours:
+                if path.is_file() and path.relative_to(self.out).as_posix() not in wanted:
+                    path.unlink()
+                    stats["removed"] += 1
+                elif path.is_dir() and not any(path.iterdir()):
+                    path.rmdir()
+        for sub in ("t",):  # empty text directories after removals
+            d = self.out / sub
+            if gone is not None and d.is_dir():
+                for p in d.iterdir():
+                    if p.is_dir() and not any(p.iterdir()):
+                        p.rmdir()

@@ -1,0 +1,160 @@
+"""Patching the index in place of assembling it: when docs are edited, appended or removed at the end
+(the other docs keep their numbers), only the keys whose entry changed are patched.
+
+The index files holding them are read back, patched and written (a long posting around the change
+only, using checkpoints kept in ``state_dir/static/skip/``: every ``CK``-th entry's char offset and
+the doc before it); nothing else is touched.
+"""
+
+from __future__ import annotations
+
+import bisect
+import marshal
+from collections import Counter, defaultdict
+from itertools import accumulate
+from pathlib import Path
+
+from ..fileio import write_atomic
+from . import wire
+from .analyser import doc_entries
+from .files import put
+from .wire import Layout, bucket_body, bucket_count, decode_entries, encode_entries, hexname, js_file, read_js, x_file
+
+
+def checkpoints(entries: list, parts: list[str], prev: int, base: int) -> tuple[list, list]:
+    offs = list(accumulate(map(len, parts), initial=base))  # offs[j]: where entry j starts
+    idx = range(0, len(entries), wire.CK)
+    return [prev if j == 0 else entries[j - 1][0] for j in idx], [offs[j] for j in idx]
+
+
+def apply_changes(entries: list, changes: dict) -> list:
+    cur = dict(entries)
+    for n, e in changes.items():
+        if e is None:
+            cur.pop(n, None)
+        else:
+            cur[n] = e
+    return sorted(cur.items())
+
+
+def patch_posting(kind: str, posting: str, ck, changes: dict):
+    """Apply {doc: entry or None} to a posting; returns (posting, checkpoints or None, the change in
+    its number of docs)."""
+    if ck is None or len(posting) <= wire.BIG:
+        before = decode_entries(kind, posting, 0, len(posting), -1)
+        ents = apply_changes(before, changes)
+        parts = encode_entries(kind, ents, -1)
+        new = "".join(parts)
+        return new, (checkpoints(ents, parts, -1, 0) if len(new) > wire.BIG else None), len(ents) - len(before)
+    ckd, cko = list(ck[0]), list(ck[1])
+    docs_delta = 0
+    for n in sorted(changes, reverse=True):
+        i = bisect.bisect_left(ckd, n) - 1  # region i holds docs (ckd[i], ckd[i+1]]
+        j = min(i + 2, len(ckd))  # decode regions i and i+1: the doc before cko[j] stays
+        s, e = cko[i], (cko[j] if j < len(ckd) else len(posting))
+        before = decode_entries(kind, posting, s, e, ckd[i])
+        ents = apply_changes(before, {n: changes[n]})
+        docs_delta += len(ents) - len(before)
+        parts = encode_entries(kind, ents, ckd[i])
+        sub = "".join(parts)
+        nd, no = checkpoints(ents, parts, ckd[i], s)
+        if not nd:  # both regions lost every entry: keep one empty region (the next change needs it)
+            nd, no = [ckd[i]], [s]
+        delta = len(sub) - (e - s)
+        posting = posting[:s] + sub + posting[e:]
+        ckd[i:j] = nd
+        cko[i:j] = no
+        k = i + len(nd)
+        cko[k:] = [o + delta for o in cko[k:]]
+    if len(posting) <= wire.BIG:
+        return posting, None, docs_delta
+    return posting, (ckd, cko), docs_delta
+
+
+def diff_entries(changed, order, old_order, new_docs, old_docs) -> tuple[dict, dict]:
+    """The entries that differ between the old and the new docs at the changed numbers:
+    ({key: {doc: code or None}}, {key: {doc: (count, in a heading, positions) or None}})."""
+    kch: dict = defaultdict(dict)
+    pch: dict = defaultdict(dict)
+    for n in changed:
+        old_k: dict = {}
+        old_p: dict = {}
+        if n < len(old_order) and old_order[n] in old_docs:
+            _, path, meta = old_docs[old_order[n]]
+            old_k, old_p = doc_entries(path, meta["offsets"])
+        new_k: dict = {}
+        new_p: dict = {}
+        if n < len(order):
+            _, path, meta = new_docs[order[n]]
+            new_k, new_p = doc_entries(path, meta["offsets"])
+        for old, new, ch in ((old_k, new_k, kch), (old_p, new_p, pch)):
+            for key, e in new.items():
+                if old.get(key) != e:
+                    ch[key][n] = e
+            for key in old.keys() - new.keys():
+                ch[key][n] = None
+    return kch, pch
+
+
+class Relayout(Exception):
+    """A shard's bucket count changes: the postings are assembled afresh."""
+
+
+def patch(out: Path, skip_path, kch: dict, pch: dict, layout: dict, files: dict, stats: Counter) -> dict:
+    """Patch changed entries ({key: {doc: entry or None}}) into the index files that hold them.
+
+    The output files are the state: a bucket is read back, its changed keys patched and it is
+    written again; a long posting is patched around the change using its checkpoints (``skip_path(shard)``:
+    the file of a shard's checkpoints). Returns the new layout; raises Relayout when a shard's bucket
+    count would change (nothing is written then but long postings' files)."""
+    where = {prefix: Layout(layout[prefix][0]) for prefix in ("k", "p")}
+    shorts = {prefix: list(layout[prefix][1]) for prefix in ("k", "p")}
+    by_file: dict = defaultdict(list)  # (prefix, bucket) → keys
+    for prefix, changes in (("k", kch), ("p", pch)):
+        for key in changes:
+            by_file[prefix, where[prefix].bucket(key)].append(key)
+    skips: dict = {}  # shard → checkpoints of its long postings
+    pending = []  # buckets are written once the layout is known to stay
+    for (prefix, bk), keys in sorted(by_file.items()):
+        changes = kch if prefix == "k" else pch
+        bucket = read_js(out / f"{prefix}/{bk}.js")
+        shard = where[prefix].shard(bk)
+        skip = skips.get(shard)
+        if skip is None:
+            skip = skips[shard] = marshal.loads(skip_path(shard).read_bytes())
+        for key in keys:
+            old = bucket.get(key, "")
+            old_df = None
+            if isinstance(old, int):  # -df: the posting is in its own file
+                old_df = -old
+                old = read_js(out / f"{prefix}/x/{hexname(key)}.js")
+            new, ck, delta = patch_posting(prefix, old, skip.get(prefix + key), changes[key])
+            if ck is None:
+                skip.pop(prefix + key, None)
+            else:
+                skip[prefix + key] = ck
+            if not new:
+                bucket.pop(key, None)
+            elif len(new) <= wire.BIG:
+                bucket[key] = new
+            else:
+                if old_df is None:
+                    old_df = len(decode_entries(prefix, old, 0, len(old), -1))
+                bucket[key] = -(old_df + delta)
+            shorts[prefix][shard] += (len(key) + len(new) if len(new) <= wire.BIG and new else 0) - (
+                len(key) + len(old) if len(old) <= wire.BIG and old else 0
+            )
+            if len(new) > wire.BIG:
+                name, data = x_file(prefix, key, new)
+                put(out, name, data, files, stats, compare=False)
+            elif len(old) > wire.BIG:
+                files.pop(f"{prefix}/x/{hexname(key)}", None)
+        pending.append((f"{prefix}/{bk}", bucket_body(bucket)))
+    for prefix in ("k", "p"):
+        if [bucket_count(x) for x in shorts[prefix]] != layout[prefix][0]:
+            raise Relayout(prefix)
+    for name, body in pending:
+        put(out, name, js_file(name, body), files, stats, compare=False)
+    for shard, skip in skips.items():
+        write_atomic(skip_path(shard), marshal.dumps(skip))
+    return {prefix: (layout[prefix][0], shorts[prefix]) for prefix in ("k", "p")}

@@ -1,0 +1,256 @@
+"""The wire format of the in-browser search index: every file under ``output/search/`` that
+``static/search.js`` (and ``passage.js``, ``compare.js``) reads, and the codecs both sides share.
+
+This docstring is the specification search.js implements; keep the two in step.
+
+The browser computes exactly the hit set of ``query.parse(q).matches(analysis.search_text(...))``:
+every file is derived from ``analysis`` and the browser re-implements ``query.parse`` and
+``analysis.fold`` (tests compare both with Python in Chromium).
+
+Every file is a classic script ``__ssLoad("<name>", <json>)`` so that it loads from ``file://`` too
+(where fetch/XHR are blocked) and under a CSP that allows only the site's own scripts.
+
+Format 3. ``N`` = doc number: docs are ordered by (date, id), so year filters are ranges and newer
+speeches are appended at the end. ``h`` = CRC-32 of the key's UTF-16-LE code units. Numbers are
+VLQ in base 64 (``A``–``Z a``–``z 0``–``9 + /``, 5 bits per char, 32 = "more follows"). A key's
+bucket: shard ``h & (P-1)``, then ``(h >> log2 P) & (count - 1)`` among that shard's buckets,
+numbered shard after shard (``meta.kbs``/``pbs``: bucket count per shard, sized to the shard's
+short postings). Offsets are
+offsets in ``analysis.search_text`` (folded title, separator, folded body), so an offset below
+the doc's title length is in the title.
+
+``meta.js``
+    counts, vocabularies, the list of fold shards and ``ver``, a digest of all other files (the
+    browser loads meta.js uncached over http and every other file with ``?v=ver``).
+``facets.js``
+    per doc (VLQ each): meeting type << 1 | 1 if its date (``date_key``) is the doc before's,
+    folded title length, folded body length (``len(analysis.fold(body))``: the ranking's ``len``
+    and the trend's characters), number of themes, themes, speaker and organisation (1 + their
+    index in ``meta.speakers``/``meta.orgs``, 0 for none).
+``f/<block>.js``
+    the fold table (``data/fold.json``) for code points ``block*256 …``: the browser folds the query.
+``r/<block>.js``
+    the same table by what a character folds to: every char whose fold has a character of code
+    points ``block*256 …`` (``meta.rfold`` lists the blocks, ``meta.ign`` the chars that fold to
+    nothing). A speech page folds its text with the shards of the query's characters only
+    (static/passage.js): a character outside them cannot be part of a match.
+``k/<bucket>.js`` (and ``k/x/<hex>.js`` for a long posting, the bucket then gives ``-df``, the
+    number of docs in it)
+    doc-level postings of every char and adjacent pair (``analysis.grams``): per doc
+    ``vlq((doc gap - 1) << 3 | heading << 2 | title << 1 | body != 1)``, then ``vlq(body)`` if
+    body != 1, then ``vlq(title - 1)`` if title: ``body`` and ``title`` are the key's counts in the
+    folded body and title (exact), ``heading`` says it occurs in a heading line of the body
+    (``IndexDoc.headings``). Terms of one or two characters are exact; so are their occurrences
+    and the ranking's tf (a pair of one character twice, 层层, is corrected with the trigram 层层层).
+``p/<bucket>.js`` (and ``p/x/<hex>.js``)
+    positions of every trigram: per doc ``vlq((doc gap - 1) << 2 | kind)``, kind 0: one position,
+    1: two, 2: ``3 + vlq`` positions, 3: ``1 + vlq`` positions of which some are in heading lines,
+    given next as ``vlq(h) vlq(i0) vlq(i1 - i0 - 1) …`` (h indices into the positions); then the
+    positions ``vlq(o0) vlq(o1 - o0 - 1) …``. A term of three or more characters occurs at ``o``
+    iff each trigram of a cover of the term (offsets 0, 3, 6, …, n-3) occurs at ``o + offset``:
+    exact, and only those trigrams are fetched (their pairs' buckets too, for the ranking's ``n``).
+``t/<N // 256>/<N>-0.js`` and ``…-1.js``
+    the speech's card ``[title, url, date, meeting type]``, its body text compressed (``z``: raw
+    deflate in base 64, inflated by the browser's ``DecompressionStream``), the fold of each
+    character of title and body that folding changes (``f``): excerpts, quoted phrases, KWIC; and
+    ``h``, the numbers of its heading lines (0-based), when it has any. The
+    deflate stream is flushed after the first ``HEAD`` characters and cut there: part 0 (with
+    ``"more": 1`` if there is a part 1, a JSON string) gives the start of the text, both parts all of
+    it, so an excerpt near the start costs one small file.
+"""
+
+from __future__ import annotations
+
+import bisect
+import json
+import re
+import zlib
+from itertools import accumulate
+from pathlib import Path
+
+FORMAT = 3
+HEAD = 2048  # body characters in a text file's first part
+BIG = 3072  # a posting longer than this (chars) gets its own file
+BUCKET_TARGET = 6144  # aim for bucket files of about this many chars
+T_DIR = 256  # text files: docs per directory
+
+ALPHA = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+
+
+def vlq(n: int) -> str:
+    """Unsigned VLQ in base 64, least significant 5 bits first."""
+    out = []
+    while n >= 32:
+        out.append(ALPHA[32 | (n & 31)])
+        n >>= 5
+    out.append(ALPHA[n])
+    return "".join(out)
+
+
+_VLQ_SMALL = [vlq(i) for i in range(1 << 15)]
+_VLQ_TOKEN = re.compile(r"[g-z0-9+/]*[A-Za-f]")  # one VLQ number (continuation chars, last char)
+
+
+def cached_vlq(n: int) -> str:
+    return _VLQ_SMALL[n] if n < 32768 else vlq(n)
+
+
+def _unvlq(token: str) -> int:
+    n = 0
+    for i, ch in enumerate(token):
+        n |= (ALPHA.index(ch) & 31) << (5 * i)
+    return n
+
+
+_TOKEN_VALUE = {s: i for i, s in enumerate(_VLQ_SMALL)}
+
+
+def _tokens(posting: str) -> tuple[list[str], list]:
+    toks = _VLQ_TOKEN.findall(posting)
+    get = _TOKEN_VALUE.get
+    vals = [get(t) for t in toks]
+    if None in vals:
+        vals = [v if v is not None else _unvlq(t) for t, v in zip(toks, vals)]
+    return toks, vals
+
+
+def khash(key: str) -> int:
+    """CRC-32 of the key's UTF-16-LE code units (search.js computes the same)."""
+    return zlib.crc32(key.encode("utf-16-le"))
+
+
+def hexname(key: str) -> str:
+    return "-".join(f"{ord(c):x}" for c in key)
+
+
+def pow2_at_least(n: float) -> int:
+    b = 1
+    while b < n:
+        b *= 2
+    return b
+
+
+def json_text(data) -> str:
+    body = json.dumps(data, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+    # U+2028/9 are fine in JSON but not in older JS string literals; escape them anyway.
+    return body.replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
+
+
+def js_file(name: str, body: str) -> bytes:
+    return f"__ssLoad({json.dumps(name)},{body});\n".encode()
+
+
+def bucket_body(postings: dict) -> str:
+    """A bucket: its keys' postings, ``-df`` (minus the number of its docs) for those in their own
+    file (``x/<hex>``)."""
+    return json_text(postings)
+
+
+def bucket_count(short: int) -> int:
+    """Buckets of a shard whose short postings (key + posting chars) add up to ``short``."""
+    return pow2_at_least(short / BUCKET_TARGET)
+
+
+class Layout:
+    """Where a key's bucket is: shard ``h & (P-1)``, then ``(h >> log2 P) & (count - 1)`` among
+    that shard's buckets; buckets are numbered shard after shard."""
+
+    def __init__(self, counts: list[int]):
+        self.counts = list(counts)
+        self.offsets = list(accumulate(self.counts, initial=0))
+        self.bits = len(self.counts).bit_length() - 1
+
+    def bucket(self, key: str) -> int:
+        h = khash(key)
+        s = h & (len(self.counts) - 1)
+        return self.offsets[s] + ((h >> self.bits) & (self.counts[s] - 1))
+
+    def shard(self, bucket: int) -> int:
+        return bisect.bisect_right(self.offsets, bucket) - 1
+
+
+def x_file(prefix: str, key: str, posting: str) -> tuple[str, bytes]:
+    name = f"{prefix}/x/{hexname(key)}"
+    return name, js_file(name, json.dumps(posting))
+
+
+def read_js(path: Path):
+    text = path.read_text("utf-8")
+    start = text.index('",') + 2  # after __ssLoad("<name>",
+    if not text.endswith(");\n"):
+        raise ValueError(f"{path}: not an index file")
+    return json.loads(text[start:-3])
+
+
+# A long posting (own file) keeps checkpoints in the state: every CK-th entry's char offset and
+# the doc before it, so that a change decodes only the entries around it.
+CK = 64
+
+
+def k_code(body: int, title: int, heading: int) -> int:
+    return body << 9 | min(title, 255) << 1 | heading
+
+
+def decode_entries(kind: str, posting: str, start: int, end: int, prev: int) -> list:
+    """Entries of ``posting[start:end]`` (starting at an entry whose previous doc is ``prev``):
+    [(doc, code)] for k, [(doc, (count, in a heading, encoded heading indices and positions))] for p."""
+    toks, vals = _tokens(posting[start:end])
+    out: list = []
+    i, n = 0, len(vals)
+    if kind == "k":
+        while i < n:
+            x = vals[i]
+            i += 1
+            prev += (x >> 3) + 1
+            body = title = 0
+            if x & 1:
+                body = vals[i]
+                i += 1
+            else:
+                body = 1
+            if x & 2:
+                title = vals[i] + 1
+                i += 1
+            out.append((prev, k_code(body, title, (x >> 2) & 1)))
+        return out
+    while i < n:
+        x = vals[i]
+        prev += (x >> 2) + 1
+        kind_ = x & 3
+        j = i + 1
+        h = 0
+        if kind_ < 2:
+            c = kind_ + 1
+        elif kind_ == 2:
+            c = 3 + vals[j]
+            j += 1
+        else:
+            c = 1 + vals[j]
+            j += 1
+            h = 1
+        k = j + (1 + vals[j] if h else 0)  # heading indices, then the positions
+        out.append((prev, (c, h, "".join(toks[j : k + c]))))
+        i = k + c
+    return out
+
+
+def encode_entries(kind: str, entries: list, prev: int) -> list[str]:
+    parts = []
+    v = cached_vlq
+    if kind == "k":
+        for d, code in entries:
+            body, title, heading = code >> 9, (code >> 1) & 255, code & 1
+            head = ((d - prev - 1) << 3) | heading << 2 | (title > 0) << 1 | (body != 1)
+            parts.append(v(head) + (v(body) if body != 1 else "") + (v(title - 1) if title else ""))
+            prev = d
+    else:
+        for d, (c, h, enc) in entries:
+            gap = (d - prev - 1) << 2
+            if h:
+                parts.append(v(gap | 3) + v(c - 1) + enc)
+            elif c <= 2:
+                parts.append(v(gap | (c - 1)) + enc)
+            else:
+                parts.append(v(gap | 2) + v(c - 3) + enc)
+            prev = d
+    return parts
