@@ -13,7 +13,7 @@ from pathlib import Path
 
 import click
 
-from . import __version__, schema
+from . import __version__
 from .config import load_config
 from .errors import SiteBuilderError
 from .report import Progress, print_problems
@@ -474,13 +474,14 @@ def import_(
     """
     from .authoring import check_closed, parse_date_option
     from .importer.batch import Options, read_sheet, run_import, split_list
+    from .schema import slug_problem
 
     if (title or slug) and (len(paths) > 1 or any(Path(p).is_dir() for p in paths)):
         raise click.UsageError("--title and --slug apply to one file; for many files give a --metadata sheet")
     date = parse_date_option(date_text)
     if date is not None and force_year is not None and date.year != force_year:
         raise click.UsageError(f"--date {date_text} and --force-year {force_year} disagree; give one of them")
-    if slug is not None and (why := schema.slug_problem(slug)):
+    if slug is not None and (why := slug_problem(slug)):
         raise click.BadParameter(why, param_hint="--slug")
     config, _warnings = _config(content_dir, None)
     check_closed(meeting_type, config.meeting_types, "--meeting-type")
@@ -543,9 +544,10 @@ def new(title, date_text, meeting_type, themes, speaker, organization, slug, con
     from . import authoring
     from .importer import scan_vocabulary
     from .importer.batch import split_list
+    from .schema import slug_problem
 
     config, _warnings = _config(content_dir, None)
-    if slug is not None and (why := schema.slug_problem(slug)):
+    if slug is not None and (why := slug_problem(slug)):
         raise click.BadParameter(why, param_hint="--slug")
     values = {
         "title": title,
@@ -561,17 +563,30 @@ def new(title, date_text, meeting_type, themes, speaker, organization, slug, con
     sys.exit(authoring.create_speech(config, config.content, vocab, values, interactive))
 
 
-def _register_optional() -> None:
-    """`serve` registers itself when its module is present."""
-    try:
-        from .server import serve_command
-    except ImportError:
-        pass
-    else:
-        cli.add_command(serve_command, "serve")
+class _Commands(dict):
+    """The group's commands; ``serve`` (an HTTP server, a watcher, threads: a tenth of a second of
+    start-up) is imported when it is looked up, and only if its module is present (#15)."""
+
+    def _load(self, name: str):
+        if name == "serve" and dict.get(self, name, 0) is None:
+            try:
+                from .server import serve_command
+            except ImportError:
+                return dict.pop(self, name)
+            self[name] = serve_command
+        return dict.get(self, name)
+
+    def __getitem__(self, name: str):
+        if (value := self._load(name)) is None:
+            raise KeyError(name)
+        return value
+
+    def get(self, name, default=None):
+        value = self._load(name)
+        return default if value is None else value
 
 
-_register_optional()
+cli.commands = _Commands(cli.commands, serve=None)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -2,3 +2,33 @@
 concordance (KWIC) and the trend by year (``passages``). Both indexes compute the same numbers:
 the Whoosh index (``search_index.py``) from its postings and stored texts, the browser from the
 static index; ``ranking.reference`` computes them from the plain texts alone (tests, bench)."""
+
+
+def _cached_property_shim() -> None:
+    """Whoosh's reader takes one decorator from the cached-property package, which imports asyncio
+    for its other decorators: a fifth of `site-builder search`'s start-up (#15). Until anything
+    else of that package is asked for, ``functools.cached_property`` (the same for a plain method)
+    stands in for it; any other name imports the real package."""
+    import sys
+    import types
+    from functools import cached_property
+
+    if "cached_property" in sys.modules:
+        return
+    shim = types.ModuleType("cached_property")
+    shim.cached_property = cached_property  # type: ignore[attr-defined]
+
+    def __getattr__(name: str):
+        import importlib
+
+        if name.startswith("__"):  # the import system asks for __path__ and the like
+            raise AttributeError(name)
+        del sys.modules["cached_property"]
+        real = importlib.import_module("cached_property")
+        return getattr(real, name)
+
+    shim.__getattr__ = __getattr__  # type: ignore[method-assign]
+    sys.modules["cached_property"] = shim
+
+
+_cached_property_shim()
