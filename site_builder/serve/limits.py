@@ -20,6 +20,10 @@ READ_WHOLE = 16 * 1024 * 1024  # files up to this size are read into memory, lar
 HEARTBEAT_SECONDS = 15.0
 DEBOUNCE_MS = 300  # wait this long after the last change before rebuilding (watchfiles 'step')
 SEARCH_POOL_SIZE = 2  # open SearchIndex objects (each serialises its own searches)
+#: worker processes that run the searches of `serve` (0: in the server's threads); SITE_BUILDER_SEARCH_WORKERS
+_WORKERS = os.environ.get("SITE_BUILDER_SEARCH_WORKERS", "")
+SEARCH_WORKERS = int(_WORKERS) if _WORKERS.isdigit() else min(4, os.cpu_count() or 1)
+SEARCH_TIMEOUT = 60.0  # seconds a search may take in a worker before its workers are replaced (503)
 CACHE_ENTRIES = 2048  # cached /api/search answers (0: no cache) …
 CACHE_BYTES = 64 * 1024 * 1024  # … and their total size
 STAMP_SECONDS = 0.2  # how often the index folder is looked at for a generation made elsewhere

@@ -22,6 +22,7 @@ from .limits import (
     SEARCH_POOL_SIZE,
     STAMP_SECONDS,
 )
+from .search_workers import SearchWorkers, WorkerUnavailable
 
 #: The parameters of /api/search (each at most once).
 PARAMS = ("q", "year", "meeting_type", "theme", "speaker", "organization", "sort", "kwic", "limit", "offset")
@@ -56,8 +57,11 @@ class SearchPool:
         factory=None,
         cache_entries: int = CACHE_ENTRIES,
         cache_bytes: int = CACHE_BYTES,
+        workers: int = 0,
     ):
+        """``workers``: answer in that many worker processes (``search_workers``), not in threads."""
         self.index_dir = index_dir
+        self.workers = SearchWorkers(index_dir, workers) if workers else None
         self.factory = factory or _default_index_factory
         self._lock = threading.Lock()
         self._slots = threading.BoundedSemaphore(size)
@@ -101,7 +105,7 @@ class SearchPool:
     def answer(self, query: str, **kwargs) -> bytes:
         """The search result as UTF-8 JSON bytes (cached)."""
         if not self.cache_entries:
-            return _encode(self.search(query, **kwargs))
+            return self._compute(query, kwargs)
         key = (self._epoch, self._stamp(), query, tuple(sorted(kwargs.items())))
         with self._lock:
             entry = self._cache.get(key)
@@ -119,7 +123,7 @@ class SearchPool:
                 raise entry.error
             return entry.value
         try:
-            entry.value = _encode(self.search(query, **kwargs))
+            entry.value = self._compute(query, kwargs)
         except BaseException as err:
             entry.error = err
             with self._lock:
@@ -135,6 +139,14 @@ class SearchPool:
                     _, old = self._cache.popitem(last=False)
                     self._cached_bytes -= len(old.value or b"")
         return entry.value
+
+    def _compute(self, query: str, kwargs: dict) -> bytes:
+        if self.workers is None:
+            return _encode(self.search(query, **kwargs))
+        try:
+            return self.workers.answer(self._epoch, query, kwargs)
+        except WorkerUnavailable as err:
+            raise SearchUnavailable(str(err)) from None
 
     def search(self, query: str, **kwargs) -> dict:
         if not self._slots.acquire(timeout=60):
@@ -175,6 +187,8 @@ class SearchPool:
         with self._lock:
             self._closed = True
         self.reopen()
+        if self.workers is not None:
+            self.workers.close()
 
 
 class _Answer:

@@ -18,7 +18,7 @@ from ..config import SiteConfig, load_config
 from ..errors import SiteBuilderError
 from .builder import BuildCrashed, BuildProcess
 from .files import resolve
-from .limits import CACHE_ENTRIES, SEARCH_POOL_SIZE
+from .limits import CACHE_ENTRIES, SEARCH_POOL_SIZE, SEARCH_WORKERS
 from .search import SearchPool
 from .state import BuildState
 
@@ -41,7 +41,11 @@ class Site:
         self.livereload = livereload
         self.state = BuildState()
         self.pool = SearchPool(
-            config.state_dir / "whoosh", size=pool_size, factory=index_factory, cache_entries=cache_entries
+            config.state_dir / "whoosh",
+            size=pool_size,
+            factory=index_factory,
+            cache_entries=cache_entries,
+            workers=SEARCH_WORKERS if index_factory is None else 0,  # a factory of the tests: in threads
         )
         self._build_lock = threading.Lock()
         self.builder = BuildProcess()  # rebuilds run there, never in this threaded process
