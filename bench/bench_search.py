@@ -3,6 +3,7 @@
 
     python bench/bench_search.py --n 1000
     python bench/bench_search.py --n 1000 --n 10000 --pagefind --json bench/.work/search.json
+    python bench/bench_search.py --n 10000 --queries-only --first-passes 5 --answers a.json  # first runs
 
 For each N: generate (or reuse) ``bench/.work/search/corpus-<N>-s<seed>`` with gen_corpus.py,
 read the Markdown files directly (YAML front matter; the Markdown body is used as plain text),
@@ -14,7 +15,8 @@ then measure, in this process:
   1-changed    update() after appending a sentence to one speech (median of 3 different speeches)
   queries      p50 / p95 latency of a fixed set of 1-4 term queries (plus OR, NOT, a phrase and
                filters), each with facets and 10 excerpts, one warm SearchIndex, every query run
-               --repeat times after one warm-up pass
+               --repeat times after one warm-up pass; "first run" is that warm-up pass (each
+               query's first run on the opened index)
   related      (--related) related speeches: cold keyword cache, nothing changed, one changed
   pagefind     (--pagefind) Pagefind extended over one minimal HTML page per speech, same run
 
@@ -190,20 +192,8 @@ def run_pagefind(docs: list[IndexDoc], work: Path) -> dict | None:
     return {"wall_s": round(t.wall, 2), "cpu_s": round(t.cpu, 2), "index_bytes": dir_bytes(site / "pagefind")}
 
 
-def bench(n: int, args) -> dict:
-    work = args.work
-    work.mkdir(parents=True, exist_ok=True)
-    root = corpus_dir(n, args.seed, work)
-    with Timer() as t:
-        docs = load_docs(root)
-    print(
-        f"\n== {len(docs)} speeches from {root} (read in {t.wall:.1f} s, "
-        f"{sum(len(d.body) for d in docs) / 1e6:.1f} M characters)",
-        flush=True,
-    )
-    out: dict = {"n": len(docs), "chars": sum(len(d.body) for d in docs), "workers": args.workers}
-
-    ixdir = work / f"index-{n}"
+def measure_updates(ixdir: Path, docs: list[IndexDoc], out: dict, args) -> None:
+    """Clean build, no-change update and one-changed updates of the index in ``ixdir``."""
     if ixdir.exists():
         shutil.rmtree(ixdir)
     ix = SearchIndex(ixdir, workers=args.workers)
@@ -250,6 +240,50 @@ def bench(n: int, args) -> dict:
         flush=True,
     )
 
+    ix.close()
+
+
+def write_answers(searcher: SearchIndex, queries: list, path: Path, n: int) -> None:
+    """Every query's whole answer (all hits with their scores and occurrences, facets, trend) and the
+    first 200 occurrences of its KWIC view, as JSON: two runs of the code must give the same file."""
+    answers = []
+    for _cat, q, kw in queries:
+        full = searcher.search(q, limit=n, **kw)
+        for hit in full["hits"]:
+            hit.pop("excerpt")  # the first 10 keep theirs (below)
+        answers.append(
+            {
+                "query": q,
+                "filters": kw,
+                "answer": full,
+                "first_page": searcher.search(q, limit=10, **kw)["hits"],
+                "kwic": searcher.search(q, limit=200, kwic=True, **kw)["occurrences"],
+            }
+        )
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(answers, ensure_ascii=False, sort_keys=True), "utf-8")
+    print(f"answers: {path}", flush=True)
+
+
+def bench(n: int, args) -> dict:
+    work = args.work
+    work.mkdir(parents=True, exist_ok=True)
+    root = corpus_dir(n, args.seed, work)
+    with Timer() as t:
+        docs = load_docs(root)
+    print(
+        f"\n== {len(docs)} speeches from {root} (read in {t.wall:.1f} s, "
+        f"{sum(len(d.body) for d in docs) / 1e6:.1f} M characters)",
+        flush=True,
+    )
+    out: dict = {"n": len(docs), "chars": sum(len(d.body) for d in docs), "workers": args.workers}
+
+    ixdir = work / f"index-{n}"
+    if args.queries_only and SearchIndex(ixdir).exists():
+        print(f"index: reused {ixdir} (--queries-only)", flush=True)
+    else:
+        measure_updates(ixdir, docs, out, args)
+
     top_type = max({d.meeting_type for d in docs}, key=lambda m: sum(d.meeting_type == m for d in docs))
     top_theme = max({t for d in docs for t in d.themes}, key=lambda th: sum(th in d.themes for d in docs))
     queries = []
@@ -261,12 +295,20 @@ def bench(n: int, args) -> dict:
             kw["theme"] = top_theme
         queries.append((cat, q, kw))
 
-    searcher = SearchIndex(ixdir)
-    with Timer() as t:
-        searcher.search("党建", limit=10)  # open (reads metadata of all speeches)
-    out["open_first_query_s"] = round(t.wall, 3)
-    for _cat, q, kw in queries:  # warm-up pass
-        searcher.search(q, limit=10, **kw)
+    first = []  # each query's first run on a freshly opened index (its terms not yet scanned)
+    for k in range(args.first_passes):
+        searcher = SearchIndex(ixdir)
+        with Timer() as t:
+            searcher.search("党建", limit=10)  # open (reads metadata of all speeches)
+        out["open_first_query_s"] = round(t.wall, 3)
+        for _cat, q, kw in queries:
+            w0, c0 = time.perf_counter(), time.process_time()
+            searcher.search(q, limit=10, **kw)
+            first.append(((time.perf_counter() - w0) * 1000, (time.process_time() - c0) * 1000, q))
+        if k + 1 < args.first_passes:
+            searcher.close()
+    if args.answers:
+        write_answers(searcher, queries, args.answers, n)
     samples: dict[str, list[tuple[float, float]]] = {}
     per_query = []
     for _ in range(args.repeat):
@@ -289,6 +331,14 @@ def bench(n: int, args) -> dict:
             "cpu_p95_ms": round(pct(cs, 0.95), 1),
         }
     out["latency"] = lat
+    out["first_run"] = {
+        "n": len(first),
+        "wall_p50_ms": round(pct([f[0] for f in first], 0.5), 1),
+        "wall_p95_ms": round(pct([f[0] for f in first], 0.95), 1),
+        "cpu_p50_ms": round(pct([f[1] for f in first], 0.5), 1),
+        "cpu_p95_ms": round(pct([f[1] for f in first], 0.95), 1),
+        "slowest": [{"query": q, "ms": round(w, 1)} for w, _c, q in sorted(first, key=lambda f: -f[0])[:3]],
+    }
     hits = {}
     for q, kw, total, _w in per_query:
         hits[q + (" " + json.dumps(kw, ensure_ascii=False) if kw else "")] = total
@@ -296,7 +346,6 @@ def bench(n: int, args) -> dict:
     slow = sorted(per_query, key=lambda x: -x[3])[:5]
     out["slowest"] = [{"query": q, "filters": kw, "total": tot, "ms": round(w * 1000, 1)} for q, kw, tot, w in slow]
     searcher.close()
-    ix.close()
     print("latency (ms)      n   wall p50  wall p95   CPU p50   CPU p95")
     for cat in [c for c in dict.fromkeys(c for c, _, _ in QUERIES)] + ["all"]:
         v = lat[cat]
@@ -304,6 +353,13 @@ def bench(n: int, args) -> dict:
             f"  {cat:14s} {v['n']:4d} {v['wall_p50_ms']:9.1f} {v['wall_p95_ms']:9.1f} "
             f"{v['cpu_p50_ms']:9.1f} {v['cpu_p95_ms']:9.1f}"
         )
+    v = out["first_run"]
+    print(
+        f"  {'first run':14s} {v['n']:4d} {v['wall_p50_ms']:9.1f} {v['wall_p95_ms']:9.1f} "
+        f"{v['cpu_p50_ms']:9.1f} {v['cpu_p95_ms']:9.1f}  (slowest: "
+        + ", ".join(f"{s['query']} {s['ms']} ms" for s in v["slowest"])
+        + ")"
+    )
     print("hits:", ", ".join(f"{q}={t}" for q, t in list(hits.items())[:12]), "…")
     print(
         "slowest:",
@@ -358,6 +414,11 @@ def main(argv=None) -> int:
         "--related", action="store_true", help="also time related.compute_related (cold cache, unchanged, one changed)"
     )
     ap.add_argument("--json", type=Path, help="write all results here")
+    ap.add_argument(
+        "--queries-only", action="store_true", help="reuse the index of an earlier run; time only the queries"
+    )
+    ap.add_argument("--first-passes", type=int, default=1, help="passes of first runs, each on a freshly opened index")
+    ap.add_argument("--answers", type=Path, help="write every query's whole answer here (to compare two versions)")
     args = ap.parse_args(argv)
     results = {
         "machine": {"cpus": os.cpu_count(), "load": os.getloadavg(), "python": sys.version.split()[0]},

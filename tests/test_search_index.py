@@ -781,6 +781,49 @@ def test_counting_proof_agrees_with_the_text(corpus, tmp_path, monkeypatch):
     ix.close()
 
 
+def test_occurrences_from_key_counts_equal_the_text(corpus, tmp_path):
+    """A term's occurrences in a text are decided from the key counts where their bounds meet (the
+    text is not read) and a scan stops at the upper bound: the counts stay those of the text."""
+    extra = [
+        # bounds meet: 党组 3, 组织 3, 组 3 (one in the title, two in the body)
+        make_doc("x/decided.md", "党组织建设", "党组织很重要。\n加强党组织。", "2020", 2020, "x", ()),
+        make_doc("x/pairs.md", "题", "党组，组织。党组织？组组织织。", "2020", 2020, "x", ()),
+        make_doc("x/self.md", "哈哈哈", "哈哈哈哈哈。哈哈哈\n哈哈", "2020", 2020, "x", ()),
+        make_doc("x/capped.md", "题", "甲乙丙，" * 300 + "乙，" * 10, "2020", 2020, "x", ()),
+        make_doc("x/capped2.md", "题", "甲乙丙" * 260, "2020", 2020, "x", ()),
+        make_doc("x/early.md", "题", "全面从严治党" * 3 + "。其他内容" * 50, "2020", 2020, "x", ()),
+    ]
+    docs = corpus + extra
+    ix = SearchIndex(tmp_path / "w", workers=1)
+    ix.update(docs)
+    rnd = random.Random(23)
+    terms = _random_terms(docs, rnd, 150, 3, 8) + ["党组织", "哈哈哈", "甲乙丙", "乙丙，甲", "全面从严治党", "严治党"]
+    for t in terms:
+        if '"' in t or not t.strip() or " " in t.strip():
+            continue
+        folded = analysis.fold(t.strip())
+        want = {
+            d.id: sum(analysis.fold(line).count(folded) for line in d.body.split("\n"))
+            for d in docs
+            if d.id in truth(docs, f'"{t.strip()}"')
+        }
+        got = {h["source"]: h["occurrences"] for h in ix.search(f'"{t.strip()}"', limit=100000)["hits"]}
+        assert got == want, t
+    ix.close()
+    fresh = SearchIndex(tmp_path / "w", workers=1)
+    fresh.search("题", limit=1)  # opens the snapshot
+    snap = fresh._snapshot()
+    decided = [m[0] if m else None for m in snap.meta].index("x/decided.md")
+
+    def unread(*_args):
+        raise AssertionError("the text of x/decided.md was read")
+
+    snap.span[decided] = (unread, 0, 0)
+    hits = {h["source"]: h["occurrences"] for h in fresh.search("党组织", limit=100000)["hits"]}
+    assert hits["x/decided.md"] == 2
+    fresh.close()
+
+
 def test_damaged_index_is_rebuilt_by_update(corpus, tmp_path):
     ix = SearchIndex(tmp_path / "w", workers=1)
     ix.update(corpus)

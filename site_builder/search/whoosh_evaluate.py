@@ -5,7 +5,7 @@ from __future__ import annotations
 import heapq
 from collections import Counter
 from collections.abc import Set as AbstractSet
-from itertools import chain
+from itertools import chain, repeat
 
 from .. import analysis
 from .. import query as querymod
@@ -116,17 +116,26 @@ class _TermInfo:
 
     def _scan_and_count(self, snap: _Snapshot, cand) -> set[int]:
         """Verify and count in one scan of each candidate's text: title matches prove the term,
-        body matches are its tf (kept in ``self.counted``). The snapshot remembers the scans."""
+        body matches are its tf (kept in ``self.counted``). The snapshot remembers the scans.
+
+        The key counts bound the term's occurrences in a text (title and body; see ``_Bounds``): a
+        text whose bounds meet is counted without reading it, and a scan stops at the upper bound."""
         tb, step = self.tb, len(self.tb)
-        span, bstart = snap.span, snap.bstart
+        span, bstart, titles = snap.span, snap.bstart, snap.titles
         memo = snap.scan_memo.get(self.term) or _Scan()
         self.counted = counted = memo.counted
         found = memo.found
         todo = [d for d in cand if d not in memo.scanned]
-        for d in todo:
+        uppers, exacts = _Bounds(self.term, self.postings).of(todo)
+        for d, upper, exact in zip(todo, uppers, exacts):
+            if exact:  # upper ≥ 1 (a candidate has every pair); none of them in the title is in the body
+                in_title = titles[d].count(self.term)
+                found.add(d)
+                counted[d] = upper - in_title
+                continue
             find, start, end = span[d]
             body = bstart[d]
-            in_title = n = 0
+            in_title = n = total = 0
             j = find(tb, start, end)
             while j >= 0:
                 if j & 1:  # an odd offset straddles two UTF-16 code units
@@ -136,6 +145,9 @@ class _TermInfo:
                     in_title = 1
                 else:
                     n += 1
+                total += 1
+                if total == upper:  # no more can follow
+                    break
                 j = find(tb, j + step, end)
             if n or in_title:
                 found.add(d)
@@ -173,6 +185,51 @@ class _TermInfo:
             known = counted.get(d)
             out[d] = known if known is not None else snap.count_in_body(d, self.tb)
         return out
+
+
+class _Bounds:
+    """What the key counts of a text (its title, the separator and its body) tell of the
+    occurrences of a term of three or more characters without spaces, ``t = c0 c1 … c(n-1)`` with
+    pairs ``p_j = c_j c(j+1)``:
+
+    * at most ``U = min_j count(p_j)``: each (non-overlapping) occurrence holds each pair;
+    * at least ``L = Σ_j count(p_j) − Σ_{0<i<n-1} count(c_i)`` occurrences, overlapping ones
+      included: with ``S_j`` the starts ``x`` where ``p_j`` is at ``x + j``, ``S_j`` and ``S(j+1)``
+      both lie in the ``|c(j+1)|`` places where ``c(j+1)`` is at ``x + j + 1``, so
+      ``|S_0 ∩ … ∩ S_k| ≥ |S_0 ∩ … ∩ S(k-1)| + |S_k| − count(c_k)`` (the chain of Bonferroni's
+      inequality), and the starts in every ``S_j`` are the occurrences.
+
+    A term that cannot overlap itself (no proper prefix equal to a suffix) has as many
+    non-overlapping occurrences as overlapping ones, so ``L = U`` means exactly ``U``. Counts of
+    255 are capped (at least 255): a bound that needs one is not used.
+    """
+
+    __slots__ = ("pairs", "chars")
+
+    def __init__(self, term: str, postings):
+        self.pairs = [postings(term[j : j + 2]) for j in range(len(term) - 1)]
+        overlaps = any(term[:k] == term[-k:] for k in range(1, len(term)))
+        self.chars = None if overlaps else [postings(term[i]) for i in range(1, len(term) - 1)]
+
+    def of(self, docs: list[int]) -> tuple[list[int], list[bool]]:
+        """For each of ``docs``: U (-1 when unknown) and whether the occurrences are exactly U."""
+        pairs = [list(map(m.get, docs, repeat(0))) for m in self.pairs]
+        lowest = list(map(min, *pairs))
+        upper = [u if u < 255 else -1 for u in lowest]
+        if self.chars is None:
+            return upper, [False] * len(docs)
+        chars = [list(map(m.get, docs, repeat(0))) for m in self.chars]
+        exact = [
+            most < 255 and most_c < 255 and total - total_c >= u
+            for u, most, most_c, total, total_c in zip(
+                lowest,
+                map(max, *pairs),
+                map(max, *chars, repeat(0)),
+                map(sum, zip(*pairs)),
+                map(sum, zip(*chars)),
+            )
+        ]
+        return upper, exact
 
 
 _parse_year = querymod.parse_year
