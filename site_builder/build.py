@@ -127,10 +127,13 @@ def check(config: SiteConfig, progress=None) -> BuildResult:
     )
 
 
-def duplicate_problems(config: SiteConfig, speeches: list, texts: bool = True) -> list[Problem]:
-    """A warning for each pair of speeches with the same title and date, or (``texts``: reads
-    every file again) the same or nearly the same text (see duplicates): one warning a pair,
-    on the later file, naming the other."""
+def duplicate_problems(
+    config: SiteConfig, speeches: list, texts: bool = True, pairs: list | None = None
+) -> list[Problem]:
+    """A warning for each pair of speeches with the same title and date, or the same or nearly
+    the same text: (``texts``) by reading every file again (see duplicates), or as ``pairs``
+    (a, b, similarity) found by the build's reuse stage. One warning a pair, on the later file,
+    naming the other."""
     show = _shower(config)
     reasons: dict[tuple[str, str], list[str]] = {}
     items = {s.source: (s.title, s.date.iso()) for s in speeches}
@@ -143,9 +146,10 @@ def duplicate_problems(config: SiteConfig, speeches: list, texts: bool = True) -
                 bodies[s.source] = frontmatter.split(decode_utf8((config.content / s.source).read_bytes())).body
             except (OSError, ValueError):
                 continue  # unreadable files are reported by the loader
-        for a, b, similarity in duplicates.duplicate_pairs(bodies):
-            what = "the same text" if similarity >= 0.999 else f"nearly the same text ({similarity:.0%} of sentences)"
-            reasons.setdefault((a, b), []).append(what)
+        pairs = duplicates.duplicate_pairs(bodies)
+    for a, b, similarity in pairs or []:
+        what = "the same text" if similarity >= 0.999 else f"nearly the same text ({similarity:.0%} of sentences)"
+        reasons.setdefault((a, b), []).append(what)
     out = []
     for (a, b), why in sorted(reasons.items(), key=lambda kv: (kv[0][1], kv[0][0])):
         what = why[0] if len(why) == 1 else f"{why[0]}, and {why[1]},"
@@ -222,11 +226,14 @@ def _build_locked(config: SiteConfig, cache: BuildCache, progress, explain: bool
     background = stats["parsed"] <= BACKGROUND_INDEX_MAX_PARSED
     indexes = _IndexUpdate(config, index_docs, bodies, background)
     try:
-        _attach_related(archive, index_docs, config)
+        reuse = _find_reuse(config, archive, cache)
+        problems += duplicate_problems(config, archive.speeches, texts=False, pairs=reuse.near)
+        clock("reuse")
+        _attach_related(archive, index_docs, config, reuse.near)
         clock("related")
 
         # 5. Pages: render only those whose key changed.
-        pages = Views(config, archive).all_pages()
+        pages = Views(config, archive, reuse).all_pages()
         early = None
         if config.trend_terms:  # the statistics page charts them: search the updated index first
             from .search.trends import add_to_stats
@@ -292,7 +299,6 @@ def _load_model(config: SiteConfig, cache: BuildCache, scanned, result: BuildRes
     problems += archive.problems
     if not archive.speeches:
         problems.append(_no_speech_problem(config, stats))
-    problems += duplicate_problems(config, archive.speeches, texts=False)  # same title and date (cheap)
     result.speeches = len(archive.speeches)
     return archive, problems, stats
 
@@ -455,12 +461,27 @@ def _render_all(todo: list, templates, site, out, state_dir, cache):
 
 
 # -- search ------------------------------------------------------------------------------
-def _attach_related(archive: Archive, docs: list, config: SiteConfig) -> None:
+def _find_reuse(config: SiteConfig, archive: Archive, cache: BuildCache):
+    """Passages found in more than one speech, and near-duplicate pairs (see reuse/)."""
+    from .reuse import Doc, find_reuse
+
+    docs = [Doc(s.source, s.digest) for s in archive.speeches]
+    return find_reuse(
+        docs, lambda source, digest: cache.body(source, digest)[1], config.reuse_min_chars, config.state_dir / "reuse"
+    )
+
+
+def _attach_related(archive: Archive, docs: list, config: SiteConfig, near: list) -> None:
+    """Each speech's related speeches, never its near-duplicates (the same speech twice)."""
     if not docs:
         return
     from .related import compute_related
 
-    related = compute_related(docs, k=config.related_count, cache_dir=config.state_dir / "related")
+    exclude: dict[str, set[str]] = {}
+    for a, b, _similarity in near:
+        exclude.setdefault(a, set()).add(b)
+        exclude.setdefault(b, set()).add(a)
+    related = compute_related(docs, k=config.related_count, cache_dir=config.state_dir / "related", exclude=exclude)
     by_source = {s.source: s for s in archive.speeches}
     for s in archive.speeches:
         s.related = [by_source[r] for r in related.get(s.source, []) if r in by_source]

@@ -395,6 +395,46 @@ def export(fmt, with_text, content, out_file):
     sys.exit(1 if skipped or errors else 0)
 
 
+@cli.command(context_settings=CONTEXT)
+@click.argument("speech", required=False)
+@click.option(
+    "--json", "as_json", is_flag=True, help='Print {"passages": [{"text", "occurrences": [{"source", "url"}]}]}.'
+)
+@click.option(
+    "--min-chars",
+    type=click.IntRange(min=1),
+    default=None,
+    metavar="N",
+    help="Passages of at least N characters (default: reuse_min_chars in pyproject.toml, 30).",
+)
+@click.option(
+    "--content",
+    "content",
+    type=click.Path(file_okay=False),
+    default=None,
+    help="Folder of speech Markdown files (default: content/).",
+)
+def reuse(speech, as_json, min_chars, content):
+    """List passages found in more than one speech (与其他讲话相同的段落), with the paragraph of
+    each place (url: the page and #p<n>); with SPEECH (its file or page URL), only its passages.
+
+    \b
+    Texts are compared after folding (繁/简, full/half width, case), within paragraphs.
+    Examples:
+      site-builder reuse
+      site-builder reuse content/2023/工作会议.md --json
+    """
+    from .reuse.command import run
+
+    config, _ = _config(content, None)
+    try:
+        code, errors = run(config, speech, as_json, min_chars, _write_out)
+    except SiteBuilderError as err:
+        raise CommandError(err) from None
+    print_problems(errors)
+    sys.exit(code)
+
+
 @cli.command("import", context_settings=CONTEXT)
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option(

@@ -70,6 +70,9 @@ class SiteConfig:
     home_latest: int = 10
     feed_items: int = 30
     related_count: int = 5
+    reuse_min_chars: int = 30
+    """Passages of at least this many characters found in more than one speech are listed on their
+    pages ("与其他讲话相同的段落") and by `site-builder reuse`."""
     trust_html: bool = False
     """Keep raw HTML in speech bodies as written (default: sanitised)."""
     drafts: bool = False
@@ -111,7 +114,7 @@ class SiteConfig:
 _TYPES = {f.name: f.type for f in fields(SiteConfig)}
 _PATH_KEYS = {"content_dir", "output_dir", "templates_dir"}
 _LIST_KEYS = {"meeting_types", "themes", "import_drop_lines", "trend_terms"}
-_INT_KEYS = {"per_page", "home_latest", "feed_items", "related_count"}
+_INT_KEYS = {"per_page", "home_latest", "feed_items", "related_count", "reuse_min_chars"}
 _BOOL_KEYS = {"trust_html", "drafts"}
 _STR_KEYS = {"title", "description", "base_url", "theme"}
 

@@ -33,7 +33,7 @@ import pickle
 import re
 from array import array
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
@@ -55,9 +55,11 @@ _PARALLEL_MIN = 400
 # Must contain a letter (CJK counts) and consist of word characters only.
 _WORD = re.compile(r"(?=.*[^\W\d_])\w{2,}")
 
+# fmt: off
 STOPWORDS = frozenset(
     ["我们", "你们", "他们", "她们", "它们", "大家", "同志们", "同志", "自己", "咱们", "各位", "这个", "那个", "这些", "那些", "这样", "那样", "这种", "那种", "这里", "那里", "这次", "那次", "这是", "那是", "一个", "一些", "一种", "一次", "一项", "一批", "一步", "一样", "一直", "一定", "一般", "一方面", "另一方面", "一是", "二是", "三是", "四是", "五是", "六是", "七是", "八是", "九是", "十是", "首先", "其次", "再次", "最后", "第一", "第二", "第三", "第四", "第五", "一要", "二要", "三要", "四要", "进一步", "不断", "切实", "认真", "积极", "努力", "全面", "始终", "同时", "以及", "通过", "进行", "有关", "相关", "其中", "之一", "之间", "以上", "以下", "以来", "以后", "以前", "之后", "之前", "当前", "目前", "今后", "今年", "去年", "明年", "近年来", "近年", "当中", "方面", "情况", "问题", "工作", "方面", "地方", "时候", "时间", "能够", "可以", "没有", "不是", "就是", "还是", "但是", "因此", "所以", "如果", "虽然", "而且", "并且", "或者", "还有", "以便", "为了", "对于", "关于", "按照", "根据", "作为", "成为", "已经", "正在", "还要", "都要", "也要", "就要", "需要", "必须", "应该", "应当", "要求", "强调", "指出", "提出", "表示", "认为", "下面", "上面", "刚才", "这方面", "各级", "各类", "各项", "各个", "各种", "所有", "一切", "任何", "其他", "其它", "什么", "怎么", "怎样", "如何", "为什么", "非常", "十分", "比较", "更加", "更好", "特别", "尤其", "真正", "确实", "主要", "重要", "基本", "具体", "有效", "有力", "充分", "深入", "扎实", "持续", "坚决", "讲话", "会议", "今天", "召开", "发言", "谢谢", "好的", "的话", "来说", "来看", "起来", "下来", "出来", "上来", "进来", "一起", "一下", "之所以", "由于"]
 )
+# fmt: on
 
 
 # --------------------------------------------------------------------------------------
@@ -180,13 +182,29 @@ def _extract(todo: list, workers: int) -> list[list[tuple[str, int]]]:
 
 
 def compute_related(
-    docs: Sequence, k: int = 5, cache_dir: Path | None = None, *, workers: int | None = None
+    docs: Sequence,
+    k: int = 5,
+    cache_dir: Path | None = None,
+    *,
+    workers: int | None = None,
+    exclude: Mapping[str, Collection[str]] | None = None,
 ) -> dict[str, list[str]]:
     """Doc id → ids of up to ``k`` related speeches, most similar first (ties by id).
 
     ``docs`` are ``search_index.IndexDoc``s (``id``, ``title``, ``body``, ``fingerprint`` are
     used). ``cache_dir`` keeps each speech's candidate words keyed by its fingerprint.
+    ``exclude``: id → ids never listed as its related speeches (its near-duplicates); the next
+    most similar take their places.
     """
+    extra = max((len(v) for v in exclude.values()), default=0) if exclude else 0
+    related = _compute_related(docs, k + extra, cache_dir, workers)
+    if not extra:
+        return related
+    assert exclude is not None
+    return {i: [r for r in rs if r not in exclude.get(i, ())][:k] for i, rs in related.items()}
+
+
+def _compute_related(docs: Sequence, k: int, cache_dir: Path | None, workers: int | None) -> dict[str, list[str]]:
     if workers is None:
         workers = min(2, os.cpu_count() or 1)
     docs = sorted(docs, key=lambda d: d.id)

@@ -85,10 +85,16 @@ def site_view(config: SiteConfig) -> dict:
     }
 
 
+REUSED_SHOWN = 30  # passages listed on a speech page (all: site-builder reuse SPEECH)
+REUSED_PLACES = 10  # other speeches named per passage
+REUSED_CHARS = 160  # characters of a passage shown
+
+
 class Views:
-    def __init__(self, config: SiteConfig, archive: Archive):
+    def __init__(self, config: SiteConfig, archive: Archive, reuse=None):
         self.config = config
         self.archive = archive
+        self.reuse = reuse  # reuse.Reuse: passages found in more than one speech
         self.urls = UrlMap(config.urls)
         self.term_url = {
             (tax.kind, term.name): self.urls.path(tax.kind, slug=term.slug)
@@ -210,10 +216,31 @@ class Views:
             "jsonld": json_for_script(ld),
         }
 
+    def reused(self, s: Speech) -> tuple[list[dict], int]:
+        """(passages of ``s`` also found in other speeches, in the order of its text, with its
+        paragraphs and the others' (``#p{n}``); how many more than the page lists)."""
+        if not hasattr(self, "_by_source"):
+            self._by_source = {sp.source: sp for sp in self.archive.speeches}
+        out = []
+        for p in self.reuse.of(s.source):
+            here = [pl.paragraph for pl in p.places if pl.source == s.source]
+            others = [
+                (self._by_source[pl.source], pl.paragraph)
+                for pl in p.places
+                if pl.source != s.source and pl.source in self._by_source
+            ]
+            if not others:
+                continue
+            text = p.text if len(p.text) <= REUSED_CHARS else p.text[: REUSED_CHARS - 1] + "…"
+            shown = [dict(self.lite(o) or {}, paragraph=n) for o, n in others[:REUSED_PLACES]]
+            out.append({"text": text, "here": here, "others": shown, "more": len(others) - len(shown)})
+        out.sort(key=lambda v: (v["here"][0], v["text"]))
+        return out[:REUSED_SHOWN], max(0, len(out) - REUSED_SHOWN)
+
     # -- pages -----------------------------------------------------------------------------
     def speech_page(self, s: Speech) -> Page:
         m = s.meta
-        rest = {
+        rest: dict = {
             "location": m.location,
             "source_note": m.source,
             "tags": list(m.tags),
@@ -223,6 +250,8 @@ class Views:
             "related": [self.lite(r) for r in s.related],
             "cite": self.citation(s),
         }
+        if self.reuse is not None:
+            rest["reused"], rest["reused_more"] = self.reused(s)
         # The table of contents (TocEntry: level, id, title) comes from the file like the body,
         # so the page key has it through body_of (the file's digest).
         return Page(

@@ -266,7 +266,7 @@ def test_cli_usage_errors_exit_2(site, capsys):
     assert "run 'site-builder build' first" in capsys.readouterr().err
 
 
-COMMANDS = {"build", "check", "clean", "search", "compare", "export", "new", "import", "serve"}
+COMMANDS = {"build", "check", "clean", "search", "compare", "export", "reuse", "new", "import", "serve"}
 
 
 def test_cli_help_lists_commands(site, capsys):

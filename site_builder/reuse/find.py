@@ -1,0 +1,150 @@
+"""Which speeches share text, from their prints: near-duplicate pairs (sentence fingerprints) and
+passages found in more than one speech (anchors, extended character by character).
+
+Both are answered from tables sorted by key (``Table``), kept between builds and patched: a
+changed speech's rows are taken out and its new rows merged in, so only the keys it had or has
+are looked at again. Nothing is compared pair by pair except what shares a key.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..duplicates import COMMON, NEAR
+from .prints import distinct
+
+MAX_PLACES = COMMON
+"""A key found in more places than this is a set phrase, not a passage reused: it is left out
+(as duplicates.COMMON leaves such sentences out of near-duplicates)."""
+
+
+@dataclass
+class Table:
+    """Rows (key, owner, position) sorted by key, then owner, then position."""
+
+    key: np.ndarray
+    owner: np.ndarray  # uint32 ids
+    pos: np.ndarray  # uint32
+
+    @classmethod
+    def empty(cls, dtype) -> Table:
+        return cls(np.zeros(0, dtype=dtype), np.zeros(0, dtype=np.uint32), np.zeros(0, dtype=np.uint32))
+
+    @classmethod
+    def of(cls, rows: Iterable[tuple[int, np.ndarray, np.ndarray]], dtype) -> Table:
+        """From (owner, keys, positions) per speech."""
+        parts = list(rows)
+        if not parts:
+            return cls.empty(dtype)
+        key = np.concatenate([k for _o, k, _p in parts]).astype(dtype)
+        owner = np.concatenate([np.full(len(k), o, dtype=np.uint32) for o, k, _p in parts])
+        pos = np.concatenate([p for _o, _k, p in parts]).astype(np.uint32)
+        order = np.lexsort((pos, owner, key))
+        return cls(key[order], owner[order], pos[order])
+
+    def without(self, owners: np.ndarray) -> Table:
+        keep = ~np.isin(self.owner, owners)
+        return Table(self.key[keep], self.owner[keep], self.pos[keep])
+
+    def merged(self, other: Table) -> Table:
+        if not len(other.key):
+            return self
+        if not len(self.key):
+            return other
+        key = np.concatenate((self.key, other.key))
+        owner = np.concatenate((self.owner, other.owner))
+        pos = np.concatenate((self.pos, other.pos))
+        order = np.lexsort((pos, owner, key))  # mostly sorted already
+        return Table(key[order], owner[order], pos[order])
+
+    def keys_of(self, owners: np.ndarray) -> np.ndarray:
+        return distinct(self.key[np.isin(self.owner, owners)])
+
+    def runs(self, keys: np.ndarray | None = None, most: int = MAX_PLACES) -> tuple[np.ndarray, np.ndarray]:
+        """(starts, lengths) of the runs of one key with 2 … ``most`` rows (of ``keys`` only)."""
+        if keys is None:
+            if not len(self.key):
+                return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+            starts = np.flatnonzero(np.concatenate(([True], self.key[1:] != self.key[:-1])))
+            lengths = np.diff(np.concatenate((starts, [len(self.key)])))
+        else:
+            starts = np.searchsorted(self.key, keys, "left")
+            lengths = np.searchsorted(self.key, keys, "right") - starts
+        wanted = (lengths >= 2) & (lengths <= most)
+        return starts[wanted], lengths[wanted]
+
+
+def shared_counts(table: Table, starts: np.ndarray, lengths: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(pair codes a << 32 | b with a < b, how many runs each pair shares) over the given runs."""
+    pairs = []
+    for m in np.unique(lengths).tolist():  # runs of m rows: all their pairs at once
+        at = starts[lengths == m]
+        members = table.owner[at[:, None] + np.arange(m)].astype(np.uint64)
+        i, j = np.triu_indices(m, 1)
+        a, b = members[:, i].ravel(), members[:, j].ravel()
+        pairs.append((np.minimum(a, b) << np.uint64(32)) | np.maximum(a, b))
+    if not pairs:
+        return np.zeros(0, dtype=np.uint64), np.zeros(0, dtype=np.int64)
+    codes = np.sort(np.concatenate(pairs))
+    first = np.flatnonzero(np.concatenate(([True], codes[1:] != codes[:-1])))
+    return codes[first], np.diff(np.concatenate((first, [len(codes)])))
+
+
+def near_pairs(table: Table, sizes: dict[int, int], owners: np.ndarray | None = None, threshold: float = NEAR):
+    """{(a, b): similarity} of the owners (ids, a < b) that share at least ``threshold`` of the
+    sentences of the smaller one (3 sentences at least), as ``duplicates.DuplicateIndex`` decides;
+    with ``owners``, only pairs with one of them."""
+    keys = None if owners is None else table.keys_of(owners)
+    starts, lengths = table.runs(keys)
+    codes, shared = shared_counts(table, starts, lengths)
+    out = {}
+    mine = None if owners is None else set(owners.tolist())
+    for code, n in zip(codes.tolist(), shared.tolist()):
+        a, b = code >> 32, code & 0xFFFFFFFF
+        if a == b or (mine is not None and a not in mine and b not in mine):
+            continue
+        smaller = min(sizes.get(a, 0), sizes.get(b, 0))
+        if smaller >= 3 and n / smaller >= threshold:
+            out[(a, b)] = round(n / smaller, 3)
+    return out
+
+
+def _lcp(chars: np.ndarray, a: np.ndarray, b: np.ndarray, step: int, first: int) -> np.ndarray:
+    """For each i, how many characters chars[a[i] + first + step·d] equal chars[b[i] + … ] for
+    d = 0, 1, … before a difference or a 0 (line or text end)."""
+    n = np.zeros(len(a), dtype=np.int64)
+    alive = np.arange(len(a))
+    offset = first
+    while len(alive):
+        x = chars[a[alive] + offset]
+        alive = alive[(x == chars[b[alive] + offset]) & (x != 0)]
+        n[alive] += 1
+        offset += step
+    return n
+
+
+def extend(chars: np.ndarray, starts: np.ndarray, lengths: np.ndarray, where: np.ndarray, k: int, min_chars: int):
+    """The passages around the runs (``where``: each row's offset in ``chars``, the folded texts
+    joined by 0): per run, the rows whose k-gram is the first row's (keys can collide), extended
+    left and right as far as all of them agree. Yields (run, rows kept, left, right): the passage
+    of row r is chars[where[r] - left : where[r] + right]."""
+    run = np.repeat(np.arange(len(starts)), lengths)
+    rows = np.arange(int(lengths.sum())) + np.repeat(starts - np.cumsum(lengths) + lengths, lengths)
+    ref = where[starts][run]
+    right = _lcp(chars, where[rows], ref, 1, 0)
+    same = right >= k  # the same k-gram as the run's first row
+    left = _lcp(chars, where[rows], ref, -1, -1)
+    big = np.iinfo(np.int64).max
+    r_min = np.full(len(starts), big)
+    l_min = np.full(len(starts), big)
+    count = np.bincount(run[same], minlength=len(starts))
+    np.minimum.at(r_min, run[same], right[same])
+    np.minimum.at(l_min, run[same], left[same])
+    good = (count >= 2) & (r_min + l_min >= min_chars) & (r_min < big)
+    bounds = np.concatenate(([0], np.cumsum(lengths)))
+    for g in np.flatnonzero(good).tolist():
+        lo, hi = bounds[g], bounds[g + 1]
+        yield g, rows[lo:hi][same[lo:hi]], int(l_min[g]), int(r_min[g])

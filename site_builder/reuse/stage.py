@@ -1,0 +1,245 @@
+"""The reuse stage of the build (and of ``site-builder reuse``): prints of new or changed speeches
+only, the sorted tables patched, passages extended only around the keys those speeches had or
+have, near-duplicate pairs recounted only for them.
+
+The state (``reuse/state.pickle`` in the build's state folder) keeps each speech's id and digest,
+both tables, the near-duplicate pairs and the passages found around each key. The answer equals
+computing everything afresh (tested).
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from ..analysis import fold_version, fold_with_offsets
+from .find import MAX_PLACES, Table, extend, near_pairs
+from .prints import LINE, distinct, folded_codes, one_to_one, shape, speech_print
+
+STATE_VERSION = 1
+_LEADING = np.array([ord(c) for c in "。!?;,、:"], dtype=np.uint32)  # (folded: ！？；，： fold to !?;,:)
+STATE_FILE = "state.pickle"
+
+
+@dataclass(frozen=True)
+class Doc:
+    source: str
+    digest: str
+
+
+@dataclass(frozen=True)
+class Place:
+    source: str
+    paragraph: int  # n of #p{n} (1-based line of the plain text)
+
+
+@dataclass(frozen=True)
+class Passage:
+    text: str  # as written in its first place
+    places: tuple[Place, ...]  # by source, then paragraph
+
+
+@dataclass
+class Reuse:
+    passages: list[Passage] = field(default_factory=list)
+    near: list[tuple[str, str, float]] = field(default_factory=list)  # (a, b, similarity), a < b
+    seconds: dict = field(default_factory=dict)
+
+    def of(self, source: str) -> list[Passage]:
+        """The passages found in ``source``, in order of their first place."""
+        if not hasattr(self, "_by_source"):
+            self._by_source: dict[str, list[Passage]] = {}
+            for p in self.passages:
+                for s in dict.fromkeys(pl.source for pl in p.places):
+                    self._by_source.setdefault(s, []).append(p)
+        return self._by_source.get(source, [])
+
+
+#: Passages found around one key: [(folded text, ((source, paragraph, text as written), …)), …].
+Found = list[tuple[str, tuple[tuple[str, int, str], ...]]]
+
+
+def _load(path: Path | None, params: tuple) -> dict:
+    if path is None:
+        return {}
+    try:
+        with open(path, "rb") as fh:
+            state = pickle.load(fh)
+    except (OSError, EOFError, pickle.UnpicklingError, AttributeError, ValueError, TypeError):
+        return {}
+    return state if isinstance(state, dict) and state.get("params") == params else {}
+
+
+def _save(path: Path, state: dict) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+    with open(tmp, "wb") as fh:
+        pickle.dump(state, fh, protocol=pickle.HIGHEST_PROTOCOL)
+    os.replace(tmp, path)
+
+
+def find_reuse(
+    docs: Sequence[Doc], read: Callable[[str, str], str], min_chars: int, state_dir: Path | None = None
+) -> Reuse:
+    """Near-duplicate pairs and passages of at least ``min_chars`` folded characters found in
+    more than one of ``docs`` (``read(source, digest)`` gives a speech's plain text)."""
+    started = time.perf_counter()
+    k, w = shape(min_chars)
+    params = (STATE_VERSION, min_chars, k, w, MAX_PLACES, fold_version())
+    path = state_dir / STATE_FILE if state_dir is not None else None
+    old = _load(path, params)
+    st = _State(old, docs)
+    result = Reuse()
+    if len(st.dirty) or not old:
+        st.update(read, k, w, min_chars)
+        if path is not None:
+            _save(path, st.dump(params))
+    source = {i: s for s, (i, _d) in st.ids.items()}
+    pairs = [(min(source[a], source[b]), max(source[a], source[b]), sim) for (a, b), sim in st.near.items()]
+    result.near = sorted(pairs)
+    result.passages = _assemble(st.found)
+    result.seconds = {"reuse": round(time.perf_counter() - started, 3), "changed": len(st.changed)}
+    return result
+
+
+class _State:
+    def __init__(self, old: dict, docs: Sequence[Doc]):
+        self.ids: dict[str, tuple[int, str]] = {}
+        old_ids: dict[str, tuple[int, str]] = old.get("ids", {})
+        next_id = old.get("next_id", 0)
+        self.changed: list[tuple[int, Doc]] = []
+        for doc in sorted(docs, key=lambda d: d.source):
+            hit = old_ids.get(doc.source)
+            if hit is None:
+                hit, next_id = (next_id, doc.digest), next_id + 1
+                self.changed.append((hit[0], doc))
+            elif hit[1] != doc.digest:
+                hit = (hit[0], doc.digest)
+                self.changed.append((hit[0], doc))
+            self.ids[doc.source] = hit
+        self.next_id = next_id
+        removed = [i for s, (i, _d) in old_ids.items() if s not in self.ids]
+        self.dirty = np.array(sorted([i for i, _d in self.changed] + removed), dtype=np.uint32)
+        self.anchors: Table = old.get("anchors", Table.empty(np.uint32))
+        self.sentences: Table = old.get("sentences", Table.empty(np.uint64))
+        self.sizes: dict[int, int] = {i: n for i, n in old.get("sizes", {}).items() if i not in set(removed)}
+        self.near: dict[tuple[int, int], float] = old.get("near", {})
+        self.found: dict[int, Found] = old.get("found", {})
+        self.docs = {i: Doc(s, d) for s, (i, d) in self.ids.items()}
+
+    def dump(self, params: tuple) -> dict:
+        keep = ("ids", "next_id", "anchors", "sentences", "sizes", "near", "found")
+        return {"params": params, **{name: getattr(self, name) for name in keep}}
+
+    def update(self, read: Callable[[str, str], str], k: int, w: int, min_chars: int) -> None:
+        prints = {i: speech_print(read(doc.source, doc.digest), k, w) for i, doc in self.changed}
+        affected = self.anchors.keys_of(self.dirty)
+        self.anchors = self.anchors.without(self.dirty).merged(
+            Table.of(((i, p.keys, p.positions) for i, p in prints.items()), np.uint32)
+        )
+        self.sentences = self.sentences.without(self.dirty).merged(
+            Table.of(((i, p.sentences, np.zeros(len(p.sentences))) for i, p in prints.items()), np.uint64)
+        )
+        self.sizes.update({i: len(p.sentences) for i, p in prints.items()})
+        dirty = set(self.dirty.tolist())
+        self.near = {pair: sim for pair, sim in self.near.items() if not dirty & set(pair)}
+        changed = np.array(sorted(prints), dtype=np.uint32)
+        self.near.update(near_pairs(self.sentences, self.sizes, changed))
+        if prints:
+            affected = np.union1d(affected, np.concatenate([p.keys for p in prints.values()]))
+        for key in affected.tolist():
+            self.found.pop(key, None)
+        self._extend(affected, read, k, min_chars)
+
+    def _extend(self, keys: np.ndarray, read: Callable[[str, str], str], k: int, min_chars: int) -> None:
+        table = self.anchors
+        starts, lengths = table.runs(keys)
+        if not len(starts):
+            return
+        rows = np.arange(int(lengths.sum())) + np.repeat(starts - np.cumsum(lengths) + lengths, lengths)
+        owner, pos = table.owner[rows], table.pos[rows].astype(np.int64)
+        owners = distinct(owner).tolist()
+        chars, base = _joined(owners, lambda i: folded_codes(read(*self._doc(i))))
+        first = np.array([base[o] for o in owners], dtype=np.int64)
+        where = first[np.searchsorted(owners, owner)] + pos
+        breaks = np.flatnonzero(chars == 0)
+        local = np.cumsum(lengths) - lengths
+        found = []  # (key, folded text, [(owner, start, end, paragraph), …])
+        for run, kept, left, right in extend(chars, local, lengths, where, k, min_chars):
+            at = where[kept]
+            head = chars[at[0] - left : at[0] + right]
+            starts_at = np.flatnonzero(~np.isin(head, _LEADING))
+            left -= int(starts_at[0]) if len(starts_at) else 0  # a passage does not start with 。or ，
+            if left + right < min_chars:
+                continue
+            paragraphs = np.searchsorted(breaks, at) - np.searchsorted(breaks, at - pos[kept]) + 1
+            spans = list(
+                zip(
+                    owner[kept].tolist(), (pos[kept] - left).tolist(), (pos[kept] + right).tolist(), paragraphs.tolist()
+                )
+            )
+            found.append((int(table.key[starts[run]]), _text(chars[at[0] - left : at[0] + right]), spans))
+        written = _written(self.docs, read, [span for _k, _t, spans in found for span in spans])
+        for key, folded, spans in found:
+            places = {(self.docs[o].source, para): written[(o, s, e)] for o, s, e, para in spans}
+            if len({s for s, _p in places}) >= 2:
+                entry = (folded, tuple(sorted((s, p, t) for (s, p), t in places.items())))
+                self.found.setdefault(key, []).append(entry)
+
+    def _doc(self, i: int) -> tuple[str, str]:
+        doc = self.docs[i]
+        return doc.source, doc.digest
+
+
+def _text(codes: np.ndarray) -> str:
+    return codes.astype(np.uint32).tobytes().decode("utf-32-le")
+
+
+def _joined(owners: list[int], codes_of: Callable[[int], np.ndarray]) -> tuple[np.ndarray, dict[int, int]]:
+    """The folded texts of ``owners`` in one array, each after a 0 (and a 0 at the end); where
+    each starts."""
+    parts, base, at = [np.zeros(1, dtype=np.uint32)], {}, 1
+    for o in owners:
+        codes = codes_of(o)
+        base[o] = at
+        parts += [codes, np.zeros(1, dtype=np.uint32)]
+        at += len(codes) + 1
+    chars = np.concatenate(parts)
+    return (chars.astype(np.uint16) if int(chars.max()) < 0x10000 else chars), base
+
+
+def _written(docs: dict[int, Doc], read: Callable[[str, str], str], spans: list) -> dict[tuple[int, int, int], str]:
+    """{(owner, start, end): the span as written} for folded spans; each text is read once."""
+    out: dict[tuple[int, int, int], str] = {}
+    by_owner: dict[int, list[tuple[int, int]]] = {}
+    for o, s, e, _para in spans:
+        by_owner.setdefault(o, []).append((s, e))
+    for o, wanted in sorted(by_owner.items()):
+        doc = docs[o]
+        plain = read(doc.source, doc.digest)
+        offsets = None if one_to_one(plain) else fold_with_offsets(plain.replace("\n", LINE))[1]
+        for s, e in wanted:
+            out[(o, s, e)] = plain[offsets[s] : offsets[e]] if offsets else plain[s:e]
+    return out
+
+
+def _assemble(found: dict[int, Found]) -> list[Passage]:
+    """One Passage per folded text, with every place it was found at, in order of first place."""
+    by_text: dict[str, dict[tuple[str, int], str]] = {}
+    for entries in found.values():
+        for folded, places in entries:
+            seen = by_text.setdefault(folded, {})
+            for source, para, written in places:
+                seen.setdefault((source, para), written)
+    out = []
+    for written_at in by_text.values():
+        first = min(written_at)
+        out.append(Passage(written_at[first], tuple(Place(s, p) for s, p in sorted(written_at))))
+    out.sort(key=lambda p: (p.places[0].source, p.places[0].paragraph, p.text))
+    return out

@@ -1,0 +1,270 @@
+"""Passages reused between speeches and near-duplicates (issue #14, items 3 and 4): the build lists
+"与其他讲话相同的段落" on each speech page with links to both places, warns once about two
+speeches that share most of their text (and never lists them as each other's related speech);
+``site-builder reuse`` reports the passages; incremental answers equal clean ones."""
+
+from __future__ import annotations
+
+import json
+import random
+import re
+from html.parser import HTMLParser
+
+from conftest import FIXTURES, speech
+
+from site_builder import duplicates
+from site_builder.reuse import Doc, find_reuse
+from site_builder.reuse.prints import anchor_keys, anchors, folded_codes, shape
+
+SEEDS = FIXTURES / "import" / "seeds"
+
+
+def _paragraphs(name: str) -> list[str]:
+    text = (SEEDS / name).read_text(encoding="utf-8")
+    return [line.strip() for line in text.splitlines() if len(line.strip()) > 20]
+
+
+REPORT = _paragraphs("000_87d2a4315d1eeebf.txt")
+OTHER = _paragraphs("004_004ea9d529d320ec.txt")
+
+
+def _body(paragraphs: list[str]) -> str:
+    return "同志们：\n\n" + "\n\n".join(paragraphs) + "\n"
+
+
+def _two_sources(site) -> None:
+    """The same report published by two sources (another title, a line of their own, the last
+    paragraph cut), and an unrelated speech."""
+    site.write("2020/report.md", speech(title="在党员队伍建设座谈会上的讲话", body=_body(REPORT)))
+    site.write(
+        "2020/report-copy.md",
+        speech(
+            title="党员队伍建设座谈会讲话（转载）",
+            date="2020-03-07",
+            body=_body(["来源：某某网站转载。", *REPORT[:-1]]),
+        ),
+    )
+    site.write("2021/other.md", speech(title="在另一次会议上的讲话", date="2021-05-01", body=_body(OTHER[:40])))
+
+
+class _Links(HTMLParser):
+    """The reuse section of a page: passages, links to this page's paragraphs and to others."""
+
+    def __init__(self):
+        super().__init__()
+        self.inside = 0
+        self.here: list[str] = []
+        self.others: list[str] = []
+        self.quotes: list[str] = []
+        self.ids: set[str] = set()
+        self._quote = False
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        if "id" in a:
+            self.ids.add(a["id"])
+        if tag == "section" and "data-reused" in a:
+            self.inside = 1
+        elif self.inside and tag == "section":
+            self.inside += 1
+        if not self.inside:
+            return
+        if tag == "a" and "data-reused-here" in a:
+            self.here.append(a["href"])
+        if tag == "a" and "data-reused-other" in a:
+            self.others.append(a["href"])
+        if tag == "blockquote":
+            self._quote = True
+            self.quotes.append("")
+
+    def handle_endtag(self, tag):
+        if tag == "section" and self.inside:
+            self.inside -= 1
+        if tag == "blockquote":
+            self._quote = False
+
+    def handle_data(self, data):
+        if self._quote:
+            self.quotes[-1] += data
+
+
+def _parse(html: str) -> _Links:
+    p = _Links()
+    p.feed(html)
+    return p
+
+
+def test_the_same_report_from_two_sources(site, capsys):
+    _two_sources(site)
+    assert site.run("build") == 0
+    err = capsys.readouterr().err
+    # One warning line, on the later file, naming both.
+    near = [line for line in err.splitlines() if "nearly the same text" in line]
+    assert near == [
+        f"content/2020/report.md: warning: nearly the same text ({near[0].split('(')[1].split(')')[0]}) as "
+        "content/2020/report-copy.md"
+    ], err
+    pct = int(re.search(r"\((\d+)% of sentences\)", near[0]).group(1))
+    assert 80 <= pct < 100
+    report, copy = _parse(site.page("speeches/2020/report.html")), _parse(site.page("speeches/2020/report-copy.html"))
+    # Each lists the long paragraphs they share, linking its own paragraph and the other's.
+    assert len(report.quotes) >= 5 and all(len(q) >= 30 for q in report.quotes)
+    assert report.others and all(h.startswith("report-copy.html#p") for h in report.others)
+    assert copy.others and all(h.startswith("report.html#p") for h in copy.others)
+    for href in report.here:
+        assert href[1:] in report.ids  # #p{n} exists on the page
+    for href in report.others:
+        assert href.split("#")[1] in copy.ids
+    # Paragraph n of one is paragraph n + 1 of the copy (which has a line of its own first).
+    first_here, first_other = int(report.here[0][2:]), int(report.others[0].split("#p")[1])
+    assert first_other == first_here + 1
+    # Not each other's related speech; the unrelated speech has no shared passage.
+    assert "report-copy.html" not in _related(site.page("speeches/2020/report.html"))
+    assert "report.html" not in _related(site.page("speeches/2020/report-copy.html"))
+    assert "data-reused" not in site.page("speeches/2021/other.html")
+
+
+def _related(html: str) -> str:
+    m = re.search(r'<section class="related" aria-labelledby="related-heading">.*?</section>', html, re.S)
+    return m.group(0) if m else ""
+
+
+def test_check_and_build_give_the_same_single_warning(site, capsys):
+    _two_sources(site)
+    assert site.run("check") == 0
+    checked = [line for line in capsys.readouterr().err.splitlines() if "as content/" in line]
+    assert site.run("build") == 0
+    built = [line for line in capsys.readouterr().err.splitlines() if "as content/" in line]
+    assert len(checked) == len(built) == 1
+    assert checked[0].split(" (")[0] == built[0].split(" (")[0]  # the same pair, the same words
+
+
+def test_reuse_command_json_and_text(site, capsys):
+    _two_sources(site)
+    assert site.run("reuse", "--json") == 0
+    data = json.loads(capsys.readouterr().out)
+    assert list(data) == ["passages"]
+    assert data["passages"]
+    for p in data["passages"]:
+        assert set(p) == {"text", "occurrences"}
+        assert len(p["text"]) >= 30
+        assert {o["source"] for o in p["occurrences"]} == {"2020/report.md", "2020/report-copy.md"}
+        for o in p["occurrences"]:
+            assert set(o) == {"source", "url"}
+            assert re.fullmatch(r"speeches/2020/report(-copy)?\.html#p\d+", o["url"])
+    longest = max(data["passages"], key=lambda p: len(p["text"]))
+    assert longest["text"] in REPORT  # a whole paragraph, as written
+    # The text report, in Chinese; SPEECH narrows it to that speech (by file or by page URL).
+    assert site.run("reuse") == 0
+    out = capsys.readouterr().out
+    assert out.startswith(f"找到 {len(data['passages'])} 段与其他讲话相同的文字（至少 30 字")
+    assert site.run("reuse", "content/2021/other.md") == 0
+    assert capsys.readouterr().out == "没有找到与其他讲话相同的段落（至少 30 字）。\n"
+    assert site.run("reuse", "speeches/2020/report.html", "--json") == 0
+    assert json.loads(capsys.readouterr().out) == data
+    assert site.run("reuse", "content/2020/nothing.md") == 2
+    assert "找不到讲话 content/2020/nothing.md" in capsys.readouterr().err
+
+
+def test_a_passage_under_the_minimum_is_not_reported(site, capsys):
+    shared = "坚持以人民为中心的发展思想，办好民生实事"  # 20 characters
+    site.write("a.md", speech(title="甲", body=f"第一篇自己的话。{shared}。然后是别的内容，完全不同的一句。\n"))
+    site.write(
+        "b.md", speech(title="乙", date="2021-01-01", body=f"另一篇的开头不一样。{shared}！结尾也是另外写的。\n")
+    )
+    assert site.run("reuse", "--json") == 0
+    assert json.loads(capsys.readouterr().out) == {"passages": []}
+    assert site.run("reuse", "--json", "--min-chars", "20") == 0
+    found = json.loads(capsys.readouterr().out)["passages"]
+    assert [p["text"] for p in found] == [shared]
+    assert [o["url"] for o in found[0]["occurrences"]] == ["speeches/2020/a.html#p1", "speeches/2021/b.html#p1"]
+    # The site's reuse_min_chars lowers it for the build's pages too.
+    assert site.run("build", "-q") == 0
+    assert "data-reused" not in site.page("speeches/2020/a.html")
+    site.config("reuse_min_chars = 20\n")
+    assert site.run("build", "-q") == 0
+    assert _parse(site.page("speeches/2020/a.html")).quotes == [shared]
+
+
+def test_passages_are_found_after_folding():
+    simplified = "全面从严治党永远在路上，党的自我革命永远在路上，决不能有松劲歇脚、疲劳厌战的情绪"
+    traditional = "全面從嚴治黨永遠在路上，黨的自我革命永遠在路上，決不能有鬆勁歇腳、疲勞厭戰的情緒"
+    texts = {"a": f"开头。\n{simplified}\n结尾。", "b": f"另一篇的开头写法，\n{traditional}"}
+    found = find_reuse([Doc(s, "1") for s in texts], lambda s, _d: texts[s], 30)
+    assert [(p.text, [(pl.source, pl.paragraph) for pl in p.places]) for p in found.passages] == [
+        (simplified, [("a", 2), ("b", 2)])
+    ]
+
+
+def test_every_shared_run_of_min_chars_shares_an_anchor():
+    """The guarantee of winnowing that makes the stage exact for passages of min_chars."""
+    rng = random.Random(14)
+    text = "".join(REPORT)
+    for min_chars in (30, 12, 50):
+        k, w = shape(min_chars)
+        for _ in range(200):
+            i = rng.randrange(len(text) - min_chars)
+            piece = text[i : i + min_chars]
+            a = anchor_keys(anchors(folded_codes("甲乙" + piece + "丙"), k, w)[0])
+            b = anchor_keys(anchors(folded_codes("丁戊己庚" + piece), k, w)[0])
+            assert set(a.tolist()) & set(b.tolist()), piece
+
+
+def test_near_duplicates_agree_with_the_import_and_check_mechanism():
+    rng = random.Random(12)
+    texts = {}
+    for n in range(12):
+        paras = rng.sample(REPORT + OTHER, 6)
+        texts[f"s{n:02}"] = "\n".join(paras)
+    texts["copy"] = texts["s03"] + "\n另加一句话，作为转载的说明。"
+    texts["part"] = "\n".join(texts["s05"].split("\n")[:5])
+    expected = [(a, b) for a, b, _sim in duplicates.duplicate_pairs(texts)]
+    found = find_reuse([Doc(s, "1") for s in texts], lambda s, _d: texts[s], 30)
+    assert [(a, b) for a, b, _sim in found.near] == sorted(expected)
+    assert ("copy", "s03") in [(a, b) for a, b, _ in found.near]
+
+
+def test_incremental_answers_equal_clean_ones(tmp_path):
+    rng = random.Random(7)
+    pool = REPORT + OTHER
+    texts = {f"d{n:02}": "\n".join(rng.sample(pool, 8)) for n in range(16)}
+    digests = dict.fromkeys(texts, 0)
+
+    def run(state):
+        docs = [Doc(s, str(digests[s])) for s in texts]
+        return find_reuse(docs, lambda s, _d: texts[s], 30, state)
+
+    state = tmp_path / "reuse"
+    first = run(state)
+    clean = run(None)
+    assert first.passages and (first.passages, first.near) == (clean.passages, clean.near)
+    for step in range(6):
+        name = rng.choice(sorted(texts))
+        if step == 2:
+            del texts[name]  # a speech removed
+        elif step == 4:
+            texts["new"] = texts[sorted(texts)[0]] + "\n" + rng.choice(pool)  # one added
+            digests["new"] = 0
+        else:
+            lines = texts[name].split("\n")
+            lines[rng.randrange(len(lines))] = rng.choice(pool)  # a paragraph replaced
+            texts[name] = "\n".join(lines)
+        digests[name] = digests.get(name, 0) + 1
+        incremental, clean = run(state), run(None)
+        assert incremental.passages == clean.passages, step
+        assert incremental.near == clean.near, step
+
+
+def test_incremental_build_equals_a_clean_one(make_site):
+    one, two = make_site(), make_site()
+    for s in (one, two):
+        _two_sources(s)
+    assert one.run("build", "-q") == 0
+    extra = speech(title="新增的讲话", date="2022-01-01", body=_body(REPORT[2:4] + OTHER[:3]))
+    for s in (one, two):
+        s.write("2022/new.md", extra)
+        s.write("2021/other.md", speech(title="在另一次会议上的讲话", date="2021-05-01", body=_body(OTHER[5:40])))
+    assert one.run("build", "-q") == 0
+    assert two.run("build", "-q") == 0
+    assert one.files() == two.files()
+    assert "data-reused" in one.page("speeches/2022/new.html")
