@@ -9,6 +9,7 @@ import io
 import json
 import re
 from html.parser import HTMLParser
+from pathlib import Path
 
 import pytest
 from conftest import speech
@@ -496,6 +497,37 @@ def test_trends_are_searched_only_when_the_index_changes(make_site):
     finally:
         trendsmod._entry = real
     assert 'data-trend-occurrences="3"' in s.page("stats/index.html")
+
+
+@pytest.mark.browser
+@pytest.mark.skipif(
+    not Path("/usr/bin/chromium").exists(),
+    reason="headless Chromium not installed at /usr/bin/chromium (apt-get install chromium)",
+)
+def test_stats_trend_chart_reads_on_a_phone_and_in_print(site):
+    sync_api = pytest.importorskip("playwright.sync_api")
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=["--no-sandbox", "--disable-gpu"])
+        try:
+            page = browser.new_page(viewport={"width": 375, "height": 800})
+            page.goto((site.output / "stats" / "index.html").as_uri())
+            chart = page.locator('figure[data-trend-term="安全生产"] svg.trend-chart')
+            box = chart.bounding_box()
+            assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= 375 and box["height"] >= 100, box
+            assert page.evaluate("document.documentElement.scrollWidth") <= 375  # nothing wider than the phone
+            label = chart.locator("text.trend-label").first.bounding_box()
+            assert label is not None and label["height"] >= 9, label  # the years' labels stay legible
+            caption = page.locator('figure[data-trend-term="安全生产"] .trend-caption').inner_text()
+            assert caption.startswith("篇数（柱，左轴）与处数（线，右轴），2016–2021年")
+            note = page.locator('figure[data-trend-term="不存在的词语"] [data-trend-note]')
+            assert note.is_visible()
+            page.emulate_media(media="print")
+            box = chart.bounding_box()
+            assert box is not None and box["height"] >= 100
+            line = chart.locator("polyline.trend-line")
+            assert line.evaluate("e => getComputedStyle(e).stroke") == "rgb(0, 0, 0)"  # black on paper
+        finally:
+            browser.close()
 
 
 @pytest.mark.parametrize("value", ['"全面从严治党"', "[1, 2]", '["全面从严治党", ""]', "{a = 1}"])
