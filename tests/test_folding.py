@@ -196,9 +196,9 @@ def zw_static_site(tmp_path_factory):
     StaticIndex(root / "state", out).update(docs)
     _render_search_page(out)
     for d in docs:
-        page = out / d.url
-        page.parent.mkdir(parents=True, exist_ok=True)
-        page.write_text(f"<!doctype html><meta charset=utf-8><title>{d.title}</title>", encoding="utf-8")
+        path = out / d.url
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(f"<!doctype html><meta charset=utf-8><title>{d.title}</title>", encoding="utf-8")
     return out, docs
 
 
