@@ -27,6 +27,9 @@ PRIVATE_NAMES: tuple[tuple[str, str | None, tuple[str, ...]], ...] = (
 #: Attributes set on instances (checked on a real field writer and segment reader by the test).
 FIELD_WRITER_ATTRIBUTES = ("_postfile", "_tindex", "_fieldid")
 READER_ATTRIBUTES = ("_terms",)
+#: Public but undocumented attributes of the field writer's term index (an OrderedHashWriter) that
+#: the bulk writer appends to directly.
+TERM_INDEX_ATTRIBUTES = ("dbfile", "buckets", "index", "lastkey")
 TERMS_READER_ATTRIBUTES = ("_postfile",)
 
 #: A term-index entry's info (``W3TermInfo._struct``) and the lengths before each key and value of an
