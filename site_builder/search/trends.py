@@ -8,7 +8,8 @@ Chinese ``note`` in place of a chart.
 Cost: nothing without ``trend_terms``; with them, one search per term, remembered in
 ``trends.json`` in the build state beside the index, keyed by the index's generation (the files of
 its current commit) and the code that answers, so a build that did not change the index (a
-template or a setting changed) searches nothing.
+template or a setting changed) searches nothing. The build then finishes the index update before
+it renders the pages (a small update otherwise runs beside them).
 """
 
 from __future__ import annotations
