@@ -31,10 +31,10 @@ serve: $(STAMP)
 test: $(TSTAMP)
 	$(BIN)/python -m pytest -q
 
-# Lint and types (configured in pyproject.toml; not yet part of `make test`: see CHANGELOG).
+# Lint, format and types (configured in pyproject.toml; ruff and mypy pinned in the test extras).
 lint: $(TSTAMP)
-	$(BIN)/python -m pip install --quiet ruff mypy
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
 clean:

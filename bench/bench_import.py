@@ -739,7 +739,7 @@ def format_table(r: dict) -> str:
         lines.append(f"  with --metadata ({m['mode']}; import exit {m['import_exit']}, check exit {m['check_exit']}):")
         lines.append(row("  files written", f"{m['written']}/{m['files']}", m["files"], m["written"], unit=""))
         lines.append(row("  files passing check", f"{m['passing']}/{m['files']}", m["files"], m["passing"], unit=""))
-    lines = [l for l in lines if l != ""]
+    lines = [line for line in lines if line != ""]
     out = ["\n".join(lines)]
     if r["not_written"] and all(e["status"] == "missing from report" for e in r["not_written"]):
         out.append(f"\nnot written: all {len(r['not_written'])} files are missing from the report")

@@ -186,7 +186,7 @@ def run_timed(
         wrapped = [TIME_BIN, "-f", "%e %U %S %M %x", "-o", tfile] + cmd
     else:
         wrapped = [sys.executable, "-c", _RUSAGE_WRAPPER, tfile] + cmd
-    out = open(log, "ab") if log else subprocess.DEVNULL
+    out = open(log, "ab") if log else subprocess.DEVNULL  # noqa: SIM115 - closed in the finally below
     if log:
         out.write(f"\n$ {shlex.join(cmd)}   (cwd={cwd})\n".encode())
         out.flush()

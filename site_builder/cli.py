@@ -514,8 +514,10 @@ def import_(
     """
     from .authoring import check_closed, parse_date_option
     from .importer.batch import Options, read_sheet, run_import, split_list
+    from .report import configure_logging
     from .schema import slug_problem
 
+    configure_logging(verbose=verbose)
     if (title or slug) and (len(paths) > 1 or any(Path(p).is_dir() for p in paths)):
         raise click.UsageError("--title and --slug apply to one file; for many files give a --metadata sheet")
     date = parse_date_option(date_text)
@@ -630,6 +632,9 @@ cli.commands = _Commands(cli.commands, serve=None)
 
 
 def main(argv: list[str] | None = None) -> int:
+    from .report import configure_logging
+
+    configure_logging()  # diagnostics (logging) to stderr; `import -v` or SITE_BUILDER_DEBUG=1 shows all
     try:
         cli.main(args=argv, prog_name="site-builder", standalone_mode=False)
     except click.exceptions.Exit as exc:

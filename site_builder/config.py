@@ -125,23 +125,28 @@ def _coerce(key: str, value: object, where: str, problems: list[Problem]) -> obj
 
     if key in _PATH_KEYS:
         if not isinstance(value, str) or not value:
-            return bad("a folder path")
+            bad("a folder path")
+            return None
         return Path(value)
     if key in _LIST_KEYS:
         if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
-            return bad("a list of non-empty strings")
+            bad("a list of non-empty strings")
+            return None
         return tuple(v.strip() for v in value)
     if key in _INT_KEYS:
         if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-            return bad("a whole number ≥ 1")
+            bad("a whole number ≥ 1")
+            return None
         return value
     if key in _BOOL_KEYS:
         if not isinstance(value, bool):
-            return bad("true or false")
+            bad("true or false")
+            return None
         return value
     if key in _STR_KEYS:
         if not isinstance(value, str):
-            return bad("a string")
+            bad("a string")
+            return None
         return value
     if key == "theme_keywords":
         if not isinstance(value, dict) or not all(
@@ -151,11 +156,13 @@ def _coerce(key: str, value: object, where: str, problems: list[Problem]) -> obj
             and all(isinstance(w, str) and w.strip() for w in v)
             for k, v in value.items()
         ):
-            return bad("a table of theme = [keywords]")
+            bad("a table of theme = [keywords]")
+            return None
         return {k.strip(): tuple(w.strip() for w in v) for k, v in value.items()}
     if key == "urls":
         if not isinstance(value, dict):
-            return bad("a table of page kind = pattern")
+            bad("a table of page kind = pattern")
+            return None
         urls = dict(DEFAULT_URLS)
         for kind, pattern in value.items():
             if kind not in DEFAULT_URLS:

@@ -94,9 +94,12 @@ def _atomic(path: Path, mode: str, fsync: bool, parents: bool, encoding: str | N
     try:
         try:
             text = mode == "w"
-            fh: IO = open(fd, mode, encoding=(encoding or "utf-8") if text else None, newline="" if text else None)  # noqa: SIM115 (closed below)
+            fh: IO = os.fdopen(fd, mode, encoding=(encoding or "utf-8") if text else None, newline="" if text else None)
         except BaseException:
-            os.close(fd)
+            try:
+                os.close(fd)
+            except OSError:  # fdopen closed it already
+                pass
             raise
         with fh:
             yield fh

@@ -220,7 +220,8 @@ def split(text: str) -> FrontMatter:
     if data is None:
         raise FrontMatterError("the front matter is empty", 1, "add the fields title, date, meeting_type and themes")
     if not isinstance(data, dict):
-        kind = {list: "a list", str: "a line of text"}.get(type(data), type(data).__name__)
+        kinds: dict[type, str] = {list: "a list", str: "a line of text"}
+        kind = kinds.get(type(data), type(data).__name__)
         raise FrontMatterError(
             f"the front matter must be key: value lines, not {kind}", 2, "write one field per line, e.g. title: …"
         )

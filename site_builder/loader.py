@@ -1,4 +1,4 @@
-"""Read content/: find the speech files, decode, parse and validate them, using the cache.
+"""Read content/: find the speech files (``scan``), decode, parse and validate them, using the cache.
 
 Every problem of every file is collected in one pass; a broken file never stops the others.
 """
@@ -6,9 +6,9 @@ Every problem of every file is collected in one pass; a broken file never stops 
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 import signal
-import stat
 import sys
 import threading
 import time
@@ -22,22 +22,17 @@ from typing import Any
 from . import frontmatter, schema
 from .cache import BuildCache
 from .errors import Problem
-from .markup import Renderer, TooComplex
+from .markup import Renderer, Toc, TooComplex
 from .model import Speech
+from .scan import SourceFile, display_path, escape_name, scan
 from .textio import EncodingProblem, decode_utf8
 from .workers import process_pool
+
+logger = logging.getLogger(__name__)
 
 LARGE_FILE = 2 * 1024 * 1024  # a warning: more than one speech in the file?
 MAX_FILE = 4 * 1024 * 1024  # refused unread (parsing 4 MB takes about 5 s, 8 MB 14 s)
 PARSE_SECONDS = 15.0  # per file: reading, front matter, Markdown, sanitising (see time_budget)
-
-
-@dataclass(frozen=True)
-class SourceFile:
-    source: str  # relative to the content folder, posix
-    path: str
-    mtime_ns: int
-    size: int
 
 
 @dataclass(frozen=True)
@@ -52,173 +47,10 @@ class Parsed:
     """What parsing one file gives: metadata (None when it has errors) and its problems."""
 
     meta: schema.SpeechMeta | None
-    toc: tuple
+    toc: Toc
     word_count: int
     reading_minutes: int
     problems: list[Problem]
-
-
-def display_path(path: Path) -> str:
-    """The path as the user should see it: relative to the current folder when inside it; bytes
-    that are not UTF-8 (a name in GBK, as unzip leaves a Windows zip) shown as \\xNN."""
-    try:
-        shown = os.path.relpath(path)
-    except ValueError:
-        shown = str(path)
-    return escape_name(shown)
-
-
-def escape_name(name: str) -> str:
-    """A file name from the OS with undecodable bytes (surrogate escapes) as \\xNN."""
-    try:
-        name.encode("utf-8")
-        return name
-    except UnicodeEncodeError:
-        return os.fsencode(name).decode("utf-8", "backslashreplace")
-
-
-def _bad_name_problem(path: str, what: str) -> Problem:
-    raw = os.fsencode(os.path.basename(path))
-    try:
-        guess = raw.decode("gb18030")
-        looks = f" (as GBK it reads {guess!r}, as unzip leaves the names of a zip made on Windows)"
-    except UnicodeDecodeError:
-        looks = ""
-    return Problem(
-        display_path(path),
-        None,
-        None,
-        f"{what} name is not UTF-8{looks}: not read",
-        "rename it, e.g. convmv -f GBK -t UTF-8 --notest -r <folder>, or unzip with -O GBK",
-    )
-
-
-def _is_utf8(name: str) -> bool:
-    try:
-        name.encode("utf-8")
-        return True
-    except UnicodeEncodeError:
-        return False
-
-
-def scan(content: Path) -> tuple[list[SourceFile], list[Problem], set[str]]:
-    """All *.md files under ``content`` (sorted), the problems of those that cannot be read, and
-    what could not be read: sources, and folders as prefixes ending in "/" ("" = all of content)."""
-    files: list[SourceFile] = []
-    problems: list[Problem] = []
-    broken: set[str] = set()
-    if not content.is_dir():
-        return (
-            files,
-            [
-                Problem(
-                    display_path(content),
-                    None,
-                    None,
-                    "content folder not found",
-                    "create it, or point --content at the folder holding the speeches",
-                )
-            ],
-            {""},
-        )
-    seen_dirs: set[tuple[int, int]] = set()
-    root = str(content)
-
-    def prefix_of(dirpath: str) -> str:
-        rel = os.path.relpath(dirpath, root).replace(os.sep, "/")
-        return "" if rel == "." else rel + "/"
-
-    def onerror(err: OSError) -> None:
-        folder = err.filename or root
-        problems.append(
-            Problem(
-                display_path(Path(folder)),
-                None,
-                None,
-                f"cannot read this folder: {err.strerror}",
-                "check its permissions (the pages of its speeches were kept)",
-            )
-        )
-        broken.add(prefix_of(folder))
-
-    for dirpath, dirnames, filenames in os.walk(content, onerror=onerror, followlinks=True):
-        st = os.stat(dirpath)
-        if (st.st_dev, st.st_ino) in seen_dirs:  # a symlink loop: visit each folder once
-            problems.append(
-                Problem(
-                    display_path(Path(dirpath)),
-                    None,
-                    None,
-                    "symbolic link loop: this folder was already read",
-                    "remove the link",
-                    severity="warning",
-                )
-            )
-            dirnames[:] = []
-            continue
-        seen_dirs.add((st.st_dev, st.st_ino))
-        dirnames[:] = _readable_dirs(dirpath, dirnames, problems)
-        _scan_folder(dirpath, prefix_of(dirpath), filenames, files, problems, broken)
-    return files, problems, broken
-
-
-def _readable_dirs(dirpath: str, dirnames: list[str], problems: list[Problem]) -> list[str]:
-    """The sub-folders of ``dirpath`` to walk, sorted: not hidden, and with a UTF-8 name."""
-    keep = []
-    for d in sorted(dirnames):
-        if d.startswith("."):
-            continue
-        if not _is_utf8(d):  # its speeches could have no URL, nor a row in the cache
-            problems.append(_bad_name_problem(os.path.join(dirpath, d), "folder"))
-            continue
-        keep.append(d)
-    return keep
-
-
-def _scan_folder(
-    dirpath: str,
-    prefix: str,
-    filenames: list[str],
-    files: list[SourceFile],
-    problems: list[Problem],
-    broken: set[str],
-) -> None:
-    """Add the speech files of one folder to ``files`` (sorted), or their problems to ``problems``."""
-    # Plain strings, not Path objects: at 10,000 files pathlib alone cost more than the stats.
-    for name in sorted(filenames):
-        if not name.endswith(".md") or name.startswith("."):
-            continue
-        path = os.path.join(dirpath, name)
-        if not _is_utf8(name):
-            problems.append(_bad_name_problem(path, "file"))
-            continue
-        try:
-            st = os.stat(path)
-        except OSError as err:
-            problems.append(
-                Problem(
-                    display_path(path),
-                    None,
-                    None,
-                    f"cannot read this file: {err.strerror}",
-                    "a broken symbolic link? fix or remove it",
-                )
-            )
-            broken.add(prefix + name)
-            continue
-        if not stat.S_ISREG(st.st_mode):  # reading a pipe would block, a device would never end
-            problems.append(
-                Problem(
-                    display_path(path),
-                    None,
-                    None,
-                    "not a regular file (a pipe, device or socket): not read",
-                    "remove it, or put the speech's text in an ordinary file",
-                )
-            )
-            broken.add(prefix + name)
-            continue
-        files.append(SourceFile(prefix + name, path, st.st_mtime_ns, st.st_size))
 
 
 class TimeBudgetExceeded(BaseException):
@@ -270,7 +102,7 @@ _renderer: Renderer | None = None
 
 
 def _failed(problem: Problem) -> tuple[Parsed, str, str]:
-    return Parsed(None, (), 0, 0, [problem]), "", ""
+    return Parsed(None, Toc(), 0, 0, [problem]), "", ""
 
 
 def _too_large(shown: str, size: int) -> tuple[Parsed, str, str]:
@@ -325,6 +157,7 @@ def parse_bytes(
         )
     except Exception as err:
         _renderer = None
+        logger.debug("reading %s failed", shown, exc_info=True)
         if os.environ.get("SITE_BUILDER_DEBUG"):
             raise
         return _failed(
@@ -360,19 +193,19 @@ def _parse_bytes(shown: str, data: bytes, settings: ParseSettings) -> tuple[Pars
     try:
         text = decode_utf8(data)
     except EncodingProblem as err:
-        return Parsed(None, (), 0, 0, [Problem(shown, err.line, "encoding", str(err), err.hint(shown))]), "", ""
+        return Parsed(None, Toc(), 0, 0, [Problem(shown, err.line, "encoding", str(err), err.hint(shown))]), "", ""
     try:
         fm = frontmatter.split(text)
     except frontmatter.FrontMatterError as err:
         return (
-            Parsed(None, (), 0, 0, problems + [Problem(shown, err.line, "front matter", err.message, err.hint)]),
+            Parsed(None, Toc(), 0, 0, problems + [Problem(shown, err.line, "front matter", err.message, err.hint)]),
             "",
             "",
         )
     meta, found = schema.validate(shown, fm.data, fm.key_lines, settings.meeting_types, settings.themes)
     problems.extend(found)
     if meta is None:
-        return Parsed(None, (), 0, 0, problems), "", ""
+        return Parsed(None, Toc(), 0, 0, problems), "", ""
     if not fm.body.strip():
         problems.append(
             Problem(
@@ -388,7 +221,7 @@ def _parse_bytes(shown: str, data: bytes, settings: ParseSettings) -> tuple[Pars
         rendered = _renderer.render(fm.body)
     except TooComplex as err:
         line, message = err.where(fm.body_line)
-        return Parsed(None, (), 0, 0, problems + [Problem(shown, line, "markdown", message, err.hint)]), "", ""
+        return Parsed(None, Toc(), 0, 0, problems + [Problem(shown, line, "markdown", message, err.hint)]), "", ""
     parsed = Parsed(meta, rendered.toc, rendered.word_count, rendered.reading_minutes, problems)
     return parsed, rendered.html, rendered.text
 
@@ -405,7 +238,7 @@ def _parse_job(job: tuple[str, str, str, ParseSettings]) -> tuple[str, Parsed, s
             source,
             Parsed(
                 None,
-                (),
+                Toc(),
                 0,
                 0,
                 [Problem(shown, None, None, f"cannot read this file: {err.strerror}", "check its permissions")],
@@ -464,7 +297,8 @@ def load(
                 continue
         rows.append((f.source, f.mtime_ns, f.size, digest))
     keys = [(r[0], r[3]) for r in rows]
-    cached = cache.parsed(keys)
+    # (anything else under a key, from an older version of the cache, is parsed again)
+    cached = {key: parsed for key, parsed in cache.parsed(keys).items() if isinstance(parsed, Parsed)}
     paths = {f.source: f.path for f in files}
     todo = [(s, str(paths[s]), display_path(paths[s]), settings) for s, d in keys if (s, d) not in cached]
     digests = dict(keys)
@@ -552,3 +386,22 @@ def _run_isolated(todo: list):
     finally:
         if pool is not None:
             pool.shutdown()
+
+
+__all__ = [
+    "LARGE_FILE",
+    "MAX_FILE",
+    "PARSE_SECONDS",
+    "ParseSettings",
+    "Parsed",
+    "TimeBudgetExceeded",
+    "digest_file",
+    "load",
+    "parse_bytes",
+    "time_budget",
+    # scan's, used through this module by the rest of the package
+    "SourceFile",
+    "display_path",
+    "escape_name",
+    "scan",
+]

@@ -2,10 +2,35 @@
 
 from __future__ import annotations
 
+import logging
+import os
 import sys
 import time
 
 from .errors import Problem
+
+
+class _Stderr(logging.Handler):
+    """Writes to whatever ``sys.stderr`` is at the time (click's test runner swaps it)."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            sys.stderr.write(self.format(record) + "\n")
+        except Exception:
+            self.handleError(record)
+
+
+def configure_logging(verbose: bool = False) -> None:
+    """Diagnostics (the ``site_builder.*`` loggers: what went wrong inside, with tracebacks) go to
+    stderr; shown from WARNING up, everything with ``verbose`` (``-v``) or SITE_BUILDER_DEBUG=1.
+    User messages never go through logging."""
+    logger = logging.getLogger("site_builder")
+    if not any(isinstance(h, _Stderr) for h in logger.handlers):
+        handler = _Stderr()
+        handler.setFormatter(logging.Formatter("site-builder: %(levelname)s: %(name)s: %(message)s"))
+        logger.addHandler(handler)
+    debug = verbose or os.environ.get("SITE_BUILDER_DEBUG", "") not in ("", "0")
+    logger.setLevel(logging.DEBUG if debug else logging.WARNING)
 
 
 def sort_problems(problems: list[Problem]) -> list[Problem]:

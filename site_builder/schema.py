@@ -208,8 +208,10 @@ def validate(
         _check_vocabulary(check, "meeting_type", (meeting_type,), meeting_types)
     _check_vocabulary(check, "themes", theme_list, themes)
     slug = check.text("slug")
-    if slug is not None and (why := slug_problem(str(data.get("slug")))):
-        check.add("slug", why, "use letters, digits, Chinese characters and '-' only, e.g. slug: 2020-党建工作会议")
+    if slug is not None and (slug_why := slug_problem(str(data.get("slug")))):
+        check.add(
+            "slug", slug_why, "use letters, digits, Chinese characters and '-' only, e.g. slug: 2020-党建工作会议"
+        )
         slug = None
     draft = data.get("draft", False)
     if isinstance(draft, BoolText):  # true/false (and YAML 1.1's yes/no/on/off), written plain

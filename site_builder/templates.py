@@ -7,7 +7,6 @@ A site overrides one template by putting a file of the same name in its ``templa
 from __future__ import annotations
 
 import hashlib
-from functools import cache
 from pathlib import Path
 
 import jinja2
@@ -56,14 +55,22 @@ class TemplateSet:
     def __init__(self, theme_dirs: list[Path]):
         self.env = make_environment(theme_dirs)
         self.static_dirs = [d / "static" for d in theme_dirs[1:] if (d / "static").is_dir()]
+        # per instance (functools.cache on the method would keep every TemplateSet, and its
+        # Jinja environment, alive for ever)
+        self._fingerprints: dict[str, str] = {}
 
-    @cache
     def fingerprint(self, name: str) -> str:
-        source, filename, _ = self.env.loader.get_source(self.env, name)
+        known = self._fingerprints.get(name)
+        if known is not None:
+            return known
+        loader = self.env.loader
+        assert loader is not None  # make_environment gives it one
+        source, filename, _ = loader.get_source(self.env, name)
         digest = hashlib.sha1(f"{name}\0{filename}\0{source}".encode())
         for ref in sorted(r for r in jinja_meta.find_referenced_templates(self.env.parse(source)) if r):
             digest.update(self.fingerprint(ref).encode())
-        return digest.hexdigest()
+        self._fingerprints[name] = digest.hexdigest()
+        return self._fingerprints[name]
 
     def render(self, name: str, page_path: str, context: dict) -> str:
         template = self.env.get_template(name)

@@ -121,3 +121,21 @@ def test_a_suffix_the_cleaner_would_not_know_is_left_off_the_temporary_name(tmp_
         (name,) = os.listdir(tmp_path)
         assert TEMP_NAME.fullmatch(name), name
     assert target.read_bytes() == b"x"
+
+
+def test_a_full_disk_at_opening_keeps_the_old_file_and_leaves_no_temporary_file(tmp_path, monkeypatch):
+    class FullDisk:
+        def __getattr__(self, name):
+            return getattr(os, name)
+
+        def fdopen(self, fd, *args, **kwargs):
+            os.close(fd)  # as io.open does when it fails after taking the descriptor
+            raise OSError(28, "No space left on device")
+
+    target = tmp_path / "page.html"
+    target.write_bytes(b"old")
+    monkeypatch.setattr(fileio, "os", FullDisk())
+    with pytest.raises(OSError, match="No space"):
+        write_atomic(target, b"new")
+    assert target.read_bytes() == b"old"
+    assert os.listdir(tmp_path) == ["page.html"]

@@ -119,7 +119,7 @@ def test_metadata_sheet_supplies_and_overrides_values(project, capsys):
 )
 def test_bad_sheet_is_a_usage_error_naming_row_and_column(project, capsys, sheet, message):
     (project / "sheet.csv").write_text(sheet, "utf-8")
-    code, out, err = run(capsys, "archive", "--metadata", "sheet.csv")
+    code, _out, err = run(capsys, "archive", "--metadata", "sheet.csv")
     assert code == 2 and message in err and "Traceback" not in err
     assert not list((project / "content").rglob("*.md"))
 
@@ -144,14 +144,14 @@ def test_same_speech_twice_is_reported_with_both_names_and_not_imported_again(pr
 def test_a_different_speech_with_the_same_title_gets_a_new_name(project, capsys):
     other = SPEECH_A.replace("今天召开全市安全生产工作会议", "这次会议的任务与往年不同，我们要讨论新的问题")
     (project / "archive" / "other.txt").write_text(other.replace("压实各级责任", "总结经验教训，研究新的办法"), "utf-8")
-    code, out, _ = run(capsys, "archive/doc001.txt", "archive/other.txt")
+    code, _out, _ = run(capsys, "archive/doc001.txt", "archive/other.txt")
     assert code == 0
     names = sorted(p.name for p in (project / "content" / "2021").iterdir())
     assert names == ["在2021年度全市安全生产工作会议上的讲话-2.md", "在2021年度全市安全生产工作会议上的讲话.md"]
 
 
 def test_dry_run_writes_nothing_and_says_what_it_would_write(project, capsys):
-    code, out, _ = run(capsys, "archive", "--dry-run")
+    _code, out, _ = run(capsys, "archive", "--dry-run")
     assert "将写入 (would write) content/2021/" in out and "将写入 (would write) 2" in out
     assert not list((project / "content").rglob("*.md"))
 

@@ -124,7 +124,7 @@ def test_missing_meeting_type_and_themes_leaves_fields_to_fill(site):
     assert result.exit_code == 1
     assert "content/2021/讲话.md" in result.output
     assert "fill in: meeting_type, themes" in result.output
-    fm, (meta, problems) = read(site / "content/2021/讲话.md")
+    _fm, (meta, problems) = read(site / "content/2021/讲话.md")
     assert meta is None
     assert {p.field for p in problems} == {"meeting_type", "themes"}  # fails `check` loudly until filled in
 
@@ -134,7 +134,7 @@ def test_no_input_takes_what_the_title_says(site):
     assert result.exit_code == 0, result.output
     assert "date: 2021 (from the title; check it)" in result.output
     assert "meeting_type: 座谈会 (from the title; check it)" in result.output
-    fm, (meta, problems) = read(site / "content/2021/在X局2021年度党员队伍建设座谈会上的讲话.md")
+    fm, (_meta, problems) = read(site / "content/2021/在X局2021年度党员队伍建设座谈会上的讲话.md")
     assert problems == []
     assert fm.data == {
         "title": "在X局2021年度党员队伍建设座谈会上的讲话",
@@ -172,7 +172,7 @@ def test_prompts_offer_existing_vocabulary(site, monkeypatch):
     assert result.exit_code == 0, result.output
     assert "1) 座谈会" in result.output
     assert "1) 党员队伍建设  2) 党风廉政建设" in result.output
-    fm, (meta, problems) = read(site / "content/2021/在2021年度座谈会上的讲话.md")
+    fm, (_meta, problems) = read(site / "content/2021/在2021年度座谈会上的讲话.md")
     assert problems == []
     assert fm.data == {
         "title": "在2021年度座谈会上的讲话",

@@ -603,7 +603,7 @@ def _change_everything(site: Site) -> None:
 
 @pytest.mark.parametrize("budget", [0, 3])
 def test_a_full_disk_while_writing_pages(published, tmp_path, monkeypatch, capsys, budget):
-    from site_builder import writer
+    from site_builder import fileio
 
     site, before = published
     _change_everything(site)
@@ -611,7 +611,7 @@ def test_a_full_disk_while_writing_pages(published, tmp_path, monkeypatch, capsy
     shutil.copytree(site.content, clean.content, dirs_exist_ok=True)
     assert clean.run("build", "-q") == 0
     after = output_files(clean)
-    monkeypatch.setattr(writer, "os", _FullDisk(budget))
+    monkeypatch.setattr(fileio, "os", _FullDisk(budget))
     code = site.run("build")
     err = capsys.readouterr().err
     assert code != 0
@@ -623,7 +623,7 @@ def test_a_full_disk_while_writing_pages(published, tmp_path, monkeypatch, capsy
     for rel, data in before.items():  # nothing published is lost: each file old or new
         assert rel in now and now[rel] in (data, after.get(rel)), rel
     assert not [rel for rel in now if is_temporary(rel)]
-    monkeypatch.setattr(writer, "os", os)  # space freed
+    monkeypatch.setattr(fileio, "os", os)  # space freed
     assert site.run("build", "-q") == 0
     assert output_files(site) == after
 
@@ -776,8 +776,8 @@ def test_inline_fast_path_on_the_seed_speeches():
     sources = sorted((Path(__file__).resolve().parents[1] / "content").rglob("*.md"))
     assert sources
     fast, plain = markup.Renderer(), _plain_renderer()
-    for example in INLINE_EXAMPLES:
-        assert fast.render(example) == plain.render(example), example
+    for sample in INLINE_EXAMPLES:
+        assert fast.render(sample) == plain.render(sample), sample
     for path in sources:
         body = frontmatter.split(path.read_text(encoding="utf-8")).body
         assert fast.render(body) == plain.render(body), path

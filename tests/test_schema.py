@@ -115,13 +115,13 @@ def test_closed_vocabulary_suggests_nearest(site, capsys):
     assert code == 1
     assert "content/x.md:4: meeting_type: unknown value '座谈' (the site allows only the configured list)" in lines
     assert "    hint: did you mean '座谈会'? known: 座谈会、工作会议" in lines
-    assert any(l.startswith("content/x.md:5: themes: unknown value '党风廉政'") for l in lines)
+    assert any(line.startswith("content/x.md:5: themes: unknown value '党风廉政'") for line in lines)
 
 
 def test_duplicate_urls_name_both_files(site, capsys):
     code, lines = problems_of(site, capsys, ("a/同名.md", speech()), ("b/同名.md", speech(title="另一篇")))
     assert code == 1
-    assert any("would both be written to speeches/2020/同名.html" in l and "content/" in l for l in lines)
+    assert any("would both be written to speeches/2020/同名.html" in line and "content/" in line for line in lines)
 
 
 def test_all_problems_in_one_pass(site, capsys):
@@ -134,7 +134,7 @@ def test_all_problems_in_one_pass(site, capsys):
         ("ok.md", speech(title="好的")),
     )
     assert code == 1
-    assert {l.split(":")[0] for l in lines if l.startswith("content/")} == {
+    assert {line.split(":")[0] for line in lines if line.startswith("content/")} == {
         "content/a.md",
         "content/b.md",
         "content/c.md",

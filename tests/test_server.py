@@ -721,7 +721,6 @@ def test_answer_cache_computes_identical_requests_once(built):
 
 
 def test_rebuild_under_load_serves_only_complete_pages(fresh):
-    c = Client(fresh.port)
     rel = "2020/在2020年度党建工作会议上的讲话.md"
     paths = [speech_url(rel), "/", "/stats/", "/search/", "/years/2020/", "/feed.xml"]
     stop = threading.Event()

@@ -100,8 +100,11 @@ def test_this_run_uses_the_profile_its_environment_asks_for():
 def test_reading_beside_the_repository_fails(request):
     beside = REPO.parent / "shared" / "seeds"
     try:
-        with pytest.raises(conftest.ReadOutsideRepository, match="outside the repository"):
-            open(beside / "000_87d2a4315d1eeebf.txt", encoding="utf-8")
+        with (
+            pytest.raises(conftest.ReadOutsideRepository, match="outside the repository"),
+            open(beside / "000_87d2a4315d1eeebf.txt", encoding="utf-8"),
+        ):
+            pass
         if beside.is_dir():  # listing is audited only when there is a folder to list (CI has ../shared)
             with pytest.raises(conftest.ReadOutsideRepository):
                 sorted(beside.glob("*.txt"))

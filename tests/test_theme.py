@@ -10,6 +10,7 @@ at 360 px, 1280 px, in print and in dark mode.
 from __future__ import annotations
 
 import base64
+import itertools
 import os
 import posixpath
 import re
@@ -109,7 +110,7 @@ def test_every_page_has_lang_title_one_h1_and_ordered_headings(outlines):
         assert o.title.strip() and SITE_TITLE in o.title, (path, o.title)
         levels = [level for level, _ in o.headings]
         assert levels.count(1) == 1 and levels[0] == 1, (path, o.headings)
-        for before, after in zip(levels, levels[1:]):
+        for before, after in itertools.pairwise(levels):
             assert after <= before + 1, f"{path}: heading h{after} follows h{before}: {o.headings}"
 
 

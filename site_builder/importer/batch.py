@@ -12,37 +12,24 @@ from __future__ import annotations
 import csv
 import datetime as _dt
 import os
-import re
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .. import frontmatter, schema
+from .. import frontmatter
 from ..config import SiteConfig
-from ..dates import DateError, PartialDate, parse_date
+from ..dates import PartialDate
 from ..duplicates import DuplicateIndex, fingerprint
-from ..errors import SiteBuilderError, UsageError
+from ..errors import SiteBuilderError
 from ..loader import display_path, scan
-from ..textio import EncodingProblem, decode_any, decode_utf8
+from ..textio import EncodingProblem, decode_utf8
 from . import boilerplate, layout
 from .convert import REVIEWABLE, ImportResult, import_text
+from .sheet import Sheet, SheetError, read_sheet, split_list
 from .sources import SUFFIXES, Source, SourceError, read_source
 from .vocabulary import Vocabulary, scan_vocabulary
 
-SHEET_FIELDS = (
-    "title",
-    "date",
-    "meeting_type",
-    "themes",
-    "speaker",
-    "organization",
-    "location",
-    "summary",
-    "source",
-    "tags",
-    "slug",
-)
 REPORT_COLUMNS = (
     "file",
     "status",
@@ -78,12 +65,8 @@ FIELD_LABELS = {
 }
 
 
-class SheetError(UsageError):
-    """The metadata sheet cannot be used (exit 2); the message names the row and column."""
-
-
 # --------------------------------------------------------------------------------------------
-# Collecting files; the metadata sheet
+# Collecting files
 # --------------------------------------------------------------------------------------------
 
 
@@ -105,97 +88,6 @@ def collect(paths: list[Path], skip: set[Path] | frozenset[Path] = frozenset()) 
         else:
             missing.append(f"{display_path(path)}: 文件不存在 (no such file or folder)")
     return list(dict.fromkeys(files)), missing
-
-
-def split_list(value: str) -> list[str]:
-    """``a; b``, ``a、b``, ``a，b`` → [a, b] (themes and tags in a sheet or an option)."""
-    return list(dict.fromkeys(t for t in (schema.clean_text(p) for p in re.split(r"[;；、,，]", value)) if t))
-
-
-@dataclass
-class Sheet:
-    rows: dict[str, dict] = field(default_factory=dict)
-    """Key (path as written in the sheet, normalised) → field values."""
-    path: Path | None = None
-    used: set[str] = field(default_factory=set)
-
-    def lookup(self, file: Path, roots: list[Path]) -> dict | None:
-        """The row for ``file``: by its path (as given, relative to the sheet or to an imported
-        folder) or, when that is unique, by its file name."""
-        keys = [os.path.normpath(str(file))]
-        for base in [self.path.parent if self.path else None, Path.cwd(), *roots]:
-            if base is not None:
-                try:
-                    keys.append(os.path.normpath(os.path.relpath(file.resolve(), base.resolve())))
-                except ValueError:
-                    pass
-        for key in keys:
-            if key in self.rows:
-                self.used.add(key)
-                return self.rows[key]
-        by_name = [k for k in self.rows if os.path.basename(k) == file.name]
-        if len(by_name) == 1:
-            self.used.add(by_name[0])
-            return self.rows[by_name[0]]
-        return None
-
-
-def read_sheet(path: Path) -> Sheet:
-    """Read ``--metadata FILE.csv``: a ``file`` column and columns named like front-matter fields."""
-    try:
-        data = path.read_bytes()
-    except OSError as err:
-        raise SheetError(
-            f"{display_path(path)}: 无法读取元数据表 (cannot read the metadata sheet): {err.strerror or err}"
-        ) from None
-    try:
-        text, _encoding = decode_any(data)
-    except (EncodingProblem, UnicodeDecodeError):
-        raise SheetError(
-            f"{display_path(path)}: 元数据表不是 UTF-8 文本 (the sheet is not UTF-8 text); save it as 'CSV UTF-8'"
-        ) from None
-    reader = csv.DictReader(text.splitlines())
-    columns = [c.strip() for c in (reader.fieldnames or [])]
-    if "file" not in columns:
-        raise SheetError(
-            f"{display_path(path)}:1: 元数据表缺少 file 列 (the sheet needs a 'file' column holding "
-            f"each file's name or path); columns found: {', '.join(columns) or 'none'}"
-        )
-    unknown = [c for c in columns if c and c != "file" and c not in SHEET_FIELDS]
-    if unknown:
-        raise SheetError(
-            f"{display_path(path)}:1: 未知的列 (unknown columns) {', '.join(unknown)}; "
-            f"columns may be: file, {', '.join(SHEET_FIELDS)}"
-        )
-    sheet = Sheet(path=path)
-    for line_no, row in enumerate(reader, 2):
-        row = {(k or "").strip(): (v or "").strip() for k, v in row.items() if k}
-        name = row.pop("file", "")
-        if not name:
-            continue
-        values: dict = {}
-        for key, value in row.items():
-            if not value:
-                continue
-            if key in ("themes", "tags"):
-                values[key] = split_list(value)
-            elif key == "date":
-                try:
-                    values[key] = parse_date(value)
-                except DateError as err:
-                    raise SheetError(
-                        f"{display_path(path)}:{line_no}: date: {err}; "
-                        "write it as 2020-03-05, 2020-03, 2020 or 2020年3月5日"
-                    ) from None
-            elif key == "slug" and (why := schema.slug_problem(value)):
-                raise SheetError(f"{display_path(path)}:{line_no}: slug: {why}")
-            else:
-                values[key] = schema.clean_text(value)
-        key = os.path.normpath(name)
-        if key in sheet.rows:
-            raise SheetError(f"{display_path(path)}:{line_no}: file {name!r} 出现两次 (is listed twice)")
-        sheet.rows[key] = values
-    return sheet
 
 
 # --------------------------------------------------------------------------------------------
@@ -303,6 +195,44 @@ def _import_one(
     repeated: set[str],
     echo: Callable[[str], None],
 ) -> Outcome:
+    result = _convert(file, source, config, vocab, options, roots, repeated)
+    outcome = Outcome(file, result=result)
+    print_ = fingerprint(result.body)
+    outcome.duplicates = [f"{m.name} ({m.similarity:.0%})" for m in existing.find(print_) + batch.find(print_)]
+    _describe(result, options.verbose, echo)
+    if outcome.duplicates:
+        echo(
+            "  重复 (duplicate): 与 "
+            + "、".join(outcome.duplicates)
+            + " 的文本相同或几乎相同 (same or nearly the same text)"
+        )
+    reason = _refusal(result, options)
+    if reason:
+        return _refuse(outcome, reason, echo)
+    same = [m for m in existing.find(print_, 0.999)]
+    if same:
+        return _refuse(outcome, f"档案中已有这篇讲话 (already in the archive): {same[0].name}", echo, "exists")
+    rel = result.relative_path()
+    assert rel is not None  # _refusal: a result without a year is refused
+    target = _free_target(options.content / rel, planned)
+    if target != options.content / rel:
+        result.notes.append(f"{display_path(options.content / rel)} 已存在 (exists): 写为 {target.name}")
+    outcome.target = target
+    batch.add(display_path(file), print_)
+    return _write(outcome, target, options, planned, echo)
+
+
+def _convert(
+    file: Path,
+    source: Source,
+    config: SiteConfig,
+    vocab: Vocabulary,
+    options: Options,
+    roots: list[Path],
+    repeated: set[str],
+) -> ImportResult:
+    """``import_text`` on one file, with the values of the options and the metadata sheet, and
+    notes for the lines repeated in many files of the batch."""
     row = options.sheet.lookup(file, roots) if options.sheet is not None else None
     given = dict(options.given)
     given_source = {k: "option" for k in given}
@@ -321,7 +251,6 @@ def _import_one(
         source_title=source.title,
         today=options.today,
     )
-    outcome = Outcome(file, result=result)
     result.notes = list(source.notes) + result.notes
     for line in layout.recover(source.text)[0]:
         if line.text in repeated and not any(n == line.n for n, _, _ in result.dropped):
@@ -329,53 +258,40 @@ def _import_one(
                 f"第 {line.n} 行在本批许多文件中重复出现，可能是来源的固定文字 "
                 f"(line repeated in many files of the batch: likely boilerplate): {line.text[:60]}"
             )
-    print_ = fingerprint(result.body)
-    outcome.duplicates = [f"{m.name} ({m.similarity:.0%})" for m in existing.find(print_) + batch.find(print_)]
-    _describe(result, options.verbose, echo)
-    if outcome.duplicates:
-        echo(
-            "  重复 (duplicate): 与 "
-            + "、".join(outcome.duplicates)
-            + " 的文本相同或几乎相同 (same or nearly the same text)"
-        )
+    return result
+
+
+def _refusal(result: ImportResult, options: Options) -> str | None:
+    """Why ``result`` is not written (no title, no year, fields guessed with --strict, fields
+    missing), or None."""
     if "title" not in result.fields or not result.fields.get("title"):
-        return _refuse(
-            outcome, "没有标题 (no title): 正文里找不到标题；请在 --metadata 表中给出 title，或用 --title", echo
-        )
+        return "没有标题 (no title): 正文里找不到标题；请在 --metadata 表中给出 title，或用 --title"
     if result.year is None:
-        return _refuse(
-            outcome,
+        return (
             "没有年份 (no year): 正文和文件名都没有日期；请在 --metadata 表中给出 date，"
-            "或用 --date 2020-03-05（只知年份时 --date 2020）",
-            echo,
+            "或用 --date 2020-03-05（只知年份时 --date 2020）"
         )
     if options.strict and (result.review or result.missing):
-        return _refuse(
-            outcome,
-            "--strict: 以下字段是推测的，需要人工确定 (fields guessed, decide them first): "
-            + ", ".join(result.review + result.missing),
-            echo,
+        return "--strict: 以下字段是推测的，需要人工确定 (fields guessed, decide them first): " + ", ".join(
+            result.review + result.missing
         )
     if result.missing:
-        return _refuse(outcome, "缺少必填字段 (required fields missing): " + ", ".join(result.missing), echo)
-    same = [m for m in existing.find(print_, 0.999)]
-    if same:
-        return _refuse(outcome, f"档案中已有这篇讲话 (already in the archive): {same[0].name}", echo, "exists")
-    target = _free_target(options.content / result.relative_path(), planned)  # type: ignore[operator]
-    if target != options.content / result.relative_path():  # type: ignore[operator]
-        result.notes.append(
-            f"{display_path(options.content / result.relative_path())} 已存在 (exists): "  # type: ignore[operator]
-            f"写为 {target.name}"
-        )
-    outcome.target = target
-    batch.add(display_path(file), print_)
+        return "缺少必填字段 (required fields missing): " + ", ".join(result.missing)
+    return None
+
+
+def _write(
+    outcome: Outcome, target: Path, options: Options, planned: set[Path], echo: Callable[[str], None]
+) -> Outcome:
+    """Write the speech of ``outcome`` to ``target`` (never over a file), or say it would."""
+    assert outcome.result is not None
     if options.dry_run:
         outcome.status = "dry-run"
         echo(f"  将写入 (would write) {display_path(target)}")
         planned.add(target)
         return outcome
     try:
-        write_new(target, result.markdown)
+        write_new(target, outcome.result.markdown)
     except FileExistsError:
         return _refuse(
             outcome, f"{display_path(target)} 已存在 (already exists; import never overwrites)", echo, "exists"

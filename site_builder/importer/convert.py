@@ -210,6 +210,36 @@ def _guess_the_rest(
         meta.suggestions["themes"] = list(guess.ideas)
 
 
+def _body_lines(
+    kept: list[layout.Line], meta: metadata.Metadata, remove: set[int]
+) -> tuple[list[layout.Line], list[tuple[int, str]]]:
+    """The lines of the body (without those the metadata took, or with what was left of them),
+    and the lines moved into the front matter."""
+    body_lines: list[layout.Line] = []
+    for i, line in enumerate(kept):
+        if i in meta.remainder:
+            body_lines.append(layout.Line(line.n, meta.remainder[i], None))
+        elif i not in remove:
+            body_lines.append(line)
+    moved = list(meta.moved) + [
+        (kept[i].n, kept[i].text)
+        for i in sorted(remove)
+        if (kept[i].n, kept[i].text) not in meta.moved and i not in meta.remainder
+    ]
+    return body_lines, moved
+
+
+def _check(markdown: str, date: object, slug: str, config: SiteConfig) -> list[Problem]:
+    """The problems ``site-builder check`` would report in the written file."""
+    shown = str(Path(str(date.year if isinstance(date, PartialDate) else "????")) / f"{slug}.md")
+    try:
+        fm = frontmatter.split(markdown)
+        _meta, problems = schema.validate(shown, fm.data, fm.key_lines, config.meeting_types, config.themes)
+    except (frontmatter.FrontMatterError, DateError) as err:  # pragma: no cover - we write the YAML ourselves
+        problems = [Problem(shown, None, None, str(err))]
+    return problems
+
+
 def import_text(
     text: str,
     filename: str,
@@ -241,17 +271,7 @@ def import_text(
     meta = metadata.infer(kept, filename, vocab, max_year, source_title, [(n, t) for n, t, _ in dropped])
 
     sources, remove = _apply_given(meta, given, given_source)
-    body_lines: list[layout.Line] = []
-    for i, line in enumerate(kept):
-        if i in meta.remainder:
-            body_lines.append(layout.Line(line.n, meta.remainder[i], None))
-        elif i not in remove:
-            body_lines.append(line)
-    moved = list(meta.moved) + [
-        (kept[i].n, kept[i].text)
-        for i in sorted(remove)
-        if (kept[i].n, kept[i].text) not in meta.moved and i not in meta.remainder
-    ]
+    body_lines, moved = _body_lines(kept, meta, remove)
     blocks = headings.structure(body_lines)
     body, heading_counts = body_markdown(blocks)
     body_text = "\n".join(b.text for b in blocks)
@@ -269,13 +289,7 @@ def import_text(
     if missing:
         comments.append("site-builder import: fill in " + ", ".join(missing) + ", then run site-builder check")
     markdown = render_front_matter(fields, comments, placeholders=tuple(missing)) + "\n" + body
-    date = fields.get("date")
-    shown = str(Path(str(date.year if isinstance(date, PartialDate) else "????")) / f"{slug}.md")
-    try:
-        fm = frontmatter.split(markdown)
-        _meta, problems = schema.validate(shown, fm.data, fm.key_lines, config.meeting_types, config.themes)
-    except (frontmatter.FrontMatterError, DateError) as err:  # pragma: no cover - we write the YAML ourselves
-        problems = [Problem(shown, None, None, str(err))]
+    problems = _check(markdown, fields.get("date"), slug, config)
     return ImportResult(
         markdown=markdown,
         fields=fields,

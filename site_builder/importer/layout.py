@@ -328,17 +328,21 @@ def footnote_markers(lines: list[Line]) -> tuple[list[Line], list[tuple[int, str
             and _CLOSE.match(lines[i + 2].text)
         ):
             taken = 3
-        elif (_MARK_LINE.match(line.text) and out) or (
-            (_CLOSE.match(line.text) or _OPEN.match(line.text))
-            and dropped
-            and dropped[-1][0] == line.n - 1
-            and dropped[-1][2] == "脚注标记"
-        ) or (
-            _NUMBER.match(line.text)
-            and out
-            and i + 1 < len(lines)
-            and not out[-1].text.endswith(tuple(CLOSERS))
-            and marker_kind(lines[i + 1].text) is None
+        elif (
+            (_MARK_LINE.match(line.text) and out)
+            or (
+                (_CLOSE.match(line.text) or _OPEN.match(line.text))
+                and dropped
+                and dropped[-1][0] == line.n - 1
+                and dropped[-1][2] == "脚注标记"
+            )
+            or (
+                _NUMBER.match(line.text)
+                and out
+                and i + 1 < len(lines)
+                and not out[-1].text.endswith(tuple(CLOSERS))
+                and marker_kind(lines[i + 1].text) is None
+            )
         ):
             taken = 1
         if taken:

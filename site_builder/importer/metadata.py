@@ -24,14 +24,15 @@ import re
 import unicodedata
 from collections.abc import Sequence
 from collections.abc import Set as AbstractSet
-from dataclasses import dataclass, field
-from pathlib import Path
 
 from ..analysis import fold
-from ..dates import PartialDate
 from . import datefind, people, vocabulary
 from .headings import marker_kind
+from .inferred import Metadata, Value
 from .layout import Line
+from .metadata_date import FOOTNOTE as _FOOTNOTE
+from .metadata_date import NOTE as _NOTE
+from .metadata_date import infer_date
 
 _CJK = re.compile(r"[\u3400-\u9fff]")
 _SALUTATION = re.compile(
@@ -39,7 +40,6 @@ _SALUTATION = re.compile(
     r"各位代表|各位委员|各位来宾)"
 )
 _DASH = re.compile(r"^[—–\-─━]{1,3}\s*")
-_NOTE = re.compile(r"^[（(【\[].*[）)】\]]$")
 _SPEECH = re.compile(
     r"(?:讲话|讲稿|发言|致辞|贺词|报告|演讲|主持词|党课|说明|贺信|讲演|谈话|答问|决议|决定|公报|宣言|纲要|意见|总结|材料|汇报|寄语|贺电|讲座|报告会)"
     r"(?:稿|提纲|摘要|全文)?(?:[（(][^（）()]{1,20}[）)])?$"
@@ -48,29 +48,6 @@ _COMBINED = re.compile(
     r"^(?P<title>.{4,80}?)\s*(?P<rest>[（(]\s*(?:\d{4}|[〇零○一二三四五六七八九]{4})\s*年[^（）()]{0,40}[）)]"
     r"(?:[\s\u3000]*.{0,30})?)$"
 )
-
-
-@dataclass
-class Value:
-    value: object
-    source: str
-    """``text:N`` (source line N), ``source`` (the file's own title), ``file name``, ``guess``,
-    ``sheet`` or ``option``."""
-    how: str = ""
-    review: bool = False
-
-
-@dataclass
-class Metadata:
-    values: dict[str, Value] = field(default_factory=dict)
-    title_lines: list[int] = field(default_factory=list)
-    """Indices (into the lines given to :func:`infer`) of the lines that make up the title."""
-    remainder: dict[int, str] = field(default_factory=dict)
-    """Index → what stays in the body of a line whose title part moved to the front matter."""
-    moved: list[tuple[int, str]] = field(default_factory=list)
-    """(source line, text) of lines moved into the front matter."""
-    notes: list[str] = field(default_factory=list)
-    suggestions: dict[str, list[str]] = field(default_factory=dict)
 
 
 def squeeze_cjk_spaces(text: str) -> str:
@@ -152,68 +129,18 @@ def _is_dateline(text: str, max_year: int) -> bool:
     return hit is not None and hit.start == 0
 
 
-_ORG_SUFFIX = (
-    "委员会",
-    "管委会",
-    "联合会",
-    "办公室",
-    "党委",
-    "党组",
-    "党工委",
-    "总支",
-    "支部",
-    "集团",
-    "公司",
-    "党校",
-    "学校",
-    "大学",
-    "学院",
-    "医院",
-    "银行",
-    "协会",
-    "中心",
-    "局",
-    "厅",
-    "委",
-    "部",
-    "办",
-    "院",
-    "所",
-    "站",
-    "队",
-    "处",
-    "科",
-    "校",
-    "社",
+_ORG_SUFFIX = tuple(
+    """
+委员会 管委会 联合会 办公室 党委 党组 党工委 总支 支部 集团 公司 党校 学校 大学 学院
+医院 银行 协会 中心 局 厅 委 部 办 院 所 站 队 处 科 校 社
+""".split()
 )
-_ORG_GENERIC = {
-    "全",
-    "本",
-    "我",
-    "各",
-    "该",
-    "这",
-    "此",
-    "市",
-    "县",
-    "省",
-    "区",
-    "镇",
-    "乡",
-    "分",
-    "总",
-    "全市",
-    "全省",
-    "全县",
-    "全区",
-    "全系统",
-    "系统",
-    "机关",
-    "领导",
-    "干部",
-    "专题",
-    "工作",
-}
+_ORG_GENERIC = set(
+    """
+全 本 我 各 该 这 此 市 县 省 区 镇 乡 分 总 全市 全省 全县 全区 全系统 系统
+机关 领导 干部 专题 工作
+""".split()
+)
 
 
 def organization_in_meeting(meeting: str) -> str | None:
@@ -377,7 +304,7 @@ def infer(
         title = _title_from_meeting(lines[end : end + 3], meta)
     tail_start = max(end, len(lines) - 4)
     _people(lines, head, tail_start, meta, max_year)
-    _date(lines, head, tail_start, datelines, filename, meta, max_year, extra_lines)
+    infer_date(lines, head, tail_start, datelines, filename, meta, max_year, extra_lines)
     _meeting(lines, head, title, datelines, meta, vocab)
     return meta
 
@@ -456,112 +383,6 @@ def _people(lines: list[Line], head: list[str], tail_start: int, meta: Metadata,
     for b, n in found:
         if b.organization and "organization" not in meta.values:
             meta.values["organization"] = Value(b.organization, f"text:{n}", f"the office on line {n}")
-
-
-_LEAD_PLACE = re.compile(
-    r"(?:会议|大会|座谈会|论坛|峰会|全会|典礼|仪式|开幕式|会)在(?P<place>[\u3400-\u9fff]{2,8}?)"
-    r"(?:隆重)?(?:召开|举行|开幕|举办)"
-)
-
-
-#: 求是-style note at the end: *这是王强同志2023年10月8日在…会议上讲话的一部分。
-_FOOTNOTE = re.compile(
-    r"^[*＊]?\s*(?:这是|本文是|本文系)(?P<who>.{0,16}?)(?P<date>(?:\d{4}|[〇零○一二三四五六七八九]{4})年"
-    r"[\d一二三四五六七八九十]{1,2}月[\d一二三四五六七八九十]{1,3}[日号])在(?P<meeting>.{2,60}?)"
-    r"(?:上|时|期间)?的?(?:讲话|演讲|报告|致辞|发言)"
-)
-
-
-def _date(
-    lines: list[Line],
-    head: list[str],
-    tail_start: int,
-    datelines: list[str],
-    filename: str,
-    meta: Metadata,
-    max_year: int,
-    extra_lines: Sequence[tuple[int, str]],
-) -> None:
-    tiers: list[tuple[PartialDate, str, str]] = []  # (date, source, how), best first
-
-    def add(hit: datefind.DateHit | None, source: str, how: str) -> None:
-        if hit is not None:
-            tiers.append((hit.date, source, f"{hit.found} ({how})"))
-
-    after = max(meta.title_lines, default=-1)
-    order = [i for i in range(len(head)) if i > after] + [i for i in range(len(head)) if i <= after]
-    for i in order:  # the lines right below the title first (a covering notice has dates too)
-        kind, n = head[i], lines[i].n
-        if kind == "date":
-            hit, place = datefind.date_line(lines[i].text, max_year)  # type: ignore[misc]
-            add(hit, f"text:{n}", f"the date line {n}")
-            if place and "location" not in meta.values:
-                meta.values["location"] = Value(place, f"text:{n}", f"the place on the date line {n}")
-        elif kind == "byline":
-            b = people.byline(lines[i].text)
-            if b and b.date_text:
-                add(datefind.first_date(b.date_text, max_year), f"text:{n}", f"the byline on line {n}")
-        elif kind == "note" or (kind == "subtitle" and lines[i].text in datelines):
-            add(datefind.first_date(lines[i].text, max_year, full_only=True), f"text:{n}", f"line {n}")
-    for i, rest in meta.remainder.items():
-        add(datefind.first_date(rest, max_year), f"text:{lines[i].n}", f"beside the title on line {lines[i].n}")
-    title = meta.values.get("title")
-    if title is not None:
-        add(datefind.first_date(str(title.value), max_year, full_only=True), title.source, "in the title")
-    for line in reversed(lines[tail_start:]):
-        found = datefind.date_line(line.text, max_year)
-        b = people.byline(line.text)
-        if found:
-            add(found[0], f"text:{line.n}", f"the date line {line.n} at the end")
-        elif b and b.date_text:
-            add(datefind.first_date(b.date_text, max_year), f"text:{line.n}", f"the byline on line {line.n}")
-    for line in lines[max(0, len(lines) - 6) :]:
-        m = _FOOTNOTE.match(fold(line.text))
-        if m:
-            add(
-                datefind.first_date(m.group("date"), max_year, full_only=True),
-                f"text:{line.n}",
-                f"the note on line {line.n}",
-            )
-    for line in lines[tail_start:]:
-        if _NOTE.match(line.text.strip()):
-            add(
-                datefind.first_date(line.text, max_year, full_only=True), f"text:{line.n}", f"the note on line {line.n}"
-            )
-    lead = lines[len(head) : len(head) + 2]
-    for line in lead:
-        place = _LEAD_PLACE.search(line.text[:80])
-        if place and "location" not in meta.values:
-            meta.values["location"] = Value(place.group("place"), f"text:{line.n}", f"the news lead on line {line.n}")
-        hit = datefind.first_date(line.text[:40], max_year, full_only=True)
-        if hit is not None and hit.start <= 2:
-            add(hit, f"text:{line.n}", f"the news lead on line {line.n}")
-    for n, text in extra_lines:
-        hit = datefind.first_date(text, max_year, full_only=True)
-        add(hit, f"text:{n}", f"the dropped line {n}")
-    if title is not None:
-        hits = [h for h in datefind.dates_in(str(title.value), max_year) if h.date.day is None and h.date.month is None]
-        add(hits[0] if hits else None, title.source, "the year in the title")
-    stem = Path(filename).stem
-    add(datefind.file_name_date(stem, max_year), "file name", f"the file name {Path(filename).name}")
-    if not tiers:
-        return
-    date, source, how = tiers[0]
-    # A year from the title (2021年度) with a fuller date of the same year elsewhere: use the fuller one.
-    if date.month is None:
-        fuller = [t for t in tiers if t[0].year == date.year and t[0].month is not None and t[1] != "file name"]
-        if fuller:
-            date, source, how = fuller[0]
-    meta.values["date"] = Value(date, source, how, review=source == "file name")
-    years = {t[0].year for t in tiers}
-    if len(years) > 1:
-        meta.notes.append(
-            "the text and the file name name different years ("
-            + "、".join(map(str, sorted(years)))
-            + f"); used {date.iso()} from {how}"
-        )
-        if any(t[0].year != date.year and t[1] != "file name" for t in tiers[:3]):
-            meta.values["date"].review = True
 
 
 def _meeting(

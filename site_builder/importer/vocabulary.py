@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections import Counter
 from dataclasses import dataclass, replace
@@ -225,7 +226,17 @@ def meeting_type(phrase: str, vocab: Vocabulary) -> tuple[str | None, str]:
 
 
 _STOP_WORDS = set(
-    ["我们", "你们", "他们", "大家", "同志", "同志们", "自己", "一个", "一些", "一种", "这个", "那个", "这些", "那些", "这样", "那样", "这种", "这里", "那里", "就是", "还是", "也是", "都是", "不是", "没有", "要求", "必须", "进一步", "各级", "以及", "因此", "所以", "但是", "而且", "并且", "如果", "只要", "只有", "还有", "通过", "对于", "关于", "之间", "其中", "方面", "问题", "情况", "时候", "现在", "目前", "当前", "今后", "已经", "不能", "不会", "可能", "能够", "需要", "成为", "进行", "开展", "做到", "做好", "抓好", "加强", "坚持", "推动", "提高", "切实", "认真", "全面", "深入", "积极", "不断", "更加", "非常", "特别", "一定", "一是", "二是", "三是", "四是", "五是", "一要", "二要", "三要", "首先", "其次", "第三", "第四", "同时", "工作", "我们的", "什么", "怎么", "为了", "由于", "之后", "以后", "以来", "以上", "以下", "一起", "一样", "作为", "起来", "出来", "下来", "上来", "方式", "有关", "相关", "发展", "建设", "今年", "去年", "明年", "全市", "全省", "全县", "全区", "全国", "会议", "讲话", "同志们", "重要", "主要", "实现", "提升", "落实", "完善", "增强", "努力", "继续", "取得", "人民", "国家", "社会", "我国", "地方", "部门", "单位", "领导", "干部", "群众", "时间", "年度", "今天", "这次"]
+    """
+我们 你们 他们 大家 同志 同志们 自己 一个 一些 一种 这个 那个 这些 那些 这样 那样
+这种 这里 那里 就是 还是 也是 都是 不是 没有 要求 必须 进一步 各级 以及 因此 所以
+但是 而且 并且 如果 只要 只有 还有 通过 对于 关于 之间 其中 方面 问题 情况 时候 现在
+目前 当前 今后 已经 不能 不会 可能 能够 需要 成为 进行 开展 做到 做好 抓好 加强 坚持
+推动 提高 切实 认真 全面 深入 积极 不断 更加 非常 特别 一定 一是 二是 三是 四是 五是
+一要 二要 三要 首先 其次 第三 第四 同时 工作 我们的 什么 怎么 为了 由于 之后 以后
+以来 以上 以下 一起 一样 作为 起来 出来 下来 上来 方式 有关 相关 发展 建设 今年 去年
+明年 全市 全省 全县 全区 全国 会议 讲话 同志们 重要 主要 实现 提升 落实 完善 增强
+努力 继续 取得 人民 国家 社会 我国 地方 部门 单位 领导 干部 群众 时间 年度 今天 这次
+""".split()
 )
 _CJK = re.compile(r"^[\u3400-\u9fff]+$")
 
@@ -247,7 +258,7 @@ def phrases(text: str, n: int = 6) -> list[str]:
 
     words = rjieba.cut(text)
     counts: Counter[str] = Counter()
-    for a, b in zip(words, words[1:]):
+    for a, b in itertools.pairwise(words):
         if (
             a != b
             and len(a) >= 2
@@ -313,7 +324,7 @@ def themes_for(title: str, body: str, vocab: Vocabulary, limit: int = 3) -> Them
     text, head = fold(body), fold(title)
     keywords = dict(vocab.theme_keywords)
     scored: list[tuple[int, str, str]] = []
-    for order, theme in enumerate(vocab.themes):
+    for theme in vocab.themes:
         words = (theme,) + tuple(keywords.get(theme, ()))
         count = sum(text.count(fold(w)) for w in words)
         in_title = any(fold(w) in head for w in words)

@@ -12,6 +12,7 @@ Tests call it in-process; ``http_server.py`` writes its responses to the socket.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http import HTTPStatus
@@ -23,6 +24,8 @@ from .errors import BadRequest, Forbidden
 from .files import FileChunks, contained, open_version, resolve
 from .limits import LIVERELOAD_JS_PATH, LIVERELOAD_PATH, READ_WHOLE, TEXT, content_type
 from .search import SearchUnavailable, parse_search_params, year_rule  # noqa: F401 - year_rule: interface
+
+logger = logging.getLogger(__name__)
 
 FALLBACK_404 = (
     '<!doctype html>\n<html lang="zh-CN"><head><meta charset="utf-8"><title>页面不存在</title></head>'
@@ -133,6 +136,7 @@ class App:
 
     def _search_failed(self, err: Exception) -> Response:
         self.site.log(f"search failed: {type(err).__name__}: {err}")
+        logger.debug("search failed", exc_info=err)  # the traceback, with -v / SITE_BUILDER_DEBUG=1
         return json_error(500, "search_failed", "服务器检索出错，详情见运行 site-builder serve 的终端")
 
     # -- live reload --

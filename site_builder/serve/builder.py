@@ -178,8 +178,10 @@ class BuildProcess:
                 if log is not None:
                     log(reply[1])
         except (EOFError, OSError):
-            self._proc.join(5)
-            code = self._proc.exitcode
+            proc = self._proc
+            assert proc is not None  # started by _ensure
+            proc.join(5)
+            code = proc.exitcode
             self._close_locked(grace=0)
             raise BuildCrashed(f"the build process ended without an answer (exit code {code})") from None
 

@@ -70,7 +70,8 @@ class PreviewServer:
 
     @property
     def url(self) -> str:
-        host = self.httpd.server_address[0]
+        address = self.httpd.server_address[0]
+        host = address.decode() if isinstance(address, bytes) else address
         host = f"[{host}]" if ":" in host else host
         return f"http://{host}:{self.port}/"
 

@@ -10,19 +10,25 @@
 
 from __future__ import annotations
 
+import io
+import logging
 import re
 import socket
 import sys
 import time
+from collections.abc import Iterator
 from http import HTTPStatus
 from http.client import LineTooLong
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import cast
 from urllib.parse import urlsplit
 
 from .app import App, Request, Response, plain
 from .guard import ConnectionGuard
 from .hosts import host_allowed, misdirected_message
 from .limits import HEAD_TIMEOUT, MAX_CONNECTIONS, MAX_HEADER_BYTES, MAX_REQUEST_LINE, PER_CLIENT, READ_TIMEOUT
+
+logger = logging.getLogger(__name__)
 
 _NON_ASCII = re.compile(rb"[\x80-\xff]")
 
@@ -80,7 +86,9 @@ class Handler(BaseHTTPRequestHandler):
         the guard cuts the connection). False when the connection is answered or closed."""
         guard = self.server.guard
         guard.set_state(self.request, "idle")
-        if not self.rfile.peek(1):  # closed by the client, or cut while idle
+        rfile = self.rfile
+        assert isinstance(rfile, io.BufferedReader)  # socket.makefile("rb") with a buffer
+        if not rfile.peek(1):  # closed by the client, or cut while idle
             self.close_connection = True
             return False
         guard.set_state(self.request, "head")
@@ -98,7 +106,8 @@ class Handler(BaseHTTPRequestHandler):
         if guard.cut_reason(self.request):
             return self._cut_off(complete=False)
         raw_rfile = self.rfile
-        self.rfile = _BoundedReader(raw_rfile, MAX_HEADER_BYTES)
+        # parse_request reads the headers with readline only, which _BoundedReader bounds
+        self.rfile = cast(io.BufferedIOBase, _BoundedReader(raw_rfile, MAX_HEADER_BYTES))
         try:
             parsed = self.parse_request()  # sends 400/431/505 itself
         finally:
@@ -187,15 +196,15 @@ class Handler(BaseHTTPRequestHandler):
             if response.body:
                 self.wfile.write(response.body)
             if stream is not None:
-                self._write_stream(response)
+                self._write_stream(stream, response)
         finally:
             if stream is not None and hasattr(stream, "close"):
                 stream.close()
 
-    def _write_stream(self, response: Response) -> None:
+    def _write_stream(self, stream: Iterator[bytes], response: Response) -> None:
         sent = 0
         try:
-            for chunk in response.stream:
+            for chunk in stream:
                 self.wfile.write(chunk)
                 sent += len(chunk)
                 if response.flush:
@@ -295,4 +304,5 @@ class PreviewHTTPServer(ThreadingHTTPServer):
         exc = sys.exc_info()[1]
         if isinstance(exc, (ConnectionError, TimeoutError)):
             return
-        super().handle_error(request, client_address)
+        # (socketserver would print the traceback to stderr itself)
+        logger.error("a request from %s failed", client_address[0] if client_address else "?", exc_info=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 import threading
 import time
@@ -23,6 +24,8 @@ from .limits import (
     STAMP_SECONDS,
 )
 from .search_workers import SearchWorkers, WorkerUnavailable
+
+logger = logging.getLogger(__name__)
 
 #: The parameters of /api/search (each at most once).
 PARAMS = ("q", "year", "meeting_type", "theme", "speaker", "organization", "sort", "kwic", "limit", "offset")
@@ -69,7 +72,7 @@ class SearchPool:
         self._epoch = 0
         self._closed = False
         self.cache_entries, self.cache_bytes = cache_entries, cache_bytes
-        self._cache: OrderedDict = OrderedDict()  # key → _Answer
+        self._cache: OrderedDict[tuple, _Answer] = OrderedDict()
         self._cached_bytes = 0
         self._stamp_value: tuple = ()
         self._stamp_at = -1e9
@@ -80,6 +83,7 @@ class SearchPool:
         try:
             present = index.exists()
         except Exception:
+            logger.debug("opening the search index in %s failed", self.index_dir, exc_info=True)
             present = False
         if not present:
             index.close()
@@ -108,22 +112,23 @@ class SearchPool:
             return self._compute(query, kwargs)
         key = (self._epoch, self._stamp(), query, tuple(sorted(kwargs.items())))
         with self._lock:
-            entry = self._cache.get(key)
-            owner = entry is None
-            if owner:
+            found = self._cache.get(key)
+            if found is None:
                 entry = self._cache[key] = _Answer()
                 self.stats["misses"] += 1
             else:
+                entry = found
                 self._cache.move_to_end(key)
                 self.stats["hits"] += 1
-        if not owner:
+        if found is not None:  # another thread computes it
             if not entry.done.wait(60):
                 raise SearchUnavailable("服务器正忙，暂时无法检索，请稍后再试")
             if entry.error is not None:
                 raise entry.error
+            assert entry.value is not None  # done, without an error
             return entry.value
         try:
-            entry.value = self._compute(query, kwargs)
+            value = entry.value = self._compute(query, kwargs)
         except BaseException as err:
             entry.error = err
             with self._lock:
@@ -134,11 +139,11 @@ class SearchPool:
             entry.done.set()
         with self._lock:
             if self._cache.get(key) is entry:
-                self._cached_bytes += len(entry.value)
+                self._cached_bytes += len(value)
                 while self._cache and (len(self._cache) > self.cache_entries or self._cached_bytes > self.cache_bytes):
                     _, old = self._cache.popitem(last=False)
                     self._cached_bytes -= len(old.value or b"")
-        return entry.value
+        return value
 
     def _compute(self, query: str, kwargs: dict) -> bytes:
         if self.workers is None:
@@ -208,7 +213,7 @@ def _quiet_close(index) -> None:
     try:
         index.close()
     except Exception:
-        pass
+        logger.debug("closing a search index failed", exc_info=True)
 
 
 def parse_search_params(query_string: str) -> tuple[str, dict]:

@@ -61,12 +61,13 @@ class Watcher(threading.Thread):
                     self.ready.set()  # the first yield comes once the watch is in place
                     if self.stop_event.is_set():
                         break
+                    changed: set[tuple[object, str]] = set(changes)
                     new_stamp = self._pyproject_stamp()
                     if new_stamp != stamp:
                         stamp = new_stamp
-                        changes = set(changes) | {(None, str(self.pyproject))}
-                    if changes:
-                        self.site.rebuild(_describe(changes, self.site.config.root))
+                        changed.add((None, str(self.pyproject)))
+                    if changed:
+                        self.site.rebuild(_describe(changed, self.site.config.root))
                     if self.site.watch_paths() != paths:  # e.g. templates/ was created: watch it too
                         paths = self.site.watch_paths()
                         break
@@ -85,7 +86,7 @@ class Watcher(threading.Thread):
         self.stop_event.set()
 
 
-def _describe(changes: set, root: Path) -> str:
+def _describe(changes: set[tuple[object, str]], root: Path) -> str:
     names = []
     for _, path in sorted(changes, key=lambda c: c[1]):
         try:

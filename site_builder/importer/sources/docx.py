@@ -6,6 +6,7 @@ python-docx opens the package; its XML gives what python-docx does not expose (s
 from __future__ import annotations
 
 import io
+import logging
 import re
 import zipfile
 
@@ -14,6 +15,8 @@ from .docx_numbering import DocxNumbering
 from .docx_styles import DocxStyles
 from .docx_xml import NS_M, NS_MC, W_P, W_R, W_SDT, W_SDTCONTENT, W_T, W_TBL, W_TC, W_TR, W_TXBX, to_int, w, wval
 from .text import normalise_newlines
+
+logger = logging.getLogger(__name__)
 
 _SKIP_IN_RUN = {
     w(t)
@@ -112,6 +115,7 @@ class _Docx:
                         part.blob, parser=self.etree.XMLParser(resolve_entities=False, huge_tree=True)
                     )
                 except Exception:
+                    logger.debug("a %s part of the document cannot be read; left out", kind, exc_info=True)
                     continue
                 text = "".join(t.text or "" for t in root.iter(W_T)).strip()
                 if text:
@@ -287,10 +291,7 @@ def _outer_textboxes(el) -> list:
 
 
 def _is_inside(node, root) -> bool:
-    for anc in node.iterancestors():
-        if anc is root:
-            return True
-    return False
+    return any(anc is root for anc in node.iterancestors())
 
 
 def _nearest(el, tag):
@@ -323,7 +324,7 @@ def read_docx(data: bytes, name: str) -> Source:
     # Title: a Title-style paragraph, else a short centered/larger first paragraph, else the core property.
     title = None
     title_index = None
-    for i, (text, _level_, p, _numbered) in enumerate(out):
+    for i, (text, _level, p, _numbered) in enumerate(out):
         if p is not None and text.strip() and reader.styles.is_title_style(p):
             title, title_index = " ".join(x.strip() for x in text.replace("\v", "\n").split("\n") if x.strip()), i
             break
@@ -341,6 +342,7 @@ def read_docx(data: bytes, name: str) -> Source:
         try:
             core = (document.core_properties.title or "").strip()
         except Exception:
+            logger.debug("the document's core properties cannot be read", exc_info=True)
             core = ""
         if core and re.search(r"[\u3400-\u9fff]", core) and not core.lower().startswith("microsoft"):
             title = core

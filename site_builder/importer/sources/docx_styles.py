@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import logging
 import re
 from typing import Any
 
 from .docx_xml import W_R, W_T, to_int, w, wval
+
+logger = logging.getLogger(__name__)
 
 
 class DocxStyles:
@@ -18,6 +21,7 @@ class DocxStyles:
         try:
             styles_el = document.styles.element
         except Exception:
+            logger.debug("the document's styles cannot be read; default styles assumed", exc_info=True)
             styles_el = None
         if styles_el is not None:
             for st in styles_el.iter(w("style")):

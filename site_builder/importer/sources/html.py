@@ -100,7 +100,7 @@ def read_html(data: bytes, name: str) -> Source:
         break
     title_core = _strip_site_name(page_title) if page_title else None
     title_el = _find_title_heading(root, page, title_core, page_title)
-    for attempt in range(2):
+    for _attempt in range(2):
         article, _units = choose_article(page, title_el)
         if article is None:
             article = root.find("body") if root.find("body") is not None else root

@@ -6,11 +6,14 @@ How the encoding is chosen, and why not by a library alone: see the package docs
 from __future__ import annotations
 
 import codecs
+import logging
 import unicodedata
 from functools import lru_cache
 
 from ...textio import guess_encoding
 from .base import SourceError
+
+logger = logging.getLogger(__name__)
 
 _CJK_PUNCT = set("，。、；：？！“”‘’（）《》〈〉【】「」『』〔〕—…·～·　")
 
@@ -123,6 +126,7 @@ def decode_bytes(data: bytes, name: str) -> tuple[str, str]:
     try:
         guess = guess_encoding(data)
     except Exception:
+        logger.debug("guessing the encoding failed", exc_info=True)
         guess = None
     if guess and guess not in ("GB18030", "UTF-16"):
         try:
