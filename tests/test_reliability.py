@@ -16,7 +16,8 @@ moments. After each kill:
   previous file is missing only when the new site has no such file;
 * besides, only the writers' hidden temporary files (``.tmp-*``, ``.*.tmp``) may be there;
 * ``site-builder search`` answers, with the hit sets of the previous or of the new site;
-* every file that output/search/meta.js refers to exists;
+* the static index the browser reads from output/search/meta.js (every file it leads to) is wholly
+  the previous one or wholly the new one;
 
 and the next build completes; its output equals a clean build's byte for byte (no temporary file
 left) and its search answers equal the clean build's.
@@ -50,6 +51,7 @@ from conftest import Site, speech
 
 from site_builder import build as buildmod
 from site_builder.config import load_config
+from site_builder.static_search import files as static_files
 
 REPO = Path(__file__).resolve().parents[1]
 SEED = int(os.environ.get("RELIABILITY_SEED", "20240607"))
@@ -152,32 +154,27 @@ def search_answers(site: Site) -> dict[str, list[str]]:
     return answers
 
 
-def _js_payload(data: bytes):
-    text = data.decode("utf-8")
-    m = re.fullmatch(r'__ssLoad\("([^"]+)",(.*)\);\n', text, re.S)
-    assert m, text[:80]
-    return json.loads(m.group(2))
-
-
-def static_references(out: Path) -> set[str]:
-    """The files (relative to output/search/) that meta.js, and the buckets it names, refer to."""
+def static_generation(out: Path, old: dict[str, bytes], new: dict[str, bytes], what: str) -> str:
+    """Which generation of the static index the browser reads ("previous" or "new"): every file it
+    reaches from search/meta.js (through the manifests, as search.js does) must exist and be that
+    generation's, whichever meta.js is there."""
     search = out / "search"
-    meta = _js_payload((search / "meta.js").read_bytes())
-    refs = {"facets.js"}
-    refs |= {f"f/{blk:x}.js" for blk in meta["fold"]}
-    for prefix, count in (("k", meta["kb"]), ("p", meta["pb"])):
-        for i in range(count):
-            name = f"{prefix}/{i}.js"
-            refs.add(name)
-            path = search / name
-            if path.is_file():
-                from site_builder.static_search.wire import hexname
-
-                refs |= {
-                    f"{prefix}/x/{hexname(key)}.js" for key, post in _js_payload(path.read_bytes()).items() if post == 0
-                }
-    refs |= {f"t/{n // meta['tdir']}/{n}-0.js" for n in range(meta["n"])}
-    return refs
+    assert (search / "meta.js").is_file(), f"{what}: search/meta.js is missing"
+    meta = (search / "meta.js").read_bytes()
+    gen, label = (old, "previous") if meta == old.get("search/meta.js") else (new, "new")
+    assert meta == gen.get("search/meta.js"), f"{what}: search/meta.js is neither the previous nor the new one"
+    try:
+        reached = static_files.index_files(search)
+    except OSError as err:
+        raise AssertionError(f"{what}: the {label} meta.js names a missing file: {err}") from None
+    assert len(reached) > 10
+    bad = [
+        rel
+        for rel in reached.values()
+        if not (search / rel).is_file() or (search / rel).read_bytes() != gen.get(f"search/{rel}")
+    ]
+    assert not bad, f"{what}: meta.js is the {label} one, but {len(bad)} files it leads to are not: {bad[:3]}"
+    return label
 
 
 def check_usable(
@@ -199,16 +196,14 @@ def check_usable(
             ET.fromstring(data)
     missing = [rel for rel in old if rel not in now and rel in new]
     assert not missing, f"{what}: previous files lost: {missing[:5]}"
-    refs = static_references(site.output)
-    absent = sorted(r for r in refs if not (site.output / "search" / r).is_file())
-    assert not absent, f"{what}: search/meta.js refers to missing files {absent[:5]}"
+    static = static_generation(site.output, old, new, what)
     got = search_answers(site)
     for q in QUERIES:
         assert got[q] in (answers[0][q], answers[1][q]), f"{what}: search {q!r} answers neither as before nor after"
-    return observed_phase(now, old, new, got == answers[1])
+    return observed_phase(now, old, new, got == answers[1], static)
 
 
-def observed_phase(now: dict, old: dict, new: dict, whoosh_new: bool) -> str:
+def observed_phase(now: dict, old: dict, new: dict, whoosh_new: bool, static: str) -> str:
     """Where the build was when it died, as seen in what it left: which of the pages, the Whoosh
     index and the static index are the new ones."""
 
@@ -218,7 +213,6 @@ def observed_phase(now: dict, old: dict, new: dict, whoosh_new: bool) -> str:
         return "old" if done == 0 else "new" if done == len(changed) else "partly new"
 
     pages = state(lambda rel: not rel.startswith(("search/", "static/")))
-    static = state(lambda rel: rel.startswith("search/") and rel != "search/index.html")
     return f"pages {pages}, whoosh {'new' if whoosh_new else 'old'}, static index {static}"
 
 
@@ -475,59 +469,123 @@ class _Crash(BaseException):
     """Stands for SIGKILL inside this process: nothing after it runs, no cleanup catches it."""
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason=(
-        "StaticIndex.update replaces the files of output/search/ one by one in place and meta.js last: "
-        "a build killed in between leaves the previous meta.js naming bucket/text files that are already "
-        "the new ones (doc numbers shift when a speech is inserted by date), so the search page can "
-        "answer from a mixture until the next build. Needs the static index to write a new generation "
-        "beside the old one (e.g. files named by version) and switch by replacing meta.js last."
-    ),
-)
-def test_static_index_interrupted_mid_write_is_one_generation(base, expected, tmp_path, monkeypatch):
-    """The browser reads meta.js and then the files it names: after a crash these must all be of
-    the same generation (all previous or all new), or the search page answers from a mixture."""
-    from site_builder.static_search import files as static_files
+def _watch_static_index(monkeypatch, root: Path, on_op) -> None:
+    """Call ``on_op(kind, path)`` before each file operation of the static index: every file it
+    writes (in output/search/ and in its state) and every file it removes there."""
+    from site_builder.static_search import analyser, assembly, index, patching
+
+    for mod in (analyser, assembly, static_files, index, patching):
+
+        def write(path, data, *args, _real=mod.write_atomic, **kwargs):
+            on_op("write", Path(path))
+            return _real(path, data, *args, **kwargs)
+
+        monkeypatch.setattr(mod, "write_atomic", write)
+    mine = (str(root / "output" / "search"), str(state_dir(root) / "static"))
+    real_unlink = Path.unlink
+
+    def unlink(self, *args, **kwargs):
+        if str(self).startswith(mine):
+            on_op("remove", self)
+        return real_unlink(self, *args, **kwargs)
+
+    monkeypatch.setattr(Path, "unlink", unlink)
+
+
+def _crash_static_index_at(site: Site, variant: str, dest: Path, cut: int, monkeypatch) -> tuple[Site, list[str]]:
+    """A copy of the built site, changed; its build dies just before the static index's operation
+    number ``cut`` (1-based; 0: it does not die). Returns the copy and the operations it did."""
+    trial = copy_site(site, dest)
+    apply_change(trial, variant)
+    ops: list[str] = []
+
+    def on_op(kind: str, path: Path) -> None:
+        if len(ops) + 1 == cut:
+            raise _Crash()
+        ops.append(f"{kind} {path.relative_to(trial.root).as_posix()}")
+
+    with monkeypatch.context() as m:
+        m.setenv("SITE_BUILDER_NO_FORK", "1")  # the index is written in this process, where the crash is
+        _watch_static_index(m, trial.root, on_op)
+        config = load_config(trial.root, {})[0]
+        if cut:
+            with pytest.raises(_Crash):
+                buildmod.build(config)
+        else:
+            buildmod.build(config)
+    return trial, ops
+
+
+@pytest.mark.parametrize("variant", list(VARIANTS))
+def test_static_index_interrupted_at_any_moment_is_one_generation(base, expected, tmp_path, monkeypatch, variant):
+    """The browser reads meta.js and then the files it names: a build that dies at any moment of
+    writing the static index (before any of its file operations: each write in output/search/ and
+    its state, the switch of meta.js, each removal of an old file) leaves the browser one
+    generation, the previous or the new one, and the next build equals a clean one."""
+    site, old_files, _ = base
+    new_files, _, _ = expected[variant]
+    whole, ops = _crash_static_index_at(site, variant, tmp_path / "whole", 0, monkeypatch)
+    assert output_files(whole) == new_files
+    switch = ops.index("write output/search/meta.js") + 1
+    assert switch < len(ops) and all(op.startswith("remove output/search/") for op in ops[switch:][:3]), ops
+    # Around the switch, the first and last operations, and a seeded sample of the others.
+    rnd = random.Random(f"{SEED}-static-{variant}")
+    cuts = {1, 2, switch - 1, switch, switch + 1, len(ops)} | set(rnd.sample(range(1, len(ops) + 1), min(6, len(ops))))
+    seen = {}
+    for cut in sorted(c for c in cuts if 1 <= c <= len(ops)):
+        what = f"{variant}: died before {ops[cut - 1]!r} ({cut} of {len(ops)})"
+        trial, _ = _crash_static_index_at(site, variant, tmp_path / f"cut{cut}", cut, monkeypatch)
+        seen[cut] = static_generation(trial.output, old_files, new_files, what)
+        assert seen[cut] == ("previous" if cut <= switch else "new"), what
+        assert trial.run("build", "-q") == 0, what
+        assert output_files(trial) == new_files, f"{what}: the next build differs from a clean build"
+        shutil.rmtree(trial.root)
+    assert set(seen.values()) == {"previous", "new"}, seen
+
+
+def search_urls(site: Site, q: str) -> set[str]:
+    """The pages of the hits of ``site-builder search`` (in this process), as the search page links them."""
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        assert site.run("search", q, "--json", "--limit", "1000") == 0
+    return {"../" + h["url"] for h in json.loads(out.getvalue())["hits"]}
+
+
+@pytest.fixture(scope="module")
+def chromium():
+    from test_static_search import CHROMIUM, CHROMIUM_ARGS
+
+    sync_api = pytest.importorskip("playwright.sync_api")
+    with sync_api.sync_playwright() as p:
+        b = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+def test_the_browser_answers_from_one_generation_after_a_crash(base, expected, tmp_path, monkeypatch, chromium):
+    """In Chromium (file://), the search page of a build that died while writing the static index
+    answers as the previous site did or as the new one does, never from a mixture: half-way
+    through the new generation, just before the switch, and just after it."""
+    from test_static_search import _run, _search_url
 
     site, old_files, _ = base
-    variant = "small"
-    new_files, _, _ = expected[variant]
-    monkeypatch.setenv("SITE_BUILDER_NO_FORK", "1")  # the crash below must happen in this process
-    real = static_files.write_atomic
-    mixed = []
-    for cut in (1, 10, 60):
-        trial = copy_site(site, tmp_path / f"cut{cut}")
-        apply_change(trial, variant)
-        search_dir = str(trial.output / "search")
-        count = [0]
-
-        def write_then_crash(path, data, _count=count, _cut=cut, _dir=search_dir):
-            if str(path).startswith(_dir):
-                _count[0] += 1
-                if _count[0] > _cut:
-                    raise _Crash()
-            return real(path, data)
-
-        monkeypatch.setattr(static_files, "write_atomic", write_then_crash)
-        config = load_config(trial.root, {})[0]
-        with pytest.raises(_Crash):
-            buildmod.build(config)
-        monkeypatch.setattr(static_files, "write_atomic", real)
-        now = output_files(trial)
-        gen = old_files if now["search/meta.js"] == old_files["search/meta.js"] else new_files
-        assert now["search/meta.js"] == gen["search/meta.js"]
-        other = [
-            f"search/{r}"
-            for r in sorted(static_references(trial.output))
-            if now.get(f"search/{r}") != gen.get(f"search/{r}")
-        ]
-        if other:
-            mixed.append(
-                f"after {cut} writes: meta.js is the {'previous' if gen is old_files else 'new'} one, "
-                f"but {len(other)} files it names are not, e.g. {other[:3]}"
-            )
-        assert trial.run("build", "-q") == 0
-        assert output_files(trial) == new_files
-    assert not mixed, "\n".join(mixed)
+    new_files, _, _ = expected["small"]
+    _, ops = _crash_static_index_at(site, "small", tmp_path / "whole", 0, monkeypatch)
+    switch = ops.index("write output/search/meta.js") + 1
+    queries = ["党建", "修订", "新增", "如履薄冰 -廉政"]
+    old_urls = {q: search_urls(site, q) for q in queries}
+    assert old_urls["党建"] and not old_urls["修订"]
+    page = chromium.new_page()
+    try:
+        for cut, gen in ((switch // 2, "previous"), (switch, "previous"), (switch + 1, "new")):
+            trial, _ = _crash_static_index_at(site, "small", tmp_path / f"cut{cut}", cut, monkeypatch)
+            assert static_generation(trial.output, old_files, new_files, f"cut {cut}") == gen
+            shown = {q: _run(page, _search_url(trial.output.as_uri() + "/", q)) for q in queries}
+            assert trial.run("build", "-q") == 0
+            want = old_urls if gen == "previous" else {q: search_urls(trial, q) for q in queries}
+            assert want["修订"] or gen == "previous"
+            for q in queries:
+                total, hrefs = shown[q]
+                assert (total, hrefs) == (len(want[q]), want[q]), f"cut {cut} ({gen}): {q!r}"
+    finally:
+        page.close()

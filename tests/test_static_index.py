@@ -1,5 +1,6 @@
 """The static index writer (no browser): incremental updates equal clean writes, and a one-doc
-update rewrites only the files that hold that doc's keys."""
+update writes only the files that hold that doc's keys (under new names, beside the old generation:
+every other file is the old generation's own file, never copied)."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ import pytest
 from test_static_search import _tree, make_docs
 
 from site_builder import analysis
-from site_builder.static_search import IndexDoc, StaticIndex, analyser, index, keys, wire
+from site_builder.static_search import IndexDoc, StaticIndex, analyser, files, index, keys, wire
 
 
 def _edit(d: IndexDoc, **changes) -> IndexDoc:
@@ -37,25 +38,39 @@ def _meta(out: Path) -> dict:
 
 
 def _allowed(out: Path, docs: list[IndexDoc], number: int) -> set[str]:
-    """Files a change of these docs may rewrite: their keys' buckets and own files, the text files
-    of doc ``number`` (both parts: a text longer than ``HEAD`` characters has a part 1, and an edit
-    before its cut changes both), meta and facets."""
+    """Names of the files a change of these docs may rewrite: their keys' buckets and own files, the
+    text files of doc ``number`` (both parts: a text longer than ``HEAD`` characters has a part 1,
+    and an edit before its cut changes both), meta, facets and the manifests that name them."""
     meta = _meta(out)
-    allowed = {"meta.js", "facets.js"} | {f"t/{number // meta['tdir']}/{number}-{part}.js" for part in (0, 1)}
+    allowed = {"meta", "facets"} | {f"t/{number // meta['tdir']}/{number}-{part}" for part in (0, 1)}
+    allowed |= {name for name in meta["files"] if name.startswith("m/")}
     for d in docs:
         k, p = _keys(d)
         for prefix, grams, counts in (("k", k, meta["kbs"]), ("p", p, meta["pbs"])):
             layout = wire.Layout(counts)
             for key in grams:
-                allowed.add(f"{prefix}/{layout.bucket(key)}.js")
-                allowed.add(f"{prefix}/x/{wire.hexname(key)}.js")
+                allowed.add(f"{prefix}/{layout.bucket(key)}")
+                allowed.add(f"{prefix}/x/{wire.hexname(key)}")
     return allowed
 
 
-def _stamps(root: Path) -> dict[str, tuple]:
-    return {
-        p.relative_to(root).as_posix(): (p.stat().st_ino, p.stat().st_mtime_ns) for p in root.rglob("*") if p.is_file()
-    }
+def _stamps(search: Path) -> dict[str, tuple]:
+    """{name: (file, inode, mtime)} of every file the browser reaches from meta.js."""
+    out = {}
+    for name, rel in files.index_files(search).items():
+        st = (search / rel).stat()
+        out[name] = (rel, st.st_ino, st.st_mtime_ns)
+    return out
+
+
+def _written(search: Path, before: dict, before_bytes: dict) -> set[str]:
+    """The names whose file an update wrote (checked to be those whose bytes changed); the files of
+    the other names are the previous generation's (same file, not a copy) and nothing else is left."""
+    after, after_bytes = _stamps(search), files.read_index(search)
+    written = {n for n in after if before.get(n) != after[n]}
+    assert written == {n for n in after if before_bytes.get(n) != after_bytes[n]}  # nothing needlessly
+    assert files.listing(search) == {rel for rel, _, _ in after.values()}  # the old generation is gone
+    return written
 
 
 def _number(docs: list[IndexDoc], doc_id: str) -> int:
@@ -91,17 +106,15 @@ def test_one_doc_update_rewrites_only_its_files(tmp_path, request, small, which)
     assert (len(old.body) > wire.HEAD) == (which == "two-part")
     new = _edit(old, body=old.body[:10] + "新增一句话：如履薄冰。" + old.body[10:], fingerprint="edited")
     edited = docs[:i] + [new] + docs[i + 1 :]
-    before, before_bytes = _stamps(search), _tree(search)
+    before, before_bytes = _stamps(search), files.read_index(search)
     stats = index.update(edited)
     assert stats.get("patched") == 1 and "assembled" not in stats, stats
-    after, after_bytes = _stamps(search), _tree(search)
-    rewritten = {n for n in after if before.get(n) != after[n]}
-    assert rewritten == {n for n in after if before_bytes.get(n) != after_bytes[n]}  # nothing needlessly
+    rewritten = _written(search, before, before_bytes)
     number = _number(edited, new.id)
     assert rewritten <= _allowed(out, [old, new], number), rewritten - _allowed(out, [old, new], number)
     texts = {n for n in rewritten if n.startswith("t/")}
-    assert texts == {f"t/{number // wire.T_DIR}/{number}-{part}.js" for part in range(1 + (which == "two-part"))}
-    assert len(rewritten) < len(after) / 4
+    assert texts == {f"t/{number // wire.T_DIR}/{number}-{part}" for part in range(1 + (which == "two-part"))}
+    assert len(rewritten) < len(before) / 4
     # A new, newest speech: appended, the others keep their numbers.
     added = _edit(
         docs[0],
@@ -111,11 +124,10 @@ def test_one_doc_update_rewrites_only_its_files(tmp_path, request, small, which)
         fingerprint="added",
         body="全新的讲话：乡村振兴，鲲鹏展翅。",
     )
-    before = _stamps(search)
+    before, before_bytes = _stamps(search), files.read_index(search)
     stats = index.update(edited + [added])
     assert stats.get("patched") == 1 and "assembled" not in stats, stats
-    after = _stamps(search)
-    rewritten = {n for n in after if before.get(n) != after[n]}
+    rewritten = _written(search, before, before_bytes)
     assert rewritten <= _allowed(out, [added], len(edited)), rewritten - _allowed(out, [added], len(edited))
     # Both equal a clean write.
     StaticIndex(tmp_path / "state2", tmp_path / "clean", jobs=1).update(edited + [added])

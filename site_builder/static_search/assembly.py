@@ -256,8 +256,31 @@ def facets_file(metas: list[dict]) -> bytes:
     return js_file("facets", json_text("".join(fac)))
 
 
-def meta_file(metas: list[dict], layout: dict, files: dict) -> bytes:
-    """meta.js: counts, vocabularies, fold shards and ``ver``, the digest of ``files`` (every other file)."""
+def manifest_files(files: dict, layout: dict, n_docs: int) -> dict[str, bytes]:
+    """The manifests of the buckets, long postings and text files in ``files`` (see ``wire``)."""
+    out = {}
+    for prefix in ("k", "p"):
+        total = sum(layout[prefix][0])
+        groups: list[dict] = [
+            {"d": "".join(files[f"{prefix}/{b}"][0] for b in range(g, min(total, g + wire.GROUP)))}
+            for g in range(0, total, wire.GROUP)
+        ]
+        where = wire.Layout(layout[prefix][0])
+        start = f"{prefix}/x/"
+        for name in [n for n in files if n.startswith(start)]:
+            hex_ = name[len(start) :]
+            groups[where.bucket(wire.unhex(hex_)) // wire.GROUP].setdefault("x", {})[hex_] = files[name][0]
+        for g, m in enumerate(groups):
+            out[f"m/{prefix}{g}"] = js_file(f"m/{prefix}{g}", json_text(m))
+    for g, first in enumerate(range(0, n_docs, wire.T_DIR)):
+        tags = "".join(files[f"t/{g}/{n}-0"][0] for n in range(first, min(n_docs, first + wire.T_DIR)))
+        out[f"m/t{g}"] = js_file(f"m/t{g}", json_text({"d": tags}))
+    return out
+
+
+def meta_file(metas: list[dict], layout: dict, files: dict, tags: dict) -> bytes:
+    """meta.js: counts, vocabularies, fold shards, the tags of the files named first (``tags``: see
+    ``wire``) and ``ver``, the digest of ``files`` (every other file)."""
     years: list[list[int]] = []
     for m in metas:
         if years and years[-1][0] == m["year"]:
@@ -275,6 +298,7 @@ def meta_file(metas: list[dict], layout: dict, files: dict) -> bytes:
         "pb": sum(layout["p"][0]),
         "kbs": layout["k"][0],
         "pbs": layout["p"][0],
+        "files": tags,
         "fold": fold_blocks(),
         "rfold": sorted(reverse_blocks()),
         "ign": "".join(sorted(k for k, v in analysis._table()["fold"].items() if v == "")),

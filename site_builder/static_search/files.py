@@ -5,35 +5,44 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 from collections import Counter
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 from .. import workers
 from ..fileio import write_atomic
+from .wire import GROUP, TAG_CHARS, file_name, read_js
 
-TOP_FILES = ("meta", "facets")  # search/<name>.js
-SUBDIRS = ("f", "k", "p", "r", "t")  # search/<dir>/… belong to the index entirely
-
-
-def content_digest(data: bytes) -> str:
-    return hashlib.blake2b(data, digest_size=8).hexdigest()
+SUBDIRS = ("f", "k", "m", "p", "r", "t")  # search/<dir>/… belong to the index entirely
+_TOP = re.compile(r"meta\.js|facets(\.[0-9a-f]+)?\.js")  # search/<file> of the index (facets.js: format 3)
 
 
-def put(out: Path, name: str, data: bytes, files: dict, stats: Counter, compare: bool = True) -> None:
-    """Write search/<name>.js unless it already has these bytes; record its digest and size."""
-    path = out / f"{name}.js"
-    if compare:
-        try:
-            if path.stat().st_size == len(data) and path.read_bytes() == data:
-                stats["unchanged"] += 1
-                files[name] = (content_digest(data), len(data))
-                return
-        except OSError:
-            pass
+def tag_of(data: bytes) -> str:
+    """A file's tag: the digest of its bytes that names it."""
+    return hashlib.blake2b(data, digest_size=TAG_CHARS // 2).hexdigest()
+
+
+def put(out: Path, name: str, data: bytes, files: dict, stats: Counter, tag: str | None = None) -> None:
+    """Write the file of ``name`` (``wire.file_name``) unless it is there already; record its tag and
+    size in ``files``. Only meta.js is ever replaced: every other file is named by its content."""
+    tag = tag or tag_of(data)
+    path = out / file_name(name, tag)
+    try:
+        if path.stat().st_size == len(data) and (name != "meta" or path.read_bytes() == data):
+            stats["unchanged"] += 1
+            files[name] = (tag, len(data))
+            return
+    except OSError:
+        pass
     write_atomic(path, data)
     stats["written"] += 1
-    files[name] = (content_digest(data), len(data))
+    files[name] = (tag, len(data))
+
+
+def file_names(files: dict) -> set[str]:
+    """The files (relative to search/) of the names in ``files``."""
+    return {file_name(name, tag) for name, (tag, _) in files.items()}
 
 
 def peak_rss_mb() -> int:
@@ -46,8 +55,8 @@ def peak_rss_mb() -> int:
 
 
 def listing(out: Path) -> set[str]:
-    """Names (without .js) of the index's files now in ``out`` (search/)."""
-    names = {n for n in TOP_FILES if (out / f"{n}.js").is_file()}
+    """The index's files now in ``out`` (search/), relative to it (OSError if a folder is missing)."""
+    names = {e.name for e in os.scandir(out) if e.is_file() and _TOP.fullmatch(e.name)}
     stack = list(SUBDIRS)
     while stack:
         rel = stack.pop()
@@ -55,11 +64,64 @@ def listing(out: Path) -> set[str]:
             for e in it:
                 if e.is_dir(follow_symlinks=False):
                     stack.append(f"{rel}/{e.name}")
-                elif e.name.endswith(".js"):
-                    names.add(f"{rel}/{e.name[:-3]}")
                 else:
                     names.add(f"{rel}/{e.name}")
     return names
+
+
+def remove_unnamed(out: Path, wanted: set[str], stats: Counter) -> None:
+    """Remove every file of the index in ``out`` that is not ``wanted`` (files left by an older
+    generation, a killed build or an older format), and folders left empty; search/index.html (the
+    page) and anything else in search/ that is not ours stays."""
+    ours = [out / e.name for e in os.scandir(out) if e.is_file() and _TOP.fullmatch(e.name)] if out.is_dir() else []
+    for sub in SUBDIRS:
+        if (out / sub).is_dir():
+            ours += sorted((out / sub).rglob("*"), reverse=True)
+    for path in ours:
+        if path.is_file() and path.relative_to(out).as_posix() not in wanted:
+            path.unlink()
+            stats["removed"] += 1
+        elif path.is_dir() and not any(path.iterdir()):
+            path.rmdir()
+
+
+def index_files(out: Path) -> dict[str, str]:
+    """{name: file (relative to ``out``, search/)} of every file the browser can reach from
+    ``out/meta.js``, found as search.js finds them: meta.js, then the manifests, then the files they
+    name (a text file's part 1 when its part 0 says there is one). OSError if one is missing."""
+    meta = read_js(out / "meta.js")
+    tags = meta["files"]
+    got = {"meta": "meta.js", "facets": file_name("facets", tags["facets"])}
+    for prefix, blocks in (("f", meta["fold"]), ("r", meta["rfold"])):
+        for blk in blocks:
+            got[f"{prefix}/{blk:x}"] = file_name(f"{prefix}/{blk:x}", tags["fold"])
+
+    def manifest(name: str) -> dict:
+        got[name] = file_name(name, tags[name])
+        return read_js(out / got[name])
+
+    for prefix, count in (("k", meta["kb"]), ("p", meta["pb"])):
+        for g in range((count + GROUP - 1) // GROUP):
+            m = manifest(f"m/{prefix}{g}")
+            for j in range(min(GROUP, count - g * GROUP)):
+                name = f"{prefix}/{g * GROUP + j}"
+                got[name] = file_name(name, m["d"][j * TAG_CHARS : (j + 1) * TAG_CHARS])
+            for hex_, tag in m.get("x", {}).items():
+                got[f"{prefix}/x/{hex_}"] = file_name(f"{prefix}/x/{hex_}", tag)
+    for g in range((meta["n"] + meta["tdir"] - 1) // meta["tdir"]):
+        m = manifest(f"m/t{g}")
+        for j in range(len(m["d"]) // TAG_CHARS):
+            n, tag = g * meta["tdir"] + j, m["d"][j * TAG_CHARS : (j + 1) * TAG_CHARS]
+            got[f"t/{g}/{n}-0"] = file_name(f"t/{g}/{n}-0", tag)
+            if read_js(out / got[f"t/{g}/{n}-0"]).get("more"):
+                got[f"t/{g}/{n}-1"] = file_name(f"t/{g}/{n}-1", tag)
+    return got
+
+
+def read_index(out: Path) -> dict[str, bytes]:
+    """{name: bytes} of every file the browser can reach (``index_files``): what it reads, whatever
+    the files are called."""
+    return {name: (out / rel).read_bytes() for name, rel in index_files(out).items()}
 
 
 # -- worker processes ---------------------------------------------------------------------

@@ -8,6 +8,12 @@ removed at the end (the other docs keep their numbers), only the keys whose entr
 (``patching``). Any other change (an insertion that renumbers docs, a changed file listing) assembles
 everything again. The output depends only on ``docs``: an incremental update and a clean write give
 byte-identical trees.
+
+Generations: every file but meta.js is named by its content (``wire``), so the files of the new
+generation are written beside the old one's (a file that did not change is the same file in both);
+meta.js is replaced last (the switch), then the files only the old generation names are removed. A
+build that dies before the switch leaves the old generation whole (and files nothing names, which the
+next build removes: it assembles afresh after any interrupted build); one that dies after it, the new.
 """
 
 from __future__ import annotations
@@ -23,8 +29,8 @@ from pathlib import Path
 from .. import analysis
 from ..fileio import write_atomic
 from .analyser import analyse_to, read_payload
-from .assembly import assemble_shard, facets_file, fold_files, meta_file, reverse_files
-from .files import SUBDIRS, TOP_FILES, listing, process_pool, put
+from .assembly import assemble_shard, facets_file, fold_files, manifest_files, meta_file, reverse_files
+from .files import file_names, listing, process_pool, put, remove_unnamed, tag_of
 from .keys import SECTIONS, shard_count
 from .patching import Relayout, diff_entries, patch
 from .wire import FORMAT, HEAD, T_DIR, js_file
@@ -104,19 +110,17 @@ class StaticIndex:
         changed = _changed_numbers(order, manifest["order"], new_docs, old_docs)
         files = dict(manifest["files"])
         layout, patched = self._postings(manifest, order, new_docs, nshards, changed, files, stats)
-        # 3. Text files, fold shards, facets, meta.
+        # 3. Text files, fold shards, facets, manifests: with the postings, the new generation,
+        # written beside the old one (a file that did not change is the old generation's).
         self._texts(order, new_docs, set(changed) if patched else None, files, stats)
-        for name, data in {**fold_files(), **reverse_files()}.items():
-            if patched and name in files:
-                continue
-            put(self.out, name, data, files, stats)
         metas = [new_docs[i][2] for i in order]
-        put(self.out, "facets", facets_file(metas), files, stats)
+        tags = self._named_files(metas, layout, files, stats)
+        # 4. The switch to the new generation: meta.js, replaced last. Then the files that only the
+        # old generation names are removed (all of ours not named, after an assembly).
         files.pop("meta", None)
-        meta_js = meta_file(metas, layout, files)
+        meta_js = meta_file(metas, layout, files, tags)
         put(self.out, "meta", meta_js, files, stats)
-        # 4. Remove what this index wrote before and no longer needs.
-        self._remove_old(set(manifest["files"]) - set(files) if patched else None, files, stats)
+        self._remove_old(file_names(manifest["files"]) - file_names(files) if patched else None, files, stats)
         # 5. State: manifest, then drop cache files of docs that are gone or changed.
         manifest = {
             "version": CACHE_VERSION,
@@ -171,7 +175,7 @@ class StaticIndex:
         try:  # the output is still what the manifest describes (else write and clean up everything)
             intact = hashlib.sha1((self.out / "meta.js").read_bytes()).hexdigest() == manifest.get(
                 "meta_sha"
-            ) and listing(self.out) == set(manifest["files"])
+            ) and listing(self.out) == file_names(manifest["files"])
         except OSError:
             intact = False
         can_patch = bool(
@@ -231,6 +235,21 @@ class StaticIndex:
         stats["assembled"] = 1
         return layout
 
+    def _named_files(self, metas: list[dict], layout: dict, files: dict, stats: Counter) -> dict:
+        """Write the fold shards, facets and manifests; returns meta.js's ``files`` (their tags)."""
+        fold = {**fold_files(), **reverse_files()}
+        fold_tag = tag_of(b"".join(fold[name] for name in sorted(fold)))
+        for name, data in fold.items():
+            if files.get(name, ("",))[0] != fold_tag:
+                put(self.out, name, data, files, stats, tag=fold_tag)
+        put(self.out, "facets", facets_file(metas), files, stats)
+        for name in [n for n in files if n.startswith("m/")]:
+            del files[name]
+        manifests = manifest_files(files, layout, len(metas))
+        for name, data in manifests.items():
+            put(self.out, name, data, files, stats)
+        return {"facets": files["facets"][0], "fold": fold_tag, **{n: files[n][0] for n in manifests}}
+
     def _texts(self, order, new_docs, changed: set | None, files, stats) -> None:
         """Write the text files of the docs (of the changed ones only when patching: ``changed``)."""
         tnames = set()
@@ -241,38 +260,32 @@ class StaticIndex:
                 if name + "1" in files:
                     tnames.add(name + "1")
                 continue
-            for part, body in enumerate(read_payload(Path(new_docs[i][1]))):
-                if body is not None:
-                    tnames.add(name + str(part))
-                    put(self.out, name + str(part), js_file(name + str(part), body), files, stats)
+            parts = [
+                js_file(name + str(p), body)
+                for p, body in enumerate(read_payload(Path(new_docs[i][1])))
+                if body is not None
+            ]
+            tag = tag_of(b"".join(parts))  # the tag of both parts
+            for part, data in enumerate(parts):
+                tnames.add(name + str(part))
+                put(self.out, name + str(part), data, files, stats, tag=tag)
         for name in [n for n in files if n.startswith("t/") and n not in tnames]:
             del files[name]
 
     def _remove_old(self, gone: set | None, files: dict, stats: Counter) -> None:
-        """Remove the files this index wrote before and no longer needs (``gone``; None: every file of
-        ours not in ``files``); search/index.html (the page) and anything else not ours stays."""
-        if gone is not None:
-            for name in gone:
-                try:
-                    (self.out / f"{name}.js").unlink()
-                    stats["removed"] += 1
-                except OSError:
-                    pass
-        else:
-            wanted = {f"{n}.js" for n in files}
-            ours = [self.out / f"{n}.js" for n in TOP_FILES]
-            for sub in SUBDIRS:
-                if (self.out / sub).is_dir():
-                    ours += sorted((self.out / sub).rglob("*"), reverse=True)
-            for path in ours:
-                if path.is_file() and path.relative_to(self.out).as_posix() not in wanted:
-                    path.unlink()
-                    stats["removed"] += 1
-                elif path.is_dir() and not any(path.iterdir()):
-                    path.rmdir()
-        for sub in ("t",):  # empty text directories after removals
-            d = self.out / sub
-            if gone is not None and d.is_dir():
-                for p in d.iterdir():
-                    if p.is_dir() and not any(p.iterdir()):
-                        p.rmdir()
+        """Remove the files of the old generation that the new one does not name (``gone``; None:
+        every file of ours not named in ``files``)."""
+        if gone is None:
+            remove_unnamed(self.out, file_names(files), stats)
+            return
+        for rel in gone:
+            try:
+                (self.out / rel).unlink()
+                stats["removed"] += 1
+            except OSError:
+                pass
+        d = self.out / "t"  # empty text directories after removals
+        if d.is_dir():
+            for p in d.iterdir():
+                if p.is_dir() and not any(p.iterdir()):
+                    p.rmdir()

@@ -18,7 +18,18 @@ from ..fileio import write_atomic
 from . import wire
 from .analyser import doc_entries
 from .files import put
-from .wire import Layout, bucket_body, bucket_count, decode_entries, encode_entries, hexname, js_file, read_js, x_file
+from .wire import (
+    Layout,
+    bucket_body,
+    bucket_count,
+    decode_entries,
+    encode_entries,
+    file_name,
+    hexname,
+    js_file,
+    read_js,
+    x_file,
+)
 
 
 def checkpoints(entries: list, parts: list[str], prev: int, base: int) -> tuple[list, list]:
@@ -117,7 +128,7 @@ def patch(out: Path, skip_path, kch: dict, pch: dict, layout: dict, files: dict,
     pending = []  # buckets are written once the layout is known to stay
     for (prefix, bk), keys in sorted(by_file.items()):
         changes = kch if prefix == "k" else pch
-        bucket = read_js(out / f"{prefix}/{bk}.js")
+        bucket = read_js(out / file_name(f"{prefix}/{bk}", files[f"{prefix}/{bk}"][0]))
         shard = where[prefix].shard(bk)
         skip = skips.get(shard)
         if skip is None:
@@ -127,7 +138,8 @@ def patch(out: Path, skip_path, kch: dict, pch: dict, layout: dict, files: dict,
             old_df = None
             if isinstance(old, int):  # -df: the posting is in its own file
                 old_df = -old
-                old = read_js(out / f"{prefix}/x/{hexname(key)}.js")
+                xname = f"{prefix}/x/{hexname(key)}"
+                old = read_js(out / file_name(xname, files[xname][0]))
             new, ck, delta = patch_posting(prefix, old, skip.get(prefix + key), changes[key])
             if ck is None:
                 skip.pop(prefix + key, None)
@@ -146,7 +158,7 @@ def patch(out: Path, skip_path, kch: dict, pch: dict, layout: dict, files: dict,
             )
             if len(new) > wire.BIG:
                 name, data = x_file(prefix, key, new)
-                put(out, name, data, files, stats, compare=False)
+                put(out, name, data, files, stats)
             elif len(old) > wire.BIG:
                 files.pop(f"{prefix}/x/{hexname(key)}", None)
         pending.append((f"{prefix}/{bk}", bucket_body(bucket)))
@@ -154,7 +166,7 @@ def patch(out: Path, skip_path, kch: dict, pch: dict, layout: dict, files: dict,
         if [bucket_count(x) for x in shorts[prefix]] != layout[prefix][0]:
             raise Relayout(prefix)
     for name, body in pending:
-        put(out, name, js_file(name, body), files, stats, compare=False)
+        put(out, name, js_file(name, body), files, stats)
     for shard, skip in skips.items():
         write_atomic(skip_path(shard), marshal.dumps(skip))
     return {prefix: (layout[prefix][0], shorts[prefix]) for prefix in ("k", "p")}

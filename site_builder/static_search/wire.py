@@ -10,7 +10,25 @@ every file is derived from ``analysis`` and the browser re-implements ``query.pa
 Every file is a classic script ``__ssLoad("<name>", <json>)`` so that it loads from ``file://`` too
 (where fetch/XHR are blocked) and under a CSP that allows only the site's own scripts.
 
-Format 3. ``N`` = doc number: docs are ordered by (date, id), so year filters are ranges and newer
+Names and generations. Below, a file is given by its *name* (``k/12``, ``t/3/779-0``); on disk
+and in URLs every file but ``meta.js`` is ``<name>.<tag>.js``, where the tag (``TAG_CHARS`` hex
+digits) is a digest of the file's bytes (of both parts, for a text file; of all fold shards, for
+``f/`` and ``r/``): a file never changes once written, and a build writes a new generation beside
+the old one, sharing every file that did not change. ``meta.js`` is the one file replaced in place,
+last, so a build killed at any moment leaves the browser the old generation or the new one, never
+a mixture; the files only the old generation names are removed after it. The tags:
+
+``meta.files``
+    ``{"facets": tag, "fold": tag of every f/ and r/ file, "m/k<g>" | "m/p<g>" | "m/t<g>": tag}``
+``m/k<g>.js``, ``m/p<g>.js`` (manifests, ``g = bucket >> 8``)
+    ``{"d": tags of buckets 256 g … 256 g + 255 one after the other, "x": {hex: tag}}``: ``x``,
+    the tags of the long postings (``k/x/<hex>``) of keys whose bucket is in the group.
+``m/t<g>.js`` (``g = N // 256``, the text files' directory)
+    ``{"d": the tags of the text files of docs 256 g …, one after the other}``.
+
+The browser loads ``meta.js`` uncached over http (``?t=``); every other URL names its content.
+
+Format 4. ``N`` = doc number: docs are ordered by (date, id), so year filters are ranges and newer
 speeches are appended at the end. ``h`` = CRC-32 of the key's UTF-16-LE code units. Numbers are
 VLQ in base 64 (``A``–``Z a``–``z 0``–``9 + /``, 5 bits per char, 32 = "more follows"). A key's
 bucket: shard ``h & (P-1)``, then ``(h >> log2 P) & (count - 1)`` among that shard's buckets,
@@ -20,8 +38,8 @@ offsets in ``analysis.search_text`` (folded title, separator, folded body), so a
 the doc's title length is in the title.
 
 ``meta.js``
-    counts, vocabularies, the list of fold shards and ``ver``, a digest of all other files (the
-    browser loads meta.js uncached over http and every other file with ``?v=ver``).
+    counts, vocabularies, the list of fold shards, ``files`` (above) and ``ver``, a digest of all
+    other files.
 ``facets.js``
     per doc (VLQ each): meeting type << 1 | 1 if its date (``date_key``) is the doc before's,
     folded title length, folded body length (``len(analysis.fold(body))``: the ranking's ``len``
@@ -68,7 +86,9 @@ import zlib
 from itertools import accumulate
 from pathlib import Path
 
-FORMAT = 3
+FORMAT = 4  # 4: files named by their content (tags), manifests (#15)
+TAG_CHARS = 10  # hex digits of a file's tag
+GROUP = 256  # buckets (text files: docs) per manifest
 HEAD = 2048  # body characters in a text file's first part
 BIG = 3072  # a posting longer than this (chars) gets its own file
 BUCKET_TARGET = 6144  # aim for bucket files of about this many chars
@@ -174,11 +194,26 @@ def x_file(prefix: str, key: str, posting: str) -> tuple[str, bytes]:
     return name, js_file(name, json.dumps(posting))
 
 
+def file_name(name: str, tag: str) -> str:
+    """The file (relative to search/) that holds ``name`` with this tag: ``meta.js`` or ``<name>.<tag>.js``."""
+    return "meta.js" if name == "meta" else f"{name}.{tag}.js"
+
+
+def unhex(hexname_: str) -> str:
+    """The key of a long posting's file name (``hexname``)."""
+    return "".join(chr(int(h, 16)) for h in hexname_.split("-"))
+
+
 def read_js(path: Path):
-    text = path.read_text("utf-8")
+    return parse_js(path.read_bytes(), path)
+
+
+def parse_js(data: bytes, where: object = "index file"):
+    """The data of an index file (``__ssLoad("<name>",<data>);``)."""
+    text = data.decode("utf-8")
     start = text.index('",') + 2  # after __ssLoad("<name>",
     if not text.endswith(");\n"):
-        raise ValueError(f"{path}: not an index file")
+        raise ValueError(f"{where}: not an index file")
     return json.loads(text[start:-3])
 
 

@@ -6,8 +6,9 @@
  * (diff-match-patch, static/diff_match_patch.min.js) — so the page and
  * `site-builder compare --json` give the same chunks (the tests check it in Chromium).
  *
- * Texts come from the static search index that the build writes (search/t/<N/256>/<N>-0.js and
- * -1.js: site_builder/static_index.py), the list of speeches from compare/docs.js (its entry N is
+ * Texts come from the static search index that the build writes (its text files t/<N/256>/<N>-0
+ * and -1, found through meta.js and the manifest m/t<N/256>: site_builder/static_search/wire.py),
+ * the list of speeches from compare/docs.js (its entry N is
  * the index's document N). All are classic scripts calling __ssLoad(name, data), so the page
  * works from file:// and under the site's CSP (only the site's own script files). Nothing from
  * the texts is ever put into innerHTML: the DOM is built with textContent.
@@ -339,12 +340,17 @@
   /* The plain text of document n (the search index's text files: the card and the start of the
      body, then the rest). */
   function loadText(index, n, url) {
-    var name = 't/' + Math.floor(n / index.meta.tdir) + '/' + n + '-';
-    return load(index.indexBase, name + '0', index.tag).then(function (t) {
-      if (t.c[1] !== url) throw new Error('搜索索引与讲话列表不一致（' + url + '）：请重新构建网站');
-      var z0 = bytesOf(t.z);
-      if (!t.more) return inflate([z0]);
-      return load(index.indexBase, name + '1', index.tag).then(function (z1) { return inflate([z0, bytesOf(z1)]); });
+    // Files are named by their content (<name>.<tag>.js): the manifest m/t<g> has the tags of the
+    // text files of docs 256 g …, meta.files the manifest's.
+    var g = Math.floor(n / index.meta.tdir), name = 't/' + g + '/' + n + '-', TAG = 10;
+    return load(index.indexBase, 'm/t' + g + '.' + index.meta.files['m/t' + g], '', 'm/t' + g).then(function (m) {
+      var tag = '.' + m.d.substr((n - g * index.meta.tdir) * TAG, TAG);
+      return load(index.indexBase, name + '0' + tag, '', name + '0').then(function (t) {
+        if (t.c[1] !== url) throw new Error('搜索索引与讲话列表不一致（' + url + '）：请重新构建网站');
+        var z0 = bytesOf(t.z);
+        if (!t.more) return inflate([z0]);
+        return load(index.indexBase, name + '1' + tag, '', name + '1').then(function (z1) { return inflate([z0, bytesOf(z1)]); });
+      });
     });
   }
 

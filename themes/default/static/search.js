@@ -1,4 +1,4 @@
-/* In-browser search over the static index written by site_builder/static_index.py.
+/* In-browser search over the static index written by site_builder/static_search/ (its format: wire.py).
  *
  * Same answers as `site-builder search`: the query parser below is a line-by-line port of
  * site_builder/query.py, folding uses the table of site_builder/analysis.py (data/fold.json,
@@ -46,8 +46,8 @@
   var store = Object.create(null);
   var cache = Object.create(null);
   var indexBase = '';
-  var version = '';
   var isFile = location.protocol === 'file:';
+  var GROUP = 256, TAG = 10;  // static_search.wire: buckets per manifest, hex digits of a tag
 
   // Chain to a loader installed before (static/compare.js on a speech page): it takes what it asked for.
   var earlierLoad = window.__ssLoad;
@@ -56,22 +56,44 @@
     if (typeof earlierLoad === 'function') earlierLoad(name, data);
   };
 
-  function load(name) {
-    if (cache[name]) return cache[name];
-    cache[name] = new Promise(function (resolve, reject) {
-      var s = document.createElement('script');
-      // meta.js names the version of every other file: never take it from the HTTP cache.
-      var tag = isFile ? '' : name === 'meta' ? '?t=' + Date.now() : '?v=' + version;
-      s.src = indexBase + name + '.js' + tag;
-      s.async = true;
-      s.onload = function () {
-        s.remove();
-        if (name in store) { var d = store[name]; delete store[name]; resolve(d); }
-        else { delete cache[name]; reject(new Error('索引文件 ' + name + '.js 无效')); }
-      };
-      s.onerror = function () { s.remove(); delete cache[name]; reject(new Error('无法加载索引文件 ' + name + '.js')); };
-      document.head.appendChild(s);
+  /* The tag of an index file (static_search.wire): every file but meta.js is <name>.<tag>.js, named
+     by its content; meta.files gives the tags of facets, the fold shards and the manifests, and a
+     manifest (m/k<g>, m/p<g>: 256 buckets and their long postings; m/t<g>: 256 docs' text files)
+     those of its files. A long posting's manifest is its bucket's. */
+  function tagOf(name, bucket) {
+    var p = name.split('/'), files = meta.files;
+    if (name === 'facets' || p[0] === 'm') return Promise.resolve(files[name]);
+    if (p[0] === 'f' || p[0] === 'r') return Promise.resolve(files.fold);
+    if (p[0] === 't') {
+      var n = parseInt(p[2], 10), g = parseInt(p[1], 10);
+      return load('m/t' + g).then(function (m) { return m.d.substr((n - g * meta.tdir) * TAG, TAG); });
+    }
+    var b = p[1] === 'x' ? bucket : parseInt(p[1], 10);
+    return load('m/' + p[0] + Math.floor(b / GROUP)).then(function (m) {
+      return p[1] === 'x' ? (m.x || {})[p[2]] : m.d.substr((b % GROUP) * TAG, TAG);
     });
+  }
+
+  function load(name, bucket) {
+    if (cache[name]) return cache[name];
+    var tagged = name === 'meta' ? Promise.resolve('') : tagOf(name, bucket);
+    cache[name] = tagged.then(function (tag) {
+      return new Promise(function (resolve, reject) {
+        if (name !== 'meta' && !tag) throw new Error('索引文件 ' + name + ' 不在索引中');
+        var s = document.createElement('script');
+        // meta.js is the one file replaced in place: never take it from the HTTP cache.
+        s.src = indexBase + (name === 'meta' ? 'meta.js' + (isFile ? '' : '?t=' + Date.now()) : name + '.' + tag + '.js');
+        s.async = true;
+        s.onload = function () {
+          s.remove();
+          if (name in store) { var d = store[name]; delete store[name]; resolve(d); }
+          else reject(new Error('索引文件 ' + name + '.js 无效'));
+        };
+        s.onerror = function () { s.remove(); reject(new Error('无法加载索引文件 ' + name + '.js')); };
+        document.head.appendChild(s);
+      });
+    });
+    cache[name].catch(function () { delete cache[name]; });
     return cache[name];
   }
 
@@ -350,7 +372,7 @@
   function hexName(key) { return Array.from(key).map(function (c) { return c.codePointAt(0).toString(16); }).join('-'); }
 
   /* A key's bucket: shard h & (P-1), then (h >> log2 P) & (count - 1) among that shard's buckets,
-     which are numbered shard after shard (static_index._Layout). */
+     which are numbered shard after shard (static_search.wire.Layout). */
   function bucketOf(counts, key) {
     var h = keyHash(key), P = counts.length, s = h & (P - 1), bits = Math.round(Math.log2(P)), off = 0;
     for (var i = 0; i < s; i++) off += counts[i];
@@ -367,12 +389,12 @@
 
   function posting(prefix, counts, key) {
     return bucketEntry(prefix, counts, key).then(function (v) {
-      return typeof v === 'number' ? load(prefix + '/x/' + hexName(key)) : v;
+      return typeof v === 'number' ? load(prefix + '/x/' + hexName(key), bucketOf(counts, key)) : v;
     });
   }
 
   /* Doc-level posting of a char or pair: Map doc -> {body: count in the folded body, title: count
-     in the folded title, heading: occurs in a heading line} (static_index: per doc
+     in the folded title, heading: occurs in a heading line} (static_search.wire: per doc
      vlq(gap << 3 | heading << 2 | title << 1 | body != 1), vlq(body) if body != 1,
      vlq(title - 1) if title). */
   var kCache = new Map();
@@ -729,7 +751,6 @@
       indexBase = metaUrl.replace(/meta\.js(\?.*)?$/, '');
       open.promise = load('meta').then(function (m) {
         meta = m;
-        version = m.ver;
         m.fold.forEach(function (b) { foldBlocks.add(b); });
         (m.rfold || []).forEach(function (b) { rBlocks.add(b); });
         Array.from(m.ign || '').forEach(function (c) { ignoredChars.add(c); });
