@@ -240,3 +240,23 @@ def test_registered_in_the_main_cli(site, capsys):
     assert main(["--help"]) == 0
     listed = capsys.readouterr().out
     assert re.search(r"^\s+new\s", listed, re.M) and re.search(r"^\s+import\s", listed, re.M), listed
+
+
+def test_a_fifo_in_content_does_not_block_new(site):
+    """`new` reads the archive's vocabulary through the loader's scan, which never opens a FIFO
+    (reading one would wait for a writer for ever): run in a child with a generous guard."""
+    import os
+    import subprocess
+    import sys
+
+    os.mkfifo(site / "content" / "2020" / "pipe.md")
+    proc = subprocess.run(
+        [sys.executable, "-m", "site_builder", "new", *ALL],
+        cwd=site,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])},
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert (site / TARGET).is_file()
