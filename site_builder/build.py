@@ -400,7 +400,9 @@ _render_state: tuple | None = None  # (templates, site, out, state_dir) inherite
 def _render_page(page: Page, templates: TemplateSet, site: dict, out: Path, cache: BuildCache) -> bool:
     context = dict(page.view, site=site)
     if page.body_of:
-        context["body_html"] = cache.body(*page.body_of)[0]
+        context["body_html"], context["body_text"] = cache.body(*page.body_of)
+    if "source_file" in page.view:  # a speech's Markdown source, beside its page
+        context["source_text"] = decode_utf8(Path(page.view["source_file"]).read_bytes())
     if page.template == "feed.xml":
         context["texts"] = {e["digest"]: cache.body(e["source"], e["digest"])[1] for e in page.view["entries"]}
     try:

@@ -58,9 +58,9 @@ def load_rows(config, with_text: bool = False) -> tuple[list[dict], list[Problem
     from .urls import UrlMap
 
     if not config.content.is_dir():
-        shown = loader.display_path(config.content)
+        folder = loader.display_path(config.content)
         raise UsageError(
-            f"content folder {shown} not found: point --content (or content_dir in "
+            f"content folder {folder} not found: point --content (or content_dir in "
             "pyproject.toml) at the folder holding the speeches"
         )
     base = BuildCache(config.state_dir, readonly=True)
@@ -75,7 +75,7 @@ def load_rows(config, with_text: bool = False) -> tuple[list[dict], list[Problem
 
     try:
         settings = loader.ParseSettings(config.trust_html, config.meeting_types, config.themes)
-        speeches, problems, _stats = loader.load(config.content, cache, settings, config.drafts)
+        speeches, problems, _stats = loader.load(config.content, cache, settings, config.drafts)  # type: ignore[arg-type]  # duck-typed cache
         archive = build_archive(speeches, UrlMap(config.urls), shown)
         rows = []
         for s in archive.speeches:

@@ -85,9 +85,19 @@ def site_view(config: SiteConfig) -> dict:
     }
 
 
-REUSED_SHOWN = 30  # passages listed on a speech page (all: site-builder reuse SPEECH)
-REUSED_PLACES = 10  # other speeches named per passage
-REUSED_CHARS = 160  # characters of a passage shown
+REUSED_SHOWN = 8  # passages listed on a speech page, the longest (all: site-builder reuse SPEECH)
+REUSED_PLACES = 3  # other speeches named per passage
+REUSED_CHARS = 80  # characters of a passage shown
+
+
+DATA_DIR = "data"  # a speech's plain text and Markdown source: data/<its page's path>.txt / .md
+
+
+def data_paths(page: str) -> tuple[str, str]:
+    """(plain text, Markdown source) output paths of a speech: speeches/2020/a.html →
+    data/speeches/2020/a.txt and .md (a tree of their own, beside the pages')."""
+    base = page[: -len(".html")] if page.endswith(".html") else page.rstrip("/") + "/index"
+    return f"{DATA_DIR}/{base}.txt", f"{DATA_DIR}/{base}.md"
 
 
 class Views:
@@ -217,8 +227,8 @@ class Views:
         }
 
     def reused(self, s: Speech) -> tuple[list[dict], int]:
-        """(passages of ``s`` also found in other speeches, in the order of its text, with its
-        paragraphs and the others' (``#p{n}``); how many more than the page lists)."""
+        """(the longest passages of ``s`` also found in other speeches, in the order of its text,
+        with its paragraphs and the others' (``#p{n}``); how many more the page does not list)."""
         if not hasattr(self, "_by_source"):
             self._by_source = {sp.source: sp for sp in self.archive.speeches}
         out = []
@@ -233,9 +243,12 @@ class Views:
                 continue
             text = p.text if len(p.text) <= REUSED_CHARS else p.text[: REUSED_CHARS - 1] + "…"
             shown = [dict(self.lite(o) or {}, paragraph=n) for o, n in others[:REUSED_PLACES]]
-            out.append({"text": text, "here": here, "others": shown, "more": len(others) - len(shown)})
-        out.sort(key=lambda v: (v["here"][0], v["text"]))
-        return out[:REUSED_SHOWN], max(0, len(out) - REUSED_SHOWN)
+            out.append(
+                {"text": text, "length": len(p.text), "here": here, "others": shown, "more": len(others) - len(shown)}
+            )
+        shown = sorted(out, key=lambda v: -v["length"])[:REUSED_SHOWN]  # (stable: ties in text order)
+        shown.sort(key=lambda v: (v["here"][0], v["text"]))
+        return shown, len(out) - len(shown)
 
     # -- pages -----------------------------------------------------------------------------
     def speech_page(self, s: Speech) -> Page:
@@ -252,6 +265,7 @@ class Views:
         }
         if self.reuse is not None:
             rest["reused"], rest["reused_more"] = self.reused(s)
+        rest["text_url"], rest["source_url"] = data_paths(s.url)
         # The table of contents (TocEntry: level, id, title) comes from the file like the body,
         # so the page key has it through body_of (the file's digest).
         return Page(
@@ -409,9 +423,26 @@ class Views:
         page.key_view = page.keyed() | {"compare": view}
         return page
 
+    def data_pages(self, s: Speech) -> list[Page]:
+        """Beside a speech's page: its plain text (one line per block: line n is #p<n>) and its
+        Markdown source as written (UTF-8, without a BOM, newlines normalised)."""
+        text, source = data_paths(s.url)
+        body = (s.source, s.digest)
+        return [
+            Page(text, "speech-text.txt", {}, owner=s.source, body_of=body),
+            Page(
+                source,
+                "speech-source.md",
+                {"source_file": str(self.config.content / s.source)},
+                owner=s.source,
+                body_of=body,
+            ),
+        ]
+
     def all_pages(self) -> list[Page]:
         a = self.archive
         pages = [self.with_compare(self.speech_page(s), s) for s in a.speeches]
+        pages += [p for s in a.speeches for p in self.data_pages(s)]
         for tax in a.taxonomies():
             pages.append(self.taxonomy_index(tax))
             for term in tax.terms:

@@ -6,6 +6,8 @@ import csv
 import io
 import json
 import re
+from html.parser import HTMLParser
+from urllib.parse import unquote
 
 import pytest
 from conftest import speech
@@ -62,7 +64,7 @@ def expected_rows(site) -> list[dict]:
                 "date": re.search(r'<time datetime="([^"]+)">', facts["日期"]).group(1),
                 "meeting_type": strip(facts["会议类型"]),
                 "themes": re.findall(r'class="tag"[^>]*>([^<]+)<', facts["主题"]),
-                "speaker": facts.get("讲话人", ""),
+                "speaker": strip(facts.get("讲话人", "")),
                 "organization": facts.get("单位", ""),
                 "字数": int(re.match(r"(\d+) 字", facts["字数"]).group(1)),
             }
@@ -192,3 +194,84 @@ def test_search_csv_gives_the_hits(built, capsys):
         assert "<" not in row["excerpt"] and row["excerpt"] == re.sub(r"</?mark>", "", hit["excerpt"])
     assert built.run("search", "党建", "--csv", "--json") == 2
     assert "--json or --csv" in capsys.readouterr().err
+
+
+class _Blocks(HTMLParser):
+    """Each #p<n> block's text on a speech page (without its ¶ link), and the page's links."""
+
+    def __init__(self):
+        super().__init__()
+        self.blocks: dict[int, str] = {}
+        self.links: dict[str, str] = {}
+        self._open: list[tuple[str, int | None]] = []
+        self._in_permalink = 0
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        for name in ("data-text-link", "data-source-link", "data-speaker-link"):
+            if name in a:
+                self.links[name] = a["href"]
+        m = re.fullmatch(r"p(\d+)", a.get("id") or "")
+        self._open.append((tag, int(m.group(1)) if m else None))
+        if m:
+            self.blocks[int(m.group(1))] = ""
+        if tag == "a" and "permalink" in (a.get("class") or ""):
+            self._in_permalink += 1
+
+    def handle_endtag(self, tag):
+        while self._open:
+            t, _n = self._open.pop()
+            if tag == "a" and self._in_permalink and t == "a":
+                self._in_permalink -= 1
+            if t == tag:
+                break
+
+    def handle_data(self, data):
+        if self._in_permalink:
+            return
+        for _t, n in reversed(self._open):
+            if n is not None:
+                self.blocks[n] += data
+                break
+
+
+def test_each_speech_page_links_its_plain_text_and_markdown_source(built):
+    for source in ("2020/党建.md", "2021/座谈.md"):
+        page = built.output / "speeches" / source.replace(".md", ".html")
+        parsed = _Blocks()
+        parsed.feed(page.read_text(encoding="utf-8"))
+        text_link, source_link = unquote(parsed.links["data-text-link"]), unquote(parsed.links["data-source-link"])
+        data = built.output / "data" / page.relative_to(built.output)
+        assert (page.parent / text_link).resolve() == data.with_suffix(".txt").resolve()
+        assert (page.parent / source_link).resolve() == data.with_suffix(".md").resolve()
+        # Markdown: the file as written.
+        assert (page.parent / source_link).read_bytes() == (built.content / source).read_bytes()
+        # Plain text: line n (1-based) is the block #p<n> of the page.
+        lines = (page.parent / text_link).read_text(encoding="utf-8").split("\n")
+        assert lines[-1] == "" and len(lines) - 1 == len(parsed.blocks)
+        for n, line in enumerate(lines[:-1], 1):
+            assert line == " ".join(parsed.blocks[n].split()), n
+
+
+def test_data_files_follow_their_speech(built):
+    page = built.output / "speeches" / "2019" / "六月.html"
+    data = built.output / "data" / "speeches" / "2019" / "六月.html"
+    built.write("2019/六月.md", SPEECHES["2019/六月.md"] + "\n新加的一段。\n")
+    assert built.run("build", "-q") == 0
+    assert data.with_suffix(".txt").read_text(encoding="utf-8").endswith("新加的一段。\n")
+    assert data.with_suffix(".md").read_bytes() == (built.content / "2019/六月.md").read_bytes()
+    (built.content / "2019/六月.md").unlink()
+    assert built.run("build", "-q") == 0
+    assert not page.exists() and not data.with_suffix(".txt").exists() and not data.with_suffix(".md").exists()
+
+
+def test_the_speaker_links_to_the_speakers_page(built):
+    page = built.output / "speeches" / "2020" / "党建.html"
+    parsed = _Blocks()
+    parsed.feed(page.read_text(encoding="utf-8"))
+    target = (page.parent / unquote(parsed.links["data-speaker-link"])).resolve()
+    assert target.is_file()
+    listing = target.read_text(encoding="utf-8")
+    assert "张三" in listing and "在2020年度党建工作会议上的讲话" in listing
+    other = (built.output / "speeches" / "2021" / "座谈.html").read_text(encoding="utf-8")
+    assert "data-speaker-link" not in other  # no speaker, no link

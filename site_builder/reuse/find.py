@@ -23,7 +23,7 @@ MAX_PLACES = COMMON
 
 @dataclass
 class Table:
-    """Rows (key, owner, position) sorted by key, then owner, then position."""
+    """Rows (key, owner, position) sorted by key."""
 
     key: np.ndarray
     owner: np.ndarray  # uint32 ids
@@ -42,23 +42,28 @@ class Table:
         key = np.concatenate([k for _o, k, _p in parts]).astype(dtype)
         owner = np.concatenate([np.full(len(k), o, dtype=np.uint32) for o, k, _p in parts])
         pos = np.concatenate([p for _o, _k, p in parts]).astype(np.uint32)
-        order = np.lexsort((pos, owner, key))
+        order = _order(key)
         return cls(key[order], owner[order], pos[order])
 
     def without(self, owners: np.ndarray) -> Table:
+        if not len(owners):
+            return self
         keep = ~np.isin(self.owner, owners)
         return Table(self.key[keep], self.owner[keep], self.pos[keep])
 
     def merged(self, other: Table) -> Table:
+        """Both tables' rows, by key (rows of one key: in no particular order, which no answer
+        depends on)."""
         if not len(other.key):
             return self
         if not len(self.key):
             return other
-        key = np.concatenate((self.key, other.key))
-        owner = np.concatenate((self.owner, other.owner))
-        pos = np.concatenate((self.pos, other.pos))
-        order = np.lexsort((pos, owner, key))  # mostly sorted already
-        return Table(key[order], owner[order], pos[order])
+        at = np.searchsorted(self.key, other.key)
+        return Table(
+            np.insert(self.key, at, other.key),
+            np.insert(self.owner, at, other.owner),
+            np.insert(self.pos, at, other.pos),
+        )
 
     def keys_of(self, owners: np.ndarray) -> np.ndarray:
         return distinct(self.key[np.isin(self.owner, owners)])
@@ -77,10 +82,20 @@ class Table:
         return starts[wanted], lengths[wanted]
 
 
+def _order(key: np.ndarray) -> np.ndarray:
+    """The rows sorted by key. For 32-bit keys, key and row packed in 64 bits and sorted as
+    numbers (numpy's vectorised sort, several times faster than argsort on millions of rows)."""
+    if key.dtype == np.uint32 and len(key) < 2**32:
+        packed = (key.astype(np.uint64) << np.uint64(32)) | np.arange(len(key), dtype=np.uint64)
+        packed.sort()
+        return (packed & np.uint64(0xFFFFFFFF)).astype(np.int64)
+    return np.argsort(key, kind="stable")
+
+
 def shared_counts(table: Table, starts: np.ndarray, lengths: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(pair codes a << 32 | b with a < b, how many runs each pair shares) over the given runs."""
     pairs = []
-    for m in np.unique(lengths).tolist():  # runs of m rows: all their pairs at once
+    for m in distinct(lengths).tolist():  # runs of m rows: all their pairs at once
         at = starts[lengths == m]
         members = table.owner[at[:, None] + np.arange(m)].astype(np.uint64)
         i, j = np.triu_indices(m, 1)

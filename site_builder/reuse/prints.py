@@ -198,7 +198,7 @@ class SpeechPrint:
     sentences: np.ndarray  # uint64
 
 
-def speech_print(text: str, k: int, w: int) -> SpeechPrint:
-    codes = folded_codes(text)
+def speech_print(codes: np.ndarray, k: int, w: int) -> SpeechPrint:
+    """The print of a folded text (``folded_codes``)."""
     hashes, positions = anchors(codes, k, w)
     return SpeechPrint(anchor_keys(hashes), positions.astype(np.uint32), sentence_hashes(codes))

@@ -125,10 +125,12 @@ class _State:
             self.ids[doc.source] = hit
         self.next_id = next_id
         removed = [i for s, (i, _d) in old_ids.items() if s not in self.ids]
+        gone = set(removed)
         self.dirty = np.array(sorted([i for i, _d in self.changed] + removed), dtype=np.uint32)
         self.anchors: Table = old.get("anchors", Table.empty(np.uint32))
         self.sentences: Table = old.get("sentences", Table.empty(np.uint64))
-        self.sizes: dict[int, int] = {i: n for i, n in old.get("sizes", {}).items() if i not in set(removed)}
+        self.sizes: dict[int, int] = {i: n for i, n in old.get("sizes", {}).items() if i not in gone}
+        self.codes: dict[int, np.ndarray] = {}  # folded texts of the speeches printed in this run
         self.near: dict[tuple[int, int], float] = old.get("near", {})
         self.found: dict[int, Found] = old.get("found", {})
         self.docs = {i: Doc(s, d) for s, (i, d) in self.ids.items()}
@@ -138,7 +140,11 @@ class _State:
         return {"params": params, **{name: getattr(self, name) for name in keep}}
 
     def update(self, read: Callable[[str, str], str], k: int, w: int, min_chars: int) -> None:
-        prints = {i: speech_print(read(doc.source, doc.digest), k, w) for i, doc in self.changed}
+        prints = {}
+        for i, doc in self.changed:
+            codes = folded_codes(read(doc.source, doc.digest))
+            prints[i] = speech_print(codes, k, w)
+            self.codes[i] = codes.astype(np.uint16) if not len(codes) or int(codes.max()) < 0x10000 else codes
         affected = self.anchors.keys_of(self.dirty)
         self.anchors = self.anchors.without(self.dirty).merged(
             Table.of(((i, p.keys, p.positions) for i, p in prints.items()), np.uint32)
@@ -152,9 +158,11 @@ class _State:
         changed = np.array(sorted(prints), dtype=np.uint32)
         self.near.update(near_pairs(self.sentences, self.sizes, changed))
         if prints:
-            affected = np.union1d(affected, np.concatenate([p.keys for p in prints.values()]))
-        for key in affected.tolist():
-            self.found.pop(key, None)
+            affected = distinct(np.concatenate([affected, *(p.keys for p in prints.values())]))
+        if self.found:
+            known = np.fromiter(self.found, dtype=np.uint32, count=len(self.found))
+            for key in known[np.isin(known, affected)].tolist():
+                del self.found[key]
         self._extend(affected, read, k, min_chars)
 
     def _extend(self, keys: np.ndarray, read: Callable[[str, str], str], k: int, min_chars: int) -> None:
@@ -165,7 +173,10 @@ class _State:
         rows = np.arange(int(lengths.sum())) + np.repeat(starts - np.cumsum(lengths) + lengths, lengths)
         owner, pos = table.owner[rows], table.pos[rows].astype(np.int64)
         owners = distinct(owner).tolist()
-        chars, base = _joined(owners, lambda i: folded_codes(read(*self._doc(i))))
+        chars, base = _joined(
+            owners, lambda i: self.codes.pop(i) if i in self.codes else folded_codes(read(*self._doc(i)))
+        )
+        self.codes.clear()
         first = np.array([base[o] for o in owners], dtype=np.int64)
         where = first[np.searchsorted(owners, owner)] + pos
         breaks = np.flatnonzero(chars == 0)
@@ -202,16 +213,19 @@ def _text(codes: np.ndarray) -> str:
 
 
 def _joined(owners: list[int], codes_of: Callable[[int], np.ndarray]) -> tuple[np.ndarray, dict[int, int]]:
-    """The folded texts of ``owners`` in one array, each after a 0 (and a 0 at the end); where
-    each starts."""
-    parts, base, at = [np.zeros(1, dtype=np.uint32)], {}, 1
+    """The folded texts of ``owners`` in one array (uint16 when every character fits), each
+    after a 0, and a 0 at the end; where each starts."""
+    parts, base, at, wide = [], {}, 1, False
     for o in owners:
         codes = codes_of(o)
+        wide = wide or (codes.dtype != np.uint16 and bool(len(codes)) and int(codes.max()) >= 0x10000)
+        parts.append(codes if codes.dtype == np.uint16 or wide else codes.astype(np.uint16))
         base[o] = at
-        parts += [codes, np.zeros(1, dtype=np.uint32)]
         at += len(codes) + 1
-    chars = np.concatenate(parts)
-    return (chars.astype(np.uint16) if int(chars.max()) < 0x10000 else chars), base
+    chars = np.zeros(at, dtype=np.uint32 if wide else np.uint16)
+    for o, codes in zip(owners, parts):
+        chars[base[o] : base[o] + len(codes)] = codes
+    return chars, base
 
 
 def _written(docs: dict[int, Doc], read: Callable[[str, str], str], spans: list) -> dict[tuple[int, int, int], str]:
