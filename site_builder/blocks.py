@@ -321,7 +321,7 @@ class Numbered:
 
 
 class _Numberer:
-    def __init__(self):
+    def __init__(self) -> None:
         self.out: list[str] = []
         self.lines: list[str] = []
         self.headings: list[int] = []

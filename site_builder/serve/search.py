@@ -199,7 +199,7 @@ class SearchPool:
 class _Answer:
     __slots__ = ("done", "value", "error")
 
-    def __init__(self):
+    def __init__(self) -> None:
         self.done = threading.Event()
         self.value: bytes | None = None
         self.error: BaseException | None = None

@@ -9,7 +9,7 @@ import time
 class BuildState:
     """The generation readers were served, the last failure, and a condition to wait on."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         self._cond = threading.Condition()
         self._epoch = f"{int(time.time() * 1000):x}"  # a restarted server reloads open pages too
         self._counter = 0

@@ -14,7 +14,7 @@ logger = logging.getLogger(__name__)
 class DocxStyles:
     """The styles of one .docx (styles.xml): style chains, and what they say about headings, titles and sizes."""
 
-    def __init__(self, document):
+    def __init__(self, document: Any) -> None:
         self.styles: dict[str, Any] = {}
         self.default_pstyle: str | None = None
         self.default_size: int | None = None

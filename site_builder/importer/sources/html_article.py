@@ -8,6 +8,7 @@ scripts, navigation-like elements and link lists.
 from __future__ import annotations
 
 import re
+from typing import Any
 
 _BLOCK_TAGS = {
     "p",
@@ -190,7 +191,7 @@ def _is_boilerplate(el) -> bool:
 
 
 class Page:
-    def __init__(self, root):
+    def __init__(self, root: Any) -> None:
         self.root = root
         self.skipped: set = set()  # element ids left out with all inside them
         self.boiler: set = set()
@@ -324,7 +325,7 @@ def _within(el, ancestor) -> bool:
 
 
 class Lines:
-    def __init__(self):
+    def __init__(self) -> None:
         self.lines: list[str] = []
         self.levels: dict[int, int] = {}
         self.buf: list[str] = []
