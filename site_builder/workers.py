@@ -22,7 +22,12 @@ import threading
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from multiprocessing.context import BaseContext
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # POSIX-only names
+    from multiprocessing.context import ForkContext, ForkServerContext, SpawnContext
+
+    StartContext = ForkContext | ForkServerContext | SpawnContext
 
 
 def can_fork() -> bool:
@@ -30,7 +35,7 @@ def can_fork() -> bool:
     return "fork" in multiprocessing.get_all_start_methods() and threading.active_count() == 1
 
 
-def mp_context(prefer_fork: bool = False) -> BaseContext:
+def mp_context(prefer_fork: bool = False) -> StartContext:
     """The start method for new worker processes: ``fork`` if ``prefer_fork`` and ``can_fork()``,
     else ``forkserver``, else ``spawn``. Never ``fork`` from a threaded process."""
     if prefer_fork and can_fork():

@@ -12,11 +12,17 @@ from __future__ import annotations
 import os
 import threading
 import traceback
+from typing import TYPE_CHECKING
 
 from ..config import SiteConfig
 from ..errors import SiteBuilderError
 from ..workers import mp_context
 from .limits import RECYCLE_BUILDS
+
+if TYPE_CHECKING:
+    from multiprocessing.connection import Connection
+    from multiprocessing.process import BaseProcess
+    from multiprocessing.util import Finalize
 
 
 class BuildCrashed(Exception):
@@ -116,10 +122,10 @@ class BuildProcess:
     def __init__(self, recycle_after: int = RECYCLE_BUILDS):
         self.recycle_after = recycle_after
         self._lock = threading.Lock()
-        self._proc = None
-        self._conn = None
+        self._proc: BaseProcess | None = None
+        self._conn: Connection | None = None
         self._builds = 0
-        self._finalizer = None
+        self._finalizer: Finalize | None = None
 
     @property
     def pid(self) -> int | None:

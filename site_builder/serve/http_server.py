@@ -269,7 +269,8 @@ class PreviewHTTPServer(ThreadingHTTPServer):
         import socketserver
 
         socketserver.TCPServer.server_bind(self)
-        self.server_name, self.server_port = self.server_address[:2]
+        host, self.server_port = self.server_address[:2]
+        self.server_name = host.decode() if isinstance(host, (bytes, bytearray)) else host
 
     def process_request(self, request, client_address):
         if not self.guard.admit(request, str(client_address[0])):  # every connection busy answering
