@@ -85,9 +85,9 @@ def site_view(config: SiteConfig) -> dict:
     }
 
 
-REUSED_SHOWN = 8  # passages listed on a speech page, the longest (all: site-builder reuse SPEECH)
-REUSED_PLACES = 3  # other speeches named per passage
-REUSED_CHARS = 80  # characters of a passage shown
+REUSED_SHOWN = 5  # passages listed on a speech page, the longest (all: site-builder reuse SPEECH)
+REUSED_PLACES = 2  # other speeches named per passage
+REUSED_CHARS = 60  # characters of a passage shown
 
 
 DATA_DIR = "data"  # a speech's plain text and Markdown source: data/<its page's path>.txt / .md

@@ -19,10 +19,11 @@ from pathlib import Path
 import numpy as np
 
 from ..analysis import fold_version, fold_with_offsets
+from .chars import CharStore
 from .find import MAX_PLACES, Table, extend, near_pairs
 from .prints import LINE, distinct, folded_codes, one_to_one, shape, speech_print
 
-STATE_VERSION = 1
+STATE_VERSION = 2
 _LEADING = np.array([ord(c) for c in "。!?;,、:"], dtype=np.uint32)  # (folded: ！？；，： fold to !?;,:)
 STATE_FILE = "state.pickle"
 
@@ -61,8 +62,9 @@ class Reuse:
         return self._by_source.get(source, [])
 
 
-#: Passages found around one key: [(folded text, ((source, paragraph, text as written), …)), …].
-Found = list[tuple[str, tuple[tuple[str, int, str], ...]]]
+#: Passages found around one key: [(folded text, text as written at its first place,
+#: ((source, paragraph), …) sorted), …].
+Found = list[tuple[str, str, tuple[tuple[str, int], ...]]]
 
 
 def _load(path: Path | None, params: tuple) -> dict:
@@ -94,12 +96,20 @@ def find_reuse(
     params = (STATE_VERSION, min_chars, k, w, MAX_PLACES, fold_version())
     path = state_dir / STATE_FILE if state_dir is not None else None
     old = _load(path, params)
-    st = _State(old, docs)
+    store = CharStore.open(state_dir, old.get("chars"))
+    if store is None:
+        old, store = {}, CharStore.fresh(state_dir)
+    st = _State(old, docs, store)
     result = Reuse()
-    if len(st.dirty) or not old:
-        st.update(read, k, w, min_chars)
-        if path is not None:
-            _save(path, st.dump(params))
+    try:
+        if len(st.dirty) or not old:
+            st.update(read, k, w, min_chars)
+            store.compact()
+            if path is not None:
+                _save(path, st.dump(params))
+                store.remove_others()
+    finally:
+        store.close()
     source = {i: s for s, (i, _d) in st.ids.items()}
     pairs = [(min(source[a], source[b]), max(source[a], source[b]), sim) for (a, b), sim in st.near.items()]
     result.near = sorted(pairs)
@@ -109,7 +119,8 @@ def find_reuse(
 
 
 class _State:
-    def __init__(self, old: dict, docs: Sequence[Doc]):
+    def __init__(self, old: dict, docs: Sequence[Doc], store: CharStore):
+        self.store = store
         self.ids: dict[str, tuple[int, str]] = {}
         old_ids: dict[str, tuple[int, str]] = old.get("ids", {})
         next_id = old.get("next_id", 0)
@@ -126,25 +137,27 @@ class _State:
         self.next_id = next_id
         removed = [i for s, (i, _d) in old_ids.items() if s not in self.ids]
         gone = set(removed)
+        self.removed = removed
         self.dirty = np.array(sorted([i for i, _d in self.changed] + removed), dtype=np.uint32)
         self.anchors: Table = old.get("anchors", Table.empty(np.uint32))
         self.sentences: Table = old.get("sentences", Table.empty(np.uint64))
         self.sizes: dict[int, int] = {i: n for i, n in old.get("sizes", {}).items() if i not in gone}
-        self.codes: dict[int, np.ndarray] = {}  # folded texts of the speeches printed in this run
         self.near: dict[tuple[int, int], float] = old.get("near", {})
         self.found: dict[int, Found] = old.get("found", {})
         self.docs = {i: Doc(s, d) for s, (i, d) in self.ids.items()}
 
     def dump(self, params: tuple) -> dict:
         keep = ("ids", "next_id", "anchors", "sentences", "sizes", "near", "found")
-        return {"params": params, **{name: getattr(self, name) for name in keep}}
+        return {"params": params, "chars": self.store.meta(), **{name: getattr(self, name) for name in keep}}
 
     def update(self, read: Callable[[str, str], str], k: int, w: int, min_chars: int) -> None:
         prints = {}
+        for i in self.removed:
+            self.store.drop(i)
         for i, doc in self.changed:
             codes = folded_codes(read(doc.source, doc.digest))
             prints[i] = speech_print(codes, k, w)
-            self.codes[i] = codes.astype(np.uint16) if not len(codes) or int(codes.max()) < 0x10000 else codes
+            self.store.add(i, codes)
         affected = self.anchors.keys_of(self.dirty)
         self.anchors = self.anchors.without(self.dirty).merged(
             Table.of(((i, p.keys, p.positions) for i, p in prints.items()), np.uint32)
@@ -172,36 +185,30 @@ class _State:
             return
         rows = np.arange(int(lengths.sum())) + np.repeat(starts - np.cumsum(lengths) + lengths, lengths)
         owner, pos = table.owner[rows], table.pos[rows].astype(np.int64)
-        owners = distinct(owner).tolist()
-        chars, base = _joined(
-            owners, lambda i: self.codes.pop(i) if i in self.codes else folded_codes(read(*self._doc(i)))
-        )
-        self.codes.clear()
-        first = np.array([base[o] for o in owners], dtype=np.int64)
+        chars, offsets = self.store.array(), self.store.offsets
+        owners = distinct(owner)
+        first = np.array([offsets[o][0] for o in owners.tolist()], dtype=np.int64)
         where = first[np.searchsorted(owners, owner)] + pos
-        breaks = np.flatnonzero(chars == 0)
         local = np.cumsum(lengths) - lengths
-        found = []  # (key, folded text, [(owner, start, end, paragraph), …])
+        lines = _Lines(chars, offsets)
+        found = []  # (key, folded text, the first place's (owner, start, end), places)
         for run, kept, left, right in extend(chars, local, lengths, where, k, min_chars):
             at = where[kept]
-            head = chars[at[0] - left : at[0] + right]
+            head = np.asarray(chars[at[0] - left : at[0] + right])
             starts_at = np.flatnonzero(~np.isin(head, _LEADING))
             left -= int(starts_at[0]) if len(starts_at) else 0  # a passage does not start with 。or ，
             if left + right < min_chars:
                 continue
-            paragraphs = np.searchsorted(breaks, at) - np.searchsorted(breaks, at - pos[kept]) + 1
-            spans = list(
-                zip(
-                    owner[kept].tolist(), (pos[kept] - left).tolist(), (pos[kept] + right).tolist(), paragraphs.tolist()
-                )
-            )
-            found.append((int(table.key[starts[run]]), _text(chars[at[0] - left : at[0] + right]), spans))
-        written = _written(self.docs, read, [span for _k, _t, spans in found for span in spans])
-        for key, folded, spans in found:
-            places = {(self.docs[o].source, para): written[(o, s, e)] for o, s, e, para in spans}
-            if len({s for s, _p in places}) >= 2:
-                entry = (folded, tuple(sorted((s, p, t) for (s, p), t in places.items())))
-                self.found.setdefault(key, []).append(entry)
+            places: dict[tuple[str, int], tuple[int, int, int]] = {}
+            for o, p in zip(owner[kept].tolist(), pos[kept].tolist()):
+                place = (self.docs[o].source, lines.paragraph(o, p))
+                places.setdefault(place, (o, p - left, p + right))
+            if len({src for src, _p in places}) >= 2:
+                text = _text(np.asarray(chars[at[0] - left : at[0] + right]))
+                found.append((int(table.key[starts[run]]), text, places[min(places)], tuple(sorted(places))))
+        written = _written(self.docs, read, [span for _k, _t, span, _p in found])
+        for key, folded, span, where_found in found:
+            self.found.setdefault(key, []).append((folded, written[span], where_found))
 
     def _doc(self, i: int) -> tuple[str, str]:
         doc = self.docs[i]
@@ -212,27 +219,27 @@ def _text(codes: np.ndarray) -> str:
     return codes.astype(np.uint32).tobytes().decode("utf-32-le")
 
 
-def _joined(owners: list[int], codes_of: Callable[[int], np.ndarray]) -> tuple[np.ndarray, dict[int, int]]:
-    """The folded texts of ``owners`` in one array (uint16 when every character fits), each
-    after a 0, and a 0 at the end; where each starts."""
-    parts, base, at, wide = [], {}, 1, False
-    for o in owners:
-        codes = codes_of(o)
-        wide = wide or (codes.dtype != np.uint16 and bool(len(codes)) and int(codes.max()) >= 0x10000)
-        parts.append(codes if codes.dtype == np.uint16 or wide else codes.astype(np.uint16))
-        base[o] = at
-        at += len(codes) + 1
-    chars = np.zeros(at, dtype=np.uint32 if wide else np.uint16)
-    for o, codes in zip(owners, parts):
-        chars[base[o] : base[o] + len(codes)] = codes
-    return chars, base
+class _Lines:
+    """Where the lines (paragraphs) of each speech begin in the store, found once per speech."""
+
+    def __init__(self, chars: np.ndarray, offsets: dict[int, tuple[int, int]]):
+        self.chars, self.offsets = chars, offsets
+        self.breaks: dict[int, np.ndarray] = {}
+
+    def paragraph(self, owner: int, pos: int) -> int:
+        """n of #p<n> of position ``pos`` of a speech's folded text."""
+        breaks = self.breaks.get(owner)
+        if breaks is None:
+            start, n = self.offsets[owner]
+            breaks = self.breaks[owner] = np.flatnonzero(np.asarray(self.chars[start : start + n]) == 0)
+        return int(np.searchsorted(breaks, pos)) + 1
 
 
 def _written(docs: dict[int, Doc], read: Callable[[str, str], str], spans: list) -> dict[tuple[int, int, int], str]:
     """{(owner, start, end): the span as written} for folded spans; each text is read once."""
     out: dict[tuple[int, int, int], str] = {}
     by_owner: dict[int, list[tuple[int, int]]] = {}
-    for o, s, e, _para in spans:
+    for o, s, e in spans:
         by_owner.setdefault(o, []).append((s, e))
     for o, wanted in sorted(by_owner.items()):
         doc = docs[o]
@@ -244,16 +251,15 @@ def _written(docs: dict[int, Doc], read: Callable[[str, str], str], spans: list)
 
 
 def _assemble(found: dict[int, Found]) -> list[Passage]:
-    """One Passage per folded text, with every place it was found at, in order of first place."""
-    by_text: dict[str, dict[tuple[str, int], str]] = {}
+    """One Passage per folded text, with every place it was found at, in order of first place;
+    its text as written at the first place."""
+    places: dict[str, set[tuple[str, int]]] = {}
+    written: dict[str, tuple[tuple[str, int], str]] = {}
     for entries in found.values():
-        for folded, places in entries:
-            seen = by_text.setdefault(folded, {})
-            for source, para, written in places:
-                seen.setdefault((source, para), written)
-    out = []
-    for written_at in by_text.values():
-        first = min(written_at)
-        out.append(Passage(written_at[first], tuple(Place(s, p) for s, p in sorted(written_at))))
+        for folded, text, where in entries:
+            places.setdefault(folded, set()).update(where)
+            if folded not in written or where[0] < written[folded][0]:
+                written[folded] = (where[0], text)
+    out = [Passage(written[f][1], tuple(Place(s, p) for s, p in sorted(ps))) for f, ps in places.items()]
     out.sort(key=lambda p: (p.places[0].source, p.places[0].paragraph, p.text))
     return out
