@@ -280,3 +280,15 @@ def test_incremental_build_equals_a_clean_one(make_site):
     assert two.run("build", "-q") == 0
     assert one.files() == two.files()
     assert "data-reused" in one.page("speeches/2022/new.html")
+
+
+def test_a_very_long_text_is_hashed_like_a_short_one():
+    """Texts longer than the shared table of powers (prints._CACHED_POWERS) get their own."""
+    rng = random.Random(3)
+    shared = "".join(rng.choice(REPORT[0]) for _ in range(40))
+    noise = "".join(chr(rng.randrange(0x4E00, 0x9FA5)) for _ in range(140_000))
+    texts = {"long": noise + "\n" + shared, "short": "开头一句。\n" + shared}
+    found = find_reuse([Doc(s, "1") for s in texts], lambda s, _d: texts[s], 30)
+    assert [(p.text, [(pl.source, pl.paragraph) for pl in p.places]) for p in found.passages] == [
+        (shared, [("long", 2), ("short", 2)])
+    ]

@@ -96,8 +96,10 @@ def _window_max(a: np.ndarray, w: int) -> np.ndarray:
     return out[:n]
 
 
-@lru_cache(maxsize=4)
-def _powers(n: int) -> tuple[np.ndarray, np.ndarray]:
+_CACHED_POWERS = 1 << 17  # texts up to this long share one table of powers (2 MB each)
+
+
+def _make_powers(n: int) -> tuple[np.ndarray, np.ndarray]:
     """(B**i, B**-i) modulo 2**64 for i < n."""
     base = np.full(n, _BASE, dtype=np.uint64)
     base[0] = 1
@@ -106,11 +108,22 @@ def _powers(n: int) -> tuple[np.ndarray, np.ndarray]:
     return np.cumprod(base), np.cumprod(inverse)  # both wrap modulo 2**64, as intended
 
 
+@lru_cache(maxsize=1)
+def _shared_powers() -> tuple[np.ndarray, np.ndarray]:
+    return _make_powers(_CACHED_POWERS)
+
+
+def _powers(n: int) -> tuple[np.ndarray, np.ndarray]:
+    if n <= _CACHED_POWERS:
+        power, inverse = _shared_powers()
+        return power[:n], inverse[:n]
+    return _make_powers(n)  # a very long text: not kept
+
+
 def _prefix(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(prefix sums of values[i] * B**i, B**-i): the hash of values[a:b] is
     (prefix[b] - prefix[a]) * inverse[a], whatever a is."""
-    n = 1 << max(10, len(values).bit_length())  # a few sizes only, cached
-    power, inverse = _powers(n)
+    power, inverse = _powers(len(values) + 1)
     weighted = values.astype(np.uint64) * power[: len(values)]
     return np.concatenate((np.zeros(1, dtype=np.uint64), np.cumsum(weighted))), inverse
 
