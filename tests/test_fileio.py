@@ -139,3 +139,15 @@ def test_a_full_disk_at_opening_keeps_the_old_file_and_leaves_no_temporary_file(
         write_atomic(target, b"new")
     assert target.read_bytes() == b"old"
     assert os.listdir(tmp_path) == ["page.html"]
+
+
+def test_a_temporary_file_left_by_a_killed_writer_is_removed_by_the_next_build(tmp_path):
+    from site_builder.writer import remove_leftovers
+
+    (tmp_path / "speeches").mkdir()
+    (tmp_path / "speeches" / "a.html").write_bytes(b"published")
+    fd, tmp = fileio._create_temp(tmp_path / "speeches" / "a.html", parents=True)  # then killed
+    os.write(fd, b"half")
+    os.close(fd)
+    assert remove_leftovers(tmp_path) == [f"speeches/{tmp.name}"]
+    assert sorted(p.name for p in (tmp_path / "speeches").iterdir()) == ["a.html"]
