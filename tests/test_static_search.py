@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import http.server
+import os
 import re
 import shutil
 import threading
@@ -370,6 +371,21 @@ def test_malformed_query_shows_message(search_site, http_base, page):
         with pytest.raises(query.QueryError) as err:
             query.parse(q)
         assert err.value.message in msg
+
+
+def test_an_index_of_another_format_is_named_not_misread(search_site, page, tmp_path):
+    """A page whose script and index are not of one version (a stale copy, a half-deployed site)
+    says so in Chinese instead of answering from what it cannot read."""
+    site = tmp_path / "site"
+    shutil.copytree(search_site.root, site, copy_function=os.link)
+    meta = site / "search" / "meta.js"
+    text = meta.read_text("utf-8")
+    assert '"format":4' in text
+    meta.unlink()  # (a hard link: the shared original stays as it is)
+    meta.write_text(text.replace('"format":4', '"format":3'), "utf-8")
+    page.goto(_search_url(site.as_uri() + "/", "党建"))
+    page.wait_for_selector("#search-app[data-search-state=error]")
+    assert "搜索索引（格式 3）与本页的脚本（格式 4）不是同一版本" in page.text_content(".search-error")
 
 
 def test_facets_count_the_hit_set_and_filter_via_url(search_site, http_base, page):

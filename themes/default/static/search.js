@@ -47,7 +47,7 @@
   var cache = Object.create(null);
   var indexBase = '';
   var isFile = location.protocol === 'file:';
-  var GROUP = 256, TAG = 10;  // static_search.wire: buckets per manifest, hex digits of a tag
+  var FORMAT = 4, GROUP = 256, TAG = 10;  // static_search.wire: format, buckets per manifest, hex digits of a tag
 
   // Chain to a loader installed before (static/compare.js on a speech page): it takes what it asked for.
   var earlierLoad = window.__ssLoad;
@@ -750,6 +750,10 @@
     if (!open.promise) {
       indexBase = metaUrl.replace(/meta\.js(\?.*)?$/, '');
       open.promise = load('meta').then(function (m) {
+        if (m.format !== FORMAT) {  // an index written by another version than this script
+          delete open.promise;
+          throw new Error('搜索索引（格式 ' + m.format + '）与本页的脚本（格式 ' + FORMAT + '）不是同一版本：请刷新页面，或重新构建网站');
+        }
         meta = m;
         m.fold.forEach(function (b) { foldBlocks.add(b); });
         (m.rfold || []).forEach(function (b) { rBlocks.add(b); });
