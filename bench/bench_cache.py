@@ -85,8 +85,16 @@ def store_timing(db_path: Path) -> dict[str, float]:
     out: dict[str, float] = {"bodies": len(bodies)}
     with tempfile.TemporaryDirectory(prefix="bench-cache-") as tmp:
         for label, schema, row in (
-            ("raw", "(source TEXT, digest TEXT, html TEXT, text TEXT)", lambda s, d, h, t: (s, d, h, t)),
-            ("packed", "(source TEXT, digest TEXT, body BLOB)", lambda s, d, h, t: (s, d, pack_body(h, t))),
+            (
+                "raw",
+                "(source TEXT, digest TEXT, html TEXT, text TEXT, PRIMARY KEY (source, digest))",
+                lambda s, d, h, t: (s, d, h, t),
+            ),
+            (
+                "packed",
+                "(source TEXT, digest TEXT, body BLOB, PRIMARY KEY (source, digest))",
+                lambda s, d, h, t: (s, d, pack_body(h, t)),
+            ),
         ):
             db = sqlite3.connect(Path(tmp) / f"{label}.sqlite")
             db.execute("PRAGMA journal_mode=WAL")

@@ -35,6 +35,7 @@ DROP TABLE IF EXISTS docs;
 
 #: deflate level of the stored bodies: level 1 is within 20 % of level 9's size at a sixth of its time.
 LEVEL = 1
+RECENT_BODIES = 4  # bodies kept unpacked by BuildCache.body
 CACHE_ROOT = ".site_builder_cache"  # the folder beside output/ that holds one state folder per output
 
 
@@ -57,6 +58,7 @@ class BuildCache:
         self.path = state_dir / "cache.sqlite"
         self.readonly = readonly
         self._lock = threading.Lock()
+        self._recent: dict[tuple[str, str], tuple[str, str]] = {}  # the last bodies read, oldest first
         if readonly:
             # No build has it open (no -wal file): read it as immutable, which creates no
             # -wal/-shm files beside it; otherwise a plain read-only connection.
@@ -138,12 +140,19 @@ class BuildCache:
         )
 
     def body(self, source: str, digest: str) -> tuple[str, str]:
-        """(html, plain text) of a parsed speech; safe to call from the indexers' threads."""
+        """(html, plain text) of a parsed speech; safe to call from the indexers' threads. The last
+        few are kept: an indexer reads a speech's text and then its headings (from the HTML)."""
+        key = (source, digest)
         with self._lock:
-            row = self.db.execute("SELECT body FROM parsed WHERE source=? AND digest=?", (source, digest)).fetchone()
-        if row is None:
-            raise KeyError(source)
-        return unpack_body(row[0])
+            found = self._recent.get(key)
+            if found is None:
+                row = self.db.execute("SELECT body FROM parsed WHERE source=? AND digest=?", key).fetchone()
+                if row is None:
+                    raise KeyError(source)
+                found = self._recent[key] = unpack_body(row[0])
+                if len(self._recent) > RECENT_BODIES:
+                    del self._recent[next(iter(self._recent))]
+        return found
 
     def prune_docs(self, keep: AbstractSet[tuple[str, str]]) -> None:
         if self.readonly:
