@@ -11,6 +11,9 @@ then build it into bench/.work/reuse/site-N three times and read the build's own
 * one changed: one speech gets a paragraph copied from another (a new shared passage);
 * one changed back: the file restored.
 
+With ``--keep`` the cold build is left out: the last run's site and state are built once (taking in
+a new version of the code, which renders every page again), then changed and changed back.
+
 It prints, per build, the wall seconds of the whole build and of the reuse stage and its share, the
 build's warnings (near-duplicates among them), and (cold) the bytes the 与其他讲话相同的段落 sections add
 to the speech pages.
@@ -72,16 +75,21 @@ def reused_bytes(output: Path) -> tuple[int, int, int]:
     return pages, section, total
 
 
-def bench(n: int) -> dict:
+def bench(n: int, keep: bool = False) -> dict:
     content = corpus(n)
     site = WORK / f"site-{n}"
-    shutil.rmtree(site, ignore_errors=True)
-    site.mkdir(parents=True)
+    if not (keep and (site / "output").is_dir()):
+        keep = False
+        shutil.rmtree(site, ignore_errors=True)
+    site.mkdir(parents=True, exist_ok=True)
     config, _ = load_config(site, {"content_dir": content, "output_dir": site / "output"})
-    shutil.rmtree(config.state_dir, ignore_errors=True)
-    runs = {"cold": one_build(config)}
-    pages, section, total = reused_bytes(config.output)
-    runs["cold"]["reused_section"] = {"pages": pages, "bytes": section, "speech_pages_bytes": total}
+    if keep:  # the last run's site: a first build takes in what changed since (code, theme)
+        runs = {"settle": one_build(config)}
+    else:
+        shutil.rmtree(config.state_dir, ignore_errors=True)
+        runs = {"cold": one_build(config)}
+        pages, section, total = reused_bytes(config.output)
+        runs["cold"]["reused_section"] = {"pages": pages, "bytes": section, "speech_pages_bytes": total}
     files = sorted(content.rglob("*.md"))
     target, donor = files[len(files) // 2], files[len(files) // 3]
     before = target.read_bytes()
@@ -100,16 +108,19 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--n", type=int, action="append", help="corpus size (repeatable; default 1000)")
     ap.add_argument("--json", type=Path, help="write the results here too")
+    ap.add_argument("--keep", action="store_true", help="no cold build: start from the last run's site and state")
     args = ap.parse_args(argv)
     results = []
     for n in args.n or [1000]:
-        r = bench(n)
+        r = bench(n, args.keep)
         results.append(r)
         print(f"\n{n} speeches (reuse state {r['state_bytes'] / 1e6:.1f} MB)")
         print("| build | whole build s | reuse stage s | share |")
         print("|---|---|---|---|")
         for name, run in r["runs"].items():
             print(f"| {name} | {run['build_s']:.2f} | {run['reuse_s']:.3f} | {run['share']:.1%} |")
+        if "cold" not in r["runs"]:
+            continue
         sec = r["runs"]["cold"]["reused_section"]
         print(
             f"与其他讲话相同的段落 on {sec['pages']} pages: {sec['bytes'] / 1e6:.2f} MB of "

@@ -15,6 +15,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 
@@ -34,14 +35,12 @@ class Doc:
     digest: str
 
 
-@dataclass(frozen=True)
-class Place:
+class Place(NamedTuple):
     source: str
     paragraph: int  # n of #p{n} (1-based line of the plain text)
 
 
-@dataclass(frozen=True)
-class Passage:
+class Passage(NamedTuple):
     text: str  # as written in its first place
     places: tuple[Place, ...]  # by source, then paragraph
 
@@ -260,6 +259,6 @@ def _assemble(found: dict[int, Found]) -> list[Passage]:
             places.setdefault(folded, set()).update(where)
             if folded not in written or where[0] < written[folded][0]:
                 written[folded] = (where[0], text)
-    out = [Passage(written[f][1], tuple(Place(s, p) for s, p in sorted(ps))) for f, ps in places.items()]
+    out = [Passage(written[f][1], tuple(map(Place._make, sorted(ps)))) for f, ps in places.items()]
     out.sort(key=lambda p: (p.places[0].source, p.places[0].paragraph, p.text))
     return out
