@@ -104,6 +104,9 @@ def run_server(root: Path, pool_size: int, cache_entries: int) -> None:
 
 
 def start_server(root: Path, args) -> tuple[subprocess.Popen, int]:
+    env = dict(os.environ)
+    if getattr(args, "workers", None) is not None:
+        env["SITE_BUILDER_SEARCH_WORKERS"] = str(args.workers)
     proc = subprocess.Popen(
         [
             sys.executable,
@@ -118,6 +121,7 @@ def start_server(root: Path, args) -> tuple[subprocess.Popen, int]:
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         text=True,
+        env=env,
     )
     line = proc.stdout.readline()
     if not line.startswith("PORT "):
@@ -376,6 +380,7 @@ def summarise(args, n, total, distinct, results, bodies, wall, server_cpu, loads
         "distinct": distinct,
         "queries": args.queries,
         "pool_size": args.pool_size,
+        "workers": args.workers,
         "cache": args.cache,
         "errors": len(failures),
         "wall_s": round(wall, 2),
@@ -391,13 +396,26 @@ def summarise(args, n, total, distinct, results, bodies, wall, server_cpu, loads
     }
 
 
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU time of a process (Linux /proc; 0 elsewhere)."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-    except (OSError, IndexError, ValueError):
-        return 0.0
+def cpu_seconds(pid: int, tree: bool = True) -> float:
+    """User + system CPU time of a process and of every process under it (its search workers and
+    their fork server; Linux /proc; 0 elsewhere)."""
+    stats: dict[int, tuple[int, float]] = {}  # pid → (parent, CPU s)
+    for entry in Path("/proc").iterdir() if Path("/proc").is_dir() else ():
+        if entry.name.isdigit():
+            try:
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+                stats[int(entry.name)] = (
+                    int(fields[1]),
+                    (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK"),
+                )
+            except (OSError, IndexError, ValueError):
+                continue
+    pids, total = {pid}, 0.0
+    for _ in range(4 if tree else 0):  # server → fork server → workers
+        pids |= {p for p, (parent, _) in stats.items() if parent in pids}
+    for p in pids:
+        total += stats.get(p, (0, 0.0))[1]
+    return total
 
 
 def percentile(sorted_values: list[float], p: float) -> float:
@@ -427,6 +445,12 @@ def main(argv=None) -> int:
         help="run the same searches this many times; pass 1 (cold answer cache) is judged (default 2)",
     )
     ap.add_argument("--pool-size", type=int, default=None, help="open SearchIndex objects in the server")
+    ap.add_argument(
+        "--workers",
+        type=int,
+        default=None,
+        help="search worker processes of the server (SITE_BUILDER_SEARCH_WORKERS; 0: searches in its threads)",
+    )
     ap.add_argument("--cache", type=int, default=None, help="server answer-cache entries (0: none)")
     ap.add_argument("--timeout", type=float, default=300, help="give up after this many seconds (default 300)")
     ap.add_argument("--p95-target", type=float, default=100.0, help="ms (default 100)")
@@ -496,8 +520,9 @@ def main(argv=None) -> int:
     proc, port = start_server(root, args)
     passes = []
     try:
-        # Warm up: open the index (one search), as after a reader's first visit.
-        asyncio.run(run_load(port, [[plan[0][0]]], 60))
+        # Warm up: open the index in the server (and in each search worker), as after the first
+        # readers' visits: a few concurrent searches of words that are not in the plan.
+        asyncio.run(run_load(port, [["/api/search?" + urlencode({"q": f"预热{i}"})] for i in range(8)], 120))
         for n in range(1, args.passes + 1):
             print(
                 f"pass {n}: {args.clients} clients × {args.requests} searches = {total} requests "
@@ -505,13 +530,17 @@ def main(argv=None) -> int:
                 f"(pool {args.pool_size}, cache {args.cache}) …",
                 file=sys.stderr,
             )
-            cpu0, load0 = cpu_seconds(proc.pid), os.getloadavg()[0]
+            cpu0, main0, load0 = cpu_seconds(proc.pid), cpu_seconds(proc.pid, False), os.getloadavg()[0]
             if n > 1 and args.queries == "unique":  # new searches again, never answered before
                 args.seed += 1000
                 plan = workload(args, vocabulary())
             results, bodies, wall = asyncio.run(run_load(port, plan, args.timeout))
             server_cpu, load1 = cpu_seconds(proc.pid) - cpu0, os.getloadavg()[0]
-            passes.append(summarise(args, n, total, distinct, results, bodies, wall, server_cpu, (load0, load1)))
+            numbers = summarise(args, n, total, distinct, results, bodies, wall, server_cpu, (load0, load1))
+            numbers["server_main_cpu_ms_per_request"] = round(
+                (cpu_seconds(proc.pid, False) - main0) * 1000 / max(1, numbers["requests"] - numbers["errors"]), 2
+            )
+            passes.append(numbers)
     finally:
         proc.stdin.close()
         try:
