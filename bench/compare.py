@@ -114,7 +114,14 @@ def run_size(n: int, args, work: Path) -> dict:
                     t = site.build_one_added()
                 print(f"  [{n} run {r + 1}/{runs}] {t.short()}", flush=True)
                 results[tool][scen].append(t)
-    return {"n": n, "runs": runs, "corpus": str(corpus), "results": results}
+    cache = {}
+    if "ours" in sites:  # the build cache after the last scenario, against the content's bytes (#15)
+        held, content = (
+            peers.dir_size(sites["ours"].output.parent / ".site_builder_cache")[0],
+            peers.dir_size(corpus)[0],
+        )
+        cache = {"mb": round(held / 1e6, 1), "x_content": round(held / max(content, 1), 2)}
+    return {"n": n, "runs": runs, "corpus": str(corpus), "results": results, "ours_cache": cache}
 
 
 def fmt(v, spec=".2f"):
@@ -202,6 +209,9 @@ def table(size_result: dict, tools: list[str]) -> str:
                 f"pagefind over {t}: {pf[-1].extra.get('pages', '?')} pages indexed, "
                 f"{pf[-1].extra.get('index_mb', '?')} MB in {pf[-1].extra.get('index_files', '?')} files"
             )
+    if size_result.get("ours_cache"):
+        c = size_result["ours_cache"]
+        extra.append(f"ours: build cache {c['mb']} MB, {c['x_content']}× the content")
     lines += ["", "; ".join(extra) + "."]
     return "\n".join(lines)
 
