@@ -5,6 +5,7 @@ its state kept in the build's state folder) and for ``site-builder reuse`` (in m
 
 * ``prints.py``  per speech: the folded text, winnowed k-gram anchors, sentence fingerprint
 * ``chars.py``   every speech's folded text in one file kept between builds
+* ``layers.py``  a sorted table kept as a memory-mapped base, a delta and dead owners
 * ``find.py``    the sorted tables of keys, near-duplicate pairs, passages extended around keys
 * ``stage.py``   what changed since the last build, the state, the passages assembled
 * ``command.py`` ``site-builder reuse``: the report on a terminal or as JSON

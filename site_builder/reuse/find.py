@@ -121,9 +121,8 @@ def shared_counts(table: Table, starts: np.ndarray, lengths: np.ndarray) -> tupl
 def near_pairs(table: Table, sizes: dict[int, int], owners: np.ndarray | None = None, threshold: float = NEAR):
     """{(a, b): similarity} of the owners (ids, a < b) that share at least ``threshold`` of the
     sentences of the smaller one (3 sentences at least), as ``duplicates.DuplicateIndex`` decides;
-    with ``owners``, only pairs with one of them."""
-    keys = None if owners is None else table.keys_of(owners)
-    starts, lengths = table.runs(keys)
+    with ``owners``, only pairs with one of them (``table``: at least every row of their keys)."""
+    starts, lengths = table.runs()
     codes, shared = shared_counts(table, starts, lengths)
     out = {}
     mine = None if owners is None else set(owners.tolist())

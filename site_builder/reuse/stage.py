@@ -22,9 +22,10 @@ import numpy as np
 from ..analysis import fold_version, fold_with_offsets
 from .chars import CharStore
 from .find import MAX_PLACES, Table, extend, near_pairs
+from .layers import Layers
 from .prints import LINE, distinct, folded_codes, one_to_one, shape, speech_print
 
-STATE_VERSION = 2
+STATE_VERSION = 3
 _LEADING = np.array([ord(c) for c in "。!?;,、:"], dtype=np.uint32)  # (folded: ！？；，： fold to !?;,:)
 STATE_FILE = "state.pickle"
 
@@ -99,6 +100,9 @@ def find_reuse(
     if store is None:
         old, store = {}, CharStore.fresh(state_dir)
     st = _State(old, docs, store)
+    if not (st.anchors.whole and st.sentences.whole):  # a base file is missing: start afresh
+        store = CharStore.fresh(state_dir)
+        st = _State({}, docs, store)
     result = Reuse()
     try:
         if len(st.dirty) or not old:
@@ -106,7 +110,7 @@ def find_reuse(
             store.compact()
             if path is not None:
                 _save(path, st.dump(params))
-                store.remove_others()
+                st.remove_others()
     finally:
         store.close()
     source = {i: s for s, (i, _d) in st.ids.items()}
@@ -138,16 +142,28 @@ class _State:
         gone = set(removed)
         self.removed = removed
         self.dirty = np.array(sorted([i for i, _d in self.changed] + removed), dtype=np.uint32)
-        self.anchors: Table = old.get("anchors", Table.empty(np.uint32))
-        self.sentences: Table = old.get("sentences", Table.empty(np.uint64))
+        folder = store.folder
+        self.anchors = Layers("anchors", folder, old.get("anchors"), np.uint32)
+        self.sentences = Layers("sentences", folder, old.get("sentences"), np.uint64)
         self.sizes: dict[int, int] = {i: n for i, n in old.get("sizes", {}).items() if i not in gone}
         self.near: dict[tuple[int, int], float] = old.get("near", {})
         self.found: dict[int, Found] = old.get("found", {})
         self.docs = {i: Doc(s, d) for s, (i, d) in self.ids.items()}
 
     def dump(self, params: tuple) -> dict:
-        keep = ("ids", "next_id", "anchors", "sentences", "sizes", "near", "found")
-        return {"params": params, "chars": self.store.meta(), **{name: getattr(self, name) for name in keep}}
+        keep = ("ids", "next_id", "sizes", "near", "found")
+        return {
+            "params": params,
+            "chars": self.store.meta(),
+            "anchors": self.anchors.meta(),
+            "sentences": self.sentences.meta(),
+            **{name: getattr(self, name) for name in keep},
+        }
+
+    def remove_others(self) -> None:
+        self.store.remove_others()
+        self.anchors.remove_others()
+        self.sentences.remove_others()
 
     def update(self, read: Callable[[str, str], str], k: int, w: int, min_chars: int) -> None:
         prints = {}
@@ -157,29 +173,34 @@ class _State:
             codes = folded_codes(read(doc.source, doc.digest))
             prints[i] = speech_print(codes, k, w)
             self.store.add(i, codes)
-        affected = self.anchors.keys_of(self.dirty)
-        self.anchors = self.anchors.without(self.dirty).merged(
-            Table.of(((i, p.keys, p.positions) for i, p in prints.items()), np.uint32)
-        )
-        self.sentences = self.sentences.without(self.dirty).merged(
+        cold = self.anchors.base is None and not len(self.anchors.delta.key)
+        affected = None if cold else self.anchors.keys_of(self.dirty)
+        self.anchors.remove(self.dirty)
+        self.anchors.add(Table.of(((i, p.keys, p.positions) for i, p in prints.items()), np.uint32))
+        self.sentences.remove(self.dirty)
+        self.sentences.add(
             Table.of(((i, p.sentences, np.zeros(len(p.sentences))) for i, p in prints.items()), np.uint64)
         )
         self.sizes.update({i: len(p.sentences) for i, p in prints.items()})
         dirty = set(self.dirty.tolist())
         self.near = {pair: sim for pair, sim in self.near.items() if not dirty & set(pair)}
         changed = np.array(sorted(prints), dtype=np.uint32)
-        self.near.update(near_pairs(self.sentences, self.sizes, changed))
-        if prints:
+        sentences = self.sentences.view(None if cold else self.sentences.keys_of(changed))
+        self.near.update(near_pairs(sentences, self.sizes, None if cold else changed))
+        if affected is not None and prints:
             affected = distinct(np.concatenate([affected, *(p.keys for p in prints.values())]))
-        if self.found:
+        if self.found and affected is not None:
             known = np.fromiter(self.found, dtype=np.uint32, count=len(self.found))
             for key in known[np.isin(known, affected)].tolist():
                 del self.found[key]
         self._extend(affected, read, k, min_chars)
+        self.anchors.settle(len(self.ids))
+        self.sentences.settle(len(self.ids))
 
-    def _extend(self, keys: np.ndarray, read: Callable[[str, str], str], k: int, min_chars: int) -> None:
-        table = self.anchors
-        starts, lengths = table.runs(keys)
+    def _extend(self, keys: np.ndarray | None, read: Callable[[str, str], str], k: int, min_chars: int) -> None:
+        """Find the passages around ``keys`` (None: every key)."""
+        table = self.anchors.view(keys)
+        starts, lengths = table.runs()
         if not len(starts):
             return
         rows = np.arange(int(lengths.sum())) + np.repeat(starts - np.cumsum(lengths) + lengths, lengths)
