@@ -8,6 +8,7 @@ tests/test_standards.py) and are skipped, saying why, without it.
 
 from __future__ import annotations
 
+import itertools
 import json
 import random
 import re
@@ -71,7 +72,7 @@ def check_chunks(a: str, b: str, chunks: list[dict]) -> None:
         else:
             assert c["op"] == ("replace" if c["a"] and c["b"] else "delete" if c["a"] else "insert"), c
     kinds = [c["op"] == "equal" for c in chunks]
-    assert all(x != y for x, y in zip(kinds, kinds[1:])), "equal and unequal chunks alternate"
+    assert all(x != y for x, y in itertools.pairwise(kinds)), "equal and unequal chunks alternate"
 
 
 @settings(max_examples=300)
@@ -249,7 +250,7 @@ def test_unreadable_inputs(site, capsys):
 # --------------------------------------------------------------------------------------------
 # In the browser
 # --------------------------------------------------------------------------------------------
-WORDS = ["坚持", "推进", "加强", "深化", "落实", "完善", "健全", "提升", "统筹", "谋划", "党建", "工作", "发展", "改革", "创新", "民生", "安全", "生态", "文化", "教育", "治理", "基层", "干部", "队伍", "作风", "纪律", "责任", "制度", "机制", "体系", "能力", "水平", "质量", "效益", "经济", "社会", "群众", "企业", "项目", "资金", "政策", "服务", "环境", "乡村", "城市", "产业", "科技", "人才", "开放", "合作", "风险", "底线", "目标", "任务", "措施", "成效"]
+WORDS = ["坚持", "推进", "加强", "深化", "落实", "完善", "健全", "提升", "统筹", "谋划", "党建", "工作", "发展", "改革", "创新", "民生", "安全", "生态", "文化", "教育", "治理", "基层", "干部", "队伍", "作风", "纪律", "责任", "制度", "机制", "体系", "能力", "水平", "质量", "效益", "经济", "社会", "群众", "企业", "项目", "资金", "政策", "服务", "环境", "乡村", "城市", "产业", "科技", "人才", "开放", "合作", "风险", "底线", "目标", "任务", "措施", "成效"]  # fmt: skip
 
 
 def _sentence(rnd: random.Random) -> str:
