@@ -259,3 +259,16 @@ def test_rescoring_only_what_changed_equals_scoring_everything(monkeypatch):
     assert related._similar_packed(ids + ["9999.md"], packed, 5, previous=state) == related._similar_packed(
         ids + ["9999.md"], packed, 5
     )
+
+
+def test_excluded_speeches_give_their_places_to_the_next(docs):
+    """Near-duplicates are never each other's related speech; the next most similar fill in."""
+    full = related.compute_related(docs, k=6, workers=1)
+    first = docs[0].id
+    top = full[first][0]
+    exclude = {first: {top}, top: {first}}
+    rel = related.compute_related(docs, k=5, workers=1, exclude=exclude)
+    assert top not in rel[first] and first not in rel[top]
+    assert rel[first] == [r for r in full[first] if r != top][:5]
+    untouched = [d.id for d in docs if d.id not in (first, top)]
+    assert all(rel[i] == full[i][:5] for i in untouched)
