@@ -312,3 +312,54 @@ def test_odd_texts_incremental_equals_clean(tmp_path, small_postings):
     assert stats.get("patched") == 2 and "assembled" not in stats, stats
     StaticIndex(tmp_path / "state2", tmp_path / "clean", jobs=1).update(cur)
     assert _tree(tmp_path / "inc" / "search") == _tree(tmp_path / "clean" / "search")
+
+
+def _state_files(state: Path) -> list[str]:
+    return sorted(p.name for p in (state / "static" / "docs").rglob("*") if p.is_file())
+
+
+def test_arrays_again_from_the_stored_text(tmp_path):
+    """The state keeps a doc's header only; its arrays, analysed again from the stored title, body
+    and headings, are the bytes (and offsets) the first analysis wrote."""
+    headed = [_edit(d, headings=(0, 2, 99)) for d in make_docs() if d.body.count("\n") >= 2][:3]
+    long = [_edit(d, body="\n".join([d.body] * (wire.HEAD // len(d.body) + 2))) for d in make_docs()[:2]]
+    assert headed and all(len(d.body) > wire.HEAD for d in long)
+    for d in _odd_docs() + make_docs()[:5] + headed + long:
+        path = str(tmp_path / "doc.bin")
+        meta = analyser.analyse_to((d, path))
+        arrays = Path(analyser.arrays_path(path)).read_bytes()
+        Path(analyser.arrays_path(path)).unlink()
+        assert analyser.reanalyse_to(path) == meta["offsets"], d.title
+        assert Path(analyser.arrays_path(path)).read_bytes() == arrays, d.title
+        title, body, _ = analyser.stored_text(Path(path))
+        assert (title, body) == (d.title, d.body)
+
+
+def test_state_holds_headers_only_and_an_old_format_is_replaced(tmp_path):
+    docs = make_docs()
+    state = tmp_path / "state"
+    index_ = StaticIndex(state, tmp_path / "inc", jobs=1)
+    index_.update(docs)
+    names = _state_files(state)
+    assert len(names) == len(docs) and all(n.endswith(".bin") for n in names)
+    changed = docs[:5] + [_edit(docs[5], body=docs[5].body + "再加一句。", fingerprint="z")] + docs[6:]
+    stats = index_.update(changed)  # patched: the old and new doc's arrays are analysed again, then removed
+    assert stats.get("patched") == 1 and "assembled" not in stats, stats
+    names = _state_files(state)
+    assert len(names) == len(docs) and all(n.endswith(".bin") for n in names)
+    StaticIndex(tmp_path / "s2", tmp_path / "clean", jobs=1).update(changed)
+    assert _tree(tmp_path / "inc" / "search") == _tree(tmp_path / "clean" / "search")
+    # A state of an older format (another version; files with arrays after the header, a stray
+    # arrays file): written afresh, the old files removed, the same output.
+    manifest = state / "static" / "manifest.bin"
+    m = index.marshal.loads(manifest.read_bytes())
+    manifest.write_bytes(index.marshal.dumps({**m, "version": "4-64-1200-7-old"}))
+    for p in (state / "static" / "docs").rglob("*.bin"):
+        p.write_bytes(p.read_bytes() + b"\0" * 100)
+    (state / "static" / "docs" / "00").mkdir(exist_ok=True)
+    (state / "static" / "docs" / "00" / "stray.arr").write_bytes(b"x")
+    (state / "static" / "last.json").unlink()
+    stats = index_.update(changed)
+    assert stats.get("assembled") == 1 and stats.get("analysed") == len(docs), stats
+    assert _tree(state / "static" / "docs") == _tree(tmp_path / "s2" / "static" / "docs")  # rewritten
+    assert _tree(tmp_path / "inc" / "search") == _tree(tmp_path / "clean" / "search")

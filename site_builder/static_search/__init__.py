@@ -8,7 +8,7 @@ Modules, in the order the data flows:
 
 ``wire``      the format of every file the browser reads (its docstring is the spec) and its codecs
 ``keys``      keys as integers, hash sections and shards, VLQ over numpy arrays
-``analyser``  one doc → its keys, counts and positions, kept in a cache file in the state
+``analyser``  one doc → its keys, counts and positions; its text kept in the state, its arrays while a build needs them
 ``assembly``  every doc's entries → shards of postings → bucket files; facets and meta
 ``patching``  changed entries patched into the files that hold them
 ``files``     writing and listing the files; worker processes

@@ -1,10 +1,11 @@
 """Per-document analysis for the in-browser index: a doc's keys and postings entries as numpy arrays.
 
-Each new or changed doc is analysed once (``analyse``) into a cache file in the build's state,
-which assembly and patching read back by hash section (``doc_arrays``, ``doc_entries``) without
-reading the doc's text again. Keys are ``analysis.grams`` of ``analysis.search_text``: every char
-and adjacent pair with its exact counts in title and body (``k``) and every trigram with its
-positions (``p``), in the wire format's terms (``wire``).
+Each new or changed doc is analysed (``analyse``) into files in the build's state: a header (its
+text payload) kept between builds, and arrays, which assembly and patching read back by hash section
+(``doc_arrays``, ``doc_entries``) and which are removed at the end of the build (analysed again from
+the header when a later build needs them). Keys are ``analysis.grams`` of ``analysis.search_text``:
+every char and adjacent pair with its exact counts in title and body (``k``) and every trigram with
+its positions (``p``), in the wire format's terms (``wire``).
 """
 
 from __future__ import annotations
@@ -25,7 +26,8 @@ from ..fileio import write_atomic
 from .keys import SEC_RANK, SECTIONS, group_starts, key_strs, khash_np, seg_index, vlq_np
 from .wire import HEAD, json_text, vlq
 
-# Per-doc cache file: 4-byte header length, marshal (meta, text payload), then three arrays, each
+# ``analyse``'s bytes: 4-byte header length, marshal (meta, text payload) (the header file), then
+# three arrays (the arrays file, where meta["offsets"][0], the header's end, is 0), each
 # in section order (_SEC_ORDER; within a section in the order the doc first has the key):
 # k records (key, code), p records (key, count, in a heading, bytes of its encoded positions), the
 # encoded positions (after the heading indices when in a heading). A k code is
@@ -188,12 +190,12 @@ def _gram_keys(cp: np.ndarray, mask: np.ndarray) -> np.ndarray:
     return np.concatenate((c64[p1], ((c64[p2] + np.uint64(1)) << np.uint64(21)) | c64[p2 + 1]))
 
 
-def _heading_mask(doc, n: int, tlen: int) -> np.ndarray | None:
+def _heading_mask(headings, body: str, n: int, tlen: int) -> np.ndarray | None:
     """Positions of the search text that lie in a heading line of the body (None: no headings)."""
-    heads = sorted({h for h in (getattr(doc, "headings", None) or ()) if isinstance(h, int) and h >= 0})
+    heads = sorted({h for h in (headings or ()) if isinstance(h, int) and h >= 0})
     if not heads:
         return None
-    lines = doc.body.split("\n")
+    lines = body.split("\n")
     lens = [len(analysis.fold(line)) for line in lines]
     if tlen + 1 + sum(lens) + len(lines) - 1 != n:  # not the text the keys were taken from
         return None
@@ -215,9 +217,9 @@ def _date_key(date: str) -> int:
 _DENSE = True  # tests switch it off to check both ways agree
 
 
-def analyse(doc) -> tuple[dict, bytes]:
-    """Everything the index needs from one document: (meta, cache file bytes)."""
-    title, body = doc.title, doc.body
+def _keys(title: str, body: str, headings) -> tuple:
+    """The keys part of the analysis: (title and body code points, heading mask, folded title length,
+    folded text length, (k, p) sizes, offsets with a header of 0 bytes, the three arrays' bytes)."""
     tcp, bcp = _cps(title), _cps(body)
     ftitle = _fold_cps(title, tcp)
     tlen = len(ftitle)
@@ -227,7 +229,7 @@ def analyse(doc) -> tuple[dict, bytes]:
     if got is None:
         got = _entries_sorted(cp, ok, tlen)
     uk, kcnt, first, uk3, cnt, pos, gs = got
-    hmask = _heading_mask(doc, len(cp), tlen)
+    hmask = _heading_mask(headings, body, len(cp), tlen)
     ranks = SEC_RANK[(khash_np(np.concatenate((uk, uk3))) & (SECTIONS - 1)).astype(np.intp)]
     krank, prank = ranks[: len(uk)], ranks[len(uk) :]
     krec = _k_records(cp, ok, tlen, hmask, uk, kcnt, first, krank)
@@ -235,14 +237,24 @@ def analyse(doc) -> tuple[dict, bytes]:
     prec, enc = _p_records(len(cp), hmask, uk3, cnt, pos, gs, prank)
     pb = _sec_bounds(prank)
     eb = np.concatenate(([0], np.cumsum(prec["len"], dtype=np.int64)))[pb]
-    ksize, psize = len(krec), len(enc) + 2 * len(prec)
+    sizes = (len(krec), len(enc) + 2 * len(prec))
+    offsets = np.concatenate(([0, len(krec), len(prec), len(enc)], kb, pb, eb)).astype("<i8")
+    return tcp, bcp, hmask, tlen, len(cp), sizes, offsets, b"".join((krec.tobytes(), prec.tobytes(), enc.tobytes()))
+
+
+def analyse(doc) -> tuple[dict, bytes]:
+    """Everything the index needs from one document: (meta, cache file bytes: the header, then the
+    arrays; ``meta["offsets"]`` locates them)."""
+    tcp, bcp, hmask, tlen, n, (ksize, psize), offsets, arrays = _keys(
+        doc.title, doc.body, getattr(doc, "headings", None)
+    )
     meta = {
         "order": (doc.date, doc.id),
         "year": int(doc.year),
         "mt": doc.meeting_type or "",
         "themes": list(doc.themes or ()),
         "tlen": tlen,
-        "blen": len(cp) - tlen - 1,  # len(analysis.fold(body))
+        "blen": n - tlen - 1,  # len(analysis.fold(body))
         "speaker": getattr(doc, "speaker", "") or "",
         "org": getattr(doc, "organization", "") or "",
         "dkey": _date_key(doc.date),
@@ -251,8 +263,9 @@ def analyse(doc) -> tuple[dict, bytes]:
     payload = _text_payload(doc, tcp, bcp, hmask)
     header = marshal.dumps((meta, payload))
     head = len(header).to_bytes(4, "little") + header
-    meta["offsets"] = np.concatenate(([len(head), len(krec), len(prec), len(enc)], kb, pb, eb)).astype("<i8").tobytes()
-    return meta, b"".join((head, krec.tobytes(), prec.tobytes(), enc.tobytes()))
+    offsets[0] = len(head)
+    meta["offsets"] = offsets.tobytes()
+    return meta, head + arrays
 
 
 def _k_records(cp, ok, tlen: int, hmask, uk, kcnt, first, krank) -> np.ndarray:
@@ -359,18 +372,67 @@ def _text_payload(doc, tcp, bcp, hmask) -> tuple[str, str | None]:
     return (json_text(t0), json.dumps(base64.b64encode(z1).decode("ascii")) if rest else None)
 
 
+# -- the state: a header file kept, an arrays file while a build needs it ------------------------
+#
+# A doc's cache is two files: ``<h>.bin``, its header (meta and text payload: what the text files are
+# written from, and the title, body and headings its keys are taken from), kept between builds; and
+# ``<h>.arr``, its arrays (``offsets`` locate them), written when it is analysed and removed at the
+# end of the build. A later build that needs a doc's entries (to patch around a changed doc, or to
+# assemble) analyses its stored text again (``reanalyse_to``): the arrays are about 6 times the size
+# of the speech's Markdown (the header a third of it) and are read by the build that writes them,
+# rarely after (#15: 174 MB of state for 28 MB of speeches).
+
+
+def arrays_path(path: str) -> str:
+    """The arrays file of a doc's header file."""
+    return path[:-4] + ".arr"
+
+
+def _store(path: str, meta: dict, data: bytes, header: bool = True) -> None:
+    offs = np.frombuffer(meta["offsets"], "<i8").copy()
+    head, offs[0] = int(offs[0]), 0
+    write_atomic(Path(arrays_path(path)), data[head:])
+    if header:
+        write_atomic(Path(path), data[:head])
+    meta["offsets"] = offs.tobytes()
+
+
 def analyse_to(args) -> dict:
-    """Pool worker: analyse one doc and write its cache file; return its meta."""
+    """Pool worker: analyse one doc and write its header and arrays files; return its meta."""
     doc, path = args
     meta, data = analyse(doc)
-    write_atomic(Path(path), data)
+    _store(path, meta, data)
     return meta
 
 
-def read_payload(path: Path) -> tuple[str, str | None]:
+def read_header(path: Path) -> tuple[dict, tuple[str, str | None]]:
     with open(path, "rb") as fh:
         n = int.from_bytes(fh.read(4), "little")
-        return marshal.loads(fh.read(n))[1]
+        data = fh.read(n)
+    if len(data) != n:
+        raise EOFError(f"{path}: truncated")
+    return marshal.loads(data)
+
+
+def read_payload(path: Path) -> tuple[str, str | None]:
+    return read_header(path)[1]
+
+
+def stored_text(path: Path) -> tuple[str, str, list]:
+    """(title, body, headings) of the doc a header file was written from (its text payload)."""
+    part0, part1 = read_payload(path)
+    t0 = json.loads(part0)
+    z = base64.b64decode(t0["z"]) + (base64.b64decode(json.loads(part1)) if part1 is not None else b"")
+    return t0["c"][0], zlib.decompressobj(-15).decompress(z).decode("utf-8"), t0.get("h", [])
+
+
+def reanalyse_to(path: str) -> bytes:
+    """Pool worker: the arrays file of a doc from its header file again; returns its offsets."""
+    title, body, headings = stored_text(Path(path))
+    offsets, arrays = _keys(title, body, headings)[-2:]
+    meta = {"offsets": offsets.tobytes()}
+    _store(path, meta, arrays, header=False)
+    return meta["offsets"]
 
 
 # -- writing --------------------------------------------------------------------------------

@@ -2,7 +2,8 @@
 
 How it is built (``StaticIndex.update``): each new or changed doc is analysed once (``analyser``; in a
 process pool when there are many; only those docs' bodies are read) into ``state_dir/static/docs/``:
-one file per (doc, fingerprint). Keys are hash-partitioned into ``P`` shards; a clean build assembles
+a header file per (doc, fingerprint), kept, and an arrays file, removed at the end of the build (a
+later build that needs a doc's arrays analyses its header's text again). Keys are hash-partitioned into ``P`` shards; a clean build assembles
 one shard at a time in each of two processes (``assembly``). When docs are edited, appended or
 removed at the end (the other docs keep their numbers), only the keys whose entry changed are patched
 (``patching``). Any other change (an insertion that renumbers docs, a changed file listing) assembles
@@ -28,7 +29,7 @@ from pathlib import Path
 
 from .. import analysis
 from ..fileio import write_atomic
-from .analyser import analyse_to, read_payload
+from .analyser import analyse_to, arrays_path, read_payload, reanalyse_to
 from .assembly import assemble_shard, facets_file, fold_files, manifest_files, meta_file, reverse_files
 from .files import file_names, listing, process_pool, put, remove_unnamed, tag_of
 from .keys import SECTIONS, shard_count
@@ -38,7 +39,8 @@ from .wire import FORMAT, HEAD, T_DIR, js_file
 POOL_MIN_DOCS = 48  # analyse in a process pool from this many new docs on
 PATCH_KEYS_PER_DOC = 10  # patch (rather than assemble) up to about this many changed keys per doc
 
-CACHE_VERSION = f"{FORMAT}-{SECTIONS}-{HEAD}-7-{analysis.fold_version()}"  # 7: exact counts, headings, body lengths (#13)  (+ fold table digest)
+# 7: exact counts, headings, body lengths (#13); 8: arrays files only while a build needs them (#15)
+CACHE_VERSION = f"{FORMAT}-{SECTIONS}-{HEAD}-8-{analysis.fold_version()}"  # (+ fold table digest)
 
 
 def _changed_numbers(order: list, old_order: list, new_docs: dict, old_docs: dict) -> list[int]:
@@ -135,10 +137,7 @@ class StaticIndex:
         (self.state / "dirty").unlink(missing_ok=True)
         for s in range(nshards, 64):
             self._skip_path(s).unlink(missing_ok=True)
-        keep = {e[1] for e in new_docs.values()}
-        for e in old_docs.values():
-            if e[1] not in keep:
-                Path(e[1]).unlink(missing_ok=True)
+        self._sweep({e[1] for e in new_docs.values()})
         stats["files"] = len(files)
         stats["bytes"] = sum(size for _, size in files.values())
         last_write = {"key": key, "meta": manifest["meta_sha"], "files": stats["files"], "bytes": stats["bytes"]}
@@ -169,6 +168,38 @@ class StaticIndex:
             stats["analysed"] += len(todo)
         return new_docs
 
+    def _ensure_arrays(self, entries: list) -> None:
+        """Write the arrays file of each doc (fingerprint, header file, meta) that has none, from its
+        header file (in a process pool when there are many)."""
+        todo = [e for e in entries if not os.path.exists(arrays_path(e[1]))]
+        if not todo:
+            return
+        paths = [e[1] for e in todo]
+        pool = process_pool(len(todo)) if len(todo) >= POOL_MIN_DOCS and self.jobs != 1 else None
+        if pool is None:
+            offsets = [reanalyse_to(p) for p in paths]
+        else:
+            with pool:
+                offsets = list(pool.map(reanalyse_to, paths, chunksize=4))
+        for e, offs in zip(todo, offsets):
+            e[2]["offsets"] = offs
+
+    def _sweep(self, keep: set[str]) -> None:
+        """Remove from ``state/docs/`` every arrays file and every header file not in ``keep`` (of docs
+        changed or gone, left by a killed build or written in an older format)."""
+        names = {(Path(p).parent.name, Path(p).name) for p in keep}
+        root = self.state / "docs"
+        if not root.is_dir():
+            return
+        with os.scandir(root) as subs:
+            for sub in subs:
+                if not sub.is_dir(follow_symlinks=False):
+                    continue
+                with os.scandir(sub.path) as it:
+                    for e in it:
+                        if (sub.name, e.name) not in names:
+                            Path(e.path).unlink(missing_ok=True)
+
     def _postings(self, manifest, order, new_docs, nshards, changed, files, stats) -> tuple[dict, bool]:
         """Write the k/ and p/ files by patching or assembling; returns (layout, whether patched)."""
         old_order, old_docs = manifest["order"], manifest["docs"]
@@ -188,8 +219,13 @@ class StaticIndex:
             and all(Path(old_docs[old_order[n]][1]).exists() for n in changed if n < len(old_order))
         )
         if can_patch:  # the entries that change; patching costs per key, assembling per doc
-            kch, pch = diff_entries(changed, order, old_order, new_docs, old_docs)
-            can_patch = len(kch) + len(pch) <= PATCH_KEYS_PER_DOC * len(order) + 10_000
+            try:
+                self._ensure_arrays([old_docs[old_order[n]] for n in changed if n < len(old_order)])
+                self._ensure_arrays([new_docs[order[n]] for n in changed if n < len(order)])
+                kch, pch = diff_entries(changed, order, old_order, new_docs, old_docs)
+                can_patch = len(kch) + len(pch) <= PATCH_KEYS_PER_DOC * len(order) + 10_000
+            except (OSError, ValueError, KeyError, EOFError, TypeError):  # a header file was changed
+                can_patch = False
         # Until the new manifest is written, a build that dies half-way leaves files and checkpoints
         # that the old manifest does not describe: mark that, so that the next build assembles afresh.
         self.state.mkdir(parents=True, exist_ok=True)
@@ -209,7 +245,8 @@ class StaticIndex:
 
     def _assemble(self, order, new_docs, nshards, files, stats) -> dict:
         """Write all postings; returns the layout {"k"|"p": (bucket count per shard, short chars per shard)}."""
-        docs = [(new_docs[i][1], new_docs[i][2]["offsets"]) for i in order]
+        self._ensure_arrays([new_docs[i] for i in order])
+        docs = [(arrays_path(new_docs[i][1]), new_docs[i][2]["offsets"]) for i in order]
         (self.state / "skip").mkdir(parents=True, exist_ok=True)
         jobs = [(s, nshards, docs, str(self.out), str(self._skip_path(s))) for s in range(nshards)]
         pool = process_pool(nshards) if len(order) >= 4 * POOL_MIN_DOCS and self.jobs != 1 else None

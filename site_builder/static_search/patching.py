@@ -16,7 +16,7 @@ from pathlib import Path
 
 from ..fileio import write_atomic
 from . import wire
-from .analyser import doc_entries
+from .analyser import arrays_path, doc_entries
 from .files import put
 from .wire import (
     Layout,
@@ -92,12 +92,12 @@ def diff_entries(changed, order, old_order, new_docs, old_docs) -> tuple[dict, d
         old_p: dict = {}
         if n < len(old_order) and old_order[n] in old_docs:
             _, path, meta = old_docs[old_order[n]]
-            old_k, old_p = doc_entries(path, meta["offsets"])
+            old_k, old_p = doc_entries(arrays_path(path), meta["offsets"])
         new_k: dict = {}
         new_p: dict = {}
         if n < len(order):
             _, path, meta = new_docs[order[n]]
-            new_k, new_p = doc_entries(path, meta["offsets"])
+            new_k, new_p = doc_entries(arrays_path(path), meta["offsets"])
         for old, new, ch in ((old_k, new_k, kch), (old_p, new_p, pch)):
             for key, e in new.items():
                 if old.get(key) != e:
