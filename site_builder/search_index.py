@@ -66,6 +66,9 @@ metadata (the stored fields, then speaker, organisation and the folded text of t
 ``analysis.SEPARATOR`` between two). It is written (temp file, fsync, rename) before the TOC that refers to its
 segment, so a build killed at any point leaves the previous generation complete and
 searchable; files of abandoned segments are removed by the next update.
+``gt_summary_<generation>.marshal`` holds what opening that generation needs of every speech
+(``search/whoosh_summary.py``), written by ``update`` after its commit (and by a search that finds
+it missing or not matching): a search process opens a 10,000-speech index in ≈ 0.05 s, not 0.25 s.
 
 Updating
 ========
@@ -134,6 +137,7 @@ from .search.whoosh_segments import (  # noqa: F401
     _write_segments,
 )
 from .search.whoosh_snapshot import _date_key, _Memo, _read_postings, _Scan, _Snapshot, _Store  # noqa: F401
+from .search.whoosh_summary import summary_path
 
 __all__ = ["IndexDoc", "SearchIndex", "FORMAT_VERSION"]
 
@@ -258,7 +262,16 @@ class SearchIndex:
                 writer.cancel()
             raise
         self._mark_complete()
+        self._summarise()
         return stats
+
+    def _summarise(self) -> None:
+        """Write what opening this generation needs (``search/whoosh_summary``) now, once, rather
+        than in the first search (a snapshot computes and writes it when it is missing)."""
+        try:
+            _Snapshot(self.index_dir).close()
+        except (OSError, ValueError, EOFError):
+            pass  # a damaged index: searching it says so, the next update rebuilds it
 
     def _indexed(self, writer, stores: dict) -> dict[str, tuple[str, object, int]]:
         """id → (fingerprint, segment, local docnum) of every live document; {} when the index is
@@ -354,7 +367,12 @@ class SearchIndex:
 
     def _clean_stores(self, segments) -> None:
         keep = {_store_name(s.segment_id()) for s in segments}
-        for p in self.index_dir.glob("gt_*.bin*"):
+        try:
+            gen = whoosh_compat.latest_generation(FileStorage(str(self.index_dir), readonly=True), INDEXNAME)
+            keep.add(summary_path(self.index_dir, gen).name)
+        except OSError:
+            pass
+        for p in chain(self.index_dir.glob("gt_*.bin*"), self.index_dir.glob("gt_summary_*")):
             if p.name not in keep:
                 try:
                     p.unlink()

@@ -22,7 +22,7 @@ from hypothesis import strategies as st
 
 from site_builder import analysis, query
 from site_builder import search_index as si
-from site_builder.search import whoosh_compat, whoosh_evaluate, whoosh_segments
+from site_builder.search import whoosh_compat, whoosh_evaluate, whoosh_segments, whoosh_summary
 from site_builder.search_index import IndexDoc, SearchIndex
 
 REPO = Path(__file__).resolve().parents[1]
@@ -897,3 +897,102 @@ def test_only_whoosh_compat_uses_whoosh_private_names():
             if pattern.search(line):
                 users.append(f"{path.relative_to(REPO)}:{number}: {line.strip()}")
     assert users == []
+
+
+# -- what opening a generation needs, precomputed (#15: search/whoosh_summary.py) ------------------
+
+
+def _summaries(d: Path) -> list[str]:
+    return sorted(p.name for p in d.iterdir() if p.name.startswith("gt_summary_"))
+
+
+def _snapshot_state(snap) -> dict:
+    names = (
+        "titles blen bstart norm datekey sources years types themes speakers orgs by_year by_type "
+        "by_theme by_speaker by_org chars_by_year deleted n_live avglen total_docs"
+    ).split()
+    state = {n: getattr(snap, n) for n in names}
+    state["orders"] = [list(getattr(snap, n)) for n in names if isinstance(getattr(snap, n), dict)]
+    state["meta"] = list(snap.meta)
+    state["heads"] = [snap.heads[d] for d in range(len(snap.heads))]
+    state["span"] = [s[1:] for s in snap.span]
+    state["loc"] = [(store.path.name, i) for store, i in snap.loc]
+    return state
+
+
+def test_summary_per_generation_equals_what_the_stores_give(corpus, tmp_path):
+    ix = SearchIndex(tmp_path / "w", workers=1)
+    ix.update(corpus)
+    first = ix._snapshot().generation
+    assert _summaries(tmp_path / "w") == [f"gt_summary_{first}.marshal"]  # written by update()
+    ix.update(_edit(corpus, random.Random(5), n_edit=3, n_add=2, n_del=2, tag=1))
+    gen = ix._snapshot().generation
+    ix.close()
+    assert gen > first and _summaries(tmp_path / "w") == [f"gt_summary_{gen}.marshal"]  # the old one removed
+    loaded = si._Snapshot(tmp_path / "w")
+    assert isinstance(loaded.meta, whoosh_summary.MetaRecords) and loaded.deleted
+    (tmp_path / "w" / f"gt_summary_{gen}.marshal").unlink()
+    computed = si._Snapshot(tmp_path / "w")  # from the text stores, as before the summary
+    assert isinstance(computed.meta, list)
+    assert _snapshot_state(loaded) == _snapshot_state(computed)
+    assert loaded.meta[-1] == computed.meta[-1] and loaded.meta[2:5] == computed.meta[2:5]
+    with pytest.raises(IndexError):
+        loaded.meta[len(computed.meta)]
+    assert _summaries(tmp_path / "w") == [f"gt_summary_{gen}.marshal"]  # written again by that snapshot
+    loaded.close()
+    computed.close()
+
+
+@pytest.mark.parametrize("damage", ["missing", "truncated", "flipped", "garbage", "previous generation", "unwritable"])
+def test_damaged_or_stale_summary_is_recomputed(corpus, tmp_path, damage, monkeypatch):
+    d = tmp_path / "w"
+    ix = SearchIndex(d, workers=1)
+    ix.update(corpus)
+    old = (d / f"gt_summary_{ix._snapshot().generation}.marshal").read_bytes()
+    new_doc = make_doc("z/new.md", "新增的讲话", "这是更新后才有的独特词语甲乙丙丁。", "2021-05-06", 2021, "座谈会", ())
+    ix.update([*corpus, new_doc])
+    expected = _answers(ix)
+    path = d / f"gt_summary_{ix._snapshot().generation}.marshal"
+    ix.close()
+    good = path.read_bytes()
+    if damage == "missing":
+        path.unlink()
+    elif damage == "truncated":
+        path.write_bytes(good[: len(good) // 2])
+    elif damage == "flipped":
+        path.write_bytes(good[:-100] + bytes([good[-100] ^ 0xFF]) + good[-99:])
+    elif damage == "garbage":
+        path.write_bytes(b"not a summary")
+    elif damage == "previous generation":  # whole, but computed before the update
+        path.write_bytes(old)
+    else:
+        path.unlink()
+
+        def refuse(*_args):
+            raise PermissionError("read-only index")
+
+        monkeypatch.setattr(whoosh_summary.os, "replace", refuse)
+    fresh = SearchIndex(d, workers=1)  # as a new `site-builder search` process
+    assert _answers(fresh) == expected
+    assert [h["source"] for h in fresh.search("甲乙丙丁")["hits"]] == ["z/new.md"]
+    fresh.close()
+    assert not [p for p in d.iterdir() if p.name.endswith(".tmp")]
+    if damage == "unwritable":
+        assert not path.exists()
+    else:
+        again = si._Snapshot(d)  # the recomputed summary was written, whole
+        assert isinstance(again.meta, whoosh_summary.MetaRecords)
+        again.close()
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    heads=st.lists(st.text(alphabet="党建廉政a工作 \x00\ud800é", max_size=12), min_size=1, max_size=6),
+    term=st.text(alphabet="党建廉政a工作 \x00\ud800é", min_size=1, max_size=3),
+)
+def test_headings_match_as_their_text(heads, term):
+    """Headings looked for encoded (UTF-8 with lone surrogates) match exactly where the text does."""
+    h = whoosh_summary.Headings.of(heads)
+    tb = term.encode("utf-8", "surrogatepass")
+    assert [h[d] for d in range(len(h))] == heads
+    assert [h.has(d, tb) for d in range(len(h))] == [term in x for x in heads]

@@ -323,30 +323,31 @@ class _Answer:
         for ti in self.terms:
             w = ranking.idf(n_docs, ti.df())
             t = ti.term
+            tb = t.encode("utf-8", "surrogatepass")
             tfs = self.tfs.get(t, {})
             for d in hits:
                 tf = tfs.get(d, 0)
                 in_title = t in titles[d]
-                in_heading = t in heads[d]
+                in_heading = heads.has(d, tb)
                 if tf or in_title or in_heading:
                     scores[d] += w * term_score(tf, norm[d], in_title, in_heading)
         return scores
 
     def order(self, k: int | None = None) -> list[int]:
         """The hits in answer order (only the first ``k`` when given)."""
-        datekey, meta, scores = self.snap.datekey, self.snap.meta, self.scores
+        datekey, sources, scores = self.snap.datekey, self.snap.sources, self.scores
         if self.sort == "newest":
 
             def key(d):
-                return (-datekey[d], meta[d][0])
+                return (-datekey[d], sources[d])
         elif self.sort == "oldest":
 
             def key(d):
-                return (datekey[d], meta[d][0])
+                return (datekey[d], sources[d])
         else:
 
             def key(d):
-                return (-round(scores[d], 6), -datekey[d], meta[d][0])
+                return (-round(scores[d], 6), -datekey[d], sources[d])
 
         if k is not None and k < len(self.hits):
             return heapq.nsmallest(k, self.hits, key=key)

@@ -10,6 +10,7 @@ import threading
 import zlib
 from array import array
 from collections import Counter, OrderedDict, defaultdict
+from collections.abc import Sequence
 from itertools import accumulate, repeat
 from operator import add
 from pathlib import Path
@@ -19,6 +20,7 @@ from whoosh.filedb.filestore import FileStorage
 from whoosh.reading import SegmentReader, TermNotFound
 
 from . import ranking, whoosh_compat
+from . import whoosh_summary as summary
 from .whoosh_records import (
     _INT,
     _STORE_END,
@@ -41,39 +43,66 @@ _MEMO_SCANNED = 1_000_000
 # Text store (one per segment)
 
 
-class _Store:
-    """Read side of ``gt_<segid>.bin``: mmap'd folded texts, compressed bodies, metadata."""
+def _read_footer(path: Path, mm) -> dict:
+    end = len(mm)
+    (flen,) = struct.unpack("<Q", mm[end - 16 : end - 8])
+    footer = pickle.loads(mm[end - 16 - flen : end - 16])
+    if footer.get("version") != FORMAT_VERSION:
+        raise ValueError(f"{path}: text store version {footer.get('version')}")
+    return footer
 
-    def __init__(self, path: Path, f, mm, footer: dict):
+
+class _Store:
+    """Read side of ``gt_<segid>.bin``: mmap'd folded texts, compressed bodies, metadata.
+
+    Opened with what the index's summary already holds (``known``: number of documents, offsets,
+    folded titles), the footer's pickle is read only if the metadata or lengths are asked for."""
+
+    def __init__(self, path: Path, f, mm, footer: dict | None, known: tuple | None = None):
         self.path = path
         self._f = f
         self.mm = mm
-        self.n = footer["n"]
+        self._footer = footer
         offs = array("Q")
-        offs.frombytes(footer["offsets"])
+        if footer is not None:
+            self.n = footer["n"]
+            offs.frombytes(footer["offsets"])
+            self.titles: list[str] = footer["titles"]
+        else:
+            assert known is not None
+            self.n, offsets, self.titles = known
+            offs.frombytes(offsets)
         self.offsets = offs
-        nch = array("I")
-        nch.frombytes(footer["nchars"])
-        self.nchars = nch
-        self.meta: list[tuple] = footer["meta"]
-        self.titles: list[str] = footer["titles"]
 
     @classmethod
-    def open(cls, path: Path) -> _Store:
+    def open(cls, path: Path, known: tuple | None = None) -> _Store:
+        """``known``: (n, offsets as bytes, titles) from the index's summary, or None."""
         f = open(path, "rb")  # noqa: SIM115 -- kept open by the store (its mmap), closed by close()
         try:
             mm = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
             end = len(mm)
             if mm[end - 8 :] != _STORE_END or mm[:8] != _STORE_MAGIC:
                 raise ValueError(f"{path}: not a search text store")
-            (flen,) = struct.unpack("<Q", mm[end - 16 : end - 8])
-            footer = pickle.loads(mm[end - 16 - flen : end - 16])
-            if footer.get("version") != FORMAT_VERSION:
-                raise ValueError(f"{path}: text store version {footer.get('version')}")
+            footer = None if known is not None else _read_footer(path, mm)
         except BaseException:
             f.close()
             raise
-        return cls(path, f, mm, footer)
+        return cls(path, f, mm, footer, known)
+
+    def _full_footer(self) -> dict:
+        if self._footer is None:
+            self._footer = _read_footer(self.path, self.mm)
+        return self._footer
+
+    @property
+    def meta(self) -> list[tuple]:
+        return self._full_footer()["meta"]
+
+    @property
+    def nchars(self) -> array:
+        nch = array("I")
+        nch.frombytes(self._full_footer()["nchars"])
+        return nch
 
     def folded(self, i: int) -> str:
         o = self.offsets
@@ -156,81 +185,73 @@ class _Segment:
 
 
 class _Snapshot:
-    """One generation of the index, opened for searching (all metadata in memory)."""
+    """One generation of the index, opened for searching (per-speech data in memory, read from the
+    generation's summary file when it has one: see ``whoosh_summary``)."""
 
     def __init__(self, index_dir: Path):
         storage = FileStorage(str(index_dir), readonly=True)
         toc = windex.TOC.read(storage, INDEXNAME)
         self.generation = toc.generation
         self.segments: list[_Segment] = []
-        self.meta: list = []  # global docnum → meta tuple, None when deleted
-        self.titles: list[str] = []
-        self.norm: list[float] = []  # k1·(1 − b + b·len/avglen)
-        self.datekey: list[int] = []
-        self.loc: list[tuple] = []  # global docnum → (store, local docnum)
-        self.span: list[tuple] = []  # global docnum → (its store's mmap.find, start, end)
-        self.deleted: set[int] = set()
+        key = summary.key_of(index_dir, toc)
+        path = summary.summary_path(index_dir, toc.generation)
+        data = summary.load(path, key)
         base = 0
-        lengths = []
         try:
-            for seg in toc.segments:
+            for k, seg in enumerate(toc.segments):
                 reader = SegmentReader(storage, toc.schema, seg, generation=toc.generation)
-                store = _Store.open(index_dir / _store_name(seg.segment_id()))
-                deleted = set(seg.deleted_docs())
-                self.segments.append(_Segment(reader, base, store, deleted))
-                for i in range(store.n):
-                    if i in deleted:
-                        self.meta.append(None)
-                        self.deleted.add(base + i)
-                    else:
-                        self.meta.append(store.meta[i])
-                        lengths.append(store.nchars[i])
-                    self.titles.append(store.titles[i])
-                    self.loc.append((store, i))
-                    self.span.append((store.mm.find, store.offsets[3 * i], store.offsets[3 * i + 1]))
+                known = None
+                if data is not None:
+                    n, offsets = data["stores"][k]
+                    known = (n, offsets, data["titles"][base : base + n])
+                store = _Store.open(index_dir / _store_name(seg.segment_id()), known)
+                self.segments.append(_Segment(reader, base, store, set(seg.deleted_docs())))
                 base += store.n
+            if data is None:
+                data = summary.compute([s.store for s in self.segments], [s.deleted for s in self.segments])
+                summary.save(path, key, data)
         except BaseException:
             self.close()
             raise
-        self.total_docs = base
-        self.n_live = len(lengths)
-        # Body lengths (folded characters), where each body starts in its store (UTF-16 units).
-        self.blen = [s.store.nchars[i] - len(s.store.titles[i]) - 1 for s in self.segments for i in range(s.store.n)]
-        self.bstart = [
-            s.store.offsets[3 * i] + len(s.store.titles[i].encode(_TEXT_CODEC, "surrogatepass")) + 2
-            for s in self.segments
-            for i in range(s.store.n)
-        ]
-        live_lengths = [n for n, m in zip(self.blen, self.meta) if m is not None]
-        self.avglen = (sum(live_lengths) / len(live_lengths)) if live_lengths else 1.0
-        self.norm = [ranking.norm(n, self.avglen) for n in self.blen]
-        self.datekey = [ranking.date_key(m[3]) if m else 0 for m in self.meta]
-        self.heads = [m[10] if m else "" for m in self.meta]
-        # For filters and facets: per-document values and the documents having each value.
-        self.years = [m[4] if m else None for m in self.meta]
-        self.types = [m[5] if m else None for m in self.meta]
-        self.themes = [tuple(dict.fromkeys(m[6])) if m else () for m in self.meta]
-        self.speakers = [m[8] if m else None for m in self.meta]
-        self.orgs = [m[9] if m else None for m in self.meta]
-        self.by_year: dict[int, set[int]] = defaultdict(set)
-        self.by_type: dict[str, set[int]] = defaultdict(set)
-        self.by_theme: dict[str, set[int]] = defaultdict(set)
-        self.by_speaker: dict[str, set[int]] = defaultdict(set)
-        self.by_org: dict[str, set[int]] = defaultdict(set)
-        self.chars_by_year: Counter = Counter()
-        for d, m in enumerate(self.meta):
-            if m is not None:
-                self.by_year[m[4]].add(d)
-                self.by_type[m[5]].add(d)
-                for t in self.themes[d]:
-                    self.by_theme[t].add(d)
-                self.by_speaker[m[8]].add(d)
-                self.by_org[m[9]].add(d)
-                self.chars_by_year[m[4]] += self.blen[d]
+        self._adopt(data)
         self.lock = threading.Lock()
         # What earlier queries learnt (pages, sorts and the KWIC view of one query reuse it).
         self.postings_memo = _Memo(_MEMO_POSTINGS)
         self.scan_memo = _Memo(_MEMO_SCANNED)
+
+    def _adopt(self, data: dict) -> None:
+        self.meta: Sequence = data["meta"]  # global docnum → meta tuple, None when deleted
+        self.titles: list[str] = data["titles"]
+        self.total_docs = len(self.titles)
+        self.deleted: set[int] = data["deleted"]
+        self.n_live: int = data["n_live"]
+        # Body lengths (folded characters), where each body starts in its store (UTF-16 units).
+        self.blen: list[int] = data["blen"]
+        self.bstart: list[int] = data["bstart"]
+        self.avglen: float = data["avglen"]
+        self.norm: list[float] = data["norm"]  # k1·(1 − b + b·len/avglen)
+        self.datekey: list[int] = data["datekey"]
+        self.sources: list[str] = data["sources"]
+        self.heads: summary.Headings = data["heads"]
+        self._mmap = data.get("mmap")  # the summary's file, when read from it
+        # For filters and facets: per-document values and the documents having each value.
+        self.years: list = data["years"]
+        self.types: list = data["types"]
+        self.themes: list[tuple] = data["themes"]
+        self.speakers: list = data["speakers"]
+        self.orgs: list = data["orgs"]
+        self.by_year: dict[int, set[int]] = defaultdict(set, data["by_year"])
+        self.by_type: dict[str, set[int]] = defaultdict(set, data["by_type"])
+        self.by_theme: dict[str, set[int]] = defaultdict(set, data["by_theme"])
+        self.by_speaker: dict[str, set[int]] = defaultdict(set, data["by_speaker"])
+        self.by_org: dict[str, set[int]] = defaultdict(set, data["by_org"])
+        self.chars_by_year: Counter = Counter(data["chars_by_year"])
+        self.loc: list[tuple] = []  # global docnum → (store, local docnum)
+        self.span: list[tuple] = []  # global docnum → (its store's mmap.find, start, end)
+        for s in self.segments:
+            st, n = s.store, s.store.n
+            self.loc += zip(repeat(st, n), range(n))
+            self.span += zip(repeat(st.mm.find, n), st.offsets[0::3], st.offsets[1::3])
 
     def close(self) -> None:
         for s in self.segments:
@@ -240,6 +261,12 @@ class _Snapshot:
                 pass
             s.store.close()
         self.segments = []
+        mm, self._mmap = getattr(self, "_mmap", None), None
+        if mm is not None:
+            try:
+                mm.close()
+            except (BufferError, ValueError):
+                pass
 
     def body(self, d: int) -> str:
         """The original plain text of a speech's body (lines as the build made them)."""

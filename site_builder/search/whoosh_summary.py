@@ -1,0 +1,282 @@
+"""What opening an index needs of every speech, computed once per index generation (#15).
+
+A search answers from ``_Snapshot``: per speech its folded title, headings, body length and where the
+body starts in its text store, date key, year, meeting type, themes, speaker and organisation, and
+per value the speeches having it. Computing that from the text stores' metadata (a pickle per store
+and a Python loop per speech) cost 0.2–0.4 s at 10,000 speeches, paid by every ``site-builder
+search`` process. ``update()`` therefore writes it once, after each commit, as one marshal file next
+to the index: ``gt_summary_<generation>.marshal`` (``gt_`` as the text stores: a folder of these is an
+index to ``_prepare_dir``; not ``gt_*.bin``, which ``_clean_stores`` removes).
+
+The file is keyed by what it was computed from: this format's version, the index format, the
+generation, and per segment its id, number of documents, deleted documents and text store's size.
+A snapshot uses it only when that key equals its own and its checksum holds; otherwise (missing,
+stale, damaged, another Python) it computes the same data from the stores, as before, and writes
+the file for the next process (best effort: a read-only index is still searched). Two values come
+from the ranking's code, ``norm`` and ``date_key``: their answers to a few inputs are part of the
+key, so a change of the formula or its constants is not answered from an old summary.
+
+Read lazily from the mapped file: a speech's full metadata tuple (``_Snapshot.meta``, needed only
+for the hits shown; one marshal record per speech, decoded when asked for: ``MetaRecords``) and the
+folded text of its headings (``Headings``, searched without being decoded).
+"""
+
+from __future__ import annotations
+
+import gc
+import marshal
+import mmap
+import os
+import struct
+import sys
+import zlib
+from array import array
+from collections import Counter
+from collections.abc import Sequence
+from itertools import accumulate
+from pathlib import Path
+
+from . import ranking
+from .whoosh_records import _TEXT_CODEC, FORMAT_VERSION, _store_name
+
+SUMMARY_VERSION = 2
+_MAGIC = b"SBSUMM2\n"
+_HEAD = struct.Struct("<IQ")  # CRC-32 of everything after it, length of the marshal part
+_PROBE_DATES = ("2020-03-05", "1999-12", "2021", "", "2020年3月5日")
+_ERRORS = (OSError, ValueError, EOFError, TypeError, KeyError, IndexError, struct.error)
+
+
+def summary_path(index_dir: Path, generation: int) -> Path:
+    return index_dir / f"gt_summary_{generation}.marshal"
+
+
+def key_of(index_dir: Path, toc) -> tuple:
+    """What the summary of this generation is computed from (raises OSError if a store is missing)."""
+    segs = tuple(
+        (
+            seg.segment_id(),
+            seg.doc_count_all(),
+            tuple(sorted(seg.deleted_docs())),
+            (index_dir / _store_name(seg.segment_id())).stat().st_size,
+        )
+        for seg in toc.segments
+    )
+    probes = (*map(ranking.date_key, _PROBE_DATES), ranking.norm(10, 20.0), ranking.norm(30, 20.0), ranking.norm(0, 0))
+    return (SUMMARY_VERSION, FORMAT_VERSION, sys.version_info[:2], marshal.version, probes, toc.generation, segs)
+
+
+def compute(stores: list, deleted_by_store: list[set[int]]) -> dict:
+    """The summary of the text stores ``stores`` (in segment order) with these deleted documents."""
+    meta: list = []
+    titles: list[str] = []
+    blen: list[int] = []
+    bstart: list[int] = []
+    deleted: set[int] = set()
+    base = 0
+    for store, dead in zip(stores, deleted_by_store):
+        offs, nch, st_titles = store.offsets, store.nchars, store.titles
+        for i in range(store.n):
+            title = st_titles[i]
+            meta.append(None if i in dead else store.meta[i])
+            if i in dead:
+                deleted.add(base + i)
+            titles.append(title)
+            blen.append(nch[i] - len(title) - 1)
+            bstart.append(offs[3 * i] + len(title.encode(_TEXT_CODEC, "surrogatepass")) + 2)
+        base += store.n
+    live = [n for n, m in zip(blen, meta) if m is not None]
+    avglen = (sum(live) / len(live)) if live else 1.0
+    themes = [tuple(dict.fromkeys(m[6])) if m else () for m in meta]
+    data: dict = {
+        "stores": [(s.n, s.offsets.tobytes()) for s in stores],
+        "titles": titles,
+        "blen": blen,
+        "bstart": bstart,
+        "deleted": deleted,
+        "n_live": len(live),
+        "avglen": avglen,
+        "norm": [ranking.norm(n, avglen) for n in blen],  # k1·(1 − b + b·len/avglen)
+        "datekey": [ranking.date_key(m[3]) if m else 0 for m in meta],
+        "sources": [m[0] if m else "" for m in meta],
+        "heads": Headings.of([m[10] if m else "" for m in meta]),
+        "years": [m[4] if m else None for m in meta],
+        "types": [m[5] if m else None for m in meta],
+        "themes": themes,
+        "speakers": [m[8] if m else None for m in meta],
+        "orgs": [m[9] if m else None for m in meta],
+    }
+    data.update(_groups(meta, themes, blen))
+    data["meta"] = meta
+    return data
+
+
+def _groups(meta: list, themes: list, blen: list[int]) -> dict:
+    """For filters and facets: the documents having each value, and characters per year."""
+    by_year: dict = {}
+    by_type: dict = {}
+    by_theme: dict = {}
+    by_speaker: dict = {}
+    by_org: dict = {}
+    chars_by_year: Counter = Counter()
+    for d, m in enumerate(meta):
+        if m is not None:
+            by_year.setdefault(m[4], set()).add(d)
+            by_type.setdefault(m[5], set()).add(d)
+            for t in themes[d]:
+                by_theme.setdefault(t, set()).add(d)
+            by_speaker.setdefault(m[8], set()).add(d)
+            by_org.setdefault(m[9], set()).add(d)
+            chars_by_year[m[4]] += blen[d]
+    return {
+        "by_year": by_year,
+        "by_type": by_type,
+        "by_theme": by_theme,
+        "by_speaker": by_speaker,
+        "by_org": by_org,
+        "chars_by_year": dict(chars_by_year),
+    }
+
+
+def save(path: Path, key: tuple, data: dict) -> bool:
+    """Write the summary atomically; False (and nothing written) when that is not possible.
+
+    Layout: magic, CRC-32 of the rest, length of the marshal part; the marshal part (key, the
+    per-speech lists and sets); the headings (UTF-8); the metadata records (marshal, one per speech)."""
+    heads: Headings = data["heads"]
+    records = bytearray()
+    moffs = array("Q", [0])
+    tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+    try:
+        for m in data["meta"]:
+            if m is not None:
+                if len(m) != 11:  # (…, headings): another layout, not summarised
+                    return False
+                records += marshal.dumps(m[:10])
+            moffs.append(len(records))
+        eager = {k: v for k, v in data.items() if k not in ("meta", "heads")}
+        eager["heads_offsets"] = heads.offsets.tobytes()
+        eager["meta_offsets"] = moffs.tobytes()
+        part = marshal.dumps((key, eager))
+        encoded = heads.encoded()
+        crc = zlib.crc32(records, zlib.crc32(encoded, zlib.crc32(part)))
+        with open(tmp, "wb") as fh:
+            fh.write(_MAGIC + _HEAD.pack(crc, len(part)))
+            fh.write(part)
+            fh.write(encoded)
+            fh.write(records)
+        os.replace(tmp, path)
+    except (OSError, ValueError):
+        try:
+            tmp.unlink()
+        except OSError:
+            pass
+        return False
+    return True
+
+
+def load(path: Path, key: tuple) -> dict | None:
+    """The summary stored at ``path`` if it is whole and was computed for ``key``, else None. Its
+    headings and records stay in the file (mapped, ``data["mmap"]``: close it with the snapshot)."""
+    try:
+        with open(path, "rb") as f:
+            mm = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
+    except (OSError, ValueError):  # missing, unreadable or empty
+        return None
+    try:
+        data = _parse(mm, key)
+    except _ERRORS:
+        data = None
+    if data is None:
+        mm.close()
+    return data
+
+
+def _parse(mm: mmap.mmap, key: tuple) -> dict | None:
+    start = len(_MAGIC) + _HEAD.size
+    if len(mm) < start or mm[: len(_MAGIC)] != _MAGIC:
+        return None
+    crc, plen = _HEAD.unpack(mm[len(_MAGIC) : start])
+    if zlib.crc32(memoryview(mm)[start:]) != crc:
+        return None
+    enabled = gc.isenabled()
+    gc.disable()  # marshal builds many containers: collections while loading them find nothing
+    try:
+        stored_key, data = marshal.loads(mm[start : start + plen])
+    finally:
+        if enabled:
+            gc.enable()
+    if stored_key != key:
+        return None
+    hoffs, moffs = array("Q"), array("Q")
+    hoffs.frombytes(data.pop("heads_offsets"))
+    moffs.frombytes(data.pop("meta_offsets"))
+    hbase = start + plen
+    mbase = hbase + hoffs[-1]
+    if len(hoffs) != len(data["titles"]) + 1 or len(moffs) != len(hoffs) or mbase + moffs[-1] != len(mm):
+        return None
+    data["heads"] = heads = Headings(mm, hoffs, hbase)
+    data["meta"] = MetaRecords(mm, moffs, mbase, heads)
+    data["mmap"] = mm
+    return data
+
+
+class Headings:
+    """Global docnum → the folded text of its headings, kept encoded (UTF-8) in one buffer (bytes, or
+    the summary's mmap): ``has`` looks for an encoded term there without decoding anything (UTF-8 is
+    self-synchronising, so a match of the encoded term is exactly a match of the term)."""
+
+    __slots__ = ("buf", "offsets", "base")
+
+    def __init__(self, buf, offsets: array, base: int = 0):
+        self.buf, self.offsets, self.base = buf, offsets, base
+
+    @classmethod
+    def of(cls, heads: list[str]) -> Headings:
+        parts = [h.encode("utf-8", "surrogatepass") for h in heads]
+        offsets = array("Q", [0])
+        offsets.extend(accumulate(map(len, parts)))
+        return cls(b"".join(parts), offsets)
+
+    def __len__(self) -> int:
+        return len(self.offsets) - 1
+
+    def has(self, d: int, encoded_term: bytes) -> bool:
+        """``term in self[d]``, for ``encoded_term = term.encode("utf-8", "surrogatepass")``."""
+        o, b = self.offsets, self.base
+        return self.buf.find(encoded_term, b + o[d], b + o[d + 1]) >= 0
+
+    def __getitem__(self, d: int) -> str:
+        o, b = self.offsets, self.base
+        return bytes(self.buf[b + o[d] : b + o[d + 1]]).decode("utf-8", "surrogatepass")
+
+    def encoded(self) -> bytes:
+        o, b = self.offsets, self.base
+        return bytes(self.buf[b + o[0] : b + o[-1]])
+
+
+class MetaRecords(Sequence):
+    """Global docnum → the store's metadata tuple (None when deleted), decoded when first asked for."""
+
+    def __init__(self, buf, offsets: array, base: int, heads: Headings):
+        self._buf, self._offsets, self._base, self._heads = buf, offsets, base, heads
+        self._decoded: dict[int, tuple | None] = {}
+
+    def __len__(self) -> int:
+        return len(self._offsets) - 1
+
+    def __getitem__(self, d):
+        if isinstance(d, slice):
+            return [self[i] for i in range(*d.indices(len(self)))]
+        n = len(self)
+        if d < 0:
+            d += n
+        if not 0 <= d < n:
+            raise IndexError("document number out of range")
+        try:
+            return self._decoded[d]
+        except KeyError:
+            pass
+        a, b = self._base + self._offsets[d], self._base + self._offsets[d + 1]
+        m = marshal.loads(self._buf[a:b]) + (self._heads[d],) if b > a else None
+        self._decoded[d] = m
+        return m
