@@ -996,3 +996,18 @@ def test_headings_match_as_their_text(heads, term):
     tb = term.encode("utf-8", "surrogatepass")
     assert [h[d] for d in range(len(h))] == heads
     assert [h.has(d, tb) for d in range(len(h))] == [term in x for x in heads]
+
+
+def test_whoosh_is_imported_without_urllib_request_which_is_real_when_asked_for(tmp_path):
+    """`site-builder search` imports ``site_builder.search`` before Whoosh: ``whoosh.compat`` then
+    gets a stand-in ``urlretrieve`` (no ``http.client``, ``email``, ``ssl``), which calls the real one."""
+    code = (
+        "import sys, site_builder.search, site_builder.search_index, whoosh.compat\n"
+        "assert not [m for m in ('urllib.request', 'http.client', 'email', 'ssl') if m in sys.modules]\n"
+        "path, _ = whoosh.compat.urlretrieve('data:,hello', 'got.txt')\n"
+        "import urllib.request\n"
+        "assert open(path).read() == 'hello' and urllib.request.urlretrieve is not whoosh.compat.urlretrieve\n"
+        "assert callable(urllib.request.urlopen) and 'http.client' in sys.modules\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path, timeout=120)
+    assert proc.returncode == 0, proc.stderr

@@ -32,3 +32,33 @@ def _cached_property_shim() -> None:
 
 
 _cached_property_shim()
+
+
+def _whoosh_compat_without_urllib() -> None:
+    """``whoosh.compat`` (imported by every Whoosh module) takes one name from ``urllib.request``,
+    ``urlretrieve``, which imports ``http.client``, ``email`` and ``ssl``: ≈ 0.02 s of every
+    `site-builder search` (#15). While ``whoosh.compat`` is imported, a stand-in module gives it a
+    function that imports the real one when called; the stand-in is then removed, so any later
+    ``import urllib.request`` is the real module."""
+    import sys
+    import types
+
+    if "whoosh.compat" in sys.modules or "urllib.request" in sys.modules:
+        return
+
+    def urlretrieve(*args, **kwargs):
+        from urllib.request import urlretrieve as real
+
+        return real(*args, **kwargs)
+
+    stand_in = types.ModuleType("urllib.request")
+    stand_in.urlretrieve = urlretrieve  # type: ignore[attr-defined]
+    sys.modules["urllib.request"] = stand_in
+    try:
+        import whoosh.compat  # noqa: F401
+    finally:
+        if sys.modules.get("urllib.request") is stand_in:
+            del sys.modules["urllib.request"]
+
+
+_whoosh_compat_without_urllib()
