@@ -1,4 +1,5 @@
-"""Terminal output: problems as path:line: field: message + hint, progress, the summary line."""
+"""Terminal output: problems as path:line: field: message + hint (Chinese first, see messages_zh),
+progress, the summary line."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import sys
 import time
 
 from .errors import Problem
+from .messages_zh import bilingual, more_text, problem_text
 
 
 class _Stderr(logging.Handler):
@@ -38,7 +40,8 @@ def sort_problems(problems: list[Problem]) -> list[Problem]:
 
 
 def print_problems(problems: list[Problem], stream=None, limit_same: int = 20) -> None:
-    """Print each problem; the same message repeated in many files is cut after ``limit_same``."""
+    """Print each problem (in Chinese, then in English: see messages_zh); the same message repeated
+    in many files is cut after ``limit_same``."""
     stream = stream or sys.stderr
     seen: dict[tuple, int] = {}
     hidden: dict[tuple, int] = {}
@@ -48,9 +51,14 @@ def print_problems(problems: list[Problem], stream=None, limit_same: int = 20) -
         if seen[key] > limit_same:
             hidden[key] = hidden.get(key, 0) + 1
             continue
-        print(p.format(), file=stream)
+        print(problem_text(p), file=stream)
     for (field, message), n in hidden.items():
-        print(f"... and {n} more files with {field + ': ' if field else ''}{message}", file=stream)
+        print(more_text(n, field, message), file=stream)
+
+
+def say(text: str, stream=None) -> None:
+    """Print a summary or notice line: the Chinese first when messages_zh knows it, then the English."""
+    print(bilingual(text), file=stream or sys.stderr)
 
 
 class Progress:

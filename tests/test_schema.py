@@ -11,7 +11,7 @@ def problems_of(site, capsys, *files) -> tuple[int, list[str]]:
         site.write(rel, text)
     code = site.run("check")
     err = capsys.readouterr().err
-    return code, [line for line in err.splitlines() if line and not line.startswith("Checked")]
+    return code, [line for line in err.splitlines() if line and not line.startswith(("Checked", "已检查"))]
 
 
 CASES = [

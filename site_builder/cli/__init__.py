@@ -13,7 +13,7 @@ import click
 
 from ..errors import SiteBuilderError
 from . import authoring, site, texts  # noqa: F401 - importing them registers their commands
-from .common import cli
+from .common import cli, show_error
 
 __all__ = ["cli", "main"]
 
@@ -56,19 +56,21 @@ def main(argv: list[str] | None = None) -> int:
         exc.show()
         return exc.exit_code
     except click.exceptions.Abort:
-        click.echo("Aborted.", err=True)
+        click.echo("已中止。\nAborted.", err=True)
         return 1
     except SiteBuilderError as exc:
-        click.echo(f"error: {exc}", err=True)
+        show_error(str(exc))
         return exc.exit_code
     except KeyboardInterrupt:
-        click.echo("Interrupted.", err=True)
+        click.echo("已中断。\nInterrupted.", err=True)
         return 130
     except Exception as exc:  # a bug of ours: say so in one line; the traceback only on request
         if os.environ.get("SITE_BUILDER_DEBUG"):
             raise
         click.echo(
+            f"内部错误：{type(exc).__name__}: {exc}\n"
             f"internal error: {type(exc).__name__}: {exc}\n"
+            "    提示：这是 site-builder 的程序错误；请设置 SITE_BUILDER_DEBUG=1 再运行一次查看详情，并报告\n"
             "    hint: this is a bug in site-builder; run again with SITE_BUILDER_DEBUG=1 for "
             "the details and report them",
             err=True,

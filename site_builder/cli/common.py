@@ -11,6 +11,7 @@ import click
 from .. import __version__
 from ..config import load_config
 from ..errors import SiteBuilderError
+from ..messages_zh import bilingual
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
@@ -23,7 +24,12 @@ class CommandError(click.ClickException):
         self.exit_code = err.exit_code  # type: ignore[misc]  # click declares it on the class
 
     def show(self, file=None) -> None:
-        click.echo(f"error: {self.format_message()}", err=True)
+        show_error(self.format_message())
+
+
+def show_error(message: str) -> None:
+    """``错误：`` + the Chinese (when messages_zh knows the message), then ``error: `` + the English."""
+    click.echo(bilingual(message, "error: ", "错误："), err=True)
 
 
 def _config(content, output, **extra):

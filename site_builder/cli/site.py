@@ -9,7 +9,7 @@ import sys
 
 import click
 
-from ..report import Progress, print_problems
+from ..report import Progress, print_problems, say
 from .common import CONTEXT, _config, _write_out, cli, content_options
 
 
@@ -41,9 +41,9 @@ def build(content, output, drafts, quiet, explain):
         if result.timings:
             click.echo("  seconds per stage: " + ", ".join(f"{k} {v:.2f}" for k, v in result.timings.items()), err=True)
     if not quiet:
-        click.echo(result.summary(), err=True)
+        say(result.summary())
         if result.errors:
-            click.echo("The pages of speeches with errors were left as they were.", err=True)
+            say("The pages of speeches with errors were left as they were.")
     sys.exit(1 if result.errors else 0)
 
 
@@ -70,7 +70,7 @@ def check(content, output, drafts, quiet):
         for source, fields in result.review:
             click.echo(f"  {config.content_dir / source}: " + ", ".join(fields), err=True)
     if not quiet:
-        click.echo(result.summary(check_only=True), err=True)
+        say(result.summary(check_only=True))
     sys.exit(1 if result.errors else 0)
 
 

@@ -9,7 +9,7 @@ import click
 
 from ..errors import SiteBuilderError
 from ..report import print_problems
-from .common import CONTEXT, CommandError, _config, _stdout, _write_out, cli, content_options
+from .common import CONTEXT, CommandError, _config, _stdout, _write_out, cli, content_options, show_error
 
 
 @cli.command(context_settings=CONTEXT)
@@ -55,7 +55,7 @@ def compare(a, b, as_json, html_file, content, output):
         side_a, side_b = cmp.read_side(a, config), cmp.read_side(b, config)
     except cmp.CompareError as err:
         print_problems(err.problems)
-        click.echo(f"error: {err}", err=True)
+        show_error(str(err))
         sys.exit(err.exit_code)
     result = cmp.compare_texts(side_a.text, side_b.text)
     if html_file:
