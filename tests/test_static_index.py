@@ -363,3 +363,18 @@ def test_state_holds_headers_only_and_an_old_format_is_replaced(tmp_path):
     assert stats.get("assembled") == 1 and stats.get("analysed") == len(docs), stats
     assert _tree(state / "static" / "docs") == _tree(tmp_path / "s2" / "static" / "docs")  # rewritten
     assert _tree(tmp_path / "inc" / "search") == _tree(tmp_path / "clean" / "search")
+
+
+def test_a_moved_state_is_its_own(tmp_path):
+    """A state and output moved elsewhere are used where they are now (the manifest's paths of the
+    old place are not read or written: that place is gone)."""
+    docs = make_docs()
+    StaticIndex(tmp_path / "a" / "state", tmp_path / "a" / "out", jobs=1).update(docs)
+    shutil.copytree(tmp_path / "a", tmp_path / "b")
+    shutil.rmtree(tmp_path / "a")
+    changed = docs[:5] + [_edit(docs[5], body=docs[5].body + "再加一句。", fingerprint="z")] + docs[6:]
+    stats = StaticIndex(tmp_path / "b" / "state", tmp_path / "b" / "out", jobs=1).update(changed)
+    assert stats.get("reused") == len(docs) - 1 and stats.get("patched") == 1, stats
+    assert not (tmp_path / "a").exists()
+    StaticIndex(tmp_path / "s2", tmp_path / "clean", jobs=1).update(changed)
+    assert _tree(tmp_path / "b" / "out" / "search") == _tree(tmp_path / "clean" / "search")
