@@ -716,3 +716,29 @@ def test_a_passing_mention_in_a_short_speech_does_not_beat_a_speech_about_the_te
     docs += [ranking.Doc(f"x{i}.md", "其他", "2020", report) for i in range(5)]
     assert [d for d, _s, _o in ranking.reference(docs, "乡村振兴")] == ["report.md", "greeting.md"]
     assert ranking.score_v1(docs, "乡村振兴")[0] == "greeting.md"  # what version 1 did
+
+
+def test_each_search_opens_the_index_of_the_last_build_from_its_summary(make_site, capsys):
+    """`update` writes what opening the index needs once per generation (#15, `gt_summary_<n>.marshal`):
+    the next `search` answers from the build's speeches, and a damaged summary is computed again."""
+    s = make_site(
+        {
+            "2020/a.md": speech(body="全面从严治党，如履薄冰。\n"),
+            "2021/b.md": speech(date="2021-02-01", body="如履薄冰。\n"),
+        }
+    )
+    assert s.run("build", "-q") == 0
+    whoosh = load_config(s.root)[0].state_dir / "whoosh"
+    first = [p.name for p in whoosh.glob("gt_summary_*")]
+    assert len(first) == 1
+    assert {h["source"] for h in run_json(s, capsys, "如履薄冰")["hits"]} == {"2020/a.md", "2021/b.md"}
+    s.write("2021/b.md", speech(date="2021-02-01", body="恪尽职守。\n"))
+    s.write("2022/c.md", speech(date="2022-03-04", body="如履薄冰，如履薄冰。\n"))
+    assert s.run("build", "-q") == 0
+    (summary,) = whoosh.glob("gt_summary_*")
+    assert [summary.name] != first
+    answer = run_json(s, capsys, "如履薄冰")
+    assert {h["source"]: h["occurrences"] for h in answer["hits"]} == {"2020/a.md": 1, "2022/c.md": 2}
+    summary.write_bytes(b"damaged")
+    assert run_json(s, capsys, "如履薄冰") == answer
+    assert summary.read_bytes()[:8] == b"SBSUMM2\n"
