@@ -11,6 +11,7 @@ import os
 import pickle
 import sqlite3
 import time
+from concurrent.futures import as_completed
 from functools import lru_cache
 from pathlib import Path
 
@@ -439,21 +440,22 @@ def _render_chunk(chunk: list) -> list:
 
 def _render_all(todo: list, templates, site, out, state_dir, cache):
     """Yield (page, key, why, written) for each page; in two processes when there are many."""
+    from .workers import can_fork, process_pool
+
     jobs = min(os.cpu_count() or 1, 4)
-    if jobs <= 1 or len(todo) < PARALLEL_RENDER_MIN:
+    # The workers inherit the templates and the site from this process: forked workers only.
+    if jobs <= 1 or len(todo) < PARALLEL_RENDER_MIN or not can_fork():
         for page, key, why in todo:
             yield page, key, why, _render_speech_page(page, templates, site, out, cache)
         return
-    import multiprocessing
-
     global _render_state
     _render_state = (templates, site, out, state_dir)
     size = max(20, len(todo) // (jobs * 8))
     chunks = [[(n, todo[n][0]) for n in range(i, min(i + size, len(todo)))] for i in range(0, len(todo), size)]
     try:
-        with multiprocessing.get_context("fork").Pool(jobs) as pool:
-            for results in pool.imap_unordered(_render_chunk, chunks):
-                for n, written in results:
+        with process_pool(jobs, prefer_fork=True) as pool:
+            for future in as_completed([pool.submit(_render_chunk, chunk) for chunk in chunks]):
+                for n, written in future.result():
                     if n < 0:
                         raise SiteBuilderError(written)
                     page, key, why = todo[n]

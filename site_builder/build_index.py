@@ -12,6 +12,7 @@ from .cache import BuildCache
 from .config import SiteConfig
 from .errors import SiteBuilderError
 from .model import Archive
+from .workers import can_fork
 from .writer import WriteError, os_error_message
 
 
@@ -102,15 +103,7 @@ class IndexUpdate:
     def __init__(self, config: SiteConfig, docs: list, bodies: Bodies, background: bool):
         self.config, self.docs, self.bodies = config, docs, bodies
         self.pid: int | None = None
-        import threading
-
-        if (
-            background
-            and hasattr(os, "fork")
-            and (os.cpu_count() or 1) > 1
-            and threading.active_count() == 1
-            and not os.environ.get("SITE_BUILDER_NO_FORK")
-        ):
+        if background and can_fork() and (os.cpu_count() or 1) > 1 and not os.environ.get("SITE_BUILDER_NO_FORK"):
             self._start()
 
     def _start(self) -> None:

@@ -27,20 +27,20 @@ from __future__ import annotations
 
 import hashlib
 import math
-import multiprocessing
 import os
 import pickle
 import re
 from array import array
 from collections import Counter
 from collections.abc import Collection, Mapping, Sequence
-from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 
 import rjieba
 
 from . import analysis
+from .fileio import write_atomic
+from .workers import mp_context, process_pool
 
 __all__ = ["compute_related", "keywords", "doc_keywords"]
 
@@ -128,10 +128,8 @@ def _save_cache(cache_dir: Path, entries: dict, result: dict) -> None:
     """``entries``: id → (fingerprint, packed candidate words)."""
     cache_dir = Path(cache_dir)
     cache_dir.mkdir(parents=True, exist_ok=True)
-    tmp = cache_dir / (_CACHE_FILE + f".{os.getpid()}.tmp")
-    with open(tmp, "wb") as f:
-        pickle.dump({"version": _CACHE_VERSION, "docs": entries, "result": result}, f, protocol=pickle.HIGHEST_PROTOCOL)
-    os.replace(tmp, cache_dir / _CACHE_FILE)
+    state = {"version": _CACHE_VERSION, "docs": entries, "result": result}
+    write_atomic(cache_dir / _CACHE_FILE, pickle.dumps(state, protocol=pickle.HIGHEST_PROTOCOL))
 
 
 _JOBS: list[tuple[str, str]] = []  # inherited by forked workers
@@ -145,15 +143,6 @@ def _extract_pairs(pairs: list[tuple[str, str]]) -> list[list[tuple[str, int]]]:
     return [doc_keywords(title, body) for title, body in pairs]
 
 
-def _mp_context():
-    """fork when it is safe (one thread: no copying of the texts to the workers), else spawn."""
-    import threading
-
-    if "fork" in multiprocessing.get_all_start_methods() and threading.active_count() == 1:
-        return multiprocessing.get_context("fork")
-    return multiprocessing.get_context("spawn")
-
-
 def _extract(todo: list, workers: int) -> list[list[tuple[str, int]]]:
     global _JOBS
     pairs = [(d.title, d.body) for d in todo]
@@ -161,9 +150,9 @@ def _extract(todo: list, workers: int) -> list[list[tuple[str, int]]]:
         return _extract_pairs(pairs)
     step = -(-len(pairs) // (workers * 4))
     ranges = [(i, min(i + step, len(pairs))) for i in range(0, len(pairs), step)]
-    ctx = _mp_context()
+    ctx = mp_context(prefer_fork=True)  # forked: no copying of the texts to the workers
     try:
-        with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
+        with process_pool(workers, context=ctx) as pool:
             if ctx.get_start_method() == "fork":
                 _JOBS = pairs
                 futures = [pool.submit(_extract_range, lo, hi) for lo, hi in ranges]

@@ -9,7 +9,6 @@ computing everything afresh (tested).
 
 from __future__ import annotations
 
-import os
 import pickle
 import time
 from collections.abc import Callable, Sequence
@@ -20,6 +19,7 @@ from typing import NamedTuple
 import numpy as np
 
 from ..analysis import fold_version, fold_with_offsets
+from ..fileio import write_atomic
 from .chars import CharStore
 from .find import MAX_PLACES, Table, extend, near_pairs
 from .layers import Layers
@@ -79,11 +79,7 @@ def _load(path: Path | None, params: tuple) -> dict:
 
 
 def _save(path: Path, state: dict) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
-    with open(tmp, "wb") as fh:
-        pickle.dump(state, fh, protocol=pickle.HIGHEST_PROTOCOL)
-    os.replace(tmp, path)
+    write_atomic(path, pickle.dumps(state, protocol=pickle.HIGHEST_PROTOCOL))
 
 
 def find_reuse(
