@@ -360,6 +360,48 @@ _TABLE: list[tuple[str, str | Callable[[re.Match], str]]] = [
     ),
     (r"(.*):(\d+): slug: (.*)", "{1}:{2}: slug：{3*}"),
     # ---- the command line ----
+    (
+        r"No such option '(.*?)'\.(?: Did you mean '(.*)'\?)?",
+        lambda m: f"没有选项 {m[1]}" + (f"；是不是想写 {m[2]}？" if m[2] else ""),
+    ),
+    (r"No such command '(.*)'\.", "没有命令 {1}"),
+    (r"Missing argument '(.*)'\.", "缺少参数 {1}"),
+    (r"Missing option '(.*)'\.", "缺少选项 {1}"),
+    (r"Got unexpected extra arguments? \((.*)\)", "多余的参数（{1}）"),
+    (r"Option '(.*)' requires an argument\.", "选项 {1} 需要一个值"),
+    (r"Invalid value for (.*?): (.*)", "{1} 的值无效：{2*}"),
+    (
+        r"(.*) is not in the configured list; did you mean (.*)\? \(known: (.*)\)",
+        "{1} 不在配置的列表中；是不是想写 {2}？（可用的值：{3}）",
+    ),
+    (r"(.*) is not in the configured list \(known: (.*)\)", "{1} 不在配置的列表中（可用的值：{2}）"),
+    (
+        r"(.*); write it as 2020-03-05, 2020-03, 2020 or 2020年3月5日",
+        "{1*}；请写成 2020-03-05、2020-03、2020 或 2020年3月5日",
+    ),
+    (
+        r"--title and --slug apply to one file; for many files give a --metadata sheet",
+        "--title 和 --slug 只用于单个文件；多个文件请用 --metadata 元数据表",
+    ),
+    (
+        r"--date (.*) and --force-year (.*) disagree; give one of them",
+        "--date {1} 与 --force-year {2} 不一致；请只给其中一个",
+    ),
+    (r"cannot write (.*?): (.*)", "无法写入 {1}：{2}"),
+    (
+        r"port (.*) on (.*) is in use; try --port (.*) \(or --port 0\)",
+        "{2} 上的端口 {1} 已被占用；请试试 --port {3}（或 --port 0）",
+    ),
+    (r"cannot listen on (.*?:\S*): (.*)", "无法在 {1} 上监听：{2}"),
+    (
+        r"--title required when not prompting \(--no-input, or input is not a terminal\)",
+        "不提问时（--no-input，或输入不是终端）必须给出 --title",
+    ),
+    (
+        r"--date required when not prompting and the title names no year \(e\.g\. --date 2021-03-05, or "
+        r"--date 2021 when only the year is known\)",
+        "不提问且标题中没有年份时，必须给出 --date（例如 --date 2021-03-05；只知道年份时写 --date 2021）",
+    ),
     (r"The pages of speeches with errors were left as they were\.", "有错误的讲话，其页面保持原样。"),
     (r"Aborted\.", "已中止。"),
     (r"Interrupted\.", "已中断。"),

@@ -25,6 +25,8 @@ HOLE = "\x00"  # where an f-string puts a value
 
 #: Exceptions whose text is shown to the user (besides SiteBuilderError and its subclasses).
 SHOWN_ERRORS = {"SiteBuilderError", "FrontMatterError", "DateError", "CompareError", "EncodingProblem", "TooComplex"}
+#: click's errors we raise (click prints them as ``Error: …``; main() puts the Chinese before).
+CLICK_ERRORS = {"UsageError", "BadParameter"}
 #: Functions whose return values are messages or hints.
 EXPLAINERS = {"slug_problem", "_misread_date", "_yaml_hint", "hint"}
 SAMPLES = ["x", "12", "'x'", "", "file", "content/a.md"]
@@ -122,7 +124,7 @@ def _scan_function(func, path: Path, shown: set[str], in_shown_class: bool, foun
         elif isinstance(node, ast.Raise) and isinstance(node.exc, ast.Call):
             func_node = node.exc.func
             from_click = isinstance(func_node, ast.Attribute) and _name(func_node.value) == "click"
-            if _name(func_node) in shown and not from_click:
+            if _name(func_node) in (CLICK_ERRORS if from_click else shown):
                 args = list(node.exc.args)
         elif isinstance(node, ast.Return) and func.name in EXPLAINERS and node.value is not None:
             args = [node.value]
@@ -315,3 +317,13 @@ def test_a_usage_error_is_printed_in_chinese_then_english(site, capsys):
     lines = capsys.readouterr().err.splitlines()
     assert lines[0].startswith("错误：内容文件夹 nowhere 不存在：请创建它")
     assert lines[1].startswith("error: content folder nowhere not found: create it")
+
+
+def test_a_click_usage_error_gets_its_chinese_line_first(site, capsys):
+    assert site.run("check", "--bogus") == 2
+    lines = capsys.readouterr().err.splitlines()
+    assert lines[0] == "错误：没有选项 --bogus" and "Error: No such option '--bogus'." in lines
+    assert site.run("new", "--no-input", "--slug", "a/b") == 2
+    lines = capsys.readouterr().err.splitlines()
+    assert lines[0] == "错误：--slug 的值无效：slug 'a/b' 含有不能用在网址或文件名中的字符", lines
+    assert lines[-1].startswith("Error: Invalid value for --slug: the slug 'a/b' has characters")

@@ -12,8 +12,9 @@ import os
 import click
 
 from ..errors import SiteBuilderError
+from ..messages_zh import translate
 from . import authoring, site, texts  # noqa: F401 - importing them registers their commands
-from .common import cli, show_error
+from .common import CommandError, cli, show_error
 
 __all__ = ["cli", "main"]
 
@@ -53,6 +54,8 @@ def main(argv: list[str] | None = None) -> int:
     except click.exceptions.Exit as exc:
         return exc.exit_code
     except click.ClickException as exc:
+        if not isinstance(exc, CommandError) and (zh := translate(exc.format_message())) is not None:
+            click.echo(f"错误：{zh}", err=True)  # click's own lines (usage, Error: …) follow in English
         exc.show()
         return exc.exit_code
     except click.exceptions.Abort:
