@@ -31,9 +31,7 @@ def build(content, output, drafts, quiet, explain):
 
     config, warnings = _config(content, output, drafts=drafts or None)
     progress = Progress(enabled=not quiet)
-    result = run_build(
-        config, progress=progress, explain=explain, notify=None if quiet else lambda msg: click.echo(msg, err=True)
-    )
+    result = run_build(config, progress=progress, explain=explain, notify=None if quiet else say)
     print_problems(warnings + result.problems)
     if explain and not quiet:
         for line in result.explain:

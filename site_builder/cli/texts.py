@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from ..errors import SiteBuilderError
-from ..report import print_problems
+from ..report import print_problems, say
 from .common import CONTEXT, CommandError, _config, _stdout, _write_out, cli, content_options, show_error
 
 
@@ -68,7 +68,7 @@ def compare(a, b, as_json, html_file, content, output):
     elif not html_file:
         _write_out(cmp.terminal(result, side_a, side_b, color=cmp.use_color(sys.stdout)))
     else:
-        click.echo(f"similarity {result.similarity:.1%}; wrote {html_file}", err=True)
+        say(f"similarity {result.similarity:.1%}; wrote {html_file}")
 
 
 @cli.command(context_settings=CONTEXT)
@@ -131,9 +131,9 @@ def export(fmt, with_text, content, out_file):
     if skipped:
         shown = ", ".join(display_path(config.content / s) for s in skipped[:20]) + (" …" if len(skipped) > 20 else "")
         what = "1 speech with errors was" if len(skipped) == 1 else f"{len(skipped)} speeches with errors were"
-        click.echo(f"export: {what} left out: {shown}", err=True)
+        say(f"export: {what} left out: {shown}")
     if out_file:
-        click.echo(f"export: {n} speeches written to {out_file}", err=True)
+        say(f"export: {n} speeches written to {out_file}")
     sys.exit(1 if skipped or errors else 0)
 
 
