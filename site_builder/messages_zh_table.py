@@ -297,7 +297,10 @@ TABLE: list[tuple[str, str | Callable[[re.Match], str]]] = [
         r"another build of this output folder is still running \(waited (.*) s\); try again when it has finished",
         "另一个生成过程正在使用这个输出文件夹（已等待 {1} 秒）；请等它结束后再试",
     ),
-    (r"template (.*?): (.*); fix the template and build again", "模板 {1}：{2}；请修复模板后重新生成"),
+    (
+        r"template (.*?): (.*?)(?: \(while rendering (.*)\))?; fix the template and build again",
+        lambda m: f"模板 {m[1]}：{m[2]}" + (f"（生成 {m[3]} 时）" if m[3] else "") + "；请修复模板后重新生成",
+    ),
     (
         r"this speech and (.*) would both be written to (\S+)(; (.*) published it first and keeps it)?",
         lambda m: f"这篇讲话和 {m[1]} 会写到同一个页面 {m[2]}" + (f"；{m[4]} 先发布，由它保留" if m[3] else ""),
