@@ -18,6 +18,8 @@ from .dates import FORMATS_HINT, DateError, PartialDate, parse_date
 from .importer import Vocabulary, import_text, render_front_matter
 from .importer.batch import format_value, split_list, write_new
 from .loader import display_path
+from .messages_zh import bilingual
+from .report import say
 from .suggest import closest
 
 BODY_SKELETON = """同志们：
@@ -81,7 +83,7 @@ def _prompt_values(values: dict, guess: dict, vocab: Vocabulary) -> None:
         try:
             values["date"] = parse_date(answer)
         except DateError as err:
-            click.echo(f"  {err}; {FORMATS_HINT}")
+            click.echo("  " + bilingual(f"{err}; {FORMATS_HINT}").replace("\n", "\n  "))
     if not values["meeting_type"]:
         default = [guess["meeting_type"]] if guess.get("meeting_type") else []
         picked = _choose("会议类型 meeting_type", vocab.meeting_types, multiple=False, default=default)
@@ -133,20 +135,20 @@ def create_speech(config: SiteConfig, content: Path, vocab: Vocabulary, values: 
     try:
         write_new(target, text)
     except FileExistsError:
-        click.echo(
-            f"error: {display_path(target)} already exists (new never overwrites); choose another name with --slug",
-            err=True,
-        )
+        message = f"{display_path(target)} already exists (new never overwrites); choose another name with --slug"
+        click.echo(bilingual(message, "error: ", "错误："), err=True)
         return 1
     except OSError as err:
-        click.echo(f"error: cannot write {display_path(target)}: {err.strerror or err}", err=True)
+        click.echo(
+            bilingual(f"cannot write {display_path(target)}: {err.strerror or err}", "error: ", "错误："), err=True
+        )
         return 1
     _suggest_existing(fields, vocab)
     for key, value in guessed.items():
-        click.echo(f"{key}: {format_value(value)} (from the title; check it)", err=True)
+        say(f"{key}: {format_value(value)} (from the title; check it)")
     click.echo(display_path(target))
     if missing:
-        click.echo(f"fill in: {', '.join(missing)} in {display_path(target)}, then run site-builder check", err=True)
+        say(f"fill in: {', '.join(missing)} in {display_path(target)}, then run site-builder check")
         return 1
     return 0
 
@@ -156,9 +158,9 @@ def _suggest_existing(fields: dict, vocab: Vocabulary) -> None:
     if value and vocab.meeting_types and value not in vocab.meeting_types and not vocab.closed_meeting_types:
         near = closest(value, vocab.meeting_types, cutoff=0.6)
         if near:
-            click.echo(f"note: new meeting type {value!r}; did you mean the existing {near!r}?", err=True)
+            say(f"note: new meeting type {value!r}; did you mean the existing {near!r}?")
     for theme in fields.get("themes") or []:
         if vocab.themes and theme not in vocab.themes and not vocab.closed_themes:
             near = closest(theme, vocab.themes, cutoff=0.6)
             if near:
-                click.echo(f"note: new theme {theme!r}; did you mean the existing {near!r}?", err=True)
+                say(f"note: new theme {theme!r}; did you mean the existing {near!r}?")

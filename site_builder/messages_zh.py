@@ -9,12 +9,20 @@ fails for such a message.
 
 from __future__ import annotations
 
+import functools
 import re
 
 from .errors import Problem, _printable
 from .messages_zh_table import FIELDS_ZH, TABLE
 
-_COMPILED = [(re.compile(pattern, re.S), template) for pattern, template in TABLE]
+
+@functools.cache
+def _compiled() -> list:
+    """The table's patterns, compiled when a message is first translated (not on import: the CLI
+    starts without it)."""
+    return [(re.compile(pattern, re.S), template) for pattern, template in TABLE]
+
+
 _GROUP = re.compile(r"\{(\d+)(\*?)\}")
 
 _SUMMARY = re.compile(
@@ -40,7 +48,7 @@ def translate(message: str) -> str | None:
             f"{'已检查' if what == 'Checked' else '已生成'} {speeches} 篇讲话{built}：{errors} 个错误，"
             f"{warnings} 个警告，用时 {seconds} 秒" + ("（没有变化）" if same else "")
         )
-    for pattern, template in _COMPILED:
+    for pattern, template in _compiled():
         if m := pattern.fullmatch(message):
             return template(m) if callable(template) else _fill(template, m)
     return None

@@ -405,6 +405,17 @@ TABLE: list[tuple[str, str | Callable[[re.Match], str]]] = [
     (r"export: 1 speech with errors was left out: (.*)", "export：1 篇有错误的讲话没有导出：{1}"),
     (r"export: (\d+) speeches with errors were left out: (.*)", "export：{1} 篇有错误的讲话没有导出：{2}"),
     (r"export: (\d+) speeches written to (.*)", "export：已把 {1} 篇讲话写入 {2}"),
+    (
+        r"(.*) already exists \(new never overwrites\); choose another name with --slug",
+        "{1} 已经存在（new 从不覆盖文件）；请用 --slug 另取一个名字",
+    ),
+    (r"(\w+): (.*) \(from the title; check it\)", "{1}: {2}（从标题中读出，请核对）"),
+    (r"fill in: (.*) in (.*), then run site-builder check", "请在 {2} 中填写 {1}，然后运行 site-builder check"),
+    (
+        r"note: new meeting type (.*); did you mean the existing (.*)\?",
+        "注意：新的会议类型 {1}；是不是想用已有的 {2}？",
+    ),
+    (r"note: new theme (.*); did you mean the existing (.*)\?", "注意：新的主题 {1}；是不是想用已有的 {2}？"),
     (r"Aborted\.", "已中止。"),
     (r"Interrupted\.", "已中断。"),
 ]

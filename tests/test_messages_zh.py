@@ -105,7 +105,7 @@ def _message_args(node: ast.Call, path: Path, shown: set[str]) -> list[ast.expr]
         return node.args[3:5] + keywords
     if name == "add" and path.name == "schema.py":
         return node.args[1:3]
-    if name in ("say", "notify"):  # report.say, the build's notices
+    if name in ("say", "notify", "bilingual"):  # report.say, the build's notices, the new command's lines
         return node.args[:1]
     if name == "fail" and path.name == "markup.py":
         return node.args[1:3]
