@@ -104,6 +104,7 @@ from whoosh import index as windex
 from whoosh.filedb.filestore import FileStorage
 
 from . import query as querymod
+from .fileio import TEMP_NAME, write_atomic
 from .search import ranking, whoosh_compat
 
 # The parts in search/whoosh_*.py, under the names they had here (tests and tools use them).
@@ -204,7 +205,7 @@ class SearchIndex:
             # Another format (or a damaged index): start again — but only in a folder that
             # holds nothing except an index (never wipe a folder given by mistake).
             ours = re.compile(r"(_?MAIN[_.].*|gt_.*|site_builder_index\.json(\.tmp)?)")
-            strangers = [p.name for p in d.iterdir() if not ours.fullmatch(p.name)]
+            strangers = [p.name for p in d.iterdir() if not (ours.fullmatch(p.name) or TEMP_NAME.fullmatch(p.name))]
             if strangers:
                 raise FileExistsError(
                     f"{d} is not empty and does not hold a search index "
@@ -219,12 +220,7 @@ class SearchIndex:
         """Written last, once: until then ``exists()`` is False ("no search index, build first")."""
         path = self.index_dir / _VERSION_FILE
         if not path.exists():
-            tmp = path.with_name(path.name + ".tmp")
-            with open(tmp, "w", encoding="utf-8") as fh:
-                fh.write(json.dumps({"format": FORMAT_VERSION}))
-                fh.flush()
-                os.fsync(fh.fileno())
-            os.replace(tmp, path)
+            write_atomic(path, json.dumps({"format": FORMAT_VERSION}), fsync=True)
 
     def update(self, docs: Sequence[IndexDoc], progress: Callable[[int], None] | None = None) -> dict:
         """Make the index hold exactly `docs` (the full current set): add new, re-index changed (fingerprint), delete missing. Returns {"added": n, "updated": n, "removed": n, "unchanged": n}.
@@ -372,7 +368,9 @@ class SearchIndex:
             keep.add(summary_path(self.index_dir, gen).name)
         except OSError:
             pass
-        for p in chain(self.index_dir.glob("gt_*.bin*"), self.index_dir.glob("gt_summary_*")):
+        stores = chain(self.index_dir.glob("gt_*.bin*"), self.index_dir.glob("gt_summary_*"))
+        temps = (p for p in self.index_dir.glob(".tmp-*") if TEMP_NAME.fullmatch(p.name))  # of a killed build
+        for p in chain(stores, temps):
             if p.name not in keep:
                 try:
                     p.unlink()

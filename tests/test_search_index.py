@@ -20,7 +20,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from site_builder import analysis, query
+from site_builder import analysis, fileio, query
 from site_builder import search_index as si
 from site_builder.search import whoosh_compat, whoosh_evaluate, whoosh_segments, whoosh_summary
 from site_builder.search_index import IndexDoc, SearchIndex
@@ -971,12 +971,12 @@ def test_damaged_or_stale_summary_is_recomputed(corpus, tmp_path, damage, monkey
         def refuse(*_args):
             raise PermissionError("read-only index")
 
-        monkeypatch.setattr(whoosh_summary.os, "replace", refuse)
+        monkeypatch.setattr(fileio.os, "replace", refuse)  # the one atomic write (fileio)
     fresh = SearchIndex(d, workers=1)  # as a new `site-builder search` process
     assert _answers(fresh) == expected
     assert [h["source"] for h in fresh.search("甲乙丙丁")["hits"]] == ["z/new.md"]
     fresh.close()
-    assert not [p for p in d.iterdir() if p.name.endswith(".tmp")]
+    assert not [p for p in d.iterdir() if p.name.endswith(".tmp") or fileio.TEMP_NAME.fullmatch(p.name)]
     if damage == "unwritable":
         assert not path.exists()
     else:

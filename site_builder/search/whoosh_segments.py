@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import hashlib
-import multiprocessing
 import os
 import pickle
 import struct
-import threading
 import traceback
 import zlib
 from array import array
@@ -26,6 +24,8 @@ from whoosh.filedb.filestore import FileStorage
 from whoosh.system import pack_ushort
 
 from .. import analysis
+from ..fileio import atomic_open
+from ..workers import mp_context
 from . import whoosh_compat
 from .whoosh_records import (
     _INT,
@@ -312,23 +312,20 @@ def _write_segment(
     postings: defaultdict = defaultdict(_new_uint_array)
     ids: list[str] = []
     final = index_dir / _store_name(segment.segment_id())
-    tmp = final.with_name(final.name + ".tmp")
     try:
-        with open(tmp, "wb") as out:
+        with atomic_open(final, "wb") as out:  # the store's own finish() syncs it
             store = _StoreWriter(out)
             n = _write_documents(pdw, schema, store, records, postings, ids, tick)
             store.finish(n)
-        os.replace(tmp, final)
         pdw.close()
         _write_postings(fw, schema, postings, ids, n)
         segment.set_doc_count(n)
         return segment
     except BaseException:
-        for f in (tmp, final):
-            try:
-                f.unlink()
-            except OSError:
-                pass
+        try:
+            final.unlink()
+        except OSError:
+            pass
         raise
 
 
@@ -407,21 +404,13 @@ def _write_segments(
     return segs
 
 
-def _mp_context():
-    """fork when it is safe (one thread; the workers then share the texts without copying),
-    else spawn."""
-    if "fork" in multiprocessing.get_all_start_methods() and threading.active_count() == 1:
-        return multiprocessing.get_context("fork")
-    return multiprocessing.get_context("spawn")
-
-
 def _write_segments_parallel(index_dir: Path, items: Sequence, progress_add, workers: int):
     """Segments written by worker processes, or None if the workers failed (nothing is left
     behind then; the caller does the work itself and so reports any real error properly)."""
     batches = list(enumerate(_chunks(items, _segment_docs(len(items), workers))))
     nproc = min(workers, len(batches))
     groups = [batches[i::nproc] for i in range(nproc)]
-    ctx = _mp_context()
+    ctx = mp_context(prefer_fork=True)  # forked workers share the texts without copying
     queue = ctx.Queue()
     procs = [ctx.Process(target=_worker_main, args=(str(index_dir), g, queue), daemon=True) for g in groups]
     for p in procs:

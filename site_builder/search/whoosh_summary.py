@@ -26,7 +26,6 @@ from __future__ import annotations
 import gc
 import marshal
 import mmap
-import os
 import struct
 import sys
 import zlib
@@ -36,6 +35,7 @@ from collections.abc import Sequence
 from itertools import accumulate
 from pathlib import Path
 
+from ..fileio import atomic_open
 from . import ranking
 from .whoosh_records import _TEXT_CODEC, FORMAT_VERSION, _store_name
 
@@ -145,7 +145,6 @@ def save(path: Path, key: tuple, data: dict) -> bool:
     heads: Headings = data["heads"]
     records = bytearray()
     moffs = array("Q", [0])
-    tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
     try:
         for m in data["meta"]:
             if m is not None:
@@ -159,17 +158,12 @@ def save(path: Path, key: tuple, data: dict) -> bool:
         part = marshal.dumps((key, eager))
         encoded = heads.encoded()
         crc = zlib.crc32(records, zlib.crc32(encoded, zlib.crc32(part)))
-        with open(tmp, "wb") as fh:
+        with atomic_open(path, "wb") as fh:
             fh.write(_MAGIC + _HEAD.pack(crc, len(part)))
             fh.write(part)
             fh.write(encoded)
             fh.write(records)
-        os.replace(tmp, path)
     except (OSError, ValueError):
-        try:
-            tmp.unlink()
-        except OSError:
-            pass
         return False
     return True
 
