@@ -4,6 +4,7 @@
     python bench/compare.py --sizes 1000 --runs 3
     python bench/compare.py --sizes 1000,10000 --runs 3          # 10k gets --large-runs (1) runs
     python bench/compare.py --sizes 1000 --tools ours,hugo --no-pagefind
+    python bench/compare.py --sizes 1000 --breakdown    # + bytes and files by folder (issue #15)
 
 For each size: generate (or reuse) ``bench/.work/compare/corpus-<n>-s<seed>``, give every tool its
 own copy of the content, then run the tools ALTERNATELY, one scenario at a time:
@@ -121,6 +122,14 @@ def run_size(n: int, args, work: Path) -> dict:
             peers.dir_size(corpus)[0],
         )
         cache = {"mb": round(held / 1e6, 1), "x_content": round(held / max(content, 1), 2)}
+        if args.breakdown:
+            cache["content_mb"] = round(content / 1e6, 1)
+            root = sites["ours"].output.parent / ".site_builder_cache"
+            parts: dict[str, list[int]] = {}
+            for name, v in peers.dir_breakdown(root, True).items():  # one level into output-<hash>/
+                inner = peers.dir_breakdown(root / name, True) if name.endswith("/") else {}
+                parts.update({name + k: w for k, w in inner.items()} if inner else {name: v})
+            cache["by_folder"] = parts
     return {"n": n, "runs": runs, "corpus": str(corpus), "results": results, "ours_cache": cache}
 
 
@@ -146,7 +155,7 @@ def ratio(a, b) -> str:
     return f"{a / b:.2f}×" if a and b else "—"
 
 
-def table(size_result: dict, tools: list[str]) -> str:
+def table(size_result: dict, tools: list[str], breakdown: bool = False) -> str:
     res = size_result["results"]
     lines = [
         f"### {size_result['n']:,} speeches (median of {size_result['runs']}; wall / CPU / peak RSS)",
@@ -213,7 +222,60 @@ def table(size_result: dict, tools: list[str]) -> str:
         c = size_result["ours_cache"]
         extra.append(f"ours: build cache {c['mb']} MB, {c['x_content']}× the content")
     lines += ["", "; ".join(extra) + "."]
+    if breakdown:
+        lines += ["", *breakdown_lines(size_result, tools)]
     return "\n".join(lines)
+
+
+def _mb_files(b: int, n: int) -> str:
+    return f"{b / 1e6:.2f} MB in {n} files"
+
+
+def breakdown_lines(size_result: dict, tools: list[str]) -> list[str]:
+    """Where the bytes and files are (issue #15): each tool's output by top-level folder after its
+    last cold build, ours' search/ against Pagefind's bundles, ours' whole output against Hugo's
+    pages + Pagefind's index over them, and ours' build cache by part after the last scenario."""
+    res = size_result["results"]
+
+    def last(t: str, scen: str):
+        ok = [x for x in res.get(t, {}).get(scen, []) if x.ok]
+        return ok[-1].extra if ok else None
+
+    out = []
+    for t in tools:
+        cold = last(t, "cold")
+        if cold and cold.get("by_folder"):
+            parts = sorted(cold["by_folder"].items(), key=lambda kv: -kv[1][0])
+            out.append(
+                f"{t} output by folder (last cold build): " + "; ".join(f"`{k}` {_mb_files(*v)}" for k, v in parts)
+            )
+    ours, hugo = last("ours", "cold"), last("hugo", "cold")
+    pf = {t: last(t, "pagefind") for t in ("ours", "hugo")}
+    if ours and ours.get("by_folder"):
+        sb, sn = ours["by_folder"].get("search/", [0, 0])
+        for t, p in pf.items():
+            if p and "index_bytes" in p:
+                pb = p["index_bytes"]
+                out.append(
+                    f"ours `search/` {_mb_files(sb, sn)} vs Pagefind over {t} {_mb_files(pb, p['index_files'])}: "
+                    f"{sb / pb:.2f}× the bytes, {sn / p['index_files']:.2f}× the files"
+                )
+        if hugo and pf["hugo"] and "out_bytes" in hugo and "index_bytes" in pf["hugo"]:
+            ob, on = ours["out_bytes"], ours["out_files"]
+            hb = hugo["out_bytes"] + pf["hugo"]["index_bytes"]
+            hn = hugo["out_files"] + pf["hugo"]["index_files"]
+            out.append(
+                f"ours whole output {_mb_files(ob, on)} vs Hugo's pages + Pagefind's index {_mb_files(hb, hn)}: "
+                f"{ob / hb:.2f}× the bytes, {on / hn:.2f}× the files"
+            )
+    c = size_result.get("ours_cache") or {}
+    if c.get("by_folder"):
+        parts = sorted(c["by_folder"].items(), key=lambda kv: -kv[1][0])
+        out.append(
+            f"ours build cache after the last scenario {c['mb']} MB = {c['x_content']}× the content "
+            f"({c['content_mb']} MB): " + "; ".join(f"`{k}` {_mb_files(*v)}" for k, v in parts)
+        )
+    return [f"* {line}" for line in out]
 
 
 def main(argv=None) -> int:
@@ -234,6 +296,11 @@ def main(argv=None) -> int:
         "--ours-pagefind-glob",
         default="speeches/**/*.html",
         help="pages of our output that Pagefind indexes (Hugo's are marked data-pagefind-body); '' for all pages",
+    )
+    ap.add_argument(
+        "--breakdown",
+        action="store_true",
+        help="also print output by folder, our search/ vs Pagefind, output vs Hugo + Pagefind, cache by part",
     )
     ap.add_argument("--work", type=Path, default=peers.WORK / "compare")
     ap.add_argument("--json", type=Path, default=None, help="raw results (default WORK/results-<time>.json)")
@@ -266,7 +333,7 @@ def main(argv=None) -> int:
         f"Load average at the end: {' '.join(peers.machine_info().get('loadavg', []))}.\n"
     )
     for r in out:
-        print(table(r, list(r["results"])))
+        print(table(r, list(r["results"]), a.breakdown))
         print()
     path = a.json or work / f"results-{time.strftime('%Y%m%d-%H%M%S')}.json"
     path.write_text(

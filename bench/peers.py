@@ -242,6 +242,22 @@ def dir_size(path: Path) -> tuple[int, int]:
     return total, files
 
 
+def dir_breakdown(path: Path, name_files: bool = False) -> dict[str, list[int]]:
+    """{top-level entry: [bytes, files]} under path; files directly in path are summed as
+    "(top level)", or listed by name with name_files."""
+    out: dict[str, list[int]] = {}
+    if not Path(path).is_dir():
+        return out
+    for e in sorted(os.scandir(path), key=lambda e: e.name):
+        if e.is_dir(follow_symlinks=False):
+            out[e.name + "/"] = list(dir_size(Path(e.path)))
+        else:
+            top = out.setdefault(e.name if name_files else "(top level)", [0, 0])
+            top[0] += e.stat(follow_symlinks=False).st_size
+            top[1] += 1
+    return out
+
+
 def count_html(path: Path) -> int:
     return sum(1 for _ in Path(path).rglob("*.html")) if Path(path).exists() else 0
 
@@ -505,7 +521,10 @@ class Site:
         if t.ok:
             t.extra["html"] = count_html(self.output)
             if label == "cold":
-                t.extra["out_mb"] = round(dir_size(self.output)[0] / 1e6, 1)
+                b, n = dir_size(self.output)
+                t.extra["out_mb"] = round(b / 1e6, 1)
+                t.extra["out_bytes"], t.extra["out_files"] = b, n
+                t.extra["by_folder"] = dir_breakdown(self.output)
         return t
 
     @property
@@ -866,6 +885,7 @@ def run_pagefind(
         b, n = dir_size(out_dir)
         t.extra["index_mb"] = round(b / 1e6, 2)
         t.extra["index_files"] = n
+        t.extra["index_bytes"] = b
         if log and log.exists():
             m = re.findall(r"Indexed (\d+) pages?", log.read_text(errors="replace"))
             if m:
