@@ -39,7 +39,7 @@ from site_builder.config import load_config  # noqa: E402
 from site_builder.loader import ParseSettings, parse_bytes  # noqa: E402
 from site_builder.search import ranking  # noqa: E402
 from site_builder.search.terminal import clip_right  # noqa: E402
-from site_builder.search_index import SearchIndex  # noqa: E402
+from site_builder.search.whoosh_index import SearchIndex  # noqa: E402
 
 SOURCES = {
     "corpus": REPO / "tests" / "fixtures" / "import" / "corpus",

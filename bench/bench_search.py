@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Benchmark the Whoosh search index (site_builder.search_index) on a generated corpus.
+"""Benchmark the Whoosh search index (site_builder.search.whoosh_index) on a generated corpus.
 
     python bench/bench_search.py --n 1000
     python bench/bench_search.py --n 1000 --n 10000 --pagefind --json bench/.work/search.json
@@ -45,7 +45,7 @@ sys.path.insert(0, str(HERE))
 
 import yaml  # noqa: E402
 
-from site_builder.search_index import IndexDoc, SearchIndex  # noqa: E402
+from site_builder.search.whoosh_index import IndexDoc, SearchIndex  # noqa: E402
 
 QUERIES: list[tuple[str, str, dict]] = [
     # (category, query, filters)

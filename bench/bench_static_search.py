@@ -38,7 +38,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from site_builder import analysis, query  # noqa: E402
+from site_builder.search import analysis, query  # noqa: E402
 from site_builder.static_search import IndexDoc, StaticIndex  # noqa: E402
 
 WORK = REPO / "bench" / ".work"

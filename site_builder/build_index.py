@@ -37,7 +37,7 @@ def index_docs(archive: Archive, bodies: Bodies) -> list:
     """One IndexDoc per speech; the body text is read from the cache only if an index asks
     for it (they do so only for new or changed speeches), which keeps one-file builds cheap."""
     from .blocks import TEXT_VERSION
-    from .search_index import IndexDoc
+    from .model import IndexDoc
 
     class LazyDoc(IndexDoc):
         _digest: str  # the source's digest (set below, with the fields)
@@ -186,7 +186,7 @@ def _update_indexes(config: SiteConfig, docs: list, clock) -> tuple[dict, dict[s
 
 def _unindexable(docs: list) -> dict[str, str]:
     """{source: error} of the docs that an index's per-speech analysis fails on."""
-    from .search_index import analyse_doc as whoosh_analyse
+    from .search.whoosh_index import analyse_doc as whoosh_analyse
     from .static_search.analyser import analyse as static_analyse
 
     bad = {}
@@ -200,7 +200,7 @@ def _unindexable(docs: list) -> dict[str, str]:
 
 
 def _update_both(config: SiteConfig, docs: list, clock) -> dict:
-    from .search_index import SearchIndex
+    from .search.whoosh_index import SearchIndex
     from .static_search import StaticIndex
 
     stats: dict = {}

@@ -16,7 +16,7 @@ import zlib
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 
-from .analysis import fold
+from .search.analysis import fold
 
 MIN_SENTENCE = 6
 """Sentences shorter than this (after removing punctuation) are ignored: 同志们, 谢谢大家."""

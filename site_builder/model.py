@@ -1,16 +1,41 @@
-"""The archive in memory: speeches, and their grouping by year, meeting type and theme. No I/O."""
+"""The archive in memory: speeches, and their grouping by year, meeting type and theme; and
+``IndexDoc``, one speech as both search indexes see it. No I/O; light to import (a search needs
+only ``IndexDoc``)."""
 
 from __future__ import annotations
 
 import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-from .dates import PartialDate
 from .errors import Problem
-from .markup import Toc
-from .schema import SpeechMeta, slugify
-from .urls import UrlMap
+
+if TYPE_CHECKING:
+    from .dates import PartialDate
+    from .markup import Toc
+    from .schema import SpeechMeta
+    from .urls import UrlMap
+
+
+@dataclass(frozen=True)
+class IndexDoc:
+    """One speech as both indexes see it. ``body`` is its plain text, one line per block: line i is
+    the block ``#p{i+1}`` of its page (``blocks.py``); ``headings`` are the numbers of the lines that
+    are headings (0-based; the ranking weighs a term found in one)."""
+
+    id: str  # source path relative to the content dir, posix
+    url: str  # page path in the site
+    title: str
+    date: str  # "2020-03-05", "2020-03" or "2020"
+    year: int
+    meeting_type: str
+    themes: tuple[str, ...]
+    body: str  # plain text of the body (not folded)
+    fingerprint: str  # changes whenever anything above or below changes
+    speaker: str = ""
+    organization: str = ""
+    headings: tuple[int, ...] = ()
 
 
 @dataclass
@@ -85,6 +110,8 @@ class Archive:
 
 
 def _group(kind: str, label: str, speeches: list[Speech], names_of, order) -> Taxonomy:
+    from .schema import slugify  # schema reads YAML: imported when an archive is built, not for a search
+
     groups: dict[str, Term] = {}
     for speech in speeches:
         for name in names_of(speech):
@@ -146,6 +173,8 @@ def build_archive(
     ``published`` maps the output paths of the last build to the source that owned them: of
     speeches whose pages would be one file (the same path, or paths that differ only in case),
     the one that published it keeps it and the others are errors; with none of them, all are."""
+    from .schema import slugify
+
     problems: list[Problem] = []
     published = published or {}
     groups: dict[str, list[Speech]] = {}

@@ -38,8 +38,8 @@ from pathlib import Path
 
 import rjieba
 
-from . import analysis
 from .fileio import write_atomic
+from .search import analysis
 from .workers import mp_context, process_pool
 
 __all__ = ["compute_related", "keywords", "doc_keywords"]

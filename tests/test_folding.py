@@ -13,8 +13,8 @@ import pytest
 from conftest import speech
 from test_static_search import CHROMIUM, _render_search_page, _run, _search_url, browser, page, truth  # noqa: F401
 
-from site_builder import analysis, query
-from site_builder import search_index as wsi
+from site_builder.search import analysis, query
+from site_builder.search import whoosh_index as wsi
 from site_builder.static_search import IndexDoc, StaticIndex
 from site_builder.static_search import files as static_files
 
@@ -45,9 +45,9 @@ def test_the_table_and_the_generator_agree():
     path = Path(__file__).resolve().parents[1] / "tools" / "gen_fold_table.py"
     source = path.read_text("utf-8")
     assert "IGNORED" in source  # the generator is where the rule lives
-    table = json.loads((Path(analysis.__file__).parent / "data" / "fold.json").read_text("utf-8"))["fold"]
+    table = json.loads((Path(analysis.__file__).parents[1] / "data" / "fold.json").read_text("utf-8"))["fold"]
     assert {k for k, v in table.items() if v == ""} == set(INVISIBLE)
-    assert importlib.util.find_spec("site_builder.analysis")  # (the generator needs OpenCC to run)
+    assert importlib.util.find_spec("site_builder.search.analysis")  # (the generator needs OpenCC to run)
 
 
 def test_offsets_map_back_across_dropped_characters():

@@ -33,7 +33,7 @@ from hypothesis import strategies as st
 
 from site_builder.cli import main as cli_main
 from site_builder.config import load_config
-from site_builder.search_index import SearchIndex
+from site_builder.search.whoosh_index import SearchIndex
 
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "25"))
 BUILD_SECONDS = 60  # a build of five files; each file has a budget of loader.PARSE_SECONDS

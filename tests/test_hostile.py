@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 from site_builder import build as buildmod
 from site_builder import loader, markup
 from site_builder.config import load_config
-from site_builder.search_index import SearchIndex
+from site_builder.search.whoosh_index import SearchIndex
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -451,7 +451,7 @@ class _Killed(BaseException):
 
 
 def test_a_first_build_killed_during_the_whoosh_stage_leaves_no_index_to_answer_from(good, capsys, monkeypatch):
-    from site_builder import search_index
+    from site_builder.search import whoosh_index as search_index
 
     monkeypatch.setenv("SITE_BUILDER_NO_FORK", "1")
 

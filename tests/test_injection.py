@@ -467,7 +467,7 @@ def _search(site: Site, q: str, **filters) -> str:
 @pytest.mark.browser
 @pytest.mark.parametrize("q", QUERIES)
 def test_hostile_queries_never_run_and_are_echoed_as_text(browser, site, q):
-    from site_builder.query import QueryError, parse
+    from site_builder.search.query import QueryError, parse
 
     v = Visit(browser, _search(site, q), csp=False, wait_search=True)
     try:

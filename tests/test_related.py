@@ -10,7 +10,7 @@ from collections import Counter
 import pytest
 
 from site_builder import related
-from site_builder.search_index import IndexDoc
+from site_builder.search.whoosh_index import IndexDoc
 
 TOPICS = {
     "safety": "安全生产 隐患排查 应急管理 消防安全 危险化学品 事故 整改 安全责任 监管 防汛",

@@ -27,7 +27,7 @@ from urllib.parse import quote, unquote, urlencode
 import pytest
 from conftest import Site, speech
 
-from site_builder import analysis, query
+from site_builder.search import analysis, query
 
 REPO = Path(__file__).resolve().parents[1]
 SEEDS = REPO / "tests" / "fixtures" / "import" / "seeds"
@@ -174,7 +174,7 @@ def site(tmp_path_factory) -> Site:
 
 @pytest.fixture(scope="module")
 def index(site):
-    from site_builder.search_index import SearchIndex
+    from site_builder.search.whoosh_index import SearchIndex
 
     (whoosh,) = site.root.glob(".site_builder_cache/*/whoosh")
     idx = SearchIndex(whoosh)

@@ -14,12 +14,12 @@ from pathlib import Path
 import pytest
 from conftest import speech
 
-from site_builder import analysis, blocks, query
+from site_builder import blocks
 from site_builder.config import load_config
 from site_builder.loader import ParseSettings, parse_bytes
-from site_builder.search import passages, ranking
+from site_builder.search import analysis, passages, query, ranking
 from site_builder.search.terminal import width
-from site_builder.search_index import SearchIndex
+from site_builder.search.whoosh_index import SearchIndex
 
 # A body with every kind of block: headings of several levels, tight, loose and nested lists, a quote
 # of two paragraphs, a table, a definition list, empty paragraphs, raw HTML with loose text, a hard

@@ -20,10 +20,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from site_builder import analysis, fileio, query
-from site_builder import search_index as si
-from site_builder.search import whoosh_compat, whoosh_evaluate, whoosh_segments, whoosh_summary
-from site_builder.search_index import IndexDoc, SearchIndex
+from site_builder import fileio
+from site_builder.search import analysis, query, whoosh_compat, whoosh_evaluate, whoosh_segments, whoosh_summary
+from site_builder.search import whoosh_index as si
+from site_builder.search.whoosh_index import IndexDoc, SearchIndex
 
 REPO = Path(__file__).resolve().parents[1]
 SEEDS = REPO / "tests" / "fixtures" / "import" / "seeds"  # the two real seed speeches
@@ -632,7 +632,7 @@ def test_failed_update_keeps_previous_index(corpus, tmp_path, monkeypatch):
 KILL_SCRIPT = """
 import os, sys, pickle
 sys.path.insert(0, sys.argv[1])
-from site_builder import search_index as si
+from site_builder.search import whoosh_index as si
 docs = pickle.load(open(sys.argv[3], "rb"))
 calls = [0]
 where, when = sys.argv[4].split(":")
@@ -1002,7 +1002,7 @@ def test_whoosh_is_imported_without_urllib_request_which_is_real_when_asked_for(
     """`site-builder search` imports ``site_builder.search`` before Whoosh: ``whoosh.compat`` then
     gets a stand-in ``urlretrieve`` (no ``http.client``, ``email``, ``ssl``), which calls the real one."""
     code = (
-        "import sys, site_builder.search, site_builder.search_index, whoosh.compat\n"
+        "import sys, site_builder.search, site_builder.search.whoosh_index, whoosh.compat\n"
         "assert not [m for m in ('urllib.request', 'http.client', 'email', 'ssl') if m in sys.modules]\n"
         "path, _ = whoosh.compat.urlretrieve('data:,hello', 'got.txt')\n"
         "import urllib.request\n"

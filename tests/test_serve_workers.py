@@ -14,7 +14,7 @@ from conftest import speech
 
 from site_builder import serve as servermod
 from site_builder.config import load_config
-from site_builder.query import FilterError, QueryError
+from site_builder.search.query import FilterError, QueryError
 from site_builder.serve import search_workers
 from site_builder.serve.search import SearchPool, SearchUnavailable
 

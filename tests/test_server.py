@@ -18,14 +18,14 @@ import pytest
 from site_builder import build as buildmod
 from site_builder import serve as servermod
 from site_builder.config import load_config
-from site_builder.query import QueryError, parse
+from site_builder.search.query import QueryError, parse
 
 try:
-    from site_builder.search_index import SearchIndex
+    from site_builder.search.whoosh_index import SearchIndex
 except ImportError:  # the search module is not in this checkout
     SearchIndex = None
 
-needs_index = pytest.mark.skipif(SearchIndex is None, reason="site_builder.search_index is not available")
+needs_index = pytest.mark.skipif(SearchIndex is None, reason="site_builder.search.whoosh_index is not available")
 
 SECRET = "TOP-SECRET-MARKER-outside-output"
 

@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 from test_static_search import _tree, make_docs
 
-from site_builder import analysis
+from site_builder.search import analysis
 from site_builder.static_search import IndexDoc, StaticIndex, analyser, files, index, keys, wire
 
 

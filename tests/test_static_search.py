@@ -21,7 +21,7 @@ from urllib.parse import unquote, urlencode
 
 import pytest
 
-from site_builder import analysis, query
+from site_builder.search import analysis, query
 from site_builder.static_search import IndexDoc, StaticIndex
 
 REPO = Path(__file__).resolve().parents[1]

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from site_builder.analysis import fold
+from site_builder.search.analysis import fold
 
 REPO = Path(__file__).resolve().parents[1]
 OLD_PRINT = REPO / "tests" / "fixtures" / "folding" / "old_print.txt"

@@ -13,8 +13,8 @@ import time
 
 import pytest
 
-from site_builder import search_index
-from site_builder.search_index import IndexDoc, SearchIndex
+from site_builder.search import whoosh_index as search_index
+from site_builder.search.whoosh_index import IndexDoc, SearchIndex
 
 CHARS = "党建廉政队伍基层治理"  # 10 characters: doc i has CHARS[i % 10]
 

@@ -146,9 +146,9 @@ def search(query, sort, kwic, trend, limit, offset, as_json, as_csv, content, ou
              site-builder search 党建 --trend
              site-builder search 党建 --limit 1000 --csv > hits.csv
     """
-    from ..query import FilterError, QueryError
     from ..search import terminal
-    from ..search_index import SearchIndex
+    from ..search.query import FilterError, QueryError
+    from ..search.whoosh_index import SearchIndex
 
     if as_json and as_csv:
         raise click.UsageError("give --json or --csv, not both（--json 与 --csv 只能选一个）")

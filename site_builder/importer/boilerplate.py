@@ -12,7 +12,7 @@ import re
 from collections import Counter
 from dataclasses import dataclass
 
-from ..analysis import fold
+from ..search.analysis import fold
 
 _CJK_NAME = r"[\u3400-\u9fff·•](?:[ \u3000]?[\u3400-\u9fff·•]){1,4}"
 

@@ -7,8 +7,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from ..analysis import fold
 from ..dates import DateError, PartialDate, parse_date
+from ..search.analysis import fold
 
 _CN_DIGITS = {
     "〇": 0,

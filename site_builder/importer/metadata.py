@@ -25,7 +25,7 @@ import unicodedata
 from collections.abc import Sequence
 from collections.abc import Set as AbstractSet
 
-from ..analysis import fold
+from ..search.analysis import fold
 from . import datefind, people, vocabulary
 from .headings import marker_kind
 from .inferred import Metadata, Value

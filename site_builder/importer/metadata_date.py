@@ -9,8 +9,8 @@ import re
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from ..analysis import fold
 from ..dates import PartialDate
+from ..search.analysis import fold
 from . import datefind, people
 from .inferred import Metadata, Value
 from .layout import Line

@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from ..analysis import fold
+from ..search.analysis import fold
 
 #: Common Chinese surnames (single and compound): a name must start with one.
 SURNAMES = set(

@@ -17,8 +17,8 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from .. import frontmatter, schema
-from ..analysis import fold
 from ..config import SiteConfig
+from ..search.analysis import fold
 from ..textio import EncodingProblem, decode_utf8
 
 #: Meeting kinds recognised at the end of a meeting phrase even when no speech uses them yet.

@@ -21,8 +21,8 @@ from functools import lru_cache
 
 import numpy as np
 
-from ..analysis import _translate_table, fold
 from ..duplicates import MIN_SENTENCE
+from ..search.analysis import _translate_table, fold
 
 LINE = "\x00"  # a block boundary in the folded text (fold keeps it)
 _BASE = np.uint64(0x100000001B3)

@@ -18,8 +18,8 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ..analysis import fold_version, fold_with_offsets
 from ..fileio import write_atomic
+from ..search.analysis import fold_version, fold_with_offsets
 from .chars import CharStore
 from .find import MAX_PLACES, Table, extend, near_pairs
 from .layers import Layers

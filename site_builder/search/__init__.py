@@ -1,6 +1,7 @@
-"""What a search answer says besides the hit set: ranking (``ranking``), occurrences, the
-concordance (KWIC) and the trend by year (``passages``). Both indexes compute the same numbers:
-the Whoosh index (``search_index.py``) from its postings and stored texts, the browser from the
+"""Search: the text analysis (``analysis``), the query language (``query``), the Whoosh index
+(``whoosh_index`` and its parts ``whoosh_*``), and what an answer says besides the hit set:
+ranking (``ranking``), occurrences, the concordance (KWIC) and the trend by year (``passages``).
+Both indexes compute the same numbers: the Whoosh index from its postings and stored texts, the browser from the
 static index; ``ranking.reference`` computes them from the plain texts alone (tests, bench)."""
 
 

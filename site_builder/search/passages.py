@@ -27,7 +27,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 
-from .. import analysis
+from . import analysis
 
 CONTEXT = 30  # characters of context on each side of a KWIC match
 

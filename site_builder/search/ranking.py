@@ -47,9 +47,8 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from .. import analysis
-from .. import query as querymod
-from . import passages
+from . import analysis, passages
+from . import query as querymod
 
 K1 = 1.2
 B = 0.75

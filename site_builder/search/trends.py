@@ -19,11 +19,10 @@ import json
 from pathlib import Path
 
 from .. import __version__
-from ..query import QueryError
 from ..writer import write_file
+from .query import QueryError
 
 CACHE_FILE = "trends.json"
-_ANSWERING = ("search_index.py", "query.py", "analysis.py")  # with search/*.py: the code of an answer
 
 
 def _index_key(index_dir: Path, terms: tuple[str, ...]) -> str | None:
@@ -34,7 +33,7 @@ def _index_key(index_dir: Path, terms: tuple[str, ...]) -> str | None:
         return None
     package = Path(__file__).resolve().parent.parent
     code = hashlib.sha1(__version__.encode())
-    for path in sorted(package.joinpath("search").glob("*.py")) + [package / n for n in _ANSWERING]:
+    for path in sorted(package.joinpath("search").glob("*.py")):  # the code of an answer
         code.update(path.name.encode() + b"\0" + path.read_bytes())
     return hashlib.sha1(json.dumps([tocs, code.hexdigest(), list(terms)], ensure_ascii=False).encode()).hexdigest()
 
@@ -69,7 +68,7 @@ def term_trends(state_dir: Path, terms: tuple[str, ...]) -> list[dict]:
     from the Whoosh index in ``state_dir/whoosh`` (updated by this build)."""
     if not terms:
         return []
-    from ..search_index import SearchIndex
+    from .whoosh_index import SearchIndex
 
     index_dir = state_dir / "whoosh"
     key = _index_key(index_dir, terms)

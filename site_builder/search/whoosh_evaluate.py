@@ -7,9 +7,8 @@ from collections import Counter
 from collections.abc import Set as AbstractSet
 from itertools import chain, repeat
 
-from .. import analysis
-from .. import query as querymod
-from . import passages, ranking
+from . import analysis, passages, ranking
+from . import query as querymod
 from .whoosh_excerpts import _excerpt
 from .whoosh_records import _TEXT_CODEC, _unfold
 from .whoosh_snapshot import _Scan, _Snapshot

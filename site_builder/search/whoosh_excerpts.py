@@ -6,7 +6,7 @@ import html
 import re
 from collections.abc import Sequence
 
-from .. import analysis
+from . import analysis
 
 _PASSAGE = 80  # characters of a passage
 _LEAD = 20

@@ -1,4 +1,4 @@
-"""A speech as the Whoosh index stores it: ``IndexDoc``, the format constants, its keys (grams), and its
+"""A speech as the Whoosh index stores it (from ``model.IndexDoc``): the format constants, its keys (grams), and its
 record (metadata, folded search text, the patches that give the original body back)."""
 
 from __future__ import annotations
@@ -10,12 +10,12 @@ import zlib
 from array import array
 from collections import Counter, deque
 from collections.abc import Sequence
-from dataclasses import dataclass
 from functools import lru_cache
 from itertools import accumulate
 from operator import add
 
-from .. import analysis
+from ..model import IndexDoc
+from . import analysis
 
 #: Bump when the on-disk layout or the analysis changes; an index of another version is rebuilt.
 FORMAT_VERSION = f"6-{analysis.fold_version()}"  # 6: speaker, organisation, headings; bodies one line per block (#13)  (+ the folding table's digest)
@@ -33,26 +33,6 @@ _STORE_END = b"SBGTEND1"
 # UTF-8 (a third less to store and to scan); a match only counts at an even offset.
 _TEXT_CODEC = "utf-16-le"
 _INT = struct.Struct("!i")
-
-
-@dataclass(frozen=True)
-class IndexDoc:
-    """One speech as both indexes see it. ``body`` is its plain text, one line per block: line i is
-    the block ``#p{i+1}`` of its page (``blocks.py``); ``headings`` are the numbers of the lines that
-    are headings (0-based; the ranking weighs a term found in one)."""
-
-    id: str  # source path relative to the content dir, posix
-    url: str  # page path in the site
-    title: str
-    date: str  # "2020-03-05", "2020-03" or "2020"
-    year: int
-    meeting_type: str
-    themes: tuple[str, ...]
-    body: str  # plain text of the body (not folded)
-    fingerprint: str  # changes whenever anything above or below changes
-    speaker: str = ""
-    organization: str = ""
-    headings: tuple[int, ...] = ()
 
 
 def heading_text(body: str, headings: Sequence[int]) -> str:

@@ -23,10 +23,9 @@ from whoosh.codec.whoosh3 import WHOOSH3_HEADER_MAGIC
 from whoosh.filedb.filestore import FileStorage
 from whoosh.system import pack_ushort
 
-from .. import analysis
 from ..fileio import atomic_open
 from ..workers import mp_context
-from . import whoosh_compat
+from . import analysis, whoosh_compat
 from .whoosh_records import (
     _INT,
     _META_FIELDS,

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from http import HTTPStatus
 from urllib.parse import urlsplit
 
-from ..query import FilterError, QueryError
+from ..search.query import FilterError, QueryError
 from . import livereload
 from .errors import BadRequest, Forbidden
 from .files import FileChunks, contained, open_version, resolve

@@ -33,7 +33,12 @@ class BuildCrashed(Exception):
         self.details = details
 
 
-WARM_MODULES = ("site_builder.build", "site_builder.related", "site_builder.search_index", "site_builder.static_search")
+WARM_MODULES = (
+    "site_builder.build",
+    "site_builder.related",
+    "site_builder.search.whoosh_index",
+    "site_builder.static_search",
+)
 
 
 def _build_worker(conn) -> None:

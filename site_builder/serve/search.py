@@ -11,7 +11,7 @@ from collections import OrderedDict
 from pathlib import Path
 from urllib.parse import parse_qs
 
-from ..query import MAX_QUERY_CHARS, FilterError, parse_year
+from ..search.query import MAX_QUERY_CHARS, FilterError, parse_year
 from .errors import BadRequest
 from .limits import (
     CACHE_BYTES,
@@ -39,7 +39,7 @@ class SearchUnavailable(Exception):
 
 def _default_index_factory(index_dir: Path):
     try:
-        from ..search_index import SearchIndex
+        from ..search.whoosh_index import SearchIndex
     except ImportError:
         raise SearchUnavailable("这份 site-builder 没有安装全文检索模块") from None
     return SearchIndex(index_dir)

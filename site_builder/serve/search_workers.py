@@ -18,7 +18,7 @@ from concurrent.futures import TimeoutError as FutureTimeout
 from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 
-from ..query import FilterError, QueryError
+from ..search.query import FilterError, QueryError
 from .limits import SEARCH_TIMEOUT
 
 DIED = "检索进程意外退出，这次检索没有完成，请重试（a search worker died）"
@@ -43,7 +43,7 @@ def _index(index_dir: str, epoch: int):
     if _open is not None and _open[:2] == (index_dir, epoch):
         return _open[2]
     _close()
-    from ..search_index import SearchIndex
+    from ..search.whoosh_index import SearchIndex
 
     index = SearchIndex(Path(index_dir))
     if not index.exists():

@@ -17,25 +17,7 @@ Modules, in the order the data flows:
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
+from ..model import IndexDoc  # the record both indexes read
 from .index import StaticIndex
-
-try:  # the build passes search_index.IndexDoc; keep a local twin so this package stands alone
-    from ..search_index import IndexDoc
-except ImportError:  # pragma: no cover - only before search_index exists
-
-    @dataclass(frozen=True)
-    class IndexDoc:  # type: ignore[no-redef]
-        id: str
-        url: str
-        title: str
-        date: str
-        year: int
-        meeting_type: str
-        themes: tuple
-        body: str
-        fingerprint: str
-
 
 __all__ = ["IndexDoc", "StaticIndex"]

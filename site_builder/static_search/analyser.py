@@ -21,8 +21,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .. import analysis
 from ..fileio import write_atomic
+from ..search import analysis
 from .keys import SEC_RANK, SECTIONS, group_starts, key_strs, khash_np, seg_index, vlq_np
 from .wire import HEAD, json_text, vlq
 

@@ -19,8 +19,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .. import analysis
 from ..fileio import write_atomic
+from ..search import analysis
 from . import wire
 from .analyser import KREC, PREC
 from .files import peak_rss_mb, put

@@ -27,8 +27,8 @@ from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
 
-from .. import analysis
 from ..fileio import write_atomic
+from ..search import analysis
 from .analyser import analyse_to, arrays_path, read_payload, reanalyse_to
 from .assembly import assemble_shard, facets_file, fold_files, manifest_files, meta_file, reverse_files
 from .files import file_names, listing, process_pool, put, remove_unnamed, tag_of

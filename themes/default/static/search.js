@@ -1,7 +1,7 @@
 /* In-browser search over the static index written by site_builder/static_search/ (its format: wire.py).
  *
  * Same answers as `site-builder search`: the query parser below is a line-by-line port of
- * site_builder/query.py, folding uses the table of site_builder/analysis.py (data/fold.json,
+ * site_builder/search/query.py, folding uses the table of site_builder/search/analysis.py (data/fold.json,
  * shipped in shards, search/f/*.js), the year filter is search_index._parse_year, and hits are
  * ranked with search_index's formula from the counts the index ships (same scores, same order).
  * Index files are classic scripts that call __ssLoad(name, data), so everything works from file://

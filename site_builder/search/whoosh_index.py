@@ -103,14 +103,14 @@ from pathlib import Path
 from whoosh import index as windex
 from whoosh.filedb.filestore import FileStorage
 
+from ..fileio import TEMP_NAME, write_atomic
 from . import query as querymod
-from .fileio import TEMP_NAME, write_atomic
-from .search import ranking, whoosh_compat
+from . import ranking, whoosh_compat
 
 # The parts in search/whoosh_*.py, under the names they had here (tests and tools use them).
-from .search.whoosh_evaluate import _PROOF_MIN, _Answer, _facet_dicts, _Filters, _parse_year, _TermInfo  # noqa: F401
-from .search.whoosh_excerpts import _PASSAGE, _excerpt  # noqa: F401
-from .search.whoosh_records import (  # noqa: F401
+from .whoosh_evaluate import _PROOF_MIN, _Answer, _facet_dicts, _Filters, _parse_year, _TermInfo  # noqa: F401
+from .whoosh_excerpts import _PASSAGE, _excerpt  # noqa: F401
+from .whoosh_records import (  # noqa: F401
     _VERSION_FILE,
     FORMAT_VERSION,
     GRAM_FIELD,
@@ -126,7 +126,7 @@ from .search.whoosh_records import (  # noqa: F401
     analyse_doc,
     heading_text,
 )
-from .search.whoosh_segments import (  # noqa: F401
+from .whoosh_segments import (  # noqa: F401
     _PARALLEL_MIN,
     _SEGMENT_DOCS,
     GramCounts,
@@ -137,8 +137,8 @@ from .search.whoosh_segments import (  # noqa: F401
     _write_segment,
     _write_segments,
 )
-from .search.whoosh_snapshot import _date_key, _Memo, _read_postings, _Scan, _Snapshot, _Store  # noqa: F401
-from .search.whoosh_summary import summary_path
+from .whoosh_snapshot import _date_key, _Memo, _read_postings, _Scan, _Snapshot, _Store  # noqa: F401
+from .whoosh_summary import summary_path
 
 __all__ = ["IndexDoc", "SearchIndex", "FORMAT_VERSION"]
 
