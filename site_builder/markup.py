@@ -30,7 +30,7 @@ import nh3
 from markdown.extensions.toc import slugify_unicode
 
 from . import markdown_compat
-from .blocks import block_lines, number_blocks
+from .blocks import VOID, block_lines, number_blocks
 
 _EXTENSIONS = ["extra", "sane_lists", "toc"]
 # marker "": a "[TOC]" line stays text (the speech page shows the table of contents already, and
@@ -228,22 +228,8 @@ _ABBREVIATION = re.compile(r"[ ]{0,3}\*\[")
 _CLOSED = re.compile(r"<[^<>]*>")
 _HTML_TAG = re.compile(r"<(/?)([A-Za-z][A-Za-z0-9-]*)[^<>]*?(/?)>")
 # Elements without content, or whose end tag may be left out: they do not nest.
-_FLAT_TAGS = frozenset(
+_FLAT_TAGS = VOID | frozenset(
     [
-        "area",
-        "base",
-        "br",
-        "col",
-        "embed",
-        "hr",
-        "img",
-        "input",
-        "link",
-        "meta",
-        "param",
-        "source",
-        "track",
-        "wbr",
         "p",
         "li",
         "dt",
