@@ -10,8 +10,8 @@ optionally a speaker and an organization.
 
 The text is built from a Zipf-weighted vocabulary of a few thousand words and phrases, sentence
 templates, and theme-specific vocabulary (a speech about 安全生产 uses safety words far more often),
-with occasional sentences from the real seed speeches in ``tests/fixtures/import/seeds/*.txt`` (copies
-of ``../shared/seeds``, kept in the repository). Rare words really are rare: most terms occur in only some documents, so
+with occasional sentences from the real seed speeches in ``tests/fixtures/import/seeds/*.txt`` (kept in the
+repository). Rare words really are rare: most terms occur in only some documents, so
 search benchmarks see realistic posting lists. Standard library only.
 """
 

@@ -2,7 +2,7 @@
 
 The rules, each enforced here so that a test breaking one fails:
 
-* **Hermetic**: a test reads nothing beside the repository (no ``../shared``): every input lives in
+* **Hermetic**: a test reads nothing beside the repository (no data folder beside it): every input lives in
   ``tests/fixtures/``. An audit hook refuses opening or listing a path in the folder that holds
   the repository unless it is inside the repository (or a temporary or system folder).
 * **Deterministic**: with ``CI`` set, Hypothesis runs the ``ci`` profile (derandomised: the same
@@ -26,7 +26,7 @@ from site_builder.cli import main as cli_main
 
 REPO = Path(__file__).resolve().parents[1]
 FIXTURES = REPO / "tests" / "fixtures"
-#: The two real seed speeches (copies of ``../shared/seeds/*.txt``; read-only).
+#: The two real seed speeches (copies of the seed speeches the project started from; read-only).
 SEEDS = FIXTURES / "import" / "seeds"
 
 
@@ -47,7 +47,7 @@ settings.load_profile("ci" if ci() else "default")
 
 # -- hermetic: nothing beside the repository is read --------------------------------------------
 class ReadOutsideRepository(AssertionError):
-    """A test opened or listed a path beside the repository (e.g. ../shared)."""
+    """A test opened or listed a path beside the repository (e.g. a data folder next to it)."""
 
 
 #: Node ids of tests whose purpose is to read beside the repository (none today; such a test
@@ -78,7 +78,7 @@ def _neighbours() -> frozenset[str]:
         return frozenset()
 
 
-#: What lay beside the repository when the tests started (../shared, other checkouts …).
+#: What lay beside the repository when the tests started (data folders, other checkouts …).
 _NEIGHBOURS = _neighbours()
 
 

@@ -98,16 +98,17 @@ def test_this_run_uses_the_profile_its_environment_asks_for():
 
 
 def test_reading_beside_the_repository_fails(request):
-    beside = REPO.parent / "shared" / "seeds"
+    # A folder beside the repository (as a neighbouring data folder would be); the audit hook
+    # refuses the open and the listing before the system is asked, so it need not exist.
+    beside = REPO.parent / "not-part-of-this-repository" / "seeds"
     try:
         with (
             pytest.raises(conftest.ReadOutsideRepository, match="outside the repository"),
             open(beside / "000_87d2a4315d1eeebf.txt", encoding="utf-8"),
         ):
             pass
-        if beside.is_dir():  # listing is audited only when there is a folder to list (CI has ../shared)
-            with pytest.raises(conftest.ReadOutsideRepository):
-                sorted(beside.glob("*.txt"))
+        with pytest.raises(conftest.ReadOutsideRepository):
+            os.listdir(beside)
         assert conftest.reads_beside[request.node.nodeid]  # even when swallowed, the test fails
     finally:
         conftest.reads_beside.pop(request.node.nodeid, None)
@@ -115,7 +116,7 @@ def test_reading_beside_the_repository_fails(request):
     assert not conftest.beside_repository(str(SEEDS / "000_87d2a4315d1eeebf.txt"))
     assert not conftest.beside_repository(str(REPO))
     assert not conftest.beside_repository(sys.prefix)
-    assert conftest.beside_repository(str(REPO.parent / "shared"))
+    assert conftest.beside_repository(str(beside.parent))
     assert conftest.beside_repository(str(REPO.parent / (REPO.name + "-other") / "x"))
 
 
