@@ -72,31 +72,6 @@ MAX_PARAGRAPH = 3000
 TITLE_EXTRA = 6
 TITLE_RATIO = 0.9
 
-REPORT_COLUMNS = [
-    "file",
-    "status",
-    "target",
-    "title",
-    "title_source",
-    "date",
-    "date_source",
-    "speaker",
-    "speaker_source",
-    "organization",
-    "organization_source",
-    "location",
-    "location_source",
-    "meeting_type",
-    "meeting_type_source",
-    "themes",
-    "themes_source",
-    "review",
-    "dropped",
-    "duplicates",
-    "notes",
-]
-
-
 # ------------------------------------------------------------------------------------------ running
 
 
