@@ -42,22 +42,25 @@ def _config(content, output, **extra):
     return config, warnings
 
 
+content_option = click.option(
+    "--content",
+    "content",
+    type=click.Path(file_okay=False),
+    default=None,
+    help="Folder of speech Markdown files (default: content/).",
+)
+output_option = click.option(
+    "--output",
+    "output",
+    type=click.Path(file_okay=False),
+    default=None,
+    help="Output folder (default: output/, or output_dir in pyproject.toml).",
+)
+
+
 def content_options(f):
-    f = click.option(
-        "--output",
-        "output",
-        type=click.Path(file_okay=False),
-        default=None,
-        help="Output folder (default: output/, or output_dir in pyproject.toml).",
-    )(f)
-    f = click.option(
-        "--content",
-        "content",
-        type=click.Path(file_okay=False),
-        default=None,
-        help="Folder of speech Markdown files (default: content/).",
-    )(f)
-    return f
+    """``--content`` and ``--output`` (the folders every command that reads the archive takes)."""
+    return content_option(output_option(f))
 
 
 @click.group(context_settings=CONTEXT)

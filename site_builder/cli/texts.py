@@ -9,7 +9,17 @@ import click
 
 from ..errors import SiteBuilderError
 from ..report import print_problems, say
-from .common import CONTEXT, CommandError, _config, _stdout, _write_out, cli, content_options, show_error
+from .common import (
+    CONTEXT,
+    CommandError,
+    _config,
+    _stdout,
+    _write_out,
+    cli,
+    content_option,
+    content_options,
+    show_error,
+)
 
 
 @cli.command(context_settings=CONTEXT)
@@ -81,13 +91,7 @@ def compare(a, b, as_json, html_file, content, output):
     help="CSV (one header row) or JSON Lines (one object a line).",
 )
 @click.option("--text", "with_text", is_flag=True, help="Add a 'text' column: the plain text of the speech.")
-@click.option(
-    "--content",
-    "content",
-    type=click.Path(file_okay=False),
-    default=None,
-    help="Folder of speech Markdown files (default: content/).",
-)
+@content_option
 @click.option(
     "--output",
     "out_file",
@@ -149,13 +153,7 @@ def export(fmt, with_text, content, out_file):
     metavar="N",
     help="Passages of at least N characters (default: reuse_min_chars in pyproject.toml, 30).",
 )
-@click.option(
-    "--content",
-    "content",
-    type=click.Path(file_okay=False),
-    default=None,
-    help="Folder of speech Markdown files (default: content/).",
-)
+@content_option
 def reuse(speech, as_json, min_chars, content):
     """List passages found in more than one speech (与其他讲话相同的段落), with the paragraph of
     each place (url: the page and #p<n>); with SPEECH (its file or page URL), only its passages.

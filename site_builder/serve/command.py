@@ -10,6 +10,7 @@ from pathlib import Path
 
 import click
 
+from ..cli.common import content_options
 from ..config import SiteConfig, load_config
 from ..errors import SiteBuilderError
 from ..workers import avoid_fork_by_default
@@ -153,20 +154,7 @@ def initial_build(config: SiteConfig, warnings: list, log) -> None:
     show_default=True,
     help="Port to listen on (0: any free port).",
 )
-@click.option(
-    "--content",
-    "content",
-    type=click.Path(file_okay=False),
-    default=None,
-    help="Folder of speech Markdown files (default: content/).",
-)
-@click.option(
-    "--output",
-    "output",
-    type=click.Path(file_okay=False),
-    default=None,
-    help="Output folder (default: output/, or output_dir in pyproject.toml).",
-)
+@content_options
 @click.option("--drafts", is_flag=True, help="Include speeches marked draft: true.")
 @click.option("--no-watch", is_flag=True, help="Do not rebuild when content, themes or settings change.")
 @click.option("--no-reload", is_flag=True, help="Do not reload open pages after a rebuild.")
