@@ -87,7 +87,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--json", help="results file (default WORK/scale-<n>-<time>.json)")
     args = ap.parse_args(argv)
     tools = set(args.tools.split(","))
-    work = Path(args.work)
+    work = Path(args.work).resolve()  # the tools run in their own folders
     work.mkdir(parents=True, exist_ok=True)
     out_json = Path(args.json or work / f"scale-{args.n}-{time.strftime('%Y%m%d-%H%M%S')}.json")
     record: dict = {
