@@ -21,7 +21,15 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from site_builder import fileio
-from site_builder.search import analysis, query, whoosh_compat, whoosh_evaluate, whoosh_segments, whoosh_summary
+from site_builder.search import (
+    analysis,
+    query,
+    whoosh_compat,
+    whoosh_evaluate,
+    whoosh_records,
+    whoosh_segments,
+    whoosh_summary,
+)
 from site_builder.search import whoosh_index as si
 from site_builder.search.whoosh_index import IndexDoc, SearchIndex
 
@@ -172,6 +180,55 @@ def test_fast_grams_equal_analysis_grams(text):
 def test_fast_grams_on_corpus(corpus):
     for t in _texts(corpus)[:200]:
         assert si._grams(t) == analysis.grams(t)
+
+
+def _grams_of_postings(packed) -> dict:
+    """{key: count} of one document's packed postings (whoosh_segments._gram_postings)."""
+    out = {}
+    for p in packed.tolist():
+        key, count = p >> whoosh_segments._KEY_SHIFT, p & 255
+        assert (p >> 8) & ((1 << whoosh_segments._DOC_BITS) - 1) == 7
+        out[whoosh_segments._gram_term(key).decode("utf-8", "surrogatepass")] = count
+    return out
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.text(alphabet=st.sampled_from(list("党建队伍员 \x00ab1２") + ["\u3000", "\U00020000", "\ud800"]), max_size=30)
+)
+def test_packed_postings_are_the_grams(text):
+    # The bulk writer's integer keys, in sorted order, are the grams in code point order, with
+    # their counts (capped at 255); the document number rides along.
+    folded = analysis.fold(text)
+    packed = whoosh_segments._gram_postings(folded, 7)
+    assert packed.tolist() == sorted(packed.tolist())
+    assert list(_grams_of_postings(packed)) == sorted(si._grams(folded))
+    assert _grams_of_postings(packed) == {g: min(c, 255) for g, c in si._grams(folded).items()}
+
+
+def test_packed_postings_cap_counts():
+    packed = whoosh_segments._gram_postings("党" * 300, 7)
+    assert _grams_of_postings(packed) == {"党": 255, "党党": 255}
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.text(
+        alphabet=st.sampled_from(list("黨建党ＡBｃ１2 \u3000\n\tﬁ，。（）：\u200b") + ["\U00020000", "Ⅻ", "\ud800"]),
+        max_size=40,
+    )
+)
+def test_table_fold_equals_fold(body):
+    # The numpy fold of the records equals analysis.fold where it applies, and its patches those
+    # of the character scan; where it does not (a character folding to none or several, or outside
+    # the BMP) it says so.
+    fast = whoosh_records._fold_one_to_one(body)
+    folded = analysis.fold(body)
+    if fast is None:
+        assert not analysis.folds_one_to_one(body, folded) or any(c >= "\U00010000" for c in body)
+        return
+    assert fast[0] == folded
+    assert si._patches(body, fast[1]) == si._patches(body)
 
 
 # ----------------------------------------------------------------------------- hit sets

@@ -74,8 +74,8 @@ Updating
 ========
 
 ``update(docs)`` compares each speech's fingerprint with the indexed one. When at least
-half of the archive is new or changed, everything is written afresh (two worker
-processes, one segment each) and the old segments are dropped; otherwise the changed and
+half of the archive is new or changed, everything is written afresh (segments of up to
+5,000 speeches, in worker processes when there are several) and the old segments are dropped; otherwise the changed and
 removed speeches are deleted (``delete_by_term("id", …)``), the new versions written as a
 new segment, and segments are merged log-structurally (four of a similar size into one;
 mostly-deleted ones rewritten). Either way the answers equal those of a clean build.

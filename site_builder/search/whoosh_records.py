@@ -79,10 +79,56 @@ def _changed_chars() -> tuple[re.Pattern, dict]:
     return re.compile("[" + "".join(re.escape(c) for c in bmp) + "\U00010000-\U0010ffff]"), table
 
 
-def _patches(body: str) -> bytes:
+@lru_cache(maxsize=1)
+def _fold_lut():
+    """Code point → folded code point for the BMP; ``_ODD`` where a character folds to other than
+    exactly one character (those texts are folded by ``analysis.fold`` itself)."""
+    import numpy as np
+
+    lut = np.arange(0x10000, dtype=np.uint32)
+    for code, out in analysis._translate_table().items():
+        if code < 0x10000:
+            lut[code] = ord(out) if len(out) == 1 else _ODD
+    return lut
+
+
+_ODD = 0xFFFFFFFF
+
+
+def _fold_one_to_one(text: str):
+    """(``analysis.fold(text)``, the positions of the characters that folding changed, ascending) when
+    every character of ``text`` is in the BMP and folds to exactly one character (the usual case:
+    folded with a table lookup in numpy, ten times faster than ``str.translate``); else None."""
+    import numpy as np
+
+    raw = np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+    if not raw.size:
+        return text, np.zeros(0, dtype=np.int64)
+    if int(raw.max()) >= 0x10000:
+        return None
+    folded = _fold_lut()[raw]
+    if int(folded.max()) == _ODD:
+        return None
+    return folded.tobytes().decode("utf-32-le", "surrogatepass"), np.flatnonzero(folded != raw)
+
+
+def _pack_patches(count: int, one_to_one: bool, deltas: bytes, chars: str) -> bytes:
+    return zlib.compress(
+        struct.pack("<IB", count, one_to_one) + deltas + chars.encode(_TEXT_CODEC, "surrogatepass"),
+        1,
+    )
+
+
+def _patches(body: str, changed=None) -> bytes:
     """The original characters of ``body`` that folding changed, with their positions
     (delta-encoded), compressed: about 1 KB per speech, a tenth of the zlib'd body. A flag
-    says whether every one of them folded to exactly one character (the usual case)."""
+    says whether every one of them folded to exactly one character (the usual case).
+    ``changed``: those positions when ``body`` folds one to one (``_fold_one_to_one``)."""
+    if changed is not None:
+        import numpy as np
+
+        deltas = np.diff(changed, prepend=0).astype(np.uint32).tobytes()
+        return _pack_patches(len(changed), True, deltas, "".join(map(body.__getitem__, changed.tolist())))
     pattern, table = _changed_chars()
     pos = array("I")
     chars = []
@@ -96,10 +142,7 @@ def _patches(body: str) -> bytes:
         last = i
         chars.append(c)
     one_to_one = all(len(table[ord(c)]) == 1 for c in set(chars))
-    return zlib.compress(
-        struct.pack("<IB", len(pos), one_to_one) + pos.tobytes() + "".join(chars).encode(_TEXT_CODEC, "surrogatepass"),
-        1,
-    )
+    return _pack_patches(len(pos), one_to_one, pos.tobytes(), "".join(chars))
 
 
 def _unfold(folded_body: str, patches: bytes) -> str:
@@ -129,6 +172,7 @@ def _unfold(folded_body: str, patches: bytes) -> str:
 
 
 def _record_from_doc(doc: IndexDoc) -> Record:
+    body = doc.body  # a LazyDoc reads it from the build cache: once
     # The first len(_META_FIELDS) are also Whoosh stored fields; the rest live in the text store.
     meta = (
         doc.id,
@@ -141,10 +185,13 @@ def _record_from_doc(doc: IndexDoc) -> Record:
         doc.fingerprint,
         doc.speaker or "",
         doc.organization or "",
-        heading_text(doc.body, doc.headings),
+        heading_text(body, doc.headings),
     )
-    folded = analysis.search_text(doc.title, doc.body)
-    return meta, folded, _patches(doc.body)
+    fast = _fold_one_to_one(body)
+    if fast is None:
+        return meta, analysis.search_text(doc.title, body), _patches(body)
+    # analysis.search_text(doc.title, body), with the body folded by _fold_one_to_one
+    return meta, analysis.fold(doc.title) + analysis.SEPARATOR + fast[0], _patches(body, fast[1])
 
 
 def analyse_doc(doc: IndexDoc) -> tuple[Record, Counter]:

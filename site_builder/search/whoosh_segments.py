@@ -9,12 +9,11 @@ import struct
 import traceback
 import zlib
 from array import array
-from collections import defaultdict, deque
 from collections.abc import Callable, Iterable, Sequence
-from itertools import chain, repeat
-from operator import and_, or_, rshift, sub
+from itertools import chain
+from operator import sub
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from whoosh import fields as wfields
 from whoosh import formats as wformats
@@ -26,6 +25,10 @@ from whoosh.system import pack_ushort
 from ..fileio import atomic_open
 from ..workers import mp_context
 from . import analysis, whoosh_compat
+
+if TYPE_CHECKING:
+    import numpy as np
+
 from .whoosh_records import (
     _INT,
     _META_FIELDS,
@@ -38,7 +41,6 @@ from .whoosh_records import (
     INDEXNAME,
     IndexDoc,
     Record,
-    _grams,
     _record_from_doc,
     _store_name,
 )
@@ -48,7 +50,8 @@ _BLOCK = 1024
 _ZLEVEL = 3
 # Documents per segment written in one go (bounds the writer's memory).
 _SEGMENT_DOCS = 5000
-# Below this many documents to (re)index, do it in this process; above, use worker processes.
+# Below this many documents to (re)index, or when they fit in one segment, do it in this process;
+# above, use worker processes (one segment each).
 _PARALLEL_MIN = 400
 
 
@@ -196,10 +199,6 @@ class _TermWriter:
         self.fw.close()
 
 
-def _new_uint_array():
-    return array("I")
-
-
 class _StoreWriter:
     """The text store of a segment being written (``gt_<segment id>.bin``): per document its folded
     text (UTF-16-LE, at an even offset) and its patches; then the footer with the metadata."""
@@ -249,10 +248,39 @@ class _StoreWriter:
         os.fsync(out.fileno())
 
 
+# A gram key as an integer: a character c alone is c << 21, a pair (c, d) is c << 21 | (d + 1), so
+# integer order is the keys' code point order ("a" < "ab" < "b"). A posting packs key << 22 | the
+# document's number << 8 | its count (at most 255): sorting the packed postings of a segment puts
+# them in term order, then document order, which is what the W3 writer needs.
+_CHAR_BITS = 21
+_CHAR_MASK = (1 << _CHAR_BITS) - 1
+_DOC_BITS = 14
+_KEY_SHIFT = 8 + _DOC_BITS
+assert _SEGMENT_DOCS <= 1 << _DOC_BITS
+
+
+def _gram_postings(folded: str, dn: int) -> np.ndarray:
+    """The packed postings of one folded search text (the keys of ``_grams`` with their counts), sorted."""
+    import numpy as np  # here, not on import: a search loads this module too
+
+    codes = np.frombuffer(folded.encode("utf-32-le", "surrogatepass"), dtype=np.uint32).astype(np.uint64)
+    ok = (codes != 32) & (codes != 0)  # " " and analysis.SEPARATOR are never in a key
+    first = codes << np.uint64(_CHAR_BITS)
+    both = ok[:-1] & ok[1:]
+    keys = np.concatenate((first[ok], first[:-1][both] | (codes[1:][both] + np.uint64(1))))
+    if not len(keys):
+        return keys
+    keys.sort()
+    starts = np.flatnonzero(np.concatenate(([True], keys[1:] != keys[:-1])))
+    counts = np.minimum(np.diff(np.append(starts, len(keys))), 255).astype(np.uint64)
+    return (keys[starts] << np.uint64(_KEY_SHIFT)) | np.uint64(dn << 8) | counts
+
+
 def _write_documents(
-    pdw, schema, store: _StoreWriter, records: Iterable[Record], postings, ids: list[str], tick
+    pdw, schema, store: _StoreWriter, records: Iterable[Record], postings: list, ids: list[str], tick
 ) -> int:
-    """Each record's stored fields, text and gram postings; returns the number of documents."""
+    """Each record's stored fields and text; its packed gram postings appended to ``postings``;
+    returns the number of documents."""
     fieldobjs = [schema[name] for name in _META_FIELDS]
     n = 0
     for dn, (meta, folded, patches) in enumerate(records):
@@ -260,17 +288,7 @@ def _write_documents(
         for name, fobj, value in zip(_META_FIELDS, fieldobjs, meta):
             pdw.add_field(name, fobj, value, None)
         pdw.finish_doc()
-        grams = _grams(folded)
-        # Invert: append (docnum << 8 | count capped at 255) to each key's posting
-        # array; all in C (map over bound methods), about 0.3 µs per posting.
-        deque(
-            map(
-                array.append,
-                map(postings.__getitem__, grams.keys()),
-                map(or_, repeat(dn << 8), map(min, grams.values(), repeat(255))),
-            ),
-            0,
-        )
+        postings.append(_gram_postings(folded, dn))
         store.add(meta, folded, patches)
         ids.append(meta[0])
         n = dn + 1
@@ -279,21 +297,34 @@ def _write_documents(
     return n
 
 
-def _write_postings(fw, schema, postings: dict, ids: list[str], n: int) -> None:
+def _gram_term(key: int) -> bytes:
+    second = key & _CHAR_MASK
+    term = chr(key >> _CHAR_BITS) + chr(second - 1) if second else chr(key >> _CHAR_BITS)
+    return term.encode("utf-8", "surrogatepass")
+
+
+def _write_postings(fw, schema, postings: list, ids: list[str], n: int) -> None:
     """The gram field's postings, then the id field's (term-index keys must increase)."""
+    import numpy as np
+
     tw = _TermWriter(fw)
     tw.start_field(GRAM_FIELD, schema[GRAM_FIELD])
     add_term = tw.add
-    # str order is code point order, which is UTF-8 byte order.
-    for key in sorted(postings):
-        packed = postings[key]
-        add_term(
-            key.encode("utf-8", "surrogatepass"),
-            list(map(rshift, packed, repeat(8))),
-            bytes(map(and_, packed, repeat(255))),
-        )
-    tw.fw.finish_field()
+    packed = np.concatenate(postings) if postings else np.zeros(0, dtype=np.uint64)
     postings.clear()
+    packed.sort()  # term order (code point order is UTF-8 byte order), then document order
+    keys = packed >> np.uint64(_KEY_SHIFT)
+    starts = np.flatnonzero(np.concatenate(([True], keys[1:] != keys[:-1]))) if len(keys) else keys
+    terms = keys[starts].tolist()
+    del keys
+    counts = (packed & np.uint64(255)).astype(np.uint8).tobytes()
+    docs = ((packed >> np.uint64(8)) & np.uint64((1 << _DOC_BITS) - 1)).astype(np.uint16)
+    del packed
+    bounds = starts.tolist() + [len(docs)]
+    for t, key in enumerate(terms):
+        lo, hi = bounds[t], bounds[t + 1]
+        add_term(_gram_term(key), docs[lo:hi].tolist(), counts[lo:hi])
+    tw.fw.finish_field()
     tw.start_field(ID_FIELD, schema[ID_FIELD])
     for dn in sorted(range(n), key=ids.__getitem__):
         add_term(ids[dn].encode("utf-8", "surrogatepass"), [dn], None)
@@ -308,7 +339,7 @@ def _write_segment(
     segment = codec.new_segment(storage, INDEXNAME)
     pdw = codec.per_document_writer(storage, segment)
     fw = codec.field_writer(storage, segment)
-    postings: defaultdict = defaultdict(_new_uint_array)
+    postings: list = []
     ids: list[str] = []
     final = index_dir / _store_name(segment.segment_id())
     try:
@@ -332,19 +363,15 @@ def _chunks(seq: Sequence, size: int) -> list[Sequence]:
     return [seq[i : i + size] for i in range(0, len(seq), size)] if seq else []
 
 
-def _segment_docs(n: int, workers: int) -> int:
-    per = -(-n // max(workers, 1))
-    return max(1, min(_SEGMENT_DOCS, per))
+def _segment_docs(n: int) -> int:
+    """Documents per segment: as few segments as ``_SEGMENT_DOCS`` allows, of even sizes (one
+    segment is smaller on disk and faster to search than two halves: each holds its own terms)."""
+    return max(1, -(-n // -(-n // _SEGMENT_DOCS))) if n > 0 else 1
 
 
 def _planned_segments(n: int, workers: int) -> int:
-    """How many segments ``_write_segments`` makes of ``n`` items (at most: the fallback after
-    failed workers writes chunks of ``_SEGMENT_DOCS``, never more of them)."""
-    if n <= 0:
-        return 0
-    if workers > 1 and n >= _PARALLEL_MIN:
-        return -(-n // _segment_docs(n, workers))
-    return -(-n // _SEGMENT_DOCS)
+    """How many segments ``_write_segments`` makes of ``n`` items (``workers`` do not change it)."""
+    return -(-n // _SEGMENT_DOCS) if n > 0 else 0
 
 
 def _worker_main(index_dir: str, batches: list, queue) -> None:
@@ -375,13 +402,13 @@ def _write_segments(
 ) -> list:
     """Index ``items`` (IndexDocs or records) into new segments; return them in order.
 
-    Large jobs are split over ``workers`` processes (each writes whole segments: computing
-    the grams and inverting them is pure Python, so threads would not help); Whoosh's own
+    Jobs of more than one segment are split over ``workers`` processes (each writes whole
+    segments: the records and the W3 blocks are made in Python, so threads would not help); Whoosh's own
     multiprocessing writer is not used (its idle workers crash, see the research notes).
     """
     if not items:
         return []
-    if workers > 1 and len(items) >= _PARALLEL_MIN:
+    if workers > 1 and len(items) >= _PARALLEL_MIN and len(items) > _SEGMENT_DOCS:
         segs = _write_segments_parallel(index_dir, items, progress_add, workers)
         if segs is not None:
             return segs
@@ -396,7 +423,7 @@ def _write_segments(
         if done[0] % 50 == 0:
             progress_add(50)
 
-    for batch in _chunks(items, _SEGMENT_DOCS):
+    for batch in _chunks(items, _segment_docs(len(items))):
         records = (_record_from_doc(d) if isinstance(d, IndexDoc) else d for d in batch)
         segs.append(_write_segment(storage, index_dir, codec, schema, records, tick))
     progress_add(done[0] % 50)
@@ -406,7 +433,7 @@ def _write_segments(
 def _write_segments_parallel(index_dir: Path, items: Sequence, progress_add, workers: int):
     """Segments written by worker processes, or None if the workers failed (nothing is left
     behind then; the caller does the work itself and so reports any real error properly)."""
-    batches = list(enumerate(_chunks(items, _segment_docs(len(items), workers))))
+    batches = list(enumerate(_chunks(items, _segment_docs(len(items)))))
     nproc = min(workers, len(batches))
     groups = [batches[i::nproc] for i in range(nproc)]
     ctx = mp_context(prefer_fork=True)  # forked workers share the texts without copying

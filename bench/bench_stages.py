@@ -1,0 +1,96 @@
+"""CPU seconds of each stage of one build (#15): where a cold build's time goes.
+
+    .venv/bin/python bench/bench_stages.py --content CORPUS --output OUT [--keep] [--runs N] [--json F]
+
+Builds ``--content`` into ``--output`` in this process (a cold build: the output folder and its
+build cache are deleted first, unless ``--keep``), with the build's stage clock (``build --explain``)
+wrapped so that each stage records, besides its wall seconds, the CPU seconds of this process and of
+the worker processes that ended during it (user + system, ``os.times``). The CPU figures are the ones
+to compare on a shared machine; a stage's workers are counted in the stage that waits for them.
+Several ``--runs`` print each run and the median per stage.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import statistics
+import sys
+import time
+from pathlib import Path
+
+sys.path.append(str(Path(__file__).resolve().parent.parent))  # PYTHONPATH (another checkout) first
+
+
+def _cpu() -> float:
+    t = os.times()
+    return t.user + t.system + t.children_user + t.children_system
+
+
+def run_once(content: Path, output: Path, keep: bool) -> tuple[dict[str, tuple[float, float]], float, float]:
+    from site_builder.build import build
+    from site_builder.config import load_config
+
+    config, _warnings = load_config(Path.cwd(), {"content_dir": content, "output_dir": output})
+    if not keep:
+        shutil.rmtree(output, ignore_errors=True)
+        shutil.rmtree(config.state_dir, ignore_errors=True)
+    stages: dict[str, tuple[float, float]] = {}
+    import site_builder.build as build_module
+    import site_builder.build_index as index_module
+
+    original = index_module.Clock
+
+    class CpuClock(original):  # type: ignore[misc, valid-type]
+        def __init__(self, into: dict):
+            super().__init__(into)
+            self.cpu = _cpu()
+
+        def __call__(self, stage: str) -> None:
+            wall_before = self.last
+            super().__call__(stage)
+            now = _cpu()
+            stages[stage] = (self.last - wall_before, now - self.cpu)
+            self.cpu = now
+
+    wall0, cpu0 = time.perf_counter(), _cpu()
+    build_module._Clock = index_module.Clock = CpuClock  # type: ignore[misc]
+    try:
+        result = build(config)
+    finally:
+        build_module._Clock = index_module.Clock = original  # type: ignore[misc]
+    if result.problems and any(p.severity == "error" for p in result.problems):
+        print(f"warning: {sum(p.severity == 'error' for p in result.problems)} errors in the build", file=sys.stderr)
+    return stages, time.perf_counter() - wall0, _cpu() - cpu0
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--content", type=Path, required=True)
+    ap.add_argument("--output", type=Path, required=True)
+    ap.add_argument("--keep", action="store_true", help="do not delete the output and its cache first")
+    ap.add_argument("--runs", type=int, default=1)
+    ap.add_argument("--json", type=Path)
+    args = ap.parse_args(argv)
+    runs = []
+    for n in range(args.runs):
+        stages, wall, cpu = run_once(args.content.resolve(), args.output.resolve(), args.keep)
+        runs.append({"stages": stages, "wall": wall, "cpu": cpu})
+        cells = ", ".join(f"{k} {w:.2f}/{c:.2f}" for k, (w, c) in stages.items())
+        print(f"run {n + 1}: total {wall:.2f} s wall / {cpu:.2f} s CPU; stage wall/CPU s: {cells}")
+    if args.runs > 1:
+        names = list(runs[0]["stages"])
+        med = {k: statistics.median(r["stages"].get(k, (0, 0))[1] for r in runs) for k in names}
+        print(
+            f"median CPU: total {statistics.median(r['cpu'] for r in runs):.2f} s; "
+            + ", ".join(f"{k} {v:.2f}" for k, v in med.items())
+        )
+    if args.json:
+        args.json.write_text(json.dumps(runs, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
