@@ -267,6 +267,20 @@ def test_incremental_answers_equal_clean_ones(tmp_path, monkeypatch):
     assert len(after) == 1 and after != before
 
 
+def test_texts_inflated_into_a_scratch_file_give_the_same_answers(tmp_path, monkeypatch):
+    """Many texts are inflated into a mapped scratch file, removed at once: same answers as in memory."""
+    monkeypatch.setattr(chars, "SCRATCH_MIN", 0)
+    rng = random.Random(11)
+    texts = {f"d{n:02}": "\n".join(rng.sample(REPORT + OTHER, 8)) for n in range(10)}
+    texts["d03"] = texts["d03"].replace("，", "，𠀀", 2)  # one text of uint32 code points
+    docs = [Doc(s, "1") for s in texts]
+    state = tmp_path / "reuse"
+    found = find_reuse(docs, lambda s, _d: texts[s], 30, state)
+    clean = find_reuse(docs, lambda s, _d: texts[s], 30)
+    assert found.passages and (found.passages, found.near) == (clean.passages, clean.near)
+    assert not list(state.glob("scratch-*")) and len(list(state.glob("chars-*.bin"))) == 1
+
+
 def test_incremental_build_equals_a_clean_one(make_site):
     one, two = make_site(), make_site()
     for s in (one, two):

@@ -25,7 +25,7 @@ from .find import MAX_PLACES, Table, extend, near_pairs
 from .layers import Layers
 from .prints import LINE, distinct, folded_codes, one_to_one, shape, speech_print
 
-STATE_VERSION = 3
+STATE_VERSION = 4  # 4: the texts' store deflated (reuse/chars.py)
 _LEADING = np.array([ord(c) for c in "。!?;,、:"], dtype=np.uint32)  # (folded: ！？；，： fold to !?;,:)
 STATE_FILE = "state.pickle"
 
@@ -201,8 +201,8 @@ class _State:
             return
         rows = np.arange(int(lengths.sum())) + np.repeat(starts - np.cumsum(lengths) + lengths, lengths)
         owner, pos = table.owner[rows], table.pos[rows].astype(np.int64)
-        chars, offsets = self.store.array(), self.store.offsets
         owners = distinct(owner)
+        chars, offsets = self.store.texts(owners.tolist())
         first = np.array([offsets[o][0] for o in owners.tolist()], dtype=np.int64)
         where = first[np.searchsorted(owners, owner)] + pos
         local = np.cumsum(lengths) - lengths
