@@ -90,14 +90,15 @@ REUSED_PLACES = 2  # other speeches named per passage
 REUSED_CHARS = 60  # characters of a passage shown
 
 
-DATA_DIR = "data"  # a speech's plain text and Markdown source: data/<its page's path>.txt / .md
+DATA_DIR = "data"  # a speech's Markdown source: data/<its page's path>.md
 
 
 def data_paths(page: str) -> tuple[str, str]:
-    """(plain text, Markdown source) output paths of a speech: speeches/2020/a.html →
-    data/speeches/2020/a.txt and .md (a tree of their own, beside the pages')."""
+    """(plain-text file name, Markdown source output path) of a speech: speeches/2020/a.html →
+    a.txt (the name cite.js gives the plain text it makes in the page: no file is written) and
+    data/speeches/2020/a.md (a tree of its own, beside the pages')."""
     base = page[: -len(".html")] if page.endswith(".html") else page.rstrip("/") + "/index"
-    return f"{DATA_DIR}/{base}.txt", f"{DATA_DIR}/{base}.md"
+    return f"{posixpath.basename(base)}.txt", f"{DATA_DIR}/{base}.md"
 
 
 class Views:
@@ -265,7 +266,7 @@ class Views:
         }
         if self.reuse is not None:
             rest["reused"], rest["reused_more"] = self.reused(s)
-        rest["text_url"], rest["source_url"] = data_paths(s.url)
+        rest["text_name"], rest["source_url"] = data_paths(s.url)
         # The table of contents (TocEntry: level, id, title) comes from the file like the body,
         # so the page key has it through body_of (the file's digest).
         return Page(
@@ -423,26 +424,23 @@ class Views:
         page.key_view = page.keyed() | {"compare": view}
         return page
 
-    def data_pages(self, s: Speech) -> list[Page]:
-        """Beside a speech's page: its plain text (one line per block: line n is #p<n>) and its
-        Markdown source as written (UTF-8, without a BOM, newlines normalised)."""
-        text, source = data_paths(s.url)
-        body = (s.source, s.digest)
-        return [
-            Page(text, "speech-text.txt", {}, owner=s.source, body_of=body),
-            Page(
-                source,
-                "speech-source.md",
-                {"source_file": str(self.config.content / s.source)},
-                owner=s.source,
-                body_of=body,
-            ),
-        ]
+    def data_page(self, s: Speech) -> Page:
+        """Beside a speech's page: its Markdown source as written (UTF-8, without a BOM, newlines
+        normalised). Its key is the file's digest; the body is not read to write it. (The plain
+        text, one line per block, is made in the page by cite.js.)"""
+        source_file = str(self.config.content / s.source)
+        return Page(
+            data_paths(s.url)[1],
+            "speech-source.md",
+            {"source_file": source_file},
+            owner=s.source,
+            key_view={"source_file": source_file, "digest": s.digest},
+        )
 
     def all_pages(self) -> list[Page]:
         a = self.archive
         pages = [self.with_compare(self.speech_page(s), s) for s in a.speeches]
-        pages += [p for s in a.speeches for p in self.data_pages(s)]
+        pages += [self.data_page(s) for s in a.speeches]
         for tax in a.taxonomies():
             pages.append(self.taxonomy_index(tax))
             for term in tax.terms:

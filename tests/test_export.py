@@ -7,6 +7,7 @@ import io
 import json
 import re
 from html.parser import HTMLParser
+from pathlib import Path
 from urllib.parse import unquote
 
 import pytest
@@ -203,14 +204,17 @@ class _Blocks(HTMLParser):
         super().__init__()
         self.blocks: dict[int, str] = {}
         self.links: dict[str, str] = {}
+        self.text_link: dict[str, str | None] = {}
         self._open: list[tuple[str, int | None]] = []
         self._in_permalink = 0
 
     def handle_starttag(self, tag, attrs):
         a = dict(attrs)
-        for name in ("data-text-link", "data-source-link", "data-speaker-link"):
+        for name in ("data-source-link", "data-speaker-link"):
             if name in a:
                 self.links[name] = a["href"]
+        if "data-text-link" in a:
+            self.text_link = a
         m = re.fullmatch(r"p(\d+)", a.get("id") or "")
         self._open.append((tag, int(m.group(1)) if m else None))
         if m:
@@ -236,33 +240,47 @@ class _Blocks(HTMLParser):
 
 
 def test_each_speech_page_links_its_plain_text_and_markdown_source(built):
+    """The Markdown source is a file beside the pages; the plain text is made in the page by
+    cite.js (no file per speech), so the page carries its link and the name it is saved under."""
     for source in ("2020/党建.md", "2021/座谈.md"):
         page = built.output / "speeches" / source.replace(".md", ".html")
         parsed = _Blocks()
         parsed.feed(page.read_text(encoding="utf-8"))
-        text_link, source_link = unquote(parsed.links["data-text-link"]), unquote(parsed.links["data-source-link"])
+        assert parsed.text_link["download"] == page.with_suffix(".txt").name
+        assert parsed.text_link["type"] == "text/plain" and parsed.text_link["href"] == "#"  # cite.js gives it
+        source_link = unquote(parsed.links["data-source-link"])
         data = built.output / "data" / page.relative_to(built.output)
-        assert (page.parent / text_link).resolve() == data.with_suffix(".txt").resolve()
         assert (page.parent / source_link).resolve() == data.with_suffix(".md").resolve()
         # Markdown: the file as written.
         assert (page.parent / source_link).read_bytes() == (built.content / source).read_bytes()
-        # Plain text: line n (1-based) is the block #p<n> of the page.
-        lines = (page.parent / text_link).read_text(encoding="utf-8").split("\n")
-        assert lines[-1] == "" and len(lines) - 1 == len(parsed.blocks)
-        for n, line in enumerate(lines[:-1], 1):
-            assert line == " ".join(parsed.blocks[n].split()), n
+    assert not list(built.output.rglob("*.txt")), "no plain-text file is written"
 
 
 def test_data_files_follow_their_speech(built):
     page = built.output / "speeches" / "2019" / "六月.html"
-    data = built.output / "data" / "speeches" / "2019" / "六月.html"
+    data = built.output / "data" / "speeches" / "2019" / "六月.md"
     built.write("2019/六月.md", SPEECHES["2019/六月.md"] + "\n新加的一段。\n")
     assert built.run("build", "-q") == 0
-    assert data.with_suffix(".txt").read_text(encoding="utf-8").endswith("新加的一段。\n")
-    assert data.with_suffix(".md").read_bytes() == (built.content / "2019/六月.md").read_bytes()
+    assert data.read_bytes() == (built.content / "2019/六月.md").read_bytes()
     (built.content / "2019/六月.md").unlink()
     assert built.run("build", "-q") == 0
-    assert not page.exists() and not data.with_suffix(".txt").exists() and not data.with_suffix(".md").exists()
+    assert not page.exists() and not data.exists()
+
+
+def test_plain_text_files_of_an_older_build_are_removed(built):
+    """A site built when data/<page>.txt was written loses those files at the next build."""
+    import sqlite3
+
+    old = built.output / "data" / "speeches" / "2020" / "党建.txt"
+    old.write_text("一段\n", encoding="utf-8")
+    (state,) = built.output.parent.glob(".site_builder_cache/*/cache.sqlite")
+    with sqlite3.connect(state) as db:  # as the older build recorded it: a page of its speech
+        db.execute(
+            "INSERT INTO pages (path, key, owner) VALUES (?, 'x', ?)", ("data/speeches/2020/党建.txt", "2020/党建.md")
+        )
+    built.write("2020/党建.md", SPEECHES["2020/党建.md"] + "\n又一段。\n")
+    assert built.run("build", "-q") == 0
+    assert not old.exists()
 
 
 def test_the_speaker_links_to_the_speakers_page(built):
@@ -275,3 +293,72 @@ def test_the_speaker_links_to_the_speakers_page(built):
     assert "张三" in listing and "在2020年度党建工作会议上的讲话" in listing
     other = (built.output / "speeches" / "2021" / "座谈.html").read_text(encoding="utf-8")
     assert "data-speaker-link" not in other  # no speaker, no link
+
+
+# -- the plain text, made in the page (real Chromium) ------------------------------------------------
+@pytest.fixture(scope="module")
+def text_site(tmp_path_factory):
+    """The speeches above and one with every kind of block (test_research_search's odd body)."""
+    from conftest import Site
+    from test_research_search import ODD_BODY
+
+    site = Site(tmp_path_factory.mktemp("plain-text") / "site")
+    files = {k: v for k, v in SPEECHES.items() if "草稿" not in k}
+    files["2018/杂.md"] = speech(
+        title="各种段落", date="2018-02-03", meeting_type="工作会议", themes=("安全生产",), body=ODD_BODY
+    )
+    for rel, text in files.items():
+        site.write(rel, text)
+    assert site.run("build", "-q") == 0
+    return site
+
+
+def _plain_texts(site) -> dict[str, str]:
+    """Page URL → the speech's plain text as the build makes it (export --text), one line a block,
+    each ending with a newline: what data/<page>.txt held."""
+    import contextlib
+
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        assert site.run("export", "--format", "jsonl", "--text") == 0
+    rows = [json.loads(line) for line in out.getvalue().splitlines()]
+    return {r["url"]: r["text"] + "\n" for r in rows}
+
+
+@pytest.mark.parametrize("scheme", ["file", "http"])
+def test_the_plain_text_downloaded_from_the_page_is_the_speechs_text(text_site, scheme):
+    from test_standards import launch_chromium, serve_dir
+
+    texts = _plain_texts(text_site)
+    assert len(texts) == 4 and any("段中段" in t for t in texts.values())
+    with launch_chromium() as browser, serve_dir(text_site.output) as base:
+        context = browser.new_context(accept_downloads=True)
+        problems: list[str] = []
+        page = context.new_page()
+        page.on("pageerror", lambda e: problems.append(str(e)))
+        page.on("response", lambda r: problems.append(r.url) if r.status >= 400 and "favicon" not in r.url else None)
+        for url, expected in sorted(texts.items()):
+            address = base + url if scheme == "http" else (text_site.output / url).as_uri()
+            page.goto(address)
+            link = page.locator("[data-text-link]")
+            assert link.is_visible()
+            with page.expect_download() as info:
+                link.click()
+            download = info.value
+            assert download.suggested_filename == url.rsplit("/", 1)[1].replace(".html", ".txt")
+            got = Path(download.path()).read_text(encoding="utf-8")
+            assert got == expected, url
+            # Line n is block #p<n> of the page, as a reader of the HTML sees it.
+            parsed = _Blocks()
+            parsed.feed((text_site.output / url).read_text(encoding="utf-8"))
+            lines = got.split("\n")
+            assert lines[-1] == "" and len(lines) - 1 == len(parsed.blocks)
+            for n, line in enumerate(lines[:-1], 1):
+                assert line == " ".join(parsed.blocks[n].split()), (url, n)
+        context.close()
+    assert not problems
+
+
+def test_without_javascript_the_plain_text_link_is_not_offered(text_site):
+    html = (text_site.output / "speeches" / "2020" / "党建.html").read_text(encoding="utf-8")
+    assert re.search(r'<span data-text hidden><a href="#" download="党建\.txt" type="text/plain" data-text-link>', html)

@@ -14,13 +14,58 @@
  * - 复制引文: selecting text in the speech offers a button that copies the quotation, its citation
  *   and the link to the paragraph where the selection starts (its id, or the nearest element with an
  *   id inside the text; the page's address when there is none);
- * - the printing date on the print-only source line (on beforeprint and when print media applies).
+ * - the printing date on the print-only source line (on beforeprint and when print media applies);
+ * - the speech's plain text (全文 → 纯文本), made from the page when the link is used and saved as a
+ *   file (a Blob): line n is the text of block #p<n> — exactly what the build's plain text holds
+ *   (site_builder/blocks.py: the block's text without its ¶ link, <br> a space, whitespace
+ *   collapsed as Python's str.split does), so no text file is written per speech.
  *
  * A classic script (no modules, which file:// does not load), no inline code, no eval: it runs under
  * the pages' CSP (script-src 'self'). Everything from the content goes into the page as text.
  */
 (function () {
   'use strict';
+
+  // ---------------------------------------------------------------- the plain text (纯文本)
+  // Python's whitespace (str.split): JavaScript's \s lacks \x1c-\x1f and \x85, and has \ufeff.
+  var PY_SPACE = /[\t\n\x0b\x0c\r\x1c-\x1f \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]+/;
+  var NO_TEXT = {SCRIPT: 1, STYLE: 1, TEMPLATE: 1};
+
+  function textOf(node, out) {
+    for (var child = node.firstChild; child; child = child.nextSibling) {
+      if (child.nodeType === 3) out.push(child.data);
+      else if (child.nodeType !== 1 || NO_TEXT[child.tagName]) continue;
+      else if (child.tagName === 'BR') out.push(' ');
+      else if (!(child.tagName === 'A' && child.classList.contains('permalink'))) textOf(child, out);
+    }
+    return out;
+  }
+
+  /** One line per block (#p1, #p2, … in the speech's body), each ending with a newline. */
+  function plainText(root) {
+    var lines = [];
+    for (var n = 1, el; (el = document.getElementById('p' + n)) && root.contains(el); n++) {
+      lines.push(textOf(el, []).join('').split(PY_SPACE).filter(Boolean).join(' '));
+    }
+    return lines.join('\n') + '\n';
+  }
+
+  var textLink = document.querySelector('[data-text-link]');
+  var textRoot = document.querySelector('.speech-body');
+  if (textLink && textRoot && window.Blob && window.URL && URL.createObjectURL) {
+    var textHref = null;
+    var prepareText = function () {
+      if (textHref) return;
+      var blob = new Blob([plainText(textRoot)], {type: 'text/plain;charset=utf-8'});
+      textLink.href = textHref = URL.createObjectURL(blob);
+    };
+    // Made on first use (before the click's default action follows the link, or a menu shows it).
+    ['pointerdown', 'focus', 'contextmenu', 'click'].forEach(function (type) {
+      textLink.addEventListener(type, prepareText);
+    });
+    var shell = textLink.closest('[data-text]');
+    if (shell) shell.hidden = false;
+  }
 
   var block = document.querySelector('[data-cite-block]');
   if (!block) return;
