@@ -39,10 +39,9 @@ def _meta(out: Path) -> dict:
 
 def _allowed(out: Path, docs: list[IndexDoc], number: int) -> set[str]:
     """Names of the files a change of these docs may rewrite: their keys' buckets and own files, the
-    text files of doc ``number`` (both parts: a text longer than ``HEAD`` characters has a part 1,
-    and an edit before its cut changes both), meta, facets and the manifests that name them."""
+    text file of doc ``number``, meta, facets and the manifests that name them."""
     meta = _meta(out)
-    allowed = {"meta", "facets"} | {f"t/{number // meta['tdir']}/{number}-{part}" for part in (0, 1)}
+    allowed = {"meta", "facets", f"t/{number // meta['tdir']}/{number}"}
     allowed |= {name for name in meta["files"] if name.startswith("m/")}
     for d in docs:
         k, p = _keys(d)
@@ -84,13 +83,16 @@ def small_postings(monkeypatch):
     monkeypatch.setattr(wire, "CK", 3)
 
 
+LONG = 2048  # a long text (format 4 cut texts in two parts there)
+
+
 def _long_doc(docs: list[IndexDoc]) -> int:
-    """Index of a doc whose text has two parts (longer than HEAD characters)."""
-    return next(i for i, d in enumerate(docs) if len(d.body) > wire.HEAD + 100)
+    """Index of a doc whose text is long (more than LONG characters)."""
+    return next(i for i, d in enumerate(docs) if len(d.body) > LONG + 100)
 
 
 @pytest.mark.parametrize("small", [False, True])
-@pytest.mark.parametrize("which", ["short", "two-part"])
+@pytest.mark.parametrize("which", ["short", "long"])
 def test_one_doc_update_rewrites_only_its_files(tmp_path, request, small, which):
     if small:
         request.getfixturevalue("small_postings")
@@ -99,11 +101,10 @@ def test_one_doc_update_rewrites_only_its_files(tmp_path, request, small, which)
     index = StaticIndex(tmp_path / "state", out, jobs=1)
     index.update(docs)
     search = out / "search"
-    # An edit: a sentence added near the start of one speech (of a long one: before the cut
-    # between its text's two parts, so both change).
+    # An edit: a sentence added near the start of one speech.
     i = 5 if which == "short" else _long_doc(docs)
     old = docs[i]
-    assert (len(old.body) > wire.HEAD) == (which == "two-part")
+    assert (len(old.body) > LONG) == (which == "long")
     new = _edit(old, body=old.body[:10] + "新增一句话：如履薄冰。" + old.body[10:], fingerprint="edited")
     edited = docs[:i] + [new] + docs[i + 1 :]
     before, before_bytes = _stamps(search), files.read_index(search)
@@ -113,7 +114,7 @@ def test_one_doc_update_rewrites_only_its_files(tmp_path, request, small, which)
     number = _number(edited, new.id)
     assert rewritten <= _allowed(out, [old, new], number), rewritten - _allowed(out, [old, new], number)
     texts = {n for n in rewritten if n.startswith("t/")}
-    assert texts == {f"t/{number // wire.T_DIR}/{number}-{part}" for part in range(1 + (which == "two-part"))}
+    assert texts == {f"t/{number // wire.T_DIR}/{number}"}
     assert len(rewritten) < len(before) / 4
     # A new, newest speech: appended, the others keep their numbers.
     added = _edit(
@@ -322,8 +323,8 @@ def test_arrays_again_from_the_stored_text(tmp_path):
     """The state keeps a doc's header only; its arrays, analysed again from the stored title, body
     and headings, are the bytes (and offsets) the first analysis wrote."""
     headed = [_edit(d, headings=(0, 2, 99)) for d in make_docs() if d.body.count("\n") >= 2][:3]
-    long = [_edit(d, body="\n".join([d.body] * (wire.HEAD // len(d.body) + 2))) for d in make_docs()[:2]]
-    assert headed and all(len(d.body) > wire.HEAD for d in long)
+    long = [_edit(d, body="\n".join([d.body] * (LONG // len(d.body) + 2))) for d in make_docs()[:2]]
+    assert headed and all(len(d.body) > LONG for d in long)
     for d in _odd_docs() + make_docs()[:5] + headed + long:
         path = str(tmp_path / "doc.bin")
         meta = analyser.analyse_to((d, path))

@@ -208,7 +208,7 @@ def use_color(stream) -> bool:
 def browser_docs(speeches) -> list[list[str]]:
     """[title, url, date, date in Chinese, meeting type] of every speech, numbered as the static
     search index numbers its documents (by date text, then source: static_search/index.py), so
-    that entry N's text is the index's text file ``t/<N // 256>/<N>-0`` (and ``-1``; static_search/wire.py)."""
+    that entry N's text is the index's text file ``t/<N // 256>/<N>`` (static_search/wire.py)."""
     ordered = sorted(speeches, key=lambda s: (s.date.iso(), s.source))
     return [[s.title, s.url, s.date.iso(), s.date.chinese(), s.meta.meeting_type] for s in ordered]
 

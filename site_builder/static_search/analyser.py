@@ -24,7 +24,7 @@ import numpy as np
 from ..fileio import write_atomic
 from ..search import analysis
 from .keys import SEC_RANK, SECTIONS, group_starts, key_strs, khash_np, seg_index, vlq_np
-from .wire import HEAD, json_text, vlq
+from .wire import json_text, vlq
 
 # ``analyse``'s bytes: 4-byte header length, deflated marshal (meta, text payload) (the header file), then
 # three arrays (the arrays file, where meta["offsets"][0], the header's end, is 0), each
@@ -339,8 +339,8 @@ def _p_records(n: int, hmask, uk3, cnt, pos, gs, prank) -> tuple[np.ndarray, np.
     return prec, enc
 
 
-def _text_payload(doc, tcp, bcp, hmask) -> tuple[str, str | None]:
-    """The text file's two parts (without its name, which depends on the doc number)."""
+def _text_payload(doc, tcp, bcp, hmask) -> str:
+    """The text file's data (without its name, which depends on the doc number)."""
     title, body = doc.title, doc.body
     table = analysis._translate_table()
     ocp = np.concatenate((tcp, bcp))
@@ -350,26 +350,15 @@ def _text_payload(doc, tcp, bcp, hmask) -> tuple[str, str | None]:
     for o_ in np.unique(ocp[cand]).tolist():
         if o_ in table and table[o_] != chr(o_):
             fmap[chr(o_)] = table[o_]
-    # One raw deflate stream, flushed to a byte boundary after the first HEAD characters: part 0
-    # (with the card) inflates on its own to the start of the body, part 0 + part 1 to all of it.
-    co = zlib.compressobj(9, zlib.DEFLATED, -15, 9)
-    z0 = co.compress(body[:HEAD].encode("utf-8"))
-    rest = body[HEAD:]
-    if rest:
-        z0 += co.flush(zlib.Z_SYNC_FLUSH)
-        z1 = co.compress(rest.encode("utf-8")) + co.flush()
-    else:
-        z0 += co.flush()
-    t0: dict = {
+    co = zlib.compressobj(9, zlib.DEFLATED, -15, 9)  # one raw deflate stream: the whole body
+    t: dict = {
         "c": [title, doc.url, doc.date, doc.meeting_type or ""],
-        "z": base64.b64encode(z0).decode("ascii"),
+        "z": base64.b64encode(co.compress(body.encode("utf-8")) + co.flush()).decode("ascii"),
         "f": fmap,
     }
-    if rest:
-        t0["more"] = 1
     if hmask is not None:
-        t0["h"] = sorted({h for h in doc.headings if isinstance(h, int) and 0 <= h <= body.count("\n")})
-    return (json_text(t0), json.dumps(base64.b64encode(z1).decode("ascii")) if rest else None)
+        t["h"] = sorted({h for h in doc.headings if isinstance(h, int) and 0 <= h <= body.count("\n")})
+    return json_text(t)
 
 
 # -- the state: a header file kept, an arrays file while a build needs it ------------------------
@@ -405,7 +394,7 @@ def analyse_to(args) -> dict:
     return meta
 
 
-def read_header(path: Path) -> tuple[dict, tuple[str, str | None]]:
+def read_header(path: Path) -> tuple[dict, str]:
     with open(path, "rb") as fh:
         n = int.from_bytes(fh.read(4), "little")
         data = fh.read(n)
@@ -417,16 +406,14 @@ def read_header(path: Path) -> tuple[dict, tuple[str, str | None]]:
         raise ValueError(f"{path}: {err}") from None
 
 
-def read_payload(path: Path) -> tuple[str, str | None]:
+def read_payload(path: Path) -> str:
     return read_header(path)[1]
 
 
 def stored_text(path: Path) -> tuple[str, str, list]:
     """(title, body, headings) of the doc a header file was written from (its text payload)."""
-    part0, part1 = read_payload(path)
-    t0 = json.loads(part0)
-    z = base64.b64decode(t0["z"]) + (base64.b64decode(json.loads(part1)) if part1 is not None else b"")
-    return t0["c"][0], zlib.decompressobj(-15).decompress(z).decode("utf-8"), t0.get("h", [])
+    t = json.loads(read_payload(path))
+    return t["c"][0], zlib.decompressobj(-15).decompress(base64.b64decode(t["z"])).decode("utf-8"), t.get("h", [])
 
 
 def reanalyse_to(path: str) -> bytes:

@@ -10,7 +10,6 @@ at once; only whole postings and keys become Python strings. A long posting gets
 from __future__ import annotations
 
 import hashlib
-import json
 import marshal
 import os
 from collections import Counter, defaultdict
@@ -177,7 +176,7 @@ def assemble_shard(args) -> tuple[dict, Counter, int, dict, dict]:
             put(out, name, data, files, stats)
         count = bucket_count(short)
         h = khash_np(ukeys)
-        bk = ((h >> np.uint32(bits)) & np.uint32(count - 1)).astype(np.int64)
+        bk = ((h >> np.uint32(bits)) % np.uint32(count)).astype(np.int64)
         # Each bucket's keys in string order (as json sort_keys): the keys are sorted as integers,
         # which is string order for trigrams; a char goes before the pairs that start with it.
         if prefix == "k":
@@ -187,17 +186,10 @@ def assemble_shard(args) -> tuple[dict, Counter, int, dict, dict]:
         else:
             order = np.argsort(bk, kind="stable")
         bounds = np.searchsorted(bk[order], np.arange(count + 1)).tolist()
-        enc_key = json.encoder.encode_basestring
         longl = long_.tolist()
         dfs = (ge - gs).tolist()
-        items = [
-            enc_key(keys[i]) + (f":-{dfs[i]}" if longl[i] else ':"' + text[bsl[i] : bel[i]] + '"')
-            for i in order.tolist()
-        ]
-        bodies[prefix] = [
-            ("{" + ",".join(items[lo:hi]) + "}").replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
-            for lo, hi in pairwise(bounds)
-        ]
+        items = [keys[i] + (f" -{dfs[i]}" if longl[i] else " " + text[bsl[i] : bel[i]]) for i in order.tolist()]
+        bodies[prefix] = [json_text(" ".join(items[lo:hi])) for lo, hi in pairwise(bounds)]
         shorts[prefix] = short
     write_atomic(Path(skip_path), marshal.dumps(skip))
     return files, stats, peak_rss_mb(), bodies, shorts
@@ -206,21 +198,21 @@ def assemble_shard(args) -> tuple[dict, Counter, int, dict, dict]:
 def fold_files() -> dict[str, bytes]:
     blocks: dict[int, dict] = defaultdict(dict)
     for k, v in analysis._table()["fold"].items():
-        blocks[ord(k) >> 8][k] = v
+        blocks[ord(k) >> wire.FOLD_BITS][k] = v
     return {f"f/{blk:x}": js_file(f"f/{blk:x}", json_text(entries)) for blk, entries in blocks.items()}
 
 
 def fold_blocks() -> list[int]:
-    return sorted({ord(k) >> 8 for k in analysis._table()["fold"]})
+    return sorted({ord(k) >> wire.FOLD_BITS for k in analysis._table()["fold"]})
 
 
 def reverse_blocks() -> dict[int, dict]:
-    """The fold table by the characters it folds to: block → {char: its fold} for every char whose
-    fold has a character of that block."""
+    """The fold table by the characters it folds to: block (``FOLD_BITS``) → {char: its fold} for
+    every char whose fold has a character of that block."""
     blocks: dict[int, dict] = defaultdict(dict)
     for k, v in analysis._table()["fold"].items():
         for ch in set(v):
-            blocks[ord(ch) >> 8][k] = v
+            blocks[ord(ch) >> wire.FOLD_BITS][k] = v
     return blocks
 
 
@@ -273,7 +265,7 @@ def manifest_files(files: dict, layout: dict, n_docs: int) -> dict[str, bytes]:
         for g, m in enumerate(groups):
             out[f"m/{prefix}{g}"] = js_file(f"m/{prefix}{g}", json_text(m))
     for g, first in enumerate(range(0, n_docs, wire.T_DIR)):
-        tags = "".join(files[f"t/{g}/{n}-0"][0] for n in range(first, min(n_docs, first + wire.T_DIR)))
+        tags = "".join(files[f"t/{g}/{n}"][0] for n in range(first, min(n_docs, first + wire.T_DIR)))
         out[f"m/t{g}"] = js_file(f"m/t{g}", json_text({"d": tags}))
     return out
 

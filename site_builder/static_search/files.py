@@ -88,7 +88,7 @@ def remove_unnamed(out: Path, wanted: set[str], stats: Counter) -> None:
 def index_files(out: Path) -> dict[str, str]:
     """{name: file (relative to ``out``, search/)} of every file the browser can reach from
     ``out/meta.js``, found as search.js finds them: meta.js, then the manifests, then the files they
-    name (a text file's part 1 when its part 0 says there is one). OSError if one is missing."""
+    name. OSError if one is missing."""
     meta = read_js(out / "meta.js")
     tags = meta["files"]
     got = {"meta": "meta.js", "facets": file_name("facets", tags["facets"])}
@@ -112,9 +112,7 @@ def index_files(out: Path) -> dict[str, str]:
         m = manifest(f"m/t{g}")
         for j in range(len(m["d"]) // TAG_CHARS):
             n, tag = g * meta["tdir"] + j, m["d"][j * TAG_CHARS : (j + 1) * TAG_CHARS]
-            got[f"t/{g}/{n}-0"] = file_name(f"t/{g}/{n}-0", tag)
-            if read_js(out / got[f"t/{g}/{n}-0"]).get("more"):
-                got[f"t/{g}/{n}-1"] = file_name(f"t/{g}/{n}-1", tag)
+            got[f"t/{g}/{n}"] = file_name(f"t/{g}/{n}", tag)
     return got
 
 

@@ -34,14 +34,14 @@ from .assembly import assemble_shard, facets_file, fold_files, manifest_files, m
 from .files import file_names, listing, process_pool, put, remove_unnamed, tag_of
 from .keys import SECTIONS, shard_count
 from .patching import Relayout, diff_entries, patch
-from .wire import FORMAT, HEAD, T_DIR, js_file
+from .wire import FORMAT, T_DIR, js_file
 
 POOL_MIN_DOCS = 48  # analyse in a process pool from this many new docs on
 PATCH_KEYS_PER_DOC = 10  # patch (rather than assemble) up to about this many changed keys per doc
 
 # 7: exact counts, headings, body lengths (#13); 8: arrays files only while a build needs them; 9: the
-# header deflated, no offsets in the manifest (#15)
-CACHE_VERSION = f"{FORMAT}-{SECTIONS}-{HEAD}-9-{analysis.fold_version()}"  # (+ fold table digest)
+# header deflated, no offsets in the manifest (#15); 10: one text file a doc (#15)
+CACHE_VERSION = f"{FORMAT}-{SECTIONS}-10-{analysis.fold_version()}"  # (+ fold table digest)
 
 
 def _changed_numbers(order: list, old_order: list, new_docs: dict, old_docs: dict) -> list[int]:
@@ -294,21 +294,11 @@ class StaticIndex:
         """Write the text files of the docs (of the changed ones only when patching: ``changed``)."""
         tnames = set()
         for n, i in enumerate(order):
-            name = f"t/{n // T_DIR}/{n}-"
-            tnames.add(name + "0")
-            if changed is not None and n not in changed and name + "0" in files:
-                if name + "1" in files:
-                    tnames.add(name + "1")
+            name = f"t/{n // T_DIR}/{n}"
+            tnames.add(name)
+            if changed is not None and n not in changed and name in files:
                 continue
-            parts = [
-                js_file(name + str(p), body)
-                for p, body in enumerate(read_payload(Path(new_docs[i][1])))
-                if body is not None
-            ]
-            tag = tag_of(b"".join(parts))  # the tag of both parts
-            for part, data in enumerate(parts):
-                tnames.add(name + str(part))
-                put(self.out, name + str(part), data, files, stats, tag=tag)
+            put(self.out, name, js_file(name, read_payload(Path(new_docs[i][1]))), files, stats)
         for name in [n for n in files if n.startswith("t/") and n not in tnames]:
             del files[name]
 

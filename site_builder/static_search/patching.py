@@ -27,6 +27,7 @@ from .wire import (
     file_name,
     hexname,
     js_file,
+    parse_bucket,
     read_js,
     x_file,
 )
@@ -128,7 +129,7 @@ def patch(out: Path, skip_path, kch: dict, pch: dict, layout: dict, files: dict,
     pending = []  # buckets are written once the layout is known to stay
     for (prefix, bk), keys in sorted(by_file.items()):
         changes = kch if prefix == "k" else pch
-        bucket = read_js(out / file_name(f"{prefix}/{bk}", files[f"{prefix}/{bk}"][0]))
+        bucket = parse_bucket(read_js(out / file_name(f"{prefix}/{bk}", files[f"{prefix}/{bk}"][0])))
         shard = where[prefix].shard(bk)
         skip = skips.get(shard)
         if skip is None:

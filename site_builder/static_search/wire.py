@@ -10,10 +10,9 @@ every file is derived from ``analysis`` and the browser re-implements ``query.pa
 Every file is a classic script ``__ssLoad("<name>", <json>)`` so that it loads from ``file://`` too
 (where fetch/XHR are blocked) and under a CSP that allows only the site's own scripts.
 
-Names and generations. Below, a file is given by its *name* (``k/12``, ``t/3/779-0``); on disk
+Names and generations. Below, a file is given by its *name* (``k/12``, ``t/3/779``); on disk
 and in URLs every file but ``meta.js`` is ``<name>.<tag>.js``, where the tag (``TAG_CHARS`` hex
-digits) is a digest of the file's bytes (of both parts, for a text file; of all fold shards, for
-``f/`` and ``r/``): a file never changes once written, and a build writes a new generation beside
+digits) is a digest of the file's bytes (of all fold shards, for ``f/`` and ``r/``): a file never changes once written, and a build writes a new generation beside
 the old one, sharing every file that did not change. ``meta.js`` is the one file replaced in place,
 last, so a build killed at any moment leaves the browser the old generation or the new one, never
 a mixture; the files only the old generation names are removed after it. The tags:
@@ -28,12 +27,15 @@ a mixture; the files only the old generation names are removed after it. The tag
 
 The browser loads ``meta.js`` uncached over http (``?t=``); every other URL names its content.
 
-Format 4. ``N`` = doc number: docs are ordered by (date, id), so year filters are ranges and newer
+Format 5 (4 had two text files a doc, buckets as JSON objects, power-of-two bucket counts and
+fold shards of 256 code points). ``N`` = doc number: docs are ordered by (date, id), so year filters are ranges and newer
 speeches are appended at the end. ``h`` = CRC-32 of the key's UTF-16-LE code units. Numbers are
 VLQ in base 64 (``A``–``Z a``–``z 0``–``9 + /``, 5 bits per char, 32 = "more follows"). A key's
-bucket: shard ``h & (P-1)``, then ``(h >> log2 P) & (count - 1)`` among that shard's buckets,
+bucket: shard ``h & (P-1)``, then ``(h >> log2 P) % count`` among that shard's buckets,
 numbered shard after shard (``meta.kbs``/``pbs``: bucket count per shard, sized to the shard's
-short postings). Offsets are
+short postings: ``bucket_count``). A bucket is one JSON string ``"key posting key posting …"``
+(its keys in code point order, a space after each key and each posting; no key has a space and a
+posting is base 64), the posting of a key in its own file being ``-df``. Offsets are
 offsets in ``analysis.search_text`` (folded title, separator, folded body), so an offset below
 the doc's title length is in the title.
 
@@ -46,14 +48,15 @@ the doc's title length is in the title.
     and the trend's characters), number of themes, themes, speaker and organisation (1 + their
     index in ``meta.speakers``/``meta.orgs``, 0 for none).
 ``f/<block>.js``
-    the fold table (``data/fold.json``) for code points ``block*256 …``: the browser folds the query.
+    the fold table (``data/fold.json``) for code points ``block << FOLD_BITS …``: the browser folds
+    the query.
 ``r/<block>.js``
     the same table by what a character folds to: every char whose fold has a character of code
-    points ``block*256 …`` (``meta.rfold`` lists the blocks, ``meta.ign`` the chars that fold to
+    points ``block << FOLD_BITS …`` (``meta.rfold`` lists the blocks, ``meta.ign`` the chars that fold to
     nothing). A speech page folds its text with the shards of the query's characters only
     (static/passage.js): a character outside them cannot be part of a match.
-``k/<bucket>.js`` (and ``k/x/<hex>.js`` for a long posting, the bucket then gives ``-df``, the
-    number of docs in it)
+``k/<bucket>.js`` (and ``k/x/<hex>.js``, a JSON string, for a posting longer than ``BIG``: the
+    bucket then gives ``-df``, minus the number of docs in it)
     doc-level postings of every char and adjacent pair (``analysis.grams``): per doc
     ``vlq((doc gap - 1) << 3 | heading << 2 | title << 1 | body != 1)``, then ``vlq(body)`` if
     body != 1, then ``vlq(title - 1)`` if title: ``body`` and ``title`` are the key's counts in the
@@ -67,14 +70,12 @@ the doc's title length is in the title.
     positions ``vlq(o0) vlq(o1 - o0 - 1) …``. A term of three or more characters occurs at ``o``
     iff each trigram of a cover of the term (offsets 0, 3, 6, …, n-3) occurs at ``o + offset``:
     exact, and only those trigrams are fetched (their pairs' buckets too, for the ranking's ``n``).
-``t/<N // 256>/<N>-0.js`` and ``…-1.js``
+``t/<N // 256>/<N>.js``
     the speech's card ``[title, url, date, meeting type]``, its body text compressed (``z``: raw
     deflate in base 64, inflated by the browser's ``DecompressionStream``), the fold of each
     character of title and body that folding changes (``f``): excerpts, quoted phrases, KWIC; and
-    ``h``, the numbers of its heading lines (0-based), when it has any. The
-    deflate stream is flushed after the first ``HEAD`` characters and cut there: part 0 (with
-    ``"more": 1`` if there is a part 1, a JSON string) gives the start of the text, both parts all of
-    it, so an excerpt near the start costs one small file.
+    ``h``, the numbers of its heading lines (0-based), when it has any. One file a speech (format 4
+    cut it in two: twice the files).
 """
 
 from __future__ import annotations
@@ -86,13 +87,13 @@ import zlib
 from itertools import accumulate
 from pathlib import Path
 
-FORMAT = 4  # 4: files named by their content (tags), manifests (#15)
+FORMAT = 5  # 4: files named by their content (tags), manifests; 5: fewer, larger files (#15)
 TAG_CHARS = 10  # hex digits of a file's tag
 GROUP = 256  # buckets (text files: docs) per manifest
-HEAD = 2048  # body characters in a text file's first part
-BIG = 3072  # a posting longer than this (chars) gets its own file
-BUCKET_TARGET = 6144  # aim for bucket files of about this many chars
+BIG = 36864  # a posting longer than this (chars) gets its own file
+BUCKET_TARGET = 36864  # aim for bucket files of about this many chars (#15: fewer files)
 T_DIR = 256  # text files: docs per directory
+FOLD_BITS = 11  # a fold shard holds code points (block << FOLD_BITS) … (#15: 631 → 118 files)
 
 ALPHA = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
 
@@ -161,18 +162,32 @@ def js_file(name: str, body: str) -> bytes:
 
 
 def bucket_body(postings: dict) -> str:
-    """A bucket: its keys' postings, ``-df`` (minus the number of its docs) for those in their own
-    file (``x/<hex>``)."""
-    return json_text(postings)
+    """A bucket: one string, its keys in order (``sorted``) each followed by a space and its posting
+    (``-df``, minus the number of its docs, for a posting in its own file ``x/<hex>``), entries
+    separated by a space (no key has a space; a posting is base 64)."""
+    return json_text(" ".join(f"{k} {postings[k]}" for k in sorted(postings)))
+
+
+def parse_bucket(data: str) -> dict:
+    """{key: posting or -df} of a bucket's string (``bucket_body``)."""
+    parts = data.split(" ") if data else []
+    return {k: (int(v) if v[:1] == "-" else v) for k, v in zip(parts[::2], parts[1::2])}
+
+
+# Bucket counts: round(2 ** (i / 4)), steps of about 19 % (a count changes rarely as an index grows:
+# a changed count means the shard is written afresh), deduplicated.
+_COUNTS = sorted({round(2 ** (i / 4)) for i in range(4 * 31)})
 
 
 def bucket_count(short: int) -> int:
-    """Buckets of a shard whose short postings (key + posting chars) add up to ``short``."""
-    return pow2_at_least(short / BUCKET_TARGET)
+    """Buckets of a shard whose short postings (key + posting chars) add up to ``short``: the
+    smallest of ``_COUNTS`` at least ``short / BUCKET_TARGET``."""
+    need = short / BUCKET_TARGET
+    return _COUNTS[bisect.bisect_left(_COUNTS, need)] if need > 1 else 1
 
 
 class Layout:
-    """Where a key's bucket is: shard ``h & (P-1)``, then ``(h >> log2 P) & (count - 1)`` among
+    """Where a key's bucket is: shard ``h & (P-1)``, then ``(h >> log2 P) % count`` among
     that shard's buckets; buckets are numbered shard after shard."""
 
     def __init__(self, counts: list[int]):
@@ -183,7 +198,7 @@ class Layout:
     def bucket(self, key: str) -> int:
         h = khash(key)
         s = h & (len(self.counts) - 1)
-        return self.offsets[s] + ((h >> self.bits) & (self.counts[s] - 1))
+        return self.offsets[s] + (h >> self.bits) % self.counts[s]
 
     def shard(self, bucket: int) -> int:
         return bisect.bisect_right(self.offsets, bucket) - 1

@@ -326,7 +326,6 @@
     });
   }
 
-  var FINAL_BLOCK = new Uint8Array([1, 0, 0, 255, 255]);
   function bytesOf(b64) {
     var bin = atob(b64), bytes = new Uint8Array(bin.length);
     for (var i = 0; i < bin.length; i++) bytes[i] = bin.charCodeAt(i);
@@ -337,19 +336,16 @@
     return new Response(stream).text();
   }
 
-  /* The plain text of document n (the search index's text files: the card and the start of the
-     body, then the rest). */
+  /* The plain text of document n (the search index's text file: the card and the body). */
   function loadText(index, n, url) {
     // Files are named by their content (<name>.<tag>.js): the manifest m/t<g> has the tags of the
     // text files of docs 256 g …, meta.files the manifest's.
-    var g = Math.floor(n / index.meta.tdir), name = 't/' + g + '/' + n + '-', TAG = 10;
+    var g = Math.floor(n / index.meta.tdir), name = 't/' + g + '/' + n, TAG = 10;
     return load(index.indexBase, 'm/t' + g + '.' + index.meta.files['m/t' + g], '', 'm/t' + g).then(function (m) {
       var tag = '.' + m.d.substr((n - g * index.meta.tdir) * TAG, TAG);
-      return load(index.indexBase, name + '0' + tag, '', name + '0').then(function (t) {
+      return load(index.indexBase, name + tag, '', name).then(function (t) {
         if (t.c[1] !== url) throw new Error('搜索索引与讲话列表不一致（' + url + '）：请重新构建网站');
-        var z0 = bytesOf(t.z);
-        if (!t.more) return inflate([z0]);
-        return load(index.indexBase, name + '1' + tag, '', name + '1').then(function (z1) { return inflate([z0, bytesOf(z1)]); });
+        return inflate([bytesOf(t.z)]);
       });
     });
   }

@@ -47,7 +47,7 @@
   var cache = Object.create(null);
   var indexBase = '';
   var isFile = location.protocol === 'file:';
-  var FORMAT = 4, GROUP = 256, TAG = 10;  // static_search.wire: format, buckets per manifest, hex digits of a tag
+  var FORMAT = 5, GROUP = 256, TAG = 10, FOLD_BITS = 11;  // static_search.wire: format, buckets per manifest, hex digits of a tag, fold shard bits
 
   // Chain to a loader installed before (static/compare.js on a speech page): it takes what it asked for.
   var earlierLoad = window.__ssLoad;
@@ -104,7 +104,7 @@
   function loadFold(text) {
     var need = new Set();
     for (var ch of text) {
-      var blk = ch.codePointAt(0) >> 8;
+      var blk = ch.codePointAt(0) >> FOLD_BITS;
       if (foldBlocks.has(blk)) need.add(blk);
     }
     return Promise.all(Array.from(need).map(function (blk) {
@@ -134,7 +134,7 @@
   function loadPageFold(terms) {
     var text = terms.join(''), need = new Set();
     for (var ch of text) {
-      var blk = ch.codePointAt(0) >> 8;
+      var blk = ch.codePointAt(0) >> FOLD_BITS;
       if (rBlocks.has(blk)) need.add(blk);
     }
     return Promise.all([loadFold(text)].concat(Array.from(need).map(function (blk) {
@@ -371,20 +371,32 @@
   }
   function hexName(key) { return Array.from(key).map(function (c) { return c.codePointAt(0).toString(16); }).join('-'); }
 
-  /* A key's bucket: shard h & (P-1), then (h >> log2 P) & (count - 1) among that shard's buckets,
+  /* A key's bucket: shard h & (P-1), then (h >> log2 P) % count among that shard's buckets,
      which are numbered shard after shard (static_search.wire.Layout). */
   function bucketOf(counts, key) {
     var h = keyHash(key), P = counts.length, s = h & (P - 1), bits = Math.round(Math.log2(P)), off = 0;
     for (var i = 0; i < s; i++) off += counts[i];
-    return off + ((h >>> bits) & (counts[s] - 1));
+    return off + (h >>> bits) % counts[s];
   }
 
   /* A key's entry in its bucket: the posting (a string), -df when the posting is in its own file
      (x/<hex>), or null when no doc has the key. */
+  var buckets = new Map();
   function bucketEntry(prefix, counts, key) {
-    return load(prefix + '/' + bucketOf(counts, key)).then(function (bucket) {
-      return Object.prototype.hasOwnProperty.call(bucket, key) ? bucket[key] : null;
-    });
+    var name = prefix + '/' + bucketOf(counts, key);
+    if (!buckets.has(name)) {
+      // "key posting key posting …" (a long posting's entry is -df).
+      buckets.set(name, load(name).then(function (text) {
+        var m = new Map(), parts = text ? text.split(' ') : [];
+        for (var i = 0; i + 1 < parts.length; i += 2) {
+          var v = parts[i + 1];
+          m.set(parts[i], v.charAt(0) === '-' ? +v : v);
+        }
+        return m;
+      }));
+      buckets.get(name).catch(function () { buckets.delete(name); });
+    }
+    return buckets.get(name).then(function (m) { return m.has(key) ? m.get(key) : null; });
   }
 
   function posting(prefix, counts, key) {
@@ -596,11 +608,9 @@
     return n;
   }
 
-  /* A doc's text: part 0 has the card, the fold map and the start of the body (a raw deflate
-     stream flushed at a byte boundary: an empty final block makes it complete); parts 0 + 1 are
-     the whole body. Promise<{c: card, f: fold map, h: heading lines, body: text, complete: bool}>. */
-  var FINAL_BLOCK = new Uint8Array([1, 0, 0, 255, 255]);
-  var textCache = new Map(), fullCache = new Map();
+  /* A doc's text (one file: the card, the fold map, the heading lines and the body as one raw
+     deflate stream). Promise<{c: card, f: fold map, h: heading lines, body: text}>. */
+  var textCache = new Map();
   function bytesOf(b64) {
     var bin = atob(b64), bytes = new Uint8Array(bin.length);
     for (var i = 0; i < bin.length; i++) bytes[i] = bin.charCodeAt(i);
@@ -610,30 +620,16 @@
     var stream = new Blob(parts).stream().pipeThrough(new DecompressionStream('deflate-raw'));
     return new Response(stream).text();
   }
-  function textName(doc, part) { return 't/' + Math.floor(doc / meta.tdir) + '/' + doc + '-' + part; }
-  function textFile(doc) {
+  function textName(doc) { return 't/' + Math.floor(doc / meta.tdir) + '/' + doc; }
+  function fullText(doc) {
     if (!textCache.has(doc)) {
-      textCache.set(doc, load(textName(doc, 0)).then(function (t) {
-        var z0 = bytesOf(t.z);
-        return inflate(t.more ? [z0, FINAL_BLOCK] : [z0]).then(function (body) {
-          return {c: t.c, f: t.f, h: t.h || [], body: body, complete: !t.more, z0: z0};
+      textCache.set(doc, load(textName(doc)).then(function (t) {
+        return inflate([bytesOf(t.z)]).then(function (body) {
+          return {c: t.c, f: t.f, h: t.h || [], body: body};
         });
       }));
     }
     return textCache.get(doc);
-  }
-  function fullText(doc) {
-    return textFile(doc).then(function (t) {
-      if (t.complete) return t;
-      if (!fullCache.has(doc)) {
-        fullCache.set(doc, load(textName(doc, 1)).then(function (z1) {
-          return inflate([t.z0, bytesOf(z1)]).then(function (body) {
-            return {c: t.c, f: t.f, h: t.h, body: body, complete: true};
-          });
-        }));
-      }
-      return fullCache.get(doc);
-    });
   }
 
   function foldWith(text, fmap) {  // folded text + offsets (index of source code point per folded unit)
@@ -931,15 +927,9 @@
 
   /* The card and an excerpt of one hit: the matched characters are marked. */
   function excerpt(doc, terms) {
-    function cut(t) {
+    return fullText(doc).then(function (t) {
       var f = foldWith(t.body, t.f);
       return {card: t.c, fmap: t.f, page: f, spans: findSpans(f, terms), body: t.body};
-    }
-    return textFile(doc).then(function (t) {
-      var ex = cut(t);
-      // No match in the start of the body (or too near its end for the excerpt): read it all.
-      if (t.complete || (ex.spans.length && ex.spans[0][0] + 110 <= ex.page.src.length)) return ex;
-      return fullText(doc).then(cut);
     });
   }
 
