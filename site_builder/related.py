@@ -66,18 +66,47 @@ STOPWORDS = frozenset(
 # Keywords of one text
 
 
+def _fold(text: str) -> str:
+    """``analysis.fold``; a long text by a table lookup in numpy when it folds one to one."""
+    if len(text) > 200:
+        from .search.whoosh_records import _fold_one_to_one
+
+        fast = _fold_one_to_one(text)
+        if fast is not None:
+            return fast[0]
+    return analysis.fold(text)
+
+
 def _counts(title: str, body: str) -> Counter:
-    counts = Counter(rjieba.cut(analysis.fold(body)))
+    counts = Counter(rjieba.cut(_fold(body)))
     for word in rjieba.cut(analysis.fold(title)):
         counts[word] += TITLE_WEIGHT
     return counts
 
 
+_CONTENT: dict[str, bool] = {}  # word → is a content word (not a stop word, a letter, 2+ word characters)
+
+
+def _is_content(word: str) -> bool:
+    ok = _CONTENT.get(word)
+    if ok is None:
+        ok = _CONTENT[word] = word not in STOPWORDS and _WORD.fullmatch(word) is not None
+        if len(_CONTENT) > 1 << 20:  # bounded: a long-running process sees many words
+            _CONTENT.clear()
+    return ok
+
+
 def _candidates(counts: Counter, n: int = CANDIDATES) -> list[tuple[str, int]]:
-    match = _WORD.fullmatch
-    items = [(w, c) for w, c in counts.items() if w not in STOPWORDS and match(w)]
-    items.sort(key=lambda wc: (-wc[1], wc[0]))
-    return items[:n]
+    ok = _CONTENT.get
+    items = []
+    for w, c in counts.items():
+        keep = ok(w)
+        if keep is None:
+            keep = _is_content(w)
+        if keep:
+            items.append((-c, w))
+    items.sort()  # most frequent first, ties by word
+    return [(w, -c) for c, w in items[:n]]
 
 
 def doc_keywords(title: str, body: str, n: int = CANDIDATES) -> list[tuple[str, int]]:

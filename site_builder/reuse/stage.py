@@ -27,6 +27,17 @@ from .prints import LINE, distinct, folded_codes, one_to_one, shape, speech_prin
 
 STATE_VERSION = 4  # 4: the texts' store deflated (reuse/chars.py)
 _LEADING = np.array([ord(c) for c in "。!?;,、:"], dtype=np.uint32)  # (folded: ！？；，： fold to !?;,:)
+_IS_LEADING = np.zeros(max(_LEADING) + 1, dtype=bool)  # code point → is one of _LEADING (np.isin per run was slow)
+_IS_LEADING[_LEADING] = True
+
+
+def _not_leading(codes: np.ndarray) -> np.ndarray:
+    """Where ``codes`` holds a character that a passage may start with (not one of _LEADING)."""
+    small = codes < len(_IS_LEADING)
+    small[small] = _IS_LEADING[codes[small]]
+    return np.flatnonzero(~small)
+
+
 STATE_FILE = "state.pickle"
 
 
@@ -211,7 +222,7 @@ class _State:
         for run, kept, left, right in extend(chars, local, lengths, where, k, min_chars):
             at = where[kept]
             head = np.asarray(chars[at[0] - left : at[0] + right])
-            starts_at = np.flatnonzero(~np.isin(head, _LEADING))
+            starts_at = _not_leading(head)
             left -= int(starts_at[0]) if len(starts_at) else 0  # a passage does not start with 。or ，
             if left + right < min_chars:
                 continue
