@@ -17,7 +17,9 @@ import hashlib
 import json
 import math
 import posixpath
+import re
 from dataclasses import dataclass
+from urllib.parse import quote
 
 from .config import SiteConfig
 from .model import Archive, Speech, Taxonomy, Term
@@ -74,6 +76,15 @@ def json_for_script(data) -> str:
     ):
         text = text.replace(char, escaped)
     return text
+
+
+_QUERY_ESCAPED = re.compile(r"[^\w/.~-]")
+
+
+def query_value(value: str) -> str:
+    """A value in a link's query: what is not a letter, digit or one of "/.~-" percent-encoded
+    (a space, "&", "=", "#", "+", punctuation); letters and digits of any script as written."""
+    return _QUERY_ESCAPED.sub(lambda m: quote(m.group(), safe=""), value)
 
 
 def site_view(config: SiteConfig) -> dict:
@@ -227,25 +238,40 @@ class Views:
             "jsonld": json_for_script(ld),
         }
 
+    def _places(self, p) -> tuple[list[tuple[str, int]], dict[str, list[int]]]:
+        """A passage's places in published speeches, in order, and each speech's paragraphs: once
+        per passage (a common passage has thousands of places; each of its speeches asks)."""
+        if not hasattr(self, "_by_source"):
+            self._by_source = {sp.source: sp for sp in self.archive.speeches}
+            self._passage_places: dict[int, tuple] = {}
+        hit = self._passage_places.get(id(p))
+        if hit is None:
+            kept = [(pl.source, pl.paragraph) for pl in p.places if pl.source in self._by_source]
+            paragraphs: dict[str, list[int]] = {}
+            for source, n in kept:
+                paragraphs.setdefault(source, []).append(n)
+            hit = self._passage_places[id(p)] = (kept, paragraphs, p)  # p kept: its id stays its own
+        return hit[0], hit[1]
+
     def reused(self, s: Speech) -> tuple[list[dict], int]:
         """(the longest passages of ``s`` also found in other speeches, in the order of its text,
         with its paragraphs and the others' (``#p{n}``); how many more the page does not list)."""
-        if not hasattr(self, "_by_source"):
-            self._by_source = {sp.source: sp for sp in self.archive.speeches}
         out = []
         for p in self.reuse.of(s.source):
-            here = [pl.paragraph for pl in p.places if pl.source == s.source]
-            others = [
-                (self._by_source[pl.source], pl.paragraph)
-                for pl in p.places
-                if pl.source != s.source and pl.source in self._by_source
-            ]
-            if not others:
+            kept, paragraphs = self._places(p)
+            here = paragraphs.get(s.source, [])
+            count = len(kept) - len(here)  # places in other speeches
+            if not count:
                 continue
+            others = []
+            for source, n in kept:  # the first REUSED_PLACES of them, in order
+                if source != s.source:
+                    others.append(dict(self.lite(self._by_source[source]) or {}, paragraph=n))
+                    if len(others) == REUSED_PLACES:
+                        break
             text = p.text if len(p.text) <= REUSED_CHARS else p.text[: REUSED_CHARS - 1] + "…"
-            shown = [dict(self.lite(o) or {}, paragraph=n) for o, n in others[:REUSED_PLACES]]
             out.append(
-                {"text": text, "length": len(p.text), "here": here, "others": shown, "more": len(others) - len(shown)}
+                {"text": text, "length": len(p.text), "here": here, "others": others, "more": count - len(others)}
             )
         shown = sorted(out, key=lambda v: -v["length"])[:REUSED_SHOWN]  # (stable: ties in text order)
         shown.sort(key=lambda v: (v["here"][0], v["text"]))
@@ -411,7 +437,7 @@ class Views:
                     )
         older, newer = self._same_type.get(id(s), (None, None))
         other = older or newer
-        view = {
+        view: dict = {
             "page": self.urls.path("compare"),
             "docs": self.compare_docs_path(),
             "self": s.url,
@@ -420,6 +446,9 @@ class Views:
             "a": (other.url if older else s.url) if other else None,
             "b": (s.url if older else other.url) if other else None,
         }
+        if other:  # the link's query: letters and digits as written (as urls.rel does in paths)
+            a, b = (other.url, s.url) if older else (s.url, other.url)
+            view["query"] = f"a={query_value(a)}&b={query_value(b)}"
         page.view = page.view | {"compare": view}
         page.key_view = page.keyed() | {"compare": view}
         return page
@@ -428,7 +457,9 @@ class Views:
         """Beside a speech's page: its Markdown source as written (UTF-8, without a BOM, newlines
         normalised). Its key is the file's digest; the body is not read to write it. (The plain
         text, one line per block, is made in the page by cite.js.)"""
-        source_file = str(self.config.content / s.source)
+        if not hasattr(self, "_content"):
+            self._content = self.config.content  # (resolved on every use)
+        source_file = str(self._content / s.source)
         return Page(
             data_paths(s.url)[1],
             "speech-source.md",

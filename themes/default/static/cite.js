@@ -26,6 +26,31 @@
 (function () {
   'use strict';
 
+  /** An element with attributes and children (strings become text). */
+  function make(tag, attrs, children) {
+    var el = document.createElement(tag);
+    Object.keys(attrs).forEach(function (name) { el.setAttribute(name, attrs[name]); });
+    (children || []).forEach(function (c) { el.append(c); });
+    return el;
+  }
+  function formatButton(format, label) {
+    return make('button', {type: 'button', 'class': 'cite-format', 'data-cite-format': format,
+      'aria-expanded': 'false', 'aria-controls': 'cite-output'}, [label]);
+  }
+  /** The buttons (they work only with this script, so it adds them) and the box BibTeX … go in. */
+  function tools() {
+    return [
+      make('div', {'class': 'cite-tools', hidden: ''}, [
+        make('button', {type: 'button', 'data-cite-copy': 'gb7714', 'aria-describedby': 'cite-gb-label'}, ['复制']),
+        formatButton('bibtex', 'BibTeX'), formatButton('ris', 'RIS'), formatButton('csl', 'CSL-JSON')
+      ]),
+      make('div', {'class': 'cite-output', id: 'cite-output', hidden: ''}, [
+        make('pre', {tabindex: '0', role: 'region', 'aria-label': '引文数据', 'data-cite-output': ''}),
+        make('button', {type: 'button', 'data-cite-copy': 'output'}, ['复制'])
+      ])
+    ];
+  }
+
   // ---------------------------------------------------------------- the plain text (纯文本)
   // Python's whitespace (str.split): JavaScript's \s lacks \x1c-\x1f and \x85, and has \ufeff.
   var PY_SPACE = /[\t\n\x0b\x0c\r\x1c-\x1f \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]+/;
@@ -70,6 +95,8 @@
   var block = document.querySelector('[data-cite-block]');
   if (!block) return;
   var data = block.dataset;
+  var forms = block.querySelector('.cite-forms');
+  if (forms && !block.querySelector('.cite-tools')) forms.after.apply(forms, tools());
   var body = document.querySelector('.speech-body');
   var MONTHS = ['January', 'February', 'March', 'April', 'May', 'June', 'July', 'August', 'September',
     'October', 'November', 'December'];
