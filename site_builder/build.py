@@ -227,7 +227,7 @@ def _build_locked(config: SiteConfig, cache: BuildCache, progress, explain: bool
     background = stats["parsed"] <= BACKGROUND_INDEX_MAX_PARSED
     indexes = _IndexUpdate(config, index_docs, bodies, background)
     try:
-        reuse = _find_reuse(config, archive, cache)
+        reuse = _find_reuse(config, archive, bodies)
         problems += duplicate_problems(config, archive.speeches, texts=False, pairs=reuse.near)
         clock("reuse")
         _attach_related(archive, index_docs, config, reuse.near)
@@ -465,14 +465,12 @@ def _render_all(todo: list, templates, site, out, state_dir, cache):
 
 
 # -- search ------------------------------------------------------------------------------
-def _find_reuse(config: SiteConfig, archive: Archive, cache: BuildCache):
+def _find_reuse(config: SiteConfig, archive: Archive, bodies: _Bodies):
     """Passages found in more than one speech, and near-duplicate pairs (see reuse/)."""
     from .reuse import Doc, find_reuse
 
     docs = [Doc(s.source, s.digest) for s in archive.speeches]
-    return find_reuse(
-        docs, lambda source, digest: cache.body(source, digest)[1], config.reuse_min_chars, config.state_dir / "reuse"
-    )
+    return find_reuse(docs, bodies.text, config.reuse_min_chars, config.state_dir / "reuse")
 
 
 def _attach_related(archive: Archive, docs: list, config: SiteConfig, near: list) -> None:

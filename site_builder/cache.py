@@ -52,6 +52,14 @@ def unpack_body(blob: bytes) -> tuple[str, str]:
     return raw[n:].decode("utf-8", "surrogatepass"), raw[:n].decode("utf-8", "surrogatepass")
 
 
+def unpack_text(blob: bytes) -> str:
+    """The plain text of ``pack_body``'s bytes, inflating only as far as it goes (it comes first)."""
+    n = int.from_bytes(blob[:4], "little")
+    if not n:  # (a max_length of 0 means no limit)
+        return ""
+    return zlib.decompressobj().decompress(blob[4:], n).decode("utf-8", "surrogatepass")
+
+
 class BuildCache:
     def __init__(self, state_dir: Path, readonly: bool = False):
         """``readonly``: read what an earlier build stored, never write (``check``, render workers)."""
@@ -153,6 +161,17 @@ class BuildCache:
                 if len(self._recent) > RECENT_BODIES:
                     del self._recent[next(iter(self._recent))]
         return found
+
+    def text(self, source: str, digest: str) -> str:
+        """The plain text of a parsed speech (its HTML is not inflated); safe from threads."""
+        with self._lock:
+            found = self._recent.get((source, digest))
+            if found is not None:
+                return found[1]
+            row = self.db.execute("SELECT body FROM parsed WHERE source=? AND digest=?", (source, digest)).fetchone()
+        if row is None:
+            raise KeyError(source)
+        return unpack_text(row[0])
 
     def prune_docs(self, keep: AbstractSet[tuple[str, str]]) -> None:
         if self.readonly:

@@ -12,7 +12,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from site_builder import cache as cachemod
-from site_builder.cache import BuildCache, pack_body, unpack_body
+from site_builder.build_index import Bodies
+from site_builder.cache import BuildCache, pack_body, unpack_body, unpack_text
 from site_builder.config import load_config
 
 LONG = "同志们：\n\n" + "\n\n".join(
@@ -32,6 +33,28 @@ def state_of(site):
 @given(html=st.text(), text=st.text())
 def test_a_body_comes_back_exactly(html, text):
     assert unpack_body(pack_body(html, text)) == (html, text)
+    assert unpack_text(pack_body(html, text)) == text  # the HTML left deflated
+
+
+def test_the_build_reads_a_text_once_within_its_budget(make_site, monkeypatch):
+    site = make_site(SPEECHES)
+    assert site.run("build", "-q") == 0
+    cache = BuildCache(state_of(site), readonly=True)
+    try:
+        rows = cache.db.execute("SELECT source, digest FROM parsed ORDER BY source").fetchall()
+        reads = []
+        real = cache.text
+        monkeypatch.setattr(cache, "text", lambda s, d: reads.append(s) or real(s, d))
+        bodies = Bodies(cache)
+        bodies.KEEP_CHARS = len(real(*rows[0])) + 1  # room for the first text only
+        for _ in range(3):
+            for source, digest in rows:
+                assert bodies.text(source, digest) == cache.body(source, digest)[1]
+                assert bodies.headings(source, digest) == bodies.headings(source, digest)
+        assert reads == [rows[0][0]] + [rows[1][0]] * 3  # the first kept, the second read each time
+        assert len(bodies.headings(*rows[0])) == 40  # LONG's headings
+    finally:
+        cache.close()
 
 
 def test_the_cache_stores_bodies_compressed_and_gives_them_back(make_site):
