@@ -45,7 +45,12 @@ def _allowed(out: Path, docs: list[IndexDoc], number: int) -> set[str]:
     allowed |= {name for name in meta["files"] if name.startswith("m/")}
     for d in docs:
         k, p = _keys(d)
-        for prefix, grams, counts in (("k", k, meta["kbs"]), ("p", p, meta["pbs"])):
+        for prefix, grams, counts in (
+            ("k", k, meta["kbs"]),
+            ("p", p, meta["pbs"]),
+            ("kn", k, meta["knbs"]),
+            ("pn", p, meta["pnbs"]),
+        ):
             layout = wire.Layout(counts)
             for key in grams:
                 allowed.add(f"{prefix}/{layout.bucket(key)}")
@@ -78,9 +83,11 @@ def _number(docs: list[IndexDoc], doc_id: str) -> int:
 
 @pytest.fixture
 def small_postings(monkeypatch):
-    """Long-posting files and checkpoints on the small test corpus too."""
+    """Long-posting files and checkpoints on the small test corpus too, and a base (k/, p/) and a
+    tail (kn/, pn/) that both hold docs."""
     monkeypatch.setattr(wire, "BIG", 120)
     monkeypatch.setattr(wire, "CK", 3)
+    monkeypatch.setattr(wire, "TAIL_MIN", 16)
 
 
 LONG = 2048  # a long text (format 4 cut texts in two parts there)
@@ -130,15 +137,18 @@ def test_one_doc_update_rewrites_only_its_files(tmp_path, request, small, which)
     assert stats.get("patched") == 1 and "assembled" not in stats, stats
     rewritten = _written(search, before, before_bytes)
     assert rewritten <= _allowed(out, [added], len(edited)), rewritten - _allowed(out, [added], len(edited))
+    assert wire.tail_start(len(edited) + 1) == wire.tail_start(len(edited)) > 0 or not small
+    assert not {n for n in rewritten if n.startswith(("k/", "p/"))}  # the base is untouched: only the tail
     # Both equal a clean write.
     StaticIndex(tmp_path / "state2", tmp_path / "clean", jobs=1).update(edited + [added])
     assert _tree(search) == _tree(tmp_path / "clean" / "search")
 
 
 @pytest.mark.parametrize("small", [False, True])
-def test_random_updates_equal_clean_writes(tmp_path, request, small):
+def test_random_updates_equal_clean_writes(tmp_path, request, monkeypatch, small):
     if small:
         request.getfixturevalue("small_postings")
+        monkeypatch.setattr(wire, "BUCKET_TARGET", 400)  # bucket counts change (the tail's: it alone is written)
     rnd = random.Random(11)
     docs = make_docs()
     cur = list(docs[:-3])

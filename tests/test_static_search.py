@@ -22,7 +22,7 @@ from urllib.parse import unquote, urlencode
 import pytest
 
 from site_builder.search import analysis, query
-from site_builder.static_search import IndexDoc, StaticIndex
+from site_builder.static_search import IndexDoc, StaticIndex, wire
 
 REPO = Path(__file__).resolve().parents[1]
 THEME = REPO / "themes" / "default"
@@ -173,7 +173,12 @@ def build_search_site(root: Path) -> list[IndexDoc]:
     """Write output/ with the static index, the search page and a dummy page per speech."""
     docs = make_docs()
     out = root / "output"
-    StaticIndex(root / "state", out).update(docs)
+    real, wire.TAIL_MIN = wire.TAIL_MIN, 16  # the base (k/, p/) and the tail (kn/, pn/) both hold docs
+    try:
+        StaticIndex(root / "state", out).update(docs)
+        assert 0 < wire.tail_start(len(docs)) < len(docs)
+    finally:
+        wire.TAIL_MIN = real
     _render_search_page(out)
     for d in docs:
         page = out / d.url

@@ -24,7 +24,7 @@ from . import wire
 from .analyser import KREC, PREC
 from .files import peak_rss_mb, put
 from .keys import SECTIONS, group_bounds, key_cps, key_strs, khash_np, seg_index, shard_run, vlq_np
-from .wire import bucket_count, cached_vlq, js_file, json_text, x_file
+from .wire import PREFIXES, bucket_count, cached_vlq, js_file, json_text, x_file
 
 
 def _vlq_columns(n: int, cols: list) -> tuple[np.ndarray, np.ndarray]:
@@ -138,10 +138,11 @@ def read_run(docs, a: int, b: int):
 def assemble_shard(args) -> tuple[dict, Counter, int, dict, dict]:
     """Build one shard from every doc's sections; write its files and the checkpoints of its long
     postings. Returns {file name: (digest, size)} and stats."""
-    shard, nshards, docs, out, skip_path = args
+    shard, nshards, docs, out, skip_path, first, names = args
     out = Path(out)
     a, b = shard_run(shard, nshards)
     kr, pr, penc, kdoc, pdoc = read_run(docs, a, b)
+    kdoc, pdoc = kdoc + first, pdoc + first  # doc numbers (the tail's docs start at ``first``)
     files: dict = {}
     stats: Counter = Counter()
     skip: dict = {}
@@ -149,8 +150,8 @@ def assemble_shard(args) -> tuple[dict, Counter, int, dict, dict]:
     shorts: dict = {}
     bits = nshards.bit_length() - 1
     big_len, ck = wire.BIG, wire.CK
-    for prefix in ("k", "p"):
-        if prefix == "k":
+    for kind, prefix in zip(("k", "p"), names):
+        if kind == "k":
             res = _postings("k", kr["key"], kdoc, kr["code"].astype(np.int64))
         else:
             res = _postings("p", pr["key"], pdoc, pr["count"], pr["len"], penc, pr["h"])
@@ -174,12 +175,12 @@ def assemble_shard(args) -> tuple[dict, Counter, int, dict, dict]:
             skip[prefix + key] = ([-1, *cd], [int(starts[s + j]) - bsl[i] for j in js])
             name, data = x_file(prefix, key, post)
             put(out, name, data, files, stats)
-        count = bucket_count(short)
+        count = bucket_count(short, prefix)
         h = khash_np(ukeys)
         bk = ((h >> np.uint32(bits)) % np.uint32(count)).astype(np.int64)
         # Each bucket's keys in string order (as json sort_keys): the keys are sorted as integers,
         # which is string order for trigrams; a char goes before the pairs that start with it.
-        if prefix == "k":
+        if kind == "k":
             cps, _ = key_cps(ukeys)
             lex = (cps[:, 0].astype(np.int64) << 22) | np.where(ncp == 2, cps[:, 1].astype(np.int64) + 1, 0)
             order = np.argsort((bk << 43) | lex)
@@ -251,7 +252,7 @@ def facets_file(metas: list[dict]) -> bytes:
 def manifest_files(files: dict, layout: dict, n_docs: int) -> dict[str, bytes]:
     """The manifests of the buckets, long postings and text files in ``files`` (see ``wire``)."""
     out = {}
-    for prefix in ("k", "p"):
+    for prefix in PREFIXES:
         total = sum(layout[prefix][0])
         groups: list[dict] = [
             {"d": "".join(files[f"{prefix}/{b}"][0] for b in range(g, min(total, g + wire.GROUP)))}
@@ -270,7 +271,7 @@ def manifest_files(files: dict, layout: dict, n_docs: int) -> dict[str, bytes]:
     return out
 
 
-def meta_file(metas: list[dict], layout: dict, files: dict, tags: dict) -> bytes:
+def meta_file(metas: list[dict], layout: dict, files: dict, tags: dict, tail: int) -> bytes:
     """meta.js: counts, vocabularies, fold shards, the tags of the files named first (``tags``: see
     ``wire``) and ``ver``, the digest of ``files`` (every other file)."""
     years: list[list[int]] = []
@@ -290,6 +291,9 @@ def meta_file(metas: list[dict], layout: dict, files: dict, tags: dict) -> bytes
         "pb": sum(layout["p"][0]),
         "kbs": layout["k"][0],
         "pbs": layout["p"][0],
+        "tail": tail,
+        "knbs": layout["kn"][0],
+        "pnbs": layout["pn"][0],
         "files": tags,
         "fold": fold_blocks(),
         "rfold": sorted(reverse_blocks()),

@@ -29,6 +29,7 @@ from pathlib import Path
 
 from ..fileio import write_atomic
 from ..search import analysis
+from . import wire
 from .analyser import analyse_to, arrays_path, read_payload, reanalyse_to
 from .assembly import assemble_shard, facets_file, fold_files, manifest_files, meta_file, reverse_files
 from .files import file_names, listing, process_pool, put, remove_unnamed, tag_of
@@ -40,8 +41,28 @@ POOL_MIN_DOCS = 48  # analyse in a process pool from this many new docs on
 PATCH_KEYS_PER_DOC = 10  # patch (rather than assemble) up to about this many changed keys per doc
 
 # 7: exact counts, headings, body lengths (#13); 8: arrays files only while a build needs them; 9: the
-# header deflated, no offsets in the manifest (#15); 10: one text file a doc (#15)
-CACHE_VERSION = f"{FORMAT}-{SECTIONS}-10-{analysis.fold_version()}"  # (+ fold table digest)
+# header deflated, no offsets in the manifest (#15); 10: one text file a doc; 11: the tail (#15)
+CACHE_VERSION = (
+    "-".join(
+        map(str, (FORMAT, SECTIONS, 11, wire.BUCKET_TARGET, wire.BIG, wire.TAIL_MIN, wire.TAIL_SHARE, wire.TAIL_DIV))
+    )
+    + f"-{analysis.fold_version()}"
+)  # (+ fold table digest)
+
+
+def _tail_shards(n: int) -> int:
+    """Shards of the tail of ``n`` docs (as many docs a shard as the base's, about)."""
+    return shard_count(wire.tail_step(n))
+
+
+def _split_changes(kch: dict, pch: dict, tail: int) -> tuple[dict, dict, dict, dict]:
+    """The changed entries ({key: {doc: entry}}) of the base's docs (k, p), then of the tail's (kn, pn)."""
+    out: tuple[dict, dict, dict, dict] = ({}, {}, {}, {})
+    for i, changes in enumerate((kch, pch)):
+        for key, by_doc in changes.items():
+            for doc, e in by_doc.items():
+                out[i + 2 * (doc >= tail)].setdefault(key, {})[doc] = e
+    return out
 
 
 def _changed_numbers(order: list, old_order: list, new_docs: dict, old_docs: dict) -> list[int]:
@@ -73,8 +94,9 @@ class StaticIndex:
         h = hashlib.sha1(f"{CACHE_VERSION}\0{doc_id}\0{fingerprint}".encode()).hexdigest()
         return self.state / "docs" / h[:2] / f"{h[2:]}.bin"
 
-    def _skip_path(self, shard: int) -> Path:
-        return self.state / "skip" / f"{shard}.bin"
+    def _skip_path(self, shard: int, seg: str = "") -> Path:
+        """The checkpoints of a shard's long postings: of the base (``seg`` ""), of the tail ("n")."""
+        return self.state / "skip" / f"{seg}{shard}.bin"
 
     def _load_manifest(self) -> dict:
         try:
@@ -114,7 +136,7 @@ class StaticIndex:
         # 2. Postings: patch the shards when the other docs keep their numbers, else assemble.
         changed = _changed_numbers(order, manifest["order"], new_docs, old_docs)
         files = dict(manifest["files"])
-        layout, patched = self._postings(manifest, order, new_docs, nshards, changed, files, stats)
+        layout, patched, sweep = self._postings(manifest, order, new_docs, nshards, changed, files, stats)
         # 3. Text files, fold shards, facets, manifests: with the postings, the new generation,
         # written beside the old one (a file that did not change is the old generation's).
         self._texts(order, new_docs, set(changed) if patched else None, files, stats)
@@ -123,9 +145,9 @@ class StaticIndex:
         # 4. The switch to the new generation: meta.js, replaced last. Then the files that only the
         # old generation names are removed (all of ours not named, after an assembly).
         files.pop("meta", None)
-        meta_js = meta_file(metas, layout, files, tags)
+        meta_js = meta_file(metas, layout, files, tags, wire.tail_start(len(order)))
         put(self.out, "meta", meta_js, files, stats)
-        self._remove_old(file_names(manifest["files"]) - file_names(files) if patched else None, files, stats)
+        self._remove_old(None if sweep else file_names(manifest["files"]) - file_names(files), files, stats)
         # 5. State: manifest, then drop cache files of docs that are gone or changed.
         manifest = {  # without the arrays' offsets: the arrays are removed below (1.6 of 2.4 MB at 1,000)
             "version": CACHE_VERSION,
@@ -133,6 +155,7 @@ class StaticIndex:
             "order": order,
             "files": files,
             "nshards": nshards,
+            "tail": wire.tail_start(len(order)),
             "layout": layout,
             "meta_sha": hashlib.sha1(meta_js).hexdigest(),
         }
@@ -140,6 +163,8 @@ class StaticIndex:
         (self.state / "dirty").unlink(missing_ok=True)
         for s in range(nshards, 64):
             self._skip_path(s).unlink(missing_ok=True)
+        for s in range(_tail_shards(len(order)), 64):
+            self._skip_path(s, "n").unlink(missing_ok=True)
         self._sweep({e[1] for e in new_docs.values()})
         stats["files"] = len(files)
         stats["bytes"] = sum(size for _, size in files.values())
@@ -203,9 +228,11 @@ class StaticIndex:
                         if (sub.name, e.name) not in names:
                             Path(e.path).unlink(missing_ok=True)
 
-    def _postings(self, manifest, order, new_docs, nshards, changed, files, stats) -> tuple[dict, bool]:
-        """Write the k/ and p/ files by patching or assembling; returns (layout, whether patched)."""
+    def _postings(self, manifest, order, new_docs, nshards, changed, files, stats) -> tuple[dict, bool, bool]:
+        """Write the postings (base ``k/ p/``, tail ``kn/ pn/``) by patching or assembling; returns
+        (layout, whether patched, whether the old files are to be found by listing)."""
         old_order, old_docs = manifest["order"], manifest["docs"]
+        tail = wire.tail_start(len(order))
         try:  # the output is still what the manifest describes (else write and clean up everything)
             intact = hashlib.sha1((self.out / "meta.js").read_bytes()).hexdigest() == manifest.get(
                 "meta_sha"
@@ -215,10 +242,12 @@ class StaticIndex:
         can_patch = bool(
             intact
             and manifest["nshards"] == nshards
+            and manifest.get("tail") == tail
             and manifest["layout"]
             and old_order
             and len(changed) <= max(8, len(order) // 16)
             and all(self._skip_path(s).exists() for s in range(nshards))
+            and all(self._skip_path(s, "n").exists() for s in range(_tail_shards(len(order))))
             and all(Path(old_docs[old_order[n]][1]).exists() for n in changed if n < len(old_order))
         )
         if can_patch:  # the entries that change; patching costs per key, assembling per doc
@@ -234,27 +263,55 @@ class StaticIndex:
         self.state.mkdir(parents=True, exist_ok=True)
         (self.state / "dirty").touch()
         if can_patch:
-            try:
-                layout = patch(self.out, self._skip_path, kch, pch, manifest["layout"], files, stats)
+            got = self._patch(manifest["layout"], _split_changes(kch, pch, tail), order, new_docs, files, stats)
+            if got is not None:
                 stats["patched"] = len(changed)
-                return layout, True
-            except (OSError, ValueError, KeyError, EOFError, TypeError, Relayout):  # the output or state was changed
-                stats["patch_failed"] = 1
-                if os.environ.get("SS_DEBUG"):
-                    raise
-        for name in [n for n in files if n[:2] in ("k/", "p/")]:
-            del files[name]
-        return self._assemble(order, new_docs, nshards, files, stats), False
+                return got[0], True, got[1]
+        layout = self._assemble(order, new_docs, nshards, files, stats, 0, tail)
+        layout.update(self._assemble(order, new_docs, _tail_shards(len(order)), files, stats, tail, len(order), "n"))
+        return layout, False, True
 
-    def _assemble(self, order, new_docs, nshards, files, stats) -> dict:
-        """Write all postings; returns the layout {"k"|"p": (bucket count per shard, short chars per shard)}."""
-        self._ensure_arrays([new_docs[i] for i in order])
-        docs = [(arrays_path(new_docs[i][1]), new_docs[i][2]["offsets"]) for i in order]
+    def _patch(self, layout, changes, order, new_docs, files, stats) -> tuple[dict, bool] | None:
+        """Patch the base's and the tail's changed entries (the tail assembled afresh when its bucket
+        counts change); returns (layout, whether the tail was assembled) or None (assemble all)."""
+        tail = wire.tail_start(len(order))
+        try:
+            layout = {
+                **layout,
+                **patch(self.out, self._skip_path, dict(zip(("k", "p"), changes[:2])), layout, files, stats),
+            }
+        except (OSError, ValueError, KeyError, EOFError, TypeError, Relayout):  # the output or state was changed
+            stats["patch_failed"] = 1
+            if os.environ.get("SS_DEBUG"):
+                raise
+            return None
+        try:
+            tail_changes = dict(zip(("kn", "pn"), changes[2:]))
+            return {**layout, **patch(self.out, self._skip_path, tail_changes, layout, files, stats)}, False
+        except Relayout:  # the tail is small: assembled again
+            layout.update(
+                self._assemble(order, new_docs, _tail_shards(len(order)), files, stats, tail, len(order), "n")
+            )
+            return layout, True
+        except (OSError, ValueError, KeyError, EOFError, TypeError):
+            stats["patch_failed"] = 1
+            if os.environ.get("SS_DEBUG"):
+                raise
+            return None
+
+    def _assemble(self, order, new_docs, nshards, files, stats, first: int, end: int, seg: str = "") -> dict:
+        """Write the postings of docs [first, end): the base's (``seg`` "") or the tail's ("n");
+        returns their layout {prefix: (bucket count per shard, short chars per shard)}."""
+        names = ("k" + seg, "p" + seg)
+        for name in [n for n in files if n.split("/", 1)[0] in names]:
+            del files[name]
+        self._ensure_arrays([new_docs[i] for i in order[first:end]])
+        docs = [(arrays_path(new_docs[i][1]), new_docs[i][2]["offsets"]) for i in order[first:end]]
         (self.state / "skip").mkdir(parents=True, exist_ok=True)
-        jobs = [(s, nshards, docs, str(self.out), str(self._skip_path(s))) for s in range(nshards)]
-        pool = process_pool(nshards) if len(order) >= 4 * POOL_MIN_DOCS and self.jobs != 1 else None
-        layout: dict = {"k": ([], []), "p": ([], [])}
-        offset = {"k": 0, "p": 0}
+        jobs = [(s, nshards, docs, str(self.out), str(self._skip_path(s, seg)), first, names) for s in range(nshards)]
+        pool = process_pool(nshards) if len(docs) >= 4 * POOL_MIN_DOCS and self.jobs != 1 else None
+        layout: dict = {prefix: ([], []) for prefix in names}
+        offset = dict.fromkeys(names, 0)
         try:
             results = map(assemble_shard, jobs) if pool is None else pool.map(assemble_shard, jobs)
             for fs, st, rss, bodies, shorts in results:  # in shard order: buckets are numbered so
@@ -262,7 +319,7 @@ class StaticIndex:
                 stats.update(st)
                 if pool is not None:
                     stats["worker_peak_rss_mb"] = max(stats["worker_peak_rss_mb"], rss)
-                for prefix in ("k", "p"):
+                for prefix in names:
                     for j, body in enumerate(bodies[prefix]):
                         name = f"{prefix}/{offset[prefix] + j}"
                         put(self.out, name, js_file(name, body), files, stats)
@@ -272,7 +329,7 @@ class StaticIndex:
         finally:
             if pool is not None:
                 pool.shutdown()
-        stats["assembled"] = 1
+        stats["tail_assembled" if seg else "assembled"] = 1
         return layout
 
     def _named_files(self, metas: list[dict], layout: dict, files: dict, stats: Counter) -> dict:

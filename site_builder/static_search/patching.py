@@ -112,28 +112,30 @@ class Relayout(Exception):
     """A shard's bucket count changes: the postings are assembled afresh."""
 
 
-def patch(out: Path, skip_path, kch: dict, pch: dict, layout: dict, files: dict, stats: Counter) -> dict:
-    """Patch changed entries ({key: {doc: entry or None}}) into the index files that hold them.
+def patch(out: Path, skip_path, changes: dict, layout: dict, files: dict, stats: Counter) -> dict:
+    """Patch changed entries ({prefix: {key: {doc: entry or None}}}, prefixes of one segment: k and
+    p, or kn and pn) into the index files that hold them.
 
     The output files are the state: a bucket is read back, its changed keys patched and it is
-    written again; a long posting is patched around the change using its checkpoints (``skip_path(shard)``:
-    the file of a shard's checkpoints). Returns the new layout; raises Relayout when a shard's bucket
-    count would change (nothing is written then but long postings' files)."""
-    where = {prefix: Layout(layout[prefix][0]) for prefix in ("k", "p")}
-    shorts = {prefix: list(layout[prefix][1]) for prefix in ("k", "p")}
+    written again; a long posting is patched around the change using its checkpoints
+    (``skip_path(shard, segment)``: the file of a shard's checkpoints). Returns the new layout of
+    those prefixes; raises Relayout when a shard's bucket count would change (nothing is written then
+    but long postings' files)."""
+    where = {prefix: Layout(layout[prefix][0]) for prefix in changes}
+    shorts = {prefix: list(layout[prefix][1]) for prefix in changes}
     by_file: dict = defaultdict(list)  # (prefix, bucket) → keys
-    for prefix, changes in (("k", kch), ("p", pch)):
-        for key in changes:
+    for prefix, by_key in changes.items():
+        for key in by_key:
             by_file[prefix, where[prefix].bucket(key)].append(key)
     skips: dict = {}  # shard → checkpoints of its long postings
     pending = []  # buckets are written once the layout is known to stay
     for (prefix, bk), keys in sorted(by_file.items()):
-        changes = kch if prefix == "k" else pch
+        kind, seg = prefix[0], prefix[1:]
         bucket = parse_bucket(read_js(out / file_name(f"{prefix}/{bk}", files[f"{prefix}/{bk}"][0])))
         shard = where[prefix].shard(bk)
         skip = skips.get(shard)
         if skip is None:
-            skip = skips[shard] = marshal.loads(skip_path(shard).read_bytes())
+            skip = skips[shard] = marshal.loads(skip_path(shard, seg).read_bytes())
         for key in keys:
             old = bucket.get(key, "")
             old_df = None
@@ -141,7 +143,7 @@ def patch(out: Path, skip_path, kch: dict, pch: dict, layout: dict, files: dict,
                 old_df = -old
                 xname = f"{prefix}/x/{hexname(key)}"
                 old = read_js(out / file_name(xname, files[xname][0]))
-            new, ck, delta = patch_posting(prefix, old, skip.get(prefix + key), changes[key])
+            new, ck, delta = patch_posting(kind, old, skip.get(prefix + key), changes[prefix][key])
             if ck is None:
                 skip.pop(prefix + key, None)
             else:
@@ -152,7 +154,7 @@ def patch(out: Path, skip_path, kch: dict, pch: dict, layout: dict, files: dict,
                 bucket[key] = new
             else:
                 if old_df is None:
-                    old_df = len(decode_entries(prefix, old, 0, len(old), -1))
+                    old_df = len(decode_entries(kind, old, 0, len(old), -1))
                 bucket[key] = -(old_df + delta)
             shorts[prefix][shard] += (len(key) + len(new) if len(new) <= wire.BIG and new else 0) - (
                 len(key) + len(old) if len(old) <= wire.BIG and old else 0
@@ -163,11 +165,12 @@ def patch(out: Path, skip_path, kch: dict, pch: dict, layout: dict, files: dict,
             elif len(old) > wire.BIG:
                 files.pop(f"{prefix}/x/{hexname(key)}", None)
         pending.append((f"{prefix}/{bk}", bucket_body(bucket)))
-    for prefix in ("k", "p"):
-        if [bucket_count(x) for x in shorts[prefix]] != layout[prefix][0]:
+    for prefix in changes:
+        if [bucket_count(x, prefix) for x in shorts[prefix]] != layout[prefix][0]:
             raise Relayout(prefix)
+    seg = next(iter(changes))[1:] if changes else ""
     for name, body in pending:
         put(out, name, js_file(name, body), files, stats)
     for shard, skip in skips.items():
-        write_atomic(skip_path(shard), marshal.dumps(skip))
-    return {prefix: (layout[prefix][0], shorts[prefix]) for prefix in ("k", "p")}
+        write_atomic(skip_path(shard, seg), marshal.dumps(skip))
+    return {prefix: (layout[prefix][0], shorts[prefix]) for prefix in changes}

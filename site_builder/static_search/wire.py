@@ -63,6 +63,12 @@ the doc's title length is in the title.
     folded body and title (exact), ``heading`` says it occurs in a heading line of the body
     (``IndexDoc.headings``). Terms of one or two characters are exact; so are their occurrences
     and the ranking's tf (a pair of one character twice, 层层, is corrected with the trigram 层层层).
+``kn/<bucket>.js``, ``pn/<bucket>.js`` (and ``kn/x/``, ``pn/x/``), the tail
+    the postings of ``k/`` and ``p/`` (below) for the newest docs, ``meta.tail`` … ``N - 1`` (``tail_start``), laid out by
+    ``meta.knbs``/``pnbs``; ``k/`` and ``p/`` (the base) hold the docs before. A key's posting is
+    the base's followed by the tail's, which starts again from doc -1 (its first gap is the doc's
+    number). Adding a newest doc changes the tail's files only, except when ``tail_start`` moves
+    (every ``tail_step`` docs), when both are written afresh.
 ``p/<bucket>.js`` (and ``p/x/<hex>.js``)
     positions of every trigram: per doc ``vlq((doc gap - 1) << 2 | kind)``, kind 0: one position,
     1: two, 2: ``3 + vlq`` positions, 3: ``1 + vlq`` positions of which some are in heading lines,
@@ -93,6 +99,10 @@ GROUP = 256  # buckets (text files: docs) per manifest
 BIG = 36864  # a posting longer than this (chars) gets its own file
 BUCKET_TARGET = 36864  # aim for bucket files of about this many chars (#15: fewer files)
 T_DIR = 256  # text files: docs per directory
+PREFIXES = ("k", "p", "kn", "pn")  # postings: the base's chars and pairs, trigrams; the tail's
+TAIL_MIN = 16  # the newest docs' postings: see ``tail_start``
+TAIL_SHARE = 64
+TAIL_DIV = 4
 FOLD_BITS = 11  # a fold shard holds code points (block << FOLD_BITS) … (#15: 631 → 118 files)
 
 ALPHA = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
@@ -144,6 +154,19 @@ def hexname(key: str) -> str:
     return "-".join(f"{ord(c):x}" for c in key)
 
 
+def tail_step(n: int) -> int:
+    """The tail's granularity for ``n`` docs: a power of two, about ``n / TAIL_SHARE`` (at least
+    ``TAIL_MIN``)."""
+    return max(TAIL_MIN, pow2_at_least(n / TAIL_SHARE))
+
+
+def tail_start(n: int) -> int:
+    """The first doc whose postings are in the tail (``kn/``, ``pn/``) rather than the base (``k/``,
+    ``p/``): ``n`` rounded down to a multiple of ``tail_step(n)``, so that adding a newest doc
+    changes the tail's files only, but every ``tail_step`` docs (and when the step doubles)."""
+    return n - n % tail_step(n)
+
+
 def pow2_at_least(n: float) -> int:
     b = 1
     while b < n:
@@ -179,10 +202,11 @@ def parse_bucket(data: str) -> dict:
 _COUNTS = sorted({round(2 ** (i / 4)) for i in range(4 * 31)})
 
 
-def bucket_count(short: int) -> int:
-    """Buckets of a shard whose short postings (key + posting chars) add up to ``short``: the
-    smallest of ``_COUNTS`` at least ``short / BUCKET_TARGET``."""
-    need = short / BUCKET_TARGET
+def bucket_count(short: int, prefix: str = "k") -> int:
+    """Buckets of a shard of ``prefix`` whose short postings (key + posting chars) add up to
+    ``short``: the smallest of ``_COUNTS`` at least ``short / BUCKET_TARGET`` (the tail's buckets
+    are ``TAIL_DIV`` times smaller: a query reads a bucket of each)."""
+    need = short / (BUCKET_TARGET // TAIL_DIV if prefix.endswith("n") else BUCKET_TARGET)
     return _COUNTS[bisect.bisect_left(_COUNTS, need)] if need > 1 else 1
 
 

@@ -412,40 +412,51 @@
   var kCache = new Map();
   function kPosting(key) {
     if (!kCache.has(key)) {
-      kCache.set(key, posting('k', meta.kbs, key).then(function (str) {
+      kCache.set(key, both('k', key).then(function (strs) {
         var m = new Map();
-        if (!str) return m;
-        var r = vlqReader(str), doc = -1;
-        while (r.more()) {
-          var v = r.num();
-          doc += Math.floor(v / 8) + 1;
-          var body = v & 1 ? r.num() : 1;
-          var title = v & 2 ? r.num() + 1 : 0;
-          m.set(doc, {body: body, title: title, heading: (v & 4) !== 0});
-        }
+        strs.forEach(function (str) {
+          if (!str) return;
+          var r = vlqReader(str), doc = -1;
+          while (r.more()) {
+            var v = r.num();
+            doc += Math.floor(v / 8) + 1;
+            var body = v & 1 ? r.num() : 1;
+            var title = v & 2 ? r.num() + 1 : 0;
+            m.set(doc, {body: body, title: title, heading: (v & 4) !== 0});
+          }
+        });
         return m;
       }));
     }
     return kCache.get(key);
   }
 
-  /* Number of docs whose search text has the key: the ranking's df (from its bucket alone when
-     the posting is in a file of its own). */
+  /* A key's postings in the base (k/, p/: the docs before meta.tail) and in the tail (kn/, pn/:
+     the newest docs, by their own numbers: static_search.wire.tail_start). */
+  function both(kind, key) {
+    return Promise.all([posting(kind, meta[kind + 'bs'], key), posting(kind + 'n', meta[kind + 'nbs'], key)]);
+  }
+
+  /* Number of docs whose search text has the key: the ranking's df (from its buckets alone when
+     a posting is in a file of its own). */
   var dfCache = new Map();
+  function entryDf(v) {
+    if (typeof v === 'number') return -v;
+    if (!v) return 0;
+    var r = vlqReader(v), n = 0;
+    while (r.more()) {
+      var x = r.num();
+      if (x & 1) r.num();
+      if (x & 2) r.num();
+      n++;
+    }
+    return n;
+  }
   function keyDf(key) {
     if (!dfCache.has(key)) {
       dfCache.set(key, kCache.has(key) ? kCache.get(key).then(function (m) { return m.size; })
-        : bucketEntry('k', meta.kbs, key).then(function (v) {
-          if (typeof v === 'number') return -v;
-          if (!v) return 0;
-          var r = vlqReader(v), n = 0;
-          while (r.more()) {
-            var x = r.num();
-            if (x & 1) r.num();
-            if (x & 2) r.num();
-            n++;
-          }
-          return n;
+        : Promise.all([bucketEntry('k', meta.kbs, key), bucketEntry('kn', meta.knbs, key)]).then(function (vs) {
+          return entryDf(vs[0]) + entryDf(vs[1]);
         }));
     }
     return dfCache.get(key);
@@ -456,23 +467,25 @@
   var pCache = new Map();
   function pPosting(tri) {
     if (!pCache.has(tri)) {
-      pCache.set(tri, posting('p', meta.pbs, tri).then(function (str) {
+      pCache.set(tri, both('p', tri).then(function (strs) {
         var m = new Map();
-        if (!str) return m;
-        var r = vlqReader(str), doc = -1;
-        while (r.more()) {
-          var h = r.num();
-          doc += Math.floor(h / 4) + 1;
-          var kind = h & 3, count = kind < 2 ? kind + 1 : kind === 2 ? 3 + r.num() : 1 + r.num();
-          var idx = null;
-          if (kind === 3) {
-            idx = [];
-            for (var nh = r.num(), j = 0, at = -1; j < nh; j++) { at += r.num() + 1; idx.push(at); }
+        strs.forEach(function (str) {
+          if (!str) return;
+          var r = vlqReader(str), doc = -1;
+          while (r.more()) {
+            var h = r.num();
+            doc += Math.floor(h / 4) + 1;
+            var kind = h & 3, count = kind < 2 ? kind + 1 : kind === 2 ? 3 + r.num() : 1 + r.num();
+            var idx = null;
+            if (kind === 3) {
+              idx = [];
+              for (var nh = r.num(), j = 0, at = -1; j < nh; j++) { at += r.num() + 1; idx.push(at); }
+            }
+            var v = r.num(), vs = [v];
+            for (var k = 1; k < count; k++) { v += r.num() + 1; vs.push(v); }
+            m.set(doc, {pos: vs, head: idx && new Set(idx.map(function (i) { return vs[i]; }))});
           }
-          var v = r.num(), vs = [v];
-          for (var k = 1; k < count; k++) { v += r.num() + 1; vs.push(v); }
-          m.set(doc, {pos: vs, head: idx && new Set(idx.map(function (i) { return vs[i]; }))});
-        }
+        });
         return m;
       }));
     }
