@@ -1,73 +1,299 @@
 #!/usr/bin/env python3
-"""How parsing one very large speech scales (#15, "a 50 MB speech"): time of ``loader.parse_bytes``
-on a body of N MB, the file-size limit (``loader.MAX_FILE``) lifted for the measurement.
+"""One very large speech (#15, "a 50 MB speech"): time and memory of parsing it, and of building and
+checking a small site that holds it.
 
-    .venv/bin/python bench/bench_big_speech.py --corpus bench/.work/corpus-1000 --mb 1,2,4,8 [--profile]
+    .venv/bin/python bench/bench_big_speech.py --corpus bench/.work/corpus-1000 --mb 4,16,50
+    .venv/bin/python bench/bench_big_speech.py --corpus bench/.work/corpus-1000 --mb 4,16,50 --stage build
+    .venv/bin/python bench/bench_big_speech.py --corpus bench/.work/corpus-1000 --mb 8 --profile
 
-The body is the bodies of the corpus's speeches one after another, heading lines left out (a file
-with a thousand headings is refused by the Markdown limits before parsing), under the front matter
-of the first. Prints MB, seconds and CPU seconds per size; ``--profile`` adds the functions that
-took the most time at the largest size (cProfile, which slows everything down).
+The speech (``--shape real``, the default) is speeches made by gen_corpus.py with a seed of their own
+(7), their bodies one after another under the front matter of the first: many paragraphs, a heading every ``N/900`` bytes (the Markdown limits
+allow 1,000), one giant paragraph (2,000 lines, the limit of a paragraph, ≈ 2.7 MB) and one line of
+200,000 characters (the limit of a line). ``--shape plain`` is the older body without headings.
+
+``--stage parse`` (default) calls ``loader.parse_bytes`` in this process: seconds, CPU seconds, the
+peak of Python's allocations during the parse (tracemalloc) and its ratio to the file's size, and
+the peak RSS of the process so far. ``--stage build`` writes the speech and ``--others`` ordinary
+speeches of the corpus into a temporary folder and runs ``site-builder check`` (nothing cached),
+``build`` (cold) and ``build`` again after a change to the big speech, each in a fresh process: wall and CPU
+seconds, the peak RSS of the largest process (``ru_maxrss`` of the command and of its children).
+``--stage stages`` builds once in this process (no fork) and prints the peak of Python's
+allocations in each stage (tracemalloc; slow). ``--lift`` lifts the file-size limit and the per-file time budget (to measure a version that
+refuses the file). ``--profile``: the functions that took the most time parsing the largest size.
 """
 
 from __future__ import annotations
 
 import argparse
 import cProfile
+import gc
 import io
+import os
 import pstats
+import resource
+import shutil
+import subprocess
 import sys
+import tempfile
 import time
+import tracemalloc
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
 
-from site_builder import loader
-from site_builder.build import _settings
-from site_builder.config import load_config
+from site_builder import loader  # noqa: E402
+from site_builder.build import _settings  # noqa: E402
+from site_builder.config import load_config  # noqa: E402
+
+SEED = 7  # gen_corpus.py --seed of the big speech (the corpus has 1)
+HEADINGS = 900  # below markup.MAX_HEADINGS
+GIANT_LINES = 2_000  # markup.MAX_PARAGRAPH_LINES
+LONG_LINE = 200_000  # markup.MAX_LINE_CHARS
 
 
-def speech_of(corpus: Path, mb: float) -> bytes:
-    files = sorted(corpus.rglob("*.md"))
-    head = files[0].read_text(encoding="utf-8").split("\n---\n", 1)[0]
-    parts, size, i = [], 0, 0
-    while size < mb * 1e6:
-        body = files[i % len(files)].read_text(encoding="utf-8").split("\n---\n", 1)[1]
-        body = "\n".join(line for line in body.split("\n") if not line.startswith("#"))
-        parts.append(body)
-        size += len(body.encode())
+def _bodies():
+    """Speeches of gen_corpus with a seed of their own (7): the corpus's kind of text, none of its
+    speeches (a big speech copied from the others would be one long reused passage)."""
+    from gen_corpus import Vocab, default_seed_dir, gen_one, load_seed_sentences, make_people
+
+    vocab, people = Vocab(SEED, load_seed_sentences(default_seed_dir())), make_people(SEED, 2000)
+    i = 0
+    while True:
+        yield gen_one(vocab, SEED, 100_000, i, people)[1]
         i += 1
-    return (head + "\n---\n" + "\n\n".join(parts)).encode()
+
+
+def _sentences(text: str) -> list[str]:
+    return [s + "。" for s in text.replace("\n", "").split("。") if s and not s.startswith("#")]
+
+
+def speech_of(mb: float, shape: str = "real") -> bytes:
+    """A speech of about ``mb`` MB (see the module's doc)."""
+    bodies = _bodies()
+    first = next(bodies)
+    head, body = first.split("\n---\n", 1)
+    target = int(mb * 1e6)
+    parts: list[str] = []
+    size = 0
+    every = max(1, target // HEADINGS)  # bytes between kept headings
+    since = 0
+    giant_at: int | None = target // 3
+    long_at: int | None = 2 * target // 3
+    while size < target:
+        lines = []
+        for line in body.split("\n"):
+            if line.startswith("#"):
+                if shape == "plain" or since < every:
+                    continue
+                since = 0
+            lines.append(line)
+            since += 3 * len(line) + 1
+        body = "\n".join(lines).strip("\n")
+        if shape == "real" and giant_at is not None and size >= giant_at:
+            body, giant_at = _giant(bodies) + "\n\n" + body, None
+        if shape == "real" and long_at is not None and size >= long_at:
+            body, long_at = _long_line(bodies) + "\n\n" + body, None
+        parts.append(body)
+        n = len(body.encode())
+        size += n + 2
+        body = next(bodies).split("\n---\n", 1)[1]
+    return (head + "\n---\n\n" + "\n\n".join(parts) + "\n").encode()
+
+
+def _giant(bodies) -> str:
+    """One paragraph of GIANT_LINES lines, each a few sentences."""
+    lines: list[str] = []
+    pool: list[str] = []
+    while len(lines) < GIANT_LINES:
+        while len(pool) < 8:
+            pool += _sentences(next(bodies))
+        lines.append("".join(pool[:8]))
+        del pool[:8]
+    return "\n".join(lines)
+
+
+def _long_line(bodies) -> str:
+    """One line of LONG_LINE characters."""
+    out: list[str] = []
+    n = 0
+    while n < LONG_LINE:
+        for s in _sentences(next(bodies)):
+            out.append(s)
+            n += len(s)
+    return "".join(out)[:LONG_LINE]
+
+
+def lift_limits() -> None:
+    loader.MAX_FILE = 1 << 40
+    loader.PARSE_SECONDS = 0.0
+
+
+def bench_parse(corpus: Path, sizes: list[float], shape: str, profile: bool) -> None:
+    config, _ = load_config(Path.cwd(), {"content_dir": corpus})
+    settings = _settings(config)
+    lift_limits()  # measured, not refused
+    print("| MB | s | CPU s | peak MB (tracemalloc) | × file | RSS MB so far | problems |")
+    print("|---:|---:|---:|---:|---:|---:|---|")
+    for n, mb in enumerate(sizes):
+        data = speech_of(mb, shape)
+        prof = cProfile.Profile() if profile and n == len(sizes) - 1 else None
+        gc.collect()
+        tracemalloc.start()
+        wall, cpu = time.perf_counter(), time.process_time()
+        if prof:
+            prof.enable()
+        parsed, html, text = loader.parse_bytes("big.md", data, settings)
+        if prof:
+            prof.disable()
+        wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+        _, peak = tracemalloc.get_traced_memory()
+        tracemalloc.stop()
+        del html, text
+        rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        problems = "; ".join(p.message for p in parsed.problems) or "—"
+        print(
+            f"| {len(data) / 1e6:.1f} | {wall:.2f} | {cpu:.2f} | {peak / 1e6:.0f} | {peak / len(data):.1f} "
+            f"| {rss:.0f} | {problems} |",
+            flush=True,
+        )
+        if prof:
+            out = io.StringIO()
+            pstats.Stats(prof, stream=out).sort_stats("tottime").print_stats(15)
+            print(out.getvalue())
+
+
+_DRIVER = """
+import resource, sys, time
+sys.path.insert(0, {root!r})
+from site_builder import loader
+if {lift!r}:
+    loader.MAX_FILE = 1 << 40
+    loader.PARSE_SECONDS = 0.0
+from site_builder.cli import main
+wall, cpu = time.perf_counter(), time.process_time()
+try:
+    code = main(sys.argv[1:])
+except SystemExit as exit:
+    code = exit.code
+wall = time.perf_counter() - wall
+me, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+print("BENCH", code, wall, me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime,
+      me.ru_maxrss / 1024, kids.ru_maxrss / 1024, file=sys.stderr)
+"""
+
+
+def _run(args: list[str], lift: bool, cwd: Path) -> tuple[int, float, float, float, float, str]:
+    driver = _DRIVER.format(root=str(ROOT), lift=lift)
+    env = dict(os.environ, PYTHONHASHSEED="0")
+    proc = subprocess.run(
+        [sys.executable, "-c", driver, *args], cwd=cwd, env=env, capture_output=True, text=True, check=False
+    )
+    line = next((x for x in proc.stderr.splitlines() if x.startswith("BENCH ")), None)
+    if line is None:
+        raise SystemExit(f"{args} failed:\n{proc.stderr[-3000:]}")
+    code, wall, cpu, rss, kids = line.split()[1:]
+    problems = [x.strip() for x in proc.stderr.splitlines() if "big.md" in x][:3]
+    return int(code), float(wall), float(cpu), float(rss), float(kids), " / ".join(problems) or "—"
+
+
+def bench_build(corpus: Path, sizes: list[float], shape: str, others: int, lift: bool, keep: bool) -> None:
+    print("| MB | command | exit | s | CPU s | peak RSS MB (process / largest child) | × file | messages on big.md |")
+    print("|---:|---|---:|---:|---:|---:|---:|---|")
+    files = sorted(corpus.rglob("*.md"))[1 : 1 + others]
+    for mb in sizes:
+        work = Path(tempfile.mkdtemp(prefix="big-speech-"))
+        try:
+            content = work / "content"
+            content.mkdir()
+            for i, f in enumerate(files):
+                shutil.copyfile(f, content / f"s{i:04d}.md")
+            data = speech_of(mb, shape)
+            (content / "big.md").write_bytes(data)
+            del data
+            size = (content / "big.md").stat().st_size
+            base = ["--content", str(content), "--output", str(work / "output")]
+            for name, args in (
+                ("check", ["check", *base]),
+                ("build", ["build", *base]),
+                ("build (big.md changed)", ["build", *base]),
+            ):
+                if name.startswith("build (big"):
+                    with open(content / "big.md", "ab") as fh:
+                        fh.write("\n\n又及：补充一段。\n".encode())
+                code, wall, cpu, rss, kids, problems = _run(args, lift, work)
+                peak = max(rss, kids)
+                print(
+                    f"| {size / 1e6:.1f} | {name} | {code} | {wall:.1f} | {cpu:.1f} | {rss:.0f} / {kids:.0f} "
+                    f"| {peak * 1048576 / size:.1f} | {problems} |",
+                    flush=True,
+                )
+        finally:
+            if keep:
+                print(f"kept {work}")
+            else:
+                shutil.rmtree(work, ignore_errors=True)
+
+
+def bench_stages(corpus: Path, mb: float, shape: str, others: int, lift: bool) -> None:
+    """One cold build in this process (no fork), tracemalloc on: the peak of Python's allocations
+    (numpy's included; not SQLite's, nh3's or zlib's) in each stage that ``--explain`` times."""
+    os.environ["SITE_BUILDER_NO_FORK"] = "1"
+    from site_builder import build_support
+    from site_builder.cli import main as cli
+
+    if lift:
+        lift_limits()
+    peaks: dict[str, float] = {}
+    timed = build_support.Clock.__call__
+
+    def clock(self, stage: str) -> None:
+        timed(self, stage)
+        peaks[stage] = tracemalloc.get_traced_memory()[1] / 1e6
+        tracemalloc.reset_peak()
+
+    build_support.Clock.__call__ = clock  # type: ignore[method-assign]
+    work = Path(tempfile.mkdtemp(prefix="big-speech-"))
+    try:
+        content = work / "content"
+        content.mkdir()
+        for i, f in enumerate(sorted(corpus.rglob("*.md"))[1 : 1 + others]):
+            shutil.copyfile(f, content / f"s{i:04d}.md")
+        (content / "big.md").write_bytes(speech_of(mb, shape))
+        size = (content / "big.md").stat().st_size
+        tracemalloc.start()
+        try:
+            cli(["build", "-q", "--content", str(content), "--output", str(work / "output")])
+        except SystemExit:
+            pass
+        tracemalloc.stop()
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    print(f"{size / 1e6:.1f} MB file; peak MB of Python's allocations per stage (× file):")
+    for stage, peak in peaks.items():
+        print(f"  {stage:14s} {peak:8.0f}  {peak * 1e6 / size:5.1f}×")
 
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--corpus", required=True, help="a folder of speeches (gen_corpus.py)")
     ap.add_argument("--mb", default="1,2,4,8", help="sizes in MB, comma-separated (default 1,2,4,8)")
+    ap.add_argument("--shape", choices=["real", "plain"], default="real")
+    ap.add_argument("--stage", choices=["parse", "build", "stages"], default="parse")
+    ap.add_argument("--others", type=int, default=20, help="ordinary speeches beside the big one (--stage build)")
+    ap.add_argument("--lift", action="store_true", help="lift the size limit and time budget (--stage build)")
+    ap.add_argument("--keep", action="store_true", help="keep the temporary site (--stage build)")
     ap.add_argument("--profile", action="store_true")
     args = ap.parse_args(argv)
-    corpus = Path(args.corpus)
-    config, _ = load_config(Path.cwd(), {"content_dir": corpus})
-    settings = _settings(config)
-    loader.MAX_FILE = 1 << 40  # measured, not refused
     sizes = [float(x) for x in args.mb.split(",")]
-    print("| MB | s | CPU s | problems |\n|---:|---:|---:|---|")
-    for n, mb in enumerate(sizes):
-        data = speech_of(corpus, mb)
-        prof = cProfile.Profile() if args.profile and n == len(sizes) - 1 else None
-        wall, cpu = time.perf_counter(), time.process_time()
-        if prof:
-            prof.enable()
-        parsed, _html, _text = loader.parse_bytes("big.md", data, settings)
-        if prof:
-            prof.disable()
-        wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
-        problems = "; ".join(p.message for p in parsed.problems) or "—"
-        print(f"| {len(data) / 1e6:.1f} | {wall:.2f} | {cpu:.2f} | {problems} |", flush=True)
-        if prof:
-            out = io.StringIO()
-            pstats.Stats(prof, stream=out).sort_stats("tottime").print_stats(12)
-            print(out.getvalue())
+    corpus = Path(args.corpus)
+    if args.stage == "parse":
+        bench_parse(corpus, sizes, args.shape, args.profile)
+    elif args.stage == "stages":
+        bench_stages(corpus, sizes[-1], args.shape, args.others, args.lift)
+    else:
+        bench_build(corpus, sizes, args.shape, args.others, args.lift, args.keep)
     return 0
 
 

@@ -321,7 +321,8 @@ class Numbered:
 
 
 class _Numberer:
-    def __init__(self) -> None:
+    def __init__(self, before: int = 0) -> None:
+        self.before = before  # blocks numbered before this body (a big body is numbered in pieces)
         self.out: list[str] = []
         self.lines: list[str] = []
         self.headings: list[int] = []
@@ -367,8 +368,8 @@ class _Numberer:
     def new_block(self, line: str, heading: bool) -> int:
         self.lines.append(line)
         if heading:
-            self.headings.append(len(self.lines) - 1)
-        return len(self.lines)
+            self.headings.append(self.before + len(self.lines) - 1)
+        return self.before + len(self.lines)
 
     # -- the walk
     def block(self, el: _El, in_heading: bool) -> None:
@@ -428,10 +429,11 @@ class _Numberer:
             self.emit(node, heading)
 
 
-def number_blocks(body_html: str) -> Numbered:
-    """The body with ids, ¶ links and wrappers (see the contract above), and its lines."""
+def number_blocks(body_html: str, before: int = 0) -> Numbered:
+    """The body with ids, ¶ links and wrappers (see the contract above), and its lines. ``before``:
+    the number of blocks before this part of a body (its first block is ``p{before + 1}``)."""
     root = _parse(body_html)
-    numberer = _Numberer()
+    numberer = _Numberer(before)
     numberer.block(root, False)
     return Numbered("".join(numberer.out), numberer.lines, numberer.headings, numberer.renamed)
 

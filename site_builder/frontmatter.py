@@ -171,25 +171,40 @@ def _failing_line(node) -> int:
     return node.start_mark.line + 2
 
 
+def _line_starts(text: str, start: int):
+    """(start, end) of each line of ``text`` from ``start`` on, without splitting all of it (a big
+    body is not copied into a list of lines)."""
+    while (end := text.find("\n", start)) >= 0:
+        yield start, end
+        start = end + 1
+    yield start, len(text)
+
+
 def split(text: str) -> FrontMatter:
     """Split and parse; raise FrontMatterError with a 1-based line and a hint."""
-    lines = text.split("\n")
-    if not text.strip():
+    if not text or text.isspace():
         raise FrontMatterError(
             "empty file", None, "a speech needs a front matter block (---, title: …, ---) and its text"
         )
-    if lines[0].strip() != "---":
+    lines = _line_starts(text, 0)
+    _, first_end = next(lines)
+    if text[:first_end].strip() != "---":
         raise FrontMatterError(
             "missing front matter: the file must start with a line '---'",
             1,
             "add at the top:\n      ---\n      title: …\n      date: 2020-03-05\n      meeting_type: …\n      themes: [ … ]\n      ---",
         )
-    end = next((i for i in range(1, len(lines)) if lines[i].rstrip() in ("---", "...")), None)
+    end = None  # the closing line: its number (0-based) and where it starts and ends
+    for number, (start, stop) in enumerate(lines, 1):
+        if text[start:stop].rstrip() in ("---", "..."):
+            end = number, start, stop
+            break
     if end is None:
         raise FrontMatterError(
             "unclosed front matter: no closing '---' line", 1, "did you forget the '---' line after the last field?"
         )
-    block = "\n".join(lines[1:end])
+    end_line, end_start, end_stop = end
+    block = text[first_end + 1 : end_start - 1] if end_line > 1 else ""
     try:
         loader = _Loader(block)
         try:
@@ -228,4 +243,4 @@ def split(text: str) -> FrontMatter:
     key_lines = {}
     for key_node, _value in node.value:
         key_lines[str(key_node.value)] = key_node.start_mark.line + 2
-    return FrontMatter(data=data, key_lines=key_lines, body="\n".join(lines[end + 1 :]), body_line=end + 2)
+    return FrontMatter(data=data, key_lines=key_lines, body=text[end_stop + 1 :], body_line=end_line + 2)

@@ -31,8 +31,12 @@ from .workers import process_pool
 logger = logging.getLogger(__name__)
 
 LARGE_FILE = 2 * 1024 * 1024  # a warning: more than one speech in the file?
-MAX_FILE = 4 * 1024 * 1024  # refused unread (parsing 4 MB takes about 5 s, 8 MB 14 s)
-PARSE_SECONDS = 15.0  # per file: reading, front matter, Markdown, sanitising (see time_budget)
+# Refused unread: what protects the machine. A body is parsed in pieces (body_pieces), so a file of
+# this size is built in about 10 s and, at the parse, about 6 times its size in memory (#15,
+# bench/bench_big_speech.py); the search indexes of one speech hold more.
+MAX_FILE = 64 * 1024 * 1024
+PARSE_SECONDS = 15.0  # per file: reading, front matter, Markdown, sanitising (see time_budget) …
+SECONDS_PER_MB = 2.0  # … and this much more per MB (a 50 MB speech parses in about 10 s)
 
 
 @dataclass(frozen=True)
@@ -117,17 +121,25 @@ def _too_large(shown: str, size: int) -> tuple[Parsed, str, str]:
     )
 
 
+def budget(size: int) -> float:
+    """The seconds a file of ``size`` bytes may take to read (PARSE_SECONDS, more for a big one)."""
+    return PARSE_SECONDS + SECONDS_PER_MB * size / 1048576 if PARSE_SECONDS > 0 else PARSE_SECONDS
+
+
 def parse_bytes(
     shown: str, data: bytes, settings: ParseSettings, seconds: float | None = None
 ) -> tuple[Parsed, str, str]:
     """Parse one speech file; return (Parsed, html, plain text). Never raises for bad content:
     whatever goes wrong, also a bug or a file that takes longer than ``seconds`` (default
-    PARSE_SECONDS), is a problem of this file."""
+    ``budget(len(data))``), is a problem of this file. The bytes are let go once decoded: a
+    caller that keeps no reference of its own saves their size at the peak."""
     global _renderer
-    seconds = PARSE_SECONDS if seconds is None else seconds
+    seconds = budget(len(data)) if seconds is None else seconds
+    held = [data]
+    del data
     try:
         with time_budget(seconds):
-            return _parse_bytes(shown, data, settings)
+            return _parse_bytes(shown, held, settings)
     except TimeBudgetExceeded:
         _renderer = None  # stopped half-way: start the next file with a fresh one
         return _failed(
@@ -172,30 +184,32 @@ def parse_bytes(
         )
 
 
-def _parse_bytes(shown: str, data: bytes, settings: ParseSettings) -> tuple[Parsed, str, str]:
+def _parse_bytes(shown: str, held: list[bytes], settings: ParseSettings) -> tuple[Parsed, str, str]:
     global _renderer
     if _renderer is None or _renderer.trust_html != settings.trust_html:
         _renderer = Renderer(trust_html=settings.trust_html)
     problems: list[Problem] = []
-    if len(data) > MAX_FILE:
-        return _too_large(shown, len(data))
-    if len(data) > LARGE_FILE:
+    size = len(held[0])
+    if size > MAX_FILE:
+        return _too_large(shown, size)
+    if size > LARGE_FILE:
         problems.append(
             Problem(
                 shown,
                 None,
                 None,
-                f"very large speech ({len(data) / 1048576:.1f} MB)",
+                f"very large speech ({size / 1048576:.1f} MB)",
                 "check that the file holds one speech only",
                 severity="warning",
             )
         )
     try:
-        text = decode_utf8(data)
+        text = decode_utf8(held.pop())
     except EncodingProblem as err:
         return Parsed(None, Toc(), 0, 0, [Problem(shown, err.line, "encoding", str(err), err.hint(shown))]), "", ""
     try:
         fm = frontmatter.split(text)
+        del text  # the body is a copy of its part
     except frontmatter.FrontMatterError as err:
         return (
             Parsed(None, Toc(), 0, 0, problems + [Problem(shown, err.line, "front matter", err.message, err.hint)]),
@@ -206,7 +220,7 @@ def _parse_bytes(shown: str, data: bytes, settings: ParseSettings) -> tuple[Pars
     problems.extend(found)
     if meta is None:
         return Parsed(None, Toc(), 0, 0, problems), "", ""
-    if not fm.body.strip():
+    if not fm.body or fm.body.isspace():
         problems.append(
             Problem(
                 shown,
@@ -232,7 +246,7 @@ def _parse_job(job: tuple[str, str, str, ParseSettings]) -> tuple[str, Parsed, s
         size = os.stat(path).st_size
         if size > MAX_FILE:  # refused unread: a 50 MB file costs nothing
             return (source, *_too_large(shown, size))
-        data = Path(path).read_bytes()
+        data = [Path(path).read_bytes()]  # handed over (parse_bytes lets the bytes go once decoded)
     except OSError as err:
         return (
             source,
@@ -246,7 +260,7 @@ def _parse_job(job: tuple[str, str, str, ParseSettings]) -> tuple[str, Parsed, s
             "",
             "",
         )
-    parsed, html, text = parse_bytes(shown, data, settings)
+    parsed, html, text = parse_bytes(shown, data.pop(), settings)
     return source, parsed, html, text
 
 
@@ -392,9 +406,11 @@ __all__ = [
     "LARGE_FILE",
     "MAX_FILE",
     "PARSE_SECONDS",
+    "SECONDS_PER_MB",
     "ParseSettings",
     "Parsed",
     "TimeBudgetExceeded",
+    "budget",
     "digest_file",
     "load",
     "parse_bytes",

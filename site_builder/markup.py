@@ -29,8 +29,8 @@ import markdown
 import nh3
 from markdown.extensions.toc import slugify_unicode
 
-from . import markdown_compat
-from .blocks import VOID, block_lines, number_blocks
+from . import body_pieces, markdown_compat
+from .blocks import VOID, Numbered, block_lines, number_blocks
 
 _EXTENSIONS = ["extra", "sane_lists", "toc"]
 # marker "": a "[TOC]" line stays text (the speech page shows the table of contents already, and
@@ -39,54 +39,10 @@ _EXTENSION_CONFIGS = {"toc": {"slugify": slugify_unicode, "toc_depth": "2-4", "p
 
 # Tags and attributes kept by the sanitiser (everything Markdown produces, minus scripts,
 # styles, forms, frames and event handlers: nh3 never lets on* attributes or javascript: URLs through).
-_TAGS = {
-    "a",
-    "abbr",
-    "b",
-    "blockquote",
-    "br",
-    "code",
-    "dd",
-    "del",
-    "div",
-    "dl",
-    "dt",
-    "em",
-    "figcaption",
-    "figure",
-    "h1",
-    "h2",
-    "h3",
-    "h4",
-    "h5",
-    "h6",
-    "hr",
-    "i",
-    "img",
-    "ins",
-    "kbd",
-    "li",
-    "mark",
-    "ol",
-    "p",
-    "pre",
-    "q",
-    "s",
-    "small",
-    "span",
-    "strong",
-    "sub",
-    "sup",
-    "table",
-    "tbody",
-    "td",
-    "tfoot",
-    "th",
-    "thead",
-    "tr",
-    "u",
-    "ul",
-}
+_TAGS = set(
+    "a abbr b blockquote br code dd del div dl dt em figcaption figure h1 h2 h3 h4 h5 h6 hr i img ins"
+    " kbd li mark ol p pre q s small span strong sub sup table tbody td tfoot th thead tr u ul".split()
+)
 _ATTRIBUTES = {
     "*": {"id", "class", "title", "lang"},
     "a": {"href"},
@@ -100,7 +56,7 @@ _TAG = re.compile(r"<[^>]+>")
 _INVISIBLE = re.compile(r"[\x00-\x08\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
 _SPECIAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")  # _INVISIBLE or a break
 _IMG_WITHOUT_ALT = re.compile(r"<img(?![^>]*\balt=)")
-_CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003ffff]")
+_CJK_RUN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003ffff]+")
 _WORD = re.compile(r"[A-Za-z0-9]+(?:[.'’-][A-Za-z0-9]+)*")
 
 CHARS_PER_MINUTE = 400
@@ -275,10 +231,19 @@ def _indent(line: str) -> int:
     return cols
 
 
+def _split_lines(source: str):
+    """``source.split("\n")`` one line at a time (a big body is not copied into a list)."""
+    start = 0
+    while (end := source.find("\n", start)) >= 0:
+        yield source[start:end]
+        start = end + 1
+    yield source[start:]
+
+
 def _lines(source: str):
     """(line number in ``source``, line) of the text the parser is given (see Renderer.render:
     form feeds and the like break lines, control characters are removed)."""
-    for number, line in enumerate(source.split("\n"), 1):
+    for number, line in enumerate(_split_lines(source), 1):
         if _SPECIAL.search(line):
             for part in _clean(line).split("\n"):
                 yield number, part
@@ -412,11 +377,22 @@ class Renderer:
         markdown_compat.install_fast_inline(self._md, _INLINE_PATTERNS)
 
     def render(self, source: str) -> Rendered:
-        """Raises TooComplex when ``source`` is past one of the limits."""
+        """Raises TooComplex when ``source`` is past one of the limits. A long body is parsed in
+        pieces (``body_pieces``), with the same result."""
         md = self._md
         md.reset()
         check_limits(source)
-        body = md.convert(_clean(source))
+        cleaned = _clean(source)
+        if len(cleaned) > body_pieces.SPLIT_CHARS:
+            rendered = self._render_pieces(cleaned)
+            if rendered is not None:
+                return rendered
+            md.reset()
+        numbered = number_blocks(self._sanitise(md.convert(cleaned)))
+        text = "\n".join(numbered.lines)
+        return Rendered(html=numbered.html, toc=self._toc(numbered), text=text, word_count=count_words(text))
+
+    def _sanitise(self, body: str) -> str:
         if not self.trust_html:
             body = nh3.clean(
                 body,
@@ -425,19 +401,65 @@ class Renderer:
                 link_rel="noopener noreferrer",
                 url_schemes={"http", "https", "mailto"},
             )
-        body = _IMG_WITHOUT_ALT.sub('<img alt=""', body)  # valid HTML needs alt; "" = decorative
-        numbered = number_blocks(body)
-        # The table of contents links to the headings' new ids (a heading without text has none).
+        return _IMG_WITHOUT_ALT.sub('<img alt=""', body)  # valid HTML needs alt; "" = decorative
+
+    def _toc(self, numbered: Numbered) -> Toc:
+        """The table of contents of the last document converted; it links to the headings' new
+        ids (a heading without text has none)."""
         renamed = numbered.renamed
-        toc = Toc(
+        return Toc(
             tuple(
                 (level, renamed[old], title)
-                for level, old, title in _flatten(getattr(md, "toc_tokens", []))
+                for level, old, title in _flatten(getattr(self._md, "toc_tokens", []))
                 if old in renamed
             )
         )
-        text = "\n".join(numbered.lines)
-        return Rendered(html=numbered.html, toc=toc, text=text, word_count=count_words(text))
+
+    def _render_pieces(self, body: str) -> Rendered | None:
+        """``body`` parsed piece by piece; None when it cannot be (one piece, or two pieces that
+        define one reference differently)."""
+        pieces = body_pieces.split(body)
+        references = self._references(pieces) if len(pieces) > 1 and body_pieces.has_definitions(body) else {}
+        if len(pieces) == 1 or references is None:
+            return None
+        md = self._md
+        html_parts: list[str] = []
+        lines: list[str] = []
+        toc: list[tuple[int, str, str]] = []
+        words = 0
+        while pieces:
+            md.reset()
+            md.references.update(references)
+            numbered = number_blocks(self._sanitise(md.convert(pieces.pop(0))), before=len(lines))
+            toc += self._toc(numbered).raw
+            words += count_words("\n".join(numbered.lines))  # a word never spans two lines
+            lines += numbered.lines
+            if numbered.html:
+                html_parts.append(numbered.html)
+        text = "\n".join(lines)
+        del lines
+        return Rendered(html="\n".join(html_parts), toc=Toc(tuple(toc)), text=text, word_count=words)
+
+    def _references(self, pieces: list[str]) -> dict | None:
+        """The reference links defined in all pieces (the whole body's); None when two pieces
+        define one name differently (in the whole body the last definition counts everywhere)."""
+        md = self._md
+        found: dict = {}
+        for piece in pieces:
+            md.reset()
+            md.parser.parseDocument(_preprocessed(md, piece))  # the block parser reads the definitions
+            for name, value in md.references.items():
+                if found.setdefault(name, value) != value:
+                    return None
+        return found
+
+
+def _preprocessed(md: markdown.Markdown, source: str) -> list[str]:
+    """The lines that ``md.convert`` gives its block parser (Markdown.convert's first step)."""
+    lines = source.split("\n")
+    for preprocessor in md.preprocessors:
+        lines = preprocessor.run(lines)
+    return lines
 
 
 def _flatten(tokens: list[dict]):
@@ -452,5 +474,6 @@ def plain_text(body_html: str) -> str:
 
 
 def count_words(text: str) -> int:
-    """字数 as readers count it: each Chinese character, plus each Latin word or number."""
-    return len(_CJK.findall(text)) + len(_WORD.findall(text))
+    """字数 as readers count it: each Chinese character, plus each Latin word or number. Counted
+    without a list of every character (that list was 25 times the size of a long text)."""
+    return len(text) - len(_CJK_RUN.sub("", text)) + sum(1 for _ in _WORD.finditer(text))
