@@ -340,7 +340,9 @@ def bench(n: int, use_pagefind: bool) -> dict:
     res.update(json.loads(out.strip().splitlines()[-1]))
     docs = load_corpus(corpus(n))
     res["static_index_bytes"], res["static_index_files"] = dir_size(site / "search")
-    res["static_index_parts"] = {sub: dir_size(site / "search" / sub)[0] for sub in ("k", "p", "t", "f", "r", "m")}
+    res["static_index_parts"] = {
+        sub: dir_size(site / "search" / sub) for sub in ("k", "p", "kn", "pn", "t", "f", "r", "m")
+    }  # (bytes, files)
     res["state_bytes"] = dir_size(state)[0]
     if use_pagefind and PAGEFIND_PY.exists():
         t0 = time.perf_counter()

@@ -24,7 +24,7 @@ from . import wire
 from .analyser import KREC, PREC
 from .files import peak_rss_mb, put
 from .keys import SECTIONS, group_bounds, key_cps, key_strs, khash_np, seg_index, shard_run, vlq_np
-from .wire import PREFIXES, bucket_count, cached_vlq, js_file, json_text, x_file
+from .wire import PREFIXES, bucket_count, bucket_text, cached_vlq, js_file, json_text, x_file
 
 
 def _vlq_columns(n: int, cols: list) -> tuple[np.ndarray, np.ndarray]:
@@ -190,7 +190,7 @@ def assemble_shard(args) -> tuple[dict, Counter, int, dict, dict]:
         longl = long_.tolist()
         dfs = (ge - gs).tolist()
         items = [keys[i] + (f" -{dfs[i]}" if longl[i] else " " + text[bsl[i] : bel[i]]) for i in order.tolist()]
-        bodies[prefix] = [json_text(" ".join(items[lo:hi])) for lo, hi in pairwise(bounds)]
+        bodies[prefix] = [bucket_text(" ".join(items[lo:hi]), prefix) for lo, hi in pairwise(bounds)]
         shorts[prefix] = short
     write_atomic(Path(skip_path), marshal.dumps(skip))
     return files, stats, peak_rss_mb(), bodies, shorts

@@ -41,10 +41,10 @@ POOL_MIN_DOCS = 48  # analyse in a process pool from this many new docs on
 PATCH_KEYS_PER_DOC = 10  # patch (rather than assemble) up to about this many changed keys per doc
 
 # 7: exact counts, headings, body lengths (#13); 8: arrays files only while a build needs them; 9: the
-# header deflated, no offsets in the manifest (#15); 10: one text file a doc; 11: the tail (#15)
+# header deflated, no offsets in the manifest (#15); 10: one text file a doc; 11: the tail; 12: k/ deflated (#15)
 CACHE_VERSION = (
     "-".join(
-        map(str, (FORMAT, SECTIONS, 11, wire.BUCKET_TARGET, wire.BIG, wire.TAIL_MIN, wire.TAIL_SHARE, wire.TAIL_DIV))
+        map(str, (FORMAT, SECTIONS, 12, wire.BUCKET_TARGET, wire.BIG, wire.TAIL_MIN, wire.TAIL_SHARE, wire.TAIL_DIV))
     )
     + f"-{analysis.fold_version()}"
 )  # (+ fold table digest)

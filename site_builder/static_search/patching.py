@@ -131,7 +131,7 @@ def patch(out: Path, skip_path, changes: dict, layout: dict, files: dict, stats:
     pending = []  # buckets are written once the layout is known to stay
     for (prefix, bk), keys in sorted(by_file.items()):
         kind, seg = prefix[0], prefix[1:]
-        bucket = parse_bucket(read_js(out / file_name(f"{prefix}/{bk}", files[f"{prefix}/{bk}"][0])))
+        bucket = parse_bucket(read_js(out / file_name(f"{prefix}/{bk}", files[f"{prefix}/{bk}"][0])), prefix)
         shard = where[prefix].shard(bk)
         skip = skips.get(shard)
         if skip is None:
@@ -164,7 +164,7 @@ def patch(out: Path, skip_path, changes: dict, layout: dict, files: dict, stats:
                 put(out, name, data, files, stats)
             elif len(old) > wire.BIG:
                 files.pop(f"{prefix}/x/{hexname(key)}", None)
-        pending.append((f"{prefix}/{bk}", bucket_body(bucket)))
+        pending.append((f"{prefix}/{bk}", bucket_body(bucket, prefix)))
     for prefix in changes:
         if [bucket_count(x, prefix) for x in shorts[prefix]] != layout[prefix][0]:
             raise Relayout(prefix)

@@ -35,7 +35,8 @@ bucket: shard ``h & (P-1)``, then ``(h >> log2 P) % count`` among that shard's b
 numbered shard after shard (``meta.kbs``/``pbs``: bucket count per shard, sized to the shard's
 short postings: ``bucket_count``). A bucket is one JSON string ``"key posting key posting …"``
 (its keys in code point order, a space after each key and each posting; no key has a space and a
-posting is base 64), the posting of a key in its own file being ``-df``. Offsets are
+posting is base 64), the posting of a key in its own file being ``-df``; in ``k/`` and ``kn/`` that
+string is deflated (raw deflate in base 64, inflated by ``DecompressionStream``). Offsets are
 offsets in ``analysis.search_text`` (folded title, separator, folded body), so an offset below
 the doc's title length is in the title.
 
@@ -86,6 +87,7 @@ the doc's title length is in the title.
 
 from __future__ import annotations
 
+import base64
 import bisect
 import json
 import re
@@ -184,15 +186,27 @@ def js_file(name: str, body: str) -> bytes:
     return f"__ssLoad({json.dumps(name)},{body});\n".encode()
 
 
-def bucket_body(postings: dict) -> str:
+def bucket_body(postings: dict, prefix: str) -> str:
     """A bucket: one string, its keys in order (``sorted``) each followed by a space and its posting
     (``-df``, minus the number of its docs, for a posting in its own file ``x/<hex>``), entries
-    separated by a space (no key has a space; a posting is base 64)."""
-    return json_text(" ".join(f"{k} {postings[k]}" for k in sorted(postings)))
+    separated by a space (no key has a space; a posting is base 64); deflated for ``k/`` and ``kn/``
+    (``bucket_text``)."""
+    return bucket_text(" ".join(f"{k} {postings[k]}" for k in sorted(postings)), prefix)
 
 
-def parse_bucket(data: str) -> dict:
-    """{key: posting or -df} of a bucket's string (``bucket_body``)."""
+def bucket_text(text: str, prefix: str) -> str:
+    """A bucket's data from its string: as it is (``p/``, ``pn/``: positions do not compress), or
+    raw deflate in base 64 (``k/``, ``kn/``: 29 % smaller)."""
+    if prefix[0] == "k":
+        co = zlib.compressobj(9, zlib.DEFLATED, -15, 9)
+        text = base64.b64encode(co.compress(text.encode("utf-8")) + co.flush()).decode("ascii")
+    return json_text(text)
+
+
+def parse_bucket(data: str, prefix: str) -> dict:
+    """{key: posting or -df} of a bucket's data (``bucket_body``)."""
+    if prefix[0] == "k":
+        data = zlib.decompressobj(-15).decompress(base64.b64decode(data)).decode("utf-8")
     parts = data.split(" ") if data else []
     return {k: (int(v) if v[:1] == "-" else v) for k, v in zip(parts[::2], parts[1::2])}
 

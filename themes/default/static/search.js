@@ -385,8 +385,10 @@
   function bucketEntry(prefix, counts, key) {
     var name = prefix + '/' + bucketOf(counts, key);
     if (!buckets.has(name)) {
-      // "key posting key posting …" (a long posting's entry is -df).
-      buckets.set(name, load(name).then(function (text) {
+      // "key posting key posting …" (a long posting's entry is -df), deflated in k/ and kn/.
+      buckets.set(name, load(name).then(function (data) {
+        return prefix.charAt(0) === 'k' ? inflate([bytesOf(data)]) : data;
+      }).then(function (text) {
         var m = new Map(), parts = text ? text.split(' ') : [];
         for (var i = 0; i + 1 < parts.length; i += 2) {
           var v = parts[i + 1];
