@@ -149,8 +149,9 @@ _INLINE_PATTERNS = frozenset(
 # past these limits is refused with the line and the limit before the parser sees it (1,000 nested
 # list levels took 7 s and ended in a RecursionError; 3,000 ran 13 minutes and took 7.9 GB; 20,000
 # "[" in a paragraph never ended). Each limit is far above what a speech uses; within all of them
-# a file of the largest size (loader.MAX_FILE) parses in a few seconds, and the loader's time
-# budget stops what they miss (tests/test_hostile.py and bench/fuzz_build.py try both).
+# a file of 4 MB parses whole in a few seconds (a longer body is parsed in pieces, body_pieces: 50 MB
+# in about 10 s), and the loader's time budget stops what they miss (tests/test_hostile.py and
+# bench/fuzz_build.py try both).
 MAX_LINE_CHARS = 200_000  # characters on one line
 MAX_NESTING = 32  # levels of lists, quotes and definitions (4 columns of indentation = one level)
 MAX_NESTING_TOTAL = 20_000  # levels beyond the first, over all lines
