@@ -13,6 +13,7 @@ of 10,000+ pages cheap to compute.
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import json
 import math
@@ -27,20 +28,7 @@ from .urls import UrlMap, absolute
 
 LABELS = {"year": "年份", "meeting_type": "会议类型", "theme": "主题", "speaker": "讲话人"}
 INDEX_KINDS = {"year": "years", "meeting_type": "meeting_types", "theme": "themes", "speaker": "speakers"}
-MONTHS_EN = (
-    "January",
-    "February",
-    "March",
-    "April",
-    "May",
-    "June",
-    "July",
-    "August",
-    "September",
-    "October",
-    "November",
-    "December",
-)
+MONTHS_EN = tuple("January February March April May June July August September October November December".split())
 
 
 @dataclass
@@ -256,26 +244,27 @@ class Views:
     def reused(self, s: Speech) -> tuple[list[dict], int]:
         """(the longest passages of ``s`` also found in other speeches, in the order of its text,
         with its paragraphs and the others' (``#p{n}``); how many more the page does not list)."""
-        out = []
+        found = []  # (passage, its paragraphs here, how many places in other speeches, its places)
         for p in self.reuse.of(s.source):
             kept, paragraphs = self._places(p)
             here = paragraphs.get(s.source, [])
-            count = len(kept) - len(here)  # places in other speeches
-            if not count:
-                continue
+            if len(kept) > len(here):
+                found.append((p, here, len(kept) - len(here), kept))
+        longest = sorted(found, key=lambda f: -len(f[0].text))[:REUSED_SHOWN]  # (stable: ties in text order)
+        shown = []
+        for p, here, count, kept in longest:
             others = []
-            for source, n in kept:  # the first REUSED_PLACES of them, in order
+            for source, n in kept:  # the first REUSED_PLACES places in other speeches, in order
                 if source != s.source:
                     others.append(dict(self.lite(self._by_source[source]) or {}, paragraph=n))
                     if len(others) == REUSED_PLACES:
                         break
             text = p.text if len(p.text) <= REUSED_CHARS else p.text[: REUSED_CHARS - 1] + "…"
-            out.append(
+            shown.append(
                 {"text": text, "length": len(p.text), "here": here, "others": others, "more": count - len(others)}
             )
-        shown = sorted(out, key=lambda v: -v["length"])[:REUSED_SHOWN]  # (stable: ties in text order)
         shown.sort(key=lambda v: (v["here"][0], v["text"]))
-        return shown, len(out) - len(shown)
+        return shown, len(found) - len(shown)
 
     # -- pages -----------------------------------------------------------------------------
     def speech_page(self, s: Speech) -> Page:
@@ -469,6 +458,18 @@ class Views:
         )
 
     def all_pages(self) -> list[Page]:
+        """Every page of the site. The views are plain data without cycles: the collector, which
+        would walk the whole archive again and again while they are made (≈ a third of the time
+        at 10,000 speeches), is paused."""
+        enabled = gc.isenabled()
+        gc.disable()
+        try:
+            return self._all_pages()
+        finally:
+            if enabled:
+                gc.enable()
+
+    def _all_pages(self) -> list[Page]:
         a = self.archive
         pages = [self.with_compare(self.speech_page(s), s) for s in a.speeches]
         pages += [self.data_page(s) for s in a.speeches]
