@@ -31,12 +31,12 @@ from .workers import process_pool
 logger = logging.getLogger(__name__)
 
 LARGE_FILE = 2 * 1024 * 1024  # a warning: more than one speech in the file?
-# Refused unread: what protects the machine. A body is parsed in pieces (body_pieces), so a file of
-# this size is built in about 10 s and, at the parse, about 6 times its size in memory (#15,
-# bench/bench_big_speech.py); the search indexes of one speech hold more.
+# Refused unread: what protects the machine. A long body is parsed in pieces (body_pieces): 50 MB
+# in 10–30 CPU s and about 3.5 times its size in memory (#15, bench/bench_big_speech.py); a whole
+# build holds more (the search indexes, reuse and related speeches: about 55 times at 50 MB).
 MAX_FILE = 64 * 1024 * 1024
 PARSE_SECONDS = 15.0  # per file: reading, front matter, Markdown, sanitising (see time_budget) …
-SECONDS_PER_MB = 2.0  # … and this much more per MB (a 50 MB speech parses in about 10 s)
+SECONDS_PER_MB = 4.0  # … and this much more per MB (a 50 MB speech parses in 10–30 CPU s; a busy machine takes longer)
 
 
 @dataclass(frozen=True)
