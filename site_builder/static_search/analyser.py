@@ -24,7 +24,7 @@ import numpy as np
 from ..fileio import write_atomic
 from ..search import analysis
 from .keys import SEC_RANK, SECTIONS, group_starts, key_strs, khash_np, seg_index, vlq_np
-from .wire import json_text, vlq
+from .wire import json_text
 
 # ``analyse``'s bytes: 4-byte header length, deflated marshal (meta, text payload) (the header file), then
 # three arrays (the arrays file, where meta["offsets"][0], the header's end, is 0), each
@@ -190,19 +190,28 @@ def _gram_keys(cp: np.ndarray, mask: np.ndarray) -> np.ndarray:
     return np.concatenate((c64[p1], ((c64[p2] + np.uint64(1)) << np.uint64(21)) | c64[p2 + 1]))
 
 
-def _heading_mask(headings, body: str, n: int, tlen: int) -> np.ndarray | None:
+def _line_lens(body: str, bcp: np.ndarray) -> list[int]:
+    """len(analysis.fold(line)) of each line of the body (``bcp``: its code points)."""
+    lut_multi = _fold_lut()[1]
+    if not len(bcp) or (int(bcp.max()) < 0x10000 and not lut_multi[bcp].any()):
+        # Folding maps each char to one char: a line keeps its length.
+        nl = np.flatnonzero(bcp == 10)
+        return (np.diff(np.concatenate(([-1], nl, [len(bcp)]))) - 1).tolist()
+    return [len(analysis.fold(line)) for line in body.split("\n")]
+
+
+def _heading_mask(headings, body: str, bcp: np.ndarray, n: int, tlen: int) -> np.ndarray | None:
     """Positions of the search text that lie in a heading line of the body (None: no headings)."""
     heads = sorted({h for h in (headings or ()) if isinstance(h, int) and h >= 0})
     if not heads:
         return None
-    lines = body.split("\n")
-    lens = [len(analysis.fold(line)) for line in lines]
-    if tlen + 1 + sum(lens) + len(lines) - 1 != n:  # not the text the keys were taken from
+    lens = _line_lens(body, bcp)
+    if tlen + 1 + sum(lens) + len(lens) - 1 != n:  # not the text the keys were taken from
         return None
     starts = list(accumulate((ln + 1 for ln in lens), initial=tlen + 1))
     mask = np.zeros(n, bool)
     for h in heads:
-        if h < len(lines):
+        if h < len(lens):
             mask[starts[h] : starts[h] + lens[h]] = True
     return mask if mask.any() else None
 
@@ -229,7 +238,7 @@ def _keys(title: str, body: str, headings) -> tuple:
     if got is None:
         got = _entries_sorted(cp, ok, tlen)
     uk, kcnt, first, uk3, cnt, pos, gs = got
-    hmask = _heading_mask(headings, body, len(cp), tlen)
+    hmask = _heading_mask(headings, body, bcp, len(cp), tlen)
     ranks = SEC_RANK[(khash_np(np.concatenate((uk, uk3))) & (SECTIONS - 1)).astype(np.intp)]
     krank, prank = ranks[: len(uk)], ranks[len(uk) :]
     krec = _k_records(cp, ok, tlen, hmask, uk, kcnt, first, krank)
@@ -289,19 +298,31 @@ def _k_records(cp, ok, tlen: int, hmask, uk, kcnt, first, krank) -> np.ndarray:
     return krec
 
 
-def _heading_prefixes(hmask, pos, gs) -> dict:
-    """Trigrams with positions in heading lines: {group: the indices of those positions, encoded}."""
-    prefixes = {}
-    if hmask is not None and len(pos):
-        hp = hmask[pos]
-        if hp.any():
-            hcount = np.add.reduceat(hp.astype(np.int64), gs)
-            ends = np.append(gs[1:], len(pos))
-            for g in np.flatnonzero(hcount).tolist():
-                idx = np.flatnonzero(hp[gs[g] : ends[g]]).tolist()
-                text = vlq(len(idx)) + "".join(vlq(x - y - 1) for y, x in zip([-1, *idx], idx))
-                prefixes[g] = text.encode("ascii")
-    return prefixes
+def _heading_prefixes(hmask, pos, gs) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Trigrams with positions in heading lines, the indices of those positions encoded (their
+    number, then first index, then gaps - 1): (those groups ascending, their prefix lengths, all
+    their prefixes' chars one after the other)."""
+    none = np.zeros(0, np.int64)
+    if hmask is None or not len(pos):
+        return none, none, np.zeros(0, np.uint8)
+    hpos = np.flatnonzero(hmask[pos])
+    if not len(hpos):
+        return none, none, np.zeros(0, np.uint8)
+    grp = np.searchsorted(gs, hpos, "right") - 1
+    gstart = group_starts(grp)
+    groups = grp[gstart]
+    hcount = np.diff(np.append(gstart, len(hpos)))
+    gaps = hpos - gs[grp]
+    gaps[1:] -= hpos[:-1] + 1 - gs[grp[1:]]
+    gaps[gstart] = hpos[gstart] - gs[groups]
+    # Each group's values: its count, then its gaps.
+    at = np.arange(len(hpos)) + np.repeat(np.arange(1, len(groups) + 1), hcount)
+    vals = np.empty(len(hpos) + len(groups), np.int64)
+    vals[at] = gaps
+    vstart = np.cumsum(hcount + 1) - (hcount + 1)
+    vals[vstart] = hcount
+    chars, nd = vlq_np(vals)
+    return groups, np.add.reduceat(nd, vstart), chars
 
 
 def _p_records(n: int, hmask, uk3, cnt, pos, gs, prank) -> tuple[np.ndarray, np.ndarray]:
@@ -317,20 +338,17 @@ def _p_records(n: int, hmask, uk3, cnt, pos, gs, prank) -> tuple[np.ndarray, np.
     # Trigrams with positions in heading lines: the indices of those positions go first.
     hflag = np.zeros(len(gs), bool)
     hlen = np.zeros(len(gs), np.int64)
-    prefixes = _heading_prefixes(hmask, pos, gs)
-    for g, pre in prefixes.items():
-        hflag[g] = True
-        hlen[g] = len(pre)
+    hgroups, hglen, hchars = _heading_prefixes(hmask, pos, gs)
+    hflag[hgroups] = True
+    hlen[hgroups] = hglen
     tl = (hlen + glen)[o]
     starts = np.cumsum(tl) - tl
     enc = np.empty(int(tl.sum()), np.uint8)
     enc[seg_index(starts + hlen[o], glen[o])] = chars[seg_index(gbs[o], glen[o])]
-    if prefixes:
+    if len(hgroups):
         where = np.empty(len(o), np.int64)
         where[o] = np.arange(len(o))
-        for g, pre in prefixes.items():
-            at = int(starts[where[g]])
-            enc[at : at + len(pre)] = np.frombuffer(pre, np.uint8)
+        enc[seg_index(starts[where[hgroups]], hglen)] = hchars
     prec = np.empty(len(uk3), PREC)
     prec["key"] = uk3[o]
     prec["count"] = cnt[o]
