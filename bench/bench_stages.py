@@ -7,7 +7,10 @@ build cache are deleted first, unless ``--keep``), with the build's stage clock 
 wrapped so that each stage records, besides its wall seconds, the CPU seconds of this process and of
 the worker processes that ended during it (user + system, ``os.times``). The CPU figures are the ones
 to compare on a shared machine; a stage's workers are counted in the stage that waits for them.
-Several ``--runs`` print each run and the median per stage.
+Each stage also records this process's **peak resident memory** during it (MB, the kernel's
+``VmHWM``, reset at each stage's start through ``/proc/self/clear_refs``: no sampling thread, so the
+build still forks its workers as it would), and the run the largest peak of any worker process
+(``ru_maxrss`` of the children). Several ``--runs`` print each run and the median per stage.
 """
 
 from __future__ import annotations
@@ -24,12 +27,38 @@ from pathlib import Path
 sys.path.append(str(Path(__file__).resolve().parent.parent))  # PYTHONPATH (another checkout) first
 
 
+def _peak_mb() -> float:
+    """This process's peak resident memory (MB) since the last ``_reset_peak`` (0 off Linux)."""
+    try:
+        with open("/proc/self/status") as fh:
+            for line in fh:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return 0.0
+
+
+def _reset_peak() -> None:
+    try:
+        with open("/proc/self/clear_refs", "w") as fh:
+            fh.write("5")
+    except OSError:
+        pass
+
+
+def _children_peak_mb() -> float:
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+
+
 def _cpu() -> float:
     t = os.times()
     return t.user + t.system + t.children_user + t.children_system
 
 
-def run_once(content: Path, output: Path, keep: bool) -> tuple[dict[str, tuple[float, float]], float, float]:
+def run_once(content: Path, output: Path, keep: bool) -> tuple[dict[str, tuple[float, float, float]], float, float]:
     from site_builder.build import build
     from site_builder.config import load_config
 
@@ -37,7 +66,7 @@ def run_once(content: Path, output: Path, keep: bool) -> tuple[dict[str, tuple[f
     if not keep:
         shutil.rmtree(output, ignore_errors=True)
         shutil.rmtree(config.state_dir, ignore_errors=True)
-    stages: dict[str, tuple[float, float]] = {}
+    stages: dict[str, tuple[float, float, float]] = {}
     import importlib
 
     import site_builder.build as build_module
@@ -52,13 +81,15 @@ def run_once(content: Path, output: Path, keep: bool) -> tuple[dict[str, tuple[f
         def __init__(self, into: dict):
             super().__init__(into)
             self.cpu = _cpu()
+            _reset_peak()
 
         def __call__(self, stage: str) -> None:
             wall_before = self.last
             super().__call__(stage)
             now = _cpu()
-            stages[stage] = (self.last - wall_before, now - self.cpu)
+            stages[stage] = (self.last - wall_before, now - self.cpu, _peak_mb())
             self.cpu = now
+            _reset_peak()
 
     wall0, cpu0 = time.perf_counter(), _cpu()
     build_module._Clock = index_module.Clock = CpuClock  # type: ignore[misc]
@@ -82,12 +113,15 @@ def main(argv=None) -> int:
     runs = []
     for n in range(args.runs):
         stages, wall, cpu = run_once(args.content.resolve(), args.output.resolve(), args.keep)
-        runs.append({"stages": stages, "wall": wall, "cpu": cpu})
-        cells = ", ".join(f"{k} {w:.2f}/{c:.2f}" for k, (w, c) in stages.items())
+        workers = _children_peak_mb()
+        runs.append({"stages": stages, "wall": wall, "cpu": cpu, "workers_peak_mb": workers})
+        cells = ", ".join(f"{k} {w:.2f}/{c:.2f}" for k, (w, c, _m) in stages.items())
         print(f"run {n + 1}: total {wall:.2f} s wall / {cpu:.2f} s CPU; stage wall/CPU s: {cells}")
+        peaks = ", ".join(f"{k} {m:.0f}" for k, (_w, _c, m) in stages.items())
+        print(f"run {n + 1}: peak resident MB by stage: {peaks}; worker processes' peak {workers:.0f} MB")
     if args.runs > 1:
         names = list(runs[0]["stages"])
-        med = {k: statistics.median(r["stages"].get(k, (0, 0))[1] for r in runs) for k in names}
+        med = {k: statistics.median(r["stages"].get(k, (0, 0, 0))[1] for r in runs) for k in names}
         print(
             f"median CPU: total {statistics.median(r['cpu'] for r in runs):.2f} s; "
             + ", ".join(f"{k} {v:.2f}" for k, v in med.items())

@@ -13,7 +13,7 @@ from html.parser import HTMLParser
 from conftest import FIXTURES, speech
 
 from site_builder import duplicates
-from site_builder.reuse import Doc, chars, find_reuse
+from site_builder.reuse import Doc, chars, cold, find_reuse
 from site_builder.reuse.prints import anchor_keys, anchors, folded_codes, shape
 
 SEEDS = FIXTURES / "import" / "seeds"
@@ -279,6 +279,31 @@ def test_texts_inflated_into_a_scratch_file_give_the_same_answers(tmp_path, monk
     clean = find_reuse(docs, lambda s, _d: texts[s], 30)
     assert found.passages and (found.passages, found.near) == (clean.passages, clean.near)
     assert not list(state.glob("scratch-*")) and len(list(state.glob("chars-*.bin"))) == 1
+
+
+def test_a_cold_build_in_slices_gives_the_answers_of_the_whole_tables(tmp_path, monkeypatch):
+    """A cold build spills its rows to partition files a few at a time and looks at the sorted
+    tables slice by slice (cold.py, #15: bounded memory): the answers of the tables in memory,
+    no partition file left, and the state it leaves updated incrementally as before."""
+    monkeypatch.setattr(cold, "FLUSH_ROWS", 64)
+    monkeypatch.setattr(cold, "CHUNK_ROWS", 40)
+    rng = random.Random(5)
+    pool = REPORT + OTHER
+    texts = {f"d{n:02}": "\n".join(rng.sample(pool, 8)) for n in range(12)}
+    texts["d12"] = texts["d03"] + "\n" + rng.choice(pool)  # nearly the same speech twice
+    state = tmp_path / "reuse"
+
+    def both():
+        docs = [Doc(s, str(len(texts[s]))) for s in texts]
+        return find_reuse(docs, lambda s, _d: texts[s], 30, state), find_reuse(docs, lambda s, _d: texts[s], 30)
+
+    found, clean = both()
+    assert found.passages and found.near
+    assert (found.passages, found.near) == (clean.passages, clean.near)
+    assert not list(state.glob("spill-*"))
+    texts["d05"] = texts["d07"]  # an incremental step on the state the cold build wrote
+    found, clean = both()
+    assert (found.passages, found.near) == (clean.passages, clean.near)
 
 
 def test_incremental_build_equals_a_clean_one(make_site):

@@ -118,12 +118,24 @@ def shared_counts(table: Table, starts: np.ndarray, lengths: np.ndarray) -> tupl
     return codes[first], np.diff(np.concatenate((first, [len(codes)])))
 
 
-def near_pairs(table: Table, sizes: dict[int, int], owners: np.ndarray | None = None, threshold: float = NEAR):
+def near_pairs(
+    table: Table | Iterable[Table], sizes: dict[int, int], owners: np.ndarray | None = None, threshold: float = NEAR
+):
     """{(a, b): similarity} of the owners (ids, a < b) that share at least ``threshold`` of the
     sentences of the smaller one (3 sentences at least), as ``duplicates.DuplicateIndex`` decides;
-    with ``owners``, only pairs with one of them (``table``: at least every row of their keys)."""
-    starts, lengths = table.runs()
-    codes, shared = shared_counts(table, starts, lengths)
+    with ``owners``, only pairs with one of them (``table``: at least every row of their keys;
+    an iterable: slices of one table, no key in two of them)."""
+    if not isinstance(table, Table):
+        counted = [shared_counts(t, *t.runs()) for t in table]
+        codes = np.concatenate([np.zeros(0, dtype=np.uint64), *(c for c, _n in counted)])
+        shared = np.concatenate([np.zeros(0, dtype=np.int64), *(n for _c, n in counted)])
+        if len(counted) > 1 and len(codes):  # a pair's counts from several slices added up
+            order = np.argsort(codes, kind="stable")
+            codes, shared = codes[order], shared[order]
+            first = np.flatnonzero(np.concatenate(([True], codes[1:] != codes[:-1])))
+            codes, shared = codes[first], np.add.reduceat(shared, first)
+    else:
+        codes, shared = shared_counts(table, *table.runs())
     out = {}
     mine = None if owners is None else set(owners.tolist())
     for code, n in zip(codes.tolist(), shared.tolist()):

@@ -58,8 +58,21 @@ class Layers:
     def add(self, rows: Table) -> None:
         self.delta = self.delta.merged(rows)
 
+    def new_name(self, rows: int) -> str:
+        return f"{self.name}-{os.getpid()}-{rows}-{os.urandom(4).hex()}"
+
+    def adopt(self, name: str) -> None:
+        """Take the base written as ``name`` (cold.Spill.write) as this table, delta and dead empty."""
+        assert self.folder is not None
+        self.file = name
+        self.base = Table(*(np.load(self.folder / f"{name}.{c}.npy", mmap_mode="r") for c in COLUMNS))
+        self.delta, self.dead = Table.empty(self.dtype), np.zeros(0, dtype=np.uint32)
+
     def view(self, keys: np.ndarray | None) -> Table:
-        """The live rows of ``keys`` (sorted, distinct), or of all keys, as one table in memory."""
+        """The live rows of ``keys`` (sorted, distinct), or of all keys, as one table in memory
+        (all keys of a base alone: the base itself, memory-mapped)."""
+        if keys is None and self.base is not None and not len(self.dead) and not len(self.delta.key):
+            return self.base
         if self.base is None:
             return self.delta if keys is None else _select(self.delta, keys)
         base = self.base if keys is None else _select(self.base, keys)
@@ -82,12 +95,10 @@ class Layers:
             self.dead = np.zeros(0, dtype=np.uint32)
             return
         self.folder.mkdir(parents=True, exist_ok=True)
-        name = f"{self.name}-{os.getpid()}-{len(whole.key)}-{os.urandom(4).hex()}"
+        name = self.new_name(len(whole.key))
         for c in COLUMNS:
             np.save(self.folder / f"{name}.{c}.npy", np.ascontiguousarray(getattr(whole, c)))
-        self.file = name
-        self.base = Table(*(np.load(self.folder / f"{name}.{c}.npy", mmap_mode="r") for c in COLUMNS))
-        self.delta, self.dead = Table.empty(self.dtype), np.zeros(0, dtype=np.uint32)
+        self.adopt(name)
 
     def remove_others(self) -> None:
         """Delete earlier bases (once the state naming this one is saved)."""

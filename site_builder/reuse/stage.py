@@ -21,11 +21,12 @@ import numpy as np
 from ..fileio import write_atomic
 from ..search.analysis import fold_version, fold_with_offsets
 from .chars import CharStore
+from .cold import Spill, chunks, release
 from .find import MAX_PLACES, Table, extend, near_pairs
 from .layers import Layers
 from .prints import LINE, distinct, folded_codes, one_to_one, shape, speech_print
 
-STATE_VERSION = 4  # 4: the texts' store deflated (reuse/chars.py)
+STATE_VERSION = 4  # 4: the texts' store deflated (reuse/chars.py); a cold build writes the same state
 _LEADING = np.array([ord(c) for c in "。!?;,、:"], dtype=np.uint32)  # (folded: ！？；，： fold to !?;,:)
 _IS_LEADING = np.zeros(max(_LEADING) + 1, dtype=bool)  # code point → is one of _LEADING (np.isin per run was slow)
 _IS_LEADING[_LEADING] = True
@@ -171,8 +172,16 @@ class _State:
         self.store.remove_others()
         self.anchors.remove_others()
         self.sentences.remove_others()
+        if self.store.folder is not None:  # a killed cold build's partition files
+            for old in self.store.folder.glob("spill-*"):
+                old.unlink(missing_ok=True)
 
     def update(self, read: Callable[[str, str], str], k: int, w: int, min_chars: int) -> None:
+        cold = self.anchors.base is None and not len(self.anchors.delta.key)
+        empty = self.sentences.base is None and not len(self.sentences.delta.key)
+        if cold and empty and len(self.changed) == len(self.ids) and self.store.folder is not None:
+            self._cold(read, k, w, min_chars)
+            return
         prints = {}
         for i in self.removed:
             self.store.drop(i)
@@ -180,7 +189,6 @@ class _State:
             codes = folded_codes(read(doc.source, doc.digest))
             prints[i] = speech_print(codes, k, w)
             self.store.add(i, codes)
-        cold = self.anchors.base is None and not len(self.anchors.delta.key)
         affected = None if cold else self.anchors.keys_of(self.dirty)
         self.anchors.remove(self.dirty)
         self.anchors.add(Table.of(((i, p.keys, p.positions) for i, p in prints.items()), np.uint32))
@@ -204,16 +212,51 @@ class _State:
         self.anchors.settle(len(self.ids))
         self.sentences.settle(len(self.ids))
 
+    def _cold(self, read: Callable[[str, str], str], k: int, w: int, min_chars: int) -> None:
+        """Every speech afresh, in bounded memory: rows spilled to partition files and written
+        as sorted bases (cold.py), passages and near-duplicate pairs found slice by slice."""
+        folder = self.store.folder
+        assert folder is not None
+        for i in self.removed:
+            self.store.drop(i)
+        anchors, sentences = Spill(folder, "anchors", np.uint32), Spill(folder, "sentences", np.uint64)
+        try:
+            for i, doc in self.changed:
+                codes = folded_codes(read(doc.source, doc.digest))
+                p = speech_print(codes, k, w)
+                self.store.add(i, codes)
+                anchors.add(i, p.keys, p.positions)
+                sentences.add(i, p.sentences)
+                self.sizes[i] = len(p.sentences)
+            for spill, layers in ((anchors, self.anchors), (sentences, self.sentences)):
+                name = layers.new_name(int(spill.counts.sum()) + spill.buffered)
+                spill.write(name)
+                layers.adopt(name)
+        finally:
+            anchors.remove()
+            sentences.remove()
+        self.near = near_pairs(chunks(self.sentences.base or Table.empty(np.uint64)), self.sizes)
+        base = self.anchors.base
+        if base is not None and len(base.key):
+            texts = self.store.texts(sorted(self.docs))
+            for table in chunks(base):
+                self._extend_table(table, read, k, min_chars, texts)
+                release(texts[0])
+
     def _extend(self, keys: np.ndarray | None, read: Callable[[str, str], str], k: int, min_chars: int) -> None:
         """Find the passages around ``keys`` (None: every key)."""
-        table = self.anchors.view(keys)
+        self._extend_table(self.anchors.view(keys), read, k, min_chars)
+
+    def _extend_table(self, table: Table, read: Callable[[str, str], str], k: int, min_chars: int, texts=None) -> None:
+        """Find the passages around the keys of ``table`` (``texts``: store.texts of at least its
+        owners, else inflated here)."""
         starts, lengths = table.runs()
         if not len(starts):
             return
         rows = np.arange(int(lengths.sum())) + np.repeat(starts - np.cumsum(lengths) + lengths, lengths)
         owner, pos = table.owner[rows], table.pos[rows].astype(np.int64)
         owners = distinct(owner)
-        chars, offsets = self.store.texts(owners.tolist())
+        chars, offsets = texts if texts is not None else self.store.texts(owners.tolist())
         first = np.array([offsets[o][0] for o in owners.tolist()], dtype=np.int64)
         where = first[np.searchsorted(owners, owner)] + pos
         local = np.cumsum(lengths) - lengths
