@@ -33,7 +33,7 @@ class Spill:
         self.folder, self.dtype = folder, np.dtype(dtype)
         self.prefix = f"spill-{name}-{os.getpid()}-{os.urandom(4).hex()}"
         self.shift = np.uint64(self.dtype.itemsize * 8 - 5)  # PARTS = 2**5
-        self.buffer: list[tuple[np.ndarray, int, np.ndarray]] = []
+        self.buffer: list[tuple[np.ndarray, int | np.ndarray, np.ndarray]] = []
         self.buffered = 0
         self.counts = np.zeros(PARTS, dtype=np.int64)
         folder.mkdir(parents=True, exist_ok=True)
@@ -41,7 +41,8 @@ class Spill:
     def _path(self, part: int, column: str) -> Path:
         return self.folder / f"{self.prefix}-{part}.{column}"
 
-    def add(self, owner: int, keys: np.ndarray, positions: np.ndarray | None = None) -> None:
+    def add(self, owner: int | np.ndarray, keys: np.ndarray, positions: np.ndarray | None = None) -> None:
+        """One speech's rows (``owner`` an id), or any rows (``owner`` their ids)."""
         pos = np.zeros(len(keys), dtype=np.uint32) if positions is None else positions.astype(np.uint32)
         self.buffer.append((keys.astype(self.dtype), owner, pos))
         self.buffered += len(keys)
@@ -52,7 +53,7 @@ class Spill:
         if not self.buffer:
             return
         key = np.concatenate([k for k, _o, _p in self.buffer])
-        owner = np.concatenate([np.full(len(k), o, dtype=np.uint32) for k, o, _p in self.buffer])
+        owner = np.concatenate([np.full(len(k), o, dtype=np.uint32) for k, o, _p in self.buffer]).astype(np.uint32)
         pos = np.concatenate([p for _k, _o, p in self.buffer])
         self.buffer, self.buffered = [], 0
         part = (key.astype(np.uint64) >> self.shift).astype(np.uint8)

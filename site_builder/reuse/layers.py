@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .cold import Spill, chunks
 from .find import Table, _not_of, _order
 
 COLUMNS = ("key", "owner", "pos")
@@ -85,19 +86,25 @@ class Layers:
         return Table(both.key[order], both.owner[order], both.pos[order])
 
     def settle(self, owners: int) -> None:
-        """Write base and delta afresh as the base when the delta or the dead grew too big."""
+        """Write base and delta afresh as the base when the delta or the dead grew too big (slice
+        by slice through cold.Spill: memory bounded however big the base)."""
         size = 0 if self.base is None else len(self.base.key)
         if self.base is not None and len(self.delta.key) * 8 <= size and len(self.dead) * 8 <= max(owners, 1):
             return
-        whole = self.view(None)
         if self.folder is None:
-            self.base, self.delta = whole, Table.empty(self.dtype)
+            self.base, self.delta = self.view(None), Table.empty(self.dtype)
             self.dead = np.zeros(0, dtype=np.uint32)
             return
-        self.folder.mkdir(parents=True, exist_ok=True)
-        name = self.new_name(len(whole.key))
-        for c in COLUMNS:
-            np.save(self.folder / f"{name}.{c}.npy", np.ascontiguousarray(getattr(whole, c)))
+        spill = Spill(self.folder, self.name, self.dtype)  # the live rows, sorted in partitions
+        try:
+            for part in chunks(self.base) if self.base is not None else ():
+                keep = _not_of(part.owner, self.dead) if len(self.dead) else np.ones(len(part.key), dtype=bool)
+                spill.add(part.owner[keep], part.key[keep], part.pos[keep])
+            spill.add(self.delta.owner, self.delta.key, self.delta.pos)
+            name = self.new_name(int(spill.counts.sum()) + spill.buffered)
+            spill.write(name)
+        finally:
+            spill.remove()
         self.adopt(name)
 
     def remove_others(self) -> None:
