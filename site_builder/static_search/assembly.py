@@ -28,26 +28,25 @@ from .wire import PREFIXES, bucket_count, bucket_text, cached_vlq, js_file, json
 
 
 def _vlq_columns(n: int, cols: list) -> tuple[np.ndarray, np.ndarray]:
-    """Per entry (n of them), the VLQ of each column where its mask holds (None: everywhere), one
-    after the other: (all the chars, number of chars of each entry)."""
-    encs = []
-    total = np.zeros(n, np.int64)
+    """Per entry (n of them), the VLQ of each column where its mask holds (None: everywhere; the
+    first column's mask must be None), one after the other: (all the chars, number of chars of each
+    entry). The values are laid out entry by entry and encoded at once."""
+    m = np.zeros(n, np.int64)
+    for mask, _ in cols:
+        m += 1 if mask is None else mask
+    ends = np.cumsum(m)
+    vals = np.empty(int(ends[-1]) if n else 0, np.int64)
+    at = ends - m
     for mask, values in cols:
-        chars, nd = vlq_np(np.asarray(values, np.int64))
-        ln = np.zeros(n, np.int64)
         if mask is None:
-            ln[:] = nd
+            vals[at] = values
+            at = at + 1
         else:
-            ln[mask] = nd
-        encs.append((mask, chars, nd, ln))
-        total += ln
-    out = np.empty(int(total.sum()), np.uint8)
-    at = np.cumsum(total) - total
-    for mask, chars, nd, ln in encs:
-        if len(chars):
-            out[seg_index(at if mask is None else at[mask], nd)] = chars
-        at = at + ln
-    return out, total
+            vals[at[mask]] = values
+            at = at + mask
+    chars, nd = vlq_np(vals)
+    cs = np.concatenate(([0], np.cumsum(nd)))
+    return chars, cs[ends] - cs[ends - m]
 
 
 def _postings(kind: str, keys, docs, vals, plen=None, penc=None, hflags=None):
@@ -82,14 +81,40 @@ def _postings(kind: str, keys, docs, vals, plen=None, penc=None, hflags=None):
         extra = kind_ >= 2
         hc, ln = _vlq_columns(len(c), [(None, (gap << 2) | kind_), (extra, np.where(h, c - 1, c - 3)[extra])])
         pl = plen[perm].astype(np.int64)
-        start = np.cumsum(ln + pl) - (ln + pl)
-        out = np.empty(int((ln + pl).sum()), np.uint8)
-        out[seg_index(start, ln)] = hc
-        src = np.cumsum(plen, dtype=np.int64) - plen
-        out[seg_index(start + ln, pl)] = penc[seg_index(src[perm], pl)]
+        # Each entry: its header chars (in hc), then its encoded positions (in penc): one gather.
+        seg = np.empty((len(c), 2), np.int64)
+        seg[:, 0] = np.cumsum(ln) - ln
+        seg[:, 1] = (np.cumsum(plen, dtype=np.int64) - plen)[perm] + len(hc)
+        out = np.concatenate((hc, penc))[seg_index(seg.reshape(-1), np.stack((ln, pl), 1).reshape(-1))]
         ln = ln + pl
     starts = np.concatenate(([0], np.cumsum(ln)))
     return sk[gs], g, out, starts, d, perm[gs]
+
+
+def _bucket_strings(ukeys, buf, bs, be, long_, dfs, order, bounds) -> list[str]:
+    """Each bucket's string: its keys (``order``, cut at ``bounds``) as ``key posting`` (a long
+    posting: ``key -df``), joined by spaces; built as one array of code points, decoded once."""
+    cps, ncp = key_cps(ukeys)
+    cstart = np.cumsum(ncp) - ncp
+    flat = cps[np.arange(3) < ncp[:, None]]
+    lidx = np.flatnonzero(long_)
+    aux = "".join(f"-{d}" for d in dfs[lidx].tolist()).encode("ascii")
+    alen = np.array([len(str(d)) + 1 for d in dfs[lidx].tolist()], np.int64)
+    vstart, vlen = bs + len(flat), be - bs
+    vstart[lidx] = len(flat) + len(buf) + np.cumsum(alen) - alen
+    vlen[lidx] = alen
+    src = np.concatenate((flat, buf, np.frombuffer(aux, np.uint8), [32])).astype("<u4")
+    space = len(src) - 1
+    n = len(order)
+    seg = np.empty((n, 4, 2), np.int64)  # per key: the key, a space, its posting, a space
+    seg[:, 0, 0], seg[:, 0, 1] = cstart[order], ncp[order]
+    seg[:, 1, 0], seg[:, 1, 1] = space, 1
+    seg[:, 2, 0], seg[:, 2, 1] = vstart[order], vlen[order]
+    seg[:, 3] = seg[:, 1]
+    chars = src[seg_index(seg[:, :, 0].reshape(-1), seg[:, :, 1].reshape(-1))]
+    big = chars.tobytes().decode("utf-32-le", "surrogatepass")
+    ends = np.concatenate(([0], np.cumsum(seg[:, :, 1].sum(1)))).tolist()
+    return [big[ends[lo] : ends[hi] - 1] if hi > lo else "" for lo, hi in pairwise(bounds)]
 
 
 def read_run(docs, a: int, b: int):
@@ -163,10 +188,11 @@ def assemble_shard(args) -> tuple[dict, Counter, int, dict, dict]:
         _, ncp = key_cps(ukeys)
         long_ = plen > big_len
         short = int((ncp + plen)[~long_].sum())
-        keys = key_strs(ukeys)
+        lidx = np.flatnonzero(long_)
+        keys = dict(zip(lidx.tolist(), key_strs(ukeys[lidx])))
         bsl, bel = bs.tolist(), be.tolist()
         # Long postings: own file and checkpoints, in the order the keys were first met.
-        for i in sorted(np.flatnonzero(long_).tolist(), key=lambda i: int(firsts[i])):
+        for i in sorted(lidx.tolist(), key=lambda i: int(firsts[i])):
             key = keys[i]
             post = text[bsl[i] : bel[i]]
             s, e = int(gs[i]), int(ge[i])
@@ -187,10 +213,8 @@ def assemble_shard(args) -> tuple[dict, Counter, int, dict, dict]:
         else:
             order = np.argsort(bk, kind="stable")
         bounds = np.searchsorted(bk[order], np.arange(count + 1)).tolist()
-        longl = long_.tolist()
-        dfs = (ge - gs).tolist()
-        items = [keys[i] + (f" -{dfs[i]}" if longl[i] else " " + text[bsl[i] : bel[i]]) for i in order.tolist()]
-        bodies[prefix] = [bucket_text(" ".join(items[lo:hi]), prefix) for lo, hi in pairwise(bounds)]
+        texts = _bucket_strings(ukeys, buf, bs, be, long_, ge - gs, order, bounds)
+        bodies[prefix] = [bucket_text(t, prefix) for t in texts]
         shorts[prefix] = short
     write_atomic(Path(skip_path), marshal.dumps(skip))
     return files, stats, peak_rss_mb(), bodies, shorts

@@ -138,20 +138,23 @@ def vlq_np(vals: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     if not len(v):
         return np.zeros(0, np.uint8), nd
     mx = int(v.max())
+    if mx < 32:
+        return _ALPHA_B[v.astype(np.intp)], nd
     t = 32
     while t <= mx:
         nd += v >= t
         t <<= 5
-    if mx < 32:
-        return _ALPHA_B[v.astype(np.intp)], nd
     ends = np.cumsum(nd)
-    total = int(ends[-1])
-    j = np.arange(total, dtype=np.int64) - np.repeat(ends - nd, nd)
-    d = (np.repeat(v, nd) >> (j * 5).astype(np.uint64)) & np.uint64(31)
-    more = np.ones(total, bool)
-    more[ends - 1] = False
-    d |= more.astype(np.uint64) << np.uint64(5)
-    return _ALPHA_B[d.astype(np.intp)], nd
+    out = np.empty(int(ends[-1]), np.uint8)
+    at = ends - nd
+    rest = v  # digit by digit: the values that have more, and where their next char goes
+    while True:
+        more = rest >= 32
+        out[at] = _ALPHA_B[((rest & np.uint64(31)) | (more.astype(np.uint64) << np.uint64(5))).astype(np.intp)]
+        if not more.any():
+            return out, nd
+        rest = rest[more] >> np.uint64(5)
+        at = at[more] + 1
 
 
 # -- per-document analysis ------------------------------------------------------------------
