@@ -22,7 +22,8 @@ from .find import Table, _order
 
 PARTS = 32  # partition files per table
 FLUSH_ROWS = 1 << 20  # rows buffered before they are appended to the partition files
-CHUNK_ROWS = 1 << 21  # rows of a base looked at in one slice
+CHUNK_ROWS = 1 << 20  # rows of a base looked at in one slice
+PAGE_BUDGET = 1 << 27  # bytes of mapped text pages one slice should touch (see slice_rows)
 COLUMNS = ("key", "owner", "pos")
 
 
@@ -98,6 +99,15 @@ class Spill:
         for p in range(PARTS) if part is None else (part,):
             for c in COLUMNS:
                 self._path(p, c).unlink(missing_ok=True)
+
+
+def slice_rows(chars: np.ndarray) -> int:
+    """Rows per slice when passages are extended on ``chars``: fewer when the texts are a large
+    mapped file, so that the text pages one slice maps in (about one per row in a run) stay near
+    ``PAGE_BUDGET`` bytes, whatever the archive's size."""
+    if not isinstance(chars, np.memmap) or chars.nbytes <= PAGE_BUDGET:
+        return CHUNK_ROWS
+    return max(min(CHUNK_ROWS, 1 << 15), CHUNK_ROWS * PAGE_BUDGET // chars.nbytes)
 
 
 def release(*arrays) -> None:

@@ -21,7 +21,7 @@ import numpy as np
 from ..fileio import write_atomic
 from ..search.analysis import fold_version, fold_with_offsets
 from .chars import CharStore
-from .cold import Spill, chunks, release
+from .cold import Spill, chunks, release, slice_rows
 from .find import MAX_PLACES, Table, extend, near_pairs
 from .layers import Layers
 from .prints import LINE, distinct, folded_codes, one_to_one, shape, speech_print
@@ -238,8 +238,11 @@ class _State:
         self.near = near_pairs(chunks(self.sentences.base or Table.empty(np.uint64)), self.sizes)
         base = self.anchors.base
         if base is not None and len(base.key):
-            texts = self.store.texts(sorted(self.docs))
-            for table in chunks(base):
+            chars, offsets = self.store.texts(sorted(self.docs))
+            first = np.zeros(max(offsets) + 1, dtype=np.int64)  # owner → where its text starts
+            first[list(offsets)] = [start for start, _n in offsets.values()]
+            texts = (chars, offsets, first)
+            for table in chunks(base, slice_rows(chars)):
                 self._extend_table(table, read, k, min_chars, texts)
                 release(texts[0])
 
@@ -256,8 +259,11 @@ class _State:
         rows = np.arange(int(lengths.sum())) + np.repeat(starts - np.cumsum(lengths) + lengths, lengths)
         owner, pos = table.owner[rows], table.pos[rows].astype(np.int64)
         owners = distinct(owner)
-        chars, offsets = texts if texts is not None else self.store.texts(owners.tolist())
-        first = np.array([offsets[o][0] for o in owners.tolist()], dtype=np.int64)
+        if texts is None:
+            chars, offsets = self.store.texts(owners.tolist())
+            first = np.array([offsets[o][0] for o in owners.tolist()], dtype=np.int64)
+        else:  # every text, with where each starts by owner
+            chars, offsets, first = texts[0], texts[1], texts[2][owners]
         where = first[np.searchsorted(owners, owner)] + pos
         local = np.cumsum(lengths) - lengths
         lines = _Lines(chars, offsets)
