@@ -83,8 +83,7 @@ def _require_content(config: SiteConfig) -> None:
 
 
 def _published(cache: BuildCache, known: dict | None = None) -> dict[str, str | None]:
-    """Output path → the source that owns it, as the last build wrote them (``known``: the
-    cache's page keys, when already read)."""
+    """Output path → the source that owns it, as the last build wrote them (``known``: page_keys)."""
     return {path: owner for path, (_key, owner) in (cache.page_keys() if known is None else known).items()}
 
 
@@ -305,10 +304,9 @@ def _load_model(config: SiteConfig, cache: BuildCache, scanned, result: BuildRes
     if not archive.speeches:
         problems.append(_no_speech_problem(config, stats))
     result.speeches = len(archive.speeches)
-    # The model lives until the build ends: the collector, which the later stages (reuse,
-    # related, views, indexes) set off again and again by making many small objects, need not
-    # walk it each time (one changed speech at 10,000: the collector's CPU 1.8 -> 0.75 s with
-    # the views frozen too, bench/bench_render.py). build() unfreezes it.
+    # The model lives until the build ends: the collector, set off again and again by the later
+    # stages, need not walk it (with the views frozen too, one changed speech at 10,000: the
+    # collector 1.8 -> 0.75 s CPU, bench/bench_render.py). build() unfreezes it.
     gc.freeze()
     return archive, problems, stats
 
