@@ -110,6 +110,14 @@ def slice_rows(chars: np.ndarray) -> int:
     return max(min(CHUNK_ROWS, 1 << 15), CHUNK_ROWS * PAGE_BUDGET // chars.nbytes)
 
 
+def random_access(array: np.ndarray) -> None:
+    """Tell the kernel a mapped array is read here and there: no read-ahead, no pages mapped
+    around the one read (else each scattered read maps in 64 KB and a slice maps in every text)."""
+    mapped = getattr(array, "_mmap", None) if isinstance(array, np.memmap) else None
+    if mapped is not None and hasattr(mmap, "MADV_RANDOM"):
+        mapped.madvise(mmap.MADV_RANDOM)
+
+
 def release(*arrays) -> None:
     """Drop the pages of memory-mapped arrays from this process's resident memory (the file keeps
     the data; a later read maps it in again)."""

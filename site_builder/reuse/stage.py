@@ -21,7 +21,7 @@ import numpy as np
 from ..fileio import write_atomic
 from ..search.analysis import fold_version, fold_with_offsets
 from .chars import CharStore
-from .cold import Spill, chunks, release, slice_rows
+from .cold import Spill, chunks, random_access, release, slice_rows
 from .find import MAX_PLACES, Table, extend, near_pairs
 from .layers import Layers
 from .prints import LINE, distinct, folded_codes, one_to_one, shape, speech_print
@@ -239,6 +239,8 @@ class _State:
         base = self.anchors.base
         if base is not None and len(base.key):
             chars, offsets = self.store.texts(sorted(self.docs))
+            random_access(chars)
+            release(chars)  # written whole: its pages are the file's now, read back slice by slice
             first = np.zeros(max(offsets) + 1, dtype=np.int64)  # owner → where its text starts
             first[list(offsets)] = [start for start, _n in offsets.values()]
             texts = (chars, offsets, first)
