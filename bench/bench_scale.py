@@ -40,14 +40,9 @@ import peers
 REPO = Path(__file__).resolve().parent.parent
 
 
-def capped(site: peers.Site, cap_bytes: int) -> None:
-    """Run ``site``'s build command under an address-space cap (the peers' memory grows with pages)."""
-    command = site.command
-
-    def limited() -> list[str]:
-        return ["prlimit", f"--as={cap_bytes}", "--", *map(str, command())]
-
-    site.command = limited  # type: ignore[method-assign]
+def memory_cap(cap_bytes: int) -> list[str]:
+    """The command prefix that caps a peer's address space (the peers' memory grows with pages)."""
+    return ["prlimit", f"--as={cap_bytes}", "--"]
 
 
 def search_latency(ours: peers.OursSite, log: Path, code: str | None) -> dict:
@@ -127,27 +122,20 @@ def main(argv: list[str] | None = None) -> int:
     if "hugo" in tools or "pagefind" in tools:
         hugo = peers.HugoSite(corpus, sdir)
         hugo.prepare(peers.read_corpus(corpus))
-        capped(hugo, cap)
+        hugo.prefix = memory_cap(cap)
         keep("hugo cold", hugo.build_cold())
         if "pagefind" in tools and record["steps"]["hugo cold"]["ok"]:
-            keep("pagefind over hugo", _pagefind(hugo, sdir, cap, peers.pagefind_bin()))
+            pagefind = peers.run_pagefind(
+                hugo.output,
+                sdir / "pagefind-hugo",
+                "pagefind over hugo",
+                log=sdir / "pagefind-hugo.log",
+                prefix=memory_cap(cap),
+            )
+            keep("pagefind over hugo", pagefind)
     keep("total", {"wall_s": round(time.perf_counter() - t0, 1)})
     print(f"results: {out_json}")
     return 0
-
-
-def _pagefind(hugo: peers.HugoSite, sdir: Path, cap: int, binary: Path) -> peers.Timing:
-    """peers.run_pagefind's command under the cap."""
-    out_dir = sdir / "pagefind-hugo"
-    peers.rmtree(out_dir)
-    log = sdir / "pagefind-hugo.log"
-    cmd = ["prlimit", f"--as={cap}", "--", binary, "--site", hugo.output, "--output-path", out_dir]
-    cmd += ["--force-language", "zh"]
-    t = peers.run_timed("pagefind over hugo", cmd, log=log)
-    if t.ok and out_dir.exists():
-        b, n = peers.dir_size(out_dir)
-        t.extra.update(index_mb=round(b / 1e6, 2), index_files=n, index_bytes=b)
-    return t
 
 
 if __name__ == "__main__":

@@ -495,6 +495,7 @@ class Site:
         self.work = Path(work)
         self.log = self.work / f"{self.name}.log"
         self._changes = 0
+        self.prefix: list[str] = []  # run every build under this command (e.g. prlimit's memory cap)
 
     @property
     def output(self) -> Path:  # the built site
@@ -517,7 +518,9 @@ class Site:
         rmtree(self.output)
 
     def _build(self, label: str) -> Timing:
-        t = run_timed(f"{self.name} {label}", self.command(), cwd=self.cwd, env=self.env(), log=self.log)
+        t = run_timed(
+            f"{self.name} {label}", [*self.prefix, *self.command()], cwd=self.cwd, env=self.env(), log=self.log
+        )
         if t.ok:
             t.extra["html"] = count_html(self.output)
             if label == "cold":
@@ -870,12 +873,13 @@ def run_pagefind(
     log: Path | None = None,
     language: str = "zh",
     glob: str | None = None,
+    prefix: list[str] | None = None,
 ) -> Timing:
     """Index a built site with Pagefind extended. The bundle goes to out_dir (outside the site,
     so the site is left untouched); --force-language zh makes Pagefind segment Chinese even when
     pages lack a lang attribute. Reports index bytes and files."""
     rmtree(out_dir)
-    cmd = [pagefind_bin(), "--site", site_dir, "--output-path", out_dir]
+    cmd = [*(prefix or []), pagefind_bin(), "--site", site_dir, "--output-path", out_dir]
     if language:
         cmd += ["--force-language", language]
     if glob:

@@ -82,9 +82,9 @@ def _require_content(config: SiteConfig) -> None:
         )
 
 
-def _published(cache: BuildCache, known: dict | None = None) -> dict[str, str | None]:
+def _published(known: dict) -> dict[str, str | None]:
     """Output path → the source that owns it, as the last build wrote them (``known``: page_keys)."""
-    return {path: owner for path, (_key, owner) in (cache.page_keys() if known is None else known).items()}
+    return {path: owner for path, (_key, owner) in known.items()}
 
 
 def _no_speech_problem(config: SiteConfig, stats: dict) -> Problem:
@@ -105,7 +105,7 @@ def check(config: SiteConfig, progress=None) -> BuildResult:
     started = time.perf_counter()
     _require_content(config)
     cache = BuildCache(config.state_dir, readonly=True)
-    published = _published(cache)
+    published = _published(cache.page_keys())
     if cache.get("parse_settings") != _parse_fingerprint(config):
         cache.close()  # parsed with other settings: parse everything afresh, in memory
         cache = BuildCache(Path("/nonexistent"), readonly=True)
@@ -298,7 +298,7 @@ def _load_model(config: SiteConfig, cache: BuildCache, scanned, result: BuildRes
     if stats["parsed"]:
         result.explain.append(f"parsed {stats['parsed']} new or changed speech files")
 
-    published = _published(cache, known)
+    published = _published(known)
     archive = build_archive(speeches, UrlMap(config.urls), _shower(config), published)
     problems += archive.problems
     if not archive.speeches:
