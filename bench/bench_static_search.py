@@ -213,12 +213,18 @@ def measure(browser, url: str, done_selector: str) -> dict:
     ctx = browser.new_context()
     page = ctx.new_page()
     sizes = []
+    parts: dict = {}
 
     def on_response(r):
         try:
-            sizes.append(len(r.body()))
+            size = len(r.body())
         except Exception:
-            pass
+            return
+        sizes.append(size)
+        part = _part(r.url)
+        got = parts.setdefault(part, [0, 0])
+        got[0] += size
+        got[1] += 1
 
     page.on("response", on_response)
     t0 = time.perf_counter()
@@ -226,6 +232,7 @@ def measure(browser, url: str, done_selector: str) -> dict:
     page.wait_for_selector(done_selector, timeout=120_000)
     cold = (time.perf_counter() - t0) * 1000
     cold_bytes, cold_requests = sum(sizes), len(sizes)
+    cold_parts = {k: list(v) for k, v in sorted(parts.items())}  # (the reloads below add to ``parts``)
     warm = []
     for _ in range(3):
         t0 = time.perf_counter()
@@ -241,11 +248,32 @@ def measure(browser, url: str, done_selector: str) -> dict:
     return {
         "bytes": cold_bytes,
         "requests": cold_requests,
+        "parts": cold_parts,  # {part: [bytes, requests]} of the cold load (``_part``)
         "cold_ms": round(cold),
         "warm_ms": round(min(warm)),
         "total": int(total or 0),
         "shown": shown,
     }
+
+
+def _part(url: str) -> str:
+    """What a fetched URL is, for the first query's breakdown: an index folder of ``search/``
+    (``k``, ``p``, ``kn``, ``pn``, ``t``, ``f``, ``r``, ``m``), ``meta``, ``facets``, ``page``
+    (the HTML), ``js``, ``css``, Pagefind's ``pf-*`` folders, or ``other``."""
+    from urllib.parse import urlsplit
+
+    path = urlsplit(url).path
+    m = re.match(r"/search/([a-z]+)/", path)
+    if m:
+        return m.group(1)
+    if m := re.match(r"/search/(meta|facets)[.]", path):
+        return m.group(1)
+    if m := re.match(r"/pagefind/([a-z-]+)/", path):
+        return "pf-" + m.group(1)
+    for ext, part in ((".html", "page"), (".js", "js"), (".css", "css"), (".wasm", "wasm")):
+        if path.endswith(ext):
+            return part
+    return "other"
 
 
 class LazyDoc(IndexDoc):
@@ -341,7 +369,7 @@ def bench(n: int, use_pagefind: bool) -> dict:
     docs = load_corpus(corpus(n))
     res["static_index_bytes"], res["static_index_files"] = dir_size(site / "search")
     res["static_index_parts"] = {
-        sub: dir_size(site / "search" / sub) for sub in ("k", "p", "kn", "pn", "t", "f", "r", "m")
+        sub: dir_size(site / "search" / sub) for sub in ("k", "p", "kn", "pn", "d", "t", "f", "r", "m")
     }  # (bytes, files)
     res["state_bytes"] = dir_size(state)[0]
     if use_pagefind and PAGEFIND_PY.exists():
@@ -414,6 +442,12 @@ def main() -> int:
                 f = row["pagefind"]
                 line += f"{f['total']:>10}{f['bytes'] / 1024:>8.1f}{f['requests']:>5}{f['cold_ms']:>6}{f['warm_ms']:>6}"
             print(line)
+        print("first query by part (KB, requests):")
+        for q, row in rows.items():
+            for who in ("static", "pagefind"):
+                if who in row:
+                    parts = ", ".join(f"{k} {b / 1024:.1f}/{c}" for k, (b, c) in row[who]["parts"].items())
+                    print(f"  {q} [{who}]: {parts}")
     if a.json:
         a.json.write_text(json.dumps(results, ensure_ascii=False, indent=1), encoding="utf-8")
     return 0

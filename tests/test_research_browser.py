@@ -323,12 +323,38 @@ def test_ranking_weighs_headings_and_not_a_passing_mention(site, index, http_bas
     assert greeting not in order or order.index(report) < order.index(greeting)
 
 
-def test_the_browsers_scores_are_the_cli_s(site, index, http_base, page):
+@pytest.mark.parametrize(
+    "q",
+    [
+        "党建 廉政",
+        # Terms of three or more characters: n(t) from d/ (format 6), pairs in one doc left out of it.
+        "全面从严治党 从严治党",
+        "工作 作风建设 建设",
+        "成绩来之不易 党建",
+        "如履薄冰 OR 层层",
+    ],
+)
+def test_the_browsers_scores_are_the_cli_s(site, index, http_base, page, q):
     open_search(page, search_url(http_base, "党建"))
-    got = page.evaluate("q => window.siteSearch.answer(q, {})", "党建 廉政")
-    cli = index.search("党建 廉政", limit=1000)
-    assert [round(s, 4) for s in got["scores"]] == [h["score"] for h in cli["hits"]]
+    got = page.evaluate("q => window.siteSearch.answer(q, {})", q)
+    cli = index.search(q, limit=1000)
+    assert cli["hits"], q
+    assert [round(s, 4) for s in got["scores"]] == [h["score"] for h in cli["hits"]], q
     assert got["occurrences_total"] == cli["occurrences_total"]
+
+
+def test_a_long_term_reads_no_char_or_pair_bucket(site, http_base, browser):
+    """Format 6: a term of three or more characters reads its trigrams (p/, pn/) and its pairs'
+    numbers of docs (d/), no char-and-pair bucket (k/, kn/)."""
+    ctx = browser.new_context()
+    pg = ctx.new_page()
+    urls: list[str] = []
+    pg.on("request", lambda r: urls.append(r.url))
+    assert open_search(pg, search_url(http_base, "全面从严治党")) == "done"
+    ctx.close()
+    folders = {u.split("/search/")[1].split("/")[0] for u in urls if "/search/" in u and u.count("/search/") == 1}
+    assert {"p", "d"} <= folders, folders
+    assert not folders & {"k", "kn"}, folders
 
 
 @pytest.mark.parametrize("mode", ["http", "file"])

@@ -50,6 +50,7 @@ def _allowed(out: Path, docs: list[IndexDoc], number: int) -> set[str]:
             ("p", p, meta["pbs"]),
             ("kn", k, meta["knbs"]),
             ("pn", p, meta["pnbs"]),
+            ("d", {g for g in k if len(g) == 2}, meta["dbs"]),  # the pairs' numbers of docs
         ):
             layout = wire.Layout(counts)
             for key in grams:

@@ -385,12 +385,12 @@ def test_an_index_of_another_format_is_named_not_misread(search_site, page, tmp_
     shutil.copytree(search_site.root, site, copy_function=os.link)
     meta = site / "search" / "meta.js"
     text = meta.read_text("utf-8")
-    assert '"format":5' in text
+    assert '"format":6' in text
     meta.unlink()  # (a hard link: the shared original stays as it is)
-    meta.write_text(text.replace('"format":5', '"format":4'), "utf-8")
+    meta.write_text(text.replace('"format":6', '"format":5'), "utf-8")
     page.goto(_search_url(site.as_uri() + "/", "党建"))
     page.wait_for_selector("#search-app[data-search-state=error]")
-    assert "搜索索引（格式 4）与本页的脚本（格式 5）不是同一版本" in page.text_content(".search-error")
+    assert "搜索索引（格式 5）与本页的脚本（格式 6）不是同一版本" in page.text_content(".search-error")
 
 
 def test_facets_count_the_hit_set_and_filter_via_url(search_site, http_base, page):

@@ -91,9 +91,10 @@ def _postings(kind: str, keys, docs, vals, plen=None, penc=None, hflags=None):
     return sk[gs], g, out, starts, d, perm[gs]
 
 
-def _bucket_strings(ukeys, buf, bs, be, long_, dfs, order, bounds) -> list[str]:
+def _bucket_strings(ukeys, buf, bs, be, long_, dfs, order, bounds, sep: int = 1) -> list[str]:
     """Each bucket's string: its keys (``order``, cut at ``bounds``) as ``key posting`` (a long
-    posting: ``key -df``), joined by spaces; built as one array of code points, decoded once."""
+    posting: ``key -df``; ``sep`` 0: no space after the key), joined by spaces; built as one array
+    of code points, decoded once."""
     cps, ncp = key_cps(ukeys)
     cstart = np.cumsum(ncp) - ncp
     flat = cps[np.arange(3) < ncp[:, None]]
@@ -108,9 +109,9 @@ def _bucket_strings(ukeys, buf, bs, be, long_, dfs, order, bounds) -> list[str]:
     n = len(order)
     seg = np.empty((n, 4, 2), np.int64)  # per key: the key, a space, its posting, a space
     seg[:, 0, 0], seg[:, 0, 1] = cstart[order], ncp[order]
-    seg[:, 1, 0], seg[:, 1, 1] = space, 1
+    seg[:, 1, 0], seg[:, 1, 1] = space, sep
     seg[:, 2, 0], seg[:, 2, 1] = vstart[order], vlen[order]
-    seg[:, 3] = seg[:, 1]
+    seg[:, 3, 0], seg[:, 3, 1] = space, 1
     chars = src[seg_index(seg[:, :, 0].reshape(-1), seg[:, :, 1].reshape(-1))]
     big = chars.tobytes().decode("utf-32-le", "surrogatepass")
     ends = np.concatenate(([0], np.cumsum(seg[:, :, 1].sum(1)))).tolist()
@@ -160,9 +161,10 @@ def read_run(docs, a: int, b: int):
     )
 
 
-def assemble_shard(args) -> tuple[dict, Counter, int, dict, dict]:
+def assemble_shard(args) -> tuple[dict, Counter, int, dict, dict, tuple]:
     """Build one shard from every doc's sections; write its files and the checkpoints of its long
-    postings. Returns {file name: (digest, size)} and stats."""
+    postings. Returns {file name: (digest, size)}, stats, peak RSS, the buckets' bodies and short
+    chars by prefix, and (pairs as integer keys, their numbers of docs) for ``d/``."""
     shard, nshards, docs, out, skip_path, first, names = args
     out = Path(out)
     a, b = shard_run(shard, nshards)
@@ -175,6 +177,7 @@ def assemble_shard(args) -> tuple[dict, Counter, int, dict, dict]:
     shorts: dict = {}
     bits = nshards.bit_length() - 1
     big_len, ck = wire.BIG, wire.CK
+    pairs: tuple = (np.zeros(0, np.uint64), np.zeros(0, np.int64))
     for kind, prefix in zip(("k", "p"), names):
         if kind == "k":
             res = _postings("k", kr["key"], kdoc, kr["code"].astype(np.int64))
@@ -186,6 +189,8 @@ def assemble_shard(args) -> tuple[dict, Counter, int, dict, dict]:
         bs, be = starts[gs], starts[ge]
         plen = be - bs
         _, ncp = key_cps(ukeys)
+        if kind == "k":
+            pairs = (ukeys[ncp == 2].astype(np.uint64), (ge - gs)[ncp == 2].astype(np.int64))
         long_ = plen > big_len
         short = int((ncp + plen)[~long_].sum())
         lidx = np.flatnonzero(long_)
@@ -213,11 +218,38 @@ def assemble_shard(args) -> tuple[dict, Counter, int, dict, dict]:
         else:
             order = np.argsort(bk, kind="stable")
         bounds = np.searchsorted(bk[order], np.arange(count + 1)).tolist()
-        texts = _bucket_strings(ukeys, buf, bs, be, long_, ge - gs, order, bounds)
+        texts = _bucket_strings(ukeys, buf, bs, be, long_, ge - gs, order, bounds, int(kind == "k"))
         bodies[prefix] = [bucket_text(t, prefix) for t in texts]
         shorts[prefix] = short
     write_atomic(Path(skip_path), marshal.dumps(skip))
-    return files, stats, peak_rss_mb(), bodies, shorts
+    return files, stats, peak_rss_mb(), bodies, shorts, pairs
+
+
+def d_buckets(keys: np.ndarray, dfs: np.ndarray) -> tuple[int, int, list[str]]:
+    """The ``d/`` buckets (``wire``) of the pairs (unique integer keys) with their numbers of docs:
+    (bucket count, short chars, each bucket's data). Pairs in one doc are left out."""
+    keep = dfs > 1
+    keys, dfs = keys[keep].astype(np.uint64), dfs[keep]
+    chars, nd = vlq_np(dfs)
+    short = 2 * len(keys) + int(nd.sum())
+    count = bucket_count(short, "d")
+    cps, _ = key_cps(keys)
+    bk = (khash_np(keys) % np.uint32(count)).astype(np.int64)
+    order = np.lexsort((cps[:, 1], cps[:, 0], bk))  # by bucket, then code point order
+    n = len(order)
+    vstart = np.cumsum(nd) - nd
+    seg = np.empty((n, 2, 2), np.int64)  # per pair: its two code points, its VLQ
+    seg[:, 0, 0], seg[:, 0, 1] = 2 * order, 2
+    seg[:, 1, 0], seg[:, 1, 1] = 2 * n + vstart[order], nd[order]
+    src = np.concatenate((cps[:, :2].reshape(-1), chars.astype(np.uint32))).astype("<u4")
+    text = (
+        src[seg_index(seg[:, :, 0].reshape(-1), seg[:, :, 1].reshape(-1))]
+        .tobytes()
+        .decode("utf-32-le", "surrogatepass")
+    )
+    ends = np.concatenate(([0], np.cumsum(seg[:, :, 1].sum(1)))).tolist()
+    bounds = np.searchsorted(bk[order], np.arange(count + 1)).tolist()
+    return count, short, [bucket_text(text[ends[lo] : ends[hi]], "d") for lo, hi in pairwise(bounds)]
 
 
 def fold_files() -> dict[str, bytes]:
@@ -318,6 +350,7 @@ def meta_file(metas: list[dict], layout: dict, files: dict, tags: dict, tail: in
         "tail": tail,
         "knbs": layout["kn"][0],
         "pnbs": layout["pn"][0],
+        "dbs": layout["d"][0],
         "files": tags,
         "fold": fold_blocks(),
         "rfold": sorted(reverse_blocks()),

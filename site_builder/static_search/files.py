@@ -14,7 +14,7 @@ from .. import workers
 from ..fileio import write_atomic
 from .wire import GROUP, TAG_CHARS, file_name, read_js
 
-SUBDIRS = ("f", "k", "kn", "m", "p", "pn", "r", "t")  # search/<dir>/… belong to the index entirely
+SUBDIRS = ("d", "f", "k", "kn", "m", "p", "pn", "r", "t")  # search/<dir>/… belong to the index entirely
 _TOP = re.compile(r"meta\.js|facets(\.[0-9a-f]+)?\.js")  # search/<file> of the index (facets.js: format 3)
 
 
@@ -100,7 +100,13 @@ def index_files(out: Path) -> dict[str, str]:
         got[name] = file_name(name, tags[name])
         return read_js(out / got[name])
 
-    for prefix, count in (("k", meta["kb"]), ("p", meta["pb"]), ("kn", sum(meta["knbs"])), ("pn", sum(meta["pnbs"]))):
+    for prefix, count in (
+        ("k", meta["kb"]),
+        ("p", meta["pb"]),
+        ("kn", sum(meta["knbs"])),
+        ("pn", sum(meta["pnbs"])),
+        ("d", sum(meta["dbs"])),
+    ):
         for g in range((count + GROUP - 1) // GROUP):
             m = manifest(f"m/{prefix}{g}")
             for j in range(min(GROUP, count - g * GROUP)):

@@ -27,11 +27,13 @@ from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
 
+import numpy as np
+
 from ..fileio import write_atomic
 from ..search import analysis
 from . import wire
 from .analyser import analyse_to, arrays_path, read_payload, reanalyse_to
-from .assembly import assemble_shard, facets_file, fold_files, manifest_files, meta_file, reverse_files
+from .assembly import assemble_shard, d_buckets, facets_file, fold_files, manifest_files, meta_file, reverse_files
 from .files import file_names, listing, process_pool, put, remove_unnamed, tag_of
 from .keys import SECTIONS, shard_count
 from .patching import Relayout, diff_entries, patch
@@ -41,10 +43,15 @@ POOL_MIN_DOCS = 48  # analyse in a process pool from this many new docs on
 PATCH_KEYS_PER_DOC = 10  # patch (rather than assemble) up to about this many changed keys per doc
 
 # 7: exact counts, headings, body lengths (#13); 8: arrays files only while a build needs them; 9: the
-# header deflated, no offsets in the manifest (#15); 10: one text file a doc; 11: the tail; 12: k/ deflated (#15)
+# header deflated, no offsets in the manifest (#15); 10: one text file a doc; 11: the tail; 12: k/ deflated;
+# 13: d/, the pairs' numbers of docs kept in pairs.bin (#15)
 CACHE_VERSION = (
     "-".join(
-        map(str, (FORMAT, SECTIONS, 12, wire.BUCKET_TARGET, wire.BIG, wire.TAIL_MIN, wire.TAIL_SHARE, wire.TAIL_DIV))
+        map(
+            str,
+            (FORMAT, SECTIONS, 13, wire.BUCKET_TARGET, wire.K_TARGET, wire.D_TARGET, wire.BIG)
+            + (wire.TAIL_MIN, wire.TAIL_SHARE, wire.TAIL_DIV),
+        )
     )
     + f"-{analysis.fold_version()}"
 )  # (+ fold table digest)
@@ -137,6 +144,7 @@ class StaticIndex:
         changed = _changed_numbers(order, manifest["order"], new_docs, old_docs)
         files = dict(manifest["files"])
         layout, patched, sweep = self._postings(manifest, order, new_docs, nshards, changed, files, stats)
+        self._d_files(layout, files, stats)
         # 3. Text files, fold shards, facets, manifests: with the postings, the new generation,
         # written beside the old one (a file that did not change is the old generation's).
         self._texts(order, new_docs, set(changed) if patched else None, files, stats)
@@ -239,8 +247,11 @@ class StaticIndex:
             ) and listing(self.out) == file_names(manifest["files"])
         except OSError:
             intact = False
+        self._pairs: dict = {}  # segment ("": the base, "n": the tail) → (pairs as integer keys, their dfs)
+        dfd: dict = {"": Counter(), "n": Counter()}  # a patch's changes of the pairs' dfs, by segment
         can_patch = bool(
             intact
+            and self._load_pairs()
             and manifest["nshards"] == nshards
             and manifest.get("tail") == tail
             and manifest["layout"]
@@ -263,22 +274,24 @@ class StaticIndex:
         self.state.mkdir(parents=True, exist_ok=True)
         (self.state / "dirty").touch()
         if can_patch:
-            got = self._patch(manifest["layout"], _split_changes(kch, pch, tail), order, new_docs, files, stats)
+            got = self._patch(manifest["layout"], _split_changes(kch, pch, tail), order, new_docs, files, stats, dfd)
             if got is not None:
+                for seg in ("",) if got[1] else ("", "n"):  # the tail's were counted afresh if it was assembled
+                    self._add_dfs(seg, dfd[seg])
                 stats["patched"] = len(changed)
                 return got[0], True, got[1]
         layout = self._assemble(order, new_docs, nshards, files, stats, 0, tail)
         layout.update(self._assemble(order, new_docs, _tail_shards(len(order)), files, stats, tail, len(order), "n"))
         return layout, False, True
 
-    def _patch(self, layout, changes, order, new_docs, files, stats) -> tuple[dict, bool] | None:
+    def _patch(self, layout, changes, order, new_docs, files, stats, dfd) -> tuple[dict, bool] | None:
         """Patch the base's and the tail's changed entries (the tail assembled afresh when its bucket
         counts change); returns (layout, whether the tail was assembled) or None (assemble all)."""
         tail = wire.tail_start(len(order))
         try:
             layout = {
                 **layout,
-                **patch(self.out, self._skip_path, dict(zip(("k", "p"), changes[:2])), layout, files, stats),
+                **patch(self.out, self._skip_path, dict(zip(("k", "p"), changes[:2])), layout, files, stats, dfd[""]),
             }
         except (OSError, ValueError, KeyError, EOFError, TypeError, Relayout):  # the output or state was changed
             stats["patch_failed"] = 1
@@ -287,7 +300,7 @@ class StaticIndex:
             return None
         try:
             tail_changes = dict(zip(("kn", "pn"), changes[2:]))
-            return {**layout, **patch(self.out, self._skip_path, tail_changes, layout, files, stats)}, False
+            return {**layout, **patch(self.out, self._skip_path, tail_changes, layout, files, stats, dfd["n"])}, False
         except Relayout:  # the tail is small: assembled again
             layout.update(
                 self._assemble(order, new_docs, _tail_shards(len(order)), files, stats, tail, len(order), "n")
@@ -312,9 +325,11 @@ class StaticIndex:
         pool = process_pool(nshards) if len(docs) >= 4 * POOL_MIN_DOCS and self.jobs != 1 else None
         layout: dict = {prefix: ([], []) for prefix in names}
         offset = dict.fromkeys(names, 0)
+        pairs: list = []
         try:
             results = map(assemble_shard, jobs) if pool is None else pool.map(assemble_shard, jobs)
-            for fs, st, rss, bodies, shorts in results:  # in shard order: buckets are numbered so
+            for fs, st, rss, bodies, shorts, shard_pairs in results:  # in shard order: buckets are numbered so
+                pairs.append(shard_pairs)
                 files.update(fs)
                 stats.update(st)
                 if pool is not None:
@@ -330,7 +345,48 @@ class StaticIndex:
             if pool is not None:
                 pool.shutdown()
         stats["tail_assembled" if seg else "assembled"] = 1
+        keys = np.concatenate([k for k, _ in pairs]) if pairs else np.zeros(0, np.uint64)
+        dfs = np.concatenate([v for _, v in pairs]) if pairs else np.zeros(0, np.int64)
+        by_key = np.argsort(keys)  # shards hold different keys
+        self._pairs[seg] = (keys[by_key], dfs[by_key])
         return layout
+
+    # -- d/: every pair's number of docs (base and tail), kept in the state between builds ---------
+
+    def _load_pairs(self) -> bool:
+        try:
+            got = marshal.loads((self.state / "pairs.bin").read_bytes())
+            self._pairs = {s: (np.frombuffer(k, np.uint64), np.frombuffer(v, np.int64)) for s, (k, v) in got.items()}
+            return set(self._pairs) == {"", "n"}
+        except (OSError, ValueError, EOFError, TypeError):
+            return False
+
+    def _add_dfs(self, seg: str, delta: Counter) -> None:
+        """Add a patch's changes ({pair: change in its number of docs}) to a segment's pairs."""
+        items = [(k, v) for k, v in delta.items() if v]
+        if not items:
+            return
+        dk = np.array([(ord(k[0]) + 1) << 21 | ord(k[1]) for k, _ in items], np.uint64)
+        keys, dfs = self._pairs[seg]
+        uk, inv = np.unique(np.concatenate((keys, dk)), return_inverse=True)
+        weights = np.concatenate((dfs, np.array([v for _, v in items], np.int64))).astype(np.float64)
+        tot = np.rint(np.bincount(inv, weights=weights, minlength=len(uk))).astype(np.int64)
+        self._pairs[seg] = (uk[tot > 0], tot[tot > 0])
+
+    def _d_files(self, layout: dict, files: dict, stats: Counter) -> None:
+        """Write d/ from the base's and the tail's pairs (every bucket: those that did not change
+        keep their files) and keep the pairs in the state."""
+        keys = np.concatenate([self._pairs[s][0] for s in ("", "n")])
+        uk, inv = np.unique(keys, return_inverse=True)
+        dfs = np.concatenate([self._pairs[s][1] for s in ("", "n")]).astype(np.float64)
+        count, short, bodies = d_buckets(uk, np.rint(np.bincount(inv, weights=dfs, minlength=len(uk))).astype(np.int64))
+        for name in [n for n in files if n.startswith("d/")]:
+            del files[name]
+        for j, body in enumerate(bodies):
+            put(self.out, f"d/{j}", js_file(f"d/{j}", body), files, stats)
+        layout["d"] = ([count], [short])
+        pairs = {s: (k.tobytes(), v.tobytes()) for s, (k, v) in self._pairs.items()}
+        write_atomic(self.state / "pairs.bin", marshal.dumps(pairs))
 
     def _named_files(self, metas: list[dict], layout: dict, files: dict, stats: Counter) -> dict:
         """Write the fold shards, facets and manifests; returns meta.js's ``files`` (their tags)."""

@@ -112,7 +112,7 @@ class Relayout(Exception):
     """A shard's bucket count changes: the postings are assembled afresh."""
 
 
-def patch(out: Path, skip_path, changes: dict, layout: dict, files: dict, stats: Counter) -> dict:
+def patch(out: Path, skip_path, changes: dict, layout: dict, files: dict, stats: Counter, dfs=None) -> dict:
     """Patch changed entries ({prefix: {key: {doc: entry or None}}}, prefixes of one segment: k and
     p, or kn and pn) into the index files that hold them.
 
@@ -120,7 +120,8 @@ def patch(out: Path, skip_path, changes: dict, layout: dict, files: dict, stats:
     written again; a long posting is patched around the change using its checkpoints
     (``skip_path(shard, segment)``: the file of a shard's checkpoints). Returns the new layout of
     those prefixes; raises Relayout when a shard's bucket count would change (nothing is written then
-    but long postings' files)."""
+    but long postings' files). ``dfs`` (a Counter), when given, gets each changed pair's change in
+    its number of docs (for ``d/``)."""
     where = {prefix: Layout(layout[prefix][0]) for prefix in changes}
     shorts = {prefix: list(layout[prefix][1]) for prefix in changes}
     by_file: dict = defaultdict(list)  # (prefix, bucket) → keys
@@ -144,6 +145,8 @@ def patch(out: Path, skip_path, changes: dict, layout: dict, files: dict, stats:
                 xname = f"{prefix}/x/{hexname(key)}"
                 old = read_js(out / file_name(xname, files[xname][0]))
             new, ck, delta = patch_posting(kind, old, skip.get(prefix + key), changes[prefix][key])
+            if dfs is not None and kind == "k" and len(key) == 2:
+                dfs[key] += delta
             if ck is None:
                 skip.pop(prefix + key, None)
             else:

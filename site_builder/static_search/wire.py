@@ -19,7 +19,7 @@ a mixture; the files only the old generation names are removed after it. The tag
 
 ``meta.files``
     ``{"facets": tag, "fold": tag of every f/ and r/ file, "m/k<g>" | "m/p<g>" | "m/t<g>": tag}``
-``m/k<g>.js``, ``m/p<g>.js`` (manifests, ``g = bucket >> 8``)
+``m/k<g>.js``, ``m/p<g>.js``, ``m/d<g>.js`` (manifests, ``g = bucket >> 8``)
     ``{"d": tags of buckets 256 g … 256 g + 255 one after the other, "x": {hex: tag}}``: ``x``,
     the tags of the long postings (``k/x/<hex>``) of keys whose bucket is in the group.
 ``m/t<g>.js`` (``g = N // 256``, the text files' directory)
@@ -27,7 +27,9 @@ a mixture; the files only the old generation names are removed after it. The tag
 
 The browser loads ``meta.js`` uncached over http (``?t=``); every other URL names its content.
 
-Format 5 (4 had two text files a doc, buckets as JSON objects, power-of-two bucket counts and
+Format 6 (5 had no ``d/``: a query read the pairs' char-and-pair buckets ``k/``, ``kn/`` for
+their document frequencies alone; a trigram bucket had a space between key and posting). Format 5
+(4 had two text files a doc, buckets as JSON objects, power-of-two bucket counts and
 fold shards of 256 code points). ``N`` = doc number: docs are ordered by (date, id), so year filters are ranges and newer
 speeches are appended at the end. ``h`` = CRC-32 of the key's UTF-16-LE code units. Numbers are
 VLQ in base 64 (``A``–``Z a``–``z 0``–``9 + /``, 5 bits per char, 32 = "more follows"). A key's
@@ -36,7 +38,9 @@ numbered shard after shard (``meta.kbs``/``pbs``: bucket count per shard, sized 
 short postings: ``bucket_count``). A bucket is one JSON string ``"key posting key posting …"``
 (its keys in code point order, a space after each key and each posting; no key has a space and a
 posting is base 64), the posting of a key in its own file being ``-df``; in ``k/`` and ``kn/`` that
-string is deflated (raw deflate in base 64, inflated by ``DecompressionStream``). Offsets are
+string is deflated (raw deflate in base 64, inflated by ``DecompressionStream``). In ``p/`` and
+``pn/`` a key (always three code points) is followed by its posting directly, without the space:
+``"abcposting abcposting …"``. Offsets are
 offsets in ``analysis.search_text`` (folded title, separator, folded body), so an offset below
 the doc's title length is in the title.
 
@@ -76,7 +80,16 @@ the doc's title length is in the title.
     given next as ``vlq(h) vlq(i0) vlq(i1 - i0 - 1) …`` (h indices into the positions); then the
     positions ``vlq(o0) vlq(o1 - o0 - 1) …``. A term of three or more characters occurs at ``o``
     iff each trigram of a cover of the term (offsets 0, 3, 6, …, n-3) occurs at ``o + offset``:
-    exact, and only those trigrams are fetched (their pairs' buckets too, for the ranking's ``n``).
+    exact, and only those trigrams are fetched (and the pairs' ``d/`` buckets, for the ranking's ``n``).
+``d/<bucket>.js``
+    the document frequency of every adjacent pair (two code points) of the whole index, base and
+    tail together, that more than one doc has: ``df(g)`` of the ranking's ``n(t)`` for terms of
+    three or more characters, so that such a query reads no ``k/`` or ``kn/`` bucket. One string
+    ``"ab<vlq df>cd<vlq df>…"`` (keys in code point order, no separators: a key is two code points,
+    a VLQ ends itself), deflated like ``k/``; one shard of ``meta.dbs[0]`` buckets (``Layout``:
+    ``h % count``, sized by ``D_TARGET``). A pair that is not there is in one doc or none: a term
+    with a hit has every pair in some doc, so its ``df`` is then 1 (a term without hits scores
+    nothing). Written whole at every build (files that did not change keep their names).
 ``t/<N // 256>/<N>.js``
     the speech's card ``[title, url, date, meeting type]``, its body text compressed (``z``: raw
     deflate in base 64, inflated by the browser's ``DecompressionStream``), the fold of each
@@ -95,13 +108,15 @@ import zlib
 from itertools import accumulate
 from pathlib import Path
 
-FORMAT = 5  # 4: files named by their content (tags), manifests; 5: fewer, larger files (#15)
+FORMAT = 6  # 4: files named by their content (tags), manifests; 5: fewer, larger files; 6: d/ (#15)
 TAG_CHARS = 10  # hex digits of a file's tag
 GROUP = 256  # buckets (text files: docs) per manifest
 BIG = 36864  # a posting longer than this (chars) gets its own file
 BUCKET_TARGET = 36864  # aim for bucket files of about this many chars (#15: fewer files)
+K_TARGET = 46080  # k/ (chars and pairs): 1.25 x, a query of three or more characters reads d/ instead
+D_TARGET = 6144  # d/ (pairs' document frequencies): a query reads one a pair
 T_DIR = 256  # text files: docs per directory
-PREFIXES = ("k", "p", "kn", "pn")  # postings: the base's chars and pairs, trigrams; the tail's
+PREFIXES = ("k", "p", "kn", "pn", "d")  # postings: the base's chars and pairs, trigrams; the tail's; pairs' dfs
 TAIL_MIN = 16  # the newest docs' postings: see ``tail_start``
 TAIL_SHARE = 64
 TAIL_DIV = 4
@@ -187,17 +202,37 @@ def js_file(name: str, body: str) -> bytes:
 
 
 def bucket_body(postings: dict, prefix: str) -> str:
-    """A bucket: one string, its keys in order (``sorted``) each followed by a space and its posting
-    (``-df``, minus the number of its docs, for a posting in its own file ``x/<hex>``), entries
-    separated by a space (no key has a space; a posting is base 64); deflated for ``k/`` and ``kn/``
-    (``bucket_text``)."""
-    return bucket_text(" ".join(f"{k} {postings[k]}" for k in sorted(postings)), prefix)
+    """A bucket: one string, its keys in order (``sorted``) each followed by a space (none in ``p/``,
+    ``pn/``: a trigram is three code points) and its posting (``-df``, minus the number of its docs,
+    for a posting in its own file ``x/<hex>``), entries separated by a space (no key has a space; a
+    posting is base 64); deflated for ``k/`` and ``kn/`` (``bucket_text``)."""
+    sep = "" if prefix[0] == "p" else " "
+    return bucket_text(" ".join(f"{k}{sep}{postings[k]}" for k in sorted(postings)), prefix)
+
+
+def d_body(dfs: dict) -> str:
+    """A ``d/`` bucket from {pair: df} (pairs with ``df`` over 1): ``"ab<vlq df>…"``, deflated."""
+    return bucket_text("".join(k + vlq(dfs[k]) for k in sorted(dfs)), "d")
+
+
+def parse_d(data: str) -> dict:
+    """{pair: df} of a ``d/`` bucket's data (``d_body``)."""
+    text = zlib.decompressobj(-15).decompress(base64.b64decode(data)).decode("utf-8")
+    out = {}
+    i = 0
+    while i < len(text):
+        m = _VLQ_TOKEN.match(text, i + 2)
+        if m is None:
+            raise ValueError("d/ bucket: no VLQ after a pair")
+        out[text[i : i + 2]] = _unvlq(m.group())
+        i = m.end()
+    return out
 
 
 def bucket_text(text: str, prefix: str) -> str:
     """A bucket's data from its string: as it is (``p/``, ``pn/``: positions do not compress), or
-    raw deflate in base 64 (``k/``, ``kn/``: 29 % smaller)."""
-    if prefix[0] == "k":
+    raw deflate in base 64 (``k/``, ``kn/``: 29 % smaller; ``d/``)."""
+    if prefix[0] in "kd":
         co = zlib.compressobj(9, zlib.DEFLATED, -15, 9)
         text = base64.b64encode(co.compress(text.encode("utf-8")) + co.flush()).decode("ascii")
     return json_text(text)
@@ -207,7 +242,10 @@ def parse_bucket(data: str, prefix: str) -> dict:
     """{key: posting or -df} of a bucket's data (``bucket_body``)."""
     if prefix[0] == "k":
         data = zlib.decompressobj(-15).decompress(base64.b64decode(data)).decode("utf-8")
-    parts = data.split(" ") if data else []
+    if prefix[0] == "p":  # "abcposting abcposting …"
+        parts = [x for e in (data.split(" ") if data else []) for x in (e[:3], e[3:])]
+    else:
+        parts = data.split(" ") if data else []
     return {k: (int(v) if v[:1] == "-" else v) for k, v in zip(parts[::2], parts[1::2])}
 
 
@@ -220,7 +258,8 @@ def bucket_count(short: int, prefix: str = "k") -> int:
     """Buckets of a shard of ``prefix`` whose short postings (key + posting chars) add up to
     ``short``: the smallest of ``_COUNTS`` at least ``short / BUCKET_TARGET`` (the tail's buckets
     are ``TAIL_DIV`` times smaller: a query reads a bucket of each)."""
-    need = short / (BUCKET_TARGET // TAIL_DIV if prefix.endswith("n") else BUCKET_TARGET)
+    target = {"k": K_TARGET, "d": D_TARGET}.get(prefix[0], BUCKET_TARGET)
+    need = short / (target // TAIL_DIV if prefix.endswith("n") else target)
     return _COUNTS[bisect.bisect_left(_COUNTS, need)] if need > 1 else 1
 
 

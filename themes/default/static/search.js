@@ -47,7 +47,7 @@
   var cache = Object.create(null);
   var indexBase = '';
   var isFile = location.protocol === 'file:';
-  var FORMAT = 5, GROUP = 256, TAG = 10, FOLD_BITS = 11;  // static_search.wire: format, buckets per manifest, hex digits of a tag, fold shard bits
+  var FORMAT = 6, GROUP = 256, TAG = 10, FOLD_BITS = 11;  // static_search.wire: format, buckets per manifest, hex digits of a tag, fold shard bits
 
   // Chain to a loader installed before (static/compare.js on a speech page): it takes what it asked for.
   var earlierLoad = window.__ssLoad;
@@ -385,11 +385,22 @@
   function bucketEntry(prefix, counts, key) {
     var name = prefix + '/' + bucketOf(counts, key);
     if (!buckets.has(name)) {
-      // "key posting key posting …" (a long posting's entry is -df), deflated in k/ and kn/.
+      // "key posting key posting …" (a long posting's entry is -df), deflated in k/ and kn/; in p/
+      // and pn/ "abcposting abcposting …" (a trigram is three code points).
+      var tri = prefix.charAt(0) === 'p';
       buckets.set(name, load(name).then(function (data) {
-        return prefix.charAt(0) === 'k' ? inflate([bytesOf(data)]) : data;
+        return tri ? data : inflate([bytesOf(data)]);
       }).then(function (text) {
         var m = new Map(), parts = text ? text.split(' ') : [];
+        if (tri) {
+          parts.forEach(function (e) {
+            var at = 0;
+            for (var j = 0; j < 3; j++) at += e.codePointAt(at) > 0xffff ? 2 : 1;
+            var v = e.substring(at);
+            m.set(e.substring(0, at), v.charAt(0) === '-' ? +v : v);
+          });
+          return m;
+        }
         for (var i = 0; i + 1 < parts.length; i += 2) {
           var v = parts[i + 1];
           m.set(parts[i], v.charAt(0) === '-' ? +v : v);
@@ -456,12 +467,38 @@
   }
   function keyDf(key) {
     if (!dfCache.has(key)) {
+      var pair = Array.from(key).length === 2;
       dfCache.set(key, kCache.has(key) ? kCache.get(key).then(function (m) { return m.size; })
+        : pair ? pairDf(key)
         : Promise.all([bucketEntry('k', meta.kbs, key), bucketEntry('kn', meta.knbs, key)]).then(function (vs) {
           return entryDf(vs[0]) + entryDf(vs[1]);
         }));
     }
     return dfCache.get(key);
+  }
+
+  /* A pair's number of docs from d/ (static_search.wire): one string "ab<vlq df>cd<vlq df>…",
+     deflated; a pair that is not there is in one doc (a term with a hit has each of its pairs in
+     some doc; a term without hits scores nothing). */
+  var dBuckets = new Map();
+  function pairDf(key) {
+    var name = 'd/' + bucketOf(meta.dbs, key);
+    if (!dBuckets.has(name)) {
+      dBuckets.set(name, load(name).then(function (data) { return inflate([bytesOf(data)]); }).then(function (text) {
+        var m = new Map(), i = 0;
+        while (i < text.length) {
+          var at = i;
+          for (var j = 0; j < 2; j++) at += text.codePointAt(at) > 0xffff ? 2 : 1;
+          var pair = text.substring(i, at), n = 0, shift = 0, v;
+          do { v = DEC[text.charAt(at++)]; n += (v & 31) * Math.pow(2, shift); shift += 5; } while (v & 32);
+          m.set(pair, n);
+          i = at;
+        }
+        return m;
+      }));
+      dBuckets.get(name).catch(function () { dBuckets.delete(name); });
+    }
+    return dBuckets.get(name).then(function (m) { return m.has(key) ? m.get(key) : 1; });
   }
 
   /* Trigram positions: Map doc -> {pos: sorted offsets in the search text, head: null or the Set
