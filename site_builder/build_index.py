@@ -43,6 +43,13 @@ class Bodies:
                 self._kept += len(found)
         return found
 
+    def peek(self, source: str, digest: str) -> str:
+        """The text, as ``text`` gives it, but not kept when it was not already: the reuse stage
+        reads the texts of unchanged speeches that share passages with changed ones, which no
+        other stage reads."""
+        found = self._texts.get((source, digest))
+        return found if found is not None else self.cache.text(source, digest)
+
     def headings(self, source: str, digest: str) -> tuple[int, ...]:
         """The numbers of the plain text's lines that are headings (from the cached body HTML)."""
         key = (source, digest)

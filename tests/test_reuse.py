@@ -10,6 +10,8 @@ import random
 import re
 from html.parser import HTMLParser
 
+import numpy as np
+import pytest
 from conftest import FIXTURES, speech
 
 from site_builder import duplicates
@@ -224,10 +226,9 @@ def test_near_duplicates_agree_with_the_import_and_check_mechanism():
     assert ("copy", "s03") in [(a, b) for a, b, _ in found.near]
 
 
-def test_incremental_answers_equal_clean_ones(tmp_path, monkeypatch):
-    """Changed, removed and added speeches; the texts' store written afresh when half garbage
-    (at any size here) and widened when a character outside the BMP comes in."""
-    monkeypatch.setattr(chars, "COMPACT_MIN", 0)
+def test_incremental_answers_equal_clean_ones(tmp_path):
+    """Changed, removed and added speeches, a character outside the BMP coming in, every text
+    changed; the folded texts are made again from the plain texts, never kept (#15)."""
     rng = random.Random(7)
     pool = REPORT + OTHER
     texts = {f"d{n:02}": "\n".join(rng.sample(pool, 8)) for n in range(16)}
@@ -251,8 +252,7 @@ def test_incremental_answers_equal_clean_ones(tmp_path, monkeypatch):
         elif step == 5:
             texts[name] = texts[name].replace("，", "，𠀀", 3)  # outside the BMP
         elif step == 6:
-            before = sorted(p.name for p in state.glob("chars-*.bin"))
-            for other in texts:  # every text changed: the store is written afresh
+            for other in texts:  # every text changed
                 texts[other] += "\n" + rng.choice(pool)
                 digests[other] = digests.get(other, 0) + 1
         else:
@@ -263,12 +263,31 @@ def test_incremental_answers_equal_clean_ones(tmp_path, monkeypatch):
         incremental, clean = run(state), run(None)
         assert incremental.passages == clean.passages, step
         assert incremental.near == clean.near, step
-    after = sorted(p.name for p in state.glob("chars-*.bin"))
-    assert len(after) == 1 and after != before
+    assert not list(state.glob("chars-*")) and not list(state.glob("scratch-*"))
 
 
-def test_texts_inflated_into_a_scratch_file_give_the_same_answers(tmp_path, monkeypatch):
-    """Many texts are inflated into a mapped scratch file, removed at once: same answers as in memory."""
+def test_a_text_made_otherwise_under_the_same_digest_starts_afresh(tmp_path):
+    """The state keeps each folded text's length and CRC only: when a speech's plain text comes
+    out otherwise under the same digest (another way of making it), the stage notices it when it
+    folds that text again and computes everything afresh, with the answers of a clean run."""
+    rng = random.Random(13)
+    pool = REPORT + OTHER
+    texts = {f"d{n:02}": "\n".join(rng.sample(pool, 8)) for n in range(8)}
+    state = tmp_path / "reuse"
+
+    def run(where):
+        return find_reuse([Doc(s, "same") for s in texts], lambda s, _d: texts[s], 30, where)
+
+    run(state)
+    shared = texts["d01"].split("\n")[0]
+    texts = {s: t.replace(shared, shared + "又一句。") for s, t in texts.items()}  # digests unchanged
+    texts["d09"] = shared + "又一句。\n" + rng.choice(pool)  # one added: the others' texts are read again
+    incremental, clean = run(state), run(None)
+    assert incremental.passages and (incremental.passages, incremental.near) == (clean.passages, clean.near)
+
+
+def test_texts_gathered_into_a_scratch_file_give_the_same_answers(tmp_path, monkeypatch):
+    """Many texts are gathered into a mapped scratch file, removed at once: same answers as in memory."""
     monkeypatch.setattr(chars, "SCRATCH_MIN", 0)
     rng = random.Random(11)
     texts = {f"d{n:02}": "\n".join(rng.sample(REPORT + OTHER, 8)) for n in range(10)}
@@ -278,13 +297,22 @@ def test_texts_inflated_into_a_scratch_file_give_the_same_answers(tmp_path, monk
     found = find_reuse(docs, lambda s, _d: texts[s], 30, state)
     clean = find_reuse(docs, lambda s, _d: texts[s], 30)
     assert found.passages and (found.passages, found.near) == (clean.passages, clean.near)
-    assert not list(state.glob("scratch-*")) and len(list(state.glob("chars-*.bin"))) == 1
+    assert not list(state.glob("scratch-*")) and not list(state.glob("chars-*"))
+    texts["d05"] = texts["d03"]  # an incremental step: the texts it needs gathered into a scratch file too
+    found = find_reuse([Doc(s, str(len(texts[s]))) for s in texts], lambda s, _d: texts[s], 30, state)
+    clean = find_reuse([Doc(s, "1") for s in texts], lambda s, _d: texts[s], 30)
+    assert (found.passages, found.near) == (clean.passages, clean.near)
+    assert not list(state.glob("scratch-*"))
 
 
-def test_a_cold_build_in_slices_gives_the_answers_of_the_whole_tables(tmp_path, monkeypatch):
+@pytest.mark.parametrize("narrow", [True, False])
+def test_a_cold_build_in_slices_gives_the_answers_of_the_whole_tables(tmp_path, monkeypatch, narrow):
     """A cold build spills its rows to partition files a few at a time and looks at the sorted
     tables slice by slice (cold.py, #15: bounded memory): the answers of the tables in memory,
-    no partition file left, and the state it leaves updated incrementally as before."""
+    no partition file left, and the state it leaves updated incrementally as before; with the
+    bases' owner and position columns in uint16 (few speeches, short texts) or in uint32."""
+    if not narrow:
+        monkeypatch.setattr(cold, "NARROW", 0)
     monkeypatch.setattr(cold, "FLUSH_ROWS", 64)
     monkeypatch.setattr(cold, "CHUNK_ROWS", 40)
     monkeypatch.setattr(cold, "PAGE_BUDGET", 0)  # the texts mapped from a scratch file: slices as small as allowed
@@ -303,9 +331,19 @@ def test_a_cold_build_in_slices_gives_the_answers_of_the_whole_tables(tmp_path, 
     assert found.passages and found.near
     assert (found.passages, found.near) == (clean.passages, clean.near)
     assert not list(state.glob("spill-*"))
+    wanted = {"key": {"anchors": "uint32", "sentences": "uint64"}, "owner": "uint16", "pos": "uint16"}
+    for column in state.glob("*.npy"):
+        table, name = column.name.partition("-")[0], column.name.split(".")[-2]
+        dtype = wanted[name][table] if name == "key" else wanted[name] if narrow else "uint32"
+        assert str(np.load(column, mmap_mode="r").dtype) == dtype, column.name
+    assert not list(state.glob("sentences-*.pos.npy"))  # their positions are all 0: not written
     texts["d05"] = texts["d07"]  # an incremental step on the state the cold build wrote
     found, clean = both()
     assert (found.passages, found.near) == (clean.passages, clean.near)
+    for _ in range(3):  # steps whose rows (uint32, in memory) join the narrow bases, written afresh at last
+        texts[f"e{_}"] = texts["d02"] + "\n" + rng.choice(pool)
+        found, clean = both()
+        assert (found.passages, found.near) == (clean.passages, clean.near)
 
 
 def test_incremental_build_equals_a_clean_one(make_site):

@@ -1,176 +1,160 @@
-"""Every speech's folded text, kept between builds: passages are extended on the texts of the
-speeches that share an anchor, without reading or folding those texts again.
+"""The folded texts the reuse stage extends passages on, made again from each speech's plain text
+when a step needs them: nothing of them is kept between builds (#15: the build cache ≤ 3× the
+content; the plain text is in the build cache already, and folding it is a numpy table lookup).
 
-In the build's state folder the texts are one file of deflated code-point arrays (uint16, or uint32
-for a text with a character outside the BMP), one after another; a changed speech's text is appended
-and its old one left as garbage until that is half the file, when the file is written afresh under a
-new name (the state names its file, so a build killed half way leaves the old state consistent).
-``texts(owners)`` inflates just the texts a step needs into one array, each after a 0 and the last
-ending in one (a large one is a scratch file mapped into memory, so that memory stays bounded).
-Without a folder the file's bytes live in memory. Deflated, the texts take about half the space of
-the raw arrays (#15: the build cache ≤ 3× the content).
+``Gather`` joins texts into one array, each after a 0 and the last ending in one (uint16 code
+points, or uint32 when a text has a character outside the BMP): in memory, or past
+``SCRATCH_MIN`` characters in a scratch file mapped into memory and removed at once, so that
+memory stays bounded however many texts a step needs. The state keeps per speech only the length
+and a CRC-32 of its folded text (``Folded``): a text made again that differs (the plain text made
+otherwise under the same digest) is ``Stale``, and the stage starts afresh.
 """
 
 from __future__ import annotations
 
 import os
 import zlib
+from collections.abc import Callable
 from pathlib import Path
 from typing import BinaryIO
 
 import numpy as np
 
-COMPACT_MIN = 1 << 17  # bytes: a smaller file is never written afresh
-LEVEL = 1  # deflate level: level 6 saves 5 % more at twice the time
-SCRATCH_MIN = 1 << 25  # characters: more than this are inflated into a mapped scratch file
+from .prints import folded_codes
+
+SCRATCH_MIN = 1 << 25  # characters: more than this are gathered into a mapped scratch file
+_WRITE = 1 << 22  # bytes gathered in memory before they are appended to the scratch file
 
 
-class CharStore:
-    def __init__(self, folder: Path | None, meta: dict | None = None):
+class Stale(Exception):
+    """A folded text made again is not the one the state was computed from."""
+
+
+def _narrow(codes: np.ndarray) -> tuple[np.ndarray, bool]:
+    """(codes as uint16, or as uint32 when one is outside the BMP; whether it is wide)."""
+    wide = bool(len(codes)) and int(codes.max()) >= 0x10000
+    return codes.astype(np.uint32 if wide else np.uint16), wide
+
+
+def check(codes: np.ndarray) -> tuple[int, int]:
+    """What the state keeps of a folded text: (its length, CRC-32 of its narrowed code points)."""
+    return len(codes), zlib.crc32(_narrow(codes)[0].data)  # (Gather.add gives the same)
+
+
+class Gather:
+    """Folded texts joined into one array (``finish``): where each is, owner → (start, length)."""
+
+    def __init__(self, folder: Path | None):
         self.folder = folder
-        meta = meta or {}
-        self.file: str = meta.get("file", "")
-        self.length: int = meta.get("length", 0)  # bytes of the file the state knows of
-        # owner → (byte offset, deflated bytes, characters, wide: uint32 code points)
-        self.offsets: dict[int, tuple[int, int, int, bool]] = dict(meta.get("offsets", {}))
-        self.garbage: int = meta.get("garbage", 0)  # bytes of texts dropped
-        self._memory = bytearray() if folder is None else None
-        self._fh: BinaryIO | None = None  # open while texts are appended
-        self._fd: int | None = None  # open while texts are read
+        self.where: dict[int, tuple[int, int]] = {}
+        self.size = 1  # characters so far, with the 0 before the first text
+        self.buf = bytearray(2)  # uint16 code points not yet in the scratch file
+        self.wide: dict[int, np.ndarray] = {}  # texts outside the BMP, put in by finish
+        self.path: Path | None = None
+        self.fh: BinaryIO | None = None
 
-    @classmethod
-    def fresh(cls, folder: Path | None) -> CharStore:
-        if folder is not None:
-            folder.mkdir(parents=True, exist_ok=True)
-            for old in folder.glob("chars-*.bin"):
-                old.unlink()
-        store = cls(folder)
-        if folder is not None:
-            store.file = store._new_name()
-            (folder / store.file).write_bytes(b"")
-        return store
+    def add(self, owner: int, codes: np.ndarray) -> tuple[int, int]:
+        """Append a folded text (``prints.folded_codes``); return its ``check``."""
+        narrow, wide = _narrow(codes)
+        n = len(codes)
+        crc = zlib.crc32(narrow.data)
+        self.where[owner] = (self.size, n)
+        self.size += n + 1
+        if wide:
+            self.wide[owner] = narrow
+            narrow = np.zeros(n, dtype=np.uint16)
+        self.buf += narrow.data.cast("B")
+        self.buf += b"\0\0"
+        if self.folder is not None and (self.fh is not None or self.size > SCRATCH_MIN):
+            if self.fh is None:
+                self.path = self.folder / f"scratch-{os.getpid()}.bin"
+                self.fh = open(self.path, "wb")  # noqa: SIM115  (closed by finish/close)
+            if len(self.buf) >= _WRITE:
+                self.fh.write(self.buf)
+                self.buf = bytearray()
+        return n, crc
 
-    @classmethod
-    def open(cls, folder: Path | None, meta: dict | None) -> CharStore | None:
-        """The store the state describes, or None when its file is not as the state says."""
-        if folder is None or not meta:
-            return None
-        store = cls(folder, meta)
-        try:
-            size = (folder / store.file).stat().st_size
-        except OSError:
-            return None
-        return store if store.file and size >= store.length else None
+    def finish(self) -> tuple[np.ndarray, dict[int, tuple[int, int]]]:
+        """(the texts in one array, owner → (start, length)); a scratch file is removed here."""
+        if self.fh is None:
+            chars: np.ndarray = np.frombuffer(self.buf, dtype=np.uint16)
+        else:
+            self.fh.write(self.buf)
+            self.buf = bytearray()
+            self.fh.close()
+            self.fh = None
+            assert self.path is not None
+            try:
+                chars = np.memmap(self.path, dtype=np.uint16, mode="r+", shape=(self.size,))
+                if self.wide:
+                    chars = self._widened(chars)
+            finally:
+                self.path.unlink(missing_ok=True)  # the mapping keeps it
+            return chars, self.where
+        if self.wide:
+            chars = chars.astype(np.uint32)
+        for owner, codes in self.wide.items():
+            start, n = self.where[owner]
+            chars[start : start + n] = codes
+        return chars, self.where
 
-    def meta(self) -> dict:
-        return {"file": self.file, "length": self.length, "offsets": self.offsets, "garbage": self.garbage}
-
-    def _new_name(self) -> str:
-        return f"chars-{os.getpid()}-{len(self.offsets)}-{self.length}.bin"
-
-    def drop(self, owner: int) -> None:
-        hit = self.offsets.pop(owner, None)
-        if hit is not None:
-            self.garbage += hit[1]
-
-    def add(self, owner: int, codes: np.ndarray) -> None:
-        self.drop(owner)
-        wide = bool(len(codes)) and int(codes.max()) >= 0x10000
-        blob = zlib.compress(codes.astype(np.uint32 if wide else np.uint16).tobytes(), LEVEL)
-        self.offsets[owner] = (self.length, len(blob), len(codes), wide)
-        self.length += len(blob)
-        self._close_reader()
-        if self._memory is not None:
-            self._memory += blob
-            return
-        if self._fh is None:
-            assert self.folder is not None
-            path = self.folder / self.file
-            os.truncate(path, self.length - len(blob))  # a killed build's tail
-            self._fh = open(path, "ab")  # noqa: SIM115  (kept open across appends; closed by texts/close)
-        self._fh.write(blob)
-
-    def _read(self, at: int, size: int) -> bytes:
-        if self._memory is not None:
-            return bytes(self._memory[at : at + size])
-        if self._fh is not None:
-            self._fh.close()
-            self._fh = None
-        if self._fd is None:
-            assert self.folder is not None
-            self._fd = os.open(self.folder / self.file, os.O_RDONLY)
-        return os.pread(self._fd, size, at)
-
-    def codes(self, owner: int) -> np.ndarray:
-        at, size, _n, wide = self.offsets[owner]
-        return np.frombuffer(zlib.decompress(self._read(at, size)), dtype=np.uint32 if wide else np.uint16)
-
-    def texts(self, owners: list[int]) -> tuple[np.ndarray, dict[int, tuple[int, int]]]:
-        """The texts of ``owners`` in one array, each after a 0 and the last ending in one, and
-        where each is: owner → (start, length)."""
-        wide = any(self.offsets[o][3] for o in owners)
-        dtype = np.dtype(np.uint32 if wide else np.uint16)
-        where: dict[int, tuple[int, int]] = {}
-        at = 1
-        for o in owners:
-            n = self.offsets[o][2]
-            where[o] = (at, n)
-            at += n + 1
-        out = self._scratch(at, dtype) if at > SCRATCH_MIN and self.folder is not None else np.zeros(at, dtype)
-        out[0] = 0
-        for o in owners:
-            start, n = where[o]
-            out[start : start + n] = self.codes(o)
-            out[start + n] = 0
-        return out, where
-
-    def _scratch(self, length: int, dtype: np.dtype) -> np.ndarray:
-        """A writable array backed by a file that is removed at once (the mapping keeps it)."""
+    def _widened(self, narrow: np.ndarray) -> np.ndarray:
+        """The mapped uint16 texts copied, slice by slice, into a mapped uint32 scratch file with the wide texts in."""
         assert self.folder is not None
-        path = self.folder / f"scratch-{os.getpid()}.bin"
+        path = self.folder / f"scratch-{os.getpid()}-wide.bin"
         with open(path, "wb") as fh:
-            fh.truncate(length * dtype.itemsize)
+            fh.truncate(self.size * 4)
         try:
-            return np.memmap(path, dtype=dtype, mode="r+", shape=(length,))
+            out = np.memmap(path, dtype=np.uint32, mode="r+", shape=(self.size,))
         finally:
             path.unlink()
-
-    def _close_reader(self) -> None:
-        if self._fd is not None:
-            os.close(self._fd)
-            self._fd = None
-
-    def compact(self) -> None:
-        """Write the live texts afresh when the garbage is more than half of the file."""
-        if self.garbage * 2 <= self.length or self.length < COMPACT_MIN:
-            return
-        live = sorted(self.offsets.items(), key=lambda kv: kv[1][0])
-        blobs = [self._read(at, size) for _o, (at, size, _n, _w) in live]
-        offsets, at = {}, 0
-        for (owner, (_at, size, n, wide)), _blob in zip(live, blobs):
-            offsets[owner] = (at, size, n, wide)
-            at += size
-        self.close()
-        if self._memory is not None:
-            self._memory = bytearray(b"".join(blobs))
-        else:
-            assert self.folder is not None
-            self.offsets, self.length = offsets, at  # the new file's name says its size
-            self.file = self._new_name()
-            with open(self.folder / self.file, "wb") as fh:
-                fh.write(b"".join(blobs))
-        self.offsets, self.length, self.garbage = offsets, at, 0
+        for at in range(0, self.size, _WRITE):
+            out[at : at + _WRITE] = narrow[at : at + _WRITE]
+        for owner, codes in self.wide.items():
+            start, n = self.where[owner]
+            out[start : start + n] = codes
+        return out
 
     def close(self) -> None:
-        if self._fh is not None:
-            self._fh.close()
-            self._fh = None
-        self._close_reader()
+        if self.fh is not None:
+            self.fh.close()
+            self.fh = None
+        if self.path is not None:
+            self.path.unlink(missing_ok=True)
+
+
+class Folded:
+    """Every speech's folded text on demand: ``texts(owners)`` reads their plain texts (``read``),
+    folds them, checks each against what the state recorded (``known``: owner → ``check``)."""
+
+    def __init__(self, folder: Path | None, known: dict[int, tuple[int, int]] | None = None):
+        self.folder = folder
+        self.known: dict[int, tuple[int, int]] = dict(known or {})
+
+    def record(self, owner: int, codes: np.ndarray) -> None:
+        self.known[owner] = check(codes)
+
+    def recorded(self, owner: int, known: tuple[int, int]) -> None:
+        self.known[owner] = known
+
+    def drop(self, owner: int) -> None:
+        self.known.pop(owner, None)
+
+    def texts(self, owners: list[int], plain: Callable[[int], str]) -> tuple[np.ndarray, dict[int, tuple[int, int]]]:
+        """The folded texts of ``owners`` in one array, each after a 0 and the last ending in one,
+        and where each is: owner → (start, length). ``plain(owner)`` gives a speech's plain text."""
+        gather = Gather(self.folder)
+        try:
+            for o in owners:
+                if gather.add(o, folded_codes(plain(o))) != self.known.get(o):
+                    raise Stale(o)
+            return gather.finish()
+        finally:
+            gather.close()
 
     def remove_others(self) -> None:
-        """Delete the files of earlier states (once the state naming this one is saved), and any
-        scratch file a killed build left behind."""
+        """Delete the texts' files of earlier versions of this stage and any scratch file a
+        killed build left behind."""
         if self.folder is not None:
             for old in [*self.folder.glob("chars-*.bin"), *self.folder.glob("scratch-*.bin")]:
-                if old.name != self.file:
-                    old.unlink(missing_ok=True)
+                old.unlink(missing_ok=True)

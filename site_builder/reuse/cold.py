@@ -25,18 +25,29 @@ FLUSH_ROWS = 1 << 20  # rows buffered before they are appended to the partition 
 CHUNK_ROWS = 1 << 20  # rows of a base looked at in one slice
 PAGE_BUDGET = 1 << 27  # bytes of mapped text pages one slice should touch (see slice_rows)
 COLUMNS = ("key", "owner", "pos")
+NARROW = 1 << 16  # a base's owner or pos column is written as uint16 when every value is below this
+
+
+def column_dtype(most: int) -> np.dtype:
+    """The dtype a base's owner or pos column is written in, from its largest value (#15: a base
+    of an archive under 65,536 speeches, or of texts under 65,536 characters, takes 2 bytes a
+    row there instead of 4; tables read from it widen when rows of uint32 join them)."""
+    return np.dtype(np.uint16 if most < NARROW else np.uint32)
 
 
 class Spill:
-    """Rows (key, owner, pos) appended speech by speech, kept in partition files by key."""
+    """Rows (key, owner, pos) appended speech by speech, kept in partition files by key (without
+    ``positions``: rows (key, owner), their positions all 0, neither kept nor written)."""
 
-    def __init__(self, folder: Path, name: str, dtype):
+    def __init__(self, folder: Path, name: str, dtype, positions: bool = True):
         self.folder, self.dtype = folder, np.dtype(dtype)
+        self.columns = COLUMNS if positions else COLUMNS[:2]
         self.prefix = f"spill-{name}-{os.getpid()}-{os.urandom(4).hex()}"
         self.shift = np.uint64(self.dtype.itemsize * 8 - 5)  # PARTS = 2**5
         self.buffer: list[tuple[np.ndarray, int | np.ndarray, np.ndarray]] = []
         self.buffered = 0
         self.counts = np.zeros(PARTS, dtype=np.int64)
+        self.most = [0, 0]  # the largest owner and pos added
         folder.mkdir(parents=True, exist_ok=True)
 
     def _path(self, part: int, column: str) -> Path:
@@ -57,6 +68,8 @@ class Spill:
         owner = np.concatenate([np.full(len(k), o, dtype=np.uint32) for k, o, _p in self.buffer]).astype(np.uint32)
         pos = np.concatenate([p for _k, _o, p in self.buffer])
         self.buffer, self.buffered = [], 0
+        if len(key):
+            self.most = [max(self.most[0], int(owner.max())), max(self.most[1], int(pos.max()))]
         part = (key.astype(np.uint64) >> self.shift).astype(np.uint8)
         order = np.argsort(part, kind="stable")
         bounds = np.searchsorted(part[order], np.arange(PARTS + 1))
@@ -65,7 +78,7 @@ class Spill:
             if not len(rows):
                 continue
             self.counts[p] += len(rows)
-            for column, values in zip(COLUMNS, (key, owner, pos)):
+            for column, values in zip(self.columns, (key, owner, pos)):
                 with open(self._path(p, column), "ab") as fh:
                     values[rows].tofile(fh)
 
@@ -73,17 +86,18 @@ class Spill:
         """The rows sorted by key as the base ``name`` (its ``.npy`` columns); the spill removed."""
         self.flush()
         total = int(self.counts.sum())
-        dtypes = (self.dtype, np.dtype(np.uint32), np.dtype(np.uint32))
+        narrow = (self.dtype, column_dtype(self.most[0]), column_dtype(self.most[1]))
+        dtypes = (self.dtype, np.dtype(np.uint32), np.dtype(np.uint32))  # of the partition files
         out = [
             np.lib.format.open_memmap(self.folder / f"{name}.{c}.npy", mode="w+", dtype=d, shape=(total,))
-            for c, d in zip(COLUMNS, dtypes)
+            for c, d in zip(self.columns, narrow)
         ]
         at = 0
         for p in range(PARTS):
             n = int(self.counts[p])
             if not n:
                 continue
-            cols = [np.fromfile(self._path(p, c), dtype=d) for c, d in zip(COLUMNS, dtypes)]
+            cols = [np.fromfile(self._path(p, c), dtype=d) for c, d in zip(self.columns, dtypes)]
             order = _order(cols[0])
             for target, values in zip(out, cols):
                 target[at : at + n] = values[order]

@@ -19,19 +19,30 @@ COLUMNS = ("key", "owner", "pos")
 
 
 class Layers:
-    def __init__(self, name: str, folder: Path | None, meta: dict | None, dtype):
+    """Without ``positions`` a table whose positions are all 0 (sentences): its base has no
+    ``pos`` column, the rows read as position 0."""
+
+    def __init__(self, name: str, folder: Path | None, meta: dict | None, dtype, positions: bool = True):
         meta = meta or {}
         self.name, self.folder, self.dtype = name, folder, np.dtype(dtype)
+        self.positions = positions
         self.file: str = meta.get("file", "")
         self.delta: Table = meta.get("delta") or Table.empty(self.dtype)
         self.dead: np.ndarray = meta.get("dead", np.zeros(0, dtype=np.uint32))
         self.base: Table | None = None
         if self.file and folder is not None:
             try:
-                cols = [np.load(folder / f"{self.file}.{c}.npy", mmap_mode="r") for c in COLUMNS]
-                self.base = Table(*cols)
+                self.base = self._base(self.file)
             except (OSError, ValueError):
                 self.base, self.file = None, ""
+
+    def _base(self, name: str) -> Table:
+        """The base written as ``name``, its columns memory-mapped."""
+        assert self.folder is not None
+        cols = [np.load(self.folder / f"{name}.{c}.npy", mmap_mode="r") for c in COLUMNS[: 3 if self.positions else 2]]
+        if not self.positions:  # every position 0, without memory: a read-only view of one 0
+            cols.append(np.broadcast_to(np.zeros(1, dtype=np.uint32), cols[0].shape))
+        return Table(*cols)
 
     @property
     def whole(self) -> bool:
@@ -66,7 +77,7 @@ class Layers:
         """Take the base written as ``name`` (cold.Spill.write) as this table, delta and dead empty."""
         assert self.folder is not None
         self.file = name
-        self.base = Table(*(np.load(self.folder / f"{name}.{c}.npy", mmap_mode="r") for c in COLUMNS))
+        self.base = self._base(name)
         self.delta, self.dead = Table.empty(self.dtype), np.zeros(0, dtype=np.uint32)
 
     def view(self, keys: np.ndarray | None) -> Table:
@@ -95,7 +106,7 @@ class Layers:
             self.base, self.delta = self.view(None), Table.empty(self.dtype)
             self.dead = np.zeros(0, dtype=np.uint32)
             return
-        spill = Spill(self.folder, self.name, self.dtype)  # the live rows, sorted in partitions
+        spill = Spill(self.folder, self.name, self.dtype, self.positions)  # the live rows, sorted in partitions
         try:
             for part in chunks(self.base) if self.base is not None else ():
                 keep = _not_of(part.owner, self.dead) if len(self.dead) else np.ones(len(part.key), dtype=bool)

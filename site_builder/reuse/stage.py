@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import pickle
 import time
+import zlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,15 +19,16 @@ from typing import NamedTuple
 
 import numpy as np
 
+from ..blocks import TEXT_VERSION
 from ..fileio import write_atomic
 from ..search.analysis import fold_version, fold_with_offsets
-from .chars import CharStore
+from .chars import Folded, Gather, Stale
 from .cold import Spill, chunks, random_access, release, slice_rows
 from .find import MAX_PLACES, Table, extend, near_pairs
 from .layers import Layers
 from .prints import LINE, distinct, folded_codes, one_to_one, shape, speech_print
 
-STATE_VERSION = 4  # 4: the texts' store deflated (reuse/chars.py); a cold build writes the same state
+STATE_VERSION = 5  # 5: no texts' store (folded again from the plain texts), sentences without positions, deflated
 _LEADING = np.array([ord(c) for c in "。!?;,、:"], dtype=np.uint32)  # (folded: ！？；，： fold to !?;,:)
 _IS_LEADING = np.zeros(max(_LEADING) + 1, dtype=bool)  # code point → is one of _LEADING (np.isin per run was slow)
 _IS_LEADING[_LEADING] = True
@@ -84,43 +86,44 @@ def _load(path: Path | None, params: tuple) -> dict:
         return {}
     try:
         with open(path, "rb") as fh:
-            state = pickle.load(fh)
-    except (OSError, EOFError, pickle.UnpicklingError, AttributeError, ValueError, TypeError):
+            state = pickle.loads(zlib.decompress(fh.read()))
+    except (OSError, EOFError, pickle.UnpicklingError, AttributeError, ValueError, TypeError, zlib.error):
         return {}
     return state if isinstance(state, dict) and state.get("params") == params else {}
 
 
 def _save(path: Path, state: dict) -> None:
-    write_atomic(path, pickle.dumps(state, protocol=pickle.HIGHEST_PROTOCOL))
+    write_atomic(path, zlib.compress(pickle.dumps(state, protocol=pickle.HIGHEST_PROTOCOL), 1))
 
 
 def find_reuse(
-    docs: Sequence[Doc], read: Callable[[str, str], str], min_chars: int, state_dir: Path | None = None
+    docs: Sequence[Doc],
+    read: Callable[[str, str], str],
+    min_chars: int,
+    state_dir: Path | None = None,
+    read_other: Callable[[str, str], str] | None = None,
 ) -> Reuse:
     """Near-duplicate pairs and passages of at least ``min_chars`` folded characters found in
-    more than one of ``docs`` (``read(source, digest)`` gives a speech's plain text)."""
+    more than one of ``docs`` (``read(source, digest)`` gives a speech's plain text; ``read_other``,
+    if given, the same, for the texts read again to extend passages: the build's keeps nothing)."""
     started = time.perf_counter()
     k, w = shape(min_chars)
-    params = (STATE_VERSION, min_chars, k, w, MAX_PLACES, fold_version())
+    params = (STATE_VERSION, min_chars, k, w, MAX_PLACES, fold_version(), TEXT_VERSION)
     path = state_dir / STATE_FILE if state_dir is not None else None
     old = _load(path, params)
-    store = CharStore.open(state_dir, old.get("chars"))
-    if store is None:
-        old, store = {}, CharStore.fresh(state_dir)
-    st = _State(old, docs, store)
+    st = _State(old, docs, state_dir)
     if not (st.anchors.whole and st.sentences.whole):  # a base file is missing: start afresh
-        store = CharStore.fresh(state_dir)
-        st = _State({}, docs, store)
+        old, st = {}, _State({}, docs, state_dir)
     result = Reuse()
-    try:
-        if len(st.dirty) or not old:
-            st.update(read, k, w, min_chars)
-            store.compact()
-            if path is not None:
-                _save(path, st.dump(params))
-                st.remove_others()
-    finally:
-        store.close()
+    if len(st.dirty) or not old:
+        try:
+            st.update(read, read_other or read, k, w, min_chars)
+        except Stale:  # a plain text made otherwise under the same digest: start afresh
+            st = _State({}, docs, state_dir)
+            st.update(read, read_other or read, k, w, min_chars)
+        if path is not None:
+            _save(path, st.dump(params))
+            st.remove_others()
     source = {i: s for s, (i, _d) in st.ids.items()}
     pairs = [(min(source[a], source[b]), max(source[a], source[b]), sim) for (a, b), sim in st.near.items()]
     result.near = sorted(pairs)
@@ -130,8 +133,8 @@ def find_reuse(
 
 
 class _State:
-    def __init__(self, old: dict, docs: Sequence[Doc], store: CharStore):
-        self.store = store
+    def __init__(self, old: dict, docs: Sequence[Doc], folder: Path | None):
+        self.folded = Folded(folder, old.get("folded"))
         self.ids: dict[str, tuple[int, str]] = {}
         old_ids: dict[str, tuple[int, str]] = old.get("ids", {})
         next_id = old.get("next_id", 0)
@@ -150,9 +153,9 @@ class _State:
         gone = set(removed)
         self.removed = removed
         self.dirty = np.array(sorted([i for i, _d in self.changed] + removed), dtype=np.uint32)
-        folder = store.folder
+        self.folder = folder
         self.anchors = Layers("anchors", folder, old.get("anchors"), np.uint32)
-        self.sentences = Layers("sentences", folder, old.get("sentences"), np.uint64)
+        self.sentences = Layers("sentences", folder, old.get("sentences"), np.uint64, positions=False)
         self.sizes: dict[int, int] = {i: n for i, n in old.get("sizes", {}).items() if i not in gone}
         self.near: dict[tuple[int, int], float] = old.get("near", {})
         self.found: dict[int, Found] = old.get("found", {})
@@ -162,33 +165,37 @@ class _State:
         keep = ("ids", "next_id", "sizes", "near", "found")
         return {
             "params": params,
-            "chars": self.store.meta(),
+            "folded": self.folded.known,
             "anchors": self.anchors.meta(),
             "sentences": self.sentences.meta(),
             **{name: getattr(self, name) for name in keep},
         }
 
     def remove_others(self) -> None:
-        self.store.remove_others()
+        self.folded.remove_others()
         self.anchors.remove_others()
         self.sentences.remove_others()
-        if self.store.folder is not None:  # a killed cold build's partition files
-            for old in self.store.folder.glob("spill-*"):
+        if self.folder is not None:  # a killed cold build's partition files
+            for old in self.folder.glob("spill-*"):
                 old.unlink(missing_ok=True)
 
-    def update(self, read: Callable[[str, str], str], k: int, w: int, min_chars: int) -> None:
+    def update(
+        self, read: Callable[[str, str], str], again: Callable[[str, str], str], k: int, w: int, min_chars: int
+    ) -> None:
+        """The changed speeches' prints (their texts by ``read``), the tables patched, passages
+        extended around their keys (the texts read again by ``again``)."""
         cold = self.anchors.base is None and not len(self.anchors.delta.key)
         empty = self.sentences.base is None and not len(self.sentences.delta.key)
-        if cold and empty and len(self.changed) == len(self.ids) and self.store.folder is not None:
-            self._cold(read, k, w, min_chars)
+        if cold and empty and len(self.changed) == len(self.ids) and self.folder is not None:
+            self._cold(read, again, k, w, min_chars)
             return
         prints = {}
         for i in self.removed:
-            self.store.drop(i)
+            self.folded.drop(i)
         for i, doc in self.changed:
             codes = folded_codes(read(doc.source, doc.digest))
             prints[i] = speech_print(codes, k, w)
-            self.store.add(i, codes)
+            self.folded.record(i, codes)
         affected = None if cold else self.anchors.keys_of(self.dirty)
         self.anchors.remove(self.dirty)
         self.anchors.add(Table.of(((i, p.keys, p.positions) for i, p in prints.items()), np.uint32))
@@ -208,23 +215,27 @@ class _State:
             known = np.fromiter(self.found, dtype=np.uint32, count=len(self.found))
             for key in known[np.isin(known, affected)].tolist():
                 del self.found[key]
-        self._extend(affected, read, k, min_chars)
+        self._extend(affected, again, k, min_chars)
         self.anchors.settle(len(self.ids))
         self.sentences.settle(len(self.ids))
 
-    def _cold(self, read: Callable[[str, str], str], k: int, w: int, min_chars: int) -> None:
+    def _cold(
+        self, read: Callable[[str, str], str], again: Callable[[str, str], str], k: int, w: int, min_chars: int
+    ) -> None:
         """Every speech afresh, in bounded memory: rows spilled to partition files and written
-        as sorted bases (cold.py), passages and near-duplicate pairs found slice by slice."""
-        folder = self.store.folder
+        as sorted bases (cold.py), the folded texts gathered as they are made (chars.py),
+        passages and near-duplicate pairs found slice by slice."""
+        folder = self.folder
         assert folder is not None
         for i in self.removed:
-            self.store.drop(i)
-        anchors, sentences = Spill(folder, "anchors", np.uint32), Spill(folder, "sentences", np.uint64)
+            self.folded.drop(i)
+        anchors, sentences = Spill(folder, "anchors", np.uint32), Spill(folder, "sentences", np.uint64, False)
+        gather = Gather(folder)
         try:
             for i, doc in self.changed:
                 codes = folded_codes(read(doc.source, doc.digest))
                 p = speech_print(codes, k, w)
-                self.store.add(i, codes)
+                self.folded.recorded(i, gather.add(i, codes))
                 anchors.add(i, p.keys, p.positions)
                 sentences.add(i, p.sentences)
                 self.sizes[i] = len(p.sentences)
@@ -232,20 +243,21 @@ class _State:
                 name = layers.new_name(int(spill.counts.sum()) + spill.buffered)
                 spill.write(name)
                 layers.adopt(name)
+            chars, offsets = gather.finish()
         finally:
             anchors.remove()
             sentences.remove()
+            gather.close()
         self.near = near_pairs(chunks(self.sentences.base or Table.empty(np.uint64)), self.sizes)
         base = self.anchors.base
         if base is not None and len(base.key):
-            chars, offsets = self.store.texts(sorted(self.docs))
             random_access(chars)
             release(chars)  # written whole: its pages are the file's now, read back slice by slice
             first = np.zeros(max(offsets) + 1, dtype=np.int64)  # owner → where its text starts
             first[list(offsets)] = [start for start, _n in offsets.values()]
             texts = (chars, offsets, first)
             for table in chunks(base, slice_rows(chars)):
-                self._extend_table(table, read, k, min_chars, texts)
+                self._extend_table(table, again, k, min_chars, texts)
                 release(texts[0])
 
     def _extend(self, keys: np.ndarray | None, read: Callable[[str, str], str], k: int, min_chars: int) -> None:
@@ -253,8 +265,8 @@ class _State:
         self._extend_table(self.anchors.view(keys), read, k, min_chars)
 
     def _extend_table(self, table: Table, read: Callable[[str, str], str], k: int, min_chars: int, texts=None) -> None:
-        """Find the passages around the keys of ``table`` (``texts``: store.texts of at least its
-        owners, else inflated here)."""
+        """Find the passages around the keys of ``table`` (``texts``: the folded texts of at least
+        its owners, else made here)."""
         starts, lengths = table.runs()
         if not len(starts):
             return
@@ -262,7 +274,7 @@ class _State:
         owner, pos = table.owner[rows], table.pos[rows].astype(np.int64)
         owners = distinct(owner)
         if texts is None:
-            chars, offsets = self.store.texts(owners.tolist())
+            chars, offsets = self.folded.texts(owners.tolist(), lambda o: read(*self._doc(o)))
             first = np.array([offsets[o][0] for o in owners.tolist()], dtype=np.int64)
         else:  # every text, with where each starts by owner
             chars, offsets, first = texts[0], texts[1], texts[2][owners]
@@ -298,7 +310,7 @@ def _text(codes: np.ndarray) -> str:
 
 
 class _Lines:
-    """Where the lines (paragraphs) of each speech begin in the store, found once per speech."""
+    """Where the lines (paragraphs) of each speech begin in the texts, found once per speech."""
 
     def __init__(self, chars: np.ndarray, offsets: dict[int, tuple[int, int]]):
         self.chars, self.offsets = chars, offsets
