@@ -18,6 +18,11 @@ How it works (for the README):
   with some changed, only the speeches whose vector or whose words' postings changed are scored
   again (typically a few hundred of 10,000 when a paragraph is added to one); the answer equals
   scoring all of them (tested).
+* Memory does not grow with the square of the archive, nor with its texts: the texts are read
+  and sent to the worker processes a chunk at a time; each speech's words are kept as numbers
+  into one vocabulary, in flat arrays (``related_scores.Keywords``, a few bytes a word, stored
+  between builds in one file of numpy arrays); the scores are summed over sparse blocks of
+  speeches (``related_scores``).
 
 ``keywords(text, n)`` returns the top words of one text by the same rules (used by the
 importer to suggest themes).
@@ -31,26 +36,36 @@ import os
 import pickle
 import re
 from array import array
-from collections import Counter
-from collections.abc import Collection, Mapping, Sequence
+from collections import Counter, deque
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import Future
 from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import rjieba
 
-from .fileio import write_atomic
+from .fileio import atomic_open
 from .search import analysis
-from .workers import mp_context, process_pool
+from .workers import process_pool
+
+if TYPE_CHECKING:
+    from .related_scores import Keywords
 
 __all__ = ["compute_related", "keywords", "doc_keywords"]
 
-_CACHE_VERSION = 4
-_CACHE_FILE = "keywords.pickle"
+_CACHE_VERSION = 5
+_CACHE_FILE = "keywords.bin"
+_OLD_CACHE_FILES = ("keywords.pickle",)  # an older version's, removed
 CANDIDATES = 100  # words kept per speech (cached)
-VECTOR = 20  # keywords per speech
-POSTINGS = 30  # speeches visited per keyword
+VECTOR = 20  # keywords per speech (related_scores.VECTOR)
+POSTINGS = 30  # speeches visited per keyword (related_scores.POSTINGS)
 TITLE_WEIGHT = 5
 _PARALLEL_MIN = 400
+CHUNK_CHARS = 1 << 22  # characters of text read and sent to a worker at once
+CHUNK_DOCS = 64  # speeches sent to a worker at once, at most
+_VOCAB_SLACK = 1 << 12  # words no speech uses any more, kept unless they are most of the vocabulary
 
 # Must contain a letter (CJK counts) and consist of word characters only.
 _WORD = re.compile(r"(?=.*[^\W\d_])\w{2,}")
@@ -129,70 +144,225 @@ def keywords(text: str, n: int = 10, *, idf: Mapping[str, float] | None = None) 
 
 
 # --------------------------------------------------------------------------------------
-# Cache of per-speech candidate words
+# Candidate words of many speeches: read and extracted a chunk at a time
 
 
 def _pack(kws: list[tuple[str, int]]) -> tuple[str, bytes]:
-    """Candidate words as (tab-separated words, uint32 counts): compact, and what
-    ``_similar_packed`` reads."""
+    """Candidate words as (tab-separated words, uint32 counts): what a worker sends back."""
     counts = array("I", [c for _, c in kws])
     return "\t".join(w for w, _ in kws), counts.tobytes()
 
 
-def _load_cache(cache_dir: Path | None) -> tuple[dict, dict]:
-    """id → (fingerprint, packed candidate words), and the last result with its digest."""
-    if cache_dir is None:
-        return {}, {}
+def _extract_pairs(pairs: list[tuple[str, str]]) -> list[tuple[str, bytes]]:
+    return [_pack(doc_keywords(title, body)) for title, body in pairs]
+
+
+def _chunks(todo: Sequence) -> Iterator[list[tuple[str, str]]]:
+    """(title, body) of the speeches, ``CHUNK_CHARS`` characters or ``CHUNK_DOCS`` speeches at a
+    time: a text is read (``body``) only when its chunk is made."""
+    chunk: list[tuple[str, str]] = []
+    chars = 0
+    for d in todo:
+        body = d.body
+        chunk.append((d.title, body))
+        chars += len(body)
+        if chars >= CHUNK_CHARS or len(chunk) >= CHUNK_DOCS:
+            yield chunk
+            chunk, chars = [], 0
+    if chunk:
+        yield chunk
+
+
+def _extract(todo: Sequence, workers: int) -> Iterator[tuple[str, bytes]]:
+    """Each speech's packed candidate words (``_pack``), in order. In worker processes when there
+    are many: at most two chunks per worker are in flight (read, sent, not yet answered), so the
+    texts held at once do not grow with the archive. A chunk that the workers cannot take (they
+    could not start, or died) is done here."""
+    if workers <= 1 or len(todo) < _PARALLEL_MIN:
+        for d in todo:
+            yield _pack(doc_keywords(d.title, d.body))
+        return
+    pending: deque[tuple[list[tuple[str, str]], Future | None]] = deque()
+    pool = None
     try:
-        with open(Path(cache_dir) / _CACHE_FILE, "rb") as f:
-            data = pickle.load(f)
-        if data.get("version") == _CACHE_VERSION:
-            return data["docs"], data.get("result") or {}
-    except (OSError, EOFError, pickle.UnpicklingError, AttributeError, KeyError, TypeError, ValueError, IndexError):
-        pass
-    return {}, {}
-
-
-def _save_cache(cache_dir: Path, entries: dict, result: dict) -> None:
-    """``entries``: id → (fingerprint, packed candidate words)."""
-    cache_dir = Path(cache_dir)
-    cache_dir.mkdir(parents=True, exist_ok=True)
-    state = {"version": _CACHE_VERSION, "docs": entries, "result": result}
-    write_atomic(cache_dir / _CACHE_FILE, pickle.dumps(state, protocol=pickle.HIGHEST_PROTOCOL))
-
-
-_JOBS: list[tuple[str, str]] = []  # inherited by forked workers
-
-
-def _extract_range(lo: int, hi: int) -> list[list[tuple[str, int]]]:
-    return [doc_keywords(title, body) for title, body in _JOBS[lo:hi]]
-
-
-def _extract_pairs(pairs: list[tuple[str, str]]) -> list[list[tuple[str, int]]]:
-    return [doc_keywords(title, body) for title, body in pairs]
-
-
-def _extract(todo: list, workers: int) -> list[list[tuple[str, int]]]:
-    global _JOBS
-    pairs = [(d.title, d.body) for d in todo]
-    if workers <= 1 or len(pairs) < _PARALLEL_MIN:
-        return _extract_pairs(pairs)
-    step = -(-len(pairs) // (workers * 4))
-    ranges = [(i, min(i + step, len(pairs))) for i in range(0, len(pairs), step)]
-    ctx = mp_context(prefer_fork=True)  # forked: no copying of the texts to the workers
-    try:
-        with process_pool(workers, context=ctx) as pool:
-            if ctx.get_start_method() == "fork":
-                _JOBS = pairs
-                futures = [pool.submit(_extract_range, lo, hi) for lo, hi in ranges]
-            else:
-                futures = [pool.submit(_extract_pairs, pairs[lo:hi]) for lo, hi in ranges]
-            return [kw for f in futures for kw in f.result()]
-    except (BrokenProcessPool, OSError, RuntimeError):
-        # Workers could not start (e.g. spawn from an unguarded __main__): do it here.
-        return _extract_pairs(pairs)
+        try:
+            pool = process_pool(workers, prefer_fork=True)
+        except (OSError, RuntimeError, ValueError):
+            pool = None
+        for chunk in _chunks(todo):
+            future = None
+            if pool is not None:
+                try:
+                    future = pool.submit(_extract_pairs, chunk)
+                except (BrokenProcessPool, OSError, RuntimeError):
+                    pool = None  # workers could not start (e.g. spawn from an unguarded __main__)
+            pending.append((chunk, future))
+            while len(pending) > 2 * workers or (pending and pending[0][1] is None):
+                yield from _answer(*pending.popleft())
+        while pending:
+            yield from _answer(*pending.popleft())
     finally:
-        _JOBS = []
+        if pool is not None:
+            pool.shutdown(cancel_futures=True)
+
+
+def _answer(chunk: list[tuple[str, str]], future: Future | None) -> list[tuple[str, bytes]]:
+    if future is not None:
+        try:
+            return future.result()
+        except (BrokenProcessPool, OSError):
+            pass
+    return _extract_pairs(chunk)
+
+
+def _number(packed: Iterable[tuple[str, bytes]], vocab: list[str], index: dict[str, int]):
+    """(words per speech, word numbers, counts) of packed candidate words; a new word gets the
+    next number (``index`` and ``vocab`` grow)."""
+    import numpy as np
+
+    lens = array("q")
+    words = array("i")
+    counts = bytearray()
+    add = index.setdefault
+    for text, raw in packed:
+        if text:
+            words.extend([add(w, len(index)) for w in text.split("\t")])
+        lens.append(len(raw) // 4)
+        counts += raw
+    if len(index) > len(vocab):
+        vocab.extend(list(index)[len(vocab) :])  # a dict keeps its insertion order
+    return (
+        np.frombuffer(lens, dtype=np.int64),
+        np.frombuffer(words, dtype=np.int32),
+        np.frombuffer(bytes(counts), dtype=np.uint32),
+    )
+
+
+def _table(vocab: list[str], lens, words, counts, rank=None) -> Keywords:
+    import numpy as np
+
+    from .related_scores import Keywords
+
+    offsets = np.zeros(len(lens) + 1, dtype=np.int64)
+    np.cumsum(lens, out=offsets[1:])
+    return Keywords(vocab, offsets, words, counts, rank)
+
+
+def _merge(old: Keywords | None, row, new: tuple, vocab: list[str]) -> Keywords:
+    """The table of every speech: ``row[j]`` is speech j's row in ``old``, or -1 for the next
+    row of ``new`` (the speeches extracted now, in order)."""
+    import numpy as np
+
+    new_lens, new_words, new_counts = new
+    if old is None or not (row >= 0).any():
+        return _table(vocab, new_lens, new_words, new_counts)
+    cached = row >= 0
+    lens = np.empty(len(row), dtype=np.int64)
+    starts = np.empty(len(row), dtype=np.int64)
+    lens[cached] = old.offsets[row[cached] + 1] - old.offsets[row[cached]]
+    starts[cached] = old.offsets[row[cached]]
+    lens[~cached] = new_lens
+    starts[~cached] = len(old.words) + np.cumsum(new_lens) - new_lens
+    take = np.repeat(starts - np.cumsum(lens) + lens, lens) + np.arange(int(lens.sum()))
+    words = np.concatenate((old.words, new_words))[take]
+    counts = np.concatenate((old.counts, new_counts))[take]
+    return _table(vocab, lens, words, counts, old.rank)
+
+
+def _compact(table: Keywords, state: dict) -> None:
+    """Drop the words no speech uses any more, when they are most of the vocabulary (words are
+    numbered again; ``state``'s numbers too)."""
+    import numpy as np
+
+    used = np.flatnonzero(np.bincount(table.words, minlength=len(table.vocab)))
+    if len(table.vocab) <= 2 * len(used) + _VOCAB_SLACK:
+        return
+    number = np.full(len(table.vocab), -1, dtype=np.int64)
+    number[used] = np.arange(len(used))
+    table.words = number[table.words].astype(np.int32)
+    table.vocab = [table.vocab[i] for i in used.tolist()]
+    table.rank = None
+    if state:
+        state.update(wid=number[state["wid"]], p_wid=number[state["p_wid"]], vocab=table.vocab)
+
+
+# --------------------------------------------------------------------------------------
+# The cache: every speech's candidate words and the last answer, in one file
+
+
+@dataclass
+class _Stored:
+    ids: list[str]
+    fingerprints: list[str]
+    table: Keywords
+    digest: str
+    state: dict
+
+
+_TABLE_ARRAYS = ("offsets", "words", "counts")
+
+
+def _load_cache(cache_dir: Path | None) -> _Stored | None:
+    """What the last build stored, or None (no cache, an older version, a damaged file)."""
+    if cache_dir is None:
+        return None
+    import numpy as np
+
+    from .related_scores import Keywords
+
+    try:
+        with open(Path(cache_dir) / _CACHE_FILE, "rb") as fh:
+            meta = pickle.load(fh)
+            if not isinstance(meta, dict) or meta.get("version") != _CACHE_VERSION:
+                return None
+            arrays = {name: np.load(fh, allow_pickle=False) for name in meta["arrays"]}
+        ids, vocab = meta["ids"], meta["vocab"]
+        offsets, words, counts = (arrays[name] for name in _TABLE_ARRAYS)
+        if len(offsets) != len(ids) + 1 or offsets[-1] != len(words) or len(counts) != len(words):
+            return None
+        if len(words) and (words.min() < 0 or words.max() >= len(vocab)):
+            return None
+        table = Keywords(vocab, offsets, words, counts, arrays.get("rank"))
+        state: dict = {}
+        if meta.get("key") and "result" in arrays:
+            state = {name: arrays[name] for name in arrays if name not in _TABLE_ARRAYS and name != "rank"}
+            state.update(key=meta["key"], vocab=vocab)
+        return _Stored(ids, meta["fingerprints"], table, meta["digest"], state)
+    except (OSError, EOFError, pickle.UnpicklingError, AttributeError, KeyError, TypeError, ValueError, IndexError):
+        return None
+
+
+def _save_cache(
+    cache_dir: Path, ids: list[str], fingerprints: list[str], table: Keywords, digest: str, state: dict
+) -> None:
+    import numpy as np
+
+    from .related_scores import state_arrays
+
+    arrays = dict(zip(_TABLE_ARRAYS, (table.offsets, table.words, table.counts)))
+    if table.rank is not None and len(table.rank) == len(table.vocab):
+        arrays["rank"] = table.rank.astype(np.int32)
+    if state:
+        arrays.update(state_arrays(state))
+    meta = {
+        "version": _CACHE_VERSION,
+        "ids": ids,
+        "fingerprints": fingerprints,
+        "vocab": table.vocab,
+        "digest": digest,
+        "key": state.get("key"),
+        "arrays": list(arrays),
+    }
+    cache_dir = Path(cache_dir)
+    with atomic_open(cache_dir / _CACHE_FILE) as fh:
+        pickle.dump(meta, fh, protocol=pickle.HIGHEST_PROTOCOL)
+        for array_ in arrays.values():
+            np.save(fh, np.ascontiguousarray(array_), allow_pickle=False)
+    for name in _OLD_CACHE_FILES:
+        try:
+            (cache_dir / name).unlink()
+        except OSError:
+            pass
 
 
 # --------------------------------------------------------------------------------------
@@ -210,7 +380,8 @@ def compute_related(
     """Doc id → ids of up to ``k`` related speeches, most similar first (ties by id).
 
     ``docs`` are ``search_index.IndexDoc``s (``id``, ``title``, ``body``, ``fingerprint`` are
-    used). ``cache_dir`` keeps each speech's candidate words keyed by its fingerprint.
+    used; ``body`` is read only for speeches not in the cache). ``cache_dir`` keeps each
+    speech's candidate words keyed by its fingerprint.
     ``exclude``: id → ids never listed as its related speeches (its near-duplicates); the next
     most similar take their places.
     """
@@ -222,34 +393,51 @@ def compute_related(
     return {i: [r for r in rs if r not in exclude.get(i, ())][:k] for i, rs in related.items()}
 
 
+def _digest(k: int, ids: list[str], fingerprints: list[str]) -> str:
+    """The answer depends only on the (id, fingerprint) pairs, k and the parameters."""
+    h = hashlib.sha256(repr((k, VECTOR, POSTINGS, CANDIDATES, TITLE_WEIGHT, len(ids))).encode())
+    for i, fp in zip(ids, fingerprints):
+        h.update(f"{i}\0{fp}\0".encode("utf-8", "surrogatepass"))
+    return h.hexdigest()
+
+
 def _compute_related(docs: Sequence, k: int, cache_dir: Path | None, workers: int | None) -> dict[str, list[str]]:
+    import numpy as np
+
+    from .related_scores import as_lists, similar
+
     if workers is None:
         workers = min(2, os.cpu_count() or 1)
     docs = sorted(docs, key=lambda d: d.id)
-    cache, cache_result = _load_cache(cache_dir)
-    entries: dict[str, tuple[str, tuple[str, bytes]]] = {}  # id → (fingerprint, packed words)
-    todo = []
-    for d in docs:
-        hit = cache.get(d.id)
-        if hit is not None and hit[0] == d.fingerprint:
-            entries[d.id] = hit
-        else:
-            todo.append(d)
-    if todo:
-        for d, kws in zip(todo, _extract(todo, workers)):
-            entries[d.id] = (d.fingerprint, _pack(kws))
-    # The answer depends only on the (id, fingerprint) pairs, k and the parameters.
-    digest = hashlib.sha256(
-        repr((k, VECTOR, POSTINGS, CANDIDATES, TITLE_WEIGHT, [(d.id, d.fingerprint) for d in docs])).encode()
-    ).hexdigest()
-    if not todo and len(cache) == len(entries) and cache_result.get("digest") == digest:
-        return cache_result["related"]
     ids = [d.id for d in docs]
-    state = cache_result.get("state") or {}  # scores only what changed since (see _similar_packed)
-    result = _similar_packed(ids, [entries[i][1] for i in ids], k, previous=state)
+    fingerprints = [d.fingerprint for d in docs]
+    digest = _digest(k, ids, fingerprints)
+    stored = _load_cache(cache_dir)
+    if stored is not None and stored.digest == digest and stored.ids == ids:
+        result = stored.state.get("result")
+        if result is not None and result.shape == (len(ids), max(k, 0)):
+            return as_lists(ids, result)
+    row = np.full(len(docs), -1, dtype=np.int64)
+    if stored is not None:
+        where = {i: r for r, i in enumerate(stored.ids)}
+        for j, (i, fp) in enumerate(zip(ids, fingerprints)):
+            r = where.get(i, -1)
+            if r >= 0 and stored.fingerprints[r] == fp:
+                row[j] = r
+        del where
+    vocab = stored.table.vocab if stored is not None else []
+    todo = [docs[j] for j in np.flatnonzero(row < 0).tolist()]
+    index = {w: i for i, w in enumerate(vocab)} if todo else {}
+    new = _number(_extract(todo, workers), vocab, index)
+    del index, todo
+    table = _merge(stored.table if stored is not None else None, row, new, vocab)
+    del new
+    state = stored.state if stored is not None else {}  # scores only what changed since
+    result = similar(ids, table, k, previous=state)
     if cache_dir is not None:
-        _save_cache(cache_dir, entries, {"digest": digest, "related": result, "state": state})
-    return result
+        _compact(table, state)
+        _save_cache(cache_dir, ids, fingerprints, table, digest, state)
+    return as_lists(ids, result)
 
 
 def _similar(ids: list[str], cands: list[list[tuple[str, int]]], k: int) -> dict[str, list[str]]:
@@ -257,167 +445,13 @@ def _similar(ids: list[str], cands: list[list[tuple[str, int]]], k: int) -> dict
     return _similar_packed(ids, [_pack(kws) for kws in cands], k)
 
 
-BLOCK = 256  # speeches whose similarity rows are accumulated at once (BLOCK × n floats)
-
-
 def _similar_packed(
     ids: list[str], packed: list[tuple[str, bytes]], k: int, previous: dict | None = None
 ) -> dict[str, list[str]]:
-    """The related speeches of every id, from each one's packed candidate words (``_pack``).
+    """The related speeches of every id (sorted) from each one's packed candidate words
+    (``_pack``); ``previous`` as in ``related_scores.similar``."""
+    from .related_scores import as_lists, similar
 
-    Vectorised with numpy; the steps are those of the module docstring: TF-IDF weights, each
-    speech's ``VECTOR`` heaviest words (ties by word), L2 norm, for each word the ``POSTINGS``
-    speeches where it weighs most (ties by id), cosine accumulated over those postings, and the
-    ``k`` most similar others (scores rounded to 9 digits; ties by id).
-
-    ``previous`` is the ``state`` a former call stored in it (pass a dict to get it filled):
-    with the same ids, only the speeches whose vector or whose words' postings changed are
-    scored again, the others keep their former answer. A speech's answer depends on nothing
-    else, and its scores are summed in the same order, so this equals scoring all of them."""
-    import numpy as np
-
-    n = len(ids)
-    result: dict[str, list[str]] = {i: [] for i in ids}
-    state = previous if previous is not None else {}
-    old = dict(state)
-    state.clear()
-    if n < 2 or k <= 0:
-        return result
-    vec = _vectors(n, packed)
-    if vec is None:
-        return result
-    vocab, doc, wid, x, p_wid, p_doc, p_x = vec
-    p_len = np.bincount(p_wid, minlength=len(vocab))
-    p_start = np.concatenate(([0], np.cumsum(p_len)[:-1]))
-    key = hashlib.sha256(repr((k, VECTOR, POSTINGS, ids)).encode()).hexdigest()
-    rows = None
-    if old.get("key") == key:
-        rows = _changed_rows(old, vocab, doc, wid, x, p_wid, p_doc, p_x, n)
-    if rows is None:
-        rows = np.arange(n)
-    else:
-        result = {i: list(r) for i, r in old["result"].items()}
-        for r in rows.tolist():
-            result[ids[r]] = []
-    # Accumulate the cosine of each speech with the speeches of its words' postings, BLOCK
-    # speeches at a time (doc is sorted: a speech's entries are one run).
-    bounds = np.searchsorted(doc, np.arange(n + 1))
-    for lo in range(0, len(rows), BLOCK):
-        block = rows[lo : lo + BLOCK]
-        starts, lens = bounds[block], bounds[block + 1] - bounds[block]
-        ent = np.repeat(starts - np.cumsum(lens) + lens, lens) + np.arange(int(lens.sum()))
-        if not len(ent):
-            continue
-        local = np.repeat(np.arange(len(block)), lens)
-        e_wid, e_x = wid[ent], x[ent]
-        reps = p_len[e_wid]
-        src = np.repeat(np.arange(len(ent)), reps)
-        first = np.repeat(np.cumsum(reps) - reps, reps)
-        pos = np.arange(int(reps.sum())) - first + p_start[e_wid][src]
-        sims = np.bincount(local[src] * n + p_doc[pos], weights=e_x[src] * p_x[pos], minlength=len(block) * n).reshape(
-            len(block), n
-        )
-        sims[np.arange(len(block)), block] = 0.0  # not related to itself
-        _top_k(sims, block, k, ids, result)
-    state.update(key=key, vocab=vocab, doc=doc, wid=wid, x=x, p_wid=p_wid, p_doc=p_doc, p_x=p_x, result=result)
-    return result
-
-
-def _vectors(n: int, packed: list[tuple[str, bytes]]):
-    """(vocabulary in string order, vector entries doc/wid/x sorted by doc, postings
-    p_wid/p_doc/p_x sorted by word), or None when no speech has a content word."""
-    import numpy as np
-
-    # Flat (doc, word, count) entries; words numbered in string order (the tie-breaker).
-    lens = np.fromiter((len(c) // 4 for _, c in packed), dtype=np.int64, count=n)
-    words = "\t".join(w for w, _ in packed if w).split("\t") if lens.sum() else []
-    if not words:
-        return None
-    vocab = sorted(set(words))
-    index = {w: i for i, w in enumerate(vocab)}
-    wid = np.fromiter(map(index.__getitem__, words), dtype=np.int64, count=len(words))
-    doc = np.repeat(np.arange(n, dtype=np.int64), lens)
-    count = np.frombuffer(b"".join(c for _, c in packed), dtype=np.uint32).astype(np.float64)
-    # TF-IDF, keep the VECTOR heaviest positive weights of each speech.
-    df = np.bincount(wid, minlength=len(vocab)).astype(np.float64)
-    idf = np.log(n) - np.log(np.maximum(df, 1))
-    weight = (1 + np.log(count)) * idf[wid]
-    keep = weight > 0
-    doc, wid, weight = doc[keep], wid[keep], weight[keep]
-    order = np.lexsort((wid, -weight, doc))
-    doc, wid, weight = doc[order], wid[order], weight[order]
-    keep = _rank_in_group(doc) < VECTOR
-    doc, wid, weight = doc[keep], wid[keep], weight[keep]
-    norm = np.sqrt(np.bincount(doc, weights=weight * weight, minlength=n))
-    x = weight / norm[doc]
-    # Postings: for each word the POSTINGS speeches where it weighs most.
-    order = np.lexsort((doc, -x, wid))
-    p_wid, p_doc, p_x = wid[order], doc[order], x[order]
-    keep = _rank_in_group(p_wid) < POSTINGS
-    return vocab, doc, wid, x, p_wid[keep], p_doc[keep], p_x[keep]
-
-
-def _changed_rows(old: dict, vocab, doc, wid, x, p_wid, p_doc, p_x, n: int):
-    """The speeches whose answer may differ from ``old``'s: their vector changed, or the
-    postings of a word of their vector did. None when that is most of them."""
-    import numpy as np
-
-    index = {w: i for i, w in enumerate(vocab)}
-    remap = np.fromiter((index.get(w, -1) for w in old["vocab"]), dtype=np.int64, count=len(old["vocab"]))
-    if len(remap) and remap.min() < 0:
-        remap[remap < 0] = len(vocab)  # a word gone from every list: differs from every word
-    changed_docs = _differing(old["doc"], remap[old["wid"]], old["x"], doc, wid, x, n)
-    changed_words = _differing(remap[old["p_wid"]], old["p_doc"], old["p_x"], p_wid, p_doc, p_x, len(vocab) + 1)
-    rows = np.union1d(np.flatnonzero(changed_docs), doc[changed_words[wid]])
-    return None if len(rows) > n // 2 else rows
-
-
-def _differing(g_old, k_old, v_old, g_new, k_new, v_new, groups: int):
-    """Bool per group: do its (key, value) entries differ between old and new?"""
-    import numpy as np
-
-    o = np.lexsort((k_old, g_old))
-    g_old, k_old, v_old = g_old[o], k_old[o], v_old[o]
-    o = np.lexsort((k_new, g_new))
-    g_new, k_new, v_new = g_new[o], k_new[o], v_new[o]
-    c_old = np.bincount(g_old, minlength=groups)
-    c_new = np.bincount(g_new, minlength=groups)
-    out = c_old != c_new
-    same_old, same_new = ~out[g_old], ~out[g_new]  # groups of equal size line up entry by entry
-    g = g_new[same_new]
-    bad = (k_old[same_old] != k_new[same_new]) | (v_old[same_old] != v_new[same_new])
-    out[np.unique(g[bad])] = True
-    return out
-
-
-def _rank_in_group(keys):
-    """For sorted ``keys``: the position of each element within its run of equal keys."""
-    import numpy as np
-
-    starts = np.flatnonzero(np.concatenate(([True], keys[1:] != keys[:-1])))
-    lengths = np.diff(np.concatenate((starts, [len(keys)])))
-    return np.arange(len(keys)) - np.repeat(starts, lengths)
-
-
-def _top_k(sims, block, k: int, ids: list[str], result: dict) -> None:
-    """Rows of ``sims`` (the speeches numbered ``block``): the ``k`` largest positive scores, ties by id.
-    Scores within 1e-9 of the k-th largest are all considered, then ranked by the rounded score."""
-    import numpy as np
-
-    rows, others = np.nonzero(sims > 0)  # row-major: grouped by row, then by column
-    if not len(rows):
-        return
-    vals = sims[rows, others]
-    # The k-th largest score of each row, from its positive scores packed to the left.
-    slot = _rank_in_group(rows)
-    packed = np.zeros((sims.shape[0], int(slot.max()) + 1))
-    packed[rows, slot] = vals
-    width = packed.shape[1]
-    kth = np.partition(packed, width - k, axis=1)[:, width - k] if width > k else packed.min(axis=1)
-    keep = vals >= kth[rows] - 1e-9
-    rows, others, scores = rows[keep], others[keep], np.round(vals[keep], 9)
-    order = np.lexsort((others, -scores, rows))
-    rows, others = rows[order], others[order]
-    keep = _rank_in_group(rows) < k
-    for r, o in zip(rows[keep].tolist(), others[keep].tolist()):
-        result[ids[block[r]]].append(ids[o])
+    vocab: list[str] = []
+    table = _table(vocab, *_number(packed, vocab, {}))
+    return as_lists(ids, similar(ids, table, k, previous=previous))

@@ -1,0 +1,236 @@
+"""The related speeches' scores (see ``related.py``): every speech's keyword vector, the postings of
+each keyword, and each speech's ``k`` most similar others, in memory that does not grow with the
+square of the archive.
+
+The input is a ``Keywords`` table: each speech's candidate words as word numbers (into a
+vocabulary kept between builds; the numbers need not follow the words' order) and counts, in
+flat arrays (a few bytes a word, no Python object per word). The vectors are made a slice of
+speeches at a time; the scores are accumulated ``BLOCK`` speeches at a time over the pairs their
+keywords' postings reach (a sparse block: at most ``BLOCK × VECTOR × POSTINGS`` pairs, never a
+``BLOCK × n`` matrix), and only each row's best ``k`` are kept. Every sum is made of the same
+terms in the same order as the plain algorithm, so the answers do not depend on the slicing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+VECTOR = 20  # keywords per speech
+POSTINGS = 30  # speeches visited per keyword
+BLOCK = 512  # speeches scored at once (at most BLOCK × VECTOR × POSTINGS pairs)
+SLICE_ENTRIES = 1 << 20  # candidate words weighted at once when the vectors are made
+
+
+@dataclass
+class Keywords:
+    """Every speech's candidate words: row ``r`` has ``words[offsets[r]:offsets[r + 1]]`` (numbers
+    into ``vocab``, each at most once a row) with their ``counts``."""
+
+    vocab: list[str]
+    offsets: np.ndarray  # int64, one more than the rows
+    words: np.ndarray  # int32
+    counts: np.ndarray  # uint32
+    rank: np.ndarray | None = None  # each word number's place in the words' string order
+
+    def ranks(self) -> np.ndarray:
+        """The words' places in string order (the tie-breaker between equal weights)."""
+        if self.rank is None or len(self.rank) != len(self.vocab):
+            order = sorted(range(len(self.vocab)), key=self.vocab.__getitem__)
+            rank = np.empty(len(self.vocab), dtype=np.int64)
+            rank[np.asarray(order, dtype=np.int64)] = np.arange(len(self.vocab))
+            self.rank = rank
+        return self.rank
+
+
+def similar(ids: list[str], table: Keywords, k: int, previous: dict | None = None) -> np.ndarray:
+    """Row ``r``'s related speeches as row numbers, most similar first, ``-1`` after the last:
+    an ``(n, k)`` int32 array.
+
+    The steps are those of ``related``'s docstring: TF-IDF weights, each speech's ``VECTOR``
+    heaviest words (ties by word), L2 norm, for each word the ``POSTINGS`` speeches where it
+    weighs most (ties by id), cosine accumulated over those postings, and the ``k`` most similar
+    others (scores rounded to 9 digits; ties by id). ``ids`` are sorted.
+
+    ``previous`` is the ``state`` a former call stored in it (pass a dict to get it filled):
+    with the same ids, only the speeches whose vector or whose words' postings changed are
+    scored again, the others keep their former answer. A speech's answer depends on nothing
+    else, and its scores are summed in the same order, so this equals scoring all of them."""
+    n = len(ids)
+    out = np.full((n, max(k, 0)), -1, dtype=np.int32)
+    state = previous if previous is not None else {}
+    old = dict(state)
+    state.clear()
+    if n < 2 or k <= 0:
+        return out
+    vec = vectors(table, n)
+    if vec is None:
+        return out
+    doc, wid, x, p_wid, p_doc, p_x = vec
+    key = _ids_key(ids, k)
+    rows = None
+    if old.get("key") == key and old.get("result") is not None and old["result"].shape == out.shape:
+        rows = _changed_rows(old, table.vocab, doc, wid, x, p_wid, p_doc, p_x, n)
+    if rows is None:
+        rows = np.arange(n)
+    else:
+        out[:] = old["result"]
+        out[rows] = -1
+    _score_rows(rows, n, k, doc, wid, x, p_wid, p_doc, p_x, len(table.vocab), out)
+    state.update(key=key, vocab=table.vocab, doc=doc, wid=wid, x=x, p_wid=p_wid, p_doc=p_doc, p_x=p_x, result=out)
+    return out
+
+
+def _ids_key(ids: list[str], k: int) -> str:
+    h = hashlib.sha256(repr((k, VECTOR, POSTINGS, len(ids))).encode())
+    for i in ids:
+        h.update(i.encode("utf-8", "surrogatepass") + b"\0")
+    return h.hexdigest()
+
+
+def _score_rows(rows, n: int, k: int, doc, wid, x, p_wid, p_doc, p_x, words: int, out: np.ndarray) -> None:
+    """Score ``rows`` into ``out``: the cosine of each speech with the speeches of its words'
+    postings, ``BLOCK`` speeches at a time, summed per pair in the order of the speech's vector
+    (``doc`` is sorted: a speech's entries are one run)."""
+    p_len = np.bincount(p_wid, minlength=words)
+    p_start = np.concatenate(([0], np.cumsum(p_len)[:-1]))
+    bounds = np.searchsorted(doc, np.arange(n + 1))
+    for lo in range(0, len(rows), BLOCK):
+        block = rows[lo : lo + BLOCK]
+        starts, lens = bounds[block], bounds[block + 1] - bounds[block]
+        ent = np.repeat(starts - np.cumsum(lens) + lens, lens) + np.arange(int(lens.sum()))
+        if not len(ent):
+            continue
+        local = np.repeat(np.arange(len(block)), lens)
+        e_wid, e_x = wid[ent], x[ent]
+        reps = p_len[e_wid]
+        src = np.repeat(np.arange(len(ent)), reps)
+        first = np.repeat(np.cumsum(reps) - reps, reps)
+        pos = np.arange(int(reps.sum())) - first + p_start[e_wid][src]
+        # One bin per (row, other) pair reached, in row-major order; each bin sums its terms in
+        # the input's order (bincount), as a dense row of n scores would.
+        pairs, inverse = np.unique(local[src] * n + p_doc[pos], return_inverse=True)
+        sums = np.bincount(inverse.ravel(), weights=e_x[src] * p_x[pos], minlength=len(pairs))
+        r, o = np.divmod(pairs, n)
+        keep = (o != block[r]) & (sums > 0)  # not related to itself
+        _top_k(r[keep], o[keep], sums[keep], block, k, out)
+
+
+def vectors(table: Keywords, n: int):
+    """(vector entries doc/wid/x sorted by doc, postings p_wid/p_doc/p_x grouped by word), or
+    None when no speech has a content word. Made ``SLICE_ENTRIES`` candidate words at a time."""
+    offsets, words, counts = table.offsets, table.words, table.counts
+    if not int(offsets[-1]):
+        return None
+    df = np.bincount(words, minlength=len(table.vocab)).astype(np.float64)
+    idf = np.log(n) - np.log(np.maximum(df, 1))
+    rank = table.ranks()
+    parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+    lo = 0
+    while lo < n:
+        hi = max(lo + 1, int(np.searchsorted(offsets, offsets[lo] + SLICE_ENTRIES, side="right")) - 1)
+        hi = min(hi, n)
+        a, b = int(offsets[lo]), int(offsets[hi])
+        wid = words[a:b].astype(np.int64)
+        doc = np.repeat(np.arange(lo, hi, dtype=np.int64), np.diff(offsets[lo : hi + 1]))
+        # TF-IDF, keep the VECTOR heaviest positive weights of each speech (ties by word).
+        weight = (1 + np.log(counts[a:b].astype(np.float64))) * idf[wid]
+        keep = weight > 0
+        doc, wid, weight = doc[keep], wid[keep], weight[keep]
+        order = np.lexsort((rank[wid], -weight, doc))
+        doc, wid, weight = doc[order], wid[order], weight[order]
+        keep = _rank_in_group(doc) < VECTOR
+        parts.append((doc[keep], wid[keep], weight[keep]))
+        lo = hi
+    doc = np.concatenate([p[0] for p in parts])
+    wid = np.concatenate([p[1] for p in parts])
+    weight = np.concatenate([p[2] for p in parts])
+    del parts
+    if not len(doc):
+        return None
+    norm = np.sqrt(np.bincount(doc, weights=weight * weight, minlength=n))
+    x = weight / norm[doc]
+    # Postings: for each word the POSTINGS speeches where it weighs most (ties by id).
+    order = np.lexsort((doc, -x, wid))
+    p_wid, p_doc, p_x = wid[order], doc[order], x[order]
+    keep = _rank_in_group(p_wid) < POSTINGS
+    return doc, wid, x, p_wid[keep], p_doc[keep], p_x[keep]
+
+
+def _changed_rows(old: dict, vocab: list[str], doc, wid, x, p_wid, p_doc, p_x, n: int):
+    """The speeches whose answer may differ from ``old``'s: their vector changed, or the
+    postings of a word of their vector did. None when that is most of them."""
+    remap = _remap(old["vocab"], vocab)
+    changed_docs = _differing(old["doc"], remap[old["wid"]], old["x"], doc, wid, x, n)
+    changed_words = _differing(remap[old["p_wid"]], old["p_doc"], old["p_x"], p_wid, p_doc, p_x, len(vocab) + 1)
+    rows = np.union1d(np.flatnonzero(changed_docs), doc[changed_words[wid]])
+    return None if len(rows) > n // 2 else rows
+
+
+def _remap(old_vocab: list[str], vocab: list[str]) -> np.ndarray:
+    """Old word number → new one (``len(vocab)`` for a word no longer known: it differs from every word)."""
+    if old_vocab is vocab or old_vocab == vocab[: len(old_vocab)]:  # the vocabulary only grew
+        return np.arange(len(old_vocab), dtype=np.int64)
+    index = {w: i for i, w in enumerate(vocab)}
+    return np.fromiter((index.get(w, len(vocab)) for w in old_vocab), dtype=np.int64, count=len(old_vocab))
+
+
+def _differing(g_old, k_old, v_old, g_new, k_new, v_new, groups: int):
+    """Bool per group: do its (key, value) entries differ between old and new?"""
+    o = np.lexsort((k_old, g_old))
+    g_old, k_old, v_old = g_old[o], k_old[o], v_old[o]
+    o = np.lexsort((k_new, g_new))
+    g_new, k_new, v_new = g_new[o], k_new[o], v_new[o]
+    c_old = np.bincount(g_old, minlength=groups)
+    c_new = np.bincount(g_new, minlength=groups)
+    out = c_old != c_new
+    same_old, same_new = ~out[g_old], ~out[g_new]  # groups of equal size line up entry by entry
+    g = g_new[same_new]
+    bad = (k_old[same_old] != k_new[same_new]) | (v_old[same_old] != v_new[same_new])
+    out[np.unique(g[bad])] = True
+    return out
+
+
+def _rank_in_group(keys):
+    """For sorted ``keys``: the position of each element within its run of equal keys."""
+    starts = np.flatnonzero(np.concatenate(([True], keys[1:] != keys[:-1])))
+    lengths = np.diff(np.concatenate((starts, [len(keys)])))
+    return np.arange(len(keys)) - np.repeat(starts, lengths)
+
+
+def _top_k(rows, others, vals, block, k: int, out: np.ndarray) -> None:
+    """The pairs (``rows`` into ``block``, ``others``) with positive scores ``vals``, sorted by
+    row then other: each row's ``k`` largest, ties by id, into ``out[block[row]]``.
+    Scores within 1e-9 of the k-th largest are all considered, then ranked by the rounded score."""
+    if not len(rows):
+        return
+    # The k-th largest score of each row, from its scores packed to the left (zeros after).
+    slot = _rank_in_group(rows)
+    packed = np.zeros((len(block), int(slot.max()) + 1))
+    packed[rows, slot] = vals
+    width = packed.shape[1]
+    kth = np.partition(packed, width - k, axis=1)[:, width - k] if width > k else packed.min(axis=1)
+    keep = vals >= kth[rows] - 1e-9
+    rows, others, scores = rows[keep], others[keep], np.round(vals[keep], 9)
+    order = np.lexsort((others, -scores, rows))
+    rows, others = rows[order], others[order]
+    place = _rank_in_group(rows)
+    keep = place < k
+    out[block[rows[keep]], place[keep]] = others[keep]
+
+
+def as_lists(ids: list[str], result: np.ndarray) -> dict[str, list[str]]:
+    """The ``similar`` array as id → ids."""
+    return {i: [ids[o] for o in row if o >= 0] for i, row in zip(ids, result.tolist())}
+
+
+def state_arrays(state: dict[str, Any]) -> dict[str, np.ndarray]:
+    """The arrays of a ``similar`` state, compact for storing (numbers as int32)."""
+    small = ("doc", "wid", "p_wid", "p_doc", "result")
+    return {name: state[name].astype(np.int32) if name in small else state[name] for name in STATE_ARRAYS}
+
+
+STATE_ARRAYS = ("doc", "wid", "x", "p_wid", "p_doc", "p_x", "result")
