@@ -4,8 +4,10 @@
 
 Builds C into O in this process (SITE_BUILDER_NO_FORK=1: the search indexes run in-process too,
 after the pages) and prints the CPU seconds (this process's, not wall: the machine may be shared)
-spent computing every page's view (render.Views.all_pages), their keys (build._page_key), and
-rendering and writing the pages whose key changed (the rest of build._write_pages), then the whole
+spent computing every page's view (render.Views.all_pages; with page inputs, #15: the plan of
+every page, the views made of pages whose inputs changed, and their selection), their keys
+(build._page_key), and rendering and writing the pages whose key changed (the rest of
+build._write_pages), then the whole
 build's CPU, and the CPU of each stage (what the functions named there took, this process only;
 "start and imports": the process's CPU before the build starts). --append FILE adds a line to that speech first: the one-changed scenario of
 compare.py. Run it on a site built before with the same code (else every page is rendered).
@@ -77,6 +79,7 @@ def main() -> None:
         return pages
 
     render.Views.all_pages = all_pages  # type: ignore[method-assign]
+    _time_plan(timed, other_views)
     build._page_key = timed("keys (_page_key)", build._page_key)
     _time_stages(timed)
     build._write_pages = timed("keys + render + write (_write_pages)", build._write_pages)
@@ -127,6 +130,7 @@ STAGES = [  # (module, attribute path, name): stages of a build, timed where the
     ("site_builder.loader", "scan", "scan (loader.scan)"),
     ("site_builder.cache", "BuildCache.page_keys", "page keys read (BuildCache.page_keys)"),
     ("site_builder.cache", "BuildCache.parsed", "model from cache (BuildCache.parsed)"),
+    ("site_builder.cache", "BuildCache.stored_inputs", "page inputs read (BuildCache.stored_inputs)"),
     ("site_builder.loader", "load", "parse + load (loader.load)"),
     ("site_builder.build", "build_archive", "model (build_archive)"),
     ("site_builder.build", "_index_docs", "index docs (build_index.index_docs)"),
@@ -135,6 +139,27 @@ STAGES = [  # (module, attribute path, name): stages of a build, timed where the
     ("site_builder.search.whoosh_index", "SearchIndex.update", "Whoosh update (SearchIndex.update)"),
     ("site_builder.static_search.index", "StaticIndex.update", "static index update (StaticIndex.update)"),
 ]
+
+
+def _time_plan(timed, other_views) -> None:
+    """A checkout with page inputs (#15): the plan of every page, the views made on demand, the
+    pages whose inputs changed selected (their views and keys included); --other-render compared
+    on the plan's views."""
+    try:
+        from site_builder import page_inputs
+    except ImportError:
+        return
+    plan = timed("plan (page_inputs.plan)", page_inputs.plan)
+
+    def planned(views):
+        pages = plan(views)
+        if other_views is not None:
+            views.all_pages()  # (compared with the other render.py's by the wrapper)
+        return pages
+
+    page_inputs.plan = planned
+    page_inputs.Planned.ensure = timed("views made (Planned.ensure)", page_inputs.Planned.ensure)
+    page_inputs.select = timed("inputs, views, keys (page_inputs.select)", page_inputs.select)
 
 
 def _time_stages(timed) -> None:

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import jinja2
 
-from . import __version__, duplicates, frontmatter, loader
+from . import __version__, duplicates, frontmatter, loader, page_inputs
 from .build_index import Bodies as _Bodies
 from .build_index import IndexUpdate as _IndexUpdate
 from .build_index import index_docs as _index_docs
@@ -237,7 +237,8 @@ def _build_locked(config: SiteConfig, cache: BuildCache, progress, explain: bool
         clock("related")
 
         # 5. Pages: render only those whose key changed.
-        pages = Views(config, archive, reuse).all_pages()
+        views = Views(config, archive, reuse)
+        pages = page_inputs.plan(views)
         early = None
         if config.trend_terms:  # the statistics page charts them: search the updated index first
             from .search.trends import add_to_stats
@@ -245,7 +246,7 @@ def _build_locked(config: SiteConfig, cache: BuildCache, progress, explain: bool
             early = indexes.finish(clock, result)
             add_to_stats(pages, config)
         result.pages = len(pages)
-        _write_pages(config, cache, templates, pages, broken, problems, result, progress, explain, known)
+        _write_pages(config, cache, templates, views, pages, broken, problems, result, progress, explain, known)
         copy_tree(templates.static_dirs, config.output / "static")
         clock("render")
     except BaseException:
@@ -337,14 +338,16 @@ def _is_broken(owner: str | None, broken: set[str]) -> bool:
 def _page_key(page: Page, templates: TemplateSet, site_fp: str) -> str:
     # repr, not JSON: views are plain data (str, int, None, bool, list, tuple, dict) built in a
     # fixed order, so repr is as deterministic and twice as fast for 10,000+ pages.
+    try:
+        fingerprint = templates.fingerprint(page.template)
+    except jinja2.TemplateError as err:
+        raise TemplateProblem(err, page) from None
     return hashlib.sha1(
-        repr((page.keyed(), templates.fingerprint(page.template), site_fp, page.body_of)).encode(
-            "utf-8", "surrogatepass"
-        )
+        repr((page.keyed(), fingerprint, site_fp, page.body_of)).encode("utf-8", "surrogatepass")
     ).hexdigest()
 
 
-def _write_pages(config, cache, templates, pages, broken, problems, result, progress, explain, known) -> None:
+def _write_pages(config, cache, templates, views, pages, broken, problems, result, progress, explain, known) -> None:
     """Render and write the pages whose key changed; remove the pages no longer made, except
     those of ``broken`` sources. A speech whose page cannot be rendered is a problem of its file
     (its previous page is kept); any other page that fails is a bug and stops the build."""
@@ -355,17 +358,12 @@ def _write_pages(config, cache, templates, pages, broken, problems, result, prog
     site_fp = _fingerprint(site, config.urls, _parse_fingerprint(config))
     out = config.output
     show = _shower(config)
-    out_dir = str(out)  # os.path, not pathlib, in this loop over every page
-    todo = []
-    for page in pages:
-        try:
-            key = _page_key(page, templates, site_fp)
-        except jinja2.TemplateError as err:
-            raise TemplateProblem(err, page) from None
-        old = known.get(page.path)
-        if old and old[0] == key and os.path.isfile(os.path.join(out_dir, page.path)):
-            continue
-        todo.append((page, key, "new page" if not old else "changed"))
+    # Only pages whose inputs changed get a view and a key (page_inputs.py).
+    scopes = page_inputs.Scopes(views, templates, site_fp)
+    todo, fresh, refreshed = page_inputs.select(
+        pages, known, cache.stored_inputs(), scopes, lambda page: _page_key(page, templates, site_fp), str(out)
+    )
+    cache.set_inputs(refreshed)
     cache.commit()  # worker processes read bodies through their own connections
     done = 0
     for page, key, why, written in _render_all(todo, templates, site, out, config.state_dir, cache):
@@ -389,6 +387,8 @@ def _write_pages(config, cache, templates, pages, broken, problems, result, prog
             if explain:
                 result.explain.append(f"wrote {page.path} ({why})")
         cache.set_page(page.path, key, page.owner)
+        if page.path in fresh:
+            cache.set_inputs([(page.path, fresh[page.path], key)])
         if progress:
             progress("render", done, len(todo))
     current = {p.path for p in pages}

@@ -294,30 +294,34 @@ class Views:
         )
 
     def listing_pages(self, tax: Taxonomy, term: Term) -> list[Page]:
-        per = self.config.per_page
-        pages = max(1, math.ceil(term.count / per))
-        paths = [self.urls.path(tax.kind, slug=term.slug, page=n) for n in range(1, pages + 1)]
-        out = []
-        for n in range(1, pages + 1):
-            chunk = term.speeches[(n - 1) * per : n * per]
-            view = {
-                "kind": tax.kind,
-                "label": tax.label,
-                "index_url": self.urls.path(INDEX_KINDS[tax.kind]),
-                "term": self.term_summary(tax.kind, term),
-                "speeches": [self.summary(s) for s in chunk],
-                "first_number": (n - 1) * per + 1,
-                "pagination": {
-                    "page": n,
-                    "pages": pages,
-                    "urls": paths,
-                    "prev": paths[n - 2] if n > 1 else None,
-                    "next": paths[n] if n < pages else None,
-                },
-            }
-            key_view = view | {"speeches": [self.summary_digest(s) for s in chunk]}
-            out.append(Page(paths[n - 1], "term.html", view, key_view=key_view))
-        return out
+        paths = self.listing_paths(tax, term)
+        return [self.listing_page(tax, term, n, paths) for n in range(1, len(paths) + 1)]
+
+    def listing_paths(self, tax: Taxonomy, term: Term) -> list[str]:
+        pages = max(1, math.ceil(term.count / self.config.per_page))
+        return [self.urls.path(tax.kind, slug=term.slug, page=n) for n in range(1, pages + 1)]
+
+    def listing_page(self, tax: Taxonomy, term: Term, n: int, paths: list[str]) -> Page:
+        """Page ``n`` (1-based) of a term's speeches; ``paths``: listing_paths."""
+        per, pages = self.config.per_page, len(paths)
+        chunk = term.speeches[(n - 1) * per : n * per]
+        view = {
+            "kind": tax.kind,
+            "label": tax.label,
+            "index_url": self.urls.path(INDEX_KINDS[tax.kind]),
+            "term": self.term_summary(tax.kind, term),
+            "speeches": [self.summary(s) for s in chunk],
+            "first_number": (n - 1) * per + 1,
+            "pagination": {
+                "page": n,
+                "pages": pages,
+                "urls": paths,
+                "prev": paths[n - 2] if n > 1 else None,
+                "next": paths[n] if n < pages else None,
+            },
+        }
+        key_view = view | {"speeches": [self.summary_digest(s) for s in chunk]}
+        return Page(paths[n - 1], "term.html", view, key_view=key_view)
 
     def taxonomy_index(self, tax: Taxonomy) -> Page:
         view = {
@@ -347,29 +351,32 @@ class Views:
 
     def chronological_pages(self) -> list[Page]:
         """Every speech, newest first, ``per_page`` a page (all/index.html, all/page-2.html, …)."""
-        speeches = self.archive.speeches
-        per = self.config.per_page
-        pages = max(1, math.ceil(len(speeches) / per))
-        paths = [self.urls.path("all", page=n) for n in range(1, pages + 1)]
-        out = []
-        for n in range(1, pages + 1):
-            chunk = speeches[(n - 1) * per : n * per]
-            view = {
-                "total": len(speeches),
-                "first_number": (n - 1) * per + 1,
-                "speeches": [self.summary(s) for s in chunk],
-                "range": [chunk[-1].date.chinese(), chunk[0].date.chinese()] if chunk else None,
-                "pagination": {
-                    "page": n,
-                    "pages": pages,
-                    "urls": paths,
-                    "prev": paths[n - 2] if n > 1 else None,
-                    "next": paths[n] if n < pages else None,
-                },
-            }
-            key_view = view | {"speeches": [self.summary_digest(s) for s in chunk]}
-            out.append(Page(paths[n - 1], "all.html", view, key_view=key_view))
-        return out
+        paths = self.chronological_paths()
+        return [self.chronological_page(n, paths) for n in range(1, len(paths) + 1)]
+
+    def chronological_paths(self) -> list[str]:
+        pages = max(1, math.ceil(len(self.archive.speeches) / self.config.per_page))
+        return [self.urls.path("all", page=n) for n in range(1, pages + 1)]
+
+    def chronological_page(self, n: int, paths: list[str]) -> Page:
+        """Page ``n`` (1-based) of every speech; ``paths``: chronological_paths."""
+        speeches, per, pages = self.archive.speeches, self.config.per_page, len(paths)
+        chunk = speeches[(n - 1) * per : n * per]
+        view = {
+            "total": len(speeches),
+            "first_number": (n - 1) * per + 1,
+            "speeches": [self.summary(s) for s in chunk],
+            "range": [chunk[-1].date.chinese(), chunk[0].date.chinese()] if chunk else None,
+            "pagination": {
+                "page": n,
+                "pages": pages,
+                "urls": paths,
+                "prev": paths[n - 2] if n > 1 else None,
+                "next": paths[n] if n < pages else None,
+            },
+        }
+        key_view = view | {"speeches": [self.summary_digest(s) for s in chunk]}
+        return Page(paths[n - 1], "all.html", view, key_view=key_view)
 
     def stats(self) -> Page:
         a = self.archive
