@@ -17,7 +17,8 @@ the peak RSS of the process so far. ``--stage build`` writes the speech and ``--
 speeches of the corpus into a temporary folder and runs ``site-builder check`` (nothing cached),
 ``build`` (cold) and ``build`` again after a change to the big speech, each in a fresh process: wall and CPU
 seconds, the peak RSS of the largest process (``ru_maxrss`` of the command and of its children).
-``--stage stages`` builds once in this process (no fork) and prints the peak of Python's
+``--stage static`` runs the static index stage alone (``bench_static``: the peak of the analysis and
+of the whole update, a digest of search/). ``--stage stages`` builds once in this process (no fork) and prints the peak of Python's
 allocations in each stage (tracemalloc; slow). ``--lift`` lifts the file-size limit and the per-file time budget (to measure a version that
 refuses the file). ``--profile``: the functions that took the most time parsing the largest size.
 """
@@ -275,12 +276,62 @@ def bench_stages(corpus: Path, mb: float, shape: str, others: int, lift: bool) -
         print(f"  {stage:14s} {peak:8.0f}  {peak * 1e6 / size:5.1f}×")
 
 
+def bench_static(corpus: Path, sizes: list[float], shape: str, others: int) -> None:
+    """The static index stage alone (``StaticIndex.update``, in this process, one job): the big
+    speech (its plain text as bench_static_search.py makes it from the Markdown) and ``--others``
+    ordinary speeches, cold. Per size: CPU seconds, the peak of Python's allocations (tracemalloc,
+    numpy's included) during the analysis of the big speech alone and during the whole update, and
+    a digest of every file written under search/ (to compare checkouts byte for byte)."""
+    import hashlib
+
+    from bench_static_search import load_corpus, plain
+
+    from site_builder.static_search import IndexDoc, StaticIndex, analyser
+
+    small = load_corpus(corpus)[1 : 1 + others]
+    for mb in sizes:
+        data = speech_of(mb, shape).decode()
+        body = data.split("---\n", 2)[2]
+        text, headings = plain(body)
+        big = IndexDoc(
+            id="big.md", url="speeches/big.html", title="一篇很长的讲话", date="2020-01-01", year=2020,
+            meeting_type="", themes=(), body=text, fingerprint="big", headings=headings,
+        )  # fmt: skip
+        del data, body
+        size = len(text.encode())
+        tracemalloc.start()
+        c0 = time.process_time()
+        analyser.analyse(big)
+        analyse_cpu = time.process_time() - c0
+        analyse_peak = tracemalloc.get_traced_memory()[1]
+        tracemalloc.reset_peak()
+        work = Path(tempfile.mkdtemp(prefix="big-static-"))
+        try:
+            c0 = time.process_time()
+            StaticIndex(work / "state", work / "out", jobs=1).update([*small, big])
+            update_cpu = time.process_time() - c0
+            update_peak = tracemalloc.get_traced_memory()[1]
+            tracemalloc.stop()
+            digest = hashlib.sha1()
+            for f in sorted((work / "out" / "search").rglob("*")):
+                if f.is_file():
+                    digest.update(f.relative_to(work / "out").as_posix().encode() + b"\0" + f.read_bytes())
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
+        print(
+            f"{size / 1e6:.1f} MB of plain text: analyse {analyse_cpu:.1f} s CPU, peak {analyse_peak / 1e6:.0f} MB"
+            f" ({analyse_peak / size:.1f}x); whole update {update_cpu:.1f} s CPU, peak {update_peak / 1e6:.0f} MB"
+            f" ({update_peak / size:.1f}x); search/ {digest.hexdigest()[:16]}",
+            flush=True,
+        )
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--corpus", required=True, help="a folder of speeches (gen_corpus.py)")
     ap.add_argument("--mb", default="1,2,4,8", help="sizes in MB, comma-separated (default 1,2,4,8)")
     ap.add_argument("--shape", choices=["real", "plain"], default="real")
-    ap.add_argument("--stage", choices=["parse", "build", "stages"], default="parse")
+    ap.add_argument("--stage", choices=["parse", "build", "stages", "static"], default="parse")
     ap.add_argument("--others", type=int, default=20, help="ordinary speeches beside the big one (--stage build)")
     ap.add_argument("--lift", action="store_true", help="lift the size limit and time budget (--stage build)")
     ap.add_argument("--keep", action="store_true", help="keep the temporary site (--stage build)")
@@ -290,6 +341,8 @@ def main(argv: list[str] | None = None) -> int:
     corpus = Path(args.corpus)
     if args.stage == "parse":
         bench_parse(corpus, sizes, args.shape, args.profile)
+    elif args.stage == "static":
+        bench_static(corpus, sizes, args.shape, args.others)
     elif args.stage == "stages":
         bench_stages(corpus, sizes[-1], args.shape, args.others, args.lift)
     else:

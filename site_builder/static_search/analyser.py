@@ -103,23 +103,68 @@ def _fold_cps(s: str, cp: np.ndarray) -> np.ndarray:
     return lut[cp]
 
 
+_CHUNK = 1 << 20  # elements a step, where a whole-array temporary would cost 8 bytes a character
+
+
+def _group_starts_by(comb: np.ndarray, div: int) -> np.ndarray:
+    """Start of each run of equal ``comb // div`` in a sorted array, a chunk at a time (no
+    temporary over the whole array but one byte an element)."""
+    new = np.empty(len(comb), bool)
+    last = None
+    for a in range(0, len(comb), _CHUNK):
+        q = comb[a : a + _CHUNK] // div
+        new[a] = last is None or q[0] != last
+        np.not_equal(q[1:], q[:-1], out=new[a + 1 : a + len(q)])
+        last = q[-1]
+    return np.flatnonzero(new)
+
+
+def _fill(out: np.ndarray, mask: np.ndarray, f, *args) -> None:
+    """``out`` = ``f(positions, *args)`` of the positions where ``mask`` holds, in order, a window
+    of positions at a time."""
+    k = 0
+    for lo in range(0, len(mask), _CHUNK):
+        at = np.flatnonzero(mask[lo : lo + _CHUNK]) + lo
+        out[k : k + len(at)] = f(at, *args)
+        k += len(at)
+
+
+def _char_events(at, d, m, base, run):  # d * m + base[run] + position
+    return d[at].astype(np.int64) * m + base[run[at]] + at
+
+
+def _pair_events(at, d, m, base, run, u, l_r):  # (u + d[a] * u + d[b]) * m + base[run] + run length + position
+    r = run[at]
+    return (u + d[at].astype(np.int64) * u + d[at + 1]) * m + base[r] + l_r[r] + at
+
+
+def _trigram_events(at, d, nn, u):  # ((d[a] * u + d[b]) * u + d[c]) * n + position
+    return ((d[at].astype(np.int64) * u + d[at + 1]) * u + d[at + 2]) * nn + at
+
+
+def _dense_numbers(cp: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(the doc's distinct code points ascending, each char's number among them as int32)."""
+    if len(cp) and int(cp.max()) < 0x10000:  # the usual case: number the code points with a table
+        seen = np.zeros(0x10000, bool)
+        seen[cp] = True
+        return np.flatnonzero(seen).astype(np.uint32), (np.cumsum(seen, dtype=np.int32) - 1)[cp]
+    ucp, dense = np.unique(cp, return_inverse=True)
+    return ucp.astype(np.uint32), dense.astype(np.int32).reshape(-1)
+
+
 def _entries_dense(cp: np.ndarray, ok: np.ndarray, tlen: int):
     """Keys of one doc's search text, by sorting small integers (code points numbered densely
     within the doc) instead of 63-bit keys; None if those would not fit in 63 bits.
 
+    Built in place where it can (a big speech's arrays are over every character: #15, memory):
+    one int64 array of the sort keys at a time, int32 numbers and positions.
+
     Returns (k keys, k counts, k first-seen rank, trigram keys, counts, grouped positions, group
     starts)."""
     n = len(cp)
-    if n and int(cp.max()) < 0x10000:  # the usual case: number the code points with a table
-        seen = np.zeros(0x10000, bool)
-        seen[cp] = True
-        ucp = np.flatnonzero(seen).astype(np.uint32)
-        d = (np.cumsum(seen, dtype=np.int64) - 1)[cp]
-    else:
-        ucp, dense = np.unique(cp, return_inverse=True)
-        d = dense.astype(np.int64).reshape(-1)
+    ucp, d = _dense_numbers(cp)
     u = len(ucp)
-    if (u + u * u) * 2 * n >= 1 << 62 or u * u * u * max(n, 1) >= 1 << 62:
+    if (u + u * u) * 2 * n >= 1 << 62 or u * u * u * max(n, 1) >= 1 << 62 or n >= 1 << 31:
         return None
     # Event number of each char and pair as the old Counter met them: run by run, the run's
     # chars, then its pairs (= order of first occurrence of each key).
@@ -129,34 +174,44 @@ def _entries_dense(cp: np.ndarray, ok: np.ndarray, tlen: int):
     end = ok.copy()
     end[:-1] &= ~ok[1:]
     l_r = np.flatnonzero(end) + 1 - s_r
+    del end
     ev = 2 * l_r - 1
-    e_r = np.cumsum(ev) - ev
-    base = e_r - s_r
-    run = np.cumsum(start) - 1
-    p1 = np.flatnonzero(ok)
+    base = np.cumsum(ev) - ev - s_r
+    run = np.cumsum(start, dtype=np.int32) - 1
+    del start
     pair = ok[:-1] & ok[1:]
-    p2 = np.flatnonzero(pair)
     m = 2 * n
-    r1, r2 = run[p1], run[p2]
-    comb = np.concatenate((d[p1] * m + base[r1] + p1, (u + d[p2] * u + d[p2 + 1]) * m + base[r2] + l_r[r2] + p2))
+    n1 = int(np.count_nonzero(ok))
+    comb = np.empty(n1 + int(np.count_nonzero(pair)), np.int64)
+    # chars: d * m + base[run] + position; pairs: (u + d[a] * u + d[b]) * m + base[run] + run
+    # length + position
+    _fill(comb[:n1], ok, _char_events, d, m, base, run)
+    _fill(comb[n1:], pair, _pair_events, d, m, base, run, u, l_r)
+    del run
     comb.sort()
-    dk, first = np.divmod(comb, m)
-    gs = group_starts(dk)
-    cnt = np.diff(np.append(gs, len(dk)))
-    first = first[gs]
-    dk = dk[gs]
+    gs = _group_starts_by(comb, m)
+    cnt = np.diff(np.append(gs, len(comb)))
+    dk, first = np.divmod(comb[gs], m)
+    del comb
     ischar = dk < u
     a, b = np.divmod(np.where(ischar, 0, dk - u), u)
     c_lo = ucp[np.where(ischar, dk, b)].astype(np.uint64)
     uk = np.where(ischar, c_lo, ((ucp[a].astype(np.uint64) + np.uint64(1)) << np.uint64(21)) | c_lo)
     # Trigrams: sorted by (key, position).
-    p3 = np.flatnonzero(pair[:-1] & ok[2:])
-    comb = ((d[p3] * u + d[p3 + 1]) * u + d[p3 + 2]) * max(n, 1) + p3
+    tri = pair[:-1] & ok[2:]
+    del pair
+    nn = max(n, 1)
+    comb = np.empty(int(np.count_nonzero(tri)), np.int64)
+    _fill(comb, tri, _trigram_events, d, nn, u)
+    del tri, d
     comb.sort()
-    dk3, pos = np.divmod(comb, max(n, 1))
-    gs3 = group_starts(dk3)
-    cnt3 = np.diff(np.append(gs3, len(dk3)))
-    dk3 = dk3[gs3]
+    gs3 = _group_starts_by(comb, nn)
+    cnt3 = np.diff(np.append(gs3, len(comb)))
+    pos = np.empty(len(comb), np.int32)
+    for i in range(0, len(comb), _CHUNK):
+        pos[i : i + _CHUNK] = comb[i : i + _CHUNK] % nn
+    dk3 = comb[gs3] // nn
+    del comb
     ab, c3 = np.divmod(dk3, u)
     a3, b3 = np.divmod(ab, u)
     uk3 = (
@@ -329,12 +384,14 @@ def _p_records(n: int, hmask, uk3, cnt, pos, gs, prank) -> tuple[np.ndarray, np.
     """Trigram positions (offsets in the search text: first offset, then gaps - 1), by section,
     then first offset: (p records, their encoded positions one after the other)."""
     vals = pos.copy()
-    vals[1:] -= pos[:-1] + 1
+    vals[1:] -= pos[:-1]
+    vals[1:] -= 1
     vals[gs] = pos[gs]
     chars, nd = vlq_np(vals)
+    del vals
     glen = np.add.reduceat(nd, gs) if len(gs) else np.zeros(0, np.int64)
+    del nd
     o = np.argsort(prank * (n + 1) + pos[gs])  # by section, then first offset
-    gbs = np.cumsum(glen) - glen
     # Trigrams with positions in heading lines: the indices of those positions go first.
     hflag = np.zeros(len(gs), bool)
     hlen = np.zeros(len(gs), np.int64)
@@ -342,9 +399,17 @@ def _p_records(n: int, hmask, uk3, cnt, pos, gs, prank) -> tuple[np.ndarray, np.
     hflag[hgroups] = True
     hlen[hgroups] = hglen
     tl = (hlen + glen)[o]
-    starts = np.cumsum(tl) - tl
-    enc = np.empty(int(tl.sum()), np.uint8)
-    enc[seg_index(starts + hlen[o], glen[o])] = chars[seg_index(gbs[o], glen[o])]
+    # The positions, group by group in the new order (one index array over them at a time).
+    gbs = np.cumsum(glen) - glen
+    moved = chars[seg_index(gbs[o], glen[o])]
+    del chars, gbs
+    if len(hgroups):
+        starts = np.cumsum(tl) - tl
+        enc = np.empty(int(tl.sum()), np.uint8)
+        enc[seg_index(starts + hlen[o], glen[o])] = moved
+        del moved
+    else:  # no heading indices: the positions are all of it
+        enc = moved
     if len(hgroups):
         where = np.empty(len(o), np.int64)
         where[o] = np.arange(len(o))
