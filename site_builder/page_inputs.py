@@ -57,12 +57,16 @@ class Planned(Page):
 
 
 def _digest(parts) -> str:
-    return hashlib.blake2b(repr(parts).encode("utf-8", "surrogatepass"), digest_size=16).hexdigest()
+    return _hash(repr(parts))
+
+
+def _hash(text: str) -> str:
+    return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).hexdigest()
 
 
 def combine(scope: str, inputs: str) -> str:
-    """The digest stored for a page: its scope and its inputs."""
-    return _digest((scope, inputs))
+    """The digest stored for a page: its scope and its inputs (both digests)."""
+    return _hash(scope + inputs)
 
 
 def plan(views: Views) -> list[Page]:
@@ -79,11 +83,11 @@ def plan(views: Views) -> list[Page]:
 
 def _plan(views: Views) -> list[Page]:
     a = views.archive
-    tok = {id(s): _token(s, views.term_url) for s in a.speeches}
+    tok = {id(s): _digest(_token(s, views.term_url)) for s in a.speeches}  # a speech: one digest
     same_type, passages = _same_type(a), _Passages(views, tok)
     pages: list[Page] = [_speech_page(views, s, tok, same_type, passages) for s in a.speeches]
     for s in a.speeches:
-        inputs, make = _digest(tok[id(s)]), partial(views.data_page, s)
+        inputs, make = tok[id(s)], partial(views.data_page, s)
         pages.append(Planned(data_paths(s.url)[1], "speech-source.md", {}, owner=s.source, inputs=inputs, make=make))
     per = views.config.per_page
     for tax in a.taxonomies():
@@ -91,14 +95,14 @@ def _plan(views: Views) -> list[Page]:
         for term in tax.terms:
             paths = views.listing_paths(tax, term)
             for n in range(1, len(paths) + 1):
-                chunk = tuple(tok[id(s)] for s in term.speeches[(n - 1) * per : n * per])
+                chunk = ",".join([tok[id(s)] for s in term.speeches[(n - 1) * per : n * per]])
                 url = views.term_url[(tax.kind, term.name)]
                 inputs = _digest(("term", tax.kind, tax.label, term.name, term.slug, url, term.count, n, chunk))
                 make = partial(views.listing_page, tax, term, n, paths)
                 pages.append(Planned(paths[n - 1], "term.html", {}, inputs=inputs, make=make))
     paths = views.chronological_paths()
     for n in range(1, len(paths) + 1):
-        chunk = tuple(tok[id(s)] for s in a.speeches[(n - 1) * per : n * per])
+        chunk = ",".join([tok[id(s)] for s in a.speeches[(n - 1) * per : n * per]])
         inputs = _digest(("all", len(a.speeches), n, chunk))
         pages.append(
             Planned(paths[n - 1], "all.html", {}, inputs=inputs, make=partial(views.chronological_page, n, paths))
@@ -138,17 +142,21 @@ def _same_type(a: Archive) -> dict[int, tuple[Speech | None, Speech | None]]:
 
 def _speech_page(views: Views, s: Speech, tok: dict, same_type: dict, passages: _Passages) -> Planned:
     older, newer = same_type.get(id(s), (None, None))
-    parts = (
-        tok[id(s)],
-        tok.get(id(s.prev)),
-        tok.get(id(s.next)),
-        tuple(tok.get(id(r), r.source) for r in s.related),
-        tok.get(id(older)),
-        tok.get(id(newer)),
-        passages.of(s),
-    )
+    get = tok.get
+    parts = "|".join(
+        [
+            tok[id(s)],
+            get(id(s.prev), "-"),
+            get(id(s.next), "-"),
+            ",".join([get(id(r)) or _digest(r.source) for r in s.related]),
+            get(id(older), "-"),
+            get(id(newer), "-"),
+            passages.of(s),
+        ]
+    )  # digests (hex) and "-": no part can be mistaken for another
+    inputs = _hash(parts)
     make = partial(_speech_view, views, s)
-    return Planned(s.url, "speech.html", {}, s.source, (s.source, s.digest), inputs=_digest(parts), make=make)
+    return Planned(s.url, "speech.html", {}, s.source, (s.source, s.digest), inputs=inputs, make=make)
 
 
 def _speech_view(views: Views, s: Speech) -> Page:
@@ -166,25 +174,25 @@ class _Passages:
         self.known: dict[str, Speech] = {s.source: s for s in views.archive.speeches} if self.reuse else {}
         self._tokens: dict[int, tuple] = {}
 
-    def of(self, s: Speech) -> tuple | None:
+    def of(self, s: Speech) -> str:
         if self.reuse is None:
-            return None
-        return tuple(self._token(p) for p in self.reuse.of(s.source))
+            return "-"
+        tokens = self._tokens
+        return ",".join([(tokens.get(id(p)) or self._token(p))[0] for p in self.reuse.of(s.source)])
 
     def _token(self, p) -> tuple:
-        hit = self._tokens.get(id(p))
-        if hit is None:
-            sources = dict.fromkeys(pl.source for pl in p.places)
-            known = self.known
-            missing = tuple(x for x in sources if x not in known)
-            first: list[tuple] = []
-            for x in sources:
-                if x in known:
-                    first.append(self.tok[id(known[x])])
-                    if len(first) == 3:
-                        break
-            hit = self._tokens[id(p)] = (_digest(p), missing, tuple(first), p)  # p kept: its id stays its own
-        return hit[:3]
+        sources = dict.fromkeys([pl.source for pl in p.places])
+        known = self.known
+        missing = [x for x in sources if x not in known]
+        first: list[str] = []
+        for x in sources:
+            if x in known:
+                first.append(self.tok[id(known[x])])
+                if len(first) == 3:
+                    break
+        places = [(source, n) for source, n in p.places]  # (plain tuples: their repr is C's)
+        hit = self._tokens[id(p)] = (_digest((p.text, places, missing, first)), p)  # p kept: its id stays its own
+        return hit
 
 
 class Scopes:
