@@ -19,7 +19,7 @@ How it works (for the README):
   again (typically a few hundred of 10,000 when a paragraph is added to one); the answer equals
   scoring all of them (tested).
 * Memory does not grow with the square of the archive, nor with its texts: the texts are read
-  and sent to the worker processes a chunk at a time; each speech's words are kept as numbers
+  a batch at a time (the worker processes, forked for each batch, inherit it); each speech's words are kept as numbers
   into one vocabulary, in flat arrays (``related_scores.Keywords``, a few bytes a word, stored
   between builds in one file of numpy arrays); the scores are summed over sparse blocks of
   speeches (``related_scores``).
@@ -36,9 +36,8 @@ import os
 import pickle
 import re
 from array import array
-from collections import Counter, deque
+from collections import Counter
 from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
-from concurrent.futures import Future
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from pathlib import Path
@@ -48,7 +47,7 @@ import rjieba
 
 from .fileio import atomic_open
 from .search import analysis
-from .workers import process_pool
+from .workers import mp_context, process_pool
 
 if TYPE_CHECKING:
     from .related_scores import Keywords
@@ -63,8 +62,8 @@ VECTOR = 20  # keywords per speech (related_scores.VECTOR)
 POSTINGS = 30  # speeches visited per keyword (related_scores.POSTINGS)
 TITLE_WEIGHT = 5
 _PARALLEL_MIN = 400
-CHUNK_CHARS = 1 << 22  # characters of text read and sent to a worker at once
-CHUNK_DOCS = 64  # speeches sent to a worker at once, at most
+BATCH_CHARS = 1 << 24  # characters of text read at once (2 bytes a CJK character)
+BATCH_DOCS = 2000  # speeches read at once, at most
 _VOCAB_SLACK = 1 << 12  # words no speech uses any more, kept unless they are most of the vocabulary
 
 # Must contain a letter (CJK counts) and consist of word characters only.
@@ -153,20 +152,27 @@ def _pack(kws: list[tuple[str, int]]) -> tuple[str, bytes]:
     return "\t".join(w for w, _ in kws), counts.tobytes()
 
 
+_JOBS: list[tuple[str, str]] = []  # inherited by forked workers
+
+
+def _extract_range(lo: int, hi: int) -> list[tuple[str, bytes]]:
+    return _extract_pairs(_JOBS[lo:hi])
+
+
 def _extract_pairs(pairs: list[tuple[str, str]]) -> list[tuple[str, bytes]]:
     return [_pack(doc_keywords(title, body)) for title, body in pairs]
 
 
 def _chunks(todo: Sequence) -> Iterator[list[tuple[str, str]]]:
-    """(title, body) of the speeches, ``CHUNK_CHARS`` characters or ``CHUNK_DOCS`` speeches at a
-    time: a text is read (``body``) only when its chunk is made."""
+    """(title, body) of the speeches, ``BATCH_CHARS`` characters or ``BATCH_DOCS`` speeches at a
+    time: a text is read (``body``) only when its batch is made."""
     chunk: list[tuple[str, str]] = []
     chars = 0
     for d in todo:
         body = d.body
         chunk.append((d.title, body))
         chars += len(body)
-        if chars >= CHUNK_CHARS or len(chunk) >= CHUNK_DOCS:
+        if chars >= BATCH_CHARS or len(chunk) >= BATCH_DOCS:
             yield chunk
             chunk, chars = [], 0
     if chunk:
@@ -174,45 +180,38 @@ def _chunks(todo: Sequence) -> Iterator[list[tuple[str, str]]]:
 
 
 def _extract(todo: Sequence, workers: int) -> Iterator[tuple[str, bytes]]:
-    """Each speech's packed candidate words (``_pack``), in order. In worker processes when there
-    are many: at most two chunks per worker are in flight (read, sent, not yet answered), so the
-    texts held at once do not grow with the archive. A chunk that the workers cannot take (they
-    could not start, or died) is done here."""
+    """Each speech's packed candidate words (``_pack``), in order. The texts are read a batch at
+    a time (``BATCH_CHARS`` characters or ``BATCH_DOCS`` speeches), so those held at once do not
+    grow with the archive; a batch of many speeches is done in worker processes, forked for it
+    when that is safe (they inherit its texts: nothing is copied to them)."""
     if workers <= 1 or len(todo) < _PARALLEL_MIN:
         for d in todo:
             yield _pack(doc_keywords(d.title, d.body))
         return
-    pending: deque[tuple[list[tuple[str, str]], Future | None]] = deque()
-    pool = None
+    for batch in _chunks(todo):
+        yield from _extract_batch(batch, workers)
+
+
+def _extract_batch(pairs: list[tuple[str, str]], workers: int) -> list[tuple[str, bytes]]:
+    global _JOBS
+    if len(pairs) < 2 * workers:
+        return _extract_pairs(pairs)
+    step = -(-len(pairs) // (workers * 4))
+    ranges = [(i, min(i + step, len(pairs))) for i in range(0, len(pairs), step)]
+    ctx = mp_context(prefer_fork=True)
     try:
-        try:
-            pool = process_pool(workers, prefer_fork=True)
-        except (OSError, RuntimeError, ValueError):
-            pool = None
-        for chunk in _chunks(todo):
-            future = None
-            if pool is not None:
-                try:
-                    future = pool.submit(_extract_pairs, chunk)
-                except (BrokenProcessPool, OSError, RuntimeError):
-                    pool = None  # workers could not start (e.g. spawn from an unguarded __main__)
-            pending.append((chunk, future))
-            while len(pending) > 2 * workers or (pending and pending[0][1] is None):
-                yield from _answer(*pending.popleft())
-        while pending:
-            yield from _answer(*pending.popleft())
+        with process_pool(workers, context=ctx) as pool:
+            if ctx.get_start_method() == "fork":
+                _JOBS = pairs
+                futures = [pool.submit(_extract_range, lo, hi) for lo, hi in ranges]
+            else:
+                futures = [pool.submit(_extract_pairs, pairs[lo:hi]) for lo, hi in ranges]
+            return [kw for f in futures for kw in f.result()]
+    except (BrokenProcessPool, OSError, RuntimeError):
+        # Workers could not start (e.g. spawn from an unguarded __main__): do it here.
+        return _extract_pairs(pairs)
     finally:
-        if pool is not None:
-            pool.shutdown(cancel_futures=True)
-
-
-def _answer(chunk: list[tuple[str, str]], future: Future | None) -> list[tuple[str, bytes]]:
-    if future is not None:
-        try:
-            return future.result()
-        except (BrokenProcessPool, OSError):
-            pass
-    return _extract_pairs(chunk)
+        _JOBS = []
 
 
 def _number(packed: Iterable[tuple[str, bytes]], vocab: list[str], index: dict[str, int]):

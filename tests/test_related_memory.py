@@ -58,39 +58,33 @@ class _Counted:
         return self._doc.body
 
 
-class _LazyPool:
-    """A stand-in for the worker pool: a chunk is done only when its answer is asked for, and
-    the chunks submitted but not yet answered are counted."""
+class _Pool:
+    """A stand-in for the worker pool: the work done here, at once; or broken."""
 
-    def __init__(self, log: list[int], fail_after: int | None = None):
-        self.log, self.fail_after, self.open = log, fail_after, 0
-        self.submitted = 0
+    def __init__(self, broken: bool = False):
+        self.broken = broken
 
-    def submit(self, fn, chunk):
-        if self.fail_after is not None and self.submitted >= self.fail_after:
+    def submit(self, fn, *args):
+        if self.broken:
             raise BrokenProcessPool("gone")
-        self.submitted += 1
-        self.open += 1
-        self.log.append(self.open)
-        pool = self
+        future: Future = Future()
+        future.set_result(fn(*args))
+        return future
 
-        class Later(Future):
-            def result(self, timeout=None):
-                pool.open -= 1
-                return fn(chunk)
+    def __enter__(self):
+        return self
 
-        return Later()
-
-    def shutdown(self, cancel_futures=False):
-        pass
+    def __exit__(self, *exc):
+        return False
 
 
-def test_texts_are_read_a_chunk_at_a_time(docs, fresh, monkeypatch):
+@pytest.mark.parametrize("limit", [("BATCH_DOCS", 10, 10), ("BATCH_CHARS", 1500, 5)])
+def test_texts_are_read_a_batch_at_a_time(docs, fresh, monkeypatch, limit):
+    name, value, most = limit
     reads: list[str] = []
-    open_chunks: list[int] = []
     monkeypatch.setattr(related, "_PARALLEL_MIN", 10)
-    monkeypatch.setattr(related, "CHUNK_DOCS", 4)
-    monkeypatch.setattr(related, "process_pool", lambda workers, **kw: _LazyPool(open_chunks))
+    monkeypatch.setattr(related, name, value)
+    monkeypatch.setattr(related, "process_pool", lambda workers, **kw: _Pool())
     answered: list[int] = []
     real = related._number
 
@@ -106,21 +100,21 @@ def test_texts_are_read_a_chunk_at_a_time(docs, fresh, monkeypatch):
     got = related.compute_related([_Counted(d, reads) for d in docs], k=5, workers=2)
     assert got == fresh
     assert sorted(reads) == [d.id for d in docs]  # each text read once
-    # At most 2 × workers chunks wait for their answer, so the texts read ahead stay bounded.
-    assert max(open_chunks) <= 2 * 2 + 1
-    assert all(r - i <= (2 * 2 + 1) * 4 for i, r in enumerate(answered)), answered
+    # When a speech's answer is taken, at most one batch of texts has been read ahead of it.
+    assert max(r - i for i, r in enumerate(answered)) <= most, answered
+    assert max(r - i for i, r in enumerate(answered)) >= 2  # read in batches, not one by one
 
 
-def test_a_broken_pool_leaves_the_rest_to_this_process(docs, fresh, monkeypatch):
+def test_a_broken_pool_leaves_the_batch_to_this_process(docs, fresh, monkeypatch):
     monkeypatch.setattr(related, "_PARALLEL_MIN", 10)
-    monkeypatch.setattr(related, "CHUNK_DOCS", 8)
-    monkeypatch.setattr(related, "process_pool", lambda workers, **kw: _LazyPool([], fail_after=3))
+    monkeypatch.setattr(related, "BATCH_DOCS", 30)
+    monkeypatch.setattr(related, "process_pool", lambda workers, **kw: _Pool(broken=True))
     assert related.compute_related(docs, k=5, workers=2) == fresh
 
 
-def test_real_workers_with_small_chunks_equal_serial(docs, fresh, monkeypatch):
+def test_real_workers_with_small_batches_equal_serial(docs, fresh, monkeypatch):
     monkeypatch.setattr(related, "_PARALLEL_MIN", 10)
-    monkeypatch.setattr(related, "CHUNK_DOCS", 7)
+    monkeypatch.setattr(related, "BATCH_DOCS", 40)
     assert related.compute_related(docs, k=5, workers=2) == fresh
 
 
@@ -147,7 +141,9 @@ def test_cached_builds_equal_fresh_ones_through_adds_removals_and_edits(docs, tm
             current.pop(rnd.randrange(len(current)))  # removed
         elif step % 4 == 2:
             j = rnd.randrange(len(current))
-            current[j] = dataclasses.replace(current[j], body=current[j].body + "乡村振兴，乡村振兴。", fingerprint=f"e{step}")
+            current[j] = dataclasses.replace(
+                current[j], body=current[j].body + "乡村振兴，乡村振兴。", fingerprint=f"e{step}"
+            )
         else:
             j = rnd.randrange(len(current))
             current[j] = _doc(int(current[j].id[:4]), random.Random(step))  # rewritten
