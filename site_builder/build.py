@@ -18,7 +18,7 @@ from pathlib import Path
 
 import jinja2
 
-from . import __version__, duplicates, frontmatter, loader, page_inputs
+from . import __version__, collector, duplicates, frontmatter, loader, page_inputs
 from .build_index import Bodies as _Bodies
 from .build_index import IndexUpdate as _IndexUpdate
 from .build_index import index_docs as _index_docs
@@ -178,9 +178,9 @@ def build(config: SiteConfig, progress=None, notify=None, explain: bool = False)
             remove_stale(config.state_dir.parent, keep=config.state_dir, notify=notify)
             cache = BuildCache(config.state_dir)
             try:
-                result = _build_locked(config, cache, progress, explain)
+                with collector.during_build():  # (what the build froze is unfrozen after it)
+                    result = _build_locked(config, cache, progress, explain)
             finally:
-                gc.unfreeze()  # the model, frozen by _load_model, may be collected again
                 cache.close()
     except sqlite3.Error as err:  # a full disk, most likely
         raise SiteBuilderError(
@@ -307,7 +307,7 @@ def _load_model(config: SiteConfig, cache: BuildCache, scanned, result: BuildRes
     result.speeches = len(archive.speeches)
     # The model lives until the build ends: the collector, set off again and again by the later
     # stages, need not walk it (with the views frozen too, one changed speech at 10,000: the
-    # collector 1.8 -> 0.75 s CPU, bench/bench_render.py). build() unfreezes it.
+    # collector 1.8 -> 0.75 s CPU, bench/bench_render.py). collector.during_build unfreezes it.
     gc.freeze()
     return archive, problems, stats
 
@@ -351,7 +351,7 @@ def _write_pages(config, cache, templates, views, pages, broken, problems, resul
     """Render and write the pages whose key changed; remove the pages no longer made, except
     those of ``broken`` sources. A speech whose page cannot be rendered is a problem of its file
     (its previous page is kept); any other page that fails is a bug and stops the build."""
-    gc.freeze()  # the pages' views, like the model, live until the end (build() unfreezes them)
+    gc.freeze()  # the pages' views, like the model, live until the end (unfrozen after the build)
     site = site_view(config)
     # The parse fingerprint covers the code version: HTML, tables of contents and templates'
     # helpers of another version of site_builder render every page again.

@@ -30,6 +30,7 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
+from itertools import islice
 
 import jinja2
 
@@ -170,9 +171,8 @@ class _Passages:
 
     def __init__(self, views: Views, tok: dict):
         self.reuse = views.reuse
-        self.tok = tok
-        self.known: dict[str, Speech] = {s.source: s for s in views.archive.speeches} if self.reuse else {}
-        self._tokens: dict[int, tuple] = {}
+        self.known = {s.source: tok[id(s)] for s in views.archive.speeches} if self.reuse else {}
+        self._tokens: dict[int, tuple] = {}  # id(passage) → (its digest, the passage: its id stays its own)
 
     def of(self, s: Speech) -> str:
         if self.reuse is None:
@@ -181,17 +181,16 @@ class _Passages:
         return ",".join([(tokens.get(id(p)) or self._token(p))[0] for p in self.reuse.of(s.source)])
 
     def _token(self, p) -> tuple:
-        sources = dict.fromkeys([pl.source for pl in p.places])
+        sources, paragraphs = zip(*p.places) if p.places else ((), ())  # (C loops, not Python's)
+        distinct = dict.fromkeys(sources)
         known = self.known
-        missing = [x for x in sources if x not in known]
-        first: list[str] = []
-        for x in sources:
-            if x in known:
-                first.append(self.tok[id(known[x])])
-                if len(first) == 3:
-                    break
-        places = [(source, n) for source, n in p.places]  # (plain tuples: their repr is C's)
-        hit = self._tokens[id(p)] = (_digest((p.text, places, missing, first)), p)  # p kept: its id stays its own
+        if distinct.keys() <= known.keys():  # (always, when reuse ran on these speeches)
+            missing, first = [], list(islice(distinct, 3))
+        else:
+            missing = [x for x in distinct if x not in known]
+            first = [x for x in distinct if x in known][:3]
+        shown = [known[x] for x in first]
+        hit = self._tokens[id(p)] = (_digest((p.text, sources, paragraphs, missing, shown)), p)
         return hit
 
 
