@@ -142,6 +142,18 @@ def _trigram_events(at, d, nn, u):  # ((d[a] * u + d[b]) * u + d[c]) * n + posit
     return ((d[at].astype(np.int64) * u + d[at + 1]) * u + d[at + 2]) * nn + at
 
 
+def _k_groups(mask, m: int, f, *args) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Sort the events ``f(positions, *args)`` of the positions where ``mask`` holds and group them
+    by ``event // m``: (each group's event // m, its first event % m, its size)."""
+    comb = np.empty(int(np.count_nonzero(mask)), np.int64)
+    _fill(comb, mask, f, *args)
+    comb.sort()
+    gs = _group_starts_by(comb, m)
+    cnt = np.diff(np.append(gs, len(comb)))
+    dk, first = np.divmod(comb[gs], m)
+    return dk, first, cnt
+
+
 def _dense_numbers(cp: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(the doc's distinct code points ascending, each char's number among them as int32)."""
     if len(cp) and int(cp.max()) < 0x10000:  # the usual case: number the code points with a table
@@ -181,18 +193,14 @@ def _entries_dense(cp: np.ndarray, ok: np.ndarray, tlen: int):
     del start
     pair = ok[:-1] & ok[1:]
     m = 2 * n
-    n1 = int(np.count_nonzero(ok))
-    comb = np.empty(n1 + int(np.count_nonzero(pair)), np.int64)
     # chars: d * m + base[run] + position; pairs: (u + d[a] * u + d[b]) * m + base[run] + run
-    # length + position
-    _fill(comb[:n1], ok, _char_events, d, m, base, run)
-    _fill(comb[n1:], pair, _pair_events, d, m, base, run, u, l_r)
+    # length + position. Every char's sort key is below every pair's: each sorted alone, in turn.
+    got = [
+        _k_groups(ok, m, _char_events, d, m, base, run),
+        _k_groups(pair, m, _pair_events, d, m, base, run, u, l_r),
+    ]
     del run
-    comb.sort()
-    gs = _group_starts_by(comb, m)
-    cnt = np.diff(np.append(gs, len(comb)))
-    dk, first = np.divmod(comb[gs], m)
-    del comb
+    dk, first, cnt = (np.concatenate(x) for x in zip(*got))
     ischar = dk < u
     a, b = np.divmod(np.where(ischar, 0, dk - u), u)
     c_lo = ucp[np.where(ischar, dk, b)].astype(np.uint64)
@@ -287,7 +295,7 @@ def _keys(title: str, body: str, headings) -> tuple:
     tcp, bcp = _cps(title), _cps(body)
     ftitle = _fold_cps(title, tcp)
     tlen = len(ftitle)
-    cp = np.concatenate((ftitle, [0], _fold_cps(body, bcp))).astype(np.uint32)
+    cp = np.concatenate((ftitle.astype(np.uint32), np.zeros(1, np.uint32), _fold_cps(body, bcp).astype(np.uint32)))
     ok = (cp != 32) & (cp != 0)  # no key contains a space or the separator
     got = _entries_dense(cp, ok, tlen) if _DENSE else None
     if got is None:
@@ -380,6 +388,17 @@ def _heading_prefixes(hmask, pos, gs) -> tuple[np.ndarray, np.ndarray, np.ndarra
     return groups, np.add.reduceat(nd, vstart), chars
 
 
+def _copy_segments(dst, dst_starts, src, src_starts, lengths) -> None:
+    """``dst[dst_starts[i]:][:lengths[i]] = src[src_starts[i]:][:lengths[i]]`` for every i, about
+    four million elements at a time (index arrays over a few segments, not over all)."""
+    ends = np.cumsum(lengths)
+    lo, done = 0, 0
+    while lo < len(lengths):
+        hi = max(lo + 1, int(np.searchsorted(ends, done + 4 * _CHUNK, "right")))
+        dst[seg_index(dst_starts[lo:hi], lengths[lo:hi])] = src[seg_index(src_starts[lo:hi], lengths[lo:hi])]
+        done, lo = int(ends[hi - 1]), hi
+
+
 def _p_records(n: int, hmask, uk3, cnt, pos, gs, prank) -> tuple[np.ndarray, np.ndarray]:
     """Trigram positions (offsets in the search text: first offset, then gaps - 1), by section,
     then first offset: (p records, their encoded positions one after the other)."""
@@ -387,9 +406,9 @@ def _p_records(n: int, hmask, uk3, cnt, pos, gs, prank) -> tuple[np.ndarray, np.
     vals[1:] -= pos[:-1]
     vals[1:] -= 1
     vals[gs] = pos[gs]
-    chars, nd = vlq_np(vals)
+    chars, nd = vlq_np(vals, np.uint8)  # (at most 13 chars a value)
     del vals
-    glen = np.add.reduceat(nd, gs) if len(gs) else np.zeros(0, np.int64)
+    glen = np.add.reduceat(nd, gs, dtype=np.int64) if len(gs) else np.zeros(0, np.int64)
     del nd
     o = np.argsort(prank * (n + 1) + pos[gs])  # by section, then first offset
     # Trigrams with positions in heading lines: the indices of those positions go first.
@@ -399,17 +418,10 @@ def _p_records(n: int, hmask, uk3, cnt, pos, gs, prank) -> tuple[np.ndarray, np.
     hflag[hgroups] = True
     hlen[hgroups] = hglen
     tl = (hlen + glen)[o]
-    # The positions, group by group in the new order (one index array over them at a time).
-    gbs = np.cumsum(glen) - glen
-    moved = chars[seg_index(gbs[o], glen[o])]
-    del chars, gbs
-    if len(hgroups):
-        starts = np.cumsum(tl) - tl
-        enc = np.empty(int(tl.sum()), np.uint8)
-        enc[seg_index(starts + hlen[o], glen[o])] = moved
-        del moved
-    else:  # no heading indices: the positions are all of it
-        enc = moved
+    starts = np.cumsum(tl) - tl
+    enc = np.empty(int(tl.sum()), np.uint8)
+    _copy_segments(enc, starts + hlen[o], chars, (np.cumsum(glen) - glen)[o], glen[o])
+    del chars
     if len(hgroups):
         where = np.empty(len(o), np.int64)
         where[o] = np.arange(len(o))

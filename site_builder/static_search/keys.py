@@ -131,17 +131,18 @@ def seg_index(starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
     return np.cumsum(idx, dtype=dtype, out=idx)
 
 
-_VLQ_CHUNK = 1 << 20
+_VLQ_CHUNK = 1 << 18
 
 
-def vlq_np(vals: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """VLQ of each value: (all their chars as ASCII bytes, number of chars of each value); a
-    million values at a time (its temporaries are 8 bytes a value, several at once)."""
+def vlq_np(vals: np.ndarray, nd_dtype=np.int64) -> tuple[np.ndarray, np.ndarray]:
+    """VLQ of each value: (all their chars as ASCII bytes, number of chars of each value, as
+    ``nd_dtype``); a quarter million values at a time (its temporaries are 8 bytes a value, several
+    at once)."""
     if len(vals) > _VLQ_CHUNK:
-        parts = [vlq_np(vals[i : i + _VLQ_CHUNK]) for i in range(0, len(vals), _VLQ_CHUNK)]
+        parts = [vlq_np(vals[i : i + _VLQ_CHUNK], nd_dtype) for i in range(0, len(vals), _VLQ_CHUNK)]
         return np.concatenate([c for c, _ in parts]), np.concatenate([nd for _, nd in parts])
     v = np.asarray(vals).astype(np.uint64, copy=False)
-    nd = np.ones(len(v), np.int64)
+    nd = np.ones(len(v), nd_dtype)
     if not len(v):
         return np.zeros(0, np.uint8), nd
     mx = int(v.max())
