@@ -477,7 +477,7 @@ def _find_reuse(config: SiteConfig, archive: Archive, bodies: _Bodies):
     from .reuse import Doc, find_reuse
 
     docs = [Doc(s.source, s.digest) for s in archive.speeches]
-    return find_reuse(docs, bodies.text, config.reuse_min_chars, config.state_dir / "reuse", bodies.peek)
+    return find_reuse(docs, bodies.text, config.reuse_min_chars, config.state_dir / "reuse", bodies.peek, bodies.folded)
 
 
 def _attach_related(archive: Archive, docs: list, config: SiteConfig, near: list) -> None:

@@ -50,6 +50,13 @@ class Bodies:
         found = self._texts.get((source, digest))
         return found if found is not None else self.cache.text(source, digest)
 
+    def folded(self, sources: list[str]):
+        """For each of ``sources``: its folded text as the Whoosh index's text store holds it from
+        the last build, or None (``whoosh_snapshot.folded_bodies``; the reuse stage checks each)."""
+        from .search.whoosh_snapshot import folded_bodies
+
+        return folded_bodies(self.cache.path.parent / "whoosh", sources)
+
     def headings(self, source: str, digest: str) -> tuple[int, ...]:
         """The numbers of the plain text's lines that are headings (from the cached body HTML)."""
         key = (source, digest)

@@ -15,8 +15,10 @@ import pytest
 from conftest import FIXTURES, speech
 
 from site_builder import duplicates
+from site_builder.cache import BuildCache
 from site_builder.reuse import Doc, chars, cold, find_reuse
-from site_builder.reuse.prints import anchor_keys, anchors, folded_codes, shape
+from site_builder.reuse.prints import anchor_keys, anchors, folded_codes, folded_narrow, shape
+from site_builder.search.whoosh_snapshot import folded_bodies
 
 SEEDS = FIXTURES / "import" / "seeds"
 
@@ -359,6 +361,52 @@ def test_incremental_build_equals_a_clean_one(make_site):
     assert two.run("build", "-q") == 0
     assert one.files() == two.files()
     assert "data-reused" in one.page("speeches/2022/new.html")
+
+
+def test_the_narrow_fold_is_the_fold():
+    """prints.folded_narrow (uint16 table, the reuse stage's fast path) gives folded_codes' code
+    points for every kind of text: Chinese, full-width and 繁体, line breaks, a character outside
+    the BMP, characters folding to two or to none."""
+    rng = random.Random(17)
+    texts = [
+        REPORT[0],
+        "\n".join(REPORT[:3]),
+        "ＡＢＣ，１２３。\n國家發展\n\n",
+        "一句𠀀二句\n三句",
+        "ﬁne ligature ½ 与 zero\u200bwidth",
+        "",
+        "\x00行\n",
+        "".join(chr(rng.randrange(0x20, 0xFFFF)) for _ in range(3000)).replace("\ud800", ""),
+    ]
+    for text in texts:
+        text = "".join(c for c in text if not 0xD800 <= ord(c) < 0xE000)
+        assert folded_narrow(text).tolist() == folded_codes(text).tolist(), text[:20]
+    assert folded_narrow(REPORT[0]).dtype == np.uint16
+
+
+def test_the_whoosh_stores_give_the_folded_texts(site):
+    """whoosh_snapshot.folded_bodies, where the build's reuse stage takes the folded texts of
+    unchanged speeches (no inflating and folding of the build cache's plain text): for each speech
+    the index holds, exactly prints.folded_codes of its plain text, line breaks as 0; None for a
+    speech it does not hold, or holds otherwise than one code unit a character."""
+    _two_sources(site)
+    site.write("2022/wide.md", speech(title="生僻字", date="2022-02-01", body=_body([REPORT[3], "一句𠀀二句"])))
+    site.write(
+        "2022/odd.md", speech(title="连字", date="2022-02-02", body=_body([REPORT[4], "ﬁne ½ 与 zero\u200bwidth"]))
+    )
+    assert site.run("build", "-q") == 0
+    (state,) = (site.root / ".site_builder_cache").iterdir()
+    cache = BuildCache(state, readonly=True)
+    keys = sorted(cache.db.execute("SELECT source, digest FROM parsed"))
+    got = list(folded_bodies(state / "whoosh", [s for s, _d in keys] + ["2030/missing.md"]))
+    assert got[-1] is None
+    for (source, digest), codes in zip(keys, got):
+        if source in ("2022/wide.md", "2022/odd.md"):
+            assert codes is None, source
+        else:
+            assert codes.tolist() == folded_codes(cache.text(source, digest)).tolist(), source
+    cache.close()
+    assert list(folded_bodies(state / "no-index", ["2020/report.md"])) == [None]
 
 
 def test_a_very_long_text_is_hashed_like_a_short_one():

@@ -1,6 +1,8 @@
-"""The folded texts the reuse stage extends passages on, made again from each speech's plain text
-when a step needs them: nothing of them is kept between builds (#15: the build cache ≤ 3× the
-content; the plain text is in the build cache already, and folding it is a numpy table lookup).
+"""The folded texts the reuse stage extends passages on, none of them kept by the stage between
+builds (#15: the build cache ≤ 3× the content): a cold build gathers them as it folds every
+speech; a later build takes an unchanged speech's from the Whoosh index's text store (the same
+code points, read without inflating or folding: ``whoosh_snapshot.folded_bodies``), else folds
+its plain text from the build cache again (a numpy table lookup).
 
 ``Gather`` joins texts into one array, each after a 0 and the last ending in one (uint16 code
 points, or uint32 when a text has a character outside the BMP): in memory, or past
@@ -14,13 +16,13 @@ from __future__ import annotations
 
 import os
 import zlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import BinaryIO
 
 import numpy as np
 
-from .prints import folded_codes
+from .prints import folded_narrow
 
 SCRATCH_MIN = 1 << 25  # characters: more than this are gathered into a mapped scratch file
 _WRITE = 1 << 22  # bytes gathered in memory before they are appended to the scratch file
@@ -33,7 +35,7 @@ class Stale(Exception):
 def _narrow(codes: np.ndarray) -> tuple[np.ndarray, bool]:
     """(codes as uint16, or as uint32 when one is outside the BMP; whether it is wide)."""
     wide = bool(len(codes)) and int(codes.max()) >= 0x10000
-    return codes.astype(np.uint32 if wide else np.uint16), wide
+    return codes.astype(np.uint32 if wide else np.uint16, copy=False), wide
 
 
 def check(codes: np.ndarray) -> tuple[int, int]:
@@ -53,11 +55,14 @@ class Gather:
         self.path: Path | None = None
         self.fh: BinaryIO | None = None
 
-    def add(self, owner: int, codes: np.ndarray) -> tuple[int, int]:
-        """Append a folded text (``prints.folded_codes``); return its ``check``."""
+    def add(self, owner: int, codes: np.ndarray, known: tuple[int, int] | None = None) -> tuple[int, int] | None:
+        """Append a folded text (``prints.folded_codes``) and return its ``check``; with ``known``,
+        only if that is its check (else None, nothing appended)."""
         narrow, wide = _narrow(codes)
         n = len(codes)
         crc = zlib.crc32(narrow.data)
+        if known is not None and (n, crc) != tuple(known):
+            return None
         self.where[owner] = (self.size, n)
         self.size += n + 1
         if wide:
@@ -134,23 +139,37 @@ class Folded:
     def record(self, owner: int, codes: np.ndarray) -> None:
         self.known[owner] = check(codes)
 
-    def recorded(self, owner: int, known: tuple[int, int]) -> None:
+    def recorded(self, owner: int, known: tuple[int, int] | None) -> None:
+        assert known is not None
         self.known[owner] = known
 
     def drop(self, owner: int) -> None:
         self.known.pop(owner, None)
 
-    def texts(self, owners: list[int], plain: Callable[[int], str]) -> tuple[np.ndarray, dict[int, tuple[int, int]]]:
+    def texts(
+        self, owners: list[int], plain: Callable[[int], str], quick: Iterable[np.ndarray | None] | None = None
+    ) -> tuple[np.ndarray, dict[int, tuple[int, int]]]:
         """The folded texts of ``owners`` in one array, each after a 0 and the last ending in one,
-        and where each is: owner → (start, length). ``plain(owner)`` gives a speech's plain text."""
+        and where each is: owner → (start, length). ``quick`` gives each owner's folded text, or
+        None, in order (the Whoosh index's copy); one that is not as recorded, or None, is made
+        from ``plain(owner)``, its plain text."""
         gather = Gather(self.folder)
+        ahead = iter(quick) if quick is not None else None
         try:
             for o in owners:
-                if gather.add(o, folded_codes(plain(o))) != self.known.get(o):
+                known = self.known.get(o)
+                if known is None:
+                    raise Stale(o)
+                codes = next(ahead, None) if ahead is not None else None
+                taken = codes is not None and gather.add(o, codes, known) is not None
+                if not taken and gather.add(o, folded_narrow(plain(o)), known) is None:
                     raise Stale(o)
             return gather.finish()
         finally:
             gather.close()
+            close = getattr(ahead, "close", None)
+            if close is not None:
+                close()
 
     def remove_others(self) -> None:
         """Delete the texts' files of earlier versions of this stage and any scratch file a

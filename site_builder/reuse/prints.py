@@ -61,6 +61,31 @@ def folded_codes(text: str) -> np.ndarray:
     return lut[raw]
 
 
+_SENTINEL = 0xD800  # (a surrogate: never what a character folds to) the text goes through folded_codes
+
+
+@lru_cache(maxsize=1)
+def _table16() -> np.ndarray:
+    """``folded_codes``' table in uint16 with a line break → 0, and ``_SENTINEL`` for surrogates
+    and for what folds to other than one character of the BMP."""
+    lut, odd = _tables()
+    out = lut.astype(np.uint16)
+    out[(lut >= 0x10000) | odd] = _SENTINEL
+    out[0xD800:0xE000] = _SENTINEL
+    out[ord("\n")] = 0
+    return out
+
+
+def folded_narrow(text: str) -> np.ndarray:
+    """``folded_codes(text)``, as uint16 when the text is in the BMP and folds one to one (the usual
+    text: one lookup in a 128 KB table, about twice as fast), else as ``folded_codes`` gives it."""
+    raw = np.frombuffer(text.encode("utf-16-le", "surrogatepass"), dtype=np.uint16)
+    out = _table16()[raw]
+    if raw.size and bool((out == _SENTINEL).any()):
+        return folded_codes(text)
+    return out
+
+
 def distinct(values: np.ndarray) -> np.ndarray:
     """Sorted distinct values (np.unique, without its hashing path, which is slow on small arrays)."""
     values = np.sort(values)

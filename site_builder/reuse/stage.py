@@ -12,7 +12,7 @@ from __future__ import annotations
 import pickle
 import time
 import zlib
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import NamedTuple
@@ -26,7 +26,7 @@ from .chars import Folded, Gather, Stale
 from .cold import Spill, chunks, random_access, release, slice_rows
 from .find import MAX_PLACES, Table, extend, near_pairs
 from .layers import Layers
-from .prints import LINE, distinct, folded_codes, one_to_one, shape, speech_print
+from .prints import LINE, distinct, folded_narrow, one_to_one, shape, speech_print
 
 STATE_VERSION = 5  # 5: no texts' store (folded again from the plain texts), sentences without positions, deflated
 _LEADING = np.array([ord(c) for c in "。!?;,、:"], dtype=np.uint32)  # (folded: ！？；，： fold to !?;,:)
@@ -102,10 +102,13 @@ def find_reuse(
     min_chars: int,
     state_dir: Path | None = None,
     read_other: Callable[[str, str], str] | None = None,
+    folded_other: Callable[[list[str]], Iterable[np.ndarray | None]] | None = None,
 ) -> Reuse:
     """Near-duplicate pairs and passages of at least ``min_chars`` folded characters found in
     more than one of ``docs`` (``read(source, digest)`` gives a speech's plain text; ``read_other``,
-    if given, the same, for the texts read again to extend passages: the build's keeps nothing)."""
+    if given, the same, for the texts read again to extend passages: the build's keeps nothing;
+    ``folded_other(sources)``, if given, those texts folded, or None, from elsewhere: the build's
+    reads the Whoosh index's text stores; each is checked)."""
     started = time.perf_counter()
     k, w = shape(min_chars)
     params = (STATE_VERSION, min_chars, k, w, MAX_PLACES, fold_version(), TEXT_VERSION)
@@ -116,6 +119,7 @@ def find_reuse(
         old, st = {}, _State({}, docs, state_dir)
     result = Reuse()
     if len(st.dirty) or not old:
+        st.quick = folded_other
         try:
             st.update(read, read_other or read, k, w, min_chars)
         except Stale:  # a plain text made otherwise under the same digest: start afresh
@@ -160,6 +164,7 @@ class _State:
         self.near: dict[tuple[int, int], float] = old.get("near", {})
         self.found: dict[int, Found] = old.get("found", {})
         self.docs = {i: Doc(s, d) for s, (i, d) in self.ids.items()}
+        self.quick: Callable[[list[str]], Iterable[np.ndarray | None]] | None = None  # (find_reuse's folded_other)
 
     def dump(self, params: tuple) -> dict:
         keep = ("ids", "next_id", "sizes", "near", "found")
@@ -193,7 +198,7 @@ class _State:
         for i in self.removed:
             self.folded.drop(i)
         for i, doc in self.changed:
-            codes = folded_codes(read(doc.source, doc.digest))
+            codes = folded_narrow(read(doc.source, doc.digest))
             prints[i] = speech_print(codes, k, w)
             self.folded.record(i, codes)
         affected = None if cold else self.anchors.keys_of(self.dirty)
@@ -233,7 +238,7 @@ class _State:
         gather = Gather(folder)
         try:
             for i, doc in self.changed:
-                codes = folded_codes(read(doc.source, doc.digest))
+                codes = folded_narrow(read(doc.source, doc.digest))
                 p = speech_print(codes, k, w)
                 self.folded.recorded(i, gather.add(i, codes))
                 anchors.add(i, p.keys, p.positions)
@@ -274,7 +279,9 @@ class _State:
         owner, pos = table.owner[rows], table.pos[rows].astype(np.int64)
         owners = distinct(owner)
         if texts is None:
-            chars, offsets = self.folded.texts(owners.tolist(), lambda o: read(*self._doc(o)))
+            listed = owners.tolist()
+            quick = self.quick([self.docs[o].source for o in listed]) if self.quick is not None else None
+            chars, offsets = self.folded.texts(listed, lambda o: read(*self._doc(o)), quick)
             first = np.array([offsets[o][0] for o in owners.tolist()], dtype=np.int64)
         else:  # every text, with where each starts by owner
             chars, offsets, first = texts[0], texts[1], texts[2][owners]
