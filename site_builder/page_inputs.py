@@ -13,13 +13,14 @@ every page of a template shares:
   other speeches, the passage (text, places) and the first speeches it is found in;
 * a speech's Markdown source (data/…md): the speech;
 * page n of a term's listing: the term (kind, name, slug, URL, number of speeches), n, its speeches;
-* page n of every speech (all/): the number of speeches, n, its speeches.
+* page n of every speech (all/): the number of speeches, n, its speeches;
+* the compare page's list of speeches (docs.js): every speech.
 
 A speech stands in them as (source, digest of the file, URL, the URLs of its terms): everything
 else a view reads of it (metadata, table of contents, word count, reading time) is parsed from the
-file's bytes with the parse settings and the code version, which are in the scope. Every other page (home, statistics,
-feed, indexes of terms, sitemap, compare, search, 404) is cheap and made every build (``Page``,
-not ``Planned``).
+file's bytes with the parse settings and the code version, which are in the scope. Every other
+page (home, statistics, feed, indexes of terms, sitemap, the compare page, search, 404) is cheap
+and made every build (``Page``, not ``Planned``).
 """
 
 from __future__ import annotations
@@ -115,7 +116,9 @@ def _plan(views: Views) -> list[Page]:
         views.simple("search", "search.html"),
         views.simple("not_found", "404.html"),
     ]
-    pages += views.compare_pages()
+    compare, docs = views.compare_pages()  # docs: every speech's title, URL, date, meeting type, in date order
+    inputs = _hash(",".join(sorted(tok.values())))  # (their order follows from the speeches)
+    pages += [compare, Planned(docs.path, docs.template, {}, inputs=inputs, make=lambda: views.compare_pages()[1])]
     html_paths = sorted(p.path for p in pages if p.path.endswith(".html") and p.template != "404.html")
     pages.append(views.sitemap(html_paths))
     return pages
