@@ -52,8 +52,8 @@ class Bodies:
 
     def folded(self, sources: list[str]):
         """For each of ``sources``: its folded text as the Whoosh index's text store holds it from
-        the last build, or None (``whoosh_snapshot.folded_bodies``; the reuse stage checks each)."""
-        from .search.whoosh_snapshot import folded_bodies
+        the last build, or None (``whoosh_summary.folded_bodies``; the reuse stage checks each)."""
+        from .search.whoosh_summary import folded_bodies
 
         return folded_bodies(self.cache.path.parent / "whoosh", sources)
 

@@ -18,7 +18,7 @@ from site_builder import duplicates
 from site_builder.cache import BuildCache
 from site_builder.reuse import Doc, chars, cold, find_reuse
 from site_builder.reuse.prints import anchor_keys, anchors, folded_codes, folded_narrow, shape
-from site_builder.search.whoosh_snapshot import folded_bodies
+from site_builder.search.whoosh_summary import folded_bodies
 
 SEEDS = FIXTURES / "import" / "seeds"
 
@@ -385,7 +385,7 @@ def test_the_narrow_fold_is_the_fold():
 
 
 def test_the_whoosh_stores_give_the_folded_texts(site):
-    """whoosh_snapshot.folded_bodies, where the build's reuse stage takes the folded texts of
+    """whoosh_summary.folded_bodies, where the build's reuse stage takes the folded texts of
     unchanged speeches (no inflating and folding of the build cache's plain text): for each speech
     the index holds, exactly prints.folded_codes of its plain text, line breaks as 0; None for a
     speech it does not hold, or holds otherwise than one code unit a character."""

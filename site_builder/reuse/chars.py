@@ -1,7 +1,7 @@
 """The folded texts the reuse stage extends passages on, none of them kept by the stage between
 builds (#15: the build cache ≤ 3× the content): a cold build gathers them as it folds every
 speech; a later build takes an unchanged speech's from the Whoosh index's text store (the same
-code points, read without inflating or folding: ``whoosh_snapshot.folded_bodies``), else folds
+code points, read without inflating or folding: ``whoosh_summary.folded_bodies``), else folds
 its plain text from the build cache again (a numpy table lookup).
 
 ``Gather`` joins texts into one array, each after a 0 and the last ending in one (uint16 code

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import mmap
-import os
 import pickle
 import struct
 import threading
@@ -128,78 +127,6 @@ class _Store:
         except (BufferError, ValueError):
             pass
         self._f.close()
-
-
-def folded_bodies(index_dir: Path, sources: Sequence[str]):
-    """For each of ``sources`` (a generator): its body's folded text in the index's current
-    generation as code points (uint16), each line break as 0 — ``reuse.prints.folded_codes`` of its
-    plain text, read from the text store instead of inflating and folding the build cache's copy —
-    or None when the index does not hold it so (not in it, a character outside the BMP or folding to
-    other than one). Nothing is compared with the build cache here: the reuse stage checks each
-    text it takes (length and CRC-32). The stores are read, not mapped (no pages of them stay in
-    the build's memory), and closed when the generator ends."""
-    import numpy as np
-
-    fds: list[int] = []
-    where: dict[str, tuple[int, int, int, int]] = {}  # source → (fd, body start, body end, patches end)
-    try:
-        try:
-            where = _where_bodies(index_dir, fds)
-        except Exception:  # no index yet, another version, a generation replaced meanwhile: none known
-            where = {}
-        for source in sources:
-            hit = where.get(source)
-            yield None if hit is None else _folded_body(np, *hit)
-    finally:
-        for fd in fds:
-            os.close(fd)
-
-
-def _where_bodies(index_dir: Path, fds: list[int]) -> dict[str, tuple[int, int, int, int]]:
-    """source → (fd of its text store, where its folded body starts, ends, and its patches end),
-    from the current generation's summary (the stores opened are appended to ``fds``)."""
-    storage = FileStorage(str(index_dir), readonly=True)
-    toc = windex.TOC.read(storage, INDEXNAME)
-    data = summary.load(summary.summary_path(index_dir, toc.generation), summary.key_of(index_dir, toc))
-    if data is None:
-        return {}
-    where = {}
-    try:
-        base = 0
-        for k, seg in enumerate(toc.segments):
-            n, raw = data["stores"][k]
-            offsets = array("Q")
-            offsets.frombytes(raw)
-            fds.append(os.open(index_dir / _store_name(seg.segment_id()), os.O_RDONLY))
-            for i in range(n):
-                source = data["sources"][base + i]
-                if source:  # (deleted: "")
-                    where[source] = (fds[-1], data["bstart"][base + i], offsets[3 * i + 1], offsets[3 * i + 2])
-            base += n
-    finally:
-        mm = data.get("mmap")
-        if mm is not None:
-            mm.close()
-    return where
-
-
-def _folded_body(np, fd: int, start: int, end: int, patches_end: int):
-    """``folded_bodies``' text of the body stored at ``start:end`` of a store (patches up to ``patches_end``)."""
-    raw = os.pread(fd, patches_end - start, start)
-    if len(raw) != patches_end - start:
-        return None
-    codes = np.frombuffer(raw, dtype=np.uint16, count=(end - start) // 2).copy()
-    if codes.size and bool(((codes >= 0xD800) & (codes < 0xE000)).any()):
-        return None
-    patches = zlib.decompress(raw[end - start :])
-    n, one_to_one = struct.unpack_from("<IB", patches)
-    if n:
-        chars = np.frombuffer(patches, dtype=np.uint16, offset=5 + 4 * n)  # one UTF-16 unit each, if in the BMP
-        if not one_to_one or len(chars) != n:
-            return None
-        at = np.cumsum(np.frombuffer(patches, dtype=np.uint32, count=n, offset=5), dtype=np.int64)
-        codes[at[chars == 10]] = 0  # a line break, folded to a space, is 0 there
-    return codes
 
 
 # --------------------------------------------------------------------------------------

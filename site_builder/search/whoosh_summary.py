@@ -26,6 +26,7 @@ from __future__ import annotations
 import gc
 import marshal
 import mmap
+import os
 import struct
 import sys
 import zlib
@@ -185,7 +186,7 @@ def load(path: Path, key: tuple) -> dict | None:
     return data
 
 
-def _parse(mm: mmap.mmap, key: tuple) -> dict | None:
+def _parse(mm: mmap.mmap, key: tuple | None) -> dict | None:
     start = len(_MAGIC) + _HEAD.size
     if len(mm) < start or mm[: len(_MAGIC)] != _MAGIC:
         return None
@@ -199,7 +200,11 @@ def _parse(mm: mmap.mmap, key: tuple) -> dict | None:
     finally:
         if enabled:
             gc.enable()
-    if stored_key != key:
+    if key is None:  # any generation's, computed by this version (folded_bodies)
+        if tuple(stored_key[:4]) != (SUMMARY_VERSION, FORMAT_VERSION, sys.version_info[:2], marshal.version):
+            return None
+        data["key"] = stored_key
+    elif stored_key != key:
         return None
     hoffs, moffs = array("Q"), array("Q")
     hoffs.frombytes(data.pop("heads_offsets"))
@@ -274,3 +279,87 @@ class MetaRecords(Sequence):
         m = marshal.loads(self._buf[a:b]) + (self._heads[d],) if b > a else None
         self._decoded[d] = m
         return m
+
+
+# -- the folded bodies, for the build's reuse stage ------------------------------------
+
+
+def folded_bodies(index_dir: Path, sources: Sequence[str]):
+    """For each of ``sources`` (a generator): its body's folded text in the index's newest summarised
+    generation as code points (uint16), each line break as 0 — ``reuse.prints.folded_codes`` of its
+    plain text, read from the text store instead of inflating and folding the build cache's copy —
+    or None when the index does not hold it so (not in it, a character outside the BMP or folding to
+    other than one). Nothing is compared with the build cache here: the reuse stage checks each
+    text it takes (length and CRC-32). The stores are read, not mapped (no pages of them stay in
+    the build's memory), and closed when the generator ends."""
+    import numpy as np
+
+    fds: list[int] = []
+    where: dict[str, tuple[int, int, int, int]] = {}  # source → (fd, body start, body end, patches end)
+    try:
+        try:
+            where = _where_bodies(index_dir, fds)
+        except (*_ERRORS, MemoryError):  # no index yet, another version, a generation replaced meanwhile
+            where = {}
+        for source in sources:
+            hit = where.get(source)
+            yield None if hit is None else _folded_body(np, *hit)
+    finally:
+        for fd in fds:
+            os.close(fd)
+
+
+def _where_bodies(index_dir: Path, fds: list[int]) -> dict[str, tuple[int, int, int, int]]:
+    """source → (fd of its text store, where its folded body starts, ends, and its patches end),
+    from the newest generation's summary, taken as it is if its stores are there at the sizes it
+    names (no Whoosh import: the reuse stage of a build reads this while the index's update runs
+    in a child; the stores opened are appended to ``fds``)."""
+    names = [(p.stem.rpartition("_")[2], p) for p in index_dir.glob("gt_summary_*.marshal")]
+    found = [(int(g), p) for g, p in names if g.isdigit()]
+    if not found:
+        return {}
+    with open(max(found)[1], "rb") as f:
+        mm = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
+    try:
+        data = _parse(mm, None)
+        if data is None:
+            return {}
+        where = {}
+        base = 0
+        for (segid, _docs, _deleted, size), (n, raw) in zip(data["key"][6], data["stores"], strict=True):
+            offsets = array("Q")
+            offsets.frombytes(raw)
+            fds.append(os.open(index_dir / _store_name(segid), os.O_RDONLY))
+            if os.fstat(fds[-1]).st_size != size:
+                return {}
+            for i in range(n):
+                source = data["sources"][base + i]
+                if source:  # (deleted: "")
+                    where[source] = (fds[-1], data["bstart"][base + i], offsets[3 * i + 1], offsets[3 * i + 2])
+            base += n
+        return where
+    finally:
+        data = None
+        try:
+            mm.close()
+        except BufferError:
+            pass
+
+
+def _folded_body(np, fd: int, start: int, end: int, patches_end: int):
+    """``folded_bodies``' text of the body stored at ``start:end`` of a store (patches up to ``patches_end``)."""
+    raw = os.pread(fd, patches_end - start, start)
+    if len(raw) != patches_end - start:
+        return None
+    codes = np.frombuffer(raw, dtype=np.uint16, count=(end - start) // 2).copy()
+    if codes.size and bool(((codes >= 0xD800) & (codes < 0xE000)).any()):
+        return None
+    patches = zlib.decompress(raw[end - start :])
+    n, one_to_one = struct.unpack_from("<IB", patches)
+    if n:
+        chars = np.frombuffer(patches, dtype=np.uint16, offset=5 + 4 * n)  # one UTF-16 unit each, if in the BMP
+        if not one_to_one or len(chars) != n:
+            return None
+        at = np.cumsum(np.frombuffer(patches, dtype=np.uint32, count=n, offset=5), dtype=np.int64)
+        codes[at[chars == 10]] = 0  # a line break, folded to a space, is 0 there
+    return codes
