@@ -16,7 +16,7 @@ import pytest
 from test_static_search import _tree, make_docs
 
 from site_builder.search import analysis
-from site_builder.static_search import IndexDoc, StaticIndex, analyser, files, index, keys, wire
+from site_builder.static_search import IndexDoc, StaticIndex, analyser, assembly, files, index, keys, wire
 
 
 def _edit(d: IndexDoc, **changes) -> IndexDoc:
@@ -293,9 +293,9 @@ def test_doc_entries_of_odd_texts(tmp_path, monkeypatch, dense):
     headed = [_edit(d, headings=(0, 2)) for d in make_docs() if d.body.count("\n") >= 2][:3]
     assert headed
     for d in _odd_docs() + make_docs()[:5] + headed:
-        meta, data = analyser.analyse(d)
-        path = tmp_path / "doc.bin"
-        path.write_bytes(data)
+        meta, _, arrays = analyser.analyse(d)
+        path = tmp_path / "doc.arr"
+        path.write_bytes(b"".join(np.ascontiguousarray(a).tobytes() for a in arrays))
         k, p = analyser.doc_entries(str(path), meta["offsets"])
         assert (k, p) == _reference_entries(d), d.title
         assert meta["tlen"] == len(analysis.fold(d.title))
@@ -308,11 +308,28 @@ def _key_int(key: str) -> int:
     return c[0] if len(c) == 1 else ((c[0] + 1) << 21 | c[1]) if len(c) == 2 else (c[0] << 42 | c[1] << 21 | c[2])
 
 
-def test_vlq_vectorised():
+@pytest.mark.parametrize("chunk", [1 << 18, 3])
+def test_vlq_vectorised(monkeypatch, chunk):
+    monkeypatch.setattr(keys, "_VLQ_CHUNK", chunk)  # a few values at a time, too
     vals = [0, 1, 31, 32, 1023, 1024, 32767, 32768, 10**6, 2**31, 2**40]
     chars, n = keys.vlq_np(np.array(vals, np.uint64))
     assert chars.tobytes().decode("ascii") == "".join(wire.vlq(v) for v in vals)
     assert n.tolist() == [len(wire.vlq(v)) for v in vals]
+    chars8, n8 = keys.vlq_np(np.array(vals, np.uint64), np.uint8)
+    assert chars8.tobytes() == chars.tobytes() and n8.dtype == np.uint8 and n8.tolist() == n.tolist()
+
+
+def test_small_pieces_write_the_same_index(tmp_path, monkeypatch):
+    """A big speech's arrays are handled a window, a chunk, a few segments at a time (#15, memory):
+    pieces of a few elements give the same files as the default pieces."""
+    docs = make_docs()[:12] + _odd_docs()
+    StaticIndex(tmp_path / "s1", tmp_path / "one", jobs=1).update(docs)
+    monkeypatch.setattr(analyser, "_CHUNK", 5)
+    monkeypatch.setattr(keys, "_VLQ_CHUNK", 7)
+    monkeypatch.setattr(keys, "COPY_CHUNK", 11)
+    monkeypatch.setattr(assembly, "STRING_CHUNK", 13)
+    StaticIndex(tmp_path / "s2", tmp_path / "two", jobs=1).update(docs)
+    assert files.read_index(tmp_path / "two" / "search") == files.read_index(tmp_path / "one" / "search")
 
 
 def test_odd_texts_incremental_equals_clean(tmp_path, small_postings):

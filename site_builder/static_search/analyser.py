@@ -21,9 +21,9 @@ from pathlib import Path
 
 import numpy as np
 
-from ..fileio import write_atomic
+from ..fileio import atomic_open, write_atomic
 from ..search import analysis
-from .keys import SEC_RANK, SECTIONS, group_starts, key_strs, khash_np, seg_index, vlq_np
+from .keys import SEC_RANK, SECTIONS, copy_segments, group_starts, key_strs, khash_np, seg_index, vlq_np
 from .wire import json_text
 
 # ``analyse``'s bytes: 4-byte header length, deflated marshal (meta, text payload) (the header file), then
@@ -291,7 +291,7 @@ _DENSE = True  # tests switch it off to check both ways agree
 
 def _keys(title: str, body: str, headings) -> tuple:
     """The keys part of the analysis: (title and body code points, heading mask, folded title length,
-    folded text length, (k, p) sizes, offsets with a header of 0 bytes, the three arrays' bytes)."""
+    folded text length, (k, p) sizes, offsets with a header of 0 bytes, the three arrays)."""
     tcp, bcp = _cps(title), _cps(body)
     ftitle = _fold_cps(title, tcp)
     tlen = len(ftitle)
@@ -311,12 +311,12 @@ def _keys(title: str, body: str, headings) -> tuple:
     eb = np.concatenate(([0], np.cumsum(prec["len"], dtype=np.int64)))[pb]
     sizes = (len(krec), len(enc) + 2 * len(prec))
     offsets = np.concatenate(([0, len(krec), len(prec), len(enc)], kb, pb, eb)).astype("<i8")
-    return tcp, bcp, hmask, tlen, len(cp), sizes, offsets, b"".join((krec.tobytes(), prec.tobytes(), enc.tobytes()))
+    return tcp, bcp, hmask, tlen, len(cp), sizes, offsets, (krec, prec, enc)
 
 
-def analyse(doc) -> tuple[dict, bytes]:
-    """Everything the index needs from one document: (meta, cache file bytes: the header, then the
-    arrays; ``meta["offsets"]`` locates them)."""
+def analyse(doc) -> tuple[dict, bytes, tuple]:
+    """Everything the index needs from one document: (meta, the header file's bytes, the arrays of
+    the arrays file: k records, p records, encoded positions; ``meta["offsets"]`` locates them)."""
     tcp, bcp, hmask, tlen, n, (ksize, psize), offsets, arrays = _keys(
         doc.title, doc.body, getattr(doc, "headings", None)
     )
@@ -334,10 +334,8 @@ def analyse(doc) -> tuple[dict, bytes]:
     }
     payload = _text_payload(doc, tcp, bcp, hmask)
     header = zlib.compress(marshal.dumps((meta, payload)), 6)  # 12 → 9 kB a speech: its text is base64
-    head = len(header).to_bytes(4, "little") + header
-    offsets[0] = len(head)
     meta["offsets"] = offsets.tobytes()
-    return meta, head + arrays
+    return meta, len(header).to_bytes(4, "little") + header, arrays
 
 
 def _k_records(cp, ok, tlen: int, hmask, uk, kcnt, first, krank) -> np.ndarray:
@@ -388,17 +386,6 @@ def _heading_prefixes(hmask, pos, gs) -> tuple[np.ndarray, np.ndarray, np.ndarra
     return groups, np.add.reduceat(nd, vstart), chars
 
 
-def _copy_segments(dst, dst_starts, src, src_starts, lengths) -> None:
-    """``dst[dst_starts[i]:][:lengths[i]] = src[src_starts[i]:][:lengths[i]]`` for every i, about
-    four million elements at a time (index arrays over a few segments, not over all)."""
-    ends = np.cumsum(lengths)
-    lo, done = 0, 0
-    while lo < len(lengths):
-        hi = max(lo + 1, int(np.searchsorted(ends, done + 4 * _CHUNK, "right")))
-        dst[seg_index(dst_starts[lo:hi], lengths[lo:hi])] = src[seg_index(src_starts[lo:hi], lengths[lo:hi])]
-        done, lo = int(ends[hi - 1]), hi
-
-
 def _p_records(n: int, hmask, uk3, cnt, pos, gs, prank) -> tuple[np.ndarray, np.ndarray]:
     """Trigram positions (offsets in the search text: first offset, then gaps - 1), by section,
     then first offset: (p records, their encoded positions one after the other)."""
@@ -420,7 +407,7 @@ def _p_records(n: int, hmask, uk3, cnt, pos, gs, prank) -> tuple[np.ndarray, np.
     tl = (hlen + glen)[o]
     starts = np.cumsum(tl) - tl
     enc = np.empty(int(tl.sum()), np.uint8)
-    _copy_segments(enc, starts + hlen[o], chars, (np.cumsum(glen) - glen)[o], glen[o])
+    copy_segments(enc, starts + hlen[o], chars, (np.cumsum(glen) - glen)[o], glen[o])
     del chars
     if len(hgroups):
         where = np.empty(len(o), np.int64)
@@ -472,20 +459,21 @@ def arrays_path(path: str) -> str:
     return path[:-4] + ".arr"
 
 
-def _store(path: str, meta: dict, data: bytes, header: bool = True) -> None:
-    offs = np.frombuffer(meta["offsets"], "<i8").copy()
-    head, offs[0] = int(offs[0]), 0
-    write_atomic(Path(arrays_path(path)), data[head:])
-    if header:
-        write_atomic(Path(path), data[:head])
-    meta["offsets"] = offs.tobytes()
+def _store(path: str, arrays: tuple, head: bytes | None = None) -> None:
+    """Write a doc's arrays file (each array as it is in memory: no copy of them all at once) and,
+    when given, its header file."""
+    with atomic_open(Path(arrays_path(path)), "wb") as fh:
+        for a in arrays:
+            fh.write(np.ascontiguousarray(a).view(np.uint8).data)
+    if head is not None:
+        write_atomic(Path(path), head)
 
 
 def analyse_to(args) -> dict:
     """Pool worker: analyse one doc and write its header and arrays files; return its meta."""
     doc, path = args
-    meta, data = analyse(doc)
-    _store(path, meta, data)
+    meta, head, arrays = analyse(doc)
+    _store(path, arrays, head)
     return meta
 
 
@@ -515,9 +503,8 @@ def reanalyse_to(path: str) -> bytes:
     """Pool worker: the arrays file of a doc from its header file again; returns its offsets."""
     title, body, headings = stored_text(Path(path))
     offsets, arrays = _keys(title, body, headings)[-2:]
-    meta = {"offsets": offsets.tobytes()}
-    _store(path, meta, arrays, header=False)
-    return meta["offsets"]
+    _store(path, arrays)
+    return offsets.tobytes()
 
 
 # -- writing --------------------------------------------------------------------------------

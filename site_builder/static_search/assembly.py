@@ -23,7 +23,7 @@ from ..search import analysis
 from . import wire
 from .analyser import KREC, PREC
 from .files import peak_rss_mb, put
-from .keys import SECTIONS, group_bounds, key_cps, key_strs, khash_np, seg_index, shard_run, vlq_np
+from .keys import SECTIONS, copy_segments, group_bounds, key_cps, key_strs, khash_np, seg_index, shard_run, vlq_np
 from .wire import PREFIXES, bucket_count, bucket_text, cached_vlq, js_file, json_text, x_file
 
 
@@ -81,41 +81,57 @@ def _postings(kind: str, keys, docs, vals, plen=None, penc=None, hflags=None):
         extra = kind_ >= 2
         hc, ln = _vlq_columns(len(c), [(None, (gap << 2) | kind_), (extra, np.where(h, c - 1, c - 3)[extra])])
         pl = plen[perm].astype(np.int64)
-        # Each entry: its header chars (in hc), then its encoded positions (in penc): one gather.
-        seg = np.empty((len(c), 2), np.int64)
-        seg[:, 0] = np.cumsum(ln) - ln
-        seg[:, 1] = (np.cumsum(plen, dtype=np.int64) - plen)[perm] + len(hc)
-        out = np.concatenate((hc, penc))[seg_index(seg.reshape(-1), np.stack((ln, pl), 1).reshape(-1))]
+        # Each entry: its header chars (in hc), then its encoded positions (in penc), copied a few
+        # million at a time (a big speech's positions: no index array over all of them).
+        at = np.cumsum(ln + pl) - (ln + pl)
+        out = np.empty(int(ln.sum() + pl.sum()), np.uint8)
+        copy_segments(out, at, hc, np.cumsum(ln) - ln, ln)
+        copy_segments(out, at + ln, penc, (np.cumsum(plen, dtype=np.int64) - plen)[perm], pl)
         ln = ln + pl
     starts = np.concatenate(([0], np.cumsum(ln)))
     return sk[gs], g, out, starts, d, perm[gs]
 
 
+STRING_CHUNK = 1 << 22  # bucket strings are built this many chars at a time (4 bytes each)
+
+
 def _bucket_strings(ukeys, buf, bs, be, long_, dfs, order, bounds, sep: int = 1) -> list[str]:
     """Each bucket's string: its keys (``order``, cut at ``bounds``) as ``key posting`` (a long
-    posting: ``key -df``; ``sep`` 0: no space after the key), joined by spaces; built as one array
-    of code points, decoded once."""
+    posting: ``key -df``; ``sep`` 0: no space after the key), joined by spaces; built as arrays of
+    code points a few million at a time (buckets after buckets), each decoded once."""
     cps, ncp = key_cps(ukeys)
     cstart = np.cumsum(ncp) - ncp
     flat = cps[np.arange(3) < ncp[:, None]]
     lidx = np.flatnonzero(long_)
-    aux = "".join(f"-{d}" for d in dfs[lidx].tolist()).encode("ascii")
+    aux = np.frombuffer("".join(f"-{d}" for d in dfs[lidx].tolist()).encode("ascii"), np.uint8)
     alen = np.array([len(str(d)) + 1 for d in dfs[lidx].tolist()], np.int64)
-    vstart, vlen = bs + len(flat), be - bs
-    vstart[lidx] = len(flat) + len(buf) + np.cumsum(alen) - alen
+    vlen = be - bs
     vlen[lidx] = alen
-    src = np.concatenate((flat, buf, np.frombuffer(aux, np.uint8), [32])).astype("<u4")
-    space = len(src) - 1
-    n = len(order)
-    seg = np.empty((n, 4, 2), np.int64)  # per key: the key, a space, its posting, a space
-    seg[:, 0, 0], seg[:, 0, 1] = cstart[order], ncp[order]
-    seg[:, 1, 0], seg[:, 1, 1] = space, sep
-    seg[:, 2, 0], seg[:, 2, 1] = vstart[order], vlen[order]
-    seg[:, 3, 0], seg[:, 3, 1] = space, 1
-    chars = src[seg_index(seg[:, :, 0].reshape(-1), seg[:, :, 1].reshape(-1))]
-    big = chars.tobytes().decode("utf-32-le", "surrogatepass")
-    ends = np.concatenate(([0], np.cumsum(seg[:, :, 1].sum(1)))).tolist()
-    return [big[ends[lo] : ends[hi] - 1] if hi > lo else "" for lo, hi in pairwise(bounds)]
+    astart = np.zeros(len(ukeys), np.int64)
+    astart[lidx] = np.cumsum(alen) - alen
+    klen, plen, o = ncp[order], vlen[order], order
+    elen = klen + sep + plen + 1  # per key: the key, a space (or none), its posting, a space
+    ends = np.concatenate(([0], np.cumsum(elen)))
+    out: list[str] = []
+    b = 0
+    while b < len(bounds) - 1:
+        lo = bounds[b]
+        e = b + 1  # buckets [b, e): about four million chars, at least one bucket
+        while e < len(bounds) - 1 and ends[bounds[e + 1]] - ends[lo] <= STRING_CHUNK:
+            e += 1
+        hi = bounds[e]
+        base = ends[lo]
+        dst = np.full(int(ends[hi] - base), 32, "<u4")
+        at, oo, short = ends[lo:hi] - base, o[lo:hi], ~long_[o[lo:hi]]
+        copy_segments(dst, at, flat, cstart[oo], klen[lo:hi])
+        at = at + klen[lo:hi] + sep
+        copy_segments(dst, at[short], buf, bs[oo[short]], plen[lo:hi][short])
+        copy_segments(dst, at[~short], aux, astart[oo[~short]], plen[lo:hi][~short])
+        text = dst.tobytes().decode("utf-32-le", "surrogatepass")
+        for x, y in pairwise(bounds[b : e + 1]):
+            out.append(text[ends[x] - base : ends[y] - base - 1] if y > x else "")
+        b = e
+    return out
 
 
 def read_run(docs, a: int, b: int):

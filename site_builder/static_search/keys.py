@@ -131,6 +131,21 @@ def seg_index(starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
     return np.cumsum(idx, dtype=dtype, out=idx)
 
 
+COPY_CHUNK = 1 << 22
+
+
+def copy_segments(dst, dst_starts, src, src_starts, lengths) -> None:
+    """``dst[dst_starts[i]:][:lengths[i]] = src[src_starts[i]:][:lengths[i]]`` for every i, about
+    four million elements at a time (index arrays over a few segments, not over all)."""
+    lengths = np.asarray(lengths, np.int64)
+    ends = np.cumsum(lengths)
+    lo, done = 0, 0
+    while lo < len(lengths):
+        hi = max(lo + 1, int(np.searchsorted(ends, done + COPY_CHUNK, "right")))
+        dst[seg_index(dst_starts[lo:hi], lengths[lo:hi])] = src[seg_index(src_starts[lo:hi], lengths[lo:hi])]
+        done, lo = int(ends[hi - 1]), hi
+
+
 _VLQ_CHUNK = 1 << 18
 
 
