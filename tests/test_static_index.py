@@ -16,7 +16,7 @@ import pytest
 from test_static_search import _tree, make_docs
 
 from site_builder.search import analysis
-from site_builder.static_search import IndexDoc, StaticIndex, analyser, assembly, files, index, keys, wire
+from site_builder.static_search import IndexDoc, StaticIndex, analyser, assembly, entries, files, index, keys, wire
 
 
 def _edit(d: IndexDoc, **changes) -> IndexDoc:
@@ -324,7 +324,7 @@ def test_small_pieces_write_the_same_index(tmp_path, monkeypatch):
     pieces of a few elements give the same files as the default pieces."""
     docs = make_docs()[:12] + _odd_docs()
     StaticIndex(tmp_path / "s1", tmp_path / "one", jobs=1).update(docs)
-    monkeypatch.setattr(analyser, "_CHUNK", 5)
+    monkeypatch.setattr(entries, "_CHUNK", 5)
     monkeypatch.setattr(keys, "_VLQ_CHUNK", 7)
     monkeypatch.setattr(keys, "COPY_CHUNK", 11)
     monkeypatch.setattr(assembly, "STRING_CHUNK", 13)

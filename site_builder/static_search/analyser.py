@@ -23,6 +23,7 @@ import numpy as np
 
 from ..fileio import atomic_open, write_atomic
 from ..search import analysis
+from .entries import cps, entries_dense, entries_sorted, fold_cps, fold_lut, gram_keys, sec_bounds
 from .keys import SEC_RANK, SECTIONS, copy_segments, group_starts, key_strs, khash_np, seg_index, vlq_np
 from .wire import json_text
 
@@ -39,223 +40,9 @@ _MAX_BODY_COUNT = (1 << 23) - 1  # a k code's body count (a speech file is at mo
 PREC = np.dtype([("key", "<u8"), ("count", "<u4"), ("h", "u1"), ("len", "<u4")])
 
 
-def _sec_bounds(ranks: np.ndarray) -> np.ndarray:
-    return np.concatenate(([0], np.cumsum(np.bincount(ranks, minlength=SECTIONS)))).astype(np.int64)
-
-
-def _k_entries(cp: np.ndarray, ok: np.ndarray, tlen: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Chars and pairs: (keys, counts in the search text, first event) in order of first occurrence
-    as the old Counter saw them (run by run: the run's chars, then its pairs)."""
-    c64 = cp.astype(np.uint64)
-    p1 = np.flatnonzero(ok)
-    pair = ok[:-1] & ok[1:]
-    p2 = np.flatnonzero(pair)
-    start = ok.copy()
-    start[1:] &= ~ok[:-1]
-    run = np.cumsum(start)
-    keys = np.concatenate((c64[p1], ((c64[p2] + np.uint64(1)) << np.uint64(21)) | c64[p2 + 1]))
-    pos = np.concatenate((p1, p2))
-    ordv = np.concatenate((run[p1] * 2, run[p2] * 2 + 1))
-    ev = np.argsort(ordv, kind="stable")
-    keys, pos = keys[ev], pos[ev]
-    perm = np.argsort(keys, kind="stable")
-    sk = keys[perm]
-    new = np.empty(len(sk), bool)
-    new[:1] = True
-    np.not_equal(sk[1:], sk[:-1], out=new[1:])
-    gs = np.flatnonzero(new)
-    cnt = np.diff(np.append(gs, len(sk)))
-    first = perm[gs]  # event index of the first occurrence
-    uk = sk[gs]
-    return uk, cnt, first
-
-
-_FOLD_LUT: list = []
-
-
-def _fold_lut() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """analysis.fold as arrays over the BMP: (folded code point, folds to other than one char,
-    changed by folding)."""
-    if not _FOLD_LUT:
-        table = analysis._translate_table()
-        ident = np.arange(1 << 16, dtype=np.uint32)
-        lut = ident.copy()
-        multi = np.zeros(1 << 16, bool)
-        for o, v in table.items():
-            if o < 0x10000:
-                if isinstance(v, str) and len(v) == 1:
-                    lut[o] = ord(v)
-                else:
-                    multi[o] = True
-        _FOLD_LUT.extend((lut, multi, (lut != ident) | multi))
-    return _FOLD_LUT[0], _FOLD_LUT[1], _FOLD_LUT[2]
-
-
-def _cps(s: str) -> np.ndarray:
-    return np.frombuffer(s.encode("utf-32-le", "surrogatepass"), "<u4")
-
-
-def _fold_cps(s: str, cp: np.ndarray) -> np.ndarray:
-    """Code points of analysis.fold(s) (``cp``: those of s)."""
-    lut, multi, _ = _fold_lut()
-    if len(cp) and (int(cp.max()) >= 0x10000 or multi[cp].any()):
-        return _cps(analysis.fold(s))
-    return lut[cp]
-
-
-_CHUNK = 1 << 20  # elements a step, where a whole-array temporary would cost 8 bytes a character
-
-
-def _group_starts_by(comb: np.ndarray, div: int) -> np.ndarray:
-    """Start of each run of equal ``comb // div`` in a sorted array, a chunk at a time (no
-    temporary over the whole array but one byte an element)."""
-    new = np.empty(len(comb), bool)
-    last = None
-    for a in range(0, len(comb), _CHUNK):
-        q = comb[a : a + _CHUNK] // div
-        new[a] = last is None or q[0] != last
-        np.not_equal(q[1:], q[:-1], out=new[a + 1 : a + len(q)])
-        last = q[-1]
-    return np.flatnonzero(new)
-
-
-def _fill(out: np.ndarray, mask: np.ndarray, f, *args) -> None:
-    """``out`` = ``f(positions, *args)`` of the positions where ``mask`` holds, in order, a window
-    of positions at a time."""
-    k = 0
-    for lo in range(0, len(mask), _CHUNK):
-        at = np.flatnonzero(mask[lo : lo + _CHUNK]) + lo
-        out[k : k + len(at)] = f(at, *args)
-        k += len(at)
-
-
-def _char_events(at, d, m, base, run):  # d * m + base[run] + position
-    return d[at].astype(np.int64) * m + base[run[at]] + at
-
-
-def _pair_events(at, d, m, base, run, u, l_r):  # (u + d[a] * u + d[b]) * m + base[run] + run length + position
-    r = run[at]
-    return (u + d[at].astype(np.int64) * u + d[at + 1]) * m + base[r] + l_r[r] + at
-
-
-def _trigram_events(at, d, nn, u):  # ((d[a] * u + d[b]) * u + d[c]) * n + position
-    return ((d[at].astype(np.int64) * u + d[at + 1]) * u + d[at + 2]) * nn + at
-
-
-def _k_groups(mask, m: int, f, *args) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Sort the events ``f(positions, *args)`` of the positions where ``mask`` holds and group them
-    by ``event // m``: (each group's event // m, its first event % m, its size)."""
-    comb = np.empty(int(np.count_nonzero(mask)), np.int64)
-    _fill(comb, mask, f, *args)
-    comb.sort()
-    gs = _group_starts_by(comb, m)
-    cnt = np.diff(np.append(gs, len(comb)))
-    dk, first = np.divmod(comb[gs], m)
-    return dk, first, cnt
-
-
-def _dense_numbers(cp: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(the doc's distinct code points ascending, each char's number among them as int32)."""
-    if len(cp) and int(cp.max()) < 0x10000:  # the usual case: number the code points with a table
-        seen = np.zeros(0x10000, bool)
-        seen[cp] = True
-        return np.flatnonzero(seen).astype(np.uint32), (np.cumsum(seen, dtype=np.int32) - 1)[cp]
-    ucp, dense = np.unique(cp, return_inverse=True)
-    return ucp.astype(np.uint32), dense.astype(np.int32).reshape(-1)
-
-
-def _entries_dense(cp: np.ndarray, ok: np.ndarray, tlen: int):
-    """Keys of one doc's search text, by sorting small integers (code points numbered densely
-    within the doc) instead of 63-bit keys; None if those would not fit in 63 bits.
-
-    Built in place where it can (a big speech's arrays are over every character: #15, memory):
-    one int64 array of the sort keys at a time, int32 numbers and positions.
-
-    Returns (k keys, k counts, k first-seen rank, trigram keys, counts, grouped positions, group
-    starts)."""
-    n = len(cp)
-    ucp, d = _dense_numbers(cp)
-    u = len(ucp)
-    if (u + u * u) * 2 * n >= 1 << 62 or u * u * u * max(n, 1) >= 1 << 62 or n >= 1 << 31:
-        return None
-    # Event number of each char and pair as the old Counter met them: run by run, the run's
-    # chars, then its pairs (= order of first occurrence of each key).
-    start = ok.copy()
-    start[1:] &= ~ok[:-1]
-    s_r = np.flatnonzero(start)
-    end = ok.copy()
-    end[:-1] &= ~ok[1:]
-    l_r = np.flatnonzero(end) + 1 - s_r
-    del end
-    ev = 2 * l_r - 1
-    base = np.cumsum(ev) - ev - s_r
-    run = np.cumsum(start, dtype=np.int32) - 1
-    del start
-    pair = ok[:-1] & ok[1:]
-    m = 2 * n
-    # chars: d * m + base[run] + position; pairs: (u + d[a] * u + d[b]) * m + base[run] + run
-    # length + position. Every char's sort key is below every pair's: each sorted alone, in turn.
-    got = [
-        _k_groups(ok, m, _char_events, d, m, base, run),
-        _k_groups(pair, m, _pair_events, d, m, base, run, u, l_r),
-    ]
-    del run
-    dk, first, cnt = (np.concatenate(x) for x in zip(*got))
-    ischar = dk < u
-    a, b = np.divmod(np.where(ischar, 0, dk - u), u)
-    c_lo = ucp[np.where(ischar, dk, b)].astype(np.uint64)
-    uk = np.where(ischar, c_lo, ((ucp[a].astype(np.uint64) + np.uint64(1)) << np.uint64(21)) | c_lo)
-    # Trigrams: sorted by (key, position).
-    tri = pair[:-1] & ok[2:]
-    del pair
-    nn = max(n, 1)
-    comb = np.empty(int(np.count_nonzero(tri)), np.int64)
-    _fill(comb, tri, _trigram_events, d, nn, u)
-    del tri, d
-    comb.sort()
-    gs3 = _group_starts_by(comb, nn)
-    cnt3 = np.diff(np.append(gs3, len(comb)))
-    pos = np.empty(len(comb), np.int32)
-    for i in range(0, len(comb), _CHUNK):
-        pos[i : i + _CHUNK] = comb[i : i + _CHUNK] % nn
-    dk3 = comb[gs3] // nn
-    del comb
-    ab, c3 = np.divmod(dk3, u)
-    a3, b3 = np.divmod(ab, u)
-    uk3 = (
-        (ucp[a3].astype(np.uint64) << np.uint64(42))
-        | (ucp[b3].astype(np.uint64) << np.uint64(21))
-        | ucp[c3].astype(np.uint64)
-    )
-    return uk, cnt, first, uk3, cnt3, pos, gs3
-
-
-def _entries_sorted(cp: np.ndarray, ok: np.ndarray, tlen: int):
-    """As _entries_dense, by sorting the 63-bit keys (any doc)."""
-    uk, kcnt, first = _k_entries(cp, ok, tlen)
-    c64 = cp.astype(np.uint64)
-    p3 = np.flatnonzero(ok[:-2] & ok[1:-1] & ok[2:])
-    tk = (c64[p3] << np.uint64(42)) | (c64[p3 + 1] << np.uint64(21)) | c64[p3 + 2]
-    perm = np.argsort(tk, kind="stable")
-    sk = tk[perm]
-    pos = p3[perm]  # grouped by key, ascending within a key
-    gs = group_starts(sk)
-    cnt = np.diff(np.append(gs, len(sk)))
-    return uk, kcnt, first, sk[gs], cnt, pos, gs
-
-
-def _gram_keys(cp: np.ndarray, mask: np.ndarray) -> np.ndarray:
-    """Integer keys of the chars and pairs at the positions where ``mask`` holds (a pair where it
-    holds at both of its positions)."""
-    c64 = cp.astype(np.uint64)
-    p1 = np.flatnonzero(mask)
-    p2 = np.flatnonzero(mask[:-1] & mask[1:])
-    return np.concatenate((c64[p1], ((c64[p2] + np.uint64(1)) << np.uint64(21)) | c64[p2 + 1]))
-
-
 def _line_lens(body: str, bcp: np.ndarray) -> list[int]:
     """len(analysis.fold(line)) of each line of the body (``bcp``: its code points)."""
-    lut_multi = _fold_lut()[1]
+    lut_multi = fold_lut()[1]
     if not len(bcp) or (int(bcp.max()) < 0x10000 and not lut_multi[bcp].any()):
         # Folding maps each char to one char: a line keeps its length.
         nl = np.flatnonzero(bcp == 10)
@@ -292,22 +79,22 @@ _DENSE = True  # tests switch it off to check both ways agree
 def _keys(title: str, body: str, headings) -> tuple:
     """The keys part of the analysis: (title and body code points, heading mask, folded title length,
     folded text length, (k, p) sizes, offsets with a header of 0 bytes, the three arrays)."""
-    tcp, bcp = _cps(title), _cps(body)
-    ftitle = _fold_cps(title, tcp)
+    tcp, bcp = cps(title), cps(body)
+    ftitle = fold_cps(title, tcp)
     tlen = len(ftitle)
-    cp = np.concatenate((ftitle.astype(np.uint32), np.zeros(1, np.uint32), _fold_cps(body, bcp).astype(np.uint32)))
+    cp = np.concatenate((ftitle.astype(np.uint32), np.zeros(1, np.uint32), fold_cps(body, bcp).astype(np.uint32)))
     ok = (cp != 32) & (cp != 0)  # no key contains a space or the separator
-    got = _entries_dense(cp, ok, tlen) if _DENSE else None
+    got = entries_dense(cp, ok, tlen) if _DENSE else None
     if got is None:
-        got = _entries_sorted(cp, ok, tlen)
+        got = entries_sorted(cp, ok, tlen)
     uk, kcnt, first, uk3, cnt, pos, gs = got
     hmask = _heading_mask(headings, body, bcp, len(cp), tlen)
     ranks = SEC_RANK[(khash_np(np.concatenate((uk, uk3))) & (SECTIONS - 1)).astype(np.intp)]
     krank, prank = ranks[: len(uk)], ranks[len(uk) :]
     krec = _k_records(cp, ok, tlen, hmask, uk, kcnt, first, krank)
-    kb = _sec_bounds(krank)
+    kb = sec_bounds(krank)
     prec, enc = _p_records(len(cp), hmask, uk3, cnt, pos, gs, prank)
-    pb = _sec_bounds(prank)
+    pb = sec_bounds(prank)
     eb = np.concatenate(([0], np.cumsum(prec["len"], dtype=np.int64)))[pb]
     sizes = (len(krec), len(enc) + 2 * len(prec))
     offsets = np.concatenate(([0, len(krec), len(prec), len(enc)], kb, pb, eb)).astype("<i8")
@@ -343,10 +130,10 @@ def _k_records(cp, ok, tlen: int, hmask, uk, kcnt, first, krank) -> np.ndarray:
     occur in a heading; by section, then first seen."""
     tcount = np.zeros(len(uk), np.int64)
     if tlen and len(uk):
-        tkeys, tc = np.unique(_gram_keys(cp[:tlen], ok[:tlen]), return_counts=True)
+        tkeys, tc = np.unique(gram_keys(cp[:tlen], ok[:tlen]), return_counts=True)
         by_key = np.argsort(uk, kind="stable")
         tcount[by_key[np.searchsorted(uk[by_key], tkeys)]] = tc
-    in_heading = np.isin(uk, _gram_keys(cp, ok & hmask)) if hmask is not None else np.zeros(len(uk), bool)
+    in_heading = np.isin(uk, gram_keys(cp, ok & hmask)) if hmask is not None else np.zeros(len(uk), bool)
     code = (
         np.minimum(kcnt - tcount, _MAX_BODY_COUNT).astype(np.uint32) << np.uint32(9)
         | np.minimum(tcount, 255).astype(np.uint32) << np.uint32(1)
@@ -427,7 +214,7 @@ def _text_payload(doc, tcp, bcp, hmask) -> str:
     table = analysis._translate_table()
     ocp = np.concatenate((tcp, bcp))
     cand = ocp >= 0x10000
-    cand[~cand] = _fold_lut()[2][ocp[~cand]]
+    cand[~cand] = fold_lut()[2][ocp[~cand]]
     fmap = {}
     for o_ in np.unique(ocp[cand]).tolist():
         if o_ in table and table[o_] != chr(o_):
