@@ -35,7 +35,7 @@ LARGE_FILE = 2 * 1024 * 1024  # a warning: more than one speech in the file?
 # in 10–30 CPU s and about 3.5 times its size in memory (#15, bench/bench_big_speech.py); a whole
 # build holds more (the search indexes, reuse and related speeches: about 55 times at 50 MB).
 MAX_FILE = 64 * 1024 * 1024
-PARSE_SECONDS = 15.0  # per file: reading, front matter, Markdown, sanitising (see time_budget) …
+PARSE_SECONDS = 15.0  # CPU seconds per file: reading, front matter, Markdown, sanitising (see time_budget) …
 SECONDS_PER_MB = 4.0  # … and this much more per MB (a 50 MB speech parses in 10–30 CPU s; a busy machine takes longer)
 
 
@@ -64,11 +64,15 @@ class TimeBudgetExceeded(BaseException):
 
 @contextmanager
 def time_budget(seconds: float | None):
-    """Raise TimeBudgetExceeded in this thread once ``seconds`` have passed.
+    """Raise TimeBudgetExceeded in this thread once it has used ``seconds`` of CPU time.
 
-    In the main thread (the CLI, the parse worker processes) a SIGALRM timer, which costs nothing
-    and also stops a regular expression that backtracks; in another thread (``serve`` builds in
-    one) a profile hook that looks at the clock every 512 calls."""
+    CPU time, not wall time: on a busy machine (a load of 25 on 2 cores) an ordinary speech can
+    wait longer than the budget for its turn, and a build must not refuse files because of the
+    machine's load; what the budget stops — a body or a regular expression that never ends —
+    spins on the CPU. In the main thread (the CLI, the parse worker processes) a SIGPROF timer
+    (ITIMER_PROF: the process's CPU time), which costs nothing and also stops a regular expression
+    that backtracks; in another thread (``serve`` builds in one) a profile hook that looks at the
+    thread's CPU clock every 512 calls."""
     if not seconds or seconds <= 0:
         yield
         return
@@ -77,21 +81,21 @@ def time_budget(seconds: float | None):
         def on_alarm(_signum, _frame):
             raise TimeBudgetExceeded(seconds)
 
-        handler = signal.signal(signal.SIGALRM, on_alarm)
-        signal.setitimer(signal.ITIMER_REAL, seconds, 0.25)  # again every 0.25 s if one is lost
+        handler = signal.signal(signal.SIGPROF, on_alarm)
+        signal.setitimer(signal.ITIMER_PROF, seconds, 0.25)  # again every 0.25 s if one is lost
         try:
             yield
         finally:
-            signal.setitimer(signal.ITIMER_REAL, 0)
-            signal.signal(signal.SIGALRM, handler)
+            signal.setitimer(signal.ITIMER_PROF, 0)
+            signal.signal(signal.SIGPROF, handler)
         return
-    deadline = time.monotonic() + seconds
+    deadline = time.thread_time() + seconds
     calls = [0]
     previous: Any = sys.getprofile()
 
     def hook(_frame, event, _arg):
         calls[0] += 1
-        if calls[0] & 511 == 0 and time.monotonic() > deadline:
+        if calls[0] & 511 == 0 and time.thread_time() > deadline:
             sys.setprofile(previous)
             raise TimeBudgetExceeded(seconds)
 
@@ -147,7 +151,7 @@ def parse_bytes(
                 shown,
                 None,
                 None,
-                f"took more than {seconds:g} s to read (the limit per file)",
+                f"took more than {seconds:g} s of CPU time to read (the limit per file)",
                 "simplify its Markdown (very long paragraphs, deep nesting, many [ < * _) or split the file",
             )
         )

@@ -151,7 +151,10 @@ TABLE: list[tuple[str, str | Callable[[re.Match], str]]] = [
     (r"check that the file holds one speech only", "请确认这个文件里只有一篇讲话"),
     (r"no text after the front matter", "文件头之后没有正文"),
     (r"write the speech below the closing ---", "请把讲话正文写在结尾的 --- 下面"),
-    (r"took more than (.*) s to read \(the limit per file\)", "读取用时超过 {1} 秒（每个文件的上限）"),
+    (
+        r"took more than (.*) s of CPU time to read \(the limit per file\)",
+        "读取耗用 CPU 时间超过 {1} 秒（每个文件的上限）",
+    ),
     (
         r"simplify its Markdown \(very long paragraphs, deep nesting, many \[ < \* _\) or split the file",
         "请简化其中的 Markdown（很长的段落、很深的嵌套、大量 [ < * _），或拆分文件",

@@ -148,8 +148,9 @@ def test_limits_leave_ordinary_markdown_alone():
 
 
 def test_within_the_limits_a_file_parses_in_seconds():
-    """The worst shapes found (tests below the limits, repeated to fill the largest file) stay
-    within a few seconds: the limits make the budget a backstop, not the rule."""
+    """The worst shapes found (tests below the limits, repeated to fill the largest file) parse
+    within the file's CPU-time budget, without a problem: the limits make the budget a backstop,
+    not the rule. (No wall-clock assertion: the machine may be loaded.)"""
     settings = loader.ParseSettings(False, None, None)
     head = "---\ntitle: t\ndate: 2020\nmeeting_type: 会\nthemes: [x]\n---\n"
     bodies = {
@@ -161,11 +162,10 @@ def test_within_the_limits_a_file_parses_in_seconds():
     }
     for name, body in bodies.items():
         markup.check_limits(body)
-        started = time.perf_counter()
-        parsed, _html, _text = loader.parse_bytes("x.md", (head + body).encode(), settings)
-        seconds = time.perf_counter() - started
+        data = (head + body).encode()
+        parsed, _html, _text = loader.parse_bytes("x.md", data, settings, loader.budget(len(data)))
         assert not [p for p in parsed.problems if p.is_error], name
-        assert seconds < 5, f"{name}: {seconds:.1f} s"
+        assert parsed.meta is not None, name
 
 
 # --------------------------------------------------------------------------------------------
@@ -250,16 +250,37 @@ def test_a_file_over_its_time_budget_is_a_problem_in_any_thread(monkeypatch):
     started = time.perf_counter()
     parsed, _, _ = loader.parse_bytes("content/slow.md", data, settings, seconds=0.3)
     assert time.perf_counter() - started < 3
-    assert [p.message for p in parsed.problems] == ["took more than 0.3 s to read (the limit per file)"]
+    assert [p.message for p in parsed.problems] == ["took more than 0.3 s of CPU time to read (the limit per file)"]
     out = []  # serve builds in a thread: no SIGALRM there, a profile hook instead
     worker = threading.Thread(target=lambda: out.append(loader.parse_bytes("content/slow.md", data, settings, 0.3)))
     worker.start()
     worker.join(10)
     assert not worker.is_alive()
-    assert out[0][0].problems[0].message == "took more than 0.3 s to read (the limit per file)"
+    assert out[0][0].problems[0].message == "took more than 0.3 s of CPU time to read (the limit per file)"
     # and the next file parses normally
     monkeypatch.undo()
     assert loader.parse_bytes("content/ok.md", data, settings)[0].meta is not None
+
+
+def test_waiting_for_the_cpu_does_not_count_against_the_time_budget(monkeypatch):
+    """The budget is CPU time: a file that waits (a machine at a load of 25 makes an ordinary
+    speech wait longer than the budget) is read, in the main thread and in another thread."""
+    real = markup.Renderer.render
+
+    def slow(self, source):
+        time.sleep(0.6)  # waiting, not computing
+        return real(self, source)
+
+    monkeypatch.setattr(markup.Renderer, "render", slow)
+    settings = loader.ParseSettings(False, None, None)
+    data = speech(title="等").encode()
+    parsed, _, _ = loader.parse_bytes("content/wait.md", data, settings, seconds=0.3)
+    assert parsed.problems == [] and parsed.meta is not None
+    out = []
+    worker = threading.Thread(target=lambda: out.append(loader.parse_bytes("content/wait.md", data, settings, 0.3)))
+    worker.start()
+    worker.join(10)
+    assert out and out[0][0].problems == [] and out[0][0].meta is not None
 
 
 def test_a_speech_page_that_fails_to_render_is_a_problem_of_its_file(good, capsys, monkeypatch):
