@@ -100,6 +100,17 @@ def data_paths(page: str) -> tuple[str, str]:
     return f"{posixpath.basename(base)}.txt", f"{DATA_DIR}/{base}.md"
 
 
+def _pagination(paths: list[str], n: int) -> dict:
+    """A listing's page ``n`` (1-based) of ``paths``: the pager the templates show."""
+    return {
+        "page": n,
+        "pages": len(paths),
+        "urls": paths,
+        "prev": paths[n - 2] if n > 1 else None,
+        "next": paths[n] if n < len(paths) else None,
+    }
+
+
 class Views:
     def __init__(self, config: SiteConfig, archive: Archive, reuse=None):
         self.config = config
@@ -303,7 +314,7 @@ class Views:
 
     def listing_page(self, tax: Taxonomy, term: Term, n: int, paths: list[str]) -> Page:
         """Page ``n`` (1-based) of a term's speeches; ``paths``: listing_paths."""
-        per, pages = self.config.per_page, len(paths)
+        per = self.config.per_page
         chunk = term.speeches[(n - 1) * per : n * per]
         view = {
             "kind": tax.kind,
@@ -312,13 +323,7 @@ class Views:
             "term": self.term_summary(tax.kind, term),
             "speeches": [self.summary(s) for s in chunk],
             "first_number": (n - 1) * per + 1,
-            "pagination": {
-                "page": n,
-                "pages": pages,
-                "urls": paths,
-                "prev": paths[n - 2] if n > 1 else None,
-                "next": paths[n] if n < pages else None,
-            },
+            "pagination": _pagination(paths, n),
         }
         key_view = view | {"speeches": [self.summary_digest(s) for s in chunk]}
         return Page(paths[n - 1], "term.html", view, key_view=key_view)
@@ -360,20 +365,14 @@ class Views:
 
     def chronological_page(self, n: int, paths: list[str]) -> Page:
         """Page ``n`` (1-based) of every speech; ``paths``: chronological_paths."""
-        speeches, per, pages = self.archive.speeches, self.config.per_page, len(paths)
+        speeches, per = self.archive.speeches, self.config.per_page
         chunk = speeches[(n - 1) * per : n * per]
         view = {
             "total": len(speeches),
             "first_number": (n - 1) * per + 1,
             "speeches": [self.summary(s) for s in chunk],
             "range": [chunk[-1].date.chinese(), chunk[0].date.chinese()] if chunk else None,
-            "pagination": {
-                "page": n,
-                "pages": pages,
-                "urls": paths,
-                "prev": paths[n - 2] if n > 1 else None,
-                "next": paths[n] if n < pages else None,
-            },
+            "pagination": _pagination(paths, n),
         }
         key_view = view | {"speeches": [self.summary_digest(s) for s in chunk]}
         return Page(paths[n - 1], "all.html", view, key_view=key_view)
