@@ -66,6 +66,7 @@ def test_the_cache_stores_bodies_compressed_and_gives_them_back(make_site):
         "parsed",
         "pages",
         "kv",
+        "page_inputs",
     }
     rows = db.execute("SELECT source, digest, body FROM parsed").fetchall()
     db.close()
