@@ -108,6 +108,15 @@ class Archive:
         extra = [self.speakers] if self.speakers is not None and self.speakers.terms else []
         return [self.years, self.meeting_types, self.themes, *extra]
 
+    def same_type_neighbours(self) -> dict[int, tuple[Speech | None, Speech | None]]:
+        """id(speech) → (the older, the newer) speech of its meeting type."""
+        out: dict[int, tuple[Speech | None, Speech | None]] = {}
+        for term in self.meeting_types.terms:  # newest first
+            sp = term.speeches
+            for i, s in enumerate(sp):
+                out[id(s)] = (sp[i + 1] if i + 1 < len(sp) else None, sp[i - 1] if i else None)
+        return out
+
 
 def _group(kind: str, label: str, speeches: list[Speech], names_of, order) -> Taxonomy:
     from .schema import slugify  # schema reads YAML: imported when an archive is built, not for a search

@@ -36,7 +36,7 @@ from itertools import islice
 import jinja2
 
 from .build_support import TemplateProblem
-from .model import Archive, Speech
+from .model import Speech
 from .render import Page, Views, data_paths
 
 
@@ -86,7 +86,7 @@ def plan(views: Views) -> list[Page]:
 def _plan(views: Views) -> list[Page]:
     a = views.archive
     tok = {id(s): _digest(_token(s, views.term_url)) for s in a.speeches}  # a speech: one digest
-    same_type, passages = _same_type(a), _Passages(views, tok)
+    same_type, passages = views.same_type(), _Passages(views, tok)
     pages: list[Page] = [_speech_page(views, s, tok, same_type, passages) for s in a.speeches]
     for s in a.speeches:
         inputs, make = tok[id(s)], partial(views.data_page, s)
@@ -109,19 +109,11 @@ def _plan(views: Views) -> list[Page]:
         pages.append(
             Planned(paths[n - 1], "all.html", {}, inputs=inputs, make=partial(views.chronological_page, n, paths))
         )
-    pages += [
-        views.home(),
-        views.stats(),
-        views.feed(),
-        views.simple("search", "search.html"),
-        views.simple("not_found", "404.html"),
-    ]
-    compare, docs = views.compare_pages()  # docs: every speech's title, URL, date, meeting type, in date order
-    inputs = _hash(",".join(sorted(tok.values())))  # (their order follows from the speeches)
-    pages += [compare, Planned(docs.path, docs.template, {}, inputs=inputs, make=lambda: views.compare_pages()[1])]
-    html_paths = sorted(p.path for p in pages if p.path.endswith(".html") and p.template != "404.html")
-    pages.append(views.sitemap(html_paths))
-    return pages
+    pages += views.site_pages()
+    inputs = _hash(",".join(sorted(tok.values())))  # every speech (their order follows from them)
+    docs = Planned(views.compare_docs_path(), "compare-docs.js", {}, inputs=inputs, make=views.compare_docs_page)
+    pages += [views.compare_page(), docs]
+    return views.with_sitemap(pages)
 
 
 def _token(s: Speech, term_url: dict) -> tuple:
@@ -132,16 +124,6 @@ def _token(s: Speech, term_url: dict) -> tuple:
     if m.speaker:
         terms.append(("speaker", m.speaker))
     return (s.source, s.digest, s.url, *(term_url.get(t) for t in terms))
-
-
-def _same_type(a: Archive) -> dict[int, tuple[Speech | None, Speech | None]]:
-    """id(speech) → (older, newer) speech of its meeting type (what Views.with_compare offers)."""
-    out: dict[int, tuple[Speech | None, Speech | None]] = {}
-    for term in a.meeting_types.terms:
-        speeches = term.speeches
-        for i, sp in enumerate(speeches):
-            out[id(sp)] = (speeches[i + 1] if i + 1 < len(speeches) else None, speeches[i - 1] if i else None)
-    return out
 
 
 def _speech_page(views: Views, s: Speech, tok: dict, same_type: dict, passages: _Passages) -> Planned:

@@ -399,9 +399,6 @@ class Views:
         }
         return Page(self.urls.path("feed"), "feed.xml", view)
 
-    def sitemap(self, paths: list[str]) -> Page:
-        return Page(self.urls.path("sitemap"), "sitemap.xml", {"paths": paths})
-
     def simple(self, kind: str, template: str) -> Page:
         return Page(self.urls.path(kind), template, {})
 
@@ -410,27 +407,27 @@ class Views:
         """The list of speeches for the compare page and the 对比 blocks, beside the compare page."""
         return posixpath.join(posixpath.dirname(self.urls.path("compare")), "docs.js")
 
-    def compare_pages(self) -> list[Page]:
+    def compare_page(self) -> Page:
+        return Page(self.urls.path("compare"), "compare.html", {"compare_docs": self.compare_docs_path()})
+
+    def compare_docs_page(self) -> Page:
+        """Every speech's title, URL, date and meeting type, in date order (the compare page's list)."""
         from .compare import browser_docs_json
 
-        docs = self.compare_docs_path()
-        return [
-            Page(self.urls.path("compare"), "compare.html", {"compare_docs": docs}),
-            Page(docs, "compare-docs.js", {"docs_json": browser_docs_json(self.archive.speeches)}),
-        ]
+        return Page(
+            self.compare_docs_path(), "compare-docs.js", {"docs_json": browser_docs_json(self.archive.speeches)}
+        )
+
+    def same_type(self) -> dict[int, tuple[Speech | None, Speech | None]]:
+        """id(speech) → (older, newer) speech of its meeting type (what with_compare offers)."""
+        if getattr(self, "_same_type", None) is None:
+            self._same_type = self.archive.same_type_neighbours()
+        return self._same_type
 
     def with_compare(self, page: Page, s: Speech) -> Page:
         """A speech page with its 对比 offer: the previous speech of the same meeting type (the
         next one when there is none before), older one first (a), then the newer (b)."""
-        if getattr(self, "_same_type", None) is None:  # id(speech) → (older, newer) of its meeting type
-            self._same_type = {}
-            for term in self.archive.meeting_types.terms:  # newest first
-                for i, sp in enumerate(term.speeches):
-                    self._same_type[id(sp)] = (
-                        term.speeches[i + 1] if i + 1 < len(term.speeches) else None,
-                        term.speeches[i - 1] if i else None,
-                    )
-        older, newer = self._same_type.get(id(s), (None, None))
+        older, newer = self.same_type().get(id(s), (None, None))
         other = older or newer
         view: dict = {
             "page": self.urls.path("compare"),
@@ -464,9 +461,7 @@ class Views:
         )
 
     def all_pages(self) -> list[Page]:
-        """Every page of the site. The views are plain data without cycles: the collector, which
-        would walk the whole archive again and again while they are made (≈ a third of the time
-        at 10,000 speeches), is paused."""
+        """Every page of the site, with the collector paused: the views are plain data without cycles."""
         enabled = gc.isenabled()
         gc.disable()
         try:
@@ -484,14 +479,22 @@ class Views:
             for term in tax.terms:
                 pages.extend(self.listing_pages(tax, term))
         pages += self.chronological_pages()
-        pages += [
+        pages += self.site_pages()
+        pages += [self.compare_page(), self.compare_docs_page()]
+        return self.with_sitemap(pages)
+
+    def site_pages(self) -> list[Page]:
+        """Made every build: home, statistics, feed, search, 404."""
+        return [
             self.home(),
             self.stats(),
             self.feed(),
             self.simple("search", "search.html"),
             self.simple("not_found", "404.html"),
         ]
-        pages += self.compare_pages()
+
+    def with_sitemap(self, pages: list[Page]) -> list[Page]:
+        """``pages`` and, last, the sitemap of their HTML pages (404 left out)."""
         html_paths = sorted(p.path for p in pages if p.path.endswith(".html") and p.template != "404.html")
-        pages.append(self.sitemap(html_paths))
+        pages.append(Page(self.urls.path("sitemap"), "sitemap.xml", {"paths": html_paths}))
         return pages
