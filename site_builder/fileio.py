@@ -32,6 +32,7 @@ _FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0) | ge
 def _create_temp(path: Path, parents: bool) -> tuple[int, Path]:
     """Create (exclusively) a new temporary file beside ``path``; return its descriptor and path."""
     suffix = path.suffix if _SUFFIX.fullmatch(path.suffix) else ""  # so that TEMP_NAME matches
+    made = False
     for _attempt in range(100):
         tmp = path.with_name(f".tmp-{secrets.token_hex(4)}{suffix}")
         try:
@@ -39,9 +40,12 @@ def _create_temp(path: Path, parents: bool) -> tuple[int, Path]:
         except FileExistsError:
             continue
         except FileNotFoundError:
-            if not parents or path.parent.is_dir():
+            # The folder is missing — or was until another process (a worker writing beside
+            # us) made it after our open failed: make it (or find it made) and try once more.
+            if not parents or made:
                 raise
             path.parent.mkdir(parents=True, exist_ok=True)
+            made = True
     raise FileExistsError(f"{path}: no free name for a temporary file")
 
 

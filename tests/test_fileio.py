@@ -151,3 +151,23 @@ def test_a_temporary_file_left_by_a_killed_writer_is_removed_by_the_next_build(t
     os.close(fd)
     assert remove_leftovers(tmp_path) == [f"speeches/{tmp.name}"]
     assert sorted(p.name for p in (tmp_path / "speeches").iterdir()) == ["a.html"]
+
+
+def test_a_folder_made_by_another_writer_between_our_open_and_our_check_is_used(tmp_path, monkeypatch):
+    """Two workers writing into a new folder: ours fails to open (no folder yet), the other makes
+    the folder, then ours looks — the folder is there now, and ours writes into it."""
+    target = tmp_path / "docs" / "1b" / "x.arr"
+    real_open = os.open
+    calls = []
+
+    def racing_open(path, flags, mode=0o777):
+        calls.append(path)
+        if len(calls) == 1:
+            target.parent.mkdir(parents=True)  # the other writer, just after our open failed
+            raise FileNotFoundError(2, "No such file or directory", str(path))
+        return real_open(path, flags, mode)
+
+    monkeypatch.setattr(fileio.os, "open", racing_open)
+    with atomic_open(target) as fh:
+        fh.write(b"ok")
+    assert target.read_bytes() == b"ok" and len(calls) == 2
