@@ -407,3 +407,35 @@ def test_a_moved_state_is_its_own(tmp_path):
     assert not (tmp_path / "a").exists()
     StaticIndex(tmp_path / "s2", tmp_path / "clean", jobs=1).update(changed)
     assert _tree(tmp_path / "b" / "out" / "search") == _tree(tmp_path / "clean" / "search")
+
+
+def test_metadata_changes_patched_equal_clean_writes(tmp_path):
+    """facets.js and meta.js follow a doc's meeting type, themes, speaker and date when only that doc
+    is patched: its part of facets.js (and the next doc's same-date bit) is made again, or all of
+    it when a vocabulary changes (a new value, or the last doc of a value changed)."""
+    docs = sorted(make_docs(), key=lambda d: (d.date, d.id))
+    cur = list(docs)
+    inc = StaticIndex(tmp_path / "state", tmp_path / "inc", jobs=1)
+    inc.update(cur)
+    mid = len(cur) // 2
+    # A doc that takes the date of the doc after it (and keeps its place): that doc's same-date bit.
+    j = next(j for j in range(mid, len(docs) - 1) if docs[j].date != docs[j + 1].date and docs[j].id < docs[j + 1].id)
+    steps = [
+        (mid, {"meeting_type": "全新的会议类型"}),  # a new vocabulary value
+        (mid, {"meeting_type": docs[mid + 1].meeting_type}),  # the value gone again
+        (mid, {"themes": (docs[0].themes[0], "新主题")}),
+        (mid, {"speaker": "某某", "organization": "某局"}),
+        (mid, {"speaker": ""}),
+        (mid + 1, {"date": docs[mid].date, "year": docs[mid].year}),  # the same date as the doc before
+        (mid + 1, {"date": docs[mid + 1].date, "year": docs[mid + 1].year}),
+        (j, {"date": docs[j + 1].date, "year": docs[j + 1].year}),
+        (j, {"date": docs[j].date, "year": docs[j].year}),
+    ]
+    for step, (n, changes) in enumerate(steps):
+        cur[n] = _edit(cur[n], **changes, fingerprint=f"m{step}")
+        stats = inc.update(cur)
+        assert stats.get("patched") and "assembled" not in stats, (step, stats)
+        clean = tmp_path / f"clean{step}"
+        StaticIndex(tmp_path / f"state{step}", clean, jobs=1).update(cur)
+        assert _tree(tmp_path / "inc" / "search") == _tree(clean / "search"), (step, changes)
+        shutil.rmtree(clean)

@@ -12,6 +12,7 @@ Modules, in the order the data flows:
 ``assembly``  every doc's entries → shards of postings → bucket files; facets and meta
 ``patching``  changed entries patched into the files that hold them
 ``files``     writing and listing the files; worker processes
+``changes``   what an update changes: doc numbers, facets.js parts kept, old files gone, state files swept
 ``index``     ``StaticIndex.update``: what to analyse, patch or assemble, and what to remove
 """
 

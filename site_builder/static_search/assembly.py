@@ -293,23 +293,31 @@ def reverse_files() -> dict[str, bytes]:
     return {f"r/{blk:x}": js_file(f"r/{blk:x}", json_text(entries)) for blk, entries in reverse_blocks().items()}
 
 
-def facets_file(metas: list[dict]) -> bytes:
-    """facets.js from the docs' metas, in doc order."""
-    mtypes = sorted({m["mt"] for m in metas})
-    themes = sorted({t for m in metas for t in m["themes"]})
-    speakers = sorted({m.get("speaker", "") for m in metas} - {""})
-    orgs = sorted({m.get("org", "") for m in metas} - {""})
-    mt_ix = {m: i for i, m in enumerate(mtypes)}
-    th_ix = {t: i for i, t in enumerate(themes)}
-    sp_ix = {v: i + 1 for i, v in enumerate(speakers)}
-    org_ix = {v: i + 1 for i, v in enumerate(orgs)}
-    fac = []
-    prev_key = None
-    for m in metas:
+def vocabularies(metas: list[dict]) -> list[list[str]]:
+    """The meeting types, themes, speakers and organisations of the docs (``meta.js``), sorted."""
+    return [
+        sorted({m["mt"] for m in metas}),
+        sorted({t for m in metas for t in m["themes"]}),
+        sorted({m.get("speaker", "") for m in metas} - {""}),
+        sorted({m.get("org", "") for m in metas} - {""}),
+    ]
+
+
+def facet_pieces(metas: list[dict], vocab: list[list[str]], redo=None, pieces=None) -> list[str]:
+    """Each doc's part of facets.js (in doc order; ``vocab``: ``vocabularies(metas)``); with ``redo``,
+    the numbers of the docs whose part is made again in ``pieces`` (the others' are kept: same
+    vocabularies, same doc and doc before)."""
+    mt_ix = {m: i for i, m in enumerate(vocab[0])}
+    th_ix = {t: i for i, t in enumerate(vocab[1])}
+    sp_ix = {v: i + 1 for i, v in enumerate(vocab[2])}
+    org_ix = {v: i + 1 for i, v in enumerate(vocab[3])}
+    if redo is None or pieces is None:
+        redo, pieces = range(len(metas)), [""] * len(metas)
+    for n in redo:
+        m = metas[n]
         ts = sorted({th_ix[t] for t in m["themes"]})
-        same = int(m["dkey"] == prev_key)
-        prev_key = m["dkey"]
-        fac.append(
+        same = int(n > 0 and m["dkey"] == metas[n - 1]["dkey"])
+        pieces[n] = (
             cached_vlq(mt_ix[m["mt"]] << 1 | same)
             + cached_vlq(m["tlen"])
             + cached_vlq(m["blen"])
@@ -318,7 +326,14 @@ def facets_file(metas: list[dict]) -> bytes:
             + cached_vlq(sp_ix.get(m.get("speaker", ""), 0))
             + cached_vlq(org_ix.get(m.get("org", ""), 0))
         )
-    return js_file("facets", json_text("".join(fac)))
+    return pieces
+
+
+def facets_file(metas: list[dict], pieces: list[str] | None = None) -> bytes:
+    """facets.js from the docs' metas, in doc order (or from their parts, ``facet_pieces``)."""
+    if pieces is None:
+        pieces = facet_pieces(metas, vocabularies(metas))
+    return js_file("facets", json_text("".join(pieces)))
 
 
 def manifest_files(files: dict, layout: dict, n_docs: int) -> dict[str, bytes]:
@@ -343,18 +358,18 @@ def manifest_files(files: dict, layout: dict, n_docs: int) -> dict[str, bytes]:
     return out
 
 
-def meta_file(metas: list[dict], layout: dict, files: dict, tags: dict, tail: int) -> bytes:
-    """meta.js: counts, vocabularies, fold shards, the tags of the files named first (``tags``: see
-    ``wire``) and ``ver``, the digest of ``files`` (every other file)."""
+def meta_file(metas: list[dict], layout: dict, files: dict, tags: dict, tail: int, vocab=None) -> bytes:
+    """meta.js: counts, vocabularies (``vocab``: ``vocabularies(metas)``), fold shards, the tags of
+    the files named first (``tags``: see ``wire``) and ``ver``, the digest of ``files`` (every other
+    file)."""
+    mtypes, themes, speakers, orgs = vocab or vocabularies(metas)
     years: list[list[int]] = []
     for m in metas:
         if years and years[-1][0] == m["year"]:
             years[-1][1] += 1
         else:
             years.append([m["year"], 1])
-    digest = hashlib.sha1()
-    for name in sorted(files):
-        digest.update(f"{name}\0{files[name][0]}\0".encode())
+    digest = hashlib.sha1("".join([f"{name}\0{files[name][0]}\0" for name in sorted(files)]).encode())
     meta = {
         "format": wire.FORMAT,
         "n": len(metas),
@@ -372,10 +387,10 @@ def meta_file(metas: list[dict], layout: dict, files: dict, tags: dict, tail: in
         "rfold": sorted(reverse_blocks()),
         "ign": "".join(sorted(k for k, v in analysis._table()["fold"].items() if v == "")),
         "years": years,
-        "mtypes": sorted({m["mt"] for m in metas}),
-        "themes": sorted({t for m in metas for t in m["themes"]}),
-        "speakers": sorted({m.get("speaker", "") for m in metas} - {""}),
-        "orgs": sorted({m.get("org", "") for m in metas} - {""}),
+        "mtypes": mtypes,
+        "themes": themes,
+        "speakers": speakers,
+        "orgs": orgs,
         "ver": digest.hexdigest()[:12],
     }
     return js_file("meta", json_text(meta))

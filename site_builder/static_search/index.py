@@ -33,7 +33,17 @@ from ..fileio import write_atomic
 from ..search import analysis
 from . import wire
 from .analyser import analyse_to, arrays_path, read_payload, reanalyse_to
-from .assembly import assemble_shard, d_buckets, facets_file, fold_files, manifest_files, meta_file, reverse_files
+from .assembly import (
+    assemble_shard,
+    d_buckets,
+    facets_file,
+    fold_files,
+    manifest_files,
+    meta_file,
+    reverse_files,
+    vocabularies,
+)
+from .changes import changed_numbers, docs_key, facet_parts, gone, split_changes, sweep
 from .files import file_names, listing, process_pool, put, remove_unnamed, tag_of
 from .keys import SECTIONS, shard_count
 from .patching import Relayout, diff_entries, patch
@@ -62,33 +72,6 @@ def _tail_shards(n: int) -> int:
     return shard_count(wire.tail_step(n))
 
 
-def _split_changes(kch: dict, pch: dict, tail: int) -> tuple[dict, dict, dict, dict]:
-    """The changed entries ({key: {doc: entry}}) of the base's docs (k, p), then of the tail's (kn, pn)."""
-    out: tuple[dict, dict, dict, dict] = ({}, {}, {}, {})
-    for i, changes in enumerate((kch, pch)):
-        for key, by_doc in changes.items():
-            for doc, e in by_doc.items():
-                out[i + 2 * (doc >= tail)].setdefault(key, {})[doc] = e
-    return out
-
-
-def _changed_numbers(order: list, old_order: list, new_docs: dict, old_docs: dict) -> list[int]:
-    """The doc numbers whose doc differs between the old and the new order."""
-    common = 0
-    for a, b in zip(old_order, order):
-        if a != b:
-            break
-        common += 1
-    end = max(len(order), len(old_order))
-    if len(old_order) == len(order):  # a doc moved or was replaced: the docs after keep their numbers
-        while end > common and old_order[end - 1] == order[end - 1]:
-            end -= 1
-    changed = [n for n in range(common) if new_docs[order[n]][0] != old_docs[order[n]][0]]
-    changed += range(common, end)
-    changed += [n for n in range(end, len(order)) if new_docs[order[n]][0] != old_docs[order[n]][0]]
-    return changed
-
-
 class StaticIndex:
     """Writes ``output_dir/search/`` for a set of docs; analysis and postings are kept in ``state_dir``."""
 
@@ -97,9 +80,15 @@ class StaticIndex:
         self.out = Path(output_dir) / "search"
         self.jobs = jobs
 
-    def _cache_path(self, doc_id: str, fingerprint: str) -> Path:
+    def _cache_path(self, doc_id: str, fingerprint: str) -> str:
+        """A doc's header file, relative to ``state/docs/`` (the manifest keeps it so: a state copied
+        or moved elsewhere is its own)."""
         h = hashlib.sha1(f"{CACHE_VERSION}\0{doc_id}\0{fingerprint}".encode()).hexdigest()
-        return self.state / "docs" / h[:2] / f"{h[2:]}.bin"
+        return f"{h[:2]}/{h[2:]}.bin"
+
+    def _path(self, rel: str) -> str:
+        """The header file of a doc's entry (its path relative to ``state/docs/``)."""
+        return f"{self.state}/docs/{rel}"
 
     def _skip_path(self, shard: int, seg: str = "") -> Path:
         """The checkpoints of a shard's long postings: of the base (``seg`` ""), of the tail ("n")."""
@@ -111,61 +100,84 @@ class StaticIndex:
             if m.get("version") == CACHE_VERSION:
                 if (self.state / "dirty").exists():  # a build died after changing the output
                     m["nshards"] = 0
-                # The files of this state (a state copied or moved elsewhere names its old place).
-                m["docs"] = {i: (fp, str(self._cache_path(i, fp)), meta) for i, (fp, _, meta) in m["docs"].items()}
+                if m.get("paths") != "rel":  # written before the paths were kept relative
+                    m["docs"] = {i: (fp, self._cache_path(i, fp), meta) for i, (fp, _, meta) in m["docs"].items()}
                 return m
         except (OSError, ValueError, EOFError, TypeError):
             pass
-        return {"version": CACHE_VERSION, "docs": {}, "order": [], "files": {}, "nshards": 0, "layout": None}
+        return {"version": CACHE_VERSION, "docs": {}, "order": [], "files": {}, "nshards": 0, "layout": None, "new": 1}
 
     def update(self, docs: Sequence) -> dict:
         stats: Counter = Counter()
-        ids = [d.id for d in docs]
-        if len(set(ids)) != len(ids):
-            raise ValueError("static index: duplicate doc ids")
-        # Nothing changed since the last write (and it is still there): nothing to do.
-        key = hashlib.sha1(
-            json.dumps([CACHE_VERSION, sorted((d.id, d.fingerprint) for d in docs)], ensure_ascii=False).encode("utf-8")
-        ).hexdigest()
+        key = docs_key(docs, CACHE_VERSION)
         last = self.state / "last.json"
-        try:
+        try:  # nothing changed since the last write (and it is still there): nothing to do
             prev = json.loads(last.read_text("utf-8"))
             if prev["key"] == key and prev["meta"] == hashlib.sha1((self.out / "meta.js").read_bytes()).hexdigest():
                 return {"unchanged": prev["files"], "files": prev["files"], "bytes": prev["bytes"], "skipped": 1}
         except (OSError, ValueError, KeyError):
             pass
         manifest = self._load_manifest()
-        old_docs: dict = manifest["docs"]  # id → (fingerprint, path, meta)
+        old_docs: dict = manifest["docs"]  # id → (fingerprint, header file relative to state/docs/, meta)
+        # A build that dies leaves files in state/docs/ that no manifest names: the next one looks at
+        # every file there (``sweep``); else only the files of docs changed or gone are removed.
+        marker = self.state / "sweep"
+        full_sweep = "new" in manifest or marker.exists()
+        marker.parent.mkdir(parents=True, exist_ok=True)
+        marker.touch()
+        self._docs = docs
+        self._arrays: list = []  # (header file, meta) of the docs whose arrays file this build writes
+        self._analysed: list = []  # the ids of the docs analysed
         # 1. Analyse what is new or changed (only those docs' bodies are read).
         new_docs = self._analyse(docs, old_docs, stats)
         order = sorted(new_docs, key=lambda i: tuple(new_docs[i][2]["order"]))
         nshards = shard_count(len(order))
         # 2. Postings: patch the shards when the other docs keep their numbers, else assemble.
-        changed = _changed_numbers(order, manifest["order"], new_docs, old_docs)
+        changed = changed_numbers(order, manifest["order"], new_docs, old_docs)
         files = dict(manifest["files"])
-        layout, patched, sweep = self._postings(manifest, order, new_docs, nshards, changed, files, stats)
+        layout, patched, intact = self._postings(manifest, order, new_docs, nshards, changed, files, stats)
         self._d_files(layout, files, stats)
         # 3. Text files, fold shards, facets, manifests: with the postings, the new generation,
         # written beside the old one (a file that did not change is the old generation's).
         self._texts(order, new_docs, set(changed) if patched else None, files, stats)
         metas = [new_docs[i][2] for i in order]
-        tags = self._named_files(metas, layout, files, stats)
+        vocab = vocabularies(metas)
+        pieces = facet_parts(metas, vocab, manifest.get("facets"), set(changed) if patched else None)
+        tags = self._named_files(pieces, layout, files, stats, len(metas))
         # 4. The switch to the new generation: meta.js, replaced last. Then the files that only the
-        # old generation names are removed (all of ours not named, after an assembly).
+        # old generation names are removed (when the output was not what the manifest says: all of
+        # ours not named).
         files.pop("meta", None)
-        meta_js = meta_file(metas, layout, files, tags, wire.tail_start(len(order)))
+        meta_js = meta_file(metas, layout, files, tags, wire.tail_start(len(order)), vocab)
         put(self.out, "meta", meta_js, files, stats)
-        self._remove_old(None if sweep else file_names(manifest["files"]) - file_names(files), files, stats)
+        self._remove_old(gone(manifest["files"], files) if intact else None, files, stats)
         # 5. State: manifest, then drop cache files of docs that are gone or changed.
-        manifest = {  # without the arrays' offsets: the arrays are removed below (1.6 of 2.4 MB at 1,000)
+        meta_sha = self._save(new_docs, order, files, nshards, layout, meta_js, [vocab, pieces])
+        self._drop_state_files(old_docs, new_docs, full_sweep)
+        marker.unlink(missing_ok=True)
+        stats["files"] = len(files)
+        stats["bytes"] = sum(size for _, size in files.values())
+        last_write = {"key": key, "meta": meta_sha, "files": stats["files"], "bytes": stats["bytes"]}
+        write_atomic(last, json.dumps(last_write).encode("utf-8"))
+        return dict(stats)
+
+    def _save(self, new_docs, order, files, nshards, layout, meta_js: bytes, facets: list) -> str:
+        """Write the manifest (without the arrays' offsets: the arrays are removed at the end of the
+        build) and drop the checkpoints of shards that are no more; returns meta.js's digest."""
+        for _, meta in self._arrays:
+            meta.pop("offsets", None)
+        meta_sha = hashlib.sha1(meta_js).hexdigest()
+        manifest = {
             "version": CACHE_VERSION,
-            "docs": {i: (fp, p, {k: v for k, v in m.items() if k != "offsets"}) for i, (fp, p, m) in new_docs.items()},
+            "paths": "rel",
+            "docs": new_docs,
             "order": order,
             "files": files,
             "nshards": nshards,
             "tail": wire.tail_start(len(order)),
             "layout": layout,
-            "meta_sha": hashlib.sha1(meta_js).hexdigest(),
+            "meta_sha": meta_sha,
+            "facets": facets,  # the vocabularies and each doc's part of facets.js
         }
         write_atomic(self.state / "manifest.bin", marshal.dumps(manifest))
         (self.state / "dirty").unlink(missing_ok=True)
@@ -173,44 +185,57 @@ class StaticIndex:
             self._skip_path(s).unlink(missing_ok=True)
         for s in range(_tail_shards(len(order)), 64):
             self._skip_path(s, "n").unlink(missing_ok=True)
-        self._sweep({e[1] for e in new_docs.values()})
-        stats["files"] = len(files)
-        stats["bytes"] = sum(size for _, size in files.values())
-        last_write = {"key": key, "meta": manifest["meta_sha"], "files": stats["files"], "bytes": stats["bytes"]}
-        write_atomic(last, json.dumps(last_write).encode("utf-8"))
-        return dict(stats)
+        return meta_sha
 
     def _analyse(self, docs: Sequence, old_docs: dict, stats: Counter) -> dict:
-        """{id: (fingerprint, cache file, meta)} of every doc, analysing those that are new or changed."""
+        """{id: (fingerprint, header file, meta)} of every doc, analysing those that are new or changed
+        (whether the header files of the others are still there is looked at when they are read)."""
         new_docs: dict = {}
         todo = []
         for d in docs:
             entry = old_docs.get(d.id)
-            if entry is not None and entry[0] == d.fingerprint and Path(entry[1]).exists():
+            if entry is not None and entry[0] == d.fingerprint:
                 new_docs[d.id] = entry
-                stats["reused"] += 1
             else:
                 todo.append(d)
-        if todo:
-            paths = [str(self._cache_path(d.id, d.fingerprint)) for d in todo]
-            pool = process_pool(len(todo)) if len(todo) >= POOL_MIN_DOCS and self.jobs != 1 else None
-            if pool is None:
-                metas = [analyse_to((d, p)) for d, p in zip(todo, paths)]
-            else:
-                with pool:
-                    metas = list(pool.map(analyse_to, zip(todo, paths), chunksize=4))
-            for d, p, m in zip(todo, paths, metas):
-                new_docs[d.id] = (d.fingerprint, p, m)
-            stats["analysed"] += len(todo)
+        stats["reused"] += len(docs) - len(todo)
+        self._analyse_docs(todo, new_docs, stats)
         return new_docs
+
+    def _analyse_docs(self, todo: list, new_docs: dict, stats: Counter) -> None:
+        """Analyse ``todo`` into their header and arrays files and enter them in ``new_docs``."""
+        if not todo:
+            return
+        rels = [self._cache_path(d.id, d.fingerprint) for d in todo]
+        pool = process_pool(len(todo)) if len(todo) >= POOL_MIN_DOCS and self.jobs != 1 else None
+        args = [(d, self._path(rel)) for d, rel in zip(todo, rels)]
+        if pool is None:
+            metas = [analyse_to(a) for a in args]
+        else:
+            with pool:
+                metas = list(pool.map(analyse_to, args, chunksize=4))
+        for d, rel, m in zip(todo, rels, metas):
+            new_docs[d.id] = (d.fingerprint, rel, m)
+            self._arrays.append((rel, m))
+            self._analysed.append(d.id)
+        stats["analysed"] += len(todo)
+
+    def _headers_present(self, order: list, new_docs: dict, stats: Counter) -> None:
+        """Before an assembly, which reads every doc's header file: analyse again the docs whose header
+        file is missing (a state changed from outside)."""
+        ids = [i for i in order if not os.path.exists(self._path(new_docs[i][1]))]
+        if ids:
+            by_id = {d.id: d for d in self._docs}
+            stats["reused"] -= len(ids)
+            self._analyse_docs([by_id[i] for i in ids], new_docs, stats)
 
     def _ensure_arrays(self, entries: list) -> None:
         """Write the arrays file of each doc (fingerprint, header file, meta) that has none, from its
         header file (in a process pool when there are many)."""
-        todo = [e for e in entries if "offsets" not in e[2] or not os.path.exists(arrays_path(e[1]))]
+        todo = [e for e in entries if "offsets" not in e[2] or not os.path.exists(arrays_path(self._path(e[1])))]
         if not todo:
             return
-        paths = [e[1] for e in todo]
+        paths = [self._path(e[1]) for e in todo]
         pool = process_pool(len(todo)) if len(todo) >= POOL_MIN_DOCS and self.jobs != 1 else None
         if pool is None:
             offsets = [reanalyse_to(p) for p in paths]
@@ -219,26 +244,27 @@ class StaticIndex:
                 offsets = list(pool.map(reanalyse_to, paths, chunksize=4))
         for e, offs in zip(todo, offsets):
             e[2]["offsets"] = offs
+            self._arrays.append((e[1], e[2]))
 
-    def _sweep(self, keep: set[str]) -> None:
-        """Remove from ``state/docs/`` every arrays file and every header file not in ``keep`` (of docs
-        changed or gone, left by a killed build or written in an older format)."""
-        names = {(Path(p).parent.name, Path(p).name) for p in keep}
-        root = self.state / "docs"
-        if not root.is_dir():
+    def _drop_state_files(self, old_docs: dict, new_docs: dict, full: bool) -> None:
+        """Remove the arrays files this build wrote and the header files of the docs changed or gone
+        (``full``: every file of ``state/docs/`` that ``new_docs`` does not name)."""
+        if full:
+            sweep(self.state / "docs", {e[1] for e in new_docs.values()})
             return
-        with os.scandir(root) as subs:
-            for sub in subs:
-                if not sub.is_dir(follow_symlinks=False):
-                    continue
-                with os.scandir(sub.path) as it:
-                    for e in it:
-                        if (sub.name, e.name) not in names:
-                            Path(e.path).unlink(missing_ok=True)
+        dead = [arrays_path(rel) for rel, _ in self._arrays]
+        dead += [old_docs[i][1] for i in old_docs.keys() - new_docs.keys()]
+        dead += [old_docs[i][1] for i in self._analysed if i in old_docs and old_docs[i][1] != new_docs[i][1]]
+        for rel in dead:
+            try:
+                os.unlink(self._path(rel))
+            except FileNotFoundError:
+                pass
 
     def _postings(self, manifest, order, new_docs, nshards, changed, files, stats) -> tuple[dict, bool, bool]:
         """Write the postings (base ``k/ p/``, tail ``kn/ pn/``) by patching or assembling; returns
-        (layout, whether patched, whether the old files are to be found by listing)."""
+        (layout, whether patched, whether the output was what the manifest says: the old generation's
+        files are those its ``files`` name)."""
         old_order, old_docs = manifest["order"], manifest["docs"]
         tail = wire.tail_start(len(order))
         try:  # the output is still what the manifest describes (else write and clean up everything)
@@ -259,13 +285,13 @@ class StaticIndex:
             and len(changed) <= max(8, len(order) // 16)
             and all(self._skip_path(s).exists() for s in range(nshards))
             and all(self._skip_path(s, "n").exists() for s in range(_tail_shards(len(order))))
-            and all(Path(old_docs[old_order[n]][1]).exists() for n in changed if n < len(old_order))
+            and all(os.path.exists(self._path(old_docs[old_order[n]][1])) for n in changed if n < len(old_order))
         )
         if can_patch:  # the entries that change; patching costs per key, assembling per doc
             try:
                 self._ensure_arrays([old_docs[old_order[n]] for n in changed if n < len(old_order)])
                 self._ensure_arrays([new_docs[order[n]] for n in changed if n < len(order)])
-                kch, pch = diff_entries(changed, order, old_order, new_docs, old_docs)
+                kch, pch = diff_entries(changed, order, old_order, new_docs, old_docs, self._path(""))
                 can_patch = len(kch) + len(pch) <= PATCH_KEYS_PER_DOC * len(order) + 10_000
             except (OSError, ValueError, KeyError, EOFError, TypeError):  # a header file was changed
                 can_patch = False
@@ -274,15 +300,16 @@ class StaticIndex:
         self.state.mkdir(parents=True, exist_ok=True)
         (self.state / "dirty").touch()
         if can_patch:
-            got = self._patch(manifest["layout"], _split_changes(kch, pch, tail), order, new_docs, files, stats, dfd)
+            got = self._patch(manifest["layout"], split_changes(kch, pch, tail), order, new_docs, files, stats, dfd)
             if got is not None:
                 for seg in ("",) if got[1] else ("", "n"):  # the tail's were counted afresh if it was assembled
                     self._add_dfs(seg, dfd[seg])
                 stats["patched"] = len(changed)
-                return got[0], True, got[1]
+                return got[0], True, intact
+        self._headers_present(order, new_docs, stats)
         layout = self._assemble(order, new_docs, nshards, files, stats, 0, tail)
         layout.update(self._assemble(order, new_docs, _tail_shards(len(order)), files, stats, tail, len(order), "n"))
-        return layout, False, True
+        return layout, False, intact and not stats["patch_failed"]
 
     def _patch(self, layout, changes, order, new_docs, files, stats, dfd) -> tuple[dict, bool] | None:
         """Patch the base's and the tail's changed entries (the tail assembled afresh when its bucket
@@ -319,7 +346,7 @@ class StaticIndex:
         for name in [n for n in files if n.split("/", 1)[0] in names]:
             del files[name]
         self._ensure_arrays([new_docs[i] for i in order[first:end]])
-        docs = [(arrays_path(new_docs[i][1]), new_docs[i][2]["offsets"]) for i in order[first:end]]
+        docs = [(arrays_path(self._path(new_docs[i][1])), new_docs[i][2]["offsets"]) for i in order[first:end]]
         (self.state / "skip").mkdir(parents=True, exist_ok=True)
         jobs = [(s, nshards, docs, str(self.out), str(self._skip_path(s, seg)), first, names) for s in range(nshards)]
         pool = process_pool(nshards) if len(docs) >= 4 * POOL_MIN_DOCS and self.jobs != 1 else None
@@ -388,17 +415,17 @@ class StaticIndex:
         pairs = {s: (k.tobytes(), v.tobytes()) for s, (k, v) in self._pairs.items()}
         write_atomic(self.state / "pairs.bin", marshal.dumps(pairs))
 
-    def _named_files(self, metas: list[dict], layout: dict, files: dict, stats: Counter) -> dict:
+    def _named_files(self, pieces: list[str], layout: dict, files: dict, stats: Counter, n_docs: int) -> dict:
         """Write the fold shards, facets and manifests; returns meta.js's ``files`` (their tags)."""
         fold = {**fold_files(), **reverse_files()}
         fold_tag = tag_of(b"".join(fold[name] for name in sorted(fold)))
         for name, data in fold.items():
             if files.get(name, ("",))[0] != fold_tag:
                 put(self.out, name, data, files, stats, tag=fold_tag)
-        put(self.out, "facets", facets_file(metas), files, stats)
+        put(self.out, "facets", facets_file([], pieces), files, stats)
         for name in [n for n in files if n.startswith("m/")]:
             del files[name]
-        manifests = manifest_files(files, layout, len(metas))
+        manifests = manifest_files(files, layout, n_docs)
         for name, data in manifests.items():
             put(self.out, name, data, files, stats)
         return {"facets": files["facets"][0], "fold": fold_tag, **{n: files[n][0] for n in manifests}}
@@ -411,7 +438,7 @@ class StaticIndex:
             tnames.add(name)
             if changed is not None and n not in changed and name in files:
                 continue
-            put(self.out, name, js_file(name, read_payload(Path(new_docs[i][1]))), files, stats)
+            put(self.out, name, js_file(name, read_payload(Path(self._path(new_docs[i][1])))), files, stats)
         for name in [n for n in files if n.startswith("t/") and n not in tnames]:
             del files[name]
 

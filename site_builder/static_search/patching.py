@@ -83,9 +83,10 @@ def patch_posting(kind: str, posting: str, ck, changes: dict):
     return posting, (ckd, cko), docs_delta
 
 
-def diff_entries(changed, order, old_order, new_docs, old_docs) -> tuple[dict, dict]:
+def diff_entries(changed, order, old_order, new_docs, old_docs, root: str = "") -> tuple[dict, dict]:
     """The entries that differ between the old and the new docs at the changed numbers:
-    ({key: {doc: code or None}}, {key: {doc: (count, in a heading, positions) or None}})."""
+    ({key: {doc: code or None}}, {key: {doc: (count, in a heading, positions) or None}}); a doc's
+    header file is ``root`` + its entry's path."""
     kch: dict = defaultdict(dict)
     pch: dict = defaultdict(dict)
     for n in changed:
@@ -93,12 +94,12 @@ def diff_entries(changed, order, old_order, new_docs, old_docs) -> tuple[dict, d
         old_p: dict = {}
         if n < len(old_order) and old_order[n] in old_docs:
             _, path, meta = old_docs[old_order[n]]
-            old_k, old_p = doc_entries(arrays_path(path), meta["offsets"])
+            old_k, old_p = doc_entries(arrays_path(root + path), meta["offsets"])
         new_k: dict = {}
         new_p: dict = {}
         if n < len(order):
             _, path, meta = new_docs[order[n]]
-            new_k, new_p = doc_entries(arrays_path(path), meta["offsets"])
+            new_k, new_p = doc_entries(arrays_path(root + path), meta["offsets"])
         for old, new, ch in ((old_k, new_k, kch), (old_p, new_p, pch)):
             for key, e in new.items():
                 if old.get(key) != e:
