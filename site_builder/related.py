@@ -16,8 +16,9 @@ How it works (for the README):
   deterministic.
 * The vectors, postings and answers are cached too: when the same speeches are built again
   with some changed, only the speeches whose vector or whose words' postings changed are scored
-  again (typically a few hundred of 10,000 when a paragraph is added to one); the answer equals
-  scoring all of them (tested).
+  again (typically a few hundred of 10,000 when a paragraph is added to one), and only the
+  vectors of the changed speeches and of those holding a word whose df changed are made again
+  (``related_scores._vectors_since``); the answer equals scoring all of them (tested).
 * Memory does not grow with the square of the archive, nor with its texts: the texts are read
   a batch at a time (the worker processes, forked for each batch, inherit it); each speech's words are kept as numbers
   into one vocabulary, in flat arrays (``related_scores.Keywords``, a few bytes a word, stored
@@ -42,8 +43,6 @@ from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
-
-import rjieba
 
 from .fileio import atomic_open
 from .search import analysis
@@ -92,6 +91,8 @@ def _fold(text: str) -> str:
 
 
 def _counts(title: str, body: str) -> Counter:
+    import rjieba  # (here: its import takes ~0.1 s, and a build with no speech to segment needs none)
+
     counts = Counter(rjieba.cut(_fold(body)))
     for word in rjieba.cut(analysis.fold(title)):
         counts[word] += TITLE_WEIGHT
@@ -283,6 +284,8 @@ def _compact(table: Keywords, state: dict) -> None:
     table.rank = None
     if state:
         state.update(wid=number[state["wid"]], p_wid=number[state["p_wid"]], vocab=table.vocab)
+        if "df" in state:
+            state["df"] = state["df"][used]
 
 
 # --------------------------------------------------------------------------------------
@@ -432,7 +435,7 @@ def _compute_related(docs: Sequence, k: int, cache_dir: Path | None, workers: in
     table = _merge(stored.table if stored is not None else None, row, new, vocab)
     del new
     state = stored.state if stored is not None else {}  # scores only what changed since
-    result = similar(ids, table, k, previous=state)
+    result = similar(ids, table, k, previous=state, fresh=np.flatnonzero(row < 0))
     if cache_dir is not None:
         _compact(table, state)
         _save_cache(cache_dir, ids, fingerprints, table, digest, state)

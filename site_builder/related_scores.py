@@ -46,7 +46,9 @@ class Keywords:
         return self.rank
 
 
-def similar(ids: list[str], table: Keywords, k: int, previous: dict | None = None) -> np.ndarray:
+def similar(
+    ids: list[str], table: Keywords, k: int, previous: dict | None = None, fresh: np.ndarray | None = None
+) -> np.ndarray:
     """Row ``r``'s related speeches as row numbers, most similar first, ``-1`` after the last:
     an ``(n, k)`` int32 array.
 
@@ -58,7 +60,10 @@ def similar(ids: list[str], table: Keywords, k: int, previous: dict | None = Non
     ``previous`` is the ``state`` a former call stored in it (pass a dict to get it filled):
     with the same ids, only the speeches whose vector or whose words' postings changed are
     scored again, the others keep their former answer. A speech's answer depends on nothing
-    else, and its scores are summed in the same order, so this equals scoring all of them."""
+    else, and its scores are summed in the same order, so this equals scoring all of them.
+    ``fresh``: the rows whose candidate words may differ from that call's (the others' are the
+    same): then only their vectors, and those of the speeches holding a word whose document
+    frequency changed, are made again (``_vectors_since``)."""
     n = len(ids)
     out = np.full((n, max(k, 0)), -1, dtype=np.int32)
     state = previous if previous is not None else {}
@@ -66,14 +71,18 @@ def similar(ids: list[str], table: Keywords, k: int, previous: dict | None = Non
     state.clear()
     if n < 2 or k <= 0:
         return out
-    vec = vectors(table, n)
-    if vec is None:
-        return out
-    doc, wid, x, p_wid, p_doc, p_x = vec
+    df = np.bincount(table.words, minlength=len(table.vocab))
     key = _ids_key(ids, k)
-    rows = None
-    if old.get("key") == key and old.get("result") is not None and old["result"].shape == out.shape:
-        rows = _changed_rows(old, table.vocab, doc, wid, x, p_wid, p_doc, p_x, n)
+    usable = old.get("key") == key and old.get("result") is not None and old["result"].shape == out.shape
+    since = _vectors_since(old, table, n, df, fresh) if usable and fresh is not None else None
+    if since is not None:
+        (doc, wid, x, p_wid, p_doc, p_x), rows = since
+    else:
+        vec = vectors(table, n, df)
+        if vec is None:
+            return out
+        doc, wid, x, p_wid, p_doc, p_x = vec
+        rows = _changed_rows(old, table.vocab, doc, wid, x, p_wid, p_doc, p_x, n) if usable else None
     if rows is None:
         rows = np.arange(n)
     else:
@@ -81,6 +90,7 @@ def similar(ids: list[str], table: Keywords, k: int, previous: dict | None = Non
         out[rows] = -1
     _score_rows(rows, n, k, doc, wid, x, p_wid, p_doc, p_x, len(table.vocab), out)
     state.update(key=key, vocab=table.vocab, doc=doc, wid=wid, x=x, p_wid=p_wid, p_doc=p_doc, p_x=p_x, result=out)
+    state["df"] = df
     return out
 
 
@@ -112,52 +122,165 @@ def _score_rows(rows, n: int, k: int, doc, wid, x, p_wid, p_doc, p_x, words: int
         pos = np.arange(int(reps.sum())) - first + p_start[e_wid][src]
         # One bin per (row, other) pair reached, in row-major order; each bin sums its terms in
         # the input's order (bincount), as a dense row of n scores would.
-        pairs, inverse = np.unique(local[src] * n + p_doc[pos], return_inverse=True)
-        sums = np.bincount(inverse.ravel(), weights=e_x[src] * p_x[pos], minlength=len(pairs))
+        pairs, inverse = _distinct(local[src] * n + p_doc[pos])
+        sums = np.bincount(inverse, weights=e_x[src] * p_x[pos], minlength=len(pairs))
         r, o = np.divmod(pairs, n)
         keep = (o != block[r]) & (sums > 0)  # not related to itself
         _top_k(r[keep], o[keep], sums[keep], block, k, out)
 
 
-def vectors(table: Keywords, n: int):
-    """(vector entries doc/wid/x sorted by doc, postings p_wid/p_doc/p_x grouped by word), or
-    None when no speech has a content word. Made ``SLICE_ENTRIES`` candidate words at a time."""
-    offsets, words, counts = table.offsets, table.words, table.counts
-    if not int(offsets[-1]):
+def _distinct(codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``np.unique(codes, return_inverse=True)`` for non-negative int64 codes, sorted by stable
+    16-bit radix passes (linear: numpy's stable sort of 16-bit numbers is a radix sort), several
+    times faster than np.unique's comparison sort on the hundreds of thousands of pairs of a block."""
+    if not len(codes):
+        return codes, np.zeros(0, dtype=np.int64)
+    order = None
+    top = int(codes.max())
+    shift = 0
+    while shift == 0 or top >> shift:
+        part = ((codes >> shift) & 0xFFFF).astype(np.uint16)
+        step = np.argsort(part if order is None else part[order], kind="stable")
+        order = step if order is None else order[step]
+        shift += 16
+    assert order is not None
+    ordered = codes[order]
+    new = np.empty(len(ordered), dtype=bool)
+    new[0] = True
+    np.not_equal(ordered[1:], ordered[:-1], out=new[1:])
+    inverse = np.empty(len(ordered), dtype=np.int64)
+    inverse[order] = np.cumsum(new) - 1
+    return ordered[new], inverse
+
+
+def _contenders(local, weight, rows: int) -> np.ndarray | None:
+    """Where ``weight`` is at least its speech's ``VECTOR``-th largest (``local``: each entry's
+    speech, 0 … ``rows`` - 1, entries grouped by it): a superset of each speech's ``VECTOR``
+    heaviest, found by a partition of each speech's weights, so that only these are sorted. None
+    when the speeches' rows padded to one width would take too much memory."""
+    if not len(local):
         return None
-    df = np.bincount(words, minlength=len(table.vocab)).astype(np.float64)
-    idf = np.log(n) - np.log(np.maximum(df, 1))
+    starts = np.searchsorted(local, np.arange(rows + 1))
+    width = int(np.diff(starts).max())
+    if width <= VECTOR or rows * width > 4 * SLICE_ENTRIES:
+        return None
+    padded = np.full((rows, width), -np.inf)
+    padded[local, np.arange(len(local)) - starts[local]] = weight
+    kth = np.partition(padded, width - VECTOR, axis=1)[:, width - VECTOR]
+    return weight >= kth[local]
+
+
+def _idf(df: np.ndarray, n: int) -> np.ndarray:
+    return np.log(n) - np.log(np.maximum(df.astype(np.float64), 1))
+
+
+def vectors(table: Keywords, n: int, df: np.ndarray | None = None):
+    """(vector entries doc/wid/x sorted by doc, postings p_wid/p_doc/p_x grouped by word), or
+    None when no speech has a content word. Made ``SLICE_ENTRIES`` candidate words at a time.
+    ``df``: each word's number of speeches (counted here when not given)."""
+    if not int(table.offsets[-1]):
+        return None
+    if df is None:
+        df = np.bincount(table.words, minlength=len(table.vocab))
+    doc, wid, x = _normed(*_heaviest(table, _idf(df, n)), n)
+    if not len(doc):
+        return None
+    return (doc, wid, x, *_postings(doc, wid, x))
+
+
+def _heaviest(
+    table: Keywords, idf: np.ndarray, rows: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(doc, wid, weight): the ``VECTOR`` heaviest positive TF-IDF weights of each speech of
+    ``rows`` (sorted; None: every speech), by speech, then weight (ties by word)."""
+    offsets, words, counts = table.offsets, table.words, table.counts
+    if rows is not None:  # a table of those rows only
+        lens = offsets[rows + 1] - offsets[rows]
+        take = np.repeat(offsets[rows] - np.cumsum(lens) + lens, lens) + np.arange(int(lens.sum()))
+        offsets = np.concatenate(([0], np.cumsum(lens)))
+        words, counts = words[take], counts[take]
+    m = len(offsets) - 1
     rank = table.ranks()
     parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
     lo = 0
-    while lo < n:
+    while lo < m:
         hi = max(lo + 1, int(np.searchsorted(offsets, offsets[lo] + SLICE_ENTRIES, side="right")) - 1)
-        hi = min(hi, n)
+        hi = min(hi, m)
         a, b = int(offsets[lo]), int(offsets[hi])
         wid = words[a:b].astype(np.int64)
-        doc = np.repeat(np.arange(lo, hi, dtype=np.int64), np.diff(offsets[lo : hi + 1]))
-        # TF-IDF, keep the VECTOR heaviest positive weights of each speech (ties by word).
+        local = np.repeat(np.arange(hi - lo, dtype=np.int64), np.diff(offsets[lo : hi + 1]))
         weight = (1 + np.log(counts[a:b].astype(np.float64))) * idf[wid]
         keep = weight > 0
-        doc, wid, weight = doc[keep], wid[keep], weight[keep]
-        order = np.lexsort((rank[wid], -weight, doc))
-        doc, wid, weight = doc[order], wid[order], weight[order]
-        keep = _rank_in_group(doc) < VECTOR
-        parts.append((doc[keep], wid[keep], weight[keep]))
+        local, wid, weight = local[keep], wid[keep], weight[keep]
+        keep = _contenders(local, weight, hi - lo)  # (the sort below then sees ~VECTOR a speech)
+        if keep is not None:
+            local, wid, weight = local[keep], wid[keep], weight[keep]
+        order = np.lexsort((rank[wid], -weight, local))
+        local, wid, weight = local[order], wid[order], weight[order]
+        keep = _rank_in_group(local) < VECTOR
+        doc = local[keep] + lo
+        parts.append((doc if rows is None else rows[doc].astype(np.int64), wid[keep], weight[keep]))
         lo = hi
-    doc = np.concatenate([p[0] for p in parts])
-    wid = np.concatenate([p[1] for p in parts])
-    weight = np.concatenate([p[2] for p in parts])
-    del parts
-    if not len(doc):
-        return None
+    if not parts:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64), np.zeros(0)
+    doc, wid, weight = (np.concatenate([p[i] for p in parts]) for i in range(3))
+    return doc, wid, weight
+
+
+def _normed(doc, wid, weight, n: int):
+    """(doc, wid, x): the weights divided by their speech's L2 norm."""
     norm = np.sqrt(np.bincount(doc, weights=weight * weight, minlength=n))
-    x = weight / norm[doc]
-    # Postings: for each word the POSTINGS speeches where it weighs most (ties by id).
+    return doc, wid, weight / norm[doc]
+
+
+def _postings(doc, wid, x) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """For each word the ``POSTINGS`` speeches where it weighs most (ties by id), grouped by word."""
     order = np.lexsort((doc, -x, wid))
     p_wid, p_doc, p_x = wid[order], doc[order], x[order]
     keep = _rank_in_group(p_wid) < POSTINGS
-    return doc, wid, x, p_wid[keep], p_doc[keep], p_x[keep]
+    return p_wid[keep], p_doc[keep], p_x[keep]
+
+
+def _vectors_since(old: dict, table: Keywords, n: int, df: np.ndarray, fresh: np.ndarray):
+    """(``vectors``' answer, the rows to score again) made from ``old``'s: the vectors of the
+    speeches in ``fresh`` and of those holding a word whose document frequency changed are made
+    again (the others' weights are the same numbers: same counts, same df, same n), the postings
+    from them. None when ``old`` cannot be used (an older state, the words numbered again)."""
+    vocab = table.vocab
+    if "df" not in old or "doc" not in old or not (old["vocab"] is vocab or old["vocab"] == vocab[: len(old["vocab"])]):
+        return None
+    before = np.zeros(len(vocab), dtype=np.int64)
+    before[: len(old["df"])] = old["df"]
+    moved = np.flatnonzero(before != df)
+    affected = np.unique(fresh.astype(np.int64))
+    if len(moved):
+        holds = np.flatnonzero(np.isin(table.words, moved))
+        affected = np.union1d(affected, np.searchsorted(table.offsets, holds, side="right") - 1)
+    doc_a, wid_a, x_a = _normed(*_heaviest(table, _idf(df, n), affected), n)
+    o_doc, o_wid, o_x = old["doc"].astype(np.int64), old["wid"].astype(np.int64), old["x"]
+    gone = np.zeros(n, dtype=bool)
+    gone[affected] = True
+    mine = gone[o_doc]
+    changed_docs = _differing(o_doc[mine], o_wid[mine], o_x[mine], doc_a, wid_a, x_a, n)
+    doc = np.concatenate((o_doc[~mine], doc_a))
+    order = np.argsort(doc, kind="stable")  # each speech's entries come from one side, in order
+    doc, wid, x = doc[order], np.concatenate((o_wid[~mine], wid_a))[order], np.concatenate((o_x[~mine], x_a))[order]
+    if not len(doc):
+        return None
+    # The postings of the words those speeches had or have (the others' entries are the same).
+    touched = np.zeros(len(vocab) + 1, dtype=bool)
+    touched[o_wid[mine]] = True
+    touched[wid_a] = True
+    new_p = _postings(*(a[touched[wid]] for a in (doc, wid, x)))
+    o_p = (old["p_wid"].astype(np.int64), old["p_doc"].astype(np.int64), old["p_x"])
+    redone = touched[o_p[0]]
+    o_wid_p, o_doc_p, o_x_p = (a[redone] for a in o_p)
+    changed_words = _differing(o_wid_p, o_doc_p, o_x_p, *new_p, len(vocab) + 1)
+    p_wid, p_doc, p_x = (np.concatenate((a[~redone], b)) for a, b in zip(o_p, new_p))
+    order = np.argsort(p_wid, kind="stable")  # each word's postings come from one side, in order
+    p_wid, p_doc, p_x = p_wid[order], p_doc[order], p_x[order]
+    rows = np.union1d(np.flatnonzero(changed_docs), doc[changed_words[wid]])
+    return (doc, wid, x, p_wid, p_doc, p_x), rows
 
 
 def _changed_rows(old: dict, vocab: list[str], doc, wid, x, p_wid, p_doc, p_x, n: int):
@@ -229,8 +352,10 @@ def as_lists(ids: list[str], result: np.ndarray) -> dict[str, list[str]]:
 
 def state_arrays(state: dict[str, Any]) -> dict[str, np.ndarray]:
     """The arrays of a ``similar`` state, compact for storing (numbers as int32)."""
-    small = ("doc", "wid", "p_wid", "p_doc", "result")
-    return {name: state[name].astype(np.int32) if name in small else state[name] for name in STATE_ARRAYS}
+    small = ("doc", "wid", "p_wid", "p_doc", "result", "df")
+    return {
+        name: state[name].astype(np.int32) if name in small else state[name] for name in STATE_ARRAYS if name in state
+    }
 
 
-STATE_ARRAYS = ("doc", "wid", "x", "p_wid", "p_doc", "p_x", "result")
+STATE_ARRAYS = ("doc", "wid", "x", "p_wid", "p_doc", "p_x", "result", "df")

@@ -261,6 +261,106 @@ def test_rescoring_only_what_changed_equals_scoring_everything(monkeypatch):
     )
 
 
+def _keyword_table(rows: list[dict[int, int]], vocab: list[str]) -> related_scores.Keywords:
+    """A Keywords table of word number → count rows (numbers into ``vocab``, kept between calls)."""
+    import numpy as np
+
+    offsets = np.zeros(len(rows) + 1, dtype=np.int64)
+    np.cumsum([len(r) for r in rows], out=offsets[1:])
+    words = np.array([w for r in rows for w in r], dtype=np.int32)
+    counts = np.array([c for r in rows for c in r.values()], dtype=np.uint32)
+    return related_scores.Keywords(vocab, offsets, words, counts)
+
+
+def test_vectors_made_again_only_for_changed_speeches_equal_all_made_again(monkeypatch):
+    # similar(…, fresh=rows): only those rows' vectors and those of speeches holding a word whose
+    # df changed are made again (the vocabulary kept, growing): the answer is always the full one.
+    import numpy as np
+
+    rnd = random.Random(17)
+    vocab = [f"词{i}" for i in range(3000)]
+    weights = [1 / (i + 1) for i in range(3000)]
+    ids = [f"{i:04d}.md" for i in range(400)]
+
+    def row() -> dict[int, int]:
+        return {w: rnd.randint(1, 30) for w in rnd.choices(range(3000), weights, k=60)}
+
+    rows = [row() for _ in ids]
+    made = []
+    real = related_scores._heaviest
+
+    def counting(table, idf, which=None):
+        made.append(len(table.offsets) - 1 if which is None else len(which))
+        return real(table, idf, which)
+
+    monkeypatch.setattr(related_scores, "_heaviest", counting)
+    state: dict = {}
+    related_scores.similar(ids, _keyword_table(rows, vocab), 5, previous=state)
+    for step in range(16):
+        d = rnd.randrange(len(ids))
+        kind = step % 4
+        if kind == 0:
+            rows[d] = {w: c + 1 for w, c in rows[d].items()}  # a paragraph added: counts only
+        elif kind == 1:
+            rows[d] = row()  # rewritten: words come and go (their df changes)
+        elif kind == 2:
+            vocab.append(f"新词{step}")  # a new word, the vocabulary grows
+            rows[d] = {len(vocab) - 1: 3, **dict(list(rows[d].items())[1:])}
+        else:
+            rows[d] = {} if step < 8 else dict(list(rows[d].items())[:-5])  # emptied / words dropped
+        table = _keyword_table(rows, vocab)
+        made.clear()
+        got = related_scores.similar(ids, table, 5, previous=state, fresh=np.array([d]))
+        partial = list(made)
+        want = related_scores.similar(ids, _keyword_table(rows, vocab), 5)
+        assert (got == want).all(), step
+        if kind == 0:
+            assert partial == [1], (step, partial)  # only the changed speech's vector made again
+    # Another number of speeches (one added): every vector is made again, and still agrees.
+    rows.append(row())
+    table = _keyword_table(rows, vocab)
+    got = related_scores.similar(ids + ["9999.md"], table, 5, previous=state, fresh=np.array([len(ids)]))
+    assert (got == related_scores.similar(ids + ["9999.md"], table, 5)).all()
+
+
+def test_cached_rebuilds_equal_clean_ones(docs, tmp_path, monkeypatch):
+    # compute_related with a cache after edits of each kind equals it without one; also after
+    # the vocabulary was compacted (words numbered again, their df with them).
+    monkeypatch.setattr(related, "_VOCAB_SLACK", 0)
+    rnd = random.Random(23)
+    current = list(docs)
+    related.compute_related(current, k=5, cache_dir=tmp_path, workers=1)
+    for step in range(6):
+        d = rnd.randrange(len(current))
+        one = current[d]
+        if step % 3 == 0:
+            one = dataclasses.replace(one, body=one.body + "要把安全生产放在突出位置。", fingerprint=f"a{step}")
+        elif step % 3 == 1:
+            one = dataclasses.replace(one, body="乡村振兴 合作社 耕地 " * 20, fingerprint=f"b{step}")
+        else:
+            one = dataclasses.replace(one, title=one.title + "新标题词汇", fingerprint=f"c{step}")
+        current[d] = one
+        cached = related.compute_related(current, k=5, cache_dir=tmp_path, workers=1)
+        assert cached == related.compute_related(current, k=5, workers=1), step
+    words = " ".join(TOPICS.values()).split()
+    current = [
+        dataclasses.replace(d, body=" ".join(rnd.sample(words[:10], 5)), title="讲话", fingerprint=f"f{i}")
+        for i, d in enumerate(current)
+    ]
+    vocab_before = len(related._load_cache(tmp_path).table.vocab)
+    assert related.compute_related(current, k=5, cache_dir=tmp_path, workers=1) == related.compute_related(current, k=5)
+    assert len(related._load_cache(tmp_path).table.vocab) < vocab_before  # compacted
+    current[3] = dataclasses.replace(current[3], body=current[3].body + " 安全生产", fingerprint="g")
+    made = []
+    real = related_scores._heaviest
+    monkeypatch.setattr(related_scores, "_heaviest", lambda t, idf, rows=None: made.append(rows) or real(t, idf, rows))
+    cached = related.compute_related(current, k=5, cache_dir=tmp_path, workers=1)
+    row = sorted(d.id for d in current).index(current[3].id)
+    assert [None if r is None else list(r) for r in made] == [[row]]  # df kept through the compaction
+    monkeypatch.undo()
+    assert cached == related.compute_related(current, k=5, workers=1)
+
+
 def test_excluded_speeches_give_their_places_to_the_next(docs):
     """Near-duplicates are never each other's related speech; the next most similar fill in."""
     full = related.compute_related(docs, k=6, workers=1)
