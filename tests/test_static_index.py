@@ -439,3 +439,33 @@ def test_metadata_changes_patched_equal_clean_writes(tmp_path):
         StaticIndex(tmp_path / f"state{step}", clean, jobs=1).update(cur)
         assert _tree(tmp_path / "inc" / "search") == _tree(clean / "search"), (step, changes)
         shutil.rmtree(clean)
+
+
+@pytest.mark.parametrize("kind", ["k", "p"])
+def test_patching_a_short_posting_rewrites_only_around_the_change(kind):
+    """A posting without checkpoints is patched between its first changed doc and the entry after
+    its last one (``wire.entry_span``): the same posting as decoding, changing and encoding it all."""
+    from site_builder.static_search import patching
+
+    rnd = random.Random(5)
+
+    def entry(d: int):
+        if kind == "k":
+            return wire.k_code(rnd.randint(1, 40), rnd.choice([0, 0, 1, 300]), rnd.random() < 0.2)
+        count = rnd.choice([1, 2, 3, 4, 40])
+        heads = sorted(rnd.sample(range(count), rnd.randint(1, count))) if rnd.random() < 0.3 else []
+        enc = (wire.vlq(len(heads)) + "".join(wire.vlq(h) for h in heads)) if heads else ""
+        enc += "".join(wire.vlq(rnd.randint(0, 5000)) for _ in range(count))
+        return (count, int(bool(heads)), enc)
+
+    for _ in range(400):
+        docs = sorted(rnd.sample(range(200), rnd.randint(0, 60)))
+        entries = [(d, entry(d)) for d in docs]
+        posting = "".join(wire.encode_entries(kind, entries, -1))
+        touched = rnd.sample(range(200), rnd.randint(1, 4))
+        changes = {d: (None if rnd.random() < 0.4 else entry(d)) for d in touched}
+        patched, ck, delta = patching.patch_posting(kind, posting, None, changes)
+        expected = patching.apply_changes(entries, changes)
+        assert patched == "".join(wire.encode_entries(kind, expected, -1))
+        assert delta == len(expected) - len(entries) and ck is None
+        assert wire.decode_entries(kind, patched, 0, len(patched), -1) == expected

@@ -24,6 +24,7 @@ from .wire import (
     bucket_count,
     decode_entries,
     encode_entries,
+    entry_span,
     file_name,
     hexname,
     js_file,
@@ -52,12 +53,15 @@ def apply_changes(entries: list, changes: dict) -> list:
 def patch_posting(kind: str, posting: str, ck, changes: dict):
     """Apply {doc: entry or None} to a posting; returns (posting, checkpoints or None, the change in
     its number of docs)."""
-    if ck is None or len(posting) <= wire.BIG:
-        before = decode_entries(kind, posting, 0, len(posting), -1)
+    if ck is None or len(posting) <= wire.BIG:  # the entries of the changed docs and the one after
+        s, e, prev = entry_span(kind, posting, min(changes, default=0), max(changes, default=-1))
+        before = decode_entries(kind, posting, s, e, prev)
         ents = apply_changes(before, changes)
-        parts = encode_entries(kind, ents, -1)
-        new = "".join(parts)
-        return new, (checkpoints(ents, parts, -1, 0) if len(new) > wire.BIG else None), len(ents) - len(before)
+        new = posting[:s] + "".join(encode_entries(kind, ents, prev)) + posting[e:]
+        if len(new) <= wire.BIG:
+            return new, None, len(ents) - len(before)
+        every = decode_entries(kind, new, 0, len(new), -1)  # now long: checkpoints
+        return new, checkpoints(every, encode_entries(kind, every, -1), -1, 0), len(ents) - len(before)
     ckd, cko = list(ck[0]), list(ck[1])
     docs_delta = 0
     for n in sorted(changes, reverse=True):

@@ -361,6 +361,32 @@ def decode_entries(kind: str, posting: str, start: int, end: int, prev: int) -> 
     return out
 
 
+def entry_span(kind: str, posting: str, lo: int, hi: int) -> tuple[int, int, int]:
+    """The chars of a posting that hold its entries of docs ``lo`` … ``hi`` and the entry after them
+    (whose gap is from the doc before it): (start, end, the doc before start). Only the entries'
+    first values are looked at, up to that entry."""
+    toks, vals = _tokens(posting)
+    n = len(vals)
+    i, prev = 0, -1
+    first, before = n, -1
+    while i < n:
+        x = vals[i]
+        if kind == "k":
+            doc, nxt = prev + (x >> 3) + 1, i + 1 + (x & 1) + ((x >> 1) & 1)
+        else:
+            doc, c = prev + (x >> 2) + 1, x & 3
+            nxt = i + 2 + c if c < 2 else (i + 5 + vals[i + 1] if c == 2 else i + 4 + vals[i + 1] + vals[i + 2])
+        if first == n and doc >= lo:
+            first, before = i, prev
+        i, prev = nxt, doc
+        if doc > hi:
+            break
+    if first == n:
+        before = prev
+    start = sum(map(len, toks[:first]))
+    return start, start + sum(map(len, toks[first:i])), before
+
+
 def encode_entries(kind: str, entries: list, prev: int) -> list[str]:
     parts = []
     v = cached_vlq
