@@ -5,6 +5,7 @@ Every problem of every file is collected in one pass; a broken file never stops 
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import logging
 import os
@@ -19,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from . import frontmatter, schema
+from . import frontmatter, parsed_store, schema
 from .cache import BuildCache
 from .errors import Problem
 from .markup import Renderer, Toc, TooComplex
@@ -37,6 +38,7 @@ LARGE_FILE = 2 * 1024 * 1024  # a warning: more than one speech in the file?
 MAX_FILE = 64 * 1024 * 1024
 PARSE_SECONDS = 15.0  # CPU seconds per file: reading, front matter, Markdown, sanitising (see time_budget) …
 SECONDS_PER_MB = 4.0  # … and this much more per MB (a 50 MB speech parses in 10–30 CPU s; a busy machine takes longer)
+BASE_SLACK = 512  # records the parsed base may lack or hold unused before it is written again (parsed_store)
 
 
 @dataclass(frozen=True)
@@ -293,30 +295,10 @@ def load(
     problems = list(problems)
     broken = set(broken)
     known = cache.file_stats()
-    rows: list[tuple[str, int, int, str]] = []
-    for f in files:
-        old = known.get(f.source)
-        if old and old[0] == f.mtime_ns and old[1] == f.size:
-            digest = old[2]
-        else:
-            try:
-                digest = digest_file(f.path)
-            except OSError as err:
-                problems.append(
-                    Problem(
-                        display_path(f.path),
-                        None,
-                        None,
-                        f"cannot read this file: {err.strerror}",
-                        "check its permissions",
-                    )
-                )
-                broken.add(f.source)
-                continue
-        rows.append((f.source, f.mtime_ns, f.size, digest))
+    rows = _file_rows(files, known, problems, broken)
     keys = [(r[0], r[3]) for r in rows]
-    # (anything else under a key, from an older version of the cache, is parsed again)
-    cached = {key: parsed for key, parsed in cache.parsed(keys).items() if isinstance(parsed, Parsed)}
+    base = _read_base(cache)
+    cached = _cached(cache, keys, base)
     paths = {f.source: f.path for f in files}
     todo = [(s, str(paths[s]), display_path(paths[s]), settings) for s, d in keys if (s, d) not in cached]
     digests = dict(keys)
@@ -329,8 +311,8 @@ def load(
         done += 1
         if progress:
             progress(done, len(keys))
-    cache.set_files(rows)
-    cache.prune_docs(set(keys))
+    cache.update_files(rows, known)
+    _keep(cache, keys, known, base, cached)
     speeches: list[Speech] = []
     drafts = 0
     for source, digest in keys:
@@ -354,6 +336,82 @@ def load(
         )
     stats = {"files": len(keys), "parsed": len(todo), "drafts": drafts, "broken": broken}
     return speeches, problems, stats
+
+
+def _file_rows(files: list[SourceFile], known: dict, problems: list[Problem], broken: set[str]) -> list[tuple]:
+    """(source, mtime_ns, size, digest) of each file: the digest of the last build when its stat
+    is the same, else read (a file that cannot be read is a problem, and ``broken``)."""
+    rows: list[tuple[str, int, int, str]] = []
+    for f in files:
+        old = known.get(f.source)
+        if old and old[0] == f.mtime_ns and old[1] == f.size:
+            digest = old[2]
+        else:
+            try:
+                digest = digest_file(f.path)
+            except OSError as err:
+                problems.append(
+                    Problem(
+                        display_path(f.path),
+                        None,
+                        None,
+                        f"cannot read this file: {err.strerror}",
+                        "check its permissions",
+                    )
+                )
+                broken.add(f.source)
+                continue
+        rows.append((f.source, f.mtime_ns, f.size, digest))
+    return rows
+
+
+def _read_base(cache: BuildCache) -> dict[tuple[str, str], tuple]:
+    """The parsed records kept in one blob by an earlier build (parsed_store), as plain tuples."""
+    enabled = gc.isenabled()
+    gc.disable()  # thousands of tuples, no cycles: the collector would walk them again and again
+    try:
+        return parsed_store.decode(cache.parsed_base())
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _cached(cache: BuildCache, keys: list[tuple[str, str]], base: dict) -> dict[tuple[str, str], Parsed]:
+    """The parsed record of each of ``keys`` the cache holds: from the base, else from its row
+    (anything else under a key, from an older version of the cache, is parsed again)."""
+    cached: dict[tuple[str, str], Parsed] = {}
+    rest = []
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        for key in keys:
+            row = base.get(key)
+            if row is None:
+                rest.append(key)
+            else:
+                cached[key] = parsed_store.parsed_of(row, Parsed)
+    finally:
+        if enabled:
+            gc.enable()
+    if rest:
+        cached.update((key, parsed) for key, parsed in cache.parsed(rest).items() if isinstance(parsed, Parsed))
+    return cached
+
+
+def _keep(cache: BuildCache, keys: list[tuple[str, str]], known: dict, base: dict, cached: dict) -> None:
+    """Drop the rows of files changed or gone; write a new base when the old one lacks or no
+    longer uses more than a few records (``BASE_SLACK``), pruning the table then. Every record in
+    the base keeps its row (its body): a file changed back to what it was takes its record from
+    the base, and its text from the row."""
+    current = set(keys)
+    missing = sum(1 for key in keys if key not in base)
+    unused = len(base) - (len(keys) - missing)
+    if missing + unused > min(BASE_SLACK, max(32, len(keys) // 16)) or (missing and not base):
+        cache.prune_docs(current)
+        cache.set_parsed_base(parsed_store.encode((key, cached[key]) for key in keys))
+    else:
+        stale = ((s, old[2]) for s, old in known.items())
+        cache.drop_parsed([key for key in stale if key not in current and key not in base])
 
 
 def _run(todo: list, jobs: int | None):

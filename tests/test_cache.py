@@ -67,6 +67,7 @@ def test_the_cache_stores_bodies_compressed_and_gives_them_back(make_site):
         "pages",
         "kv",
         "page_inputs",
+        "parsed_base",
     }
     rows = db.execute("SELECT source, digest, body FROM parsed").fetchall()
     db.close()
