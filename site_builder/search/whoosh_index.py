@@ -106,6 +106,7 @@ from whoosh.filedb.filestore import FileStorage
 from ..fileio import TEMP_NAME, write_atomic
 from . import query as querymod
 from . import ranking, whoosh_compat
+from . import whoosh_summary as summary
 
 # The parts in search/whoosh_*.py, under the names they had here (tests and tools use them).
 from .whoosh_evaluate import _PROOF_MIN, _Answer, _facet_dicts, _Filters, _parse_year, _TermInfo  # noqa: F401
@@ -139,6 +140,7 @@ from .whoosh_segments import (  # noqa: F401
 )
 from .whoosh_snapshot import _date_key, _Memo, _read_postings, _Scan, _Snapshot, _Store  # noqa: F401
 from .whoosh_summary import summary_path
+from .whoosh_summary_update import derive
 
 __all__ = ["IndexDoc", "SearchIndex", "FORMAT_VERSION"]
 
@@ -245,25 +247,44 @@ class SearchIndex:
                 f"the search index in {self.index_dir} is being updated by another process "
                 f"(waited 60 s); try again when that build has finished"
             ) from None
+        previous = None
         try:
             self._clean_stores(writer.segments)
+            previous = summary.load_latest(self.index_dir)  # (its file goes with the commit, not its mapping)
             stores: dict = {}
             try:
                 stats = self._apply(storage, writer, docs, by_id, stores, _Progress(progress, len(docs)))
             finally:
                 for st in stores.values():
                     st.close()
+            self._mark_complete()
+            self._summarise(previous)
         except BaseException:
             if not writer.is_closed:
                 writer.cancel()
             raise
-        self._mark_complete()
-        self._summarise()
+        finally:
+            if previous is not None:
+                summary.close(previous)
         return stats
 
-    def _summarise(self) -> None:
+    def _summarise(self, previous: dict | None) -> None:
         """Write what opening this generation needs (``search/whoosh_summary``) now, once, rather
-        than in the first search (a snapshot computes and writes it when it is missing)."""
+        than in the first search (a snapshot computes and writes it when it is missing): from the
+        ``previous`` generation's summary and the new segments' stores when it can (one changed
+        speech reads one store, not all), else from a snapshot of the new generation."""
+        try:
+            toc = windex.TOC.read(FileStorage(str(self.index_dir), readonly=True), INDEXNAME)
+            key = summary.key_of(self.index_dir, toc)
+            path = summary_path(self.index_dir, toc.generation)
+            if path.exists():
+                return  # (nothing changed: the generation is the previous one)
+            if previous is not None:
+                data = derive(previous, key, lambda sid: _Store.open(self.index_dir / _store_name(sid)))
+                if data is not None and summary.save(path, key, data):
+                    return
+        except (OSError, ValueError, EOFError, *summary.ERRORS):
+            pass
         try:
             _Snapshot(self.index_dir).close()
         except (OSError, ValueError, EOFError):

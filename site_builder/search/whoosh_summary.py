@@ -45,6 +45,7 @@ _MAGIC = b"SBSUMM2\n"
 _HEAD = struct.Struct("<IQ")  # CRC-32 of everything after it, length of the marshal part
 _PROBE_DATES = ("2020-03-05", "1999-12", "2021", "", "2020年3月5日")
 _ERRORS = (OSError, ValueError, EOFError, TypeError, KeyError, IndexError, struct.error)
+ERRORS = _ERRORS  # what reading a damaged summary can raise
 
 
 def summary_path(index_dir: Path, generation: int) -> Path:
@@ -68,51 +69,75 @@ def key_of(index_dir: Path, toc) -> tuple:
 
 def compute(stores: list, deleted_by_store: list[set[int]]) -> dict:
     """The summary of the text stores ``stores`` (in segment order) with these deleted documents."""
+    return finish([store_part(store, dead) for store, dead in zip(stores, deleted_by_store)])
+
+
+PER_DOC = ("titles", "blen", "bstart", "datekey", "sources", "years", "types", "themes", "speakers", "orgs")
+
+
+def store_part(store, dead: set[int]) -> dict:
+    """One segment's share of the summary, from its text store."""
     meta: list = []
     titles: list[str] = []
     blen: list[int] = []
     bstart: list[int] = []
-    deleted: set[int] = set()
-    base = 0
-    for store, dead in zip(stores, deleted_by_store):
-        offs, nch, st_titles = store.offsets, store.nchars, store.titles
-        for i in range(store.n):
-            title = st_titles[i]
-            meta.append(None if i in dead else store.meta[i])
-            if i in dead:
-                deleted.add(base + i)
-            titles.append(title)
-            blen.append(nch[i] - len(title) - 1)
-            bstart.append(offs[3 * i] + len(title.encode(_TEXT_CODEC, "surrogatepass")) + 2)
-        base += store.n
-    live = [n for n, m in zip(blen, meta) if m is not None]
-    avglen = (sum(live) / len(live)) if live else 1.0
-    themes = [tuple(dict.fromkeys(m[6])) if m else () for m in meta]
-    data: dict = {
-        "stores": [(s.n, s.offsets.tobytes()) for s in stores],
+    offs, nch, st_titles = store.offsets, store.nchars, store.titles
+    for i in range(store.n):
+        title = st_titles[i]
+        meta.append(None if i in dead else store.meta[i])
+        titles.append(title)
+        blen.append(nch[i] - len(title) - 1)
+        bstart.append(offs[3 * i] + len(title.encode(_TEXT_CODEC, "surrogatepass")) + 2)
+    return {
+        "store": (store.n, store.offsets.tobytes()),
+        "meta": meta,
         "titles": titles,
         "blen": blen,
         "bstart": bstart,
-        "deleted": deleted,
-        "n_live": len(live),
-        "avglen": avglen,
-        "norm": [ranking.norm(n, avglen) for n in blen],  # k1·(1 − b + b·len/avglen)
         "datekey": [ranking.date_key(m[3]) if m else 0 for m in meta],
         "sources": [m[0] if m else "" for m in meta],
-        "heads": Headings.of([m[10] if m else "" for m in meta]),
+        "heads": [m[10].encode("utf-8", "surrogatepass") if m else b"" for m in meta],
         "years": [m[4] if m else None for m in meta],
         "types": [m[5] if m else None for m in meta],
-        "themes": themes,
+        "themes": [tuple(dict.fromkeys(m[6])) if m else () for m in meta],
         "speakers": [m[8] if m else None for m in meta],
         "orgs": [m[9] if m else None for m in meta],
     }
-    data.update(_groups(meta, themes, blen))
+
+
+def finish(parts: list[dict], groups=None) -> dict:
+    """The summary of the segments' shares, in segment order (``groups``: how to make the groups,
+    if not from every document: ``_groups``)."""
+    meta = [m for p in parts for m in p["meta"]]
+    lists = {name: [x for p in parts for x in p[name]] for name in PER_DOC}
+    blen = lists["blen"]
+    live = [n for n, m in zip(blen, meta) if m is not None]
+    avglen = (sum(live) / len(live)) if live else 1.0
+    data: dict = {
+        "stores": [p["store"] for p in parts],
+        "titles": lists["titles"],
+        "blen": blen,
+        "bstart": lists["bstart"],
+        "deleted": {d for d, m in enumerate(meta) if m is None},
+        "n_live": len(live),
+        "avglen": avglen,
+        "norm": [ranking.norm(n, avglen) for n in blen],  # k1·(1 − b + b·len/avglen)
+        "datekey": lists["datekey"],
+        "sources": lists["sources"],
+        "heads": Headings.of_encoded([h for p in parts for h in p["heads"]]),
+    }
+    for name in ("years", "types", "themes", "speakers", "orgs"):
+        data[name] = lists[name]
+    data.update((groups or _groups)(meta, data))
     data["meta"] = meta
     return data
 
 
-def _groups(meta: list, themes: list, blen: list[int]) -> dict:
+def _groups(meta: list, data: dict) -> dict:
     """For filters and facets: the documents having each value, and characters per year."""
+    years, types, themes, speakers, orgs, blen = (
+        data[k] for k in ("years", "types", "themes", "speakers", "orgs", "blen")
+    )
     by_year: dict = {}
     by_type: dict = {}
     by_theme: dict = {}
@@ -121,13 +146,13 @@ def _groups(meta: list, themes: list, blen: list[int]) -> dict:
     chars_by_year: Counter = Counter()
     for d, m in enumerate(meta):
         if m is not None:
-            by_year.setdefault(m[4], set()).add(d)
-            by_type.setdefault(m[5], set()).add(d)
+            by_year.setdefault(years[d], set()).add(d)
+            by_type.setdefault(types[d], set()).add(d)
             for t in themes[d]:
                 by_theme.setdefault(t, set()).add(d)
-            by_speaker.setdefault(m[8], set()).add(d)
-            by_org.setdefault(m[9], set()).add(d)
-            chars_by_year[m[4]] += blen[d]
+            by_speaker.setdefault(speakers[d], set()).add(d)
+            by_org.setdefault(orgs[d], set()).add(d)
+            chars_by_year[years[d]] += blen[d]
     return {
         "by_year": by_year,
         "by_type": by_type,
@@ -147,8 +172,10 @@ def save(path: Path, key: tuple, data: dict) -> bool:
     records = bytearray()
     moffs = array("Q", [0])
     try:
-        for m in data["meta"]:
-            if m is not None:
+        for m in data["meta"]:  # a record as a tuple, or kept encoded (``derive``)
+            if type(m) is bytes:
+                records += m
+            elif m is not None:
                 if len(m) != 11:  # (…, headings): another layout, not summarised
                     return False
                 records += marshal.dumps(m[:10])
@@ -184,6 +211,38 @@ def load(path: Path, key: tuple) -> dict | None:
     if data is None:
         mm.close()
     return data
+
+
+def load_latest(index_dir: Path) -> dict | None:
+    """The newest generation's summary as it is, if this code wrote it (``data["key"]``: what it
+    was computed from; ``derive`` checks it), or None. Close ``data["mmap"]`` after use."""
+    names = [(p.stem.rpartition("_")[2], p) for p in index_dir.glob("gt_summary_*.marshal")]
+    found = [(int(g), p) for g, p in names if g.isdigit()]
+    if not found:
+        return None
+    try:
+        with open(max(found)[1], "rb") as f:
+            mm = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
+    except (OSError, ValueError):
+        return None
+    try:
+        data = _parse(mm, None)
+    except _ERRORS:
+        data = None
+    if data is None:
+        mm.close()
+    return data
+
+
+def close(data: dict) -> None:
+    """Let go of a loaded summary's file (its headings and records are read from it)."""
+    mm = data.get("mmap")
+    if mm is not None:
+        data.clear()
+        try:
+            mm.close()
+        except BufferError:  # (a record still viewed: the mapping goes with it)
+            pass
 
 
 def _parse(mm: mmap.mmap, key: tuple | None) -> dict | None:
@@ -231,7 +290,10 @@ class Headings:
 
     @classmethod
     def of(cls, heads: list[str]) -> Headings:
-        parts = [h.encode("utf-8", "surrogatepass") for h in heads]
+        return cls.of_encoded([h.encode("utf-8", "surrogatepass") for h in heads])
+
+    @classmethod
+    def of_encoded(cls, parts: list[bytes]) -> Headings:
         offsets = array("Q", [0])
         offsets.extend(accumulate(map(len, parts)))
         return cls(b"".join(parts), offsets)
@@ -247,6 +309,10 @@ class Headings:
     def __getitem__(self, d: int) -> str:
         o, b = self.offsets, self.base
         return bytes(self.buf[b + o[d] : b + o[d + 1]]).decode("utf-8", "surrogatepass")
+
+    def encoded_one(self, d: int) -> bytes:
+        o, b = self.offsets, self.base
+        return bytes(self.buf[b + o[d] : b + o[d + 1]])
 
     def encoded(self) -> bytes:
         o, b = self.offsets, self.base
@@ -279,6 +345,11 @@ class MetaRecords(Sequence):
         m = marshal.loads(self._buf[a:b]) + (self._heads[d],) if b > a else None
         self._decoded[d] = m
         return m
+
+    def encoded(self, d: int) -> bytes | None:
+        """Document ``d``'s record as stored (without its headings), None when deleted."""
+        a, b = self._base + self._offsets[d], self._base + self._offsets[d + 1]
+        return bytes(self._buf[a:b]) if b > a else None
 
 
 # -- the folded bodies, for the build's reuse stage ------------------------------------
