@@ -7,12 +7,14 @@ its state kept in the build's state folder) and for ``site-builder reuse`` (in m
 * ``chars.py``   every speech's folded text in one file kept between builds
 * ``layers.py``  a sorted table kept as a memory-mapped base, a delta and dead owners
 * ``find.py``    the sorted tables of keys, near-duplicate pairs, passages extended around keys
-* ``stage.py``   what changed since the last build, the state, the passages assembled
+* ``found.py``   the passages found around each key, kept in columns, grouped into Passages
+* ``stage.py``   what changed since the last build, the state
 * ``command.py`` ``site-builder reuse``: the report on a terminal or as JSON
 """
 
 from __future__ import annotations
 
-from .stage import Doc, Passage, Place, Reuse, find_reuse
+from .found import Passage, Place
+from .stage import Doc, Reuse, find_reuse
 
 __all__ = ["Doc", "Passage", "Place", "Reuse", "find_reuse"]

@@ -11,11 +11,9 @@ from __future__ import annotations
 
 import pickle
 import time
-import zlib
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import NamedTuple
 
 import numpy as np
 
@@ -25,10 +23,13 @@ from ..search.analysis import fold_version, fold_with_offsets
 from .chars import Folded, Gather, Stale
 from .cold import Spill, chunks, random_access, release, slice_rows
 from .find import MAX_PLACES, Table, extend, near_pairs
+from .found import Found, Passage
 from .layers import Layers
 from .prints import LINE, distinct, folded_narrow, one_to_one, shape, speech_print
 
-STATE_VERSION = 5  # 5: no texts' store (folded again from the plain texts), sentences without positions, deflated
+STATE_VERSION = (
+    6  # 6: the passages found in columns (found.py), not deflated; 5: no texts' store, sentences without positions
+)
 _LEADING = np.array([ord(c) for c in "。!?;,、:"], dtype=np.uint32)  # (folded: ！？；，： fold to !?;,:)
 _IS_LEADING = np.zeros(max(_LEADING) + 1, dtype=bool)  # code point → is one of _LEADING (np.isin per run was slow)
 _IS_LEADING[_LEADING] = True
@@ -50,16 +51,6 @@ class Doc:
     digest: str
 
 
-class Place(NamedTuple):
-    source: str
-    paragraph: int  # n of #p{n} (1-based line of the plain text)
-
-
-class Passage(NamedTuple):
-    text: str  # as written in its first place
-    places: tuple[Place, ...]  # by source, then paragraph
-
-
 @dataclass
 class Reuse:
     passages: list[Passage] = field(default_factory=list)
@@ -76,24 +67,19 @@ class Reuse:
         return self._by_source.get(source, [])
 
 
-#: Passages found around one key: [(folded text, text as written at its first place,
-#: ((source, paragraph), …) sorted), …].
-Found = list[tuple[str, str, tuple[tuple[str, int], ...]]]
-
-
 def _load(path: Path | None, params: tuple) -> dict:
     if path is None:
         return {}
     try:
         with open(path, "rb") as fh:
-            state = pickle.loads(zlib.decompress(fh.read()))
-    except (OSError, EOFError, pickle.UnpicklingError, AttributeError, ValueError, TypeError, zlib.error):
+            state = pickle.loads(fh.read())
+    except (OSError, EOFError, pickle.UnpicklingError, AttributeError, ValueError, TypeError, KeyError, IndexError):
         return {}
     return state if isinstance(state, dict) and state.get("params") == params else {}
 
 
 def _save(path: Path, state: dict) -> None:
-    write_atomic(path, zlib.compress(pickle.dumps(state, protocol=pickle.HIGHEST_PROTOCOL), 1))
+    write_atomic(path, pickle.dumps(state, protocol=pickle.HIGHEST_PROTOCOL))
 
 
 def find_reuse(
@@ -131,7 +117,7 @@ def find_reuse(
     source = {i: s for s, (i, _d) in st.ids.items()}
     pairs = [(min(source[a], source[b]), max(source[a], source[b]), sim) for (a, b), sim in st.near.items()]
     result.near = sorted(pairs)
-    result.passages = _assemble(st.found)
+    result.passages = st.found.passages()
     result.seconds = {"reuse": round(time.perf_counter() - started, 3), "changed": len(st.changed)}
     return result
 
@@ -162,14 +148,15 @@ class _State:
         self.sentences = Layers("sentences", folder, old.get("sentences"), np.uint64, positions=False)
         self.sizes: dict[int, int] = {i: n for i, n in old.get("sizes", {}).items() if i not in gone}
         self.near: dict[tuple[int, int], float] = old.get("near", {})
-        self.found: dict[int, Found] = old.get("found", {})
+        self.found = Found(old.get("found"))
         self.docs = {i: Doc(s, d) for s, (i, d) in self.ids.items()}
         self.quick: Callable[[list[str]], Iterable[np.ndarray | None]] | None = None  # (find_reuse's folded_other)
 
     def dump(self, params: tuple) -> dict:
-        keep = ("ids", "next_id", "sizes", "near", "found")
+        keep = ("ids", "next_id", "sizes", "near")
         return {
             "params": params,
+            "found": self.found.dump(),
             "folded": self.folded.known,
             "anchors": self.anchors.meta(),
             "sentences": self.sentences.meta(),
@@ -216,10 +203,8 @@ class _State:
         self.near.update(near_pairs(sentences, self.sizes, None if cold else changed))
         if affected is not None and prints:
             affected = distinct(np.concatenate([affected, *(p.keys for p in prints.values())]))
-        if self.found and affected is not None:
-            known = np.fromiter(self.found, dtype=np.uint32, count=len(self.found))
-            for key in known[np.isin(known, affected)].tolist():
-                del self.found[key]
+        if len(self.found) and affected is not None:
+            self.found.drop(affected)
         self._extend(affected, again, k, min_chars)
         self.anchors.settle(len(self.ids))
         self.sentences.settle(len(self.ids))
@@ -305,7 +290,7 @@ class _State:
                 found.append((int(table.key[starts[run]]), text, places[min(places)], tuple(sorted(places))))
         written = _written(self.docs, read, [span for _k, _t, span, _p in found])
         for key, folded, span, where_found in found:
-            self.found.setdefault(key, []).append((folded, written[span], where_found))
+            self.found.add(key, folded, written[span], where_found)
 
     def _doc(self, i: int) -> tuple[str, str]:
         doc = self.docs[i]
@@ -344,19 +329,4 @@ def _written(docs: dict[int, Doc], read: Callable[[str, str], str], spans: list)
         offsets = None if one_to_one(plain) else fold_with_offsets(plain.replace("\n", LINE))[1]
         for s, e in wanted:
             out[(o, s, e)] = plain[offsets[s] : offsets[e]] if offsets else plain[s:e]
-    return out
-
-
-def _assemble(found: dict[int, Found]) -> list[Passage]:
-    """One Passage per folded text, with every place it was found at, in order of first place;
-    its text as written at the first place."""
-    places: dict[str, set[tuple[str, int]]] = {}
-    written: dict[str, tuple[tuple[str, int], str]] = {}
-    for entries in found.values():
-        for folded, text, where in entries:
-            places.setdefault(folded, set()).update(where)
-            if folded not in written or where[0] < written[folded][0]:
-                written[folded] = (where[0], text)
-    out = [Passage(written[f][1], tuple(map(Place._make, sorted(ps)))) for f, ps in places.items()]
-    out.sort(key=lambda p: (p.places[0].source, p.places[0].paragraph, p.text))
     return out
