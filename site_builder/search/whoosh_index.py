@@ -89,6 +89,7 @@ and atomic TOC commits, so any fork with the 2.7 file format works.
 from __future__ import annotations
 
 import json
+import marshal
 import math
 import os
 import pickle
@@ -253,7 +254,7 @@ class SearchIndex:
             previous = summary.load_latest(self.index_dir)  # (its file goes with the commit, not its mapping)
             stores: dict = {}
             try:
-                stats = self._apply(storage, writer, docs, by_id, stores, _Progress(progress, len(docs)))
+                stats = self._apply(storage, writer, docs, by_id, stores, _Progress(progress, len(docs)), previous)
             finally:
                 for st in stores.values():
                     st.close()
@@ -290,24 +291,36 @@ class SearchIndex:
         except (OSError, ValueError, EOFError):
             pass  # a damaged index: searching it says so, the next update rebuilds it
 
-    def _indexed(self, writer, stores: dict) -> dict[str, tuple[str, object, int]]:
+    def _indexed(self, writer, stores: dict, previous: dict | None = None) -> dict[str, tuple[str, object, int]]:
         """id → (fingerprint, segment, local docnum) of every live document; {} when the index is
-        damaged (it is then rebuilt from scratch). Opens the segments' text stores into ``stores``."""
+        damaged (it is then rebuilt from scratch). Read from the ``previous`` generation's summary
+        when it describes these segments, else from the segments' text stores (opened into ``stores``)."""
         current: dict[str, tuple[str, object, int]] = {}
         try:
+            if previous is not None and summary.describes(previous, self.index_dir, writer.segments):
+                records, sources = previous["meta"], previous["sources"]
+                d = 0
+                for seg in writer.segments:
+                    for i in range(seg.doc_count_all()):
+                        if sources[d]:  # (deleted: "")
+                            current[sources[d]] = (marshal.loads(records.encoded(d))[7], seg, i)
+                        d += 1
+                return current
             for seg in writer.segments:
                 st = _Store.open(self.index_dir / _store_name(seg.segment_id()))
                 stores[seg.segment_id()] = st
                 for i, m in enumerate(st.meta):
                     if not seg.is_deleted(i):
                         current[m[0]] = (m[7], seg, i)
-        except (OSError, ValueError, EOFError, pickle.UnpicklingError):
+        except (OSError, ValueError, EOFError, pickle.UnpicklingError, *summary.ERRORS):
             return {}
         return current
 
-    def _apply(self, storage, writer, docs: list, by_id: dict, stores: dict, progress: _Progress) -> dict:
+    def _apply(
+        self, storage, writer, docs: list, by_id: dict, stores: dict, progress: _Progress, previous=None
+    ) -> dict:
         """Write what changed (everything afresh when most did) and commit; return the counts."""
-        current = self._indexed(writer, stores)
+        current = self._indexed(writer, stores, previous)
         added = [d for d in docs if d.id not in current]
         changed = [d for d in docs if d.id in current and current[d.id][0] != d.fingerprint]
         removed = [i for i in current if i not in by_id]
@@ -329,7 +342,8 @@ class SearchIndex:
             writer.commit_segments(segs, self._clean_stores)
         else:
             for doc_id in chain((d.id for d in changed), removed):
-                writer.delete_by_term(ID_FIELD, doc_id)
+                _fingerprint, seg, i = current[doc_id]
+                seg.delete_document(i)  # (delete_by_term(ID_FIELD, id) looks it up in every segment)
             new = _write_segments(storage, self.index_dir, added + changed, progress.add, self.workers)
             segs = self._merge(storage, writer.segments + new, stores)
             writer.commit_segments(segs, self._clean_stores)

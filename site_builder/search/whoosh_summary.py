@@ -67,6 +67,19 @@ def key_of(index_dir: Path, toc) -> tuple:
     return (SUMMARY_VERSION, FORMAT_VERSION, sys.version_info[:2], marshal.version, probes, toc.generation, segs)
 
 
+def describes(data: dict, index_dir: Path, segments) -> bool:
+    """Whether the summary ``data`` (``load_latest``'s) was computed from these segments as they are."""
+    return tuple(data["key"][6]) == tuple(
+        (
+            seg.segment_id(),
+            seg.doc_count_all(),
+            tuple(sorted(seg.deleted_docs())),
+            (index_dir / _store_name(seg.segment_id())).stat().st_size,
+        )
+        for seg in segments
+    )
+
+
 def compute(stores: list, deleted_by_store: list[set[int]]) -> dict:
     """The summary of the text stores ``stores`` (in segment order) with these deleted documents."""
     return finish([store_part(store, dead) for store, dead in zip(stores, deleted_by_store)])
