@@ -189,6 +189,8 @@ def _extract(todo: Sequence, workers: int) -> Iterator[tuple[str, bytes]]:
         for d in todo:
             yield _pack(doc_keywords(d.title, d.body))
         return
+    import rjieba  # noqa: F401  (here, once: the workers forked for each batch inherit it)
+
     for batch in _chunks(todo):
         yield from _extract_batch(batch, workers)
 

@@ -6,6 +6,7 @@ speeches that share most of their text (and never lists them as each other's rel
 from __future__ import annotations
 
 import json
+import pickle
 import random
 import re
 from html.parser import HTMLParser
@@ -418,4 +419,33 @@ def test_a_very_long_text_is_hashed_like_a_short_one():
     found = find_reuse([Doc(s, "1") for s in texts], lambda s, _d: texts[s], 30)
     assert [(p.text, [(pl.source, pl.paragraph) for pl in p.places]) for p in found.passages] == [
         (shared, [("long", 2), ("short", 2)])
+    ]
+
+
+def test_found_passages_keep_the_first_place_text_and_survive_a_round_trip():
+    # Entries grouped by folded text: every place of any of them, the text of the entry whose first
+    # place comes first, then of the smallest key (a clean build adds keys in order); dropped keys'
+    # entries and places gone; the same after being stored and read back.
+    from site_builder.reuse.found import Found, Passage, Place
+
+    found = Found()
+    found.add(9, "甲乙,丙", "甲乙，丙", (("b.md", 2), ("c.md", 1)))
+    found.add(5, "甲乙,丙", "甲乙,丙", (("b.md", 2), ("d.md", 4)))  # same first place, smaller key
+    found.add(7, "丁戊", "丁戊", (("a.md", 3), ("c.md", 2)))
+    found.add(8, "己庚", "己庚", (("a.md", 1), ("e.md", 1)))
+    want = [
+        Passage("己庚", (Place("a.md", 1), Place("e.md", 1))),
+        Passage("丁戊", (Place("a.md", 3), Place("c.md", 2))),
+        Passage("甲乙,丙", (Place("b.md", 2), Place("c.md", 1), Place("d.md", 4))),
+    ]
+    assert found.passages() == want
+    again = Found(pickle.loads(pickle.dumps(found.dump())))
+    assert again.passages() == want
+    again.drop(np.array([5, 8], dtype=np.uint32))
+    again.add(3, "辛", "辛", (("a.md", 5), ("b.md", 5)))
+    assert len(again) == 3
+    assert again.passages() == [
+        Passage("丁戊", (Place("a.md", 3), Place("c.md", 2))),
+        Passage("辛", (Place("a.md", 5), Place("b.md", 5))),
+        Passage("甲乙，丙", (Place("b.md", 2), Place("c.md", 1))),
     ]
