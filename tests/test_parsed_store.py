@@ -67,9 +67,8 @@ def test_a_damaged_or_foreign_blob_is_no_blob():
     for blob in (None, b"", b"garbage", good[:-5], good[:10] + bytes([good[10] ^ 0xFF]) + good[11:]):
         assert parsed_store.decode(blob) == {} or parsed_store.decode(blob) == parsed_store.decode(good)
     import marshal
-    import zlib
 
-    other = zlib.compress(marshal.dumps(((0, (), (), 4), [])))
+    other = marshal.dumps(((0, (), (), 4), []))
     assert parsed_store.decode(other) == {}
 
 
