@@ -22,7 +22,7 @@ from ..fileio import write_atomic
 from ..search import analysis
 from . import wire
 from .analyser import KREC, PREC
-from .files import peak_rss_mb, put
+from .files import peak_rss_mb, put, tag_of
 from .keys import SECTIONS, copy_segments, group_bounds, key_cps, key_strs, khash_np, seg_index, shard_run, vlq_np
 from .wire import PREFIXES, bucket_count, bucket_text, cached_vlq, js_file, json_text, x_file
 
@@ -293,6 +293,18 @@ def reverse_files() -> dict[str, bytes]:
     return {f"r/{blk:x}": js_file(f"r/{blk:x}", json_text(entries)) for blk, entries in reverse_blocks().items()}
 
 
+def fold_summary(fold: dict[str, bytes]) -> dict:
+    """What meta.js says of the fold table, given its files (``fold_files`` and ``reverse_files``):
+    their tag, the blocks of f/ and r/, the chars that fold to nothing."""
+    return {
+        "tag": tag_of(b"".join(fold[name] for name in sorted(fold))),
+        "fold": fold_blocks(),
+        "rfold": sorted(reverse_blocks()),
+        "ign": "".join(sorted(k for k, v in analysis._table()["fold"].items() if v == "")),
+        "names": sorted(fold),
+    }
+
+
 def vocabularies(metas: list[dict]) -> list[list[str]]:
     """The meeting types, themes, speakers and organisations of the docs (``meta.js``), sorted."""
     return [
@@ -358,11 +370,12 @@ def manifest_files(files: dict, layout: dict, n_docs: int) -> dict[str, bytes]:
     return out
 
 
-def meta_file(metas: list[dict], layout: dict, files: dict, tags: dict, tail: int, vocab=None) -> bytes:
-    """meta.js: counts, vocabularies (``vocab``: ``vocabularies(metas)``), fold shards, the tags of
-    the files named first (``tags``: see ``wire``) and ``ver``, the digest of ``files`` (every other
-    file)."""
+def meta_file(metas: list[dict], layout: dict, files: dict, tags: dict, tail: int, vocab=None, fold=None) -> bytes:
+    """meta.js: counts, vocabularies (``vocab``: ``vocabularies(metas)``), fold shards (``fold``:
+    ``fold_summary``), the tags of the files named first (``tags``: see ``wire``) and ``ver``, the
+    digest of ``files`` (every other file)."""
     mtypes, themes, speakers, orgs = vocab or vocabularies(metas)
+    fold = fold or fold_summary({**fold_files(), **reverse_files()})
     years: list[list[int]] = []
     for m in metas:
         if years and years[-1][0] == m["year"]:
@@ -383,9 +396,9 @@ def meta_file(metas: list[dict], layout: dict, files: dict, tags: dict, tail: in
         "pnbs": layout["pn"][0],
         "dbs": layout["d"][0],
         "files": tags,
-        "fold": fold_blocks(),
-        "rfold": sorted(reverse_blocks()),
-        "ign": "".join(sorted(k for k, v in analysis._table()["fold"].items() if v == "")),
+        "fold": fold["fold"],
+        "rfold": fold["rfold"],
+        "ign": fold["ign"],
         "years": years,
         "mtypes": mtypes,
         "themes": themes,

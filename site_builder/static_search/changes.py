@@ -88,3 +88,24 @@ def sweep(root: Path, keep: set[str]) -> None:
                 for e in it:
                     if (sub.name, e.name) not in names:
                         Path(e.path).unlink(missing_ok=True)
+
+
+def _fields(meta: dict) -> tuple:
+    return [meta["mt"]], meta["themes"], [meta.get("speaker", "")], [meta.get("org", "")]
+
+
+def vocabulary_counts(metas, counts=None, gone=()) -> list[dict]:
+    """How many docs have each meeting type, theme, speaker and organisation: of ``metas``, or
+    ``counts`` (the last build's, changed in place) less the docs ``gone`` plus ``metas``."""
+    counts = counts or [{}, {}, {}, {}]
+    for sign, group in ((-1, gone), (1, metas)):
+        for meta in group:
+            for c, values in zip(counts, _fields(meta)):
+                for v in values:
+                    c[v] = c.get(v, 0) + sign
+    return counts
+
+
+def vocabularies_of(counts: list[dict]) -> list[list[str]]:
+    """``assembly.vocabularies`` from ``vocabulary_counts`` (no speaker or organisation "")."""
+    return [sorted(v for v, n in c.items() if n > 0 and (i < 2 or v)) for i, c in enumerate(counts)]

@@ -25,6 +25,7 @@ import marshal
 import os
 from collections import Counter
 from collections.abc import Sequence
+from operator import itemgetter
 from pathlib import Path
 
 import numpy as np
@@ -38,13 +39,22 @@ from .assembly import (
     d_buckets,
     facets_file,
     fold_files,
+    fold_summary,
     manifest_files,
     meta_file,
     reverse_files,
-    vocabularies,
 )
-from .changes import changed_numbers, docs_key, facet_parts, gone, split_changes, sweep
-from .files import file_names, listing, process_pool, put, remove_unnamed, tag_of
+from .changes import (
+    changed_numbers,
+    docs_key,
+    facet_parts,
+    gone,
+    split_changes,
+    sweep,
+    vocabularies_of,
+    vocabulary_counts,
+)
+from .files import file_names, listing, process_pool, put, remove_unnamed
 from .keys import SECTIONS, shard_count
 from .patching import Relayout, diff_entries, patch
 from .wire import FORMAT, T_DIR, js_file
@@ -139,16 +149,18 @@ class StaticIndex:
         self._d_files(layout, files, stats)
         # 3. Text files, fold shards, facets, manifests: with the postings, the new generation,
         # written beside the old one (a file that did not change is the old generation's).
-        self._texts(order, new_docs, set(changed) if patched else None, files, stats)
+        self._texts(order, new_docs, set(changed) if patched else None, files, stats, len(manifest["order"]))
         metas = [new_docs[i][2] for i in order]
-        vocab = vocabularies(metas)
+        vocab = self._vocabularies(manifest, metas, new_docs)
         pieces = facet_parts(metas, vocab, manifest.get("facets"), set(changed) if patched else None)
+        # The fold table's files: the last build's (the table is part of CACHE_VERSION).
+        self._fold = manifest.get("fold") or fold_summary({**fold_files(), **reverse_files()})
         tags = self._named_files(pieces, layout, files, stats, len(metas))
         # 4. The switch to the new generation: meta.js, replaced last. Then the files that only the
         # old generation names are removed (when the output was not what the manifest says: all of
         # ours not named).
         files.pop("meta", None)
-        meta_js = meta_file(metas, layout, files, tags, wire.tail_start(len(order)), vocab)
+        meta_js = meta_file(metas, layout, files, tags, wire.tail_start(len(order)), vocab, self._fold)
         put(self.out, "meta", meta_js, files, stats)
         self._remove_old(gone(manifest["files"], files) if intact else None, files, stats)
         # 5. State: manifest, then drop cache files of docs that are gone or changed.
@@ -156,7 +168,7 @@ class StaticIndex:
         self._drop_state_files(old_docs, new_docs, full_sweep)
         marker.unlink(missing_ok=True)
         stats["files"] = len(files)
-        stats["bytes"] = sum(size for _, size in files.values())
+        stats["bytes"] = sum(map(itemgetter(1), files.values()))
         last_write = {"key": key, "meta": meta_sha, "files": stats["files"], "bytes": stats["bytes"]}
         write_atomic(last, json.dumps(last_write).encode("utf-8"))
         return dict(stats)
@@ -178,6 +190,8 @@ class StaticIndex:
             "layout": layout,
             "meta_sha": meta_sha,
             "facets": facets,  # the vocabularies and each doc's part of facets.js
+            "fold": self._fold,
+            "counts": self._counts,  # docs by meeting type, theme, speaker, organisation
         }
         write_atomic(self.state / "manifest.bin", marshal.dumps(manifest))
         (self.state / "dirty").unlink(missing_ok=True)
@@ -186,6 +200,18 @@ class StaticIndex:
         for s in range(_tail_shards(len(order)), 64):
             self._skip_path(s, "n").unlink(missing_ok=True)
         return meta_sha
+
+    def _vocabularies(self, manifest: dict, metas: list[dict], new_docs: dict) -> list[list[str]]:
+        """The vocabularies of meta.js from the last build's counts, less the docs changed or gone,
+        plus the docs analysed (from every doc's meta when there are none)."""
+        old_docs = manifest["docs"]
+        if manifest.get("counts") is None:
+            self._counts = vocabulary_counts(metas)
+        else:
+            gone = [old_docs[i][2] for i in old_docs.keys() - new_docs.keys()]
+            gone += [old_docs[i][2] for i in self._analysed if i in old_docs]
+            self._counts = vocabulary_counts([new_docs[i][2] for i in self._analysed], manifest["counts"], gone)
+        return vocabularies_of(self._counts)
 
     def _analyse(self, docs: Sequence, old_docs: dict, stats: Counter) -> dict:
         """{id: (fingerprint, header file, meta)} of every doc, analysing those that are new or changed
@@ -417,11 +443,11 @@ class StaticIndex:
 
     def _named_files(self, pieces: list[str], layout: dict, files: dict, stats: Counter, n_docs: int) -> dict:
         """Write the fold shards, facets and manifests; returns meta.js's ``files`` (their tags)."""
-        fold = {**fold_files(), **reverse_files()}
-        fold_tag = tag_of(b"".join(fold[name] for name in sorted(fold)))
-        for name, data in fold.items():
-            if files.get(name, ("",))[0] != fold_tag:
-                put(self.out, name, data, files, stats, tag=fold_tag)
+        fold_tag = self._fold["tag"]
+        if any(files.get(name, ("",))[0] != fold_tag for name in self._fold["names"]):
+            for name, data in {**fold_files(), **reverse_files()}.items():
+                if files.get(name, ("",))[0] != fold_tag:
+                    put(self.out, name, data, files, stats, tag=fold_tag)
         put(self.out, "facets", facets_file([], pieces), files, stats)
         for name in [n for n in files if n.startswith("m/")]:
             del files[name]
@@ -430,17 +456,21 @@ class StaticIndex:
             put(self.out, name, data, files, stats)
         return {"facets": files["facets"][0], "fold": fold_tag, **{n: files[n][0] for n in manifests}}
 
-    def _texts(self, order, new_docs, changed: set | None, files, stats) -> None:
-        """Write the text files of the docs (of the changed ones only when patching: ``changed``)."""
-        tnames = set()
-        for n, i in enumerate(order):
+    def _texts(self, order, new_docs, changed: set | None, files, stats, old_n: int) -> None:
+        """Write the text files of the docs (of the changed ones only when patching: ``changed``; the
+        docs kept their numbers, those from ``old_n`` on were added or removed)."""
+        n_docs = len(order)
+        todo = range(n_docs) if changed is None else sorted(n for n in changed if n < n_docs)
+        for n in todo:
             name = f"t/{n // T_DIR}/{n}"
-            tnames.add(name)
-            if changed is not None and n not in changed and name in files:
-                continue
-            put(self.out, name, js_file(name, read_payload(Path(self._path(new_docs[i][1])))), files, stats)
-        for name in [n for n in files if n.startswith("t/") and n not in tnames]:
-            del files[name]
+            if changed is None or n in changed or name not in files:
+                put(self.out, name, js_file(name, read_payload(Path(self._path(new_docs[order[n]][1])))), files, stats)
+        if changed is None:
+            for name in [x for x in files if x.startswith("t/") and int(x.rsplit("/", 1)[1]) >= n_docs]:
+                del files[name]
+        else:
+            for n in range(n_docs, old_n):
+                files.pop(f"t/{n // T_DIR}/{n}", None)
 
     def _remove_old(self, gone: set | None, files: dict, stats: Counter) -> None:
         """Remove the files of the old generation that the new one does not name (``gone``; None:
@@ -448,14 +478,17 @@ class StaticIndex:
         if gone is None:
             remove_unnamed(self.out, file_names(files), stats)
             return
+        folders = set()
         for rel in gone:
             try:
                 (self.out / rel).unlink()
                 stats["removed"] += 1
             except OSError:
                 pass
-        d = self.out / "t"  # empty text directories after removals
-        if d.is_dir():
-            for p in d.iterdir():
-                if p.is_dir() and not any(p.iterdir()):
-                    p.rmdir()
+            if rel.startswith("t/"):
+                folders.add(rel.rsplit("/", 1)[0])
+        for folder in folders:  # text folders left empty
+            try:
+                (self.out / folder).rmdir()
+            except OSError:  # not empty
+                pass

@@ -55,7 +55,7 @@ def patch_posting(kind: str, posting: str, ck, changes: dict):
     its number of docs)."""
     if ck is None or len(posting) <= wire.BIG:  # the entries of the changed docs and the one after
         s, e, prev = entry_span(kind, posting, min(changes, default=0), max(changes, default=-1))
-        before = decode_entries(kind, posting, s, e, prev)
+        before = decode_entries(kind, posting, s, e, prev) if e > s else []
         ents = apply_changes(before, changes)
         new = posting[:s] + "".join(encode_entries(kind, ents, prev)) + posting[e:]
         if len(new) <= wire.BIG:

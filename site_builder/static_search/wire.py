@@ -365,6 +365,8 @@ def entry_span(kind: str, posting: str, lo: int, hi: int) -> tuple[int, int, int
     """The chars of a posting that hold its entries of docs ``lo`` … ``hi`` and the entry after them
     (whose gap is from the doc before it): (start, end, the doc before start). Only the entries'
     first values are looked at, up to that entry."""
+    if not posting:
+        return 0, 0, -1
     toks, vals = _tokens(posting)
     n = len(vals)
     i, prev = 0, -1
