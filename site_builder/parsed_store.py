@@ -44,7 +44,7 @@ class PackedToc(Toc):
 
     __slots__ = ("_packed",)
 
-    def __init__(self, packed: bytes):
+    def __init__(self, packed: bytes | None):
         self._packed = packed
         self._entries = None
 
@@ -55,6 +55,7 @@ class PackedToc(Toc):
         except AttributeError:
             raw = marshal.loads(self._packed)
             _RAW.__set__(self, raw)
+            self._packed = None  # (read: the tuples only, as a plain Toc holds)
             return raw
 
 
@@ -77,9 +78,9 @@ def _row(parsed) -> tuple | None:
         if not all(map(_plain, fields)):
             return None
     toc = parsed.toc
-    if type(toc) is PackedToc:
+    if type(toc) is PackedToc and toc._packed is not None:
         packed = toc._packed
-    elif type(toc) is Toc and type(toc.raw) is tuple:
+    elif type(toc) in (Toc, PackedToc) and type(toc.raw) is tuple:
         packed = marshal.dumps(toc.raw)
     else:
         return None
