@@ -151,8 +151,8 @@ def _time_plan(timed, other_views) -> None:
         return
     plan = timed("plan (page_inputs.plan)", page_inputs.plan)
 
-    def planned(views):
-        pages = plan(views)
+    def planned(views, *previous):
+        pages = plan(views, *previous)
         if other_views is not None:
             views.all_pages()  # (compared with the other render.py's by the wrapper)
         return pages

@@ -238,7 +238,7 @@ def _build_locked(config: SiteConfig, cache: BuildCache, progress, explain: bool
 
         # 5. Pages: render only those whose key changed.
         views = Views(config, archive, reuse)
-        pages = page_inputs.plan(views)
+        pages = page_inputs.plan(views, cache.page_plan())  # (the last plan: page_changes.py)
         early = None
         if config.trend_terms:  # the statistics page charts them: search the updated index first
             from .search.trends import add_to_stats
@@ -357,13 +357,13 @@ def _write_pages(config, cache, templates, views, pages, broken, problems, resul
     # helpers of another version of site_builder render every page again.
     site_fp = _fingerprint(site, config.urls, _parse_fingerprint(config))
     out = config.output
-    show = _shower(config)
     # Only pages whose inputs changed get a view and a key (page_inputs.py).
     scopes = page_inputs.Scopes(views, templates, site_fp)
     todo, fresh, refreshed = page_inputs.select(
         pages, known, cache.stored_inputs(), scopes, lambda page: _page_key(page, templates, site_fp), str(out)
     )
     cache.set_inputs(refreshed)
+    cache.set_page_plan(None)  # kept again once every page is written (page_changes.py)
     cache.commit()  # worker processes read bodies through their own connections
     done = 0
     for page, key, why, written in _render_all(todo, templates, site, out, config.state_dir, cache):
@@ -371,7 +371,7 @@ def _write_pages(config, cache, templates, views, pages, broken, problems, resul
         if isinstance(written, str):  # this speech's page failed: its old page (if any) stays
             problems.append(
                 Problem(
-                    show(page.owner),
+                    _shower(config)(page.owner),
                     None,
                     None,
                     f"its page could not be rendered: {written}",
@@ -399,6 +399,7 @@ def _write_pages(config, cache, templates, views, pages, broken, problems, resul
             result.explain.append(f"removed {path} (its speech or listing no longer exists)")
     cache.drop_pages(stale)
     result.removed = len(stale)
+    cache.set_page_plan(None if result.unrendered else page_inputs.kept(pages, scopes, known, todo))
 
 
 PARALLEL_RENDER_MIN = 300  # below this, starting worker processes costs more than it saves

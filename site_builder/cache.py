@@ -31,6 +31,7 @@ CREATE TABLE IF NOT EXISTS parsed (source TEXT, digest TEXT, meta BLOB, body BLO
 CREATE TABLE IF NOT EXISTS pages (path TEXT PRIMARY KEY, key TEXT, owner TEXT);
 CREATE TABLE IF NOT EXISTS kv (key TEXT PRIMARY KEY, value TEXT);
 CREATE TABLE IF NOT EXISTS page_inputs (path TEXT PRIMARY KEY, inputs TEXT, key TEXT);
+CREATE TABLE IF NOT EXISTS page_plan (id INTEGER PRIMARY KEY, state BLOB);
 CREATE TABLE IF NOT EXISTS parsed_base (id INTEGER PRIMARY KEY, data BLOB);
 DROP TABLE IF EXISTS docs;
 """
@@ -38,6 +39,8 @@ DROP TABLE IF EXISTS docs;
 # that an older checkout, which knows only ``pages``, can still use the cache (its pages' new keys
 # then differ from the keys here, and their inputs are not trusted).
 # ``parsed_base``: every speech's parsed record in one blob (parsed_store.py), row 0.
+# ``page_plan``: what the last plan of the pages found (page_changes.py), row 0; none while pages
+# are being written.
 # ``docs`` held html and text uncompressed (before #15): dropped, its speeches are parsed again.
 
 #: deflate level of the stored bodies: level 4 is 15 % smaller than level 1 for 0.2 s more CPU per
@@ -246,6 +249,22 @@ class BuildCache:
         if self.readonly:
             return
         self.db.executemany("INSERT OR REPLACE INTO page_inputs VALUES (?, ?, ?)", rows)
+
+    def page_plan(self) -> bytes | None:
+        """What the last build's plan of the pages kept (page_changes.py), or None."""
+        try:
+            row = self.db.execute("SELECT state FROM page_plan WHERE id=0").fetchone()
+        except sqlite3.OperationalError:  # a read-only cache of an older version: no such table
+            return None
+        return row[0] if row else None
+
+    def set_page_plan(self, state: bytes | None) -> None:
+        """Keep ``state`` for the next plan; None: drop it (pages are being written)."""
+        if self.readonly:
+            return
+        self.db.execute("DELETE FROM page_plan")
+        if state is not None:
+            self.db.execute("INSERT INTO page_plan VALUES (0, ?)", (state,))
 
     def drop_pages(self, paths: list[str]) -> None:
         if self.readonly:

@@ -35,6 +35,7 @@ from itertools import islice
 
 import jinja2
 
+from . import page_changes
 from .build_support import TemplateProblem
 from .model import Speech
 from .render import Page, Views, data_paths
@@ -43,10 +44,19 @@ from .render import Page, Views, data_paths
 @dataclass
 class Planned(Page):
     """A page whose view is made only when asked for (``ensure``): ``inputs`` is the digest of
-    what the view is made from, scope left out (``combine`` adds it)."""
+    what the view is made from, scope left out (``combine`` adds it); None when the plan found
+    that they cannot have changed since the last plan (page_changes.py): ``inputs_of`` computes
+    them if they are needed after all."""
 
-    inputs: str = ""
+    inputs: str | None = ""
     make: Callable[[], Page] | None = None
+    inputs_of: Callable[[], str] | None = None
+
+    def known_inputs(self) -> str:
+        if self.inputs is None:
+            assert self.inputs_of is not None  # (set by the plan with inputs=None)
+            self.inputs, self.inputs_of = self.inputs_of(), None
+        return self.inputs
 
     def ensure(self) -> Planned:
         if self.make is not None:
@@ -71,49 +81,81 @@ def combine(scope: str, inputs: str) -> str:
     return _hash(scope + inputs)
 
 
-def plan(views: Views) -> list[Page]:
+class Plan(list):
+    """The pages of a plan (a list) and what it found changed since the last plan (``changes``:
+    its state is kept for the next one, page_changes.dump)."""
+
+    changes: page_changes.Changes | None = None
+
+
+def plan(views: Views, previous: bytes | None = None) -> Plan:
     """Every page of ``views.all_pages()``, in the same order, with the speeches' pages, their
-    sources' pages and the listings as ``Planned`` (made on demand, the same views when made)."""
+    sources' pages and the listings as ``Planned`` (made on demand, the same views when made).
+    ``previous``: the state the last plan kept (BuildCache.page_plan): the inputs of the pages
+    that cannot have changed since are not computed (page_changes.py)."""
     enabled = gc.isenabled()
     gc.disable()  # plain data without cycles (see Views.all_pages)
     try:
-        return _plan(views)
+        return _plan(views, previous)
     finally:
         if enabled:
             gc.enable()
 
 
-def _plan(views: Views) -> list[Page]:
+def _planned(path: str, template: str, fresh: bool, inputs_of: Callable[[], str], make, **more) -> Planned:
+    if fresh:
+        return Planned(path, template, {}, inputs=inputs_of(), make=make, **more)
+    return Planned(path, template, {}, inputs=None, make=make, inputs_of=inputs_of, **more)
+
+
+def _plan(views: Views, previous: bytes | None) -> Plan:
     a = views.archive
-    tok = {id(s): _digest(_token(s, views.term_url)) for s in a.speeches}  # a speech: one digest
-    same_type, passages = views.same_type(), _Passages(views, tok)
-    pages: list[Page] = [_speech_page(views, s, tok, same_type, passages) for s in a.speeches]
+    changes = page_changes.compare(views, previous, partial(_token, term_url=views.term_url), _digest)
+    tok = changes.tok  # a speech: one digest
+    same_type, passages = views.same_type(), _Passages(views, tok, changes.passages)
+    pages = Plan(_speech_page(views, s, tok, same_type, passages, changes.fresh_speech(s)) for s in a.speeches)
+    pages.changes = changes
     for s in a.speeches:
-        inputs, make = tok[id(s)], partial(views.data_page, s)
-        pages.append(Planned(data_paths(s.url)[1], "speech-source.md", {}, owner=s.source, inputs=inputs, make=make))
-    per = views.config.per_page
+        inputs_of, make = partial(tok.__getitem__, id(s)), partial(views.data_page, s)
+        path = data_paths(s.url)[1]
+        pages.append(_planned(path, "speech-source.md", changes.fresh_data(s), inputs_of, make, owner=s.source))
     for tax in a.taxonomies():
         pages.append(views.taxonomy_index(tax))
         for term in tax.terms:
             paths = views.listing_paths(tax, term)
+            fresh = changes.fresh_term(views.term_url[(tax.kind, term.name)])
             for n in range(1, len(paths) + 1):
-                chunk = ",".join([tok[id(s)] for s in term.speeches[(n - 1) * per : n * per]])
-                url = views.term_url[(tax.kind, term.name)]
-                inputs = _digest(("term", tax.kind, tax.label, term.name, term.slug, url, term.count, n, chunk))
+                inputs_of = partial(_term_inputs, views, tok, tax, term, n)
                 make = partial(views.listing_page, tax, term, n, paths)
-                pages.append(Planned(paths[n - 1], "term.html", {}, inputs=inputs, make=make))
+                pages.append(_planned(paths[n - 1], "term.html", fresh, inputs_of, make))
     paths = views.chronological_paths()
     for n in range(1, len(paths) + 1):
-        chunk = ",".join([tok[id(s)] for s in a.speeches[(n - 1) * per : n * per]])
-        inputs = _digest(("all", len(a.speeches), n, chunk))
-        pages.append(
-            Planned(paths[n - 1], "all.html", {}, inputs=inputs, make=partial(views.chronological_page, n, paths))
-        )
+        inputs_of, make = partial(_all_inputs, views, tok, n), partial(views.chronological_page, n, paths)
+        pages.append(_planned(paths[n - 1], "all.html", changes.fresh_all(n), inputs_of, make))
     pages += views.site_pages()
-    inputs = _hash(",".join(sorted(tok.values())))  # every speech (their order follows from them)
-    docs = Planned(views.compare_docs_path(), "compare-docs.js", {}, inputs=inputs, make=views.compare_docs_page)
+    docs = _planned(
+        views.compare_docs_path(), "compare-docs.js", changes.docs, partial(_docs_inputs, tok), views.compare_docs_page
+    )
     pages += [views.compare_page(), docs]
-    return views.with_sitemap(pages)
+    views.with_sitemap(pages)  # (appends the sitemap)
+    return pages
+
+
+def _term_inputs(views: Views, tok: dict, tax, term, n: int) -> str:
+    per = views.config.per_page
+    chunk = ",".join([tok[id(s)] for s in term.speeches[(n - 1) * per : n * per]])
+    url = views.term_url[(tax.kind, term.name)]
+    return _digest(("term", tax.kind, tax.label, term.name, term.slug, url, term.count, n, chunk))
+
+
+def _all_inputs(views: Views, tok: dict, n: int) -> str:
+    speeches, per = views.archive.speeches, views.config.per_page
+    chunk = ",".join([tok[id(s)] for s in speeches[(n - 1) * per : n * per]])
+    return _digest(("all", len(speeches), n, chunk))
+
+
+def _docs_inputs(tok: dict) -> str:
+    return _hash(",".join(sorted(tok.values())))  # every speech (their order follows from them)
 
 
 def _token(s: Speech, term_url: dict) -> tuple:
@@ -126,7 +168,13 @@ def _token(s: Speech, term_url: dict) -> tuple:
     return (s.source, s.digest, s.url, *(term_url.get(t) for t in terms))
 
 
-def _speech_page(views: Views, s: Speech, tok: dict, same_type: dict, passages: _Passages) -> Planned:
+def _speech_page(views: Views, s: Speech, tok: dict, same_type: dict, passages: _Passages, fresh: bool) -> Planned:
+    inputs_of = partial(_speech_inputs, s, tok, same_type, passages)
+    make = partial(_speech_view, views, s)
+    return _planned(s.url, "speech.html", fresh, inputs_of, make, owner=s.source, body_of=(s.source, s.digest))
+
+
+def _speech_inputs(s: Speech, tok: dict, same_type: dict, passages: _Passages) -> str:
     older, newer = same_type.get(id(s), (None, None))
     get = tok.get
     parts = "|".join(
@@ -140,9 +188,7 @@ def _speech_page(views: Views, s: Speech, tok: dict, same_type: dict, passages: 
             passages.of(s),
         ]
     )  # digests (hex) and "-": no part can be mistaken for another
-    inputs = _hash(parts)
-    make = partial(_speech_view, views, s)
-    return Planned(s.url, "speech.html", {}, s.source, (s.source, s.digest), inputs=inputs, make=make)
+    return _hash(parts)
 
 
 def _speech_view(views: Views, s: Speech) -> Page:
@@ -154,16 +200,26 @@ class _Passages:
     that are not published, and the first three published sources it is found in (the page names
     the first two places in other speeches: they are in these three)."""
 
-    def __init__(self, views: Views, tok: dict):
-        self.reuse = views.reuse
-        self.known = {s.source: tok[id(s)] for s in views.archive.speeches} if self.reuse else {}
+    def __init__(self, views: Views, tok: dict, lists: dict):
+        self.reuse, self.views, self.tok = views.reuse, views, tok
+        self.lists = lists  # source → its passages, as reuse.of gives them, for some (page_changes.py)
+        self._known: dict[str, str] | None = None
         self._tokens: dict[int, tuple] = {}  # id(passage) → (its digest, the passage: its id stays its own)
+
+    @property
+    def known(self) -> dict[str, str]:
+        """Published source → its token's digest."""
+        if self._known is None:
+            self._known = {s.source: self.tok[id(s)] for s in self.views.archive.speeches}
+        return self._known
 
     def of(self, s: Speech) -> str:
         if self.reuse is None:
             return "-"
         tokens = self._tokens
-        return ",".join([(tokens.get(id(p)) or self._token(p))[0] for p in self.reuse.of(s.source)])
+        found = self.lists.get(s.source)
+        found = self.reuse.of(s.source) if found is None else found
+        return ",".join([(tokens.get(id(p)) or self._token(p))[0] for p in found])
 
     def _token(self, p) -> tuple:
         sources, paragraphs = zip(*p.places) if p.places else ((), ())  # (C loops, not Python's)
@@ -203,22 +259,67 @@ def select(pages: list[Page], known: dict, stored: dict, scopes: Scopes, key_of,
     """(todo, fresh, refreshed): the pages to render as (page, key, why); the inputs of those of
     them that are ``Planned`` (path → inputs); (path, inputs, key) of pages whose inputs changed
     but not their key (nothing to write). ``known``: path → (key, owner) as last rendered;
-    ``stored``: path → (inputs, key) as last stored."""
+    ``stored``: path → (inputs, key) as last stored. A page the plan found unchanged (inputs
+    None) is skipped when its scope is that of the last plan, its key is the one the last plan's
+    build left and its file is there; otherwise its inputs are computed."""
+    changes = getattr(pages, "changes", None)
+    last_scopes, last_keys = (changes.scopes, changes.keys) if changes is not None else ({}, {})
+    exists = _Files(out_dir)
+    by_template: dict[str, str] = {}
     todo, fresh, refreshed = [], {}, []
     for page in pages:
-        old = known.get(page.path)
+        path = page.path
+        old = known.get(path)
         inputs = None
         if isinstance(page, Planned):
-            inputs = combine(scopes.of(page), page.inputs)
-            if old and stored.get(page.path) == (inputs, old[0]) and os.path.isfile(os.path.join(out_dir, page.path)):
+            scope = by_template.get(page.template) or by_template.setdefault(page.template, scopes.of(page))
+            unchanged = page.inputs is None and last_scopes.get(page.template) == scope
+            if unchanged and old and last_keys.get(path) == old[0] and path in exists:
+                continue  # rendered from the inputs it has now (page_changes.py)
+            inputs = combine(scope, page.known_inputs())
+            if old and stored.get(path) == (inputs, old[0]) and path in exists:
                 continue
             page.ensure()
         key = key_of(page)
-        if old and old[0] == key and os.path.isfile(os.path.join(out_dir, page.path)):
+        if old and old[0] == key and path in exists:
             if inputs is not None:
-                refreshed.append((page.path, inputs, key))
+                refreshed.append((path, inputs, key))
             continue
         todo.append((page, key, "new page" if not old else "changed"))
         if inputs is not None:
-            fresh[page.path] = inputs
+            fresh[path] = inputs
     return todo, fresh, refreshed
+
+
+class _Files:
+    """Whether a page's file is in the output folder: one listing of each folder asked about
+    (not one stat a page: 23,000 at 10,000 speeches)."""
+
+    def __init__(self, root: str):
+        self.root = root
+        self.folders: dict[str, set[str]] = {}
+
+    def __contains__(self, path: str) -> bool:
+        folder, _, name = path.rpartition("/")
+        names = self.folders.get(folder)
+        if names is None:
+            try:
+                with os.scandir(os.path.join(self.root, folder)) as entries:
+                    names = {e.name for e in entries if e.is_file()}
+            except OSError:
+                names = set()
+            self.folders[folder] = names
+        return name in names
+
+
+def kept(pages: list[Page], scopes: Scopes, known: dict, todo: list) -> bytes | None:
+    """What to keep of this plan for the next one (page_changes.py): with the scopes of its
+    planned pages' templates and their keys (``todo``'s when rendered, else ``known``'s: see
+    ``select``); None for a list of pages that is not a ``Plan``."""
+    changes = getattr(pages, "changes", None)
+    if changes is None:
+        return None
+    templates = {page.template: page for page in pages if isinstance(page, Planned)}
+    rendered = {page.path: key for page, key, _why in todo}
+    keys = {p.path: rendered.get(p.path) or known[p.path][0] for p in pages if isinstance(p, Planned)}
+    return page_changes.dump(changes, {template: scopes.of(page) for template, page in templates.items()}, keys)

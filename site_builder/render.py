@@ -97,7 +97,7 @@ def data_paths(page: str) -> tuple[str, str]:
     a.txt (the name cite.js gives the plain text it makes in the page: no file is written) and
     data/speeches/2020/a.md (a tree of its own, beside the pages')."""
     base = page[: -len(".html")] if page.endswith(".html") else page.rstrip("/") + "/index"
-    return f"{posixpath.basename(base)}.txt", f"{DATA_DIR}/{base}.md"
+    return f"{base.rpartition('/')[2]}.txt", f"{DATA_DIR}/{base}.md"  # (posixpath.basename)
 
 
 def _pagination(paths: list[str], n: int) -> dict:

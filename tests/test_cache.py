@@ -68,6 +68,7 @@ def test_the_cache_stores_bodies_compressed_and_gives_them_back(make_site):
         "kv",
         "page_inputs",
         "parsed_base",
+        "page_plan",
     }
     rows = db.execute("SELECT source, digest, body FROM parsed").fetchall()
     db.close()

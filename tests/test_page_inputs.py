@@ -64,17 +64,25 @@ def built(make_site):
 @pytest.fixture
 def checked(monkeypatch):
     """Counts, per build, the pages skipped for their inputs and the views made; every skipped
-    page is made anyway (on a copy) and its key must be the stored one."""
-    counts = {"skipped": 0, "made": 0, "planned": 0}
+    page is made anyway (on a copy) and its key must be the stored one. A page the plan found
+    unchanged since the last plan (its inputs not computed: page_changes.py) has its inputs
+    computed anyway (on a copy): they must be the stored ones."""
+    counts = {"skipped": 0, "made": 0, "planned": 0, "unchanged": 0}
     real_select, real_ensure = page_inputs.select, Planned.ensure
 
     def select(pages, known, stored, scopes, key_of, out_dir):
+        changes = getattr(pages, "changes", None)
+        last, last_keys = (changes.scopes, changes.keys) if changes else ({}, {})
         for page in pages:
             if not isinstance(page, Planned):
                 continue
             counts["planned"] += 1
             old = known.get(page.path)
-            inputs = page_inputs.combine(scopes.of(page), page.inputs)
+            inputs = page_inputs.combine(scopes.of(page), copy.copy(page).known_inputs())
+            if page.inputs is None and old and last.get(page.template) == scopes.of(page):
+                counts["unchanged"] += 1
+                if last_keys.get(page.path) == old[0]:  # (else another build rendered it since)
+                    assert stored[page.path][0] == inputs, f"{page.path}: found unchanged, its inputs changed"
             if old and stored.get(page.path) == (inputs, old[0]):
                 counts["skipped"] += 1
                 made = real_ensure(copy.copy(page))
@@ -198,13 +206,15 @@ def test_one_changed_body_makes_the_views_of_the_pages_that_show_it_only(built, 
     # Its page and source, its neighbours', the speeches that list it as related or offer it to
     # compare, and the listings it is on; not the other 40-odd.
     assert 0 < checked["made"] <= checked["planned"] // 2
+    # The others' inputs are not even computed: the plan found them unchanged (page_changes.py).
+    assert checked["unchanged"] >= checked["planned"] // 2
 
 
 def test_the_views_made_on_demand_are_those_of_every_page(built, monkeypatch):
     real = page_inputs.plan
 
-    def plan(views):
-        pages = real(views)
+    def plan(views, previous=None):
+        pages = real(views, previous)
         made = [copy.copy(p).ensure() if isinstance(p, Planned) else p for p in pages]
 
         def shown(ps):
@@ -232,6 +242,22 @@ def test_a_page_rendered_by_another_version_is_rendered_again(built, tmp_path):
     db.close()
     body(built)  # (another speech; this one's inputs are the same)
     assert built.run("build", "-q") == 0
+    assert_same_output(built, clean_copy(tmp_path, built, "clean"))
+
+
+def test_a_page_another_version_rendered_since_the_last_plan_is_rendered_again(built, checked, tmp_path):
+    """Another version of site_builder keeps the pages' keys and inputs (with its own scope) but
+    not the plan: a page it rendered has another key than the plan left, even with inputs stored
+    beside that key."""
+    path = "speeches/2018/讲话00.html"
+    (built.output / path).write_text("another version's page", encoding="utf-8")
+    with sqlite3.connect(_cache_file(built)) as db:
+        db.execute("UPDATE pages SET key='other' WHERE path=?", (path,))
+        db.execute("UPDATE page_inputs SET inputs='its scope', key='other' WHERE path=?", (path,))
+    db.close()
+    body(built)  # (another speech)
+    assert built.run("build", "-q") == 0
+    assert checked["unchanged"] > 0
     assert_same_output(built, clean_copy(tmp_path, built, "clean"))
 
 
@@ -266,3 +292,60 @@ def test_a_title_shown_only_in_a_shared_passage(make_site, checked, tmp_path):
     assert "讲话p1（修订）" in site.page("speeches/2020/p3.html")
     assert checked["skipped"] > 0
     assert_same_output(site, clean_copy(tmp_path, site, "clean"))
+
+
+def _plan_kept(site: Site) -> bool:
+    with sqlite3.connect(_cache_file(site)) as db:
+        found = db.execute("SELECT count(*) FROM page_plan").fetchone()[0]
+    db.close()
+    return bool(found)
+
+
+def test_a_build_stopped_while_writing_pages_leaves_no_plan(built, checked, monkeypatch, tmp_path):
+    """The kept plan is dropped before pages are written and kept again after: a build stopped
+    between leaves none, and the next one computes every page's inputs."""
+    from site_builder import build
+    from site_builder.errors import SiteBuilderError
+
+    assert _plan_kept(built)
+    real = build._render_page
+
+    def stop(page, *args):
+        if page.owner is None:  # (a speech's page would be reported on its file instead)
+            raise SiteBuilderError("stopped")
+        return real(page, *args)
+
+    monkeypatch.setattr(build, "_render_page", stop)
+    title(built)  # its listings must be written
+    assert built.run("build", "-q") != 0
+    assert not _plan_kept(built)
+    monkeypatch.setattr(build, "_render_page", real)
+    counts_before = dict(checked)
+    assert built.run("build", "-q") == 0
+    assert checked["unchanged"] == counts_before["unchanged"]  # every page's inputs computed
+    assert _plan_kept(built)
+    assert_same_output(built, clean_copy(tmp_path, built, "clean"))
+
+
+def _passages(*specs):
+    from site_builder.reuse import Passage, Place
+
+    return [Passage(text, tuple(Place(s, n) for s, n in places)) for text, places in specs]
+
+
+def test_a_passage_hash_names_its_text_and_its_places_in_order():
+    from site_builder.page_changes import _SourceIds, passage_hashes
+
+    base = ("共同的一段话", [("a.md", 1), ("b.md", 2)])
+    variants = [
+        ("共同的一段话。", [("a.md", 1), ("b.md", 2)]),  # text
+        ("共同的一段话", [("a.md", 1), ("b.md", 3)]),  # a paragraph
+        ("共同的一段话", [("a.md", 1), ("c.md", 2)]),  # a source
+        ("共同的一段话", [("b.md", 2), ("a.md", 1)]),  # the order
+        ("共同的一段话", [("a.md", 1), ("b.md", 2), ("c.md", 1)]),  # one more place
+    ]
+    hashes, counts, sids = passage_hashes(_passages(base, *variants), _SourceIds())
+    assert len(set(hashes.tolist())) == len(variants) + 1
+    assert counts.tolist() == [2, 2, 2, 2, 2, 3]
+    again, _, again_sids = passage_hashes(_passages(base), _SourceIds())  # (another build: the same)
+    assert again[0] == hashes[0] and again_sids.tolist() == sids[:2].tolist()
