@@ -7,8 +7,9 @@ digest, URL, token digest, the URLs of its terms and the sources of the speeches
 every speech; the URLs of every term; each shared passage as a 64-bit hash of its text and places
 with the hashes of its places' sources (numpy arrays); the scope of each template. Then:
 
-* a speech whose digest or URL changed, or any speech when a term's URL changed, is *changed*
-  (its token, and so its source page's inputs, may differ); a speech gone from the archive too;
+* a speech whose digest or URL changed, or one of whose terms' URL changed, is *changed* (its
+  token, and so its source page's inputs, may differ; a new term, a new year, changes no other
+  speech's token); a speech gone from the archive too;
 * a speech page's inputs can have changed when the speech changed, when the speeches its page
   names are others or one of them changed, or when one of its passages is new, gone, or found in
   a changed speech (the passages' hashes are compared in numpy, not each passage in Python);
@@ -129,15 +130,16 @@ def compare(views, previous: bytes | None, token: Callable[[Speech], tuple], dig
     this plan's state. ``token(s)``: a speech as page inputs name it; ``digest``: of a token."""
     a = views.archive
     old = _load(previous)
-    same_terms = old is not None and old["term_url"] == views.term_url
-    kept = old["speeches"] if old is not None and same_terms else {}
+    kept = old["speeches"] if old is not None else {}
+    # terms whose URL changed (a new term changes no other speech's token: its own file changed)
+    moved = {url for term, url in old["term_url"].items() if views.term_url.get(term) != url} if old else set()
     tok: dict[int, str] = {}
     speeches: dict[str, tuple] = {}
     changed: set[int] = set()
     same_type = views.same_type()
     for s in a.speeches:
         before = kept.get(s.source)
-        if before is not None and before[0] == s.digest and before[1] == s.url:
+        if before is not None and before[0] == s.digest and before[1] == s.url and moved.isdisjoint(before[3]):
             tok[id(s)], terms = before[2], before[3]
         else:
             t = token(s)
@@ -153,7 +155,7 @@ def compare(views, previous: bytes | None, token: Callable[[Speech], tuple], dig
         "speeches": speeches,
         "passages": (hashes.tobytes(), counts.tobytes(), sids.tobytes()),
     }
-    if old is None or not same_terms:
+    if old is None:
         return Changes(tok, state=state)
     gone = old["speeches"].keys() - speeches.keys()
     out = Changes(tok, changed, state=state, scopes=old["scopes"], keys=old["keys"], docs=bool(changed or gone))
