@@ -36,7 +36,7 @@ import numpy as np
 
 from .model import Speech
 
-VERSION = 2  # of the kept state: another version's is not read
+VERSION = 3  # of the kept state: another version's is not read
 
 
 def _h64(text: str) -> int:
@@ -91,6 +91,7 @@ class Changes:
     """What the plan needs to know of the last one; ``None`` fields: every such page."""
 
     tok: dict[int, str]  # id(speech) → its token's digest (every speech)
+    listed: dict[int, str]  # id(speech) → the digest of what the compare page's list shows of it
     changed: set[int] | None = None  # id(speech) whose token changed
     speech_pages: set[int] | None = None  # id(speech) whose page's inputs can have changed
     terms: set[str] | None = None  # URLs of terms whose listings can have changed
@@ -134,18 +135,19 @@ def compare(views, previous: bytes | None, token: Callable[[Speech], tuple], dig
     # terms whose URL changed (a new term changes no other speech's token: its own file changed)
     moved = {url for term, url in old["term_url"].items() if views.term_url.get(term) != url} if old else set()
     tok: dict[int, str] = {}
+    listed: dict[int, str] = {}
     speeches: dict[str, tuple] = {}
     changed: set[int] = set()
     same_type = views.same_type()
     for s in a.speeches:
         before = kept.get(s.source)
         if before is not None and before[0] == s.digest and before[1] == s.url and moved.isdisjoint(before[3]):
-            tok[id(s)], terms = before[2], before[3]
+            tok[id(s)], terms, listed[id(s)] = before[2], before[3], before[5]
         else:
             t = token(s)
-            tok[id(s)], terms = digest(t), t[3:]
+            tok[id(s)], terms, listed[id(s)] = digest(t), t[3:], digest(_listed(s))
             changed.add(id(s))
-        speeches[s.source] = (s.digest, s.url, tok[id(s)], terms, _links(s, same_type))
+        speeches[s.source] = (s.digest, s.url, tok[id(s)], terms, _links(s, same_type), listed[id(s)])
     ids = _SourceIds()
     passages = views.reuse.passages if views.reuse is not None else []
     hashes, counts, sids = passage_hashes(passages, ids)
@@ -156,9 +158,10 @@ def compare(views, previous: bytes | None, token: Callable[[Speech], tuple], dig
         "passages": (hashes.tobytes(), counts.tobytes(), sids.tobytes()),
     }
     if old is None:
-        return Changes(tok, state=state)
+        return Changes(tok, listed, state=state)
     gone = old["speeches"].keys() - speeches.keys()
-    out = Changes(tok, changed, state=state, scopes=old["scopes"], keys=old["keys"], docs=bool(changed or gone))
+    docs = bool(gone) or any(old["speeches"].get(x, ())[5:6] != (v[5],) for x, v in _of(speeches, changed, a))
+    out = Changes(tok, listed, changed, state=state, scopes=old["scopes"], keys=old["keys"], docs=docs)
     by_source = {s.source: s for s in a.speeches}
     touched = gone | {s.source for s in a.speeches if id(s) in changed}  # (sources whose token changed)
     out.terms = _terms(old["speeches"], speeches, touched)
@@ -187,6 +190,15 @@ def _passages_of(sources: list[str], passages: list, counts: np.ndarray, sids: n
             out[x].append(passages[i])
             last[x] = i
     return out
+
+
+def _listed(s: Speech) -> tuple:
+    """What the compare page's list shows of a speech (compare.browser_docs), and its source (their order)."""
+    return (s.title, s.url, s.date.iso(), s.meta.meeting_type, s.source)
+
+
+def _of(speeches: dict[str, tuple], changed: set[int], a) -> list[tuple[str, tuple]]:
+    return [(s.source, speeches[s.source]) for s in a.speeches if id(s) in changed]
 
 
 def _load(previous: bytes | None) -> dict | None:

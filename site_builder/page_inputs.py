@@ -14,7 +14,8 @@ every page of a template shares:
 * a speech's Markdown source (data/…md): the speech;
 * page n of a term's listing: the term (kind, name, slug, URL, number of speeches), n, its speeches;
 * page n of every speech (all/): the number of speeches, n, its speeches;
-* the compare page's list of speeches (docs.js): every speech.
+* the compare page's list of speeches (docs.js): what it shows of every speech (title, URL, date,
+  meeting type; and its source).
 
 A speech stands in them as (source, digest of the file, URL, the URLs of its terms): everything
 else a view reads of it (metadata, table of contents, word count, reading time) is parsed from the
@@ -134,7 +135,11 @@ def _plan(views: Views, previous: bytes | None) -> Plan:
         pages.append(_planned(paths[n - 1], "all.html", changes.fresh_all(n), inputs_of, make))
     pages += views.site_pages()
     docs = _planned(
-        views.compare_docs_path(), "compare-docs.js", changes.docs, partial(_docs_inputs, tok), views.compare_docs_page
+        views.compare_docs_path(),
+        "compare-docs.js",
+        changes.docs,
+        partial(_docs_inputs, changes.listed),
+        views.compare_docs_page,
     )
     pages += [views.compare_page(), docs]
     views.with_sitemap(pages)  # (appends the sitemap)
@@ -154,8 +159,9 @@ def _all_inputs(views: Views, tok: dict, n: int) -> str:
     return _digest(("all", len(speeches), n, chunk))
 
 
-def _docs_inputs(tok: dict) -> str:
-    return _hash(",".join(sorted(tok.values())))  # every speech (their order follows from them)
+def _docs_inputs(listed: dict) -> str:
+    """What the list shows of every speech (page_changes._listed; their order follows from it)."""
+    return _hash(",".join(sorted(listed.values())))
 
 
 def _token(s: Speech, term_url: dict) -> tuple:
