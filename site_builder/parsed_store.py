@@ -53,6 +53,7 @@ class PackedToc(Toc):
         try:
             return _RAW.__get__(self)
         except AttributeError:
+            assert self._packed is not None  # (let go only once the tuples are set)
             raw = marshal.loads(self._packed)
             _RAW.__set__(self, raw)
             self._packed = None  # (read: the tuples only, as a plain Toc holds)

@@ -24,7 +24,7 @@ def test_each_update_derives_the_summary_the_stores_give(tmp_path, monkeypatch):
     ix = si.SearchIndex(d, workers=1)
     ix.update(docs)
     derived, moved = [], []
-    real_derive, real_moved = si.derive, whoosh_summary_update._moved_groups
+    real_derive, real_moved = whoosh_summary_update.derive, whoosh_summary_update._moved_groups
 
     def derive(*args):
         data = real_derive(*args)
@@ -35,7 +35,7 @@ def test_each_update_derives_the_summary_the_stores_give(tmp_path, monkeypatch):
         moved.append(len(args[1]))  # the speeches deleted since
         return real_moved(*args)
 
-    monkeypatch.setattr(si, "derive", derive)
+    monkeypatch.setattr(whoosh_summary_update, "derive", derive)
     monkeypatch.setattr(whoosh_summary_update, "_moved_groups", moved_groups)
     steps = [(1, 0, 0), (0, 1, 0), (0, 0, 1), (2, 2, 2), (1, 0, 0), (30, 5, 5)]
     for tag, (n_edit, n_add, n_del) in enumerate(steps, 1):

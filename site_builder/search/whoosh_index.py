@@ -89,7 +89,6 @@ and atomic TOC commits, so any fork with the 2.7 file format works.
 from __future__ import annotations
 
 import json
-import marshal
 import math
 import os
 import pickle
@@ -141,7 +140,7 @@ from .whoosh_segments import (  # noqa: F401
 )
 from .whoosh_snapshot import _date_key, _Memo, _read_postings, _Scan, _Snapshot, _Store  # noqa: F401
 from .whoosh_summary import summary_path
-from .whoosh_summary_update import derive
+from .whoosh_summary_update import indexed_in, write_derived
 
 __all__ = ["IndexDoc", "SearchIndex", "FORMAT_VERSION"]
 
@@ -276,36 +275,25 @@ class SearchIndex:
         speech reads one store, not all), else from a snapshot of the new generation."""
         try:
             toc = windex.TOC.read(FileStorage(str(self.index_dir), readonly=True), INDEXNAME)
-            key = summary.key_of(self.index_dir, toc)
-            path = summary_path(self.index_dir, toc.generation)
-            if path.exists():
-                return  # (nothing changed: the generation is the previous one)
-            if previous is not None:
-                data = derive(previous, key, lambda sid: _Store.open(self.index_dir / _store_name(sid)))
-                if data is not None and summary.save(path, key, data):
-                    return
-        except (OSError, ValueError, EOFError, *summary.ERRORS):
-            pass
+        except (OSError, ValueError, EOFError):
+            toc = None
+        if toc is not None and write_derived(
+            self.index_dir, toc, previous, lambda sid: _Store.open(self.index_dir / _store_name(sid))
+        ):
+            return
         try:
             _Snapshot(self.index_dir).close()
         except (OSError, ValueError, EOFError):
             pass  # a damaged index: searching it says so, the next update rebuilds it
 
-    def _indexed(self, writer, stores: dict, previous: dict | None = None) -> dict[str, tuple[str, object, int]]:
+    def _indexed(self, writer, stores: dict, previous: dict | None = None) -> dict[str, tuple]:
         """id → (fingerprint, segment, local docnum) of every live document; {} when the index is
         damaged (it is then rebuilt from scratch). Read from the ``previous`` generation's summary
         when it describes these segments, else from the segments' text stores (opened into ``stores``)."""
-        current: dict[str, tuple[str, object, int]] = {}
+        current: dict[str, tuple] = {}
         try:
             if previous is not None and summary.describes(previous, self.index_dir, writer.segments):
-                records, sources = previous["meta"], previous["sources"]
-                d = 0
-                for seg in writer.segments:
-                    for i in range(seg.doc_count_all()):
-                        if sources[d]:  # (deleted: "")
-                            current[sources[d]] = (marshal.loads(records.encoded(d))[7], seg, i)
-                        d += 1
-                return current
+                return indexed_in(previous, writer.segments)
             for seg in writer.segments:
                 st = _Store.open(self.index_dir / _store_name(seg.segment_id()))
                 stores[seg.segment_id()] = st

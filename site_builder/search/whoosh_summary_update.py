@@ -10,7 +10,40 @@ ones with the deleted speeches taken out and the new ones added. The result is t
 
 from __future__ import annotations
 
-from .whoosh_summary import PER_DOC, Headings, MetaRecords, finish, store_part
+import marshal
+
+from .whoosh_summary import ERRORS, PER_DOC, Headings, MetaRecords, finish, key_of, save, store_part, summary_path
+
+
+def write_derived(index_dir, toc, previous: dict | None, open_store) -> bool:
+    """Write the summary of the generation ``toc`` made from ``previous`` (``derive``); True when it
+    is written, or was already there (an update that changed nothing keeps its generation)."""
+    try:
+        key = key_of(index_dir, toc)
+        path = summary_path(index_dir, toc.generation)
+        if path.exists():
+            return True
+        if previous is not None:
+            data = derive(previous, key, open_store)
+            return data is not None and save(path, key, data)
+    except ERRORS:
+        pass
+    return False
+
+
+def indexed_in(previous: dict, segments) -> dict[str, tuple]:
+    """id → (fingerprint, segment, local docnum) of every live document of ``segments``, read from
+    the summary ``previous`` that describes them (``whoosh_summary.describes``)."""
+    records, sources = previous["meta"], previous["sources"]
+    current = {}
+    d = 0
+    for seg in segments:
+        for i in range(seg.doc_count_all()):
+            if sources[d]:  # (deleted: "")
+                current[sources[d]] = (marshal.loads(records.encoded(d))[7], seg, i)
+            d += 1
+    return current
+
 
 _DEAD = {
     "datekey": 0,
