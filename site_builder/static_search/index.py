@@ -15,6 +15,12 @@ generation are written beside the old one's (a file that did not change is the s
 meta.js is replaced last (the switch), then the files only the old generation names are removed. A
 build that dies before the switch leaves the old generation whole (and files nothing names, which the
 next build removes: it assembles afresh after any interrupted build); one that dies after it, the new.
+
+What one changed doc costs: the manifest names each doc's header file relative to the state, keeps
+the vocabularies' counts, each doc's part of facets.js and the fold table's summary; a header file is
+looked for only when it is read; the old generation's files are those the old manifest names and the
+new one does not; only the files of ``state/docs/`` this build wrote or made useless are removed (all
+of them are looked at after a build that died: ``state/sweep`` is there while one runs).
 """
 
 from __future__ import annotations
