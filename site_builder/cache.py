@@ -217,9 +217,14 @@ class BuildCache:
 
     def parsed_base(self) -> bytes | None:
         """The blob of every speech's parsed record that a build left (parsed_store.py), or None."""
+        return self._one_blob("SELECT data FROM parsed_base WHERE id=0")
+
+    def _one_blob(self, query: str) -> bytes | None:
+        """The one blob ``query`` selects, or None (no row, or a read-only cache of an older
+        version without the table)."""
         try:
-            row = self.db.execute("SELECT data FROM parsed_base WHERE id=0").fetchone()
-        except sqlite3.OperationalError:  # a read-only cache of an older version: no such table
+            row = self.db.execute(query).fetchone()
+        except sqlite3.OperationalError:
             return None
         return row[0] if row else None
 
@@ -252,11 +257,7 @@ class BuildCache:
 
     def page_plan(self) -> bytes | None:
         """What the last build's plan of the pages kept (page_changes.py), or None."""
-        try:
-            row = self.db.execute("SELECT state FROM page_plan WHERE id=0").fetchone()
-        except sqlite3.OperationalError:  # a read-only cache of an older version: no such table
-            return None
-        return row[0] if row else None
+        return self._one_blob("SELECT state FROM page_plan WHERE id=0")
 
     def set_page_plan(self, state: bytes | None) -> None:
         """Keep ``state`` for the next plan; None: drop it (pages are being written)."""

@@ -209,9 +209,10 @@ def save(path: Path, key: tuple, data: dict) -> bool:
     return True
 
 
-def load(path: Path, key: tuple) -> dict | None:
-    """The summary stored at ``path`` if it is whole and was computed for ``key``, else None. Its
-    headings and records stay in the file (mapped, ``data["mmap"]``: close it with the snapshot)."""
+def load(path: Path, key: tuple | None) -> dict | None:
+    """The summary stored at ``path`` if it is whole and was computed for ``key`` (None: for any
+    key), else None. Its headings and records stay in the file (mapped, ``data["mmap"]``: close it
+    with the snapshot)."""
     try:
         with open(path, "rb") as f:
             mm = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
@@ -233,18 +234,7 @@ def load_latest(index_dir: Path) -> dict | None:
     found = [(int(g), p) for g, p in names if g.isdigit()]
     if not found:
         return None
-    try:
-        with open(max(found)[1], "rb") as f:
-            mm = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
-    except (OSError, ValueError):
-        return None
-    try:
-        data = _parse(mm, None)
-    except _ERRORS:
-        data = None
-    if data is None:
-        mm.close()
-    return data
+    return load(max(found)[1], None)
 
 
 def close(data: dict) -> None:
