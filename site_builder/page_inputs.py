@@ -33,13 +33,16 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
 from itertools import islice
+from typing import TYPE_CHECKING
 
 import jinja2
 
-from . import page_changes
 from .build_support import TemplateProblem
 from .model import Speech
 from .render import Page, Views, data_paths
+
+if TYPE_CHECKING:  # page_changes imports numpy: a build with nothing to do never needs it
+    from . import page_changes
 
 
 @dataclass
@@ -110,6 +113,8 @@ def _planned(path: str, template: str, fresh: bool, inputs_of: Callable[[], str]
 
 
 def _plan(views: Views, previous: bytes | None) -> Plan:
+    from . import page_changes
+
     a = views.archive
     changes = page_changes.compare(views, previous, partial(_token, term_url=views.term_url), _digest)
     tok = changes.tok  # a speech: one digest
@@ -328,4 +333,6 @@ def kept(pages: list[Page], scopes: Scopes, known: dict, todo: list) -> bytes | 
     templates = {page.template: page for page in pages if isinstance(page, Planned)}
     rendered = {page.path: key for page, key, _why in todo}
     keys = {p.path: rendered.get(p.path) or known[p.path][0] for p in pages if isinstance(p, Planned)}
+    from . import page_changes
+
     return page_changes.dump(changes, {template: scopes.of(page) for template, page in templates.items()}, keys)

@@ -65,3 +65,18 @@ def test_the_cached_property_shim_is_functools_and_gives_the_real_package_for_an
     )
     loaded, out = modules_after(code, tmp_path)
     assert out.strip() == "cached_property" and "asyncio" in loaded
+
+
+def test_a_build_with_nothing_to_do_loads_no_numpy_and_writes_nothing(make_site):
+    """The common rebuild (`serve` on a save that changed nothing, a second `build`): numpy and the
+    modules that need it (the plan's change detection) are loaded only when a speech,
+    a template or a setting changed (page_changes.py is imported by page_inputs when it plans)."""
+    site = make_site({"2020/a.md": speech(body="同志们：\n\n要如履薄冰。\n")})
+    assert site.run("build", "-q") == 0
+    code = "from site_builder.cli import main\nrc = main(['build', '-q'])\nassert rc == 0, rc"
+    loaded, _ = modules_after(code, site.root)
+    assert "site_builder.build" in loaded  # it did build
+    assert [m for m in ("numpy", "site_builder.page_changes") if m in loaded] == []
+    (site.root / "content" / "2020" / "a.md").write_text(speech(body="同志们：\n\n要如履薄冰，恪尽职守。\n"), "utf-8")
+    loaded, _ = modules_after(code, site.root)
+    assert "site_builder.page_changes" in loaded  # a changed speech is planned with it
