@@ -276,14 +276,13 @@ def select(pages: list[Page], known: dict, stored: dict, scopes: Scopes, key_of,
     changes = getattr(pages, "changes", None)
     last_scopes, last_keys = (changes.scopes, changes.keys) if changes is not None else ({}, {})
     exists = _Files(out_dir)
-    by_template: dict[str, str] = {}
     todo, fresh, refreshed = [], {}, []
     for page in pages:
         path = page.path
         old = known.get(path)
         inputs = None
         if isinstance(page, Planned):
-            scope = by_template.get(page.template) or by_template.setdefault(page.template, scopes.of(page))
+            scope = scopes.of(page)  # (one per template: Scopes keeps them)
             unchanged = page.inputs is None and last_scopes.get(page.template) == scope
             if unchanged and old and last_keys.get(path) == old[0] and path in exists:
                 continue  # rendered from the inputs it has now (page_changes.py)
