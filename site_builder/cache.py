@@ -132,14 +132,9 @@ class BuildCache:
     def file_stats(self) -> dict[str, tuple[int, int, str]]:
         return {s: (m, z, d) for s, m, z, d in self.db.execute("SELECT * FROM files")}
 
-    def set_files(self, rows: list[tuple[str, int, int, str]]) -> None:
-        if self.readonly:
-            return
-        self.db.execute("DELETE FROM files")
-        self.db.executemany("INSERT INTO files VALUES (?, ?, ?, ?)", rows)
-
     def update_files(self, rows: list[tuple[str, int, int, str]], known: dict[str, tuple[int, int, str]]) -> None:
-        """``set_files``, writing only the rows that differ from ``known`` (``file_stats``)."""
+        """The files table as ``rows`` (source, mtime, size, digest), writing only the rows that
+        differ from ``known`` (``file_stats``)."""
         if self.readonly:
             return
         sources = {r[0] for r in rows}

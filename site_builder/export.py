@@ -39,12 +39,6 @@ class _TextKeepingCache:
         hit = self.texts.get((source, digest))
         return hit if hit is not None else self.base.body(source, digest)[1]
 
-    def set_files(self, rows) -> None:
-        pass
-
-    def prune_docs(self, keep) -> None:
-        pass
-
     def __getattr__(self, name):  # file_stats, parsed, page_keys, … from the build cache
         return getattr(self.base, name)
 

@@ -402,7 +402,9 @@ def _keep(cache: BuildCache, keys: list[tuple[str, str]], known: dict, base: dic
     """Drop the rows of files changed or gone; write a new base when the old one lacks or no
     longer uses more than a few records (``BASE_SLACK``), pruning the table then. Every record in
     the base keeps its row (its body): a file changed back to what it was takes its record from
-    the base, and its text from the row."""
+    the base, and its text from the row. Nothing on a read-only cache (check, export)."""
+    if cache.readonly:
+        return
     current = set(keys)
     missing = sum(1 for key in keys if key not in base)
     unused = len(base) - (len(keys) - missing)

@@ -65,8 +65,11 @@ class Speech:
         return self.meta.date.year
 
     def sort_key(self) -> tuple:
-        """Newest first: sort by this with reverse=True; the source path breaks ties."""
-        return (self.meta.date.sort_key(), self.source)
+        """Newest first: sort by this with reverse=True; the source path breaks ties. One flat
+        tuple (``PartialDate.sort_key``'s fields, then the source): 10,000 speeches sort in a third
+        of the time a nested one takes."""
+        d = self.meta.date
+        return (d.year, d.month or 0, d.day or 0, self.source)
 
 
 @dataclass
@@ -170,12 +173,6 @@ def _check_slugs(tax: Taxonomy, where: dict[str, str], problems: list[Problem], 
         seen[path_key(term.slug)] = term
 
 
-def _flat_sort_key(s: Speech) -> tuple:
-    """``Speech.sort_key`` as one flat tuple (the same order): 10,000 speeches sort in a third of the time."""
-    d = s.meta.date
-    return (d.year, d.month or 0, d.day or 0, s.source)
-
-
 def build_archive(
     speeches: Iterable[Speech],
     urls: UrlMap,
@@ -193,7 +190,7 @@ def build_archive(
     problems: list[Problem] = []
     published = published or {}
     groups: dict[str, list[Speech]] = {}
-    ordered = sorted(speeches, key=_flat_sort_key, reverse=True)
+    ordered = sorted(speeches, key=Speech.sort_key, reverse=True)
     for speech in ordered:
         speech.slug = speech.meta.slug or slugify(speech.source.rsplit("/", 1)[-1].removesuffix(".md"))
         speech.url = urls.path("speech", slug=speech.slug, year=speech.year)

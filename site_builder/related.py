@@ -430,14 +430,15 @@ def _compute_related(docs: Sequence, k: int, cache_dir: Path | None, workers: in
                 row[j] = r
         del where
     vocab = stored.table.vocab if stored is not None else []
-    todo = [docs[j] for j in np.flatnonzero(row < 0).tolist()]
+    fresh = np.flatnonzero(row < 0)  # rows whose vectors are made again
+    todo = [docs[j] for j in fresh.tolist()]
     index = {w: i for i, w in enumerate(vocab)} if todo else {}
     new = _number(_extract(todo, workers), vocab, index)
     del index, todo
     table = _merge(stored.table if stored is not None else None, row, new, vocab)
     del new
     state = stored.state if stored is not None else {}  # scores only what changed since
-    result = similar(ids, table, k, previous=state, fresh=np.flatnonzero(row < 0))
+    result = similar(ids, table, k, previous=state, fresh=fresh)
     if cache_dir is not None:
         _compact(table, state)
         _save_cache(cache_dir, ids, fingerprints, table, digest, state)

@@ -27,9 +27,8 @@ from .found import Found, Passage
 from .layers import Layers
 from .prints import LINE, distinct, folded_narrow, one_to_one, shape, speech_print
 
-STATE_VERSION = (
-    6  # 6: the passages found in columns (found.py), not deflated; 5: no texts' store, sentences without positions
-)
+# 6: the passages found in columns (found.py), not deflated; 5: no texts' store, sentences without positions
+STATE_VERSION = 6
 _LEADING = np.array([ord(c) for c in "。!?;,、:"], dtype=np.uint32)  # (folded: ！？；，： fold to !?;,:)
 _IS_LEADING = np.zeros(max(_LEADING) + 1, dtype=bool)  # code point → is one of _LEADING (np.isin per run was slow)
 _IS_LEADING[_LEADING] = True

@@ -54,22 +54,14 @@ def summary_path(index_dir: Path, generation: int) -> Path:
 
 def key_of(index_dir: Path, toc) -> tuple:
     """What the summary of this generation is computed from (raises OSError if a store is missing)."""
-    segs = tuple(
-        (
-            seg.segment_id(),
-            seg.doc_count_all(),
-            tuple(sorted(seg.deleted_docs())),
-            (index_dir / _store_name(seg.segment_id())).stat().st_size,
-        )
-        for seg in toc.segments
-    )
     probes = (*map(ranking.date_key, _PROBE_DATES), ranking.norm(10, 20.0), ranking.norm(30, 20.0), ranking.norm(0, 0))
+    segs = _segments_key(index_dir, toc.segments)
     return (SUMMARY_VERSION, FORMAT_VERSION, sys.version_info[:2], marshal.version, probes, toc.generation, segs)
 
 
-def describes(data: dict, index_dir: Path, segments) -> bool:
-    """Whether the summary ``data`` (``load_latest``'s) was computed from these segments as they are."""
-    return tuple(data["key"][6]) == tuple(
+def _segments_key(index_dir: Path, segments) -> tuple:
+    """Each segment as the summary's key names it: id, documents, deleted ones, its store's size."""
+    return tuple(
         (
             seg.segment_id(),
             seg.doc_count_all(),
@@ -78,6 +70,11 @@ def describes(data: dict, index_dir: Path, segments) -> bool:
         )
         for seg in segments
     )
+
+
+def describes(data: dict, index_dir: Path, segments) -> bool:
+    """Whether the summary ``data`` (``load_latest``'s) was computed from these segments as they are."""
+    return tuple(data["key"][6]) == _segments_key(index_dir, segments)
 
 
 def compute(stores: list, deleted_by_store: list[set[int]]) -> dict:
@@ -388,16 +385,10 @@ def _where_bodies(index_dir: Path, fds: list[int]) -> dict[str, tuple[int, int, 
     from the newest generation's summary, taken as it is if its stores are there at the sizes it
     names (no Whoosh import: the reuse stage of a build reads this while the index's update runs
     in a child; the stores opened are appended to ``fds``)."""
-    names = [(p.stem.rpartition("_")[2], p) for p in index_dir.glob("gt_summary_*.marshal")]
-    found = [(int(g), p) for g, p in names if g.isdigit()]
-    if not found:
+    data = load_latest(index_dir)
+    if data is None:
         return {}
-    with open(max(found)[1], "rb") as f:
-        mm = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
     try:
-        data = _parse(mm, None)
-        if data is None:
-            return {}
         where = {}
         base = 0
         for (segid, _docs, _deleted, size), (n, raw) in zip(data["key"][6], data["stores"], strict=True):
@@ -413,11 +404,7 @@ def _where_bodies(index_dir: Path, fds: list[int]) -> dict[str, tuple[int, int, 
             base += n
         return where
     finally:
-        data = None
-        try:
-            mm.close()
-        except BufferError:
-            pass
+        close(data)
 
 
 def _folded_body(np, fd: int, start: int, end: int, patches_end: int):

@@ -84,9 +84,9 @@ def _keys(title: str, body: str, headings) -> tuple:
     tlen = len(ftitle)
     cp = np.concatenate((ftitle.astype(np.uint32), np.zeros(1, np.uint32), fold_cps(body, bcp).astype(np.uint32)))
     ok = (cp != 32) & (cp != 0)  # no key contains a space or the separator
-    got = entries_dense(cp, ok, tlen) if _DENSE else None
+    got = entries_dense(cp, ok) if _DENSE else None
     if got is None:
-        got = entries_sorted(cp, ok, tlen)
+        got = entries_sorted(cp, ok)
     uk, kcnt, first, uk3, cnt, pos, gs = got
     hmask = _heading_mask(headings, body, bcp, len(cp), tlen)
     ranks = SEC_RANK[(khash_np(np.concatenate((uk, uk3))) & (SECTIONS - 1)).astype(np.intp)]

@@ -305,18 +305,9 @@ def fold_summary(fold: dict[str, bytes]) -> dict:
     }
 
 
-def vocabularies(metas: list[dict]) -> list[list[str]]:
-    """The meeting types, themes, speakers and organisations of the docs (``meta.js``), sorted."""
-    return [
-        sorted({m["mt"] for m in metas}),
-        sorted({t for m in metas for t in m["themes"]}),
-        sorted({m.get("speaker", "") for m in metas} - {""}),
-        sorted({m.get("org", "") for m in metas} - {""}),
-    ]
-
-
 def facet_pieces(metas: list[dict], vocab: list[list[str]], redo=None, pieces=None) -> list[str]:
-    """Each doc's part of facets.js (in doc order; ``vocab``: ``vocabularies(metas)``); with ``redo``,
+    """Each doc's part of facets.js (in doc order; ``vocab``: the meeting types, themes, speakers and
+    organisations of meta.js, ``changes.vocabularies_of``); with ``redo``,
     the numbers of the docs whose part is made again in ``pieces`` (the others' are kept: same
     vocabularies, same doc and doc before)."""
     mt_ix = {m: i for i, m in enumerate(vocab[0])}
@@ -341,10 +332,8 @@ def facet_pieces(metas: list[dict], vocab: list[list[str]], redo=None, pieces=No
     return pieces
 
 
-def facets_file(metas: list[dict], pieces: list[str] | None = None) -> bytes:
-    """facets.js from the docs' metas, in doc order (or from their parts, ``facet_pieces``)."""
-    if pieces is None:
-        pieces = facet_pieces(metas, vocabularies(metas))
+def facets_file(pieces: list[str]) -> bytes:
+    """facets.js from the docs' parts (``facet_pieces``), in doc order."""
     return js_file("facets", json_text("".join(pieces)))
 
 
@@ -370,12 +359,11 @@ def manifest_files(files: dict, layout: dict, n_docs: int) -> dict[str, bytes]:
     return out
 
 
-def meta_file(metas: list[dict], layout: dict, files: dict, tags: dict, tail: int, vocab=None, fold=None) -> bytes:
-    """meta.js: counts, vocabularies (``vocab``: ``vocabularies(metas)``), fold shards (``fold``:
+def meta_file(metas: list[dict], layout: dict, files: dict, tags: dict, tail: int, vocab: list, fold: dict) -> bytes:
+    """meta.js: counts, vocabularies (``vocab``: ``changes.vocabularies_of``), fold shards (``fold``:
     ``fold_summary``), the tags of the files named first (``tags``: see ``wire``) and ``ver``, the
     digest of ``files`` (every other file)."""
-    mtypes, themes, speakers, orgs = vocab or vocabularies(metas)
-    fold = fold or fold_summary({**fold_files(), **reverse_files()})
+    mtypes, themes, speakers, orgs = vocab
     years: list[list[int]] = []
     for m in metas:
         if years and years[-1][0] == m["year"]:

@@ -107,5 +107,6 @@ def vocabulary_counts(metas, counts=None, gone=()) -> list[dict]:
 
 
 def vocabularies_of(counts: list[dict]) -> list[list[str]]:
-    """``assembly.vocabularies`` from ``vocabulary_counts`` (no speaker or organisation "")."""
+    """The meeting types, themes, speakers and organisations of the docs (meta.js), sorted, from
+    ``vocabulary_counts`` (no speaker or organisation "")."""
     return [sorted(v for v, n in c.items() if n > 0 and (i < 2 or v)) for i, c in enumerate(counts)]

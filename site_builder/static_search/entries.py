@@ -16,7 +16,7 @@ def sec_bounds(ranks: np.ndarray) -> np.ndarray:
     return np.concatenate(([0], np.cumsum(np.bincount(ranks, minlength=SECTIONS)))).astype(np.int64)
 
 
-def _k_entries(cp: np.ndarray, ok: np.ndarray, tlen: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _k_entries(cp: np.ndarray, ok: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Chars and pairs: (keys, counts in the search text, first event) in order of first occurrence
     as the old Counter saw them (run by run: the run's chars, then its pairs)."""
     c64 = cp.astype(np.uint64)
@@ -27,16 +27,11 @@ def _k_entries(cp: np.ndarray, ok: np.ndarray, tlen: int) -> tuple[np.ndarray, n
     start[1:] &= ~ok[:-1]
     run = np.cumsum(start)
     keys = np.concatenate((c64[p1], ((c64[p2] + np.uint64(1)) << np.uint64(21)) | c64[p2 + 1]))
-    pos = np.concatenate((p1, p2))
     ordv = np.concatenate((run[p1] * 2, run[p2] * 2 + 1))
-    ev = np.argsort(ordv, kind="stable")
-    keys, pos = keys[ev], pos[ev]
+    keys = keys[np.argsort(ordv, kind="stable")]
     perm = np.argsort(keys, kind="stable")
     sk = keys[perm]
-    new = np.empty(len(sk), bool)
-    new[:1] = True
-    np.not_equal(sk[1:], sk[:-1], out=new[1:])
-    gs = np.flatnonzero(new)
+    gs = group_starts(sk)
     cnt = np.diff(np.append(gs, len(sk)))
     first = perm[gs]  # event index of the first occurrence
     uk = sk[gs]
@@ -137,7 +132,7 @@ def _dense_numbers(cp: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return ucp.astype(np.uint32), dense.astype(np.int32).reshape(-1)
 
 
-def entries_dense(cp: np.ndarray, ok: np.ndarray, tlen: int):
+def entries_dense(cp: np.ndarray, ok: np.ndarray):
     """Keys of one doc's search text, by sorting small integers (code points numbered densely
     within the doc) instead of 63-bit keys; None if those would not fit in 63 bits.
 
@@ -203,9 +198,9 @@ def entries_dense(cp: np.ndarray, ok: np.ndarray, tlen: int):
     return uk, cnt, first, uk3, cnt3, pos, gs3
 
 
-def entries_sorted(cp: np.ndarray, ok: np.ndarray, tlen: int):
+def entries_sorted(cp: np.ndarray, ok: np.ndarray):
     """As entries_dense, by sorting the 63-bit keys (any doc)."""
-    uk, kcnt, first = _k_entries(cp, ok, tlen)
+    uk, kcnt, first = _k_entries(cp, ok)
     c64 = cp.astype(np.uint64)
     p3 = np.flatnonzero(ok[:-2] & ok[1:-1] & ok[2:])
     tk = (c64[p3] << np.uint64(42)) | (c64[p3 + 1] << np.uint64(21)) | c64[p3 + 2]

@@ -454,7 +454,7 @@ class StaticIndex:
             for name, data in {**fold_files(), **reverse_files()}.items():
                 if files.get(name, ("",))[0] != fold_tag:
                     put(self.out, name, data, files, stats, tag=fold_tag)
-        put(self.out, "facets", facets_file([], pieces), files, stats)
+        put(self.out, "facets", facets_file(pieces), files, stats)
         for name in [n for n in files if n.startswith("m/")]:
             del files[name]
         manifests = manifest_files(files, layout, n_docs)
