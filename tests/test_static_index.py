@@ -16,7 +16,18 @@ import pytest
 from test_static_search import _tree, make_docs
 
 from site_builder.search import analysis
-from site_builder.static_search import IndexDoc, StaticIndex, analyser, assembly, entries, files, index, keys, wire
+from site_builder.static_search import (
+    IndexDoc,
+    StaticIndex,
+    analyser,
+    assembly,
+    entries,
+    files,
+    index,
+    keys,
+    spill,
+    wire,
+)
 
 
 def _edit(d: IndexDoc, **changes) -> IndexDoc:
@@ -205,12 +216,20 @@ def test_a_damaged_output_is_written_afresh(tmp_path):
     assert _tree(search) == _tree(tmp_path / "clean" / "search")
 
 
-def test_pool_and_serial_builds_are_identical(tmp_path, monkeypatch):
+@pytest.mark.parametrize("fresh", [False, True])
+def test_pool_and_serial_builds_are_identical(tmp_path, monkeypatch, fresh):
+    """Workers forked, or started afresh (spawn: they inherit nothing of this process, #15), give
+    the serial build's files; the entries are cut into more parts than shards, spilled in batches."""
     monkeypatch.setattr(index, "POOL_MIN_DOCS", 4)
+    monkeypatch.setattr(index, "FRESH_DOCS", 1 if fresh else 10**9)
     docs = make_docs()
     StaticIndex(tmp_path / "s1", tmp_path / "serial", jobs=1).update(docs)
-    StaticIndex(tmp_path / "s2", tmp_path / "pool").update(docs)
+    monkeypatch.setattr(spill, "PART_BYTES", 1 << 14)
+    monkeypatch.setattr(spill, "BATCH_BYTES", 1 << 16)
+    stats = StaticIndex(tmp_path / "s2", tmp_path / "pool").update(docs)
+    assert stats["parts"] > 2 * keys.shard_count(len(docs)) and stats["spill_files"] > 4, stats
     assert _tree(tmp_path / "serial" / "search") == _tree(tmp_path / "pool" / "search")
+    assert not (tmp_path / "s2" / "static" / "spill").exists()
 
 
 # Docs whose text is not plain CJK: astral characters (two UTF-16 code units each: keys are hashed
@@ -328,7 +347,10 @@ def test_small_pieces_write_the_same_index(tmp_path, monkeypatch):
     monkeypatch.setattr(keys, "_VLQ_CHUNK", 7)
     monkeypatch.setattr(keys, "COPY_CHUNK", 11)
     monkeypatch.setattr(assembly, "STRING_CHUNK", 13)
-    StaticIndex(tmp_path / "s2", tmp_path / "two", jobs=1).update(docs)
+    monkeypatch.setattr(spill, "PART_BYTES", 1 << 10)  # many parts a shard, many spill files
+    monkeypatch.setattr(spill, "BATCH_BYTES", 1 << 12)
+    stats = StaticIndex(tmp_path / "s2", tmp_path / "two", jobs=1).update(docs)
+    assert stats["parts"] >= 16 * keys.shard_count(len(docs)) and stats["spill_files"] >= 10, stats
     assert files.read_index(tmp_path / "two" / "search") == files.read_index(tmp_path / "one" / "search")
 
 

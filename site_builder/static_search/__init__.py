@@ -9,7 +9,8 @@ Modules, in the order the data flows:
 ``wire``      the format of every file the browser reads (its docstring is the spec) and its codecs
 ``keys``      keys as integers, hash sections and shards, VLQ over numpy arrays
 ``analyser``  one doc → its keys, counts and positions; its text kept in the state, its arrays while a build needs them
-``assembly``  every doc's entries → shards of postings → bucket files; facets and meta
+``spill``     every doc's entries cut into parts of shards (more parts as the archive grows), spilled to disk in one pass
+``assembly``  a shard's postings built a part at a time → bucket files; facets and meta
 ``patching``  changed entries patched into the files that hold them
 ``files``     writing and listing the files; worker processes
 ``changes``   what an update changes: doc numbers, facets.js parts kept, old files gone, state files swept

@@ -1,17 +1,17 @@
-"""Assembling the index's postings from every doc's cache file: one shard at a time, so memory is
-bounded by a shard.
+"""Assembling the index's postings from the docs' entries spilled by part (``spill``): a shard a part
+at a time, so memory is bounded by a part (and the shard's short postings as text).
 
-A shard's entries of all docs are sorted by (key, doc) and the VLQ text of every posting is computed
+A part's entries of all docs are sorted by (key, doc) and the VLQ text of every posting is computed
 at once; only whole postings and keys become Python strings. A long posting gets its own file
-(``x/<hex>``) and checkpoints in the state (for patching); the others are packed into buckets
-(``wire.Layout``). Also the fold shards, which depend on the fold table only.
+(``x/<hex>``) and checkpoints in the state (for patching); the others are kept as chars until the
+shard's parts are done, then packed into buckets (``wire.Layout``). Also the fold shards, which
+depend on the fold table only.
 """
 
 from __future__ import annotations
 
 import hashlib
 import marshal
-import os
 from collections import Counter, defaultdict
 from itertools import pairwise
 from pathlib import Path
@@ -21,9 +21,9 @@ import numpy as np
 from ..fileio import write_atomic
 from ..search import analysis
 from . import wire
-from .analyser import KREC, PREC
 from .files import peak_rss_mb, put, tag_of
-from .keys import SECTIONS, copy_segments, group_bounds, key_cps, key_strs, khash_np, seg_index, shard_run, vlq_np
+from .keys import copy_segments, group_bounds, key_cps, key_strs, khash_np, seg_index, vlq_np
+from .spill import read_part
 from .wire import PREFIXES, bucket_count, bucket_text, cached_vlq, js_file, json_text, x_file
 
 
@@ -134,109 +134,81 @@ def _bucket_strings(ukeys, buf, bs, be, long_, dfs, order, bounds, sep: int = 1)
     return out
 
 
-def read_run(docs, a: int, b: int):
-    """Entries of sections [a, b) of every doc, doc after doc: k records, p records, encoded
-    positions, doc number of each k and each p record."""
-    if not docs:  # an archive with no speech: no entries (reshape cannot guess the width of nothing)
-        offs = np.zeros((0, 4 + 3 * (SECTIONS + 1)), "<i8")
+def _part_postings(kind: str, prefix: str, res: tuple, skip: dict, out: Path, files: dict, stats: Counter) -> tuple:
+    """One part's postings (``_postings``' result): the long ones written to their own files, with
+    their checkpoints in ``skip``; returns (keys, the short ones' chars one after the other, each
+    key's posting length (0 if long), whether long, its number of docs)."""
+    ukeys, g, buf, starts, sdocs, _ = res
+    gs, ge = g[:-1], g[1:]
+    bs, be = starts[gs], starts[ge]
+    plen = be - bs
+    long_ = plen > wire.BIG
+    lidx = np.flatnonzero(long_)
+    for i, key in zip(lidx.tolist(), key_strs(ukeys[lidx])):
+        a, s, e = int(bs[i]), int(gs[i]), int(ge[i])
+        js = range(0, e - s, wire.CK)
+        cd = [int(sdocs[s + j - 1]) for j in js[1:]]
+        skip[prefix + key] = ([-1, *cd], [int(starts[s + j]) - a for j in js])
+        name, data = x_file(prefix, key, buf[a : int(be[i])].tobytes().decode("ascii"))
+        put(out, name, data, files, stats)
+    plen[long_] = 0
+    short = np.empty(int(plen.sum()), np.uint8)
+    copy_segments(short, np.cumsum(plen) - plen, buf, bs, plen)
+    return ukeys, short, plen, long_, ge - gs
+
+
+def _shard_buckets(kind: str, prefix: str, parts: list, bits: int) -> tuple[list[str], int, tuple]:
+    """A shard's buckets from its parts' postings (``_part_postings``): (each bucket's data, the
+    short postings' chars, (pairs as integer keys, their numbers of docs) for ``k``)."""
+    ukeys, buf, plen, long_, ndocs = (np.concatenate([p[i] for p in parts]) for i in range(5))
+    be = np.cumsum(plen)
+    bs = be - plen
+    _, ncp = key_cps(ukeys)
+    pairs = (ukeys[ncp == 2].astype(np.uint64), ndocs[ncp == 2].astype(np.int64)) if kind == "k" else ()
+    short = int((ncp + plen)[~long_].sum())
+    count = bucket_count(short, prefix)
+    bk = ((khash_np(ukeys) >> np.uint32(bits)) % np.uint32(count)).astype(np.int64)
+    # Each bucket's keys in string order (as json sort_keys): the keys are sorted as integers,
+    # which is string order for trigrams; a char goes before the pairs that start with it.
+    if kind == "k":
+        cps, _ = key_cps(ukeys)
+        lex = (cps[:, 0].astype(np.int64) << 22) | np.where(ncp == 2, cps[:, 1].astype(np.int64) + 1, 0)
+        order = np.argsort((bk << 43) | lex)
     else:
-        offs = np.frombuffer(b"".join([o for _, o in docs]), "<i8").reshape(len(docs), -1)
-    head, nk, npr = offs[:, 0], offs[:, 1], offs[:, 2]
-    k0, k1 = offs[:, 4 + a], offs[:, 4 + b]
-    p0, p1 = offs[:, 69 + a], offs[:, 69 + b]
-    e0, e1 = offs[:, 134 + a], offs[:, 134 + b]
-    ks, ps = KREC.itemsize, PREC.itemsize
-    kpos, klen = head + k0 * ks, (k1 - k0) * ks
-    ppos, plen = head + nk * ks + p0 * ps, (p1 - p0) * ps
-    epos, elen = head + nk * ks + npr * ps + e0, e1 - e0
-    kparts, pparts, eparts = [], [], []
-    pread = os.pread
-    for path, kp, kl, pp, pl, ep, el in zip(
-        [p for p, _ in docs], kpos.tolist(), klen.tolist(), ppos.tolist(), plen.tolist(), epos.tolist(), elen.tolist()
-    ):
-        if not kl and not pl:
-            continue
-        fd = os.open(path, os.O_RDONLY)
-        try:
-            kparts.append(pread(fd, kl, kp))
-            pparts.append(pread(fd, pl, pp))
-            eparts.append(pread(fd, el, ep))
-        finally:
-            os.close(fd)
-    kbytes, pbytes, ebytes = b"".join(kparts), b"".join(pparts), b"".join(eparts)
-    del kparts, pparts, eparts
-    if len(kbytes) != int(klen.sum()) or len(pbytes) != int(plen.sum()) or len(ebytes) != int(elen.sum()):
-        raise EOFError("static index: a doc cache file is truncated")
-    n = np.arange(len(docs), dtype=np.int64)
-    return (
-        np.frombuffer(kbytes, KREC),
-        np.frombuffer(pbytes, PREC),
-        np.frombuffer(ebytes, np.uint8),
-        np.repeat(n, k1 - k0),
-        np.repeat(n, p1 - p0),
-    )
+        order = np.lexsort((ukeys, bk))
+    bounds = np.searchsorted(bk[order], np.arange(count + 1)).tolist()
+    texts = _bucket_strings(ukeys, buf, bs, be, long_, ndocs, order, bounds, int(kind == "k"))
+    return [bucket_text(t, prefix) for t in texts], short, pairs
 
 
 def assemble_shard(args) -> tuple[dict, Counter, int, dict, dict, tuple]:
-    """Build one shard from every doc's sections; write its files and the checkpoints of its long
-    postings. Returns {file name: (digest, size)}, stats, peak RSS, the buckets' bodies and short
-    chars by prefix, and (pairs as integer keys, their numbers of docs) for ``d/``."""
-    shard, nshards, docs, out, skip_path, first, names = args
+    """Build one shard from its parts' entries (``spill``), a part at a time; write its long
+    postings' files and their checkpoints. Returns {file name: (digest, size)}, stats, peak RSS,
+    the buckets' bodies and short chars by prefix, and (pairs as integer keys, their numbers of docs)
+    for ``d/``."""
+    _, nshards, paths, offsets, sizes, out, skip_path, names = args
     out = Path(out)
-    a, b = shard_run(shard, nshards)
-    kr, pr, penc, kdoc, pdoc = read_run(docs, a, b)
-    kdoc, pdoc = kdoc + first, pdoc + first  # doc numbers (the tail's docs start at ``first``)
     files: dict = {}
     stats: Counter = Counter()
     skip: dict = {}
+    got: dict = {prefix: [] for prefix in names}
+    for q in range(offsets.shape[1]):
+        kr, kdoc, pr, pdoc, penc = read_part(paths, offsets[:, q], sizes[:, q])
+        res = _postings("k", kr["key"], kdoc, kr["code"].astype(np.int64))
+        del kr, kdoc
+        got[names[0]].append(_part_postings("k", names[0], res, skip, out, files, stats))
+        res = _postings("p", pr["key"], pdoc, pr["count"], pr["len"], penc, pr["h"])
+        del pr, pdoc, penc
+        got[names[1]].append(_part_postings("p", names[1], res, skip, out, files, stats))
+        del res
     bodies: dict = {}
     shorts: dict = {}
-    bits = nshards.bit_length() - 1
-    big_len, ck = wire.BIG, wire.CK
-    pairs: tuple = (np.zeros(0, np.uint64), np.zeros(0, np.int64))
+    pairs: tuple = ()
     for kind, prefix in zip(("k", "p"), names):
-        if kind == "k":
-            res = _postings("k", kr["key"], kdoc, kr["code"].astype(np.int64))
-        else:
-            res = _postings("p", pr["key"], pdoc, pr["count"], pr["len"], penc, pr["h"])
-        ukeys, g, buf, starts, sdocs, firsts = res
-        text = buf.tobytes().decode("ascii")
-        gs, ge = g[:-1], g[1:]
-        bs, be = starts[gs], starts[ge]
-        plen = be - bs
-        _, ncp = key_cps(ukeys)
-        if kind == "k":
-            pairs = (ukeys[ncp == 2].astype(np.uint64), (ge - gs)[ncp == 2].astype(np.int64))
-        long_ = plen > big_len
-        short = int((ncp + plen)[~long_].sum())
-        lidx = np.flatnonzero(long_)
-        keys = dict(zip(lidx.tolist(), key_strs(ukeys[lidx])))
-        bsl, bel = bs.tolist(), be.tolist()
-        # Long postings: own file and checkpoints, in the order the keys were first met.
-        for i in sorted(lidx.tolist(), key=lambda i: int(firsts[i])):
-            key = keys[i]
-            post = text[bsl[i] : bel[i]]
-            s, e = int(gs[i]), int(ge[i])
-            js = range(0, e - s, ck)
-            cd = [int(sdocs[s + j - 1]) for j in js[1:]]
-            skip[prefix + key] = ([-1, *cd], [int(starts[s + j]) - bsl[i] for j in js])
-            name, data = x_file(prefix, key, post)
-            put(out, name, data, files, stats)
-        count = bucket_count(short, prefix)
-        h = khash_np(ukeys)
-        bk = ((h >> np.uint32(bits)) % np.uint32(count)).astype(np.int64)
-        # Each bucket's keys in string order (as json sort_keys): the keys are sorted as integers,
-        # which is string order for trigrams; a char goes before the pairs that start with it.
-        if kind == "k":
-            cps, _ = key_cps(ukeys)
-            lex = (cps[:, 0].astype(np.int64) << 22) | np.where(ncp == 2, cps[:, 1].astype(np.int64) + 1, 0)
-            order = np.argsort((bk << 43) | lex)
-        else:
-            order = np.argsort(bk, kind="stable")
-        bounds = np.searchsorted(bk[order], np.arange(count + 1)).tolist()
-        texts = _bucket_strings(ukeys, buf, bs, be, long_, ge - gs, order, bounds, int(kind == "k"))
-        bodies[prefix] = [bucket_text(t, prefix) for t in texts]
-        shorts[prefix] = short
+        bodies[prefix], shorts[prefix], got_pairs = _shard_buckets(
+            kind, prefix, got.pop(prefix), nshards.bit_length() - 1
+        )
+        pairs = got_pairs or pairs
     write_atomic(Path(skip_path), marshal.dumps(skip))
     return files, stats, peak_rss_mb(), bodies, shorts, pairs
 

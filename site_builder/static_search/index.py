@@ -2,13 +2,14 @@
 
 How it is built (``StaticIndex.update``): each new or changed doc is analysed once (``analyser``; in a
 process pool when there are many; only those docs' bodies are read) into ``state_dir/static/docs/``:
-a header file per (doc, fingerprint), kept, and an arrays file, removed at the end of the build (a
-later build that needs a doc's arrays analyses its header's text again). Keys are hash-partitioned into ``P`` shards; a clean build assembles
-one shard at a time in each of two processes (``assembly``). When docs are edited, appended or
-removed at the end (the other docs keep their numbers), only the keys whose entry changed are patched
-(``patching``). Any other change (an insertion that renumbers docs, a changed file listing) assembles
-everything again. The output depends only on ``docs``: an incremental update and a clean write give
-byte-identical trees.
+a header file per (doc, fingerprint), kept, and an arrays file, removed once assembled or at the end
+of the build (a later build that needs a doc's arrays analyses its header's text again). Keys are
+hash-partitioned into ``P`` shards; an assembly reads every arrays file once into parts of shards
+that grow in number with the archive (``spill``) and builds a shard a part at a time, in two
+processes (``assembly``). When docs are edited, appended or removed at the end (the other docs keep
+their numbers), only the keys whose entry changed are patched (``patching``). Any other change (an
+insertion that renumbers docs, a changed file listing) assembles everything again. The output
+depends only on ``docs``: an incremental update and a clean write give byte-identical trees.
 
 Generations: every file but meta.js is named by its content (``wire``), so the files of the new
 generation are written beside the old one's (a file that did not change is the same file in both);
@@ -38,7 +39,7 @@ import numpy as np
 
 from ..fileio import write_atomic
 from ..search import analysis
-from . import wire
+from . import spill, wire
 from .analyser import analyse_to, arrays_path, read_payload, reanalyse_to
 from .assembly import (
     assemble_shard,
@@ -66,6 +67,7 @@ from .patching import Relayout, diff_entries, patch
 from .wire import FORMAT, T_DIR, js_file
 
 POOL_MIN_DOCS = 48  # analyse in a process pool from this many new docs on
+FRESH_DOCS = 1024  # from this many docs on, pool workers start afresh rather than forked (``files.process_pool``)
 PATCH_KEYS_PER_DOC = 10  # patch (rather than assemble) up to about this many changed keys per doc
 
 # 7: exact counts, headings, body lengths (#13); 8: arrays files only while a build needs them; 9: the
@@ -201,10 +203,9 @@ class StaticIndex:
         }
         write_atomic(self.state / "manifest.bin", marshal.dumps(manifest))
         (self.state / "dirty").unlink(missing_ok=True)
-        for s in range(nshards, 64):
-            self._skip_path(s).unlink(missing_ok=True)
-        for s in range(_tail_shards(len(order)), 64):
-            self._skip_path(s, "n").unlink(missing_ok=True)
+        for seg, used in (("", nshards), ("n", _tail_shards(len(order)))):
+            for s in range(used, SECTIONS):
+                self._skip_path(s, seg).unlink(missing_ok=True)
         return meta_sha
 
     def _vocabularies(self, manifest: dict, metas: list[dict], new_docs: dict) -> list[list[str]]:
@@ -239,7 +240,9 @@ class StaticIndex:
         if not todo:
             return
         rels = [self._cache_path(d.id, d.fingerprint) for d in todo]
-        pool = process_pool(len(todo)) if len(todo) >= POOL_MIN_DOCS and self.jobs != 1 else None
+        pool = (
+            process_pool(len(todo), len(todo) >= FRESH_DOCS) if len(todo) >= POOL_MIN_DOCS and self.jobs != 1 else None
+        )
         args = [(d, self._path(rel)) for d, rel in zip(todo, rels)]
         if pool is None:
             metas = [analyse_to(a) for a in args]
@@ -268,7 +271,9 @@ class StaticIndex:
         if not todo:
             return
         paths = [self._path(e[1]) for e in todo]
-        pool = process_pool(len(todo)) if len(todo) >= POOL_MIN_DOCS and self.jobs != 1 else None
+        pool = (
+            process_pool(len(todo), len(todo) >= FRESH_DOCS) if len(todo) >= POOL_MIN_DOCS and self.jobs != 1 else None
+        )
         if pool is None:
             offsets = [reanalyse_to(p) for p in paths]
         else:
@@ -380,29 +385,24 @@ class StaticIndex:
         self._ensure_arrays([new_docs[i] for i in order[first:end]])
         docs = [(arrays_path(self._path(new_docs[i][1])), new_docs[i][2]["offsets"]) for i in order[first:end]]
         (self.state / "skip").mkdir(parents=True, exist_ok=True)
-        jobs = [(s, nshards, docs, str(self.out), str(self._skip_path(s, seg)), first, names) for s in range(nshards)]
-        pool = process_pool(nshards) if len(docs) >= 4 * POOL_MIN_DOCS and self.jobs != 1 else None
+        args = [(str(self.out), str(self._skip_path(s, seg)), names) for s in range(nshards)]
         layout: dict = {prefix: ([], []) for prefix in names}
-        offset = dict.fromkeys(names, 0)
-        pairs: list = []
-        try:
-            results = map(assemble_shard, jobs) if pool is None else pool.map(assemble_shard, jobs)
-            for fs, st, rss, bodies, shorts, shard_pairs in results:  # in shard order: buckets are numbered so
-                pairs.append(shard_pairs)
-                files.update(fs)
-                stats.update(st)
-                if pool is not None:
-                    stats["worker_peak_rss_mb"] = max(stats["worker_peak_rss_mb"], rss)
-                for prefix in names:
-                    for j, body in enumerate(bodies[prefix]):
-                        name = f"{prefix}/{offset[prefix] + j}"
-                        put(self.out, name, js_file(name, body), files, stats)
-                    offset[prefix] += len(bodies[prefix])
-                    layout[prefix][0].append(len(bodies[prefix]))
-                    layout[prefix][1].append(shorts[prefix])
-        finally:
-            if pool is not None:
-                pool.shutdown()
+        offset, pairs = dict.fromkeys(names, 0), []
+        pool = (len(docs) >= 4 * POOL_MIN_DOCS and self.jobs != 1, len(docs) >= FRESH_DOCS)
+        results = spill.assemble(docs, first, nshards, self.state / f"spill{seg}", pool, assemble_shard, args, stats)
+        for fs, st, rss, bodies, shorts, shard_pairs in results:  # in shard order: buckets are numbered so
+            pairs.append(shard_pairs)
+            files.update(fs)
+            stats.update(st)
+            if pool[0]:
+                stats["worker_peak_rss_mb"] = max(stats["worker_peak_rss_mb"], rss)
+            for prefix in names:
+                for j, body in enumerate(bodies[prefix]):
+                    name = f"{prefix}/{offset[prefix] + j}"
+                    put(self.out, name, js_file(name, body), files, stats)
+                offset[prefix] += len(bodies[prefix])
+                layout[prefix][0].append(len(bodies[prefix]))
+                layout[prefix][1].append(shorts[prefix])
         stats["tail_assembled" if seg else "assembled"] = 1
         keys = np.concatenate([k for k, _ in pairs]) if pairs else np.zeros(0, np.uint64)
         dfs = np.concatenate([v for _, v in pairs]) if pairs else np.zeros(0, np.int64)
