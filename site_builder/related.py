@@ -46,6 +46,7 @@ from typing import TYPE_CHECKING
 
 from .fileio import atomic_open
 from .search import analysis
+from .segments import seg_index
 from .workers import mp_context, process_pool
 
 if TYPE_CHECKING:
@@ -265,7 +266,7 @@ def _merge(old: Keywords | None, row, new: tuple, vocab: list[str]) -> Keywords:
     starts[cached] = old.offsets[row[cached]]
     lens[~cached] = new_lens
     starts[~cached] = len(old.words) + np.cumsum(new_lens) - new_lens
-    take = np.repeat(starts - np.cumsum(lens) + lens, lens) + np.arange(int(lens.sum()))
+    take = seg_index(starts, lens)
     words = np.concatenate((old.words, new_words))[take]
     counts = np.concatenate((old.counts, new_counts))[take]
     return _table(vocab, lens, words, counts, old.rank)

@@ -19,6 +19,8 @@ from typing import Any
 
 import numpy as np
 
+from .segments import seg_index
+
 VECTOR = 20  # keywords per speech
 POSTINGS = 30  # speeches visited per keyword
 BLOCK = 512  # speeches scored at once (at most BLOCK × VECTOR × POSTINGS pairs)
@@ -111,7 +113,7 @@ def _score_rows(rows, n: int, k: int, doc, wid, x, p_wid, p_doc, p_x, words: int
     for lo in range(0, len(rows), BLOCK):
         block = rows[lo : lo + BLOCK]
         starts, lens = bounds[block], bounds[block + 1] - bounds[block]
-        ent = np.repeat(starts - np.cumsum(lens) + lens, lens) + np.arange(int(lens.sum()))
+        ent = seg_index(starts, lens)
         if not len(ent):
             continue
         local = np.repeat(np.arange(len(block)), lens)
@@ -196,7 +198,7 @@ def _heaviest(
     offsets, words, counts = table.offsets, table.words, table.counts
     if rows is not None:  # a table of those rows only
         lens = offsets[rows + 1] - offsets[rows]
-        take = np.repeat(offsets[rows] - np.cumsum(lens) + lens, lens) + np.arange(int(lens.sum()))
+        take = seg_index(offsets[rows], lens)
         offsets = np.concatenate(([0], np.cumsum(lens)))
         words, counts = words[take], counts[take]
     m = len(offsets) - 1

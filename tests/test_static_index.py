@@ -491,3 +491,23 @@ def test_patching_a_short_posting_rewrites_only_around_the_change(kind):
         assert patched == "".join(wire.encode_entries(kind, expected, -1))
         assert delta == len(expected) - len(entries) and ck is None
         assert wire.decode_entries(kind, patched, 0, len(patched), -1) == expected
+
+
+@pytest.mark.parametrize("big", [False, True])
+def test_seg_index_is_the_rows_of_segments(big):
+    """``segments.seg_index`` (the one helper for it, #15 review) gives every ``range(s, s + l)``
+    in order, empty segments and all, as int32 when it can and int64 when values need it."""
+    from site_builder.segments import seg_index
+
+    rnd = np.random.default_rng(5)
+    starts = rnd.integers(0, 1000, 300) + ((1 << 40) if big else 0)
+    lengths = rnd.integers(0, 6, 300)
+    lengths[:3] = 0
+    want = [s + i for s, n in zip(starts.tolist(), lengths.tolist()) for i in range(n)]
+    got = seg_index(starts, lengths)
+    assert got.tolist() == want
+    assert got.dtype == (np.int64 if big else np.int32)
+    expr = np.repeat(starts - np.cumsum(lengths) + lengths, lengths) + np.arange(int(lengths.sum()))
+    assert got.tolist() == expr.tolist()
+    assert seg_index(np.zeros(0, np.int64), np.zeros(0, np.int64)).tolist() == []
+    assert seg_index([4], [0]).tolist() == []

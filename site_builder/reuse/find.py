@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..duplicates import COMMON, NEAR
+from ..segments import seg_index
 from .prints import distinct
 
 MAX_PLACES = COMMON
@@ -168,7 +169,7 @@ def extend(chars: np.ndarray, starts: np.ndarray, lengths: np.ndarray, where: np
     left and right as far as all of them agree. Yields (run, rows kept, left, right): the passage
     of row r is chars[where[r] - left : where[r] + right]."""
     run = np.repeat(np.arange(len(starts)), lengths)
-    rows = np.arange(int(lengths.sum())) + np.repeat(starts - np.cumsum(lengths) + lengths, lengths)
+    rows = seg_index(starts, lengths)
     ref = where[starts][run]
     right = _lcp(chars, where[rows], ref, 1, 0)
     same = right >= k  # the same k-gram as the run's first row

@@ -16,6 +16,8 @@ from typing import NamedTuple
 
 import numpy as np
 
+from ..segments import seg_index
+
 
 class Place(NamedTuple):
     source: str
@@ -97,7 +99,7 @@ class Found:
             return self._all
         old, alive = self.old, self.alive
         lengths = np.diff(old.start)[alive]
-        rows = np.repeat(old.start[:-1][alive] - np.cumsum(lengths) + lengths, lengths) + np.arange(int(lengths.sum()))
+        rows = seg_index(old.start[:-1][alive], lengths)
         folds = {f: i for i, f in enumerate(old.folds)}
         sources = {s: i for i, s in enumerate(old.sources)}
         fold_of = [folds.setdefault(f, len(folds)) for _k, f, _t, _p in self.added]

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..segments import seg_index
 from .cold import Spill, chunks
 from .find import Table, _not_of, _order
 
@@ -130,5 +131,5 @@ def _select(table: Table, keys: np.ndarray) -> Table:
     lo = np.searchsorted(table.key, keys, "left")
     hi = np.searchsorted(table.key, keys, "right")
     n = hi - lo
-    rows = np.arange(int(n.sum())) + np.repeat(lo - np.cumsum(n) + n, n)
+    rows = seg_index(lo, n)
     return Table(np.asarray(table.key[rows]), np.asarray(table.owner[rows]), np.asarray(table.pos[rows]))

@@ -20,6 +20,7 @@ import numpy as np
 from ..blocks import TEXT_VERSION
 from ..fileio import write_atomic
 from ..search.analysis import fold_version, fold_with_offsets
+from ..segments import seg_index
 from .chars import Folded, Gather, Stale
 from .cold import Spill, chunks, random_access, release, slice_rows
 from .find import MAX_PLACES, Table, extend, near_pairs
@@ -259,7 +260,7 @@ class _State:
         starts, lengths = table.runs()
         if not len(starts):
             return
-        rows = np.arange(int(lengths.sum())) + np.repeat(starts - np.cumsum(lengths) + lengths, lengths)
+        rows = seg_index(starts, lengths)
         owner, pos = table.owner[rows], table.pos[rows].astype(np.int64)
         owners = distinct(owner)
         if texts is None:

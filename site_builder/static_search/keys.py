@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..segments import seg_index
 from .wire import ALPHA, pow2_at_least
 
 SECTION_BITS = 6
@@ -110,25 +111,6 @@ def key_strs(keys: np.ndarray) -> list[str]:
         return [text[i : i + 3] for i in range(0, len(text), 3)]
     offs = np.cumsum(n).tolist()
     return [text[a:b] for a, b in zip([0, *offs], offs)]
-
-
-def seg_index(starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
-    """Concatenation of ``range(s, s + l)`` for each (s, l): ones, a jump at each segment start,
-    summed up."""
-    lengths = np.asarray(lengths, np.int64)
-    starts = np.asarray(starts, np.int64)
-    if not lengths.all():
-        keep = lengths > 0
-        starts, lengths = starts[keep], lengths[keep]
-    if not len(lengths):
-        return np.zeros(0, np.int64)
-    ends = np.cumsum(lengths)
-    total = int(ends[-1])
-    dtype = np.int32 if total < 1 << 31 and int(starts.max()) + int(lengths.max()) < 1 << 31 else np.int64
-    idx = np.ones(total, dtype)
-    idx[0] = starts[0]
-    idx[ends[:-1]] = starts[1:] - (starts[:-1] + lengths[:-1]) + 1
-    return np.cumsum(idx, dtype=dtype, out=idx)
 
 
 COPY_CHUNK = 1 << 22
