@@ -466,7 +466,7 @@ def test_metadata_changes_patched_equal_clean_writes(tmp_path):
 @pytest.mark.parametrize("kind", ["k", "p"])
 def test_patching_a_short_posting_rewrites_only_around_the_change(kind):
     """A posting without checkpoints is patched between its first changed doc and the entry after
-    its last one (``wire.entry_span``): the same posting as decoding, changing and encoding it all."""
+    its last one (``wire.entries_around``): the same posting as decoding, changing and encoding it all."""
     from site_builder.static_search import patching
 
     rnd = random.Random(5)
@@ -491,6 +491,13 @@ def test_patching_a_short_posting_rewrites_only_around_the_change(kind):
         assert patched == "".join(wire.encode_entries(kind, expected, -1))
         assert delta == len(expected) - len(entries) and ck is None
         assert wire.decode_entries(kind, patched, 0, len(patched), -1) == expected
+        lo, hi = min(touched), max(touched)
+        s, e, prev, around = wire.entries_around(kind, posting, lo, hi)
+        assert around == wire.decode_entries(kind, posting, s, e, prev)  # one walk gives span and entries
+        inside = [x for x in entries if x[0] >= lo]
+        after = [x for x in inside if x[0] > hi][:1]
+        assert around == [x for x in inside if x[0] <= hi] + after
+        assert prev == max([d for d, _ in entries if d < lo], default=-1)
 
 
 @pytest.mark.parametrize("big", [False, True])

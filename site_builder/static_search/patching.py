@@ -24,7 +24,7 @@ from .wire import (
     bucket_count,
     decode_entries,
     encode_entries,
-    entry_span,
+    entries_around,
     file_name,
     hexname,
     js_file,
@@ -54,8 +54,7 @@ def patch_posting(kind: str, posting: str, ck, changes: dict):
     """Apply {doc: entry or None} to a posting; returns (posting, checkpoints or None, the change in
     its number of docs)."""
     if ck is None or len(posting) <= wire.BIG:  # the entries of the changed docs and the one after
-        s, e, prev = entry_span(kind, posting, min(changes, default=0), max(changes, default=-1))
-        before = decode_entries(kind, posting, s, e, prev) if e > s else []
+        s, e, prev, before = entries_around(kind, posting, min(changes, default=0), max(changes, default=-1))
         ents = apply_changes(before, changes)
         new = posting[:s] + "".join(encode_entries(kind, ents, prev)) + posting[e:]
         if len(new) <= wire.BIG:

@@ -318,75 +318,66 @@ def k_code(body: int, title: int, heading: int) -> int:
     return body << 9 | min(title, 255) << 1 | heading
 
 
+def _entry_end(kind: str, vals: list, i: int) -> int:
+    """The token after the entry that starts at token ``i``: the one copy of the entries' length
+    rules (k: the head, then the body and title counts its bits announce; p: the head, the count
+    unless the kind gives it, the heading indices for kind 3, the positions)."""
+    x = vals[i]
+    if kind == "k":
+        return i + 1 + (x & 1) + ((x >> 1) & 1)
+    c = x & 3
+    return i + 2 + c if c < 2 else (i + 5 + vals[i + 1] if c == 2 else i + 4 + vals[i + 1] + vals[i + 2])
+
+
+def _decode(kind: str, toks: list[str], vals: list, i: int, n: int, prev: int) -> list:
+    """The entries of tokens ``i`` … ``n`` (the first one's previous doc is ``prev``)."""
+    out: list = []
+    while i < n:
+        x, end = vals[i], _entry_end(kind, vals, i)
+        if kind == "k":
+            prev += (x >> 3) + 1
+            body = vals[i + 1] if x & 1 else 1
+            title = vals[i + 1 + (x & 1)] + 1 if x & 2 else 0
+            out.append((prev, k_code(body, title, (x >> 2) & 1)))
+        else:
+            prev += (x >> 2) + 1
+            c = x & 3
+            count = c + 1 if c < 2 else (3 if c == 2 else 1) + vals[i + 1]
+            out.append((prev, (count, int(c == 3), "".join(toks[i + 1 + (c >= 2) : end]))))
+        i = end
+    return out
+
+
 def decode_entries(kind: str, posting: str, start: int, end: int, prev: int) -> list:
     """Entries of ``posting[start:end]`` (starting at an entry whose previous doc is ``prev``):
     [(doc, code)] for k, [(doc, (count, in a heading, encoded heading indices and positions))] for p."""
     toks, vals = _tokens(posting[start:end])
-    out: list = []
-    i, n = 0, len(vals)
-    if kind == "k":
-        while i < n:
-            x = vals[i]
-            i += 1
-            prev += (x >> 3) + 1
-            body = title = 0
-            if x & 1:
-                body = vals[i]
-                i += 1
-            else:
-                body = 1
-            if x & 2:
-                title = vals[i] + 1
-                i += 1
-            out.append((prev, k_code(body, title, (x >> 2) & 1)))
-        return out
-    while i < n:
-        x = vals[i]
-        prev += (x >> 2) + 1
-        kind_ = x & 3
-        j = i + 1
-        h = 0
-        if kind_ < 2:
-            c = kind_ + 1
-        elif kind_ == 2:
-            c = 3 + vals[j]
-            j += 1
-        else:
-            c = 1 + vals[j]
-            j += 1
-            h = 1
-        k = j + (1 + vals[j] if h else 0)  # heading indices, then the positions
-        out.append((prev, (c, h, "".join(toks[j : k + c]))))
-        i = k + c
-    return out
+    return _decode(kind, toks, vals, 0, len(vals), prev)
 
 
-def entry_span(kind: str, posting: str, lo: int, hi: int) -> tuple[int, int, int]:
+def entries_around(kind: str, posting: str, lo: int, hi: int) -> tuple[int, int, int, list]:
     """The chars of a posting that hold its entries of docs ``lo`` … ``hi`` and the entry after them
-    (whose gap is from the doc before it): (start, end, the doc before start). Only the entries'
-    first values are looked at, up to that entry."""
+    (whose gap is from the doc before it), and those entries: (start, end, the doc before start,
+    ``decode_entries`` of that span). The posting is tokenized once; before and after the span only
+    the entries' first values are looked at."""
     if not posting:
-        return 0, 0, -1
+        return 0, 0, -1, []
     toks, vals = _tokens(posting)
-    n = len(vals)
+    n, shift = len(vals), 3 if kind == "k" else 2
     i, prev = 0, -1
     first, before = n, -1
     while i < n:
-        x = vals[i]
-        if kind == "k":
-            doc, nxt = prev + (x >> 3) + 1, i + 1 + (x & 1) + ((x >> 1) & 1)
-        else:
-            doc, c = prev + (x >> 2) + 1, x & 3
-            nxt = i + 2 + c if c < 2 else (i + 5 + vals[i + 1] if c == 2 else i + 4 + vals[i + 1] + vals[i + 2])
+        doc = prev + (vals[i] >> shift) + 1
         if first == n and doc >= lo:
             first, before = i, prev
-        i, prev = nxt, doc
+        i, prev = _entry_end(kind, vals, i), doc
         if doc > hi:
             break
     if first == n:
         before = prev
     start = sum(map(len, toks[:first]))
-    return start, start + sum(map(len, toks[first:i])), before
+    end = start + sum(map(len, toks[first:i]))
+    return start, end, before, _decode(kind, toks, vals, first, i, before)
 
 
 def encode_entries(kind: str, entries: list, prev: int) -> list[str]:
