@@ -6,12 +6,13 @@ from __future__ import annotations
 import hashlib
 import os
 import pickle
+from pathlib import Path
 
 from .build_support import BuildResult, Clock
 from .cache import BuildCache
 from .config import SiteConfig
 from .errors import SiteBuilderError
-from .model import Archive
+from .model import Archive, IndexDoc
 from .workers import can_fork
 from .writer import WriteError, os_error_message
 
@@ -68,11 +69,37 @@ class Bodies:
         return found
 
 
+_WORKER_CACHES: dict[str, BuildCache] = {}
+
+
+class CachedDoc(IndexDoc):
+    """An index doc as a worker process of the Whoosh index gets it (``LazyDoc.detached``): without
+    its text, which the worker reads from the build cache through its own read-only connection."""
+
+    _state: str  # the build's state folder
+    _digest: str
+
+    def _cache(self) -> BuildCache:
+        cache = _WORKER_CACHES.get(self._state)
+        if cache is None:
+            cache = _WORKER_CACHES[self._state] = BuildCache(Path(self._state), readonly=True)
+        return cache
+
+    @property
+    def body(self) -> str:  # (the whole body, HTML too: the headings are read from it next)
+        return self._cache().body(self.id, self._digest)[1]
+
+    @property
+    def headings(self) -> tuple[int, ...]:
+        from .blocks import heading_lines
+
+        return heading_lines(self._cache().body(self.id, self._digest)[0])
+
+
 def index_docs(archive: Archive, bodies: Bodies) -> list:
     """One IndexDoc per speech; the body text is read from the cache only if an index asks
     for it (they do so only for new or changed speeches), which keeps one-file builds cheap."""
     from .blocks import TEXT_VERSION
-    from .model import IndexDoc
 
     class LazyDoc(IndexDoc):
         _digest: str  # the source's digest (set below, with the fields)
@@ -84,6 +111,12 @@ def index_docs(archive: Archive, bodies: Bodies) -> list:
         @property
         def headings(self) -> tuple[int, ...]:
             return bodies.headings(self.id, self._digest)
+
+        def detached(self) -> CachedDoc:
+            """This doc without its text, for a worker process that reads it from the cache."""
+            doc = object.__new__(CachedDoc)
+            doc.__dict__.update(self.__dict__, _state=str(bodies.cache.path.parent))
+            return doc
 
         def __reduce__(self):  # sent to worker processes with the text itself
             return (

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import html
 import itertools
+import pickle
 import random
 import re
 import subprocess
@@ -26,6 +27,7 @@ from site_builder.search import (
     query,
     whoosh_compat,
     whoosh_evaluate,
+    whoosh_postings,
     whoosh_records,
     whoosh_segments,
     whoosh_summary,
@@ -183,12 +185,12 @@ def test_fast_grams_on_corpus(corpus):
 
 
 def _grams_of_postings(packed) -> dict:
-    """{key: count} of one document's packed postings (whoosh_segments._gram_postings)."""
+    """{key: count} of one document's packed postings (whoosh_postings.gram_postings)."""
     out = {}
     for p in packed.tolist():
-        key, count = p >> whoosh_segments._KEY_SHIFT, p & 255
-        assert (p >> 8) & ((1 << whoosh_segments._DOC_BITS) - 1) == 7
-        out[whoosh_segments._gram_term(key).decode("utf-8", "surrogatepass")] = count
+        key, count = p >> whoosh_postings.KEY_SHIFT, p & 255
+        assert (p >> 8) & ((1 << whoosh_postings.DOC_BITS) - 1) == 7
+        out[whoosh_postings.gram_term(key).decode("utf-8", "surrogatepass")] = count
     return out
 
 
@@ -200,14 +202,14 @@ def test_packed_postings_are_the_grams(text):
     # The bulk writer's integer keys, in sorted order, are the grams in code point order, with
     # their counts (capped at 255); the document number rides along.
     folded = analysis.fold(text)
-    packed = whoosh_segments._gram_postings(folded, 7)
+    packed = whoosh_postings.gram_postings(folded, 7)
     assert packed.tolist() == sorted(packed.tolist())
     assert list(_grams_of_postings(packed)) == sorted(si._grams(folded))
     assert _grams_of_postings(packed) == {g: min(c, 255) for g, c in si._grams(folded).items()}
 
 
 def test_packed_postings_cap_counts():
-    packed = whoosh_segments._gram_postings("党" * 300, 7)
+    packed = whoosh_postings.gram_postings("党" * 300, 7)
     assert _grams_of_postings(packed) == {"党": 255, "党党": 255}
 
 
@@ -659,6 +661,51 @@ def test_parallel_build_equals_serial(corpus, tmp_path, monkeypatch):
     assert _answers(par) == _answers(ser)
     par.close()
     ser.close()
+
+
+def test_parallel_workers_read_a_builds_texts_from_its_cache(corpus, tmp_path, monkeypatch):
+    # A build's docs (build_index.index_docs) go to the segment workers, which start afresh
+    # (nothing of the build's memory), without their texts: each worker reads them from the build
+    # cache itself. The answers are those of the docs with their texts, written in one process.
+    from types import SimpleNamespace
+
+    from site_builder.build_index import Bodies, index_docs
+    from site_builder.cache import BuildCache
+
+    cache = BuildCache(tmp_path / "state")
+    speeches = []
+    for k, d in enumerate(corpus):
+        html = "".join(f'<h2 id="p{i + 1}">' for i in d.headings)  # (what heading_lines reads)
+        cache.put_parsed(d.id, f"digest{k}", None, html, d.body)
+        date = SimpleNamespace(iso=lambda d=d: d.date, year=d.year)
+        meta = SimpleNamespace(
+            title=d.title, date=date, meeting_type=d.meeting_type, themes=d.themes, speaker=d.speaker,
+            organization=d.organization,
+        )  # fmt: skip
+        speeches.append(SimpleNamespace(source=d.id, url=d.url, meta=meta, digest=f"digest{k}"))
+    cache.commit()
+    lazy = index_docs(SimpleNamespace(speeches=speeches), Bodies(cache))
+    sent = pickle.dumps(whoosh_segments._portable(lazy[0]))
+    assert corpus[0].body[:40].encode() not in sent and len(sent) < 1000
+    plain = [IndexDoc(**{f: getattr(d, f) for f in IndexDoc.__dataclass_fields__}) for d in lazy]
+    assert [(d.body, d.headings) for d in plain] == [(d.body, d.headings) for d in corpus]
+
+    monkeypatch.setattr(whoosh_segments, "_PARALLEL_MIN", 10)
+    monkeypatch.setattr(whoosh_segments, "_SEGMENT_DOCS", 60)
+    real, by_workers = whoosh_segments._write_segments_parallel, []
+    monkeypatch.setattr(
+        whoosh_segments, "_write_segments_parallel", lambda *a: by_workers.append(real(*a)) or by_workers[-1]
+    )
+    par = SearchIndex(tmp_path / "par", workers=2)
+    par.update(lazy)
+    assert len(by_workers) == 1 and len(by_workers[0]) > 2  # (None: the workers failed)
+    ser = SearchIndex(tmp_path / "ser", workers=1)
+    ser.update(plain)
+    assert _answers(par) == _answers(ser)
+    assert not list((tmp_path / "par").glob(".tmp-*"))  # the postings' temporary files are gone
+    par.close()
+    ser.close()
+    cache.close()
 
 
 def test_failed_update_keeps_previous_index(corpus, tmp_path, monkeypatch):

@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable, Sequence
 from itertools import chain
 from operator import sub
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from whoosh import fields as wfields
 from whoosh import formats as wformats
@@ -25,10 +25,7 @@ from whoosh.system import pack_ushort
 from ..fileio import atomic_open
 from ..workers import mp_context
 from . import analysis, whoosh_compat
-
-if TYPE_CHECKING:
-    import numpy as np
-
+from .whoosh_postings import DOC_BITS, KEY_SHIFT, PostingSpill, gram_postings, gram_term
 from .whoosh_records import (
     _INT,
     _META_FIELDS,
@@ -248,38 +245,13 @@ class _StoreWriter:
         os.fsync(out.fileno())
 
 
-# A gram key as an integer: a character c alone is c << 21, a pair (c, d) is c << 21 | (d + 1), so
-# integer order is the keys' code point order ("a" < "ab" < "b"). A posting packs key << 22 | the
-# document's number << 8 | its count (at most 255): sorting the packed postings of a segment puts
-# them in term order, then document order, which is what the W3 writer needs.
-_CHAR_BITS = 21
-_CHAR_MASK = (1 << _CHAR_BITS) - 1
-_DOC_BITS = 14
-_KEY_SHIFT = 8 + _DOC_BITS
-assert _SEGMENT_DOCS <= 1 << _DOC_BITS
-
-
-def _gram_postings(folded: str, dn: int) -> np.ndarray:
-    """The packed postings of one folded search text (the keys of ``_grams`` with their counts), sorted."""
-    import numpy as np  # here, not on import: a search loads this module too
-
-    codes = np.frombuffer(folded.encode("utf-32-le", "surrogatepass"), dtype=np.uint32).astype(np.uint64)
-    ok = (codes != 32) & (codes != 0)  # " " and analysis.SEPARATOR are never in a key
-    first = codes << np.uint64(_CHAR_BITS)
-    both = ok[:-1] & ok[1:]
-    keys = np.concatenate((first[ok], first[:-1][both] | (codes[1:][both] + np.uint64(1))))
-    if not len(keys):
-        return keys
-    keys.sort()
-    starts = np.flatnonzero(np.concatenate(([True], keys[1:] != keys[:-1])))
-    counts = np.minimum(np.diff(np.append(starts, len(keys))), 255).astype(np.uint64)
-    return (keys[starts] << np.uint64(_KEY_SHIFT)) | np.uint64(dn << 8) | counts
+assert _SEGMENT_DOCS <= 1 << DOC_BITS
 
 
 def _write_documents(
-    pdw, schema, store: _StoreWriter, records: Iterable[Record], postings: list, ids: list[str], tick
+    pdw, schema, store: _StoreWriter, records: Iterable[Record], postings: PostingSpill, ids: list[str], tick
 ) -> int:
-    """Each record's stored fields and text; its packed gram postings appended to ``postings``;
+    """Each record's stored fields and text; its packed gram postings given to ``postings``;
     returns the number of documents."""
     fieldobjs = [schema[name] for name in _META_FIELDS]
     n = 0
@@ -288,7 +260,7 @@ def _write_documents(
         for name, fobj, value in zip(_META_FIELDS, fieldobjs, meta):
             pdw.add_field(name, fobj, value, None)
         pdw.finish_doc()
-        postings.append(_gram_postings(folded, dn))
+        postings.add(gram_postings(folded, dn))
         store.add(meta, folded, patches)
         ids.append(meta[0])
         n = dn + 1
@@ -297,33 +269,27 @@ def _write_documents(
     return n
 
 
-def _gram_term(key: int) -> bytes:
-    second = key & _CHAR_MASK
-    term = chr(key >> _CHAR_BITS) + chr(second - 1) if second else chr(key >> _CHAR_BITS)
-    return term.encode("utf-8", "surrogatepass")
-
-
-def _write_postings(fw, schema, postings: list, ids: list[str], n: int) -> None:
-    """The gram field's postings, then the id field's (term-index keys must increase)."""
+def _write_postings(fw, schema, postings: PostingSpill, ids: list[str], n: int) -> None:
+    """The gram field's postings, a key range at a time, then the id field's (term-index keys must
+    increase: code point order is UTF-8 byte order)."""
     import numpy as np
 
     tw = _TermWriter(fw)
     tw.start_field(GRAM_FIELD, schema[GRAM_FIELD])
     add_term = tw.add
-    packed = np.concatenate(postings) if postings else np.zeros(0, dtype=np.uint64)
-    postings.clear()
-    packed.sort()  # term order (code point order is UTF-8 byte order), then document order
-    keys = packed >> np.uint64(_KEY_SHIFT)
-    starts = np.flatnonzero(np.concatenate(([True], keys[1:] != keys[:-1]))) if len(keys) else keys
-    terms = keys[starts].tolist()
-    del keys
-    counts = (packed & np.uint64(255)).astype(np.uint8).tobytes()
-    docs = ((packed >> np.uint64(8)) & np.uint64((1 << _DOC_BITS) - 1)).astype(np.uint16)
-    del packed
-    bounds = starts.tolist() + [len(docs)]
-    for t, key in enumerate(terms):
-        lo, hi = bounds[t], bounds[t + 1]
-        add_term(_gram_term(key), docs[lo:hi].tolist(), counts[lo:hi])
+    for j in range(len(postings)):
+        packed = postings.read(j)  # term order, then document order
+        keys = packed >> np.uint64(KEY_SHIFT)
+        starts = np.flatnonzero(np.concatenate(([True], keys[1:] != keys[:-1]))) if len(keys) else keys
+        terms = keys[starts].tolist()
+        del keys
+        counts = (packed & np.uint64(255)).astype(np.uint8).tobytes()
+        docs = ((packed >> np.uint64(8)) & np.uint64((1 << DOC_BITS) - 1)).astype(np.uint16)
+        del packed
+        bounds = starts.tolist() + [len(docs)]
+        for t, key in enumerate(terms):
+            lo, hi = bounds[t], bounds[t + 1]
+            add_term(gram_term(key), docs[lo:hi].tolist(), counts[lo:hi])
     tw.fw.finish_field()
     tw.start_field(ID_FIELD, schema[ID_FIELD])
     for dn in sorted(range(n), key=ids.__getitem__):
@@ -339,7 +305,7 @@ def _write_segment(
     segment = codec.new_segment(storage, INDEXNAME)
     pdw = codec.per_document_writer(storage, segment)
     fw = codec.field_writer(storage, segment)
-    postings: list = []
+    postings = PostingSpill(index_dir)
     ids: list[str] = []
     final = index_dir / _store_name(segment.segment_id())
     try:
@@ -357,6 +323,8 @@ def _write_segment(
         except OSError:
             pass
         raise
+    finally:
+        postings.close()
 
 
 def _chunks(seq: Sequence, size: int) -> list[Sequence]:
@@ -430,13 +398,24 @@ def _write_segments(
     return segs
 
 
+def _portable(item):
+    """What a worker process is sent of ``item``: its ``detached()`` copy when it has one (a build's
+    doc without its text, which the worker reads from the build cache itself), else the item."""
+    detached = getattr(item, "detached", None)
+    return detached() if detached is not None else item
+
+
 def _write_segments_parallel(index_dir: Path, items: Sequence, progress_add, workers: int):
     """Segments written by worker processes, or None if the workers failed (nothing is left
     behind then; the caller does the work itself and so reports any real error properly)."""
-    batches = list(enumerate(_chunks(items, _segment_docs(len(items)))))
+    chunks = _chunks(items, _segment_docs(len(items)))
+    batches = [(k, [_portable(item) for item in chunk]) for k, chunk in enumerate(chunks)]
     nproc = min(workers, len(batches))
     groups = [batches[i::nproc] for i in range(nproc)]
-    ctx = mp_context(prefer_fork=True)  # forked workers share the texts without copying
+    # Started afresh, not forked: a worker holds its segment's work and nothing of the build's
+    # memory (a forked one had every page of the model and the pages' views mapped, and copied
+    # those the collector touched: its resident size grew with the archive, #15).
+    ctx = mp_context(fresh=True)
     queue = ctx.Queue()
     procs = [ctx.Process(target=_worker_main, args=(str(index_dir), g, queue), daemon=True) for g in groups]
     for p in procs:
