@@ -370,7 +370,7 @@ def _read_base(cache: BuildCache) -> dict[tuple[str, str], tuple]:
     enabled = gc.isenabled()
     gc.disable()  # thousands of tuples, no cycles: the collector would walk them again and again
     try:
-        return parsed_store.decode(cache.parsed_base())
+        return parsed_store.decode(cache.parsed_base(), Parsed)
     finally:
         if enabled:
             gc.enable()
@@ -410,7 +410,7 @@ def _keep(cache: BuildCache, keys: list[tuple[str, str]], known: dict, base: dic
     unused = len(base) - (len(keys) - missing)
     if missing + unused > min(BASE_SLACK, max(32, len(keys) // 16)) or (missing and not base):
         cache.prune_docs(current)
-        cache.set_parsed_base(parsed_store.encode((key, cached[key]) for key in keys))
+        cache.set_parsed_base(parsed_store.encode(((key, cached[key]) for key in keys), Parsed))
     else:
         stale = ((s, old[2]) for s, old in known.items())
         cache.drop_parsed([key for key in stale if key not in current and key not in base])

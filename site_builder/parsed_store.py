@@ -15,7 +15,9 @@ cache (``BuildCache.reset_docs``). A later build takes from it the records it ha
 others from their rows, and writes a new base only when many are missing or unused (``stale``), so
 that one changed speech rewrites nothing here. A record with a value that is not plain data (a
 future field of another type) is left out and read from its row; a blob of another layout or
-damaged is as no blob.
+damaged is as no blob. Its head names the fields of the record's class (``loader.Parsed``) and of
+the metadata and problems: a blob made for other fields is no blob, and a class whose fields are not
+the ones a record holds (``_LAYOUT``: a field added without this module knowing it) gets no base.
 """
 
 from __future__ import annotations
@@ -33,7 +35,11 @@ VERSION = 3
 _META = tuple(f.name for f in dataclasses.fields(SpeechMeta))
 _PROBLEM = tuple(f.name for f in dataclasses.fields(Problem))
 _PLAIN = (str, int, float, bool, type(None))
-_HEAD = (VERSION, _META, _PROBLEM, marshal.version)
+_LAYOUT = ("meta", "toc", "word_count", "reading_minutes", "problems")  # what a record holds, in order
+
+
+def _head(parsed_class) -> tuple:
+    return (VERSION, _META, _PROBLEM, tuple(f.name for f in dataclasses.fields(parsed_class)), marshal.version)
 
 
 _RAW = Toc.__dict__["raw"]  # Toc's slot
@@ -93,24 +99,27 @@ def _row(parsed) -> tuple | None:
     return (fields, packed, parsed.word_count, parsed.reading_minutes, problems)
 
 
-def encode(records: Iterable[tuple[tuple[str, str], object]]) -> bytes:
-    """The blob of ``records`` ((source, digest), Parsed); those not plain data are left out."""
+def encode(records: Iterable[tuple[tuple[str, str], object]], parsed_class: type) -> bytes:
+    """The blob of ``records`` ((source, digest), a ``parsed_class``: loader.Parsed); those not
+    plain data are left out (all of them when the class has fields a record does not hold)."""
     rows = []
-    for (source, digest), parsed in records:
-        row = _row(parsed)
+    head = _head(parsed_class)
+    for (source, digest), parsed in records if head[3] == _LAYOUT else ():
+        row = _row(parsed) if type(parsed) is parsed_class else None
         if row is not None:
             rows.append(((source, digest), row))
-    return marshal.dumps((_HEAD, rows))
+    return marshal.dumps((head, rows))
 
 
-def decode(blob: bytes | None) -> dict[tuple[str, str], tuple]:
-    """(source, digest) → its plain record (``parsed_of`` makes the object); {} for no blob, a
-    blob of another layout or a damaged one."""
-    if not blob:
+def decode(blob: bytes | None, parsed_class: type) -> dict[tuple[str, str], tuple]:
+    """(source, digest) → its plain record (``parsed_of`` makes the ``parsed_class``); {} for no
+    blob, a blob of another layout or made for other fields, or a damaged one."""
+    head = _head(parsed_class)
+    if not blob or head[3] != _LAYOUT:
         return {}
     try:
-        head, rows = marshal.loads(blob)
-        if head != _HEAD:
+        found, rows = marshal.loads(blob)
+        if found != head:
             return {}
         return dict(rows)
     except (ValueError, EOFError, TypeError, IndexError, KeyError):

@@ -42,7 +42,7 @@ def test_a_record_comes_back_exactly(title, month, themes, speaker, toc, problem
         (("a.md", "d1"), Parsed(meta, Toc(tuple(toc)), 12, 1, found)),
         (("b.md", "d2"), Parsed(None, Toc(), 0, 0, found)),
     ]
-    base = parsed_store.decode(parsed_store.encode(records))
+    base = parsed_store.decode(parsed_store.encode(records, Parsed), Parsed)
     read = []
     for key, parsed in records:
         again = parsed_store.parsed_of(base[key], Parsed)
@@ -53,27 +53,52 @@ def test_a_record_comes_back_exactly(title, month, themes, speaker, toc, problem
             pickle.loads(pickle.dumps(again.toc)) == parsed.toc and type(pickle.loads(pickle.dumps(again.toc))) is Toc
         )
     assert (
-        parsed_store.decode(parsed_store.encode((k, parsed_store.parsed_of(base[k], Parsed)) for k, _ in records))
+        parsed_store.decode(
+            parsed_store.encode(((k, parsed_store.parsed_of(base[k], Parsed)) for k, _ in records), Parsed), Parsed
+        )
         == base
     )
-    again_base = parsed_store.decode(parsed_store.encode(read))  # tables of contents read (unpacked) first
+    again_base = parsed_store.decode(
+        parsed_store.encode(read, Parsed), Parsed
+    )  # tables of contents read (unpacked) first
     assert [parsed_store.parsed_of(again_base[k], Parsed) for k, _ in records] == [p for _, p in records]
 
 
 def test_what_is_not_plain_data_is_left_to_its_row():
     odd = SpeechMeta("标题", PartialDate(2020), "会议", ["a list, not a tuple"])  # type: ignore[arg-type]
     records = [(("a.md", "d"), Parsed(odd, Toc(), 1, 1, [])), (("b.md", "d"), Parsed(None, Toc(), 0, 0, []))]
-    assert list(parsed_store.decode(parsed_store.encode(records))) == [("b.md", "d")]
+    assert list(parsed_store.decode(parsed_store.encode(records, Parsed), Parsed)) == [("b.md", "d")]
 
 
 def test_a_damaged_or_foreign_blob_is_no_blob():
-    good = parsed_store.encode([(("a.md", "d"), Parsed(None, Toc(), 0, 0, []))])
+    good = parsed_store.encode([(("a.md", "d"), Parsed(None, Toc(), 0, 0, []))], Parsed)
     for blob in (None, b"", b"garbage", good[:-5], good[:10] + bytes([good[10] ^ 0xFF]) + good[11:]):
-        assert parsed_store.decode(blob) == {} or parsed_store.decode(blob) == parsed_store.decode(good)
+        assert parsed_store.decode(blob, Parsed) == {} or parsed_store.decode(blob, Parsed) == parsed_store.decode(
+            good, Parsed
+        )
     import marshal
 
     other = marshal.dumps(((0, (), (), 4), []))
-    assert parsed_store.decode(other) == {}
+    assert parsed_store.decode(other, Parsed) == {}
+
+
+def test_a_record_class_with_other_fields_gets_no_base():
+    """A field added to loader.Parsed that a record does not hold (no VERSION bump, parsed_store not
+    told): its blob is no blob (read from the rows), not records without the field; an old blob read
+    with the new class, or a new one with the old, is none either."""
+    import dataclasses
+
+    assert tuple(f.name for f in dataclasses.fields(Parsed)) == parsed_store._LAYOUT  # (the layout knows Parsed)
+
+    @dataclasses.dataclass
+    class Wider(Parsed):
+        sections: int = 0
+
+    records = [(("a.md", "d"), Parsed(None, Toc(), 0, 0, []))]
+    old = parsed_store.encode(records, Parsed)
+    assert parsed_store.decode(old, Parsed) and parsed_store.decode(old, Wider) == {}
+    new = parsed_store.encode([(("a.md", "d"), Wider(None, Toc(), 0, 0, [], 3))], Wider)
+    assert parsed_store.decode(new, Wider) == {} and parsed_store.decode(new, Parsed) == {}
 
 
 def _db(site):
@@ -86,7 +111,7 @@ def test_builds_take_records_from_the_base_and_a_text_changed_back_reads_its_row
     assert site.run("build", "-q") == 0
     db = _db(site)
     first = db.execute("SELECT data FROM parsed_base").fetchone()[0]
-    assert len(parsed_store.decode(first)) == 6
+    assert len(parsed_store.decode(first, Parsed)) == 6
     rows_read = []
     real = loader.BuildCache.parsed
 
@@ -120,7 +145,7 @@ def test_a_base_written_again_when_many_records_are_missing(make_site, monkeypat
         site.write(f"2020/第{i}篇.md", files[f"2020/第{i}篇.md"] + "\n补充。\n")
     assert site.run("build", "-q") == 0
     db = _db(site)
-    base = parsed_store.decode(db.execute("SELECT data FROM parsed_base").fetchone()[0])
+    base = parsed_store.decode(db.execute("SELECT data FROM parsed_base").fetchone()[0], Parsed)
     keys = {tuple(k) for k in db.execute("SELECT source, digest FROM parsed")}
     db.close()
     assert set(base) == keys and len(keys) == 6  # the new base, the table pruned to it
