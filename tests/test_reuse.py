@@ -289,6 +289,37 @@ def test_a_text_made_otherwise_under_the_same_digest_starts_afresh(tmp_path):
     assert incremental.passages and (incremental.passages, incremental.near) == (clean.passages, clean.near)
 
 
+@pytest.mark.parametrize("damage", ["found's texts", "found's key", "the near pairs", "the ids", "anchors"])
+def test_a_damaged_state_of_this_version_is_as_none(tmp_path, damage):
+    """A state of the right version with a part missing or of the wrong kind (a disk that lost
+    part of a write, an edited file) is no state: the stage starts afresh, with a clean run's
+    answers, instead of failing while reading it."""
+    rng = random.Random(5)
+    pool = REPORT + OTHER
+    texts = {f"d{n:02}": "\n".join(rng.sample(pool, 8)) for n in range(8)}
+    state = tmp_path / "reuse"
+
+    def run(where):
+        return find_reuse([Doc(s, "1") for s in texts], lambda s, _d: texts[s], 30, where)
+
+    run(state)
+    saved = pickle.loads((state / "state.pickle").read_bytes())
+    if damage == "found's texts":
+        del saved["found"]["texts"]
+    elif damage == "found's key":
+        saved["found"]["key"] = None
+    elif damage == "the near pairs":
+        del saved["near"]
+    elif damage == "the ids":
+        saved["ids"] = [("d00", 0)]
+    else:
+        saved["anchors"] = ["not", "a", "dict"]
+    (state / "state.pickle").write_bytes(pickle.dumps(saved))
+    texts["d09"] = texts["d01"].split("\n")[0] + "\n" + rng.choice(pool)  # one added
+    incremental, clean = run(state), run(None)
+    assert incremental.passages and (incremental.passages, incremental.near) == (clean.passages, clean.near)
+
+
 def test_texts_gathered_into_a_scratch_file_give_the_same_answers(tmp_path, monkeypatch):
     """Many texts are gathered into a mapped scratch file, removed at once: same answers as in memory."""
     monkeypatch.setattr(chars, "SCRATCH_MIN", 0)

@@ -75,7 +75,12 @@ def _load(path: Path | None, params: tuple) -> dict:
             state = pickle.loads(fh.read())
     except (OSError, EOFError, pickle.UnpicklingError, AttributeError, ValueError, TypeError, KeyError, IndexError):
         return {}
-    return state if isinstance(state, dict) and state.get("params") == params else {}
+    if not isinstance(state, dict) or state.get("params") != params or not state.keys() >= _PARTS:
+        return {}
+    return state
+
+
+_PARTS = {"found", "folded", "anchors", "sentences", "ids", "next_id", "sizes", "near"}  # (_State.dump's)
 
 
 def _save(path: Path, state: dict) -> None:
@@ -100,7 +105,10 @@ def find_reuse(
     params = (STATE_VERSION, min_chars, k, w, MAX_PLACES, fold_version(), TEXT_VERSION)
     path = state_dir / STATE_FILE if state_dir is not None else None
     old = _load(path, params)
-    st = _State(old, docs, state_dir)
+    try:
+        st = _State(old, docs, state_dir)
+    except (KeyError, TypeError, ValueError, IndexError, AttributeError):  # damaged, of this version: as none
+        old, st = {}, _State({}, docs, state_dir)
     if not (st.anchors.whole and st.sentences.whole):  # a base file is missing: start afresh
         old, st = {}, _State({}, docs, state_dir)
     result = Reuse()
