@@ -1096,7 +1096,7 @@ def test_damaged_or_stale_summary_is_recomputed(corpus, tmp_path, damage, monkey
 )
 def test_headings_match_as_their_text(heads, term):
     """Headings looked for encoded (UTF-8 with lone surrogates) match exactly where the text does."""
-    h = whoosh_summary.Headings.of(heads)
+    h = whoosh_summary.Headings.of_encoded([x.encode("utf-8", "surrogatepass") for x in heads])
     tb = term.encode("utf-8", "surrogatepass")
     assert [h[d] for d in range(len(h))] == heads
     assert [h.has(d, tb) for d in range(len(h))] == [term in x for x in heads]

@@ -23,20 +23,15 @@ def test_each_update_derives_the_summary_the_stores_give(tmp_path, monkeypatch):
     docs = make_docs()
     ix = si.SearchIndex(d, workers=1)
     ix.update(docs)
-    derived, moved = [], []
-    real_derive, real_moved = whoosh_summary_update.derive, whoosh_summary_update._moved_groups
+    derived = []
+    real_derive = whoosh_summary_update.derive
 
     def derive(*args):
         data = real_derive(*args)
         derived.append(data is not None)
         return data
 
-    def moved_groups(*args):
-        moved.append(len(args[1]))  # the speeches deleted since
-        return real_moved(*args)
-
     monkeypatch.setattr(whoosh_summary_update, "derive", derive)
-    monkeypatch.setattr(whoosh_summary_update, "_moved_groups", moved_groups)
     steps = [(1, 0, 0), (0, 1, 0), (0, 0, 1), (2, 2, 2), (1, 0, 0), (30, 5, 5)]
     for tag, (n_edit, n_add, n_del) in enumerate(steps, 1):
         docs = _edit(docs, random.Random(tag), n_edit, n_add, n_del, tag)
@@ -58,4 +53,31 @@ def test_each_update_derives_the_summary_the_stores_give(tmp_path, monkeypatch):
         assert _answers(fresh) == expected
         fresh.close()
     assert derived == [True] * len(steps)
-    assert moved and any(moved)  # the old segments kept in place, speeches deleted from them
+
+
+def test_a_cold_update_writes_the_summary_a_snapshot_computes(tmp_path, monkeypatch):
+    # Without a previous summary, an update computes its summary from the text stores one at a time,
+    # keeping only their encoded metadata records (whoosh_summary_update.write_computed): the same
+    # data as a snapshot computes from every store at once.
+    written = []
+    real = whoosh_summary_update.write_computed
+    monkeypatch.setattr(si, "write_computed", lambda *a: written.append(real(*a)) or written[-1])
+    d = tmp_path / "w"
+    docs = make_docs()
+    ix = si.SearchIndex(d, workers=1)
+    ix.update(docs)
+    ix.close()
+    whoosh_summary.summary_path(d, si._Snapshot(d).generation).unlink()  # (no previous summary)
+    ix.update(_edit(docs, random.Random(5), 2, 1, 2, 9))  # (speeches deleted from the old segments)
+    expected = _answers(ix)
+    ix.close()
+    assert written == [True, True]
+    loaded = si._Snapshot(d)
+    assert isinstance(loaded.meta, whoosh_summary.MetaRecords) and loaded.deleted  # read from the file
+    whoosh_summary.summary_path(d, loaded.generation).unlink()
+    computed = si._Snapshot(d)  # from the stores
+    assert isinstance(computed.meta, list)
+    assert _snapshot_state(loaded) == _snapshot_state(computed)
+    loaded.close()
+    computed.close()
+    assert _answers(si.SearchIndex(d, workers=1)) == expected

@@ -140,7 +140,7 @@ from .whoosh_segments import (  # noqa: F401
 )
 from .whoosh_snapshot import _date_key, _Memo, _read_postings, _Scan, _Snapshot, _Store  # noqa: F401
 from .whoosh_summary import summary_path
-from .whoosh_summary_update import indexed_in, write_derived
+from .whoosh_summary_update import indexed_in, write_computed, write_derived
 
 __all__ = ["IndexDoc", "SearchIndex", "FORMAT_VERSION"]
 
@@ -272,13 +272,14 @@ class SearchIndex:
         """Write what opening this generation needs (``search/whoosh_summary``) now, once, rather
         than in the first search (a snapshot computes and writes it when it is missing): from the
         ``previous`` generation's summary and the new segments' stores when it can (one changed
-        speech reads one store, not all), else from a snapshot of the new generation."""
+        speech reads one store, not all), else from the stores, one at a time (``write_computed``)."""
         try:
             toc = windex.TOC.read(FileStorage(str(self.index_dir), readonly=True), INDEXNAME)
         except (OSError, ValueError, EOFError):
             toc = None
-        if toc is not None and write_derived(
-            self.index_dir, toc, previous, lambda sid: _Store.open(self.index_dir / _store_name(sid))
+        opener = self._open_store
+        if toc is not None and (
+            write_derived(self.index_dir, toc, previous, opener) or write_computed(self.index_dir, toc, opener)
         ):
             return
         try:
@@ -286,7 +287,7 @@ class SearchIndex:
         except (OSError, ValueError, EOFError):
             pass  # a damaged index: searching it says so, the next update rebuilds it
 
-    def _indexed(self, writer, stores: dict, previous: dict | None = None) -> dict[str, tuple]:
+    def _indexed(self, writer, stores: dict, previous: dict | None) -> dict[str, tuple]:
         """id → (fingerprint, segment, local docnum) of every live document; {} when the index is
         damaged (it is then rebuilt from scratch). Read from the ``previous`` generation's summary
         when it describes these segments, else from the segments' text stores (opened into ``stores``)."""
@@ -295,8 +296,7 @@ class SearchIndex:
             if previous is not None and summary.describes(previous, self.index_dir, writer.segments):
                 return indexed_in(previous, writer.segments)
             for seg in writer.segments:
-                st = _Store.open(self.index_dir / _store_name(seg.segment_id()))
-                stores[seg.segment_id()] = st
+                st = stores[seg.segment_id()] = self._open_store(seg.segment_id())
                 for i, m in enumerate(st.meta):
                     if not seg.is_deleted(i):
                         current[m[0]] = (m[7], seg, i)
@@ -305,7 +305,7 @@ class SearchIndex:
         return current
 
     def _apply(
-        self, storage, writer, docs: list, by_id: dict, stores: dict, progress: _Progress, previous=None
+        self, storage, writer, docs: list, by_id: dict, stores: dict, progress: _Progress, previous: dict | None
     ) -> dict:
         """Write what changed (everything afresh when most did) and commit; return the counts."""
         current = self._indexed(writer, stores, previous)
@@ -354,9 +354,7 @@ class SearchIndex:
 
         def store(s):
             sid = s.segment_id()
-            if sid not in stores:
-                stores[sid] = _Store.open(self.index_dir / _store_name(sid))
-            return stores[sid]
+            return stores[sid] if sid in stores else stores.setdefault(sid, self._open_store(sid))
 
         while True:
             group = [s for s in segs if s.deleted_count() > live(s)]
@@ -383,6 +381,9 @@ class SearchIndex:
             pos = min(i for i, s in enumerate(segs) if s.segment_id() in gid)
             rest = [s for s in segs if s.segment_id() not in gid]
             segs = rest[:pos] + merged + rest[pos:]
+
+    def _open_store(self, sid: str) -> _Store:
+        return _Store.open(self.index_dir / _store_name(sid))
 
     def _clean_stores(self, segments) -> None:
         keep = {_store_name(s.segment_id()) for s in segments}

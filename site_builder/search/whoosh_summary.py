@@ -85,8 +85,9 @@ def compute(stores: list, deleted_by_store: list[set[int]]) -> dict:
 PER_DOC = ("titles", "blen", "bstart", "datekey", "sources", "years", "types", "themes", "speakers", "orgs")
 
 
-def store_part(store, dead: set[int]) -> dict:
-    """One segment's share of the summary, from its text store."""
+def store_part(store, dead: set[int], encoded: bool = False) -> dict:
+    """One segment's share of the summary, from its text store. ``encoded``: its metadata records
+    as ``save`` writes them (bytes), which keep nothing of the store's footer alive."""
     meta: list = []
     titles: list[str] = []
     blen: list[int] = []
@@ -98,7 +99,7 @@ def store_part(store, dead: set[int]) -> dict:
         titles.append(title)
         blen.append(nch[i] - len(title) - 1)
         bstart.append(offs[3 * i] + len(title.encode(_TEXT_CODEC, "surrogatepass")) + 2)
-    return {
+    part = {
         "store": (store.n, store.offsets.tobytes()),
         "meta": meta,
         "titles": titles,
@@ -113,18 +114,31 @@ def store_part(store, dead: set[int]) -> dict:
         "speakers": [m[8] if m else None for m in meta],
         "orgs": [m[9] if m else None for m in meta],
     }
+    if encoded:
+        if any(m is not None and len(m) != 11 for m in meta):  # (…, headings): another layout
+            raise ValueError("text store metadata of another layout")
+        part["meta"] = [None if m is None else marshal.dumps(m[:10]) for m in meta]
+    return part
 
 
-def finish(parts: list[dict], groups=None) -> dict:
-    """The summary of the segments' shares, in segment order (``groups``: how to make the groups,
-    if not from every document: ``_groups``)."""
-    meta = [m for p in parts for m in p["meta"]]
-    lists = {name: [x for p in parts for x in p[name]] for name in PER_DOC}
+def finish(parts: list[dict]) -> dict:
+    """The summary of the segments' shares, in segment order (``parts`` is emptied: each share's
+    lists are let go of once joined)."""
+    stores = [p["store"] for p in parts]
+    meta: list = []
+    heads: list[bytes] = []
+    lists: dict[str, list] = {name: [] for name in PER_DOC}
+    while parts:
+        part = parts.pop(0)
+        meta += part.pop("meta")
+        heads += part.pop("heads")
+        for name in PER_DOC:
+            lists[name] += part.pop(name)
     blen = lists["blen"]
     live = [n for n, m in zip(blen, meta) if m is not None]
     avglen = (sum(live) / len(live)) if live else 1.0
     data: dict = {
-        "stores": [p["store"] for p in parts],
+        "stores": stores,
         "titles": lists["titles"],
         "blen": blen,
         "bstart": lists["bstart"],
@@ -134,11 +148,11 @@ def finish(parts: list[dict], groups=None) -> dict:
         "norm": [ranking.norm(n, avglen) for n in blen],  # k1·(1 − b + b·len/avglen)
         "datekey": lists["datekey"],
         "sources": lists["sources"],
-        "heads": Headings.of_encoded([h for p in parts for h in p["heads"]]),
+        "heads": Headings.of_encoded(heads),
     }
     for name in ("years", "types", "themes", "speakers", "orgs"):
         data[name] = lists[name]
-    data.update((groups or _groups)(meta, data))
+    data.update(_groups(meta, data))
     data["meta"] = meta
     return data
 
@@ -287,10 +301,6 @@ class Headings:
 
     def __init__(self, buf, offsets: array, base: int = 0):
         self.buf, self.offsets, self.base = buf, offsets, base
-
-    @classmethod
-    def of(cls, heads: list[str]) -> Headings:
-        return cls.of_encoded([h.encode("utf-8", "surrogatepass") for h in heads])
 
     @classmethod
     def of_encoded(cls, parts: list[bytes]) -> Headings:

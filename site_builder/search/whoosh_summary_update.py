@@ -3,9 +3,9 @@
 After an update that changed one speech, the index has the old segments (one document more deleted)
 and one new segment of one document. Computing the summary afresh reads every text store's metadata
 and walks every speech (0.3 s CPU at 10,000); made from the previous summary, only the new segment's
-store is read, and the groups (speeches per year, type, theme, speaker, organisation) are the old
-ones with the deleted speeches taken out and the new ones added. The result is the same data
-(``tests/test_search_index.py`` compares it with a summary computed from the stores).
+store is read; the groups (speeches per year, type, theme, speaker, organisation) are made again
+from the per-speech values (0.02 s at 10,000). The result is the same data
+(``tests/test_whoosh_summary_update.py`` compares it with a summary computed from the stores).
 """
 
 from __future__ import annotations
@@ -29,6 +29,28 @@ def write_derived(index_dir, toc, previous: dict | None, open_store) -> bool:
     except ERRORS:
         pass
     return False
+
+
+def write_computed(index_dir, toc, open_store) -> bool:
+    """Write the summary of the generation ``toc`` computed from its segments' text stores (a cold
+    build's), one store at a time: each store's metadata is let go of once its share is taken
+    (``store_part(encoded=True)``), not held for every speech as a snapshot holds it. True when written."""
+    try:
+        key = key_of(index_dir, toc)
+        path = summary_path(index_dir, toc.generation)
+        if path.exists():
+            return True
+        parts = []
+        for seg in toc.segments:
+            store = open_store(seg.segment_id())
+            try:
+                parts.append(store_part(store, set(seg.deleted_docs()), encoded=True))
+            finally:
+                store.close()
+            del store
+        return save(path, key, finish(parts))
+    except ERRORS:
+        return False
 
 
 def indexed_in(previous: dict, segments) -> dict[str, tuple]:
@@ -71,22 +93,15 @@ def derive(old: dict, key: tuple, open_store) -> dict | None:
         base += n
     parts = []
     opened = []
-    kept = 0  # the old segments at the start, in their order: the documents keep their numbers
-    dead: list[int] = []  # (their numbers, of those deleted since)
     try:
         for segid, docs, deleted, size in key[6]:
             gone = set(deleted)
             found = known.get(segid)
             if found is not None and found[3] == docs and found[5] == size and found[4] <= gone:
                 parts.append(_old_part(old, found[0], found[1], found[2], gone - found[4]))
-                if found[0] == kept == len(parts) - 1:
-                    kept += 1
-                    dead += (found[1] + i for i in gone - found[4])
             else:
                 opened.append(open_store(segid))
                 parts.append(store_part(opened[-1], gone))
-        if kept == len(known):  # the groups of the old ones, with the dead taken out, the new added
-            return finish(parts, lambda meta, data: _moved_groups(old, dead, meta, data, base))
         return finish(parts)
     finally:
         for store in opened:
@@ -108,39 +123,3 @@ def _old_part(old: dict, k: int, base: int, n: int, newly_dead: set[int]) -> dic
         for name, value in _DEAD.items():
             part[name][i] = value
     return part
-
-
-def _moved_groups(old: dict, dead: list[int], meta: list, data: dict, start: int) -> dict:
-    """``_groups`` of ``data`` from the ``old`` summary's, whose documents keep their numbers: those
-    ``dead`` since taken out, those from ``start`` on added: the same sets and sums, in the same
-    order (emptied values dropped, as ``_groups`` would not have them)."""
-    names = (("by_year", "years"), ("by_type", "types"), ("by_speaker", "speakers"), ("by_org", "orgs"))
-    groups = {name: old[name] for name, _ in names}
-    groups["by_theme"] = old["by_theme"]
-    chars = old["chars_by_year"]
-    for d in dead:
-        for name, per_doc in names:
-            values = groups[name][old[per_doc][d]]
-            values.discard(d)
-            if not values:
-                del groups[name][old[per_doc][d]]
-                if name == "by_year":
-                    del chars[old["years"][d]]
-        if old["years"][d] in chars:
-            chars[old["years"][d]] -= old["blen"][d]
-        for t in old["themes"][d]:
-            values = groups["by_theme"][t]
-            values.discard(d)
-            if not values:
-                del groups["by_theme"][t]
-    for d in range(start, len(meta)):
-        if meta[d] is not None:
-            for name, per_doc in names:
-                groups[name].setdefault(data[per_doc][d], set()).add(d)
-            for t in data["themes"][d]:
-                groups["by_theme"].setdefault(t, set()).add(d)
-            chars[data["years"][d]] = chars.get(data["years"][d], 0) + data["blen"][d]
-    for name in groups:  # in the order _groups makes: by each value's first document
-        groups[name] = dict(sorted(groups[name].items(), key=lambda kv: min(kv[1])))
-    groups["chars_by_year"] = {year: chars[year] for year in groups["by_year"]}
-    return groups
