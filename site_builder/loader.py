@@ -5,7 +5,6 @@ Every problem of every file is collected in one pass; a broken file never stops 
 
 from __future__ import annotations
 
-import gc
 import hashlib
 import logging
 import os
@@ -20,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from . import frontmatter, parsed_store, schema
+from . import collector, frontmatter, parsed_store, schema
 from .cache import BuildCache
 from .errors import Problem
 from .markup import Renderer, Toc, TooComplex
@@ -367,13 +366,8 @@ def _file_rows(files: list[SourceFile], known: dict, problems: list[Problem], br
 
 def _read_base(cache: BuildCache) -> dict[tuple[str, str], tuple]:
     """The parsed records kept in one blob by an earlier build (parsed_store), as plain tuples."""
-    enabled = gc.isenabled()
-    gc.disable()  # thousands of tuples, no cycles: the collector would walk them again and again
-    try:
+    with collector.paused():  # thousands of tuples, no cycles: the collector would walk them again and again
         return parsed_store.decode(cache.parsed_base(), Parsed)
-    finally:
-        if enabled:
-            gc.enable()
 
 
 def _cached(cache: BuildCache, keys: list[tuple[str, str]], base: dict) -> dict[tuple[str, str], Parsed]:
@@ -381,18 +375,13 @@ def _cached(cache: BuildCache, keys: list[tuple[str, str]], base: dict) -> dict[
     (anything else under a key, from an older version of the cache, is parsed again)."""
     cached: dict[tuple[str, str], Parsed] = {}
     rest = []
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
+    with collector.paused():
         for key in keys:
             row = base.get(key)
             if row is None:
                 rest.append(key)
             else:
                 cached[key] = parsed_store.parsed_of(row, Parsed)
-    finally:
-        if enabled:
-            gc.enable()
     if rest:
         cached.update((key, parsed) for key, parsed in cache.parsed(rest).items() if isinstance(parsed, Parsed))
     return cached

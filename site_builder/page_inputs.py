@@ -26,7 +26,6 @@ and made every build (``Page``, not ``Planned``).
 
 from __future__ import annotations
 
-import gc
 import hashlib
 import os
 from collections.abc import Callable
@@ -37,6 +36,7 @@ from typing import TYPE_CHECKING
 
 import jinja2
 
+from . import collector
 from .build_support import TemplateProblem
 from .model import Speech
 from .render import Page, Views, data_paths
@@ -97,13 +97,8 @@ def plan(views: Views, previous: bytes | None = None) -> Plan:
     sources' pages and the listings as ``Planned`` (made on demand, the same views when made).
     ``previous``: the state the last plan kept (BuildCache.page_plan): the inputs of the pages
     that cannot have changed since are not computed (page_changes.py)."""
-    enabled = gc.isenabled()
-    gc.disable()  # plain data without cycles (see Views.all_pages)
-    try:
+    with collector.paused():  # plain data without cycles (see Views.all_pages)
         return _plan(views, previous)
-    finally:
-        if enabled:
-            gc.enable()
 
 
 def _planned(path: str, template: str, fresh: bool, inputs_of: Callable[[], str], make, **more) -> Planned:

@@ -13,7 +13,6 @@ of 10,000+ pages cheap to compute.
 
 from __future__ import annotations
 
-import gc
 import hashlib
 import json
 import math
@@ -22,6 +21,7 @@ import re
 from dataclasses import dataclass
 from urllib.parse import quote
 
+from . import collector
 from .config import SiteConfig
 from .model import Archive, Speech, Taxonomy, Term
 from .urls import UrlMap, absolute
@@ -462,13 +462,8 @@ class Views:
 
     def all_pages(self) -> list[Page]:
         """Every page of the site, with the collector paused: the views are plain data without cycles."""
-        enabled = gc.isenabled()
-        gc.disable()
-        try:
+        with collector.paused():
             return self._all_pages()
-        finally:
-            if enabled:
-                gc.enable()
 
     def _all_pages(self) -> list[Page]:
         a = self.archive

@@ -23,7 +23,6 @@ folded text of its headings (``Headings``, searched without being decoded).
 
 from __future__ import annotations
 
-import gc
 import marshal
 import mmap
 import os
@@ -36,6 +35,7 @@ from collections.abc import Sequence
 from itertools import accumulate
 from pathlib import Path
 
+from ..collector import paused
 from ..fileio import atomic_open
 from . import ranking
 from .whoosh_records import _TEXT_CODEC, FORMAT_VERSION, _store_name
@@ -266,13 +266,8 @@ def _parse(mm: mmap.mmap, key: tuple | None) -> dict | None:
     crc, plen = _HEAD.unpack(mm[len(_MAGIC) : start])
     if zlib.crc32(memoryview(mm)[start:]) != crc:
         return None
-    enabled = gc.isenabled()
-    gc.disable()  # marshal builds many containers: collections while loading them find nothing
-    try:
+    with paused():  # marshal builds many containers: collections while loading them find nothing
         stored_key, data = marshal.loads(mm[start : start + plen])
-    finally:
-        if enabled:
-            gc.enable()
     if key is None:  # any generation's, computed by this version (folded_bodies)
         if tuple(stored_key[:4]) != (SUMMARY_VERSION, FORMAT_VERSION, sys.version_info[:2], marshal.version):
             return None
