@@ -35,13 +35,9 @@ def can_fork() -> bool:
     return "fork" in multiprocessing.get_all_start_methods() and threading.active_count() == 1
 
 
-def mp_context(prefer_fork: bool = False, fresh: bool = False) -> StartContext:
+def mp_context(prefer_fork: bool = False) -> StartContext:
     """The start method for new worker processes: ``fork`` if ``prefer_fork`` and ``can_fork()``,
-    else ``forkserver``, else ``spawn``. Never ``fork`` from a threaded process. ``fresh``: ``spawn``,
-    a new interpreter that inherits none of this process's memory (for a worker that needs little
-    of what a large parent holds) and whose CPU counts as this process's children's."""
-    if fresh:
-        return multiprocessing.get_context("spawn")
+    else ``forkserver``, else ``spawn``. Never ``fork`` from a threaded process."""
     if prefer_fork and can_fork():
         return multiprocessing.get_context("fork")
     if "forkserver" in multiprocessing.get_all_start_methods():

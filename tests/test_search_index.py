@@ -708,6 +708,44 @@ def test_parallel_workers_read_a_builds_texts_from_its_cache(corpus, tmp_path, m
     cache.close()
 
 
+UNGUARDED_SCRIPT = """
+import sys
+sys.path.insert(0, sys.argv[1])
+with open(sys.argv[2] + "/runs.txt", "a") as fh:  # (each time this top level runs)
+    fh.write("run\\n")
+from site_builder.search import whoosh_segments as ws
+from site_builder.search.whoosh_index import IndexDoc, SearchIndex
+ws._PARALLEL_MIN, ws._SEGMENT_DOCS = 2, 4
+real = ws._write_segments_parallel
+def parallel(*args):
+    segs = real(*args)
+    print("by workers:", None if segs is None else len(segs))
+    return segs
+ws._write_segments_parallel = parallel
+docs = [
+    IndexDoc(f"s/{i}.md", f"p/{i}.html", f"第{i}篇", "2020", 2020, "座谈会", ("主题",), f"党建{i}", f"{i}")
+    for i in range(12)
+]
+ix = SearchIndex(sys.argv[2] + "/ix", workers=2)
+ix.update(docs)
+print("total:", ix.search("党建")["total"])
+"""
+
+
+def test_parallel_workers_do_not_run_an_unguarded_main_script_again(tmp_path):
+    # The segment workers are new interpreters that import the index's module only; with
+    # multiprocessing's spawn (or forkserver) each would run the calling script's top level again.
+    script = tmp_path / "script.py"
+    script.write_text(UNGUARDED_SCRIPT, encoding="utf-8")
+    REPO = Path(__file__).resolve().parents[1]
+    done = subprocess.run(
+        [sys.executable, str(script), str(REPO), str(tmp_path)], capture_output=True, text=True, timeout=300
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split("\n")[:2] == ["by workers: 3", "total: 12"]
+    assert (tmp_path / "runs.txt").read_text() == "run\n"
+
+
 def test_failed_update_keeps_previous_index(corpus, tmp_path, monkeypatch):
     ix = SearchIndex(tmp_path / "w", workers=1)
     ix.update(corpus)

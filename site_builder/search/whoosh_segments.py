@@ -6,14 +6,18 @@ import hashlib
 import os
 import pickle
 import struct
+import subprocess
+import sys
 import traceback
 import zlib
 from array import array
 from collections.abc import Callable, Iterable, Sequence
 from itertools import chain
+from multiprocessing.connection import Connection, wait
 from operator import sub
 from pathlib import Path
-from typing import Any
+from subprocess import PIPE
+from typing import IO, Any, cast
 
 from whoosh import fields as wfields
 from whoosh import formats as wformats
@@ -23,7 +27,6 @@ from whoosh.filedb.filestore import FileStorage
 from whoosh.system import pack_ushort
 
 from ..fileio import atomic_open
-from ..workers import mp_context
 from . import analysis, whoosh_compat
 from .whoosh_postings import DOC_BITS, KEY_SHIFT, PostingSpill, gram_postings, gram_term
 from .whoosh_records import (
@@ -342,8 +345,8 @@ def _planned_segments(n: int, workers: int) -> int:
     return -(-n // _SEGMENT_DOCS) if n > 0 else 0
 
 
-def _worker_main(index_dir: str, batches: list, queue) -> None:
-    """Worker process: write each (batch number, IndexDocs or records) as one segment."""
+def _worker_main(index_dir: str, batches: list, put) -> None:
+    """Worker process: write each (batch number, IndexDocs or records) as one segment; ``put`` sends a message."""
     try:
         storage = FileStorage(index_dir)
         codec = default_codec()
@@ -353,16 +356,31 @@ def _worker_main(index_dir: str, batches: list, queue) -> None:
         def tick():
             counter[0] += 1
             if counter[0] % 50 == 0:
-                queue.put(("progress", 50))
+                put(("progress", 50))
 
         for number, batch in batches:
             records = (_record_from_doc(d) if isinstance(d, IndexDoc) else d for d in batch)
             seg = _write_segment(storage, Path(index_dir), codec, schema, records, tick)
-            queue.put(("segment", (number, seg)))
-        queue.put(("progress", counter[0] % 50))
-        queue.put(("done", None))
+            put(("segment", (number, seg)))
+        put(("progress", counter[0] % 50))
+        put(("done", None))
     except BaseException:
-        queue.put(("error", traceback.format_exc()))
+        put(("error", traceback.format_exc()))
+
+
+_BOOT = (
+    "import sys; sys.path[:0] = {!r}; from site_builder.search.whoosh_segments import _worker_stdio; _worker_stdio()"
+)
+
+
+def _worker_stdio() -> None:
+    """A worker process's start (``_write_segments_parallel``): (index folder, batches) pickled on
+    its stdin, its messages sent on its stdout (anything printed goes to stderr instead)."""
+    out = Connection(os.dup(1), readable=False)
+    os.dup2(2, 1)
+    index_dir, batches = pickle.load(sys.stdin.buffer)
+    _worker_main(index_dir, batches, out.send)
+    out.close()
 
 
 def _write_segments(
@@ -414,40 +432,46 @@ def _write_segments_parallel(index_dir: Path, items: Sequence, progress_add, wor
     groups = [batches[i::nproc] for i in range(nproc)]
     # Started afresh, not forked: a worker holds its segment's work and nothing of the build's
     # memory (a forked one had every page of the model and the pages' views mapped, and copied
-    # those the collector touched: its resident size grew with the archive, #15).
-    ctx = mp_context(fresh=True)
-    queue = ctx.Queue()
-    procs = [ctx.Process(target=_worker_main, args=(str(index_dir), g, queue), daemon=True) for g in groups]
-    for p in procs:
-        p.start()
+    # those the collector touched: its resident size grew with the archive, #15). A new interpreter
+    # that imports this module, not multiprocessing's spawn, which runs the main script again (an
+    # unguarded script calling the build would run twice).
+    procs = [subprocess.Popen([sys.executable, "-c", _BOOT.format(sys.path)], stdin=PIPE, stdout=PIPE) for _ in groups]
+    pipes = [(p, cast(IO[bytes], p.stdin), cast(IO[bytes], p.stdout)) for p in procs]
+    conns = {Connection(os.dup(out.fileno()), writable=False): p for p, _in, out in pipes}
     segs: dict[int, Any] = {}
-    pending = len(procs)
     error = None
     try:
-        while pending:
-            try:
-                kind, value = queue.get(timeout=1.0)
-            except Exception:  # queue.Empty: check that the workers are still alive
-                if any(p.exitcode not in (None, 0) for p in procs):
-                    error = "an indexing worker process died"
+        for (_p, into, _out), group in zip(pipes, groups):
+            with into:
+                pickle.dump((str(index_dir), group), into, protocol=pickle.HIGHEST_PROTOCOL)
+        pending = set(conns)
+        while pending and not error:
+            for conn in cast(list[Connection], wait(list(pending), timeout=1.0)):
+                try:
+                    kind, value = conn.recv()
+                except EOFError:
+                    kind, value = "error", "an indexing worker process died"
+                if kind == "progress":
+                    progress_add(value)
+                elif kind == "segment":
+                    segs[value[0]] = value[1]
+                elif kind == "done":
+                    pending.discard(conn)
+                elif kind == "error":
+                    error = value
                     break
-                continue
-            if kind == "progress":
-                progress_add(value)
-            elif kind == "segment":
-                segs[value[0]] = value[1]
-            elif kind == "done":
-                pending -= 1
-            elif kind == "error":
-                error = value
-                break
         for p in procs:
-            p.join(timeout=60)
+            p.wait(timeout=60)
+    except (OSError, subprocess.TimeoutExpired, pickle.UnpicklingError) as err:  # (a worker died early)
+        error = error or str(err)
     finally:
-        for p in procs:
-            if p.is_alive():
-                p.terminate()
-                p.join()
+        for conn, p in conns.items():
+            if p.poll() is None:
+                p.kill()
+                p.wait()
+            conn.close()
+        for _p, _in, out in pipes:
+            out.close()
     if error:
         for seg in segs.values():  # written but never committed: remove the text stores
             try:
