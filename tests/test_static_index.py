@@ -216,6 +216,34 @@ def test_a_damaged_output_is_written_afresh(tmp_path):
     assert _tree(search) == _tree(tmp_path / "clean" / "search")
 
 
+@pytest.mark.parametrize("damage", ["text gone", "stray file", "stray folder", "none"])
+def test_the_output_is_checked_by_its_folders(tmp_path, damage):
+    """An update patches only an output that holds what the manifest names (#15 review: told by the
+    folders' stamps when they are as the last update left them, not by listing every file): a text
+    file of an unchanged doc deleted, a file put in one of the index's folders or in a folder made
+    there, and the update assembles afresh, writes the missing file again and removes what is not
+    the index's; with nothing done to the output it patches."""
+    docs = make_docs()
+    index = StaticIndex(tmp_path / "state", tmp_path / "out", jobs=1)
+    index.update(docs)
+    search = tmp_path / "out" / "search"
+    names = files.index_files(search)
+    if damage == "text gone":
+        (search / names["t/0/1"]).unlink()
+    elif damage == "stray file":
+        (search / "k" / "stray.js").write_text("x")
+    elif damage == "stray folder":
+        (search / "p" / "extra").mkdir()
+        (search / "p" / "extra" / "stray.js").write_text("x")
+    changed = docs[:-1] + [_edit(docs[-1], body=docs[-1].body + "再加一句。", fingerprint="z")]
+    stats = index.update(changed)
+    assert ("assembled" in stats) == (damage != "none") and ("patched" in stats) == (damage == "none"), stats
+    StaticIndex(tmp_path / "state2", tmp_path / "clean", jobs=1).update(changed)
+    assert _tree(search) == _tree(tmp_path / "clean" / "search")
+    assert files.listing(search) == set(files.index_files(search).values())
+    assert not (search / "p" / "extra").exists()
+
+
 @pytest.mark.parametrize("fresh", [False, True])
 def test_pool_and_serial_builds_are_identical(tmp_path, monkeypatch, fresh):
     """Workers forked, or started afresh (spawn: they inherit nothing of this process, #15), give

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from .. import workers
 from ..fileio import write_atomic
-from .wire import GROUP, TAG_CHARS, file_name, read_js
+from .wire import GROUP, PREFIXES, T_DIR, TAG_CHARS, file_name, read_js
 
 SUBDIRS = ("d", "f", "k", "kn", "m", "p", "pn", "r", "t")  # search/<dir>/… belong to the index entirely
 _TOP = re.compile(r"meta\.js|facets(\.[0-9a-f]+)?\.js")  # search/<file> of the index (facets.js: format 3)
@@ -68,6 +68,39 @@ def listing(out: Path) -> set[str]:
                 else:
                     names.add(f"{rel}/{e.name}")
     return names
+
+
+def dir_stamps(out: Path, n_docs: int) -> dict[str, tuple[int, int] | None]:
+    """(mtime, inode) of every folder of ``out`` (search/) that can hold the index's files of ``n_docs``
+    docs (``SUBDIRS``, the long postings' ``x/``, the text files' ``t/<g>``; None: not there). A
+    file added to a folder, removed or renamed changes the folder's mtime: the same stamps mean the
+    same names in them, for a stat a folder (``listing`` reads every name: 0.2 s at 100,000 docs)."""
+    names = [*SUBDIRS, *(f"{p}/x" for p in PREFIXES), *(f"t/{g}" for g in range((n_docs + T_DIR - 1) // T_DIR))]
+    stamps: dict[str, tuple[int, int] | None] = {}
+    for name in names:
+        try:
+            st = os.stat(out / name)
+            stamps[name] = (st.st_mtime_ns, st.st_ino)
+        except OSError:
+            stamps[name] = None
+    return stamps
+
+
+def intact(out: Path, manifest: dict) -> bool:
+    """Whether ``out`` (search/) holds the files the manifest names and no other of ours, with the
+    meta.js it wrote: the folders' stamps (``dir_stamps``) as the manifest's build left them and
+    the top level's names, or else (an output copied or moved, an older manifest, a file added or
+    removed) every name (``listing``)."""
+    try:
+        if hashlib.sha1((out / "meta.js").read_bytes()).hexdigest() != manifest.get("meta_sha"):
+            return False
+        if manifest.get("dirs") == dir_stamps(out, len(manifest["order"])):
+            top = {e.name for e in os.scandir(out) if e.is_file() and _TOP.fullmatch(e.name)}
+            if top == {file_name(name, manifest["files"][name][0]) for name in ("meta", "facets")}:
+                return True
+        return listing(out) == file_names(manifest["files"])
+    except (OSError, KeyError):
+        return False
 
 
 def remove_unnamed(out: Path, wanted: set[str], stats: Counter) -> None:

@@ -61,7 +61,8 @@ from .changes import (
     vocabularies_of,
     vocabulary_counts,
 )
-from .files import file_names, listing, process_pool, put, remove_unnamed
+from .files import dir_stamps, file_names, process_pool, put, remove_unnamed
+from .files import intact as files_intact
 from .keys import SECTIONS, shard_count
 from .patching import Relayout, diff_entries, patch
 from .wire import FORMAT, T_DIR, js_file
@@ -197,6 +198,7 @@ class StaticIndex:
             "tail": wire.tail_start(len(order)),
             "layout": layout,
             "meta_sha": meta_sha,
+            "dirs": dir_stamps(self.out, len(order)),  # the folders as this build left them (``files.intact``)
             "facets": facets,  # the vocabularies and each doc's part of facets.js
             "fold": self._fold,
             "counts": self._counts,  # docs by meeting type, theme, speaker, organisation
@@ -304,12 +306,7 @@ class StaticIndex:
         files are those its ``files`` name)."""
         old_order, old_docs = manifest["order"], manifest["docs"]
         tail = wire.tail_start(len(order))
-        try:  # the output is still what the manifest describes (else write and clean up everything)
-            intact = hashlib.sha1((self.out / "meta.js").read_bytes()).hexdigest() == manifest.get(
-                "meta_sha"
-            ) and listing(self.out) == file_names(manifest["files"])
-        except OSError:
-            intact = False
+        intact = files_intact(self.out, manifest)  # else the output is written and cleaned up whole
         self._pairs: dict = {}  # segment ("": the base, "n": the tail) → (pairs as integer keys, their dfs)
         dfd: dict = {"": Counter(), "n": Counter()}  # a patch's changes of the pairs' dfs, by segment
         can_patch = bool(
