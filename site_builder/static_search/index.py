@@ -461,13 +461,13 @@ class StaticIndex:
 
     def _texts(self, order, new_docs, changed: set | None, files, stats, old_n: int) -> None:
         """Write the text files of the docs (of the changed ones only when patching: ``changed``; the
-        docs kept their numbers, those from ``old_n`` on were added or removed)."""
+        docs kept their numbers, those from ``old_n`` on were added or removed). An unchanged doc's
+        text file that is missing is not looked for here: a file gone from the output makes the
+        update assemble afresh (``files.intact``), which writes every text file not there (``put``)."""
         n_docs = len(order)
-        todo = range(n_docs) if changed is None else sorted(n for n in changed if n < n_docs)
-        for n in todo:
+        for n in range(n_docs) if changed is None else sorted(n for n in changed if n < n_docs):
             name = f"t/{n // T_DIR}/{n}"
-            if changed is None or n in changed or name not in files:
-                put(self.out, name, js_file(name, read_payload(Path(self._path(new_docs[order[n]][1])))), files, stats)
+            put(self.out, name, js_file(name, read_payload(Path(self._path(new_docs[order[n]][1])))), files, stats)
         if changed is None:
             for name in [x for x in files if x.startswith("t/") and int(x.rsplit("/", 1)[1]) >= n_docs]:
                 del files[name]
