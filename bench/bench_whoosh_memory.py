@@ -1,6 +1,7 @@
 """The Whoosh index stage alone on a built site's cache: memory of every process, CPU, answers (#15).
 
     PYTHONPATH=<code> .venv/bin/python bench/bench_whoosh_memory.py --content C --output O --index DIR [--update]
+    PYTHONPATH=<code> .venv/bin/python bench/bench_whoosh_memory.py --synthetic 100000 --index DIR --update
 
 Loads what a build of C into O left the way a rebuild does (``loader.load`` from the build cache,
 opened read-only; ``build_archive``; ``build_index.index_docs``: each speech's text read from the
@@ -11,6 +12,9 @@ below it: peak resident memory (RSS: pages shared with the parent after a fork i
 (shared pages divided among the processes that map them) and USS (pages of that process alone: what
 it allocated or copied itself). This process's own peak is exact (``VmHWM``, reset before the
 stage). CPU is user + system of this process and of its worker processes (they are its children).
+
+``--synthetic N`` indexes N small generated speeches (a build's metadata, a two-line text) instead
+of a built site: the summary and the update at 100,000 without building 100,000 pages.
 
 ``--update`` then changes one speech (a sentence appended to its text) and updates the index again:
 the incremental path (the previous summary read, the new segment, the derived summary).
@@ -154,20 +158,27 @@ def main() -> None:
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--update", action="store_true", help="then one speech changed, updated again")
     ap.add_argument("--interval", type=float, default=0.1)
+    ap.add_argument("--synthetic", type=int, help="N small generated speeches instead of a built site")
     ap.add_argument("--sample", type=int, help=argparse.SUPPRESS)
     ap.add_argument("--json", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.sample:
         _sample_tree(args.sample, args.json, args.interval)
         return
-    if not (args.content and args.output and args.index):
-        ap.error("--content, --output and --index are needed")
+    if not (args.index and (args.synthetic or (args.content and args.output))):
+        ap.error("--index and either --content and --output or --synthetic are needed")
+    from site_builder import collector
 
-    from site_builder import build, collector, loader
+    if args.synthetic:
+        with collector.during_build():
+            _run(_synthetic(args.synthetic), args)
+        return
+
+    from site_builder import build, loader
     from site_builder.build_index import Bodies, index_docs
     from site_builder.cache import BuildCache
     from site_builder.config import load_config
-    from site_builder.model import IndexDoc, build_archive
+    from site_builder.model import build_archive
     from site_builder.urls import UrlMap
 
     config, _ = load_config(Path.cwd(), {"content_dir": str(args.content), "output_dir": str(args.output)})
@@ -178,21 +189,43 @@ def main() -> None:
         )
         archive = build_archive(speeches, UrlMap(config.urls))
         docs = index_docs(archive, Bodies(cache))
-        gc.freeze()  # as the build does with its model
-        print(f"{len(docs)} speeches loaded; resident {_status('VmRSS:')} MB", flush=True)
+        _run(docs, args)
+
+
+def _synthetic(n: int) -> list:
+    """``n`` small speeches with a build's metadata (for the summary and the update at 100,000)."""
+    from site_builder.model import IndexDoc
+
+    def doc(i: int) -> IndexDoc:
+        year, name = 2000 + i % 25, f"在全市系统工作会议上的讲话-{i:06d}"
+        body = f"党建工作{i}\n加强队伍建设，推进全面从严治党向纵深发展。"
+        fingerprint = hashlib.sha1(str(i).encode()).hexdigest()
+        return IndexDoc(
+            f"{year}/{name}.md", f"speeches/{year}/{name}.html", name, f"{year}-03-05", year, "座谈会",
+            ("基层党建", "作风建设"), body, fingerprint, "张三", "市委办公室", (0,),
+        )  # fmt: skip
+
+    return [doc(i) for i in range(n)]
+
+
+def _run(docs: list, args) -> None:
+    from site_builder.model import IndexDoc
+
+    gc.freeze()  # as the build does with its model
+    print(f"{len(docs)} speeches loaded; resident {_status('VmRSS:')} MB", flush=True)
+    shutil.rmtree(args.index, ignore_errors=True)
+    try:
+        _stage("cold", args.index, docs, args.workers, args.interval)
+        if args.update:
+            k = len(docs) // 2
+            d = docs[k]
+            fields = {f: getattr(d, f) for f in IndexDoc.__dataclass_fields__}
+            fields["body"] += "\n我们要进一步加强安全生产工作，落实安全责任。"
+            fields["fingerprint"] += "+"
+            docs[k] = IndexDoc(**fields)
+            _stage("one changed", args.index, docs, args.workers, args.interval)
+    finally:
         shutil.rmtree(args.index, ignore_errors=True)
-        try:
-            _stage("cold", args.index, docs, args.workers, args.interval)
-            if args.update:
-                k = len(docs) // 2
-                d = docs[k]
-                fields = {f: getattr(d, f) for f in IndexDoc.__dataclass_fields__}
-                fields["body"] += "\n我们要进一步加强安全生产工作，落实安全责任。"
-                fields["fingerprint"] += "+"
-                docs[k] = IndexDoc(**fields)
-                _stage("one changed", args.index, docs, args.workers, args.interval)
-        finally:
-            shutil.rmtree(args.index, ignore_errors=True)
 
 
 if __name__ == "__main__":
