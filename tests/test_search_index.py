@@ -708,6 +708,25 @@ def test_parallel_workers_read_a_builds_texts_from_its_cache(corpus, tmp_path, m
     cache.close()
 
 
+def test_parallel_workers_that_die_leave_the_work_to_this_process(corpus, tmp_path, monkeypatch):
+    monkeypatch.setattr(whoosh_segments, "_PARALLEL_MIN", 10)
+    monkeypatch.setattr(whoosh_segments, "_SEGMENT_DOCS", 60)
+    monkeypatch.setattr(whoosh_segments, "_BOOT", "import sys; sys.exit(3)  # {!r}")
+    real, by_workers = whoosh_segments._write_segments_parallel, []
+    monkeypatch.setattr(
+        whoosh_segments, "_write_segments_parallel", lambda *a: by_workers.append(real(*a)) or by_workers[-1]
+    )
+    ix = SearchIndex(tmp_path / "w", workers=2)
+    ix.update(corpus)
+    assert by_workers == [None]  # (written here instead)
+    assert not list((tmp_path / "w").glob(".tmp-*"))
+    ser = SearchIndex(tmp_path / "ser", workers=1)
+    ser.update(corpus)
+    assert _answers(ix) == _answers(ser)
+    ix.close()
+    ser.close()
+
+
 UNGUARDED_SCRIPT = """
 import sys
 sys.path.insert(0, sys.argv[1])

@@ -435,12 +435,17 @@ def _write_segments_parallel(index_dir: Path, items: Sequence, progress_add, wor
     # those the collector touched: its resident size grew with the archive, #15). A new interpreter
     # that imports this module, not multiprocessing's spawn, which runs the main script again (an
     # unguarded script calling the build would run twice).
-    procs = [subprocess.Popen([sys.executable, "-c", _BOOT.format(sys.path)], stdin=PIPE, stdout=PIPE) for _ in groups]
-    pipes = [(p, cast(IO[bytes], p.stdin), cast(IO[bytes], p.stdout)) for p in procs]
-    conns = {Connection(os.dup(out.fileno()), writable=False): p for p, _in, out in pipes}
+    procs: list[subprocess.Popen] = []
+    pipes: list[tuple] = []
+    conns: dict[Connection, subprocess.Popen] = {}
     segs: dict[int, Any] = {}
     error = None
     try:
+        for _group in groups:
+            procs.append(subprocess.Popen([sys.executable, "-c", _BOOT.format(sys.path)], stdin=PIPE, stdout=PIPE))
+            p = procs[-1]
+            pipes.append((p, cast(IO[bytes], p.stdin), cast(IO[bytes], p.stdout)))
+            conns[Connection(os.dup(pipes[-1][2].fileno()), writable=False)] = p
         for (_p, into, _out), group in zip(pipes, groups):
             with into:
                 pickle.dump((str(index_dir), group), into, protocol=pickle.HIGHEST_PROTOCOL)
@@ -462,15 +467,17 @@ def _write_segments_parallel(index_dir: Path, items: Sequence, progress_add, wor
                     break
         for p in procs:
             p.wait(timeout=60)
-    except (OSError, subprocess.TimeoutExpired, pickle.UnpicklingError) as err:  # (a worker died early)
+    except (OSError, ValueError, subprocess.TimeoutExpired, pickle.UnpicklingError) as err:  # (no worker, or one died)
         error = error or str(err)
     finally:
-        for conn, p in conns.items():
+        for p in procs:
             if p.poll() is None:
                 p.kill()
                 p.wait()
+        for conn in conns:
             conn.close()
-        for _p, _in, out in pipes:
+        for _p, into, out in pipes:
+            into.close()
             out.close()
     if error:
         for seg in segs.values():  # written but never committed: remove the text stores
