@@ -11,6 +11,12 @@ Each stage also records this process's **peak resident memory** during it (MB, t
 ``VmHWM``, reset at each stage's start through ``/proc/self/clear_refs``: no sampling thread, so the
 build still forks its workers as it would), and the run the largest peak of any worker process
 (``ru_maxrss`` of the children). Several ``--runs`` print each run and the median per stage.
+
+``--memory`` also prints what the build process holds at the end of each stage (what it carries
+into the next one and what its forked workers start with): resident MB (anonymous / file pages),
+and, with ``--trace N``, the Python memory held after a collection (``tracemalloc``: the total,
+then the N source lines that allocated most of it, with their change since the last stage). The
+trace slows the build (every allocation is recorded): its CPU figures are not to be compared.
 """
 
 from __future__ import annotations
@@ -47,6 +53,56 @@ def _reset_peak() -> None:
         pass
 
 
+def _status_mb(*names: str) -> tuple[float, ...]:
+    """Fields of ``/proc/self/status`` in MB (0 off Linux), e.g. ("VmRSS", "RssAnon", "RssFile")."""
+    found = dict.fromkeys(names, 0.0)
+    try:
+        with open("/proc/self/status") as fh:
+            for line in fh:
+                name = line.split(":", 1)[0]
+                if name in found:
+                    found[name] = int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return tuple(found.values())
+
+
+class Held:
+    """What the build process holds at the end of each stage (``--memory``, ``--trace``)."""
+
+    def __init__(self, top: int):
+        self.top, self.rows, self.last = top, [], None
+        if top:
+            import tracemalloc
+
+            tracemalloc.start()
+
+    def __call__(self, stage: str) -> None:
+        rss, anon, file = _status_mb("VmRSS", "RssAnon", "RssFile")
+        row = {"stage": stage, "rss_mb": rss, "anon_mb": anon, "file_mb": file}
+        line = f"  end of {stage:<15} resident {rss:7.1f} MB (anonymous {anon:7.1f}, file {file:6.1f})"
+        if self.top:
+            import gc
+            import tracemalloc
+
+            gc.collect()
+            snap = tracemalloc.take_snapshot().filter_traces([tracemalloc.Filter(False, tracemalloc.__file__)])
+            stats = snap.statistics("lineno")
+            row["traced_mb"] = sum(st.size for st in stats) / 1e6
+            line += f"; Python objects {row['traced_mb']:7.1f} MB"
+            diff = (
+                {str(st.traceback[0]): st.size_diff for st in snap.compare_to(self.last, "lineno")} if self.last else {}
+            )
+            row["top"] = [
+                (str(st.traceback[0]), st.size / 1e6, diff.get(str(st.traceback[0]), st.size) / 1e6)
+                for st in stats[: self.top]
+            ]
+            line += "".join(f"\n      {mb:8.2f} MB ({d:+.2f}) {where}" for where, mb, d in row["top"])
+            self.last = snap
+        print(line, flush=True)
+        self.rows.append(row)
+
+
 def _children_peak_mb() -> float:
     import resource
 
@@ -58,7 +114,9 @@ def _cpu() -> float:
     return t.user + t.system + t.children_user + t.children_system
 
 
-def run_once(content: Path, output: Path, keep: bool) -> tuple[dict[str, tuple[float, float, float]], float, float]:
+def run_once(
+    content: Path, output: Path, keep: bool, held: Held | None = None
+) -> tuple[dict[str, tuple[float, float, float]], float, float]:
     from site_builder.build import build
     from site_builder.config import load_config
 
@@ -88,7 +146,10 @@ def run_once(content: Path, output: Path, keep: bool) -> tuple[dict[str, tuple[f
             super().__call__(stage)
             now = _cpu()
             stages[stage] = (self.last - wall_before, now - self.cpu, _peak_mb())
-            self.cpu = now
+            if held is not None:  # (its own time counted in no stage)
+                held(stage)
+                self.last = time.perf_counter()
+            self.cpu = _cpu()
             _reset_peak()
 
     wall0, cpu0 = time.perf_counter(), _cpu()
@@ -109,12 +170,17 @@ def main(argv=None) -> int:
     ap.add_argument("--keep", action="store_true", help="do not delete the output and its cache first")
     ap.add_argument("--runs", type=int, default=1)
     ap.add_argument("--json", type=Path)
+    ap.add_argument("--memory", action="store_true", help="print what the process holds at each stage's end")
+    ap.add_argument("--trace", type=int, default=0, metavar="N", help="with --memory: the N lines holding most")
     args = ap.parse_args(argv)
     runs = []
     for n in range(args.runs):
-        stages, wall, cpu = run_once(args.content.resolve(), args.output.resolve(), args.keep)
+        held = Held(args.trace) if args.memory or args.trace else None
+        stages, wall, cpu = run_once(args.content.resolve(), args.output.resolve(), args.keep, held)
         workers = _children_peak_mb()
         runs.append({"stages": stages, "wall": wall, "cpu": cpu, "workers_peak_mb": workers})
+        if held is not None:
+            runs[-1]["held"] = held.rows
         cells = ", ".join(f"{k} {w:.2f}/{c:.2f}" for k, (w, c, _m) in stages.items())
         print(f"run {n + 1}: total {wall:.2f} s wall / {cpu:.2f} s CPU; stage wall/CPU s: {cells}")
         peaks = ", ".join(f"{k} {m:.0f}" for k, (_w, _c, m) in stages.items())
