@@ -22,7 +22,7 @@ from . import __version__, collector, duplicates, frontmatter, loader, page_inpu
 from .build_index import Bodies as _Bodies
 from .build_index import IndexUpdate as _IndexUpdate
 from .build_index import index_docs as _index_docs
-from .build_support import BuildResult, TemplateProblem, build_lock
+from .build_support import BuildResult, TemplateProblem, build_lock, no_speech_problem, unindexed_problems
 from .build_support import Clock as _Clock
 from .build_support import shower as _shower
 from .cache import BuildCache, remove_stale
@@ -87,19 +87,6 @@ def _published(known: dict) -> dict[str, str | None]:
     return {path: owner for path, (_key, owner) in known.items()}
 
 
-def _no_speech_problem(config: SiteConfig, stats: dict) -> Problem:
-    drafts = stats.get("drafts", 0)
-    why = f" ({drafts} drafts; --drafts includes them)" if drafts else ""
-    return Problem(
-        loader.display_path(config.content),
-        None,
-        None,
-        f"no speech to publish{why}: the site is built empty",
-        "add speeches with site-builder new or site-builder import",
-        severity="warning",
-    )
-
-
 def check(config: SiteConfig, progress=None) -> BuildResult:
     """Load and validate everything; write nothing (the cache is only read)."""
     started = time.perf_counter()
@@ -117,7 +104,7 @@ def check(config: SiteConfig, progress=None) -> BuildResult:
         cache.close()
     archive = build_archive(speeches, UrlMap(config.urls), _shower(config), published)
     if not archive.speeches:
-        problems.append(_no_speech_problem(config, stats))
+        problems.append(no_speech_problem(config, stats))
     review = [(s.source, s.meta.review) for s in archive.speeches if s.meta.review]
     problems = problems + duplicate_problems(config, archive.speeches)
     return BuildResult(
@@ -232,8 +219,11 @@ def _build_locked(config: SiteConfig, cache: BuildCache, progress, explain: bool
     try:
         reuse = _find_reuse(config, archive, bodies)
         problems += duplicate_problems(config, archive.speeches, texts=False, pairs=reuse.near)
+        collector.release()
         clock("reuse")
         _attach_related(archive, index_docs, config, reuse.near)
+        bodies.forget()  # (the pages read no text; the index stages read each text once, or in their workers)
+        collector.release()
         clock("related")
 
         # 5. Pages: render only those whose key changed.
@@ -248,12 +238,17 @@ def _build_locked(config: SiteConfig, cache: BuildCache, progress, explain: bool
         result.pages = len(pages)
         _write_pages(config, cache, templates, views, pages, broken, problems, result, progress, explain, known)
         copy_tree(templates.static_dirs, config.output / "static")
+        # The index stages need only the docs and their bodies: the model, the passages and the
+        # pages' views go before them (their workers start with what this process holds).
+        archive.let_go()
+        del archive, reuse, views, pages, known
+        collector.release()
         clock("render")
     except BaseException:
         indexes.abandon()
         raise
     result.index, unindexed = early or indexes.finish(clock, result)
-    problems += _unindexed_problems(config, unindexed)
+    problems += unindexed_problems(config, unindexed)
 
     result.problems = problems
     cache.set("last_result", pickle.dumps(result).hex())
@@ -303,28 +298,14 @@ def _load_model(config: SiteConfig, cache: BuildCache, scanned, result: BuildRes
     archive = build_archive(speeches, UrlMap(config.urls), _shower(config), published)
     problems += archive.problems
     if not archive.speeches:
-        problems.append(_no_speech_problem(config, stats))
+        problems.append(no_speech_problem(config, stats))
     result.speeches = len(archive.speeches)
-    # The model lives until the build ends: the collector, set off again and again by the later
-    # stages, need not walk it (with the views frozen too, one changed speech at 10,000: the
+    # The model lives until the pages are written: the collector, set off again and again by the
+    # later stages, need not walk it (with the views frozen too, one changed speech at 10,000: the
     # collector 1.8 -> 0.75 s CPU, bench/bench_render.py). collector.during_build unfreezes it.
     gc.freeze()
+    collector.release()  # (what parsing freed: the workers' pickles, the bodies deflated into the cache)
     return archive, problems, stats
-
-
-def _unindexed_problems(config: SiteConfig, unindexed: dict[str, str]) -> list[Problem]:
-    show = _shower(config)
-    return [
-        Problem(
-            show(source),
-            None,
-            None,
-            f"could not be indexed for search: {why}",
-            "the page was built but search does not find it; this is a bug in site-builder: "
-            "run again with SITE_BUILDER_DEBUG=1 and report it with this file",
-        )
-        for source, why in sorted(unindexed.items())
-    ]
 
 
 def _is_broken(owner: str | None, broken: set[str]) -> bool:
@@ -351,7 +332,7 @@ def _write_pages(config, cache, templates, views, pages, broken, problems, resul
     """Render and write the pages whose key changed; remove the pages no longer made, except
     those of ``broken`` sources. A speech whose page cannot be rendered is a problem of its file
     (its previous page is kept); any other page that fails is a bug and stops the build."""
-    gc.freeze()  # the pages' views, like the model, live until the end (unfrozen after the build)
+    gc.freeze()  # the pages' views, like the model, live until they are written (unfrozen after the build)
     site = site_view(config)
     # The parse fingerprint covers the code version: HTML, tables of contents and templates'
     # helpers of another version of site_builder render every page again.

@@ -8,6 +8,7 @@ import os
 import pickle
 from pathlib import Path
 
+from . import collector
 from .build_support import BuildResult, Clock
 from .cache import BuildCache
 from .config import SiteConfig
@@ -24,7 +25,7 @@ class Bodies:
     Four stages read every changed speech's text (reuse, related, Whoosh, the static index) and
     two its headings: the texts read first are kept, up to ``KEEP_CHARS`` characters in all (a
     cold build of 1,000 speeches keeps them all and inflates each body once, not four times),
-    and every speech's heading numbers."""
+    until the related speeches are found (``forget``), and every speech's heading numbers."""
 
     KEEP_CHARS = 1 << 25
 
@@ -43,6 +44,12 @@ class Bodies:
                 self._texts[key] = found
                 self._kept += len(found)
         return found
+
+    def forget(self) -> None:
+        """Let go of the texts kept: the pages read none, the Whoosh index's workers read theirs
+        from the cache and the static index reads each text once."""
+        self._texts.clear()
+        self._kept = self.KEEP_CHARS  # (none kept from now on)
 
     def peek(self, source: str, digest: str) -> str:
         """The text, as ``text`` gives it, but not kept when it was not already: the reuse stage
@@ -280,6 +287,7 @@ def _update_both(config: SiteConfig, docs: list, clock) -> dict:
         raise WriteError(os_error_message(err, config.state_dir / "whoosh", "the search index")) from None
     finally:
         index.close()
+    collector.release()  # (what the Whoosh update freed, before the static index's workers start)
     clock("whoosh index")
     try:
         stats["static"] = StaticIndex(config.state_dir, config.output).update(docs)

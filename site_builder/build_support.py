@@ -116,3 +116,31 @@ def build_lock(state_dir: Path, wait: float = LOCK_WAIT_SECONDS, notify=None):
 def shower(config: SiteConfig):
     content = config.content  # resolved once (the property resolves the path on every call)
     return lambda source: loader.display_path(content / source)
+
+
+def no_speech_problem(config: SiteConfig, stats: dict) -> Problem:
+    drafts = stats.get("drafts", 0)
+    why = f" ({drafts} drafts; --drafts includes them)" if drafts else ""
+    return Problem(
+        loader.display_path(config.content),
+        None,
+        None,
+        f"no speech to publish{why}: the site is built empty",
+        "add speeches with site-builder new or site-builder import",
+        severity="warning",
+    )
+
+
+def unindexed_problems(config: SiteConfig, unindexed: dict[str, str]) -> list[Problem]:
+    show = shower(config)
+    return [
+        Problem(
+            show(source),
+            None,
+            None,
+            f"could not be indexed for search: {why}",
+            "the page was built but search does not find it; this is a bug in site-builder: "
+            "run again with SITE_BUILDER_DEBUG=1 and report it with this file",
+        )
+        for source, why in sorted(unindexed.items())
+    ]

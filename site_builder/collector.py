@@ -1,4 +1,4 @@
-"""Python's garbage collector during a build (#15).
+"""Python's garbage collector, and the C allocator's free memory, during a build (#15).
 
 A build makes millions of objects that hold no cycles (speeches' metadata, passages and their
 places, rows, views). With Python's default young generation (700 new objects) the collector runs
@@ -6,8 +6,13 @@ thousands of times in a build and, every tenth and hundredth run, walks the olde
 10,000 speeches it took 0.8–0.9 s of a one-changed build (``bench/bench_render.py``, "of which the
 garbage collector"). During a build the young generation is ``YOUNG``; after it, the thresholds are
 restored (``serve`` builds in a long-lived process) and what the build froze (``gc.freeze``: the
-model and the pages' views, which live until it ends) is unfrozen. ``paused`` stops it while a
+model and the pages' views, which live until the pages are written) is unfrozen. ``paused`` stops it while a
 step makes many objects without cycles.
+
+``release`` gives the memory a stage freed back to the system: the C allocator (glibc's malloc)
+keeps freed blocks in its heaps for reuse, and large blocks freed in the middle of a heap (numpy's
+arrays, zlib's buffers, the pickles from worker processes) stay resident unless trimmed. What the
+main process holds at a stage's end is also what every worker it forks starts with.
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ from __future__ import annotations
 import gc
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 YOUNG = 50_000  # cyclic garbage waits for at most this many new objects (a few MB)
 
@@ -41,3 +47,22 @@ def paused() -> Iterator[None]:
     finally:
         if enabled:
             gc.enable()
+
+
+_trim: Any = None  # glibc's malloc_trim, looked up once; False where there is none (macOS, musl)
+
+
+def release() -> None:
+    """Return the C allocator's free memory to the system (``malloc_trim(0)``: every arena's free
+    pages, not only the top of the heap); nothing where the C library has no such call."""
+    global _trim
+    if _trim is None:
+        try:
+            import ctypes
+
+            _trim = ctypes.CDLL(None).malloc_trim
+            _trim.argtypes, _trim.restype = [ctypes.c_size_t], ctypes.c_int
+        except (OSError, AttributeError):
+            _trim = False
+    if _trim:
+        _trim(0)

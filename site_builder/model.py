@@ -111,6 +111,13 @@ class Archive:
         extra = [self.speakers] if self.speakers is not None and self.speakers.terms else []
         return [self.years, self.meeting_types, self.themes, *extra]
 
+    def let_go(self) -> None:
+        """Break the references between speeches (older, newer, related: cycles, which a frozen
+        collector would not free), so that the model goes once the build lets go of it."""
+        for s in self.speeches:
+            s.prev = s.next = None
+            s.related = []
+
     def same_type_neighbours(self) -> dict[int, tuple[Speech | None, Speech | None]]:
         """id(speech) → (the older, the newer) speech of its meeting type."""
         out: dict[int, tuple[Speech | None, Speech | None]] = {}

@@ -356,3 +356,57 @@ def test_a_bug_in_the_background_index_update_is_one_line_and_exit_70(make_site,
     monkeypatch.undo()
     assert site.run("build", "-q") == 0
     assert "乙讲话" in site.page("index.html")
+
+
+def test_the_index_stages_hold_no_model_views_or_kept_texts(make_site, monkeypatch):
+    """#15: before the search indexes are updated (in this process), the build lets go of the
+    speeches (their older/newer/related links are cycles the frozen collector would keep), the
+    passages, the pages' views and the texts the earlier stages kept: the main process, and the
+    workers it starts, do not carry them into the index stages. The pages are the same."""
+    import weakref
+
+    from site_builder import build as buildmod
+    from site_builder import build_index, render
+
+    files = {
+        f"{2015 + i}/第{i}篇.md": speech(title=f"讲话{i}", date=f"{2015 + i}-03-04", themes=["党建"]) for i in range(6)
+    }
+    monkeypatch.setenv("SITE_BUILDER_NO_FORK", "1")  # the index stages in this process, after the pages
+    alive: list = []
+    real_archive, real_views, real_update = buildmod.build_archive, render.Views.__init__, build_index._update_both
+
+    def archive(*args, **kwargs):
+        made = real_archive(*args, **kwargs)
+        alive.extend(weakref.ref(s) for s in made.speeches)
+        return made
+
+    def views(self, *args, **kwargs):
+        real_views(self, *args, **kwargs)
+        alive.append(weakref.ref(self))
+
+    bodies: list = []
+    real_bodies = build_index.Bodies.__init__
+
+    def keep(self, cache):
+        real_bodies(self, cache)
+        bodies.append(self)
+
+    seen: dict = {}
+
+    def update(config, docs, clock):
+        seen["alive"] = sum(ref() is not None for ref in alive)
+        seen["kept"] = sum(len(b._texts) for b in bodies)
+        seen["speeches"] = len(alive)
+        return real_update(config, docs, clock)
+
+    monkeypatch.setattr(buildmod, "build_archive", archive)
+    monkeypatch.setattr(render.Views, "__init__", views)
+    monkeypatch.setattr(build_index.Bodies, "__init__", keep)
+    monkeypatch.setattr(build_index, "_update_both", update)
+    site = make_site(files)
+    assert site.run("build", "-q") == 0
+    assert seen == {"alive": 0, "kept": 0, "speeches": 7}, seen  # 6 speeches and the views
+    monkeypatch.undo()
+    clean = make_site(files)
+    assert clean.run("build", "-q") == 0
+    assert site.files() == clean.files()
