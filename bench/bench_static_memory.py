@@ -8,8 +8,10 @@ as ``bench_static_search.py`` reads them: bodies on demand) and runs one clean
 ``StaticIndex.update`` into ``DIR/site/search`` with its state in ``DIR/state`` (both deleted
 first), in this process, as the build's last stage does. Prints the CPU seconds of this process and
 of its worker processes (user + system, ``os.times``), the peak resident memory of this process
-and the largest of its workers (``ru_maxrss``), and a digest of every file under ``search/`` (name
-and bytes): two versions of the code that write the same index print the same digest.
+and the largest of its workers (``ru_maxrss``: for a spawned worker that counts this process's
+resident set at the spawn; the stats' ``worker_peak_rss_mb`` is the assembly workers' own
+``VmHWM``), and a digest of every file under ``search/`` (name and bytes): two versions of the code
+that write the same index print the same digest.
 
 ``--ballast-mb N`` first fills N MB of this process's memory (as a build's main process holds its
 model, pages and passages when this stage starts), to show what worker processes inherit: a forked
