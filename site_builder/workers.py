@@ -8,6 +8,10 @@ held at that instant, and none of those threads to release it (the child can han
   the data, no re-import); otherwise, and by default, ``forkserver`` (a clean single-threaded server
   process forks the workers), or ``spawn`` where there is no fork server.
 * ``process_pool`` is a ``ProcessPoolExecutor`` on such a context.
+* ``fresh_context`` starts workers as new interpreters that hold nothing of this process (a
+  forked worker maps every page of its parent: a build's main process holds its model by then),
+  and, unlike multiprocessing's ``spawn``, does not run the calling script's top level again in
+  each of them (an unguarded script that calls the build would build again in every worker).
 * ``avoid_fork_by_default`` makes ``forkserver`` the default start method, as a backstop for a
   long-lived threaded process (``serve``) in case some library starts processes of its own.
 
@@ -18,6 +22,7 @@ counted; such libraries register ``pthread_atfork`` handlers for exactly this.
 from __future__ import annotations
 
 import multiprocessing
+import multiprocessing.context
 import threading
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
@@ -66,6 +71,46 @@ def process_pool(
         initializer=initializer,
         initargs=initargs,
     )
+
+
+def fresh_context() -> BaseContext:
+    """A ``spawn`` context whose workers do not run the parent's main script again: they import
+    only what the pickled calls name (site_builder's functions). Plain ``spawn`` where there is
+    no POSIX spawn (Windows), which runs it again as usual."""
+    return _FreshContext() if _FreshContext is not None else multiprocessing.get_context("spawn")
+
+
+try:
+    from multiprocessing import popen_spawn_posix, spawn
+except ImportError:  # not POSIX
+    _FreshContext: Any = None
+else:
+    # spawn's process and context, with the main module's name and path left out of what a new
+    # process is told to prepare (module level: the process object is pickled to the child).
+
+    class _FreshPopen(popen_spawn_posix.Popen):
+        def _launch(self, process_obj):
+            real = spawn.get_preparation_data
+
+            def without_main(name):
+                data = real(name)
+                data.pop("init_main_from_path", None)
+                data.pop("init_main_from_name", None)
+                return data
+
+            spawn.get_preparation_data = without_main
+            try:
+                super()._launch(process_obj)
+            finally:
+                spawn.get_preparation_data = real
+
+    class _FreshProcess(multiprocessing.context.SpawnProcess):
+        @staticmethod
+        def _Popen(process_obj):
+            return _FreshPopen(process_obj)
+
+    class _FreshContext(multiprocessing.context.SpawnContext):  # type: ignore[no-redef]
+        Process = _FreshProcess
 
 
 def avoid_fork_by_default() -> None:

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import subprocess
+import sys
 import threading
+from pathlib import Path
 
 import pytest
 
@@ -64,3 +67,39 @@ def test_the_pool_of_a_single_threaded_process_forks_when_asked():
     finally:
         globals()["MARK"] = "imported"
     assert (mark, parent) == ("set by the parent", os.getpid())
+
+
+UNGUARDED = """
+import sys
+sys.path.insert(0, sys.argv[1])
+with open(sys.argv[2], "a", encoding="utf-8") as runs:
+    runs.write("run\\n")
+from site_builder import workers
+with workers.process_pool(2, context=workers.fresh_context()) as pool:
+    print(sorted(pool.map(abs, [-3, -1, -2])))
+"""
+
+
+def test_fresh_workers_do_not_run_an_unguarded_main_script_again(tmp_path):
+    # multiprocessing's spawn runs the calling script's top level again in every worker (an
+    # unguarded script calling the build would build once more in each); fresh_context's do not.
+    script, runs = tmp_path / "script.py", tmp_path / "runs.txt"
+    script.write_text(UNGUARDED, encoding="utf-8")
+    repo = Path(__file__).resolve().parents[1]
+    done = subprocess.run(
+        [sys.executable, str(script), str(repo), str(runs)], capture_output=True, text=True, timeout=300
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == "[1, 2, 3]\n"
+    assert runs.read_text(encoding="utf-8") == "run\n"
+
+
+def test_fresh_workers_hold_nothing_of_the_parent():
+    globals()["MARK"] = "set by the parent"
+    try:
+        with workers.process_pool(1, context=workers.fresh_context()) as pool:
+            mark, parent = pool.submit(_mark_and_parent).result(timeout=120)
+    finally:
+        globals()["MARK"] = "imported"
+    assert mark == "imported"  # a new interpreter that imported this module
+    assert parent == os.getpid()  # our own child: its CPU time and memory show in getrusage

@@ -4,7 +4,6 @@ worker processes (``workers.process_pool``)."""
 from __future__ import annotations
 
 import hashlib
-import multiprocessing
 import os
 import re
 from collections import Counter
@@ -193,11 +192,11 @@ def process_pool(n_jobs: int, fresh: bool = False) -> ProcessPoolExecutor | None
     """Two workers at most (None: fewer than two are worth it), forked when that is safe
     (``workers.process_pool``); with ``fresh``, started afresh (``spawn``) instead: a forked
     worker's resident set counts every page of this process that it maps (a build's main process
-    holds its model and pages by this stage), a spawned one starts at about 40 MB for about 0.2 s
+    holds its model and pages by this stage), a fresh one (``workers.fresh_context``) starts at about 40 MB for about 0.2 s
     of CPU, worth it for a large job (#15). Either way the workers are our children: their CPU time
     and memory show in getrusage."""
     n = min(2, os.cpu_count() or 1, n_jobs)
     if n < 2:
         return None
-    ctx = multiprocessing.get_context("spawn") if fresh else None
+    ctx = workers.fresh_context() if fresh else None
     return workers.process_pool(n, prefer_fork=True, context=ctx, initializer=worker_init)
