@@ -21,11 +21,14 @@ counted; such libraries register ``pthread_atfork`` handlers for exactly this.
 
 from __future__ import annotations
 
+import io
 import multiprocessing
 import multiprocessing.context
+import os
 import threading
-from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
 from multiprocessing.context import BaseContext
 from typing import TYPE_CHECKING, Any
 
@@ -73,6 +76,68 @@ def process_pool(
     )
 
 
+def run_jobs(
+    pool: ProcessPoolExecutor | None,
+    fn: Callable[[Any], Any],
+    jobs: Sequence[Any],
+    *,
+    chunksize: int = 1,
+    here: Callable[[Any], Any] | None = None,
+    messages: Any = None,
+    on_message: Callable[[Any], object] | None = None,
+) -> Iterator[Any]:
+    """``fn(job)`` for each of ``jobs``, yielded in order: in ``pool``'s workers (``chunksize`` jobs a
+    call), or in this process when ``pool`` is None. A job whose worker failed is run here instead,
+    by ``here`` (default ``fn``): a worker killed (for memory, say; the pool is then broken and every
+    job not yet back fails with it: ``BrokenProcessPool``), one that could not start, or a job that
+    raised there. So the caller gets every result either way, and an error that a job raises here is
+    the caller's, as without a pool. ``messages``: a queue that the workers write to (a
+    ``SimpleQueue`` of the pool's context, handed to them by the pool's initializer); each message
+    is given to ``on_message`` here while the results are awaited, and all of them before a result
+    is yielded whose job wrote them."""
+    here = here or fn
+    if pool is None:
+        yield from map(here, jobs)
+        return
+    chunks = [jobs[i : i + chunksize] for i in range(0, len(jobs), chunksize)]
+    futures: list[Future | None] = []
+    try:
+        for chunk in chunks:
+            futures.append(pool.submit(_run_chunk, fn, chunk))
+    except (BrokenProcessPool, OSError, RuntimeError):  # a worker could not start: the rest is done here
+        pass
+    for k, chunk in enumerate(chunks):
+        future = futures[k] if k < len(futures) else None
+        if future is not None:
+            futures[k] = None  # (its result let go of once yielded)
+        results = _result(future, messages, on_message) if future is not None else None
+        _drain(messages, on_message)
+        yield from results if results is not None else map(here, chunk)
+
+
+def _run_chunk(fn: Callable[[Any], Any], chunk: Sequence[Any]) -> list:
+    return [fn(job) for job in chunk]
+
+
+def _result(future: Future, messages: Any, on_message: Callable[[Any], object] | None) -> list | None:
+    """The future's results, or None when its worker failed (died, or the job raised there); the
+    messages that come meanwhile given to ``on_message``."""
+    while messages is not None and not future.done():
+        wait([future], timeout=0.2)
+        _drain(messages, on_message)
+    try:
+        return future.result()
+    except Exception:
+        return None
+
+
+def _drain(messages: Any, on_message: Callable[[Any], object] | None) -> None:
+    while messages is not None and not messages.empty():
+        message = messages.get()
+        if on_message is not None:
+            on_message(message)
+
+
 def fresh_context() -> BaseContext:
     """A ``spawn`` context whose workers do not run the parent's main script again: they import
     only what the pickled calls name (site_builder's functions). Plain ``spawn`` where there is
@@ -81,29 +146,61 @@ def fresh_context() -> BaseContext:
 
 
 try:
-    from multiprocessing import popen_spawn_posix, spawn
+    from multiprocessing import popen_spawn_posix, reduction, spawn, util
+    from multiprocessing.context import set_spawning_popen
 except ImportError:  # not POSIX
     _FreshContext: Any = None
 else:
-    # spawn's process and context, with the main module's name and path left out of what a new
-    # process is told to prepare (module level: the process object is pickled to the child).
+
+    def _preparation_data(name: str) -> dict:
+        """What a new process is told to prepare (``spawn.get_preparation_data``) without the main
+        module's name and path, so that it does not import or run the main script."""
+        data = spawn.get_preparation_data(name)
+        data.pop("init_main_from_path", None)
+        data.pop("init_main_from_name", None)
+        return data
 
     class _FreshPopen(popen_spawn_posix.Popen):
+        """spawn's ``Popen`` whose ``_launch`` is CPython's (3.8-3.13: ``popen_spawn_posix.Popen._launch``)
+        with one line changed: the preparation data are ``_preparation_data``'s. A copy rather than
+        ``spawn.get_preparation_data`` swapped while a process starts: a process started at that
+        instant by another thread (a plain spawn, a fork server) would see the swap, and two fresh
+        starts at once could leave it in place for good (``tests/test_workers.py`` checks both)."""
+
         def _launch(self, process_obj):
-            real = spawn.get_preparation_data
+            from multiprocessing import resource_tracker
 
-            def without_main(name):
-                data = real(name)
-                data.pop("init_main_from_path", None)
-                data.pop("init_main_from_name", None)
-                return data
-
-            spawn.get_preparation_data = without_main
+            tracker_fd = resource_tracker.getfd()
+            self._fds.append(tracker_fd)
+            prep_data = _preparation_data(process_obj._name)  # (the one change)
+            fp = io.BytesIO()
+            set_spawning_popen(self)
             try:
-                super()._launch(process_obj)
+                reduction.dump(prep_data, fp)
+                reduction.dump(process_obj, fp)
             finally:
-                spawn.get_preparation_data = real
+                set_spawning_popen(None)
+            parent_r = child_w = child_r = parent_w = None
+            try:
+                parent_r, child_w = os.pipe()
+                child_r, parent_w = os.pipe()
+                cmd = spawn.get_command_line(tracker_fd=tracker_fd, pipe_handle=child_r)
+                self._fds.extend([child_r, child_w])
+                self.pid = util.spawnv_passfds(spawn.get_executable(), cmd, self._fds)
+                self.sentinel = parent_r
+                with open(parent_w, "wb", closefd=False) as f:
+                    f.write(fp.getbuffer())
+            finally:
+                fds_to_close = []
+                for fd in (parent_r, parent_w):
+                    if fd is not None:
+                        fds_to_close.append(fd)
+                self.finalizer = util.Finalize(self, util.close_fds, fds_to_close)
+                for fd in (child_r, child_w):
+                    if fd is not None:
+                        os.close(fd)
 
+    # Module level: the process object is pickled to the child, which imports its class from here.
     class _FreshProcess(multiprocessing.context.SpawnProcess):
         @staticmethod
         def _Popen(process_obj):
