@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import html
 import itertools
+import os
 import pickle
 import random
 import re
@@ -692,13 +693,10 @@ def test_parallel_workers_read_a_builds_texts_from_its_cache(corpus, tmp_path, m
 
     monkeypatch.setattr(whoosh_segments, "_PARALLEL_MIN", 10)
     monkeypatch.setattr(whoosh_segments, "_SEGMENT_DOCS", 60)
-    real, by_workers = whoosh_segments._write_segments_parallel, []
-    monkeypatch.setattr(
-        whoosh_segments, "_write_segments_parallel", lambda *a: by_workers.append(real(*a)) or by_workers[-1]
-    )
+    here = _segments_written_here(monkeypatch)
     par = SearchIndex(tmp_path / "par", workers=2)
     par.update(lazy)
-    assert len(by_workers) == 1 and len(by_workers[0]) > 2  # (None: the workers failed)
+    assert here == [] and len(_segment_ids(tmp_path / "par")) > 2  # (all written by the workers)
     ser = SearchIndex(tmp_path / "ser", workers=1)
     ser.update(plain)
     assert _answers(par) == _answers(ser)
@@ -708,18 +706,90 @@ def test_parallel_workers_read_a_builds_texts_from_its_cache(corpus, tmp_path, m
     cache.close()
 
 
-def test_parallel_workers_that_die_leave_the_work_to_this_process(corpus, tmp_path, monkeypatch):
+def _segments_written_here(monkeypatch) -> list:
+    """The batches that this process writes itself (a worker's segments are written in the worker,
+    which imports the module afresh and does not see this patch)."""
+    here, real = [], whoosh_segments._write_batch
+
+    def write_batch(*args):
+        here.append(len(args[1]))
+        return real(*args)
+
+    monkeypatch.setattr(whoosh_segments, "_write_batch", write_batch)
+    return here
+
+
+def _store_names(folder: Path) -> set[str]:
+    return {p.name for p in folder.glob("gt_*.bin")}
+
+
+def _segment_ids(folder: Path) -> list[str]:
+    """The segments of the index in ``folder`` (its newest generation)."""
+    from whoosh import index as windex
+    from whoosh.filedb.filestore import FileStorage
+
+    return [seg.segment_id() for seg in windex.TOC.read(FileStorage(str(folder)), si.INDEXNAME).segments]
+
+
+def test_parallel_workers_that_cannot_start_leave_the_work_to_this_process(corpus, tmp_path, monkeypatch):
     monkeypatch.setattr(whoosh_segments, "_PARALLEL_MIN", 10)
     monkeypatch.setattr(whoosh_segments, "_SEGMENT_DOCS", 60)
-    monkeypatch.setattr(whoosh_segments, "_BOOT", "import sys; sys.exit(3)  # {!r}")
-    real, by_workers = whoosh_segments._write_segments_parallel, []
-    monkeypatch.setattr(
-        whoosh_segments, "_write_segments_parallel", lambda *a: by_workers.append(real(*a)) or by_workers[-1]
+    real_pool = whoosh_segments.process_pool
+    monkeypatch.setattr(  # every worker exits as it starts
+        whoosh_segments,
+        "process_pool",
+        lambda n, **kw: real_pool(n, context=kw["context"], initializer=os._exit, initargs=(3,)),
     )
+    here = _segments_written_here(monkeypatch)
+    seen: list[int] = []
     ix = SearchIndex(tmp_path / "w", workers=2)
-    ix.update(corpus)
-    assert by_workers == [None]  # (written here instead)
+    ix.update(corpus, progress=seen.append)
+    assert sum(here) == len(corpus) and len(here) > 2  # every segment written here
+    assert seen[-1] == len(corpus) and seen == sorted(set(seen))
     assert not list((tmp_path / "w").glob(".tmp-*"))
+    ser = SearchIndex(tmp_path / "ser", workers=1)
+    ser.update(corpus)
+    assert _answers(ix) == _answers(ser)
+    ix.close()
+    ser.close()
+
+
+def _die_in_segment_one(job):
+    """A segment worker's job (``whoosh_segments._segment_job``) whose worker is killed half-way
+    through segment 1: its text store written, some progress sent, its postings not."""
+    from site_builder.search import whoosh_segments as ws
+
+    if job[1] == 1:
+        real = ws._write_postings
+
+        def killed(*args):
+            os._exit(9)
+
+        ws._write_postings = killed
+        try:
+            return ws._segment_job(job)
+        finally:
+            ws._write_postings = real
+    return ws._segment_job(job)
+
+
+def test_a_segment_worker_killed_half_way_leaves_its_segment_to_this_process(corpus, tmp_path, monkeypatch):
+    # Segment 1's worker dies (the pool breaks): the segments that came back are kept, the rest are
+    # written here; what the dead worker reported is not reported again, what it left is removed.
+    monkeypatch.setattr(whoosh_segments, "_PARALLEL_MIN", 10)
+    monkeypatch.setattr(whoosh_segments, "_SEGMENT_DOCS", 100)  # (two segments, over 50 docs each)
+    monkeypatch.setattr(whoosh_segments, "_segment_job", _die_in_segment_one)
+    here = _segments_written_here(monkeypatch)
+    seen: list[int] = []
+    ix = SearchIndex(tmp_path / "w", workers=2)
+    ix.update(corpus, progress=seen.append)
+    assert len(corpus) > 150 and here[-1] == len(corpus) // 2  # segment 1 (and 0 if not back by then)
+    assert seen[-1] == len(corpus) and seen == sorted(set(seen))  # each document counted once
+    folder = tmp_path / "w"
+    assert not list(folder.glob(".tmp-*"))
+    ids = _segment_ids(folder)
+    assert _store_names(folder) == {f"gt_{i}.bin" for i in ids}  # (the dead worker's segment: gone)
+    assert {p.name.split(".")[0] for p in folder.glob("MAIN_*") if p.name != "MAIN_WRITELOCK"} == set(ids)
     ser = SearchIndex(tmp_path / "ser", workers=1)
     ser.update(corpus)
     assert _answers(ix) == _answers(ser)
@@ -735,12 +805,14 @@ with open(sys.argv[2] + "/runs.txt", "a") as fh:  # (each time this top level ru
 from site_builder.search import whoosh_segments as ws
 from site_builder.search.whoosh_index import IndexDoc, SearchIndex
 ws._PARALLEL_MIN, ws._SEGMENT_DOCS = 2, 4
-real = ws._write_segments_parallel
+real, here = ws._write_segments_parallel, []
 def parallel(*args):
     segs = real(*args)
-    print("by workers:", None if segs is None else len(segs))
+    print("segments:", len(segs), "written here:", len(here))
     return segs
 ws._write_segments_parallel = parallel
+real_batch = ws._write_batch
+ws._write_batch = lambda *a: here.append(1) or real_batch(*a)
 docs = [
     IndexDoc(f"s/{i}.md", f"p/{i}.html", f"第{i}篇", "2020", 2020, "座谈会", ("主题",), f"党建{i}", f"{i}")
     for i in range(12)
@@ -761,7 +833,7 @@ def test_parallel_workers_do_not_run_an_unguarded_main_script_again(tmp_path):
         [sys.executable, str(script), str(REPO), str(tmp_path)], capture_output=True, text=True, timeout=300
     )
     assert done.returncode == 0, done.stderr
-    assert done.stdout.split("\n")[:2] == ["by workers: 3", "total: 12"]
+    assert done.stdout.split("\n")[:2] == ["segments: 3 written here: 0", "total: 12"]
     assert (tmp_path / "runs.txt").read_text() == "run\n"
 
 

@@ -6,18 +6,12 @@ import hashlib
 import os
 import pickle
 import struct
-import subprocess
-import sys
-import traceback
 import zlib
 from array import array
 from collections.abc import Callable, Iterable, Sequence
 from itertools import chain
-from multiprocessing.connection import Connection, wait
 from operator import sub
 from pathlib import Path
-from subprocess import PIPE
-from typing import IO, Any, cast
 
 from whoosh import fields as wfields
 from whoosh import formats as wformats
@@ -27,6 +21,7 @@ from whoosh.filedb.filestore import FileStorage
 from whoosh.system import pack_ushort
 
 from ..fileio import atomic_open
+from ..workers import fresh_context, process_pool, run_jobs
 from . import analysis, whoosh_compat
 from .whoosh_postings import DOC_BITS, KEY_SHIFT, PostingSpill, gram_postings, gram_term
 from .whoosh_records import (
@@ -345,42 +340,46 @@ def _planned_segments(n: int, workers: int) -> int:
     return -(-n // _SEGMENT_DOCS) if n > 0 else 0
 
 
-def _worker_main(index_dir: str, batches: list, put) -> None:
-    """Worker process: write each (batch number, IndexDocs or records) as one segment; ``put`` sends a message."""
-    try:
-        storage = FileStorage(index_dir)
-        codec = default_codec()
-        schema = _schema()
-        counter = [0]
+class _Ticks:
+    """Progress of one segment's documents: ``report(50)`` at every 50th, the rest at the end
+    (``flush``); the first ``skip`` are not reported again (a worker that died reported them)."""
 
-        def tick():
-            counter[0] += 1
-            if counter[0] % 50 == 0:
-                put(("progress", 50))
+    def __init__(self, report: Callable[[int], object], skip: int = 0):
+        self.report, self.n, self.sent = report, 0, skip
 
-        for number, batch in batches:
-            records = (_record_from_doc(d) if isinstance(d, IndexDoc) else d for d in batch)
-            seg = _write_segment(storage, Path(index_dir), codec, schema, records, tick)
-            put(("segment", (number, seg)))
-        put(("progress", counter[0] % 50))
-        put(("done", None))
-    except BaseException:
-        put(("error", traceback.format_exc()))
+    def tick(self) -> None:
+        self.n += 1
+        if self.n % 50 == 0:
+            self.flush()
+
+    def flush(self) -> None:
+        if self.n > self.sent:
+            self.report(self.n - self.sent)
+            self.sent = self.n
 
 
-_BOOT = (
-    "import sys; sys.path[:0] = {!r}; from site_builder.search.whoosh_segments import _worker_stdio; _worker_stdio()"
-)
+def _write_batch(index_dir: str, batch: Iterable, ticks: _Ticks):
+    """``batch`` (IndexDocs or records) written as one new segment in ``index_dir``; return it."""
+    records = (_record_from_doc(d) if isinstance(d, IndexDoc) else d for d in batch)
+    seg = _write_segment(FileStorage(index_dir), Path(index_dir), default_codec(), _schema(), records, ticks.tick)
+    ticks.flush()
+    return seg
 
 
-def _worker_stdio() -> None:
-    """A worker process's start (``_write_segments_parallel``): (index folder, batches) pickled on
-    its stdin, its messages sent on its stdout (anything printed goes to stderr instead)."""
-    out = Connection(os.dup(1), readable=False)
-    os.dup2(2, 1)
-    index_dir, batches = pickle.load(sys.stdin.buffer)
-    _worker_main(index_dir, batches, out.send)
-    out.close()
+_OUTBOX: list = []  # in a segment worker: the queue its progress goes to (``_start_worker``)
+
+
+def _start_worker(outbox) -> None:
+    """A segment worker's start (the pool's initializer): where its progress goes."""
+    _OUTBOX[:] = [outbox]
+
+
+def _segment_job(job: tuple):
+    """A segment worker's job: (index folder, batch number, batch) written as one segment; its
+    progress sent as (batch number, documents) to the pool's queue."""
+    index_dir, number, batch = job
+    outbox = _OUTBOX[0]
+    return _write_batch(index_dir, batch, _Ticks(lambda k: outbox.put((number, k))))
 
 
 def _write_segments(
@@ -395,10 +394,7 @@ def _write_segments(
     if not items:
         return []
     if workers > 1 and len(items) >= _PARALLEL_MIN and len(items) > _SEGMENT_DOCS:
-        segs = _write_segments_parallel(index_dir, items, progress_add, workers)
-        if segs is not None:
-            return segs
-    # In this process (also the fallback when the workers could not run).
+        return _write_segments_parallel(index_dir, items, progress_add, workers)
     codec = default_codec()
     schema = _schema()
     segs = []
@@ -423,67 +419,44 @@ def _portable(item):
     return detached() if detached is not None else item
 
 
-def _write_segments_parallel(index_dir: Path, items: Sequence, progress_add, workers: int):
-    """Segments written by worker processes, or None if the workers failed (nothing is left
-    behind then; the caller does the work itself and so reports any real error properly)."""
+def _write_segments_parallel(index_dir: Path, items: Sequence, progress_add: Callable[[int], None], n: int) -> list:
+    """Segments written by ``n`` worker processes (at most one per segment), in order. Started afresh
+    (``workers.fresh_context``), not forked: a worker holds its segment's work and nothing of the
+    build's memory (a forked one had every page of the model and the pages' views mapped, and copied
+    those the collector touched: its resident size grew with the archive, #15), and does not run the
+    calling script again. A build's docs go without their texts (``_portable``). A segment whose
+    worker failed (could not start, died, raised) is written here instead (``workers.run_jobs``),
+    from ``items`` themselves; its documents that the worker reported are not reported again."""
     chunks = _chunks(items, _segment_docs(len(items)))
-    batches = [(k, [_portable(item) for item in chunk]) for k, chunk in enumerate(chunks)]
-    nproc = min(workers, len(batches))
-    groups = [batches[i::nproc] for i in range(nproc)]
-    # Started afresh, not forked: a worker holds its segment's work and nothing of the build's
-    # memory (a forked one had every page of the model and the pages' views mapped, and copied
-    # those the collector touched: its resident size grew with the archive, #15). A new interpreter
-    # that imports this module, not multiprocessing's spawn, which runs the main script again (an
-    # unguarded script calling the build would run twice).
-    procs: list[subprocess.Popen] = []
-    pipes: list[tuple] = []
-    conns: dict[Connection, subprocess.Popen] = {}
-    segs: dict[int, Any] = {}
-    error = None
+    jobs = [(str(index_dir), k, [_portable(item) for item in chunk]) for k, chunk in enumerate(chunks)]
+    reported = [0] * len(jobs)
+
+    def on_message(message: tuple[int, int]) -> None:
+        number, k = message
+        reported[number] += k
+        progress_add(k)
+
+    def here(job: tuple):
+        number = job[1]
+        return _write_batch(str(index_dir), chunks[number], _Ticks(progress_add, reported[number]))
+
+    ctx = fresh_context()
     try:
-        for _group in groups:
-            procs.append(subprocess.Popen([sys.executable, "-c", _BOOT.format(sys.path)], stdin=PIPE, stdout=PIPE))
-            p = procs[-1]
-            pipes.append((p, cast(IO[bytes], p.stdin), cast(IO[bytes], p.stdout)))
-            conns[Connection(os.dup(pipes[-1][2].fileno()), writable=False)] = p
-        for (_p, into, _out), group in zip(pipes, groups):
-            with into:
-                pickle.dump((str(index_dir), group), into, protocol=pickle.HIGHEST_PROTOCOL)
-        pending = set(conns)
-        while pending and not error:
-            for conn in cast(list[Connection], wait(list(pending), timeout=1.0)):
-                try:
-                    kind, value = conn.recv()
-                except EOFError:
-                    kind, value = "error", "an indexing worker process died"
-                if kind == "progress":
-                    progress_add(value)
-                elif kind == "segment":
-                    segs[value[0]] = value[1]
-                elif kind == "done":
-                    pending.discard(conn)
-                elif kind == "error":
-                    error = value
-                    break
-        for p in procs:
-            p.wait(timeout=60)
-    except (OSError, ValueError, subprocess.TimeoutExpired, pickle.UnpicklingError) as err:  # (no worker, or one died)
-        error = error or str(err)
-    finally:
-        for p in procs:
-            if p.poll() is None:
-                p.kill()
-                p.wait()
-        for conn in conns:
-            conn.close()
-        for _p, into, out in pipes:
-            into.close()
-            out.close()
-    if error:
-        for seg in segs.values():  # written but never committed: remove the text stores
+        outbox = ctx.SimpleQueue()
+    except OSError:  # (no semaphores here): every segment written here
+        return list(run_jobs(None, _segment_job, jobs, here=here))
+    pool = process_pool(min(n, len(jobs)), context=ctx, initializer=_start_worker, initargs=(outbox,))
+    segs: list = []
+    try:
+        segs.extend(run_jobs(pool, _segment_job, jobs, here=here, messages=outbox, on_message=on_message))
+    except BaseException:
+        for seg in segs:  # written but never to be committed: remove the text stores
             try:
                 (index_dir / _store_name(seg.segment_id())).unlink()
             except OSError:
                 pass
-        return None
-    return [segs[i] for i in sorted(segs)]
+        raise
+    finally:
+        pool.shutdown(cancel_futures=True)
+        outbox.close()
+    return segs
