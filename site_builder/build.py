@@ -13,6 +13,7 @@ import pickle
 import sqlite3
 import time
 from concurrent.futures import as_completed
+from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
 
@@ -332,46 +333,46 @@ def _write_pages(config, cache, templates, views, pages, broken, problems, resul
     """Render and write the pages whose key changed; remove the pages no longer made, except
     those of ``broken`` sources. A speech whose page cannot be rendered is a problem of its file
     (its previous page is kept); any other page that fails is a bug and stops the build."""
-    gc.freeze()  # the pages' views, like the model, live until they are written (unfrozen after the build)
+    gc.freeze()  # the model and the plan live until the pages are written (unfrozen after the build)
     site = site_view(config)
     # The parse fingerprint covers the code version: HTML, tables of contents and templates'
     # helpers of another version of site_builder render every page again.
     site_fp = _fingerprint(site, config.urls, _parse_fingerprint(config))
     out = config.output
-    # Only pages whose inputs changed get a view and a key (page_inputs.py).
+    # Only pages whose inputs changed get a view and a key (page_inputs.py), a batch at a time.
     scopes = page_inputs.Scopes(views, templates, site_fp)
-    todo, fresh, refreshed = page_inputs.select(
+    selection = page_inputs.select(
         pages, known, cache.stored_inputs(), scopes, lambda page: _page_key(page, templates, site_fp), str(out)
     )
-    cache.set_inputs(refreshed)
     cache.set_page_plan(None)  # kept again once every page is written (page_changes.py)
     cache.commit()  # worker processes read bodies through their own connections
+    rendered: dict[str, str] = {}  # path → key of the pages rendered
+    show = _shower(config)
     done = 0
-    for page, key, why, written in _render_all(todo, templates, site, out, config.state_dir, cache):
-        done += 1
-        if isinstance(written, str):  # this speech's page failed: its old page (if any) stays
-            problems.append(
-                Problem(
-                    _shower(config)(page.owner),
-                    None,
-                    None,
-                    f"its page could not be rendered: {written}",
-                    "this is a bug in site-builder (the other pages were built): run again with "
-                    "SITE_BUILDER_DEBUG=1 and report it with this file",
-                )
-            )
-            broken.add(page.owner)
-            result.unrendered += 1
-            continue
-        if written:
-            result.written += 1
-            if explain:
-                result.explain.append(f"wrote {page.path} ({why})")
-        cache.set_page(page.path, key, page.owner)
-        if page.path in fresh:
-            cache.set_inputs([(page.path, fresh[page.path], key)])
-        if progress:
-            progress("render", done, len(todo))
+    with _renderer(selection.total, templates, site, out, config.state_dir, cache) as render:
+        for batch in selection.batches():
+            cache.set_inputs(batch.refreshed)
+            done += batch.unchanged
+            if batch.unchanged and progress:
+                progress("render", done, selection.total)
+            for page, key, why, inputs, written in render(batch.todo):
+                done += 1
+                page_inputs.let_go(page)  # (only its path and owner are read from here on)
+                if isinstance(written, str):  # this speech's page failed: its old page (if any) stays
+                    problems.append(_unrendered(show(page.owner), written))
+                    broken.add(page.owner)
+                    result.unrendered += 1
+                else:
+                    rendered[page.path] = key
+                    cache.set_page(page.path, key, page.owner)
+                    if inputs is not None:
+                        cache.set_inputs([(page.path, inputs, key)])
+                    result.written += written
+                    if written and explain:
+                        result.explain.append(f"wrote {page.path} ({why})")
+                if progress:
+                    progress("render", done, selection.total)
+            views.forget()
     current = {p.path for p in pages}
     stale = [path for path, (_, owner) in known.items() if path not in current and not _is_broken(owner, broken)]
     for path in stale:
@@ -380,7 +381,14 @@ def _write_pages(config, cache, templates, views, pages, broken, problems, resul
             result.explain.append(f"removed {path} (its speech or listing no longer exists)")
     cache.drop_pages(stale)
     result.removed = len(stale)
-    cache.set_page_plan(None if result.unrendered else page_inputs.kept(pages, scopes, known, todo))
+    cache.set_page_plan(None if result.unrendered else page_inputs.kept(pages, scopes, known, rendered))
+
+
+def _unrendered(shown: str, error: str) -> Problem:
+    hint = "this is a bug in site-builder (the other pages were built): run again with SITE_BUILDER_DEBUG=1"
+    return Problem(
+        shown, None, None, f"its page could not be rendered: {error}", hint + " and report it with this file"
+    )
 
 
 PARALLEL_RENDER_MIN = 300  # below this, starting worker processes costs more than it saves
@@ -416,7 +424,7 @@ def _render_speech_page(page: Page, templates: TemplateSet, site: dict, out: Pat
 
 def _render_chunk(chunk: list) -> list:
     """In a worker process: render and write a share of the pages; errors come back as text."""
-    assert _render_state is not None  # set by _render_all before the workers start
+    assert _render_state is not None  # set by _renderer before the workers start
     templates, site, out, state_dir = _render_state
     cache = BuildCache(state_dir, readonly=True)
     try:
@@ -427,30 +435,37 @@ def _render_chunk(chunk: list) -> list:
         cache.close()
 
 
-def _render_all(todo: list, templates, site, out, state_dir, cache):
-    """Yield (page, key, why, written) for each page; in two processes when there are many."""
+@contextmanager
+def _renderer(total: int, templates, site, out, state_dir, cache):
+    """A function that renders a batch's pages (page, key, why, inputs) and yields them with what
+    came of each: in this process, or, when ``total`` pages may be rendered, in worker processes
+    forked once, here, before any batch's view exists (they inherit the templates and the site,
+    not the views: each chunk of pages is sent to them), and kept for every batch."""
     from .workers import can_fork, process_pool
 
     jobs = min(os.cpu_count() or 1, 4)
-    # The workers inherit the templates and the site from this process: forked workers only.
-    if jobs <= 1 or len(todo) < PARALLEL_RENDER_MIN or not can_fork():
-        for page, key, why in todo:
-            yield page, key, why, _render_speech_page(page, templates, site, out, cache)
+    if jobs <= 1 or total < PARALLEL_RENDER_MIN or not can_fork():  # forked workers only
+        yield lambda todo: ((*job, _render_speech_page(job[0], templates, site, out, cache)) for job in todo)
         return
     global _render_state
     _render_state = (templates, site, out, state_dir)
-    size = max(20, len(todo) // (jobs * 8))
-    chunks = [[(n, todo[n][0]) for n in range(i, min(i + size, len(todo)))] for i in range(0, len(todo), size)]
     try:
         with process_pool(jobs, prefer_fork=True) as pool:
-            for future in as_completed([pool.submit(_render_chunk, chunk) for chunk in chunks]):
-                for n, written in future.result():
-                    if n < 0:
-                        raise SiteBuilderError(written)
-                    page, key, why = todo[n]
-                    yield page, key, why, written
+            pool.submit(os.getpid).result()  # the workers are forked at the first job: now
+            yield lambda todo: _render_in(pool, jobs, todo)
     finally:
         _render_state = None
+
+
+def _render_in(pool, jobs: int, todo: list):
+    """A batch's pages rendered by the workers, in chunks, yielded as they are done."""
+    size = max(20, len(todo) // (jobs * 8))
+    chunks = [[(n, todo[n][0]) for n in range(i, min(i + size, len(todo)))] for i in range(0, len(todo), size)]
+    for future in as_completed([pool.submit(_render_chunk, chunk) for chunk in chunks]):
+        for n, written in future.result():
+            if n < 0:
+                raise SiteBuilderError(written)
+            yield (*todo[n], written)
 
 
 # -- search ------------------------------------------------------------------------------

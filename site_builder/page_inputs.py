@@ -2,7 +2,8 @@
 build cache. A page whose inputs are those its stored key was computed from keeps that key: its
 view is not made and its key not computed. Only pages whose inputs changed get a view and a key
 (``render.Views``), and are rendered when the key changed. One changed speech at 10,000 then makes
-the views of the few pages that show it, not of all 23,000.
+the views of the few pages that show it, not of all 23,000. A cold build makes every page's view,
+``BATCH`` at a time (``Selection.batches``), each let go of once its page is written.
 
 The inputs of a page, besides its *scope* (the configuration, the code version and the parse
 settings, the page's template and what it extends or includes, whether reuse is shown), which
@@ -28,7 +29,7 @@ from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from functools import partial
 from itertools import islice
@@ -261,39 +262,85 @@ class Scopes:
         return hit
 
 
-def select(pages: list[Page], known: dict, stored: dict, scopes: Scopes, key_of, out_dir: str):
-    """(todo, fresh, refreshed): the pages to render as (page, key, why); the inputs of those of
-    them that are ``Planned`` (path → inputs); (path, inputs, key) of pages whose inputs changed
-    but not their key (nothing to write). ``known``: path → (key, owner) as last rendered;
+BATCH = 2_000  # pages whose views exist at a time while the pages are rendered (#15)
+
+
+def select(pages: list[Page], known: dict, stored: dict, scopes: Scopes, key_of, out_dir: str) -> Selection:
+    """The pages that may have to be rendered, found without making a view: every page whose
+    inputs changed, and every page that is not ``Planned``; ``Selection.batches`` makes their
+    views and keys a batch at a time. ``known``: path → (key, owner) as last rendered;
     ``stored``: path → (inputs, key) as last stored. A page the plan found unchanged (inputs
     None) is skipped when its scope is that of the last plan, its key is the one the last plan's
-    build left and its file is there; otherwise its inputs are computed."""
+    build left and its file is there; otherwise its inputs are computed, and it is skipped when
+    they and its key are the stored ones and its file is there."""
     changes = getattr(pages, "changes", None)
     last_scopes, last_keys = (changes.scopes, changes.keys) if changes is not None else ({}, {})
     exists = _Files(out_dir)
-    todo, fresh, refreshed = [], {}, []
+    candidates: list[tuple[Page, str | None]] = []
     for page in pages:
         path = page.path
         old = known.get(path)
-        inputs = None
-        if isinstance(page, Planned):
-            scope = scopes.of(page)  # (one per template: Scopes keeps them)
-            unchanged = page.inputs is None and last_scopes.get(page.template) == scope
-            if unchanged and old and last_keys.get(path) == old[0] and path in exists:
-                continue  # rendered from the inputs it has now (page_changes.py)
-            inputs = combine(scope, page.known_inputs())
-            if old and stored.get(path) == (inputs, old[0]) and path in exists:
-                continue
-            page.ensure()
-        key = key_of(page)
-        if old and old[0] == key and path in exists:
-            if inputs is not None:
-                refreshed.append((path, inputs, key))
+        scope = scopes.of(page)  # (one per template: Scopes keeps them; a broken template stops here)
+        if not isinstance(page, Planned):
+            candidates.append((page, None))
             continue
-        todo.append((page, key, "new page" if not old else "changed"))
-        if inputs is not None:
-            fresh[path] = inputs
-    return todo, fresh, refreshed
+        unchanged = page.inputs is None and last_scopes.get(page.template) == scope
+        if unchanged and old and last_keys.get(path) == old[0] and path in exists:
+            continue  # rendered from the inputs it has now (page_changes.py)
+        inputs = combine(scope, page.known_inputs())
+        if old and stored.get(path) == (inputs, old[0]) and path in exists:
+            continue
+        candidates.append((page, inputs))
+    return Selection(candidates, known, exists, key_of)
+
+
+@dataclass
+class Batch:
+    """Of a batch of candidates: ``todo``, the pages to render as (page, key, why, inputs: None
+    for a page that is not ``Planned``); ``refreshed``, (path, inputs, key) of the pages whose
+    inputs changed but not their key (nothing to write, their views let go of already);
+    ``unchanged``, how many pages kept their key."""
+
+    todo: list[tuple[Page, str, str, str | None]]
+    refreshed: list[tuple[str, str, str]]
+    unchanged: int
+
+
+class Selection:
+    """The candidates of ``select`` (``total``: how many), their views made and their keys
+    computed a batch at a time (``batches``). The view of each page is let go of (``let_go``)
+    once it is written or found unchanged: only one batch's views exist at a time (#15)."""
+
+    def __init__(self, candidates: list, known: dict, exists: _Files, key_of):
+        self.candidates, self.known, self.exists, self.key_of = candidates, known, exists, key_of
+        self.total = len(candidates)
+
+    def batches(self, size: int | None = None) -> Iterator[Batch]:
+        size = size or BATCH
+        for start in range(0, len(self.candidates), size):
+            yield self._batch(self.candidates[start : start + size])
+
+    def _batch(self, part: list) -> Batch:
+        batch = Batch([], [], 0)
+        for page, inputs in part:
+            if isinstance(page, Planned):
+                page.ensure()
+            key = self.key_of(page)
+            old = self.known.get(page.path)
+            if old and old[0] == key and page.path in self.exists:
+                if inputs is not None:
+                    batch.refreshed.append((page.path, inputs, key))
+                batch.unchanged += 1
+                let_go(page)
+                continue
+            batch.todo.append((page, key, "new page" if not old else "changed", inputs))
+        return batch
+
+
+def let_go(page: Page) -> None:
+    """A page's view, once written (or found unchanged): only its path, template and owner are
+    read after (``kept``, the build's explain lines, problems and the pages' table)."""
+    page.view, page.key_view = {}, None
 
 
 class _Files:
@@ -317,15 +364,14 @@ class _Files:
         return name in names
 
 
-def kept(pages: list[Page], scopes: Scopes, known: dict, todo: list) -> bytes | None:
+def kept(pages: list[Page], scopes: Scopes, known: dict, rendered: dict[str, str]) -> bytes | None:
     """What to keep of this plan for the next one (page_changes.py): with the scopes of its
-    planned pages' templates and their keys (``todo``'s when rendered, else ``known``'s: see
-    ``select``); None for a list of pages that is not a ``Plan``."""
+    planned pages' templates and their keys (``rendered``'s, path → key, when rendered, else
+    ``known``'s: see ``select``); None for a list of pages that is not a ``Plan``."""
     changes = getattr(pages, "changes", None)
     if changes is None:
         return None
     templates = {page.template: page for page in pages if isinstance(page, Planned)}
-    rendered = {page.path: key for page, key, _why in todo}
     keys = {p.path: rendered.get(p.path) or known[p.path][0] for p in pages if isinstance(p, Planned)}
     from . import page_changes
 

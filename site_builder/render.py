@@ -125,6 +125,11 @@ class Views:
         self._summaries: dict[int, tuple[dict, str]] = {}  # id(speech) → (summary, its digest)
         self._lites: dict[int, dict] = {}
         self._links: dict[tuple[str, str], dict] = {}
+        self._passage_places: dict[int, tuple] = {}  # (``_places``; let go of by ``forget``)
+
+    def forget(self) -> None:
+        """Between batches of pages (#15): the passages' places (summaries stay: each is on several pages)."""
+        self._passage_places = {}
 
     # -- building blocks -------------------------------------------------------------------
     def term_link(self, kind: str, name: str) -> dict:
@@ -242,7 +247,6 @@ class Views:
         per passage (a common passage has thousands of places; each of its speeches asks)."""
         if not hasattr(self, "_by_source"):
             self._by_source = {sp.source: sp for sp in self.archive.speeches}
-            self._passage_places: dict[int, tuple] = {}
         hit = self._passage_places.get(id(p))
         if hit is None:
             kept = [(pl.source, pl.paragraph) for pl in p.places if pl.source in self._by_source]
