@@ -11,7 +11,12 @@ held at that instant, and none of those threads to release it (the child can han
 * ``fresh_context`` starts workers as new interpreters that hold nothing of this process (a
   forked worker maps every page of its parent: a build's main process holds its model by then),
   and, unlike multiprocessing's ``spawn``, does not run the calling script's top level again in
-  each of them (an unguarded script that calls the build would build again in every worker).
+  each of them (an unguarded script that calls the build would build again in every worker). It
+  changes nothing of multiprocessing's own (its start is CPython's with its own preparation data),
+  so any thread may use it while others start processes.
+* ``run_jobs`` runs a pool's jobs and gives every result in order: a job whose worker died (killed
+  for memory), could not start or raised is run in this process instead; the workers' messages (a
+  queue handed over by the pool's initializer) are read while it waits.
 * ``avoid_fork_by_default`` makes ``forkserver`` the default start method, as a backstop for a
   long-lived threaded process (``serve``) in case some library starts processes of its own.
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import os
 import random
 import re
 import shutil
@@ -546,3 +547,54 @@ def test_seg_index_is_the_rows_of_segments(big):
     assert got.tolist() == expr.tolist()
     assert seg_index(np.zeros(0, np.int64), np.zeros(0, np.int64)).tolist() == []
     assert seg_index([4], [0]).tolist() == []
+
+
+# -- a worker killed (for memory, say): its jobs and those the broken pool has not given back are
+# done in this process (``files.Pool``), the same files, no traceback ---------------------------
+
+
+def _in_worker() -> bool:
+    import multiprocessing
+
+    return multiprocessing.parent_process() is not None
+
+
+def _analyse_or_die(args):
+    if _in_worker() and args[0].id == "seed/005.md":
+        os._exit(9)
+    return analyser.analyse_to(args)
+
+
+_SPILL_BATCH = spill.spill_batch  # (the test patches spill's own)
+
+
+def _spill_or_die(args):
+    if _in_worker() and args[1] > 0:  # a batch after the first
+        os._exit(9)
+    return _SPILL_BATCH(args)
+
+
+def _assemble_or_die(args):
+    if _in_worker() and args[0] == 1:  # shard 1
+        os._exit(9)
+    return assembly.assemble_shard(args)
+
+
+@pytest.mark.parametrize("stage", ["analyse", "spill", "assemble"])
+def test_a_killed_worker_leaves_its_jobs_to_this_process(tmp_path, monkeypatch, stage):
+    monkeypatch.setattr(index, "POOL_MIN_DOCS", 4)
+    monkeypatch.setattr(index, "FRESH_DOCS", 1)  # (workers started afresh: they import this module)
+    docs = make_docs()
+    StaticIndex(tmp_path / "s1", tmp_path / "serial", jobs=1).update(docs)
+    monkeypatch.setattr(spill, "PART_BYTES", 1 << 14)
+    monkeypatch.setattr(spill, "BATCH_BYTES", 1 << 16)
+    if stage == "analyse":
+        monkeypatch.setattr(index, "analyse_to", _analyse_or_die)
+    elif stage == "spill":
+        monkeypatch.setattr(spill, "spill_batch", _spill_or_die)
+    else:
+        monkeypatch.setattr(index, "assemble_shard", _assemble_or_die)
+    stats = StaticIndex(tmp_path / "s2", tmp_path / "pool").update(docs)
+    assert stats["spill_files"] > 4 and keys.shard_count(len(docs)) > 1, stats
+    assert _tree(tmp_path / "serial" / "search") == _tree(tmp_path / "pool" / "search")
+    assert not (tmp_path / "s2" / "static" / "spill").exists()

@@ -7,8 +7,10 @@ import hashlib
 import os
 import re
 from collections import Counter
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
+from typing import Any
 
 from .. import workers
 from ..fileio import write_atomic
@@ -188,7 +190,29 @@ def worker_init() -> None:
         pass
 
 
-def process_pool(n_jobs: int, fresh: bool = False) -> ProcessPoolExecutor | None:
+class Pool:
+    """The index's worker processes (``process_pool``): ``map`` as a ``ProcessPoolExecutor``'s, but a
+    job whose worker was killed (for memory, say: the pool is then broken and every job not yet back
+    fails with it), could not start or raised is run in this process instead (``workers.run_jobs``):
+    the caller gets every result, and an error a job raises here is the caller's, as without workers."""
+
+    def __init__(self, executor: ProcessPoolExecutor):
+        self.executor = executor
+
+    def map(self, fn: Callable[[Any], Any], jobs: Iterable[Any], chunksize: int = 1) -> Iterator[Any]:
+        return workers.run_jobs(self.executor, fn, list(jobs), chunksize=chunksize)
+
+    def shutdown(self) -> None:
+        self.executor.shutdown(cancel_futures=True)
+
+    def __enter__(self) -> Pool:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.shutdown()
+
+
+def process_pool(n_jobs: int, fresh: bool = False) -> Pool | None:
     """Two workers at most (None: fewer than two are worth it), forked when that is safe
     (``workers.process_pool``); with ``fresh``, started afresh (``spawn``) instead: a forked
     worker's resident set counts every page of this process that it maps (a build's main process
@@ -199,4 +223,4 @@ def process_pool(n_jobs: int, fresh: bool = False) -> ProcessPoolExecutor | None
     if n < 2:
         return None
     ctx = workers.fresh_context() if fresh else None
-    return workers.process_pool(n, prefer_fork=True, context=ctx, initializer=worker_init)
+    return Pool(workers.process_pool(n, prefer_fork=True, context=ctx, initializer=worker_init))

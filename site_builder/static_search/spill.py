@@ -8,8 +8,9 @@ the key (``_subs_of``), as many as keep a part near ``PART_BYTES`` of entries; s
 grows with the archive and a part does not. The docs' arrays files are read once, a batch of about
 ``BATCH_BYTES`` at a time (``spill_batch``, in worker processes when there are many): a batch's
 entries are put in part order, each part's in doc order, and written to one spill file; each arrays
-file is removed once read. A shard is then assembled a part at a time, each part read from the spill
-files alone (``read_part``: one read a batch). A key's entries are all in one part, and the shard's
+file is removed once its batch is spilled (so a batch whose worker is killed can be done again).
+A shard is then assembled a part at a time, each part read from the spill files alone
+(``read_part``: one read a batch). A key's entries are all in one part, and the shard's
 buckets are made from its parts' postings sorted by key, so the output does not depend on the cut.
 """
 
@@ -83,7 +84,7 @@ def _part_order(ranks: np.ndarray, keys: np.ndarray, nshards: int, subs: int) ->
 def spill_batch(args) -> np.ndarray:
     """Pool worker: the entries of ``docs`` ((arrays file, offsets), numbered from ``first``) in part
     order, written to ``path`` part after part (k records, their doc numbers, p records, theirs, the
-    encoded positions); each arrays file is removed once read. Returns each part's sizes (parts × 3:
+    encoded positions); each arrays file is removed once that is written. Returns each part's sizes (parts × 3:
     k entries, p entries, bytes of positions)."""
     docs, first, nshards, subs, path = args
     sizes = np.array([_sizes(o) for _, o in docs], np.int64).reshape(-1, 3)
@@ -99,7 +100,6 @@ def spill_batch(args) -> np.ndarray:
             _read_into(fh, kr[at[0] : at[0] + a])
             _read_into(fh, pr[at[1] : at[1] + b])
             _read_into(fh, enc[at[2] : at[2] + c])
-        os.unlink(arr)
         at += sizes[i]
     nums = np.arange(first, first + len(docs), dtype=np.int32)
     rank = np.tile(np.arange(SECTIONS, dtype=np.int64), len(docs))
@@ -123,6 +123,8 @@ def spill_batch(args) -> np.ndarray:
                 lo, hi = int(bounds[j]), int(bounds[j + 1])
                 if hi > lo:
                     fh.write(arr[lo:hi].view(np.uint8).data)
+    for arr, _ in docs:  # (only now: a batch whose worker is killed is done again from them)
+        os.unlink(arr)
     return np.stack((kn, pn, eb[1:] - eb[:-1]), axis=1).astype(np.int64)
 
 
