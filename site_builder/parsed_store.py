@@ -5,9 +5,10 @@ row of the build cache's ``parsed`` table they cost 0.33–0.39 s CPU at 10,000 
 fetch, 10,000 inflations and unpicklings). The build therefore also keeps them together, as plain
 tuples marshalled into one blob (``BuildCache.parsed_base``): read in one go, and turned into
 objects without the pickle machinery. Not deflated: inflating its 13 MB at 10,000 speeches took
-0.046 s, twice the unmarshalling; deflated it would be 4 MB of a 710 MB cache. A table of contents stays marshalled (``PackedToc``)
-until a page being rendered reads it: most builds render few speech pages, and the tables of
-contents are most of the records' bytes (about 1.3 of 1.5 KB a speech at 10,000).
+0.046 s, twice the unmarshalling; deflated it would be 4 MB of a 710 MB cache. A table of contents stays marshalled (``PackedToc``),
+also one parsed by this build (``packed``), and its tuples are made each time it is read: most
+builds render few speech pages, and the tables of contents are most of the records' bytes (about
+1.3 of 1.5 KB a speech at 10,000; 4.2 KB as tuples).
 
 The blob is a *base*: it holds the records of some build, keyed by (source, digest) — a key's
 record never changes, since the digest is the file's and every other input of parsing resets the
@@ -42,28 +43,31 @@ def _head(parsed_class) -> tuple:
     return (VERSION, _META, _PROBLEM, tuple(f.name for f in dataclasses.fields(parsed_class)), marshal.version)
 
 
-_RAW = Toc.__dict__["raw"]  # Toc's slot
-
-
 class PackedToc(Toc):
-    """A table of contents kept as marshal bytes until read (pickled as a plain ``Toc``)."""
+    """A table of contents kept as marshal bytes (pickled as a plain ``Toc``). Its tuples are made
+    when read and not kept: a page's key reads them (``repr``), its template iterates them (in a
+    render worker), and then they are garbage; held, they were 4.2 KB a speech (15 headings) into
+    the index stages' arenas, against 0.9 KB packed (#15)."""
 
     __slots__ = ("_packed",)
 
-    def __init__(self, packed: bytes | None):
+    def __init__(self, packed: bytes):
         self._packed = packed
         self._entries = None
 
     @property
     def raw(self) -> tuple[tuple[int, str, str], ...]:  # type: ignore[override]
-        try:
-            return _RAW.__get__(self)
-        except AttributeError:
-            assert self._packed is not None  # (let go only once the tuples are set)
-            raw = marshal.loads(self._packed)
-            _RAW.__set__(self, raw)
-            self._packed = None  # (read: the tuples only, as a plain Toc holds)
-            return raw
+        return marshal.loads(self._packed)
+
+
+def packed(toc: Toc) -> Toc:
+    """``toc`` as a ``PackedToc`` (itself when it is one, or when its entries are not plain data)."""
+    if type(toc) is not Toc or type(toc.raw) is not tuple:
+        return toc
+    try:
+        return PackedToc(marshal.dumps(toc.raw))
+    except ValueError:  # (not plain data)
+        return toc
 
 
 def _plain(value) -> bool:
@@ -84,19 +88,15 @@ def _row(parsed) -> tuple | None:
         )
         if not all(map(_plain, fields)):
             return None
-    toc = parsed.toc
-    if type(toc) is PackedToc and toc._packed is not None:
-        packed = toc._packed
-    elif type(toc) in (Toc, PackedToc) and type(toc.raw) is tuple:
-        packed = marshal.dumps(toc.raw)
-    else:
+    toc = packed(parsed.toc)
+    if type(toc) is not PackedToc:
         return None
     problems = tuple(tuple(getattr(p, name) for name in _PROBLEM) for p in parsed.problems)
     if any(type(p) is not Problem for p in parsed.problems) or not all(map(_plain, (x for p in problems for x in p))):
         return None
     if type(parsed.word_count) is not int or type(parsed.reading_minutes) is not int:
         return None
-    return (fields, packed, parsed.word_count, parsed.reading_minutes, problems)
+    return (fields, toc._packed, parsed.word_count, parsed.reading_minutes, problems)
 
 
 def encode(records: Iterable[tuple[tuple[str, str], object]], parsed_class: type) -> bytes:
