@@ -349,7 +349,6 @@ def test_a_cold_build_in_slices_gives_the_answers_of_the_whole_tables(tmp_path, 
         monkeypatch.setattr(cold, "NARROW", 0)
     monkeypatch.setattr(cold, "FLUSH_ROWS", 64)
     monkeypatch.setattr(cold, "CHUNK_ROWS", 40)
-    monkeypatch.setattr(cold, "PAGE_BUDGET", 0)  # the texts mapped from a scratch file: slices as small as allowed
     monkeypatch.setattr(chars, "SCRATCH_MIN", 0)
     rng = random.Random(5)
     pool = REPORT + OTHER

@@ -44,16 +44,20 @@ def check(codes: np.ndarray) -> tuple[int, int]:
 
 
 class Gather:
-    """Folded texts joined into one array (``finish``): where each is, owner → (start, length)."""
+    """Folded texts joined into one array (``finish``): where each is, owner → (start, length).
+    ``scratch_min``: characters gathered in memory before they go to the scratch file (a cold
+    build's: 0, none held); ``breaks``: also keep where every 0 of the array is (``zeros``)."""
 
-    def __init__(self, folder: Path | None):
+    def __init__(self, folder: Path | None, scratch_min: int | None = None, breaks: bool = False):
         self.folder = folder
+        self.scratch_min = SCRATCH_MIN if scratch_min is None else scratch_min
         self.where: dict[int, tuple[int, int]] = {}
         self.size = 1  # characters so far, with the 0 before the first text
         self.buf = bytearray(2)  # uint16 code points not yet in the scratch file
         self.wide: dict[int, np.ndarray] = {}  # texts outside the BMP, put in by finish
         self.path: Path | None = None
         self.fh: BinaryIO | None = None
+        self.breaks = bytearray(np.zeros(1, dtype=np.int64).data) if breaks else None  # int64: the 0 before the first
 
     def add(self, owner: int, codes: np.ndarray, known: tuple[int, int] | None = None) -> tuple[int, int] | None:
         """Append a folded text (``prints.folded_codes``) and return its ``check``; with ``known``,
@@ -64,13 +68,16 @@ class Gather:
         if known is not None and (n, crc) != tuple(known):
             return None
         self.where[owner] = (self.size, n)
+        if self.breaks is not None:  # the text's line breaks and the 0 after it
+            zeros = np.flatnonzero(narrow == 0)
+            self.breaks += np.concatenate((zeros, [n])).astype(np.int64).__add__(self.size).data
         self.size += n + 1
         if wide:
             self.wide[owner] = narrow
             narrow = np.zeros(n, dtype=np.uint16)
         self.buf += narrow.data.cast("B")
         self.buf += b"\0\0"
-        if self.folder is not None and (self.fh is not None or self.size > SCRATCH_MIN):
+        if self.folder is not None and (self.fh is not None or self.size > self.scratch_min):
             if self.fh is None:
                 self.path = self.folder / f"scratch-{os.getpid()}.bin"
                 self.fh = open(self.path, "wb")  # noqa: SIM115  (closed by finish/close)
@@ -102,6 +109,11 @@ class Gather:
             start, n = self.where[owner]
             chars[start : start + n] = codes
         return chars, self.where
+
+    def zeros(self) -> np.ndarray:
+        """Where every 0 of ``finish``'s array is (line breaks and the 0 around each text), sorted."""
+        assert self.breaks is not None
+        return np.frombuffer(self.breaks, dtype=np.int64)
 
     def _widened(self, narrow: np.ndarray) -> np.ndarray:
         """The mapped uint16 texts copied, slice by slice, into a mapped uint32 scratch file with the wide texts in."""

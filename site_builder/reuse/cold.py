@@ -11,19 +11,22 @@ slice by slice. The answers are those of the whole tables (tested against the in
 
 from __future__ import annotations
 
+import itertools
 import mmap
 import os
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 import numpy as np
 
-from .find import Table, _order
+from .find import Table, _order, near_of, shared_counts
 
 PARTS = 32  # partition files per table
 FLUSH_ROWS = 1 << 20  # rows buffered before they are appended to the partition files
 CHUNK_ROWS = 1 << 20  # rows of a base looked at in one slice
-PAGE_BUDGET = 1 << 27  # bytes of mapped text pages one slice should touch (see slice_rows)
+TEXT_RANGE = 1 << 23  # characters of the mapped texts read between two releases of their pages (Texts)
+WINDOW = 16  # characters compared at once when passages are extended (Texts.lcp; then 4×, … up to 64×)
+WINDOW_CELLS = 1 << 20  # characters of windows compared in one go (their index: as many int64)
 COLUMNS = ("key", "owner", "pos")
 NARROW = 1 << 16  # a base's owner or pos column is written as uint16 when every value is below this
 
@@ -115,13 +118,137 @@ class Spill:
                 self._path(p, c).unlink(missing_ok=True)
 
 
-def slice_rows(chars: np.ndarray) -> int:
-    """Rows per slice when passages are extended on ``chars``: fewer when the texts are a large
-    mapped file, so that the text pages one slice maps in (about one per row in a run) stay near
-    ``PAGE_BUDGET`` bytes, whatever the archive's size."""
-    if not isinstance(chars, np.memmap) or chars.nbytes <= PAGE_BUDGET:
-        return CHUNK_ROWS
-    return max(min(CHUNK_ROWS, 1 << 15), CHUNK_ROWS * PAGE_BUDGET // chars.nbytes)
+class Texts:
+    """Every folded text of a cold build, joined by 0 in one array (``chars.Gather``: mapped from
+    a scratch file), read in bounded resident memory: the passages' common prefixes are found on
+    windows of ``WINDOW`` characters around the rows, gathered ``TEXT_RANGE`` characters of the
+    array at a time (in position order) and the mapped pages released after each range; a
+    paragraph's number is read from where the 0s are (``zeros``), not from its text."""
+
+    def __init__(self, chars: np.ndarray, where: dict[int, tuple[int, int]], zeros: np.ndarray):
+        self.chars, self.where, self.zeros = chars, where, zeros
+        self.first = np.zeros(max(where, default=0) + 1, dtype=np.int64)  # owner → where its text starts
+        self.first[list(where)] = [start for start, _n in where.values()]
+        self.mapped = isinstance(chars, np.memmap)
+        random_access(chars)
+        self.release()
+
+    def release(self) -> None:
+        release(self.chars)
+
+    def spans(self, lo: list[int], hi: list[int]) -> list[np.ndarray]:
+        """[chars[a:b] for a, b in zip(lo, hi)], copied, read in order of position, the mapped
+        pages released every ``TEXT_RANGE`` characters."""
+        out: list[np.ndarray] = [np.zeros(0, dtype=self.chars.dtype)] * len(lo)
+        since = end = 0
+        for i in sorted(range(len(lo)), key=lo.__getitem__):
+            if self.mapped and lo[i] - since > TEXT_RANGE:
+                _drop(self.chars, since, end)
+                since = lo[i]
+            out[i] = np.array(self.chars[lo[i] : hi[i]])
+            end = max(end, hi[i])
+        if self.mapped and len(lo):
+            _drop(self.chars, since, end)
+        return out
+
+    def paragraph(self, owner: int, pos: int) -> int:
+        """n of #p<n> of position ``pos`` of a speech's folded text: the 0s before it in its text, + 1."""
+        start = int(self.first[owner])
+        return int(np.searchsorted(self.zeros, start + pos) - np.searchsorted(self.zeros, start)) + 1
+
+    def lcp(self, a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(right, left): find._lcp(chars, a, b, 1, 0) and find._lcp(chars, a, b, -1, -1), from windows."""
+        return self._common(a, b, 1), self._common(a, b, -1)
+
+    def _common(self, a: np.ndarray, b: np.ndarray, step: int) -> np.ndarray:
+        """How many characters agree going right from a, b (``step`` 1) or left from a - 1, b - 1
+        (-1), up to a difference or a 0; where a = b: up to the next 0 (from ``zeros``)."""
+        at = np.searchsorted(self.zeros, a)
+        n = self.zeros[at] - a if step > 0 else a - 1 - self.zeros[at - 1]
+        todo = np.flatnonzero(a != b)
+        n[todo] = 0
+        offset, width = 0, WINDOW
+        while len(todo):
+            group, further = max(1, WINDOW_CELLS // width), []
+            for g in range(0, len(todo), group):
+                rows = todo[g : g + group]
+                shift = offset if step > 0 else -offset - width
+                wa, wb = self._windows(a[rows] + shift, width), self._windows(b[rows] + shift, width)
+                if step < 0:
+                    wa, wb = wa[:, ::-1], wb[:, ::-1]
+                ok = (wa == wb) & (wa != 0)
+                whole = ok.all(axis=1)
+                n[rows] += np.where(whole, width, np.argmin(ok, axis=1))
+                further.append(rows[whole])
+            todo = np.concatenate(further)
+            offset, width = offset + width, min(width * 4, WINDOW * 64)
+        return n
+
+    def _windows(self, starts: np.ndarray, width: int) -> np.ndarray:
+        """chars[s : s + width] for each s of ``starts`` (past either end: 0s), gathered in order
+        of position, ``TEXT_RANGE`` characters of a mapped array at a time, the pages of each
+        range released once read."""
+        last = len(self.chars) - 1  # chars[0] and chars[last] are 0
+        span = np.arange(width, dtype=np.int64)
+        if not self.mapped:
+            return self.chars[np.clip(starts[:, None] + span, 0, last)]
+        out = np.empty((len(starts), width), dtype=self.chars.dtype)
+        order = np.argsort(starts, kind="stable")
+        ordered = starts[order]
+        if not len(starts):
+            return out
+        edges = np.arange(int(ordered[0]), int(ordered[-1]) + TEXT_RANGE, TEXT_RANGE)
+        cuts = np.searchsorted(ordered, edges).tolist() + [len(starts)]
+        for lo, hi in itertools.pairwise(cuts):
+            if hi > lo:
+                rows = order[lo:hi]
+                out[rows] = self.chars[np.clip(starts[rows][:, None] + span, 0, last)]
+                _drop(self.chars, int(ordered[lo]), int(ordered[hi - 1]) + width)
+        return out
+
+
+def _drop(array: np.ndarray, lo: int, hi: int) -> None:
+    """Release the mapped pages of array[lo:hi] (clipped to the array) from resident memory."""
+    mapped = getattr(array, "_mmap", None)
+    if mapped is None or not hasattr(mmap, "MADV_DONTNEED"):
+        return
+    base = getattr(array, "offset", 0) % mmap.ALLOCATIONGRANULARITY
+    start = (base + max(lo, 0) * array.itemsize) // mmap.PAGESIZE * mmap.PAGESIZE
+    end = min(base + min(hi, len(array)) * array.itemsize, len(mapped))
+    if end > start:
+        mapped.madvise(mmap.MADV_DONTNEED, start, end - start)
+
+
+_MIX = 0x9E3779B97F4A7C15  # odd: a pair code times it (modulo 2**64) spreads the codes over the partitions
+_UNMIX = pow(_MIX, -1, 2**64)
+
+
+def near_pairs(slices: Iterable[Table], sizes: dict[int, int], folder: Path) -> dict[tuple[int, int], float]:
+    """find.near_pairs over the slices of a sentences table, in bounded memory: each slice's pairs
+    (code, sentences shared) spilled to partition files (``Spill``; codes mixed so that their
+    high bits differ), sorted, and each pair's counts added up a slice of the sorted pairs at a time."""
+    spill = Spill(folder, "pairs", np.uint64, positions=False)
+    name = f"pairs-{os.getpid()}-{os.urandom(4).hex()}"
+    out: dict[tuple[int, int], float] = {}
+    try:
+        for table in slices:
+            codes, shared = shared_counts(table, *table.runs())
+            spill.add(shared.astype(np.uint32), codes * np.uint64(_MIX))
+        if not int(spill.counts.sum()) + spill.buffered:
+            return out
+        spill.write(name)
+        key = np.load(folder / f"{name}.key.npy", mmap_mode="r")
+        count = np.load(folder / f"{name}.owner.npy", mmap_mode="r")
+        for part in chunks(Table(key, count, np.broadcast_to(np.zeros(1, dtype=np.uint32), key.shape))):
+            first = np.flatnonzero(np.concatenate(([True], part.key[1:] != part.key[:-1])))
+            shared = np.add.reduceat(part.owner.astype(np.int64), first)
+            out.update(near_of(part.key[first] * np.uint64(_UNMIX), shared, sizes))
+        del key, count
+        return out
+    finally:
+        spill.remove()
+        for column in COLUMNS:
+            (folder / f"{name}.{column}.npy").unlink(missing_ok=True)
 
 
 def random_access(array: np.ndarray) -> None:

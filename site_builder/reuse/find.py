@@ -8,7 +8,7 @@ are looked at again. Nothing is compared pair by pair except what shares a key.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 import numpy as np
@@ -137,16 +137,25 @@ def near_pairs(
             codes, shared = codes[first], np.add.reduceat(shared, first)
     else:
         codes, shared = shared_counts(table, *table.runs())
-    out = {}
-    mine = None if owners is None else set(owners.tolist())
-    for code, n in zip(codes.tolist(), shared.tolist()):
-        a, b = code >> 32, code & 0xFFFFFFFF
-        if a == b or (mine is not None and a not in mine and b not in mine):
-            continue
-        smaller = min(sizes.get(a, 0), sizes.get(b, 0))
-        if smaller >= 3 and n / smaller >= threshold:
-            out[(a, b)] = round(n / smaller, 3)
-    return out
+    return near_of(codes, shared, sizes, owners, threshold)
+
+
+def near_of(
+    codes: np.ndarray, shared: np.ndarray, sizes: dict[int, int], owners: np.ndarray | None = None, threshold=NEAR
+) -> dict[tuple[int, int], float]:
+    """``near_pairs``' answer from each pair's code (a << 32 | b) and how many sentences it shares
+    (in numpy: no Python object a pair looked at)."""
+    a, b = (codes >> np.uint64(32)).astype(np.int64), (codes & np.uint64(0xFFFFFFFF)).astype(np.int64)
+    size = np.zeros(max(sizes, default=0) + 2, dtype=np.int64)  # owner → its sentences (0: unknown)
+    size[np.fromiter(sizes, np.int64, len(sizes))] = np.fromiter(sizes.values(), np.int64, len(sizes))
+    smaller = np.minimum(size[np.minimum(a, len(size) - 1)], size[np.minimum(b, len(size) - 1)])
+    keep = (a != b) & (smaller >= 3)
+    if owners is not None:
+        keep &= np.isin(a, owners) | np.isin(b, owners)
+    ratio = shared[keep] / smaller[keep]
+    good = ratio >= threshold
+    pairs = zip(a[keep][good].tolist(), b[keep][good].tolist(), ratio[good].tolist())
+    return {(x, y): round(r, 3) for x, y, r in pairs}
 
 
 def _lcp(chars: np.ndarray, a: np.ndarray, b: np.ndarray, step: int, first: int) -> np.ndarray:
@@ -163,17 +172,29 @@ def _lcp(chars: np.ndarray, a: np.ndarray, b: np.ndarray, step: int, first: int)
     return n
 
 
-def extend(chars: np.ndarray, starts: np.ndarray, lengths: np.ndarray, where: np.ndarray, k: int, min_chars: int):
+def extend(
+    chars: np.ndarray | None,
+    starts: np.ndarray,
+    lengths: np.ndarray,
+    where: np.ndarray,
+    k: int,
+    min_chars: int,
+    lcp: Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]] | None = None,
+):
     """The passages around the runs (``where``: each row's offset in ``chars``, the folded texts
     joined by 0): per run, the rows whose k-gram is the first row's (keys can collide), extended
     left and right as far as all of them agree. Yields (run, rows kept, left, right): the passage
-    of row r is chars[where[r] - left : where[r] + right]."""
+    of row r is chars[where[r] - left : where[r] + right]. ``lcp(a, b)``, if given, answers
+    (_lcp(chars, a, b, 1, 0), _lcp(chars, a, b, -1, -1)) instead (cold.Texts: chars not in memory)."""
     run = np.repeat(np.arange(len(starts)), lengths)
     rows = seg_index(starts, lengths)
     ref = where[starts][run]
-    right = _lcp(chars, where[rows], ref, 1, 0)
+    if lcp is None:
+        assert chars is not None
+        right, left = _lcp(chars, where[rows], ref, 1, 0), _lcp(chars, where[rows], ref, -1, -1)
+    else:
+        right, left = lcp(where[rows], ref)
     same = right >= k  # the same k-gram as the run's first row
-    left = _lcp(chars, where[rows], ref, -1, -1)
     big = np.iinfo(np.int64).max
     r_min = np.full(len(starts), big)
     l_min = np.full(len(starts), big)

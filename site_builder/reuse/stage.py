@@ -22,7 +22,8 @@ from ..fileio import write_atomic
 from ..search.analysis import fold_version, fold_with_offsets
 from ..segments import seg_index
 from .chars import Folded, Gather, Stale
-from .cold import Spill, chunks, random_access, release, slice_rows
+from .cold import Spill, Texts, chunks
+from .cold import near_pairs as cold_near_pairs
 from .find import MAX_PLACES, Table, extend, near_pairs
 from .found import Found, Passage
 from .layers import Layers
@@ -228,7 +229,7 @@ class _State:
         for i in self.removed:
             self.folded.drop(i)
         anchors, sentences = Spill(folder, "anchors", np.uint32), Spill(folder, "sentences", np.uint64, False)
-        gather = Gather(folder)
+        gather = Gather(folder, scratch_min=0, breaks=True)  # (straight to the scratch file: none held)
         try:
             for i, doc in self.changed:
                 codes = folded_narrow(read(doc.source, doc.digest))
@@ -241,52 +242,58 @@ class _State:
                 name = layers.new_name(int(spill.counts.sum()) + spill.buffered)
                 spill.write(name)
                 layers.adopt(name)
-            chars, offsets = gather.finish()
+            texts = Texts(*gather.finish(), gather.zeros())
         finally:
             anchors.remove()
             sentences.remove()
             gather.close()
-        self.near = near_pairs(chunks(self.sentences.base or Table.empty(np.uint64)), self.sizes)
+        self.near = cold_near_pairs(chunks(self.sentences.base or Table.empty(np.uint64)), self.sizes, folder)
         base = self.anchors.base
         if base is not None and len(base.key):
-            random_access(chars)
-            release(chars)  # written whole: its pages are the file's now, read back slice by slice
-            first = np.zeros(max(offsets) + 1, dtype=np.int64)  # owner → where its text starts
-            first[list(offsets)] = [start for start, _n in offsets.values()]
-            texts = (chars, offsets, first)
-            for table in chunks(base, slice_rows(chars)):
+            for table in chunks(base):
                 self._extend_table(table, again, k, min_chars, texts)
-                release(texts[0])
+            texts.release()
 
     def _extend(self, keys: np.ndarray | None, read: Callable[[str, str], str], k: int, min_chars: int) -> None:
         """Find the passages around ``keys`` (None: every key)."""
         self._extend_table(self.anchors.view(keys), read, k, min_chars)
 
-    def _extend_table(self, table: Table, read: Callable[[str, str], str], k: int, min_chars: int, texts=None) -> None:
-        """Find the passages around the keys of ``table`` (``texts``: the folded texts of at least
-        its owners, else made here)."""
+    def _extend_table(
+        self, table: Table, read: Callable[[str, str], str], k: int, min_chars: int, texts: Texts | None = None
+    ) -> None:
+        """Find the passages around the keys of ``table`` (``texts``: every folded text, cold.Texts,
+        else those of its owners made here)."""
         starts, lengths = table.runs()
         if not len(starts):
             return
         rows = seg_index(starts, lengths)
         owner, pos = table.owner[rows], table.pos[rows].astype(np.int64)
         owners = distinct(owner)
+        chars: np.ndarray | None = None
+        lines: _Lines | Texts
         if texts is None:
             listed = owners.tolist()
             quick = self.quick([self.docs[o].source for o in listed]) if self.quick is not None else None
             chars, offsets = self.folded.texts(listed, lambda o: read(*self._doc(o)), quick)
             first = np.array([offsets[o][0] for o in owners.tolist()], dtype=np.int64)
+            lines, lcp = _Lines(chars, offsets), None
         else:  # every text, with where each starts by owner
-            chars, offsets, first = texts[0], texts[1], texts[2][owners]
+            first, lines, lcp = texts.first[owners], texts, texts.lcp
         where = first[np.searchsorted(owners, owner)] + pos
         local = np.cumsum(lengths) - lengths
-        lines = _Lines(chars, offsets)
+        extended = list(extend(chars, local, lengths, where, k, min_chars, lcp))
+        lo = [int(where[kept[0]]) - left for _r, kept, left, _right in extended]
+        hi = [int(where[kept[0]]) + right for _r, kept, _left, right in extended]
+        if texts is not None:
+            heads = texts.spans(lo, hi)
+        else:
+            assert chars is not None
+            heads = [np.asarray(chars[a:b]) for a, b in zip(lo, hi)]
         found = []  # (key, folded text, the first place's (owner, start, end), places)
-        for run, kept, left, right in extend(chars, local, lengths, where, k, min_chars):
-            at = where[kept]
-            head = np.asarray(chars[at[0] - left : at[0] + right])
+        for (run, kept, left, right), head in zip(extended, heads):
             starts_at = _not_leading(head)
-            left -= int(starts_at[0]) if len(starts_at) else 0  # a passage does not start with 。or ，
+            cut = int(starts_at[0]) if len(starts_at) else 0
+            left -= cut  # a passage does not start with 。or ，
             if left + right < min_chars:
                 continue
             places: dict[tuple[str, int], tuple[int, int, int]] = {}
@@ -294,7 +301,7 @@ class _State:
                 place = (self.docs[o].source, lines.paragraph(o, p))
                 places.setdefault(place, (o, p - left, p + right))
             if len({src for src, _p in places}) >= 2:
-                text = _text(np.asarray(chars[at[0] - left : at[0] + right]))
+                text = _text(head[cut:])
                 found.append((int(table.key[starts[run]]), text, places[min(places)], tuple(sorted(places))))
         written = _written(self.docs, read, [span for _k, _t, span, _p in found])
         for key, folded, span, where_found in found:
