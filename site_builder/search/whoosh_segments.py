@@ -341,8 +341,8 @@ def _planned_segments(n: int, workers: int) -> int:
 
 
 class _Ticks:
-    """Progress of one segment's documents: ``report(50)`` at every 50th, the rest at the end
-    (``flush``); the first ``skip`` are not reported again (a worker that died reported them)."""
+    """Progress of documents written: ``report(50)`` at every 50th, the rest at the end (``flush``);
+    the first ``skip`` are not reported again (a worker that died reported them)."""
 
     def __init__(self, report: Callable[[int], object], skip: int = 0):
         self.report, self.n, self.sent = report, 0, skip
@@ -398,17 +398,11 @@ def _write_segments(
     codec = default_codec()
     schema = _schema()
     segs = []
-    done = [0]
-
-    def tick():
-        done[0] += 1
-        if done[0] % 50 == 0:
-            progress_add(50)
-
+    ticks = _Ticks(progress_add)  # (one count over all the segments)
     for batch in _chunks(items, _segment_docs(len(items))):
         records = (_record_from_doc(d) if isinstance(d, IndexDoc) else d for d in batch)
-        segs.append(_write_segment(storage, index_dir, codec, schema, records, tick))
-    progress_add(done[0] % 50)
+        segs.append(_write_segment(storage, index_dir, codec, schema, records, ticks.tick))
+    ticks.flush()
     return segs
 
 
