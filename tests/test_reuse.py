@@ -6,6 +6,7 @@ speeches that share most of their text (and never lists them as each other's rel
 from __future__ import annotations
 
 import json
+import mmap
 import pickle
 import random
 import re
@@ -31,6 +32,18 @@ def _paragraphs(name: str) -> list[str]:
 
 REPORT = _paragraphs("000_87d2a4315d1eeebf.txt")
 OTHER = _paragraphs("004_004ea9d529d320ec.txt")
+
+
+def _archive(seed: int, n: int) -> tuple[random.Random, dict[str, str]]:
+    """(the seeded generator, n texts d00… of 8 paragraphs each drawn from REPORT and OTHER): the
+    archive the tests of incremental and cold steps start from."""
+    rng = random.Random(seed)
+    return rng, {f"d{i:02}": "\n".join(rng.sample(REPORT + OTHER, 8)) for i in range(n)}
+
+
+def _find(texts: dict[str, str], state, digest=lambda s: "1"):
+    """find_reuse over ``texts`` (each speech's digest by ``digest``), with its state in ``state`` (None: in memory)."""
+    return find_reuse([Doc(s, str(digest(s))) for s in texts], lambda s, _d: texts[s], 30, state)
 
 
 def _body(paragraphs: list[str]) -> str:
@@ -232,14 +245,12 @@ def test_near_duplicates_agree_with_the_import_and_check_mechanism():
 def test_incremental_answers_equal_clean_ones(tmp_path):
     """Changed, removed and added speeches, a character outside the BMP coming in, every text
     changed; the folded texts are made again from the plain texts, never kept (#15)."""
-    rng = random.Random(7)
+    rng, texts = _archive(7, 16)
     pool = REPORT + OTHER
-    texts = {f"d{n:02}": "\n".join(rng.sample(pool, 8)) for n in range(16)}
     digests = dict.fromkeys(texts, 0)
 
     def run(state):
-        docs = [Doc(s, str(digests[s])) for s in texts]
-        return find_reuse(docs, lambda s, _d: texts[s], 30, state)
+        return _find(texts, state, digests.__getitem__)
 
     state = tmp_path / "reuse"
     first = run(state)
@@ -273,13 +284,12 @@ def test_a_text_made_otherwise_under_the_same_digest_starts_afresh(tmp_path):
     """The state keeps each folded text's length and CRC only: when a speech's plain text comes
     out otherwise under the same digest (another way of making it), the stage notices it when it
     folds that text again and computes everything afresh, with the answers of a clean run."""
-    rng = random.Random(13)
+    rng, texts = _archive(13, 8)
     pool = REPORT + OTHER
-    texts = {f"d{n:02}": "\n".join(rng.sample(pool, 8)) for n in range(8)}
     state = tmp_path / "reuse"
 
     def run(where):
-        return find_reuse([Doc(s, "same") for s in texts], lambda s, _d: texts[s], 30, where)
+        return _find(texts, where, lambda s: "same")
 
     run(state)
     shared = texts["d01"].split("\n")[0]
@@ -294,13 +304,12 @@ def test_a_damaged_state_of_this_version_is_as_none(tmp_path, damage):
     """A state of the right version with a part missing or of the wrong kind (a disk that lost
     part of a write, an edited file) is no state: the stage starts afresh, with a clean run's
     answers, instead of failing while reading it."""
-    rng = random.Random(5)
+    rng, texts = _archive(5, 8)
     pool = REPORT + OTHER
-    texts = {f"d{n:02}": "\n".join(rng.sample(pool, 8)) for n in range(8)}
     state = tmp_path / "reuse"
 
     def run(where):
-        return find_reuse([Doc(s, "1") for s in texts], lambda s, _d: texts[s], 30, where)
+        return _find(texts, where)
 
     run(state)
     saved = pickle.loads((state / "state.pickle").read_bytes())
@@ -323,18 +332,14 @@ def test_a_damaged_state_of_this_version_is_as_none(tmp_path, damage):
 def test_texts_gathered_into_a_scratch_file_give_the_same_answers(tmp_path, monkeypatch):
     """Many texts are gathered into a mapped scratch file, removed at once: same answers as in memory."""
     monkeypatch.setattr(chars, "SCRATCH_MIN", 0)
-    rng = random.Random(11)
-    texts = {f"d{n:02}": "\n".join(rng.sample(REPORT + OTHER, 8)) for n in range(10)}
+    _rng, texts = _archive(11, 10)
     texts["d03"] = texts["d03"].replace("，", "，𠀀", 2)  # one text of uint32 code points
-    docs = [Doc(s, "1") for s in texts]
     state = tmp_path / "reuse"
-    found = find_reuse(docs, lambda s, _d: texts[s], 30, state)
-    clean = find_reuse(docs, lambda s, _d: texts[s], 30)
+    found, clean = _find(texts, state), _find(texts, None)
     assert found.passages and (found.passages, found.near) == (clean.passages, clean.near)
     assert not list(state.glob("scratch-*")) and not list(state.glob("chars-*"))
     texts["d05"] = texts["d03"]  # an incremental step: the texts it needs gathered into a scratch file too
-    found = find_reuse([Doc(s, str(len(texts[s]))) for s in texts], lambda s, _d: texts[s], 30, state)
-    clean = find_reuse([Doc(s, "1") for s in texts], lambda s, _d: texts[s], 30)
+    found, clean = _find(texts, state, lambda s: len(texts[s])), _find(texts, None)
     assert (found.passages, found.near) == (clean.passages, clean.near)
     assert not list(state.glob("scratch-*"))
 
@@ -349,16 +354,17 @@ def test_a_cold_build_in_slices_gives_the_answers_of_the_whole_tables(tmp_path, 
         monkeypatch.setattr(cold, "NARROW", 0)
     monkeypatch.setattr(cold, "FLUSH_ROWS", 64)
     monkeypatch.setattr(cold, "CHUNK_ROWS", 40)
+    monkeypatch.setattr(cold, "TEXT_RANGE", 64)  # the texts read a few characters at a time,
+    monkeypatch.setattr(cold, "WINDOW", 2)  # compared on narrow windows (several rounds),
+    monkeypatch.setattr(cold, "WINDOW_CELLS", 32)  # a few rows at once
     monkeypatch.setattr(chars, "SCRATCH_MIN", 0)
-    rng = random.Random(5)
+    rng, texts = _archive(5, 12)
     pool = REPORT + OTHER
-    texts = {f"d{n:02}": "\n".join(rng.sample(pool, 8)) for n in range(12)}
     texts["d12"] = texts["d03"] + "\n" + rng.choice(pool)  # nearly the same speech twice
     state = tmp_path / "reuse"
 
     def both():
-        docs = [Doc(s, str(len(texts[s]))) for s in texts]
-        return find_reuse(docs, lambda s, _d: texts[s], 30, state), find_reuse(docs, lambda s, _d: texts[s], 30)
+        return _find(texts, state, lambda s: len(texts[s])), _find(texts, None)
 
     found, clean = both()
     assert found.passages and found.near
@@ -377,6 +383,87 @@ def test_a_cold_build_in_slices_gives_the_answers_of_the_whole_tables(tmp_path, 
         texts[f"e{_}"] = texts["d02"] + "\n" + rng.choice(pool)
         found, clean = both()
         assert (found.passages, found.near) == (clean.passages, clean.near)
+
+
+class _Pages:
+    """A mapped file's mmap as the cold build sees it (``_mmap`` of its texts' array), counting
+    the units of ``UNIT`` bytes read since the last MADV_DONTNEED that covered them: what the
+    process may hold of the file."""
+
+    UNIT = 256
+
+    def __init__(self, mapped: mmap.mmap):
+        self.mapped, self.held, self.most, self.reads = mapped, set(), 0, 0
+
+    def __len__(self) -> int:
+        return len(self.mapped)
+
+    def madvise(self, option: int, start: int = 0, length: int | None = None) -> None:
+        length = len(self.mapped) - start if length is None else length
+        if option == mmap.MADV_DONTNEED:
+            gone = range(start // self.UNIT, -(-(start + length) // self.UNIT))
+            self.held = {u for u in self.held if u not in gone}
+        self.mapped.madvise(option, start, length)
+
+    def read(self, first_byte: np.ndarray, last_byte: np.ndarray) -> None:
+        self.reads += 1
+        for a, b in zip((first_byte // self.UNIT).tolist(), (last_byte // self.UNIT).tolist()):
+            self.held.update(range(a, b + 1))
+        self.most = max(self.most, len(self.held))
+
+
+class _Recorded(np.memmap):
+    """The texts' mapped array, every read through it counted by its _Pages (slices, integer arrays)."""
+
+    def __getitem__(self, index):
+        pages = getattr(self, "_pages", None)
+        if pages is not None:
+            size = self.itemsize
+            if isinstance(index, slice):
+                lo, hi, _step = index.indices(len(self))
+                if hi > lo:
+                    pages.read(np.array([lo * size]), np.array([hi * size - 1]))
+            elif isinstance(index, np.ndarray) and index.dtype.kind in "iu":
+                at = np.unique(index.ravel()) * size
+                pages.read(at, at + size - 1)
+            else:
+                raise TypeError(f"a read of the texts not counted by this test: {index!r}")
+        return super().__getitem__(index)
+
+
+def test_a_cold_build_holds_a_bounded_part_of_its_texts(tmp_path, monkeypatch):
+    """#15: a cold build maps its folded texts from a scratch file; whatever the archive's size,
+    it holds at once only the pages of about ``cold.TEXT_RANGE`` characters of them (each read
+    part released before the next is read), not every text that the rows of a slice point into
+    (which grew with the archive: 1 GB at 50,000 speeches). Counted on the mapped file's reads and
+    releases; the answers are those computed in memory."""
+    monkeypatch.setattr(cold, "TEXT_RANGE", 256, raising=False)
+    monkeypatch.setattr(cold, "CHUNK_ROWS", 400)
+    monkeypatch.setattr(chars, "SCRATCH_MIN", 0)
+    recorded: list[_Pages] = []
+    finish = chars.Gather.finish
+
+    def counted(self):
+        texts, where = finish(self)
+        if isinstance(texts, np.memmap):
+            texts = texts.view(_Recorded)
+            texts._mmap = texts._pages = _Pages(texts._mmap)
+            recorded.append(texts._pages)
+        return texts, where
+
+    monkeypatch.setattr(chars.Gather, "finish", counted)
+    rng, texts = _archive(3, 40)
+    for n in range(40, 48):  # speeches that share long paragraphs: passages extended far
+        texts[f"d{n}"] = "\n".join(rng.sample(REPORT, 4) + [texts[f"d{n - 40:02}"]])
+    found, clean = _find(texts, tmp_path / "reuse"), _find(texts, None)
+    assert found.passages and (found.passages, found.near) == (clean.passages, clean.near)
+    [pages] = recorded
+    whole = len(pages) // _Pages.UNIT
+    longest = max(len(line) for t in texts.values() for line in t.split("\n"))
+    widest = getattr(cold, "WINDOW", 16) * 64  # (Texts.lcp's widest window)
+    bound = (256 + max(longest, widest)) * 4 // _Pages.UNIT + 4  # a range, the widest window or passage read past it
+    assert pages.reads > 100 and whole > 4 * bound
+    assert pages.most <= bound, (pages.most, bound, whole)
 
 
 def test_incremental_build_equals_a_clean_one(make_site):
