@@ -206,6 +206,7 @@ def _build_locked(config: SiteConfig, cache: BuildCache, progress, explain: bool
     # 2.–3. Load and validate (parses only what changed), then the model.
     known = cache.page_keys()  # read once: the model's published URLs, then the pages' keys
     archive, problems, stats = _load_model(config, cache, scanned, result, progress, clock, known)
+    del scanned  # (its paths: 0.6 KB a speech)
     broken = stats["broken"] | archive.rejected  # their published pages are kept
     bodies = _Bodies(cache)
     index_docs = _index_docs(archive, bodies)
@@ -242,7 +243,8 @@ def _build_locked(config: SiteConfig, cache: BuildCache, progress, explain: bool
         # The index stages need only the docs and their bodies: the model, the passages and the
         # pages' views go before them (their workers start with what this process holds).
         archive.let_go()
-        del archive, reuse, views, pages, known
+        del archive, reuse, views, pages, known, index_docs
+        indexes.compact()  # (the docs made afresh: none of the model's objects stays)
         collector.release()
         clock("render")
     except BaseException:

@@ -4,6 +4,7 @@ browser; in a forked child beside the pages when the update is small (see ``Inde
 from __future__ import annotations
 
 import hashlib
+import marshal
 import os
 import pickle
 from pathlib import Path
@@ -218,6 +219,29 @@ class IndexUpdate:
         self.pid = None
         return pickle.loads(data) if data else ("crash", "the process updating the search indexes died", None)
 
+    def compact(self) -> None:
+        """Once the model is let go of: the docs made afresh, sharing no object with the model, or
+        none kept when a child updates the indexes (it has its own). A doc held the model's strings
+        (its source, title, digest, meeting type …), allocated between the parse's, which kept
+        most of the parse's memory arenas from going back to the system (#15)."""
+        if self.pid is not None or not self.docs:
+            self.docs = []
+            return
+        cls, keys = type(self.docs[0]), tuple(self.docs[0].__dict__)
+        if any(type(d) is not cls or tuple(d.__dict__) != keys for d in self.docs):
+            return  # (docs of another kind: as they are)
+        same: dict = {}  # one object for equal values (meeting types, themes, speakers …: marshal keeps it one)
+        packed = marshal.dumps([tuple(same.setdefault(v, v) for v in d.__dict__.values()) for d in self.docs])
+        del same
+        self.docs = []  # (the last reference: the build holds none)
+        collector.release()
+        new = object.__new__
+        docs = self.docs
+        for row in marshal.loads(packed):
+            doc = new(cls)
+            doc.__dict__.update(zip(keys, row))
+            docs.append(doc)
+
     def abandon(self) -> None:
         """The build failed: let a running update finish (it is consistent on its own)."""
         if self.pid is not None:
@@ -226,7 +250,8 @@ class IndexUpdate:
     def finish(self, clock: Clock, result: BuildResult) -> tuple[dict, dict[str, str]]:
         """(stats, {source: why} of the speeches that could not be indexed)."""
         if self.pid is None:
-            return _update_indexes(self.config, self.docs, clock)
+            docs, self.docs = self.docs, []
+            return _update_indexes(self.config, docs, clock)
         status, value, extra = self._wait()
         clock("search indexes")
         if status == "ok":
@@ -293,5 +318,6 @@ def _update_both(config: SiteConfig, docs: list, clock) -> dict:
         stats["static"] = StaticIndex(config.state_dir, config.output).update(docs)
     except OSError as err:
         raise WriteError(os_error_message(err, config.output / "search", "the in-browser search index")) from None
+    collector.release()  # (the buckets and texts the static index wrote, freed in the middle of the heap)
     clock("static index")
     return stats

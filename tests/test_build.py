@@ -410,3 +410,46 @@ def test_the_index_stages_hold_no_model_views_or_kept_texts(make_site, monkeypat
     clean = make_site(files)
     assert clean.run("build", "-q") == 0
     assert site.files() == clean.files()
+
+
+def test_the_index_stages_docs_share_no_object_with_the_model(make_site, monkeypatch):
+    """#15: the index docs were made from the model's strings (source, title, digest, meeting type,
+    themes …), allocated among the parse's objects: held into the index stages, they kept most of
+    the parse's memory arenas from going back to the system. The index stages get docs made afresh
+    once the model is let go of (equal values, equal ones one object); the same pages and index."""
+    from site_builder import build as buildmod
+    from site_builder import build_index
+
+    files = {
+        f"{2015 + i}/第{i}篇.md": speech(title=f"讲话{i}", date=f"{2015 + i}-03-04", themes=["党建", "队伍建设"])
+        for i in range(6)
+    }
+    monkeypatch.setenv("SITE_BUILDER_NO_FORK", "1")  # the index stages in this process, after the pages
+    model: list = []  # the model's strings (held here: their ids stay theirs)
+    real_archive, real_update = buildmod.build_archive, build_index._update_both
+
+    def archive(*args, **kwargs):
+        made = real_archive(*args, **kwargs)
+        for s in made.speeches:
+            model.extend([s.source, s.url, s.digest, s.meta.title, s.meta.meeting_type, *s.meta.themes])
+        return made
+
+    seen: dict = {}
+
+    def update(config, docs, clock):
+        values = [v for d in docs for v in vars(d).values() if isinstance(v, str)]
+        values += [t for d in docs for t in d.themes]
+        seen["shared"] = len({id(v) for v in values} & {id(v) for v in model})
+        seen["themes"] = len({id(t) for d in docs for t in d.themes})
+        seen["ids"] = sorted(d.id for d in docs)
+        return real_update(config, docs, clock)
+
+    monkeypatch.setattr(buildmod, "build_archive", archive)
+    monkeypatch.setattr(build_index, "_update_both", update)
+    site = make_site(files)
+    assert site.run("build", "-q") == 0
+    assert seen == {"shared": 0, "themes": 2, "ids": sorted(files)}, seen
+    monkeypatch.undo()
+    clean = make_site(files)
+    assert clean.run("build", "-q") == 0
+    assert site.files() == clean.files()
