@@ -598,3 +598,23 @@ def test_a_killed_worker_leaves_its_jobs_to_this_process(tmp_path, monkeypatch, 
     assert stats["spill_files"] > 4 and keys.shard_count(len(docs)) > 1, stats
     assert _tree(tmp_path / "serial" / "search") == _tree(tmp_path / "pool" / "search")
     assert not (tmp_path / "s2" / "static" / "spill").exists()
+
+
+def test_an_assembly_lets_go_of_its_docs_offsets(tmp_path, monkeypatch):
+    """#15: a doc's arrays offsets (1.6 KB a doc: where its entries of each section are in its
+    arrays file) are of no use once the assembly has spilled and removed that file; they are let go
+    of then, not held by the update until the manifest is written."""
+    docs = make_docs()
+    held: list = []
+    real = StaticIndex._texts
+
+    def texts(self, order, new_docs, *args):
+        held.append(sum("offsets" in new_docs[i][2] for i in order))
+        return real(self, order, new_docs, *args)
+
+    monkeypatch.setattr(StaticIndex, "_texts", texts)
+    StaticIndex(tmp_path / "state", tmp_path / "out", jobs=1).update(docs)
+    assert held == [0]
+    monkeypatch.undo()
+    StaticIndex(tmp_path / "state2", tmp_path / "clean", jobs=1).update(docs)
+    assert _tree(tmp_path / "out") == _tree(tmp_path / "clean")

@@ -37,6 +37,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .. import collector
 from ..fileio import write_atomic
 from ..search import analysis
 from . import spill, wire
@@ -165,9 +166,8 @@ class StaticIndex:
         # The fold table's files: the last build's (the table is part of CACHE_VERSION).
         self._fold = manifest.get("fold") or fold_summary({**fold_files(), **reverse_files()})
         tags = self._named_files(pieces, layout, files, stats, len(metas))
-        # 4. The switch to the new generation: meta.js, replaced last. Then the files that only the
-        # old generation names are removed (when the output was not what the manifest says: all of
-        # ours not named).
+        # 4. The switch to the new generation: meta.js, replaced last. Then the files that only the old
+        # generation names are removed (when the output was not what the manifest says: all of ours not named).
         files.pop("meta", None)
         meta_js = meta_file(metas, layout, files, tags, wire.tail_start(len(order)), vocab, self._fold)
         put(self.out, "meta", meta_js, files, stats)
@@ -400,6 +400,9 @@ class StaticIndex:
                 offset[prefix] += len(bodies[prefix])
                 layout[prefix][0].append(len(bodies[prefix]))
                 layout[prefix][1].append(shorts[prefix])
+            collector.release()  # (the shard's buckets as a worker sent them, freed in the middle of the heap)
+        for i in order[first:end]:  # (their arrays files were spilled and removed: 1.6 KB a doc)
+            new_docs[i][2].pop("offsets", None)
         stats["tail_assembled" if seg else "assembled"] = 1
         keys = np.concatenate([k for k, _ in pairs]) if pairs else np.zeros(0, np.uint64)
         dfs = np.concatenate([v for _, v in pairs]) if pairs else np.zeros(0, np.int64)
