@@ -354,6 +354,7 @@ def test_a_cold_build_in_slices_gives_the_answers_of_the_whole_tables(tmp_path, 
         monkeypatch.setattr(cold, "NARROW", 0)
     monkeypatch.setattr(cold, "FLUSH_ROWS", 64)
     monkeypatch.setattr(cold, "CHUNK_ROWS", 40)
+    monkeypatch.setattr(cold, "SORT_ROWS", 16)  # partitions cut again before they are sorted
     monkeypatch.setattr(cold, "TEXT_RANGE", 64)  # the texts read a few characters at a time,
     monkeypatch.setattr(cold, "WINDOW", 2)  # compared on narrow windows (several rounds),
     monkeypatch.setattr(cold, "WINDOW_CELLS", 32)  # a few rows at once

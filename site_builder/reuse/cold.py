@@ -22,7 +22,8 @@ import numpy as np
 from .find import Table, _order, near_of, shared_counts
 
 PARTS = 32  # partition files per table
-FLUSH_ROWS = 1 << 20  # rows buffered before they are appended to the partition files
+FLUSH_ROWS = 1 << 18  # rows buffered before they are appended to the partition files
+SORT_ROWS = 1 << 20  # rows of a partition sorted at once (a bigger one is cut again first)
 CHUNK_ROWS = 1 << 20  # rows of a base looked at in one slice
 TEXT_RANGE = 1 << 23  # characters of the mapped texts read between two releases of their pages (Texts)
 WINDOW = 16  # characters compared at once when passages are extended (Texts.lcp; then 4×, … up to 64×)
@@ -73,24 +74,18 @@ class Spill:
         self.buffer, self.buffered = [], 0
         if len(key):
             self.most = [max(self.most[0], int(owner.max())), max(self.most[1], int(pos.max()))]
-        part = (key.astype(np.uint64) >> self.shift).astype(np.uint8)
-        order = np.argsort(part, kind="stable")
-        bounds = np.searchsorted(part[order], np.arange(PARTS + 1))
-        for p in range(PARTS):
-            rows = order[bounds[p] : bounds[p + 1]]
-            if not len(rows):
-                continue
-            self.counts[p] += len(rows)
-            for column, values in zip(self.columns, (key, owner, pos)):
-                with open(self._path(p, column), "ab") as fh:
-                    values[rows].tofile(fh)
+        part = key.astype(np.uint64) >> self.shift
+        self.counts += _appended(
+            [key, owner, pos][: len(self.columns)],
+            part,
+            [[self._path(p, c) for c in self.columns] for p in range(PARTS)],
+        )
 
     def write(self, name: str) -> None:
         """The rows sorted by key as the base ``name`` (its ``.npy`` columns); the spill removed."""
         self.flush()
         total = int(self.counts.sum())
         narrow = (self.dtype, column_dtype(self.most[0]), column_dtype(self.most[1]))
-        dtypes = (self.dtype, np.dtype(np.uint32), np.dtype(np.uint32))  # of the partition files
         out = [
             np.lib.format.open_memmap(self.folder / f"{name}.{c}.npy", mode="w+", dtype=d, shape=(total,))
             for c, d in zip(self.columns, narrow)
@@ -98,24 +93,63 @@ class Spill:
         at = 0
         for p in range(PARTS):
             n = int(self.counts[p])
-            if not n:
-                continue
-            cols = [np.fromfile(self._path(p, c), dtype=d) for c, d in zip(self.columns, dtypes)]
+            if n:
+                at = self._sorted(out, at, [self._path(p, c) for c in self.columns], n, int(self.shift))
+            self.remove(p)
+        del out
+
+    def _sorted(self, out: list[np.memmap], at: int, paths: list[Path], n: int, shift: int) -> int:
+        """The ``n`` rows of one partition's files (their keys alike above bit ``shift``) sorted
+        into out[at : at + n]; a partition of more than ``SORT_ROWS`` rows is cut again by the
+        key's next 5 bits first, ``FLUSH_ROWS`` rows at a time (memory bounded however big the
+        table); returns at + n."""
+        dtypes = (self.dtype, np.dtype(np.uint32), np.dtype(np.uint32))  # of the partition files
+        if n <= SORT_ROWS or shift < 5:
+            cols = [np.fromfile(path, dtype=d) for path, d in zip(paths, dtypes)]
             order = _order(cols[0])
             for target, values in zip(out, cols):
                 target[at : at + n] = values[order]
-            at += n
-            del cols, order
-            self.remove(p)
-            for target in out:
                 target.flush()
             release(*out)
-        del out
+            return at + n
+        shift -= 5
+        parts = [[path.with_name(f"{path.name}.{q}") for path in paths] for q in range(PARTS)]
+        counts = np.zeros(PARTS, dtype=np.int64)
+        for start in range(0, n, FLUSH_ROWS):
+            cols = [
+                np.fromfile(path, dtype=d, count=FLUSH_ROWS, offset=start * d.itemsize)
+                for path, d in zip(paths, dtypes)
+            ]
+            counts += _appended(cols, (cols[0].astype(np.uint64) >> np.uint64(shift)) & np.uint64(PARTS - 1), parts)
+        for path in paths:
+            path.unlink(missing_ok=True)
+        try:
+            for q in range(PARTS):
+                if counts[q]:
+                    at = self._sorted(out, at, parts[q], int(counts[q]), shift)
+        finally:
+            for path in (path for part in parts for path in part):
+                path.unlink(missing_ok=True)
+        return at
 
     def remove(self, part: int | None = None) -> None:
         for p in range(PARTS) if part is None else (part,):
             for c in COLUMNS:
                 self._path(p, c).unlink(missing_ok=True)
+
+
+def _appended(cols: list[np.ndarray], part: np.ndarray, paths: list[list[Path]]) -> np.ndarray:
+    """Append the rows of ``cols`` to the files of their partition (``part``: a row's, < PARTS;
+    ``paths[p]``: partition p's file per column); how many rows each partition got."""
+    order = np.argsort(part.astype(np.uint8), kind="stable")
+    bounds = np.searchsorted(part[order], np.arange(PARTS + 1))
+    for p in range(PARTS):
+        rows = order[bounds[p] : bounds[p + 1]]
+        if len(rows):
+            for path, values in zip(paths[p], cols):
+                with open(path, "ab") as fh:
+                    values[rows].tofile(fh)
+    return np.diff(bounds)
 
 
 class Texts:
