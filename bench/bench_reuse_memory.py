@@ -1,6 +1,6 @@
 """The reuse stage alone, cold, on a built archive's cache: its peak resident memory (#15).
 
-    .venv/bin/python bench/bench_reuse_memory.py --state STATE_DIR --scratch DIR [--sample SECONDS]
+    .venv/bin/python bench/bench_reuse_memory.py --state STATE_DIR --scratch DIR [--sample SECONDS] [--changed N]
 
 ``STATE_DIR`` is a build's state folder (``.site_builder_cache/<output>-<hash>/``, holding
 ``cache.sqlite``); the speeches' texts are read from it, and ``find_reuse`` runs afresh with its
@@ -10,6 +10,8 @@ reset at the step's start), and the stage's CPU seconds and a digest of the answ
 checkouts can be compared on the same archive (``PYTHONPATH=/other/checkout``): same digest, other
 peaks. ``--sample`` also reads the resident memory every SECONDS in a thread and prints, at the
 largest sample, which lines of the stage the main thread was running (what holds the peak).
+``--changed N`` then times N incremental steps on the state it left (the middle speech with the
+first paragraph of the first added, then as it was, …): the CPU seconds of one changed speech.
 """
 
 from __future__ import annotations
@@ -112,6 +114,9 @@ def main(argv=None) -> int:
     ap.add_argument("--scratch", type=Path, required=True)
     ap.add_argument("--min-chars", type=int, default=30)
     ap.add_argument("--sample", type=float, default=0.0, metavar="SECONDS")
+    ap.add_argument(
+        "--changed", type=int, default=0, metavar="N", help="then N incremental steps (one speech changed, back, …)"
+    )
     args = ap.parse_args(argv)
     import site_builder.reuse.stage as stage
     from site_builder.cache import BuildCache
@@ -147,6 +152,23 @@ def main(argv=None) -> int:
     passages = list(found.passages)
     digest = hashlib.sha1(pickle.dumps(([tuple(p) for p in passages], found.near))).hexdigest()
     print(f"{len(passages)} passages, {len(found.near)} near-duplicate pairs, answers {digest}")
+    for step in range(args.changed):  # one speech changed (a paragraph of another added), then back
+        middle = docs[len(docs) // 2]
+        changed = step % 2 == 0
+        extra = cache.text(docs[0].source, docs[0].digest).split("\n")[0]
+
+        def read(source: str, digest: str, middle=middle, changed=changed, extra=extra) -> str:
+            text = cache.text(source, middle.digest if source == middle.source else digest)
+            return text + "\n" + extra if changed and source == middle.source else text
+
+        now = [Doc(d.source, d.digest + "+" if changed and d == middle else d.digest) for d in docs]
+        cpu = os.times()
+        again = find_reuse(now, read, args.min_chars, args.scratch)
+        spent = os.times()
+        print(
+            f"one changed{'' if changed else ' back'}: CPU {spent.user + spent.system - cpu.user - cpu.system:.2f} s, "
+            f"{len(again.passages)} passages"
+        )
     shutil.rmtree(args.scratch, ignore_errors=True)
     return 0
 

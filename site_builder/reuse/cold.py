@@ -25,6 +25,9 @@ PARTS = 32  # partition files per table
 FLUSH_ROWS = 1 << 18  # rows buffered before they are appended to the partition files
 SORT_ROWS = 1 << 20  # rows of a partition sorted at once (a bigger one is cut again first)
 CHUNK_ROWS = 1 << 20  # rows of a base looked at in one slice
+PAIR_ROWS = (
+    1 << 18
+)  # rows of sentences, or of pairs, looked at in one slice (each row: a few pairs, each pair 8 arrays)
 TEXT_RANGE = 1 << 23  # characters of the mapped texts read between two releases of their pages (Texts)
 WINDOW = 16  # characters compared at once when passages are extended (Texts.lcp; then 4×, … up to 64×)
 WINDOW_CELLS = 1 << 20  # characters of windows compared in one go (their index: as many int64)
@@ -273,7 +276,7 @@ def near_pairs(slices: Iterable[Table], sizes: dict[int, int], folder: Path) -> 
         spill.write(name)
         key = np.load(folder / f"{name}.key.npy", mmap_mode="r")
         count = np.load(folder / f"{name}.owner.npy", mmap_mode="r")
-        for part in chunks(Table(key, count, np.broadcast_to(np.zeros(1, dtype=np.uint32), key.shape))):
+        for part in chunks(Table(key, count, np.broadcast_to(np.zeros(1, dtype=np.uint32), key.shape)), PAIR_ROWS):
             first = np.flatnonzero(np.concatenate(([True], part.key[1:] != part.key[:-1])))
             shared = np.add.reduceat(part.owner.astype(np.int64), first)
             out.update(near_of(part.key[first] * np.uint64(_UNMIX), shared, sizes))

@@ -21,6 +21,7 @@ from ..blocks import TEXT_VERSION
 from ..fileio import write_atomic
 from ..search.analysis import fold_version, fold_with_offsets
 from ..segments import seg_index
+from . import cold
 from .chars import Folded, Gather, Stale
 from .cold import Spill, Texts, chunks
 from .cold import near_pairs as cold_near_pairs
@@ -247,7 +248,8 @@ class _State:
             anchors.remove()
             sentences.remove()
             gather.close()
-        self.near = cold_near_pairs(chunks(self.sentences.base or Table.empty(np.uint64)), self.sizes, folder)
+        sentences = self.sentences.base or Table.empty(np.uint64)
+        self.near = cold_near_pairs(chunks(sentences, cold.PAIR_ROWS), self.sizes, folder)
         base = self.anchors.base
         if base is not None and len(base.key):
             for table in chunks(base):
