@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from ..blocks import TEXT_VERSION
-from ..fileio import write_atomic
+from ..fileio import atomic_open
 from ..search.analysis import fold_version, fold_with_offsets
 from ..segments import seg_index
 from . import cold
@@ -86,7 +86,9 @@ _PARTS = {"found", "folded", "anchors", "sentences", "ids", "next_id", "sizes", 
 
 
 def _save(path: Path, state: dict) -> None:
-    write_atomic(path, pickle.dumps(state, protocol=pickle.HIGHEST_PROTOCOL))
+    """The state written atomically, pickled straight into the file (not as bytes first: ∝ archive)."""
+    with atomic_open(path) as fh:
+        pickle.dump(state, fh, protocol=pickle.HIGHEST_PROTOCOL)
 
 
 def find_reuse(
