@@ -47,8 +47,12 @@ def _reset_peak() -> None:
         pass
 
 
+_MOST = [0]  # the largest peak printed (each step's peak is read before it is reset: the run's peak)
+
+
 def memory(tag: str) -> None:
     f = _status()
+    _MOST[0] = max(_MOST[0], f["VmHWM"])
     print(
         f"{tag}: resident {f['VmRSS']} MB (anonymous {f['RssAnon']}, file {f['RssFile']}), peak {f['VmHWM']} MB",
         flush=True,
@@ -144,7 +148,7 @@ def main(argv=None) -> int:
     found = find_reuse(docs, cache.text, args.min_chars, args.scratch)
     spent = os.times()
     memory(f"end: {len(docs)} speeches, {time.perf_counter() - started:.1f} s wall")
-    print(f"CPU {spent.user + spent.system - cpu.user - cpu.system:.1f} s")
+    print(f"CPU {spent.user + spent.system - cpu.user - cpu.system:.1f} s; peak of the whole stage {_MOST[0]} MB")
     if sampler is not None:
         sampler.done.set()
         sampler.join()
