@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from ..segments import seg_index
-from .cold import Spill, chunks
+from .cold import Spill, chunks, release
 from .find import Table, _not_of, _order
 
 COLUMNS = ("key", "owner", "pos")
@@ -59,6 +59,7 @@ class Layers:
             live = owners[~np.isin(owners, self.dead)]
             if len(live):
                 parts.append(Table(self.base.key, self.base.owner, self.base.pos).keys_of(live))
+                release(self.base.key, self.base.owner)  # (read whole: its pages mapped in, #15)
         from .prints import distinct
 
         return distinct(np.concatenate(parts))
@@ -89,6 +90,8 @@ class Layers:
         if self.base is None:
             return self.delta if keys is None else _select(self.delta, keys)
         base = self.base if keys is None else _select(self.base, keys)
+        if keys is not None:
+            release(self.base.key, self.base.owner, self.base.pos)
         if len(self.dead):
             keep = _not_of(np.asarray(base.owner), self.dead)
             base = Table(np.asarray(base.key)[keep], np.asarray(base.owner)[keep], np.asarray(base.pos)[keep])

@@ -250,8 +250,8 @@ class _State:
             anchors.remove()
             sentences.remove()
             gather.close()
-        sentences = self.sentences.base or Table.empty(np.uint64)
-        self.near = cold_near_pairs(chunks(sentences, cold.PAIR_ROWS), self.sizes, folder)
+        rows = self.sentences.base or Table.empty(np.uint64)
+        self.near = cold_near_pairs(chunks(rows, cold.PAIR_ROWS), self.sizes, folder)
         base = self.anchors.base
         if base is not None and len(base.key):
             for table in chunks(base):
