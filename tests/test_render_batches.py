@@ -165,3 +165,25 @@ def test_no_batch_of_views_is_frozen(make_site, views, monkeypatch):
     monkeypatch.setattr(buildmod, "_render_page", render_page)
     _build(site, monkeypatch, batch=5)
     assert len(counts) > 10 and counts == sorted(counts, reverse=True)  # (made views let go of their plans)
+
+
+@pytest.mark.parametrize("workers", [False, True], ids=["in-process", "workers"])
+def test_a_speech_page_that_fails_in_a_later_batch_is_a_problem_of_its_file(make_site, monkeypatch, workers):
+    if workers:
+        monkeypatch.setattr(buildmod, "PARALLEL_RENDER_MIN", 1)  # (the workers fork with the patch below)
+    site = _site(make_site)
+    real = buildmod._render_page
+
+    def render_page(page, *args):
+        if page.owner == "2018/讲话00.md" and page.template == "speech.html":  # the oldest: a late batch
+            raise ValueError("a filter broke")
+        return real(page, *args)
+
+    monkeypatch.setattr(buildmod, "_render_page", render_page)
+    result = _build(site, monkeypatch, 3)
+    assert result.unrendered == 1 and result.written == result.pages - 1
+    assert [p.message for p in result.problems] == ["its page could not be rendered: ValueError: a filter broke"]
+    assert not (site.output / "speeches/2018/讲话00.html").exists()
+    monkeypatch.setattr(buildmod, "_render_page", real)
+    result = _build(site, monkeypatch, 3)  # tried again: the last build was not complete
+    assert result.written == 1 and (site.output / "speeches/2018/讲话00.html").is_file()
