@@ -28,6 +28,8 @@ from pathlib import Path
 
 sys.path.append(str(Path(__file__).resolve().parent.parent))  # PYTHONPATH (another checkout) first
 
+from bench_stages import _reset_peak  # (the peak since the last reset: one helper for both scripts)
+
 
 def _status() -> dict[str, int]:
     fields = {}
@@ -37,14 +39,6 @@ def _status() -> dict[str, int]:
             if name in ("VmRSS", "VmHWM", "RssAnon", "RssFile"):
                 fields[name] = int(line.split()[1]) // 1024
     return fields
-
-
-def _reset_peak() -> None:
-    try:
-        with open("/proc/self/clear_refs", "w") as fh:
-            fh.write("5")
-    except OSError:
-        pass
 
 
 _MOST = [0]  # the largest peak printed (each step's peak is read before it is reset: the run's peak)
