@@ -25,9 +25,8 @@ PARTS = 32  # partition files per table
 FLUSH_ROWS = 1 << 18  # rows buffered before they are appended to the partition files
 SORT_ROWS = 1 << 20  # rows of a partition sorted at once (a bigger one is cut again first)
 CHUNK_ROWS = 1 << 20  # rows of a base looked at in one slice
-PAIR_ROWS = (
-    1 << 18
-)  # rows of sentences, or of pairs, looked at in one slice (each row: a few pairs, each pair 8 arrays)
+# rows of sentences, or of pairs, looked at in one slice (each row: a few pairs, each pair 8 arrays)
+PAIR_ROWS = 1 << 18
 TEXT_RANGE = 1 << 23  # characters of the mapped texts read between two releases of their pages (Texts)
 WINDOW = 16  # characters compared at once when passages are extended (Texts.lcp; then 4×, … up to 64×)
 WINDOW_CELLS = 1 << 20  # characters of windows compared in one go (their index: as many int64)
