@@ -304,8 +304,8 @@ def _load_model(config: SiteConfig, cache: BuildCache, scanned, result: BuildRes
         problems.append(no_speech_problem(config, stats))
     result.speeches = len(archive.speeches)
     # The model lives until the pages are written: the collector, set off again and again by the
-    # later stages, need not walk it (with the views frozen too, one changed speech at 10,000: the
-    # collector 1.8 -> 0.75 s CPU, bench/bench_render.py). collector.during_build unfreezes it.
+    # later stages, need not walk it (one changed speech at 10,000: the collector 1.8 -> 0.75 s CPU,
+    # bench/bench_render.py; the pages' views are never frozen). collector.during_build unfreezes it.
     gc.freeze()
     collector.release()  # (what parsing freed: the workers' pickles, the bodies deflated into the cache)
     return archive, problems, stats

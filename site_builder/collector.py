@@ -6,7 +6,8 @@ thousands of times in a build and, every tenth and hundredth run, walks the olde
 10,000 speeches it took 0.8–0.9 s of a one-changed build (``bench/bench_render.py``, "of which the
 garbage collector"). During a build the young generation is ``YOUNG``; after it, the thresholds are
 restored (``serve`` builds in a long-lived process) and what the build froze (``gc.freeze``: the
-model and the pages' views, which live until the pages are written) is unfrozen. ``paused`` stops it while a
+model and the plan of the pages, which live until the pages are written; the pages' views are made
+and let go of a batch at a time, never frozen) is unfrozen. ``paused`` stops it while a
 step makes many objects without cycles.
 
 ``release`` gives the memory a stage freed back to the system: the C allocator (glibc's malloc)
