@@ -245,7 +245,7 @@ class Texts:
 
 def _drop(array: np.ndarray, lo: int, hi: int) -> None:
     """Release the mapped pages of array[lo:hi] (clipped to the array) from resident memory."""
-    mapped = getattr(array, "_mmap", None)
+    mapped = _mapping(array)
     if mapped is None or not hasattr(mmap, "MADV_DONTNEED"):
         return
     base = getattr(array, "offset", 0) % mmap.ALLOCATIONGRANULARITY
@@ -287,10 +287,15 @@ def near_pairs(slices: Iterable[Table], sizes: dict[int, int], folder: Path) -> 
             (folder / f"{name}.{column}.npy").unlink(missing_ok=True)
 
 
+def _mapping(array: np.ndarray) -> mmap.mmap | None:
+    """The mmap a memory-mapped array reads (None: an array in memory)."""
+    return getattr(array, "_mmap", None) if isinstance(array, np.memmap) else None
+
+
 def random_access(array: np.ndarray) -> None:
     """Tell the kernel a mapped array is read here and there: no read-ahead, no pages mapped
     around the one read (else each scattered read maps in 64 KB and a slice maps in every text)."""
-    mapped = getattr(array, "_mmap", None) if isinstance(array, np.memmap) else None
+    mapped = _mapping(array)
     if mapped is not None and hasattr(mmap, "MADV_RANDOM"):
         mapped.madvise(mmap.MADV_RANDOM)
 
@@ -299,7 +304,7 @@ def release(*arrays) -> None:
     """Drop the pages of memory-mapped arrays from this process's resident memory (the file keeps
     the data; a later read maps it in again)."""
     for array in arrays:
-        mapped = getattr(array, "_mmap", None) if isinstance(array, np.memmap) else None
+        mapped = _mapping(array)
         if mapped is not None and hasattr(mmap, "MADV_DONTNEED"):
             mapped.madvise(mmap.MADV_DONTNEED)
 
