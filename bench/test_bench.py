@@ -220,3 +220,33 @@ def test_peers_see_the_added_speech(tmp_path):
             if f"<h1>{new.meta['title']}</h1>" in p.read_text(encoding="utf-8")
         ]
         assert len(pages) == 1, cls.name
+
+
+def test_update_bench_times_each_scenario_and_reads_the_stages(tmp_path):
+    import json
+
+    import bench_update
+
+    c = tmp_path / "content"
+    gen_corpus.generate(12, c, seed=5, jobs=1, quiet=True)
+    report = tmp_path / "u.json"
+    rc = bench_update.main(
+        ["--content", str(c), "--output", str(tmp_path / "out"), "--cold", "--runs", "1"] + ["--json", str(report)]
+    )
+    assert rc == 0
+    rows = json.loads(report.read_text(encoding="utf-8"))
+    assert [r["label"] for r in rows] == ["cold", "no-change 1", "changed 1", "added 1"]
+    assert all(r["ok"] and r["cpu"] > 0 for r in rows)
+    assert rows[1]["stages"] == {}  # nothing to do: the last build's figures are not its own
+    assert {"parse", "render"} <= set(rows[2]["stages"]) and {"parse", "render"} <= set(rows[3]["stages"])
+    speeches = list(c.rglob("*.md"))
+    assert len(speeches) == 13  # the added one
+    assert sum("修改标记bench-update-1-" in p.read_text(encoding="utf-8") for p in speeches) == 1  # the changed one
+
+
+def test_stage_seconds_takes_the_last_explain_line():
+    import bench_update
+
+    log = "x\n  seconds per stage: parse 0.20, model 0.01\n…\n  seconds per stage: parse 0.31, search indexes 0.05\n"
+    assert bench_update.stage_seconds(log) == {"parse": 0.31, "search indexes": 0.05}
+    assert bench_update.stage_seconds("no stages here") == {}
