@@ -123,7 +123,7 @@ def main(argv: list[str] | None = None) -> int:
             if not t.ok:
                 return 1
     print("\nmedian wall / CPU s (peak RSS MB), over the runs:")
-    for scenario in scenarios:
+    for scenario in dict.fromkeys(scenarios):
         got = [t for t in timings if t.label.split()[0] == scenario]
         if got:
             wall = statistics.median(t.wall for t in got)
