@@ -5,9 +5,9 @@ view is not made and its key not computed. Only pages whose inputs changed get a
 the views of the few pages that show it, not of all 23,000. A cold build makes every page's view,
 ``BATCH`` at a time (``Selection.batches``), each let go of once its page is written.
 
-The inputs of a page, besides its *scope* (the configuration, the code version and the parse
-settings, the page's template and what it extends or includes, whether reuse is shown), which
-every page of a template shares:
+The inputs of a page, besides its *scope* (the configuration but where its folders are, the code
+version and the parse settings, the page's template and what it extends or includes, whether
+reuse is shown), which every page of a template shares:
 
 * a speech's page: the speech, its older and newer neighbours, its related speeches, the older
   and newer speech of its meeting type (its 对比 offer) and, for each passage it shares with
@@ -30,7 +30,7 @@ from __future__ import annotations
 import hashlib
 import os
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from functools import partial
 from itertools import islice
 from typing import TYPE_CHECKING
@@ -242,12 +242,25 @@ class _Passages:
         return hit
 
 
+#: Settings that say where the files are, not what a page shows: the folder the paths are
+#: relative to, the content folder (a page that reads a speech's file has the file's digest in
+#: its inputs), the output folder and the templates' folder (a template's fingerprint is its
+#: name and source, wherever it is). A build given the same folders as relative paths after
+#: absolute ones (or run from another folder) keeps every page's scope.
+WHERE = ("root", "content_dir", "output_dir", "templates_dir")
+
+
+def settings_shown(config) -> str:
+    """The configuration as the pages' scope holds it: every setting but ``WHERE``'s."""
+    return repr([(f.name, getattr(config, f.name)) for f in fields(config) if f.name not in WHERE])
+
+
 class Scopes:
     """The scope of each template's pages (see the module's docstring)."""
 
     def __init__(self, views: Views, templates, site_fp: str):
         self.templates = templates
-        shared = (repr(views.config), site_fp, views.reuse is not None)
+        shared = (settings_shown(views.config), site_fp, views.reuse is not None)
         self.shared = _digest(shared)
         self._scopes: dict[str, str] = {}
 

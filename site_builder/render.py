@@ -461,7 +461,7 @@ class Views:
             "speech-source.md",
             {"source_file": source_file},
             owner=s.source,
-            key_view={"source_file": source_file, "digest": s.digest},
+            key_view={"source": s.source, "digest": s.digest},  # (not where the content folder is)
         )
 
     def all_pages(self) -> list[Page]:

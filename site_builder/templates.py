@@ -65,8 +65,8 @@ class TemplateSet:
             return known
         loader = self.env.loader
         assert loader is not None  # make_environment gives it one
-        source, filename, _ = loader.get_source(self.env, name)
-        digest = hashlib.sha1(f"{name}\0{filename}\0{source}".encode())
+        source, _filename, _ = loader.get_source(self.env, name)  # (not where it is: what it says)
+        digest = hashlib.sha1(f"{name}\0{source}".encode())
         for ref in sorted(r for r in jinja_meta.find_referenced_templates(self.env.parse(source)) if r):
             digest.update(self.fingerprint(ref).encode())
         self._fingerprints[name] = digest.hexdigest()

@@ -349,3 +349,40 @@ def test_a_passage_hash_names_its_text_and_its_places_in_order():
     assert counts.tolist() == [2, 2, 2, 2, 2, 3]
     again, _, again_sids = passage_hashes(_passages(base), _SourceIds())  # (another build: the same)
     assert again[0] == hashes[0] and again_sids.tolist() == sids[:2].tolist()
+
+
+def test_the_same_folders_named_another_way_make_no_view_and_render_no_page(built, checked, monkeypatch):
+    """The pages' scope holds what they are made from, not where the folders are: a build given
+    the content and output folders as absolute paths after one given them as relative paths (the
+    defaults) keeps every page's scope, makes no view and renders no page (#15: every view of
+    10,000 speeches was made again)."""
+    from site_builder import build
+
+    rendered: list[str] = []
+    real = build._render_page
+
+    def render(page, *args):
+        rendered.append(page.path)
+        return real(page, *args)
+
+    monkeypatch.setattr(build, "_render_page", render)
+    before = built.files()
+    assert built.run("build", "-q", "--content", str(built.content), "--output", str(built.output)) == 0
+    assert checked["planned"] > 0
+    assert (checked["made"], rendered) == (0, [])
+    assert built.run("build", "-q", "--content", "content", "--output", "output") == 0
+    assert (checked["made"], rendered) == (0, [])
+    assert built.files() == before
+
+
+def test_a_template_fingerprint_is_its_name_and_source_not_where_it_is(tmp_path):
+    from site_builder.templates import TemplateSet
+
+    def theme(name: str, text: str):
+        root = tmp_path / name
+        (root / "templates").mkdir(parents=True)
+        (root / "templates" / "page.html").write_text(text, encoding="utf-8")
+        return TemplateSet([tmp_path / "no-overrides", root]).fingerprint("page.html")
+
+    assert theme("a", "<p>{{ x }}</p>") == theme("b", "<p>{{ x }}</p>")
+    assert theme("c", "<p>{{ x }}</p>") != theme("d", "<p>{{ y }}</p>")
