@@ -27,21 +27,57 @@ DOC_BITS = 14
 KEY_SHIFT = 8 + DOC_BITS
 
 
-def gram_postings(folded: str, dn: int) -> np.ndarray:
-    """The packed postings of one folded search text (the keys of ``_grams`` with their counts), sorted."""
-    import numpy as np  # here, not on import: a search loads this module too
+# Characters of a folded text taken at a time: a text longer than this (a speech of several MB) is
+# counted a window at a time, so that its arrays (≈ 50 bytes a character) stay bounded by the window.
+WINDOW = 1 << 19
 
-    codes = np.frombuffer(folded.encode("utf-32-le", "surrogatepass"), dtype=np.uint32).astype(np.uint64)
+
+def _window_keys(folded: str, lo: int, hi: int) -> np.ndarray:
+    """The gram keys of the chars at ``[lo, hi)`` of a folded text and of the pairs that start
+    there (the one that straddles ``hi`` included: its second char is read too), sorted."""
+    import numpy as np
+
+    codes = np.frombuffer(folded[lo : hi + 1].encode("utf-32-le", "surrogatepass"), dtype=np.uint32).astype(np.uint64)
     ok = (codes != 32) & (codes != 0)  # " " and analysis.SEPARATOR are never in a key
     first = codes << np.uint64(CHAR_BITS)
     both = ok[:-1] & ok[1:]
-    keys = np.concatenate((first[ok], first[:-1][both] | (codes[1:][both] + np.uint64(1))))
+    m = hi - lo
+    keys = np.concatenate((first[:m][ok[:m]], first[:-1][both] | (codes[1:][both] + np.uint64(1))))
+    keys.sort()
+    return keys
+
+
+def _counted(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(distinct keys, how many times each) of sorted keys."""
+    import numpy as np
+
+    if not len(keys):
+        return keys, keys
+    starts = np.flatnonzero(np.concatenate(([True], keys[1:] != keys[:-1])))
+    return keys[starts], np.diff(np.append(starts, len(keys))).astype(np.uint64)
+
+
+def gram_postings(folded: str, dn: int) -> np.ndarray:
+    """The packed postings of one folded search text (the keys of ``_grams`` with their counts), sorted.
+
+    A text longer than ``WINDOW`` is counted a window at a time (the pair across a window's end
+    belongs to that window) and the counts of the windows summed: the same postings."""
+    import numpy as np  # here, not on import: a search loads this module too
+
+    n = len(folded)
+    keys, counts = _counted(_window_keys(folded, 0, min(n, WINDOW)))
+    for lo in range(WINDOW, n, WINDOW):
+        wkeys, wcounts = _counted(_window_keys(folded, lo, min(n, lo + WINDOW)))
+        keys, counts = np.concatenate((keys, wkeys)), np.concatenate((counts, wcounts))
+        if len(wkeys):  # the windows' counts of a key summed
+            order = np.argsort(keys, kind="stable")
+            keys, counts = keys[order], counts[order]
+            starts = np.flatnonzero(np.concatenate(([True], keys[1:] != keys[:-1])))
+            keys, counts = keys[starts], np.add.reduceat(counts, starts)
     if not len(keys):
         return keys
-    keys.sort()
-    starts = np.flatnonzero(np.concatenate(([True], keys[1:] != keys[:-1])))
-    counts = np.minimum(np.diff(np.append(starts, len(keys))), 255).astype(np.uint64)
-    return (keys[starts] << np.uint64(KEY_SHIFT)) | np.uint64(dn << 8) | counts
+    counts = np.minimum(counts, 255)
+    return (keys << np.uint64(KEY_SHIFT)) | np.uint64(dn << 8) | counts
 
 
 def gram_term(key: int) -> bytes:
