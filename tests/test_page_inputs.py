@@ -304,22 +304,22 @@ def _plan_kept(site: Site) -> bool:
 def test_a_build_stopped_while_writing_pages_leaves_no_plan(built, checked, monkeypatch, tmp_path):
     """The kept plan is dropped before pages are written and kept again after: a build stopped
     between leaves none, and the next one computes every page's inputs."""
-    from site_builder import build
+    from site_builder import render_pages
     from site_builder.errors import SiteBuilderError
 
     assert _plan_kept(built)
-    real = build._render_page
+    real = render_pages.render_page
 
     def stop(page, *args):
         if page.owner is None:  # (a speech's page would be reported on its file instead)
             raise SiteBuilderError("stopped")
         return real(page, *args)
 
-    monkeypatch.setattr(build, "_render_page", stop)
+    monkeypatch.setattr(render_pages, "render_page", stop)
     title(built)  # its listings must be written
     assert built.run("build", "-q") != 0
     assert not _plan_kept(built)
-    monkeypatch.setattr(build, "_render_page", real)
+    monkeypatch.setattr(render_pages, "render_page", real)
     counts_before = dict(checked)
     assert built.run("build", "-q") == 0
     assert checked["unchanged"] == counts_before["unchanged"]  # every page's inputs computed
@@ -356,16 +356,16 @@ def test_the_same_folders_named_another_way_make_no_view_and_render_no_page(buil
     the content and output folders as absolute paths after one given them as relative paths (the
     defaults) keeps every page's scope, makes no view and renders no page (#15: every view of
     10,000 speeches was made again)."""
-    from site_builder import build
+    from site_builder import render_pages
 
     rendered: list[str] = []
-    real = build._render_page
+    real = render_pages.render_page
 
     def render(page, *args):
         rendered.append(page.path)
         return real(page, *args)
 
-    monkeypatch.setattr(build, "_render_page", render)
+    monkeypatch.setattr(render_pages, "render_page", render)
     before = built.files()
     assert built.run("build", "-q", "--content", str(built.content), "--output", str(built.output)) == 0
     assert checked["planned"] > 0

@@ -14,7 +14,7 @@ from conftest import Site
 from test_page_inputs import _files, title
 
 from site_builder import build as buildmod
-from site_builder import page_inputs
+from site_builder import page_inputs, render_pages
 from site_builder.config import load_config
 from site_builder.page_inputs import Planned
 
@@ -63,14 +63,14 @@ def _site(make_site) -> Site:
 
 def test_only_one_batch_of_views_exists_at_a_time(make_site, views, monkeypatch):
     site = _site(make_site)
-    most, real = [], buildmod._render_page
+    most, real = [], render_pages.render_page
 
     def render_page(page, *args):
         gc.collect()  # (views are plain data: nothing waits for the collector)
         most.append(len(views))
         return real(page, *args)
 
-    monkeypatch.setattr(buildmod, "_render_page", render_page)
+    monkeypatch.setattr(render_pages, "render_page", render_page)
     result = _build(site, monkeypatch, batch=5)
     assert result.written == result.pages > 30
     assert views.made[0] > 20  # every planned page's view was made, in batches of 5
@@ -156,13 +156,13 @@ def test_no_batch_of_views_is_frozen(make_site, views, monkeypatch):
     """What the build freezes (gc.freeze: the model and the plan) is never collected until the
     build ends: a batch's views, let go of once written, must not be among it."""
     site = _site(make_site)
-    counts, real = [], buildmod._render_page
+    counts, real = [], render_pages.render_page
 
     def render_page(page, *args):
         counts.append(gc.get_freeze_count())
         return real(page, *args)
 
-    monkeypatch.setattr(buildmod, "_render_page", render_page)
+    monkeypatch.setattr(render_pages, "render_page", render_page)
     _build(site, monkeypatch, batch=5)
     assert len(counts) > 10 and counts == sorted(counts, reverse=True)  # (made views let go of their plans)
 
@@ -172,18 +172,18 @@ def test_a_speech_page_that_fails_in_a_later_batch_is_a_problem_of_its_file(make
     if workers:
         monkeypatch.setattr(buildmod, "PARALLEL_RENDER_MIN", 1)  # (the workers fork with the patch below)
     site = _site(make_site)
-    real = buildmod._render_page
+    real = render_pages.render_page
 
     def render_page(page, *args):
         if page.owner == "2018/讲话00.md" and page.template == "speech.html":  # the oldest: a late batch
             raise ValueError("a filter broke")
         return real(page, *args)
 
-    monkeypatch.setattr(buildmod, "_render_page", render_page)
+    monkeypatch.setattr(render_pages, "render_page", render_page)
     result = _build(site, monkeypatch, 3)
     assert result.unrendered == 1 and result.written == result.pages - 1
     assert [p.message for p in result.problems] == ["its page could not be rendered: ValueError: a filter broke"]
     assert not (site.output / "speeches/2018/讲话00.html").exists()
-    monkeypatch.setattr(buildmod, "_render_page", real)
+    monkeypatch.setattr(render_pages, "render_page", real)
     result = _build(site, monkeypatch, 3)  # tried again: the last build was not complete
     assert result.written == 1 and (site.output / "speeches/2018/讲话00.html").is_file()
