@@ -8,14 +8,17 @@ The windows here are small (a few characters, or 65,536 for the memory bounds); 
 
 from __future__ import annotations
 
+import contextlib
 import gc
+import io
 import random
 import tracemalloc
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from site_builder.search import analysis, whoosh_postings
+from site_builder.model import IndexDoc
+from site_builder.search import analysis, whoosh_postings, whoosh_records, whoosh_segments
 
 ALPHABET = list("党建队伍员 \x00ab1２") + ["\u3000", "\n", "\U00020000", "\ud800"]
 
@@ -27,13 +30,23 @@ def _random_text(n: int, seed: int) -> str:
     return "".join(rng.choices(chars, weights=[1] * 120 + [8], k=n))
 
 
-def _postings(folded: str, window: int):
-    saved = whoosh_postings.WINDOW
-    whoosh_postings.WINDOW = window
+@contextlib.contextmanager
+def _window(window: int):
+    """Every per-speech analysis of the indexes with windows of ``window`` characters."""
+    mods = (whoosh_postings, whoosh_records, whoosh_segments)
+    saved = [m.WINDOW for m in mods]
+    for m in mods:
+        m.WINDOW = window
     try:
-        return whoosh_postings.gram_postings(folded, 7)
+        yield
     finally:
-        whoosh_postings.WINDOW = saved
+        for m, w in zip(mods, saved):
+            m.WINDOW = w
+
+
+def _postings(folded: str, window: int):
+    with _window(window):
+        return whoosh_postings.gram_postings(folded, 7)
 
 
 @settings(max_examples=300, deadline=None)
@@ -50,6 +63,36 @@ def test_whoosh_counts_are_capped_after_the_windows_are_summed():
     windowed = _postings("党" * 300, 100)  # 100 a window: below the cap of 255 in each
     assert windowed.tolist() == whole.tolist()
     assert sorted(p & 255 for p in windowed.tolist()) == [255, 255]
+
+
+def _doc(body: str, headings=(), title: str = "一篇很长的讲话") -> IndexDoc:
+    return IndexDoc(
+        id="big.md", url="speeches/big.html", title=title, date="2020-01-01", year=2020, meeting_type="",
+        themes=(), body=body, fingerprint="big", headings=tuple(headings),
+    )  # fmt: skip
+
+
+def _record_and_store(body: str, window: int) -> tuple:
+    """The Whoosh index's record of a doc (meta, folded search text, patches) and its text store's bytes."""
+    with _window(window):
+        meta, folded, patches = whoosh_records._record_from_doc(_doc(body, [0, 2]))
+        store = whoosh_segments._StoreWriter(io.BytesIO())
+        store.add(meta, folded, patches)
+        return meta, folded, patches, store.out.getvalue(), store.offsets.tolist()
+
+
+BODY_CHARS = list("党建队伍员 ab1２，。（）\n\tﬁＡ") + ["\u3000", "\u200b", "黨", "\U00020000", "\ud800"]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet=st.sampled_from(BODY_CHARS), max_size=40), st.integers(1, 9))
+def test_whoosh_record_and_text_store_in_windows_are_those_of_the_whole_text(body, window):
+    # The fold (a table lookup a window at a time), the patches (the changed chars picked a window
+    # at a time) and the text store (written a window at a time) are those of the whole body.
+    windowed = _record_and_store(body, window)
+    assert windowed == _record_and_store(body, 1 << 40)
+    folded, patches = windowed[1:3]
+    assert whoosh_records._unfold(folded.split(analysis.SEPARATOR, 1)[1], patches) == body
 
 
 def _peak(f, *args) -> int:

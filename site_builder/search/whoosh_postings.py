@@ -29,7 +29,7 @@ KEY_SHIFT = 8 + DOC_BITS
 
 # Characters of a folded text taken at a time: a text longer than this (a speech of several MB) is
 # counted a window at a time, so that its arrays (≈ 50 bytes a character) stay bounded by the window.
-WINDOW = 1 << 19
+WINDOW = 1 << 18
 
 
 def _window_keys(folded: str, lo: int, hi: int) -> np.ndarray:

@@ -16,6 +16,7 @@ from operator import add
 
 from ..model import IndexDoc
 from . import analysis
+from .whoosh_postings import WINDOW
 
 #: Bump when the on-disk layout or the analysis changes; an index of another version is rebuilt.
 FORMAT_VERSION = f"6-{analysis.fold_version()}"  # 6: speaker, organisation, headings; bodies one line per block (#13)  (+ the folding table's digest)
@@ -101,22 +102,26 @@ def _fold_one_to_one(text: str):
     folded with a table lookup in numpy, ten times faster than ``str.translate``); else None."""
     import numpy as np
 
-    raw = np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
-    if not raw.size:
+    if not text:
         return text, np.zeros(0, dtype=np.int64)
-    if int(raw.max()) >= 0x10000:
-        return None
-    folded = _fold_lut()[raw]
-    if int(folded.max()) == _ODD:
-        return None
-    return folded.tobytes().decode("utf-32-le", "surrogatepass"), np.flatnonzero(folded != raw)
+    lut = _fold_lut()
+    pieces, changed = [], []
+    for lo in range(0, len(text), WINDOW):  # (a window at a time: a big speech's arrays stay small)
+        raw = np.frombuffer(text[lo : lo + WINDOW].encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+        if int(raw.max()) >= 0x10000:
+            return None
+        folded = lut[raw]
+        if int(folded.max()) == _ODD:
+            return None
+        pieces.append(folded.tobytes().decode("utf-32-le", "surrogatepass"))
+        changed.append(np.flatnonzero(folded != raw) + lo)
+    return "".join(pieces), np.concatenate(changed)
 
 
-def _pack_patches(count: int, one_to_one: bool, deltas: bytes, chars: str) -> bytes:
-    return zlib.compress(
-        struct.pack("<IB", count, one_to_one) + deltas + chars.encode(_TEXT_CODEC, "surrogatepass"),
-        1,
-    )
+def _pack_patches(count: int, one_to_one: bool, deltas: bytes, chars: str | bytes) -> bytes:
+    if isinstance(chars, str):
+        chars = chars.encode(_TEXT_CODEC, "surrogatepass")
+    return zlib.compress(struct.pack("<IB", count, one_to_one) + deltas + chars, 1)
 
 
 def _patches(body: str, changed=None) -> bytes:
@@ -128,7 +133,14 @@ def _patches(body: str, changed=None) -> bytes:
         import numpy as np
 
         deltas = np.diff(changed, prepend=0).astype(np.uint32).tobytes()
-        return _pack_patches(len(changed), True, deltas, "".join(map(body.__getitem__, changed.tolist())))
+        # The changed chars as UTF-16-LE (all in the BMP), a window of the body at a time (a big
+        # speech may have a million: no str or int object each).
+        units = bytearray()
+        cuts = np.searchsorted(changed, range(0, len(body) + WINDOW, WINDOW)).tolist()
+        for w, lo in enumerate(range(0, len(body), WINDOW)):
+            raw = np.frombuffer(body[lo : lo + WINDOW].encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+            units += raw[changed[cuts[w] : cuts[w + 1]] - lo].astype("<u2").tobytes()
+        return _pack_patches(len(changed), True, deltas, bytes(units))
     pattern, table = _changed_chars()
     pos = array("I")
     chars = []

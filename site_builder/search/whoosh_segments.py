@@ -23,7 +23,7 @@ from whoosh.system import pack_ushort
 from ..fileio import atomic_open
 from ..workers import fresh_context, process_pool, run_jobs
 from . import analysis, whoosh_compat
-from .whoosh_postings import DOC_BITS, KEY_SHIFT, PostingSpill, gram_postings, gram_term
+from .whoosh_postings import DOC_BITS, KEY_SHIFT, WINDOW, PostingSpill, gram_postings, gram_term
 from .whoosh_records import (
     _INT,
     _META_FIELDS,
@@ -209,12 +209,15 @@ class _StoreWriter:
 
     def add(self, meta: tuple, folded: str, patches: bytes) -> None:
         out, offsets = self.out, self.offsets
-        fb = folded.encode(_TEXT_CODEC, "surrogatepass")
-        out.write(fb)
+        size = 0
+        for lo in range(0, len(folded), WINDOW):  # (a big speech's text is not encoded whole at once)
+            piece = folded[lo : lo + WINDOW].encode(_TEXT_CODEC, "surrogatepass")
+            out.write(piece)
+            size += len(piece)
         out.write(patches)
         offsets.append(self.pos)
-        offsets.append(self.pos + len(fb))
-        self.pos += len(fb) + len(patches)
+        offsets.append(self.pos + size)
+        self.pos += size + len(patches)
         offsets.append(self.pos)
         if self.pos & 1:  # keep every folded text at an even offset (UTF-16 code units)
             out.write(b"\0")
