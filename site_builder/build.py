@@ -333,6 +333,7 @@ def _write_pages(config, cache, templates, views, pages, broken, problems, resul
     those of ``broken`` sources. A speech whose page cannot be rendered is a problem of its file
     (its previous page is kept); any other page that fails is a bug and stops the build."""
     gc.freeze()  # the model and the plan live until the pages are written (unfrozen after the build)
+    templates.keep_compiled(config.state_dir / "templates", _code_version())  # (before any is read)
     site = site_view(config)
     # The parse fingerprint covers the code version: HTML, tables of contents and templates'
     # helpers of another version of site_builder render every page again.

@@ -76,6 +76,7 @@ def renderer(parallel: bool, templates: TemplateSet, site: dict, out: Path, stat
         yield lambda todo: ((*job, render_speech_page(job[0], templates, site, out, cache)) for job in todo)
         return
     global _render_state
+    templates.load_known()  # (compiled, or read compiled, once: not in every worker)
     _render_state = (templates, site, out, state_dir)
     try:
         with process_pool(jobs, prefer_fork=True) as pool:
