@@ -184,6 +184,12 @@ class IndexUpdate:
             self._start()
 
     def _start(self) -> None:
+        # numpy, which both the static index (here, in the child) and this process's next stages
+        # (reuse, the pages' plan) import: imported once, before the fork, not in each (#15: 0.12 s
+        # CPU of the child's at 10,000 speeches). Its native threads (OpenBLAS) are not Python
+        # threads; they register pthread_atfork handlers (workers.py).
+        import numpy  # noqa: F401
+
         read, write = os.pipe()
         pid = os.fork()
         if pid:
@@ -229,7 +235,9 @@ class IndexUpdate:
             return
         cls, keys = type(self.docs[0]), tuple(self.docs[0].__dict__)
         if any(type(d) is not cls or tuple(d.__dict__) != keys for d in self.docs):
-            return  # (docs of another kind: as they are)
+            # index_docs makes them all of one class, with the same fields in the same order; a doc
+            # of another kind would be made afresh as this class, wrongly: a bug, said (also under -O)
+            raise AssertionError("IndexUpdate.compact: index docs of two kinds (index_docs makes one)")
         same: dict = {}  # one object for equal values (meeting types, themes, speakers …: marshal keeps it one)
         packed = marshal.dumps([tuple(same.setdefault(v, v) for v in d.__dict__.values()) for d in self.docs])
         del same

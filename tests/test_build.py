@@ -453,3 +453,31 @@ def test_the_index_stages_docs_share_no_object_with_the_model(make_site, monkeyp
     clean = make_site(files)
     assert clean.run("build", "-q") == 0
     assert site.files() == clean.files()
+
+
+def test_the_index_docs_compacted_are_of_one_kind(tmp_path):
+    """IndexUpdate.compact makes the docs afresh as the first one's class with its fields: docs of
+    two kinds (never made by a build: index_docs makes one) are a bug said, not docs made wrongly
+    or kept as they were without a word."""
+    import pytest
+
+    from site_builder.build_index import IndexUpdate
+    from site_builder.config import SiteConfig
+    from site_builder.model import IndexDoc
+
+    def doc(i: int) -> IndexDoc:
+        return IndexDoc(f"{i}.md", f"/s/{i}.html", f"讲话{i}", "2020-03-05", 2020, "会议", ("党建",), "正文", "fp")
+
+    class Other(IndexDoc):
+        pass
+
+    config = SiteConfig(root=tmp_path)
+    same = IndexUpdate(config, [doc(1), doc(2)], bodies=None, background=False)  # type: ignore[arg-type]
+    same.compact()
+    assert [vars(d) for d in same.docs] == [vars(doc(1)), vars(doc(2))]
+    assert {type(d) for d in same.docs} == {IndexDoc}
+    other = object.__new__(Other)
+    other.__dict__.update(vars(doc(3)))
+    mixed = IndexUpdate(config, [doc(1), other], bodies=None, background=False)  # type: ignore[arg-type]
+    with pytest.raises(AssertionError, match="two kinds"):
+        mixed.compact()
