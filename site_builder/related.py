@@ -331,7 +331,7 @@ def _load_cache(cache_dir: Path | None) -> _Stored | None:
         state: dict = {}
         if meta.get("key") and "result" in arrays:
             state = {name: arrays[name] for name in arrays if name not in _TABLE_ARRAYS and name != "rank"}
-            state.update(key=meta["key"], vocab=vocab)
+            state.update(key=meta["key"], base=meta.get("base"), vocab=vocab)
         return _Stored(ids, meta["fingerprints"], table, meta["digest"], state)
     except (OSError, EOFError, pickle.UnpicklingError, AttributeError, KeyError, TypeError, ValueError, IndexError):
         return None
@@ -356,6 +356,7 @@ def _save_cache(
         "vocab": table.vocab,
         "digest": digest,
         "key": state.get("key"),
+        "base": state.get("base"),
         "arrays": list(arrays),
     }
     cache_dir = Path(cache_dir)
@@ -391,6 +392,7 @@ def compute_related(
     most similar take their places.
     """
     extra = max((len(v) for v in exclude.values()), default=0) if exclude else 0
+    extra = 1 << (extra - 1).bit_length() if extra else 0  # (a power of two: more near-duplicates seldom change it)
     related = _compute_related(docs, k + extra, cache_dir, workers)
     if not extra:
         return related
@@ -423,10 +425,14 @@ def _compute_related(docs: Sequence, k: int, cache_dir: Path | None, workers: in
         if result is not None and result.shape == (len(ids), max(k, 0)):
             return as_lists(ids, result)
     row = np.full(len(docs), -1, dtype=np.int64)
+    moved = None  # a former row → its row now (-1: removed), when the ids differ
     if stored is not None:
         where = {i: r for r, i in enumerate(stored.ids)}
+        moved = np.full(len(stored.ids), -1, dtype=np.int64) if stored.ids != ids else None
         for j, (i, fp) in enumerate(zip(ids, fingerprints)):
             r = where.get(i, -1)
+            if r >= 0 and moved is not None:
+                moved[r] = j
             if r >= 0 and stored.fingerprints[r] == fp:
                 row[j] = r
         del where
@@ -439,7 +445,7 @@ def _compute_related(docs: Sequence, k: int, cache_dir: Path | None, workers: in
     table = _merge(stored.table if stored is not None else None, row, new, vocab)
     del new
     state = stored.state if stored is not None else {}  # scores only what changed since
-    result = similar(ids, table, k, previous=state, fresh=fresh)
+    result = similar(ids, table, k, previous=state, fresh=fresh, moved=moved)
     if cache_dir is not None:
         _compact(table, state)
         _save_cache(cache_dir, ids, fingerprints, table, digest, state)

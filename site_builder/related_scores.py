@@ -49,7 +49,12 @@ class Keywords:
 
 
 def similar(
-    ids: list[str], table: Keywords, k: int, previous: dict | None = None, fresh: np.ndarray | None = None
+    ids: list[str],
+    table: Keywords,
+    k: int,
+    previous: dict | None = None,
+    fresh: np.ndarray | None = None,
+    moved: np.ndarray | None = None,
 ) -> np.ndarray:
     """Row ``r``'s related speeches as row numbers, most similar first, ``-1`` after the last:
     an ``(n, k)`` int32 array.
@@ -65,16 +70,19 @@ def similar(
     else, and its scores are summed in the same order, so this equals scoring all of them.
     ``fresh``: the rows whose candidate words may differ from that call's (the others' are the
     same): then only their vectors, and those of the speeches holding a word whose document
-    frequency changed, are made again (``_vectors_since``)."""
+    frequency changed, are made again (``_vectors_since``). ``moved``: with other ids than that
+    call's (speeches added or removed), each former row's row now (-1: removed); then only the
+    speeches whose lists may differ are scored again (``related_margins``)."""
     n = len(ids)
     out = np.full((n, max(k, 0)), -1, dtype=np.int32)
+    kept = _lists(out)
     state = previous if previous is not None else {}
     old = dict(state)
     state.clear()
     if n < 2 or k <= 0:
         return out
     df = np.bincount(table.words, minlength=len(table.vocab))
-    key = _ids_key(ids, k)
+    key, base = _ids_key(ids, k), _base_key(k)
     usable = old.get("key") == key and old.get("result") is not None and old["result"].shape == out.shape
     since = _vectors_since(old, table, n, df, fresh) if usable and fresh is not None else None
     if since is not None:
@@ -85,15 +93,42 @@ def similar(
             return out
         doc, wid, x, p_wid, p_doc, p_x = vec
         rows = _changed_rows(old, table.vocab, doc, wid, x, p_wid, p_doc, p_x, n) if usable else None
+        if rows is None and _movable(old, base, moved, k) and fresh is not None:
+            from .related_margins import kept_lists
+
+            assert moved is not None
+            rows = kept_lists(old, moved, _remap(old["vocab"], table.vocab), vec, n, fresh, kept)
     if rows is None:
         rows = np.arange(n)
-    else:
-        out[:] = old["result"]
-        out[rows] = -1
-    _score_rows(rows, n, k, doc, wid, x, p_wid, p_doc, p_x, len(table.vocab), out)
-    state.update(key=key, vocab=table.vocab, doc=doc, wid=wid, x=x, p_wid=p_wid, p_doc=p_doc, p_x=p_x, result=out)
-    state["df"] = df
+    elif since is not None or usable:
+        for name, values in kept.items():  # (a state from before the margins: NaN, scored again when moved)
+            values[:] = old[name] if name in old and old[name].shape == values.shape else np.nan
+    kept["result"][rows], kept["scores"][rows], kept["err"][rows], kept["margin"][rows] = -1, 0.0, 0.0, -1.0
+    _score_rows(rows, n, k, doc, wid, x, p_wid, p_doc, p_x, len(table.vocab), kept)
+    state.update(key=key, vocab=table.vocab, doc=doc, wid=wid, x=x, p_wid=p_wid, p_doc=p_doc, p_x=p_x)
+    state.update(df=df, base=base, **kept)
     return out
+
+
+def _lists(out: np.ndarray) -> dict[str, np.ndarray]:
+    """Each row's list (``out``), its scores as kept, how far they may be from the true ones
+    (``err``) and an upper bound of any score not listed (``margin``, -1: none): ``related_margins``."""
+    n, k = out.shape
+    return {"result": out, "scores": np.zeros((n, k)), "err": np.zeros(n), "margin": np.full(n, -1.0)}
+
+
+def _movable(old: dict, base: str, moved: np.ndarray | None, k: int) -> bool:
+    """Whether a former state of other ids can be used (``related_margins``)."""
+    if moved is None or old.get("base") != base or "doc" not in old:
+        return False
+    shapes = {name: getattr(old.get(name), "shape", None) for name in ("result", "scores", "err", "margin")}
+    m = len(moved)
+    return shapes == {"result": (m, k), "scores": (m, k), "err": (m,), "margin": (m,)}
+
+
+def _base_key(k: int) -> str:
+    """What the scores depend on besides the ids and the words."""
+    return repr((k, VECTOR, POSTINGS))
 
 
 def _ids_key(ids: list[str], k: int) -> str:
@@ -103,7 +138,7 @@ def _ids_key(ids: list[str], k: int) -> str:
     return h.hexdigest()
 
 
-def _score_rows(rows, n: int, k: int, doc, wid, x, p_wid, p_doc, p_x, words: int, out: np.ndarray) -> None:
+def _score_rows(rows, n: int, k: int, doc, wid, x, p_wid, p_doc, p_x, words: int, kept: dict) -> None:
     """Score ``rows`` into ``out``: the cosine of each speech with the speeches of its words'
     postings, ``BLOCK`` speeches at a time, summed per pair in the order of the speech's vector
     (``doc`` is sorted: a speech's entries are one run)."""
@@ -128,7 +163,7 @@ def _score_rows(rows, n: int, k: int, doc, wid, x, p_wid, p_doc, p_x, words: int
         sums = np.bincount(inverse, weights=e_x[src] * p_x[pos], minlength=len(pairs))
         r, o = np.divmod(pairs, n)
         keep = (o != block[r]) & (sums > 0)  # not related to itself
-        _top_k(r[keep], o[keep], sums[keep], block, k, out)
+        _top_k(r[keep], o[keep], sums[keep], block, k, kept)
 
 
 def _distinct(codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -326,25 +361,30 @@ def _rank_in_group(keys):
     return np.arange(len(keys)) - np.repeat(starts, lengths)
 
 
-def _top_k(rows, others, vals, block, k: int, out: np.ndarray) -> None:
+def _top_k(rows, others, vals, block, k: int, kept: dict) -> None:
     """The pairs (``rows`` into ``block``, ``others``) with positive scores ``vals``, sorted by
-    row then other: each row's ``k`` largest, ties by id, into ``out[block[row]]``.
-    Scores within 1e-9 of the k-th largest are all considered, then ranked by the rounded score."""
+    row then other: each row's ``k`` largest, ties by id, into ``kept["result"][block[row]]``
+    (their scores into ``kept["scores"]``). Scores within 1e-9 of the (k + 1)-th largest are all
+    considered, then ranked by the rounded score; the (k + 1)-th's score + 1e-9, which no score
+    left out exceeds, into ``kept["margin"]`` (else it stays -1: no other)."""
     if not len(rows):
         return
-    # The k-th largest score of each row, from its scores packed to the left (zeros after).
+    # The (k + 1)-th largest score of each row, from its scores packed to the left (zeros after).
     slot = _rank_in_group(rows)
     packed = np.zeros((len(block), int(slot.max()) + 1))
     packed[rows, slot] = vals
-    width = packed.shape[1]
-    kth = np.partition(packed, width - k, axis=1)[:, width - k] if width > k else packed.min(axis=1)
+    width, m = packed.shape[1], k + 1
+    kth = np.partition(packed, width - m, axis=1)[:, width - m] if width > m else packed.min(axis=1)
     keep = vals >= kth[rows] - 1e-9
-    rows, others, scores = rows[keep], others[keep], np.round(vals[keep], 9)
-    order = np.lexsort((others, -scores, rows))
-    rows, others = rows[order], others[order]
+    rows, others, vals = rows[keep], others[keep], vals[keep]
+    order = np.lexsort((others, -np.round(vals, 9), rows))
+    rows, others, vals = rows[order], others[order], vals[order]
     place = _rank_in_group(rows)
     keep = place < k
-    out[block[rows[keep]], place[keep]] = others[keep]
+    kept["result"][block[rows[keep]], place[keep]] = others[keep]
+    kept["scores"][block[rows[keep]], place[keep]] = vals[keep]
+    nxt = place == k
+    kept["margin"][block[rows[nxt]]] = vals[nxt] + 1e-9
 
 
 def as_lists(ids: list[str], result: np.ndarray) -> dict[str, list[str]]:
@@ -360,4 +400,4 @@ def state_arrays(state: dict[str, Any]) -> dict[str, np.ndarray]:
     }
 
 
-STATE_ARRAYS = ("doc", "wid", "x", "p_wid", "p_doc", "p_x", "result", "df")
+STATE_ARRAYS = ("doc", "wid", "x", "p_wid", "p_doc", "p_x", "result", "df", "scores", "err", "margin")
