@@ -5,7 +5,9 @@ text payload) kept between builds, and arrays, which assembly and patching read 
 (``doc_arrays``, ``doc_entries``) and which are removed at the end of the build (analysed again from
 the header when a later build needs them). Keys are ``analysis.grams`` of ``analysis.search_text``:
 every char and adjacent pair with its exact counts in title and body (``k``) and every trigram with
-its positions (``p``), in the wire format's terms (``wire``).
+its positions (``p``), in the wire format's terms (``wire``). A text longer than ``windows.WINDOW``
+characters is analysed a window at a time (``windows``: the same arrays, in memory bounded by the
+window).
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ import numpy as np
 
 from ..fileio import atomic_open, write_atomic
 from ..search import analysis
+from . import windows
 from .entries import cps, entries_dense, entries_sorted, fold_cps, fold_lut, gram_keys, sec_bounds
 from .keys import SEC_RANK, SECTIONS, copy_segments, group_starts, key_strs, khash_np, seg_index, vlq_np
 from .wire import json_text
@@ -77,8 +80,31 @@ _DENSE = True  # tests switch it off to check both ways agree
 
 
 def _keys(title: str, body: str, headings) -> tuple:
-    """The keys part of the analysis: (title and body code points, heading mask, folded title length,
-    folded text length, (k, p) sizes, offsets with a header of 0 bytes, the three arrays)."""
+    """The keys part of the analysis: (the code points that folding changes, whether heading lines
+    are marked, folded title length, folded text length, (k, p) sizes, offsets with a header of 0
+    bytes, the three arrays). A text longer than ``windows.WINDOW`` is analysed a window at a time
+    (the same arrays; #15, a 50 MB speech)."""
+    if len(title) + 1 + len(body) > windows.WINDOW:
+        tlen = len(fold_cps(title, cps(title)))
+        codes, has_h, n, krank, prank, arrays = windows.analyse_keys(title, body, headings, tlen)
+    else:
+        codes, has_h, tlen, n, krank, prank, arrays = _whole_keys(title, body, headings)
+    krec, prec, enc = arrays
+    kb = sec_bounds(krank)
+    pb = sec_bounds(prank)
+    eb = np.concatenate(([0], np.cumsum(prec["len"], dtype=np.int64)))[pb]
+    sizes = (len(krec), len(enc) + 2 * len(prec))
+    offsets = np.concatenate(([0, len(krec), len(prec), len(enc)], kb, pb, eb)).astype("<i8")
+    return codes, has_h, tlen, n, sizes, offsets, arrays
+
+
+def sections_of(uk: np.ndarray, uk3: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The rank of the section of each char or pair key and of each trigram key."""
+    ranks = SEC_RANK[(khash_np(np.concatenate((uk, uk3))) & (SECTIONS - 1)).astype(np.intp)]
+    return ranks[: len(uk)], ranks[len(uk) :]
+
+
+def _whole_keys(title: str, body: str, headings) -> tuple:
     tcp, bcp = cps(title), cps(body)
     ftitle = fold_cps(title, tcp)
     tlen = len(ftitle)
@@ -89,24 +115,16 @@ def _keys(title: str, body: str, headings) -> tuple:
         got = entries_sorted(cp, ok)
     uk, kcnt, first, uk3, cnt, pos, gs = got
     hmask = _heading_mask(headings, body, bcp, len(cp), tlen)
-    ranks = SEC_RANK[(khash_np(np.concatenate((uk, uk3))) & (SECTIONS - 1)).astype(np.intp)]
-    krank, prank = ranks[: len(uk)], ranks[len(uk) :]
+    krank, prank = sections_of(uk, uk3)
     krec = _k_records(cp, ok, tlen, hmask, uk, kcnt, first, krank)
-    kb = sec_bounds(krank)
     prec, enc = _p_records(len(cp), hmask, uk3, cnt, pos, gs, prank)
-    pb = sec_bounds(prank)
-    eb = np.concatenate(([0], np.cumsum(prec["len"], dtype=np.int64)))[pb]
-    sizes = (len(krec), len(enc) + 2 * len(prec))
-    offsets = np.concatenate(([0, len(krec), len(prec), len(enc)], kb, pb, eb)).astype("<i8")
-    return tcp, bcp, hmask, tlen, len(cp), sizes, offsets, (krec, prec, enc)
+    return _changed_codes(np.concatenate((tcp, bcp))), hmask is not None, tlen, len(cp), krank, prank, (krec, prec, enc)
 
 
 def analyse(doc) -> tuple[dict, bytes, tuple]:
     """Everything the index needs from one document: (meta, the header file's bytes, the arrays of
     the arrays file: k records, p records, encoded positions; ``meta["offsets"]`` locates them)."""
-    tcp, bcp, hmask, tlen, n, (ksize, psize), offsets, arrays = _keys(
-        doc.title, doc.body, getattr(doc, "headings", None)
-    )
+    codes, has_h, tlen, n, (ksize, psize), offsets, arrays = _keys(doc.title, doc.body, getattr(doc, "headings", None))
     meta = {
         "order": (doc.date, doc.id),
         "year": int(doc.year),
@@ -119,7 +137,7 @@ def analyse(doc) -> tuple[dict, bytes, tuple]:
         "dkey": _date_key(doc.date),
         "size": (ksize * 3 // 2, psize * 11 // 10),  # about what its entries add to k/ and p/
     }
-    payload = _text_payload(doc, tcp, bcp, hmask)
+    payload = _text_payload(doc, codes, has_h)
     header = zlib.compress(marshal.dumps((meta, payload)), 6)  # 12 → 9 kB a speech: its text is base64
     meta["offsets"] = offsets.tobytes()
     return meta, len(header).to_bytes(4, "little") + header, arrays
@@ -133,13 +151,18 @@ def _k_records(cp, ok, tlen: int, hmask, uk, kcnt, first, krank) -> np.ndarray:
         tkeys, tc = np.unique(gram_keys(cp[:tlen], ok[:tlen]), return_counts=True)
         by_key = np.argsort(uk, kind="stable")
         tcount[by_key[np.searchsorted(uk[by_key], tkeys)]] = tc
-    in_heading = np.isin(uk, gram_keys(cp, ok & hmask)) if hmask is not None else np.zeros(len(uk), bool)
-    code = (
-        np.minimum(kcnt - tcount, _MAX_BODY_COUNT).astype(np.uint32) << np.uint32(9)
-        | np.minimum(tcount, 255).astype(np.uint32) << np.uint32(1)
-        | in_heading.astype(np.uint32)
-    )
-    o = np.argsort(krank * (2 * len(cp) + 1) + first)  # by section, then first seen
+    in_heading = np.isin(uk, gram_keys(cp, ok & hmask)) if hmask is not None else None
+    return _k_code(uk, kcnt, tcount, in_heading, np.argsort(krank * (2 * len(cp) + 1) + first))
+
+
+def _k_code(uk, kcnt, tcount, in_heading, o) -> np.ndarray:
+    """The k records of keys ``uk`` (counts ``kcnt``, of which ``tcount`` in the title, in a heading
+    line or not: ``in_heading``, None for none) in the order ``o``."""
+    code = np.minimum(kcnt - tcount, _MAX_BODY_COUNT).astype(np.uint32) << np.uint32(9) | np.minimum(
+        tcount, 255
+    ).astype(np.uint32) << np.uint32(1)
+    if in_heading is not None:
+        code |= in_heading.astype(np.uint32)
     krec = np.empty(len(uk), KREC)
     krec["key"] = uk[o]
     krec["code"] = code[o]
@@ -208,24 +231,32 @@ def _p_records(n: int, hmask, uk3, cnt, pos, gs, prank) -> tuple[np.ndarray, np.
     return prec, enc
 
 
-def _text_payload(doc, tcp, bcp, hmask) -> str:
+def _changed_codes(ocp: np.ndarray) -> np.ndarray:
+    """The distinct code points of ``ocp`` that folding may change, ascending."""
+    cand = ocp >= 0x10000
+    cand[~cand] = fold_lut()[2][ocp[~cand]]
+    return np.unique(ocp[cand])
+
+
+_ZCHARS = 1 << 18  # characters of the body encoded at a time (deflate's output is the same)
+
+
+def _text_payload(doc, codes: np.ndarray, has_h: bool) -> str:
     """The text file's data (without its name, which depends on the doc number)."""
     title, body = doc.title, doc.body
     table = analysis._translate_table()
-    ocp = np.concatenate((tcp, bcp))
-    cand = ocp >= 0x10000
-    cand[~cand] = fold_lut()[2][ocp[~cand]]
     fmap = {}
-    for o_ in np.unique(ocp[cand]).tolist():
+    for o_ in codes.tolist():
         if o_ in table and table[o_] != chr(o_):
             fmap[chr(o_)] = table[o_]
     co = zlib.compressobj(9, zlib.DEFLATED, -15, 9)  # one raw deflate stream: the whole body
+    z = b"".join([co.compress(body[i : i + _ZCHARS].encode("utf-8")) for i in range(0, len(body), _ZCHARS)])
     t: dict = {
         "c": [title, doc.url, doc.date, doc.meeting_type or ""],
-        "z": base64.b64encode(co.compress(body.encode("utf-8")) + co.flush()).decode("ascii"),
+        "z": base64.b64encode(z + co.flush()).decode("ascii"),
         "f": fmap,
     }
-    if hmask is not None:
+    if has_h:
         t["h"] = sorted({h for h in doc.headings if isinstance(h, int) and 0 <= h <= body.count("\n")})
     return json_text(t)
 
