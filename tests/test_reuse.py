@@ -567,3 +567,44 @@ def test_found_passages_keep_the_first_place_text_and_survive_a_round_trip():
         Passage("辛", (Place("a.md", 5), Place("b.md", 5))),
         Passage("甲乙，丙", (Place("b.md", 2), Place("c.md", 1))),
     ]
+
+
+def test_a_step_reads_only_the_texts_that_can_share_a_passage(tmp_path, monkeypatch):
+    """An incremental step reads the texts of the runs of its keys' first rows and of one other
+    row each; those whose two rows share the k-gram but fewer than min_chars characters around it
+    give no passage, and their other speeches' texts are not read (#15). The answers are a clean
+    run's; without that step (every run's texts read) the same answers read many more texts."""
+    from site_builder.reuse import stage
+
+    rng = random.Random(3)
+
+    def noise(n: int) -> str:
+        return "".join(chr(0x4E00 + rng.randrange(6000)) for _ in range(n))
+
+    phrase = noise(25)  # in every speech, with other characters around: 27 shared, under 30
+    texts = {f"s{i:02}": f"{noise(60)}，{phrase}，{noise(60)}\n{noise(200)}" for i in range(40)}
+    shared = noise(80)  # a passage of three speeches
+    for s in ("s00", "s01", "s02"):
+        texts[s] += "\n" + shared
+    state = tmp_path / "reuse"
+    _find(texts, state)
+    texts["s00"] += "\n" + noise(100)
+    reads: list[str] = []
+
+    def step(where):
+        reads.clear()
+        docs = [Doc(s, "2" if s == "s00" else "1") for s in texts]
+        return find_reuse(docs, lambda s, _d: reads.append(s) or texts[s], 30, where)
+
+    backup = {p.name: p.read_bytes() for p in state.iterdir()}
+    got, read = step(state), set(reads)
+    assert (got.passages, got.near) == ((clean := _find(texts, None)).passages, clean.near)
+    assert [len(p.places) for p in got.passages] == [3]
+    for p in state.iterdir():  # the state as before the step, the step again without the pruning
+        p.unlink()
+    for name, data in backup.items():
+        (state / name).write_bytes(data)
+    monkeypatch.setattr(stage._State, "_likely", lambda self, table, *args: table)
+    again = step(state)
+    assert (again.passages, again.near) == (got.passages, got.near)
+    assert len(set(reads)) >= 30 and len(read) <= 8, (len(set(reads)), len(read))

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import pickle
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -25,7 +25,7 @@ from . import cold
 from .chars import Folded, Gather, Stale
 from .cold import Spill, Texts, chunks
 from .cold import near_pairs as cold_near_pairs
-from .find import MAX_PLACES, Table, extend, near_pairs
+from .find import MAX_PLACES, Table, _lcp, extend, near_pairs
 from .found import Found, Passage
 from .layers import Layers
 from .prints import LINE, distinct, folded_narrow, one_to_one, shape, speech_print
@@ -163,6 +163,9 @@ class _State:
         self.found = Found(old.get("found"))
         self.docs = {i: Doc(s, d) for s, (i, d) in self.ids.items()}
         self.quick: Callable[[list[str]], Iterable[np.ndarray | None]] | None = None  # (find_reuse's folded_other)
+        self.fresh = np.zeros(0, dtype=np.uint32)  # the ids of the speeches printed in this step
+        self.wanted = _Wanted()  # the sources asked of quick in this step, one at a time (_read)
+        self.stream: Iterator[np.ndarray | None] | None = None  # its answers
 
     def dump(self, params: tuple) -> dict:
         keep = ("ids", "next_id", "sizes", "near")
@@ -210,7 +213,7 @@ class _State:
         self.sizes.update({i: len(p.sentences) for i, p in prints.items()})
         dirty = set(self.dirty.tolist())
         self.near = {pair: sim for pair, sim in self.near.items() if not dirty & set(pair)}
-        changed = np.array(sorted(prints), dtype=np.uint32)
+        changed = self.fresh = np.array(sorted(prints), dtype=np.uint32)
         sentences = self.sentences.view(None if cold else self.sentences.keys_of(changed))
         self.near.update(near_pairs(sentences, self.sizes, None if cold else changed))
         if affected is not None and prints:
@@ -260,13 +263,72 @@ class _State:
 
     def _extend(self, keys: np.ndarray | None, read: Callable[[str, str], str], k: int, min_chars: int) -> None:
         """Find the passages around ``keys`` (None: every key)."""
-        self._extend_table(self.anchors.view(keys), read, k, min_chars)
+        table, have = self.anchors.view(keys), dict[int, np.ndarray]()
+        try:
+            if keys is not None:  # (a step's keys: most of their runs give no passage)
+                table = self._likely(table, read, k, min_chars, have)
+            self._extend_table(table, read, k, min_chars, have=have)
+        finally:
+            getattr(self.stream, "close", lambda: None)()
+            self.stream = None
+
+    def _likely(self, table: Table, read: Callable[[str, str], str], k: int, min_chars: int, have: dict) -> Table:
+        """``table`` without the runs that give no passage, as told by two rows' texts: ``extend``
+        keeps the rows whose k-gram is the first row's and extends what they all share, so when
+        another row (of a speech of this step if one is in the run: its text is read anyway) has
+        the first's k-gram and shares with it fewer than ``min_chars`` characters around it, the
+        run gives none. Only the texts of those two rows are read here (kept in ``have``)."""
+        starts, lengths = table.runs()
+        if not len(starts):
+            return table
+        run = np.repeat(np.arange(len(starts)), lengths)
+        rows = seg_index(starts, lengths)
+        probe = starts + 1  # the second row, or the first of a speech of this step after the first
+        ours = np.flatnonzero(np.isin(table.owner[rows], self.fresh) & (rows > starts[run]))
+        taken, at = np.unique(run[ours], return_index=True)
+        probe[taken] = rows[ours[at]]
+        pair = np.concatenate((starts, probe))
+        owners = distinct(table.owner[pair])
+        listed = owners.tolist()
+        chars, offsets = self._read(listed, read)
+        first = np.array([offsets[o][0] for o in listed], dtype=np.int64)
+        where = first[np.searchsorted(owners, table.owner[pair])] + table.pos[pair].astype(np.int64)
+        a, b = where[len(starts) :], where[: len(starts)]
+        right = _lcp(chars, a, b, 1, 0)
+        hopeless = (right >= k) & (right + _lcp(chars, a, b, -1, -1) < min_chars)
+        have.update({o: chars[start : start + n] for o, (start, n) in offsets.items()})
+        keep = seg_index(starts[~hopeless], lengths[~hopeless])
+        return Table(table.key[keep], table.owner[keep], table.pos[keep])
+
+    def _read(self, listed: list[int], read: Callable[[str, str], str], have: dict | None = None):
+        """``Folded.texts`` of the owners ``listed``: those in ``have`` (owner → folded text) from
+        there, the others from the Whoosh index's text store (``quick``) or their plain texts."""
+        have = have or {}
+        if self.stream is None and self.quick is not None:
+            self.wanted = _Wanted()
+            self.stream = iter(self.quick(self.wanted))
+
+        def each():
+            for o in listed:
+                if o in have or self.stream is None:
+                    yield have.get(o)
+                else:
+                    self.wanted.append(self.docs[o].source)
+                    yield next(self.stream, None)
+
+        return self.folded.texts(listed, lambda o: read(*self._doc(o)), each())
 
     def _extend_table(
-        self, table: Table, read: Callable[[str, str], str], k: int, min_chars: int, texts: Texts | None = None
+        self,
+        table: Table,
+        read: Callable[[str, str], str],
+        k: int,
+        min_chars: int,
+        texts: Texts | None = None,
+        have: dict | None = None,
     ) -> None:
         """Find the passages around the keys of ``table`` (``texts``: every folded text, cold.Texts,
-        else those of its owners made here)."""
+        else those of its owners made here, or taken from ``have``)."""
         starts, lengths = table.runs()
         if not len(starts):
             return
@@ -276,9 +338,7 @@ class _State:
         chars: np.ndarray | None = None
         lines: _Lines | Texts
         if texts is None:
-            listed = owners.tolist()
-            quick = self.quick([self.docs[o].source for o in listed]) if self.quick is not None else None
-            chars, offsets = self.folded.texts(listed, lambda o: read(*self._doc(o)), quick)
+            chars, offsets = self._read(owners.tolist(), read, have)
             first = np.array([offsets[o][0] for o in owners.tolist()], dtype=np.int64)
             lines, lcp = _Lines(chars, offsets), None
         else:  # every text, with where each starts by owner
@@ -314,6 +374,16 @@ class _State:
     def _doc(self, i: int) -> tuple[str, str]:
         doc = self.docs[i]
         return doc.source, doc.digest
+
+
+class _Wanted(list):
+    """The sources asked of ``folded_other`` (``_State.quick``), each appended as it is wanted:
+    it takes them one at a time, as it answers, so one reader (one read of the Whoosh index's
+    summary) serves the whole step."""
+
+    def __iter__(self):
+        while self:
+            yield self.pop(0)
 
 
 def _text(codes: np.ndarray) -> str:
