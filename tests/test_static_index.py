@@ -492,6 +492,31 @@ def test_metadata_changes_patched_equal_clean_writes(tmp_path):
         shutil.rmtree(clean)
 
 
+def test_a_posting_is_split_into_the_same_numbers_with_or_without_numpy(monkeypatch):
+    """``wire._tokens`` splits a long posting with numpy, a short one with a regular expression: the
+    same offsets and values either way (numbers of 1 to 12 chars), and a posting that is not all
+    VLQ numbers (a foreign char, a number cut short) is refused by both (the patch then assembles)."""
+    rnd = random.Random(11)
+    for _ in range(300):
+        values = [
+            rnd.choice([rnd.randint(0, 31), rnd.randint(0, 5000), rnd.randint(0, 1 << 59)])
+            for _ in range(rnd.randint(0, 200))
+        ]
+        posting = "".join(wire.vlq(v) for v in values)
+        offs = [0]
+        for v in values:
+            offs.append(offs[-1] + len(wire.vlq(v)))
+        monkeypatch.setattr(wire, "_NUMPY_TOKENS", 1 << 30)
+        plain = wire._tokens(posting)
+        monkeypatch.setattr(wire, "_NUMPY_TOKENS", 0)
+        assert (wire._tokens(posting) if posting else plain) == plain == (offs, values)
+    for bad in ("AB!C", "ABg", "AB中C"):
+        for limit in (0, 1 << 30):
+            monkeypatch.setattr(wire, "_NUMPY_TOKENS", limit)
+            with pytest.raises(ValueError):
+                wire._tokens(bad)
+
+
 @pytest.mark.parametrize("kind", ["k", "p"])
 def test_patching_a_short_posting_rewrites_only_around_the_change(kind):
     """A posting without checkpoints is patched between its first changed doc and the entry after

@@ -160,13 +160,49 @@ def _unvlq(token: str) -> int:
 _TOKEN_VALUE = dict(zip(_VLQ_SMALL, range(len(_VLQ_SMALL))))
 
 
-def _tokens(posting: str) -> tuple[list[str], list]:
+# A posting longer than this is split into its numbers with numpy (``_tokens``): 2.5-4x faster on
+# long postings, slower on short ones (its fixed cost); the numbers are the same either way.
+_NUMPY_TOKENS = 256
+_CHAR_VALUE = bytes(ALPHA.index(chr(b)) if chr(b) in ALPHA else 255 for b in range(256))
+
+
+def _tokens(posting: str) -> tuple[list[int], list[int]]:
+    """The VLQ numbers of a posting: (where each starts, and the posting's end, in chars; their
+    values). ValueError for a posting that is not all VLQ numbers."""
+    if len(posting) > _NUMPY_TOKENS:
+        return _tokens_numpy(posting)
     toks = _VLQ_TOKEN.findall(posting)
     get = _TOKEN_VALUE.get
     vals = [get(t) for t in toks]
     if None in vals:
         vals = [v if v is not None else _unvlq(t) for t, v in zip(toks, vals)]
-    return toks, vals
+    offs = [0, *accumulate(map(len, toks))]
+    if offs[-1] != len(posting):
+        raise ValueError("a posting with characters that are not VLQ numbers")
+    return offs, vals
+
+
+def _tokens_numpy(posting: str) -> tuple[list[int], list[int]]:
+    import numpy as np  # (the static index's stages import it anyway)
+
+    try:
+        raw = posting.encode("ascii")
+    except UnicodeEncodeError:
+        raise ValueError("a posting with characters that are not VLQ numbers") from None
+    v = np.frombuffer(raw.translate(_CHAR_VALUE), np.uint8)
+    ends = np.flatnonzero(v < 32)  # a number's last char (the others have the 32 bit: more follows)
+    if (v == 255).any() or not len(ends) or ends[-1] != len(raw) - 1:
+        raise ValueError("a posting with characters that are not VLQ numbers")
+    offs = np.zeros(len(ends) + 1, np.int64)
+    offs[1:] = ends + 1
+    lens = np.diff(offs)
+    if lens.max() == 1:  # (every number one char)
+        return offs.tolist(), v.tolist()
+    if lens.max() > 12:  # (more than 60 bits)
+        raise ValueError("a number too long in a posting")
+    digit = np.arange(len(raw)) - np.repeat(offs[:-1], lens)  # a char's place in its number
+    vals = np.add.reduceat((v & 31).astype(np.int64) << (5 * digit), offs[:-1])
+    return offs.tolist(), vals.tolist()
 
 
 def khash(key: str) -> int:
@@ -343,8 +379,9 @@ def _entry_end(kind: str, vals: list, i: int) -> int:
     return i + 2 + c if c < 2 else (i + 5 + vals[i + 1] if c == 2 else i + 4 + vals[i + 1] + vals[i + 2])
 
 
-def _decode(kind: str, toks: list[str], vals: list, i: int, n: int, prev: int) -> list:
-    """The entries of tokens ``i`` … ``n`` (the first one's previous doc is ``prev``)."""
+def _decode(kind: str, posting: str, offs: list[int], vals: list, i: int, n: int, prev: int) -> list:
+    """The entries of the numbers ``i`` … ``n`` of ``posting`` (``_tokens``; the first one's previous
+    doc is ``prev``)."""
     out: list = []
     while i < n:
         x, end = vals[i], _entry_end(kind, vals, i)
@@ -357,7 +394,7 @@ def _decode(kind: str, toks: list[str], vals: list, i: int, n: int, prev: int) -
             prev += (x >> 2) + 1
             c = x & 3
             count = c + 1 if c < 2 else (3 if c == 2 else 1) + vals[i + 1]
-            out.append((prev, (count, int(c == 3), "".join(toks[i + 1 + (c >= 2) : end]))))
+            out.append((prev, (count, int(c == 3), posting[offs[i + 1 + (c >= 2)] : offs[end]])))
         i = end
     return out
 
@@ -365,8 +402,9 @@ def _decode(kind: str, toks: list[str], vals: list, i: int, n: int, prev: int) -
 def decode_entries(kind: str, posting: str, start: int, end: int, prev: int) -> list:
     """Entries of ``posting[start:end]`` (starting at an entry whose previous doc is ``prev``):
     [(doc, code)] for k, [(doc, (count, in a heading, encoded heading indices and positions))] for p."""
-    toks, vals = _tokens(posting[start:end])
-    return _decode(kind, toks, vals, 0, len(vals), prev)
+    part = posting[start:end]
+    offs, vals = _tokens(part)
+    return _decode(kind, part, offs, vals, 0, len(vals), prev)
 
 
 def entries_around(kind: str, posting: str, lo: int, hi: int) -> tuple[int, int, int, list]:
@@ -376,7 +414,7 @@ def entries_around(kind: str, posting: str, lo: int, hi: int) -> tuple[int, int,
     the entries' first values are looked at."""
     if not posting:
         return 0, 0, -1, []
-    toks, vals = _tokens(posting)
+    offs, vals = _tokens(posting)
     n, shift = len(vals), 3 if kind == "k" else 2
     i, prev = 0, -1
     first, before = n, -1
@@ -389,9 +427,9 @@ def entries_around(kind: str, posting: str, lo: int, hi: int) -> tuple[int, int,
             break
     if first == n:
         before = prev
-    start = sum(map(len, toks[:first]))
-    end = start + sum(map(len, toks[first:i]))
-    return start, end, before, _decode(kind, toks, vals, first, i, before)
+    if i > n:
+        raise ValueError("a posting cut short in an entry")
+    return offs[first], offs[i], before, _decode(kind, posting, offs, vals, first, i, before)
 
 
 def encode_entries(kind: str, entries: list, prev: int) -> list[str]:
