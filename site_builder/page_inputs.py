@@ -20,7 +20,9 @@ reuse is shown), which every page of a template shares:
 
 A speech stands in them as (source, digest of the file, URL, the URLs of its terms): everything
 else a view reads of it (metadata, table of contents, word count, reading time) is parsed from the
-file's bytes with the parse settings and the code version, which are in the scope. Every other
+file's bytes with the parse settings and the code version, which are in the scope. On another
+speech's page, a speech stands as what that page shows of it (title, URL, date; the digest of
+``page_changes._listed``): a changed body changes no other speech page's inputs. Every other
 page (home, statistics, feed, indexes of terms, sitemap, the compare page, search, 404) is cheap
 and made every build (``Page``, not ``Planned``).
 """
@@ -113,9 +115,9 @@ def _plan(views: Views, previous: bytes | None) -> Plan:
 
     a = views.archive
     changes = page_changes.compare(views, previous, partial(_token, term_url=views.term_url), _digest)
-    tok = changes.tok  # a speech: one digest
-    same_type, passages = views.same_type(), _Passages(views, tok, changes.passages)
-    pages = Plan(_speech_page(views, s, tok, same_type, passages, changes.fresh_speech(s)) for s in a.speeches)
+    tok, shown = changes.tok, changes.listed  # a speech: one digest; what other speeches' pages show of it
+    same_type, passages = views.same_type(), _Passages(views, shown, changes.passages)
+    pages = Plan(_speech_page(views, s, tok, shown, same_type, passages, changes.fresh_speech(s)) for s in a.speeches)
     pages.changes = changes
     for s in a.speeches:
         inputs_of, make = partial(tok.__getitem__, id(s)), partial(views.data_page, s)
@@ -175,15 +177,20 @@ def _token(s: Speech, term_url: dict) -> tuple:
     return (s.source, s.digest, s.url, *(term_url.get(t) for t in terms))
 
 
-def _speech_page(views: Views, s: Speech, tok: dict, same_type: dict, passages: _Passages, fresh: bool) -> Planned:
-    inputs_of = partial(_speech_inputs, s, tok, same_type, passages)
-    make = partial(_speech_view, views, s)
+def _speech_page(
+    views: Views, s: Speech, tok: dict, shown: dict, same_type: dict, passages: _Passages, fresh: bool
+) -> Planned:
+    inputs_of = partial(_speech_inputs, s, tok, shown, same_type, passages)
+    make = partial(_speech_view, views, s, passages)
     return _planned(s.url, "speech.html", fresh, inputs_of, make, owner=s.source, body_of=(s.source, s.digest))
 
 
-def _speech_inputs(s: Speech, tok: dict, same_type: dict, passages: _Passages) -> str:
+def _speech_inputs(s: Speech, tok: dict, shown: dict, same_type: dict, passages: _Passages) -> str:
+    """The speech's token; of the speeches its page names (neighbours, related, 对比, passages),
+    what it shows of them (title, URL, date: ``shown``, page_changes._listed's digests): a body
+    changed changes no other speech page's inputs."""
     older, newer = same_type.get(id(s), (None, None))
-    get = tok.get
+    get = shown.get
     parts = "|".join(
         [
             tok[id(s)],
@@ -198,8 +205,8 @@ def _speech_inputs(s: Speech, tok: dict, same_type: dict, passages: _Passages) -
     return _hash(parts)
 
 
-def _speech_view(views: Views, s: Speech) -> Page:
-    return views.with_compare(views.speech_page(s), s)
+def _speech_view(views: Views, s: Speech, passages: _Passages) -> Page:
+    return views.with_compare(views.speech_page(s, passages.found(s)), s)
 
 
 class _Passages:
@@ -207,25 +214,32 @@ class _Passages:
     that are not published, and the first three published sources it is found in (the page names
     the first two places in other speeches: they are in these three)."""
 
-    def __init__(self, views: Views, tok: dict, lists: dict):
-        self.reuse, self.views, self.tok = views.reuse, views, tok
+    def __init__(self, views: Views, shown: dict, lists: dict):
+        self.reuse, self.views, self.shown = views.reuse, views, shown
         self.lists = lists  # source → its passages, as reuse.of gives them, for some (page_changes.py)
         self._known: dict[str, str] | None = None
         self._tokens: dict[int, tuple] = {}  # id(passage) → (its digest, the passage: its id stays its own)
 
     @property
     def known(self) -> dict[str, str]:
-        """Published source → its token's digest."""
+        """Published source → the digest of what pages show of it."""
         if self._known is None:
-            self._known = {s.source: self.tok[id(s)] for s in self.views.archive.speeches}
+            self._known = {s.source: self.shown[id(s)] for s in self.views.archive.speeches}
         return self._known
 
-    def of(self, s: Speech) -> str:
+    def found(self, s: Speech) -> list | None:
+        """Its passages, as reuse.of gives them (from the plan's lists when it has them: reuse.of
+        indexes every passage's places on its first call)."""
         if self.reuse is None:
+            return None
+        found = self.lists.get(s.source)
+        return self.reuse.of(s.source) if found is None else found
+
+    def of(self, s: Speech) -> str:
+        found = self.found(s)
+        if found is None:
             return "-"
         tokens = self._tokens
-        found = self.lists.get(s.source)
-        found = self.reuse.of(s.source) if found is None else found
         return ",".join([(tokens.get(id(p)) or self._token(p))[0] for p in found])
 
     def _token(self, p) -> tuple:

@@ -256,11 +256,11 @@ class Views:
             hit = self._passage_places[id(p)] = (kept, paragraphs, p)  # p kept: its id stays its own
         return hit[0], hit[1]
 
-    def reused(self, s: Speech) -> tuple[list[dict], int]:
-        """(the longest passages of ``s`` also found in other speeches, in the order of its text,
-        with its paragraphs and the others' (``#p{n}``); how many more the page does not list)."""
+    def reused(self, s: Speech, passages: list | None = None) -> tuple[list[dict], int]:
+        """(the longest passages of ``s`` (of ``passages``: reuse.of's, if known) also found in other speeches,
+        in the order of its text, with its paragraphs and the others' (``#p{n}``); how many more not listed)."""
         found = []  # (passage, its paragraphs here, how many places in other speeches, its places)
-        for p in self.reuse.of(s.source):
+        for p in self.reuse.of(s.source) if passages is None else passages:
             kept, paragraphs = self._places(p)
             here = paragraphs.get(s.source, [])
             if len(kept) > len(here):
@@ -282,8 +282,8 @@ class Views:
         return shown, len(found) - len(shown)
 
     # -- pages -----------------------------------------------------------------------------
-    def speech_page(self, s: Speech) -> Page:
-        m = s.meta
+    def speech_page(self, s: Speech, passages: list | None = None) -> Page:
+        m = s.meta  # (``passages``: reuse.of's for this speech, when known)
         rest: dict = {
             "location": m.location,
             "source_note": m.source,
@@ -295,7 +295,7 @@ class Views:
             "cite": self.citation(s),
         }
         if self.reuse is not None:
-            rest["reused"], rest["reused_more"] = self.reused(s)
+            rest["reused"], rest["reused_more"] = self.reused(s, passages)
         rest["text_name"], rest["source_url"] = data_paths(s.url)
         # The table of contents (TocEntry: level, id, title) comes from the file like the body,
         # so the page key has it through body_of (the file's digest).

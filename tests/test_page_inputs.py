@@ -210,6 +210,24 @@ def test_one_changed_body_makes_the_views_of_the_pages_that_show_it_only(built, 
     assert checked["unchanged"] >= checked["planned"] // 2
 
 
+def test_a_changed_body_makes_the_view_of_its_own_speech_page_only(built, monkeypatch, tmp_path):
+    """Other speech pages show of it its title, URL and date (neighbours, related, 对比, passages):
+    their inputs name those, not its file's digest, and their views are not made."""
+    made: list[str] = []
+    real = page_inputs._speech_view
+
+    def speech_view(views, s, passages):
+        made.append(s.source)
+        return real(views, s, passages)
+
+    monkeypatch.setattr(page_inputs, "_speech_view", speech_view)
+    for rel in ("2019/讲话05.md", "2021/讲话03.md"):  # (the second shares a passage with 4 others)
+        _edit(built, rel, "同志们：", "**同志们**：")  # (its HTML changes, not its text: related lists stay)
+    assert built.run("build", "-q") == 0
+    assert sorted(made) == ["2019/讲话05.md", "2021/讲话03.md"]
+    assert_same_output(built, clean_copy(tmp_path, built, "clean"))
+
+
 def test_the_views_made_on_demand_are_those_of_every_page(built, monkeypatch):
     real = page_inputs.plan
 
