@@ -174,18 +174,30 @@ class Texts:
 
     def spans(self, lo: list[int], hi: list[int]) -> list[np.ndarray]:
         """[chars[a:b] for a, b in zip(lo, hi)], copied, read in order of position, the mapped
-        pages released every ``TEXT_RANGE`` characters."""
+        pages released every ``TEXT_RANGE`` characters (``_in_ranges``)."""
         out: list[np.ndarray] = [np.zeros(0, dtype=self.chars.dtype)] * len(lo)
-        since = end = 0
-        for i in sorted(range(len(lo)), key=lo.__getitem__):
-            if self.mapped and lo[i] - since > TEXT_RANGE:
-                _drop(self.chars, since, end)
-                since = lo[i]
-            out[i] = np.array(self.chars[lo[i] : hi[i]])
-            end = max(end, hi[i])
-        if self.mapped and len(lo):
-            _drop(self.chars, since, end)
+        for rows in self._in_ranges(np.asarray(lo, dtype=np.int64), np.asarray(hi, dtype=np.int64)):
+            for i in rows.tolist():
+                out[i] = np.array(self.chars[lo[i] : hi[i]])
         return out
+
+    def _in_ranges(self, starts: np.ndarray, ends: np.ndarray) -> Iterator[np.ndarray]:
+        """The numbers of the reads chars[starts[i] : ends[i]] in order of position, a group at a
+        time: those starting in one range of ``TEXT_RANGE`` characters. Once the caller has read
+        a group (it asks for the next), the mapped pages from its first start to its last end
+        are released."""
+        if not len(starts):
+            return
+        order = np.argsort(starts, kind="stable")
+        ordered = starts[order]
+        edges = np.arange(int(ordered[0]), int(ordered[-1]) + TEXT_RANGE, TEXT_RANGE)
+        cuts = np.searchsorted(ordered, edges).tolist() + [len(starts)]
+        for lo, hi in itertools.pairwise(cuts):
+            if hi > lo:
+                rows = order[lo:hi]
+                yield rows
+                if self.mapped:
+                    _drop(self.chars, int(ordered[lo]), int(ends[rows].max()))
 
     def paragraph(self, owner: int, pos: int) -> int:
         """n of #p<n> of position ``pos`` of a speech's folded text: the 0s before it in its text, + 1."""
@@ -222,24 +234,14 @@ class Texts:
 
     def _windows(self, starts: np.ndarray, width: int) -> np.ndarray:
         """chars[s : s + width] for each s of ``starts`` (past either end: 0s), gathered in order
-        of position, ``TEXT_RANGE`` characters of a mapped array at a time, the pages of each
-        range released once read."""
+        of position, ``TEXT_RANGE`` characters of a mapped array at a time (``_in_ranges``)."""
         last = len(self.chars) - 1  # chars[0] and chars[last] are 0
         span = np.arange(width, dtype=np.int64)
         if not self.mapped:
             return self.chars[np.clip(starts[:, None] + span, 0, last)]
         out = np.empty((len(starts), width), dtype=self.chars.dtype)
-        order = np.argsort(starts, kind="stable")
-        ordered = starts[order]
-        if not len(starts):
-            return out
-        edges = np.arange(int(ordered[0]), int(ordered[-1]) + TEXT_RANGE, TEXT_RANGE)
-        cuts = np.searchsorted(ordered, edges).tolist() + [len(starts)]
-        for lo, hi in itertools.pairwise(cuts):
-            if hi > lo:
-                rows = order[lo:hi]
-                out[rows] = self.chars[np.clip(starts[rows][:, None] + span, 0, last)]
-                _drop(self.chars, int(ordered[lo]), int(ordered[hi - 1]) + width)
+        for rows in self._in_ranges(starts, starts + width):
+            out[rows] = self.chars[np.clip(starts[rows][:, None] + span, 0, last)]
         return out
 
 
