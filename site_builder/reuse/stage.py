@@ -266,11 +266,24 @@ class _State:
         table, have = self.anchors.view(keys), dict[int, np.ndarray]()
         try:
             if keys is not None:  # (a step's keys: most of their runs give no passage)
-                table = self._likely(table, read, k, min_chars, have)
+                table = self._likely(self._in_order(table), read, k, min_chars, have)
             self._extend_table(table, read, k, min_chars, have=have)
         finally:
             getattr(self.stream, "close", lambda: None)()
             self.stream = None
+
+    def _in_order(self, table: Table) -> Table:
+        """``table``'s rows of each key in the order a cold build writes them, by source, then
+        position (a step's rows come after the base's, and settle keeps that order): ``extend``
+        compares a key's rows with its first (keys collide: which k-gram is kept depends on it)
+        and takes a passage's text at its first row in a place, so that the answers are a cold
+        build's."""
+        owners = distinct(table.owner)
+        names = [self.docs[o].source for o in owners.tolist()]
+        rank = np.empty(len(names), dtype=np.int64)
+        rank[sorted(range(len(names)), key=names.__getitem__)] = np.arange(len(names))
+        order = np.lexsort((table.pos, rank[np.searchsorted(owners, table.owner)], table.key))
+        return Table(table.key[order], table.owner[order], table.pos[order])
 
     def _likely(self, table: Table, read: Callable[[str, str], str], k: int, min_chars: int, have: dict) -> Table:
         """``table`` without the runs that give no passage, as told by two rows' texts: ``extend``
