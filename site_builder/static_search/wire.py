@@ -166,7 +166,7 @@ _NUMPY_TOKENS = 256
 _CHAR_VALUE = bytes(ALPHA.index(chr(b)) if chr(b) in ALPHA else 255 for b in range(256))
 
 
-def _tokens(posting: str) -> tuple[list[int], list[int]]:
+def _tokens(posting: str) -> tuple[list[int], list]:
     """The VLQ numbers of a posting: (where each starts, and the posting's end, in chars; their
     values). ValueError for a posting that is not all VLQ numbers."""
     if len(posting) > _NUMPY_TOKENS:
