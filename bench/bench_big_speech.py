@@ -18,8 +18,9 @@ speeches of the corpus into a temporary folder and runs ``site-builder check`` (
 ``build`` (cold) and ``build`` again after a change to the big speech, each in a fresh process: wall and CPU
 seconds, the peak RSS of the largest process (``ru_maxrss`` of the command and of its children).
 ``--stage static`` runs the static index stage alone (``bench_static``: the peak of the analysis and
-of the whole update, a digest of search/). ``--stage stages`` builds once in this process (no fork) and prints the peak of Python's
-allocations in each stage (tracemalloc; slow). ``--lift`` lifts the file-size limit and the per-file time budget (to measure a version that
+of the whole update, a digest of search/); ``--stage whoosh`` the Whoosh stage alone (its peak, CPU, a
+digest of the index's files). ``--stage stages`` builds once in this process (no fork) and prints the peak of Python's
+allocations in each stage and what is still held at its end (tracemalloc; slow). ``--lift`` lifts the file-size limit and the per-file time budget (to measure a version that
 refuses the file). ``--profile``: the functions that took the most time parsing the largest size.
 """
 
@@ -246,12 +247,13 @@ def bench_stages(corpus: Path, mb: float, shape: str, others: int, lift: bool) -
 
     if lift:
         lift_limits()
-    peaks: dict[str, float] = {}
+    peaks: dict[str, tuple[float, float]] = {}
     timed = build_support.Clock.__call__
 
     def clock(self, stage: str) -> None:
         timed(self, stage)
-        peaks[stage] = tracemalloc.get_traced_memory()[1] / 1e6
+        held, peak = tracemalloc.get_traced_memory()
+        peaks[stage] = peak / 1e6, held / 1e6
         tracemalloc.reset_peak()
 
     build_support.Clock.__call__ = clock  # type: ignore[method-assign]
@@ -271,9 +273,9 @@ def bench_stages(corpus: Path, mb: float, shape: str, others: int, lift: bool) -
         tracemalloc.stop()
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    print(f"{size / 1e6:.1f} MB file; peak MB of Python's allocations per stage (× file):")
-    for stage, peak in peaks.items():
-        print(f"  {stage:14s} {peak:8.0f}  {peak * 1e6 / size:5.1f}×")
+    print(f"{size / 1e6:.1f} MB file; peak MB of Python's allocations per stage (× file), MB held at its end:")
+    for stage, (peak, held) in peaks.items():
+        print(f"  {stage:14s} {peak:8.0f}  {peak * 1e6 / size:5.1f}×  {held:8.0f}")
 
 
 def bench_static(corpus: Path, sizes: list[float], shape: str, others: int) -> None:
@@ -326,12 +328,66 @@ def bench_static(corpus: Path, sizes: list[float], shape: str, others: int) -> N
         )
 
 
+def _whoosh_digest(folder: Path) -> str:
+    """A digest of a Whoosh index's postings, terms and text stores (the files whose bytes do not
+    depend on the segment's random name)."""
+    import hashlib
+
+    kinds = (".pst", ".trm", ".bin")
+    files = sorted(hashlib.sha1(f.read_bytes()).hexdigest() for f in folder.iterdir() if f.suffix in kinds)
+    return hashlib.sha1("".join(files).encode()).hexdigest()[:16]
+
+
+def bench_whoosh(corpus: Path, sizes: list[float], shape: str, others: int) -> None:
+    """The Whoosh stage alone (``SearchIndex.update``, in this process): the big speech (its plain text
+    and headings, as ``--stage static`` makes them) and ``--others`` ordinary speeches, cold. Per size:
+    CPU seconds, the peak of Python's allocations (tracemalloc) during the update, and a digest of
+    the index's postings, terms and text stores."""
+    from bench_static_search import load_corpus, plain
+
+    from site_builder.search.whoosh_index import SearchIndex
+    from site_builder.static_search import IndexDoc
+
+    os.environ["SITE_BUILDER_NO_FORK"] = "1"
+    small = load_corpus(corpus)[1 : 1 + others]
+    for mb in sizes:
+        data = speech_of(mb, shape).decode()
+        text, headings = plain(data.split("---\n", 2)[2])
+        big = IndexDoc(
+            id="big.md", url="speeches/big.html", title="一篇很长的讲话", date="2020-01-01", year=2020,
+            meeting_type="", themes=(), body=text, fingerprint="big", headings=headings,
+        )  # fmt: skip
+        del data
+        size = len(text.encode())
+        work = Path(tempfile.mkdtemp(prefix="big-whoosh-"))
+        try:
+            gc.collect()
+            tracemalloc.start()
+            c0 = time.process_time()
+            index = SearchIndex(work / "whoosh")
+            try:
+                index.update([*small, big])
+            finally:
+                index.close()
+            cpu = time.process_time() - c0
+            peak = tracemalloc.get_traced_memory()[1]
+            tracemalloc.stop()
+            digest = _whoosh_digest(work / "whoosh")
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
+        print(
+            f"{size / 1e6:.1f} MB of plain text: Whoosh update {cpu:.1f} s CPU, peak {peak / 1e6:.0f} MB"
+            f" ({peak / size:.1f}x); files {digest}",
+            flush=True,
+        )
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--corpus", required=True, help="a folder of speeches (gen_corpus.py)")
     ap.add_argument("--mb", default="1,2,4,8", help="sizes in MB, comma-separated (default 1,2,4,8)")
     ap.add_argument("--shape", choices=["real", "plain"], default="real")
-    ap.add_argument("--stage", choices=["parse", "build", "stages", "static"], default="parse")
+    ap.add_argument("--stage", choices=["parse", "build", "stages", "static", "whoosh"], default="parse")
     ap.add_argument("--others", type=int, default=20, help="ordinary speeches beside the big one (--stage build)")
     ap.add_argument("--lift", action="store_true", help="lift the size limit and time budget (--stage build)")
     ap.add_argument("--keep", action="store_true", help="keep the temporary site (--stage build)")
@@ -343,6 +399,8 @@ def main(argv: list[str] | None = None) -> int:
         bench_parse(corpus, sizes, args.shape, args.profile)
     elif args.stage == "static":
         bench_static(corpus, sizes, args.shape, args.others)
+    elif args.stage == "whoosh":
+        bench_whoosh(corpus, sizes, args.shape, args.others)
     elif args.stage == "stages":
         bench_stages(corpus, sizes[-1], args.shape, args.others, args.lift)
     else:
