@@ -393,22 +393,35 @@ def compute_related(
     """
     extra = max((len(v) for v in exclude.values()), default=0) if exclude else 0
     extra = 1 << (extra - 1).bit_length() if extra else 0  # (a power of two: more near-duplicates seldom change it)
-    related = _compute_related(docs, k + extra, cache_dir, workers)
+    # (each speech's list: k + its own near-duplicates long, in an array k + extra wide)
+    widths = {i: k + len(v) for i, v in exclude.items() if v} if extra and exclude else None
+    related = _compute_related(docs, k + extra, cache_dir, workers, widths, k)
     if not extra:
         return related
     assert exclude is not None
     return {i: [r for r in rs if r not in exclude.get(i, ())][:k] for i, rs in related.items()}
 
 
-def _digest(k: int, ids: list[str], fingerprints: list[str]) -> str:
-    """The answer depends only on the (id, fingerprint) pairs, k and the parameters."""
+def _digest(k: int, ids: list[str], fingerprints: list[str], widths=None) -> str:
+    """The answer depends only on the (id, fingerprint) pairs, k, the lists' widths and the parameters."""
     h = hashlib.sha256(repr((k, VECTOR, POSTINGS, CANDIDATES, TITLE_WEIGHT, len(ids))).encode())
+    if widths is not None:
+        h.update(widths.astype("<i4").tobytes())
     for i, fp in zip(ids, fingerprints):
         h.update(f"{i}\0{fp}\0".encode("utf-8", "surrogatepass"))
     return h.hexdigest()
 
 
-def _compute_related(docs: Sequence, k: int, cache_dir: Path | None, workers: int | None) -> dict[str, list[str]]:
+def _compute_related(
+    docs: Sequence,
+    k: int,
+    cache_dir: Path | None,
+    workers: int | None,
+    widths: Mapping[str, int] | None = None,
+    short: int = 0,
+) -> dict[str, list[str]]:
+    """``compute_related``'s lists, ``k`` long; with ``widths``, ``widths[id]`` long for the ids
+    it names and ``short`` for the others."""
     import numpy as np
 
     from .related_scores import as_lists, similar
@@ -418,7 +431,8 @@ def _compute_related(docs: Sequence, k: int, cache_dir: Path | None, workers: in
     docs = sorted(docs, key=lambda d: d.id)
     ids = [d.id for d in docs]
     fingerprints = [d.fingerprint for d in docs]
-    digest = _digest(k, ids, fingerprints)
+    width = np.array([widths.get(i, short) for i in ids], dtype=np.int64) if widths else None
+    digest = _digest(k, ids, fingerprints, width)
     stored = _load_cache(cache_dir)
     if stored is not None and stored.digest == digest and stored.ids == ids:
         result = stored.state.get("result")
@@ -445,7 +459,7 @@ def _compute_related(docs: Sequence, k: int, cache_dir: Path | None, workers: in
     table = _merge(stored.table if stored is not None else None, row, new, vocab)
     del new
     state = stored.state if stored is not None else {}  # scores only what changed since
-    result = similar(ids, table, k, previous=state, fresh=fresh, moved=moved)
+    result = similar(ids, table, k, previous=state, fresh=fresh, moved=moved, widths=width)
     if cache_dir is not None:
         _compact(table, state)
         _save_cache(cache_dir, ids, fingerprints, table, digest, state)

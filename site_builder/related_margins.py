@@ -47,7 +47,8 @@ def _matched(old_codes: np.ndarray, old_x: np.ndarray, codes: np.ndarray) -> tup
 
 
 def kept_lists(old: dict, moved: np.ndarray, remap: np.ndarray, vec: tuple, n: int, fresh, kept: dict) -> np.ndarray:
-    """Fill ``kept``'s arrays (``result``, ``scores``, ``err``, ``margin``) for the speeches whose
+    """Fill ``kept``'s arrays (``result``, ``scores``, ``err``, ``margin``; ``widths``: each
+    list's length now) for the speeches whose
     lists provably stay (see the module's docstring) and return the rows to score again.
     ``old``: the former state (rows numbered as then); ``moved``: old row → new row (-1:
     removed); ``remap``: old word number → new (one more than any: a word gone); ``vec``: the new
@@ -84,6 +85,9 @@ def kept_lists(old: dict, moved: np.ndarray, remap: np.ndarray, vec: tuple, n: i
     lists = np.where(listed >= 0, moved[np.maximum(listed, 0)], -1)
     scores, err, margin = old["scores"][was], old["err"][was] + eps[rows], old["margin"][was]
     ok = ~((listed >= 0) & (lists < 0)).any(axis=1) & np.isfinite(err)  # (a listed speech removed)
+    before = old["widths"][was] if "widths" in old else np.full(len(was), lists.shape[1])
+    ok &= before == kept["widths"][rows]  # (a list to be of another length)
+    again[rows[~ok]] = True
     rows, lists, scores, err, margin = rows[ok], lists[ok], scores[ok], err[ok], margin[ok]
     # The scores kept, ± how far they may have moved: the order and the margin still clear?
     low, high = np.where(lists >= 0, scores - err[:, None], np.inf), scores + err[:, None]
@@ -108,23 +112,28 @@ def kept_lists(old: dict, moved: np.ndarray, remap: np.ndarray, vec: tuple, n: i
 def _exact(rows: np.ndarray, lists: np.ndarray, vec: tuple, n: int) -> tuple[np.ndarray, np.ndarray]:
     """(the listed speeches ordered by their scores now, those scores): each score summed as
     ``_score_rows`` sums it (its terms in the order of the row's vector, by bincount), rounded
-    to 9 digits to order them, ties by row."""
+    to 9 digits to order them, ties by row. A pair's terms are the words whose postings hold the
+    listed speech (a few a speech) that the row's vector has."""
     doc, wid, x, p_wid, p_doc, p_x = vec
     ordered, scores = np.full(lists.shape, -1, dtype=lists.dtype), np.zeros(lists.shape)
     r, slot = np.nonzero(lists >= 0)
-    if not len(r):
+    if not len(r) or not len(doc):
         return ordered, scores
     other = lists[r, slot].astype(np.int64)
-    bounds = np.searchsorted(doc, np.arange(n + 1))
-    a = rows[r]
-    lens = bounds[a + 1] - bounds[a]
-    ent = seg_index(bounds[a], lens)  # each pair's terms, in its row's vector order
+    by_doc = np.argsort(p_doc, kind="stable")  # the postings' entries by the speech they hold
+    starts = np.searchsorted(p_doc[by_doc], np.arange(n + 1))
+    lens = starts[other + 1] - starts[other]
+    entry = by_doc[seg_index(starts[other], lens)]
     pair = np.repeat(np.arange(len(r)), lens)
-    found, p_at = _matched(
-        _codes(p_wid, p_doc, n), np.arange(len(p_wid), dtype=np.float64), _codes(wid[ent], other[pair], n)
-    )
-    p_at = p_at.astype(np.int64)
-    score = np.bincount(pair[found], weights=x[ent[found]] * p_x[p_at[found]], minlength=len(r))
+    words = int(max(wid.max(), p_wid.max())) + 1
+    codes = _codes(doc, wid, words)  # the row's entry for that word, if its vector has it
+    order = np.argsort(codes)
+    want = _codes(rows[r][pair], p_wid[entry], words)
+    at = np.minimum(np.searchsorted(codes[order], want), len(codes) - 1)
+    hit = codes[order[at]] == want
+    pair, entry, mine = pair[hit], entry[hit], order[at[hit]]
+    o = np.lexsort((mine, pair))  # (a row's entries are in its vector's order)
+    score = np.bincount(pair[o], weights=x[mine[o]] * p_x[entry[o]], minlength=len(r))
     order = np.lexsort((other, -np.round(score, 9), r))
     r, other, score = r[order], other[order], score[order]
     place = np.arange(len(r)) - np.searchsorted(r, r)

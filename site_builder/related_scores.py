@@ -55,6 +55,7 @@ def similar(
     previous: dict | None = None,
     fresh: np.ndarray | None = None,
     moved: np.ndarray | None = None,
+    widths: np.ndarray | None = None,
 ) -> np.ndarray:
     """Row ``r``'s related speeches as row numbers, most similar first, ``-1`` after the last:
     an ``(n, k)`` int32 array.
@@ -72,10 +73,12 @@ def similar(
     same): then only their vectors, and those of the speeches holding a word whose document
     frequency changed, are made again (``_vectors_since``). ``moved``: with other ids than that
     call's (speeches added or removed), each former row's row now (-1: removed); then only the
-    speeches whose lists may differ are scored again (``related_margins``)."""
+    speeches whose lists may differ are scored again (``related_margins``). ``widths``: each row's
+    list is that long (≤ k; None: k), the rest -1."""
     n = len(ids)
     out = np.full((n, max(k, 0)), -1, dtype=np.int32)
     kept = _lists(out)
+    kept["widths"] = np.full(n, max(k, 0), dtype=np.int64) if widths is None else np.minimum(widths, k)
     state = previous if previous is not None else {}
     old = dict(state)
     state.clear()
@@ -87,12 +90,15 @@ def similar(
     since = _vectors_since(old, table, n, df, fresh) if usable and fresh is not None else None
     if since is not None:
         (doc, wid, x, p_wid, p_doc, p_x), rows = since
+        rows = np.union1d(rows, _widened(old, kept["widths"]))
     else:
         vec = vectors(table, n, df)
         if vec is None:
             return out
         doc, wid, x, p_wid, p_doc, p_x = vec
         rows = _changed_rows(old, table.vocab, doc, wid, x, p_wid, p_doc, p_x, n) if usable else None
+        if rows is not None:
+            rows = np.union1d(rows, _widened(old, kept["widths"]))
         if rows is None and _movable(old, base, moved, k) and fresh is not None:
             from .related_margins import kept_lists
 
@@ -101,13 +107,27 @@ def similar(
     if rows is None:
         rows = np.arange(n)
     elif since is not None or usable:
-        for name, values in kept.items():  # (a state from before the margins: NaN, scored again when moved)
+        for name in (
+            "result",
+            "scores",
+            "err",
+            "margin",
+        ):  # (a state from before the margins: NaN, scored again when moved)
+            values = kept[name]
             values[:] = old[name] if name in old and old[name].shape == values.shape else np.nan
     kept["result"][rows], kept["scores"][rows], kept["err"][rows], kept["margin"][rows] = -1, 0.0, 0.0, -1.0
     _score_rows(rows, n, k, doc, wid, x, p_wid, p_doc, p_x, len(table.vocab), kept)
     state.update(key=key, vocab=table.vocab, doc=doc, wid=wid, x=x, p_wid=p_wid, p_doc=p_doc, p_x=p_x)
     state.update(df=df, base=base, **kept)
     return out
+
+
+def _widened(old: dict, widths: np.ndarray) -> np.ndarray:
+    """The rows whose lists are to be of another length than ``old``'s (every row: none kept)."""
+    before = old.get("widths")
+    if before is None or len(before) != len(widths):
+        return np.arange(len(widths)) if (widths != widths.max(initial=0)).any() else np.zeros(0, dtype=np.int64)
+    return np.flatnonzero(before != widths)
 
 
 def _lists(out: np.ndarray) -> dict[str, np.ndarray]:
@@ -163,7 +183,7 @@ def _score_rows(rows, n: int, k: int, doc, wid, x, p_wid, p_doc, p_x, words: int
         sums = np.bincount(inverse, weights=e_x[src] * p_x[pos], minlength=len(pairs))
         r, o = np.divmod(pairs, n)
         keep = (o != block[r]) & (sums > 0)  # not related to itself
-        _top_k(r[keep], o[keep], sums[keep], block, k, kept)
+        _top_k(r[keep], o[keep], sums[keep], block, k, kept)  # (each row's length: kept["widths"])
 
 
 def _distinct(codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -380,10 +400,11 @@ def _top_k(rows, others, vals, block, k: int, kept: dict) -> None:
     order = np.lexsort((others, -np.round(vals, 9), rows))
     rows, others, vals = rows[order], others[order], vals[order]
     place = _rank_in_group(rows)
-    keep = place < k
+    width = kept["widths"][block[rows]]
+    keep = place < width
     kept["result"][block[rows[keep]], place[keep]] = others[keep]
     kept["scores"][block[rows[keep]], place[keep]] = vals[keep]
-    nxt = place == k
+    nxt = place == width
     kept["margin"][block[rows[nxt]]] = vals[nxt] + 1e-9
 
 
@@ -394,10 +415,10 @@ def as_lists(ids: list[str], result: np.ndarray) -> dict[str, list[str]]:
 
 def state_arrays(state: dict[str, Any]) -> dict[str, np.ndarray]:
     """The arrays of a ``similar`` state, compact for storing (numbers as int32)."""
-    small = ("doc", "wid", "p_wid", "p_doc", "result", "df")
+    small = ("doc", "wid", "p_wid", "p_doc", "result", "df", "widths")
     return {
         name: state[name].astype(np.int32) if name in small else state[name] for name in STATE_ARRAYS if name in state
     }
 
 
-STATE_ARRAYS = ("doc", "wid", "x", "p_wid", "p_doc", "p_x", "result", "df", "scores", "err", "margin")
+STATE_ARRAYS = ("doc", "wid", "x", "p_wid", "p_doc", "p_x", "result", "df", "scores", "err", "margin", "widths")

@@ -181,6 +181,9 @@ def test_the_cache_keeps_the_margins_and_near_duplicates_do_not_change_k(tmp_pat
     docs = [doc(i) for i in range(300)]
     exclude = {"0001.md": {"0002.md", "0003.md", "0004.md"}, "0002.md": {"0001.md"}}
     related.compute_related(docs, k=5, cache_dir=tmp_path, workers=1, exclude=exclude)
+    stored = related._load_cache(tmp_path)
+    assert stored is not None and stored.state["result"].shape == (300, 9)  # k + 4 wide
+    assert dict(zip(*np.unique(stored.state["widths"], return_counts=True))) == {5: 298, 6: 1, 8: 1}
     docs.append(doc(300))
     exclude["0001.md"] = {"0002.md", "0003.md", "0004.md", "0300.md"}  # 4 near-duplicates: still k + 4
     scored.clear()
@@ -191,3 +194,28 @@ def test_the_cache_keeps_the_margins_and_near_duplicates_do_not_change_k(tmp_pat
 
 def test_rounding_constant_covers_the_scores_rounding():
     assert related_margins.ROUNDING > 1e-9  # _top_k orders by scores rounded to 9 digits
+
+
+def test_each_list_is_as_long_as_its_width():
+    # widths: a speech with near-duplicates lists k + their number, the others k; each list is
+    # the head of the list scoring every speech k + extra long gives; moved, the same.
+    corpus = _Corpus(14, 300)
+    ids, table = corpus.table()
+    widths = np.full(len(ids), 4, dtype=np.int64)
+    widths[[3, 50, 51]] = 8
+    state: dict = {}
+    got = related_scores.similar(ids, table, 8, previous=state, widths=widths)
+    wide = related_scores.similar(ids, table, 8)
+    for r, w in enumerate(widths.tolist()):
+        assert got[r].tolist() == wide[r][:w].tolist() + [-1] * (8 - w)
+    before = ids
+    corpus.rows["99999.md"] = corpus.row()
+    ids, table = corpus.table()
+    widths = np.append(widths, 4)
+    widths[3] = 4  # its near-duplicates gone
+    moved = related_scores.similar(
+        ids, table, 8, previous=state, fresh=np.array([len(ids) - 1]), moved=_moved(before, ids), widths=widths
+    )
+    wide = related_scores.similar(ids, table, 8)
+    for r, w in enumerate(widths.tolist()):
+        assert moved[r].tolist() == wide[r][:w].tolist() + [-1] * (8 - w), r
