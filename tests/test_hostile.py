@@ -18,8 +18,7 @@ from conftest import Site, speech
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from site_builder import build as buildmod
-from site_builder import loader, markup
+from site_builder import loader, markup, render_pages
 from site_builder.config import load_config
 from site_builder.search.whoosh_index import SearchIndex
 
@@ -286,14 +285,14 @@ def test_waiting_for_the_cpu_does_not_count_against_the_time_budget(monkeypatch)
 def test_a_speech_page_that_fails_to_render_is_a_problem_of_its_file(good, capsys, monkeypatch):
     assert good.run("build", "-q") == 0
     before = speech_page(good, "good").read_bytes()
-    real = buildmod._render_page
+    real = render_pages.render_page
 
     def render_page(page, *args):
         if page.owner == "2020/good.md":
             raise ValueError("a filter broke")
         return real(page, *args)
 
-    monkeypatch.setattr(buildmod, "_render_page", render_page)
+    monkeypatch.setattr(render_pages, "render_page", render_page)
     good.write("2020/good.md", speech(title="好的讲话（修订）", body="改过了。\n"))
     code, err = run(good, "build", "-q", capsys=capsys)
     assert code == 1
