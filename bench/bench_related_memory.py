@@ -5,8 +5,9 @@
 ``STATE_DIR`` is a build's state folder (``.site_builder_cache/<output>-<hash>/``, holding
 ``cache.sqlite``); each speech's text is read from it only when ``compute_related`` asks for it
 (as in a build), and ``compute_related`` runs with its cache in ``DIR`` (deleted first and at the
-end) three times: **cold** (empty cache), **unchanged** (the same speeches again) and **one
-changed** (one speech's text with a sentence added, a new fingerprint). For each: CPU seconds of
+end) four times: **cold** (empty cache), **unchanged** (the same speeches again), **one
+changed** (one speech's text with a sentence added, a new fingerprint) and **one added** (then a
+speech more: the middle one's text with another sentence, under a new source). For each: CPU seconds of
 this process and of the worker processes that ended (user + system), this process's peak resident
 memory (``VmHWM``, reset before each run through ``/proc/self/clear_refs``) and its resident
 memory after (anonymous, file pages), and a digest of the answers, so that two checkouts can be
@@ -49,13 +50,14 @@ def _cpu() -> float:
 class Doc:
     """What ``compute_related`` reads of a speech; the text from the cache, when asked."""
 
-    def __init__(self, cache, source: str, digest: str, title: str, extra: str = ""):
-        self.cache, self.id, self.digest, self.title, self.extra = cache, source, digest, title, extra
+    def __init__(self, cache, source: str, digest: str, title: str, extra: str = "", id: str = ""):
+        self.cache, self.source, self.digest, self.title, self.extra = cache, source, digest, title, extra
+        self.id = id or source
         self.fingerprint = digest + ("+" if extra else "")
 
     @property
     def body(self) -> str:
-        return self.cache.text(self.id, self.digest) + self.extra
+        return self.cache.text(self.source, self.digest) + self.extra
 
 
 def _digest(related: dict[str, list[str]]) -> str:
@@ -75,7 +77,8 @@ def main(argv=None) -> int:
     from site_builder.related import compute_related
 
     cache = BuildCache(args.state, readonly=True)
-    keys = [(s, d) for s, d in cache.db.execute("SELECT source, digest FROM parsed")]
+    # one version a speech (the cache keeps earlier ones of edited speeches: the last parsed)
+    keys = list(dict(cache.db.execute("SELECT source, digest FROM parsed ORDER BY rowid")).items())
     metas = cache.parsed(keys)
     docs = [Doc(cache, s, d, getattr(metas[(s, d)], "title", "") or "") for s, d in keys]
     del metas
@@ -86,6 +89,8 @@ def main(argv=None) -> int:
     d = docs[changed]
     one[changed] = Doc(cache, d.id, d.digest, d.title, extra="\n我们要进一步加强安全生产工作，落实安全责任。")
     runs.append(("one changed", one))
+    added = Doc(cache, d.id, d.digest, d.title, extra="\n这是新增讲话的结束语。", id=d.id.replace(".md", "-added.md"))
+    runs.append(("one added", [*one, added]))
     base = _status()
     print(f"{len(docs)} speeches; before: resident {base['VmRSS']} MB (anonymous {base['RssAnon']})", flush=True)
     for name, these in runs:

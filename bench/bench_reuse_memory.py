@@ -121,7 +121,10 @@ def main(argv=None) -> int:
     from site_builder.reuse import Doc, find_reuse
 
     cache = BuildCache(args.state, readonly=True)
-    docs = [Doc(s, d) for s, d in cache.db.execute("SELECT source, digest FROM parsed")]
+    # one version a speech (the cache keeps earlier ones of edited speeches: the last parsed)
+    docs = list(
+        {s: Doc(s, d) for s, d in cache.db.execute("SELECT source, digest FROM parsed ORDER BY rowid")}.values()
+    )
     _wrap(stage._State, "_cold")
     for name in ("near_pairs", "cold_near_pairs", "_save"):
         _wrap(stage, name)
