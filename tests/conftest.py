@@ -220,3 +220,16 @@ def make_site(tmp_path):
         return s
 
     return make
+
+
+def keyword_table(rows: list[dict[int, int]], vocab: list[str]):
+    """A ``related_scores.Keywords`` table of rows of word number → count (numbers into ``vocab``)."""
+    import numpy as np
+
+    from site_builder import related_scores
+
+    offsets = np.zeros(len(rows) + 1, dtype=np.int64)
+    np.cumsum([len(r) for r in rows], out=offsets[1:])
+    words = np.array([w for r in rows for w in r], dtype=np.int32)
+    counts = np.array([c for r in rows for c in r.values()], dtype=np.uint32)
+    return related_scores.Keywords(vocab, offsets, words, counts)

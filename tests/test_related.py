@@ -8,6 +8,7 @@ import random
 from collections import Counter
 
 import pytest
+from conftest import keyword_table
 
 from site_builder import related, related_scores
 from site_builder.search.whoosh_index import IndexDoc
@@ -261,17 +262,6 @@ def test_rescoring_only_what_changed_equals_scoring_everything(monkeypatch):
     )
 
 
-def _keyword_table(rows: list[dict[int, int]], vocab: list[str]) -> related_scores.Keywords:
-    """A Keywords table of word number → count rows (numbers into ``vocab``, kept between calls)."""
-    import numpy as np
-
-    offsets = np.zeros(len(rows) + 1, dtype=np.int64)
-    np.cumsum([len(r) for r in rows], out=offsets[1:])
-    words = np.array([w for r in rows for w in r], dtype=np.int32)
-    counts = np.array([c for r in rows for c in r.values()], dtype=np.uint32)
-    return related_scores.Keywords(vocab, offsets, words, counts)
-
-
 def test_vectors_made_again_only_for_changed_speeches_equal_all_made_again(monkeypatch):
     # similar(…, fresh=rows): only those rows' vectors and those of speeches holding a word whose
     # df changed are made again (the vocabulary kept, growing): the answer is always the full one.
@@ -295,7 +285,7 @@ def test_vectors_made_again_only_for_changed_speeches_equal_all_made_again(monke
 
     monkeypatch.setattr(related_scores, "_heaviest", counting)
     state: dict = {}
-    related_scores.similar(ids, _keyword_table(rows, vocab), 5, previous=state)
+    related_scores.similar(ids, keyword_table(rows, vocab), 5, previous=state)
     for step in range(16):
         d = rnd.randrange(len(ids))
         kind = step % 4
@@ -308,17 +298,17 @@ def test_vectors_made_again_only_for_changed_speeches_equal_all_made_again(monke
             rows[d] = {len(vocab) - 1: 3, **dict(list(rows[d].items())[1:])}
         else:
             rows[d] = {} if step < 8 else dict(list(rows[d].items())[:-5])  # emptied / words dropped
-        table = _keyword_table(rows, vocab)
+        table = keyword_table(rows, vocab)
         made.clear()
         got = related_scores.similar(ids, table, 5, previous=state, fresh=np.array([d]))
         partial = list(made)
-        want = related_scores.similar(ids, _keyword_table(rows, vocab), 5)
+        want = related_scores.similar(ids, keyword_table(rows, vocab), 5)
         assert (got == want).all(), step
         if kind == 0:
             assert partial == [1], (step, partial)  # only the changed speech's vector made again
     # Another number of speeches (one added): every vector is made again, and still agrees.
     rows.append(row())
-    table = _keyword_table(rows, vocab)
+    table = keyword_table(rows, vocab)
     got = related_scores.similar(ids + ["9999.md"], table, 5, previous=state, fresh=np.array([len(ids)]))
     assert (got == related_scores.similar(ids + ["9999.md"], table, 5)).all()
 

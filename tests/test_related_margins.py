@@ -7,16 +7,9 @@ import random
 
 import numpy as np
 import pytest
+from conftest import keyword_table
 
 from site_builder import related, related_margins, related_scores
-
-
-def _table(rows: list[dict[int, int]], vocab: list[str]) -> related_scores.Keywords:
-    offsets = np.zeros(len(rows) + 1, dtype=np.int64)
-    np.cumsum([len(r) for r in rows], out=offsets[1:])
-    words = np.array([w for r in rows for w in r], dtype=np.int32)
-    counts = np.array([c for r in rows for c in r.values()], dtype=np.uint32)
-    return related_scores.Keywords(vocab, offsets, words, counts)
 
 
 class _Corpus:
@@ -35,7 +28,7 @@ class _Corpus:
 
     def table(self) -> tuple[list[str], related_scores.Keywords]:
         ids = sorted(self.rows)
-        return ids, _table([self.rows[i] for i in ids], self.vocab)
+        return ids, keyword_table([self.rows[i] for i in ids], self.vocab)
 
 
 def _moved(before: list[str], after: list[str]) -> np.ndarray:

@@ -27,7 +27,7 @@ from ..fileio import atomic_open, write_atomic
 from ..search import analysis
 from . import windows
 from .entries import cps, entries_dense, entries_sorted, fold_cps, fold_lut, gram_keys, sec_bounds
-from .keys import SEC_RANK, SECTIONS, copy_segments, group_starts, key_strs, khash_np, seg_index, vlq_np
+from .keys import SEC_RANK, SECTIONS, copy_segments, counted_vlq, group_starts, key_strs, khash_np, seg_index, vlq_np
 from .wire import json_text
 
 # ``analyse``'s bytes: 4-byte header length, deflated marshal (meta, text payload) (the header file), then
@@ -186,14 +186,7 @@ def _heading_prefixes(hmask, pos, gs) -> tuple[np.ndarray, np.ndarray, np.ndarra
     gaps = hpos - gs[grp]
     gaps[1:] -= hpos[:-1] + 1 - gs[grp[1:]]
     gaps[gstart] = hpos[gstart] - gs[groups]
-    # Each group's values: its count, then its gaps.
-    at = np.arange(len(hpos)) + np.repeat(np.arange(1, len(groups) + 1), hcount)
-    vals = np.empty(len(hpos) + len(groups), np.int64)
-    vals[at] = gaps
-    vstart = np.cumsum(hcount + 1) - (hcount + 1)
-    vals[vstart] = hcount
-    chars, nd = vlq_np(vals)
-    return groups, np.add.reduceat(nd, vstart), chars
+    return groups, *counted_vlq(hcount, gaps)  # each group: its count, then its gaps
 
 
 def _p_records(n: int, hmask, uk3, cnt, pos, gs, prank) -> tuple[np.ndarray, np.ndarray]:

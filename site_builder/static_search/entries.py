@@ -132,6 +132,24 @@ def _dense_numbers(cp: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return ucp.astype(np.uint32), dense.astype(np.int32).reshape(-1)
 
 
+def run_events(ok: np.ndarray) -> tuple[np.ndarray, ...]:
+    """The runs of ``ok`` (chars that are in keys), and the event number of each char and pair as
+    the old Counter met them: run by run, the run's chars, then its pairs (= the order of first
+    occurrence of each key). (each run's start, its length, its first event, first event - start,
+    each char's run as int32)."""
+    start = ok.copy()
+    start[1:] &= ~ok[:-1]
+    s_r = np.flatnonzero(start)
+    end = ok.copy()
+    end[:-1] &= ~ok[1:]
+    l_r = np.flatnonzero(end) + 1 - s_r
+    del end
+    ev = 2 * l_r - 1
+    e_r = np.cumsum(ev) - ev
+    run = np.cumsum(start, dtype=np.int32) - 1
+    return s_r, l_r, e_r, e_r - s_r, run
+
+
 def entries_dense(cp: np.ndarray, ok: np.ndarray):
     """Keys of one doc's search text, by sorting small integers (code points numbered densely
     within the doc) instead of 63-bit keys; None if those would not fit in 63 bits.
@@ -146,19 +164,7 @@ def entries_dense(cp: np.ndarray, ok: np.ndarray):
     u = len(ucp)
     if (u + u * u) * 2 * n >= 1 << 62 or u * u * u * max(n, 1) >= 1 << 62 or n >= 1 << 31:
         return None
-    # Event number of each char and pair as the old Counter met them: run by run, the run's
-    # chars, then its pairs (= order of first occurrence of each key).
-    start = ok.copy()
-    start[1:] &= ~ok[:-1]
-    s_r = np.flatnonzero(start)
-    end = ok.copy()
-    end[:-1] &= ~ok[1:]
-    l_r = np.flatnonzero(end) + 1 - s_r
-    del end
-    ev = 2 * l_r - 1
-    base = np.cumsum(ev) - ev - s_r
-    run = np.cumsum(start, dtype=np.int32) - 1
-    del start
+    _, l_r, _, base, run = run_events(ok)  # (the runs' starts and first events not needed here)
     pair = ok[:-1] & ok[1:]
     m = 2 * n
     # chars: d * m + base[run] + position; pairs: (u + d[a] * u + d[b]) * m + base[run] + run

@@ -131,6 +131,18 @@ def copy_segments(dst, dst_starts, src, src_starts, lengths) -> None:
 _VLQ_CHUNK = 1 << 18
 
 
+def counted_vlq(hcount: np.ndarray, gaps: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Groups of values VLQ-encoded, each group's count first, then its values (``hcount[i]`` of
+    ``gaps``, one group after the other): (each group's number of chars, all their chars)."""
+    at = np.arange(len(gaps)) + np.repeat(np.arange(1, len(hcount) + 1), hcount)
+    vals = np.empty(len(gaps) + len(hcount), np.int64)
+    vals[at] = gaps
+    vstart = np.cumsum(hcount + 1) - (hcount + 1)
+    vals[vstart] = hcount
+    chars, nd = vlq_np(vals)
+    return np.add.reduceat(nd, vstart), chars
+
+
 def vlq_np(vals: np.ndarray, nd_dtype=np.int64) -> tuple[np.ndarray, np.ndarray]:
     """VLQ of each value: (all their chars as ASCII bytes, number of chars of each value, as
     ``nd_dtype``); a quarter million values at a time (its temporaries are 8 bytes a value, several

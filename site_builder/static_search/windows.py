@@ -28,8 +28,9 @@ from .entries import (
     fold_cps,
     fold_lut,
     gram_keys,
+    run_events,
 )
-from .keys import copy_segments, group_starts, seg_index, vlq_np
+from .keys import copy_segments, counted_vlq, group_starts, seg_index, vlq_np
 
 WINDOW = 1 << 18  # characters of the search text a window (a longer text is analysed in windows)
 _LIMIT = 1 << 62  # a window's sort keys stay below this (else it is taken in halves: fewer distinct chars)
@@ -220,18 +221,7 @@ def _window(cp, lim: int, a: int, hm, runs: _Runs, kacc: _Keys, pacc: _Trigrams)
     okc = ok[:lim]
     pair = okc & ok[1 : lim + 1]
     # Chars and pairs: numbered as entries_dense numbers them, in the window (runs cut at its ends).
-    start = okc.copy()
-    start[1:] &= ~okc[:-1]
-    s_r = np.flatnonzero(start)
-    end = okc.copy()
-    end[:-1] &= ~okc[1:]
-    l_r = np.flatnonzero(end) + 1 - s_r
-    del end
-    ev = 2 * l_r - 1
-    e_r = np.cumsum(ev) - ev
-    base = e_r - s_r
-    run = np.cumsum(start, dtype=np.int32) - 1
-    del start
+    s_r, l_r, e_r, base, run = run_events(okc)
     m = 2 * (lim + 1)
     got = [
         _k_groups(okc, m, _char_events, d, m, base, run),
@@ -303,13 +293,7 @@ def _heading_prefixes(keys: np.ndarray, heading: list):
     gaps = idx.copy()
     gaps[1:] -= idx[:-1] + 1
     gaps[gstart] = idx[gstart]
-    at = np.arange(len(idx)) + np.repeat(np.arange(1, len(groups) + 1), hcount)
-    vals = np.empty(len(idx) + len(groups), np.int64)
-    vals[at] = gaps
-    vstart = np.cumsum(hcount + 1) - (hcount + 1)
-    vals[vstart] = hcount
-    chars, nd = vlq_np(vals)
-    return groups, np.add.reduceat(nd, vstart), chars
+    return groups, *counted_vlq(hcount, gaps)
 
 
 def _entries(pacc: _Trigrams, prank: np.ndarray, n: int):
