@@ -260,12 +260,15 @@ def _build_locked(config: SiteConfig, cache: BuildCache, progress, explain: bool
 
 
 def _signature(config: SiteConfig, files: list, settings_fp: str, templates: TemplateSet) -> str:
-    """What the quick exit compares: the files, the configuration, the theme, the output folder."""
+    """What the quick exit compares: the files, the configuration, the theme, the content and
+    output folders (as the absolute paths they name: the same folders given as relative paths, or
+    from another working folder, are the same; the templates' folder is in the theme's files)."""
     return _fingerprint(
         [(f.source, f.mtime_ns, f.size) for f in files],
-        repr(config),
+        page_inputs.settings_shown(config),
         settings_fp,
         _theme_signature(templates),
+        str(config.content),
         str(config.output),
     )
 
