@@ -194,14 +194,19 @@ def entries_dense(cp: np.ndarray, ok: np.ndarray):
         pos[i : i + _CHUNK] = comb[i : i + _CHUNK] % nn
     dk3 = comb[gs3] // nn
     del comb
+    return uk, cnt, first, trigram_keys(dk3, u, ucp), cnt3, pos, gs3
+
+
+def trigram_keys(dk3: np.ndarray, u: int, ucp: np.ndarray) -> np.ndarray:
+    """The keys of trigrams numbered densely (a·u² + b·u + c: numbers into ``ucp``, the distinct
+    code points)."""
     ab, c3 = np.divmod(dk3, u)
     a3, b3 = np.divmod(ab, u)
-    uk3 = (
+    return (
         (ucp[a3].astype(np.uint64) << np.uint64(42))
         | (ucp[b3].astype(np.uint64) << np.uint64(21))
         | ucp[c3].astype(np.uint64)
     )
-    return uk, cnt, first, uk3, cnt3, pos, gs3
 
 
 def entries_sorted(cp: np.ndarray, ok: np.ndarray):

@@ -29,6 +29,7 @@ from .entries import (
     fold_lut,
     gram_keys,
     run_events,
+    trigram_keys,
 )
 from .keys import copy_segments, counted_vlq, group_starts, seg_index, vlq_np
 
@@ -267,14 +268,7 @@ def _trigrams(tri, lim: int, a: int, d, ucp, hm, pacc: _Trigrams) -> None:
     pos = comb % lim
     dk3 = comb[gs3] // lim
     del comb
-    ab, c3 = np.divmod(dk3, u)
-    a3, b3 = np.divmod(ab, u)
-    uk3 = (
-        (ucp[a3].astype(np.uint64) << np.uint64(42))
-        | (ucp[b3].astype(np.uint64) << np.uint64(21))
-        | ucp[c3].astype(np.uint64)
-    )
-    pacc.add(uk3, cnt3, gs3, pos + a, None if hm is None else hm[pos])
+    pacc.add(trigram_keys(dk3, u, ucp), cnt3, gs3, pos + a, None if hm is None else hm[pos])
 
 
 def _heading_prefixes(keys: np.ndarray, heading: list):
