@@ -1,14 +1,16 @@
 """One changed or added speech on a built site, from the CLI (issue #15: ≤ 1 s at 10k).
 
     .venv/bin/python bench/bench_update.py --content C --output O [--code TREE] [--runs 3]
-        [--scenarios no-change,changed,added] [--cold] [--json F] [--log F]
+        [--scenarios no-change,changed,added,relative] [--cold] [--json F] [--log F]
 
 Each build is the command a site owner runs, `python -P -m site_builder build --content C --output O
 --explain`, timed from outside (wall, CPU of the process and its children, peak RSS of the largest
 process: compare.py's `peers.run_timed`), with the seconds per stage the build prints itself.
-The scenarios are compare.py's: `changed` appends a marked paragraph to one speech
+The scenarios `changed` and `added` are compare.py's: `changed` appends a marked paragraph to one speech
 (`peers.touch_one`), `added` writes the next newest speech (`peers.new_speech`, a year after the
-corpus's newest: it lands on top of every listing). `--runs` repeats the list in turn. The content
+corpus's newest: it lands on top of every listing). `relative` changes nothing but names the
+content and output folders as relative paths (the others name them absolute): after another
+scenario, the same folders named another way. `--runs` repeats the list in turn. The content
 is changed in place: run it on a copy. The site must have been built before by the same code
 (`--cold` builds it first, timed too); otherwise the first build is not the scenario it is named.
 --code TREE runs another checkout (a `git archive` snapshot) instead of this one.
@@ -18,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
 import statistics
 import sys
@@ -28,7 +31,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from peers import OursSite, Timing, new_speech, run_timed, touch_one
 
-SCENARIOS = ("no-change", "changed", "added")
+SCENARIOS = ("no-change", "changed", "added", "relative")
 _STAGES = re.compile(r"seconds per stage: (.*)$")
 _NOTHING = "no source, template or setting changed"
 
@@ -79,7 +82,11 @@ def run_one(site: _Site, scenario: str, k: int) -> tuple[Timing, dict[str, float
     elif scenario == "added":
         site.write_speech(new_speech(site.content, 1000 + k))
     start = site.log.stat().st_size if site.log.exists() else 0
-    t = run_timed(f"{scenario} {k}", site.command(), cwd=site.cwd, log=site.log)
+    command = site.command()
+    if scenario == "relative":  # the same folders, named relative to the command's working folder
+        absolute = {str(site.content), str(site.output)}
+        command = [os.path.relpath(a, site.cwd) if a in absolute else a for a in command]
+    t = run_timed(f"{scenario} {k}", command, cwd=site.cwd, log=site.log)
     with open(site.log, encoding="utf-8", errors="replace") as fh:
         fh.seek(start)
         tail = fh.read()

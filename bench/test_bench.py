@@ -242,6 +242,16 @@ def test_update_bench_times_each_scenario_and_reads_the_stages(tmp_path):
     speeches = list(c.rglob("*.md"))
     assert len(speeches) == 13  # the added one
     assert sum("修改标记bench-update-1-" in p.read_text(encoding="utf-8") for p in speeches) == 1  # the changed one
+    # the same folders named relative, then absolute again: nothing to do either time (the quick exit)
+    rc = bench_update.main(
+        ["--content", str(c), "--output", str(tmp_path / "out"), "--runs", "1"]
+        + ["--scenarios", "relative,no-change", "--json", str(report)]
+    )
+    rows = json.loads(report.read_text(encoding="utf-8"))
+    assert rc == 0 and [(r["label"], r["ok"], r["stages"]) for r in rows] == [
+        ("relative 1", True, {}),
+        ("no-change 1", True, {}),
+    ]
 
 
 def test_stage_seconds_takes_the_last_explain_line():
