@@ -107,12 +107,7 @@ def similar(
     if rows is None:
         rows = np.arange(n)
     elif since is not None or usable:
-        for name in (
-            "result",
-            "scores",
-            "err",
-            "margin",
-        ):  # (a state from before the margins: NaN, scored again when moved)
+        for name in _KEPT:  # (a state from before the margins: NaN, scored again when moved)
             values = kept[name]
             values[:] = old[name] if name in old and old[name].shape == values.shape else np.nan
     kept["result"][rows], kept["scores"][rows], kept["err"][rows], kept["margin"][rows] = -1, 0.0, 0.0, -1.0
@@ -130,6 +125,9 @@ def _widened(old: dict, widths: np.ndarray) -> np.ndarray:
     return np.flatnonzero(before != widths)
 
 
+_KEPT = ("result", "scores", "err", "margin")  # what _lists keeps of each row (widths besides)
+
+
 def _lists(out: np.ndarray) -> dict[str, np.ndarray]:
     """Each row's list (``out``), its scores as kept, how far they may be from the true ones
     (``err``) and an upper bound of any score not listed (``margin``, -1: none): ``related_margins``."""
@@ -141,7 +139,7 @@ def _movable(old: dict, base: str, moved: np.ndarray | None, k: int) -> bool:
     """Whether a former state of other ids can be used (``related_margins``)."""
     if moved is None or old.get("base") != base or "doc" not in old:
         return False
-    shapes = {name: getattr(old.get(name), "shape", None) for name in ("result", "scores", "err", "margin")}
+    shapes = {name: getattr(old.get(name), "shape", None) for name in _KEPT}
     m = len(moved)
     return shapes == {"result": (m, k), "scores": (m, k), "err": (m,), "margin": (m,)}
 
