@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import os
 import tomllib
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
@@ -96,9 +97,20 @@ class SiteConfig:
 
     @property
     def state_dir(self) -> Path:
-        """Hidden folder beside output/ for the build cache and the Whoosh index."""
-        key = hashlib.sha1(f"{self.content}\0{self.output}".encode()).hexdigest()[:8]
-        return self.output.parent / ".site_builder_cache" / f"{self.output.name}-{key}"
+        """Hidden folder beside output/ for the build cache and the Whoosh index:
+        ``.site_builder_cache/<output name>-<key>``, the key a hash of where the content folder is
+        seen from the output folder's parent. So a site copied or moved whole (content and output
+        together) keeps its cache. A cache made before by the hash of the absolute paths is used
+        where it is (there is no other one beside it)."""
+        out, content = self.output, self.content
+        where = os.path.relpath(content, out.parent)
+        folder = out.parent / ".site_builder_cache"
+        state = folder / f"{out.name}-{_key(where, out.name)}"
+        if not state.exists():
+            former = folder / f"{out.name}-{_key(str(content), str(out))}"
+            if former.is_dir():
+                return former
+        return state
 
     def theme_dirs(self) -> list[Path]:
         """Template folders, most specific first: site overrides, the theme, the default theme."""
@@ -180,6 +192,10 @@ def _coerce(key: str, value: object, where: str, problems: list[Problem]) -> obj
                 urls[kind] = pattern
         return urls
     return value
+
+
+def _key(a: str, b: str) -> str:
+    return hashlib.sha1(f"{a}\0{b}".encode()).hexdigest()[:8]
 
 
 def load_config(root: Path | None = None, overrides: dict | None = None) -> tuple[SiteConfig, list[Problem]]:

@@ -4,6 +4,7 @@ that are gone removed by the next build, and ``site-builder clean``."""
 from __future__ import annotations
 
 import fcntl
+import hashlib
 import os
 import shutil
 import sqlite3
@@ -14,6 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from site_builder import cache as cachemod
+from site_builder.build import build
 from site_builder.build_index import Bodies
 from site_builder.cache import BuildCache, pack_body, unpack_body, unpack_text
 from site_builder.config import load_config
@@ -206,3 +208,28 @@ def test_a_big_blob_written_is_not_held_by_the_connection(tmp_path):
     cache.set_parsed_base(b"")
     assert cache.page_plan() == b"" and cache.parsed_base() == b""
     cache.close()
+
+
+def test_a_site_copied_whole_keeps_its_cache(make_site, tmp_path):
+    site = make_site(SPEECHES)
+    assert site.run("build", "-q") == 0
+    moved = tmp_path / "elsewhere" / "站点"
+    shutil.copytree(site.root, moved, symlinks=True)
+    config = load_config(moved, {})[0]
+    assert config.state_dir.name == state_of(site).name  # the same name: where content is seen from output's parent
+    result = build(config)
+    assert (result.errors, result.parsed, result.written) == (0, 0, 0)  # a cold build parses both speeches
+    assert [p.name for p in (moved / ".site_builder_cache").iterdir()] == [config.state_dir.name]
+
+
+def test_a_cache_named_by_the_former_absolute_hash_is_used_where_it_is(make_site):
+    site = make_site(SPEECHES)
+    assert site.run("build", "-q") == 0
+    config = load_config(site.root, {})[0]
+    key = hashlib.sha1(f"{config.content}\0{config.output}".encode()).hexdigest()[:8]
+    former = state_of(site).parent / f"output-{key}"
+    state_of(site).rename(former)
+    assert load_config(site.root, {})[0].state_dir == former
+    result = build(load_config(site.root, {})[0])
+    assert (result.errors, result.parsed) == (0, 0)
+    assert [p.name for p in former.parent.iterdir()] == [former.name]  # no second, cold state folder

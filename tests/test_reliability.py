@@ -121,13 +121,12 @@ def state_dir(root: Path) -> Path:
 
 
 def copy_site(src: Site, dest: Path) -> Site:
-    """A copy of a built site whose build cache is found again (its folder name hashes the paths).
+    """A copy of a built site, its build cache found again (a site copied whole keeps it).
     output/ is copied as hard links (fast): the build only ever replaces or removes its files."""
     shutil.copytree(src.content, dest / "content")
     shutil.copytree(src.root / ".site_builder_cache", dest / ".site_builder_cache")
     shutil.copytree(src.output, dest / "output", copy_function=os.link)
-    old = state_dir(src.root)
-    (dest / old.relative_to(src.root)).rename(state_dir(dest))
+    assert state_dir(dest).relative_to(dest) == state_dir(src.root).relative_to(src.root)
     return Site(dest)
 
 
