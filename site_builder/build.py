@@ -216,11 +216,12 @@ def _build_locked(config: SiteConfig, cache: BuildCache, progress, explain: bool
     background = stats["parsed"] <= BACKGROUND_INDEX_MAX_PARSED
     indexes = _IndexUpdate(config, index_docs, bodies, background)
     try:
+        early = _early_keywords(config, index_docs)  # (new speeches segmented in a child, beside reuse)
         reuse = _find_reuse(config, archive, bodies)
         problems += duplicate_problems(config, archive.speeches, texts=False, pairs=reuse.near)
         collector.release()
         clock("reuse")
-        _attach_related(archive, index_docs, config, reuse.near)
+        _attach_related(archive, index_docs, config, reuse.near, early)
         bodies.forget()  # (the pages read no text; the index stages read each text once, or in their workers)
         collector.release()
         clock("related")
@@ -407,7 +408,15 @@ def _find_reuse(config: SiteConfig, archive: Archive, bodies: _Bodies):
     return find_reuse(docs, bodies.text, config.reuse_min_chars, config.state_dir / "reuse", bodies.peek, bodies.folded)
 
 
-def _attach_related(archive: Archive, docs: list, config: SiteConfig, near: list) -> None:
+def _early_keywords(config: SiteConfig, docs: list):
+    """The new or changed speeches' words for the related stage, segmented in a forked child
+    while the reuse stage runs (related_early.py)."""
+    from .related_early import EarlyKeywords
+
+    return EarlyKeywords(docs, config.state_dir / "related") if docs else None
+
+
+def _attach_related(archive: Archive, docs: list, config: SiteConfig, near: list, early=None) -> None:
     """Each speech's related speeches, never its near-duplicates (the same speech twice)."""
     if not docs:
         return
@@ -417,7 +426,9 @@ def _attach_related(archive: Archive, docs: list, config: SiteConfig, near: list
     for a, b, _similarity in near:
         exclude.setdefault(a, set()).add(b)
         exclude.setdefault(b, set()).add(a)
-    related = compute_related(docs, k=config.related_count, cache_dir=config.state_dir / "related", exclude=exclude)
+    related = compute_related(
+        docs, k=config.related_count, cache_dir=config.state_dir / "related", exclude=exclude, early=early
+    )
     by_source = {s.source: s for s in archive.speeches}
     for s in archive.speeches:
         s.related = [by_source[r] for r in related.get(s.source, []) if r in by_source]

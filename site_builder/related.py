@@ -50,6 +50,7 @@ from .segments import seg_index
 from .workers import mp_context, process_pool
 
 if TYPE_CHECKING:
+    from .related_early import EarlyKeywords
     from .related_scores import Keywords
 
 __all__ = ["compute_related", "keywords", "doc_keywords"]
@@ -382,6 +383,7 @@ def compute_related(
     *,
     workers: int | None = None,
     exclude: Mapping[str, Collection[str]] | None = None,
+    early: EarlyKeywords | None = None,
 ) -> dict[str, list[str]]:
     """Doc id → ids of up to ``k`` related speeches, most similar first (ties by id).
 
@@ -389,13 +391,21 @@ def compute_related(
     used; ``body`` is read only for speeches not in the cache). ``cache_dir`` keeps each
     speech's candidate words keyed by its fingerprint.
     ``exclude``: id → ids never listed as its related speeches (its near-duplicates); the next
-    most similar take their places.
+    most similar take their places. ``early``: the cache and the new speeches' words as
+    ``related_early`` read and segmented them before this stage (for this ``cache_dir``).
     """
     extra = max((len(v) for v in exclude.values()), default=0) if exclude else 0
     extra = 1 << (extra - 1).bit_length() if extra else 0  # (a power of two: more near-duplicates seldom change it)
     # (each speech's list: k + its own near-duplicates long, in an array k + extra wide)
     widths = {i: k + len(v) for i, v in exclude.items() if v} if extra and exclude else None
-    related = _compute_related(docs, k + extra, cache_dir, workers, widths, k)
+    if early is not None and early.cache_dir != cache_dir:
+        early.close()
+        early = None
+    try:
+        related = _compute_related(docs, k + extra, cache_dir, workers, widths, k, early)
+    finally:
+        if early is not None:
+            early.close()
     if not extra:
         return related
     assert exclude is not None
@@ -419,6 +429,7 @@ def _compute_related(
     workers: int | None,
     widths: Mapping[str, int] | None = None,
     short: int = 0,
+    early: EarlyKeywords | None = None,
 ) -> dict[str, list[str]]:
     """``compute_related``'s lists, ``k`` long; with ``widths``, ``widths[id]`` long for the ids
     it names and ``short`` for the others."""
@@ -433,7 +444,7 @@ def _compute_related(
     fingerprints = [d.fingerprint for d in docs]
     width = np.array([widths.get(i, short) for i in ids], dtype=np.int64) if widths else None
     digest = _digest(k, ids, fingerprints, width)
-    stored = _load_cache(cache_dir)
+    stored = early.stored if early is not None and early.loaded else _load_cache(cache_dir)
     if stored is not None and stored.digest == digest and stored.ids == ids:
         result = stored.state.get("result")
         if result is not None and result.shape == (len(ids), max(k, 0)):
@@ -454,7 +465,9 @@ def _compute_related(
     fresh = np.flatnonzero(row < 0)  # rows whose vectors are made again
     todo = [docs[j] for j in fresh.tolist()]
     index = {w: i for i, w in enumerate(vocab)} if todo else {}
-    new = _number(_extract(todo, workers), vocab, index)
+    got = early.take() if early is not None else {}  # (segmented in a child: related_early.py)
+    packed = (got.get((d.id, d.fingerprint)) or _pack(doc_keywords(d.title, d.body)) for d in todo)
+    new = _number(packed if got else _extract(todo, workers), vocab, index)
     del index, todo
     table = _merge(stored.table if stored is not None else None, row, new, vocab)
     del new
