@@ -646,3 +646,55 @@ def test_colliding_keys_give_a_clean_runs_answers(tmp_path, monkeypatch):
         digests[name] += 1
     incremental, clean = _find(texts, state, digests.__getitem__), _find(texts, None, digests.__getitem__)
     assert clean.passages and (incremental.passages, incremental.near) == (clean.passages, clean.near)
+
+
+@pytest.mark.parametrize("find_most", [64, 0])
+def test_found_kept_as_one_text_answers_as_entries_made_afresh(monkeypatch, find_most):
+    # The state's texts are kept as one string with their ends (found._Strings, #15): entries
+    # dropped, and added ones whose folded text is a kept one's (looked up one by one, or, with
+    # more than FIND_MOST, through a dict of all), give the passages and the stored state of the
+    # same entries added to an empty Found.
+    from site_builder.reuse import found as found_mod
+    from site_builder.reuse.found import Found
+
+    monkeypatch.setattr(found_mod, "FIND_MOST", find_most)
+    entries = [
+        (9, "甲乙,丙", "甲乙，丙", (("b.md", 2), ("c.md", 1))),
+        (5, "甲乙,丙", "甲乙,丙", (("b.md", 2), ("d.md", 4))),
+        (7, "丁戊", "丁戊", (("a.md", 3), ("c.md", 2))),
+        (8, "己庚𝄞", "己庚𝄞", (("a.md", 1), ("e.md", 1))),
+        (4, "辛壬", "辛壬", (("c.md", 9), ("e.md", 2))),
+    ]
+    kept = Found()
+    for e in entries:
+        kept.add(*e)
+    again = Found(pickle.loads(pickle.dumps(kept.dump())))
+    again.drop(np.array([7, 9], dtype=np.uint32))
+    more = [(3, "丁戊", "丁戊", (("b.md", 1), ("f.md", 1))), (2, "癸", "癸", (("a.md", 2), ("f.md", 3)))]
+    for e in more:
+        again.add(*e)
+    fresh = Found()
+    for e in [e for e in entries if e[0] not in (7, 9)] + more:
+        fresh.add(*e)
+    assert again.passages() == fresh.passages()
+    assert len(again.passages()) == 5
+    assert _entries(again.dump()) == _entries(fresh.dump())  # (the folded texts may be numbered otherwise)
+
+
+def _entries(stored: dict) -> list:
+    """(key, folded text, text, places) of each entry of a stored Found, in order."""
+    from site_builder.reuse.found import _split
+
+    folds = _split(stored["folds"], stored["fold_lengths"])
+    texts = _split(stored["texts"], stored["text_lengths"])
+    sources = _split(stored["sources"], stored["source_lengths"])
+    start = stored["start"].tolist()
+    return [
+        (
+            key,
+            folds[f],
+            text,
+            [(sources[x], p) for x, p in zip(stored["src"][a:b].tolist(), stored["par"][a:b].tolist())],
+        )
+        for key, f, text, a, b in zip(stored["key"].tolist(), stored["fold"].tolist(), texts, start, start[1:])
+    ]

@@ -34,27 +34,86 @@ def _join(strings: list[str]) -> tuple[bytes, np.ndarray]:
     return "".join(strings).encode("utf-8", "surrogatepass"), lengths
 
 
+class _Strings:
+    """Strings kept as one text and where each ends (#15: the state's 23,000 passage texts at
+    10k are neither split into objects when read nor joined again when written; a string is made
+    only when asked for)."""
+
+    def __init__(self, text: str = "", lengths: np.ndarray | None = None):
+        self.text = text
+        self.ends = np.cumsum(lengths if lengths is not None else np.zeros(0, dtype=np.int64), dtype=np.int64)
+
+    @classmethod
+    def stored(cls, blob: bytes, lengths: np.ndarray) -> _Strings:
+        return cls(blob.decode("utf-8", "surrogatepass"), np.asarray(lengths, dtype=np.int64))
+
+    @classmethod
+    def of(cls, strings: list[str]) -> _Strings:
+        return cls("".join(strings), np.fromiter(map(len, strings), dtype=np.int64, count=len(strings)))
+
+    def __len__(self) -> int:
+        return len(self.ends)
+
+    def lengths(self) -> np.ndarray:
+        return np.diff(self.ends, prepend=0)
+
+    def __getitem__(self, i: int) -> str:
+        return self.text[int(self.ends[i - 1]) if i else 0 : int(self.ends[i])]
+
+    def many(self, rows: np.ndarray) -> list[str]:
+        """The strings of ``rows``."""
+        ends = self.ends[rows]
+        text = self.text
+        return [text[a:b] for a, b in zip((ends - self.lengths()[rows]).tolist(), ends.tolist())]
+
+    def take(self, rows: np.ndarray, more: list[str]) -> _Strings:
+        """The strings of ``rows`` (ascending), then ``more``: the text cut once per run of
+        consecutive rows (a few runs when few were dropped)."""
+        rows = np.asarray(rows, dtype=np.int64)
+        starts = self.ends - self.lengths()
+        cut = np.flatnonzero(np.diff(rows) != 1) + 1 if len(rows) else np.zeros(0, dtype=np.int64)
+        parts = [self.text[int(starts[r[0]]) : int(self.ends[r[-1]])] for r in np.split(rows, cut) if len(r)]
+        parts += more
+        lengths = np.concatenate((self.lengths()[rows], np.fromiter(map(len, more), dtype=np.int64, count=len(more))))
+        return _Strings("".join(parts), lengths)
+
+    def find(self, string: str) -> int:
+        """The row holding ``string``, or -1."""
+        n = len(string)
+        for i in np.flatnonzero(self.lengths() == n).tolist():
+            if self[i] == string:
+                return i
+        return -1
+
+    def dump(self) -> tuple[bytes, np.ndarray]:
+        return self.text.encode("utf-8", "surrogatepass"), self.lengths()
+
+
 def _split(blob: bytes, lengths: np.ndarray) -> list[str]:
-    text = blob.decode("utf-8", "surrogatepass")
-    ends = np.cumsum(lengths).tolist()
-    return [text[a:b] for a, b in zip([0, *ends[:-1]], ends)]
+    text = _Strings.stored(blob, lengths)
+    return [text[i] for i in range(len(text))]
 
 
 @dataclass
 class _Columns:
     key: np.ndarray  # uint32, one an entry
     fold: np.ndarray  # int64: the entry's folded text, a number into folds
-    texts: list[str]  # the entry's text as written
+    texts: _Strings  # the entry's text as written
     start: np.ndarray  # int64, one more than the entries: entry i's places are start[i]:start[i + 1]
     src: np.ndarray  # int64 a place: its source, a number into sources
     par: np.ndarray  # int64 a place: its paragraph
-    folds: list[str]
+    folds: _Strings
     sources: list[str]
 
     @classmethod
     def empty(cls) -> _Columns:
         none = np.zeros(0, dtype=np.int64)
-        return cls(np.zeros(0, dtype=np.uint32), none, [], np.zeros(1, dtype=np.int64), none, none, [], [])
+        return cls(
+            np.zeros(0, dtype=np.uint32), none, _Strings(), np.zeros(1, dtype=np.int64), none, none, _Strings(), []
+        )
+
+
+FIND_MOST = 64  # folded texts of added entries looked up one by one among the kept ones; more: all in a dict
 
 
 class Found:
@@ -66,11 +125,11 @@ class Found:
             self.old = _Columns(
                 stored["key"],
                 stored["fold"],
-                _split(stored["texts"], stored["text_lengths"]),
+                _Strings.stored(stored["texts"], stored["text_lengths"]),
                 stored["start"],
                 stored["src"],
                 stored["par"],
-                _split(stored["folds"], stored["fold_lengths"]),
+                _Strings.stored(stored["folds"], stored["fold_lengths"]),
                 _split(stored["sources"], stored["source_lengths"]),
             )
         self.alive = np.ones(len(self.old.key), dtype=bool)
@@ -100,9 +159,8 @@ class Found:
         old, alive = self.old, self.alive
         lengths = np.diff(old.start)[alive]
         rows = seg_index(old.start[:-1][alive], lengths)
-        folds = {f: i for i, f in enumerate(old.folds)}
+        fold_of, new_folds = self._fold_numbers()
         sources = {s: i for i, s in enumerate(old.sources)}
-        fold_of = [folds.setdefault(f, len(folds)) for _k, f, _t, _p in self.added]
         src_of = [sources.setdefault(s, len(sources)) for *_e, where in self.added for s, _n in where]
         fold = np.concatenate((old.fold[alive], np.array(fold_of, dtype=np.int64)))
         src = np.concatenate((old.src[rows], np.array(src_of, dtype=np.int64)))
@@ -111,10 +169,12 @@ class Found:
         start = np.zeros(len(counts) + 1, dtype=np.int64)
         np.cumsum(counts, out=start[1:])
         key = np.concatenate((old.key[alive], np.array([e[0] for e in self.added], dtype=np.uint32)))
-        texts = [t for t, a in zip(old.texts, alive.tolist()) if a] + [e[2] for e in self.added]
-        fold_names, src_names = list(folds), list(sources)
+        texts = old.texts.take(np.flatnonzero(alive), [e[2] for e in self.added])
+        src_names = list(sources)
         used_folds, fold = np.unique(fold, return_inverse=True)
         used_sources, src = np.unique(src, return_inverse=True)
+        kept = used_folds[used_folds < len(old.folds)]
+        folds = old.folds.take(kept, [new_folds[i] for i in (used_folds[len(kept) :] - len(old.folds)).tolist()])
         self._all = _Columns(
             key,
             fold.ravel().astype(np.int64),
@@ -122,15 +182,30 @@ class Found:
             start,
             src.ravel().astype(np.int64),
             par,
-            [fold_names[i] for i in used_folds.tolist()],
+            folds,
             [src_names[i] for i in used_sources.tolist()],
         )
         return self._all
 
+    def _fold_numbers(self) -> tuple[list[int], list[str]]:
+        """Each added entry's folded text as a number: a kept one's (the same string), else the
+        next after them (in order of first use); and the new ones' strings. A few are looked up
+        among the kept ones one by one (by length, then compared), more through a dict of all."""
+        kept = self.old.folds
+        distinct = list(dict.fromkeys(f for _k, f, _t, _p in self.added))
+        if len(distinct) <= FIND_MOST:
+            number = {f: kept.find(f) for f in distinct}
+        else:
+            every = {kept[i]: i for i in range(len(kept))}
+            number = {f: every.get(f, -1) for f in distinct}
+        new_folds = [f for f in distinct if number[f] < 0]
+        number.update({f: len(kept) + j for j, f in enumerate(new_folds)})
+        return [number[f] for _k, f, _t, _p in self.added], new_folds
+
     def dump(self) -> dict:
         c = self.columns()
-        texts, text_lengths = _join(c.texts)
-        folds, fold_lengths = _join(c.folds)
+        texts, text_lengths = c.texts.dump()
+        folds, fold_lengths = c.folds.dump()
         sources, source_lengths = _join(c.sources)
         return {
             "key": c.key,
@@ -171,7 +246,7 @@ class Found:
         # Place(source, paragraph) made by tuple.__new__ through map: no Python frame a place.
         places = list(map(partial(tuple.__new__, Place), zip(map(names.__getitem__, r.tolist()), p.tolist())))
         ends = [*bounds[1:].tolist(), len(places)]
-        texts = [c.texts[i] for i in pick.tolist()]
+        texts = c.texts.many(pick)
         firsts_r, firsts_p = r[bounds].tolist(), p[bounds].tolist()
         keyed = sorted(zip(firsts_r, firsts_p, texts, bounds.tolist(), ends))
         return [Passage(t, tuple(places[a:b])) for _r, _p, t, a, b in keyed]
