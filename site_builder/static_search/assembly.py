@@ -20,7 +20,7 @@ import numpy as np
 
 from ..fileio import write_atomic
 from ..search import analysis
-from . import wire
+from . import pieces, wire
 from .files import peak_rss_mb, put, tag_of
 from .keys import copy_segments, group_bounds, key_cps, key_strs, khash_np, seg_index, vlq_np
 from .spill import read_part
@@ -157,9 +157,10 @@ def _part_postings(kind: str, prefix: str, res: tuple, skip: dict, out: Path, fi
     return ukeys, short, plen, long_, ge - gs
 
 
-def _shard_buckets(kind: str, prefix: str, parts: list, bits: int) -> tuple[list[str], int, tuple]:
+def _shard_buckets(kind: str, prefix: str, parts: list, bits: int, skip: dict) -> tuple[list[str], int, tuple]:
     """A shard's buckets from its parts' postings (``_part_postings``): (each bucket's data, the
-    short postings' chars, (pairs as integer keys, their numbers of docs) for ``k``)."""
+    short postings' chars, (pairs as integer keys, their numbers of docs) for ``k``); a ``k``
+    bucket's pieces (``pieces.deflate``'s info) in ``skip`` under (prefix, its number in the shard)."""
     ukeys, buf, plen, long_, ndocs = (np.concatenate([p[i] for p in parts]) for i in range(5))
     be = np.cumsum(plen)
     bs = be - plen
@@ -178,7 +179,13 @@ def _shard_buckets(kind: str, prefix: str, parts: list, bits: int) -> tuple[list
         order = np.lexsort((ukeys, bk))
     bounds = np.searchsorted(bk[order], np.arange(count + 1)).tolist()
     texts = _bucket_strings(ukeys, buf, bs, be, long_, ndocs, order, bounds, int(kind == "k"))
-    return [bucket_text(t, prefix) for t in texts], short, pairs
+    if kind != "k":
+        return [bucket_text(t, prefix) for t in texts], short, pairs
+    datas = []
+    for j, text in enumerate(texts):
+        data, skip[prefix, j] = pieces.deflate(text)
+        datas.append(json_text(data))
+    return datas, short, pairs
 
 
 def assemble_shard(args) -> tuple[dict, Counter, int, dict, dict, tuple]:
@@ -206,7 +213,7 @@ def assemble_shard(args) -> tuple[dict, Counter, int, dict, dict, tuple]:
     pairs: tuple = ()
     for kind, prefix in zip(("k", "p"), names):
         bodies[prefix], shorts[prefix], got_pairs = _shard_buckets(
-            kind, prefix, got.pop(prefix), nshards.bit_length() - 1
+            kind, prefix, got.pop(prefix), nshards.bit_length() - 1, skip
         )
         pairs = got_pairs or pairs
     write_atomic(Path(skip_path), marshal.dumps(skip))

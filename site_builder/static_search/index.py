@@ -40,7 +40,7 @@ import numpy as np
 from .. import collector
 from ..fileio import write_atomic
 from ..search import analysis
-from . import spill, wire
+from . import pieces, spill, wire
 from .analyser import analyse_to, arrays_path, read_payload, reanalyse_to
 from .assembly import (
     assemble_shard,
@@ -74,12 +74,12 @@ PATCH_KEYS_PER_DOC = 10  # patch (rather than assemble) up to about this many ch
 
 # 7: exact counts, headings, body lengths (#13); 8: arrays files only while a build needs them; 9: the
 # header deflated, no offsets in the manifest (#15); 10: one text file a doc; 11: the tail; 12: k/ deflated;
-# 13: d/, the pairs' numbers of docs kept in pairs.bin (#15)
+# 13: d/, the pairs' numbers of docs kept in pairs.bin (#15); 14: k/ kn/ deflated in pieces (#15)
 CACHE_VERSION = (
     "-".join(
         map(
             str,
-            (FORMAT, SECTIONS, 13, wire.BUCKET_TARGET, wire.K_TARGET, wire.D_TARGET, wire.BIG)
+            (FORMAT, SECTIONS, 14, pieces.PIECE_BITS, wire.BUCKET_TARGET, wire.K_TARGET, wire.D_TARGET, wire.BIG)
             + (wire.TAIL_MIN, wire.TAIL_SHARE, wire.TAIL_DIV),
         )
     )

@@ -15,20 +15,22 @@ from itertools import accumulate
 from pathlib import Path
 
 from ..fileio import write_atomic
-from . import wire
+from . import pieces, wire
 from .analyser import arrays_path, doc_entries
 from .files import put
 from .wire import (
     Layout,
     bucket_body,
     bucket_count,
+    bucket_string,
     decode_entries,
     encode_entries,
     entries_around,
     file_name,
     hexname,
     js_file,
-    parse_bucket,
+    json_text,
+    parse_bucket_text,
     read_js,
     x_file,
 )
@@ -136,11 +138,16 @@ def patch(out: Path, skip_path, changes: dict, layout: dict, files: dict, stats:
     pending = []  # buckets are written once the layout is known to stay
     for (prefix, bk), keys in sorted(by_file.items()):
         kind, seg = prefix[0], prefix[1:]
-        bucket = parse_bucket(read_js(out / file_name(f"{prefix}/{bk}", files[f"{prefix}/{bk}"][0])), prefix)
         shard = where[prefix].shard(bk)
         skip = skips.get(shard)
         if skip is None:
             skip = skips[shard] = marshal.loads(skip_path(shard, seg).read_bytes())
+        data = read_js(out / file_name(f"{prefix}/{bk}", files[f"{prefix}/{bk}"][0]))
+        piece_key = (prefix, bk - where[prefix].offsets[shard])  # (its pieces' info: ``pieces``)
+        reuse: dict = {}
+        if kind == "k":
+            data, reuse = pieces.inflate(data, skip.get(piece_key))
+        bucket = parse_bucket_text(data, prefix)
         for key in keys:
             old = bucket.get(key, "")
             old_df = None
@@ -171,7 +178,11 @@ def patch(out: Path, skip_path, changes: dict, layout: dict, files: dict, stats:
                 put(out, name, data, files, stats)
             elif len(old) > wire.BIG:
                 files.pop(f"{prefix}/x/{hexname(key)}", None)
-        pending.append((f"{prefix}/{bk}", bucket_body(bucket, prefix)))
+        if kind == "k":  # (only the pieces whose keys changed deflated again)
+            body, skip[piece_key] = pieces.deflate(bucket_string(bucket, prefix), reuse)
+            pending.append((f"{prefix}/{bk}", json_text(body)))
+        else:
+            pending.append((f"{prefix}/{bk}", bucket_body(bucket, prefix)))
     for prefix in changes:
         if [bucket_count(x, prefix) for x in shorts[prefix]] != layout[prefix][0]:
             raise Relayout(prefix)

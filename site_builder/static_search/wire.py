@@ -38,7 +38,8 @@ numbered shard after shard (``meta.kbs``/``pbs``: bucket count per shard, sized 
 short postings: ``bucket_count``). A bucket is one JSON string ``"key posting key posting …"``
 (its keys in code point order, a space after each key and each posting; no key has a space and a
 posting is base 64), the posting of a key in its own file being ``-df``; in ``k/`` and ``kn/`` that
-string is deflated (raw deflate in base 64, inflated by ``DecompressionStream``). In ``p/`` and
+string is deflated (raw deflate in base 64, inflated by ``DecompressionStream``; one stream, written
+as pieces of a few keys that refer to no other piece: ``pieces``). In ``p/`` and
 ``pn/`` a key (always three code points) is followed by its posting directly, without the space:
 ``"abcposting abcposting …"``. Offsets are
 offsets in ``analysis.search_text`` (folded title, separator, folded body), so an offset below
@@ -107,6 +108,8 @@ import re
 import zlib
 from itertools import accumulate
 from pathlib import Path
+
+from . import pieces
 
 FORMAT = 6  # 4: files named by their content (tags), manifests; 5: fewer, larger files; 6: d/ (#15)
 TAG_CHARS = 10  # hex digits of a file's tag
@@ -244,13 +247,18 @@ def js_file(name: str, body: str) -> bytes:
     return f"__ssLoad({json.dumps(name)},{body});\n".encode()
 
 
-def bucket_body(postings: dict, prefix: str) -> str:
-    """A bucket: one string, its keys in order (``sorted``) each followed by a space (none in ``p/``,
+def bucket_string(postings: dict, prefix: str) -> str:
+    """A bucket's string: its keys in order (``sorted``) each followed by a space (none in ``p/``,
     ``pn/``: a trigram is three code points) and its posting (``-df``, minus the number of its docs,
     for a posting in its own file ``x/<hex>``), entries separated by a space (no key has a space; a
-    posting is base 64); deflated for ``k/`` and ``kn/`` (``bucket_text``)."""
+    posting is base 64)."""
     sep = "" if prefix[0] == "p" else " "
-    return bucket_text(" ".join(f"{k}{sep}{postings[k]}" for k in sorted(postings)), prefix)
+    return " ".join(f"{k}{sep}{postings[k]}" for k in sorted(postings))
+
+
+def bucket_body(postings: dict, prefix: str) -> str:
+    """A bucket's data (``bucket_string``, deflated for ``k/`` and ``kn/``: ``bucket_text``)."""
+    return bucket_text(bucket_string(postings, prefix), prefix)
 
 
 def d_body(dfs: dict) -> str:
@@ -272,26 +280,27 @@ def parse_d(data: str) -> dict:
     return out
 
 
-#: (level, method, window bits, memory level) of the deflated buckets: raw deflate, zlib's defaults.
-DEFLATE = (6, zlib.DEFLATED, -15, 8)
-
-
 def bucket_text(text: str, prefix: str) -> str:
     """A bucket's data from its string: as it is (``p/``, ``pn/``: positions do not compress), or
-    raw deflate in base 64 (``k/``, ``kn/``: 29 % smaller; ``d/``), at zlib's default level and memory
-    (``DEFLATE``): level 9 took 2.1x the CPU for buckets 0.05 % larger (500 ``k/`` buckets at 10,000
-    speeches: 3.80 s for 10,460,556 bytes, level 6 1.80 s for 10,455,695; a one-changed build
-    deflates about 120 of them again)."""
-    if prefix[0] in "kd":
-        co = zlib.compressobj(*DEFLATE)
+    raw deflate in base 64 (``k/``, ``kn/``: 29 % smaller, deflated a piece of about four keys at a
+    time, ``pieces``; ``d/`` whole), at zlib's default level and memory (``pieces.DEFLATE``): level 9
+    took 2.1x the CPU for buckets 0.05 % larger (500 ``k/`` buckets at 10,000 speeches: 3.80 s for
+    10,460,556 bytes, level 6 1.80 s for 10,455,695)."""
+    if prefix[0] == "k":
+        return json_text(pieces.deflate(text)[0])
+    if prefix[0] == "d":
+        co = zlib.compressobj(*pieces.DEFLATE)
         text = base64.b64encode(co.compress(text.encode("utf-8")) + co.flush()).decode("ascii")
     return json_text(text)
 
 
 def parse_bucket(data: str, prefix: str) -> dict:
     """{key: posting or -df} of a bucket's data (``bucket_body``)."""
-    if prefix[0] == "k":
-        data = zlib.decompressobj(-15).decompress(base64.b64decode(data)).decode("utf-8")
+    return parse_bucket_text(pieces.inflate(data)[0] if prefix[0] == "k" else data, prefix)
+
+
+def parse_bucket_text(data: str, prefix: str) -> dict:
+    """{key: posting or -df} of a bucket's string (inflated)."""
     if prefix[0] == "p":  # "abcposting abcposting …"
         parts = [x for e in (data.split(" ") if data else []) for x in (e[:3], e[3:])]
     else:

@@ -1,0 +1,86 @@
+"""k/ and kn/ buckets deflated a piece at a time (static_search/pieces.py, #15): the pieces are one raw
+deflate stream, a patch deflates again only the pieces whose keys changed, and the bytes are those
+of the same bucket written afresh."""
+
+from __future__ import annotations
+
+import base64
+import random
+import zlib
+
+from test_static_search import _tree, make_docs
+
+from site_builder.static_search import IndexDoc, StaticIndex, pieces, wire
+
+
+def _bucket(rng: random.Random, n: int) -> dict[str, str]:
+    chars = [chr(c) for c in range(0x4E00, 0x4E00 + 400)]
+    keys = {rng.choice(chars) + rng.choice(chars) for _ in range(n)}
+    return {k: "".join(rng.choice(wire.ALPHA) for _ in range(rng.randrange(1, 300))) for k in keys}
+
+
+def test_pieces_are_one_stream_cut_by_the_keys():
+    rng = random.Random(7)
+    bucket = _bucket(rng, 200)
+    text = wire.bucket_string(bucket, "k")
+    got = pieces.cut(text)
+    assert "".join(got) == text and 20 < len(got) < 100  # about one key in four starts a piece
+    for piece in got[1:]:  # each piece starts with a key whose CRC-32 has its low bits 0
+        assert zlib.crc32(piece.split(" ", 1)[0].encode()) & 3 == 0
+    data, (crc, lengths) = pieces.deflate(text)
+    raw = base64.b64decode(data)
+    assert zlib.decompressobj(-15).decompress(raw).decode() == text  # as the browser inflates it
+    assert crc == zlib.crc32(raw) and len(lengths) == len(got) and sum(lengths) == len(raw)
+    assert pieces.cut("") == [""] and pieces.inflate(pieces.deflate("")[0])[0] == ""
+
+
+def test_a_patched_bucket_deflates_only_its_changed_piece_and_equals_a_fresh_one(monkeypatch):
+    rng = random.Random(11)
+    bucket = _bucket(rng, 120)
+    data, info = pieces.deflate(wire.bucket_string(bucket, "k"))
+    text, reuse = pieces.inflate(data, info)
+    assert text == wire.bucket_string(bucket, "k") and len(reuse) == len(info[1])
+    key = sorted(bucket)[len(bucket) // 2]
+    bucket[key] += "AB"  # one posting longer
+    new_text = wire.bucket_string(bucket, "k")
+    deflated = []
+    real = pieces.deflate_one
+    monkeypatch.setattr(pieces, "deflate_one", lambda p, last: deflated.append(p) or real(p, last))
+    patched, new_info = pieces.deflate(new_text, reuse)
+    assert len(deflated) == 1 and key in deflated[0]  # the changed piece alone
+    deflated.clear()
+    assert (patched, new_info) == pieces.deflate(new_text)  # the bytes of a fresh write
+    assert len(deflated) == len(new_info[1])
+
+
+def test_pieces_not_described_by_the_info_are_deflated_again():
+    rng = random.Random(3)
+    text = wire.bucket_string(_bucket(rng, 80), "k")
+    data, (crc, lengths) = pieces.deflate(text)
+    moved = [lengths[0] + 1, lengths[1] - 1, *lengths[2:]]  # (the same total: the pieces cut elsewhere)
+    for info in (None, (crc ^ 1, lengths), (crc, [lengths[0] + 1, *lengths[1:]]), (crc, moved), "x"):
+        got, reuse = pieces.inflate(data, info)
+        assert got == text and reuse == {}
+    assert len(pieces.inflate(data, (crc, lengths))[1]) == len(lengths)
+
+
+def test_a_one_doc_update_deflates_few_pieces(tmp_path, monkeypatch):
+    docs = make_docs()
+    index = StaticIndex(tmp_path / "state", tmp_path / "out", jobs=1)
+    index.update(docs)
+    old = docs[5]
+    body = old.body[:10] + "新增一句话：如履薄冰。" + old.body[10:]
+    edited = [*docs[:5], IndexDoc(**{**old.__dict__, "body": body, "fingerprint": "e"}), *docs[6:]]
+    deflated: list[str] = []
+    total: list[int] = []  # the pieces of every k/ and kn/ bucket the update wrote
+    one, whole = pieces.deflate_one, pieces.deflate
+    monkeypatch.setattr(pieces, "deflate_one", lambda p, last: deflated.append(p) or one(p, last))
+    monkeypatch.setattr(
+        pieces, "deflate", lambda text, reuse=None: total.append(len(pieces.cut(text))) or whole(text, reuse)
+    )
+    stats = index.update(edited)
+    assert stats.get("patched") == 1 and "assembled" not in stats, stats
+    assert total and 0 < len(deflated) < sum(total) / 4, (len(deflated), sum(total))
+    monkeypatch.undo()
+    StaticIndex(tmp_path / "state2", tmp_path / "clean", jobs=1).update(edited)
+    assert _tree(tmp_path / "out" / "search") == _tree(tmp_path / "clean" / "search")
