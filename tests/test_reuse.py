@@ -374,6 +374,10 @@ def test_a_cold_build_in_slices_gives_the_answers_of_the_whole_tables(tmp_path, 
     wanted = {"key": {"anchors": "uint32", "sentences": "uint64"}, "owner": "uint16", "pos": "uint16"}
     for column in state.glob("*.npy"):
         table, name = column.name.partition("-")[0], column.name.split(".")[-2]
+        name = "key" if name == "byowner" else name  # (the keys by owner: layers.write_by_owner)
+        if name == "owners":  # (where each owner's keys begin)
+            assert str(np.load(column).dtype) == "int64"
+            continue
         dtype = wanted[name][table] if name == "key" else wanted[name] if narrow else "uint32"
         assert str(np.load(column, mmap_mode="r").dtype) == dtype, column.name
     assert not list(state.glob("sentences-*.pos.npy"))  # their positions are all 0: not written
@@ -698,3 +702,44 @@ def _entries(stored: dict) -> list:
         )
         for key, f, text, a, b in zip(stored["key"].tolist(), stored["fold"].tolist(), texts, start, start[1:])
     ]
+
+
+def test_a_step_reads_a_changed_speechs_keys_by_owner_not_by_scanning_the_base(tmp_path, monkeypatch):
+    """Each base is written with its keys by owner (layers.write_by_owner, #15): the keys a
+    changed speech had are its slice (the base's owner column not scanned), the same keys as the
+    scan; a base without them (an older state's) gets them; the answers are a clean run's."""
+    from site_builder.reuse import layers, stage
+
+    rng, texts = _archive(5, 12)
+    state = tmp_path / "reuse"
+    _find(texts, state)
+    assert len(list(state.glob("anchors-*.byowner.npy"))) == 1 and len(list(state.glob("anchors-*.owners.npy"))) == 1
+    old = pickle.loads((state / stage.STATE_FILE).read_bytes())
+    st = stage._State(old, [Doc(s, "1") for s in texts], state)
+    base = st.anchors.base
+    assert base is not None and st.anchors.by_owner is not None
+    owners = np.array([0, 3, 7, 11, 40], dtype=np.uint32)  # (40: no speech of the base)
+    scanned = layers.Table(base.key, base.owner, base.pos).keys_of(owners)
+
+    def no_scan(self, owners):
+        assert len(self.key) < len(base.key), "the base's owner column scanned"
+        return real(self, owners)
+
+    real = layers.Table.keys_of
+    monkeypatch.setattr(layers.Table, "keys_of", no_scan)
+    assert np.array_equal(st.anchors.keys_of(owners), scanned)
+    name = sorted(texts)[3]
+    texts[name] += "\n" + rng.choice(OTHER)
+    step = _find(texts, state, lambda s: "2" if s == name else "1")
+    monkeypatch.undo()
+    clean = _find(texts, None)
+    assert (step.passages, step.near) == (clean.passages, clean.near)
+    for path in state.glob("*.byowner.npy"):  # an older state's base: given them when first asked
+        path.unlink()
+    other = sorted(texts)[6]  # (a speech whose rows are still the base's)
+    texts[other] += "\n" + rng.choice(REPORT)
+    step = _find(texts, state, lambda s: "2" if s == name else "3" if s == other else "1")
+    clean = _find(texts, None)
+    assert (step.passages, step.near) == (clean.passages, clean.near)
+    assert len(list(state.glob("anchors-*.byowner.npy"))) == 1 and len(list(state.glob("anchors-*.owners.npy"))) == 1
+

@@ -157,7 +157,7 @@ class _State:
         self.dirty = np.array(sorted([i for i, _d in self.changed] + removed), dtype=np.uint32)
         self.folder = folder
         self.anchors = Layers("anchors", folder, old.get("anchors"), np.uint32)
-        self.sentences = Layers("sentences", folder, old.get("sentences"), np.uint64, positions=False)
+        self.sentences = Layers("sentences", folder, old.get("sentences"), np.uint64, positions=False, indexed=False)
         self.sizes: dict[int, int] = {i: n for i, n in old.get("sizes", {}).items() if i not in gone}
         self.near: dict[tuple[int, int], float] = old.get("near", {})
         self.found = Found(old.get("found"))
