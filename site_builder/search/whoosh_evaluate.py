@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-import heapq
 from collections import Counter
-from collections.abc import Set as AbstractSet
 from itertools import chain, repeat
 
-from . import analysis, passages, ranking
+import numpy as np
+
+from . import analysis, passages, ranking, whoosh_columns
 from . import query as querymod
-from .whoosh_excerpts import _excerpt
-from .whoosh_records import _TEXT_CODEC, _unfold
+from .whoosh_excerpts import excerpt_of_stored
+from .whoosh_records import _TEXT_CODEC
 from .whoosh_snapshot import _Scan, _Snapshot
 
 # Verify a longer term by counting first (see _TermInfo.docs) when it has this many candidates.
@@ -21,35 +21,42 @@ _PROOF_MIN = 300
 # Query evaluation
 
 
+def _dense(snap: _Snapshot, cache: dict, key: str) -> tuple[np.ndarray, int]:
+    """(the key's count in every speech as one array, the number of speeches having it): read
+    once a generation while the snapshot's memo keeps it (``key_counts``); never written to."""
+    got = cache.get(key)
+    if got is None:
+        got = snap.postings_memo.get(key)
+        if got is None:
+            got = snap.key_counts(key)
+            snap.postings_memo.put(key, got, got[0].nbytes + 1)
+        cache[key] = got
+    return got
+
+
 class _TermInfo:
-    __slots__ = ("term", "keys", "maps", "cand", "exact", "present", "tb", "postings", "counted")
+    __slots__ = ("term", "keys", "maps", "df_", "cand", "exact", "present", "tb", "postings", "counted")
 
     def __init__(self, term: str, snap: _Snapshot, cache: dict):
         self.term = term
         self.keys = analysis.term_grams(term)
 
-        def postings(key: str) -> dict[int, int]:
-            m = cache.get(key)
-            if m is None:
-                m = snap.postings_memo.get(key)
-                if m is None:
-                    m = snap.key_postings(key)
-                    snap.postings_memo.put(key, m, len(m) + 1)
-                cache[key] = m
-            return m
+        def postings(key: str) -> np.ndarray:
+            """The key's count in every speech (0: not there; deleted speeches 0), for this query."""
+            return _dense(snap, cache, key)[0]
 
         self.postings = postings
-        maps = [postings(k) for k in self.keys]
+        got = sorted((_dense(snap, cache, k) for k in self.keys), key=lambda x: x[1])
         self.exact = analysis.term_is_exact(term)
-        maps.sort(key=len)
-        self.maps = maps
-        if not maps:
-            self.cand = set()
+        self.maps = [m for m, _n in got]
+        self.df_ = got[0][1] if got else 0
+        if not got:
+            self.cand: set[int] = set()
         else:
-            cand: AbstractSet[int] = maps[0].keys()
-            for m in maps[1:]:
-                cand = cand & m.keys()
-            self.cand = set(cand)
+            mask = self.maps[0] != 0
+            for m in self.maps[1:]:
+                np.logical_and(mask, m, out=mask)
+            self.cand = set(np.flatnonzero(mask).tolist())
         self.present: set[int] = set()
         self.counted: dict[int, int] = {}  # doc → tf, for the docs _scan_and_count has seen
         self.tb = term.encode(_TEXT_CODEC, "surrogatepass")
@@ -65,45 +72,25 @@ class _TermInfo:
         cand = self.cand if restrict is None else (self.cand & restrict)
         if counting and " " not in self.term:
             return self._scan_and_count(snap, cand)
-        tb = self.tb
-        span = snap.span
-        found = set()
-        add_found = found.add
-        proof = None
+        found: set[int] = set()
+        todo = cand
         if len(cand) >= _PROOF_MIN and " " not in self.term:
             # For a term without spaces, counts can prove an occurrence: with pairs
             # p1…p(n-1) and inner characters c1…c(n-2), the term occurs at least
             # Σ count(p) − Σ count(c) times (each pair occurrence shares its inner character
-            # with the next; pigeonhole). Valid while no count is capped at 255. It is tried
-            # on the first candidates and kept only while it spares enough scans.
+            # with the next; pigeonhole). Valid while no count is capped at 255.
             t = self.term
-            proof = (
-                [self.postings(t[j : j + 2]) for j in range(len(t) - 1)],
-                [self.postings(t[j]) for j in range(1, len(t) - 1)],
-            )
-        tried = proved = 0
-        for d in cand:
-            if proof is not None:
-                tried += 1
-                excess = 0
-                for m in proof[0]:
-                    c = m[d]
-                    if c >= 255:
-                        excess = -1 << 30
-                        break
-                    excess += c
-                for m in proof[1]:
-                    c = m[d]
-                    if c >= 255:
-                        excess = -1 << 30
-                        break
-                    excess -= c
-                if excess > 0:
-                    proved += 1
-                    add_found(d)
-                    continue
-                if tried == 200 and proved < 50:
-                    proof = None
+            docs = np.fromiter(cand, np.int64, len(cand))
+            pairs = np.stack([self.postings(t[j : j + 2])[docs] for j in range(len(t) - 1)]).astype(np.int64)
+            chars = np.stack([self.postings(t[j])[docs] for j in range(1, len(t) - 1)]).astype(np.int64)
+            capped = (pairs >= 255).any(axis=0) | (chars >= 255).any(axis=0)
+            proved = ~capped & (pairs.sum(axis=0) - chars.sum(axis=0) > 0)
+            found.update(docs[proved].tolist())
+            todo = docs[~proved].tolist()
+        tb = self.tb
+        span = snap.span
+        add_found = found.add
+        for d in todo:
             find, start, end = span[d]
             j = find(tb, start, end)
             while j > 0 and j & 1:  # an odd offset straddles two UTF-16 code units
@@ -159,7 +146,7 @@ class _TermInfo:
 
     def df(self) -> int:
         """n(t) of the ranking: the fewest speeches having one of the term's keys."""
-        return min((len(m) for m in self.maps), default=0)
+        return self.df_
 
     def counts(self, snap: _Snapshot, hits: set[int]) -> dict[int, int]:
         """tf: the term's occurrences in the body of each hit that has the term (see search/passages)."""
@@ -174,9 +161,8 @@ class _TermInfo:
         titles = snap.titles
         if self.exact and not (len(t) == 2 and t[0] == t[1]):
             # The key's count is exact and cannot overlap itself: minus the title's, unless capped.
-            key_counts = self.maps[0]
-            for d in present:
-                c = key_counts[d]
+            docs = list(present)
+            for d, c in zip(docs, self.maps[0][np.array(docs, dtype=np.int64)].tolist()):
                 out[d] = c - titles[d].count(t) if c < 255 else snap.count_in_body(d, self.tb)
             return out
         counted = self.counted
@@ -212,29 +198,24 @@ class _Bounds:
 
     def of(self, docs: list[int]) -> tuple[list[int], list[bool]]:
         """For each of ``docs``: U (-1 when unknown) and whether the occurrences are exactly U."""
-        pairs = [list(map(m.get, docs, repeat(0))) for m in self.pairs]
-        lowest = list(map(min, *pairs))
-        upper = [u if u < 255 else -1 for u in lowest]
+        at = np.array(docs, dtype=np.int64)
+        pairs = np.stack([m[at] for m in self.pairs]).astype(np.int64)
+        lowest = pairs.min(axis=0)
+        upper = np.where(lowest < 255, lowest, -1).tolist()
         if self.chars is None:
             return upper, [False] * len(docs)
-        chars = [list(map(m.get, docs, repeat(0))) for m in self.chars]
-        exact = [
-            most < 255 and most_c < 255 and total - total_c >= u
-            for u, most, most_c, total, total_c in zip(
-                lowest,
-                map(max, *pairs),
-                map(max, *chars, repeat(0)),
-                map(sum, zip(*pairs)),
-                map(sum, zip(*chars)),
-            )
-        ]
-        return upper, exact
+        chars = np.stack([m[at] for m in self.chars]).astype(np.int64)
+        exact = (
+            (pairs.max(axis=0) < 255) & (chars.max(axis=0) < 255) & (pairs.sum(axis=0) - chars.sum(axis=0) >= lowest)
+        )
+        return upper, exact.tolist()
 
 
 _parse_year = querymod.parse_year
 
 
 def _facet_dicts(hits: set[int], snap: _Snapshot) -> dict:
+    """The facets' definition, speech by speech (answers use ``whoosh_columns.facets``; tests compare)."""
     years: Counter = Counter(map(snap.years.__getitem__, hits))
     types = Counter(map(snap.types.__getitem__, hits))
     types.pop("", None)
@@ -281,12 +262,14 @@ class _Filters:
             allowed = set(docs) if allowed is None else allowed & docs
         return allowed
 
-    def apply(self, snap: _Snapshot, hits: set[int]) -> set[int]:
-        if self.years is not None:
-            years = snap.years
-            hits = {d for d in hits if self.in_years(years[d] or 0)}
-        allowed = self.others(snap)
-        return hits if allowed is None else hits & allowed
+    def allowed(self, snap: _Snapshot) -> set[int] | None:
+        """The speeches that pass every filter (None: no filter). A query's terms are looked for
+        only in these: the texts of speeches the filters leave out are never scanned."""
+        others = self.others(snap)
+        if self.years is None:
+            return others
+        docs: set[int] = set().union(*(ds for y, ds in snap.by_year.items() if self.in_years(y)))
+        return docs if others is None else docs & others
 
 
 class _Answer:
@@ -294,6 +277,8 @@ class _Answer:
 
     def __init__(self, snap: _Snapshot, parsed, hits: set[int], infos: dict, filters: _Filters, sort: str):
         self.snap, self.parsed, self.hits, self.filters, self.sort = snap, parsed, hits, filters, sort
+        self.hit_list = sorted(hits)
+        self.hit_array = np.array(self.hit_list, dtype=np.int64)
         self.terms = [infos[t] for t in parsed.terms if t in infos]
         self.tfs = {ti.term: ti.counts(snap, hits) for ti in self.terms} if hits else {}
         self.occ = self._occurrences()
@@ -314,23 +299,25 @@ class _Answer:
         return occ
 
     def _scores(self) -> dict[int, float]:
-        snap, hits = self.snap, self.hits
-        scores = dict.fromkeys(hits, 0.0)
+        snap, hits = self.snap, self.hit_list
         n_docs = max(snap.n_live, 1)
-        norm, titles, heads = snap.norm, snap.titles, snap.heads
-        term_score = ranking.term_score
+        titles, heads = snap.titles, snap.heads
+        find, offs, base = heads.buf.find, heads.offsets, heads.base  # heads.has(d, tb), inlined
+        terms = []
         for ti in self.terms:
-            w = ranking.idf(n_docs, ti.df())
             t = ti.term
             tb = t.encode("utf-8", "surrogatepass")
             tfs = self.tfs.get(t, {})
-            for d in hits:
-                tf = tfs.get(d, 0)
-                in_title = t in titles[d]
-                in_heading = heads.has(d, tb)
-                if tf or in_title or in_heading:
-                    scores[d] += w * term_score(tf, norm[d], in_title, in_heading)
-        return scores
+            terms.append(
+                (
+                    ranking.idf(n_docs, ti.df()),
+                    np.fromiter((tfs.get(d, 0) for d in hits), np.int64, len(hits)),
+                    np.fromiter((t in titles[d] for d in hits), bool, len(hits)),
+                    np.fromiter((find(tb, base + offs[d], base + offs[d + 1]) >= 0 for d in hits), bool, len(hits)),
+                )
+            )
+        self.score_array = whoosh_columns.scores(snap.columns, self.hit_array, terms)
+        return dict(zip(hits, self.score_array.tolist()))
 
     def order(self, k: int | None = None) -> list[int]:
         """The hits in answer order (only the first ``k`` when given)."""
@@ -349,26 +336,17 @@ class _Answer:
                 return (-round(scores[d], 6), -datekey[d], sources[d])
 
         if k is not None and k < len(self.hits):
-            return heapq.nsmallest(k, self.hits, key=key)
+            if k <= 0:
+                return []
+            dates = self.snap.columns.datekey[self.hit_array]
+            return whoosh_columns.first(self.hit_list, k, self.sort, self.score_array, dates, key)
         return sorted(self.hits, key=key)
 
     def trend(self) -> list[dict]:
         snap, f = self.snap, self.filters
-        years = snap.years
-        hits_by_year: Counter = Counter()
-        occ_by_year: Counter = Counter()
-        for d in self.hits:
-            hits_by_year[years[d]] += 1
-            occ_by_year[years[d]] += self.occ.get(d, 0)
-        allowed = f.others(snap)
-        if allowed is None:
-            chars = snap.chars_by_year
-        else:
-            chars = Counter()
-            for d in allowed:
-                chars[years[d]] += snap.blen[d]
+        occ = np.fromiter(map(self.occ.get, self.hit_list, repeat(0)), np.int64, len(self.hit_list))
         in_range = [y for y in snap.by_year if snap.by_year[y] and f.in_years(y)]
-        return passages.trend_rows(in_range, hits_by_year, occ_by_year, chars)
+        return whoosh_columns.trend(snap.columns, self.hit_array, occ, in_range, snap.chars_by_year, f.others(snap))
 
     def result(self, limit: int, offset: int, kwic: bool) -> dict:
         out = {
@@ -382,14 +360,13 @@ class _Answer:
             out["occurrences"] = self.kwic(limit, offset)
         else:
             out["hits"] = [self.hit(d) for d in self.order(offset + limit)[offset:]] if limit else []
-        out["facets"] = _facet_dicts(self.hits, self.snap)
+        out["facets"] = whoosh_columns.facets(self.snap.columns, self.hit_array)
         out["trend"] = self.trend()
         return out
 
     def hit(self, d: int) -> dict:
         m = self.snap.meta[d]
         store, i = self.snap.loc[d]
-        folded_body = store.folded_body(i)
         return {
             "source": m[0],
             "url": m[1],
@@ -402,7 +379,7 @@ class _Answer:
             "organization": m[9],
             "score": round(self.scores.get(d, 0.0), 4),
             "occurrences": self.occ.get(d, 0),
-            "excerpt": _excerpt(_unfold(folded_body, store.patches(i)), folded_body, self.parsed.terms),
+            "excerpt": excerpt_of_stored(store.folded_body(i), store.patches(i), self.parsed.terms),
         }
 
     def kwic(self, limit: int, offset: int) -> list[dict]:

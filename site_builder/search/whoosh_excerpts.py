@@ -4,9 +4,14 @@ from __future__ import annotations
 
 import html
 import re
+import struct
+import zlib
 from collections.abc import Sequence
 
+import numpy as np
+
 from . import analysis
+from .whoosh_records import _TEXT_CODEC, _unfold
 
 _PASSAGE = 80  # characters of a passage
 _LEAD = 20
@@ -19,8 +24,53 @@ def _excerpt(body: str, folded_body: str, terms: Sequence[str]) -> str:
         offsets = None
     else:
         folded_body, offsets = analysis.fold_with_offsets(body)
-    n = len(folded_body)
     terms = [t for t in terms if t]
+    return _render(body, folded_body, offsets, terms, _windows(folded_body, terms))
+
+
+def excerpt_of_stored(folded_body: str, patches: bytes, terms: Sequence[str]) -> str:
+    """``_excerpt(body, folded_body, terms)`` for a stored body (its folded text and the patches that
+    give the original back, ``whoosh_records._patches``): when every character folded to one, only
+    the characters of the passages are given back, not the whole body."""
+    body = _Unfolded.of(folded_body, patches)
+    if body is None:  # some character folded to none or to several: the whole body, mapped
+        return _excerpt(_unfold(folded_body, patches), folded_body, terms)
+    terms = [t for t in terms if t]
+    return _render(body, folded_body, None, terms, _windows(folded_body, terms))
+
+
+class _Unfolded:
+    """The original body of a stored speech whose characters each folded to one character, read by
+    slices (``body[a:b]``): the folded text with the patches that fall in the slice put back."""
+
+    __slots__ = ("folded", "places", "chars")
+
+    def __init__(self, folded: str, places: np.ndarray, chars: str):
+        self.folded, self.places, self.chars = folded, places, chars  # chars[k] goes at places[k]
+
+    @classmethod
+    def of(cls, folded: str, patches: bytes) -> _Unfolded | None:
+        raw = zlib.decompress(patches)
+        n, one_to_one = struct.unpack_from("<IB", raw)
+        if not one_to_one:
+            return None
+        places = np.frombuffer(raw, dtype="<u4", count=n, offset=5).cumsum(dtype=np.int64)
+        return cls(folded, places, raw[5 + 4 * n :].decode(_TEXT_CODEC, "surrogatepass"))
+
+    def __getitem__(self, s: slice) -> str:
+        a, b = s.start, s.stop
+        lo, hi = np.searchsorted(self.places, (a, b)).tolist()
+        if lo == hi:
+            return self.folded[a:b]
+        out = list(self.folded[a:b])
+        for place, ch in zip(self.places[lo:hi].tolist(), self.chars[lo:hi]):
+            out[place - a] = ch
+        return "".join(out)
+
+
+def _windows(folded_body: str, terms: list[str]) -> list[tuple[int, int]]:
+    """The passages [start, end) of the folded body to show, in order (see ``_excerpt``)."""
+    n = len(folded_body)
     occ: list[tuple[int, int, int]] = []  # (start, end, term index), the first few per term
     for ti, t in enumerate(terms):
         i = folded_body.find(t)
@@ -30,8 +80,7 @@ def _excerpt(body: str, folded_body: str, terms: Sequence[str]) -> str:
             i = folded_body.find(t, i + 1)
             k += 1
     if not occ:
-        end = min(n, _PASSAGE)
-        return _render(body, folded_body, offsets, terms, [(0, end)])
+        return [(0, min(n, _PASSAGE))]
     occ.sort()
     windows: list[tuple[int, int]] = []
     covered: set[int] = set()
@@ -62,7 +111,7 @@ def _excerpt(body: str, folded_body: str, terms: Sequence[str]) -> str:
         windows.append((ws, we))
         covered |= best[3]
     windows.sort()
-    return _render(body, folded_body, offsets, terms, windows)
+    return windows
 
 
 def _extend(folded: str, terms: Sequence[str], ws: int, we: int) -> tuple[int, int]:

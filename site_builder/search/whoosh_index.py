@@ -484,7 +484,7 @@ class SearchIndex:
         # Cheap groups first (only exact terms: no verification), then the smallest; later
         # groups verify only within the hits so far.
         groups.sort(key=lambda g: (not all(ti.exact for ti in g), sum(len(ti.cand) for ti in g)))
-        hits: set[int] | None = None
+        hits: set[int] | None = filters.allowed(snap)  # None: no filter
         for g in groups:
             found: set[int] = set()
             for ti in g:
@@ -497,4 +497,4 @@ class SearchIndex:
             if not hits:
                 break
             hits -= info(t).docs(snap, hits)
-        return filters.apply(snap, hits), infos
+        return hits, infos

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import io
 import mmap
 import pickle
@@ -12,15 +13,16 @@ from array import array
 from collections import Counter, OrderedDict, defaultdict
 from collections.abc import Sequence
 from itertools import accumulate, repeat
-from operator import add
 from pathlib import Path
 
+import numpy as np
 from whoosh import index as windex
 from whoosh.filedb.filestore import FileStorage
 from whoosh.reading import SegmentReader, TermNotFound
 
 from . import ranking, whoosh_compat
 from . import whoosh_summary as summary
+from .whoosh_columns import Columns
 from .whoosh_records import (
     _INT,
     _STORE_END,
@@ -35,7 +37,7 @@ from .whoosh_records import (
 )
 
 # What a snapshot keeps from earlier queries: postings entries, and documents scanned for terms.
-_MEMO_POSTINGS = 2_000_000
+_MEMO_POSTINGS = 48 << 20  # bytes (a gram's counts: one byte a speech)
 _MEMO_SCANNED = 1_000_000
 
 
@@ -173,6 +175,44 @@ def _read_postings(postfile, ti) -> tuple[list[int], bytes]:
     return out, bytes(counts)
 
 
+def _read_postings_into(postfile, ti, counts: np.ndarray) -> None:
+    """``counts[docnum] = count`` for one posting list written in W3 format (``_read_postings``'s
+    numbers, put in place in numpy: a posting list of 10,000 speeches in a few blocks)."""
+    if ti.is_inlined():
+        ids, values = _read_postings(postfile, ti)
+        counts[ids] = np.frombuffer(values, dtype=np.uint8)
+        return
+    off, length = ti.extent()
+    if isinstance(length, tuple):  # W3TermInfo.from_bytes leaves the length as a 1-tuple
+        length = length[0]
+    buf = postfile.get(off, length)
+    bio = io.BytesIO(buf)
+    pos = 4  # header magic
+    while True:
+        (blen,) = _INT.unpack_from(buf, pos)
+        pos += 4
+        last = blen < 0
+        if last:
+            blen = -blen
+        end = pos + blen
+        bio.seek(pos)
+        info = pickle.load(bio)
+        data = buf[bio.tell() : end]
+        if info[3]:
+            data = zlib.decompress(data)
+        ids, _w, vals = pickle.loads(data)
+        at = np.fromiter(ids, dtype=np.int64, count=len(ids)).cumsum()
+        if vals is None:
+            counts[at] = 1
+        elif isinstance(vals, bytes):
+            counts[at] = np.frombuffer(vals, dtype=np.uint8)
+        else:  # variable-size values (not written by this module)
+            counts[at] = [v[0] if v else 1 for v in vals]
+        pos = end
+        if last:
+            break
+
+
 class _Segment:
     __slots__ = ("reader", "terms", "postfile", "base", "store", "deleted")
 
@@ -224,6 +264,7 @@ class _Snapshot:
         self.titles: list[str] = data["titles"]
         self.total_docs = len(self.titles)
         self.deleted: set[int] = data["deleted"]
+        self.deleted_docs = np.array(sorted(self.deleted), dtype=np.int64)
         self.n_live: int = data["n_live"]
         # Body lengths (folded characters), where each body starts in its store (UTF-16 units).
         self.blen: list[int] = data["blen"]
@@ -252,6 +293,11 @@ class _Snapshot:
             st, n = s.store, s.store.n
             self.loc += zip(repeat(st, n), range(n))
             self.span += zip(repeat(st.mm.find, n), st.offsets[0::3], st.offsets[1::3])
+
+    @functools.cached_property
+    def columns(self) -> Columns:
+        """The per-speech values as numpy arrays, made at the first query that needs them."""
+        return Columns(self)
 
     def close(self) -> None:
         for s in self.segments:
@@ -289,25 +335,20 @@ class _Snapshot:
 
     # -- postings
 
-    def key_postings(self, key: str) -> dict[int, int]:
-        """Global docnum → count of the gram ``key``, live documents only."""
+    def key_counts(self, key: str) -> tuple[np.ndarray, int]:
+        """(the count of the gram ``key`` in every speech, 0 where it is not or the speech is
+        deleted; the number of speeches having it)."""
         kb = key.encode("utf-8", "surrogatepass")
-        out: dict[int, int] = {}
+        dense = np.zeros(self.total_docs, dtype=np.uint8)
         for s in self.segments:
             try:
                 ti = s.terms.term_info(GRAM_FIELD, kb)
             except TermNotFound:
                 continue
-            ids, counts = _read_postings(s.postfile, ti)
-            out.update(zip(map(add, ids, repeat(s.base)) if s.base else ids, counts))
-        if self.deleted:
-            if len(self.deleted) < len(out):
-                for d in self.deleted:
-                    out.pop(d, None)
-            else:
-                for d in [d for d in out if d in self.deleted]:
-                    del out[d]
-        return out
+            _read_postings_into(s.postfile, ti, dense[s.base : s.base + s.store.n])
+        if len(self.deleted_docs):
+            dense[self.deleted_docs] = 0
+        return dense, int(np.count_nonzero(dense))
 
 
 _date_key = ranking.date_key
