@@ -117,6 +117,29 @@ _EXTENT = struct.Struct("!qi")  # pack_long(offset) + pack_int(length)
 _KVLEN = whoosh_compat.KVLEN
 
 
+def _blocks(docs, counts) -> bytes:
+    """A posting list's W3 blocks (after the header magic): per block of ``_BLOCK`` documents its
+    length (negative for the last), its info and its data (doc gaps, counts as bytes)."""
+    out = bytearray()
+    n = len(docs)
+    dumps = pickle.dumps
+    for b in range(0, n, _BLOCK):
+        ids = docs[b : b + _BLOCK]
+        vals = bytes(counts[b : b + _BLOCK]) if counts is not None else None
+        data = dumps((tuple(map(sub, ids, chain((0,), ids))), None, vals), 2)
+        if len(data) > 400:  # zlib's set-up costs ~10 µs: not worth it for short lists
+            data = zlib.compress(data, _ZLEVEL)
+            comp = _ZLEVEL
+        else:
+            comp = 0
+        info = dumps((len(ids), ids[-1], 1.0, comp, 0, 0), 2)
+        blen = len(info) + len(data)
+        out += _INT.pack(-blen if b + _BLOCK >= n else blen)
+        out += info
+        out += data
+    return bytes(out)
+
+
 class _TermWriter:
     """Appends posting lists (Whoosh W3 block format) and their term-index entries in bulk.
 
@@ -125,6 +148,7 @@ class _TermWriter:
     """
 
     _FLUSH = 8 << 20
+    ONES = 4096  # one-document postings' blocks kept (by doc and count) for the next term
 
     def __init__(self, fw):
         self.fw = fw
@@ -136,6 +160,7 @@ class _TermWriter:
         self.tpos = self.tfile.tell()
         self.buckets = self.tindex.buckets
         self.fid = b""
+        self._ones: dict = {}  # (doc, its count) → the blocks of a posting of that one document
 
     def start_field(self, name: str, fieldobj) -> None:
         self.fw.start_field(name, fieldobj)
@@ -146,21 +171,16 @@ class _TermWriter:
         start = self.ppos + len(pbuf)
         pbuf += WHOOSH3_HEADER_MAGIC
         n = len(docs)
-        dumps = pickle.dumps
-        for b in range(0, n, _BLOCK):
-            ids = docs[b : b + _BLOCK]
-            vals = bytes(counts[b : b + _BLOCK]) if counts is not None else None
-            data = dumps((tuple(map(sub, ids, chain((0,), ids))), None, vals), 2)
-            if len(data) > 400:  # zlib's set-up costs ~10 µs: not worth it for short lists
-                data = zlib.compress(data, _ZLEVEL)
-                comp = _ZLEVEL
-            else:
-                comp = 0
-            info = dumps((len(ids), ids[-1], 1.0, comp, 0, 0), 2)
-            blen = len(info) + len(data)
-            pbuf += _INT.pack(-blen if b + _BLOCK >= n else blen)
-            pbuf += info
-            pbuf += data
+        if n == 1:  # (a one-document segment's every posting: the same few blocks, made once each)
+            one = (docs[0], bytes(counts) if counts is not None else None)
+            block = self._ones.get(one)
+            if block is None:
+                block = _blocks(docs, counts)
+                if len(self._ones) < self.ONES:
+                    self._ones[one] = block
+            pbuf += block
+        else:
+            pbuf += _blocks(docs, counts)
         value = _TERMINFO.pack(0, float(n), n, 0, 0, 1.0, docs[0], docs[-1]) + _EXTENT.pack(
             start, self.ppos + len(pbuf) - start
         )
