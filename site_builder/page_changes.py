@@ -64,14 +64,23 @@ def passage_hashes(passages: list, ids: _SourceIds) -> tuple[np.ndarray, np.ndar
     """(each passage's hash of its text and places (source, paragraph) in order, its number of
     places, the hashes of every place's source in order), as uint64 / int64 arrays."""
     n = len(passages)
-    texts = np.fromiter((_h64(p.text) for p in passages), np.uint64, n)
-    counts = np.fromiter((len(p.places) for p in passages), np.int64, n)
+    columns = getattr(passages, "columns", None)  # (reuse's Passages: no object a passage, #15)
+    if columns is not None:
+        text_list, counts, names, src, par = columns()
+        texts = np.fromiter(map(_h64, text_list), np.uint64, n)
+    else:
+        texts = np.fromiter((_h64(p.text) for p in passages), np.uint64, n)
+        counts = np.fromiter((len(p.places) for p in passages), np.int64, n)
     total = int(counts.sum())
     if not total:
         return _mix(texts), counts, np.zeros(0, np.uint64)
-    sources, paragraphs = zip(*chain.from_iterable(p.places for p in passages))
-    sids = np.fromiter(map(ids.__getitem__, sources), np.uint64, total)
-    paras = np.fromiter(paragraphs, np.uint64, total)
+    if columns is not None:
+        sids = np.fromiter(map(ids.__getitem__, names), np.uint64, len(names))[src]
+        paras = par.astype(np.uint64)
+    else:
+        sources, paragraphs = zip(*chain.from_iterable(p.places for p in passages))
+        sids = np.fromiter(map(ids.__getitem__, sources), np.uint64, total)
+        paras = np.fromiter(paragraphs, np.uint64, total)
     starts = np.cumsum(counts) - counts
     position = np.arange(total, dtype=np.uint64) - np.repeat(starts, counts).astype(np.uint64)
     places = _mix(sids ^ _mix(paras * np.uint64(0x9E3779B97F4A7C15) + position))

@@ -743,3 +743,29 @@ def test_a_step_reads_a_changed_speechs_keys_by_owner_not_by_scanning_the_base(t
     assert (step.passages, step.near) == (clean.passages, clean.near)
     assert len(list(state.glob("anchors-*.byowner.npy"))) == 1 and len(list(state.glob("anchors-*.owners.npy"))) == 1
 
+
+def test_passages_are_columns_made_into_objects_only_when_asked_for(tmp_path):
+    """found.Passages (#15): the build hashes the passages from their columns and makes a
+    Passage only for the pages it renders; each is the same object when asked again, the list
+    and each speech's passages (Reuse.of) are those of the objects, and the plan's hashes from
+    the columns are those from the objects."""
+    from site_builder import page_changes
+    from site_builder.reuse.found import Passages
+    from site_builder.reuse.stage import Reuse
+
+    _rng, texts = _archive(5, 12)
+    found = _find(texts, tmp_path / "reuse")
+    passages = found.passages
+    assert isinstance(passages, Passages) and len(passages) > 3
+    assert passages._made == {}  # none made yet
+    third = passages[2]
+    assert passages[2] is third and passages[-1] is passages[len(passages) - 1]
+    assert list(passages._made) == [2, len(passages) - 1]
+    as_list = list(passages)
+    assert passages == as_list and as_list == _find(texts, None).passages
+    plain = Reuse(as_list, found.near)  # (Reuse.of over objects: every place looked at)
+    for source in [*texts, "none.md"]:
+        assert found.of(source) == plain.of(source), source
+    by_columns = page_changes.passage_hashes(passages, page_changes._SourceIds())
+    by_objects = page_changes.passage_hashes(as_list, page_changes._SourceIds())
+    assert all(np.array_equal(a, b) for a, b in zip(by_columns, by_objects))

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Sequence
 from pathlib import Path
 
 from ..errors import UsageError
@@ -36,7 +37,7 @@ def run(config, speech: str | None, as_json: bool, min_chars: int | None, write)
     return (1 if errors else 0), errors
 
 
-def as_dict(passages: list[Passage], urls: dict[str, str]) -> dict:
+def as_dict(passages: Sequence[Passage], urls: dict[str, str]) -> dict:
     return {
         "passages": [
             {
@@ -48,7 +49,7 @@ def as_dict(passages: list[Passage], urls: dict[str, str]) -> dict:
     }
 
 
-def terminal(passages: list[Passage], urls: dict[str, str], least: int) -> str:
+def terminal(passages: Sequence[Passage], urls: dict[str, str], least: int) -> str:
     if not passages:
         return f"没有找到与其他讲话相同的段落（至少 {least} 字）。\n"
     out = [f"找到 {len(passages)} 段与其他讲话相同的文字（至少 {least} 字，比较前统一了繁简、全半角和大小写）：", ""]

@@ -10,6 +10,7 @@ smallest key: a clean build's order), in order of their first place (``passages`
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from functools import partial
 from typing import NamedTuple
@@ -221,12 +222,14 @@ class Found:
             "source_lengths": source_lengths,
         }
 
-    def passages(self) -> list[Passage]:
+    def passages(self) -> Passages:
         """One Passage per folded text, with every place it was found at, in order of first
         place; its text as written at the first place."""
         c = self.columns()
         if not len(c.key):
-            return []
+            return Passages(
+                [], np.zeros(0, dtype=np.int64), [], np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+            )
         order = sorted(range(len(c.sources)), key=c.sources.__getitem__)
         rank = np.empty(len(order), dtype=np.int64)  # a source's place in string order
         rank[np.array(order, dtype=np.int64)] = np.arange(len(order))
@@ -238,15 +241,81 @@ class Found:
         new = np.concatenate(([True], (fold[1:] != fold[:-1]) | (r[1:] != r[:-1]) | (p[1:] != p[:-1])))
         fold, r, p = fold[new], r[new], p[new]
         bounds = np.flatnonzero(np.concatenate(([True], fold[1:] != fold[:-1])))
+        counts = np.diff(np.append(bounds, len(r)))
         # Its text: that of the entry whose first place comes first, then of the smallest key.
         firsts = c.start[:-1]
         e = np.lexsort((np.arange(len(c.key)), c.key, c.par[firsts], rank[c.src[firsts]], c.fold))
         pick = e[np.concatenate(([True], c.fold[e][1:] != c.fold[e][:-1]))]
-        names = [c.sources[i] for i in order]
-        # Place(source, paragraph) made by tuple.__new__ through map: no Python frame a place.
-        places = list(map(partial(tuple.__new__, Place), zip(map(names.__getitem__, r.tolist()), p.tolist())))
-        ends = [*bounds[1:].tolist(), len(places)]
         texts = c.texts.many(pick)
+        # In order of the first place, then the text (a folded text's places are distinct: its bound breaks no tie).
         firsts_r, firsts_p = r[bounds].tolist(), p[bounds].tolist()
-        keyed = sorted(zip(firsts_r, firsts_p, texts, bounds.tolist(), ends))
-        return [Passage(t, tuple(places[a:b])) for _r, _p, t, a, b in keyed]
+        keyed = sorted(range(len(texts)), key=lambda g: (firsts_r[g], firsts_p[g], texts[g]))
+        at = np.array(keyed, dtype=np.int64)
+        rows = seg_index(bounds[at], counts[at])
+        return Passages([texts[g] for g in keyed], counts[at], [c.sources[i] for i in order], r[rows], p[rows])
+
+
+class Passages(Sequence):
+    """The passages in order, as columns (#15: 23,000 passages with 100,000 places at 10k, none
+    made as objects by the build): ``texts``, each one's number of places (``counts``), and its
+    places in order as a number into ``names`` (the sources, sorted) and a paragraph. A Passage
+    is made when asked for (``passages[i]``, iterating), and kept: the same object each time."""
+
+    def __init__(self, texts: list[str], counts: np.ndarray, names: list[str], src: np.ndarray, par: np.ndarray):
+        self.texts, self.counts, self.names, self.src, self.par = texts, counts, names, src, par
+        self.starts = np.cumsum(counts) - counts
+        self._made: dict[int, Passage] = {}
+        self._number: dict[str, int] | None = None
+
+    def columns(self) -> tuple[list[str], np.ndarray, list[str], np.ndarray, np.ndarray]:
+        """(texts, counts, names, src, par): what the passages are, without an object each."""
+        return self.texts, self.counts, self.names, self.src, self.par
+
+    def __len__(self) -> int:
+        return len(self.texts)
+
+    def __getitem__(self, i):  # (an int, or a slice: a list)
+        if isinstance(i, slice):
+            return [self[j] for j in range(*i.indices(len(self)))]
+        i = i + len(self) if i < 0 else i
+        if not 0 <= i < len(self):
+            raise IndexError(i)
+        made = self._made.get(i)
+        if made is None:
+            a = int(self.starts[i])
+            b = a + int(self.counts[i])
+            made = self._made[i] = Passage(self.texts[i], self._places(a, b))
+        return made
+
+    def _places(self, a: int, b: int) -> tuple[Place, ...]:
+        # Place(source, paragraph) made by tuple.__new__ through map: no Python frame a place.
+        names = self.names
+        return tuple(
+            map(
+                partial(tuple.__new__, Place),
+                zip(map(names.__getitem__, self.src[a:b].tolist()), self.par[a:b].tolist()),
+            )
+        )
+
+    def __iter__(self) -> Iterator[Passage]:
+        return (self[i] for i in range(len(self)))
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, (Passages, list, tuple)):
+            return list(self) == list(other)
+        return NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"Passages({list(self)!r})"
+
+    def of(self, source: str) -> list[Passage]:
+        """The passages found in ``source``, in order (of their first place)."""
+        if self._number is None:
+            self._number = {name: i for i, name in enumerate(self.names)}
+        number = self._number.get(source)
+        if number is None:
+            return []
+        owner = np.searchsorted(self.starts, np.flatnonzero(self.src == number), "right") - 1
+        return [self[i] for i in np.unique(owner).tolist()]

@@ -26,7 +26,7 @@ from .chars import Folded, Gather, Stale
 from .cold import Spill, Texts, chunks
 from .cold import near_pairs as cold_near_pairs
 from .find import MAX_PLACES, Table, _lcp, extend, near_pairs
-from .found import Found, Passage
+from .found import Found, Passage, Passages
 from .layers import Layers
 from .prints import LINE, distinct, folded_narrow, one_to_one, shape, speech_print
 
@@ -55,12 +55,14 @@ class Doc:
 
 @dataclass
 class Reuse:
-    passages: list[Passage] = field(default_factory=list)
+    passages: Sequence[Passage] = field(default_factory=list)  # (found.Passages: made when asked for)
     near: list[tuple[str, str, float]] = field(default_factory=list)  # (a, b, similarity), a < b
     seconds: dict = field(default_factory=dict)
 
     def of(self, source: str) -> list[Passage]:
         """The passages found in ``source``, in order of their first place."""
+        if isinstance(self.passages, Passages):  # (from its columns: no passage made but these)
+            return self.passages.of(source)
         if not hasattr(self, "_by_source"):
             self._by_source: dict[str, list[Passage]] = {}
             for p in self.passages:
