@@ -18,7 +18,8 @@ _PACKAGE = Path(__file__).resolve().parent
 PACKAGE_THEMES = _PACKAGE / "themes" if (_PACKAGE / "themes" / "default").is_dir() else _PACKAGE.parent / "themes"
 
 #: Where each kind of page is written, relative to the output folder. ``{slug}`` is the
-#: speech's or term's slug, ``{year}`` the year, ``{page}`` the page number (2, 3, …).
+#: speech's or term's slug, ``{year}`` the year, ``{page}`` the page number (1, 2, …, counted from the
+#: oldest: a listing's newest page is its index, listings.py).
 DEFAULT_URLS = {
     "home": "index.html",
     "speech": "speeches/{year}/{slug}.html",

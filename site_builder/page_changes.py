@@ -34,6 +34,7 @@ from itertools import chain
 
 import numpy as np
 
+from .listings import Blocks
 from .model import Speech
 
 VERSION = 3  # of the kept state: another version's is not read
@@ -232,15 +233,16 @@ def _terms(before: dict, now: dict, touched: set[str]) -> set[str]:
 
 def _all_pages(views, before: tuple, now: tuple, changed: set[int]) -> set[int] | None:
     """Numbers of the all/ pages that hold a changed speech or whose speeches moved; None: all
-    (their number changed: every page shows it)."""
+    (their number changed: the inputs of every page are computed, and differ on the pages whose
+    block or newer neighbours changed)."""
     if len(before) != len(now):
         return None
-    per = views.config.per_page
-    pages = {i // per + 1 for i, s in enumerate(views.archive.speeches) if id(s) in changed}
+    blocks = Blocks(len(now), views.config.per_page)  # (pages counted from the oldest: listings.py)
+    pages = {blocks.page_of(i) for i, s in enumerate(views.archive.speeches) if id(s) in changed}
     if before != now:
         first = next(i for i, (x, y) in enumerate(zip(before, now)) if x != y)
         last = len(now) - next(i for i, (x, y) in enumerate(zip(reversed(before), reversed(now))) if x != y) - 1
-        pages.update(range(first // per + 1, last // per + 2))
+        pages.update(range(blocks.page_of(last), blocks.page_of(first) + 1))
     return pages
 
 

@@ -13,8 +13,9 @@ reuse is shown), which every page of a template shares:
   and newer speech of its meeting type (its 对比 offer) and, for each passage it shares with
   other speeches, the passage (text, places) and the first speeches it is found in;
 * a speech's Markdown source (data/…md): the speech;
-* page n of a term's listing: the term (kind, name, slug, URL, number of speeches), n, its speeches;
-* page n of every speech (all/): the number of speeches, n, its speeches;
+* page k of a term's listing: the term (kind, name, slug, URL), k and which newer pages exist (the
+  newest page: the number of speeches and of pages; listings.Blocks.shape), its speeches;
+* page k of every speech (all/): likewise, without the term;
 * the compare page's list of speeches (docs.js): what it shows of every speech (title, URL, date,
   meeting type; and its source).
 
@@ -39,7 +40,7 @@ from typing import TYPE_CHECKING
 
 import jinja2
 
-from . import collector
+from . import collector, listings
 from .build_support import TemplateProblem
 from .model import Speech
 from .render import Page, Views, data_paths
@@ -123,19 +124,20 @@ def _plan(views: Views, previous: bytes | None) -> Plan:
         inputs_of, make = partial(tok.__getitem__, id(s)), partial(views.data_page, s)
         path = data_paths(s.url)[1]
         pages.append(_planned(path, "speech-source.md", changes.fresh_data(s), inputs_of, make, owner=s.source))
+    lists = listings.Listings(views)
     for tax in a.taxonomies():
         pages.append(views.taxonomy_index(tax))
         for term in tax.terms:
-            paths = views.listing_paths(tax, term)
+            paths = lists.term_paths(tax, term)
             fresh = changes.fresh_term(views.term_url[(tax.kind, term.name)])
-            for n in range(1, len(paths) + 1):
-                inputs_of = partial(_term_inputs, views, tok, tax, term, n)
-                make = partial(views.listing_page, tax, term, n, paths)
-                pages.append(_planned(paths[n - 1], "term.html", fresh, inputs_of, make))
-    paths = views.chronological_paths()
-    for n in range(1, len(paths) + 1):
-        inputs_of, make = partial(_all_inputs, views, tok, n), partial(views.chronological_page, n, paths)
-        pages.append(_planned(paths[n - 1], "all.html", changes.fresh_all(n), inputs_of, make))
+            for k in range(1, len(paths) + 1):
+                inputs_of = partial(_term_inputs, lists, tok, tax, term, k)
+                make = partial(lists.term_page, tax, term, k, paths)
+                pages.append(_planned(paths[k - 1], "term.html", fresh, inputs_of, make))
+    paths = lists.all_paths()
+    for k in range(1, len(paths) + 1):
+        inputs_of, make = partial(_all_inputs, lists, tok, k), partial(lists.all_page, k, paths)
+        pages.append(_planned(paths[k - 1], "all.html", changes.fresh_all(k), inputs_of, make))
     pages += views.site_pages()
     docs = _planned(
         views.compare_docs_path(),
@@ -149,17 +151,20 @@ def _plan(views: Views, previous: bytes | None) -> Plan:
     return pages
 
 
-def _term_inputs(views: Views, tok: dict, tax, term, n: int) -> str:
-    per = views.config.per_page
-    chunk = ",".join([tok[id(s)] for s in term.speeches[(n - 1) * per : n * per]])
-    url = views.term_url[(tax.kind, term.name)]
-    return _digest(("term", tax.kind, tax.label, term.name, term.slug, url, term.count, n, chunk))
+def _term_inputs(lists: listings.Listings, tok: dict, tax, term, k: int) -> str:
+    """Page ``k`` of a term's listing: the term, the page's shape (listings.Blocks.shape: the total
+    and the number of pages on the newest page only) and its speeches."""
+    blocks = lists.blocks(term.count)
+    chunk = ",".join([tok[id(s)] for s in term.speeches[blocks.chunk(k)]])
+    url = lists.views.term_url[(tax.kind, term.name)]
+    return _digest(("term", tax.kind, tax.label, term.name, term.slug, url, blocks.shape(k), chunk))
 
 
-def _all_inputs(views: Views, tok: dict, n: int) -> str:
-    speeches, per = views.archive.speeches, views.config.per_page
-    chunk = ",".join([tok[id(s)] for s in speeches[(n - 1) * per : n * per]])
-    return _digest(("all", len(speeches), n, chunk))
+def _all_inputs(lists: listings.Listings, tok: dict, k: int) -> str:
+    speeches = lists.views.archive.speeches
+    blocks = lists.blocks(len(speeches))
+    chunk = ",".join([tok[id(s)] for s in speeches[blocks.chunk(k)]])
+    return _digest(("all", blocks.shape(k), chunk))
 
 
 def _docs_inputs(listed: dict) -> str:

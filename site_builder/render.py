@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import math
 import posixpath
 import re
 from dataclasses import dataclass
@@ -98,17 +97,6 @@ def data_paths(page: str) -> tuple[str, str]:
     data/speeches/2020/a.md (a tree of its own, beside the pages')."""
     base = page[: -len(".html")] if page.endswith(".html") else page.rstrip("/") + "/index"
     return f"{base.rpartition('/')[2]}.txt", f"{DATA_DIR}/{base}.md"  # (posixpath.basename)
-
-
-def _pagination(paths: list[str], n: int) -> dict:
-    """A listing's page ``n`` (1-based) of ``paths``: the pager the templates show."""
-    return {
-        "page": n,
-        "pages": len(paths),
-        "urls": paths,
-        "prev": paths[n - 2] if n > 1 else None,
-        "next": paths[n] if n < len(paths) else None,
-    }
 
 
 class Views:
@@ -308,30 +296,6 @@ class Views:
             key_view={"speech": rest, "summary": self.summary_digest(s)},
         )
 
-    def listing_pages(self, tax: Taxonomy, term: Term) -> list[Page]:
-        paths = self.listing_paths(tax, term)
-        return [self.listing_page(tax, term, n, paths) for n in range(1, len(paths) + 1)]
-
-    def listing_paths(self, tax: Taxonomy, term: Term) -> list[str]:
-        pages = max(1, math.ceil(term.count / self.config.per_page))
-        return [self.urls.path(tax.kind, slug=term.slug, page=n) for n in range(1, pages + 1)]
-
-    def listing_page(self, tax: Taxonomy, term: Term, n: int, paths: list[str]) -> Page:
-        """Page ``n`` (1-based) of a term's speeches; ``paths``: listing_paths."""
-        per = self.config.per_page
-        chunk = term.speeches[(n - 1) * per : n * per]
-        view = {
-            "kind": tax.kind,
-            "label": tax.label,
-            "index_url": self.urls.path(INDEX_KINDS[tax.kind]),
-            "term": self.term_summary(tax.kind, term),
-            "speeches": [self.summary(s) for s in chunk],
-            "first_number": (n - 1) * per + 1,
-            "pagination": _pagination(paths, n),
-        }
-        key_view = view | {"speeches": [self.summary_digest(s) for s in chunk]}
-        return Page(paths[n - 1], "term.html", view, key_view=key_view)
-
     def taxonomy_index(self, tax: Taxonomy) -> Page:
         view = {
             "kind": tax.kind,
@@ -357,29 +321,6 @@ class Views:
             "all_url": self.urls.path("all"),
         }
         return Page(self.urls.path("home"), "index.html", view)
-
-    def chronological_pages(self) -> list[Page]:
-        """Every speech, newest first, ``per_page`` a page (all/index.html, all/page-2.html, …)."""
-        paths = self.chronological_paths()
-        return [self.chronological_page(n, paths) for n in range(1, len(paths) + 1)]
-
-    def chronological_paths(self) -> list[str]:
-        pages = max(1, math.ceil(len(self.archive.speeches) / self.config.per_page))
-        return [self.urls.path("all", page=n) for n in range(1, pages + 1)]
-
-    def chronological_page(self, n: int, paths: list[str]) -> Page:
-        """Page ``n`` (1-based) of every speech; ``paths``: chronological_paths."""
-        speeches, per = self.archive.speeches, self.config.per_page
-        chunk = speeches[(n - 1) * per : n * per]
-        view = {
-            "total": len(speeches),
-            "first_number": (n - 1) * per + 1,
-            "speeches": [self.summary(s) for s in chunk],
-            "range": [chunk[-1].date.chinese(), chunk[0].date.chinese()] if chunk else None,
-            "pagination": _pagination(paths, n),
-        }
-        key_view = view | {"speeches": [self.summary_digest(s) for s in chunk]}
-        return Page(paths[n - 1], "all.html", view, key_view=key_view)
 
     def stats(self) -> Page:
         a = self.archive
@@ -470,14 +411,16 @@ class Views:
             return self._all_pages()
 
     def _all_pages(self) -> list[Page]:
-        a = self.archive
+        from . import listings  # (the listings' views build on this module's)
+
+        a, lists = self.archive, listings.Listings(self)
         pages = [self.with_compare(self.speech_page(s), s) for s in a.speeches]
         pages += [self.data_page(s) for s in a.speeches]
         for tax in a.taxonomies():
             pages.append(self.taxonomy_index(tax))
             for term in tax.terms:
-                pages.extend(self.listing_pages(tax, term))
-        pages += self.chronological_pages()
+                pages.extend(lists.term_pages(tax, term))
+        pages += lists.all_pages()
         pages += self.site_pages()
         pages += [self.compare_page(), self.compare_docs_page()]
         return self.with_sitemap(pages)

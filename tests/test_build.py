@@ -115,16 +115,19 @@ def test_every_internal_link_resolves(make_site):
 
 
 def test_listings_newest_first_paginated_with_counts(make_site):
+    """Pages counted from the oldest (listings.py): page-1 holds the oldest two, the index (the
+    newest page) the other three, and only the index shows the total."""
     site = make_site({f"s{i}.md": speech(title=f"讲话{i}", date=f"2020-0{i}-01") for i in range(1, 6)})
     site.config("per_page = 2\n")
     assert site.run("build", "-q") == 0
     first = site.page("years/2020/index.html")
-    assert first.index("讲话5") < first.index("讲话4")
-    assert "讲话3" not in first
+    assert first.index("讲话5") < first.index("讲话4") < first.index("讲话3")
+    assert "讲话2" not in first
     assert "共 5 篇讲话" in first
-    assert "讲话3" in site.page("years/2020/page-2.html")
-    assert "讲话1" in site.page("years/2020/page-3.html")
-    assert not (site.output / "years/2020/page-4.html").exists()
+    oldest = site.page("years/2020/page-1.html")
+    assert oldest.index("讲话2") < oldest.index("讲话1") and "讲话3" not in oldest
+    assert "共 5 篇" not in oldest and "2020年1月1日至2020年2月1日" in oldest
+    assert not (site.output / "years/2020/page-2.html").exists()
     assert re.search(r">2020</a>\s*<span class=\"count\"[^>]*>5\b", site.page("years/index.html"))
 
 
