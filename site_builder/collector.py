@@ -26,26 +26,38 @@ from typing import Any
 YOUNG = 50_000  # cyclic garbage waits for at most this many new objects (a few MB)
 
 
+_builds = 0  # builds running in this process (during_build): what is frozen meanwhile is unfrozen after
+
+
 @contextmanager
 def during_build() -> Iterator[None]:
+    global _builds
     threshold = gc.get_threshold()
     gc.set_threshold(YOUNG, *threshold[1:])
+    _builds += 1
     try:
         yield
     finally:
+        _builds -= 1
         gc.unfreeze()
         gc.set_threshold(*threshold)
 
 
 @contextmanager
-def paused() -> Iterator[None]:
+def paused(keep: bool = False) -> Iterator[None]:
     """The collector off inside (as it was before, after): for a step that makes many containers
-    without cycles (decoded records, views), which a collection would walk again and again."""
+    without cycles (decoded records, views), which a collection would walk again and again.
+    ``keep``: what it made lives until the pages are written (the speeches' records, the plan of the
+    pages), which the build freezes then anyway: frozen at once (during a build only), so that the
+    next collection does not walk them first (0.01–0.03 s a step at 10,000 speeches, #15). A frozen
+    object is still freed when nothing refers to it; only cycles wait for the end of the build."""
     enabled = gc.isenabled()
     gc.disable()
     try:
         yield
     finally:
+        if keep and _builds:
+            gc.freeze()
         if enabled:
             gc.enable()
 

@@ -312,6 +312,15 @@ def load(
             progress(done, len(keys))
     cache.update_files(rows, known)
     _keep(cache, keys, known, base, cached)
+    with collector.paused(keep=True):  # (10,000 speeches: they live until the pages are written)
+        speeches, drafts = _speeches(keys, cached, problems, broken, include_drafts)
+    stats = {"files": len(keys), "parsed": len(todo), "drafts": drafts, "broken": broken}
+    return speeches, problems, stats
+
+
+def _speeches(keys: list, cached: dict, problems: list[Problem], broken: set[str], include_drafts: bool):
+    """(the speeches of the records of ``keys``, how many drafts were left out); their problems
+    added to ``problems``, the sources that failed to ``broken``."""
     speeches: list[Speech] = []
     drafts = 0
     for source, digest in keys:
@@ -333,8 +342,7 @@ def load(
                 reading_minutes=parsed.reading_minutes,
             )
         )
-    stats = {"files": len(keys), "parsed": len(todo), "drafts": drafts, "broken": broken}
-    return speeches, problems, stats
+    return speeches, drafts
 
 
 def _file_rows(files: list[SourceFile], known: dict, problems: list[Problem], broken: set[str]) -> list[tuple]:
@@ -366,7 +374,7 @@ def _file_rows(files: list[SourceFile], known: dict, problems: list[Problem], br
 
 def _read_base(cache: BuildCache) -> dict[tuple[str, str], tuple]:
     """The parsed records kept in one blob by an earlier build (parsed_store), as plain tuples."""
-    with collector.paused():  # thousands of tuples, no cycles: the collector would walk them again and again
+    with collector.paused(keep=True):  # thousands of tuples, no cycles: the collector would walk them again and again
         return parsed_store.decode(cache.parsed_base(), Parsed)
 
 
@@ -375,7 +383,7 @@ def _cached(cache: BuildCache, keys: list[tuple[str, str]], base: dict) -> dict[
     (anything else under a key, from an older version of the cache, is parsed again)."""
     cached: dict[tuple[str, str], Parsed] = {}
     rest = []
-    with collector.paused():
+    with collector.paused(keep=True):
         for key in keys:
             row = base.get(key)
             if row is None:

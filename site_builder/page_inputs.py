@@ -101,7 +101,7 @@ def plan(views: Views, previous: bytes | None = None) -> Plan:
     sources' pages and the listings as ``Planned`` (made on demand, the same views when made).
     ``previous``: the state the last plan kept (BuildCache.page_plan): the inputs of the pages
     that cannot have changed since are not computed (page_changes.py)."""
-    with collector.paused():  # plain data without cycles (see Views.all_pages)
+    with collector.paused(keep=True):  # plain data without cycles (see Views.all_pages), kept until written
         return _plan(views, previous)
 
 

@@ -39,3 +39,21 @@ def test_a_failed_build_restores_the_collector(make_site):
     assert site.run("build", "-q") != 0
     assert gc.get_threshold() == before
     assert gc.get_freeze_count() == 0
+
+
+def test_a_step_kept_until_the_pages_are_written_is_frozen_during_a_build_only():
+    """``paused(keep=True)``: what exists at its end is frozen (the build froze it later anyway), so
+    that no collection walks it before; outside a build (``check``, ``export``, a long-lived
+    ``serve``) nothing is frozen, and a build unfreezes what it froze."""
+    assert gc.get_freeze_count() == 0
+    with collector.paused(keep=True):
+        kept = [[i] for i in range(1000)]
+    assert gc.get_freeze_count() == 0 and gc.isenabled()
+    with collector.during_build():
+        with collector.paused(keep=True):
+            kept += [[i] for i in range(1000)]
+            assert not gc.isenabled()
+        assert gc.get_freeze_count() >= 2000 and gc.isenabled()
+        with collector.paused():
+            pass
+    assert gc.get_freeze_count() == 0
