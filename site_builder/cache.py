@@ -246,12 +246,9 @@ class BuildCache:
             return
         self.db.execute("INSERT OR REPLACE INTO pages VALUES (?, ?, ?)", (path, key, owner))
 
-    def stored_inputs(self) -> dict[str, tuple[str, str]]:
-        """Output path → (its inputs, the key they gave) (page_inputs.py)."""
-        try:
-            return {p: (i, k) for p, i, k in self.db.execute("SELECT path, inputs, key FROM page_inputs")}
-        except sqlite3.OperationalError:  # a read-only cache of an older version: no such table
-            return {}
+    def stored_inputs(self) -> StoredInputs:
+        """Output path → (its inputs, the key they gave) (page_inputs.py), read as asked."""
+        return StoredInputs(self.db)
 
     def set_inputs(self, rows: list[tuple[str, str, str]]) -> None:
         """(path, inputs, key) of pages (page_inputs.py)."""
@@ -398,3 +395,40 @@ def clean(output: Path, content: Path, all_caches: bool = False, site: bool = Fa
     if not lines:
         lines.append(f"没有需要删除的构建缓存（no build cache for {output}）")
     return lines, code
+
+
+class StoredInputs:
+    """Output path → (its inputs, the key they gave) as the ``page_inputs`` table holds them, each
+    row read when first asked for (``get``, ``[]``), and the whole table once more than
+    ``ONE_BY_ONE`` were: a one-changed build asks for a few of 23,000 rows at 10,000 speeches
+    (the table read whole took 0.027 s, #15). Read before the pages' rows are written (``select``)."""
+
+    ONE_BY_ONE = 1_000
+
+    def __init__(self, db: sqlite3.Connection):
+        self._db = db
+        self._rows: dict[str, tuple[str, str] | None] = {}
+        self._whole = False
+
+    def get(self, path: str, default=None):
+        if path not in self._rows and not self._whole:
+            self._read(path)
+        found = self._rows.get(path)
+        return default if found is None else found
+
+    def __getitem__(self, path: str) -> tuple[str, str]:
+        found = self.get(path)
+        if found is None:
+            raise KeyError(path)
+        return found
+
+    def _read(self, path: str) -> None:
+        try:
+            if len(self._rows) < self.ONE_BY_ONE:
+                row = self._db.execute("SELECT inputs, key FROM page_inputs WHERE path=?", (path,)).fetchone()
+                self._rows[path] = None if row is None else (row[0], row[1])
+                return
+            self._rows = {p: (i, k) for p, i, k in self._db.execute("SELECT path, inputs, key FROM page_inputs")}
+        except sqlite3.OperationalError:  # a read-only cache of an older version: no such table
+            self._rows = {}
+        self._whole = True

@@ -233,3 +233,42 @@ def test_a_cache_named_by_the_former_absolute_hash_is_used_where_it_is(make_site
     result = build(load_config(site.root, {})[0])
     assert (result.errors, result.parsed) == (0, 0)
     assert [p.name for p in former.parent.iterdir()] == [former.name]  # no second, cold state folder
+
+
+def test_stored_inputs_are_read_row_by_row_until_many_are_asked_for(tmp_path, monkeypatch):
+    """A one-changed build asks for the stored inputs of a few pages: those rows are read, not the
+    whole table (23,000 rows at 10,000 speeches); past ``ONE_BY_ONE`` the table is read once. The
+    answers are the table's either way."""
+    cache = BuildCache(tmp_path / "state")
+    rows = [(f"speeches/{i}.html", f"inputs{i}", f"key{i}") for i in range(10)]
+    cache.set_inputs(rows)
+    cache.commit()
+    queries: list[str] = []
+    cache.db.set_trace_callback(queries.append)
+    stored = cache.stored_inputs()
+    assert stored.get("speeches/3.html") == ("inputs3", "key3")
+    assert stored["speeches/4.html"] == ("inputs4", "key4")
+    assert stored.get("speeches/none.html") is None and stored.get("speeches/none.html", "-") == "-"
+    with pytest.raises(KeyError):
+        stored["speeches/none.html"]
+    assert stored.get("speeches/3.html") == ("inputs3", "key3")  # (asked again: not read again)
+    assert len(queries) == 3 and all("WHERE path=" in q for q in queries)
+    monkeypatch.setattr(cachemod.StoredInputs, "ONE_BY_ONE", 2)
+    queries.clear()
+    stored = cache.stored_inputs()
+    answers = [stored.get(path) for path, _, _ in rows]
+    assert answers == [(inputs, key) for _, inputs, key in rows]
+    assert len(queries) == 3 and "WHERE" not in queries[-1]  # two rows, then the table once
+    cache.close()
+
+
+def test_stored_inputs_of_a_cache_without_the_table_are_none(tmp_path):
+    state = tmp_path / "state"
+    state.mkdir()
+    db = sqlite3.connect(state / "cache.sqlite")
+    db.execute("CREATE TABLE parsed (source TEXT, digest TEXT, meta BLOB, body BLOB)")  # an older version's
+    db.commit()
+    db.close()
+    cache = BuildCache(state, readonly=True)
+    assert cache.stored_inputs().get("index.html") is None
+    cache.close()
