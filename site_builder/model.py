@@ -131,14 +131,17 @@ class Archive:
 def _group(kind: str, label: str, speeches: list[Speech], names_of, order) -> Taxonomy:
     from .schema import slugify  # schema reads YAML: imported when an archive is built, not for a search
 
-    groups: dict[str, Term] = {}
+    members: dict[str, list[Speech]] = {}  # term → its speeches, terms in the order first met
     for speech in speeches:
         for name in names_of(speech):
             name = str(name)
-            if name not in groups:
-                groups[name] = Term(kind, name, slugify(name))
-            groups[name].speeches.append(speech)
-    return Taxonomy(kind, label, sorted(groups.values(), key=order))
+            found = members.get(name)
+            if found is None:
+                members[name] = [speech]
+            else:
+                found.append(speech)
+    terms = [Term(kind, name, slugify(name), found) for name, found in members.items()]
+    return Taxonomy(kind, label, sorted(terms, key=order))
 
 
 def path_key(path: str) -> str:

@@ -148,37 +148,55 @@ def _scan_folder(
 ) -> None:
     """Add the speech files of one folder to ``files`` (sorted), or their problems to ``problems``."""
     # Plain strings, not Path objects: at 10,000 files pathlib alone cost more than the stats.
-    for name in sorted(filenames):
-        if not name.endswith(".md") or name.startswith("."):
-            continue
-        path = os.path.join(dirpath, name)
-        if not _is_utf8(name):
-            problems.append(_bad_name_problem(path, "file"))
-            continue
-        try:
-            st = os.stat(path)
-        except OSError as err:
-            problems.append(
-                Problem(
-                    display_path(path),
-                    None,
-                    None,
-                    f"cannot read this file: {err.strerror}",
-                    "a broken symbolic link? fix or remove it",
+    # Each file's stat relative to its folder (dir_fd, where there is one): the kernel does not walk
+    # the whole path again for each file (#15).
+    folder = _open_folder(dirpath)
+    try:
+        for name in sorted(filenames):
+            if not name.endswith(".md") or name.startswith("."):
+                continue
+            path = os.path.join(dirpath, name)
+            if not _is_utf8(name):
+                problems.append(_bad_name_problem(path, "file"))
+                continue
+            try:
+                st = os.stat(path) if folder is None else os.stat(name, dir_fd=folder)
+            except OSError as err:
+                problems.append(
+                    Problem(
+                        display_path(path),
+                        None,
+                        None,
+                        f"cannot read this file: {err.strerror}",
+                        "a broken symbolic link? fix or remove it",
+                    )
                 )
-            )
-            broken.add(prefix + name)
-            continue
-        if not stat.S_ISREG(st.st_mode):  # reading a pipe would block, a device would never end
-            problems.append(
-                Problem(
-                    display_path(path),
-                    None,
-                    None,
-                    "not a regular file (a pipe, device or socket): not read",
-                    "remove it, or put the speech's text in an ordinary file",
+                broken.add(prefix + name)
+                continue
+            if not stat.S_ISREG(st.st_mode):  # reading a pipe would block, a device would never end
+                problems.append(
+                    Problem(
+                        display_path(path),
+                        None,
+                        None,
+                        "not a regular file (a pipe, device or socket): not read",
+                        "remove it, or put the speech's text in an ordinary file",
+                    )
                 )
-            )
-            broken.add(prefix + name)
-            continue
-        files.append(SourceFile(prefix + name, path, st.st_mtime_ns, st.st_size))
+                broken.add(prefix + name)
+                continue
+            files.append(SourceFile(prefix + name, path, st.st_mtime_ns, st.st_size))
+    finally:
+        if folder is not None:
+            os.close(folder)
+
+
+def _open_folder(dirpath: str) -> int | None:
+    """A descriptor of the folder to stat its files from, or None (no dir_fd here, or it cannot be
+    opened: its files are then looked at by their paths, each reporting its own error)."""
+    if os.stat not in os.supports_dir_fd:
+        return None
+    try:
+        return os.open(dirpath, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+    except OSError:
+        return None
