@@ -34,8 +34,8 @@ def _child_work(pairs: list[tuple[str, str]]) -> list[tuple[str, bytes]]:
 
 
 class EarlyKeywords:
-    """``stored``: the related cache as ``related._load_cache`` read it, when ``loaded`` (a child
-    was started: the related stage takes it from here); ``take()``: (id, fingerprint) → packed candidate words of the
+    """``stored``: the related cache as ``related._load_cache`` read it, when ``loaded`` (a small
+    update: the related stage takes it from here, not reading it again); ``take()``: (id, fingerprint) → packed candidate words of the
     speeches segmented by the child."""
 
     def __init__(self, docs: Sequence, cache_dir: Path | None):
@@ -48,12 +48,12 @@ class EarlyKeywords:
         self._got: dict[tuple[str, str], tuple[str, bytes]] | None = None
         known = set(zip(self.stored.ids, self.stored.fingerprints)) if self.stored is not None else set()
         todo = [d for d in docs if (d.id, d.fingerprint) not in known]
-        self.loaded = bool(todo) and len(todo) <= MAX_DOCS and not _segmenter_loaded() and _may_fork()
-        if not self.loaded:  # (the cache is not held through the reuse stage: the related stage reads it)
+        self.loaded = len(todo) <= MAX_DOCS
+        if not self.loaded:  # (a big update: the cache is not held through the reuse stage, the related stage reads it)
             self.stored = None
-            return
-        self.keys = [(d.id, d.fingerprint) for d in todo]
-        self._start([(d.title, d.body) for d in todo])
+        elif todo and not _segmenter_loaded() and _may_fork():
+            self.keys = [(d.id, d.fingerprint) for d in todo]
+            self._start([(d.title, d.body) for d in todo])
 
     def _start(self, pairs: list[tuple[str, str]]) -> None:
         read, write = os.pipe()

@@ -109,3 +109,28 @@ def test_another_cache_folder_is_not_taken(tmp_path, forking):
     got = related.compute_related(_changed(docs), k=5, cache_dir=tmp_path / "b", workers=1, early=early)
     assert early.pid is None
     assert got == related.compute_related(_changed(docs), k=5)
+
+
+def test_the_cache_is_read_once_for_a_small_update(tmp_path, monkeypatch):
+    """Forked or not (here: not), a small update's related stage takes the cache EarlyKeywords
+    read; a big one's reads it itself (it is not held through the reuse stage)."""
+    docs = _docs()
+    related.compute_related(docs, k=5, cache_dir=tmp_path, workers=1)
+    monkeypatch.setenv("SITE_BUILDER_NO_FORK", "1")
+    reads = []
+    real = related._load_cache
+    monkeypatch.setattr(related, "_load_cache", lambda d: reads.append(d) or real(d))
+    now = _changed(docs)
+    early = related_early.EarlyKeywords(now, tmp_path)
+    assert early.pid is None and early.loaded
+    got = related.compute_related(now, k=5, cache_dir=tmp_path, workers=1, early=early)
+    assert reads == [tmp_path]
+    monkeypatch.setattr(related_early, "MAX_DOCS", 1)
+    reads.clear()
+    more = [dataclasses.replace(d, body=d.body + "农业", fingerprint=f"{d.fingerprint}+") for d in now[:2]] + now[2:]
+    early = related_early.EarlyKeywords(more, tmp_path)
+    assert not early.loaded and early.stored is None
+    got = related.compute_related(more, k=5, cache_dir=tmp_path, workers=1, early=early)
+    assert reads == [tmp_path, tmp_path]  # (read to count what is new, then by the stage)
+    monkeypatch.undo()
+    assert got == related.compute_related(more, k=5)
