@@ -7,10 +7,9 @@ from __future__ import annotations
 import heapq
 import random
 
-import numpy as np
 import pytest
 
-from site_builder.search import analysis, ranking, whoosh_columns, whoosh_evaluate, whoosh_excerpts, whoosh_records
+from site_builder.search import analysis, whoosh_evaluate, whoosh_excerpts, whoosh_records
 from site_builder.search import whoosh_snapshot as snapshot_mod
 from site_builder.search.whoosh_index import IndexDoc, SearchIndex
 
@@ -117,51 +116,78 @@ def test_gram_counts_are_read_once_per_generation(docs, tmp_path, monkeypatch):
     ix.close()
 
 
-# -- the answer's numbers in numpy equal the per-speech definitions ----------------------------------
-
-
-def test_term_scores_equal_term_score_bit_for_bit():
-    rnd = np.random.default_rng(3)
-    tf = rnd.integers(0, 400, 5000)
-    norm = rnd.uniform(0.1, 9.0, 5000)
-    title = rnd.random(5000) < 0.3
-    heading = rnd.random(5000) < 0.3
-    got = ranking.term_scores(tf, norm, title, heading).tolist()
-    want = [ranking.term_score(int(a), float(b), bool(c), bool(d)) for a, b, c, d in zip(tf, norm, title, heading)]
-    assert got == want
+# -- the first hits: only those that can be among them are sorted ----------------------------------
 
 
 @pytest.mark.parametrize("sort", ["relevance", "newest", "oldest"])
-def test_first_hits_equal_a_full_sort(sort):
+def test_first_hits_equal_a_full_sort(sort, monkeypatch):
     rng = random.Random(8)
-    for trial in range(200):
+    sorted_by_key: list[int] = []
+    real = heapq.nsmallest
+    monkeypatch.setattr(
+        whoosh_evaluate.heapq, "nsmallest", lambda k, it, key: sorted_by_key.append(len(it)) or real(k, it, key=key)
+    )
+    for trial in range(300):
         n = rng.randint(1, 60)
         hits = rng.sample(range(1000), n)
         # Scores crowded around a few values, so that the rounding to 6 decimals ties many.
-        score = np.array([rng.choice([1.0, 2.5, 2.5000004, 2.4999996, 3.0]) + rng.random() * 1e-6 for _ in hits])
-        datekey = np.array([rng.choice([20200305, 20200300, 20190000, 20211231]) for _ in hits])
+        score = [rng.choice([1.0, 2.5, 2.5000004, 2.4999996, 3.0]) + rng.random() * 1e-6 for _ in hits]
+        datekey = [rng.choice([20200305, 20200300, 20190000, 20211231]) for _ in hits]
         sources = {d: f"s/{rng.random():.6f}.md" for d in hits}
-        by = dict(zip(hits, zip(score.tolist(), datekey.tolist())))
+        by = dict(zip(hits, zip(score, datekey)))
         key = {
             "relevance": lambda d, by=by, sources=sources: (-round(by[d][0], 6), -by[d][1], sources[d]),
             "newest": lambda d, by=by, sources=sources: (-by[d][1], sources[d]),
             "oldest": lambda d, by=by, sources=sources: (by[d][1], sources[d]),
         }[sort]
+        values, margin = {
+            "relevance": (score, whoosh_evaluate._ROUNDING_MARGIN),
+            "newest": (datekey, 0),
+            "oldest": ([-x for x in datekey], 0),
+        }[sort]
         k = rng.randint(1, n)
-        assert whoosh_columns.first(hits, k, sort, score, datekey, key) == heapq.nsmallest(k, hits, key=key), trial
+        assert whoosh_evaluate._first(hits, k, values, margin, key) == real(k, hits, key=key), trial
+    assert min(sorted_by_key) < 60  # some calls sorted fewer than all the hits
 
 
-def test_facets_and_trend_equal_the_per_speech_definitions(docs, tmp_path):
+def test_answers_page_by_page_equal_one_sorted_list(docs, tmp_path):
     ix = SearchIndex(tmp_path / "w", workers=1)
-    ix.update([*docs[:40], _doc(500, "全面从严治党。", 2012, meeting_type="", themes=("作风建设", "安全生产"))])
-    ix.update([*docs[:30], _doc(500, "全面从严治党。", 2012, meeting_type="", themes=("作风建设", "安全生产"))])
-    ix.search("党")
-    snap = ix._snap
-    assert snap.deleted  # the columns cover deleted speeches too
-    rng = random.Random(4)
-    live = [d for d in range(snap.total_docs) if d not in snap.deleted]
-    for _ in range(30):
-        hits = set(rng.sample(live, rng.randint(1, len(live))))
-        arr = np.array(sorted(hits))
-        assert whoosh_columns.facets(snap.columns, arr) == whoosh_evaluate._facet_dicts(hits, snap)
+    ix.update(docs)
+    for sort in ("relevance", "newest", "oldest"):
+        whole = [h["source"] for h in ix.search("全面从严治党 OR 标本兼治", sort=sort, limit=1000)["hits"]]
+        paged = [
+            h["source"]
+            for offset in range(0, len(whole), 7)
+            for h in ix.search("全面从严治党 OR 标本兼治", sort=sort, limit=7, offset=offset)["hits"]
+        ]
+        assert paged == whole and len(whole) > 20
     ix.close()
+
+
+# -- a long-lived process maps a generation's pages in once -----------------------------------------
+
+
+def test_serve_workers_map_a_generations_pages_in_when_opening_it(docs, tmp_path, monkeypatch):
+    from site_builder.serve import search_workers
+
+    populated: list[int] = []
+    real = snapshot_mod._Snapshot.populate
+    monkeypatch.setattr(
+        snapshot_mod._Snapshot, "populate", lambda self: populated.append(self.generation) or real(self)
+    )
+    monkeypatch.setattr(snapshot_mod, "POPULATE", False)
+    ix = SearchIndex(tmp_path / "w", workers=1)
+    ix.update(docs)
+    cli = SearchIndex(tmp_path / "w", workers=1)  # a CLI search: a few pages, faulted in as touched
+    assert cli.search("标本兼治")["total"] and populated == []
+    cli.close()
+    monkeypatch.setattr(search_workers, "_open", None)
+    try:
+        kind, body = search_workers.answer(str(tmp_path / "w"), 1, "标本兼治", {})
+        assert kind == "ok" and populated == [1]
+        ix.update([*docs, _doc(999, "标本兼治。", 2011)])  # a new generation, opened afresh: again
+        kind, again = search_workers.answer(str(tmp_path / "w"), 1, "标本兼治", {})
+        assert kind == "ok" and populated == [1, 2] and again != body
+    finally:
+        search_workers._close()
+        ix.close()

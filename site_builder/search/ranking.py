@@ -72,13 +72,6 @@ def term_score(tf: int, length_norm: float, in_title: bool, in_heading: bool) ->
     return tf * (K1 + 1) / (tf + length_norm) + TITLE * in_title + HEADING * in_heading
 
 
-def term_scores(tf, length_norm, in_title, in_heading):
-    """``term_score`` of many speeches at once (numpy arrays: counts, norms, booleans), each number
-    the one ``term_score`` gives (the same float operations in the same order)."""
-    tf = tf.astype("float64")
-    return tf * (K1 + 1) / (tf + length_norm) + TITLE * in_title + HEADING * in_heading
-
-
 def date_key(date: str) -> int:
     parts = [int(p) for p in re.findall(r"\d+", date or "")[:3]]
     parts += [0] * (3 - len(parts))

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
+import heapq
 from collections import Counter
-from itertools import chain, repeat
+from itertools import chain, compress, repeat
+from operator import add, ge, mul, neg
 
-import numpy as np
-
-from . import analysis, passages, ranking, whoosh_columns
+from . import analysis, passages, ranking
 from . import query as querymod
 from .whoosh_excerpts import excerpt_of_stored
 from .whoosh_records import _TEXT_CODEC
@@ -15,82 +15,131 @@ from .whoosh_snapshot import _Scan, _Snapshot
 
 # Verify a longer term by counting first (see _TermInfo.docs) when it has this many candidates.
 _PROOF_MIN = 300
+# A score within this of the k-th best may still rank among the first k once rounded to 6 decimals.
+_ROUNDING_MARGIN = 4e-6
 
 
 # --------------------------------------------------------------------------------------
 # Query evaluation
 
 
-def _dense(snap: _Snapshot, cache: dict, key: str) -> tuple[np.ndarray, int]:
-    """(the key's count in every speech as one array, the number of speeches having it): read
-    once a generation while the snapshot's memo keeps it (``key_counts``); never written to."""
+def _dense(snap: _Snapshot, cache: dict, key: str) -> tuple[bytes, int, int]:
+    """``_Snapshot.key_counts(key)``: read once a generation while the snapshot's memo keeps it."""
     got = cache.get(key)
     if got is None:
         got = snap.postings_memo.get(key)
         if got is None:
             got = snap.key_counts(key)
-            snap.postings_memo.put(key, got, got[0].nbytes + 1)
+            snap.postings_memo.put(key, got, 2 * len(got[0]) + 1)
         cache[key] = got
     return got
 
 
 class _TermInfo:
-    __slots__ = ("term", "keys", "maps", "df_", "cand", "exact", "present", "tb", "postings", "counted")
+    __slots__ = (
+        "term",
+        "keys",
+        "maps",
+        "df_",
+        "_cand",
+        "cand_bits",
+        "n",
+        "exact",
+        "present",
+        "tb",
+        "postings",
+        "counted",
+    )
 
     def __init__(self, term: str, snap: _Snapshot, cache: dict):
         self.term = term
         self.keys = analysis.term_grams(term)
 
-        def postings(key: str) -> np.ndarray:
-            """The key's count in every speech (0: not there; deleted speeches 0), for this query."""
+        def postings(key: str) -> bytes:
+            """The key's count in every speech (``counts[d]``; 0: not there, or deleted)."""
             return _dense(snap, cache, key)[0]
 
         self.postings = postings
         got = sorted((_dense(snap, cache, k) for k in self.keys), key=lambda x: x[1])
         self.exact = analysis.term_is_exact(term)
-        self.maps = [m for m, _n in got]
+        self.maps = [m for m, _n, _bits in got]
         self.df_ = got[0][1] if got else 0
-        if not got:
-            self.cand: set[int] = set()
-        else:
-            mask = self.maps[0] != 0
-            for m in self.maps[1:]:
-                np.logical_and(mask, m, out=mask)
-            self.cand = set(np.flatnonzero(mask).tolist())
+        bits = got[0][2] if got else 0
+        for _m, _n, more in got[1:]:
+            bits &= more
+        self.cand_bits = bits  # the speeches having every key (see key_counts)
+        self.n = snap.total_docs
+        self._cand: set[int] | None = None
         self.present: set[int] = set()
         self.counted: dict[int, int] = {}  # doc → tf, for the docs _scan_and_count has seen
         self.tb = term.encode(_TEXT_CODEC, "surrogatepass")
 
-    def docs(self, snap: _Snapshot, restrict: set[int] | None, counting: bool = False) -> set[int]:
-        """The documents (within ``restrict``) that contain the term. ``counting``: the term's
-        occurrences in the bodies will be needed (a positive term of an answer): a term that must
-        be looked for in the texts is then counted in the same scan (see ``counts``)."""
+    @property
+    def cand(self) -> set[int]:
+        """The speeches having every key of the term (made when first asked for)."""
+        if self._cand is None:
+            self._cand = _docs_of(self.cand_bits, self.n)
+        return self._cand
+
+    @property
+    def n_cand(self) -> int:
+        return self.cand_bits.bit_count()  # one bit a speech that has every key
+
+    def docs(self, snap: _Snapshot, restrict, counting: bool = False) -> set[int]:
+        """The documents (within ``restrict``: a set, the filters' ``_Allowed`` or None) that contain
+        the term. ``counting``: the term's occurrences in the bodies will be needed (a positive term
+        of an answer): a term that must be looked for in the texts is then counted in the same scan
+        (see ``counts``)."""
+        if restrict is None:
+            cand = self.cand
+        elif isinstance(restrict, _Allowed):
+            cand = _docs_of(self.cand_bits & restrict.bits, snap.total_docs)
+        else:
+            cand = self.cand & restrict
         if self.exact:
-            found = self.cand if restrict is None else (self.cand & restrict)
-            self.present |= found
-            return found
-        cand = self.cand if restrict is None else (self.cand & restrict)
+            self.present |= cand
+            return cand
         if counting and " " not in self.term:
             return self._scan_and_count(snap, cand)
+        tb = self.tb
+        span = snap.span
         found: set[int] = set()
-        todo = cand
+        add_found = found.add
+        proof = None
         if len(cand) >= _PROOF_MIN and " " not in self.term:
             # For a term without spaces, counts can prove an occurrence: with pairs
             # p1…p(n-1) and inner characters c1…c(n-2), the term occurs at least
             # Σ count(p) − Σ count(c) times (each pair occurrence shares its inner character
-            # with the next; pigeonhole). Valid while no count is capped at 255.
+            # with the next; pigeonhole). Valid while no count is capped at 255. It is tried
+            # on the first candidates and kept only while it spares enough scans.
             t = self.term
-            docs = np.fromiter(cand, np.int64, len(cand))
-            pairs = np.stack([self.postings(t[j : j + 2])[docs] for j in range(len(t) - 1)]).astype(np.int64)
-            chars = np.stack([self.postings(t[j])[docs] for j in range(1, len(t) - 1)]).astype(np.int64)
-            capped = (pairs >= 255).any(axis=0) | (chars >= 255).any(axis=0)
-            proved = ~capped & (pairs.sum(axis=0) - chars.sum(axis=0) > 0)
-            found.update(docs[proved].tolist())
-            todo = docs[~proved].tolist()
-        tb = self.tb
-        span = snap.span
-        add_found = found.add
-        for d in todo:
+            proof = (
+                [self.postings(t[j : j + 2]) for j in range(len(t) - 1)],
+                [self.postings(t[j]) for j in range(1, len(t) - 1)],
+            )
+        tried = proved = 0
+        for d in cand:
+            if proof is not None:
+                tried += 1
+                excess = 0
+                for m in proof[0]:
+                    c = m[d]
+                    if c >= 255:
+                        excess = -1 << 30
+                        break
+                    excess += c
+                for m in proof[1]:
+                    c = m[d]
+                    if c >= 255:
+                        excess = -1 << 30
+                        break
+                    excess -= c
+                if excess > 0:
+                    proved += 1
+                    add_found(d)
+                    continue
+                if tried == 200 and proved < 50:
+                    proof = None
             find, start, end = span[d]
             j = find(tb, start, end)
             while j > 0 and j & 1:  # an odd offset straddles two UTF-16 code units
@@ -161,8 +210,9 @@ class _TermInfo:
         titles = snap.titles
         if self.exact and not (len(t) == 2 and t[0] == t[1]):
             # The key's count is exact and cannot overlap itself: minus the title's, unless capped.
-            docs = list(present)
-            for d, c in zip(docs, self.maps[0][np.array(docs, dtype=np.int64)].tolist()):
+            key_counts = self.maps[0]
+            for d in present:
+                c = key_counts[d]
                 out[d] = c - titles[d].count(t) if c < 255 else snap.count_in_body(d, self.tb)
             return out
         counted = self.counted
@@ -198,24 +248,34 @@ class _Bounds:
 
     def of(self, docs: list[int]) -> tuple[list[int], list[bool]]:
         """For each of ``docs``: U (-1 when unknown) and whether the occurrences are exactly U."""
-        at = np.array(docs, dtype=np.int64)
-        pairs = np.stack([m[at] for m in self.pairs]).astype(np.int64)
-        lowest = pairs.min(axis=0)
-        upper = np.where(lowest < 255, lowest, -1).tolist()
+        pairs = [list(map(m.__getitem__, docs)) for m in self.pairs]
+        lowest = list(map(min, *pairs))
+        upper = [u if u < 255 else -1 for u in lowest]
         if self.chars is None:
             return upper, [False] * len(docs)
-        chars = np.stack([m[at] for m in self.chars]).astype(np.int64)
-        exact = (
-            (pairs.max(axis=0) < 255) & (chars.max(axis=0) < 255) & (pairs.sum(axis=0) - chars.sum(axis=0) >= lowest)
-        )
-        return upper, exact.tolist()
+        chars = [list(map(m.__getitem__, docs)) for m in self.chars]
+        exact = [
+            most < 255 and most_c < 255 and total - total_c >= u
+            for u, most, most_c, total, total_c in zip(
+                lowest,
+                map(max, *pairs),
+                map(max, *chars, repeat(0)),
+                map(sum, zip(*pairs)),
+                map(sum, zip(*chars)),
+            )
+        ]
+        return upper, exact
+
+
+def _docs_of(bits: int, n: int) -> set[int]:
+    """The docnums whose byte is 1 in ``bits`` (one byte a speech, little-endian; see key_counts)."""
+    return set(compress(range(n), bits.to_bytes(n, "little"))) if bits else set()
 
 
 _parse_year = querymod.parse_year
 
 
 def _facet_dicts(hits: set[int], snap: _Snapshot) -> dict:
-    """The facets' definition, speech by speech (answers use ``whoosh_columns.facets``; tests compare)."""
     years: Counter = Counter(map(snap.years.__getitem__, hits))
     types = Counter(map(snap.types.__getitem__, hits))
     types.pop("", None)
@@ -262,14 +322,44 @@ class _Filters:
             allowed = set(docs) if allowed is None else allowed & docs
         return allowed
 
-    def allowed(self, snap: _Snapshot) -> set[int] | None:
+    def allowed(self, snap: _Snapshot) -> _Allowed | None:
         """The speeches that pass every filter (None: no filter). A query's terms are looked for
         only in these: the texts of speeches the filters leave out are never scanned."""
-        others = self.others(snap)
-        if self.years is None:
-            return others
-        docs: set[int] = set().union(*(ds for y, ds in snap.by_year.items() if self.in_years(y)))
-        return docs if others is None else docs & others
+        if self.years is None and not self.values:
+            return None
+        bits = -1
+        if self.years is not None:
+            bits = 0
+            for y in snap.by_year:
+                if self.in_years(y):
+                    bits |= snap.bits_of("by_year", y)
+        for value, name in self.values:
+            bits &= snap.bits_of(name, value)
+        return _Allowed(bits, snap.total_docs)
+
+
+class _Allowed:
+    """The speeches passing a query's filters, one byte a speech in ``bits`` (as ``key_counts``'
+    presence bits). ``docs & allowed`` (or ``allowed & docs``) is the set of those of ``docs``."""
+
+    __slots__ = ("bits", "n")
+
+    def __init__(self, bits: int, n: int):
+        self.bits, self.n = bits, n
+
+    def __and__(self, docs) -> set[int]:
+        mask = (self.bits & ((1 << (8 * self.n)) - 1)).to_bytes(self.n, "little")
+        return set(compress(docs, map(mask.__getitem__, docs)))
+
+    __rand__ = __and__
+
+
+def _first(hits: list[int], k: int, values: list, margin: float, key) -> list[int]:
+    """``heapq.nsmallest(k, hits, key)``, when a hit whose value (``values``: each hit's, higher
+    first in ``key``'s order) is below the k-th highest by more than ``margin`` has k hits before it:
+    only the others are given to ``key``."""
+    kth = heapq.nlargest(k, values)[-1]
+    return heapq.nsmallest(k, [d for d, v in zip(hits, values) if v >= kth - margin], key=key)
 
 
 class _Answer:
@@ -278,7 +368,6 @@ class _Answer:
     def __init__(self, snap: _Snapshot, parsed, hits: set[int], infos: dict, filters: _Filters, sort: str):
         self.snap, self.parsed, self.hits, self.filters, self.sort = snap, parsed, hits, filters, sort
         self.hit_list = sorted(hits)
-        self.hit_array = np.array(self.hit_list, dtype=np.int64)
         self.terms = [infos[t] for t in parsed.terms if t in infos]
         self.tfs = {ti.term: ti.counts(snap, hits) for ti in self.terms} if hits else {}
         self.occ = self._occurrences()
@@ -299,25 +388,29 @@ class _Answer:
         return occ
 
     def _scores(self) -> dict[int, float]:
+        """``scores[d] += idf · ranking.term_score(…)`` term after term, for every hit at once (a
+        term that adds nothing adds 0.0; C-level maps over the hits, the same float operations)."""
         snap, hits = self.snap, self.hit_list
         n_docs = max(snap.n_live, 1)
-        titles, heads = snap.titles, snap.heads
-        find, offs, base = heads.buf.find, heads.offsets, heads.base  # heads.has(d, tb), inlined
-        terms = []
+        heads = snap.heads
+        offs, base = heads.offsets, heads.base
+        titles = list(map(snap.titles.__getitem__, hits))
+        norms = list(map(snap.norm.__getitem__, hits))
+        starts = [base + offs[d] for d in hits]  # heads.has(d, tb): the hit's headings in heads.buf
+        ends = [base + offs[d + 1] for d in hits]
+        scores = [0.0] * len(hits)
         for ti in self.terms:
             t = ti.term
             tb = t.encode("utf-8", "surrogatepass")
-            tfs = self.tfs.get(t, {})
-            terms.append(
-                (
-                    ranking.idf(n_docs, ti.df()),
-                    np.fromiter((tfs.get(d, 0) for d in hits), np.int64, len(hits)),
-                    np.fromiter((t in titles[d] for d in hits), bool, len(hits)),
-                    np.fromiter((find(tb, base + offs[d], base + offs[d + 1]) >= 0 for d in hits), bool, len(hits)),
-                )
+            tf = map(self.tfs.get(t, {}).get, hits, repeat(0))
+            in_title = map(str.__contains__, titles, repeat(t))
+            in_heading = map(ge, map(heads.buf.find, repeat(tb), starts, ends), repeat(0))
+            added = map(
+                mul, repeat(ranking.idf(n_docs, ti.df())), map(ranking.term_score, tf, norms, in_title, in_heading)
             )
-        self.score_array = whoosh_columns.scores(snap.columns, self.hit_array, terms)
-        return dict(zip(hits, self.score_array.tolist()))
+            scores = list(map(add, scores, added))
+        self.score_list = scores
+        return dict(zip(hits, scores))
 
     def order(self, k: int | None = None) -> list[int]:
         """The hits in answer order (only the first ``k`` when given)."""
@@ -338,15 +431,31 @@ class _Answer:
         if k is not None and k < len(self.hits):
             if k <= 0:
                 return []
-            dates = self.snap.columns.datekey[self.hit_array]
-            return whoosh_columns.first(self.hit_list, k, self.sort, self.score_array, dates, key)
+            # Only hits that can be among the first k are sorted: by relevance, a score below the
+            # k-th best by more than the rounding to 6 decimals can move; by date, an older (newer).
+            if self.sort == "relevance":
+                return _first(self.hit_list, k, self.score_list, _ROUNDING_MARGIN, key)
+            dates = list(map(datekey.__getitem__, self.hit_list))
+            return _first(self.hit_list, k, dates if self.sort == "newest" else list(map(neg, dates)), 0, key)
         return sorted(self.hits, key=key)
 
     def trend(self) -> list[dict]:
         snap, f = self.snap, self.filters
-        occ = np.fromiter(map(self.occ.get, self.hit_list, repeat(0)), np.int64, len(self.hit_list))
+        years = snap.years
+        hit_years = list(map(years.__getitem__, self.hit_list))
+        hits_by_year = Counter(hit_years)
+        occ_by_year: Counter = Counter()
+        for y, c in zip(hit_years, map(self.occ.get, self.hit_list, repeat(0))):
+            occ_by_year[y] += c
+        allowed = f.others(snap)
+        if allowed is None:
+            chars = snap.chars_by_year
+        else:
+            chars = Counter()
+            for d in allowed:
+                chars[years[d]] += snap.blen[d]
         in_range = [y for y in snap.by_year if snap.by_year[y] and f.in_years(y)]
-        return whoosh_columns.trend(snap.columns, self.hit_array, occ, in_range, snap.chars_by_year, f.others(snap))
+        return passages.trend_rows(in_range, hits_by_year, occ_by_year, chars)
 
     def result(self, limit: int, offset: int, kwic: bool) -> dict:
         out = {
@@ -360,7 +469,7 @@ class _Answer:
             out["occurrences"] = self.kwic(limit, offset)
         else:
             out["hits"] = [self.hit(d) for d in self.order(offset + limit)[offset:]] if limit else []
-        out["facets"] = whoosh_columns.facets(self.snap.columns, self.hit_array)
+        out["facets"] = _facet_dicts(self.hits, self.snap)
         out["trend"] = self.trend()
         return out
 

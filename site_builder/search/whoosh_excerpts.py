@@ -6,9 +6,10 @@ import html
 import re
 import struct
 import zlib
+from array import array
+from bisect import bisect_left
 from collections.abc import Sequence
-
-import numpy as np
+from itertools import accumulate
 
 from . import analysis
 from .whoosh_records import _TEXT_CODEC, _unfold
@@ -31,41 +32,29 @@ def _excerpt(body: str, folded_body: str, terms: Sequence[str]) -> str:
 def excerpt_of_stored(folded_body: str, patches: bytes, terms: Sequence[str]) -> str:
     """``_excerpt(body, folded_body, terms)`` for a stored body (its folded text and the patches that
     give the original back, ``whoosh_records._patches``): when every character folded to one, only
-    the characters of the passages are given back, not the whole body."""
-    body = _Unfolded.of(folded_body, patches)
-    if body is None:  # some character folded to none or to several: the whole body, mapped
+    the passages' characters are given back, not the whole body."""
+    raw = zlib.decompress(patches)
+    n, one_to_one = struct.unpack_from("<IB", raw)
+    if not one_to_one:  # some character folded to none or to several: the whole body, mapped
         return _excerpt(_unfold(folded_body, patches), folded_body, terms)
     terms = [t for t in terms if t]
-    return _render(body, folded_body, None, terms, _windows(folded_body, terms))
-
-
-class _Unfolded:
-    """The original body of a stored speech whose characters each folded to one character, read by
-    slices (``body[a:b]``): the folded text with the patches that fall in the slice put back."""
-
-    __slots__ = ("folded", "places", "chars")
-
-    def __init__(self, folded: str, places: np.ndarray, chars: str):
-        self.folded, self.places, self.chars = folded, places, chars  # chars[k] goes at places[k]
-
-    @classmethod
-    def of(cls, folded: str, patches: bytes) -> _Unfolded | None:
-        raw = zlib.decompress(patches)
-        n, one_to_one = struct.unpack_from("<IB", raw)
-        if not one_to_one:
-            return None
-        places = np.frombuffer(raw, dtype="<u4", count=n, offset=5).cumsum(dtype=np.int64)
-        return cls(folded, places, raw[5 + 4 * n :].decode(_TEXT_CODEC, "surrogatepass"))
-
-    def __getitem__(self, s: slice) -> str:
-        a, b = s.start, s.stop
-        lo, hi = np.searchsorted(self.places, (a, b)).tolist()
-        if lo == hi:
-            return self.folded[a:b]
-        out = list(self.folded[a:b])
-        for place, ch in zip(self.places[lo:hi].tolist(), self.chars[lo:hi]):
-            out[place - a] = ch
-        return "".join(out)
+    windows = _windows(folded_body, terms)
+    deltas = array("I")
+    deltas.frombytes(raw[5 : 5 + 4 * n])
+    places = list(accumulate(deltas))
+    chars = raw[5 + 4 * n :].decode(_TEXT_CODEC, "surrogatepass")  # chars[k] goes back at places[k]
+    # The folded body with the passages' characters given back (all _render reads of ``body``).
+    parts: list[str] = []
+    done = 0
+    for ws, we in windows:  # in order, apart
+        lo, hi = bisect_left(places, ws), bisect_left(places, we)
+        passage = list(folded_body[ws:we])
+        for place, ch in zip(places[lo:hi], chars[lo:hi]):
+            passage[place - ws] = ch
+        parts += (folded_body[done:ws], "".join(passage))
+        done = we
+    parts.append(folded_body[done:])
+    return _render("".join(parts), folded_body, None, terms, windows)
 
 
 def _windows(folded_body: str, terms: list[str]) -> list[tuple[int, int]]:
@@ -86,6 +75,7 @@ def _windows(folded_body: str, terms: list[str]) -> list[tuple[int, int]]:
     covered: set[int] = set()
     for _ in range(2):
         best = None
+        most = (len(terms) - len(covered), len(terms))  # no window can score more
         # A window starts _LEAD characters before an occurrence; prefer windows that show
         # terms not shown yet, then more distinct terms, then the earliest.
         for i, (s, _e, _t) in enumerate(occ):
@@ -103,6 +93,8 @@ def _windows(folded_body: str, terms: list[str]) -> list[tuple[int, int]]:
             score = (len(terms_in - covered), len(terms_in))
             if best is None or score > best[0]:
                 best = (score, ws, we, terms_in)
+                if score == most:  # the earliest best: none later is preferred
+                    break
         if best is None:
             break
         ws, we = _extend(folded_body, terms, best[1], best[2])

@@ -109,7 +109,7 @@ from . import ranking, whoosh_compat
 from . import whoosh_summary as summary
 
 # The parts in search/whoosh_*.py, under the names they had here (tests and tools use them).
-from .whoosh_evaluate import _PROOF_MIN, _Answer, _facet_dicts, _Filters, _parse_year, _TermInfo  # noqa: F401
+from .whoosh_evaluate import _PROOF_MIN, _Allowed, _Answer, _facet_dicts, _Filters, _parse_year, _TermInfo  # noqa: F401
 from .whoosh_excerpts import _PASSAGE, _excerpt  # noqa: F401
 from .whoosh_records import (  # noqa: F401
     _VERSION_FILE,
@@ -483,8 +483,8 @@ class SearchIndex:
         groups = [[info(t) for t in g] for g in parsed.groups]
         # Cheap groups first (only exact terms: no verification), then the smallest; later
         # groups verify only within the hits so far.
-        groups.sort(key=lambda g: (not all(ti.exact for ti in g), sum(len(ti.cand) for ti in g)))
-        hits: set[int] | None = filters.allowed(snap)  # None: no filter
+        groups.sort(key=lambda g: (not all(ti.exact for ti in g), sum(ti.n_cand for ti in g)))
+        hits: set[int] | _Allowed | None = filters.allowed(snap)  # None: no filter
         for g in groups:
             found: set[int] = set()
             for ti in g:
@@ -492,7 +492,7 @@ class SearchIndex:
             hits = found if hits is None else (hits & found)
             if not hits:
                 break
-        hits = hits or set()
+        hits = hits if isinstance(hits, set) else set()  # a set after the first group (a query has one)
         for t in parsed.excluded:
             if not hits:
                 break

@@ -39,9 +39,11 @@ class SearchUnavailable(Exception):
 
 def _default_index_factory(index_dir: Path):
     try:
+        from ..search import whoosh_snapshot
         from ..search.whoosh_index import SearchIndex
     except ImportError:
         raise SearchUnavailable("这份 site-builder 没有安装全文检索模块") from None
+    whoosh_snapshot.POPULATE = True  # the server lives long: a generation's pages mapped in once
     return SearchIndex(index_dir)
 
 

@@ -43,8 +43,10 @@ def _index(index_dir: str, epoch: int):
     if _open is not None and _open[:2] == (index_dir, epoch):
         return _open[2]
     _close()
+    from ..search import whoosh_snapshot
     from ..search.whoosh_index import SearchIndex
 
+    whoosh_snapshot.POPULATE = True  # a long-lived process: a generation's pages mapped in once
     index = SearchIndex(Path(index_dir))
     if not index.exists():
         index.close()
