@@ -8,6 +8,7 @@ import base64
 import random
 import zlib
 
+import pytest
 from test_static_search import _tree, make_docs
 
 from site_builder.static_search import IndexDoc, StaticIndex, pieces, wire
@@ -84,3 +85,40 @@ def test_a_one_doc_update_deflates_few_pieces(tmp_path, monkeypatch):
     monkeypatch.undo()
     StaticIndex(tmp_path / "state2", tmp_path / "clean", jobs=1).update(edited)
     assert _tree(tmp_path / "out" / "search") == _tree(tmp_path / "clean" / "search")
+
+
+def _entry(rnd: random.Random, kind: str):
+    if kind == "k":
+        return wire.k_code(rnd.choice([1, 1, 2, 40, 5000]), rnd.choice([0, 0, 1, 300]), rnd.random() < 0.2)
+    count = rnd.choice([1, 2, 3, 4, 40])
+    heads = sorted(rnd.sample(range(count), rnd.randint(1, count))) if rnd.random() < 0.3 else []
+    enc = (wire.vlq(len(heads)) + "".join(wire.vlq(h) for h in heads)) if heads else ""
+    return (count, int(bool(heads)), enc + "".join(wire.vlq(rnd.randint(0, 70000)) for _ in range(count)))
+
+
+@pytest.mark.parametrize("kind", ["k", "p"])
+def test_a_long_postings_entries_found_with_numpy_as_by_the_walk(monkeypatch, kind):
+    """``wire.entries_around`` of a long posting (``heads``: the entries' heads by doubling, no walk in
+    Python) gives the walk's span, doc before and entries, and refuses a posting cut short where it does."""
+    from site_builder.static_search import heads
+
+    rnd = random.Random(17)
+    numpy_calls = []
+    real = heads.entries_around_numpy
+    monkeypatch.setattr(heads, "entries_around_numpy", lambda *a: numpy_calls.append(1) or real(*a))
+    for _ in range(300):
+        docs = sorted(rnd.sample(range(3000), rnd.randint(1, 400)))
+        posting = "".join(wire.encode_entries(kind, [(d, _entry(rnd, kind)) for d in docs], -1))
+        lo = rnd.choice([0, rnd.randrange(3100), docs[-1], docs[-1] + 1, docs[0]])
+        hi = lo + rnd.choice([0, 0, 3, 500])
+        got = []
+        cut = posting[: rnd.randrange(1, len(posting))]
+        for limit in (1 << 30, 0):  # the walk, then numpy
+            monkeypatch.setattr(wire, "_NUMPY_TOKENS", limit)
+            got.append(wire.entries_around(kind, posting, lo, hi))
+            try:
+                got.append(wire.entries_around(kind, cut, lo, hi))
+            except (ValueError, IndexError):  # (the walk: IndexError for some cut p/ postings)
+                got.append("refused")
+        assert got[0] == got[2] and got[1] == got[3], (lo, hi)
+    assert len(numpy_calls) == 600

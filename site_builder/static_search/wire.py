@@ -186,6 +186,12 @@ def _tokens(posting: str) -> tuple[list[int], list]:
 
 
 def _tokens_numpy(posting: str) -> tuple[list[int], list[int]]:
+    offs, vals = token_arrays(posting)
+    return offs.tolist(), vals.tolist()
+
+
+def token_arrays(posting: str):
+    """``_tokens`` as numpy arrays (int64): the numbers' offsets (and the end), their values."""
     import numpy as np  # (the static index's stages import it anyway)
 
     try:
@@ -200,12 +206,11 @@ def _tokens_numpy(posting: str) -> tuple[list[int], list[int]]:
     offs[1:] = ends + 1
     lens = np.diff(offs)
     if lens.max() == 1:  # (every number one char)
-        return offs.tolist(), v.tolist()
+        return offs, v.astype(np.int64)
     if lens.max() > 12:  # (more than 60 bits)
         raise ValueError("a number too long in a posting")
     digit = np.arange(len(raw)) - np.repeat(offs[:-1], lens)  # a char's place in its number
-    vals = np.add.reduceat((v & 31).astype(np.int64) << (5 * digit), offs[:-1])
-    return offs.tolist(), vals.tolist()
+    return offs, np.add.reduceat((v & 31).astype(np.int64) << (5 * digit), offs[:-1])
 
 
 def khash(key: str) -> int:
@@ -423,6 +428,10 @@ def entries_around(kind: str, posting: str, lo: int, hi: int) -> tuple[int, int,
     the entries' first values are looked at."""
     if not posting:
         return 0, 0, -1, []
+    if len(posting) > _NUMPY_TOKENS and lo <= hi:  # (its entries' heads found with numpy, not walked here)
+        from .heads import entries_around_numpy
+
+        return entries_around_numpy(kind, posting, lo, hi)
     offs, vals = _tokens(posting)
     n, shift = len(vals), 3 if kind == "k" else 2
     i, prev = 0, -1
