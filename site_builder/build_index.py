@@ -7,6 +7,7 @@ import hashlib
 import marshal
 import os
 import pickle
+import time
 from pathlib import Path
 
 from . import collector
@@ -203,6 +204,8 @@ class IndexUpdate:
             payload: tuple
             try:
                 payload = ("ok", _update_indexes(self.config, self.docs, Clock(timings)), timings)
+                t = os.times()  # (this child's CPU since the fork, and its workers')
+                timings["its CPU"] = t.user + t.system + t.children_user + t.children_system
             except SiteBuilderError as err:
                 payload = ("error", str(err), err.exit_code)
             except BaseException as err:  # reported by the parent
@@ -260,12 +263,15 @@ class IndexUpdate:
         if self.pid is None:
             docs, self.docs = self.docs, []
             return _update_indexes(self.config, docs, clock)
+        waited = time.perf_counter()
         status, value, extra = self._wait()
+        waited = time.perf_counter() - waited
         clock("search indexes")
         if status == "ok":
             result.explain.append(
                 "search indexes updated beside the related speeches and pages: "
                 + ", ".join(f"{k} {v:.2f} s" for k, v in extra.items())
+                + f"; this process waited {waited:.2f} s for them"
             )
             return value
         if status == "error":
