@@ -396,6 +396,43 @@ def summarise(args, n, total, distinct, results, bodies, wall, server_cpu, loads
     }
 
 
+def in_process(root: Path, plan: list[list[str]], args) -> int:
+    """The plan's searches (every ``--every``-th) in this process: CPU per search, the answers' digest."""
+    import cProfile
+    import hashlib
+    import pstats
+    from urllib.parse import urlsplit
+
+    from site_builder.config import load_config
+    from site_builder.search.whoosh_index import SearchIndex
+    from site_builder.serve.search import parse_search_params
+
+    config, _ = load_config(root, {})
+    index = SearchIndex(config.state_dir / "whoosh")
+    index.search("预热0")  # opened, as after the warm-up of a server's worker
+    searches = [parse_search_params(urlsplit(p).query) for paths in plan for p in paths][:: max(1, args.every)]
+    digest = hashlib.sha1()
+    profile = cProfile.Profile() if args.profile else None
+    cpu0 = time.process_time()
+    if profile:
+        profile.enable()
+    for q, kwargs in searches:
+        digest.update(json.dumps(index.search(q, **kwargs), ensure_ascii=False).encode("utf-8"))
+    if profile:
+        profile.disable()
+    cpu = time.process_time() - cpu0
+    index.close()
+    if profile:
+        profile.dump_stats(args.profile)
+        pstats.Stats(profile).sort_stats("tottime").print_stats(25)
+    print(
+        f"{len(searches)} searches in this process: {cpu * 1000 / len(searches):.2f} ms CPU a search"
+        f"{' (profiled)' if profile else ''}, answers digest {digest.hexdigest()[:12]}, "
+        f"load average {os.getloadavg()[0]:.1f}"
+    )
+    return 0
+
+
 def cpu_seconds(pid: int, tree: bool = True) -> float:
     """User + system CPU time of a process and of every process under it (its search workers and
     their fork server; Linux /proc; 0 elsewhere)."""
@@ -471,10 +508,19 @@ def main(argv=None) -> int:
         help="do not replace slow connections the server closes (by default they are, as an attacker would)",
     )
     ap.add_argument("--duration", type=float, default=10.0, help="seconds of --slowloris (default 10, at most 120)")
+    ap.add_argument(
+        "--in-process",
+        action="store_true",
+        help="no server: run the searches one after another in this process (one SearchIndex, as one search "
+        "worker does) and print the CPU ms per search and a digest of the answers (JSON bytes)",
+    )
+    ap.add_argument("--every", type=int, default=1, help="--in-process: only every n-th search (2: one worker's share)")
+    ap.add_argument("--profile", help="--in-process: write cProfile stats to this file and print the top functions")
+    ap.add_argument("--code", help="--in-process: the site_builder of this checkout (before/after)")
     ap.add_argument("--_serve", help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
 
-    sys.path.insert(0, str(REPO))
+    sys.path.insert(0, str(Path(args.code).resolve() if args.code else REPO))
     from site_builder import serve as servermod
 
     if args.pool_size is None:
@@ -515,6 +561,8 @@ def main(argv=None) -> int:
 
     root = prepare_site(args)
     plan = workload(args, vocabulary())
+    if args.in_process:
+        return in_process(root, plan, args)
     total = args.clients * args.requests
     distinct = len({p for paths in plan for p in paths})
     proc, port = start_server(root, args)
