@@ -299,7 +299,10 @@ def test_a_text_made_otherwise_under_the_same_digest_starts_afresh(tmp_path):
     assert incremental.passages and (incremental.passages, incremental.near) == (clean.passages, clean.near)
 
 
-@pytest.mark.parametrize("damage", ["found's texts", "found's key", "the near pairs", "the ids", "anchors"])
+@pytest.mark.parametrize(
+    "damage",
+    ["found's texts", "found's key", "found's base gone", "found's delta", "the near pairs", "the ids", "anchors"],
+)
 def test_a_damaged_state_of_this_version_is_as_none(tmp_path, damage):
     """A state of the right version with a part missing or of the wrong kind (a disk that lost
     part of a write, an edited file) is no state: the stage starts afresh, with a clean run's
@@ -313,10 +316,16 @@ def test_a_damaged_state_of_this_version_is_as_none(tmp_path, damage):
 
     run(state)
     saved = pickle.loads((state / "state.pickle").read_bytes())
+    base_file = state / saved["found"]["base"]  # (the passages' base: found.py)
+    base = pickle.loads(base_file.read_bytes())
     if damage == "found's texts":
-        del saved["found"]["texts"]
+        del base["texts"]
     elif damage == "found's key":
-        saved["found"]["key"] = None
+        base["key"] = None
+    elif damage == "found's base gone":
+        base_file.unlink()
+    elif damage == "found's delta":
+        saved["found"]["dropped"] = None
     elif damage == "the near pairs":
         del saved["near"]
     elif damage == "the ids":
@@ -324,6 +333,8 @@ def test_a_damaged_state_of_this_version_is_as_none(tmp_path, damage):
     else:
         saved["anchors"] = ["not", "a", "dict"]
     (state / "state.pickle").write_bytes(pickle.dumps(saved))
+    if base_file.exists():
+        base_file.write_bytes(pickle.dumps(base))
     texts["d09"] = texts["d01"].split("\n")[0] + "\n" + rng.choice(pool)  # one added
     incremental, clean = run(state), run(None)
     assert incremental.passages and (incremental.passages, incremental.near) == (clean.passages, clean.near)
@@ -769,3 +780,47 @@ def test_passages_are_columns_made_into_objects_only_when_asked_for(tmp_path):
     by_columns = page_changes.passage_hashes(passages, page_changes._SourceIds())
     by_objects = page_changes.passage_hashes(as_list, page_changes._SourceIds())
     assert all(np.array_equal(a, b) for a, b in zip(by_columns, by_objects))
+
+
+def test_a_step_writes_what_changed_beside_the_passages_base(tmp_path, monkeypatch):
+    """The passages found are a base file written now and then and, in the state, the keys
+    dropped and entries added since (found.py, #15): a step leaves the base's bytes alone; past
+    SLACK a new base is written first and the old one removed once the state names the new; a
+    build killed between the two leaves the old state, whole; the answers are a clean run's."""
+    from site_builder.reuse import found as found_mod
+    from site_builder.reuse import stage
+
+    rng, texts = _archive(5, 14)
+    pool = REPORT + OTHER
+    state = tmp_path / "reuse"
+    digests = dict.fromkeys(texts, 0)
+
+    def step(name: str) -> None:
+        texts[name] += "\n" + rng.choice(pool)
+        digests[name] += 1
+        got, clean = _find(texts, state, digests.__getitem__), _find(texts, None)
+        assert got.passages and (got.passages, got.near) == (clean.passages, clean.near)
+
+    _find(texts, state, digests.__getitem__)
+    [base] = state.glob("found-*.pickle")
+    before = base.read_bytes()
+    step("d03")
+    saved = pickle.loads((state / stage.STATE_FILE).read_bytes())["found"]
+    assert saved["base"] == base.name and base.read_bytes() == before  # only the delta written
+    assert len(saved["dropped"]) + len(saved["added"]) > 0
+    monkeypatch.setattr(found_mod, "SLACK", 0)  # every step past it: a new base
+    real_save = stage._save
+
+    def killed(path, state_):
+        raise KeyboardInterrupt  # the build stopped after the new base was written
+
+    monkeypatch.setattr(stage, "_save", killed)
+    texts["d05"] += "\n" + rng.choice(pool)
+    digests["d05"] += 1
+    with pytest.raises(KeyboardInterrupt):
+        _find(texts, state, digests.__getitem__)
+    assert len(list(state.glob("found-*.pickle"))) == 2 and base.read_bytes() == before  # the old one stays
+    monkeypatch.setattr(stage, "_save", real_save)
+    step("d07")
+    [new] = state.glob("found-*.pickle")  # the state names the new one; the others removed
+    assert new != base and pickle.loads((state / stage.STATE_FILE).read_bytes())["found"]["base"] == new.name

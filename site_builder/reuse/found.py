@@ -10,13 +10,17 @@ smallest key: a clean build's order), in order of their first place (``passages`
 
 from __future__ import annotations
 
+import os
+import pickle
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from functools import partial
+from pathlib import Path
 from typing import NamedTuple
 
 import numpy as np
 
+from ..fileio import atomic_open
 from ..segments import seg_index
 
 
@@ -114,13 +118,29 @@ class _Columns:
         )
 
 
+SLACK = 1024  # entries dropped or added since the base kept in the state, at least, before a new base
 FIND_MOST = 64  # folded texts of added entries looked up one by one among the kept ones; more: all in a dict
 
 
 class Found:
-    """The entries: those of the last build (columns, minus the keys dropped) and those added."""
+    """The entries: those of the last build (columns, minus the keys dropped) and those added.
 
-    def __init__(self, stored: dict | None = None):
+    With a ``folder``, the columns are a **base** file (``found-*.pickle``) written only now and
+    then, and the state holds what changed since (``dump``): the keys whose base entries are
+    dropped and the entries added, so that a step writes a few entries, not every passage (#15:
+    11 MB at 10k). The base is written afresh, under a new name, when that grows past an eighth of
+    it (``SLACK`` at least); the state names it (written after it), so a build killed between
+    leaves the old state whole, and ``remove_others`` deletes the others once the state is saved.
+    """
+
+    def __init__(self, stored: dict | None = None, folder: Path | None = None):
+        self.folder, self.file, self.whole = folder, "", True
+        delta = None
+        if stored and "base" in stored:  # a delta beside a base file
+            delta, stored = stored, None
+            self.file = delta["base"]
+            if self.file:
+                stored = self._read(self.file)
         self.old = _Columns.empty()
         if stored:
             self.old = _Columns(
@@ -134,15 +154,35 @@ class Found:
                 _split(stored["sources"], stored["source_lengths"]),
             )
         self.alive = np.ones(len(self.old.key), dtype=bool)
+        self.dropped = np.zeros(0, dtype=np.uint32)  # keys whose base entries are dropped
         self.added: list[tuple[int, str, str, tuple[tuple[str, int], ...]]] = []
         self._all: _Columns | None = None
+        if delta is not None:
+            self.drop(np.asarray(delta["dropped"], dtype=np.uint32))
+            self.added = list(delta["added"])
+
+    def _read(self, name: str) -> dict | None:
+        """The base ``name``, or None (``whole`` False: the caller starts afresh)."""
+        try:
+            assert self.folder is not None
+            with open(self.folder / name, "rb") as fh:
+                base = pickle.load(fh)
+            if not isinstance(base, dict):
+                raise ValueError(name)
+            return base
+        except (OSError, EOFError, AssertionError, ValueError, pickle.UnpicklingError):
+            self.whole, self.file = False, ""
+            return None
 
     def __len__(self) -> int:
         return int(self.alive.sum()) + len(self.added)
 
     def drop(self, keys: np.ndarray) -> None:
         """Forget the entries of ``keys`` (sorted)."""
-        self.alive &= ~np.isin(self.old.key, keys)
+        hit = np.isin(self.old.key, keys) & self.alive
+        self.alive &= ~hit
+        if hit.any():
+            self.dropped = np.union1d(self.dropped, self.old.key[hit])
         if self.added:
             gone = set(keys.tolist())
             self.added = [e for e in self.added if e[0] not in gone]
@@ -204,6 +244,28 @@ class Found:
         return [number[f] for _k, f, _t, _p in self.added], new_folds
 
     def dump(self) -> dict:
+        """What the state keeps: without a folder every column; else the base's name and what
+        changed since it, the base written afresh first when that is too much (see the class)."""
+        if self.folder is None:
+            return self._columns_dump()
+        dead = len(self.alive) - int(self.alive.sum())
+        if not self.file or dead + len(self.added) > max(SLACK, len(self.alive) // 8):
+            name = f"found-{os.getpid()}-{os.urandom(4).hex()}.pickle"
+            with atomic_open(self.folder / name) as fh:
+                pickle.dump(self._columns_dump(), fh, protocol=pickle.HIGHEST_PROTOCOL)
+            self.file, self.dropped, self.added = name, np.zeros(0, dtype=np.uint32), []
+            self.old, self.alive = self.columns(), np.ones(len(self.columns().key), dtype=bool)
+            self._all = self.old
+        return {"base": self.file, "dropped": self.dropped, "added": self.added}
+
+    def remove_others(self) -> None:
+        """Delete the bases the state no longer names (once it is saved)."""
+        if self.folder is not None:
+            for path in self.folder.glob("found-*.pickle"):
+                if path.name != self.file:
+                    path.unlink(missing_ok=True)
+
+    def _columns_dump(self) -> dict:
         c = self.columns()
         texts, text_lengths = c.texts.dump()
         folds, fold_lengths = c.folds.dump()

@@ -115,7 +115,7 @@ def find_reuse(
         st = _State(old, docs, state_dir)
     except (KeyError, TypeError, ValueError, IndexError, AttributeError):  # damaged, of this version: as none
         old, st = {}, _State({}, docs, state_dir)
-    if not (st.anchors.whole and st.sentences.whole):  # a base file is missing: start afresh
+    if not (st.anchors.whole and st.sentences.whole and st.found.whole):  # a base file is missing: start afresh
         old, st = {}, _State({}, docs, state_dir)
     result = Reuse()
     if len(st.dirty) or not old:
@@ -162,7 +162,7 @@ class _State:
         self.sentences = Layers("sentences", folder, old.get("sentences"), np.uint64, positions=False, indexed=False)
         self.sizes: dict[int, int] = {i: n for i, n in old.get("sizes", {}).items() if i not in gone}
         self.near: dict[tuple[int, int], float] = old.get("near", {})
-        self.found = Found(old.get("found"))
+        self.found = Found(old.get("found"), folder)
         self.docs = {i: Doc(s, d) for s, (i, d) in self.ids.items()}
         self.quick: Callable[[list[str]], Iterable[np.ndarray | None]] | None = None  # (find_reuse's folded_other)
         self.fresh = np.zeros(0, dtype=np.uint32)  # the ids of the speeches printed in this step
@@ -181,6 +181,7 @@ class _State:
         }
 
     def remove_others(self) -> None:
+        self.found.remove_others()
         self.folded.remove_others()
         self.anchors.remove_others()
         self.sentences.remove_others()
