@@ -3,6 +3,7 @@
 
     .venv/bin/python bench/bench_reuse_related.py --content C --output O [--code TREE] [--runs 3]
         [--scenarios changed,added] [--json F]
+    PYTHONPATH=TREE .venv/bin/python -P bench/bench_reuse_related.py --state STATE_DIR --scratch DIR --steps N
 
 Each build is the CLI's `build --content C --output O --explain` run in a fresh process (``python -P``,
 the code from ``--code``, a `git archive` snapshot, as bench_update.py runs it), with its stages
@@ -14,6 +15,10 @@ whole process's wall and CPU (its children included: the search indexes' child t
 machine the CPU columns are the figures; walls grow with the load. The scenarios are
 bench_update.py's (`changed` appends a marked paragraph to one speech, `added` writes the next
 newest speech); the content is changed in place: run it on a copy, built before by the same code.
+
+``--steps N`` times the reuse stage alone in this process (the code on PYTHONPATH): N steps of one
+changed speech on a copy of a build's reuse state (in ``--scratch``), the texts from its cache,
+with each step's CPU and a digest of the answers (two codes on the same state: the same digests).
 """
 
 from __future__ import annotations
@@ -72,6 +77,47 @@ def _inner(content: str, output: str) -> None:
     print(json.dumps({"stages": got, "whole": whole}))
 
 
+def _steps(state_dir: Path, scratch: Path, steps: int) -> list[dict]:
+    """The reuse stage alone, in this process: ``steps`` steps of one changed speech (the middle
+    one, a marked sentence appended, each step its own) on a copy of the state folder's reuse
+    state (``scratch``, replaced), the texts from its build cache; each step's CPU and wall, and
+    a digest of its answers (two codes compared on the same state give the same digests)."""
+    import hashlib
+    import pickle
+    import shutil
+
+    from site_builder.cache import BuildCache
+    from site_builder.reuse import Doc, find_reuse
+
+    shutil.rmtree(scratch, ignore_errors=True)
+    shutil.copytree(state_dir / "reuse", scratch)
+    saved = pickle.loads((scratch / "state.pickle").read_bytes())
+    digests = {source: digest for source, (_id, digest) in saved["ids"].items()}
+    del saved
+    cache = BuildCache(state_dir, readonly=True)
+    target = sorted(digests)[len(digests) // 2]
+    first = cache.text(target, digests[target])
+    texts: dict[tuple[str, str], str] = {}
+
+    def read(source: str, digest: str) -> str:
+        found = texts.get((source, digest))
+        return found if found is not None else cache.text(source, digest)
+
+    out = []
+    for k in range(1, steps + 1):
+        digests[target] = f"bench-step-{k}"
+        texts[(target, digests[target])] = first + f"\n同志们，这是为测试增量构建而新增的第{k}段话。"
+        docs = [Doc(source, digest) for source, digest in digests.items()]
+        t0, c0 = time.perf_counter(), time.process_time()
+        found = find_reuse(docs, read, 30, scratch)
+        cpu, wall = time.process_time() - c0, time.perf_counter() - t0
+        answers = repr(([(p.text, tuple(p.places)) for p in found.passages], found.near)).encode()
+        out.append({"step": k, "cpu": cpu, "wall": wall, "digest": hashlib.sha1(answers).hexdigest()[:12]})
+        print(f"step {k}: {cpu:.3f} s CPU, {wall:.3f} s wall, answers {out[-1]['digest']}", flush=True)
+    cache.close()
+    return out
+
+
 def _change(site, scenario: str, k: int) -> None:
     from peers import new_speech, touch_one
 
@@ -83,14 +129,26 @@ def _change(site, scenario: str, k: int) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--content", required=True, type=Path)
-    parser.add_argument("--output", required=True, type=Path)
+    parser.add_argument("--content", type=Path)
+    parser.add_argument("--output", type=Path)
     parser.add_argument("--code", type=Path, help="a checkout to run (PYTHONPATH); default: this one")
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--scenarios", default="changed,added")
     parser.add_argument("--json", type=Path)
     parser.add_argument("--inner", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--state", type=Path, help="--steps: a build's state folder (its reuse state and cache)")
+    parser.add_argument("--scratch", type=Path, help="--steps: where the reuse state is copied (replaced)")
+    parser.add_argument("--steps", type=int, default=0, help="the reuse stage alone, in this process: N steps")
     args = parser.parse_args(argv)
+    if args.steps:
+        if not os.environ.get("PYTHONPATH"):  # (else the code given there)
+            sys.path.insert(0, str(BENCH.parent))
+        rows = _steps(args.state, args.scratch, args.steps)
+        if args.json:
+            args.json.write_text(json.dumps(rows, indent=1))
+        return 0
+    if not (args.content and args.output):
+        parser.error("--content and --output are needed (or --state, --scratch and --steps)")
     content, output = args.content.resolve(), args.output.resolve()
     if args.inner:
         _inner(str(content), str(output))
