@@ -25,14 +25,20 @@ def test_pieces_are_one_stream_cut_by_the_keys():
     bucket = _bucket(rng, 200)
     text = wire.bucket_string(bucket, "k")
     got = pieces.cut(text)
-    assert "".join(got) == text and 20 < len(got) < 100  # about one key in four starts a piece
-    for piece in got[1:]:  # each piece starts with a key whose CRC-32 has its low bits 0
+    assert "".join(got) == text and len(got) > 3
+    for piece in got[1:]:  # each piece starts with a key whose CRC-32 has its low bits 0 …
         assert zlib.crc32(piece.split(" ", 1)[0].encode()) & 3 == 0
+    for piece in got[:-1]:  # … once the one before holds MIN_PIECE chars (it ends with a whole entry)
+        assert len(piece) >= pieces.MIN_PIECE and piece.endswith(" ") and len(piece.split(" ")) % 2 == 1
     data, (crc, lengths) = pieces.deflate(text)
     raw = base64.b64decode(data)
     assert zlib.decompressobj(-15).decompress(raw).decode() == text  # as the browser inflates it
     assert crc == zlib.crc32(raw) and len(lengths) == len(got) and sum(lengths) == len(raw)
     assert pieces.cut("") == [""] and pieces.inflate(pieces.deflate("")[0])[0] == ""
+    co = zlib.compressobj(*pieces.DEFLATE)  # the tail's kn/ buckets: one stream, deflated whole
+    assert wire.bucket_text(text, "kn") == wire.json_text(
+        base64.b64encode(co.compress(text.encode()) + co.flush()).decode()
+    )
 
 
 def test_a_patched_bucket_deflates_only_its_changed_piece_and_equals_a_fresh_one(monkeypatch):
@@ -66,6 +72,7 @@ def test_pieces_not_described_by_the_info_are_deflated_again():
 
 
 def test_a_one_doc_update_deflates_few_pieces(tmp_path, monkeypatch):
+    monkeypatch.setattr(pieces, "MIN_PIECE", 256)  # (the test corpus's two k/ buckets: many pieces each)
     docs = make_docs()
     index = StaticIndex(tmp_path / "state", tmp_path / "out", jobs=1)
     index.update(docs)
@@ -73,7 +80,7 @@ def test_a_one_doc_update_deflates_few_pieces(tmp_path, monkeypatch):
     body = old.body[:10] + "新增一句话：如履薄冰。" + old.body[10:]
     edited = [*docs[:5], IndexDoc(**{**old.__dict__, "body": body, "fingerprint": "e"}), *docs[6:]]
     deflated: list[str] = []
-    total: list[int] = []  # the pieces of every k/ and kn/ bucket the update wrote
+    total: list[int] = []  # the pieces of every k/ bucket the update wrote
     one, whole = pieces.deflate_one, pieces.deflate
     monkeypatch.setattr(pieces, "deflate_one", lambda p, last: deflated.append(p) or one(p, last))
     monkeypatch.setattr(
@@ -82,7 +89,8 @@ def test_a_one_doc_update_deflates_few_pieces(tmp_path, monkeypatch):
     stats = index.update(edited)
     assert stats.get("patched") == 1 and "assembled" not in stats, stats
     assert total and 0 < len(deflated) < sum(total) / 4, (len(deflated), sum(total))
-    monkeypatch.undo()
+    monkeypatch.setattr(pieces, "deflate_one", one)
+    monkeypatch.setattr(pieces, "deflate", whole)
     StaticIndex(tmp_path / "state2", tmp_path / "clean", jobs=1).update(edited)
     assert _tree(tmp_path / "out" / "search") == _tree(tmp_path / "clean" / "search")
 

@@ -159,7 +159,7 @@ def _part_postings(kind: str, prefix: str, res: tuple, skip: dict, out: Path, fi
 
 def _shard_buckets(kind: str, prefix: str, parts: list, bits: int, skip: dict) -> tuple[list[str], int, tuple]:
     """A shard's buckets from its parts' postings (``_part_postings``): (each bucket's data, the
-    short postings' chars, (pairs as integer keys, their numbers of docs) for ``k``); a ``k``
+    short postings' chars, (pairs as integer keys, their numbers of docs) for ``k``); a ``k/``
     bucket's pieces (``pieces.deflate``'s info) in ``skip`` under (prefix, its number in the shard)."""
     ukeys, buf, plen, long_, ndocs = (np.concatenate([p[i] for p in parts]) for i in range(5))
     be = np.cumsum(plen)
@@ -179,7 +179,7 @@ def _shard_buckets(kind: str, prefix: str, parts: list, bits: int, skip: dict) -
         order = np.lexsort((ukeys, bk))
     bounds = np.searchsorted(bk[order], np.arange(count + 1)).tolist()
     texts = _bucket_strings(ukeys, buf, bs, be, long_, ndocs, order, bounds, int(kind == "k"))
-    if kind != "k":
+    if prefix != "k":  # (the tail's kn/ deflated whole: ``pieces``)
         return [bucket_text(t, prefix) for t in texts], short, pairs
     datas = []
     for j, text in enumerate(texts):

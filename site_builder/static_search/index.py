@@ -74,17 +74,10 @@ PATCH_KEYS_PER_DOC = 10  # patch (rather than assemble) up to about this many ch
 
 # 7: exact counts, headings, body lengths (#13); 8: arrays files only while a build needs them; 9: the
 # header deflated, no offsets in the manifest (#15); 10: one text file a doc; 11: the tail; 12: k/ deflated;
-# 13: d/, the pairs' numbers of docs kept in pairs.bin (#15); 14: k/ kn/ deflated in pieces (#15)
-CACHE_VERSION = (
-    "-".join(
-        map(
-            str,
-            (FORMAT, SECTIONS, 14, pieces.PIECE_BITS, wire.BUCKET_TARGET, wire.K_TARGET, wire.D_TARGET, wire.BIG)
-            + (wire.TAIL_MIN, wire.TAIL_SHARE, wire.TAIL_DIV),
-        )
-    )
-    + f"-{analysis.fold_version()}"
-)  # (+ fold table digest)
+# 13: d/, the pairs' numbers of docs kept in pairs.bin (#15); 15: k/ deflated in pieces (#15)
+_SIZES = (wire.BUCKET_TARGET, wire.K_TARGET, wire.D_TARGET, wire.BIG, wire.TAIL_MIN, wire.TAIL_SHARE, wire.TAIL_DIV)
+CACHE_VERSION = "-".join(map(str, (FORMAT, SECTIONS, 15, pieces.PIECE_BITS, pieces.MIN_PIECE, *_SIZES)))
+CACHE_VERSION += f"-{analysis.fold_version()}"  # (+ fold table digest)
 
 
 def _tail_shards(n: int) -> int:

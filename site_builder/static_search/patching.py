@@ -145,7 +145,7 @@ def patch(out: Path, skip_path, changes: dict, layout: dict, files: dict, stats:
         data = read_js(out / file_name(f"{prefix}/{bk}", files[f"{prefix}/{bk}"][0]))
         piece_key = (prefix, bk - where[prefix].offsets[shard])  # (its pieces' info: ``pieces``)
         reuse: dict = {}
-        if kind == "k":
+        if kind == "k":  # (kn/: one stream, no info)
             data, reuse = pieces.inflate(data, skip.get(piece_key))
         bucket = parse_bucket_text(data, prefix)
         for key in keys:
@@ -178,7 +178,7 @@ def patch(out: Path, skip_path, changes: dict, layout: dict, files: dict, stats:
                 put(out, name, data, files, stats)
             elif len(old) > wire.BIG:
                 files.pop(f"{prefix}/x/{hexname(key)}", None)
-        if kind == "k":  # (only the pieces whose keys changed deflated again)
+        if prefix == "k":  # (only the pieces whose keys changed deflated again)
             body, skip[piece_key] = pieces.deflate(bucket_string(bucket, prefix), reuse)
             pending.append((f"{prefix}/{bk}", json_text(body)))
         else:

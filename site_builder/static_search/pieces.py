@@ -1,17 +1,19 @@
-"""A ``k/`` or ``kn/`` bucket deflated a piece at a time, so that a patch deflates again only the
+"""A ``k/`` bucket deflated a piece at a time, so that a patch deflates again only the
 pieces whose keys changed (#15: a one-changed build at 10,000 speeches deflated about 130 whole
 buckets of about 45 keys, for one or two changed keys in each).
 
-The bucket's string (``"key posting key posting …"``, ``wire``) is cut before every key but the
-first whose CRC-32 (of its UTF-8 bytes) has its ``PIECE_BITS`` low bits 0: about one key in four
-starts a piece. Each piece is deflated by a compressor of its own (raw deflate, ``DEFLATE``), ended
+The bucket's string (``"key posting key posting …"``, ``wire``) is cut before a key whose CRC-32 (of
+its UTF-8 bytes) has its ``PIECE_BITS`` low bits 0 (about one key in four) once the piece holds
+``MIN_PIECE`` chars: short pieces compress badly (pieces of four short postings made the tail's
+``kn/`` buckets 78 % larger: they stay one stream, deflated whole, as ``d/``). Each piece is deflated by a compressor of its own (raw deflate, ``DEFLATE``), ended
 by a sync flush (an empty stored block: the next piece starts on a byte), the last one by the
 stream's end. The pieces one after the other are one raw deflate stream, which the browser inflates
 as before (``DecompressionStream('deflate-raw')``); no piece refers back to another, so a piece's
 bytes depend on its text alone, and where the cuts are on the keys alone: a bucket patched piece
-by piece has the bytes of the same bucket written afresh (incremental = clean). Pieces of four
-keys were 0.9 % smaller than one stream (200 buckets of the 10,000-speech index): a bucket's
-postings are long, its keys unrelated.
+by piece has the bytes of the same bucket written afresh (incremental = clean). At 10,000 speeches
+(300 ``k/`` buckets of about 43,000 chars, 4.5 pieces a bucket) the pieces were 1.2 % smaller than
+one stream: a bucket's postings are long, its keys unrelated; buckets of short postings (the tail's,
+or a small archive's) 6.7 % larger.
 
 A patch needs the old bucket's pieces as bytes: the length of each is kept in the state beside the
 shard's checkpoints (``info``: the CRC-32 of the bucket's deflated bytes and the pieces' lengths);
@@ -27,20 +29,21 @@ import zlib
 from itertools import pairwise
 
 DEFLATE = (6, zlib.DEFLATED, -15, 8)  # (level, method, window bits, memory level): raw deflate, zlib's defaults
-PIECE_BITS = 2  # a key whose CRC-32 has this many low bits 0 starts a piece (about 1 in 4)
+PIECE_BITS = 2  # a key whose CRC-32 has this many low bits 0 starts a piece (about 1 in 4) …
+MIN_PIECE = 4096  # … once the piece holds this many chars
 _MASK = (1 << PIECE_BITS) - 1
 
 
 def cut(text: str) -> list[str]:
-    """The bucket string's pieces (one, possibly empty, at least): cut before every key (but the
-    first) that starts a piece; joined, they are ``text``."""
+    """The bucket string's pieces (one, possibly empty, at least): cut before every key that starts a
+    piece (but in the first ``MIN_PIECE`` chars of one); joined, they are ``text``."""
     toks = text.split(" ")
     cuts = [0]
     pos = 0
     crc = zlib.crc32
     for i in range(0, len(toks) - 1, 2):
         key = toks[i]
-        if i and not crc(key.encode("utf-8")) & _MASK:
+        if pos - cuts[-1] >= MIN_PIECE and not crc(key.encode("utf-8")) & _MASK:
             cuts.append(pos)
         pos += len(key) + len(toks[i + 1]) + 2
     cuts.append(len(text))

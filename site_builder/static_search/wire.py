@@ -38,8 +38,8 @@ numbered shard after shard (``meta.kbs``/``pbs``: bucket count per shard, sized 
 short postings: ``bucket_count``). A bucket is one JSON string ``"key posting key posting …"``
 (its keys in code point order, a space after each key and each posting; no key has a space and a
 posting is base 64), the posting of a key in its own file being ``-df``; in ``k/`` and ``kn/`` that
-string is deflated (raw deflate in base 64, inflated by ``DecompressionStream``; one stream, written
-as pieces of a few keys that refer to no other piece: ``pieces``). In ``p/`` and
+string is deflated (raw deflate in base 64, inflated by ``DecompressionStream``; one stream, in ``k/``
+written as pieces of a few keys that refer to no other piece: ``pieces``). In ``p/`` and
 ``pn/`` a key (always three code points) is followed by its posting directly, without the space:
 ``"abcposting abcposting …"``. Offsets are
 offsets in ``analysis.search_text`` (folded title, separator, folded body), so an offset below
@@ -287,13 +287,13 @@ def parse_d(data: str) -> dict:
 
 def bucket_text(text: str, prefix: str) -> str:
     """A bucket's data from its string: as it is (``p/``, ``pn/``: positions do not compress), or
-    raw deflate in base 64 (``k/``, ``kn/``: 29 % smaller, deflated a piece of about four keys at a
-    time, ``pieces``; ``d/`` whole), at zlib's default level and memory (``pieces.DEFLATE``): level 9
+    raw deflate in base 64 (``k/``, ``kn/``: 29 % smaller; ``k/`` a piece of a few keys at a time,
+    ``pieces``; ``kn/``, ``d/`` whole), at zlib's default level and memory (``pieces.DEFLATE``): level 9
     took 2.1x the CPU for buckets 0.05 % larger (500 ``k/`` buckets at 10,000 speeches: 3.80 s for
     10,460,556 bytes, level 6 1.80 s for 10,455,695)."""
-    if prefix[0] == "k":
+    if prefix == "k":
         return json_text(pieces.deflate(text)[0])
-    if prefix[0] == "d":
+    if prefix[0] in "kd":
         co = zlib.compressobj(*pieces.DEFLATE)
         text = base64.b64encode(co.compress(text.encode("utf-8")) + co.flush()).decode("ascii")
     return json_text(text)
