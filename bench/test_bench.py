@@ -260,3 +260,30 @@ def test_stage_seconds_takes_the_last_explain_line():
     log = "x\n  seconds per stage: parse 0.20, model 0.01\n…\n  seconds per stage: parse 0.31, search indexes 0.05\n"
     assert bench_update.stage_seconds(log) == {"parse": 0.31, "search indexes": 0.05}
     assert bench_update.stage_seconds("no stages here") == {}
+
+
+def test_reuse_related_bench_times_both_stages_and_the_reuse_stage_alone(tmp_path, capsys):
+    import json
+
+    import bench_reuse_related
+    import bench_update
+
+    c, out = tmp_path / "content", tmp_path / "out"
+    gen_corpus.generate(12, c, seed=5, jobs=1, quiet=True)
+    assert bench_update.main(["--content", str(c), "--output", str(out), "--cold", "--runs", "0"]) == 0
+    report = tmp_path / "r.json"
+    rc = bench_reuse_related.main(["--content", str(c), "--output", str(out), "--runs", "1", "--json", str(report)])
+    assert rc == 0
+    rows = json.loads(report.read_text(encoding="utf-8"))
+    assert [r["scenario"] for r in rows] == ["changed", "added"]
+    for r in rows:
+        assert r["whole"]["exit"] == 0 and r["whole"]["cpu"] > 0
+        assert set(r["stages"]) == {"reuse", "related"} and all(len(v) == 3 for v in r["stages"].values())
+    assert len(list(c.rglob("*.md"))) == 13  # the added one
+    [state] = [p.parent for p in (out.parent / ".site_builder_cache").rglob("cache.sqlite")]
+    steps = tmp_path / "steps.json"
+    args = ["--state", str(state), "--scratch", str(tmp_path / "scratch"), "--steps", "2", "--json", str(steps)]
+    assert bench_reuse_related.main(args) == 0
+    got = json.loads(steps.read_text(encoding="utf-8"))
+    assert [s["step"] for s in got] == [1, 2] and all(s["cpu"] > 0 and len(s["digest"]) == 12 for s in got)
+    assert "step 2:" in capsys.readouterr().out
