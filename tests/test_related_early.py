@@ -134,3 +134,21 @@ def test_the_cache_is_read_once_for_a_small_update(tmp_path, monkeypatch):
     assert reads == [tmp_path, tmp_path]  # (read to count what is new, then by the stage)
     monkeypatch.undo()
     assert got == related.compute_related(more, k=5)
+
+
+def test_no_child_where_rjieba_is_imported_already(tmp_path, monkeypatch):
+    """A long-lived process (serve's build process warms rjieba) segments the new speeches itself:
+    its dictionary is built already, a child would build it again every build."""
+    from site_builder.serve.builder import WARM_MODULES
+
+    assert "rjieba" in WARM_MODULES
+    docs = _docs()
+    related.compute_related(docs, k=5, cache_dir=tmp_path, workers=1)
+    monkeypatch.delenv("SITE_BUILDER_NO_FORK", raising=False)
+    import rjieba  # noqa: F401
+
+    early = related_early.EarlyKeywords(_changed(docs), tmp_path)
+    assert early.pid is None and early.loaded  # (the cache read once all the same)
+    assert related.compute_related(_changed(docs), k=5, cache_dir=tmp_path, workers=1, early=early) == (
+        related.compute_related(_changed(docs), k=5)
+    )

@@ -36,6 +36,7 @@ class BuildCrashed(Exception):
 WARM_MODULES = (
     "site_builder.build",
     "site_builder.related",
+    "rjieba",  # (its dictionary built once here: related_early then segments in this process, no child)
     "site_builder.search.whoosh_index",
     "site_builder.static_search",
 )
