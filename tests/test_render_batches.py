@@ -14,7 +14,7 @@ from conftest import Site
 from test_page_inputs import _files, title
 
 from site_builder import build as buildmod
-from site_builder import page_inputs, render_pages
+from site_builder import page_inputs, related_early, render_pages
 from site_builder.config import load_config
 from site_builder.page_inputs import Planned
 
@@ -138,6 +138,7 @@ os.register_at_fork(before=_before_fork)
 def test_the_workers_are_forked_once_before_any_view_exists(make_site, views, monkeypatch):
     monkeypatch.setattr(buildmod, "PARALLEL_RENDER_MIN", 1)
     monkeypatch.setattr(buildmod, "BACKGROUND_INDEX_MAX_PARSED", -1)  # (the indexes in this process)
+    monkeypatch.setattr(related_early, "_may_fork", lambda: False)  # (related_early: not a render fork)
     site = _site(make_site)
     forks.clear()
     _watching[0] = views
