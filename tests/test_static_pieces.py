@@ -123,6 +123,7 @@ def test_a_long_postings_entries_found_with_numpy_as_by_the_walk(monkeypatch, ki
         cut = posting[: rnd.randrange(1, len(posting))]
         for limit in (1 << 30, 0):  # the walk, then numpy
             monkeypatch.setattr(wire, "_NUMPY_TOKENS", limit)
+            monkeypatch.setattr(wire, "_NUMPY_HEADS", limit)
             got.append(wire.entries_around(kind, posting, lo, hi))
             try:
                 got.append(wire.entries_around(kind, cut, lo, hi))
