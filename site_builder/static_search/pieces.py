@@ -12,8 +12,8 @@ as before (``DecompressionStream('deflate-raw')``); no piece refers back to anot
 bytes depend on its text alone, and where the cuts are on the keys alone: a bucket patched piece
 by piece has the bytes of the same bucket written afresh (incremental = clean). At 10,000 speeches
 (300 ``k/`` buckets of about 43,000 chars, 4.5 pieces a bucket) the pieces were 1.2 % smaller than
-one stream: a bucket's postings are long, its keys unrelated; buckets of short postings (the tail's,
-or a small archive's) 6.7 % larger.
+one stream: a bucket's postings are long, its keys unrelated; buckets of short postings 6.7 % larger
+(measured on the tail's; a small archive's ``k/`` likely so, not measured).
 
 A patch needs the old bucket's pieces as bytes: the length of each is kept in the state beside the
 shard's checkpoints (``info``: the CRC-32 of the bucket's deflated bytes and the pieces' lengths);
