@@ -16,7 +16,7 @@ from .cache import BuildCache
 from .config import SiteConfig
 from .errors import SiteBuilderError
 from .model import Archive, IndexDoc
-from .workers import can_fork
+from .workers import Child
 from .writer import WriteError, os_error_message
 
 
@@ -180,8 +180,8 @@ class IndexUpdate:
 
     def __init__(self, config: SiteConfig, docs: list, bodies: Bodies, background: bool):
         self.config, self.docs, self.bodies = config, docs, bodies
-        self.pid: int | None = None
-        if background and can_fork() and (os.cpu_count() or 1) > 1 and not os.environ.get("SITE_BUILDER_NO_FORK"):
+        self.child: Child | None = None
+        if background and Child.allowed():
             self._start()
 
     def _start(self) -> None:
@@ -191,41 +191,37 @@ class IndexUpdate:
         # threads; they register pthread_atfork handlers (workers.py).
         import numpy  # noqa: F401
 
-        read, write = os.pipe()
-        pid = os.fork()
-        if pid:
-            os.close(write)
-            self.pid, self.pipe = pid, os.fdopen(read, "rb")
-            return
-        try:  # the child: update, send (status, …) back, leave without running any cleanup
-            os.close(read)
-            self.bodies.cache = BuildCache(self.config.state_dir, readonly=True)
-            timings: dict = {}
-            payload: tuple
-            try:
-                payload = ("ok", _update_indexes(self.config, self.docs, Clock(timings)), timings)
-                t = os.times()  # (this child's CPU since the fork, and its workers')
-                timings["its CPU"] = t.user + t.system + t.children_user + t.children_system
-            except SiteBuilderError as err:
-                payload = ("error", str(err), err.exit_code)
-            except BaseException as err:  # reported by the parent
-                import traceback
+        self.child = Child(self._in_child)
 
-                payload = (
-                    "crash",
-                    f"{type(err).__name__}: {err} (while updating the search indexes)",
-                    traceback.format_exc(),
-                )
-            with os.fdopen(write, "wb") as fh:
-                pickle.dump(payload, fh)
-        finally:
-            os._exit(0)
+    def _in_child(self) -> bytes:
+        """The child's work: update the indexes, give back (status, …)."""
+        self.bodies.cache = BuildCache(self.config.state_dir, readonly=True)
+        timings: dict = {}
+        payload: tuple
+        try:
+            payload = ("ok", _update_indexes(self.config, self.docs, Clock(timings)), timings)
+            t = os.times()  # (this child's CPU since the fork, and its workers')
+            timings["its CPU"] = t.user + t.system + t.children_user + t.children_system
+        except SiteBuilderError as err:
+            payload = ("error", str(err), err.exit_code)
+        except BaseException as err:  # reported by the parent
+            import traceback
+
+            payload = (
+                "crash",
+                f"{type(err).__name__}: {err} (while updating the search indexes)",
+                traceback.format_exc(),
+            )
+        return pickle.dumps(payload)
+
+    @property
+    def pid(self) -> int | None:
+        """The child's process id while it is not waited for."""
+        return self.child.pid if self.child is not None else None
 
     def _wait(self):
-        data = self.pipe.read()
-        self.pipe.close()
-        os.waitpid(self.pid, 0)
-        self.pid = None
+        assert self.child is not None
+        data = self.child.answer()
         return pickle.loads(data) if data else ("crash", "the process updating the search indexes died", None)
 
     def compact(self) -> None:

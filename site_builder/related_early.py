@@ -16,13 +16,12 @@ nothing leaves ``take`` empty: the related stage segments those speeches itself 
 
 from __future__ import annotations
 
-import os
 import pickle
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from .workers import can_fork
+from .workers import Child
 
 MAX_DOCS = 200  # more speeches to segment: the related stage's workers do them
 
@@ -43,7 +42,7 @@ class EarlyKeywords:
 
         self.cache_dir = cache_dir
         self.stored = _load_cache(cache_dir)
-        self.pid: int | None = None
+        self.child: Child | None = None
         self.keys: list[tuple[str, str]] = []
         self._got: dict[tuple[str, str], tuple[str, bytes]] | None = None
         known = set(zip(self.stored.ids, self.stored.fingerprints)) if self.stored is not None else set()
@@ -55,30 +54,20 @@ class EarlyKeywords:
             self.keys = [(d.id, d.fingerprint) for d in todo]
             self._start([(d.title, d.body) for d in todo])
 
+    @property
+    def pid(self) -> int | None:
+        """The child's process id while it is not reaped."""
+        return self.child.pid if self.child is not None else None
+
     def _start(self, pairs: list[tuple[str, str]]) -> None:
-        read, write = os.pipe()
-        pid = os.fork()
-        if pid:
-            os.close(write)
-            self.pid, self.pipe = pid, os.fdopen(read, "rb")
-            return
-        try:  # the child: segment, send the packed words back, leave without any cleanup
-            os.close(read)
-            payload = pickle.dumps(_child_work(pairs), protocol=pickle.HIGHEST_PROTOCOL)
-            with os.fdopen(write, "wb") as fh:
-                fh.write(payload)
-        finally:
-            os._exit(0)
+        self.child = Child(lambda: pickle.dumps(_child_work(pairs), protocol=pickle.HIGHEST_PROTOCOL))
 
     def take(self) -> dict[tuple[str, str], tuple[str, bytes]]:
         """The child's answers (waited for), or {} when it died or none was started."""
         if self._got is None:
             self._got = {}
-            if self.pid is not None:
-                try:
-                    data = self.pipe.read()
-                finally:
-                    self._reap()
+            if self.child is not None and self.child.pid is not None:
+                data = self.child.answer()
                 try:
                     packed = pickle.loads(data) if data else []
                 except (pickle.UnpicklingError, EOFError, ValueError, TypeError):
@@ -87,22 +76,14 @@ class EarlyKeywords:
                     self._got = dict(zip(self.keys, packed))
         return self._got
 
-    def _reap(self) -> None:
-        self.pipe.close()
-        try:
-            os.waitpid(self.pid, 0)  # type: ignore[arg-type]
-        except ChildProcessError:
-            pass
-        self.pid = None
-
     def close(self) -> None:
         """The build stopped before the related stage: the child is not waited for its words."""
-        if self.pid is not None:
+        if self.child is not None and self.child.pid is not None:
             self._got = {}
-            self._reap()  # (its write fails once the pipe is closed: it leaves at once)
+            self.child.close()
 
     def __del__(self) -> None:
-        if getattr(self, "pid", None) is not None:
+        if getattr(self, "child", None) is not None:
             self.close()
 
 
@@ -112,4 +93,4 @@ def _segmenter_loaded() -> bool:
 
 
 def _may_fork() -> bool:
-    return can_fork() and (os.cpu_count() or 1) > 1 and not os.environ.get("SITE_BUILDER_NO_FORK")
+    return Child.allowed()

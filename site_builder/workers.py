@@ -17,6 +17,8 @@ held at that instant, and none of those threads to release it (the child can han
 * ``run_jobs`` runs a pool's jobs and gives every result in order: a job whose worker died (killed
   for memory), could not start or raised is run in this process instead; the workers' messages (a
   queue handed over by the pool's initializer) are read while it waits.
+* ``Child`` forks one child that does one piece of work beside this process and sends back the
+  bytes it made through a pipe (the build's search-index child, the related stage's early words).
 * ``avoid_fork_by_default`` makes ``forkserver`` the default start method, as a backstop for a
   long-lived threaded process (``serve``) in case some library starts processes of its own.
 
@@ -46,6 +48,52 @@ if TYPE_CHECKING:  # POSIX-only names
 def can_fork() -> bool:
     """True when forking this process is safe: fork exists and only one Python thread runs."""
     return "fork" in multiprocessing.get_all_start_methods() and threading.active_count() == 1
+
+
+class Child:
+    """One forked child that runs ``work`` and sends the bytes it returns back through a pipe,
+    then leaves at once (``os._exit``: none of this process's clean-up runs twice). Only where
+    ``can_fork()``. ``answer()`` waits for those bytes (none when ``work`` raised or the child
+    died) and reaps the child; ``close()`` reaps it without its answer (its write then fails and
+    it leaves)."""
+
+    @staticmethod
+    def allowed() -> bool:
+        """Whether a child may be forked beside this process: ``can_fork()``, another core to run
+        it on, and not ``SITE_BUILDER_NO_FORK`` (everything in one process, e.g. to profile)."""
+        return can_fork() and (os.cpu_count() or 1) > 1 and not os.environ.get("SITE_BUILDER_NO_FORK")
+
+    def __init__(self, work: Callable[[], bytes]):
+        read, write = os.pipe()
+        pid = os.fork()
+        if pid == 0:
+            try:
+                os.close(read)
+                payload = work()
+                with os.fdopen(write, "wb") as fh:
+                    fh.write(payload)
+            finally:
+                os._exit(0)
+        os.close(write)
+        self.pid: int | None = pid
+        self._pipe = os.fdopen(read, "rb")
+
+    def answer(self) -> bytes:
+        if self.pid is None:  # (closed before)
+            return b""
+        try:
+            return self._pipe.read()
+        finally:
+            self.close()
+
+    def close(self) -> None:
+        if self.pid is not None:
+            self._pipe.close()
+            try:
+                os.waitpid(self.pid, 0)
+            except ChildProcessError:
+                pass
+            self.pid = None
 
 
 def mp_context(prefer_fork: bool = False) -> StartContext:

@@ -11,13 +11,13 @@ import random
 import pytest
 from test_related import TOPICS, make
 
-from site_builder import related, related_early
+from site_builder import related, related_early, workers
 
 
 @pytest.fixture
 def forking(monkeypatch):
     """As in a fresh CLI process: rjieba not imported yet, forking allowed."""
-    if not related_early.can_fork() or (os.cpu_count() or 1) < 2:
+    if not workers.can_fork() or (os.cpu_count() or 1) < 2:
         pytest.skip("this machine cannot fork a child beside the build")
     monkeypatch.delenv("SITE_BUILDER_NO_FORK", raising=False)
     monkeypatch.setattr(related_early, "_segmenter_loaded", lambda: False)

@@ -250,3 +250,20 @@ def test_run_jobs_without_a_pool_and_with_workers_that_cannot_start():
     ctx = workers.fresh_context()
     with workers.process_pool(2, context=ctx, initializer=os._exit, initargs=(3,)) as pool:
         assert list(workers.run_jobs(pool, _twice, [1, 2, 3])) == [2, 4, 6]
+
+
+@pytest.mark.skipif(not workers.can_fork(), reason="no fork here")
+def test_a_child_gives_back_its_bytes_and_is_reaped():
+    child = workers.Child(lambda: "讲话".encode() * 50_000)  # more than a pipe holds: read while it writes
+    pid = child.pid
+    assert child.answer() == "讲话".encode() * 50_000 and child.pid is None
+    with pytest.raises(ChildProcessError):
+        os.waitpid(pid, os.WNOHANG)  # reaped: no zombie left
+
+
+@pytest.mark.skipif(not workers.can_fork(), reason="no fork here")
+def test_a_child_that_raises_or_is_not_waited_for_gives_nothing():
+    assert workers.Child(lambda: 1 / 0).answer() == b""  # (its traceback is not this process's)
+    child = workers.Child(lambda: b"x" * 1_000_000)
+    child.close()  # not waited for: its write fails, it leaves
+    assert child.pid is None and child.answer() == b""
