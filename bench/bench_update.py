@@ -1,14 +1,18 @@
 """One changed or added speech on a built site, from the CLI (issue #15: ≤ 1 s at 10k).
 
     .venv/bin/python bench/bench_update.py --content C --output O [--code TREE] [--runs 3]
-        [--scenarios no-change,changed,added,relative] [--cold] [--json F] [--log F]
+        [--scenarios no-change,changed,added,added-own,relative] [--cold] [--json F] [--log F]
 
 Each build is the command a site owner runs, `python -P -m site_builder build --content C --output O
 --explain`, timed from outside (wall, CPU of the process and its children, peak RSS of the largest
 process: compare.py's `peers.run_timed`), with the seconds per stage the build prints itself.
 The scenarios `changed` and `added` are compare.py's: `changed` appends a marked paragraph to one speech
 (`peers.touch_one`), `added` writes the next newest speech (`peers.new_speech`, a year after the
-corpus's newest: it lands on top of every listing). `relative` changes nothing but names the
+corpus's newest: it lands on top of every listing). Each `added` speech has the body of the one
+before, so it shares every passage with all the speeches added before it (their pages' reuse
+blocks change) and opens a new year: `added-own` writes a newest speech with a text of its own
+instead (`own_speech`: gen_corpus's generator, dated the last day of the corpus's newest year, in
+that year's folder), what a real new speech touches. `relative` changes nothing but names the
 content and output folders as relative paths (the others name them absolute): after another
 scenario, the same folders named another way. `--runs` repeats the list in turn. The content
 is changed in place: run it on a copy. The site must have been built before by the same code
@@ -31,7 +35,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from peers import OursSite, Timing, new_speech, run_timed, touch_one
 
-SCENARIOS = ("no-change", "changed", "added", "relative")
+SCENARIOS = ("no-change", "changed", "added", "added-own", "relative")
 _STAGES = re.compile(r"seconds per stage: (.*)$")
 _NOTHING = "no source, template or setting changed"
 
@@ -50,6 +54,21 @@ def stage_seconds(log_tail: str) -> dict[str, float]:
                 except ValueError:
                     continue
     return found
+
+
+def own_speech(corpus: Path, k: int) -> Path:
+    """Write the k-th newest speech with a text of its own: gen_corpus's speech k of 1,000,000
+    (seed 7, not the corpus's seed), dated the last day of the corpus's newest year and written in
+    that year's folder; return its path."""
+    import gen_corpus
+
+    year = max(int(p.name) for p in corpus.iterdir() if p.is_dir() and p.name.isdigit())
+    v = gen_corpus.Vocab(7, gen_corpus.load_seed_sentences(gen_corpus.default_seed_dir()))
+    rel, text, _ = gen_corpus.gen_one(v, 7, 1_000_000, k, gen_corpus.make_people(7, 1_000))
+    text = re.sub(r"^date: .*$", f"date: {year}-12-31", text, count=1, flags=re.M)
+    path = corpus / str(year) / f"新增-{rel.split('/', 1)[1]}"
+    path.write_text(text, encoding="utf-8")
+    return path
 
 
 class _Site(OursSite):
@@ -81,6 +100,8 @@ def run_one(site: _Site, scenario: str, k: int) -> tuple[Timing, dict[str, float
         touch_one(site.content, f"bench-update-{k}-{time.time_ns()}")
     elif scenario == "added":
         site.write_speech(new_speech(site.content, 1000 + k))
+    elif scenario == "added-own":
+        own_speech(site.content, k)
     start = site.log.stat().st_size if site.log.exists() else 0
     command = site.command()
     if scenario == "relative":  # the same folders, named relative to the command's working folder

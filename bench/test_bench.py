@@ -252,6 +252,15 @@ def test_update_bench_times_each_scenario_and_reads_the_stages(tmp_path):
         ("relative 1", True, {}),
         ("no-change 1", True, {}),
     ]
+    # a newest speech with a text of its own, in the newest year's folder, dated its last day
+    newest = max(int(p.name) for p in c.iterdir() if p.name.isdigit())
+    rc = bench_update.main(
+        ["--content", str(c), "--output", str(tmp_path / "out"), "--runs", "2", "--scenarios", "added-own"]
+    )
+    own = sorted(c.glob(f"{newest}/新增-*.md"))
+    assert rc == 0 and len(own) == 2 and own[0].read_text(encoding="utf-8") != own[1].read_text(encoding="utf-8")
+    assert all(f"\ndate: {newest}-12-31\n" in p.read_text(encoding="utf-8") for p in own)
+    assert (tmp_path / "out" / "speeches").is_dir() and len(list(c.rglob("*.md"))) == 15
 
 
 def test_stage_seconds_takes_the_last_explain_line():
