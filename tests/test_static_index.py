@@ -217,6 +217,35 @@ def test_a_damaged_output_is_written_afresh(tmp_path):
     assert _tree(search) == _tree(tmp_path / "clean" / "search")
 
 
+@pytest.mark.parametrize("damage", ["p cut", "k cut", "p swapped"])
+def test_buckets_changed_in_place_are_written_afresh(tmp_path, damage):
+    """Bucket files changed where they lie (their folder's stamp unchanged, so the update sets out
+    to patch): cut short, or two buckets' contents swapped (each still a well-formed file). A file
+    read to be patched is checked against the digest its name carries, and the update assembles
+    afresh instead of patching what is not the index's."""
+    docs = make_docs()
+    index = StaticIndex(tmp_path / "state", tmp_path / "out", jobs=1)
+    index.update(docs)
+    search = tmp_path / "out" / "search"
+    folder, how = damage.split()
+    victims = sorted((search / folder).glob("*.js"))
+    if how == "cut":
+        for victim in victims:
+            with open(victim, "r+b") as fh:
+                fh.truncate(victim.stat().st_size * 2 // 3)
+    else:
+        first, second = victims[0].read_bytes(), victims[1].read_bytes()
+        victims[0].write_bytes(second)
+        victims[1].write_bytes(first)
+    oldest = min(range(len(docs)), key=lambda j: (docs[j].date, docs[j].id))  # (in the base, not the tail)
+    changed = list(docs)
+    changed[oldest] = _edit(docs[oldest], body=docs[oldest].body + "再加一句。如履薄冰，党的建设。", fingerprint="z")
+    stats = index.update(changed)
+    assert "assembled" in stats and "patched" not in stats, stats
+    StaticIndex(tmp_path / "state2", tmp_path / "clean", jobs=1).update(changed)
+    assert _tree(search) == _tree(tmp_path / "clean" / "search")
+
+
 @pytest.mark.parametrize("damage", ["text gone", "stray file", "stray folder", "none"])
 def test_the_output_is_checked_by_its_folders(tmp_path, damage):
     """An update patches only an output that holds what the manifest names (#15 review: told by the

@@ -17,7 +17,7 @@ from pathlib import Path
 from ..fileio import write_atomic
 from . import pieces, wire
 from .analyser import arrays_path, doc_entries
-from .files import put
+from .files import put, tag_of
 from .wire import (
     Layout,
     bucket_body,
@@ -31,9 +31,20 @@ from .wire import (
     js_file,
     json_text,
     parse_bucket_text,
-    read_js,
+    parse_js,
     x_file,
 )
+
+
+def _read_named(out: Path, name: str, files: dict):
+    """The data of a file read to be patched, checked against the tag its name carries (the digest
+    of its bytes): a file changed where it lies (cut short, edited) is not patched, the index is
+    assembled afresh (ValueError)."""
+    path = out / file_name(name, files[name][0])
+    data = path.read_bytes()
+    if tag_of(data) != files[name][0]:
+        raise ValueError(f"{path}: changed since it was written")
+    return parse_js(data, path)
 
 
 def checkpoints(entries: list, parts: list[str], prev: int, base: int) -> tuple[list, list]:
@@ -142,7 +153,7 @@ def patch(out: Path, skip_path, changes: dict, layout: dict, files: dict, stats:
         skip = skips.get(shard)
         if skip is None:
             skip = skips[shard] = marshal.loads(skip_path(shard, seg).read_bytes())
-        data = read_js(out / file_name(f"{prefix}/{bk}", files[f"{prefix}/{bk}"][0]))
+        data = _read_named(out, f"{prefix}/{bk}", files)
         piece_key = (prefix, bk - where[prefix].offsets[shard])  # (its pieces' info: ``pieces``)
         reuse: dict = {}
         if kind == "k":  # (kn/: one stream, no info)
@@ -154,7 +165,7 @@ def patch(out: Path, skip_path, changes: dict, layout: dict, files: dict, stats:
             if isinstance(old, int):  # -df: the posting is in its own file
                 old_df = -old
                 xname = f"{prefix}/x/{hexname(key)}"
-                old = read_js(out / file_name(xname, files[xname][0]))
+                old = _read_named(out, xname, files)
             new, ck, delta = patch_posting(kind, old, skip.get(prefix + key), changes[prefix][key])
             if dfs is not None and kind == "k" and len(key) == 2:
                 dfs[key] += delta
