@@ -104,9 +104,7 @@ class Listings:
 
     def path(self, kind: str, slug: str, k: int | None, blocks: Blocks) -> str:
         """Page ``k``'s path (None or the newest: the index; the others ``{kind}_page``, from 1)."""
-        if k is None or k == blocks.count:
-            return self.urls.path(kind, slug=slug)
-        return self.urls.patterns[f"{kind}_page"].format(slug=slug, year="", page=k)
+        return self.urls.path(kind, slug=slug, page=None if k == blocks.count else k)
 
     # -- a term's speeches -----------------------------------------------------------------
     def term_pages(self, tax: Taxonomy, term: Term) -> list[Page]:

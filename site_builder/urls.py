@@ -16,9 +16,10 @@ class UrlMap:
     def __init__(self, patterns: dict[str, str]):
         self.patterns = patterns
 
-    def path(self, kind: str, slug: str = "", year: int | str = "", page: int = 1) -> str:
-        """Output path (relative to output/) of a page; page 1 of a listing is its index."""
-        if page > 1:
+    def path(self, kind: str, slug: str = "", year: int | str = "", page: int | None = None) -> str:
+        """Output path (relative to output/) of a page; with ``page``, that numbered page of a
+        listing (``{kind}_page``, counted from the oldest: listings.py), else its index."""
+        if page is not None:
             kind = f"{kind}_page"
         return self.patterns[kind].format(slug=slug, year=year, page=page)
 
