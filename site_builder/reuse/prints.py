@@ -180,16 +180,21 @@ def _classes() -> np.ndarray:
     return out
 
 
+def _class_of(codes: np.ndarray) -> np.ndarray:
+    """``_classes`` of each code point (outside the BMP: 1, kept)."""
+    if len(codes) and int(codes.max()) >= 0x10000:
+        cls = np.ones(len(codes), dtype=np.uint8)
+        bmp = codes < 0x10000
+        cls[bmp] = _classes()[codes[bmp]]
+        return cls
+    return _classes()[codes]
+
+
 def sentence_hashes(codes: np.ndarray) -> np.ndarray:
     """``duplicates.fingerprint`` of a folded text, as sorted distinct 64-bit hashes: its
     sentences (cut at 。！？；and line breaks) without what is not a letter or a digit, those of at
     least ``MIN_SENTENCE`` characters."""
-    if len(codes) and int(codes.max()) >= 0x10000:
-        cls = np.ones(len(codes), dtype=np.uint8)  # outside the BMP: kept
-        bmp = codes < 0x10000
-        cls[bmp] = _classes()[codes[bmp]]
-    else:
-        cls = _classes()[codes]
+    cls = _class_of(codes)
     stop = cls == 2
     keep = cls == 1
     sentence = np.cumsum(stop)[keep]
@@ -237,6 +242,51 @@ class SpeechPrint:
 
 
 def speech_print(codes: np.ndarray, k: int, w: int) -> SpeechPrint:
-    """The print of a folded text (``folded_codes``)."""
+    """The print of a folded text (``folded_codes``); a text longer than ``WINDOW`` a window at a
+    time (``_windowed_anchors``, ``_windowed_sentences``: the same print)."""
+    if len(codes) > WINDOW and len(codes) - k + 1 >= w:
+        keys, positions = _windowed_anchors(codes, k, w)
+        return SpeechPrint(keys, positions, _windowed_sentences(codes))
     hashes, positions = anchors(codes, k, w)
     return SpeechPrint(anchor_keys(hashes), positions.astype(np.uint32), sentence_hashes(codes))
+
+
+# A long text (#15, a 50 MB speech): the arrays over every character (prefix sums, powers, hashes,
+# window minima: ≈ 100 bytes a character) made a window at a time, so they are bounded by the window.
+WINDOW = 1 << 16  # characters (with its margins, a window's powers are the shared table's)
+
+
+def _windowed_anchors(codes: np.ndarray, k: int, w: int) -> tuple[np.ndarray, np.ndarray]:
+    """``anchors``' (keys, positions as uint32) of a text of at least ``k + w - 1`` characters, made
+    a window of k-gram positions at a time: whether the k-gram at j is an anchor depends on the
+    hashes of j - w + 1 … j + w - 1 only (the minima of the ``w`` windows of k-grams that hold
+    it), and a k-gram's hash on its k characters, so each window is read with those margins."""
+    n = len(codes) - k + 1
+    keys, positions = [], []
+    for a in range(0, n, WINDOW):
+        b = min(a + WINDOW, n)
+        lo = max(0, a - w + 1)
+        hashes, pos = anchors(codes[lo : min(len(codes), b + w - 1 + k - 1)], k, w)
+        pos += lo
+        inside = (pos >= a) & (pos < b)
+        keys.append(anchor_keys(hashes[inside]))
+        positions.append(pos[inside].astype(np.uint32))
+    return np.concatenate(keys), np.concatenate(positions)
+
+
+def _windowed_sentences(codes: np.ndarray) -> np.ndarray:
+    """``sentence_hashes`` of a long text, taken in pieces of about ``WINDOW`` characters, each
+    cut just after a character that ends a sentence (a sentence is never split; a piece with none
+    runs on to the next one that does)."""
+    out, a, n = [], 0, len(codes)
+    while a < n:
+        scan, b = a, min(a + WINDOW, n)
+        while b < n:
+            stops = np.flatnonzero(_class_of(codes[scan:b]) == 2)
+            if len(stops):
+                b = scan + int(stops[-1]) + 1
+                break
+            scan, b = b, min(b + WINDOW, n)
+        out.append(sentence_hashes(codes[a:b]))
+        a = b
+    return distinct(np.concatenate(out))
