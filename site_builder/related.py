@@ -44,6 +44,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from . import related_windows
 from .fileio import atomic_open
 from .search import analysis
 from .segments import seg_index
@@ -95,7 +96,10 @@ def _fold(text: str) -> str:
 def _counts(title: str, body: str) -> Counter:
     import rjieba  # (here: its import takes ~0.1 s, and a build with no speech to segment needs none)
 
-    counts = Counter(rjieba.cut(_fold(body)))
+    if len(body) > related_windows.WINDOW:  # (a long body: a window at a time, the same counts)
+        counts = related_windows.windowed_counts(body, rjieba.cut, _fold)
+    else:
+        counts = Counter(rjieba.cut(_fold(body)))
     for word in rjieba.cut(analysis.fold(title)):
         counts[word] += TITLE_WEIGHT
     return counts
