@@ -19,7 +19,9 @@ speeches of the corpus into a temporary folder and runs ``site-builder check`` (
 seconds, the peak RSS of the largest process (``ru_maxrss`` of the command and of its children).
 ``--stage static`` runs the static index stage alone (``bench_static``: the peak of the analysis and
 of the whole update, a digest of search/); ``--stage whoosh`` the Whoosh stage alone (its peak, CPU, a
-digest of the index's files). ``--stage stages`` builds once in this process (no fork) and prints the peak of Python's
+digest of the index's files). ``--stage prints``: what the reuse and related stages do per text
+(``prints.speech_print``, ``related.doc_keywords``) for ``--others`` corpus speeches (CPU, best of 3)
+and the big speech (CPU, then its peak by tracemalloc in a second run), with digests of the answers. ``--stage stages`` builds once in this process (no fork) and prints the peak of Python's
 allocations in each stage and what is still held at its end (tracemalloc; slow). ``--lift`` lifts the file-size limit and the per-file time budget (to measure a version that
 refuses the file). ``--profile``: the functions that took the most time parsing the largest size.
 """
@@ -382,12 +384,77 @@ def bench_whoosh(corpus: Path, sizes: list[float], shape: str, others: int) -> N
         )
 
 
+def bench_prints(corpus: Path, sizes: list[float], shape: str, others: int) -> None:
+    """``--stage prints``: the reuse print (``prints.speech_print``) and the related words
+    (``related.doc_keywords``) of ``others`` ordinary speeches (CPU, best of 3, no tracemalloc) and
+    of the big speech (CPU, then the peak by tracemalloc in a second run), each with a digest of the answers."""
+    import hashlib
+
+    from site_builder.reuse.prints import shape as kw
+
+    config, _ = load_config(Path.cwd(), {"content_dir": corpus})
+    settings, k_w = _settings(config), kw(config.reuse_min_chars)
+    lift_limits()
+    ordinary = []
+    for path in sorted(corpus.rglob("*.md"))[:others]:
+        parsed, _html, text = loader.parse_bytes(path.name, path.read_bytes(), settings)
+        ordinary.append((parsed.meta.title if parsed.meta else "", text))
+    print("| text | chars | stage | CPU s | peak MB (× text bytes) | digest |")
+    print("|---|---:|---|---:|---:|---|")
+    for stage in ("reuse print", "related words"):
+        cpus, digest = [], ""
+        for _ in range(3):
+            h, cpu = hashlib.sha256(), time.process_time()
+            for title, text in ordinary:
+                h.update(
+                    _reuse_print(text, *k_w) if stage == "reuse print" else repr(_related_words(title, text)).encode()
+                )
+            cpus.append(time.process_time() - cpu)
+            digest = h.hexdigest()[:8]
+        chars = sum(len(t) for _, t in ordinary)
+        print(f"| {len(ordinary)} ordinary | {chars:,} | {stage} | {min(cpus):.3f} | | {digest} |", flush=True)
+    for mb in sizes:
+        data = speech_of(mb, shape)
+        parsed, _html, text = loader.parse_bytes("big.md", data, settings, 0.0)
+        title = parsed.meta.title if parsed.meta else ""
+        del data, _html
+        for stage in ("reuse print", "related words"):
+            cpu = time.process_time()  # (without tracemalloc, which slows many small allocations)
+            got = _reuse_print(text, *k_w) if stage == "reuse print" else repr(_related_words(title, text)).encode()
+            cpu = time.process_time() - cpu
+            del got
+            gc.collect()
+            tracemalloc.start()
+            got = _reuse_print(text, *k_w) if stage == "reuse print" else repr(_related_words(title, text)).encode()
+            peak = tracemalloc.get_traced_memory()[1]
+            tracemalloc.stop()
+            size = len(text.encode())
+            print(
+                f"| {mb} MB speech | {len(text):,} | {stage} | {cpu:.2f} | {peak / 1e6:.0f} ({peak / size:.1f}×) "
+                f"| {hashlib.sha256(got).hexdigest()[:8]} |",
+                flush=True,
+            )
+
+
+def _reuse_print(text: str, k: int, w: int) -> bytes:
+    from site_builder.reuse.prints import folded_narrow, speech_print
+
+    p = speech_print(folded_narrow(text), k, w)
+    return p.keys.tobytes() + p.positions.tobytes() + p.sentences.tobytes()
+
+
+def _related_words(title: str, text: str) -> list:
+    from site_builder.related import doc_keywords
+
+    return doc_keywords(title, text)
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--corpus", required=True, help="a folder of speeches (gen_corpus.py)")
     ap.add_argument("--mb", default="1,2,4,8", help="sizes in MB, comma-separated (default 1,2,4,8)")
     ap.add_argument("--shape", choices=["real", "plain"], default="real")
-    ap.add_argument("--stage", choices=["parse", "build", "stages", "static", "whoosh"], default="parse")
+    ap.add_argument("--stage", choices=["parse", "build", "stages", "static", "whoosh", "prints"], default="parse")
     ap.add_argument("--others", type=int, default=20, help="ordinary speeches beside the big one (--stage build)")
     ap.add_argument("--lift", action="store_true", help="lift the size limit and time budget (--stage build)")
     ap.add_argument("--keep", action="store_true", help="keep the temporary site (--stage build)")
@@ -401,6 +468,8 @@ def main(argv: list[str] | None = None) -> int:
         bench_static(corpus, sizes, args.shape, args.others)
     elif args.stage == "whoosh":
         bench_whoosh(corpus, sizes, args.shape, args.others)
+    elif args.stage == "prints":
+        bench_prints(corpus, sizes, args.shape, args.others)
     elif args.stage == "stages":
         bench_stages(corpus, sizes[-1], args.shape, args.others, args.lift)
     else:
