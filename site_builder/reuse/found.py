@@ -164,13 +164,14 @@ class Found:
     def _read(self, name: str) -> dict | None:
         """The base ``name``, or None (``whole`` False: the caller starts afresh)."""
         try:
-            assert self.folder is not None
+            if self.folder is None:  # (a delta without its folder: nothing to read it from)
+                raise ValueError(name)
             with open(self.folder / name, "rb") as fh:
                 base = pickle.load(fh)
             if not isinstance(base, dict):
                 raise ValueError(name)
             return base
-        except (OSError, EOFError, AssertionError, ValueError, pickle.UnpicklingError):
+        except (OSError, EOFError, ValueError, pickle.UnpicklingError):
             self.whole, self.file = False, ""
             return None
 

@@ -9,7 +9,7 @@ from operator import add, ge, mul, neg
 
 from . import analysis, passages, ranking
 from .whoosh_excerpts import excerpt_of_stored
-from .whoosh_filters import _Allowed, _facet_dicts, _Filters, _parse_year  # noqa: F401 (the names whoosh_index re-exports)
+from .whoosh_filters import _Allowed, _facet_dicts, _Filters
 from .whoosh_records import _TEXT_CODEC
 from .whoosh_snapshot import _Scan, _Snapshot
 

@@ -109,8 +109,9 @@ from . import ranking, whoosh_compat
 from . import whoosh_summary as summary
 
 # The parts in search/whoosh_*.py, under the names they had here (tests and tools use them).
-from .whoosh_evaluate import _PROOF_MIN, _Allowed, _Answer, _facet_dicts, _Filters, _parse_year, _TermInfo  # noqa: F401
+from .whoosh_evaluate import _PROOF_MIN, _Answer, _TermInfo  # noqa: F401
 from .whoosh_excerpts import _PASSAGE, _excerpt  # noqa: F401
+from .whoosh_filters import _Allowed, _facet_dicts, _Filters, _parse_year  # noqa: F401
 from .whoosh_records import (  # noqa: F401
     _VERSION_FILE,
     FORMAT_VERSION,
