@@ -13,9 +13,8 @@ for which ``query.parse(q).matches(search_text)`` holds — no more, no fewer.
 Ranking, occurrences, KWIC, trend
 ---------------------------------
 
-The formula and the per-speech numbers it needs are in ``search/ranking.py`` (the browser ranks
-with the same numbers); occurrences, the concordance and the trend are defined in
-``search/passages.py``. In short::
+The formula and the per-speech numbers it needs are in ``search/ranking.py`` (the browser ranks with the same
+numbers); occurrences, the concordance and the trend are defined in ``search/passages.py``. In short::
 
     score(d) = Σ_t idf(t) · ( tf·(k1+1) / (tf + k1·(1 − b + b·max(len, avglen)/avglen))
                               + 2·[t in the title] + 1·[t in a heading] )
@@ -111,7 +110,7 @@ from . import whoosh_summary as summary
 # The parts in search/whoosh_*.py, under the names they had here (tests and tools use them).
 from .whoosh_evaluate import _PROOF_MIN, _Answer, _TermInfo  # noqa: F401
 from .whoosh_excerpts import _PASSAGE, _excerpt  # noqa: F401
-from .whoosh_filters import _Allowed, _facet_dicts, _Filters, _parse_year  # noqa: F401
+from .whoosh_filters import _Allowed, _Filters
 from .whoosh_records import (  # noqa: F401
     _VERSION_FILE,
     FORMAT_VERSION,
