@@ -17,7 +17,8 @@ speeches are ≈ 2.8 GB), then runs, one after another, each as an external comm
 
 Peers run under a memory cap (``prlimit --as``, ``--mem-cap-gb``, default 12): at 10,000 pages
 Pagefind peaked at 8.8 GB and Hugo at 2.7 GB here, and the machine has 24 GB; a peer that hits the
-cap is recorded as failed with its time and peak, which is what it does on this machine. Our build
+cap is recorded as failed with its time and peak, which is what it does on this machine;
+``--peer-minutes`` stops a peer that runs longer (recorded as failed, exit status 124). Our build
 runs without a cap (its target is ≤ 2 GB peak; the figure is reported). Every result is written to
 the JSON file as soon as it is known, so a long run stopped half-way keeps what it measured.
 Output size and file count of each site, by top-level folder, are recorded after its cold build.
@@ -40,9 +41,14 @@ import peers
 REPO = Path(__file__).resolve().parent.parent
 
 
-def memory_cap(cap_bytes: int) -> list[str]:
-    """The command prefix that caps a peer's address space (the peers' memory grows with pages)."""
-    return ["prlimit", f"--as={cap_bytes}", "--"]
+def memory_cap(cap_bytes: int, minutes: float | None = None) -> list[str]:
+    """The command prefix that caps a peer's address space (the peers' memory grows with pages).
+
+    With ``minutes``, ``timeout`` stops the peer (and only it: the cap's own process is replaced by
+    the peer) after that long; /usr/bin/time still reports its CPU and peak, with exit status 124.
+    """
+    limit = ["timeout", "-k", "30", f"{minutes * 60:.0f}"] if minutes else []
+    return [*limit, "prlimit", f"--as={cap_bytes}", "--"]
 
 
 def search_latency(ours: peers.OursSite, log: Path, code: str | None) -> dict:
@@ -77,6 +83,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--ours-cmd", default=peers.OURS_DEFAULT)
     ap.add_argument("--code", help="the checkout whose site_builder bench_cli.py searches with (as in --ours-cmd)")
     ap.add_argument("--mem-cap-gb", type=float, default=12.0, help="address-space cap of each peer (default 12)")
+    ap.add_argument(
+        "--peer-minutes", type=float, help="stop each peer after this many minutes (Hugo did not end in 58 at 100k)"
+    )
     ap.add_argument("--tools", default="ours,hugo,pagefind", help="subset of ours,hugo,pagefind")
     ap.add_argument("--skip-search", action="store_true", help="no search latency run")
     ap.add_argument("--json", help="results file (default WORK/scale-<n>-<time>.json)")
@@ -91,6 +100,7 @@ def main(argv: list[str] | None = None) -> int:
         "versions": peers.tool_versions(),
         "ours_cmd": args.ours_cmd,
         "mem_cap_gb": args.mem_cap_gb,
+        "peer_minutes": args.peer_minutes,
         "steps": {},
     }
 
@@ -122,7 +132,7 @@ def main(argv: list[str] | None = None) -> int:
     if "hugo" in tools or "pagefind" in tools:
         hugo = peers.HugoSite(corpus, sdir)
         hugo.prepare(peers.read_corpus(corpus))
-        hugo.prefix = memory_cap(cap)
+        hugo.prefix = memory_cap(cap, args.peer_minutes)
         keep("hugo cold", hugo.build_cold())
         if "pagefind" in tools and record["steps"]["hugo cold"]["ok"]:
             pagefind = peers.run_pagefind(
@@ -130,7 +140,7 @@ def main(argv: list[str] | None = None) -> int:
                 sdir / "pagefind-hugo",
                 "pagefind over hugo",
                 log=sdir / "pagefind-hugo.log",
-                prefix=memory_cap(cap),
+                prefix=memory_cap(cap, args.peer_minutes),
             )
             keep("pagefind over hugo", pagefind)
     keep("total", {"wall_s": round(time.perf_counter() - t0, 1)})
