@@ -721,6 +721,7 @@ def test_a_step_reads_a_changed_speechs_keys_by_owner_not_by_scanning_the_base(t
     scan; a base without them (an older state's) gets them; the answers are a clean run's."""
     from site_builder.reuse import layers, stage
 
+    monkeypatch.setattr(layers, "BY_OWNER_ROWS", 0)  # (a big base's)
     rng, texts = _archive(5, 12)
     state = tmp_path / "reuse"
     _find(texts, state)
@@ -742,7 +743,7 @@ def test_a_step_reads_a_changed_speechs_keys_by_owner_not_by_scanning_the_base(t
     name = sorted(texts)[3]
     texts[name] += "\n" + rng.choice(OTHER)
     step = _find(texts, state, lambda s: "2" if s == name else "1")
-    monkeypatch.undo()
+    monkeypatch.setattr(layers.Table, "keys_of", real)
     clean = _find(texts, None)
     assert (step.passages, step.near) == (clean.passages, clean.near)
     for path in state.glob("*.byowner.npy"):  # an older state's base: given them when first asked
@@ -753,6 +754,33 @@ def test_a_step_reads_a_changed_speechs_keys_by_owner_not_by_scanning_the_base(t
     clean = _find(texts, None)
     assert (step.passages, step.near) == (clean.passages, clean.near)
     assert len(list(state.glob("anchors-*.byowner.npy"))) == 1 and len(list(state.glob("anchors-*.owners.npy"))) == 1
+
+
+def test_a_small_base_has_no_keys_by_owner_and_is_scanned(tmp_path):
+    """#15: a base of anchors under layers.BY_OWNER_ROWS rows is written without its keys by
+    owner (4 bytes a row of the cache; the scan of a small base costs a few ms a step), also when
+    first asked; a step finds the keys a changed speech had by scanning, the answers a clean run's."""
+    from site_builder.reuse import layers, stage
+
+    rng, texts = _archive(5, 12)
+    state = tmp_path / "reuse"
+    _find(texts, state)
+    old = pickle.loads((state / stage.STATE_FILE).read_bytes())
+    st = stage._State(old, [Doc(s, "1") for s in texts], state)
+    base = st.anchors.base
+    assert base is not None and 0 < len(base.key) < layers.BY_OWNER_ROWS
+    assert st.anchors.by_owner is None
+    owners = np.array([0, 3, 7, 40], dtype=np.uint32)
+    assert np.array_equal(st.anchors.keys_of(owners), layers.Table(base.key, base.owner, base.pos).keys_of(owners))
+    versions = dict.fromkeys(texts, 1)
+    for name in sorted(texts)[2:5]:  # one changed speech a step
+        texts[name] += "\n" + rng.choice(OTHER)
+        versions[name] += 1
+        step = _find(texts, state, versions.__getitem__)
+        clean = _find(texts, None)
+        assert (step.passages, step.near) == (clean.passages, clean.near)
+    assert not list(state.glob("*.byowner.npy")) and not list(state.glob("*.owners.npy"))
+    assert list(state.glob("anchors-*.key.npy"))
 
 
 def test_passages_are_columns_made_into_objects_only_when_asked_for(tmp_path):
