@@ -203,8 +203,11 @@ def _run(args: list[str], lift: bool, cwd: Path) -> tuple[int, float, float, flo
 
 
 def bench_build(corpus: Path, sizes: list[float], shape: str, others: int, lift: bool, keep: bool) -> None:
-    print("| MB | command | exit | s | CPU s | peak RSS MB (process / largest child) | × file | messages on big.md |")
-    print("|---:|---|---:|---:|---:|---:|---:|---|")
+    print(
+        "| MB | command | exit | s | CPU s | peak RSS MB (process / largest child) | × file "
+        "| digests: search/, Whoosh | messages on big.md |"
+    )
+    print("|---:|---|---:|---:|---:|---:|---:|---|---|")
     files = sorted(corpus.rglob("*.md"))[1 : 1 + others]
     for mb in sizes:
         work = Path(tempfile.mkdtemp(prefix="big-speech-"))
@@ -230,7 +233,7 @@ def bench_build(corpus: Path, sizes: list[float], shape: str, others: int, lift:
                 peak = max(rss, kids)
                 print(
                     f"| {size / 1e6:.1f} | {name} | {code} | {wall:.1f} | {cpu:.1f} | {rss:.0f} / {kids:.0f} "
-                    f"| {peak * 1048576 / size:.1f} | {problems} |",
+                    f"| {peak * 1048576 / size:.1f} | {_site_digest(work) if name != 'check' else '—'} | {problems} |",
                     flush=True,
                 )
         finally:
@@ -238,6 +241,19 @@ def bench_build(corpus: Path, sizes: list[float], shape: str, others: int, lift:
                 print(f"kept {work}")
             else:
                 shutil.rmtree(work, ignore_errors=True)
+
+
+def _site_digest(work: Path) -> str:
+    """Digests of a built site's static index (every file under output/search/, by path) and of its
+    Whoosh index (``_whoosh_digest``), to compare checkouts."""
+    import hashlib
+
+    h = hashlib.sha1()
+    for f in sorted((work / "output" / "search").rglob("*")):
+        if f.is_file():
+            h.update(f.relative_to(work / "output").as_posix().encode() + b"\0" + f.read_bytes())
+    whoosh = next((work / ".site_builder_cache").glob("*/whoosh"), None)
+    return f"{h.hexdigest()[:8]}, {_whoosh_digest(whoosh)[:8] if whoosh else '—'}"
 
 
 def bench_stages(corpus: Path, mb: float, shape: str, others: int, lift: bool) -> None:

@@ -321,6 +321,13 @@ def reanalyse_to(path: str) -> bytes:
 # -- writing --------------------------------------------------------------------------------
 
 
+def section_sizes(offsets: bytes) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A doc's k entries, p entries and bytes of encoded positions in each section (``offsets`` as
+    ``analyse`` gives them)."""
+    offs = np.frombuffer(offsets, "<i8")
+    return np.diff(offs[4:69]), np.diff(offs[69:134]), np.diff(offs[134:199])
+
+
 def doc_arrays(path: str, offsets: bytes, a: int = 0, b: int = SECTIONS):
     """One doc's entries of sections [a, b) (in stored order): (k records, p records, encoded
     positions)."""
@@ -345,10 +352,10 @@ def doc_arrays(path: str, offsets: bytes, a: int = 0, b: int = SECTIONS):
     return kr, pr, enc
 
 
-def doc_entries(path: str, offsets: bytes) -> tuple[dict, dict]:
-    """All postings entries of one doc: ({key: code}, {key: (count, in a heading, encoded heading
-    indices and positions)})."""
-    got = doc_arrays(path, offsets)
+def doc_entries(path: str, offsets: bytes, a: int = 0, b: int = SECTIONS) -> tuple[dict, dict]:
+    """The postings entries of one doc in sections [a, b) (all by default): ({key: code}, {key:
+    (count, in a heading, encoded heading indices and positions)})."""
+    got = doc_arrays(path, offsets, a, b)
     if got is None:
         return {}, {}
     kr, pr, enc = got

@@ -14,10 +14,13 @@ from collections import Counter, defaultdict
 from itertools import accumulate
 from pathlib import Path
 
+import numpy as np
+
 from ..fileio import write_atomic
 from . import pieces, wire
-from .analyser import arrays_path, doc_entries
+from .analyser import arrays_path, doc_entries, section_sizes
 from .files import put, tag_of
+from .keys import SECTIONS
 from .wire import (
     Layout,
     bucket_body,
@@ -99,29 +102,56 @@ def patch_posting(kind: str, posting: str, ck, changes: dict):
     return posting, (ckd, cko), docs_delta
 
 
+#: about the bytes of Python objects that ``diff_entries`` makes of the old and the new doc's entries
+#: at a time (a run of sections; an ordinary speech's fit in one): a p entry is a key, a tuple and a
+#: slice of the encoded positions (held as bytes, then as str) in a dict, a k entry a key and a code
+DIFF_BYTES = 1 << 24
+_K_BYTES, _P_BYTES, _ENC_BYTES = 200, 300, 3
+
+
+def section_runs(sizes: list) -> list[tuple[int, int]]:
+    """Runs [a, b) of consecutive sections whose entries (``sizes``: ``analyser.section_sizes`` of
+    each doc) make at most ``DIFF_BYTES`` of objects, unless one section alone makes more: one run of
+    every section for an ordinary speech."""
+    weight = np.zeros(SECTIONS, np.int64)
+    for k, p, e in sizes:
+        weight += _K_BYTES * k + _P_BYTES * p + _ENC_BYTES * e
+    limit = DIFF_BYTES
+    runs, a, held = [], 0, 0
+    for s, w in enumerate(weight.tolist()):
+        if held and held + w > limit:
+            runs.append((a, s))
+            a, held = s, 0
+        held += w
+    runs.append((a, SECTIONS))
+    return runs
+
+
 def diff_entries(changed, order, old_order, new_docs, old_docs, root: str = "") -> tuple[dict, dict]:
     """The entries that differ between the old and the new docs at the changed numbers:
     ({key: {doc: code or None}}, {key: {doc: (count, in a heading, positions) or None}}); a doc's
-    header file is ``root`` + its entry's path."""
+    header file is ``root`` + its entry's path. A key is in the same section in both docs: a long
+    doc's entries are compared a run of sections at a time (``section_runs``; #15: a 50 MB speech's
+    old and new entries as four dicts at once made most of a rebuild's peak, 13 times the file)."""
     kch: dict = defaultdict(dict)
     pch: dict = defaultdict(dict)
     for n in changed:
-        old_k: dict = {}
-        old_p: dict = {}
-        if n < len(old_order) and old_order[n] in old_docs:
-            _, path, meta = old_docs[old_order[n]]
-            old_k, old_p = doc_entries(arrays_path(root + path), meta["offsets"])
-        new_k: dict = {}
-        new_p: dict = {}
-        if n < len(order):
-            _, path, meta = new_docs[order[n]]
-            new_k, new_p = doc_entries(arrays_path(root + path), meta["offsets"])
-        for old, new, ch in ((old_k, new_k, kch), (old_p, new_p, pch)):
-            for key, e in new.items():
-                if old.get(key) != e:
-                    ch[key][n] = e
-            for key in old.keys() - new.keys():
-                ch[key][n] = None
+        pair = (
+            old_docs[old_order[n]] if n < len(old_order) and old_order[n] in old_docs else None,
+            new_docs[order[n]] if n < len(order) else None,
+        )
+        for a, b in section_runs([section_sizes(d[2]["offsets"]) for d in pair if d is not None]):
+            (old_k, old_p), (new_k, new_p) = (
+                doc_entries(arrays_path(root + d[1]), d[2]["offsets"], a, b) if d is not None else ({}, {})
+                for d in pair
+            )
+            for old, new, ch in ((old_k, new_k, kch), (old_p, new_p, pch)):
+                for key, e in new.items():
+                    if old.get(key) != e:
+                        ch[key][n] = e
+                for key in old.keys() - new.keys():
+                    ch[key][n] = None
+            del old_k, old_p, new_k, new_p
     return kch, pch
 
 
