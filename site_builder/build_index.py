@@ -30,12 +30,17 @@ class Bodies:
     until the related speeches are found (``forget``), and every speech's heading numbers."""
 
     KEEP_CHARS = 1 << 25
+    #: a body's HTML of more characters than this is read through a connection of its own, closed
+    #: once read: ``BuildCache.body`` keeps the last few bodies it inflated, HTML and text (#15: a 50
+    #: MB speech's, ≈ 80 MB, held to the end of the index child)
+    LONG_HTML = 1 << 22
 
     def __init__(self, cache: BuildCache):
         self.cache = cache
         self._texts: dict[tuple[str, str], str] = {}
         self._kept = 0
         self._headings: dict[tuple[str, str], tuple[int, ...]] = {}
+        self._reader: BuildCache | None = None  # (where the headings are read: see LONG_HTML)
 
     def text(self, source: str, digest: str) -> str:
         key = (source, digest)
@@ -74,8 +79,25 @@ class Bodies:
         if found is None:
             from .blocks import heading_lines
 
-            found = self._headings[key] = heading_lines(self.cache.body(source, digest)[0])
+            if self._reader is None:
+                self._reader = BuildCache(self.cache.path.parent, readonly=True)
+            html = self._reader.body(source, digest)[0]
+            found = self._headings[key] = heading_lines(html)
+            if len(html) > self.LONG_HTML:
+                self._reader.close()
+                self._reader = None
         return found
+
+    def close(self) -> None:
+        """Close the connection the headings were read through (the cache is the build's)."""
+        if self._reader is not None:
+            self._reader.close()
+            self._reader = None
+
+    def detach(self, cache: BuildCache) -> None:
+        """In a forked child: read from ``cache`` (its own connection) from now on, none of the parent's."""
+        self.cache = cache
+        self._reader = None
 
 
 _WORKER_CACHES: dict[str, BuildCache] = {}
@@ -195,7 +217,7 @@ class IndexUpdate:
 
     def _in_child(self) -> bytes:
         """The child's work: update the indexes, give back (status, …)."""
-        self.bodies.cache = BuildCache(self.config.state_dir, readonly=True)
+        self.bodies.detach(BuildCache(self.config.state_dir, readonly=True))
         timings: dict = {}
         payload: tuple
         try:
@@ -258,7 +280,10 @@ class IndexUpdate:
         """(stats, {source: why} of the speeches that could not be indexed)."""
         if self.pid is None:
             docs, self.docs = self.docs, []
-            return _update_indexes(self.config, docs, clock)
+            try:
+                return _update_indexes(self.config, docs, clock)
+            finally:
+                self.bodies.close()
         waited = time.perf_counter()
         status, value, extra = self._wait()
         waited = time.perf_counter() - waited
