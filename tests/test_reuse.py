@@ -584,6 +584,37 @@ def test_found_passages_keep_the_first_place_text_and_survive_a_round_trip():
     ]
 
 
+def test_the_passages_are_stored_as_utf16_and_narrow_numbers_and_come_back_exactly(tmp_path):
+    """#15: a stored Found's strings are UTF-16 (2 bytes a Chinese character), its numbers the
+    narrowest that hold them; strings with lone surrogates (which UTF-16 cannot keep apart) stay
+    UTF-8; astral characters, a base file written and read again: the same passages."""
+    from site_builder.reuse.found import Found
+
+    entries = [
+        (9, "甲乙,丙" * 20, "甲乙，丙" * 20, (("b.md", 2), ("c.md", 70_000))),
+        (7, "丁戊𝄞", "丁戊𝄞", (("a.md", 3), ("c.md", 2))),
+    ]
+    for odd in ("", "\ud83d\ude00"):  # (a lone high and a lone low half: two characters)
+        found = Found(None, tmp_path)
+        for key, folded, text, places in entries:
+            found.add(key, folded + odd, text + odd, places)
+        stored = found.dump()
+        (base,) = tmp_path.glob("found-*.pickle")
+        columns = pickle.loads(base.read_bytes())
+        assert str(columns["src"].dtype) == "uint16" and str(columns["par"].dtype) == "uint32"
+        assert str(columns["text_lengths"].dtype) == "uint16"
+        joined = "".join(text + odd for _k, _f, text, _p in entries)
+        utf8 = len(joined.encode("utf-8", "surrogatepass"))
+        if odd:  # UTF-8, the halves kept apart
+            assert len(columns["texts"]) == 1 + utf8
+        else:
+            assert len(columns["texts"]) == 1 + len(joined.encode("utf-16-le")) < utf8 * 3 // 4
+        again = Found(pickle.loads(pickle.dumps(stored)), tmp_path)
+        assert again.passages() == found.passages() and again.passages()[0].text.endswith(odd)
+        assert again.passages()[1].places[1].paragraph == 70_000
+        base.unlink()
+
+
 def test_a_step_reads_only_the_texts_that_can_share_a_passage(tmp_path, monkeypatch):
     """An incremental step reads the texts of the runs of its keys' first rows and of one other
     row each; those whose two rows share the k-gram but fewer than min_chars characters around it

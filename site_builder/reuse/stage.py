@@ -30,9 +30,10 @@ from .found import Found, Passage, Passages
 from .layers import Layers
 from .prints import LINE, distinct, folded_narrow, one_to_one, shape, speech_print
 
-# 7: no anchors' keys by owner for a base under layers.BY_OWNER_ROWS rows; 6: the passages found in
-# columns (found.py), not deflated; 5: no texts' store, sentences without positions
-STATE_VERSION = 7
+# 8: the passages' strings in UTF-16, their numbers narrow (found.py); 7: no anchors' keys by owner
+# for a base under layers.BY_OWNER_ROWS rows; 6: the passages found in columns (found.py), not
+# deflated; 5: no texts' store, sentences without positions
+STATE_VERSION = 8
 _LEADING = np.array([ord(c) for c in "。!?;,、:"], dtype=np.uint32)  # (folded: ！？；，： fold to !?;,:)
 _IS_LEADING = np.zeros(max(_LEADING) + 1, dtype=bool)  # code point → is one of _LEADING (np.isin per run was slow)
 _IS_LEADING[_LEADING] = True
