@@ -7,10 +7,11 @@ written afresh as a new base (under a new name: a build killed half way leaves t
 Beside each base of anchors of ``BY_OWNER_ROWS`` rows or more, its keys ordered by owner
 (``.byowner.npy``) and where each owner's begin (``.owners.npy``), written once with the base: the
 keys a changed speech had are read as its slice, not found by scanning the whole owner column
-(#15: 12 million rows at 10k, 11–47 ms a step in a fresh process, 0.3 ms as a slice; 4 bytes a
-row, 48 MB). A smaller base is scanned instead: at 1,000 generated speeches (1.2 million rows)
-the scan costs 3–6 ms a step, and the index would take 4.8 MB, 0.17× the 28 MB archive (#15:
-a cache ≤ 3× the content), and 0.06 s each time a base is written. A big base without them
+(#15: 12 million rows at 10k, 49–58 ms CPU a step in a fresh process, 0.3–0.5 ms as a slice; 4
+bytes a row, 48 MB; ``bench/bench_cache.py --keys-of ROWS``). A smaller base is scanned instead:
+at 1,000 generated speeches (1.2 million rows) the scan costs 2.6–3.7 ms a step (5 ms at
+``BY_OWNER_ROWS``), and the index would take 4.8 MB, 0.17× the 28 MB archive (#15: a cache ≤ 3×
+the content), and 0.05–0.09 s each time a base is written. A big base without them
 (an older state's) gets them when first asked. The sentences' base needs none: a step asks only
 the keys of speeches it has just taken out of it.
 """
