@@ -16,7 +16,10 @@ peak of Python's allocations during the parse (tracemalloc) and its ratio to the
 the peak RSS of the process so far. ``--stage build`` writes the speech and ``--others`` ordinary
 speeches of the corpus into a temporary folder and runs ``site-builder check`` (nothing cached),
 ``build`` (cold) and ``build`` again after a change to the big speech, each in a fresh process: wall and CPU
-seconds, the peak RSS of the largest process (``ru_maxrss`` of the command and of its children).
+seconds, the peak RSS of the largest process (``ru_maxrss`` of the command and of its children), and
+digests of ``search/`` and of the Whoosh index after each build; with ``--steps`` also the index
+child's peak RSS by step (sampled every 20 ms by a thread of the child: for a few speeches, whose
+index stages start no process pool) and the build process's peak RSS at the end of each stage.
 ``--stage static`` runs the static index stage alone (``bench_static``: the peak of the analysis and
 of the whole update, a digest of search/); ``--stage whoosh`` the Whoosh stage alone (its peak, CPU, a
 digest of the index's files). ``--stage prints``: what the reuse and related stages do per text
@@ -175,6 +178,7 @@ from site_builder import loader
 if {lift!r}:
     loader.MAX_FILE = 1 << 40
     loader.PARSE_SECONDS = 0.0
+{steps}
 from site_builder.cli import main
 wall, cpu = time.perf_counter(), time.process_time()
 try:
@@ -188,8 +192,72 @@ print("BENCH", code, wall, me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_s
 """
 
 
-def _run(args: list[str], lift: bool, cwd: Path) -> tuple[int, float, float, float, float, str]:
-    driver = _DRIVER.format(root=str(ROOT), lift=lift)
+# ``--steps``: the index child's RSS sampled every 20 ms, its peak by step (the step running: the
+# innermost of the wrapped functions below), and the build process's peak RSS (VmHWM) at the end of
+# each stage that ``--explain`` times. Printed as "STEPS child {...}" and "STEPS main [...]" (stderr).
+_STEPS = """
+import json, os, threading
+from site_builder import build_index, build_support
+from site_builder.search import whoosh_index, whoosh_segments
+from site_builder.static_search import index as _sidx
+def _status(field):
+    with open("/proc/self/status") as fh:
+        return next(int(x.split()[1]) // 1024 for x in fh if x.startswith(field))
+_LABEL, _PEAKS, _MAIN, _STAGES = ["other"], {}, os.getpid(), []
+def _label(owner, name, label):
+    fn = getattr(owner, name, None)
+    if fn is None:
+        return
+    def wrapped(*a, **k):
+        _LABEL.append(label)
+        try:
+            return fn(*a, **k)
+        finally:
+            _LABEL.pop()
+    setattr(owner, name, wrapped)
+for _owner, _name, _lab in (
+    (build_index.Bodies, "text", "whoosh: read the text"),
+    (build_index.Bodies, "headings", "read the headings (body HTML)"),
+    (whoosh_segments, "_record_from_doc", "whoosh: record"),
+    (whoosh_segments, "_write_segment", "whoosh: write segment"),
+    (whoosh_index.SearchIndex, "update", "whoosh: other"),
+    (_sidx.StaticIndex, "_analyse_docs", "static: analyse new docs"),
+    (_sidx.StaticIndex, "_ensure_arrays", "static: analyse old docs again"),
+    (_sidx, "diff_entries", "static: diff old/new entries"),
+    (_sidx, "patch", "static: patch"),
+    (_sidx.StaticIndex, "_assemble", "static: assemble"),
+    (_sidx.StaticIndex, "_texts", "static: text files"),
+    (_sidx.StaticIndex, "update", "static: other"),
+):
+    _label(_owner, _name, _lab)
+_real_child = build_index.IndexUpdate._in_child
+def _in_child(self):
+    _PEAKS["at the fork"] = _status("VmRSS:")
+    def sample():
+        while True:
+            r, at = _status("VmRSS:"), _LABEL[-1]
+            _PEAKS[at] = max(_PEAKS.get(at, 0), r)
+            time.sleep(0.02)
+    threading.Thread(target=sample, daemon=True).start()
+    try:
+        return _real_child(self)
+    finally:
+        time.sleep(0.05)
+        print("STEPS child", json.dumps(_PEAKS, ensure_ascii=False), file=sys.stderr, flush=True)
+build_index.IndexUpdate._in_child = _in_child
+_real_clock = build_support.Clock.__call__
+def _clock(self, stage):
+    if os.getpid() == _MAIN:
+        _STAGES.append((stage, _status("VmHWM:")))
+    return _real_clock(self, stage)
+build_support.Clock.__call__ = _clock
+import atexit
+atexit.register(lambda: print("STEPS main", json.dumps(_STAGES, ensure_ascii=False), file=sys.stderr, flush=True))
+"""
+
+
+def _run(args: list[str], lift: bool, cwd: Path, steps: bool = False) -> tuple[int, float, float, float, float, str]:
+    driver = _DRIVER.format(root=str(ROOT), lift=lift, steps=_STEPS if steps else "")
     env = dict(os.environ, PYTHONHASHSEED="0")
     proc = subprocess.run(
         [sys.executable, "-c", driver, *args], cwd=cwd, env=env, capture_output=True, text=True, check=False
@@ -199,10 +267,15 @@ def _run(args: list[str], lift: bool, cwd: Path) -> tuple[int, float, float, flo
         raise SystemExit(f"{args} failed:\n{proc.stderr[-3000:]}")
     code, wall, cpu, rss, kids = line.split()[1:]
     problems = [x.strip() for x in proc.stderr.splitlines() if "big.md" in x][:3]
+    for x in proc.stderr.splitlines():
+        if x.startswith("STEPS "):
+            print("   ", x, flush=True)
     return int(code), float(wall), float(cpu), float(rss), float(kids), " / ".join(problems) or "—"
 
 
-def bench_build(corpus: Path, sizes: list[float], shape: str, others: int, lift: bool, keep: bool) -> None:
+def bench_build(
+    corpus: Path, sizes: list[float], shape: str, others: int, lift: bool, keep: bool, steps: bool = False
+) -> None:
     print(
         "| MB | command | exit | s | CPU s | peak RSS MB (process / largest child) | × file "
         "| digests: search/, Whoosh | messages on big.md |"
@@ -229,7 +302,7 @@ def bench_build(corpus: Path, sizes: list[float], shape: str, others: int, lift:
                 if name.startswith("build (big"):
                     with open(content / "big.md", "ab") as fh:
                         fh.write("\n\n又及：补充一段。\n".encode())
-                code, wall, cpu, rss, kids, problems = _run(args, lift, work)
+                code, wall, cpu, rss, kids, problems = _run(args, lift, work, steps)
                 peak = max(rss, kids)
                 print(
                     f"| {size / 1e6:.1f} | {name} | {code} | {wall:.1f} | {cpu:.1f} | {rss:.0f} / {kids:.0f} "
@@ -473,6 +546,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--stage", choices=["parse", "build", "stages", "static", "whoosh", "prints"], default="parse")
     ap.add_argument("--others", type=int, default=20, help="ordinary speeches beside the big one (--stage build)")
     ap.add_argument("--lift", action="store_true", help="lift the size limit and time budget (--stage build)")
+    ap.add_argument(
+        "--steps",
+        action="store_true",
+        help="--stage build: also the index child's peak RSS by step and the build process's by stage",
+    )
     ap.add_argument("--keep", action="store_true", help="keep the temporary site (--stage build)")
     ap.add_argument("--profile", action="store_true")
     args = ap.parse_args(argv)
@@ -489,7 +567,7 @@ def main(argv: list[str] | None = None) -> int:
     elif args.stage == "stages":
         bench_stages(corpus, sizes[-1], args.shape, args.others, args.lift)
     else:
-        bench_build(corpus, sizes, args.shape, args.others, args.lift, args.keep)
+        bench_build(corpus, sizes, args.shape, args.others, args.lift, args.keep, args.steps)
     return 0
 
 
