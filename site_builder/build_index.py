@@ -8,6 +8,7 @@ import marshal
 import os
 import pickle
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from . import collector
@@ -41,16 +42,24 @@ class Bodies:
         self._kept = 0
         self._headings: dict[tuple[str, str], tuple[int, ...]] = {}
         self._reader: BuildCache | None = None  # (where the headings are read: see LONG_HTML)
+        self._last = False  # (see last_reads)
 
     def text(self, source: str, digest: str) -> str:
         key = (source, digest)
-        found = self._texts.get(key)
+        found = self._texts.pop(key, None) if self._last else self._texts.get(key)
         if found is None:
             found = self.cache.text(source, digest)
             if self._kept + len(found) <= self.KEEP_CHARS:
                 self._texts[key] = found
                 self._kept += len(found)
         return found
+
+    def last_reads(self) -> None:
+        """From now on a kept text is given once more and let go of, and none is kept: in the index
+        child, once the Whoosh index has read the texts, the static index reads each once (#15: a
+        50 MB speech's text, ≈ 34 MB, was held to the end of the child)."""
+        self._last = True
+        self._kept = self.KEEP_CHARS
 
     def forget(self) -> None:
         """Let go of the texts kept: the pages read none, the Whoosh index's workers read theirs
@@ -221,7 +230,7 @@ class IndexUpdate:
         timings: dict = {}
         payload: tuple
         try:
-            payload = ("ok", _update_indexes(self.config, self.docs, Clock(timings)), timings)
+            payload = ("ok", _update_indexes(self.config, self.docs, Clock(timings), self.bodies.last_reads), timings)
             t = os.times()  # (this child's CPU since the fork, and its workers')
             timings["its CPU"] = t.user + t.system + t.children_user + t.children_system
         except SiteBuilderError as err:
@@ -303,13 +312,17 @@ class IndexUpdate:
         raise RuntimeError(value + (f"\n{extra}" if extra and os.environ.get("SITE_BUILDER_DEBUG") else ""))
 
 
-def _update_indexes(config: SiteConfig, docs: list, clock) -> tuple[dict, dict[str, str]]:
-    """Update both indexes; return (stats, {source: why} of speeches left out of them).
+def _update_indexes(
+    config: SiteConfig, docs: list, clock, between: Callable[[], None] | None = None
+) -> tuple[dict, dict[str, str]]:
+    """Update both indexes; return (stats, {source: why} of speeches left out of them). ``between``,
+    when given, is called after the Whoosh index and before the static one.
 
     A speech whose text the indexers cannot take is left out and reported, and the others are
     indexed: when an update fails with an unexpected error, each speech is tried alone."""
     try:
-        return _update_both(config, docs, clock), {}
+        # (``between`` passed only when given: the tests wrap ``_update_both(config, docs, clock)``)
+        return _update_both(config, docs, clock, **({"between": between} if between is not None else {})), {}
     except (SiteBuilderError, OSError, KeyboardInterrupt, MemoryError):
         raise
     except Exception:  # find the speeches that cause it, or re-raise (a bug)
@@ -335,7 +348,7 @@ def _unindexable(docs: list) -> dict[str, str]:
     return bad
 
 
-def _update_both(config: SiteConfig, docs: list, clock) -> dict:
+def _update_both(config: SiteConfig, docs: list, clock, between: Callable[[], None] | None = None) -> dict:
     from .search.whoosh_index import SearchIndex
     from .static_search import StaticIndex
 
@@ -349,6 +362,8 @@ def _update_both(config: SiteConfig, docs: list, clock) -> dict:
         index.close()
     collector.release()  # (what the Whoosh update freed, before the static index's workers start)
     clock("whoosh index")
+    if between is not None:
+        between()
     try:
         stats["static"] = StaticIndex(config.state_dir, config.output).update(docs)
     except OSError as err:

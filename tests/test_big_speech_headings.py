@@ -48,3 +48,31 @@ def test_a_long_bodys_headings_are_read_and_the_body_let_go_of(tmp_path, monkeyp
     assert bodies.headings("s.md", "d2") == (0, 4, 8, 12, 16, 20, 24, 28)
     bodies.close()
     cache.close()
+
+
+def test_texts_read_after_last_reads_are_given_once_more_and_let_go_of(tmp_path):
+    # In the index child: the Whoosh index reads a changed speech's text (kept), then the static
+    # index reads it once more, and nothing holds it after (#15: a 50 MB speech's ≈ 34 MB text).
+    cache = BuildCache(tmp_path / "state")
+    html, text = _body(20_000, 7)
+    cache.put_parsed("big.md", "d1", None, html, text)
+    cache.commit()
+    bodies = Bodies(cache)
+    size = len(text)
+    del html
+    gc.collect()
+    tracemalloc.start()
+    try:
+        assert bodies.text("big.md", "d1") == text  # (the Whoosh index: kept)
+        assert tracemalloc.get_traced_memory()[0] > size  # (held by bodies)
+        bodies.last_reads()
+        assert bodies.text("big.md", "d1") == text  # (the static index: given once more)
+        gc.collect()
+        held = tracemalloc.get_traced_memory()[0]
+        assert held < size // 10, f"{held / size:.2f} bytes a character of the text held"
+        assert bodies.text("big.md", "d1") == text  # (read again from the cache, not kept)
+        gc.collect()
+        assert tracemalloc.get_traced_memory()[0] < size // 10
+    finally:
+        tracemalloc.stop()
+    cache.close()

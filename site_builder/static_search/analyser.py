@@ -124,7 +124,8 @@ def _whole_keys(title: str, body: str, headings) -> tuple:
 def analyse(doc) -> tuple[dict, bytes, tuple]:
     """Everything the index needs from one document: (meta, the header file's bytes, the arrays of
     the arrays file: k records, p records, encoded positions; ``meta["offsets"]`` locates them)."""
-    codes, has_h, tlen, n, (ksize, psize), offsets, arrays = _keys(doc.title, doc.body, getattr(doc, "headings", None))
+    body = doc.body  # (read once: a build's doc reads it from the build cache, or is given it once more)
+    codes, has_h, tlen, n, (ksize, psize), offsets, arrays = _keys(doc.title, body, getattr(doc, "headings", None))
     meta = {
         "order": (doc.date, doc.id),
         "year": int(doc.year),
@@ -137,7 +138,7 @@ def analyse(doc) -> tuple[dict, bytes, tuple]:
         "dkey": _date_key(doc.date),
         "size": (ksize * 3 // 2, psize * 11 // 10),  # about what its entries add to k/ and p/
     }
-    payload = _text_payload(doc, codes, has_h)
+    payload = _text_payload(doc, body, codes, has_h)
     header = zlib.compress(marshal.dumps((meta, payload)), 6)  # 12 → 9 kB a speech: its text is base64
     meta["offsets"] = offsets.tobytes()
     return meta, len(header).to_bytes(4, "little") + header, arrays
@@ -234,9 +235,9 @@ def _changed_codes(ocp: np.ndarray) -> np.ndarray:
 _ZCHARS = 1 << 18  # characters of the body encoded at a time (deflate's output is the same)
 
 
-def _text_payload(doc, codes: np.ndarray, has_h: bool) -> str:
+def _text_payload(doc, body: str, codes: np.ndarray, has_h: bool) -> str:
     """The text file's data (without its name, which depends on the doc number)."""
-    title, body = doc.title, doc.body
+    title = doc.title
     table = analysis._translate_table()
     fmap = {}
     for o_ in codes.tolist():
