@@ -56,7 +56,7 @@ if TYPE_CHECKING:
 
 __all__ = ["compute_related", "keywords", "doc_keywords"]
 
-_CACHE_VERSION = 5
+_CACHE_VERSION = 6  # 6: whole numbers stored as uint16 where they fit (related_scores.narrow)
 _CACHE_FILE = "keywords.bin"
 _OLD_CACHE_FILES = ("keywords.pickle",)  # an older version's, removed
 CANDIDATES = 100  # words kept per speech (cached)
@@ -318,14 +318,14 @@ def _load_cache(cache_dir: Path | None) -> _Stored | None:
         return None
     import numpy as np
 
-    from .related_scores import Keywords
+    from .related_scores import Keywords, widened
 
     try:
         with open(Path(cache_dir) / _CACHE_FILE, "rb") as fh:
             meta = pickle.load(fh)
             if not isinstance(meta, dict) or meta.get("version") != _CACHE_VERSION:
                 return None
-            arrays = {name: np.load(fh, allow_pickle=False) for name in meta["arrays"]}
+            arrays = {name: widened(name, np.load(fh, allow_pickle=False)) for name in meta["arrays"]}
         ids, vocab = meta["ids"], meta["vocab"]
         offsets, words, counts = (arrays[name] for name in _TABLE_ARRAYS)
         if len(offsets) != len(ids) + 1 or offsets[-1] != len(words) or len(counts) != len(words):
@@ -347,7 +347,7 @@ def _save_cache(
 ) -> None:
     import numpy as np
 
-    from .related_scores import state_arrays
+    from .related_scores import narrow, state_arrays
 
     arrays = dict(zip(_TABLE_ARRAYS, (table.offsets, table.words, table.counts)))
     if table.rank is not None and len(table.rank) == len(table.vocab):
@@ -367,8 +367,8 @@ def _save_cache(
     cache_dir = Path(cache_dir)
     with atomic_open(cache_dir / _CACHE_FILE) as fh:
         pickle.dump(meta, fh, protocol=pickle.HIGHEST_PROTOCOL)
-        for array_ in arrays.values():
-            np.save(fh, np.ascontiguousarray(array_), allow_pickle=False)
+        for name, array_ in arrays.items():
+            np.save(fh, np.ascontiguousarray(narrow(name, array_)), allow_pickle=False)
     for name in _OLD_CACHE_FILES:
         try:
             (cache_dir / name).unlink()

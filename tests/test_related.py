@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import pickle
 import random
 from collections import Counter
 
@@ -147,6 +148,28 @@ def test_cache_used_and_refreshed(docs, tmp_path, monkeypatch):
     # A damaged cache is ignored, not fatal.
     (tmp_path / related._CACHE_FILE).write_bytes(b"garbage")
     assert related.compute_related(docs, k=5, cache_dir=tmp_path, workers=1) == first
+
+
+def test_the_cache_stores_whole_numbers_narrow_and_reads_them_as_used(docs, tmp_path):
+    """#15: word numbers, counts and rows stored as uint16 where they fit (2 bytes, not 4), read
+    back in the types the scores use; a rebuild from the cache gives the same lists."""
+    import numpy as np
+
+    from site_builder import related_scores
+
+    first = related.compute_related(docs, k=5, cache_dir=tmp_path, workers=1)
+    with open(tmp_path / related._CACHE_FILE, "rb") as fh:
+        meta = pickle.load(fh)
+        stored = {name: np.load(fh, allow_pickle=False) for name in meta["arrays"]}
+    assert stored["words"].dtype == np.uint16 and stored["counts"].dtype == np.uint16
+    assert stored["doc"].dtype == np.uint16 and stored["x"].dtype == np.float64
+    assert {n for n, a in stored.items() if a.dtype == np.uint16} <= set(related_scores.WIDE)
+    loaded = related._load_cache(tmp_path)
+    assert loaded is not None
+    assert loaded.table.words.dtype == np.int32 and loaded.table.counts.dtype == np.uint32
+    assert loaded.state["doc"].dtype == np.int32 and loaded.state["x"].dtype == np.float64
+    assert related.compute_related(docs, k=5, cache_dir=tmp_path, workers=1) == first
+    assert related_scores.narrow("words", np.array([70_000], dtype=np.int32)).dtype == np.int32  # (too big)
 
 
 def test_parallel_extraction_equals_serial(docs, monkeypatch):
