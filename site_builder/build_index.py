@@ -321,8 +321,7 @@ def _update_indexes(
     A speech whose text the indexers cannot take is left out and reported, and the others are
     indexed: when an update fails with an unexpected error, each speech is tried alone."""
     try:
-        # (``between`` passed only when given: the tests wrap ``_update_both(config, docs, clock)``)
-        return _update_both(config, docs, clock, **({"between": between} if between is not None else {})), {}
+        return _update_both(config, docs, clock, between), {}
     except (SiteBuilderError, OSError, KeyboardInterrupt, MemoryError):
         raise
     except Exception:  # find the speeches that cause it, or re-raise (a bug)

@@ -26,6 +26,8 @@ from collections.abc import Callable
 from collections.abc import Set as AbstractSet
 from pathlib import Path
 
+from .textio import decode_text, encode_texts
+
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS files (source TEXT PRIMARY KEY, mtime_ns INTEGER, size INTEGER, digest TEXT);
 CREATE TABLE IF NOT EXISTS parsed (source TEXT, digest TEXT, meta BLOB, body BLOB, PRIMARY KEY (source, digest));
@@ -56,11 +58,6 @@ PARSED_ONE_BY_ONE = 2_000  # BuildCache.parsed of fewer keys looks each up; of m
 CACHE_ROOT = ".site_builder_cache"  # the folder beside output/ that holds one state folder per output
 
 
-#: The first byte of a stored body: how its text and HTML are encoded (``pack_body``).
-UTF16, UTF8 = b"\x02", b"\x01"
-_CODECS = {UTF16[0]: ("utf-16-le", "strict"), UTF8[0]: ("utf-8", "surrogatepass")}
-
-
 def pack_body(html: str, text: str) -> bytes:
     """The stored form of a parsed body: a codec byte, len(text encoded) in 4 bytes, then
     deflate(text + html encoded). Encoded as UTF-16-LE (#15): a Chinese character is 2 bytes, not
@@ -69,28 +66,23 @@ def pack_body(html: str, text: str) -> bytes:
     lone halves would come back as one character): such a body is stored as UTF-8 with its
     surrogates kept (``surrogatepass``), as before. (A blob of the format before, without the codec
     byte, is never read: the parse fingerprint covers the code, and a new one empties the table.)"""
-    try:
-        tag, raw, rest = UTF16, text.encode("utf-16-le"), html.encode("utf-16-le")
-    except UnicodeEncodeError:
-        tag, raw, rest = UTF8, text.encode("utf-8", "surrogatepass"), html.encode("utf-8", "surrogatepass")
-    return tag + len(raw).to_bytes(4, "little") + zlib.compress(raw + rest, BODY_LEVEL)
+    codec, (raw, rest) = encode_texts(text, html)
+    return bytes((codec,)) + len(raw).to_bytes(4, "little") + zlib.compress(raw + rest, BODY_LEVEL)
 
 
 def unpack_body(blob: bytes) -> tuple[str, str]:
     """(html, text) from ``pack_body``'s bytes."""
-    codec = _CODECS[blob[0]]
     n = int.from_bytes(blob[1:5], "little")
     raw = zlib.decompress(blob[5:])
-    return raw[n:].decode(*codec), raw[:n].decode(*codec)
+    return decode_text(blob[0], raw[n:]), decode_text(blob[0], raw[:n])
 
 
 def unpack_text(blob: bytes) -> str:
     """The plain text of ``pack_body``'s bytes, inflating only as far as it goes (it comes first)."""
-    codec = _CODECS[blob[0]]
     n = int.from_bytes(blob[1:5], "little")
     if not n:  # (a max_length of 0 means no limit)
         return ""
-    return zlib.decompressobj().decompress(blob[5:], n).decode(*codec)
+    return decode_text(blob[0], zlib.decompressobj().decompress(blob[5:], n))
 
 
 class BuildCache:

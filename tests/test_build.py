@@ -396,11 +396,11 @@ def test_the_index_stages_hold_no_model_views_or_kept_texts(make_site, monkeypat
 
     seen: dict = {}
 
-    def update(config, docs, clock):
+    def update(config, docs, clock, between=None):
         seen["alive"] = sum(ref() is not None for ref in alive)
         seen["kept"] = sum(len(b._texts) for b in bodies)
         seen["speeches"] = len(alive)
-        return real_update(config, docs, clock)
+        return real_update(config, docs, clock, between)
 
     monkeypatch.setattr(buildmod, "build_archive", archive)
     monkeypatch.setattr(render.Views, "__init__", views)
@@ -439,13 +439,13 @@ def test_the_index_stages_docs_share_no_object_with_the_model(make_site, monkeyp
 
     seen: dict = {}
 
-    def update(config, docs, clock):
+    def update(config, docs, clock, between=None):
         values = [v for d in docs for v in vars(d).values() if isinstance(v, str)]
         values += [t for d in docs for t in d.themes]
         seen["shared"] = len({id(v) for v in values} & {id(v) for v in model})
         seen["themes"] = len({id(t) for d in docs for t in d.themes})
         seen["ids"] = sorted(d.id for d in docs)
-        return real_update(config, docs, clock)
+        return real_update(config, docs, clock, between)
 
     monkeypatch.setattr(buildmod, "build_archive", archive)
     monkeypatch.setattr(build_index, "_update_both", update)

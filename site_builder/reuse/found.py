@@ -27,6 +27,7 @@ import numpy as np
 
 from ..fileio import atomic_open
 from ..segments import seg_index
+from ..textio import decode_text, encode_texts
 
 
 class Place(NamedTuple):
@@ -39,26 +40,14 @@ class Passage(NamedTuple):
     places: tuple[Place, ...]  # by source, then paragraph
 
 
-_UTF16, _UTF8 = 2, 1  # the first byte of a stored string (_encode)
-
-
 def _encode(text: str) -> bytes:
-    """``text`` as stored: a byte naming the codec, then UTF-16-LE, or UTF-8 with its surrogates
-    kept when it has a lone one (in UTF-16 two lone halves would come back as one character)."""
-    try:
-        return bytes((_UTF16,)) + text.encode("utf-16-le")
-    except UnicodeEncodeError:
-        return bytes((_UTF8,)) + text.encode("utf-8", "surrogatepass")
+    """``text`` as stored: its codec byte, then its bytes (``textio.encode_texts``)."""
+    codec, (raw,) = encode_texts(text)
+    return bytes((codec,)) + raw
 
 
 def _decode(blob: bytes) -> str:
-    if not blob:
-        return ""
-    if blob[0] == _UTF16:
-        return blob[1:].decode("utf-16-le")
-    if blob[0] == _UTF8:
-        return blob[1:].decode("utf-8", "surrogatepass")
-    raise ValueError("a string of another format")
+    return decode_text(blob[0], blob[1:]) if blob else ""
 
 
 def _narrow(values: np.ndarray) -> np.ndarray:
